@@ -1,0 +1,34 @@
+# `make run` sets up and serves Accord; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+
+.PHONY: run test lint serve setup clean-db
+
+run: $(VENV)/.deps-run
+	@$(BIN)/accord migrate --noinput -v0
+	@$(BIN)/accord collectstatic --noinput -v0
+	@$(BIN)/accord loaddemo --once
+	@$(BIN)/accord serve --port $(PORT)
+
+setup: $(VENV)/.deps-run
+
+test: $(VENV)/.deps-dev
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.deps-dev
+	$(BIN)/ruff check accord bench conftest.py
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.deps-run: requirements.txt pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	@touch $@
+
+$(VENV)/.deps-dev: requirements-dev.txt $(VENV)/.deps-run
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	@touch $@

@@ -1,0 +1,39 @@
+"""Base classes every tenant-scoped model builds on."""
+
+from django.db import models
+from django_scopes import ScopedManager
+
+
+class TenantModel(models.Model):
+    """A row that belongs to one organisation.
+
+    The default manager refuses any query made outside
+    `django_scopes.scope(organization=...)`, so a forgotten filter fails a test
+    instead of leaking another organisation's data. The request middleware and
+    every task open that scope; `unscoped` is for migrations and maintenance.
+    """
+
+    organization = models.ForeignKey(
+        "identity.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+
+    objects = ScopedManager(organization="organization")
+    unscoped = models.Manager()
+
+    class Meta:
+        abstract = True
+        default_manager_name = "objects"
+        base_manager_name = "unscoped"
+
+
+class VersionedModel(TenantModel):
+    """A business record with timestamps and an optimistic-locking version."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        abstract = True
+        default_manager_name = "objects"
+        base_manager_name = "unscoped"

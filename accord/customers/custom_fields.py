@@ -1,0 +1,222 @@
+"""Validation and storage of typed custom field values.
+
+Values live in the record's `custom_fields` JSON object keyed by field key, in
+a canonical JSON form per type: text as strings, numbers and money amounts as
+decimal strings (money as {"amount", "currency"}), dates and datetimes as ISO
+8601 (datetimes in UTC), choices as strings, multi-choices as lists, booleans
+as true/false. `clean_values` is the only way values get in.
+"""
+
+import datetime as dt
+import decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator, URLValidator
+from django.utils.dateparse import parse_date, parse_datetime
+
+from accord.errors import InvalidInput
+
+from .models import CustomField, FieldType
+from .phones import parse_phone
+
+MAX_TEXT = 1000
+MAX_LONG_TEXT = 20000
+MAX_DIGITS = 18
+
+
+def active_fields(entity: str) -> list[CustomField]:
+    """The organisation's active fields for `entity`; call inside the tenant scope."""
+    return list(CustomField.objects.filter(entity=entity, is_active=True))
+
+
+def clean_values(
+    fields: list[CustomField], incoming: dict, current: dict | None = None, *, partial: bool
+) -> dict:
+    """Merge `incoming` into `current` after validating every value against its field.
+
+    Unknown keys, wrong types and missing required values raise InvalidInput
+    with one error per field, named `custom_fields.<key>`. A value of None or
+    "" clears the field. With `partial`, keys not in `incoming` keep their value.
+    """
+    if not isinstance(incoming, dict):
+        raise InvalidInput({"custom_fields": "Custom fields must be an object keyed by field key."})
+    by_key = {field.key: field for field in fields}
+    result = dict(current or {}) if partial else {}
+    errors = []
+    for key in incoming:
+        if key not in by_key:
+            errors.append({"field": f"custom_fields.{key}", "code": "unknown",
+                           "message": "There is no custom field with this key."})
+    for key, field in by_key.items():
+        if key not in incoming:
+            if not partial and current and key in current:
+                result[key] = current[key]
+            continue
+        try:
+            value = clean_value(field, incoming[key])
+        except ValueError as exc:
+            errors.append({"field": f"custom_fields.{key}", "code": "invalid",
+                           "message": str(exc)})
+            continue
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = value
+    for key, field in by_key.items():
+        if field.required and result.get(key) in (None, "", []) and not any(
+            error["field"] == f"custom_fields.{key}" for error in errors
+        ):
+            errors.append({"field": f"custom_fields.{key}", "code": "required",
+                           "message": f"{field.label} is required."})
+    if errors:
+        raise InvalidInput(errors)
+    return result
+
+
+def clean_value(field: CustomField, value):
+    """The canonical stored form of `value`, None for empty; ValueError when invalid."""
+    if value is None or (isinstance(value, str) and not value.strip()) or value == []:
+        return None
+    cleaner = _CLEANERS[field.field_type]
+    return cleaner(field, value)
+
+
+def _text(limit: int):
+    def clean(field, value):
+        if not isinstance(value, str | int | float | decimal.Decimal) or isinstance(value, bool):
+            raise ValueError("Enter text.")
+        text = str(value).strip()
+        if len(text) > limit:
+            raise ValueError(f"Keep this under {limit} characters.")
+        return text
+    return clean
+
+
+def _decimal(value, message: str) -> decimal.Decimal:
+    if isinstance(value, bool) or isinstance(value, float) and value != value:
+        raise ValueError(message)
+    try:
+        number = decimal.Decimal(str(value).strip())
+    except (decimal.InvalidOperation, ValueError):
+        raise ValueError(message) from None
+    if not number.is_finite() or len(number.as_tuple().digits) > MAX_DIGITS:
+        raise ValueError(message)
+    return number
+
+
+def _number(field, value):
+    return str(_decimal(value, "Enter a number, such as 42 or 3.5."))
+
+
+def _money(field, value):
+    message = "Enter an amount, such as 1250.00."
+    currency = field.currency or ""
+    if isinstance(value, dict):
+        currency = str(value.get("currency") or currency).upper()
+        value = value.get("amount")
+        if value in (None, ""):
+            return None
+    amount = _decimal(value, message)
+    if amount.as_tuple().exponent < -2:
+        raise ValueError("Amounts have at most two decimal places.")
+    if len(currency) != 3 or not currency.isalpha():
+        raise ValueError("Give the amount's three-letter currency code, such as EUR.")
+    return {"amount": str(amount.quantize(decimal.Decimal("0.01"))), "currency": currency}
+
+
+def _date(field, value):
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    parsed = parse_date(str(value).strip()) if isinstance(value, str) else None
+    if parsed is None:
+        raise ValueError("Enter a date as YYYY-MM-DD.")
+    return parsed.isoformat()
+
+
+def _datetime(field, value):
+    if isinstance(value, str):
+        try:
+            value = parse_datetime(value.strip())
+        except ValueError:
+            value = None
+    if not isinstance(value, dt.datetime):
+        raise ValueError("Enter a date and time in ISO 8601, such as 2026-05-01T09:30:00Z.")
+    if value.tzinfo is None:
+        raise ValueError("Include the time zone, such as Z or +02:00.")
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def _choice(field, value):
+    if not isinstance(value, str) or value not in field.choices:
+        raise ValueError("Choose one of: " + ", ".join(field.choices) + ".")
+    return value
+
+
+def _multi_choice(field, value):
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValueError("Give a list of choices.")
+    unknown = [item for item in value if item not in field.choices]
+    if unknown:
+        raise ValueError("Choose from: " + ", ".join(field.choices) + ".")
+    return [choice for choice in field.choices if choice in value]
+
+
+_TRUE = {"true", "yes", "y", "1", "on"}
+_FALSE = {"false", "no", "n", "0", "off"}
+
+
+def _boolean(field, value):
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError("Enter yes or no.")
+
+
+def _url(field, value):
+    text = str(value).strip()
+    try:
+        URLValidator(schemes=["http", "https"])(text)
+    except ValidationError:
+        raise ValueError("Enter a full web address starting with https://.") from None
+    return text
+
+
+def _email(field, value):
+    text = str(value).strip()
+    try:
+        EmailValidator()(text)
+    except ValidationError:
+        raise ValueError("Enter a valid e-mail address.") from None
+    return text.lower()
+
+
+def _phone(field, value):
+    try:
+        phone = parse_phone(str(value))
+    except InvalidInput as exc:
+        raise ValueError(exc.errors[0]["message"]) from None
+    return phone.e164 or phone.raw
+
+
+_CLEANERS = {
+    FieldType.TEXT: _text(MAX_TEXT),
+    FieldType.LONG_TEXT: _text(MAX_LONG_TEXT),
+    FieldType.NUMBER: _number,
+    FieldType.MONEY: _money,
+    FieldType.DATE: _date,
+    FieldType.DATETIME: _datetime,
+    FieldType.CHOICE: _choice,
+    FieldType.MULTI_CHOICE: _multi_choice,
+    FieldType.BOOLEAN: _boolean,
+    FieldType.URL: _url,
+    FieldType.EMAIL: _email,
+    FieldType.PHONE: _phone,
+}

@@ -1,0 +1,52 @@
+"""Phone numbers: normalised to E.164 where possible, the original always kept."""
+
+from dataclasses import dataclass
+
+import phonenumbers
+
+from accord.errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class Phone:
+    raw: str
+    e164: str  # empty when the number is national and no country is known
+    extension: str = ""
+
+    @property
+    def needs_country(self) -> bool:
+        return not self.e164
+
+
+def parse_phone(raw: str, country: str = "", field: str = "phone") -> Phone:
+    """Parse `raw` as typed, reading a national number in `country` (ISO code).
+
+    A national number with no known country is kept as typed and flagged as
+    needing a country rather than given a guessed code. Input that cannot be a
+    phone number at all raises InvalidInput naming `field`.
+    """
+    text = raw.strip()
+    digits = sum(char.isdigit() for char in text)
+    if digits < 3:
+        raise InvalidInput({field: "Enter a phone number, such as +44 20 7946 0958."})
+    international = text.startswith(("+", "00"))
+    if not international and not country:
+        return Phone(raw=text, e164="")
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    try:
+        parsed = phonenumbers.parse(text, None if international else country.upper())
+    except phonenumbers.NumberParseException:
+        raise InvalidInput({field: "This is not a phone number we can read."}) from None
+    if not phonenumbers.is_possible_number(parsed):
+        raise InvalidInput({field: "This phone number has the wrong number of digits."})
+    e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return Phone(raw=raw.strip(), e164=e164, extension=parsed.extension or "")
+
+
+def display_phone(e164: str) -> str:
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

@@ -1,0 +1,429 @@
+"""Every write to companies and contacts, as verbs.
+
+Each service takes the organisation and the acting user first, validates its
+input through `validation`, checks `expected_version` where the caller saw a
+version, writes the change and its audit entry in one transaction, and adds
+system events to the record's timeline.
+"""
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accord.activities import services as timeline
+from accord.audit import services as audit
+from accord.audit.models import Action
+from accord.errors import NotFound, StaleVersion
+from accord.search import build_search_text
+
+from .models import (
+    Affiliation,
+    Company,
+    CompanyTag,
+    Consent,
+    Contact,
+    ContactEmail,
+    ContactPhone,
+    ContactTag,
+    LifecycleChange,
+    Tag,
+)
+from .validation import clean_company, clean_contact
+
+logger = logging.getLogger(__name__)
+
+CONTACT_FIELDS = [
+    "first_name", "last_name", "title", "email", "phone", "company", "owner",
+    "lifecycle_stage", "source", "street", "city", "region", "postal_code", "country",
+    "birthday", "time_zone", "do_not_contact", "custom_fields",
+]
+COMPANY_FIELDS = [
+    "name", "domain", "website", "industry", "size", "employees", "annual_revenue",
+    "currency", "phone", "description", "parent", "owner", "source", "street", "city",
+    "region", "postal_code", "country", "custom_fields",
+]
+
+
+def get_contact(contact_id, *, with_deleted: bool = False) -> Contact:
+    """The contact with this id in the current organisation, or ContactNotFound."""
+    manager = Contact.with_deleted if with_deleted else Contact.objects
+    contact = _get(manager, contact_id)
+    if contact is None:
+        raise NotFound("No contact with this id.")
+    return contact
+
+
+def get_company(company_id, *, with_deleted: bool = False) -> Company:
+    manager = Company.with_deleted if with_deleted else Company.objects
+    company = _get(manager, company_id)
+    if company is None:
+        raise NotFound("No company with this id.")
+    return company
+
+
+def _get(manager, pk):
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        return None
+    return manager.select_related("owner").filter(pk=pk).first()
+
+
+def _check_version(record, expected_version: int | None) -> None:
+    if expected_version is not None and int(expected_version) != record.version:
+        raise StaleVersion(current_version=record.version)
+
+
+def _tag_names(record) -> list[str]:
+    return sorted(link.tag.name for link in record.tag_links.select_related("tag"))
+
+
+def _contact_search_text(contact: Contact) -> str:
+    emails = [email.address for email in contact.emails.all()] if contact.pk else []
+    phones = [phone.number or phone.raw for phone in contact.phones.all()] if contact.pk else []
+    return build_search_text(
+        contact.first_name, contact.last_name, contact.email, contact.phone, *emails, *phones,
+        contact.title, contact.company.name if contact.company_id else "",
+    )
+
+
+def _company_search_text(company: Company) -> str:
+    return build_search_text(company.name, company.domain, company.city, company.phone)
+
+
+# Contacts
+
+
+@transaction.atomic
+def create_contact(org, actor, *, data: dict) -> Contact:
+    """Create a contact from plain input; raises InvalidInput naming each bad field."""
+    values = clean_contact(org, data)
+    tags = values.pop("tags", None)
+    emails = values.pop("emails", None)
+    phones = values.pop("phones", None)
+    primary_email = values.pop("primary_email", None)
+    primary_phone = values.pop("primary_phone", None)
+
+    contact = Contact(organization=org, **values)
+    if "owner" not in values and getattr(actor, "pk", None):
+        contact.owner = actor
+    contact.save()
+    if emails is None and primary_email:
+        emails = [{"address": primary_email, "kind": "work", "label": "", "is_primary": True}]
+    if phones is None and primary_phone:
+        phones = [{**primary_phone, "kind": "mobile", "label": "", "is_primary": True}]
+    _replace_emails(org, contact, emails or [])
+    _replace_phones(org, contact, phones or [])
+    if tags:
+        _set_tags(org, contact, tags, ContactTag, "contact")
+    if contact.company_id:
+        Affiliation.objects.get_or_create(
+            organization=org, contact=contact, company=contact.company,
+            defaults={"title": contact.title, "is_primary": True},
+        )
+    LifecycleChange.objects.create(
+        organization=org, contact=contact, from_stage="", to_stage=contact.lifecycle_stage,
+        changed_by=actor if getattr(actor, "pk", None) else None,
+    )
+    contact.search_text = _contact_search_text(contact)
+    Contact.unscoped.filter(pk=contact.pk).update(search_text=contact.search_text)
+
+    after = audit.snapshot(contact, CONTACT_FIELDS)
+    after["tags"] = tags or []
+    audit.record(org, actor, Action.CREATE, contact, changes=audit.diff({}, after))
+    timeline.log_event(org, actor, "contact.created", contact=contact,
+                       company=contact.company)
+    logger.info("contact.created", extra={"organization_id": org.id, "contact_id": contact.pk})
+    return contact
+
+
+@transaction.atomic
+def update_contact(org, actor, contact: Contact, *, data: dict,
+                   expected_version: int | None = None) -> Contact:
+    """Apply a partial update; StaleVersion when someone saved since `expected_version`."""
+    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    _check_version(contact, expected_version)
+    values = clean_contact(org, data, current=contact)
+    tags = values.pop("tags", None)
+    emails = values.pop("emails", None)
+    phones = values.pop("phones", None)
+    primary_email = values.pop("primary_email", None)
+    primary_phone = values.pop("primary_phone", "unchanged")
+
+    before = audit.snapshot(contact, CONTACT_FIELDS)
+    before_tags = _tag_names(contact)
+    before_channels = _channels(contact)
+    old_stage = contact.lifecycle_stage
+    old_company_id = contact.company_id
+    for field, value in values.items():
+        setattr(contact, field, value)
+    if emails is not None:
+        _replace_emails(org, contact, emails)
+    elif primary_email is not None:
+        _set_primary_email(org, contact, primary_email)
+    if phones is not None:
+        _replace_phones(org, contact, phones)
+    elif primary_phone != "unchanged":
+        _set_primary_phone(org, contact, primary_phone)
+    if tags is not None:
+        _set_tags(org, contact, tags, ContactTag, "contact")
+    if contact.company_id and contact.company_id != old_company_id:
+        Affiliation.objects.filter(contact=contact).update(is_primary=False)
+        affiliation, _ = Affiliation.objects.get_or_create(
+            organization=org, contact=contact, company=contact.company,
+            defaults={"title": contact.title},
+        )
+        Affiliation.objects.filter(pk=affiliation.pk).update(is_primary=True)
+
+    after = audit.snapshot(contact, CONTACT_FIELDS)
+    changes = audit.diff(before, after)
+    if tags is not None and sorted(tags) != before_tags:
+        changes["tags"] = [before_tags, sorted(tags)]
+    changes.update(audit.diff(before_channels, _channels(contact)))
+    if not changes:
+        return contact
+    contact.version = F("version") + 1
+    contact.search_text = _contact_search_text(contact)
+    contact.save()
+    contact.refresh_from_db()
+    audit.record(org, actor, Action.UPDATE, contact, changes=changes)
+    if contact.lifecycle_stage != old_stage:
+        LifecycleChange.objects.create(
+            organization=org, contact=contact, from_stage=old_stage,
+            to_stage=contact.lifecycle_stage,
+            changed_by=actor if getattr(actor, "pk", None) else None,
+        )
+        timeline.log_event(
+            org, actor, "contact.stage_changed", contact=contact, company=contact.company,
+            data={"from": old_stage, "to": contact.lifecycle_stage},
+        )
+    return contact
+
+
+def _channels(contact: Contact) -> dict:
+    """Every e-mail and phone with its type, as the audit trail shows them."""
+    return {
+        "emails": [f"{e.address} ({e.kind})" for e in contact.emails.all()],
+        "phones": [f"{p.raw} ({p.kind})" for p in contact.phones.all()],
+    }
+
+
+def _replace_emails(org, contact: Contact, emails: list[dict]) -> None:
+    contact.emails.all().delete()
+    ContactEmail.objects.bulk_create(
+        ContactEmail(organization=org, contact=contact, **email) for email in emails
+    )
+    contact.email = emails[0]["address"] if emails else ""
+
+
+def _set_primary_email(org, contact: Contact, address: str) -> None:
+    emails = list(contact.emails.all())
+    rest = [
+        {"address": e.address, "kind": e.kind, "label": e.label, "is_primary": False}
+        for e in emails if not e.is_primary and e.address.lower() != address.lower()
+    ]
+    kept = next((e for e in emails if e.is_primary), None)
+    first = [{"address": address, "kind": kept.kind if kept else "work",
+              "label": kept.label if kept else "", "is_primary": True}] if address else []
+    _replace_emails(org, contact, first + rest)
+
+
+def _replace_phones(org, contact: Contact, phones: list[dict]) -> None:
+    contact.phones.all().delete()
+    ContactPhone.objects.bulk_create(
+        ContactPhone(organization=org, contact=contact, **phone) for phone in phones
+    )
+    contact.phone = (phones[0]["number"] or phones[0]["raw"]) if phones else ""
+
+
+def _set_primary_phone(org, contact: Contact, phone: dict | None) -> None:
+    phones = list(contact.phones.all())
+    rest = [
+        {"raw": p.raw, "number": p.number, "extension": p.extension, "kind": p.kind,
+         "label": p.label, "is_primary": False}
+        for p in phones if not p.is_primary
+    ]
+    kept = next((p for p in phones if p.is_primary), None)
+    first = [{**phone, "kind": kept.kind if kept else "mobile",
+              "label": kept.label if kept else "", "is_primary": True}] if phone else []
+    _replace_phones(org, contact, first + rest)
+
+
+def _set_tags(org, record, names: list[str], link_model, link_field: str) -> None:
+    existing = {tag.name.lower(): tag for tag in Tag.objects.all()}
+    tags = []
+    for name in names:
+        tag = existing.get(name.lower())
+        if tag is None:
+            tag = Tag.objects.create(organization=org, name=name)
+            existing[name.lower()] = tag
+        tags.append(tag)
+    link_model.objects.filter(**{link_field: record}).exclude(tag__in=tags).delete()
+    have = set(
+        link_model.objects.filter(**{link_field: record}).values_list("tag_id", flat=True)
+    )
+    link_model.objects.bulk_create(
+        link_model(organization=org, tag=tag, **{link_field: record})
+        for tag in tags if tag.pk not in have
+    )
+
+
+@transaction.atomic
+def delete_contact(org, actor, contact: Contact, *, expected_version: int | None = None) -> None:
+    """Move a contact to the trash; it can be restored for TRASH_RETENTION_DAYS."""
+    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    _check_version(contact, expected_version)
+    Contact.unscoped.filter(pk=contact.pk).update(deleted_at=timezone.now())
+    audit.record(org, actor, Action.DELETE, contact)
+
+
+@transaction.atomic
+def restore_contact(org, actor, contact: Contact) -> Contact:
+    if contact.deleted_at is None:
+        return contact
+    Contact.unscoped.filter(pk=contact.pk).update(deleted_at=None, version=F("version") + 1)
+    audit.record(org, actor, Action.RESTORE, contact)
+    return get_contact(contact.pk)
+
+
+@transaction.atomic
+def record_consent(org, actor, contact: Contact, *, channel: str, purpose: str, status: str,
+                   method: str, recorded_at: dt.datetime | None = None,
+                   evidence: str = "") -> Consent:
+    """Append a consent event; the newest per channel and purpose is the current state."""
+    consent = Consent(
+        organization=org, contact=contact, channel=channel, purpose=purpose, status=status,
+        method=method, recorded_at=recorded_at or timezone.now(), evidence=evidence,
+        recorded_by=actor if getattr(actor, "pk", None) else None,
+    )
+    consent.full_clean(exclude=["organization", "contact", "recorded_by"])
+    consent.save()
+    audit.record(org, actor, Action.UPDATE, contact, changes={
+        f"consent.{channel}.{purpose}": [None, status],
+    })
+    return consent
+
+
+def current_consents(contact: Contact) -> list[Consent]:
+    """The latest consent event per channel and purpose."""
+    latest: dict[tuple[str, str], Consent] = {}
+    for consent in contact.consents.order_by("-recorded_at", "-id"):
+        latest.setdefault((consent.channel, consent.purpose), consent)
+    return sorted(latest.values(), key=lambda c: (c.channel, c.purpose))
+
+
+@transaction.atomic
+def add_affiliation(org, actor, contact: Contact, company: Company, *, title: str = "",
+                    is_primary: bool = False) -> Affiliation:
+    affiliation, created = Affiliation.objects.get_or_create(
+        organization=org, contact=contact, company=company, defaults={"title": title},
+    )
+    if not created and affiliation.title != title:
+        affiliation.title = title
+        affiliation.save(update_fields=["title"])
+    if is_primary:
+        update_contact(org, actor, contact, data={"company": company})
+    audit.record(org, actor, Action.UPDATE, contact,
+                 changes={"affiliations": [None, f"{company.name}: {title}".strip(": ")]})
+    return affiliation
+
+
+@transaction.atomic
+def remove_affiliation(org, actor, affiliation: Affiliation) -> None:
+    contact = affiliation.contact
+    label = f"{affiliation.company.name}: {affiliation.title}".strip(": ")
+    affiliation.delete()
+    if contact.company_id == affiliation.company_id:
+        update_contact(org, actor, contact, data={"company": None})
+    audit.record(org, actor, Action.UPDATE, contact, changes={"affiliations": [label, None]})
+
+
+# Companies
+
+
+@transaction.atomic
+def create_company(org, actor, *, data: dict) -> Company:
+    values = clean_company(org, data)
+    tags = values.pop("tags", None)
+
+    company = Company(organization=org, **values)
+    if "owner" not in values and getattr(actor, "pk", None):
+        company.owner = actor
+    company.search_text = _company_search_text(company)
+    company.save()
+    if tags:
+        _set_tags(org, company, tags, CompanyTag, "company")
+
+    after = audit.snapshot(company, COMPANY_FIELDS)
+    after["tags"] = tags or []
+    audit.record(org, actor, Action.CREATE, company, changes=audit.diff({}, after))
+    timeline.log_event(org, actor, "company.created", company=company)
+    logger.info("company.created", extra={"organization_id": org.id, "company_id": company.pk})
+    return company
+
+
+@transaction.atomic
+def update_company(org, actor, company: Company, *, data: dict,
+                   expected_version: int | None = None) -> Company:
+    company = Company.objects.select_for_update().get(pk=company.pk)
+    _check_version(company, expected_version)
+    values = clean_company(org, data, current=company)
+    tags = values.pop("tags", None)
+
+    before = audit.snapshot(company, COMPANY_FIELDS)
+    before_tags = _tag_names(company)
+    for field, value in values.items():
+        setattr(company, field, value)
+    if tags is not None:
+        _set_tags(org, company, tags, CompanyTag, "company")
+
+    changes = audit.diff(before, audit.snapshot(company, COMPANY_FIELDS))
+    if tags is not None and sorted(tags) != before_tags:
+        changes["tags"] = [before_tags, sorted(tags)]
+    if not changes:
+        return company
+    company.version = F("version") + 1
+    company.search_text = _company_search_text(company)
+    company.save()
+    company.refresh_from_db()
+    audit.record(org, actor, Action.UPDATE, company, changes=changes)
+    if "name" in changes:
+        for contact in company.contacts.all():
+            Contact.unscoped.filter(pk=contact.pk).update(
+                search_text=_contact_search_text(contact)
+            )
+    return company
+
+
+@transaction.atomic
+def delete_company(org, actor, company: Company, *, expected_version: int | None = None) -> None:
+    company = Company.objects.select_for_update().get(pk=company.pk)
+    _check_version(company, expected_version)
+    Company.unscoped.filter(pk=company.pk).update(deleted_at=timezone.now())
+    audit.record(org, actor, Action.DELETE, company)
+
+
+@transaction.atomic
+def restore_company(org, actor, company: Company) -> Company:
+    if company.deleted_at is None:
+        return company
+    Company.unscoped.filter(pk=company.pk).update(deleted_at=None, version=F("version") + 1)
+    audit.record(org, actor, Action.RESTORE, company)
+    return get_company(company.pk)
+
+
+def purge_expired_trash(org, *, now: dt.datetime | None = None) -> int:
+    """Delete for good the records that have been in the trash past retention."""
+    cutoff = (now or timezone.now()) - dt.timedelta(days=settings.TRASH_RETENTION_DAYS)
+    purged = 0
+    for model in (Contact, Company):
+        for record in model.with_deleted.filter(deleted_at__lt=cutoff):
+            with transaction.atomic():
+                audit.record(org, None, Action.PURGE, record)
+                record.delete()
+                purged += 1
+    return purged

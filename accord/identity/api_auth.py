@@ -1,0 +1,40 @@
+"""API authentication and the permission check every handler uses.
+
+Identity is resolved once, by TenantMiddleware; these classes only tell Ninja
+(and the OpenAPI document) which schemes are accepted. Session calls must carry
+the CSRF token; bearer calls need none because browsers never send them alone.
+"""
+
+from ninja.security import APIKeyCookie, HttpBearer
+
+from .permissions import require
+
+
+class BearerAuth(HttpBearer):
+    def __call__(self, request):
+        if request.api_token is not None and request.membership is not None:
+            return request.membership
+        return None
+
+    def authenticate(self, request, token):  # the middleware has done this already
+        return None
+
+
+class SessionAuth(APIKeyCookie):
+    param_name = "sessionid"
+
+    def __init__(self):
+        super().__init__(csrf=True)
+
+    def authenticate(self, request, key):
+        if request.api_token is None and request.user.is_authenticated:
+            return request.membership
+        return None
+
+
+AUTH = [BearerAuth(), SessionAuth()]
+
+
+def allow(request, permission: str) -> None:
+    """Raise NotPermitted unless the caller's role grants `permission`."""
+    require(request.membership, permission)

@@ -1,0 +1,110 @@
+"""Resolves who is calling and for which organisation, then opens the tenant scope.
+
+Bearer tokens and sessions are both resolved here, once, so the web UI and the
+API share one notion of `request.organization` and `request.membership`.
+Every query made while handling the request runs inside
+`scope(organization=...)`; a request with no organisation runs with an empty
+scope, so tenant-scoped queries match nothing rather than everything.
+"""
+
+import hmac
+
+from django.contrib.auth import logout
+from django.utils import timezone
+from django_scopes import scope
+
+from accord.audit.context import channel
+
+from .models import ApiToken, Membership, hash_secret
+from .services import token_prefix
+
+SESSION_ORG_KEY = "organization_id"
+SESSION_GENERATION_KEY = "session_generation"
+
+
+def resolve_bearer(request) -> ApiToken | None:
+    header = request.headers.get("Authorization", "")
+    if not header.lower().startswith("bearer "):
+        return None
+    raw = header[7:].strip()
+    prefix = token_prefix(raw)
+    if prefix is None:
+        return None
+    token = (
+        ApiToken.unscoped.select_related("user", "organization")
+        .filter(prefix=prefix, revoked_at__isnull=True)
+        .first()
+    )
+    if token is None or not _same_hash(token.hashed, hash_secret(raw)):
+        return None
+    return token
+
+
+def _same_hash(a: str, b: str) -> bool:
+    return hmac.compare_digest(a, b)
+
+
+class TenantMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.organization = None
+        request.membership = None
+        request.api_token = None
+        request.bearer_failed = False
+        via = "web"
+
+        if request.path.startswith("/api/") and "Authorization" in request.headers:
+            via = "api"
+            token = resolve_bearer(request)
+            if token is None:
+                request.bearer_failed = True
+            else:
+                self._attach_token(request, token)
+        elif request.user.is_authenticated:
+            if request.session.get(SESSION_GENERATION_KEY, 0) != request.user.session_generation:
+                logout(request)
+            else:
+                self._attach_session(request)
+            if request.path.startswith("/api/"):
+                via = "api"
+
+        with scope(organization=request.organization), channel(via, _client_ip(request)):
+            return self.get_response(request)
+
+    def _attach_token(self, request, token: ApiToken) -> None:
+        membership = (
+            Membership.unscoped.select_related("organization", "team")
+            .filter(organization=token.organization, user=token.user, is_active=True)
+            .first()
+        )
+        if membership is None or not token.user.is_active:
+            request.bearer_failed = True
+            return
+        request.user = token.user
+        request.api_token = token
+        request.membership = membership
+        request.organization = membership.organization
+        now = timezone.now()
+        if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+            ApiToken.unscoped.filter(pk=token.pk).update(last_used_at=now)
+
+    def _attach_session(self, request) -> None:
+        memberships = Membership.unscoped.select_related("organization", "team").filter(
+            user=request.user, is_active=True
+        )
+        wanted = request.session.get(SESSION_ORG_KEY)
+        membership = None
+        if wanted:
+            membership = memberships.filter(organization_id=wanted).first()
+        if membership is None:
+            membership = memberships.order_by("created_at").first()
+        if membership is not None:
+            request.membership = membership
+            request.organization = membership.organization
+            request.session[SESSION_ORG_KEY] = membership.organization_id
+
+
+def _client_ip(request) -> str:
+    return request.META.get("REMOTE_ADDR", "")

@@ -1,0 +1,57 @@
+"""The one permission layer: what each role may do, used by views and API alike.
+
+A permission is "<area>.<action>". Views call `require`, API handlers call it
+through `accord.api_auth`, and templates ask `can`; nothing else decides access.
+"""
+
+from accord.errors import NotPermitted
+
+from .models import Membership, Role
+
+VIEW_RECORDS = {
+    "contacts.view", "companies.view", "activities.view", "tasks.view", "tags.view",
+    "custom_fields.view", "members.view", "teams.view",
+}
+EDIT_RECORDS = {
+    "contacts.add", "contacts.change", "companies.add", "companies.change",
+    "activities.add", "activities.change", "tasks.change", "tags.add",
+}
+DELETE_RECORDS = {"contacts.delete", "companies.delete", "activities.delete", "trash.restore"}
+BULK = {"contacts.bulk", "companies.bulk"}
+EXPORT = {"contacts.export", "companies.export"}
+MANAGE = {"audit.view", "trash.view"}
+ADMIN_ONLY = {
+    "members.manage", "teams.manage", "custom_fields.manage", "settings.manage",
+    "tags.manage", "trash.purge",
+}
+OWN_TOKENS = {"tokens.own"}
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    Role.ADMIN: frozenset(
+        VIEW_RECORDS | EDIT_RECORDS | DELETE_RECORDS | BULK | EXPORT | MANAGE | ADMIN_ONLY
+        | OWN_TOKENS
+    ),
+    Role.MANAGER: frozenset(
+        VIEW_RECORDS | EDIT_RECORDS | DELETE_RECORDS | BULK | EXPORT | MANAGE | OWN_TOKENS
+    ),
+    Role.SALES: frozenset(VIEW_RECORDS | EDIT_RECORDS | EXPORT | OWN_TOKENS),
+    Role.MARKETING: frozenset(VIEW_RECORDS | EDIT_RECORDS | BULK | EXPORT | OWN_TOKENS),
+    Role.SUPPORT: frozenset(VIEW_RECORDS | EDIT_RECORDS | OWN_TOKENS),
+    Role.READ_ONLY: frozenset(VIEW_RECORDS),
+}
+
+ALL_PERMISSIONS = frozenset().union(*ROLE_PERMISSIONS.values())
+
+
+def has_permission(membership: Membership | None, permission: str) -> bool:
+    if permission not in ALL_PERMISSIONS:
+        raise ValueError(f"Unknown permission {permission!r}")
+    if membership is None or not membership.is_active:
+        return False
+    return permission in ROLE_PERMISSIONS[membership.role]
+
+
+def require(membership: Membership | None, permission: str) -> None:
+    """Raise NotPermitted unless the membership's role grants `permission`."""
+    if not has_permission(membership, permission):
+        raise NotPermitted("Your role does not allow this action.")

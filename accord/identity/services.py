@@ -1,0 +1,200 @@
+"""Organisations, members, roles, teams, invitations and API tokens."""
+
+import datetime as dt
+import logging
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.text import slugify
+from django_scopes import scope
+
+from accord.audit import services as audit
+from accord.audit.models import Action
+from accord.errors import Conflict, InvalidInput, NotFound
+
+from .models import TOKEN_PREFIX, ApiToken, Invitation, Membership, Organization, Role, Team
+from .models import hash_secret
+
+logger = logging.getLogger(__name__)
+User = get_user_model()
+
+INVITATION_DAYS = 7
+
+
+def token_prefix(raw: str) -> str | None:
+    """The lookup prefix of a full token `acc_<prefix>_<secret>`, or None if malformed."""
+    if not raw.startswith(TOKEN_PREFIX):
+        return None
+    prefix, _, secret = raw[len(TOKEN_PREFIX):].partition("_")
+    if len(prefix) != 8 or not secret:
+        return None
+    return prefix
+
+
+def unique_slug(name: str) -> str:
+    base = slugify(name)[:50] or "org"
+    slug, counter = base, 2
+    while Organization.objects.filter(slug=slug).exists():
+        slug = f"{base}-{counter}"
+        counter += 1
+    return slug
+
+
+@transaction.atomic
+def create_organization(name: str, *, admin_email: str, admin_password: str | None = None,
+                        admin_name: str = "") -> tuple[Organization, User]:
+    """Create an organisation and its first admin (a new or existing user)."""
+    name = name.strip()
+    if not name:
+        raise InvalidInput({"name": "Give the organisation a name."})
+    email = admin_email.strip().lower()
+    user = User.objects.filter(email=email).first()
+    if user is None:
+        user = User.objects.create_user(email, admin_password, full_name=admin_name)
+    elif admin_password:
+        user.set_password(admin_password)
+        user.save(update_fields=["password"])
+    org = Organization.objects.create(name=name, slug=unique_slug(name))
+    with scope(organization=org):
+        Membership.objects.create(organization=org, user=user, role=Role.ADMIN)
+        audit.record(org, user, Action.CREATE, org, entity="organization")
+    logger.info("organization.created", extra={"organization_id": org.id})
+    return org, user
+
+
+@transaction.atomic
+def create_token(org, user, *, name: str) -> tuple[ApiToken, str]:
+    """Issue a token for `user` in `org`; the full token is returned once and never stored."""
+    name = (name or "").strip() or "API token"
+    if len(name) > 120:
+        raise InvalidInput({"name": "Keep the name under 120 characters."})
+    if not Membership.objects.filter(user=user, is_active=True).exists():
+        raise NotFound("This user is not a member of the organisation.")
+    prefix, raw = ApiToken.generate()
+    token = ApiToken.objects.create(
+        organization=org, user=user, name=name, prefix=prefix, hashed=hash_secret(raw)
+    )
+    audit.record(org, user, Action.ACCESS, token, entity="api_token",
+                 changes={"token": [None, f"created {prefix}"]})
+    logger.info("token.created", extra={"organization_id": org.id, "token_id": token.pk})
+    return token, raw
+
+
+@transaction.atomic
+def revoke_token(org, actor, token: ApiToken) -> None:
+    if token.revoked_at is None:
+        ApiToken.objects.filter(pk=token.pk).update(revoked_at=timezone.now())
+        audit.record(org, actor, Action.ACCESS, token, entity="api_token",
+                     changes={"token": [token.prefix, "revoked"]})
+
+
+@transaction.atomic
+def invite_member(org, actor, *, email: str, role: str, team: Team | None = None,
+                  accept_url_template: str) -> Invitation:
+    """Invite someone by e-mail; `accept_url_template` has one `{token}` placeholder."""
+    email = (email or "").strip().lower()
+    if role not in Role.values:
+        raise InvalidInput({"role": "Choose one of the roles."})
+    if Membership.objects.filter(user__email=email, is_active=True).exists():
+        raise Conflict("This person is already a member.")
+    raw = secrets.token_urlsafe(32)
+    Invitation.objects.filter(email=email, accepted_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    invitation = Invitation.objects.create(
+        organization=org, email=email, role=role, team=team, hashed=hash_secret(raw),
+        invited_by=actor, expires_at=timezone.now() + dt.timedelta(days=INVITATION_DAYS),
+    )
+    audit.record(org, actor, Action.ACCESS, invitation, entity="invitation",
+                 changes={"invited": [None, role]})
+    url = accept_url_template.format(token=raw)
+    context = {"org": org, "inviter": actor, "url": url, "days": INVITATION_DAYS}
+    transaction.on_commit(lambda: send_mail(
+        subject=f"You are invited to {org.name} on Accord",
+        message=render_to_string("identity/email/invitation.txt", context),
+        from_email=None, recipient_list=[email],
+    ))
+    return invitation
+
+
+def find_invitation(raw: str) -> Invitation:
+    invitation = (
+        Invitation.unscoped.select_related("organization")
+        .filter(hashed=hash_secret(raw or "")).first()
+    )
+    if invitation is None or not invitation.is_open:
+        raise NotFound("This invitation link is not valid any more.")
+    return invitation
+
+
+@transaction.atomic
+def accept_invitation(invitation: Invitation, *, user=None, full_name: str = "",
+                      password: str | None = None) -> Membership:
+    """Turn an open invitation into a membership, creating the user when needed."""
+    org = invitation.organization
+    if user is None:
+        user = User.objects.filter(email=invitation.email).first()
+    if user is None:
+        user = User.objects.create_user(invitation.email, password, full_name=full_name)
+    with scope(organization=org):
+        membership, _ = Membership.objects.update_or_create(
+            organization=org, user=user,
+            defaults={"role": invitation.role, "team": invitation.team, "is_active": True},
+        )
+        Invitation.unscoped.filter(pk=invitation.pk).update(accepted_at=timezone.now())
+        audit.record(org, user, Action.ACCESS, membership, entity="membership",
+                     changes={"role": [None, invitation.role]})
+    return membership
+
+
+@transaction.atomic
+def change_role(org, actor, membership: Membership, *, role: str,
+                team: Team | None = ..., is_active: bool | None = None) -> Membership:
+    """Change a member's role, team or access; the last active admin cannot be demoted."""
+    if role not in Role.values:
+        raise InvalidInput({"role": "Choose one of the roles."})
+    losing_admin = membership.role == Role.ADMIN and (role != Role.ADMIN or is_active is False)
+    if losing_admin and not Membership.objects.filter(
+        role=Role.ADMIN, is_active=True
+    ).exclude(pk=membership.pk).exists():
+        raise InvalidInput({"role": "An organisation needs at least one active admin."})
+    before = {"role": membership.role, "team": membership.team_id,
+              "is_active": membership.is_active}
+    membership.role = role
+    if team is not ...:
+        membership.team = team
+    if is_active is not None:
+        membership.is_active = is_active
+    membership.save()
+    after = {"role": membership.role, "team": membership.team_id,
+             "is_active": membership.is_active}
+    audit.record(org, actor, Action.ACCESS, membership, entity="membership",
+                 changes=audit.diff(before, after))
+    return membership
+
+
+@transaction.atomic
+def save_team(org, actor, *, name: str, lead=None, team: Team | None = None) -> Team:
+    name = (name or "").strip()
+    if not name:
+        raise InvalidInput({"name": "Give the team a name."})
+    clash = Team.objects.filter(name__iexact=name)
+    if team is not None:
+        clash = clash.exclude(pk=team.pk)
+    if clash.exists():
+        raise InvalidInput({"name": "A team with this name exists already."})
+    action = Action.CREATE if team is None else Action.UPDATE
+    team = team or Team(organization=org)
+    team.name, team.lead = name, lead
+    team.save()
+    audit.record(org, actor, action, team, entity="team")
+    return team
+
+
+def sign_out_everywhere(user) -> None:
+    """End every session of `user`: each session remembers the generation it began in."""
+    User.objects.filter(pk=user.pk).update(session_generation=user.session_generation + 1)

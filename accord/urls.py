@@ -1,0 +1,15 @@
+from django.urls import include, path
+
+from accord.api import api
+from accord.core import views as core_views
+
+urlpatterns = [
+    path("healthz", core_views.healthz, name="healthz"),
+    path("readyz", core_views.readyz, name="readyz"),
+    path("api/v1/", api.urls),
+    path("", include("accord.core.urls")),
+    path("", include("accord.identity.urls")),
+    path("", include("accord.customers.urls")),
+    path("", include("accord.activities.urls")),
+    path("", include("accord.audit.urls")),
+]

@@ -1,0 +1,91 @@
+"""Fixtures shared by every app's tests: organisations, members and clients."""
+
+import pytest
+from django.test import Client
+from django_scopes import scope, scopes_disabled
+
+from accord.identity.models import Membership, Role
+from accord.identity.services import create_organization, create_token
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+
+@pytest.fixture
+def make_org(db):
+    counter = iter(range(1, 1000))
+
+    def make(name: str | None = None, admin_email: str | None = None):
+        number = next(counter)
+        org, admin = create_organization(
+            name or f"Org {number}",
+            admin_email=admin_email or f"admin{number}-{id(counter)}@example.com",
+            admin_password=PASSWORD, admin_name=f"Admin {number}",
+        )
+        return org
+
+    return make
+
+
+@pytest.fixture
+def org(make_org):
+    return make_org("Northwind")
+
+
+@pytest.fixture
+def other_org(make_org):
+    return make_org("Contoso")
+
+
+@pytest.fixture
+def make_member(db, django_user_model):
+    def make(org, role: str = Role.SALES, email: str | None = None, full_name: str = ""):
+        email = email or f"{role}-{org.slug}-{Membership.unscoped.count()}@example.com"
+        user = django_user_model.objects.filter(email=email).first()
+        if user is None:
+            user = django_user_model.objects.create_user(email, PASSWORD, full_name=full_name)
+        with scope(organization=org):
+            return Membership.objects.create(organization=org, user=user, role=role)
+
+    return make
+
+
+@pytest.fixture
+def admin(org):
+    with scopes_disabled():
+        return Membership.unscoped.get(organization=org, role=Role.ADMIN)
+
+
+@pytest.fixture
+def member(org, make_member):
+    return make_member(org, Role.SALES, full_name="Sam Seller")
+
+
+@pytest.fixture
+def client_for():
+    """A test client signed in as the membership's user."""
+
+    def make(membership) -> Client:
+        client = Client()
+        client.force_login(membership.user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def api_client_for():
+    """A test client that sends a fresh bearer token of the membership's user."""
+
+    def make(membership) -> Client:
+        with scope(organization=membership.organization):
+            _, raw = create_token(membership.organization, membership.user, name="tests")
+        return Client(headers={"Authorization": f"Bearer {raw}"})
+
+    return make
+
+
+@pytest.fixture
+def in_org():
+    """`with in_org(org):` opens the tenant scope for arranging data in a test."""
+    return lambda org: scope(organization=org)
