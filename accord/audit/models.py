@@ -36,7 +36,8 @@ class AuditEntry(TenantModel):
     class Meta(TenantModel.Meta):
         ordering = ["-id"]
         indexes = [
-            models.Index(fields=["organization", "entity", "object_id", "id"], name="audit_record"),
+            models.Index(fields=["organization", "entity", "object_id", "id"],
+                         name="audit_record"),
             models.Index(fields=["organization", "id"], name="audit_org_id"),
             models.Index(fields=["organization", "actor", "id"], name="audit_actor"),
         ]

@@ -17,8 +17,8 @@ class TenantModel(models.Model):
         "identity.Organization", on_delete=models.CASCADE, related_name="+"
     )
 
-    objects = ScopedManager(organization="organization")
     unscoped = models.Manager()
+    objects = ScopedManager(organization="organization")
 
     class Meta:
         abstract = True

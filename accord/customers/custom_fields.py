@@ -39,7 +39,9 @@ def clean_values(
     "" clears the field. With `partial`, keys not in `incoming` keep their value.
     """
     if not isinstance(incoming, dict):
-        raise InvalidInput({"custom_fields": "Custom fields must be an object keyed by field key."})
+        raise InvalidInput(
+            {"custom_fields": "Custom fields must be an object keyed by field key."}
+        )
     by_key = {field.key: field for field in fields}
     result = dict(current or {}) if partial else {}
     errors = []

@@ -58,9 +58,9 @@ class CustomerRecord(VersionedModel, Address):
     search_text = models.TextField(default="", blank=True, editable=False)
     deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
 
+    unscoped = models.Manager()
     objects = ScopedManager(_manager_class=LiveManager, organization="organization")
     with_deleted = ScopedManager(organization="organization")
-    unscoped = models.Manager()
 
     class Meta(VersionedModel.Meta):
         abstract = True

@@ -232,7 +232,7 @@ def clean_tags(value, errors: Collector) -> list[str] | None:
     if value is None:
         return []
     if isinstance(value, str):
-        value = [part for part in value.split(",")]
+        value = value.split(",")
     if not isinstance(value, list) or not all(isinstance(tag, str) for tag in value):
         errors.add("tags", "Give tags as a list of names.")
         return None
@@ -355,9 +355,7 @@ def clean_company(org, data: dict, *, current=None) -> dict:
     for field in COMPANY_TEXT + ["street", "city", "region", "postal_code"]:
         if field in data:
             out[field] = clean_text(data[field], field, errors)
-    if current is None and not out.get("name"):
-        errors.add("name", "Give the company a name.", "required")
-    elif "name" in out and out["name"] == "":
+    if current is None and not out.get("name") or "name" in out and out["name"] == "":
         errors.add("name", "Give the company a name.", "required")
     if "country" in data:
         out["country"] = clean_country(data["country"], errors)

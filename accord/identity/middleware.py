@@ -8,6 +8,7 @@ scope, so tenant-scoped queries match nothing rather than everything.
 """
 
 import hmac
+import zoneinfo
 
 from django.contrib.auth import logout
 from django.utils import timezone
@@ -70,6 +71,10 @@ class TenantMiddleware:
             if request.path.startswith("/api/"):
                 via = "api"
 
+        if request.user.is_authenticated and request.user.time_zone:
+            timezone.activate(zoneinfo.ZoneInfo(request.user.time_zone))
+        else:
+            timezone.deactivate()
         with scope(organization=request.organization), channel(via, _client_ip(request)):
             return self.get_response(request)
 

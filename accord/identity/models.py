@@ -133,7 +133,7 @@ class Membership(TenantModel):
         return f"{self.user} ({self.get_role_display()})"
 
 
-TOKEN_PREFIX = "acc_"
+TOKEN_PREFIX = "acc_"  # noqa: S105 - a public marker, not a secret
 
 
 def hash_secret(secret: str) -> str:

@@ -16,8 +16,16 @@ from accord.audit import services as audit
 from accord.audit.models import Action
 from accord.errors import Conflict, InvalidInput, NotFound
 
-from .models import TOKEN_PREFIX, ApiToken, Invitation, Membership, Organization, Role, Team
-from .models import hash_secret
+from .models import (
+    TOKEN_PREFIX,
+    ApiToken,
+    Invitation,
+    Membership,
+    Organization,
+    Role,
+    Team,
+    hash_secret,
+)
 
 logger = logging.getLogger(__name__)
 User = get_user_model()

@@ -1,0 +1,264 @@
+"""Filtering and sorting of contact and company lists, shared by the UI and the API.
+
+Both read the same query parameters, so a saved view's query string, a link
+from the UI and an API call mean the same thing:
+
+- `q`: search words (accord.search); `tag`: a tag name (repeatable);
+- built-in filters listed in CONTACT_FILTERS / COMPANY_FILTERS (repeatable
+  ones match any of the given values);
+- `cf.<key>` (equals; contains for multi-choice), and for number, money,
+  date and datetime fields `cf.<key>.gte` / `cf.<key>.lte`.
+
+Bad values raise InvalidInput naming the parameter.
+"""
+
+import datetime as dt
+import decimal
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from django.db.models import DecimalField, Exists, F, OuterRef, QuerySet, TextField, Value
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db.models.functions import Cast, Coalesce, Lower
+from django.utils.dateparse import parse_date, parse_datetime
+
+from accord.errors import InvalidInput
+from accord.search import search
+
+from .models import (
+    CompanySize,
+    CompanyTag,
+    ContactTag,
+    CustomField,
+    Entity,
+    FieldType,
+    LifecycleStage,
+)
+
+
+@dataclass(frozen=True)
+class Filter:
+    param: str
+    lookup: str
+    parse: Callable[[str], object]
+    many: bool = False
+
+
+def _int(value: str) -> int:
+    return int(value)
+
+
+def _text(value: str) -> str:
+    return value.strip()
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"true", "1", "yes"}:
+        return True
+    if lowered in {"false", "0", "no"}:
+        return False
+    raise ValueError(value)
+
+
+def _moment(value: str) -> dt.datetime | dt.date:
+    value = value.strip()
+    parsed = parse_datetime(value)
+    if parsed is not None:
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=dt.UTC)
+        return parsed
+    parsed_date = parse_date(value)
+    if parsed_date is None:
+        raise ValueError(value)
+    return dt.datetime.combine(parsed_date, dt.time.min, tzinfo=dt.UTC)
+
+
+def _choice(choices) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        if value not in choices.values:
+            raise ValueError(value)
+        return value
+    return parse
+
+
+COMMON_FILTERS = [
+    Filter("owner_id", "owner_id__in", _int, many=True),
+    Filter("country", "country__in", lambda v: v.strip().upper(), many=True),
+    Filter("source", "source__iexact", _text),
+    Filter("city", "city__iexact", _text),
+    Filter("created_after", "created_at__gte", _moment),
+    Filter("created_before", "created_at__lt", _moment),
+    Filter("updated_after", "updated_at__gte", _moment),
+    Filter("updated_before", "updated_at__lt", _moment),
+]
+CONTACT_FILTERS = COMMON_FILTERS + [
+    Filter("lifecycle_stage", "lifecycle_stage__in", _choice(LifecycleStage), many=True),
+    Filter("company_id", "company_id__in", _int, many=True),
+    Filter("email", "email__iexact", _text),
+    Filter("first_name", "first_name__iexact", _text),
+    Filter("last_name", "last_name__iexact", _text),
+    Filter("do_not_contact", "do_not_contact", _bool),
+]
+COMPANY_FILTERS = COMMON_FILTERS + [
+    Filter("industry", "industry__iexact", _text),
+    Filter("size", "size__in", _choice(CompanySize), many=True),
+    Filter("domain", "domain__iexact", lambda v: v.strip().lower()),
+    Filter("parent_id", "parent_id", _int),
+]
+
+CONTACT_ORDERINGS: dict[str, object] = {
+    "name": Lower(F("last_name")),
+    "first_name": Lower(F("first_name")),
+    "last_name": Lower(F("last_name")),
+    "email": "email",
+    "lifecycle_stage": "lifecycle_stage",
+    "company": Lower(Coalesce(F("company__name"), Value(""))),
+    "owner": Coalesce(F("owner__full_name"), Value("")),
+    "city": "city",
+    "country": "country",
+    "created_at": "created_at",
+    "updated_at": "updated_at",
+}
+COMPANY_ORDERINGS: dict[str, object] = {
+    "name": Lower(F("name")),
+    "domain": "domain",
+    "industry": "industry",
+    "employees": Coalesce(F("employees"), Value(-1)),
+    "annual_revenue": Coalesce(F("annual_revenue"), Value(decimal.Decimal("-1"))),
+    "owner": Coalesce(F("owner__full_name"), Value("")),
+    "city": "city",
+    "country": "country",
+    "created_at": "created_at",
+    "updated_at": "updated_at",
+}
+
+NUMERIC_TYPES = {FieldType.NUMBER, FieldType.MONEY}
+RANGE_TYPES = NUMERIC_TYPES | {FieldType.DATE, FieldType.DATETIME}
+
+
+def _values(params: Mapping, name: str) -> list[str]:
+    if hasattr(params, "getlist"):
+        values = params.getlist(name)
+    else:
+        value = params.get(name)
+        values = value if isinstance(value, list) else [value]
+    return [str(v) for v in values if v not in (None, "")]
+
+
+def _custom_expression(field: CustomField):
+    """The comparable SQL expression for a custom field's stored value."""
+    if field.field_type == FieldType.MONEY:
+        text = KeyTextTransform("amount", KeyTextTransform(field.key, "custom_fields"))
+    else:
+        text = KeyTextTransform(field.key, "custom_fields")
+    if field.field_type in NUMERIC_TYPES:
+        return Cast(text, DecimalField(max_digits=30, decimal_places=6))
+    # A plain text cast, so comparisons are text comparisons rather than JSON ones;
+    # ISO dates and datetimes in UTC sort correctly as text.
+    return Cast(text, TextField())
+
+
+def _custom_value(field: CustomField, raw: str, param: str):
+    from .custom_fields import clean_value
+
+    try:
+        value = clean_value(field, raw)
+    except ValueError as exc:
+        raise InvalidInput({param: str(exc)}) from None
+    if field.field_type == FieldType.MONEY:
+        return decimal.Decimal(value["amount"])
+    if field.field_type == FieldType.NUMBER:
+        return decimal.Decimal(value)
+    return value
+
+
+def custom_field_orderings(entity: str, fields: list[CustomField] | None = None) -> dict:
+    fields = fields if fields is not None else list(
+        CustomField.objects.filter(entity=entity, is_active=True)
+    )
+    return {
+        f"cf.{field.key}": _custom_expression(field)
+        for field in fields
+        if field.field_type != FieldType.MULTI_CHOICE
+    }
+
+
+def _apply_custom(queryset: QuerySet, params: Mapping, entity: str) -> QuerySet:
+    names = [name for name in params if str(name).startswith("cf.")]
+    if not names:
+        return queryset
+    fields = {f.key: f for f in CustomField.objects.filter(entity=entity, is_active=True)}
+    for name in names:
+        key, _, operator = name[3:].partition(".")
+        field = fields.get(key)
+        if field is None:
+            raise InvalidInput({name: "There is no custom field with this key."})
+        if operator not in ("", "gte", "lte") or (operator and field.field_type
+                                                   not in RANGE_TYPES):
+            raise InvalidInput({name: "This filter is not available for this field."})
+        for raw in _values(params, name):
+            value = _custom_value(field, raw, name)
+            expression = _custom_expression(field)
+            if field.field_type == FieldType.MULTI_CHOICE:
+                for choice in value:
+                    queryset = queryset.annotate(**{f"_cf_{key}": expression}).filter(
+                        **{f"_cf_{key}__contains": f'"{choice}"'}
+                    )
+                continue
+            if field.field_type == FieldType.BOOLEAN:
+                # Compared as JSON, so true/false mean the same on SQLite and PostgreSQL.
+                expression = KeyTransform(field.key, "custom_fields")
+            lookup = {"": "exact", "gte": "gte", "lte": "lte"}[operator]
+            queryset = queryset.annotate(**{f"_cf_{key}": expression}).filter(
+                **{f"_cf_{key}__{lookup}": value}
+            )
+    return queryset
+
+
+def _apply(queryset: QuerySet, params: Mapping, filters: list[Filter]) -> QuerySet:
+    for spec in filters:
+        values = _values(params, spec.param)
+        if not values:
+            continue
+        try:
+            parsed = [spec.parse(value) for value in values]
+        except (ValueError, TypeError):
+            raise InvalidInput({spec.param: "This filter value is not valid."}) from None
+        queryset = queryset.filter(**{spec.lookup: parsed if spec.many else parsed[0]})
+    return queryset
+
+
+def _apply_tags(queryset: QuerySet, params: Mapping, link_model, link_field: str) -> QuerySet:
+    for name in _values(params, "tag"):
+        queryset = queryset.filter(Exists(link_model.objects.filter(
+            **{link_field: OuterRef("pk")}, tag__name__iexact=name.strip()
+        )))
+    return queryset
+
+
+def _unowned(queryset: QuerySet, params: Mapping) -> tuple[QuerySet, Mapping]:
+    """`owner_id=none` asks for records without an owner."""
+    if _values(params, "owner_id") != ["none"]:
+        return queryset, params
+    rest = {name: _values(params, name) for name in params if name != "owner_id"}
+    return queryset.filter(owner__isnull=True), rest
+
+
+def filter_contacts(queryset: QuerySet, params: Mapping) -> QuerySet:
+    """Narrow a contact queryset by the list parameters described in the module docstring."""
+    queryset, params = _unowned(queryset, params)
+    queryset = _apply(queryset, params, CONTACT_FILTERS)
+    queryset = _apply_tags(queryset, params, ContactTag, "contact")
+    queryset = _apply_custom(queryset, params, Entity.CONTACT)
+    query = " ".join(_values(params, "q"))
+    return search(queryset, query) if query else queryset
+
+
+def filter_companies(queryset: QuerySet, params: Mapping) -> QuerySet:
+    queryset, params = _unowned(queryset, params)
+    queryset = _apply(queryset, params, COMPANY_FILTERS)
+    queryset = _apply_tags(queryset, params, CompanyTag, "company")
+    queryset = _apply_custom(queryset, params, Entity.COMPANY)
+    query = " ".join(_values(params, "q"))
+    return search(queryset, query) if query else queryset
