@@ -94,6 +94,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accord.core.context_processors.workspace",
             ],
+            "builtins": ["template_partials.templatetags.partials"],
         },
     },
 ]

@@ -1,12 +1,24 @@
-"""Health checks and the home page."""
+"""Health checks, the home page and the global search."""
 
+import datetime as dt
 import logging
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from accord.activities.models import Activity, Kind
+from accord.customers.models import Company, Contact
+from accord.identity.permissions import has_permission
+from accord.search import search as search_records
+from accord.search import terms
 
 logger = logging.getLogger(__name__)
+
+SEARCH_LIMIT = 8
 
 
 def healthz(request):
@@ -41,8 +53,68 @@ def _broker_ready() -> bool:
             conn.ensure_connection(max_retries=1, timeout=2)
         return True
     except Exception:
-        logger.exception("readyz.broker_down", extra={"broker": settings.BROKER_URL.split(":")[0]})
+        logger.exception("readyz.broker_down",
+                         extra={"broker": settings.BROKER_URL.split(":")[0]})
         return False
+
+
+def _no_organization(request):
+    return render(request, "core/no_organization.html", status=403)
+
+
+@login_required
+def home(request):
+    """The signed-in user's start page: their tasks and the records they touched last."""
+    if request.membership is None:
+        return _no_organization(request)
+    now = timezone.now()
+    end_of_today = timezone.localtime(now).replace(hour=23, minute=59, second=59)
+    open_tasks = (
+        Activity.objects.filter(kind=Kind.TASK, assignee=request.user, completed_at__isnull=True)
+        .select_related("contact", "company")
+        .order_by("due_at", "id")
+    )
+    tasks = list(open_tasks.filter(due_at__lte=end_of_today)[:10])
+    upcoming = list(open_tasks.filter(due_at__gt=end_of_today)[:5])
+    recent = list(
+        Contact.objects.filter(owner=request.user).select_related("company")
+        .order_by("-updated_at", "-id")[:8]
+    )
+    return render(request, "core/home.html", {
+        "tasks": tasks,
+        "upcoming": upcoming,
+        "recent_contacts": recent,
+        "now": now,
+        "week_ago": now - dt.timedelta(days=7),
+    })
+
+
+@login_required
+def search(request):
+    """Global search over contacts and companies; the htmx request gets the dropdown."""
+    if request.membership is None:
+        return _no_organization(request)
+    query = request.GET.get("q", "").strip()
+    contacts, companies = [], []
+    if terms(query):
+        if has_permission(request.membership, "contacts.view"):
+            contacts = _ranked(
+                search_records(Contact.objects.select_related("company"), query), query
+            )
+        if has_permission(request.membership, "companies.view"):
+            companies = _ranked(search_records(Company.objects.all(), query), query)
+    template = "core/search.html#search-results" if request.htmx else "core/search.html"
+    return render(request, template, {
+        "search_query": query, "contacts": contacts, "companies": companies,
+    })
+
+
+def _ranked(queryset, query: str) -> list:
+    """The first matches, those whose text contains the query as typed (accents too) first."""
+    rows = list(queryset.order_by("-updated_at", "-id")[: SEARCH_LIMIT * 3])
+    typed = query.casefold()
+    rows.sort(key=lambda row: typed not in str(row).casefold())
+    return rows[:SEARCH_LIMIT]
 
 
 def pending(request, *args, **kwargs):
@@ -50,6 +122,3 @@ def pending(request, *args, **kwargs):
     from django.http import HttpResponse
 
     return HttpResponse("Not built yet.", status=501)
-
-
-home = search = pending

@@ -7,7 +7,7 @@ document.addEventListener("keydown", function (event) {
     if (box) { event.preventDefault(); box.focus(); box.select(); }
   }
   if (event.key === "Escape" && target && target.id === "global-search") {
-    var results = document.getElementById("search-results");
+    var results = document.getElementById("global-search-results");
     if (results) { results.innerHTML = ""; }
   }
 });

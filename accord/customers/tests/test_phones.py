@@ -1,0 +1,52 @@
+import csv
+from pathlib import Path
+
+import pytest
+
+from accord.customers.phones import parse_phone
+from accord.errors import InvalidInput
+
+CASE = Path(__file__).resolve().parents[3].parent / "shared" / "cases" / \
+    "phone-leading-zero-and-plus" / "contacts_phones.csv"
+
+EXPECTED = {
+    "Lotte Peeters": ("0444 12 34 56", "+32444123456", ""),
+    "Aidan Farrell": ("+44 (0)20 7946 0958", "+442079460958", ""),
+    "Greta Lund": ("00441632960123", "+441632960123", ""),
+    "Paolo Ferri": ("02 1234 5678", "+390212345678", ""),
+    "Nina Berg": ("0049 30 901820", "+4930901820", ""),
+    "Ravi Menon": ("+1 (555) 010-0199 ext. 42", "+15550100199", "42"),
+}
+
+
+def test_phone_case_keeps_raw_and_gives_e164_and_extension():
+    with CASE.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+
+    parsed = {row["name"]: parse_phone(row["phone"], row["country"]) for row in rows}
+
+    assert {name: (p.raw, p.e164, p.extension) for name, p in parsed.items()} == EXPECTED
+
+
+def test_national_number_without_country_is_kept_raw_and_flagged():
+    phone = parse_phone("020 7946 0958", "")
+
+    assert (phone.raw, phone.e164, phone.needs_country) == ("020 7946 0958", "", True)
+
+
+@pytest.mark.parametrize("typed", ["+44 20 7946 0958", "0044 20 7946 0958"])
+def test_the_same_number_typed_differently_matches(typed):
+    assert parse_phone(typed).e164 == parse_phone("020 7946 0958", "GB").e164 == "+442079460958"
+
+
+@pytest.mark.parametrize(("typed", "message"), [
+    ("call me", "Enter a phone number, such as +44 20 7946 0958."),
+    ("+44 12", "This phone number has the wrong number of digits."),
+])
+def test_impossible_numbers_are_refused_with_the_field_named(typed, message):
+    with pytest.raises(InvalidInput) as caught:
+        parse_phone(typed, "GB", field="phones.0.number")
+
+    assert caught.value.errors == [
+        {"field": "phones.0.number", "code": "invalid", "message": message}
+    ]
