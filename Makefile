@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint serve setup clean-db
+.PHONY: run test lint setup
 
 run: $(VENV)/.deps-run
 	@$(BIN)/accord migrate --noinput -v0
@@ -20,8 +20,11 @@ test: $(VENV)/.deps-dev
 lint: $(VENV)/.deps-dev
 	$(BIN)/ruff check accord bench conftest.py
 
+# A half-made .venv would pass for a finished one next time, so it goes.
 $(VENV)/bin/python:
-	$(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+		echo "Could not create $(VENV): on Debian or Ubuntu, apt-get install python3-venv" >&2; \
+		exit 1; }
 	$(BIN)/pip install --quiet --upgrade pip
 
 $(VENV)/.deps-run: requirements.txt pyproject.toml | $(VENV)/bin/python

@@ -1,11 +1,15 @@
 """The one NinjaAPI: `/api/v1/`, its auth, and errors as RFC 9457 problem documents."""
 
+import datetime as dt
 import logging
+from collections.abc import Callable
 
 from django.http import Http404, HttpRequest
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.renderers import JSONRenderer
+from ninja.responses import NinjaJSONEncoder
 
 from accord.errors import DomainError
 from accord.identity.api_auth import AUTH
@@ -13,15 +17,44 @@ from accord.identity.api_auth import AUTH
 logger = logging.getLogger(__name__)
 
 PROBLEM_TYPE = "https://accord.invalid/problems/"
+HTTP_PROBLEMS = {  # status: (code, title) for errors Ninja raises itself
+    400: ("bad-request", "Bad request"),
+    403: ("not-permitted", "Not permitted"),
+    413: ("too-large", "Request too large"),
+}
+
+
+# How to find the record a path parameter names; filled in by register_routers.
+PATH_RECORDS: dict[str, Callable[[str], object]] = {}
+
+
+class UtcJSONEncoder(NinjaJSONEncoder):
+    """Writes every aware datetime in UTC, whatever zone the request is working in."""
+
+    def default(self, o):
+        if isinstance(o, dt.datetime) and o.tzinfo is not None:
+            o = o.astimezone(dt.UTC)
+        return super().default(o)
+
+
+class UtcJSONRenderer(JSONRenderer):
+    encoder_class = UtcJSONEncoder
+
 
 api = NinjaAPI(
     title="Accord API",
     version="1",
     description=(
         "The Accord CRM API. Authenticate with `Authorization: Bearer <token>`; "
-        "create a token under Settings → API tokens or with `accord createtoken`."
+        "create a token under Settings → API tokens or with `accord createtoken`. "
+        "Collections answer `{\"items\": [...], \"next\": <cursor or null>}` and take "
+        "`limit` (default 50, at most 500), `cursor`, `q` and `ordering` (a field name, "
+        "`-` in front for descending). A `PATCH` carries the `version` it was based on "
+        "and answers 409 when the record changed since. Errors are RFC 9457 "
+        "`application/problem+json` documents."
     ),
     auth=AUTH,
+    renderer=UtcJSONRenderer(),
     urls_namespace="api",
     docs_url="/docs",
     openapi_url="/openapi.json",
@@ -30,6 +63,7 @@ api = NinjaAPI(
 
 def problem(request: HttpRequest, *, status: int, code: str, title: str, detail: str,
             errors: list[dict] | None = None, extra: dict | None = None):
+    """An RFC 9457 problem document with the given status, as `application/problem+json`."""
     body = {"type": PROBLEM_TYPE + code, "title": str(title), "status": status,
             "detail": str(detail)}
     if errors is not None:
@@ -52,6 +86,11 @@ def domain_error(request, exc: DomainError):
 
 @api.exception_handler(NinjaValidationError)
 def validation_error(request, exc: NinjaValidationError):
+    # Ninja reads the body before the handler looks the record up; a record
+    # outside the organisation must still answer 404, whatever the body says.
+    missing = _missing_path_record(request)
+    if missing is not None:
+        return domain_error(request, missing)
     errors = []
     for error in exc.errors:
         location = [str(part) for part in error.get("loc", ()) if part not in ("body", "payload")]
@@ -66,17 +105,35 @@ def validation_error(request, exc: NinjaValidationError):
                    detail="Some fields are not valid.", errors=errors)
 
 
+def _missing_path_record(request) -> DomainError | None:
+    match = getattr(request, "resolver_match", None)
+    for name, value in (match.kwargs if match else {}).items():
+        lookup = PATH_RECORDS.get(name)
+        if lookup is None:
+            continue
+        try:
+            lookup(value)
+        except DomainError as exc:
+            return exc
+    return None
+
+
 def _plain_message(error: dict) -> str:
     message = str(error.get("msg", "Invalid value."))
     if error.get("type") == "missing":
         return "This field is required."
     if error.get("type") == "extra_forbidden":
         return "This field is not accepted here."
+    message = message.removeprefix("Value error, ")
     return message[0].upper() + message[1:] + ("" if message.endswith(".") else ".")
 
 
 @api.exception_handler(AuthenticationError)
 def authentication_error(request, exc):
+    return _unauthenticated(request)
+
+
+def _unauthenticated(request):
     response = problem(request, status=401, code="unauthenticated", title="Not signed in",
                        detail="Send a valid API token as `Authorization: Bearer <token>`.")
     response["WWW-Authenticate"] = "Bearer"
@@ -91,16 +148,45 @@ def not_found(request, exc):
 
 @api.exception_handler(HttpError)
 def http_error(request, exc: HttpError):
-    return problem(request, status=exc.status_code, code="error", title="Request failed",
-                   detail=str(exc))
+    # The session scheme checks CSRF before it looks for a session, so a call
+    # with a bad or revoked bearer token fails that check; for a caller who is
+    # nobody, the honest answer is 401, not a CSRF complaint.
+    if exc.status_code == 403 and getattr(request, "membership", None) is None:
+        return _unauthenticated(request)
+    if exc.status_code == 403 and "csrf" in str(exc).lower():
+        return problem(request, status=403, code="csrf-failed", title="CSRF check failed",
+                       detail="A session call that changes data must send the CSRF token "
+                              "in the X-CSRFToken header.")
+    code, title = HTTP_PROBLEMS.get(exc.status_code, ("error", "Request failed"))
+    return problem(request, status=exc.status_code, code=code, title=title, detail=str(exc))
+
+
+@api.exception_handler(Exception)
+def unexpected_error(request, exc: Exception):
+    # Absorbed on purpose: a client gets a problem document rather than an
+    # HTML page, and the traceback goes to the log, never into the answer.
+    logger.error(
+        "api.unexpected_error", exc_info=exc,
+        extra={"organization_id": getattr(getattr(request, "organization", None), "id", None),
+               "path": request.path},
+    )
+    return problem(request, status=500, code="server-error", title="Server error",
+                   detail="Something went wrong on our side.")
 
 
 def register_routers() -> None:
+    from accord.activities import services as activity_services
     from accord.activities.api import router as activities
     from accord.audit.api import router as audit_log
+    from accord.customers import services as customer_services
     from accord.customers.api import companies, contacts, custom_fields, tags
     from accord.identity.api import router as identity
 
+    PATH_RECORDS.update({
+        "contact_id": customer_services.get_contact,
+        "company_id": customer_services.get_company,
+        "activity_id": activity_services.get_activity,
+    })
     api.add_router("/contacts", contacts)
     api.add_router("/companies", companies)
     api.add_router("/activities", activities)

@@ -2,6 +2,8 @@
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accord.core.models import TenantModel, VersionedModel
@@ -93,6 +95,14 @@ class Activity(VersionedModel):
     def __str__(self) -> str:
         return self.subject or self.get_kind_display()
 
+    def get_absolute_url(self) -> str:
+        return reverse("activities:detail", args=[self.pk])
+
+    @property
+    def record(self):
+        """The contact or company whose timeline this entry belongs to."""
+        return self.contact or self.company
+
     @property
     def is_task(self) -> bool:
         return self.kind == Kind.TASK
@@ -100,6 +110,11 @@ class Activity(VersionedModel):
     @property
     def is_done(self) -> bool:
         return self.completed_at is not None
+
+    @property
+    def is_overdue(self) -> bool:
+        return (self.kind == Kind.TASK and self.completed_at is None
+                and self.due_at is not None and self.due_at < timezone.now())
 
 
 class ReminderDelivery(TenantModel):

@@ -2,16 +2,21 @@
 
 import datetime as dt
 import logging
+import smtplib
+import zoneinfo
 
-from django.db import transaction
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
 
 from accord.audit import services as audit
 from accord.audit.models import Action
 from accord.errors import InvalidInput, NotFound, StaleVersion
 
-from .models import USER_KINDS, Activity, CallOutcome, Direction, Kind
+from .models import USER_KINDS, Activity, CallOutcome, Direction, Kind, ReminderDelivery
 
 logger = logging.getLogger(__name__)
 
@@ -19,6 +24,8 @@ ACTIVITY_FIELDS = [
     "kind", "subject", "body", "contact", "company", "occurred_at", "direction", "outcome",
     "duration_minutes", "due_at", "assignee", "remind_at", "completed_at",
 ]
+TASK_GROUP_LIMIT = 100  # a longer list is not read; "My tasks" says more exist
+RECENTLY_DONE = dt.timedelta(days=7)
 
 
 def log_event(org, actor, event: str, *, contact=None, company=None,
@@ -107,6 +114,8 @@ def clean_activity(org, data: dict, *, current: Activity | None = None) -> dict:
             errors.add("subject", "Say what the task is.", "required")
         if merged.get("remind_at") and merged.get("due_at") is None:
             errors.add("due_at", "A reminder needs a due date.", "required")
+        elif merged.get("remind_at") and merged["remind_at"] > merged["due_at"]:
+            errors.add("remind_at", "Set the reminder at or before the due time.")
     elif not (merged.get("subject") or merged.get("body")):
         errors.add("body", "Write what happened.", "required")
     if kind != Kind.TASK:
@@ -209,3 +218,120 @@ def delete_activity(org, actor, activity: Activity) -> None:
     audit.record(org, actor, Action.DELETE, activity,
                  changes=audit.diff(audit.snapshot(activity, ACTIVITY_FIELDS), {}))
     activity.delete()
+
+
+def tasks_for_user(user, *, now: dt.datetime) -> dict[str, list[Activity]]:
+    """The user's tasks in the current organisation, grouped as "My tasks" shows them.
+
+    Open tasks fall into overdue (due before `now`), today (due later on the
+    user's current day, in the active time zone) and upcoming (due later, or
+    with no due date, last). Done tasks are those finished in the last week.
+    Each group holds at most TASK_GROUP_LIMIT + 1 rows so the page can say
+    that more exist without counting them.
+    """
+    tasks = Activity.objects.filter(kind=Kind.TASK, assignee=user).select_related(
+        "contact", "company"
+    )
+    tomorrow = timezone.localdate(now) + dt.timedelta(days=1)
+    end_of_today = timezone.make_aware(dt.datetime.combine(tomorrow, dt.time.min))
+    open_tasks = tasks.filter(completed_at__isnull=True)
+    cut = TASK_GROUP_LIMIT + 1
+    return {
+        "overdue": list(open_tasks.filter(due_at__lt=now).order_by("due_at", "id")[:cut]),
+        "today": list(open_tasks.filter(due_at__gte=now, due_at__lt=end_of_today)
+                      .order_by("due_at", "id")[:cut]),
+        "upcoming": list(
+            open_tasks.exclude(due_at__lt=end_of_today)
+            .order_by(F("due_at").asc(nulls_last=True), "id")[:cut]
+        ),
+        "done": list(tasks.filter(completed_at__gte=now - RECENTLY_DONE)
+                     .order_by("-completed_at", "-id")[:cut]),
+    }
+
+
+def send_task_reminder(org, activity_id: int, *, now: dt.datetime | None = None) -> bool:
+    """E-mail the assignee of an open task that its reminder is due; True if sent.
+
+    Exactly once per (task, reminder time): a ReminderDelivery row is written
+    before the e-mail goes out, and a reminder whose row exists is never sent
+    again, whichever run wrote it. When the mail server refuses the message
+    the row is removed so that the next run tries again. Must run inside the
+    organisation's scope.
+    """
+    now = now or timezone.now()
+    activity = (
+        Activity.objects.select_related("assignee", "contact", "company")
+        .filter(pk=activity_id, kind=Kind.TASK, completed_at__isnull=True,
+                remind_at__isnull=False, remind_at__lte=now)
+        .first()
+    )
+    if activity is None or not _may_be_reminded(activity.assignee):
+        return False
+
+    try:
+        with transaction.atomic():
+            delivery = ReminderDelivery.objects.create(
+                organization=org, activity=activity, remind_at=activity.remind_at,
+                recipient=activity.assignee,
+            )
+    except IntegrityError:
+        return False
+
+    try:
+        _reminder_message(org, activity).send()
+    except (smtplib.SMTPException, OSError):
+        # Nothing was accepted by the server, so forgetting the attempt is safe
+        # and lets the next beat tick retry.
+        ReminderDelivery.objects.filter(pk=delivery.pk).delete()
+        logger.warning("reminder.send_failed", extra={
+            "organization_id": org.id, "activity_id": activity.pk,
+        })
+        return False
+    ReminderDelivery.objects.filter(pk=delivery.pk).update(sent_at=timezone.now())
+    logger.info("reminder.sent", extra={
+        "organization_id": org.id, "activity_id": activity.pk,
+        "recipient_id": activity.assignee_id,
+    })
+    return True
+
+
+def _may_be_reminded(user) -> bool:
+    from accord.identity.models import Membership
+
+    return (
+        user is not None
+        and user.is_active
+        and bool(user.email)
+        and Membership.objects.filter(user=user, is_active=True).exists()
+    )
+
+
+def _reminder_message(org, activity: Activity) -> EmailMessage:
+    """The reminder e-mail, with times in the assignee's own time zone."""
+    user = activity.assignee
+    try:
+        zone = zoneinfo.ZoneInfo(user.time_zone or "UTC")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = zoneinfo.ZoneInfo("UTC")
+    context = {
+        "org": org,
+        "task": activity,
+        "record": activity.record,
+        "user": user,
+        "zone_name": str(zone),
+        "url": site_url() + activity.get_absolute_url(),
+    }
+    with timezone.override(zone), translation.override(settings.LANGUAGE_CODE):
+        subject = render_to_string("activities/email/task_reminder_subject.txt", context)
+        body = render_to_string("activities/email/task_reminder.txt", context)
+    return EmailMessage(
+        subject=" ".join(subject.split()), body=body, to=[user.email],
+    )
+
+
+def site_url() -> str:
+    """Where links in e-mails point: SITE_URL, or the local server `make run` starts."""
+    configured = getattr(settings, "SITE_URL", "")
+    if configured:
+        return configured.rstrip("/")
+    return f"http://127.0.0.1:{settings.PORT}"

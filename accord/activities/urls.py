@@ -1,8 +1,14 @@
 from django.urls import path
 
-from accord.core.views import pending
+from . import views
 
 app_name = "activities"
 urlpatterns = [
-    path("tasks/", pending, name="my_tasks"),
+    path("tasks/", views.my_tasks, name="my_tasks"),
+    path("activities/new/", views.create, name="create"),
+    path("activities/timeline/<str:entity>/<int:pk>/", views.timeline, name="timeline"),
+    path("activities/<int:pk>/", views.detail, name="detail"),
+    path("activities/<int:pk>/edit/", views.edit, name="edit"),
+    path("activities/<int:pk>/delete/", views.delete, name="delete"),
+    path("activities/<int:pk>/done/", views.task_done, name="task_done"),
 ]

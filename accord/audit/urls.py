@@ -1,8 +1,8 @@
 from django.urls import path
 
-from accord.core.views import pending
+from . import views
 
 app_name = "audit"
 urlpatterns = [
-    path("settings/audit-log/", pending, name="log"),
+    path("settings/audit-log/", views.log, name="log"),
 ]

@@ -1,6 +1,268 @@
-from ninja import Router
+"""Contacts, companies, tags and custom field definitions under `/api/v1/`.
+
+Lists read the same query parameters as the UI (accord.customers.queries),
+so `tag`, the built-in filters and `cf.<key>` filters mean the same in both.
+"""
+
+from django.db.models import Prefetch
+from django.db.models.functions import Lower
+from django.http import HttpRequest
+from ninja import Query, Router, Status
+
+from accord.audit.api import HistoryPage, HistoryParams, history_page
+from accord.errors import NotFound
+from accord.identity.api_auth import allow
+from accord.pagination import clamp_limit, paginate, parse_ordering
+
+from . import services
+from .models import (
+    Affiliation,
+    Company,
+    CompanyTag,
+    Contact,
+    ContactTag,
+    CustomField,
+    Entity,
+    Tag,
+)
+from .queries import (
+    COMPANY_ORDERINGS,
+    CONTACT_ORDERINGS,
+    custom_field_orderings,
+    filter_companies,
+    filter_contacts,
+)
+from .schemas import (
+    CompanyFilters,
+    CompanyIn,
+    CompanyOut,
+    CompanyPage,
+    CompanyPatch,
+    ConsentIn,
+    ConsentOut,
+    ConsentPage,
+    ContactDetailOut,
+    ContactFilters,
+    ContactIn,
+    ContactPage,
+    ContactPatch,
+    CustomFieldFilters,
+    CustomFieldOut,
+    CustomFieldPage,
+    TagFilters,
+    TagPage,
+    to_service_data,
+)
 
 contacts = Router(tags=["contacts"])
 companies = Router(tags=["companies"])
 custom_fields = Router(tags=["custom fields"])
 tags = Router(tags=["tags"])
+
+TAG_ORDERINGS = {"name": Lower("name"), "created_at": "created_at"}
+CUSTOM_FIELD_ORDERINGS = {"position": "position", "key": "key", "label": Lower("label"),
+                          "created_at": "created_at"}
+
+
+def _page(queryset, ordering, params) -> dict:
+    items, next_cursor = paginate(queryset, ordering, cursor=params.cursor,
+                                  limit=clamp_limit(params.limit))
+    return {"items": items, "next": next_cursor}
+
+
+# Contacts
+
+
+def _contact_rows():
+    """Contacts with everything ContactOut shows, loaded in a fixed number of queries."""
+    return Contact.objects.prefetch_related(
+        "emails", "phones", Prefetch("tag_links", ContactTag.objects.select_related("tag")),
+    )
+
+
+def _contact_detail(contact_id: int) -> Contact:
+    contact = _contact_rows().prefetch_related(
+        Prefetch("affiliations", Affiliation.objects.select_related("company"))
+    ).filter(pk=contact_id).first()
+    if contact is None:
+        raise NotFound("No contact with this id.")
+    return contact
+
+
+@contacts.get("", response=ContactPage, summary="List contacts")
+def list_contacts(request: HttpRequest, filters: Query[ContactFilters]):
+    allow(request, "contacts.view")
+    orderings = CONTACT_ORDERINGS | custom_field_orderings(Entity.CONTACT)
+    ordering = parse_ordering(filters.ordering, orderings, "name")
+    return _page(filter_contacts(_contact_rows(), request.GET), ordering, filters)
+
+
+@contacts.post("", response={201: ContactDetailOut}, summary="Create a contact")
+def create_contact(request: HttpRequest, payload: ContactIn):
+    allow(request, "contacts.add")
+    contact = services.create_contact(request.organization, request.user,
+                                      data=to_service_data(payload))
+    return Status(201, _contact_detail(contact.pk))
+
+
+@contacts.get("/{contact_id}", response=ContactDetailOut, summary="Read a contact")
+def read_contact(request: HttpRequest, contact_id: int):
+    allow(request, "contacts.view")
+    return _contact_detail(contact_id)
+
+
+@contacts.patch("/{contact_id}", response=ContactDetailOut, summary="Change a contact")
+def update_contact(request: HttpRequest, contact_id: int, payload: ContactPatch):
+    allow(request, "contacts.change")
+    contact = services.get_contact(contact_id)
+    services.update_contact(request.organization, request.user, contact,
+                            data=to_service_data(payload), expected_version=payload.version)
+    return _contact_detail(contact_id)
+
+
+@contacts.delete("/{contact_id}", response={204: None}, summary="Move a contact to the trash")
+def delete_contact(request: HttpRequest, contact_id: int, version: int | None = None):
+    allow(request, "contacts.delete")
+    contact = services.get_contact(contact_id)
+    services.delete_contact(request.organization, request.user, contact,
+                            expected_version=version)
+    return Status(204, None)
+
+
+@contacts.post("/{contact_id}/restore", response=ContactDetailOut,
+               summary="Bring a contact back from the trash")
+def restore_contact(request: HttpRequest, contact_id: int):
+    allow(request, "trash.restore")
+    contact = services.get_contact(contact_id, with_deleted=True)
+    services.restore_contact(request.organization, request.user, contact)
+    return _contact_detail(contact_id)
+
+
+@contacts.get("/{contact_id}/history", response=HistoryPage,
+              summary="A contact's field history")
+def contact_history(request: HttpRequest, contact_id: int, params: Query[HistoryParams]):
+    allow(request, "contacts.view")
+    contact = services.get_contact(contact_id)
+    return history_page("contact", contact.pk, params)
+
+
+@contacts.get("/{contact_id}/consents", response=ConsentPage,
+              summary="A contact's current consent per channel and purpose")
+def list_consents(request: HttpRequest, contact_id: int):
+    allow(request, "contacts.view")
+    contact = services.get_contact(contact_id)
+    return {"items": services.current_consents(contact), "next": None}
+
+
+@contacts.post("/{contact_id}/consents", response={201: ConsentOut},
+               summary="Record consent given or withdrawn")
+def record_consent(request: HttpRequest, contact_id: int, payload: ConsentIn):
+    allow(request, "contacts.change")
+    contact = services.get_contact(contact_id)
+    consent = services.record_consent(request.organization, request.user, contact,
+                                      **payload.model_dump())
+    return Status(201, consent)
+
+
+# Companies
+
+
+def _company_rows():
+    return Company.objects.prefetch_related(
+        Prefetch("tag_links", CompanyTag.objects.select_related("tag"))
+    )
+
+
+@companies.get("", response=CompanyPage, summary="List companies")
+def list_companies(request: HttpRequest, filters: Query[CompanyFilters]):
+    allow(request, "companies.view")
+    orderings = COMPANY_ORDERINGS | custom_field_orderings(Entity.COMPANY)
+    ordering = parse_ordering(filters.ordering, orderings, "name")
+    return _page(filter_companies(_company_rows(), request.GET), ordering, filters)
+
+
+@companies.post("", response={201: CompanyOut}, summary="Create a company")
+def create_company(request: HttpRequest, payload: CompanyIn):
+    allow(request, "companies.add")
+    company = services.create_company(request.organization, request.user,
+                                      data=to_service_data(payload))
+    return Status(201, company)
+
+
+@companies.get("/{company_id}", response=CompanyOut, summary="Read a company")
+def read_company(request: HttpRequest, company_id: int):
+    allow(request, "companies.view")
+    return services.get_company(company_id)
+
+
+@companies.patch("/{company_id}", response=CompanyOut, summary="Change a company")
+def update_company(request: HttpRequest, company_id: int, payload: CompanyPatch):
+    allow(request, "companies.change")
+    company = services.get_company(company_id)
+    return services.update_company(request.organization, request.user, company,
+                                   data=to_service_data(payload),
+                                   expected_version=payload.version)
+
+
+@companies.delete("/{company_id}", response={204: None}, summary="Move a company to the trash")
+def delete_company(request: HttpRequest, company_id: int, version: int | None = None):
+    allow(request, "companies.delete")
+    company = services.get_company(company_id)
+    services.delete_company(request.organization, request.user, company,
+                            expected_version=version)
+    return Status(204, None)
+
+
+@companies.post("/{company_id}/restore", response=CompanyOut,
+                summary="Bring a company back from the trash")
+def restore_company(request: HttpRequest, company_id: int):
+    allow(request, "trash.restore")
+    company = services.get_company(company_id, with_deleted=True)
+    return services.restore_company(request.organization, request.user, company)
+
+
+@companies.get("/{company_id}/history", response=HistoryPage,
+               summary="A company's field history")
+def company_history(request: HttpRequest, company_id: int, params: Query[HistoryParams]):
+    allow(request, "companies.view")
+    company = services.get_company(company_id)
+    return history_page("company", company.pk, params)
+
+
+# Tags and custom field definitions
+
+
+@tags.get("", response=TagPage, summary="List tags")
+def list_tags(request: HttpRequest, filters: Query[TagFilters]):
+    allow(request, "tags.view")
+    ordering = parse_ordering(filters.ordering, TAG_ORDERINGS, "name")
+    queryset = Tag.objects.all()
+    # Tags have no folded search text, so each word matches case-insensitively
+    # but with its accents as typed.
+    for word in (filters.q or "").split():
+        queryset = queryset.filter(name__icontains=word)
+    return _page(queryset, ordering, filters)
+
+
+@custom_fields.get("", response=CustomFieldPage, summary="List custom field definitions")
+def list_custom_fields(request: HttpRequest, filters: Query[CustomFieldFilters]):
+    allow(request, "custom_fields.view")
+    ordering = parse_ordering(filters.ordering, CUSTOM_FIELD_ORDERINGS, "position")
+    queryset = CustomField.objects.all()
+    if filters.entity:
+        queryset = queryset.filter(entity=filters.entity)
+    if filters.is_active is not None:
+        queryset = queryset.filter(is_active=filters.is_active)
+    for word in (filters.q or "").split():
+        queryset = queryset.filter(label__icontains=word)
+    return _page(queryset, ordering, filters)
+
+
+@custom_fields.get("/{field_id}", response=CustomFieldOut,
+                   summary="Read a custom field definition")
+def read_custom_field(request: HttpRequest, field_id: int):
+    allow(request, "custom_fields.view")
+    field = CustomField.objects.filter(pk=field_id).first()
+    if field is None:
+        raise NotFound("No custom field with this id.")
+    return field

@@ -1,3 +1,85 @@
-from ninja import Router
+"""The organisation's members and teams, and the caller, under `/api/v1/` (read-only)."""
+
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.http import HttpRequest
+from ninja import Query, Router
+
+from accord.errors import NotFound
+from accord.pagination import clamp_limit, paginate, parse_ordering
+
+from .api_auth import allow
+from .models import Membership, Team
+from .permissions import ROLE_PERMISSIONS
+from .schemas import MemberFilters, MemberOut, MemberPage, MeOut, TeamFilters, TeamOut, TeamPage
 
 router = Router(tags=["identity"])
+
+MEMBER_ORDERINGS = {"name": Lower("user__full_name"), "email": "user__email",
+                    "joined_at": "created_at"}
+TEAM_ORDERINGS = {"name": Lower("name"), "created_at": "created_at"}
+
+
+def _page(queryset, ordering, params) -> dict:
+    items, next_cursor = paginate(queryset, ordering, cursor=params.cursor,
+                                  limit=clamp_limit(params.limit))
+    return {"items": items, "next": next_cursor}
+
+
+@router.get("/me", response=MeOut, summary="The caller, their role and organisation")
+def read_me(request: HttpRequest):
+    membership = request.membership
+    user = membership.user
+    return {
+        "id": user.pk, "email": user.email, "full_name": user.full_name,
+        "time_zone": user.time_zone, "role": membership.role, "team_id": membership.team_id,
+        "organization": membership.organization,
+        "permissions": sorted(ROLE_PERMISSIONS[membership.role]),
+    }
+
+
+@router.get("/users", response=MemberPage, tags=["users"], summary="List members")
+def list_members(request: HttpRequest, filters: Query[MemberFilters]):
+    allow(request, "members.view")
+    ordering = parse_ordering(filters.ordering, MEMBER_ORDERINGS, "name")
+    queryset = Membership.objects.select_related("user", "team")
+    if filters.role:
+        queryset = queryset.filter(role__in=filters.role)
+    if filters.team_id is not None:
+        queryset = queryset.filter(team_id=filters.team_id)
+    if filters.is_active is not None:
+        active = Q(is_active=True, user__is_active=True)
+        queryset = queryset.filter(active if filters.is_active else ~active)
+    for word in (filters.q or "").split():
+        queryset = queryset.filter(Q(user__full_name__icontains=word)
+                                   | Q(user__email__icontains=word))
+    return _page(queryset, ordering, filters)
+
+
+@router.get("/users/{user_id}", response=MemberOut, tags=["users"], summary="Read a member")
+def read_member(request: HttpRequest, user_id: int):
+    allow(request, "members.view")
+    membership = Membership.objects.select_related("user", "team").filter(
+        user_id=user_id).first()
+    if membership is None:
+        raise NotFound("No member with this id.")
+    return membership
+
+
+@router.get("/teams", response=TeamPage, tags=["teams"], summary="List teams")
+def list_teams(request: HttpRequest, filters: Query[TeamFilters]):
+    allow(request, "teams.view")
+    ordering = parse_ordering(filters.ordering, TEAM_ORDERINGS, "name")
+    queryset = Team.objects.prefetch_related("memberships")
+    for word in (filters.q or "").split():
+        queryset = queryset.filter(name__icontains=word)
+    return _page(queryset, ordering, filters)
+
+
+@router.get("/teams/{team_id}", response=TeamOut, tags=["teams"], summary="Read a team")
+def read_team(request: HttpRequest, team_id: int):
+    allow(request, "teams.view")
+    team = Team.objects.prefetch_related("memberships").filter(pk=team_id).first()
+    if team is None:
+        raise NotFound("No team with this id.")
+    return team

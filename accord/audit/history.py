@@ -1,0 +1,220 @@
+"""Field history: the audit trail of one record, one changed field per row.
+
+Values are stored as JSON-safe renderings (ids for links, ISO text for
+dates); here they become what a person reads: names instead of ids, choice
+labels instead of keys, dates in the viewer's time zone. Call inside the
+organisation's scope, as every request is.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.apps import apps
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
+from django.utils import formats, timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from .models import Action, AuditEntry
+
+VIA_LABELS = {
+    "web": gettext_lazy("Web"),
+    "api": gettext_lazy("API"),
+    "import": gettext_lazy("Import"),
+    "job": gettext_lazy("Background job"),
+    "cli": gettext_lazy("Command line"),
+    "system": gettext_lazy("System"),
+}
+EXTRA_LABELS = {
+    "tags": gettext_lazy("Tags"),
+    "emails": gettext_lazy("E-mail addresses"),
+    "phones": gettext_lazy("Phone numbers"),
+    "affiliations": gettext_lazy("Companies"),
+    "done": gettext_lazy("Done"),
+}
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field of one audit entry: `field` is empty for entries without changes."""
+
+    entry_id: int
+    at: dt.datetime
+    actor_label: str
+    via: str
+    via_label: str
+    action: str
+    action_label: str
+    field: str
+    label: str
+    old: str
+    new: str
+
+
+def field_history(entity: str, object_id: int, *, limit: int = 50) -> list[FieldChange]:
+    """The newest `limit` field changes of one record, newest first."""
+    entries = list(
+        AuditEntry.objects.filter(entity=entity, object_id=object_id)
+        .select_related("actor")
+        .order_by("-id")[:limit]
+    )
+    rows = describe_entries(entries)
+    return [row for entry in entries for row in rows[entry.pk]][:limit]
+
+
+def describe_entries(entries: list[AuditEntry]) -> dict[int, list[FieldChange]]:
+    """Readable rows for each entry, keyed by entry id; linked names are fetched in bulk."""
+    names = _linked_names(entries)
+    custom_labels = _custom_field_labels({entry.entity for entry in entries})
+    return {
+        entry.pk: _rows(entry, names, custom_labels.get(entry.entity, {}))
+        for entry in entries
+    }
+
+
+def model_for(entity: str) -> type[models.Model] | None:
+    """The model whose name is `entity` ("contact", "company", "activity"), if any."""
+    for model in apps.get_models():
+        if model._meta.model_name == entity and model.__module__.startswith("accord."):
+            return model
+    return None
+
+
+def entity_label(entity: str) -> str:
+    model = model_for(entity)
+    if model is not None:
+        return str(model._meta.verbose_name).capitalize()
+    return entity.replace("_", " ").capitalize()
+
+
+def _rows(entry: AuditEntry, names: dict, custom_labels: dict) -> list[FieldChange]:
+    model = model_for(entry.entity)
+    common = {
+        "entry_id": entry.pk,
+        "at": entry.created_at,
+        "actor_label": str(entry.actor) if entry.actor else entry.actor_label,
+        "via": entry.via,
+        "via_label": str(VIA_LABELS.get(entry.via, entry.via)),
+        "action": entry.action,
+        "action_label": _action_label(entry.action),
+    }
+    rows = []
+    for name, pair in (entry.changes or {}).items():
+        old, new = pair if isinstance(pair, list | tuple) and len(pair) == 2 else (None, pair)
+        if name == "custom_fields" and isinstance(old or {}, dict) and isinstance(new or {}, dict):
+            rows.extend(_custom_field_rows(common, old or {}, new or {}, custom_labels))
+            continue
+        rows.append(FieldChange(
+            **common, field=name, label=_field_label(model, name),
+            old=_display(model, name, old, names), new=_display(model, name, new, names),
+        ))
+    if not rows:
+        rows.append(FieldChange(**common, field="", label="", old="", new=""))
+    return rows
+
+
+def _custom_field_rows(common: dict, old: dict, new: dict, labels: dict) -> list[FieldChange]:
+    rows = []
+    for key in list(new) + [key for key in old if key not in new]:
+        if old.get(key) == new.get(key):
+            continue
+        rows.append(FieldChange(
+            **common, field=f"custom_fields.{key}", label=labels.get(key, key),
+            old=_plain(old.get(key)), new=_plain(new.get(key)),
+        ))
+    return rows
+
+
+def _action_label(action: str) -> str:
+    try:
+        return str(Action(action).label)
+    except ValueError:
+        return action
+
+
+def _model_field(model, name: str):
+    if model is None:
+        return None
+    try:
+        return model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
+
+
+def _field_label(model, name: str) -> str:
+    field = _model_field(model, name)
+    if field is not None and getattr(field, "verbose_name", None):
+        return str(field.verbose_name).capitalize()
+    if name in EXTRA_LABELS:
+        return str(EXTRA_LABELS[name])
+    return name.replace("_", " ").capitalize()
+
+
+def _linked_names(entries: list[AuditEntry]) -> dict[tuple, str]:
+    """{(related model, id): name} for every link value in `entries`, one query per model."""
+    wanted: dict[type, set] = {}
+    for entry in entries:
+        model = model_for(entry.entity)
+        for name, pair in (entry.changes or {}).items():
+            field = _model_field(model, name)
+            if not isinstance(field, models.ForeignKey) or not isinstance(pair, list | tuple):
+                continue
+            ids = {value for value in pair if isinstance(value, int)}
+            wanted.setdefault(field.related_model, set()).update(ids)
+    names = {}
+    for related, ids in wanted.items():
+        manager = getattr(related, "with_deleted", None) or related._default_manager
+        for obj in manager.filter(pk__in=ids):
+            names[(related, obj.pk)] = str(obj)
+    return names
+
+
+def _custom_field_labels(entities: set[str]) -> dict[str, dict[str, str]]:
+    from accord.customers.models import CustomField
+
+    wanted = entities & {"contact", "company"}
+    if not wanted:
+        return {}
+    labels: dict[str, dict[str, str]] = {}
+    for field in CustomField.objects.filter(entity__in=wanted):
+        labels.setdefault(field.entity, {})[field.key] = field.label
+    return labels
+
+
+def _display(model, name: str, value, names: dict) -> str:
+    if value in (None, "", [], {}):
+        return ""
+    field = _model_field(model, name)
+    if isinstance(field, models.ForeignKey):
+        return names.get((field.related_model, value), f"#{value}")
+    if field is not None and getattr(field, "choices", None):
+        choices = {str(key): label for key, label in field.flatchoices}
+        if str(value) in choices:
+            return str(choices[str(value)])
+    if isinstance(field, models.DateTimeField) and isinstance(value, str):
+        moment = parse_datetime(value)
+        if moment is not None:
+            if timezone.is_naive(moment):
+                moment = timezone.make_aware(moment, dt.UTC)
+            return formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+    if isinstance(field, models.DateField) and isinstance(value, str):
+        day = parse_date(value)
+        if day is not None:
+            return formats.date_format(day, "DATE_FORMAT")
+    return _plain(value)
+
+
+def _plain(value) -> str:
+    if value in (None, "", [], {}):
+        return ""
+    if value is True:
+        return _("Yes")
+    if value is False:
+        return _("No")
+    if isinstance(value, list | tuple):
+        return ", ".join(_plain(item) for item in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{key}: {_plain(item)}" for key, item in value.items())
+    return str(value)

@@ -1,0 +1,142 @@
+"""Walks every URL pattern and API route as a member of another organisation.
+
+Each route that takes a record id is called with the ids of records that
+belong to the first organisation, by every method the route might accept;
+every answer must be 404 (or 405 where the method does not exist), never the
+record, never 403, never a server error.
+"""
+
+import re
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+from django_scopes import scope
+
+from accord.activities import services as activity_services
+from accord.customers import services as customer_services
+from accord.customers.models import CustomField, SavedView
+from accord.identity import services as identity_services
+from accord.identity.models import ApiToken, Membership, Role
+
+PROBES_PER_TABLE = 5
+SECRET = "Zanzibar-Quokka"  # a name that must never appear in the outsider's answers
+
+
+def walk(patterns, prefix=""):
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            yield from walk(entry.url_patterns, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            yield prefix + str(entry.pattern), entry
+
+
+PARAM = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>|\{(?P<api>[^}:]+)(?::[^}]+)?\}")
+
+
+# Routes keyed by a one-time secret rather than a record id (password reset,
+# invitation links) answer with their own "link not valid" page.
+SECRET_PARAMS = {"uidb64", "token"}
+
+
+def record_params(route: str) -> list[str]:
+    names = [m.group("name") or m.group("api") for m in PARAM.finditer(route)]
+    return [] if SECRET_PARAMS & set(names) else names
+
+
+def fill(route: str, value) -> str:
+    route = route.lstrip("^").rstrip("$").replace("\\Z", "")
+    return "/" + PARAM.sub(str(value), route)
+
+
+@pytest.fixture
+def victim(make_org, make_member):
+    """An organisation with several of every kind of record, named SECRET."""
+    org = make_org("Victim")
+    admin = Membership.unscoped.get(organization=org, role=Role.ADMIN)
+    user = admin.user
+    ids = set()
+    with scope(organization=org):
+        for number in range(PROBES_PER_TABLE):
+            member = make_member(org, Role.SALES, email=f"victim{number}@example.com")
+            company = customer_services.create_company(org, user, data={
+                "name": f"{SECRET} Company {number}", "domain": f"v{number}.example"})
+            contact = customer_services.create_contact(org, user, data={
+                "first_name": SECRET, "last_name": f"Contact {number}", "company": company.pk,
+                "email": f"secret{number}@victim.example", "tags": [f"{SECRET} tag"]})
+            note = activity_services.log_activity(org, user, data={
+                "kind": "note", "body": f"{SECRET} note", "contact": contact})
+            task = activity_services.log_activity(org, user, data={
+                "kind": "task", "subject": f"{SECRET} task", "contact": contact})
+            team = identity_services.save_team(org, user, name=f"{SECRET} Team {number}")
+            token, _ = identity_services.create_token(org, user, name=f"{SECRET} token")
+            field = CustomField.objects.create(
+                organization=org, entity="contact", key=f"secret_{number}",
+                label=f"{SECRET} field", field_type="text")
+            view = SavedView.objects.create(organization=org, entity="contact",
+                                            name=f"{SECRET} view", owner=user)
+            ids |= {member.pk, member.user_id, company.pk, contact.pk, note.pk, task.pk,
+                    team.pk, token.pk, field.pk, view.pk}
+    return org, ids
+
+
+@pytest.fixture
+def outsider(victim, make_org):
+    org = make_org("Outsider")
+    with scope(organization=org):
+        membership = Membership.objects.get()
+        _, raw = identity_services.create_token(org, membership.user, name="outsider")
+    return membership, raw
+
+
+def test_no_route_reveals_another_organizations_records(victim, outsider):
+    _, victim_ids = victim
+    membership, raw_token = outsider
+    own_ids = {membership.pk, membership.user_id, membership.organization_id}
+    own_ids |= set(ApiToken.unscoped.filter(user=membership.user).values_list("pk", flat=True))
+    probes = sorted(victim_ids - own_ids)
+    web = Client()
+    web.force_login(membership.user)
+    api = Client(headers={"Authorization": f"Bearer {raw_token}"})
+
+    failures, checked = [], 0
+    for route, _pattern in walk(get_resolver().url_patterns):
+        if not record_params(route):
+            continue
+        client = api if route.startswith("api/") else web
+        for probe in probes:
+            url = fill(route, probe)
+            for method in ("get", "post", "patch", "put", "delete"):
+                response = getattr(client, method)(url, content_type="application/json")
+                checked += 1
+                body = response.content.decode(errors="replace")
+                if response.status_code not in (404, 405) or SECRET in body:
+                    failures.append(f"{method.upper()} {url} -> {response.status_code}")
+
+    assert checked > 500
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("param", ["company_id", "owner_id", "tag", "parent_id"])
+def test_list_filters_with_another_organizations_ids_find_nothing(victim, outsider, param):
+    _, victim_ids = victim
+    membership, raw_token = outsider
+    web = Client()
+    web.force_login(membership.user)
+    api = Client(headers={"Authorization": f"Bearer {raw_token}"})
+    values = [f"{SECRET} tag"] if param == "tag" else sorted(victim_ids)
+
+    leaks = []
+    for path, client in [("/contacts/", web), ("/companies/", web),
+                         ("/contacts/export", web), ("/companies/export", web),
+                         ("/api/v1/contacts", api), ("/api/v1/companies", api),
+                         ("/api/v1/activities", api), ("/search", web)]:
+        for value in values:
+            response = client.get(path, {param: value, "q": ""})
+            body = response.content.decode(errors="replace")
+            # The filter value itself may be echoed back in the filter bar; the
+            # records' e-mails and company names must not be.
+            if "@victim.example" in body or f"{SECRET} Company" in body:
+                leaks.append(f"{path}?{param}={value} -> {response.status_code}")
+
+    assert not leaks, "\n".join(leaks)

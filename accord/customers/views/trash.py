@@ -1,0 +1,66 @@
+"""The trash: deleted contacts and companies, restorable until they are purged."""
+
+import datetime as dt
+
+from django.conf import settings
+from django.contrib import messages
+from django.db.models import F
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accord.errors import InvalidInput
+from accord.pagination import DEFAULT_LIMIT, Ordering, paginate
+
+from .. import services
+from ..models import Company, Contact
+from .common import can, permission_required, query_string
+
+# Newest deletions first; the (organization, id) index keeps each page cheap.
+TRASH_ORDER = Ordering("deleted_at", F("deleted_at"), True)
+
+
+@permission_required("trash.view")
+def trash(request):
+    showing = "companies" if request.GET.get("type") == "companies" else "contacts"
+    model = Company if showing == "companies" else Contact
+    queryset = model.with_deleted.filter(deleted_at__isnull=False)
+    if model is Contact:
+        queryset = queryset.select_related("company")
+    error = ""
+    try:
+        records, next_cursor = paginate(queryset, TRASH_ORDER,
+                                        cursor=request.GET.get("cursor") or None,
+                                        limit=DEFAULT_LIMIT)
+    except InvalidInput as exc:
+        records, next_cursor, error = [], None, exc.errors[0]["message"]
+    retention = dt.timedelta(days=settings.TRASH_RETENTION_DAYS)
+    context = {
+        "showing": showing,
+        "rows": [(record, record.deleted_at + retention) for record in records],
+        "retention_days": settings.TRASH_RETENTION_DAYS,
+        "next_query": query_string(request.GET, cursor=next_cursor) if next_cursor else "",
+        "first_query": query_string(request.GET, drop=("cursor",)),
+        "is_later_page": bool(request.GET.get("cursor")),
+        "can_restore": can(request, "trash.restore"),
+        "error": error,
+    }
+    return render(request, "customers/trash.html", context)
+
+
+@require_POST
+@permission_required("trash.restore")
+def contact_restore(request, pk: int):
+    contact = services.get_contact(pk, with_deleted=True)
+    contact = services.restore_contact(request.organization, request.user, contact)
+    messages.success(request, _("“%(name)s” restored.") % {"name": contact})
+    return redirect(contact)
+
+
+@require_POST
+@permission_required("trash.restore")
+def company_restore(request, pk: int):
+    company = services.get_company(pk, with_deleted=True)
+    company = services.restore_company(request.organization, request.user, company)
+    messages.success(request, _("“%(name)s” restored.") % {"name": company})
+    return redirect(company)

@@ -1,0 +1,145 @@
+"""Forms for signing in, the profile, and the organisation's members, teams and tokens.
+
+Forms only shape and label input; the services decide what is valid for the
+organisation and views put a service's InvalidInput back on these fields.
+"""
+
+from django import forms
+from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.utils.translation import gettext_lazy as _
+
+from .models import TIME_ZONE_CHOICES, Membership, Role, Team
+
+User = get_user_model()
+
+
+class SignInForm(AuthenticationForm):
+    """E-mail and password; a wrong pair and an unknown address get the same answer."""
+
+    username = forms.EmailField(
+        label=_("E-mail"),
+        widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
+    )
+    password = forms.CharField(
+        label=_("Password"), strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    error_messages = {
+        "invalid_login": _("The e-mail address or password is not correct."),
+        "inactive": _("The e-mail address or password is not correct."),
+    }
+
+    def clean_username(self) -> str:
+        return self.cleaned_data["username"].strip().lower()
+
+
+class ResetRequestForm(PasswordResetForm):
+    email = forms.EmailField(
+        label=_("E-mail"), max_length=254,
+        widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
+    )
+
+
+class ProfileForm(forms.Form):
+    full_name = forms.CharField(label=_("Full name"), max_length=200, required=False)
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"), choices=TIME_ZONE_CHOICES,
+        help_text=_("Dates and times are shown in this time zone."),
+    )
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(label=_("E-mail"), max_length=254)
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.SALES)
+    team = forms.ModelChoiceField(
+        label=_("Team"), queryset=Team.unscoped.none(), required=False,
+        empty_label=_("No team"),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = Team.objects.all()
+
+
+class MembershipForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+    team = forms.ModelChoiceField(
+        label=_("Team"), queryset=Team.unscoped.none(), required=False,
+        empty_label=_("No team"),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = Team.objects.all()
+
+
+class MemberChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Membership) -> str:
+        user = obj.user
+        return f"{user.full_name} <{user.email}>" if user.full_name else user.email
+
+
+class TeamForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=120)
+    lead = forms.ModelChoiceField(
+        label=_("Team lead"), queryset=User.objects.none(), required=False,
+        empty_label=_("No lead"),
+    )
+    members = MemberChoiceField(
+        label=_("Members"), queryset=Membership.unscoped.none(), required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("A member belongs to one team; choosing someone here moves them "
+                    "out of their current team."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        active = Membership.objects.filter(is_active=True).select_related("user")
+        self.fields["members"].queryset = active.order_by("user__full_name", "user__email")
+        self.fields["lead"].queryset = User.objects.filter(
+            pk__in=active.values("user_id")
+        ).order_by("full_name", "email")
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(
+        label=_("Name"), max_length=120,
+        help_text=_("Say what uses the token, such as “Billing sync”, so you know what "
+                    "breaks when you revoke it."),
+    )
+
+
+class AcceptInvitationForm(forms.Form):
+    """A new user's name and password, checked by the configured password validators."""
+
+    full_name = forms.CharField(label=_("Full name"), max_length=200)
+    password1 = forms.CharField(
+        label=_("Password"), strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    password2 = forms.CharField(
+        label=_("Password again"), strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, *args, email: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.email = email
+        self.fields["password1"].help_text = " ".join(
+            password_validation.password_validators_help_texts()
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        first, second = cleaned.get("password1"), cleaned.get("password2")
+        if first and second and first != second:
+            self.add_error("password2", _("The two passwords are not the same."))
+        elif first:
+            candidate = User(email=self.email, full_name=cleaned.get("full_name", ""))
+            try:
+                password_validation.validate_password(first, candidate)
+            except forms.ValidationError as error:
+                self.add_error("password1", error)
+        return cleaned

@@ -1,0 +1,74 @@
+"""`accord createtoken --email E [--name N] [--org SLUG]`: a new API token on stdout."""
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django_scopes import scope
+
+from accord.audit.context import channel
+from accord.errors import DomainError
+from accord.identity.models import Membership
+from accord.identity.services import create_token
+
+User = get_user_model()
+
+
+class Command(BaseCommand):
+    help = (
+        "Create an API token for a user and print only the token on stdout, so scripts can "
+        "capture it; it is never shown again. The token acts as that user, with their role, "
+        "in one organisation: use --org when the user belongs to several. Send it as "
+        "'Authorization: Bearer <token>' to /api/v1/."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--email", required=True, metavar="E", help="E-mail address of the token's user.",
+        )
+        parser.add_argument(
+            "--name", default="Command-line token", metavar="N",
+            help='What the token is for, shown in Settings → API tokens (default: '
+                 '"Command-line token").',
+        )
+        parser.add_argument(
+            "--org", metavar="SLUG",
+            help="Slug of the organisation the token works in; needed when the user belongs "
+                 "to several.",
+        )
+
+    def handle(self, *args, email: str, name: str, org: str | None, **options):
+        email = email.strip().lower()
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            raise CommandError(f"No user has the e-mail address {email}.")
+        if not user.is_active:
+            raise CommandError(f"The account of {email} is disabled.")
+        membership = self._membership(user, org)
+
+        organization = membership.organization
+        try:
+            with scope(organization=organization), channel("cli"):
+                _token, raw = create_token(organization, user, name=name)
+        except DomainError as exc:
+            messages = [error["message"] for error in exc.errors] or [exc.detail]
+            raise CommandError(" ".join(messages)) from None
+        self.stdout.write(raw)
+
+    def _membership(self, user, slug: str | None) -> Membership:
+        # A user's memberships span organisations, so this lookup is unscoped.
+        memberships = list(
+            Membership.unscoped.select_related("organization")
+            .filter(user=user, is_active=True).order_by("organization__slug")
+        )
+        if not memberships:
+            raise CommandError(f"{user.email} is not an active member of any organisation.")
+        if slug is not None:
+            for membership in memberships:
+                if membership.organization.slug == slug:
+                    return membership
+            raise CommandError(f"{user.email} is not an active member of an organisation "
+                               f"with the slug {slug!r}.")
+        if len(memberships) > 1:
+            slugs = ", ".join(membership.organization.slug for membership in memberships)
+            raise CommandError(f"{user.email} belongs to several organisations ({slugs}); "
+                               "choose one with --org SLUG.")
+        return memberships[0]

@@ -1,0 +1,105 @@
+"""What the API shows of the organisation's people: members, teams and the caller."""
+
+import datetime as dt
+
+from ninja import Field, Schema
+
+from .models import Role
+
+
+class MemberOut(Schema):
+    id: int = Field(description="The user's id, as used in owner_id and assignee_id.")
+    email: str
+    full_name: str
+    time_zone: str
+    role: str
+    team_id: int | None
+    team_name: str | None
+    is_active: bool
+    joined_at: dt.datetime
+
+    @staticmethod
+    def resolve_id(obj) -> int:
+        return obj.user_id
+
+    @staticmethod
+    def resolve_email(obj) -> str:
+        return obj.user.email
+
+    @staticmethod
+    def resolve_full_name(obj) -> str:
+        return obj.user.full_name
+
+    @staticmethod
+    def resolve_time_zone(obj) -> str:
+        return obj.user.time_zone
+
+    @staticmethod
+    def resolve_team_name(obj) -> str | None:
+        return obj.team.name if obj.team_id else None
+
+    @staticmethod
+    def resolve_is_active(obj) -> bool:
+        return obj.is_active and obj.user.is_active
+
+    @staticmethod
+    def resolve_joined_at(obj) -> dt.datetime:
+        return obj.created_at
+
+
+class MemberPage(Schema):
+    items: list[MemberOut]
+    next: str | None
+
+
+class MemberFilters(Schema):
+    limit: int | None = Field(None, description="Items per page, 1 to 500 (default 50).")
+    cursor: str | None = Field(None, description="The `next` value of the previous page.")
+    ordering: str | None = Field(None, description="name, email or joined_at.")
+    q: str | None = Field(None, description="Words that must all occur in name or e-mail.")
+    role: list[Role] = Field(default_factory=list, description="Repeatable.")
+    team_id: int | None = None
+    is_active: bool | None = None
+
+
+class TeamOut(Schema):
+    id: int
+    name: str
+    lead_id: int | None
+    member_ids: list[int] = Field(description="User ids of the team's active members.")
+    created_at: dt.datetime
+
+    @staticmethod
+    def resolve_member_ids(obj) -> list[int]:
+        return sorted(m.user_id for m in obj.memberships.all() if m.is_active)
+
+
+class TeamPage(Schema):
+    items: list[TeamOut]
+    next: str | None
+
+
+class TeamFilters(Schema):
+    limit: int | None = Field(None, description="Items per page, 1 to 500 (default 50).")
+    cursor: str | None = Field(None, description="The `next` value of the previous page.")
+    ordering: str | None = Field(None, description="name or created_at.")
+    q: str | None = None
+
+
+class OrganizationOut(Schema):
+    id: int
+    name: str
+    slug: str
+    base_currency: str
+    time_zone: str
+
+
+class MeOut(Schema):
+    id: int
+    email: str
+    full_name: str
+    time_zone: str
+    role: str
+    team_id: int | None
+    organization: OrganizationOut
+    permissions: list[str] = Field(description="What this caller's role may do.")
