@@ -148,11 +148,6 @@ def not_found(request, exc):
 
 @api.exception_handler(HttpError)
 def http_error(request, exc: HttpError):
-    # The session scheme checks CSRF before it looks for a session, so a call
-    # with a bad or revoked bearer token fails that check; for a caller who is
-    # nobody, the honest answer is 401, not a CSRF complaint.
-    if exc.status_code == 403 and getattr(request, "membership", None) is None:
-        return _unauthenticated(request)
     if exc.status_code == 403 and "csrf" in str(exc).lower():
         return problem(request, status=403, code="csrf-failed", title="CSRF check failed",
                        detail="A session call that changes data must send the CSRF token "

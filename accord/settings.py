@@ -44,6 +44,8 @@ PORT = int(os.environ.get("PORT", "8000"))
 SMTP_PORT = int(os.environ.get("SMTP_PORT", "2525"))
 WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS", "")
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "")
+# The public address used in links inside e-mails; empty means the local server.
+SITE_URL = os.environ.get("SITE_URL", "").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -93,6 +95,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accord.core.context_processors.workspace",
+                "accord.customers.context_processors.saved_views",
             ],
             "builtins": ["template_partials.templatetags.partials"],
         },
@@ -172,12 +175,13 @@ BROKER_URL = os.environ.get("BROKER_URL", "filesystem://")
 CELERY_BROKER_URL = BROKER_URL
 if BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
-    for _sub in ("queue", "processed"):
+    for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 CELERY_TASK_ACKS_LATE = True

@@ -1,9 +1,7 @@
 """The timeline composer, task toggles, activity pages and "My tasks"."""
 
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -15,8 +13,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accord.audit.history import field_history
 from accord.customers import services as customers
-from accord.errors import InvalidInput, NotFound, NotPermitted, StaleVersion
-from accord.identity.permissions import has_permission, require
+from accord.errors import InvalidInput, NotFound, StaleVersion
+from accord.identity.permissions import has_permission, permission_required, require
 
 from . import services
 from .forms import ActivityForm, initial_for
@@ -25,22 +23,6 @@ from .services import TASK_GROUP_LIMIT
 from .timeline import build_timeline, describe_event
 
 RECORD_TYPES = ("contact", "company")
-
-
-def domain_view(view):
-    """Require sign-in; answer 404 for NotFound and 403 for NotPermitted."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound:
-            raise Http404 from None
-        except NotPermitted as exc:
-            raise PermissionDenied(exc.detail) from None
-
-    return wrapper
 
 
 def _record_from(params) -> tuple[str, object]:
@@ -56,7 +38,7 @@ def _timeline_for(request, entity: str, record, **kwargs):
     return build_timeline(request, **{entity: record}, **kwargs)
 
 
-@domain_view
+@permission_required()
 @require_http_methods(["GET", "POST"])
 def create(request):
     """The composer: GET shows it for one kind, POST adds the entry to the record's timeline."""
@@ -99,7 +81,7 @@ def create(request):
                   {"timeline": timeline, "standalone": True}, status=status)
 
 
-@domain_view
+@permission_required()
 @require_GET
 def timeline(request, entity: str, pk: int):
     """A record's whole timeline, page by page; htmx asks here for older entries."""
@@ -122,7 +104,7 @@ def timeline(request, entity: str, pk: int):
                   {"timeline": timeline, "record": record, "cursor": cursor})
 
 
-@domain_view
+@permission_required()
 @require_GET
 def detail(request, pk: int):
     """One entry with its details, task actions and field history."""
@@ -136,7 +118,7 @@ def detail(request, pk: int):
     })
 
 
-@domain_view
+@permission_required()
 @require_http_methods(["GET", "POST"])
 def edit(request, pk: int):
     """Edit an entry; a save over someone else's newer change answers 409."""
@@ -171,7 +153,7 @@ def edit(request, pk: int):
                   {"activity": activity, "form": form, "version": version}, status=status)
 
 
-@domain_view
+@permission_required()
 @require_POST
 def delete(request, pk: int):
     require(request.membership, "activities.delete")
@@ -186,7 +168,7 @@ def delete(request, pk: int):
     return redirect(record.get_absolute_url() if record else reverse("activities:my_tasks"))
 
 
-@domain_view
+@permission_required()
 @require_POST
 def task_done(request, pk: int):
     """Mark a task done (done=1) or not done (done=0)."""
@@ -218,7 +200,7 @@ def task_done(request, pk: int):
     return HttpResponseRedirect(f"{record.get_absolute_url()}#activity-{task.pk}")
 
 
-@domain_view
+@permission_required()
 @require_GET
 def my_tasks(request):
     """The signed-in user's tasks: overdue, due today, upcoming and recently done."""

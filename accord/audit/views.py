@@ -2,12 +2,9 @@
 
 import csv
 import datetime as dt
-from functools import wraps
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import F
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
@@ -18,8 +15,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 from django_scopes import scope
 
-from accord.errors import InvalidInput, NotPermitted
-from accord.identity.permissions import require
+from accord.errors import InvalidInput
+from accord.identity.permissions import permission_required
 from accord.pagination import Ordering, paginate
 
 from .history import VIA_LABELS, describe_entries, entity_label
@@ -101,22 +98,7 @@ def _start_of(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
-def audit_view(view):
-    """Require sign-in and the audit.view permission (403 otherwise)."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        try:
-            require(request.membership, "audit.view")
-        except NotPermitted as exc:
-            raise PermissionDenied(exc.detail) from None
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-@audit_view
+@permission_required("audit.view")
 @require_GET
 def log(request):
     """The audit log page; `?export=csv` downloads every entry matching the filters."""

@@ -9,9 +9,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accord.customers import services
 from accord.errors import InvalidInput
-from accord.identity import services
-from accord.identity.views import add_service_errors, form_status, permission_required
+from accord.identity.permissions import permission_required
+from accord.identity.views import add_service_errors, form_status
 
 from .models import CustomField, Entity
 from .settings_forms import CustomFieldForm

@@ -26,10 +26,15 @@ class SessionAuth(APIKeyCookie):
     def __init__(self):
         super().__init__(csrf=True)
 
+    def __call__(self, request):
+        # Only a caller signed in through the browser is checked for CSRF; a
+        # bearer caller (valid or not) is the other scheme's business.
+        if "Authorization" in request.headers or not request.user.is_authenticated:
+            return None
+        return super().__call__(request)
+
     def authenticate(self, request, key):
-        if request.api_token is None and request.user.is_authenticated:
-            return request.membership
-        return None
+        return request.membership
 
 
 AUTH = [BearerAuth(), SessionAuth()]

@@ -108,7 +108,8 @@ class TenantMiddleware:
         if membership is not None:
             request.membership = membership
             request.organization = membership.organization
-            request.session[SESSION_ORG_KEY] = membership.organization_id
+            if wanted != membership.organization_id:
+                request.session[SESSION_ORG_KEY] = membership.organization_id
 
 
 def _client_ip(request) -> str:

@@ -4,7 +4,13 @@ A permission is "<area>.<action>". Views call `require`, API handlers call it
 through `accord.api_auth`, and templates ask `can`; nothing else decides access.
 """
 
-from accord.errors import NotPermitted
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from accord.errors import NotFound, NotPermitted
 
 from .models import Membership, Role
 
@@ -55,3 +61,31 @@ def require(membership: Membership | None, permission: str) -> None:
     """Raise NotPermitted unless the membership's role grants `permission`."""
     if not has_permission(membership, permission):
         raise NotPermitted("Your role does not allow this action.")
+
+
+def permission_required(permission: str | None = None):
+    """Decorate a view: sign-in, an active membership and, when given, `permission`.
+
+    Inside the view, NotPermitted raised by a service answers 403 and NotFound
+    answers 404, so a record of another organisation looks like no record.
+    """
+
+    def decorator(view):
+        @login_required
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            try:
+                if permission is None:
+                    if request.membership is None:
+                        raise NotPermitted("You are not a member of this organisation.")
+                else:
+                    require(request.membership, permission)
+                return view(request, *args, **kwargs)
+            except NotPermitted as exc:
+                raise PermissionDenied(exc.detail) from None
+            except NotFound as exc:
+                raise Http404(exc.detail) from None
+
+        return wrapped
+
+    return decorator

@@ -7,7 +7,6 @@ values stored on contacts and companies belong to `accord.customers`.
 
 import datetime as dt
 import logging
-import re
 import secrets
 import zoneinfo
 
@@ -23,7 +22,6 @@ from django_scopes import scope
 
 from accord.audit import services as audit
 from accord.audit.models import Action
-from accord.customers.models import CustomField, FieldType
 from accord.errors import Conflict, InvalidInput, NotFound
 
 from .models import (
@@ -276,135 +274,3 @@ def update_profile(user, *, full_name: str, time_zone: str):
 def sign_out_everywhere(user) -> None:
     """End every session of `user`: each session remembers the generation it began in."""
     User.objects.filter(pk=user.pk).update(session_generation=user.session_generation + 1)
-
-
-CUSTOM_FIELD_KEY = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
-CHOICE_TYPES = {FieldType.CHOICE, FieldType.MULTI_CHOICE}
-MAX_CHOICES = 200  # a longer list belongs in a related record, not a drop-down
-CUSTOM_FIELD_AUDITED = ["label", "choices", "currency", "required", "help_text", "position",
-                        "is_active"]
-
-
-@transaction.atomic
-def create_custom_field(org, actor, *, data: dict) -> CustomField:
-    """Add a typed custom field to contacts or companies.
-
-    `data` holds entity, key (derived from the label when empty), label,
-    field_type, choices, currency, required, help_text and position. The key
-    and type are fixed from here on, because stored values depend on them.
-    """
-    errors: dict[str, str] = {}
-    entity = data.get("entity")
-    if entity not in ("contact", "company"):
-        errors["entity"] = "Choose contacts or companies."
-    field_type = data.get("field_type")
-    if field_type not in FieldType.values:
-        errors["field_type"] = "Choose one of the field types."
-    label = _clean_field_label(data.get("label"), errors)
-    key = (data.get("key") or "").strip().lower() or slugify(label or "").replace("-", "_")
-    if not CUSTOM_FIELD_KEY.match(key):
-        errors["key"] = ("Use lower-case letters, digits and underscores, starting with a "
-                         "letter (at most 50 characters).")
-    elif entity and CustomField.objects.filter(entity=entity, key=key).exists():
-        errors["key"] = "Another field of this record type uses this key already."
-    options = _clean_field_settings(field_type, data, errors)
-    if errors:
-        raise InvalidInput(errors)
-    if data.get("position") in (None, ""):
-        last = CustomField.objects.filter(entity=entity).order_by("-position").first()
-        options["position"] = last.position + 1 if last else 1
-
-    field = CustomField.objects.create(
-        organization=org, entity=entity, key=key, label=label, field_type=field_type,
-        **options,
-    )
-    audit.record(org, actor, Action.CREATE, field, entity="custom_field",
-                 changes=audit.diff({}, {"key": key, "field_type": field_type,
-                                         **audit.snapshot(field, CUSTOM_FIELD_AUDITED)}))
-    logger.info("custom_field.created",
-                extra={"organization_id": org.id, "custom_field_id": field.pk})
-    return field
-
-
-@transaction.atomic
-def update_custom_field(org, actor, field: CustomField, *, data: dict) -> CustomField:
-    """Change a field's label, choices, currency, required flag, help text or order."""
-    errors: dict[str, str] = {}
-    label = _clean_field_label(data.get("label"), errors)
-    options = _clean_field_settings(field.field_type, data, errors)
-    if errors:
-        raise InvalidInput(errors)
-
-    before = audit.snapshot(field, CUSTOM_FIELD_AUDITED)
-    field.label = label
-    for name, value in options.items():
-        setattr(field, name, value)
-    field.save()
-    audit.record(org, actor, Action.UPDATE, field, entity="custom_field",
-                 changes=audit.diff(before, audit.snapshot(field, CUSTOM_FIELD_AUDITED)))
-    return field
-
-
-@transaction.atomic
-def set_custom_field_active(org, actor, field: CustomField, *, active: bool) -> CustomField:
-    """Deactivate (hide, keeping stored values) or reactivate a custom field."""
-    if field.is_active != active:
-        CustomField.objects.filter(pk=field.pk).update(is_active=active)
-        audit.record(org, actor, Action.UPDATE, field, entity="custom_field",
-                     changes={"is_active": [field.is_active, active]})
-        field.is_active = active
-    return field
-
-
-def _clean_field_label(value, errors: dict) -> str:
-    label = (value or "").strip()
-    if not label:
-        errors["label"] = "Give the field a label."
-    elif len(label) > 80:
-        errors["label"] = "Keep the label under 80 characters."
-    return label
-
-
-def _clean_field_settings(field_type: str | None, data: dict, errors: dict) -> dict:
-    """Choices, currency, required, help text and order, checked against the type."""
-    out = {"choices": [], "currency": "", "required": bool(data.get("required"))}
-    if field_type in CHOICE_TYPES:
-        out["choices"] = _clean_choices(field_type, data.get("choices") or [], errors)
-    if field_type == FieldType.MONEY:
-        currency = (data.get("currency") or "").strip().upper()
-        if len(currency) != 3 or not currency.isalpha():
-            errors["currency"] = "Give a three-letter currency code, such as EUR."
-        out["currency"] = currency
-    help_text = (data.get("help_text") or "").strip()
-    if len(help_text) > 200:
-        errors["help_text"] = "Keep the help text under 200 characters."
-    out["help_text"] = help_text
-    position = data.get("position")
-    try:
-        out["position"] = int(position) if position not in (None, "") else 0
-    except (TypeError, ValueError):
-        errors["position"] = "Enter a whole number of zero or more."
-    else:
-        if out["position"] < 0:
-            errors["position"] = "Enter a whole number of zero or more."
-    return out
-
-
-def _clean_choices(field_type: str, choices, errors: dict) -> list[str]:
-    if isinstance(choices, str):
-        choices = choices.splitlines()
-    cleaned: list[str] = []
-    for choice in choices:
-        text = str(choice).strip()
-        if text and text.casefold() not in {existing.casefold() for existing in cleaned}:
-            cleaned.append(text)
-    if not cleaned:
-        errors["choices"] = "Give at least one choice, one per line."
-    elif len(cleaned) > MAX_CHOICES:
-        errors["choices"] = f"Keep the list to {MAX_CHOICES} choices."
-    elif any(len(choice) > 100 for choice in cleaned):
-        errors["choices"] = "Keep each choice under 100 characters."
-    # Imports and filters read a multiple choice as a comma-separated list.
-    elif field_type == FieldType.MULTI_CHOICE and any("," in choice for choice in cleaned):
-        errors["choices"] = "Choices of a multiple-choice field cannot contain commas."
-    return cleaned

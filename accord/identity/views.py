@@ -5,7 +5,6 @@ put a service's InvalidInput back on the form, answering 422.
 """
 
 import logging
-from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login, logout
@@ -20,7 +19,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accord.errors import Conflict, InvalidInput, NotFound, NotPermitted
+from accord.errors import Conflict, InvalidInput, NotFound
 
 from . import services
 from .forms import (
@@ -35,32 +34,10 @@ from .forms import (
 )
 from .middleware import SESSION_ORG_KEY
 from .models import ApiToken, Invitation, Membership, Role, Team
-from .permissions import has_permission, require
+from .permissions import has_permission, permission_required
 
 logger = logging.getLogger(__name__)
 User = get_user_model()
-
-
-def forbidden(request):
-    return render(request, "identity/forbidden.html", status=403)
-
-
-def permission_required(permission: str):
-    """Let a view run only for a signed-in member whose role grants `permission`."""
-
-    def decorator(view):
-        @login_required
-        @wraps(view)
-        def wrapped(request, *args, **kwargs):
-            try:
-                require(request.membership, permission)
-            except NotPermitted:
-                return forbidden(request)
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator
 
 
 def add_service_errors(form, exc: InvalidInput) -> None:

@@ -96,7 +96,7 @@ def _load_people(org, admin, plan: Plan, hashed: str, progress: Progress) -> lis
 
 def _load_custom_fields(org, admin, plan: Plan) -> None:
     for spec in plan.custom_fields:
-        identity.create_custom_field(org, admin, data=spec)
+        customers.create_custom_field(org, admin, data=spec)
 
 
 def _load_companies(org, admin, plan: Plan, users: list, progress: Progress) -> list:

@@ -1,8 +1,8 @@
 import pytest
 
 from accord.customers import services
+from accord.customers.services import create_custom_field
 from accord.identity.models import Role
-from accord.identity.services import create_custom_field
 
 
 def post(client, url, body):

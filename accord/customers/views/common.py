@@ -1,35 +1,12 @@
 """What every customers view shares: access checks, error mapping and query strings."""
 
 from collections.abc import Callable
-from functools import wraps
 
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, QueryDict
+from django.http import QueryDict
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from accord.errors import InvalidInput, NotFound, NotPermitted
-from accord.identity.permissions import has_permission, require
-
-
-def permission_required(permission: str) -> Callable:
-    """Sign-in plus `permission`; NotPermitted becomes 403 and NotFound 404 anywhere inside."""
-
-    def decorator(view):
-        @login_required
-        @wraps(view)
-        def wrapped(request, *args, **kwargs):
-            try:
-                require(request.membership, permission)
-                return view(request, *args, **kwargs)
-            except NotPermitted as exc:
-                raise PermissionDenied(exc.detail) from None
-            except NotFound as exc:
-                raise Http404(exc.detail) from None
-
-        return wrapped
-
-    return decorator
+from accord.errors import InvalidInput
+from accord.identity.permissions import has_permission
 
 
 def can(request, permission: str) -> bool:

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from django_scopes import scope
 
 from accord.errors import InvalidInput, NotFound
-from accord.identity.permissions import require
+from accord.identity.permissions import permission_required, require
 from accord.pagination import DEFAULT_LIMIT, MAX_LIMIT, paginate, parse_ordering
 
 from .. import custom_fields as custom_field_defs
@@ -38,7 +38,7 @@ from ..models import (
     Tag,
 )
 from .columns import available_columns, chosen_columns, needs_phones
-from .common import can, permission_required, query_string, safe_next
+from .common import can, query_string, safe_next
 
 logger = logging.getLogger(__name__)
 

@@ -2,11 +2,11 @@
 
 from django.shortcuts import render
 
+from accord.identity.permissions import permission_required
 from accord.search import search
 
 from .. import services
 from ..models import Company
-from .common import permission_required
 
 PICKER_RESULTS = 50  # enough to scan by eye; typing more narrows further
 

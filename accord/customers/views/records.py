@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 from accord.activities.timeline import timeline_context
 from accord.audit.history import field_history
 from accord.errors import InvalidInput, NotFound, StaleVersion
+from accord.identity.permissions import permission_required
 
 from .. import custom_fields as custom_field_defs
 from .. import services
@@ -20,7 +21,7 @@ from ..models import (
     Entity,
 )
 from .columns import custom_cell
-from .common import apply_errors, can, permission_required
+from .common import apply_errors, can
 
 OTHER_CONTACTS_SHOWN = 20  # the record page lists a few; the company page has them all
 

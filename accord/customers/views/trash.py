@@ -10,11 +10,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accord.errors import InvalidInput
+from accord.identity.permissions import permission_required
 from accord.pagination import DEFAULT_LIMIT, Ordering, paginate
 
 from .. import services
 from ..models import Company, Contact
-from .common import can, permission_required, query_string
+from .common import can, query_string
 
 # Newest deletions first; the (organization, id) index keeps each page cheap.
 TRASH_ORDER = Ordering("deleted_at", F("deleted_at"), True)
