@@ -1,5 +1,7 @@
 """Fixtures shared by every app's tests: organisations, members and clients."""
 
+import os
+
 import pytest
 from django.test import Client
 from django_scopes import scope, scopes_disabled
@@ -8,6 +10,17 @@ from accord.identity.models import Membership, Role
 from accord.identity.services import create_organization, create_token
 
 PASSWORD = "correct-horse-battery-staple"
+
+
+def pytest_configure(config):
+    """Give each parallel test process its own Celery queue on the shared broker.
+
+    Tasks carry ids of rows in one process's test database; a worker started by
+    another process must never pick them up.
+    """
+    from accord.celery import app
+
+    app.conf.task_default_queue = f"accord-tests-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 
 
 

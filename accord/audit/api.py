@@ -13,6 +13,7 @@ from ninja import Field, Query, Router, Schema
 from accord.identity.api_auth import allow
 from accord.pagination import clamp_limit, paginate, parse_ordering
 
+from .history import ordered_changes
 from .models import Action, AuditEntry
 
 router = Router(tags=["audit"])
@@ -39,7 +40,7 @@ class HistoryEntryOut(Schema):
     def resolve_changes(obj) -> list[dict]:
         return [
             {"field": field, "old": values[0], "new": values[1]}
-            for field, values in (obj.changes or {}).items()
+            for field, values in ordered_changes(obj)
         ]
 
 

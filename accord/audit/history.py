@@ -82,6 +82,20 @@ def model_for(entity: str) -> type[models.Model] | None:
     return None
 
 
+def ordered_changes(entry: AuditEntry) -> list[tuple[str, object]]:
+    """The entry's (field, [old, new]) pairs in the model's field order.
+
+    PostgreSQL's jsonb does not keep the order keys were written in, so the
+    order is rebuilt here: model fields first as declared, then the rest
+    (tags, e-mails, consents) by name.
+    """
+    model = model_for(entry.entity)
+    declared = [field.name for field in model._meta.get_fields()] if model else []
+    position = {name: index for index, name in enumerate(declared)}
+    return sorted((entry.changes or {}).items(),
+                  key=lambda item: (position.get(item[0], len(position)), item[0]))
+
+
 def entity_label(entity: str) -> str:
     model = model_for(entity)
     if model is not None:
@@ -101,7 +115,7 @@ def _rows(entry: AuditEntry, names: dict, custom_labels: dict) -> list[FieldChan
         "action_label": _action_label(entry.action),
     }
     rows = []
-    for name, pair in (entry.changes or {}).items():
+    for name, pair in ordered_changes(entry):
         old, new = pair if isinstance(pair, list | tuple) and len(pair) == 2 else (None, pair)
         if name == "custom_fields" and isinstance(old or {}, dict) and isinstance(new or {}, dict):
             rows.extend(_custom_field_rows(common, old or {}, new or {}, custom_labels))

@@ -1,17 +1,17 @@
 """Health checks, the home page and the global search."""
 
-import datetime as dt
 import logging
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import connection
+from django.db.models import Count
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
 from accord.activities.models import Activity, Kind
-from accord.customers.models import Company, Contact
+from accord.customers.models import Company, Contact, LifecycleStage
 from accord.identity.permissions import has_permission
 from accord.search import search as search_records
 from accord.search import terms
@@ -64,7 +64,7 @@ def _no_organization(request):
 
 @login_required
 def home(request):
-    """The signed-in user's start page: their tasks and the records they touched last."""
+    """The signed-in user's start page: their tasks, the pipeline of contacts, recent work."""
     if request.membership is None:
         return _no_organization(request)
     now = timezone.now()
@@ -74,18 +74,25 @@ def home(request):
         .select_related("contact", "company")
         .order_by("due_at", "id")
     )
-    tasks = list(open_tasks.filter(due_at__lte=end_of_today)[:10])
-    upcoming = list(open_tasks.filter(due_at__gt=end_of_today)[:5])
-    recent = list(
-        Contact.objects.filter(owner=request.user).select_related("company")
-        .order_by("-updated_at", "-id")[:8]
+    contacts = Contact.objects.select_related("company").order_by("-updated_at", "-id")
+    mine = list(contacts.filter(owner=request.user)[:8])
+    stage_counts = dict(
+        Contact.objects.order_by().values_list("lifecycle_stage").annotate(total=Count("id"))
     )
     return render(request, "core/home.html", {
-        "tasks": tasks,
-        "upcoming": upcoming,
-        "recent_contacts": recent,
+        "tasks": list(open_tasks.filter(due_at__lte=end_of_today)[:10]),
+        "upcoming": list(open_tasks.filter(due_at__gt=end_of_today)[:5]),
+        "recent_contacts": mine or list(contacts[:8]),
+        "recent_are_mine": bool(mine),
+        "stages": [
+            (value, label, stage_counts.get(value, 0)) for value, label in LifecycleStage.choices
+        ],
+        "recent_activity": list(
+            Activity.objects.exclude(kind=Kind.SYSTEM)
+            .select_related("contact", "company", "author")
+            .order_by("-occurred_at", "-id")[:8]
+        ),
         "now": now,
-        "week_ago": now - dt.timedelta(days=7),
     })
 
 

@@ -25,8 +25,8 @@ def test_audit_log_lists_entries_newest_first_with_who_what_and_from_where(
         "actor_id": member.user_id, "actor_label": member.user.email, "via": "api",
         "action": "create", "entity": "contact", "object_id": bea["id"], "object_repr": "Bea",
         "ip": "127.0.0.1",
-        "changes": [{"field": "first_name", "old": None, "new": "Bea"},
-                    {"field": "owner", "old": None, "new": member.user_id},
+        "changes": [{"field": "owner", "old": None, "new": member.user_id},
+                    {"field": "first_name", "old": None, "new": "Bea"},
                     {"field": "lifecycle_stage", "old": None, "new": "lead"}],
     }
     assert [e["object_repr"] for e in response.json()["items"]] == ["Bea", "Ada"]

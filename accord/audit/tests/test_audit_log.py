@@ -191,7 +191,7 @@ def test_field_history_template_escapes_values(org, admin, in_org):
     with timezone.override(dt.UTC):
         html = render_to_string("audit/_field_history.html", {"history": history})
 
-    assert "<td>&lt;b&gt;Boss&lt;/b&gt;</td>" in html
+    assert "→ &lt;b&gt;Boss&lt;/b&gt;</td>" in html
     assert "<b>Boss</b>" not in html
 
 

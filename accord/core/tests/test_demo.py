@@ -26,6 +26,9 @@ from accord.customers.models import (
 )
 from accord.identity.models import Membership, Organization, Team
 
+# Every test here shares one database group, so the demo is loaded only once.
+pytestmark = pytest.mark.django_db
+
 DEMO_PASSWORD = "demo-password-for-tests"
 
 
@@ -60,7 +63,6 @@ def test_loaddemo_prints_the_admin_sign_in(demo):
     assert org.name == "Demo"
 
 
-@pytest.mark.django_db
 def test_demo_admin_signs_in_with_the_demo_password(demo):
     user = authenticate(email="demo@example.com", password=DEMO_PASSWORD)
 
@@ -68,7 +70,6 @@ def test_demo_admin_signs_in_with_the_demo_password(demo):
     assert Membership.unscoped.get(organization=demo[0], user=user).role == "admin"
 
 
-@pytest.mark.django_db
 def test_demo_has_people_in_regional_teams_with_every_role(demo, in_org):
     org, _ = demo
 
@@ -88,7 +89,6 @@ def test_demo_has_people_in_regional_teams_with_every_role(demo, in_org):
                      "Support": ("support", 3)}
 
 
-@pytest.mark.django_db
 def test_demo_has_the_promised_companies_contacts_and_timeline(demo):
     org, _ = demo
 
@@ -125,7 +125,6 @@ def test_demo_has_the_promised_companies_contacts_and_timeline(demo):
         assert contacts.filter(custom_fields__has_key="last_order_value").count() == 216
 
 
-@pytest.mark.django_db
 def test_demo_phones_are_valid_e164_numbers_of_the_contacts_country(demo):
     org, _ = demo
 
@@ -142,7 +141,6 @@ def test_demo_phones_are_valid_e164_numbers_of_the_contacts_country(demo):
     assert wrong == []
 
 
-@pytest.mark.django_db
 def test_demo_tasks_are_open_overdue_and_done_across_users(demo):
     org, _ = demo
     load_time = Organization.objects.get(pk=org.pk).created_at
@@ -158,7 +156,6 @@ def test_demo_tasks_are_open_overdue_and_done_across_users(demo):
     assert assignees == 27
 
 
-@pytest.mark.django_db
 def test_demo_was_written_through_the_services_on_the_cli_channel(demo):
     org, _ = demo
 
@@ -180,7 +177,6 @@ def test_demo_was_written_through_the_services_on_the_cli_channel(demo):
                       "contact.stage_changed": 60}
 
 
-@pytest.mark.django_db
 def test_second_run_with_once_changes_nothing(demo):
     org, _ = demo
     before = table_counts(org)
@@ -193,7 +189,6 @@ def test_second_run_with_once_changes_nothing(demo):
     assert Organization.objects.filter(slug__startswith="demo").count() == 1
 
 
-@pytest.mark.django_db
 def test_loaddemo_without_once_refuses_to_build_a_second_demo(demo):
     with pytest.raises(CommandError) as error:
         call_command("loaddemo", stdout=io.StringIO())
