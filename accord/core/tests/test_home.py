@@ -23,7 +23,7 @@ def test_home_shows_my_due_tasks_stage_counts_and_latest_activity(org, admin, me
 
     assert response.status_code == 200
     assert [task.subject for task in response.context["tasks"]] == ["Renew the contract"]
-    assert dict((value, total) for value, _, total in response.context["stages"])["customer"] == 2
+    assert {value: total for value, _, total in response.context["stages"]}["customer"] == 2
     assert [str(c) for c in response.context["recent_contacts"]] == ["Ada"]
     assert response.context["recent_are_mine"] is True
     assert [a.subject for a in response.context["recent_activity"]] == [
