@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
+# Two test processes: the machines this runs on have two cores.
+PYTEST_ARGS ?= -n 2
 
 .PHONY: run test lint setup
 

@@ -22,12 +22,20 @@ _signer = signing.Signer(salt="accord.cursor")
 
 
 @dataclass(frozen=True)
+class Nullable:
+    """Marks an allowed ordering whose value can be NULL (a custom field, say)."""
+
+    expression: object
+
+
+@dataclass(frozen=True)
 class Ordering:
     """A public ordering name bound to an ORM expression (or field name)."""
 
     key: str
     expression: object
     descending: bool
+    nullable: bool = False
 
 
 def parse_ordering(value: str | None, allowed: dict[str, object], default: str) -> Ordering:
@@ -41,8 +49,11 @@ def parse_ordering(value: str | None, allowed: dict[str, object], default: str) 
              "descending)."}
         )
     expression = allowed[key]
+    nullable = isinstance(expression, Nullable)
+    if nullable:
+        expression = expression.expression
     return Ordering(key, F(expression) if isinstance(expression, str) else expression,
-                    descending)
+                    descending, nullable)
 
 
 def clamp_limit(limit: int | None) -> int:
@@ -92,18 +103,29 @@ def read_cursor(cursor: str, ordering: Ordering):
         ) from None
 
 
-def paginate(queryset: QuerySet, ordering: Ordering, *, cursor: str | None,
-             limit: int) -> tuple[list, str | None]:
-    """One page of `queryset` in `ordering` after `cursor`, and the next page's cursor."""
+def ordered(queryset: QuerySet, ordering: Ordering, cursor: str | None = None) -> QuerySet:
+    """`queryset` in `ordering` (ties broken by id), starting after `cursor`."""
     queryset = queryset.annotate(_sort_key=ordering.expression)
+    # Null placement is spelled out only where nulls can occur: databases
+    # disagree on the default, but an explicit NULLS FIRST on PostgreSQL stops
+    # it from reading the order straight out of the index.
+    nulls = {"nulls_last": True} if ordering.descending else {"nulls_first": True}
+    if not ordering.nullable:
+        nulls = {}
     if ordering.descending:
-        queryset = queryset.order_by(F("_sort_key").desc(nulls_last=True), "-id")
+        queryset = queryset.order_by(F("_sort_key").desc(**nulls), "-id")
     else:
-        queryset = queryset.order_by(F("_sort_key").asc(nulls_first=True), "id")
+        queryset = queryset.order_by(F("_sort_key").asc(**nulls), "id")
     if cursor:
         key, last_id = read_cursor(cursor, ordering)
         queryset = queryset.filter(_after(key, last_id, ordering.descending))
-    rows = list(queryset[: limit + 1])
+    return queryset
+
+
+def paginate(queryset: QuerySet, ordering: Ordering, *, cursor: str | None,
+             limit: int) -> tuple[list, str | None]:
+    """One page of `queryset` in `ordering` after `cursor`, and the next page's cursor."""
+    rows = list(ordered(queryset, ordering, cursor)[: limit + 1])
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -113,13 +135,19 @@ def paginate(queryset: QuerySet, ordering: Ordering, *, cursor: str | None,
 
 
 def _after(key, last_id: int, descending: bool) -> Q:
+    """Rows after (key, last_id) in the page order.
+
+    Written as a range on the sort key minus the rows already seen, rather
+    than as "greater, or equal with a greater id", so that the database can
+    seek into the (organization, sort key, id) index instead of scanning it.
+    """
     if key is None:
         # Nulls sort first ascending and last descending.
         if descending:
             return Q(_sort_key__isnull=True, id__lt=last_id)
         return Q(_sort_key__isnull=False) | Q(_sort_key__isnull=True, id__gt=last_id)
     if descending:
-        return Q(_sort_key__lt=key) | Q(_sort_key=key, id__lt=last_id) | Q(
+        return (Q(_sort_key__lte=key) & ~Q(_sort_key=key, id__gte=last_id)) | Q(
             _sort_key__isnull=True
         )
-    return Q(_sort_key__gt=key) | Q(_sort_key=key, id__gt=last_id)
+    return Q(_sort_key__gte=key) & ~Q(_sort_key=key, id__lte=last_id)

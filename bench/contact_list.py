@@ -128,7 +128,7 @@ def measure(org) -> list[tuple[str, float, float, int]]:
 
     from accord.customers.models import Contact
     from accord.customers.queries import CONTACT_ORDERINGS
-    from accord.pagination import make_cursor, paginate, parse_ordering
+    from accord.pagination import make_cursor, ordered, paginate, parse_ordering
     from accord.search import search
 
     results = []
@@ -154,17 +154,8 @@ def measure(org) -> list[tuple[str, float, float, int]]:
         results.append(("search one exact e-mail", *timed(page(search(contacts, rare)))))
         results.append(("search with no match", *timed(page(search(contacts, "zzqx")))))
         results.append(("count(*) of the organisation", *timed(contacts.count)))
-        plan = paginate_plan(contacts, ordering)
+        plan = ordered(contacts, ordering)[: PAGE + 1].explain()
     return results, plan
-
-
-def paginate_plan(queryset, ordering) -> str:
-    """The database's plan for the first page, as `paginate` builds it."""
-    from django.db.models import F
-
-    ordered = queryset.annotate(_sort_key=ordering.expression).order_by(
-        F("_sort_key").asc(nulls_first=True), "id")
-    return ordered[: PAGE + 1].explain()
 
 
 def main() -> None:

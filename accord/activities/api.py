@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Status
 
 from accord.identity.api_auth import allow
-from accord.pagination import clamp_limit, paginate, parse_ordering
+from accord.pagination import Nullable, clamp_limit, paginate, parse_ordering
 
 from . import services
 from .models import Activity, Kind
@@ -22,8 +22,8 @@ from .schemas import (
 
 router = Router(tags=["activities"])
 
-ORDERINGS = {"occurred_at": "occurred_at", "due_at": "due_at", "created_at": "created_at",
-             "updated_at": "updated_at"}
+ORDERINGS = {"occurred_at": "occurred_at", "due_at": Nullable("due_at"),
+             "created_at": "created_at", "updated_at": "updated_at"}
 FILTERS = {
     "contact_id": "contact_id", "company_id": "company_id", "assignee_id": "assignee_id",
     "author_id": "author_id", "due_before": "due_at__lt", "due_after": "due_at__gte",

@@ -2,6 +2,8 @@
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
@@ -90,6 +92,8 @@ class Company(CustomerRecord):
         indexes = [
             models.Index(fields=["organization", "id"], name="company_org_id"),
             models.Index(fields=["organization", "name", "id"], name="company_org_name"),
+            # Lists sort by name case-insensitively; this index serves that order.
+            models.Index(F("organization"), Lower("name"), F("id"), name="company_org_lower_name"),
             models.Index(fields=["organization", "domain"], name="company_org_domain"),
             models.Index(fields=["organization", "updated_at", "id"], name="company_org_updated"),
             models.Index(fields=["organization", "owner", "id"], name="company_org_owner"),
@@ -129,6 +133,8 @@ class Contact(CustomerRecord):
             models.Index(fields=["organization", "id"], name="contact_org_id"),
             models.Index(fields=["organization", "last_name", "first_name", "id"],
                          name="contact_org_name"),
+            models.Index(F("organization"), Lower("last_name"), F("id"),
+                         name="contact_org_lower_last"),
             models.Index(fields=["organization", "email"], name="contact_org_email"),
             models.Index(fields=["organization", "updated_at", "id"], name="contact_org_updated"),
             models.Index(fields=["organization", "created_at", "id"], name="contact_org_created"),

@@ -23,6 +23,7 @@ from django.db.models.functions import Cast, Coalesce, Lower
 from django.utils.dateparse import parse_date, parse_datetime
 
 from accord.errors import InvalidInput
+from accord.pagination import Nullable
 from accord.search import search
 
 from .models import (
@@ -178,7 +179,7 @@ def custom_field_orderings(entity: str, fields: list[CustomField] | None = None)
         CustomField.objects.filter(entity=entity, is_active=True)
     )
     return {
-        f"cf.{field.key}": _custom_expression(field)
+        f"cf.{field.key}": Nullable(_custom_expression(field))
         for field in fields
         if field.field_type != FieldType.MULTI_CHOICE
     }

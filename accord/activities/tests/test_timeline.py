@@ -299,7 +299,7 @@ def test_edit_saves_and_the_detail_page_shows_field_history(
     subjects = [(c.label, c.old, c.new) for c in page.context["history"] if c.field == "subject"]
     assert subjects == [("Subject", "Send the proposal", "Send the final proposal"),
                         ("Subject", "", "Send the proposal")]
-    assert "<td>Send the final proposal</td>" in page.text
+    assert "→ Send the final proposal</td>" in page.text
 
 
 def test_my_tasks_groups_overdue_today_upcoming_and_done(
