@@ -1,8 +1,13 @@
 """Fixtures shared by every app's tests: organisations, members and clients."""
 
+import email
 import os
+import socket
+import threading
+from email import policy
 
 import pytest
+from aiosmtpd.controller import Controller
 from django.test import Client
 from django_scopes import scope, scopes_disabled
 
@@ -102,3 +107,46 @@ def api_client_for():
 def in_org():
     """`with in_org(org):` opens the tenant scope for arranging data in a test."""
     return lambda org: scope(organization=org)
+
+
+class Inbox:
+    """Every message a loopback SMTP server accepted, parsed."""
+
+    def __init__(self):
+        self.messages = []
+        self.arrived = threading.Event()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        message = email.message_from_bytes(envelope.content, policy=policy.default)
+        self.messages.append((envelope.rcpt_tos, message))
+        self.arrived.set()
+        return "250 Message accepted for delivery"
+
+    def only(self):
+        """The one message received: (recipients, subject, plain-text body)."""
+        assert len(self.messages) == 1, self.messages
+        recipients, message = self.messages[0]
+        return recipients, message["Subject"], message.get_body(("plain",)).get_content()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_inbox(settings):
+    """A real SMTP server on 127.0.0.1 that Django's mail goes to for this test."""
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = controller.port
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_USE_SSL = False
+    yield inbox
+    controller.stop()

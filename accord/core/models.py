@@ -37,3 +37,9 @@ class VersionedModel(TenantModel):
         abstract = True
         default_manager_name = "objects"
         base_manager_name = "unscoped"
+
+    def save_new_version(self, *args, **kwargs) -> None:
+        """Save an edit of an existing row, raising `version` in the same UPDATE."""
+        self.version = models.F("version") + 1
+        self.save(*args, **kwargs)
+        self.refresh_from_db(fields=["version", "updated_at"])

@@ -122,10 +122,3 @@ def _ranked(queryset, query: str) -> list:
     typed = query.casefold()
     rows.sort(key=lambda row: typed not in str(row).casefold())
     return rows[:SEARCH_LIMIT]
-
-
-def pending(request, *args, **kwargs):
-    """Scaffold for routes whose pages are being built; replaced by each app's views."""
-    from django.http import HttpResponse
-
-    return HttpResponse("Not built yet.", status=501)

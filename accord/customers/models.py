@@ -228,12 +228,11 @@ class Affiliation(TenantModel):
         return f"{self.contact} @ {self.company}"
 
 
-class Tag(TenantModel):
+class Tag(VersionedModel):
     name = models.CharField(_("name"), max_length=60)
     color = models.CharField(_("colour"), max_length=7, default="#64748b")
-    created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta(TenantModel.Meta):
+    class Meta(VersionedModel.Meta):
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["organization", "name"], name="tag_unique_name")
@@ -358,7 +357,7 @@ class FieldType(models.TextChoices):
     PHONE = "phone", _("Phone")
 
 
-class CustomField(TenantModel):
+class CustomField(VersionedModel):
     """A typed field an organisation adds to contacts or companies."""
 
     entity = models.CharField(_("record type"), max_length=16, choices=Entity.choices)
@@ -372,9 +371,8 @@ class CustomField(TenantModel):
     help_text = models.CharField(_("help text"), max_length=200, blank=True)
     position = models.PositiveIntegerField(default=0)
     is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta(TenantModel.Meta):
+    class Meta(VersionedModel.Meta):
         ordering = ["entity", "position", "id"]
         constraints = [
             models.UniqueConstraint(fields=["organization", "entity", "key"],

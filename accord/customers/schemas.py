@@ -314,6 +314,8 @@ class TagOut(Schema):
     name: str
     color: str
     created_at: dt.datetime
+    updated_at: dt.datetime
+    version: int
 
 
 class TagPage(Schema):
@@ -334,6 +336,8 @@ class CustomFieldOut(Schema):
     position: int
     is_active: bool
     created_at: dt.datetime
+    updated_at: dt.datetime
+    version: int
 
 
 class CustomFieldPage(Schema):

@@ -608,7 +608,7 @@ def update_custom_field(org, actor, field: CustomField, *, data: dict) -> Custom
     field.label = label
     for name, value in options.items():
         setattr(field, name, value)
-    field.save()
+    field.save_new_version()
     audit.record(org, actor, Action.UPDATE, field, entity="custom_field",
                  changes=audit.diff(before, audit.snapshot(field, CUSTOM_FIELD_AUDITED)))
     return field
@@ -618,7 +618,9 @@ def update_custom_field(org, actor, field: CustomField, *, data: dict) -> Custom
 def set_custom_field_active(org, actor, field: CustomField, *, active: bool) -> CustomField:
     """Deactivate (hide, keeping stored values) or reactivate a custom field."""
     if field.is_active != active:
-        CustomField.objects.filter(pk=field.pk).update(is_active=active)
+        CustomField.objects.filter(pk=field.pk).update(
+            is_active=active, version=F("version") + 1, updated_at=timezone.now()
+        )
         audit.record(org, actor, Action.UPDATE, field, entity="custom_field",
                      changes={"is_active": [field.is_active, active]})
         field.is_active = active

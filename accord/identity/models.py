@@ -10,7 +10,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accord.core.models import TenantModel
+from accord.core.models import TenantModel, VersionedModel
 
 TIME_ZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones())]
 
@@ -92,15 +92,14 @@ class Role(models.TextChoices):
     READ_ONLY = "read_only", _("Read-only")
 
 
-class Team(TenantModel):
+class Team(VersionedModel):
     name = models.CharField(_("name"), max_length=120)
     lead = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         verbose_name=_("team lead"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta(TenantModel.Meta):
+    class Meta(VersionedModel.Meta):
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["organization", "name"], name="team_unique_name")
@@ -110,7 +109,7 @@ class Team(TenantModel):
         return self.name
 
 
-class Membership(TenantModel):
+class Membership(VersionedModel):
     """A user's place in an organisation: the role decides what they may do."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
@@ -120,9 +119,8 @@ class Membership(TenantModel):
         verbose_name=_("team"),
     )
     is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta(TenantModel.Meta):
+    class Meta(VersionedModel.Meta):
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "user"], name="membership_unique_user"

@@ -17,6 +17,9 @@ class MemberOut(Schema):
     team_name: str | None
     is_active: bool
     joined_at: dt.datetime
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    version: int
 
     @staticmethod
     def resolve_id(obj) -> int:
@@ -68,6 +71,8 @@ class TeamOut(Schema):
     lead_id: int | None
     member_ids: list[int] = Field(description="User ids of the team's active members.")
     created_at: dt.datetime
+    updated_at: dt.datetime
+    version: int
 
     @staticmethod
     def resolve_member_ids(obj) -> list[int]:

@@ -200,7 +200,7 @@ def change_role(org, actor, membership: Membership, *, role: str,
         membership.team = team
     if is_active is not None:
         membership.is_active = is_active
-    membership.save()
+    membership.save_new_version()
     after = {"role": membership.role, "team": membership.team_id,
              "is_active": membership.is_active}
     audit.record(org, actor, Action.ACCESS, membership, entity="membership",
@@ -234,7 +234,10 @@ def save_team(org, actor, *, name: str, lead=None, team: Team | None = None,
                                       "members": _team_member_ids(team)}
     team = team or Team(organization=org)
     team.name, team.lead = name, lead
-    team.save()
+    if team.pk is None:
+        team.save()
+    else:
+        team.save_new_version()
     if members is not None:
         wanted = {membership.pk for membership in members}
         Membership.objects.filter(team=team).exclude(pk__in=wanted).update(team=None)

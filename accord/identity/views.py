@@ -416,8 +416,9 @@ def token_list(request):
         "form": form, "new_token": new_token, "tokens": _visible_tokens(request),
         "sees_all": has_permission(request.membership, "members.manage"),
     }
-    # The new token is rendered straight into this response, never kept in
-    # the session or a redirect, so it exists only on this one page view.
+    # The new token is rendered straight into this response, never kept in a
+    # cookie, the sign-in session or a redirect, so it exists only on this one
+    # page view.
     return render(request, "identity/apitoken_list.html", context, status=form_status(form))
 
 

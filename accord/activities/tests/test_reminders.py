@@ -1,12 +1,7 @@
 import datetime as dt
-import email
-import socket
-import threading
 import time
-from email import policy
 
 import pytest
-from aiosmtpd.controller import Controller
 from celery.contrib.testing.worker import start_worker
 from celery.signals import task_postrun
 from django.urls import reverse
@@ -18,6 +13,7 @@ from accord.activities.tasks import send_due_reminders
 from accord.celery import app
 from accord.customers import services as customers
 from accord.identity.models import Role
+from conftest import free_port
 
 UTC = dt.UTC
 CREATE_URL = reverse("activities:create")
@@ -28,42 +24,6 @@ def contact(org, admin, in_org):
     with in_org(org):
         return customers.create_contact(org, admin.user, data={"first_name": "Ada",
                                                                "last_name": "Lovelace"})
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps every delivered message."""
-
-    def __init__(self):
-        self.messages = []
-        self.arrived = threading.Event()
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
-        message = email.message_from_bytes(envelope.content, policy=policy.default)
-        self.messages.append((envelope.rcpt_tos, message))
-        self.arrived.set()
-        return "250 Message accepted"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def smtp_inbox(settings):
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = controller.port
-    settings.EMAIL_HOST_USER = ""
-    settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_USE_TLS = False
-    settings.EMAIL_USE_SSL = False
-    yield inbox
-    controller.stop()
 
 
 def make_task(org, actor, contact, *, remind_at, due_at, assignee=None, subject="Call back"):

@@ -18,14 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from conftest import free_port
+
 START_TIMEOUT = 60  # seconds; a cold start takes a few
 STOP_TIMEOUT = 40  # seconds; above the command's own 20 s grace period
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def descendants(pid: int) -> set[int]:
@@ -40,11 +36,11 @@ def descendants(pid: int) -> set[int]:
             continue
         parent = int(stat.rsplit(")", 1)[1].split()[1])
         children.setdefault(parent, []).append(int(entry.name))
-    found, todo = set(), [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
+    found, waiting = set(), [pid]
+    while waiting:
+        for child in children.get(waiting.pop(), []):
             found.add(child)
-            todo.append(child)
+            waiting.append(child)
     return found
 
 

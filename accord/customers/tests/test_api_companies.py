@@ -195,11 +195,11 @@ def test_tags_and_custom_field_definitions_are_listed(
     assert [t["name"] for t in searched.json()["items"]] == ["partner"]
     assert contact_fields.json() == {"items": [], "next": None}
     assert fields.json()["items"] == [one.json()]
-    assert one.json() | {"created_at": None} == {
+    assert one.json() | {"created_at": None, "updated_at": None} == {
         "id": contract_field.pk, "entity": "company", "key": "contract_value",
         "label": "Contract value", "field_type": "money", "choices": [], "currency": "EUR",
         "required": False, "help_text": "", "position": 1, "is_active": True,
-        "created_at": None,
+        "created_at": None, "updated_at": None, "version": 1,
     }
 
 

@@ -207,8 +207,9 @@ def test_a_page_of_50_contacts_costs_a_fixed_number_of_queries(
     client = client_for(admin)
     columns = ["name", "email", "phone", "company", "owner", "tags", "cf.score"]
 
-    # Session, user, membership, custom fields, the page, tags, phones, members,
-    # companies and tags for the filter bar, saved views, the session write.
+    # Sign-in session, user, membership, custom fields, the page, tags, phones,
+    # members, companies and tags for the filter bar, saved views, and the
+    # first request after sign-in remembering the organisation in its session.
     with django_assert_max_num_queries(14):
         response = client.get(CONTACTS, {"columns": columns})
 

@@ -39,10 +39,12 @@ def test_users_lists_members_with_role_and_team(org, admin, member, make_member,
         ("Admin 1", "admin"), ("Rae Reader", "read_only"), ("Sam Seller", "sales"),
     ]
     assert sellers.json()["items"] == [one.json()]
-    assert one.json() | {"joined_at": None} == {
+    stamps = {"joined_at": None, "created_at": None, "updated_at": None}
+    assert one.json() | stamps == {
         "id": member.user_id, "email": member.user.email, "full_name": "Sam Seller",
         "time_zone": "UTC", "role": "sales", "team_id": team.pk, "team_name": "Closers",
-        "is_active": True, "joined_at": None,
+        "is_active": True, "joined_at": None, "created_at": None, "updated_at": None,
+        "version": 1,
     }
 
 
@@ -56,9 +58,10 @@ def test_teams_list_their_lead_and_members(org, admin, member, in_org, api_clien
 
     assert response.status_code == 200
     assert response.json()["items"] == [one.json()]
-    assert one.json() | {"created_at": None} == {
+    assert one.json() | {"created_at": None, "updated_at": None} == {
         "id": team.pk, "name": "Closers", "lead_id": member.user_id,
         "member_ids": sorted([admin.user_id, member.user_id]), "created_at": None,
+        "updated_at": None, "version": 1,
     }
 
 
