@@ -348,4 +348,21 @@ def _activities(rng: random.Random, people: list[Person], contacts: list[Contact
             assignee = author if rng.random() < 0.7 else rng.choice(workers)
         activities.append(ActivityPlan(contact=contact_index, author=author, data=data,
                                        assignee=assignee))
+    activities.extend(_admin_desk(rng, contacts, now))
     return activities
+
+
+def _admin_desk(rng: random.Random, contacts: list[ContactPlan],
+                now: dt.datetime) -> list[ActivityPlan]:
+    """A few tasks for the demo admin, so the first sign-in shows a working day."""
+    offsets = [-3, -1, 0, 2, 5, 9]  # days from now: two overdue, one today, three ahead
+    tasks = []
+    for offset in offsets:
+        due = now + dt.timedelta(days=offset, hours=1)
+        subject = rng.choice(words.TASK_SUBJECTS).format(line=rng.choice(words.PRODUCT_LINES))
+        tasks.append(ActivityPlan(
+            contact=rng.randrange(len(contacts)), author=0, assignee=0,
+            data={"kind": "task", "subject": subject, "due_at": due,
+                  "occurred_at": now - dt.timedelta(days=7), "done": False},
+        ))
+    return tasks

@@ -114,7 +114,7 @@ def test_demo_has_the_promised_companies_contacts_and_timeline(demo):
         assert ContactTag.unscoped.filter(organization=org).count() == 516
         assert Consent.unscoped.filter(organization=org).count() == 550
         assert len(set(contacts.values_list("lifecycle_stage", flat=True))) == 8
-        assert kinds == {"call": 142, "note": 78, "email": 72, "meeting": 53, "task": 75}
+        assert kinds == {"call": 142, "note": 78, "email": 72, "meeting": 53, "task": 81}
         assert fields == [
             ("company", "account_tier", "choice"),
             ("company", "hardware_budget", "money"),
@@ -152,8 +152,8 @@ def test_demo_tasks_are_open_overdue_and_done_across_users(demo):
         open_ = tasks.filter(completed_at__isnull=True, due_at__gt=load_time).count()
         assignees = tasks.values("assignee").distinct().count()
 
-    assert (done, overdue, open_) == (23, 15, 37)
-    assert assignees == 27
+    assert (done, overdue, open_) == (23, 17, 41)
+    assert assignees == 28
 
 
 def test_demo_was_written_through_the_services_on_the_cli_channel(demo):
@@ -172,7 +172,7 @@ def test_demo_was_written_through_the_services_on_the_cli_channel(demo):
 
     assert channels == {"cli"}
     assert created == {"organization": 1, "team": 5, "custom_field": 5, "company": 90,
-                       "contact": 527, "activity": 420}
+                       "contact": 527, "activity": 426}
     assert events == {"company.created": 90, "contact.created": 527,
                       "contact.stage_changed": 60}
 
