@@ -11,7 +11,7 @@ PYTEST_ARGS ?= -n 2
 run: $(VENV)/.deps-run
 	@$(BIN)/accord migrate --noinput -v0
 	@$(BIN)/accord collectstatic --noinput -v0
-	@$(BIN)/accord loaddemo --once
+	@$(BIN)/accord loaddemo --once --verbosity 0
 	@$(BIN)/accord serve --port $(PORT)
 
 setup: $(VENV)/.deps-run

@@ -56,6 +56,9 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "template_partials",
+    # Installed so that the API docs page uses its bundled Swagger UI files
+    # rather than fetching them from a CDN.
+    "ninja",
     "accord.core",
     "accord.identity",
     "accord.audit",

@@ -22,6 +22,8 @@ from .phones import parse_phone
 MAX_TEXT = 1000
 MAX_LONG_TEXT = 20000
 MAX_DIGITS = 18
+MAX_WHOLE_DIGITS = 15  # amounts up to a thousand trillion; more is a typo or an attack
+MAX_DECIMALS = 6
 
 
 def active_fields(entity: str) -> list[CustomField]:
@@ -90,6 +92,8 @@ def _text(limit: int):
         text = str(value).strip()
         if len(text) > limit:
             raise ValueError(f"Keep this under {limit} characters.")
+        if "\x00" in text:
+            raise ValueError("Remove the NUL character; it cannot be stored.")
         return text
     return clean
 
@@ -103,11 +107,14 @@ def _decimal(value, message: str) -> decimal.Decimal:
         raise ValueError(message) from None
     if not number.is_finite() or len(number.as_tuple().digits) > MAX_DIGITS:
         raise ValueError(message)
+    if number.adjusted() >= MAX_WHOLE_DIGITS or number.as_tuple().exponent < -MAX_DECIMALS:
+        raise ValueError(message)
     return number
 
 
 def _number(field, value):
-    return str(_decimal(value, "Enter a number, such as 42 or 3.5."))
+    # Written out in full ("1000", not "1E+3") so lists and exports read naturally.
+    return format(_decimal(value, "Enter a number, such as 42 or 3.5."), "f")
 
 
 def _money(field, value):
@@ -123,6 +130,8 @@ def _money(field, value):
         raise ValueError("Amounts have at most two decimal places.")
     if len(currency) != 3 or not currency.isalpha():
         raise ValueError("Give the amount's three-letter currency code, such as EUR.")
+    if field.currency and currency != field.currency:
+        raise ValueError(f"This field holds amounts in {field.currency}.")
     return {"amount": str(amount.quantize(decimal.Decimal("0.01"))), "currency": currency}
 
 
@@ -131,7 +140,10 @@ def _date(field, value):
         value = value.date()
     if isinstance(value, dt.date):
         return value.isoformat()
-    parsed = parse_date(str(value).strip()) if isinstance(value, str) else None
+    try:
+        parsed = parse_date(str(value).strip()) if isinstance(value, str) else None
+    except ValueError:
+        parsed = None
     if parsed is None:
         raise ValueError("Enter a date as YYYY-MM-DD.")
     return parsed.isoformat()

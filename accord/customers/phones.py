@@ -1,10 +1,14 @@
 """Phone numbers: normalised to E.164 where possible, the original always kept."""
 
+import re
 from dataclasses import dataclass
 
 import phonenumbers
 
 from accord.errors import InvalidInput
+
+# Digits, the usual separators and an extension ("ext. 42", "x42"); no other letters.
+PHONE_TEXT = re.compile(r"\+?[\d\s().\-/]+((ext\.?|extension|x|#)\s*\d{1,10})?", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -27,7 +31,7 @@ def parse_phone(raw: str, country: str = "", field: str = "phone") -> Phone:
     """
     text = raw.strip()
     digits = sum(char.isdigit() for char in text)
-    if digits < 3:
+    if digits < 3 or not PHONE_TEXT.fullmatch(text):
         raise InvalidInput({field: "Enter a phone number, such as +44 20 7946 0958."})
     international = text.startswith(("+", "00"))
     if not international and not country:

@@ -11,9 +11,11 @@ import decimal
 import unicodedata
 import zoneinfo
 
+import phonenumbers
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
+from django.utils import timezone
 from django.utils.dateparse import parse_date
 
 from accord.errors import InvalidInput
@@ -32,6 +34,10 @@ from .phones import parse_phone
 User = get_user_model()
 
 _email_validator = EmailValidator()
+# Every region with a telephone numbering plan, which is every country a
+# contact can live in, plus the few ISO codes without one.
+COUNTRY_CODES = frozenset(phonenumbers.SUPPORTED_REGIONS) | {"AQ", "BV", "GS", "HM", "PN", "TF",
+                                                             "UM"}
 _url_validator = URLValidator(schemes=["http", "https"])
 
 TEXT_LIMITS = {
@@ -68,6 +74,9 @@ def clean_text(value, field: str, errors: Collector) -> str | None:
         errors.add(field, "Enter text.")
         return None
     text = unicodedata.normalize("NFC", value.strip())
+    if "\x00" in text:
+        errors.add(field, "Remove the NUL character; it cannot be stored.")
+        return None
     limit = TEXT_LIMITS.get(field, 200)
     if len(text) > limit:
         errors.add(field, f"Keep this under {limit} characters.", "too_long")
@@ -94,10 +103,11 @@ def clean_email(value, field: str, errors: Collector) -> str | None:
 def clean_country(value, errors: Collector) -> str | None:
     if value in (None, ""):
         return ""
-    if not isinstance(value, str) or len(value.strip()) != 2 or not value.strip().isalpha():
+    code = value.strip().upper() if isinstance(value, str) else ""
+    if code not in COUNTRY_CODES:
         errors.add("country", "Use the two-letter country code, such as GB or DE.")
         return None
-    return value.strip().upper()
+    return code
 
 
 def clean_choice(value, field: str, choices, errors: Collector, *, blank: bool) -> str | None:
@@ -272,6 +282,8 @@ def clean_contact(org, data: dict, *, current=None) -> dict:
         out["company"] = clean_company_ref(data["company"], "company_id", errors)
     if "birthday" in data:
         out["birthday"] = clean_date(data["birthday"], "birthday", errors)
+        if out["birthday"] and out["birthday"] > timezone.localdate():
+            errors.add("birthday", "A birthday cannot be in the future.")
     if "time_zone" in data:
         out["time_zone"] = _clean_time_zone(data["time_zone"], errors)
     if "do_not_contact" in data:
@@ -390,8 +402,9 @@ def clean_company(org, data: dict, *, current=None) -> dict:
         out["owner"] = clean_member(org, data["owner"], "owner_id", errors)
     if "parent" in data:
         out["parent"] = clean_company_ref(data["parent"], "parent_id", errors)
-        if current is not None and out["parent"] is not None and out["parent"].pk == current.pk:
-            errors.add("parent_id", "A company cannot be its own parent.")
+        if current is not None and _is_descendant(out["parent"], current):
+            errors.add("parent_id", "A company cannot be its own parent or its subsidiary's "
+                                    "subsidiary.")
     if "tags" in data:
         out["tags"] = clean_tags(data["tags"], errors)
     if "custom_fields" in data or current is None:
@@ -408,6 +421,17 @@ def clean_company(org, data: dict, *, current=None) -> dict:
         out["currency"] = org.base_currency
     errors.raise_if_any()
     return out
+
+
+def _is_descendant(candidate: Company | None, company: Company) -> bool:
+    """Whether `candidate` is `company` itself or sits anywhere below it."""
+    seen = set()
+    while candidate is not None and candidate.pk not in seen:
+        if candidate.pk == company.pk:
+            return True
+        seen.add(candidate.pk)
+        candidate = Company.objects.filter(pk=candidate.parent_id).first()
+    return False
 
 
 def _clean_domain(value, errors: Collector) -> str | None:

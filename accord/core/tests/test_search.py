@@ -6,7 +6,7 @@ import pytest
 from accord.customers import services
 from accord.search import fold
 
-CASES = Path(__file__).resolve().parents[3].parent / "shared" / "cases"
+CASES = Path(__file__).resolve().parents[2] / "testdata" / "cases"
 
 
 @pytest.fixture

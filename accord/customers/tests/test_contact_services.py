@@ -152,3 +152,29 @@ def test_current_consent_is_the_latest_per_channel_and_purpose(org, admin, in_or
         current = [(c.channel, c.purpose, c.status) for c in services.current_consents(contact)]
 
     assert current == [("email", "marketing", "withdrawn"), ("sms", "newsletter", "granted")]
+
+
+@pytest.mark.parametrize(("data", "errors"), [
+    ({"phone": "abc123"}, {"phone": "Enter a phone number, such as +44 20 7946 0958."}),
+    ({"country": "XX"}, {"country": "Use the two-letter country code, such as GB or DE."}),
+    ({"birthday": "2999-01-01"}, {"birthday": "A birthday cannot be in the future."}),
+    ({"last_name": "A\x00B"}, {"last_name": "Remove the NUL character; it cannot be stored."}),
+])
+def test_contact_values_that_cannot_be_right_are_refused(org, admin, in_org, data, errors):
+    with in_org(org), pytest.raises(InvalidInput) as caught:
+        services.create_contact(org, admin.user, data={"first_name": "Ada", **data})
+
+    assert caught.value.as_dict() == errors
+
+
+def test_a_company_cannot_become_its_own_grandparent(org, admin, in_org):
+    with in_org(org):
+        top = services.create_company(org, admin.user, data={"name": "Top"})
+        middle = services.create_company(org, admin.user, data={"name": "Middle",
+                                                                "parent": top.pk})
+
+        with pytest.raises(InvalidInput) as caught:
+            services.update_company(org, admin.user, top, data={"parent": middle.pk})
+
+    assert caught.value.as_dict() == {
+        "parent_id": "A company cannot be its own parent or its subsidiary's subsidiary."}

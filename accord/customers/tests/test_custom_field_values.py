@@ -80,3 +80,38 @@ def test_required_field_must_have_a_value():
         clean_values(required, {}, partial=False)
 
     assert caught.value.as_dict() == {"custom_fields.plan": "Plan is required."}
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("1e30", "Enter an amount, such as 1250.00."),
+    ({"amount": "1e400", "currency": "USD"}, "Enter an amount, such as 1250.00."),
+    ({"amount": "5", "currency": "EUR"}, "This field holds amounts in USD."),
+])
+def test_money_out_of_range_or_in_another_currency_is_refused(value, message):
+    with pytest.raises(InvalidInput) as caught:
+        clean_values(FIELDS, {"monthly": value}, partial=False)
+
+    assert caught.value.as_dict() == {"custom_fields.monthly": message}
+
+
+def test_numbers_are_stored_written_out_and_absurd_exponents_refused():
+    assert clean_values(FIELDS, {"seats": "1E+3"}, partial=False) == {"seats": "1000"}
+    with pytest.raises(InvalidInput) as caught:
+        clean_values(FIELDS, {"seats": "1e400"}, partial=False)
+
+    assert caught.value.as_dict() == {"custom_fields.seats": "Enter a number, such as 42 or 3.5."}
+
+
+def test_impossible_calendar_date_is_refused_with_the_usual_message():
+    with pytest.raises(InvalidInput) as caught:
+        clean_values(FIELDS, {"renewal": "2027-02-30"}, partial=False)
+
+    assert caught.value.as_dict() == {"custom_fields.renewal": "Enter a date as YYYY-MM-DD."}
+
+
+def test_text_with_a_nul_character_is_refused():
+    with pytest.raises(InvalidInput) as caught:
+        clean_values(FIELDS, {"notes": "A\x00B"}, partial=False)
+
+    assert caught.value.as_dict() == {
+        "custom_fields.notes": "Remove the NUL character; it cannot be stored."}

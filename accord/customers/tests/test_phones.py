@@ -6,7 +6,7 @@ import pytest
 from accord.customers.phones import parse_phone
 from accord.errors import InvalidInput
 
-CASE = Path(__file__).resolve().parents[3].parent / "shared" / "cases" / \
+CASE = Path(__file__).resolve().parents[2] / "testdata" / "cases" / \
     "phone-leading-zero-and-plus" / "contacts_phones.csv"
 
 EXPECTED = {

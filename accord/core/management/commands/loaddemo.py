@@ -32,7 +32,8 @@ class Command(BaseCommand):
                     "The demo organisation exists already. Use --once to keep it, or start "
                     "from an empty database to build it again."
                 )
-            self._print_sign_in(demo_password())
+            if verbosity > 0:
+                self._print_sign_in(demo_password())
             return
 
         password = demo_password(create=True)
@@ -50,7 +51,8 @@ class Command(BaseCommand):
         logger.info("demo.loaded", extra={"organization_id": org.id,
                                           "seconds": round(seconds, 1)})
         self.stdout.write(f"Loaded the demo organisation in {seconds:.1f} s.")
-        self._print_sign_in(password)
+        if verbosity > 0:  # `make run` passes 0: `serve` prints the sign-in itself
+            self._print_sign_in(password)
 
     def _progress(self):
         """Progress for `load_demo`: a line that redraws on a TTY, one line per step elsewhere."""

@@ -118,6 +118,9 @@ class Command(BaseCommand):
                 "--workers", str(cores + 1),
                 "--worker-class", "gthread", "--threads", "4",
                 "--graceful-timeout", "10",
+                # Its control socket would otherwise sit in the home folder,
+                # shared by every instance on the machine.
+                "--control-socket", str(settings.VAR_DIR / "gunicorn.ctl"),
             ]),
             Child("Celery worker", [
                 python, "-m", "celery", "-A", "accord", "worker",
