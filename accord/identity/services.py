@@ -8,6 +8,7 @@ values stored on contacts and companies belong to `accord.customers`.
 import datetime as dt
 import logging
 import secrets
+import smtplib
 import zoneinfo
 
 from django.contrib.auth import get_user_model
@@ -133,12 +134,26 @@ def invite_member(org, actor, *, email: str, role: str, team: Team | None = None
                  changes={"invited": [None, role]})
     url = accept_url_template.format(token=raw)
     context = {"org": org, "inviter": actor, "url": url, "days": INVITATION_DAYS}
-    transaction.on_commit(lambda: send_mail(
-        subject=f"You are invited to {org.name} on Accord",
+    # The caller learns after commit whether the mail went out; when it did
+    # not, it can hand the link over some other way.
+    invitation.accept_url, invitation.mail_sent = url, None
+    transaction.on_commit(lambda: _send_invitation(
+        invitation, subject=f"You are invited to {org.name} on Accord",
         message=render_to_string("identity/email/invitation.txt", context),
-        from_email=None, recipient_list=[email],
     ))
     return invitation
+
+
+def _send_invitation(invitation: Invitation, *, subject: str, message: str) -> None:
+    try:
+        send_mail(subject=subject, message=message, from_email=None,
+                  recipient_list=[invitation.email])
+    except (OSError, smtplib.SMTPException):
+        logger.warning("invitation.mail_failed", extra={
+            "organization_id": invitation.organization_id, "invitation_id": invitation.pk})
+        invitation.mail_sent = False
+    else:
+        invitation.mail_sent = True
 
 
 @transaction.atomic

@@ -209,7 +209,7 @@ def member_invite(request):
     form = InvitationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.invite_member(
+            invitation = services.invite_member(
                 request.organization, request.user, email=form.cleaned_data["email"],
                 role=form.cleaned_data["role"], team=form.cleaned_data["team"],
                 accept_url_template=_accept_url_template(request),
@@ -219,8 +219,14 @@ def member_invite(request):
         except Conflict as exc:
             form.add_error("email", exc.detail)
         else:
-            messages.success(request, _("Invitation sent to %(email)s.")
-                             % {"email": form.cleaned_data["email"]})
+            if invitation.mail_sent is False:
+                messages.warning(request, _(
+                    "The invitation is saved, but the e-mail to %(email)s could not be sent. "
+                    "Send them this link yourself: %(url)s"
+                ) % {"email": invitation.email, "url": invitation.accept_url})
+            else:
+                messages.success(request, _("Invitation sent to %(email)s.")
+                                 % {"email": form.cleaned_data["email"]})
             return redirect("identity:member_list")
     return render(request, "identity/invitation_form.html", {"form": form},
                   status=form_status(form))

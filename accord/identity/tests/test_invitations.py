@@ -1,5 +1,6 @@
 import datetime as dt
 
+import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
@@ -202,3 +203,26 @@ def test_only_admins_may_invite(org, make_member, client_for):
 
     assert response.status_code == 403
     assert Invitation.unscoped.count() == 0
+
+
+# Mail goes out when the invitation commits, as in a real request, so this
+# test runs outside the usual per-test transaction.
+@pytest.mark.django_db(transaction=True)
+def test_invitation_whose_mail_cannot_be_sent_shows_the_link_instead(
+    org, admin, client_for, settings
+):
+    from conftest import free_port
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()  # nothing listens
+    client = client_for(admin)
+
+    response = client.post("/settings/members/invite", {"email": "nia@example.com",
+                                                         "role": "sales"}, follow=True)
+
+    shown = [str(message) for message in response.context["messages"]]
+    assert response.status_code == 200
+    assert len(shown) == 1
+    assert shown[0].startswith("The invitation is saved, but the e-mail to nia@example.com "
+                               "could not be sent. Send them this link yourself: "
+                               "http://testserver/invitations/")

@@ -62,3 +62,17 @@ def test_new_password_must_pass_the_password_rules(member, client, smtp_inbox):
     assert "This password is entirely numeric." in html
     member.user.refresh_from_db()
     assert member.user.check_password(PASSWORD)
+
+
+
+def test_reset_request_when_mail_cannot_be_sent_still_answers_alike(member, client, settings):
+    """A refused delivery is logged, and the page says what it says to anyone."""
+    from conftest import free_port
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()  # nothing listens
+
+    response = client.post("/password-reset", {"email": member.user.email})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/password-reset/sent"
