@@ -15,6 +15,7 @@ from django.core.validators import EmailValidator, URLValidator
 from django.utils.dateparse import parse_date, parse_datetime
 
 from accord.errors import InvalidInput
+from accord.money import is_currency
 
 from .models import CustomField, FieldType
 from .phones import parse_phone
@@ -128,7 +129,7 @@ def _money(field, value):
     amount = _decimal(value, message)
     if amount.as_tuple().exponent < -2:
         raise ValueError("Amounts have at most two decimal places.")
-    if len(currency) != 3 or not currency.isalpha():
+    if not is_currency(currency):
         raise ValueError("Give the amount's three-letter currency code, such as EUR.")
     if field.currency and currency != field.currency:
         raise ValueError(f"This field holds amounts in {field.currency}.")

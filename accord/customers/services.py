@@ -21,6 +21,7 @@ from accord.activities import services as timeline
 from accord.audit import services as audit
 from accord.audit.models import Action
 from accord.errors import InvalidInput, NotFound, NotPermitted, StaleVersion
+from accord.money import is_currency
 from accord.search import build_search_text
 
 from .models import (
@@ -643,7 +644,7 @@ def _clean_field_settings(field_type: str | None, data: dict, errors: dict) -> d
         out["choices"] = _clean_choices(field_type, data.get("choices") or [], errors)
     if field_type == FieldType.MONEY:
         currency = (data.get("currency") or "").strip().upper()
-        if len(currency) != 3 or not currency.isalpha():
+        if not is_currency(currency):
             errors["currency"] = "Give a three-letter currency code, such as EUR."
         out["currency"] = currency
     help_text = (data.get("help_text") or "").strip()

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 
 from accord.errors import InvalidInput
+from accord.money import is_currency
 
 from . import custom_fields
 from .models import (
@@ -385,7 +386,7 @@ def clean_company(org, data: dict, *, current=None) -> dict:
         out["annual_revenue"] = _clean_money(data["annual_revenue"], "annual_revenue", errors)
     if "currency" in data:
         currency = (data["currency"] or "").strip().upper()
-        if currency and (len(currency) != 3 or not currency.isalpha()):
+        if currency and not is_currency(currency):
             errors.add("currency", "Use a three-letter currency code, such as EUR.")
         out["currency"] = currency
     if "phone" in data:

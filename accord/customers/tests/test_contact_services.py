@@ -178,3 +178,12 @@ def test_a_company_cannot_become_its_own_grandparent(org, admin, in_org):
 
     assert caught.value.as_dict() == {
         "parent_id": "A company cannot be its own parent or its subsidiary's subsidiary."}
+
+
+def test_company_revenue_in_an_unknown_currency_is_refused(org, admin, in_org):
+    with in_org(org), pytest.raises(InvalidInput) as caught:
+        services.create_company(org, admin.user, data={
+            "name": "Acme", "annual_revenue": "1000", "currency": "ZZZ"})
+
+    assert caught.value.as_dict() == {
+        "currency": "Use a three-letter currency code, such as EUR."}
