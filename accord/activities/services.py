@@ -11,10 +11,20 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.dateparse import parse_datetime
 
 from accord.audit import services as audit
 from accord.audit.models import Action
+from accord.customers.models import Contact
+from accord.customers.validation import (
+    Collector,
+    clean_choice,
+    clean_company_ref,
+    clean_member,
+    clean_text,
+)
 from accord.errors import InvalidInput, NotFound, StaleVersion
+from accord.identity.models import Membership
 
 from .models import USER_KINDS, Activity, CallOutcome, Direction, Kind, ReminderDelivery
 
@@ -50,14 +60,6 @@ def get_activity(activity_id) -> Activity:
 
 def clean_activity(org, data: dict, *, current: Activity | None = None) -> dict:
     """Validate activity input, naming each bad field; only given keys are returned."""
-    from accord.customers.validation import (
-        Collector,
-        clean_choice,
-        clean_company_ref,
-        clean_member,
-        clean_text,
-    )
-
     errors = Collector()
     out: dict = {}
     if "kind" in data or current is None:
@@ -127,8 +129,6 @@ def clean_activity(org, data: dict, *, current: Activity | None = None) -> dict:
 
 
 def _clean_contact_ref(value, errors):
-    from accord.customers.models import Contact
-
     if value in (None, ""):
         return None
     try:
@@ -141,8 +141,6 @@ def _clean_contact_ref(value, errors):
 
 
 def _clean_datetime(value, field: str, errors) -> dt.datetime | None:
-    from django.utils.dateparse import parse_datetime
-
     if value in (None, ""):
         return None
     if isinstance(value, str):
@@ -296,8 +294,6 @@ def send_task_reminder(org, activity_id: int, *, now: dt.datetime | None = None)
 
 
 def _may_be_reminded(user) -> bool:
-    from accord.identity.models import Membership
-
     return (
         user is not None
         and user.is_active
