@@ -421,34 +421,57 @@ class SavedViewForm(forms.Form):
 
 
 class BulkForm(forms.Form):
-    """One action for the selected rows; which value it needs depends on the action."""
+    """One action for the selected rows; which value it needs depends on the action.
+
+    The owner and stage pickers start on "Choose…" (an empty value), so an
+    action whose value was never picked is refused instead of applying the
+    first option; "Unassigned" is an explicit choice of its own.
+    """
+
+    UNASSIGNED = "none"
 
     action = forms.ChoiceField(label=_("Action"))
     tag = forms.CharField(label=_("Tag"), required=False, max_length=60)
+    # A text value checked by the service, which names an outsider precisely;
+    # the select only offers the organisation's members.
     owner = forms.CharField(label=_("Owner"), required=False)
     lifecycle_stage = forms.ChoiceField(label=_("Lifecycle stage"), required=False,
-                                        choices=[("", "—")] + LifecycleStage.choices)
+                                        choices=[("", _("Choose…"))] + LifecycleStage.choices)
 
-    def __init__(self, *args, actions: list[tuple[str, str]], **kwargs):
+    def __init__(self, *args, actions: list[tuple[str, str]], members=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["action"].choices = actions
+        self.fields["owner"].widget = forms.Select(choices=[
+            ("", _("Choose…")), (self.UNASSIGNED, _("Unassigned")),
+        ] + [(str(member.pk), str(member)) for member in members])
 
     def clean(self):
         data = super().clean()
         action = data.get("action")
         if action in ("add_tag", "remove_tag") and not (data.get("tag") or "").strip():
             self.add_error("tag", _("Give the tag's name."))
+        if action == "assign_owner" and not data.get("owner"):
+            self.add_error("owner", _("Choose an owner, or “Unassigned” to clear the owner."))
         if action == "set_stage" and not data.get("lifecycle_stage"):
             self.add_error("lifecycle_stage", _("Choose a lifecycle stage."))
         return data
+
+    def needed_field(self):
+        """The field the chosen action takes its value from; None for one without."""
+        action = self.data.get("action")
+        if action not in dict(self.fields["action"].choices):
+            return None
+        name = {"add_tag": "tag", "remove_tag": "tag", "assign_owner": "owner",
+                "set_stage": "lifecycle_stage"}.get(action)
+        return self[name] if name else None
 
     def value(self):
         action = self.cleaned_data["action"]
         if action in ("add_tag", "remove_tag"):
             return self.cleaned_data["tag"].strip()
         if action == "assign_owner":
-            owner = self.cleaned_data.get("owner")
-            return None if owner in ("", "none", None) else owner
+            owner = self.cleaned_data["owner"]
+            return None if owner == self.UNASSIGNED else owner
         if action == "set_stage":
             return self.cleaned_data["lifecycle_stage"]
         return None

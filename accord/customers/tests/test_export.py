@@ -111,10 +111,10 @@ def test_export_follows_filters_sort_and_columns_across_all_pages(
 
     assert read_csv(response) == [
         ["First name", "E-mail", "Lifecycle stage"],
-        ["Eve", "eve@example.com", "customer"],
-        ["Dee", "dee@example.com", "customer"],
-        ["Ben", "ben@example.com", "customer"],
-        ["Ann", "ann@example.com", "customer"],
+        ["Eve", "eve@example.com", "Customer"],
+        ["Dee", "dee@example.com", "Customer"],
+        ["Ben", "ben@example.com", "Customer"],
+        ["Ann", "ann@example.com", "Customer"],
     ]
 
 

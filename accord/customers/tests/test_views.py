@@ -25,7 +25,7 @@ def field_error(body: str, name: str) -> str:
     """The error message shown next to the field whose input is named `name`."""
     match = re.search(
         rf'<div class="field has-error">\s*<label[^>]*>[^<]*</label>\s*<[^>]*name="{name}"'
-        r'[^>]*>(?:.|\n)*?<p class="error">([^<]*)</p>', body)
+        r'[^>]*>(?:.|\n)*?<p class="error"[^>]*>([^<]*)</p>', body)
     assert match, f"no error shown next to {name}"
     return match.group(1)
 

@@ -49,7 +49,10 @@ class Column:
 
 
 def plain(cell: Cell):
-    """The CSV value of a cell: numbers stay numbers, everything else becomes text."""
+    """The CSV value of a cell: numbers stay numbers, everything else becomes text.
+
+    Choice fields export the label the list shows, not the stored key.
+    """
     value = cell.value
     if value is None:
         return ""
@@ -147,8 +150,7 @@ CONTACT_BUILT_IN = [
     Column("phone", _("Phone"), _contact_phone),
     Column("title", _("Job title"), _text("title")),
     Column("company", _("Company"), _contact_company, sort="company"),
-    Column("lifecycle_stage", _("Lifecycle stage"), _stage, sort="lifecycle_stage",
-           export=((_("Lifecycle stage"), lambda record: record.lifecycle_stage),)),
+    Column("lifecycle_stage", _("Lifecycle stage"), _stage, sort="lifecycle_stage"),
 ] + [Column(key, label, read, sort=sort) for key, label, read, sort in COMMON_TAIL]
 
 COMPANY_BUILT_IN = [

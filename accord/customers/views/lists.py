@@ -395,10 +395,10 @@ def render_bulk(request, kind: ListKind):
     if len(records) != len(set(ids)):
         raise NotFound("No record with this id.")
 
-    form = BulkForm(request.POST, actions=list(kind.bulk_actions))
+    members = list(members_of(request.organization))
+    form = BulkForm(request.POST, actions=list(kind.bulk_actions), members=members)
     context = {"kind": kind, "form": form, "ids": sorted(set(ids), key=int),
-               "records": records[:20], "count": len(records), "next": back,
-               "members": list(members_of(request.organization))}
+               "records": records[:20], "count": len(records), "next": back}
     if not form.is_valid():
         return render(request, "customers/bulk_confirm.html", context, status=422)
     action = form.cleaned_data["action"]
