@@ -126,8 +126,9 @@ def contact_edit(request, pk: int):
                         context={"contact": contact}, save=save)
 
 
-def _delete(request, record, *, template: str, delete, list_url: str):
+def _delete(request, record, *, delete, list_url: str):
     """GET asks for confirmation; POST moves the record to the trash."""
+    template = "customers/record_confirm_delete.html"
     context = {"record": record, "list_url": reverse(list_url)}
     if request.method != "POST":
         return render(request, template, context)
@@ -145,7 +146,7 @@ def _delete(request, record, *, template: str, delete, list_url: str):
 def contact_delete(request, pk: int):
     contact = services.get_contact(pk)
     return _delete(
-        request, contact, template="customers/contact_confirm_delete.html",
+        request, contact,
         list_url="customers:contact_list",
         delete=lambda record, version: services.delete_contact(
             request.organization, request.user, record, expected_version=version),
@@ -267,7 +268,7 @@ def company_edit(request, pk: int):
 def company_delete(request, pk: int):
     company = services.get_company(pk)
     return _delete(
-        request, company, template="customers/company_confirm_delete.html",
+        request, company,
         list_url="customers:company_list",
         delete=lambda record, version: services.delete_company(
             request.organization, request.user, record, expected_version=version),
