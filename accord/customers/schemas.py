@@ -351,4 +351,4 @@ class CustomFieldFilters(ListParams):
 
 
 class TagFilters(ListParams):
-    pass
+    """Tags take only the common list parameters."""

@@ -1,3 +1,4 @@
+from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from accord.customers import settings_views as custom_fields
@@ -7,7 +8,7 @@ from . import views
 app_name = "identity"
 urlpatterns = [
     path("login", views.SignInView.as_view(), name="login"),
-    path("logout", views.SignOutView.as_view(), name="logout"),
+    path("logout", auth_views.LogoutView.as_view(), name="logout"),
     path("password-reset", views.ResetRequestView.as_view(), name="password_reset"),
     path("password-reset/sent", views.ResetSentView.as_view(), name="password_reset_done"),
     path("password-reset/<uidb64>/<token>", views.ResetConfirmView.as_view(),

@@ -62,10 +62,6 @@ class SignInView(auth_views.LoginView):
         return self.render_to_response(self.get_context_data(form=form), status=422)
 
 
-class SignOutView(auth_views.LogoutView):
-    pass
-
-
 class ResetRequestView(auth_views.PasswordResetView):
     form_class = ResetRequestForm
     template_name = "identity/password_reset_form.html"
