@@ -202,6 +202,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accord.activities.tasks.send_due_reminders",
         "schedule": 60.0,  # reminders are promised to the minute
     },
+    "forget-old-sign-in-failures": {
+        "task": "accord.identity.tasks.forget_old_sign_in_failures",
+        "schedule": 900.0,  # the length of the lock-out window
+    },
     "purge-trash": {
         "task": "accord.customers.tasks.purge_expired_trash",
         "schedule": 3600.0,

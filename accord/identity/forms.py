@@ -8,7 +8,9 @@ from django import forms
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from . import throttle
 from .models import TIME_ZONE_CHOICES, Membership, Role, Team
 
 User = get_user_model()
@@ -33,6 +35,31 @@ class SignInForm(AuthenticationForm):
 
     def clean_username(self) -> str:
         return self.cleaned_data["username"].strip().lower()
+
+    def clean(self):
+        email = self.cleaned_data.get("username") or ""
+        ip = self.request.META.get("REMOTE_ADDR", "") if self.request else ""
+        wait = throttle.locked_for(email, ip) if email else None
+        if wait is not None:
+            minutes = max(1, int(wait.total_seconds() // 60) + 1)
+            raise forms.ValidationError(
+                ngettext(
+                    "Too many failed sign-ins. Try again in %(minutes)d minute, or reset "
+                    "your password.",
+                    "Too many failed sign-ins. Try again in %(minutes)d minutes, or reset "
+                    "your password.",
+                    minutes,
+                ) % {"minutes": minutes},
+                code="throttled",
+            )
+        try:
+            cleaned = super().clean()
+        except forms.ValidationError:
+            if email:
+                throttle.record_failure(email, ip)
+            raise
+        throttle.clear_failures(email)
+        return cleaned
 
 
 class ResetRequestForm(PasswordResetForm):

@@ -195,3 +195,24 @@ class Invitation(TenantModel):
             and self.revoked_at is None
             and self.expires_at > timezone.now()
         )
+
+
+class SignInFailure(models.Model):
+    """One failed sign-in, kept briefly to slow down password guessing.
+
+    Not tenant-scoped: signing in comes before any organisation. The e-mail is
+    stored only as a hash, so the table lists no addresses.
+    """
+
+    email_hash = models.CharField(max_length=64)
+    ip = models.CharField(max_length=45, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["email_hash", "created_at"], name="signinfailure_email"),
+            models.Index(fields=["ip", "created_at"], name="signinfailure_ip"),
+        ]
+
+    def __str__(self) -> str:
+        return f"failure at {self.created_at:%Y-%m-%d %H:%M}"
