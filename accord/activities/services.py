@@ -21,6 +21,7 @@ from accord.customers.validation import (
     clean_choice,
     clean_company_ref,
     clean_member,
+    clean_ref,
     clean_text,
 )
 from accord.errors import InvalidInput, NotFound, StaleVersion
@@ -77,7 +78,8 @@ def clean_activity(org, data: dict, *, current: Activity | None = None) -> dict:
         else:
             out["body"] = body.strip()
     if "contact" in data:
-        out["contact"] = _clean_contact_ref(data["contact"], errors)
+        out["contact"] = clean_ref(Contact, data["contact"], "contact_id", errors,
+                                   "Choose an existing contact.")
     if "company" in data:
         out["company"] = clean_company_ref(data["company"], "company_id", errors)
     for field in ("occurred_at", "due_at", "remind_at"):
@@ -126,18 +128,6 @@ def clean_activity(org, data: dict, *, current: Activity | None = None) -> dict:
                 errors.add(field, "Only tasks have due dates, reminders and completion.")
     errors.raise_if_any()
     return out
-
-
-def _clean_contact_ref(value, errors):
-    if value in (None, ""):
-        return None
-    try:
-        contact = Contact.objects.filter(pk=int(getattr(value, "pk", value))).first()
-    except (TypeError, ValueError):
-        contact = None
-    if contact is None:
-        errors.add("contact_id", "Choose an existing contact.")
-    return contact
 
 
 def _clean_datetime(value, field: str, errors) -> dt.datetime | None:

@@ -139,19 +139,21 @@ def clean_member(org, value, field: str, errors: Collector):
     return user
 
 
-def clean_company_ref(value, field: str, errors: Collector) -> Company | None:
+def clean_ref(model, value, field: str, errors: Collector, message: str):
+    """The organisation's `model` row with the id (or instance) `value`; `message` if none."""
     if value in (None, ""):
         return None
-    company_id = getattr(value, "pk", value)
     try:
-        company_id = int(company_id)
+        record = model.objects.filter(pk=int(getattr(value, "pk", value))).first()
     except (TypeError, ValueError):
-        errors.add(field, "Choose an existing company.")
-        return None
-    company = Company.objects.filter(pk=company_id).first()
-    if company is None:
-        errors.add(field, "Choose an existing company.")
-    return company
+        record = None
+    if record is None:
+        errors.add(field, message)
+    return record
+
+
+def clean_company_ref(value, field: str, errors: Collector) -> Company | None:
+    return clean_ref(Company, value, field, errors, "Choose an existing company.")
 
 
 def clean_date(value, field: str, errors: Collector) -> dt.date | None:
