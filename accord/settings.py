@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "accord.audit",
     "accord.customers",
     "accord.activities",
+    "accord.integrations",
 ]
 
 MIDDLEWARE = [

@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("accord.customers.urls")),
     path("", include("accord.activities.urls")),
     path("", include("accord.audit.urls")),
+    path("", include("accord.integrations.urls")),
 ]
