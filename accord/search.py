@@ -9,8 +9,9 @@ its words must occur in that text, so "jose" finds "José" and "lodz" finds
 
 import re
 import unicodedata
+from collections.abc import Callable, Iterable
 
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 
 # Letters that do not decompose into a base letter plus a combining mark.
 _FOLD = str.maketrans({
@@ -44,3 +45,19 @@ def search(queryset: QuerySet, query: str) -> QuerySet:
     for word in words:
         condition &= Q(search_text__contains=word)
     return queryset.filter(condition)
+
+
+# How each searchable model turns a record into its searchable text; filled
+# in by the apps that own the models.
+_TEXTS: dict[type[Model], Callable[[Model], str]] = {}
+
+
+def register(model: type[Model], text_of: Callable[[Model], str]) -> None:
+    _TEXTS[model] = text_of
+
+
+def reindex(model: type[Model], ids: Iterable[int]) -> None:
+    """Bring the search index up to date for these records, after any write to them."""
+    text_of = _TEXTS[model]
+    for record in model._base_manager.filter(pk__in=list(ids)):
+        model._base_manager.filter(pk=record.pk).update(search_text=text_of(record))

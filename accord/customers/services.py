@@ -17,6 +17,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.text import slugify
 
+from accord import search
 from accord.activities import services as timeline
 from accord.audit import services as audit
 from accord.audit.models import Action
@@ -100,6 +101,10 @@ def _contact_search_text(contact: Contact) -> str:
 
 def _company_search_text(company: Company) -> str:
     return build_search_text(company.name, company.domain, company.city, company.phone)
+
+
+search.register(Contact, _contact_search_text)
+search.register(Company, _company_search_text)
 
 
 # Contacts
