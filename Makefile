@@ -11,6 +11,7 @@ PYTEST_ARGS ?= -n 2
 run: $(VENV)/.deps-run
 	@$(BIN)/accord migrate --noinput -v0
 	@$(BIN)/accord collectstatic --noinput -v0
+	@$(BIN)/accord reindex --missing --verbosity 0
 	@$(BIN)/accord loaddemo --once --verbosity 0
 	@$(BIN)/accord serve --port $(PORT)
 

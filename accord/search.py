@@ -1,25 +1,60 @@
-"""The one place that decides how text is matched.
+"""The one place that decides how text is found.
 
-Names, e-mails and phones are folded into `search_text` when a record is
-saved: lower case, accents removed, NFC-normalised, letters such as "ł" and
-"ø" mapped to their base letter. A query is folded the same way and each of
-its words must occur in that text, so "jose" finds "José" and "lodz" finds
-"Łódź" on SQLite and PostgreSQL alike.
+Every searchable record has one `SearchEntry` row: its organisation, its
+entity ("contacts", "companies", ...), its id, a title as shown to people and
+its words folded for matching: lower case, accents removed, NFC-normalised,
+letters such as "ł" and "ø" mapped to their base letter, e-mails split into
+their parts and phones also written as plain digits. A query is folded the
+same way and every one of its words must begin a word of the record, so
+"jose" finds "José", "lodz" finds "Łódź", "holt" finds "mira.holt@example.org"
+and "020 7946" finds "+44 20 7946 0958".
+
+The index behind the rows depends on the database, and nothing outside this
+module knows which:
+
+- SQLite: an FTS5 table (`search_fts`, prefix indexes for 2-4 letters) kept
+  in step with `core_searchentry` by triggers. The organisation and entity
+  are FTS columns of their own, so the FTS side drives every query and a small
+  organisation's search never walks a large one's rows.
+- PostgreSQL: a stored tsvector column with a GIN index; the rows it finds
+  are then narrowed to the organisation and entity (a small organisation's
+  query can start from its own rows through the (organisation, entity)
+  index instead).
+
+A typing mistake is forgiven the same way on both: when nothing matches, each
+word of four letters or more is also looked up as every word one mistake away
+(a letter missing, added or changed, two neighbours swapped), a few hundred
+exact index lookups. Trigram similarity (pg_trgm) was tried and left out:
+it misses swapped letters in short names ("hlot" for "holt") and has no
+SQLite counterpart, so the two databases would answer differently.
+
+Whoever writes a searchable record calls `reindex(Model, ids)` afterwards;
+it brings the entries of those ids up to date, dropping those of records that
+are gone, deleted or merged away.
 """
 
 import re
+import string
 import unicodedata
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
-from django.db.models import Model, Q, QuerySet
+from django.db import connection
+from django.db.models import Model, QuerySet
+from django.db.models.expressions import RawSQL
+from django_scopes import get_scope, scopes_disabled
 
 # Letters that do not decompose into a base letter plus a combining mark.
 _FOLD = str.maketrans({
     "ł": "l", "Ł": "l", "ø": "o", "Ø": "o", "đ": "d", "Đ": "d", "ß": "ss", "æ": "ae",
     "Æ": "ae", "œ": "oe", "Œ": "oe", "þ": "th", "Þ": "th", "ı": "i", "ħ": "h",
 })
-_WORD = re.compile(r"[\w@.+'-]+", re.UNICODE)
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+# A query such as "+44 (0)20 7946-0958": digits with the punctuation phones are written with.
+_PHONE_QUERY = re.compile(r"^\+?[\d\s().\-/]*\d[\d\s().\-/]*$")
 MAX_TERMS = 8
+# Words shorter than this are never corrected: too many words are one edit away.
+TYPO_MIN_LENGTH = 4
 
 
 def fold(text: str) -> str:
@@ -28,36 +63,254 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFC", text).casefold()
 
 
+def words(text: str) -> list[str]:
+    """The folded words of `text` as the index stores them."""
+    return _WORD.findall(fold(text))
+
+
 def build_search_text(*parts: str) -> str:
-    return " ".join(fold(part) for part in parts if part)
+    return " ".join(word for part in parts if part for word in words(part))
+
+
+def phone_words(*numbers: str) -> list[str]:
+    """Digit strings a phone is found by: as typed, and without its leading zeros or '+'."""
+    found = []
+    for number in numbers:
+        digits = re.sub(r"\D", "", number or "")
+        if digits:
+            found += [digits, digits.lstrip("0")]
+    return [digits for digits in dict.fromkeys(found) if digits]
 
 
 def terms(query: str) -> list[str]:
-    return _WORD.findall(fold(query))[:MAX_TERMS]
+    """The words a query asks for; a phone-shaped query is one run of digits."""
+    query = query.strip()
+    if _PHONE_QUERY.match(query) and sum(char.isdigit() for char in query) >= 3:
+        digits = re.sub(r"\D", "", query)
+        return [digits.lstrip("0") or digits]
+    return words(query)[:MAX_TERMS]
 
 
-def search(queryset: QuerySet, query: str) -> QuerySet:
-    """Narrow `queryset` (a model with `search_text`) to records matching every word."""
-    words = terms(query)
-    if not words:
-        return queryset
-    condition = Q()
-    for word in words:
-        condition &= Q(search_text__contains=word)
-    return queryset.filter(condition)
+@dataclass(frozen=True)
+class Kind:
+    entity: str
+    text_of: Callable[[Model], str]
+    title_of: Callable[[Model], str]
+    # Narrows the records to index: related rows to load with them, and
+    # which ones are live (deleted or merged records have no entry).
+    live: Callable[[QuerySet], QuerySet]
 
 
-# How each searchable model turns a record into its searchable text; filled
-# in by the apps that own the models.
-_TEXTS: dict[type[Model], Callable[[Model], str]] = {}
+_KINDS: dict[type[Model], Kind] = {}
 
 
-def register(model: type[Model], text_of: Callable[[Model], str]) -> None:
-    _TEXTS[model] = text_of
+def register(model: type[Model], entity: str, *, text_of: Callable[[Model], str],
+             title_of: Callable[[Model], str] = str,
+             live: Callable[[QuerySet], QuerySet] = lambda queryset: queryset) -> None:
+    _KINDS[model] = Kind(entity, text_of, title_of, live)
+
+
+def entity_of(model: type[Model]) -> str:
+    return _KINDS[model].entity
+
+
+REINDEX_CHUNK = 500
 
 
 def reindex(model: type[Model], ids: Iterable[int]) -> None:
-    """Bring the search index up to date for these records, after any write to them."""
-    text_of = _TEXTS[model]
-    for record in model._base_manager.filter(pk__in=list(ids)):
-        model._base_manager.filter(pk=record.pk).update(search_text=text_of(record))
+    """Bring the search entries of these records up to date, after any write to them."""
+    kind = _KINDS[model]
+    ids = list(dict.fromkeys(int(pk) for pk in ids))
+    # Works by id for whichever organisations the records belong to; the
+    # callers have already decided which records those are.
+    with scopes_disabled():
+        for start in range(0, len(ids), REINDEX_CHUNK):
+            _reindex_chunk(model, kind, ids[start:start + REINDEX_CHUNK])
+
+
+def _reindex_chunk(model: type[Model], kind: Kind, chunk: list[int]) -> None:
+    from accord.core.models import SearchEntry
+
+    records = list(kind.live(model._base_manager.filter(pk__in=chunk)))
+    SearchEntry.unscoped.filter(entity=kind.entity, record_id__in=chunk).delete()
+    SearchEntry.unscoped.bulk_create([
+        SearchEntry(organization_id=record.organization_id, entity=kind.entity,
+                    record_id=record.pk, text=kind.text_of(record)[:4000],
+                    title=str(kind.title_of(record))[:300])
+        for record in records
+    ])
+
+
+def rebuild(model: type[Model], *, organization_id: int | None = None,
+            missing_only: bool = False) -> int:
+    """Index every live record of `model` (of one organisation if given); the count indexed."""
+    from accord.core.models import SearchEntry
+
+    queryset = model._base_manager.all()
+    if organization_id is not None:
+        queryset = queryset.filter(organization_id=organization_id)
+    if missing_only:
+        indexed = SearchEntry.unscoped.filter(entity=_KINDS[model].entity)
+        queryset = queryset.exclude(pk__in=indexed.values("record_id"))
+    with scopes_disabled():
+        ids = list(_KINDS[model].live(queryset).values_list("pk", flat=True).order_by("pk"))
+    reindex(model, ids)
+    return len(ids)
+
+
+def registered_models() -> list[type[Model]]:
+    return list(_KINDS)
+
+
+# Reading
+
+
+def _organization_id() -> int:
+    organization = get_scope().get("organization")
+    if organization is None:
+        raise RuntimeError("search needs the organisation scope to be open")
+    return organization.pk if hasattr(organization, "pk") else int(organization)
+
+
+def search(queryset: QuerySet, query: str) -> QuerySet:
+    """Narrow `queryset` to records in which every word of `query` begins a word."""
+    found = terms(query)
+    if not found:
+        return queryset
+    sql, params = _backend().matching(
+        _organization_id(), entity_of(queryset.model), found, prefix=True
+    )
+    # The SQL is one of this module's constant statements; every value in it
+    # is a bound parameter.
+    return queryset.filter(pk__in=RawSQL(sql, params))  # noqa: S611
+
+
+@dataclass(frozen=True)
+class Hit:
+    record_id: int
+    title: str
+    rank: int  # 1: whole words; 2: beginnings of words; 3: corrected typing mistakes
+
+
+def find(model: type[Model], query: str, *, limit: int = 8) -> list[Hit]:
+    """The best `limit` records for a search box.
+
+    Whole words first, then beginnings of words, then, when neither finds
+    anything, words one or two typing mistakes away; within each, records
+    whose title holds the query exactly as typed (accents included) first,
+    then in the order the index yields them.
+    """
+    found = terms(query)
+    if not found:
+        return []
+    backend, organization_id, entity = _backend(), _organization_id(), entity_of(model)
+    hits: dict[int, Hit] = {}
+
+    def add(rows, rank):
+        for record_id, title in rows:
+            if record_id not in hits and len(hits) < limit:
+                hits[record_id] = Hit(record_id, title, rank)
+
+    add(backend.top(organization_id, entity, found, prefix=False, limit=limit), 1)
+    if len(hits) < limit:
+        add(backend.top(organization_id, entity, found, prefix=True, limit=limit), 2)
+    if not hits:
+        corrected = _corrections(found)
+        if corrected:
+            add(backend.top(organization_id, entity, corrected, prefix=False, limit=limit), 3)
+    typed = unicodedata.normalize("NFC", query.strip()).casefold()
+    return sorted(hits.values(), key=lambda hit: (
+        hit.rank, typed not in unicodedata.normalize("NFC", hit.title).casefold()
+    ))
+
+
+def _variants(term: str) -> tuple[str, ...]:
+    """Every word one typing mistake from `term`: a letter missing, added, changed, or
+    two neighbours swapped."""
+    letters = sorted(set(string.ascii_lowercase) | set(term)
+                     | (set(string.digits) if any(c.isdigit() for c in term) else set()))
+    found = set()
+    for at in range(len(term) + 1):
+        found.update(term[:at] + letter + term[at:] for letter in letters)
+    for at in range(len(term)):
+        found.add(term[:at] + term[at + 1:])
+        found.update(term[:at] + letter + term[at + 1:] for letter in letters)
+    for at in range(len(term) - 1):
+        found.add(term[:at] + term[at + 1] + term[at] + term[at + 2:])
+    found.discard(term)
+    return tuple(sorted(found))
+
+
+def _corrections(found: list[str]) -> list:
+    """The query with each long enough word widened to itself or its one-mistake variants;
+    empty when no word can be corrected."""
+    corrected = [(term, *_variants(term)) if len(term) >= TYPO_MIN_LENGTH
+                 and not term.isdigit() else term for term in found]
+    return corrected if corrected != found else []
+
+
+def _backend():
+    return _POSTGRES if connection.vendor == "postgresql" else _SQLITE
+
+
+class _Sqlite:
+    """FTS5: `search_fts(org, kind, text)`, contentless, rowid = core_searchentry.id."""
+
+    def expression(self, organization_id: int, entity: str, found, *, prefix: bool) -> str:
+        # Terms are folded words or digits only, so quoting them is enough.
+        star = "*" if prefix else ""
+        words = " AND ".join(
+            "(" + " OR ".join(f'text:"{word}"{star}' for word in term) + ")"
+            if isinstance(term, tuple) else f'text:"{term}"{star}'
+            for term in found
+        )
+        return f'org:"o{int(organization_id)}" AND kind:"{entity}" AND {words}'
+
+    def matching(self, organization_id, entity, found, *, prefix):
+        # Driven from the FTS side: SQLite looks the matching rowids up, never
+        # walks the organisation's rows to test each against the index.
+        return (
+            "SELECT record_id FROM core_searchentry WHERE id IN "
+            "(SELECT rowid FROM search_fts WHERE search_fts MATCH %s)",
+            [self.expression(organization_id, entity, found, prefix=prefix)],
+        )
+
+    def top(self, organization_id, entity, found, *, prefix, limit):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT e.record_id, e.title FROM "
+                "(SELECT rowid FROM search_fts WHERE search_fts MATCH %s LIMIT %s) AS m "
+                "CROSS JOIN core_searchentry e ON e.id = m.rowid",
+                [self.expression(organization_id, entity, found, prefix=prefix), limit],
+            )
+            return cursor.fetchall()
+
+
+class _Postgres:
+    """A tsvector GIN index for beginnings of words, trigrams for typing mistakes."""
+
+    def tsquery(self, found, *, prefix: bool) -> str:
+        star = ":*" if prefix else ""
+        return " & ".join(
+            "(" + " | ".join(f"'{word}'{star}" for word in term) + ")"
+            if isinstance(term, tuple) else f"'{term}'{star}"
+            for term in found
+        )
+
+    def matching(self, organization_id, entity, found, *, prefix):
+        return (
+            "SELECT record_id FROM core_searchentry WHERE organization_id = %s AND entity = %s "
+            "AND words @@ to_tsquery('simple'::regconfig, %s)",
+            [organization_id, entity, self.tsquery(found, prefix=prefix)],
+        )
+
+    def top(self, organization_id, entity, found, *, prefix, limit):
+        sql, params = self.matching(organization_id, entity, found, prefix=prefix)
+        sql = sql.replace("SELECT record_id", "SELECT record_id, title", 1)
+        with connection.cursor() as cursor:
+            cursor.execute(sql + " LIMIT %s", [*params, limit])
+            return cursor.fetchall()
+
+
+_SQLITE = _Sqlite()
+_POSTGRES = _Postgres()

@@ -60,7 +60,6 @@ def setup_django(database_url: str) -> None:
 def contact_rows(org_id: int, owner_id: int, count: int, now):
     """Plain tuples in `columns()` order; names drawn from the demo word lists."""
     from accord.core.demo import words
-    from accord.search import build_search_text
 
     rng = random.Random(7)
     for number in range(count):
@@ -71,7 +70,6 @@ def contact_rows(org_id: int, owner_id: int, count: int, now):
             "organization_id": org_id, "created_at": now, "updated_at": now, "version": 1,
             "street": "", "city": "", "region": "", "postal_code": "", "country": "US",
             "owner_id": owner_id, "source": "bench", "custom_fields": "{}",
-            "search_text": build_search_text(first, last, email, phone),
             "deleted_at": None, "first_name": first, "last_name": last, "title": "",
             "email": email, "phone": phone, "company_id": None,
             "lifecycle_stage": rng.choice(STAGES), "birthday": None, "time_zone": "",
@@ -109,8 +107,29 @@ def insert_contacts(org_id: int, owner_id: int, count: int) -> float:
                     batch = []
             if batch:
                 cursor.executemany(sql, batch)
+        index_contacts(cursor, org_id)
         cursor.execute(f"ANALYZE {table}")
+        cursor.execute("ANALYZE core_searchentry")
     return time.perf_counter() - started
+
+
+def index_contacts(cursor, org_id: int) -> None:
+    """Search entries for the inserted contacts, the words `accord.search` would store."""
+    from accord.customers.phones import national_digits
+    from accord.search import build_search_text, phone_words
+
+    cursor.execute("SELECT id, first_name, last_name, email, phone FROM customers_contact "
+                   "WHERE organization_id = %s", [org_id])
+    entries = [
+        [org_id, "contacts", pk, f"{first} {last}",
+         " ".join([build_search_text(first, last, email),
+                   *phone_words(phone, national_digits(phone))])]
+        for pk, first, last, email, phone in cursor.fetchall()
+    ]
+    sql = ("INSERT INTO core_searchentry (organization_id, entity, record_id, title, text) "
+           "VALUES (%s, %s, %s, %s, %s)")
+    for start in range(0, len(entries), 5000):
+        cursor.executemany(sql, entries[start:start + 5000])
 
 
 def timed(run) -> tuple[float, float, int]:
@@ -129,7 +148,7 @@ def measure(org) -> list[tuple[str, float, float, int]]:
     from accord.customers.models import Contact
     from accord.customers.queries import CONTACT_ORDERINGS
     from accord.pagination import make_cursor, ordered, paginate, parse_ordering
-    from accord.search import search
+    from accord.search import find, search
 
     results = []
     with scope(organization=org):
@@ -153,6 +172,13 @@ def measure(org) -> list[tuple[str, float, float, int]]:
                                                                                  common)))))
         results.append(("search one exact e-mail", *timed(page(search(contacts, rare)))))
         results.append(("search with no match", *timed(page(search(contacts, "zzqx")))))
+        results.append((f"search box '{common}'", *timed(lambda: len(find(Contact, common)))))
+        results.append(("search box, one exact e-mail",
+                         *timed(lambda: len(find(Contact, rare)))))
+        results.append(("search box, a typing mistake",
+                         *timed(lambda: len(find(Contact, rare.split(".")[0] + "x")))))
+        results.append(("search box, phone digits",
+                         *timed(lambda: len(find(Contact, "201 555 01")))))
         results.append(("count(*) of the organisation", *timed(contacts.count)))
         plan = ordered(contacts, ordering)[: PAGE + 1].explain()
     return results, plan

@@ -43,3 +43,25 @@ class VersionedModel(TenantModel):
         self.version = models.F("version") + 1
         self.save(*args, **kwargs)
         self.refresh_from_db(fields=["version", "updated_at"])
+
+
+class SearchEntry(TenantModel):
+    """The words one record is found by; written only by `accord.search.reindex`."""
+
+    # Indexed together with the entity below.
+    organization = models.ForeignKey(
+        "identity.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    entity = models.CharField(max_length=32)
+    record_id = models.BigIntegerField()
+    title = models.CharField(max_length=300)
+    text = models.TextField()
+
+    class Meta(TenantModel.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["record_id", "entity"], name="searchentry_record"),
+        ]
+        indexes = [models.Index(fields=["organization", "entity"], name="searchentry_org")]
+
+    def __str__(self):
+        return f"{self.entity} {self.record_id}: {self.title}"

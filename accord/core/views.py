@@ -10,11 +10,10 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from accord import search as text_search
 from accord.activities.models import Activity, Kind
 from accord.customers.models import Company, Contact, LifecycleStage
 from accord.identity.permissions import has_permission
-from accord.search import search as search_records
-from accord.search import terms
 
 logger = logging.getLogger(__name__)
 
@@ -103,22 +102,18 @@ def search(request):
         return _no_organization(request)
     query = request.GET.get("q", "").strip()
     contacts, companies = [], []
-    if terms(query):
-        if has_permission(request.membership, "contacts.view"):
-            contacts = _ranked(
-                search_records(Contact.objects.select_related("company"), query), query
-            )
-        if has_permission(request.membership, "companies.view"):
-            companies = _ranked(search_records(Company.objects.all(), query), query)
+    if has_permission(request.membership, "contacts.view"):
+        contacts = _found(Contact.objects.select_related("company"), query)
+    if has_permission(request.membership, "companies.view"):
+        companies = _found(Company.objects.all(), query)
     template = "core/search.html#search-results" if request.htmx else "core/search.html"
     return render(request, template, {
         "search_query": query, "contacts": contacts, "companies": companies,
     })
 
 
-def _ranked(queryset, query: str) -> list:
-    """The first matches, those whose text contains the query as typed (accents too) first."""
-    rows = list(queryset.order_by("-updated_at", "-id")[: SEARCH_LIMIT * 3])
-    typed = query.casefold()
-    rows.sort(key=lambda row: typed not in str(row).casefold())
-    return rows[:SEARCH_LIMIT]
+def _found(queryset, query: str) -> list:
+    """The best matches for the search box, in rank order."""
+    hits = text_search.find(queryset.model, query, limit=SEARCH_LIMIT)
+    records = queryset.in_bulk([hit.record_id for hit in hits])
+    return [records[hit.record_id] for hit in hits if hit.record_id in records]

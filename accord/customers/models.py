@@ -57,7 +57,6 @@ class CustomerRecord(VersionedModel, Address):
     source = models.CharField(_("source"), max_length=80, blank=True)
     custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)
     # Lower-cased, accent-folded names and addresses; what search matches on.
-    search_text = models.TextField(default="", blank=True, editable=False)
     deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     unscoped = models.Manager()

@@ -23,7 +23,7 @@ from accord.audit import services as audit
 from accord.audit.models import Action
 from accord.errors import InvalidInput, NotFound, NotPermitted, StaleVersion
 from accord.money import is_currency
-from accord.search import build_search_text
+from accord.search import build_search_text, phone_words
 
 from .models import (
     Affiliation,
@@ -40,6 +40,7 @@ from .models import (
     SavedView,
     Tag,
 )
+from .phones import national_digits
 from .validation import clean_company, clean_contact
 
 logger = logging.getLogger(__name__)
@@ -91,20 +92,33 @@ def _tag_names(record) -> list[str]:
 
 
 def _contact_search_text(contact: Contact) -> str:
-    emails = [email.address for email in contact.emails.all()] if contact.pk else []
-    phones = [phone.number or phone.raw for phone in contact.phones.all()] if contact.pk else []
-    return build_search_text(
-        contact.first_name, contact.last_name, contact.email, contact.phone, *emails, *phones,
-        contact.title, contact.company.name if contact.company_id else "",
-    )
+    emails = [email.address for email in contact.emails.all()] or [contact.email]
+    phones = list(contact.phones.all())
+    numbers = [number for phone in phones
+               for number in (phone.number, phone.raw, national_digits(phone.number))]
+    return " ".join(filter(None, [
+        build_search_text(contact.first_name, contact.last_name, *emails, contact.title,
+                          contact.company.name if contact.company_id else ""),
+        *phone_words(*(numbers or [contact.phone])),
+    ]))
 
 
 def _company_search_text(company: Company) -> str:
-    return build_search_text(company.name, company.domain, company.city, company.phone)
+    return " ".join(filter(None, [
+        build_search_text(company.name, company.domain, company.city),
+        *phone_words(company.phone, national_digits(company.phone)),
+    ]))
 
 
-search.register(Contact, _contact_search_text)
-search.register(Company, _company_search_text)
+search.register(
+    Contact, "contacts", text_of=_contact_search_text,
+    live=lambda contacts: contacts.filter(deleted_at__isnull=True)
+    .select_related("company").prefetch_related("emails", "phones"),
+)
+search.register(
+    Company, "companies", text_of=_company_search_text,
+    live=lambda companies: companies.filter(deleted_at__isnull=True),
+)
 
 
 # Contacts
@@ -141,8 +155,7 @@ def create_contact(org, actor, *, data: dict) -> Contact:
         organization=org, contact=contact, from_stage="", to_stage=contact.lifecycle_stage,
         changed_by=actor if getattr(actor, "pk", None) else None,
     )
-    contact.search_text = _contact_search_text(contact)
-    Contact.unscoped.filter(pk=contact.pk).update(search_text=contact.search_text)
+    search.reindex(Contact, [contact.pk])
 
     after = audit.snapshot(contact, CONTACT_FIELDS)
     after["tags"] = tags or []
@@ -199,9 +212,9 @@ def update_contact(org, actor, contact: Contact, *, data: dict,
     if not changes:
         return contact
     contact.version = F("version") + 1
-    contact.search_text = _contact_search_text(contact)
     contact.save()
     contact.refresh_from_db()
+    search.reindex(Contact, [contact.pk])
     audit.record(org, actor, Action.UPDATE, contact, changes=changes)
     if contact.lifecycle_stage != old_stage:
         LifecycleChange.objects.create(
@@ -290,6 +303,7 @@ def delete_contact(org, actor, contact: Contact, *, expected_version: int | None
     contact = Contact.objects.select_for_update().get(pk=contact.pk)
     _check_version(contact, expected_version)
     Contact.unscoped.filter(pk=contact.pk).update(deleted_at=timezone.now())
+    search.reindex(Contact, [contact.pk])
     audit.record(org, actor, Action.DELETE, contact)
 
 
@@ -298,6 +312,7 @@ def restore_contact(org, actor, contact: Contact) -> Contact:
     if contact.deleted_at is None:
         return contact
     Contact.unscoped.filter(pk=contact.pk).update(deleted_at=None, version=F("version") + 1)
+    search.reindex(Contact, [contact.pk])
     audit.record(org, actor, Action.RESTORE, contact)
     return get_contact(contact.pk)
 
@@ -371,8 +386,8 @@ def create_company(org, actor, *, data: dict) -> Company:
     company = Company(organization=org, **values)
     if "owner" not in values and getattr(actor, "pk", None):
         company.owner = actor
-    company.search_text = _company_search_text(company)
     company.save()
+    search.reindex(Company, [company.pk])
     if tags:
         _set_tags(org, company, tags, CompanyTag, "company")
 
@@ -405,15 +420,13 @@ def update_company(org, actor, company: Company, *, data: dict,
     if not changes:
         return company
     company.version = F("version") + 1
-    company.search_text = _company_search_text(company)
     company.save()
     company.refresh_from_db()
+    search.reindex(Company, [company.pk])
     audit.record(org, actor, Action.UPDATE, company, changes=changes)
     if "name" in changes:
-        for contact in company.contacts.all():
-            Contact.unscoped.filter(pk=contact.pk).update(
-                search_text=_contact_search_text(contact)
-            )
+        # A contact is also found by the name of its company.
+        search.reindex(Contact, company.contacts.values_list("pk", flat=True))
     return company
 
 
@@ -422,6 +435,7 @@ def delete_company(org, actor, company: Company, *, expected_version: int | None
     company = Company.objects.select_for_update().get(pk=company.pk)
     _check_version(company, expected_version)
     Company.unscoped.filter(pk=company.pk).update(deleted_at=timezone.now())
+    search.reindex(Company, [company.pk])
     audit.record(org, actor, Action.DELETE, company)
 
 
@@ -430,6 +444,7 @@ def restore_company(org, actor, company: Company) -> Company:
     if company.deleted_at is None:
         return company
     Company.unscoped.filter(pk=company.pk).update(deleted_at=None, version=F("version") + 1)
+    search.reindex(Company, [company.pk])
     audit.record(org, actor, Action.RESTORE, company)
     return get_company(company.pk)
 
@@ -442,7 +457,9 @@ def purge_expired_trash(org, *, now: dt.datetime | None = None) -> int:
         for record in model.with_deleted.filter(deleted_at__lt=cutoff):
             with transaction.atomic():
                 audit.record(org, None, Action.PURGE, record)
+                record_id = record.pk
                 record.delete()
+                search.reindex(model, [record_id])
                 purged += 1
     return purged
 

@@ -1,0 +1,152 @@
+"""The search index: what finds a record, and that every write keeps it current."""
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from accord import search
+from accord.core.models import SearchEntry
+from accord.customers import services
+from accord.customers.models import Company, Contact
+from accord.identity.models import Membership
+
+
+@pytest.fixture
+def mira(org, admin, in_org):
+    with in_org(org):
+        company = services.create_company(org, admin.user, data={"name": "Hollow Oak Ltd"})
+        return services.create_contact(org, admin.user, data={
+            "first_name": "Mira", "last_name": "Holt", "email": "mira.holt@example.org",
+            "phone": "+44 20 7946 0958", "company": company.pk,
+        })
+
+
+def found(client, query, kind="contacts"):
+    response = client.get("/search", {"q": query})
+    assert response.status_code == 200
+    return [str(record) for record in response.context[kind]]
+
+
+@pytest.mark.parametrize("query", [
+    "mi", "mir", "Holt", "HOLT mira", "holt@example", "example.org", "mira.holt@example.org",
+    "hollow", "020 7946 0958", "+44 20 7946 0958", "0044 20 7946", "2079460958",
+])
+def test_a_contact_is_found_by_beginnings_of_its_words_and_digits(mira, admin, client_for,
+                                                                  query):
+    assert found(client_for(admin), query) == ["Mira Holt"]
+
+
+@pytest.mark.parametrize("query", ["ira", "olt", "7946 0958", "mira zzz", "@", "--"])
+def test_words_must_begin_a_word_of_the_record(mira, admin, client_for, query):
+    assert found(client_for(admin), query) == []
+
+
+@pytest.mark.parametrize("query", ["Hlot", "Hollw", "Hollwo"])
+def test_one_typing_mistake_is_forgiven_when_nothing_else_matches(mira, admin, client_for,
+                                                                 query):
+    results = found(client_for(admin), query) + found(client_for(admin), query, "companies")
+    assert results in (["Mira Holt"], ["Hollow Oak Ltd"], ["Mira Holt", "Hollow Oak Ltd"])
+
+
+def test_a_close_word_is_not_a_typing_mistake_when_an_exact_one_exists(org, admin, in_org,
+                                                                      client_for):
+    with in_org(org):
+        for first in ("Anna", "Hanna"):
+            services.create_contact(org, admin.user, data={"first_name": first})
+
+    assert found(client_for(admin), "anna") == ["Anna"]
+
+
+def test_whole_words_rank_before_beginnings_of_words(org, admin, in_org, client_for):
+    with in_org(org):
+        services.create_contact(org, admin.user, data={"first_name": "Josefine", "last_name": "A"})
+        services.create_contact(org, admin.user, data={"first_name": "Jose", "last_name": "B"})
+
+    assert found(client_for(admin), "jose") == ["Jose B", "Josefine A"]
+
+
+def test_list_search_and_api_search_use_the_same_index(mira, admin, client_for, api_client_for):
+    page = client_for(admin).get("/contacts/", {"q": "holt@exam"})
+    api = api_client_for(admin).get("/api/v1/contacts", {"q": "holt@exam"})
+
+    assert "Mira Holt" in page.content.decode()
+    assert [item["first_name"] for item in api.json()["items"]] == ["Mira"]
+
+
+def test_edits_deletes_and_restores_keep_the_index_current(mira, org, admin, in_org,
+                                                           client_for):
+    client = client_for(admin)
+    with in_org(org):
+        services.update_contact(org, admin.user, mira, data={"last_name": "Lindqvist"})
+    assert found(client, "holt mira") == ["Mira Lindqvist"]  # the e-mail still says holt
+    assert found(client, "lindqvist") == ["Mira Lindqvist"]
+
+    with in_org(org):
+        services.update_contact(org, admin.user, Contact.objects.get(pk=mira.pk),
+                                data={"emails": [{"address": "m.l@example.net"}]})
+    assert found(client, "holt") == []
+
+    with in_org(org):
+        services.delete_contact(org, admin.user, Contact.objects.get(pk=mira.pk))
+    assert found(client, "lindqvist") == []
+
+    with in_org(org):
+        services.restore_contact(org, admin.user, Contact.with_deleted.get(pk=mira.pk))
+    assert found(client, "lindqvist") == ["Mira Lindqvist"]
+
+
+def test_renaming_a_company_updates_its_contacts_entries(mira, org, admin, in_org, client_for):
+    with in_org(org):
+        company = Company.objects.get(name="Hollow Oak Ltd")
+        services.update_company(org, admin.user, company, data={"name": "Brightwater"})
+
+    client = client_for(admin)
+    assert found(client, "brightwater") == ["Mira Holt"]
+    assert found(client, "brightwater", "companies") == ["Brightwater"]
+    assert found(client, "hollow") == []
+
+
+def test_a_small_organisation_never_sees_a_large_ones_records(mira, make_org, in_org,
+                                                              client_for):
+    small = make_org("Small Ltd")
+    with in_org(small):
+        small_admin = Membership.objects.get()
+        services.create_contact(small, small_admin.user, data={"first_name": "Mirabel"})
+
+    assert found(client_for(small_admin), "mira") == ["Mirabel"]
+    assert found(client_for(small_admin), "holt") == []
+
+
+def test_reindex_command_rebuilds_missing_entries(mira, org, admin, client_for):
+    SearchEntry.unscoped.all().delete()
+    assert found(client_for(admin), "holt") == []
+
+    call_command("reindex", "--missing", verbosity=0)
+
+    assert found(client_for(admin), "holt") == ["Mira Holt"]
+    assert SearchEntry.unscoped.filter(entity="contacts").count() == 1
+
+
+def test_searches_are_answered_from_the_search_indexes(mira, org, in_org):
+    # Enough entries for the planner to weigh the index against reading the
+    # table, as it does at any real size.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000) "
+            "INSERT INTO core_searchentry (organization_id, entity, record_id, title, text) "
+            "SELECT %s, 'contacts', 100000 + i, 'x', 'person' || i || ' example org' FROM n",
+            [org.pk],
+        )
+        cursor.execute("ANALYZE")
+    # The part of every search that reads the index (the rest joins the
+    # matching ids to the records).
+    sql, params = search._backend().matching(org.pk, "contacts", ["holt"], prefix=True)
+    with in_org(org), connection.cursor() as cursor:
+        cursor.execute(("EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN ")
+                       + sql, params)
+        plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+    if connection.vendor == "sqlite":
+        assert "SCAN search_fts VIRTUAL TABLE INDEX" in plan
+        assert "SCAN core_searchentry" not in plan
+    else:
+        assert "Bitmap Index Scan on searchentry_words" in plan
