@@ -1,0 +1,182 @@
+"""Time searches over HTTP with a large and a small organisation in one database.
+
+Run by hand, never in the suite:
+
+    .venv/bin/python bench/search_http.py [--contacts N] [--small N] [--queries N]
+                                          [--database-url URL]
+
+It loads N contacts (default 1,000,000) into a "big" organisation and a few
+thousand into a "small" one sharing the database (bulk inserts plus their
+search entries, as bench/contact_list.py does), starts gunicorn on a free
+127.0.0.1 port, and sends the same mix of queries to both organisations one
+after another: beginnings of names, full names, exact e-mails, phone digits
+and names with two letters swapped. It prints the median, 95th percentile and
+worst time of the search box (`/search`, signed in) and of the contact API
+(`/api/v1/contacts?q=`, with a token). Without --database-url the data goes to
+a throwaway SQLite file under var/bench/.
+"""
+
+import argparse
+import http.cookiejar
+import os
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from contact_list import insert_contacts, setup_django  # noqa: E402
+
+PASSWORD = "bench-password-1234"  # noqa: S105 - a throwaway bench account
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--contacts", type=int, default=1_000_000)
+    parser.add_argument("--small", type=int, default=2_000)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--database-url", default="")
+    return parser.parse_args()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def queries(org, count: int) -> list[str]:
+    """A fixed mix drawn from the organisation's own contacts."""
+    from django_scopes import scope
+
+    from accord.customers.models import Contact
+
+    rng = random.Random(11)
+    with scope(organization=org):
+        sample = list(Contact.objects.order_by("?").values_list(
+            "first_name", "last_name", "email", "phone")[:count])
+    mixed = []
+    for number, (first, last, email, phone) in enumerate(sample):
+        shape = number % 5
+        if shape == 0:
+            mixed.append(last[: rng.randint(2, 4)])
+        elif shape == 1:
+            mixed.append(f"{first} {last}")
+        elif shape == 2:
+            mixed.append(email)
+        elif shape == 3:
+            digits = re.sub(r"\D", "", phone)[1:]
+            mixed.append(f"{digits[:3]} {digits[3:6]} {digits[6:]}")
+        else:
+            at = rng.randrange(1, len(last) - 1)
+            mixed.append(last[:at] + last[at + 1] + last[at] + last[at + 2:])
+    return mixed
+
+
+class Session:
+    def __init__(self, base: str):
+        self.base = base
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+
+    def sign_in(self, email: str) -> None:
+        self.opener.open(self.base + "/login").read()
+        token = next(cookie.value for cookie in self.jar if cookie.name == "csrftoken")
+        body = urllib.parse.urlencode({"username": email, "password": PASSWORD,
+                                       "csrfmiddlewaretoken": token}).encode()
+        request = urllib.request.Request(  # noqa: S310 - the bench server on loopback
+            self.base + "/login", data=body,
+            headers={"Referer": self.base + "/login"})
+        self.opener.open(request).read()
+
+    def get(self, path: str, headers: dict | None = None) -> float:
+        request = urllib.request.Request(  # noqa: S310 - the bench server on loopback
+            self.base + path, headers=headers or {})
+        started = time.perf_counter()
+        with self.opener.open(request) as response:
+            response.read()
+            if response.status != 200:
+                raise RuntimeError(f"{path} answered {response.status}")
+        return (time.perf_counter() - started) * 1000
+
+
+def summary(times: list[float]) -> str:
+    ordered = sorted(times)
+    p95 = ordered[max(0, int(len(ordered) * 0.95) - 1)]
+    return (f"median {statistics.median(ordered):6.1f} ms   p95 {p95:6.1f} ms   "
+            f"max {ordered[-1]:6.1f} ms")
+
+
+def main() -> None:
+    args = parse_args()
+    setup_django(args.database_url)
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+    from django_scopes import scope
+
+    from accord.identity.services import create_organization, create_token
+
+    call_command("migrate", verbosity=0)
+    stamp = time.time_ns()
+    orgs = {}
+    for name, count in (("big", args.contacts), ("small", args.small)):
+        email = f"{name}-{stamp}@bench.example"
+        org, admin = create_organization(f"Bench {name}", admin_email=email,
+                                         admin_password=PASSWORD, admin_name=name)
+        seconds = insert_contacts(org.id, admin.id, count)
+        print(f"{name}: {count:,} contacts loaded in {seconds:.0f} s")
+        with scope(organization=org):
+            _, token = create_token(org, admin, name="bench")
+        orgs[name] = (org, email, token)
+    url = connection.settings_dict["NAME"]
+    database_url = args.database_url or f"sqlite:///{url}"
+    connection.close()
+
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "ALLOWED_HOSTS": "127.0.0.1",
+           "SECURE_COOKIES": "false",
+           "ACCORD_VAR_DIR": str(settings.VAR_DIR)}
+    server = subprocess.Popen(  # noqa: S603 - our own gunicorn, on loopback
+        [str(ROOT / ".venv" / "bin" / "gunicorn"), "accord.wsgi", "-b", f"127.0.0.1:{port}",
+         "-w", "2", "--log-level", "warning"], env=env, cwd=ROOT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(60):
+            try:
+                urllib.request.urlopen(base + "/healthz").read()  # noqa: S310 - loopback
+                break
+            except OSError:
+                time.sleep(0.5)
+        print(f"\n{args.queries} queries per organisation, one at a time:")
+        for name, (org, email, token) in orgs.items():
+            session = Session(base)
+            session.sign_in(email)
+            mix = queries(org, args.queries)
+            box, api = [], []
+            for query in mix:
+                quoted = urllib.parse.quote(query)
+                box.append(session.get(f"/search?q={quoted}", {"HX-Request": "true"}))
+                api.append(session.get(f"/api/v1/contacts?q={quoted}",
+                                       {"Authorization": f"Bearer {token}"}))
+            print(f"{name:>5} search box   {summary(box)}")
+            print(f"{name:>5} contact API  {summary(api)}")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        if not args.database_url:
+            for path in (ROOT / "var" / "bench").glob("contacts.sqlite3*"):
+                path.unlink()
+
+
+if __name__ == "__main__":
+    main()
