@@ -154,14 +154,15 @@ def _int(value):
 # Choosing values.
 
 
-def _value(record, name: str):
+def field_value(record, name: str):
+    """A merge field's value on `record`; `cf.<key>` reads a custom field."""
     if name.startswith(CUSTOM_PREFIX):
         return (record.custom_fields or {}).get(name[len(CUSTOM_PREFIX):])
     field = record._meta.get_field(name)
     return getattr(record, field.attname)
 
 
-def _is_empty(value) -> bool:
+def is_empty(value) -> bool:
     # False counts as empty, so "do not contact" set on either record holds.
     return value in (None, "", [], {}, False)
 
@@ -188,12 +189,12 @@ def decide(model, records: list, choices: dict | None) -> dict[str, dict]:
 
     decisions = {}
     for name in fields:
-        values = {record.pk: _value(record, name) for record in records}
+        values = {record.pk: field_value(record, name) for record in records}
         source = _int(choices.get(name)) or _int(choices.get(FOLLOWS.get(name)))
         if source is None and name in FOLLOWS and FOLLOWS[name] in decisions:
             source = decisions[FOLLOWS[name]]["from"]
         if source is None:
-            source = next((pk for pk in ids if not _is_empty(values[pk])), ids[0])
+            source = next((pk for pk in ids if not is_empty(values[pk])), ids[0])
         decisions[name] = {"value": values[source], "from": source, "values": values}
     return decisions
 
@@ -242,7 +243,7 @@ def _fill_blanks(kept, duplicate) -> None:
     for field in kept._meta.concrete_fields:
         if field.primary_key:
             continue
-        if _is_empty(getattr(kept, field.attname)) and not _is_empty(
+        if is_empty(getattr(kept, field.attname)) and not is_empty(
                 getattr(duplicate, field.attname)):
             setattr(kept, field.attname, getattr(duplicate, field.attname))
             changed.append(field.attname)
@@ -417,7 +418,7 @@ def _merge(org, actor, model, survivor, others, choices, expected_version):
         value = decision["value"]
         if name.startswith(CUSTOM_PREFIX):
             key = name[len(CUSTOM_PREFIX):]
-            if _is_empty(value):
+            if is_empty(value):
                 survivor.custom_fields.pop(key, None)
             else:
                 survivor.custom_fields[key] = value
@@ -455,7 +456,7 @@ def _merge(org, actor, model, survivor, others, choices, expected_version):
     changes["merge_choices"] = [None, {
         name: {"taken": decision["value"], "from": decision["from"],
                "lost": {str(pk): value for pk, value in decision["values"].items()
-                        if pk != decision["from"] and not _is_empty(value)
+                        if pk != decision["from"] and not is_empty(value)
                         and value != decision["value"]}}
         for name, decision in shown.items()
     }]
