@@ -347,3 +347,37 @@ def test_a_merged_record_cannot_be_restored_as_a_separate_record(
 
     assert response.status_code == 404
     assert Contact.unscoped.get(pk=lose.pk).merged_into_id == keep.pk
+
+
+def test_subsidiaries_and_contacts_follow_a_merged_company(org, admin, in_org):
+    keep = make_company(org, admin.user, in_org, name="Acme")
+    lose = make_company(org, admin.user, in_org, name="Acme Ltd")
+    child = make_company(org, admin.user, in_org, name="Acme Labs", parent=lose.pk)
+    with in_org(org):
+        services.update_company(org, admin.user, keep, data={"parent": lose.pk})
+    person = make_contact(org, admin.user, in_org, first_name="Ana", company=lose.pk)
+
+    with in_org(org):
+        merge.merge_companies(org, admin.user, Company.objects.get(pk=keep.pk), [lose])
+
+    assert Company.unscoped.get(pk=child.pk).parent_id == keep.pk
+    assert Company.unscoped.get(pk=keep.pk).parent_id is None  # never its own parent
+    assert Contact.unscoped.get(pk=person.pk).company_id == keep.pk
+
+
+def test_a_custom_field_value_is_chosen_like_a_built_in_one(org, admin, in_org):
+    with in_org(org):
+        create_custom_field(org, admin.user, data={"entity": "contact", "key": "tier",
+                                                   "label": "Tier", "field_type": "text"})
+    keep = make_contact(org, admin.user, in_org, first_name="Ana",
+                        custom_fields={"tier": "silver"})
+    lose = make_contact(org, admin.user, in_org, first_name="Ana",
+                        custom_fields={"tier": "gold"})
+
+    with in_org(org):
+        merge.merge_contacts(org, admin.user, keep, [lose], choices={"cf.tier": lose.pk})
+        entry = AuditEntry.objects.get(entity="contact", object_id=keep.pk, action="merge")
+
+    assert Contact.unscoped.get(pk=keep.pk).custom_fields == {"tier": "gold"}
+    assert entry.changes["merge_choices"][1]["cf.tier"] == {
+        "taken": "gold", "from": lose.pk, "lost": {str(keep.pk): "silver"}}
