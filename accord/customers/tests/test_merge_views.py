@@ -164,3 +164,28 @@ def test_companies_merge_through_their_page(org, admin, in_org, client_for):
     assert response.status_code == 302
     assert old["Location"] == f"/companies/{keep.pk}/"
     assert Company.unscoped.get(pk=keep.pk).domain == "contoso.example"
+
+
+def test_merge_page_without_records_offers_the_possible_duplicates(admin, client_for, twins):
+    keep, lose = twins
+
+    response = client_for(admin).get(f"/contacts/{keep.pk}/merge/")
+    bad = client_for(admin).get(f"/contacts/{keep.pk}/merge/", {"with": keep.pk})
+
+    assert response.status_code == 200
+    assert f'<input type="checkbox" name="with" value="{lose.pk}"> Jose Ibanez' in text(response)
+    assert bad.status_code == 422
+    assert "Name each other record once, and not the record kept." in text(bad)
+
+
+def test_queue_lists_companies_apart(org, admin, in_org, client_for):
+    with in_org(org):
+        services.create_company(org, admin.user, data={"name": "Contoso Ltd"})
+        services.create_company(org, admin.user, data={"name": "Contoso Limited"})
+    client = client_for(admin)
+
+    companies = client.get("/duplicates/", {"type": "companies"})
+    contacts = client.get("/duplicates/")
+
+    assert "Contoso Limited" in text(companies)
+    assert "No possible duplicates to review." in text(contacts)
