@@ -173,21 +173,29 @@ def register_routers() -> None:
     from accord.activities import services as activity_services
     from accord.activities.api import router as activities
     from accord.audit.api import router as audit_log
+    from accord.customers import duplicates
     from accord.customers import services as customer_services
     from accord.customers.api import companies, contacts, custom_fields, tags
+    from accord.customers.merge import RecordMerged
+    from accord.customers.merge_api import merged_record, merges
+    from accord.customers.merge_api import router as duplicate_pairs
     from accord.identity.api import router as identity
 
     PATH_RECORDS.update({
         "contact_id": customer_services.get_contact,
         "company_id": customer_services.get_company,
         "activity_id": activity_services.get_activity,
+        "pair_id": duplicates.get_pair,
     })
+    api.add_exception_handler(RecordMerged, merged_record)
     api.add_router("/contacts", contacts)
     api.add_router("/companies", companies)
     api.add_router("/activities", activities)
     api.add_router("/custom-fields", custom_fields)
     api.add_router("/tags", tags)
     api.add_router("/audit-log", audit_log)
+    api.add_router("/duplicates", duplicate_pairs)
+    api.add_router("/", merges)
     api.add_router("/", identity)
 
 

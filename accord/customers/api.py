@@ -14,7 +14,8 @@ from accord.errors import NotFound
 from accord.identity.api_auth import allow
 from accord.pagination import clamp_limit, paginate, parse_ordering
 
-from . import services
+from . import duplicates, merge, services
+from .merge_api import CompanyCreatedOut, ContactCreatedOut
 from .models import (
     Affiliation,
     Company,
@@ -97,23 +98,30 @@ def list_contacts(request: HttpRequest, filters: Query[ContactFilters]):
     return _page(filter_contacts(_contact_rows(), request.GET), ordering, filters)
 
 
-@contacts.post("", response={201: ContactDetailOut}, summary="Create a contact")
+@contacts.post("", response={201: ContactCreatedOut}, summary="Create a contact")
 def create_contact(request: HttpRequest, payload: ContactIn):
     allow(request, "contacts.add")
     contact = services.create_contact(request.organization, request.user,
                                       data=to_service_data(payload))
-    return Status(201, _contact_detail(contact.pk))
+    detail = _contact_detail(contact.pk)
+    detail.possible_duplicates = duplicates.as_api_items(detail)
+    return Status(201, detail)
+
+
+# A merged contact's id answers 301 with the survivor's address; see merge_api.
 
 
 @contacts.get("/{contact_id}", response=ContactDetailOut, summary="Read a contact")
 def read_contact(request: HttpRequest, contact_id: int):
     allow(request, "contacts.view")
+    merge.raise_if_merged(Contact, contact_id)
     return _contact_detail(contact_id)
 
 
 @contacts.patch("/{contact_id}", response=ContactDetailOut, summary="Change a contact")
 def update_contact(request: HttpRequest, contact_id: int, payload: ContactPatch):
     allow(request, "contacts.change")
+    merge.raise_if_merged(Contact, contact_id)
     contact = services.get_contact(contact_id)
     services.update_contact(request.organization, request.user, contact,
                             data=to_service_data(payload), expected_version=payload.version)
@@ -123,6 +131,7 @@ def update_contact(request: HttpRequest, contact_id: int, payload: ContactPatch)
 @contacts.delete("/{contact_id}", response={204: None}, summary="Move a contact to the trash")
 def delete_contact(request: HttpRequest, contact_id: int, version: int | None = None):
     allow(request, "contacts.delete")
+    merge.raise_if_merged(Contact, contact_id)
     contact = services.get_contact(contact_id)
     services.delete_contact(request.organization, request.user, contact,
                             expected_version=version)
@@ -181,23 +190,26 @@ def list_companies(request: HttpRequest, filters: Query[CompanyFilters]):
     return _page(filter_companies(_company_rows(), request.GET), ordering, filters)
 
 
-@companies.post("", response={201: CompanyOut}, summary="Create a company")
+@companies.post("", response={201: CompanyCreatedOut}, summary="Create a company")
 def create_company(request: HttpRequest, payload: CompanyIn):
     allow(request, "companies.add")
     company = services.create_company(request.organization, request.user,
                                       data=to_service_data(payload))
+    company.possible_duplicates = duplicates.as_api_items(company)
     return Status(201, company)
 
 
 @companies.get("/{company_id}", response=CompanyOut, summary="Read a company")
 def read_company(request: HttpRequest, company_id: int):
     allow(request, "companies.view")
+    merge.raise_if_merged(Company, company_id)
     return services.get_company(company_id)
 
 
 @companies.patch("/{company_id}", response=CompanyOut, summary="Change a company")
 def update_company(request: HttpRequest, company_id: int, payload: CompanyPatch):
     allow(request, "companies.change")
+    merge.raise_if_merged(Company, company_id)
     company = services.get_company(company_id)
     return services.update_company(request.organization, request.user, company,
                                    data=to_service_data(payload),
@@ -207,6 +219,7 @@ def update_company(request: HttpRequest, company_id: int, payload: CompanyPatch)
 @companies.delete("/{company_id}", response={204: None}, summary="Move a company to the trash")
 def delete_company(request: HttpRequest, company_id: int, version: int | None = None):
     allow(request, "companies.delete")
+    merge.raise_if_merged(Company, company_id)
     company = services.get_company(company_id)
     services.delete_company(request.organization, request.user, company,
                             expected_version=version)

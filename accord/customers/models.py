@@ -12,10 +12,10 @@ from accord.core.models import TenantModel, VersionedModel
 
 
 class LiveManager(models.Manager):
-    """Hides records that sit in the trash."""
+    """Hides records that sit in the trash or were merged into another record."""
 
     def get_queryset(self):
-        return super().get_queryset().filter(deleted_at__isnull=True)
+        return super().get_queryset().filter(deleted_at__isnull=True, merged_into__isnull=True)
 
 
 class LifecycleStage(models.TextChoices):
@@ -58,6 +58,18 @@ class CustomerRecord(VersionedModel, Address):
     custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)
     # Lower-cased, accent-folded names and addresses; what search matches on.
     deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set when this record was merged into another: the survivor answers for
+    # its id from then on, and lists treat it like a deleted record. Purging
+    # the survivor for good takes these shells with it.
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="merged_records",
+        editable=False,
+    )
+    # The folded names duplicate detection groups records by, in SQL: the
+    # whole name, and a looser key for names spelled a little differently
+    # (last name and first initial for a person, first word for a company).
+    name_key = models.CharField(max_length=200, blank=True, default="", editable=False)
+    block_key = models.CharField(max_length=110, blank=True, default="", editable=False)
 
     unscoped = models.Manager()
     objects = ScopedManager(_manager_class=LiveManager, organization="organization")
@@ -96,10 +108,23 @@ class Company(CustomerRecord):
             models.Index(fields=["organization", "domain"], name="company_org_domain"),
             models.Index(fields=["organization", "updated_at", "id"], name="company_org_updated"),
             models.Index(fields=["organization", "owner", "id"], name="company_org_owner"),
+            models.Index(fields=["organization", "name_key"], name="company_org_name_key"),
+            models.Index(fields=["organization", "block_key"], name="company_org_block_key"),
+            models.Index(fields=["organization", "phone"], name="company_org_phone"),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs):
+        # Detection owns the rule for the key and imports this module itself.
+        from .duplicates import company_name_keys
+
+        self.name_key, self.block_key = company_name_keys(self.name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "name_key", "block_key"}
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("customers:company_detail", args=[self.pk])
@@ -141,11 +166,23 @@ class Contact(CustomerRecord):
                          name="contact_org_stage"),
             models.Index(fields=["organization", "owner", "id"], name="contact_org_owner"),
             models.Index(fields=["organization", "company", "id"], name="contact_org_company"),
+            models.Index(fields=["organization", "name_key"], name="contact_org_name_key"),
+            models.Index(fields=["organization", "block_key"], name="contact_org_block_key"),
         ]
 
     def __str__(self) -> str:
         name = f"{self.first_name} {self.last_name}".strip()
         return name or self.email or f"#{self.pk}"
+
+    def save(self, *args, **kwargs):
+        # Detection owns the rule for the keys and imports this module itself.
+        from .duplicates import contact_name_keys
+
+        self.name_key, self.block_key = contact_name_keys(self.first_name, self.last_name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and {"first_name", "last_name"} & set(update_fields):
+            kwargs["update_fields"] = {*update_fields, "name_key", "block_key"}
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("customers:contact_detail", args=[self.pk])
@@ -179,7 +216,11 @@ class ContactEmail(TenantModel):
 
     class Meta(TenantModel.Meta):
         ordering = ["-is_primary", "id"]
-        indexes = [models.Index(fields=["organization", "address"], name="contactemail_org_addr")]
+        indexes = [
+            models.Index(fields=["organization", "address"], name="contactemail_org_addr"),
+            # Duplicate detection compares addresses case-insensitively.
+            models.Index(F("organization"), Lower("address"), name="contactemail_org_lower"),
+        ]
 
     def __str__(self) -> str:
         return self.address
@@ -400,3 +441,55 @@ class SavedView(TenantModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class DuplicateStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    DISMISSED = "dismissed", _("Dismissed")
+    MERGED = "merged", _("Merged")
+
+
+class DuplicatePair(TenantModel):
+    """Two contacts or two companies that look like the same one, and what became of it.
+
+    The records are named by id, lower id first, rather than by foreign key:
+    a pair spans either entity, and merging must not re-point it like the
+    records' other links. A dismissed pair stays dismissed on later scans.
+    """
+
+    entity = models.CharField(max_length=16, choices=Entity.choices)
+    low_id = models.BigIntegerField()
+    high_id = models.BigIntegerField()
+    score = models.PositiveSmallIntegerField()
+    # [{"signal": "email", "score": 95, "value": "ana@example.com"}, ...]
+    reasons = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=10, choices=DuplicateStatus.choices,
+                              default=DuplicateStatus.OPEN)
+    found_at = models.DateTimeField()
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(TenantModel.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "entity", "low_id", "high_id"],
+                                    name="duplicatepair_unique"),
+            models.CheckConstraint(condition=models.Q(low_id__lt=F("high_id")),
+                                   name="duplicatepair_ordered"),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "entity", "status", "score", "id"],
+                         name="duplicatepair_queue"),
+            models.Index(fields=["organization", "entity", "high_id"],
+                         name="duplicatepair_high"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entity} {self.low_id}/{self.high_id}: {self.score}"
+
+    @property
+    def record_ids(self) -> tuple[int, int]:
+        return (self.low_id, self.high_id)
+
+    def other_id(self, record_id: int) -> int:
+        return self.high_id if record_id == self.low_id else self.low_id

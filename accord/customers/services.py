@@ -25,6 +25,7 @@ from accord.errors import InvalidInput, NotFound, NotPermitted, StaleVersion
 from accord.money import is_currency
 from accord.search import build_search_text, phone_words
 
+from . import duplicates
 from .models import (
     Affiliation,
     Company,
@@ -58,9 +59,12 @@ COMPANY_FIELDS = [
 
 
 def get_contact(contact_id, *, with_deleted: bool = False) -> Contact:
-    """The contact with this id in the current organisation, or ContactNotFound."""
+    """The contact with this id in the current organisation, or ContactNotFound.
+
+    A contact merged into another is never found here, trash or not.
+    """
     manager = Contact.with_deleted if with_deleted else Contact.objects
-    contact = _get(manager, contact_id)
+    contact = _get(manager.filter(merged_into__isnull=True), contact_id)
     if contact is None:
         raise NotFound("No contact with this id.")
     return contact
@@ -68,7 +72,7 @@ def get_contact(contact_id, *, with_deleted: bool = False) -> Contact:
 
 def get_company(company_id, *, with_deleted: bool = False) -> Company:
     manager = Company.with_deleted if with_deleted else Company.objects
-    company = _get(manager, company_id)
+    company = _get(manager.filter(merged_into__isnull=True), company_id)
     if company is None:
         raise NotFound("No company with this id.")
     return company
@@ -162,6 +166,7 @@ def create_contact(org, actor, *, data: dict) -> Contact:
     audit.record(org, actor, Action.CREATE, contact, changes=audit.diff({}, after))
     timeline.log_event(org, actor, "contact.created", contact=contact,
                        company=contact.company)
+    duplicates.find_duplicates_for(org, Contact, [contact.pk])
     logger.info("contact.created", extra={"organization_id": org.id, "contact_id": contact.pk})
     return contact
 
@@ -395,6 +400,7 @@ def create_company(org, actor, *, data: dict) -> Company:
     after["tags"] = tags or []
     audit.record(org, actor, Action.CREATE, company, changes=audit.diff({}, after))
     timeline.log_event(org, actor, "company.created", company=company)
+    duplicates.find_duplicates_for(org, Company, [company.pk])
     logger.info("company.created", extra={"organization_id": org.id, "company_id": company.pk})
     return company
 

@@ -1,4 +1,4 @@
-"""Background work for customers: emptying the trash after its retention period."""
+"""Background work for customers: emptying the trash, the nightly duplicate scan."""
 
 import logging
 
@@ -8,7 +8,8 @@ from django_scopes import scope
 from accord.audit.context import channel
 from accord.identity.models import Organization
 
-from . import services
+from . import duplicates, services
+from .models import Company, Contact
 
 logger = logging.getLogger(__name__)
 
@@ -26,4 +27,20 @@ def purge_expired_trash() -> int:
         if purged:
             logger.info("trash.purged", extra={"organization_id": org.id, "count": purged})
         total += purged
+    return total
+
+
+@shared_task
+def scan_for_duplicates() -> int:
+    """Look for duplicate contacts and companies in every organisation; returns open pairs.
+
+    Safe to run twice or concurrently: pairs are unique per organisation and
+    records, so a second run refreshes the same pairs, and dismissed pairs
+    stay dismissed.
+    """
+    total = 0
+    for org in Organization.objects.order_by("pk").iterator():
+        with scope(organization=org), channel("job"):
+            for model in (Contact, Company):
+                total += duplicates.scan(org, model)
     return total

@@ -18,10 +18,14 @@ VIEW_RECORDS = {
     "contacts.view", "companies.view", "activities.view", "tasks.view", "tags.view",
     "custom_fields.view", "members.view", "teams.view",
 }
+# A merge loses nothing (every value and link is kept, the merged record stays
+# and the audit trail shows each choice), so it is an edit of the records, not
+# a deletion: every role that may change contacts and companies may merge them.
+MERGE = {"records.merge"}
 EDIT_RECORDS = {
     "contacts.add", "contacts.change", "companies.add", "companies.change",
     "activities.add", "activities.change", "tasks.change", "tags.add",
-}
+} | MERGE
 DELETE_RECORDS = {"contacts.delete", "companies.delete", "activities.delete", "trash.restore"}
 BULK = {"contacts.bulk", "companies.bulk"}
 EXPORT = {"contacts.export", "companies.export"}

@@ -14,8 +14,9 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django_scopes import scope
 
 from accord.activities import services as activity_services
+from accord.customers import duplicates
 from accord.customers import services as customer_services
-from accord.customers.models import CustomField, SavedView
+from accord.customers.models import Contact, CustomField, DuplicatePair, SavedView
 from accord.identity import services as identity_services
 from accord.identity.models import ApiToken, Membership, Role
 
@@ -77,6 +78,15 @@ def victim(make_org, make_member):
                                             name=f"{SECRET} view", owner=user)
             ids |= {member.pk, member.user_id, company.pk, contact.pk, note.pk, task.pk,
                     team.pk, token.pk, field.pk, view.pk}
+        # Possible duplicates (`pair_id`): the same person entered twice, per probe.
+        for number in range(PROBES_PER_TABLE):
+            customer_services.create_contact(org, user, data={
+                "first_name": SECRET, "last_name": f"Contact {number}",
+                "email": f"secret{number}@victim.example"})
+        duplicates.scan(org, Contact)
+        pairs = set(DuplicatePair.objects.values_list("pk", flat=True))
+        assert len(pairs) >= PROBES_PER_TABLE
+        ids |= pairs
     return org, ids
 
 

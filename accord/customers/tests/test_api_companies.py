@@ -53,6 +53,7 @@ def test_create_company_keeps_money_as_a_decimal_string_with_its_currency(
         "region": "", "postal_code": "", "country": "DE", "tags": ["partner"],
         "custom_fields": {"contract_value": {"amount": "9000.00", "currency": "EUR"}},
         "version": 1,
+        "possible_duplicates": [],
     }
 
 

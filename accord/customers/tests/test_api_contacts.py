@@ -95,6 +95,7 @@ def test_create_contact_answers_201_with_the_full_record(
              "is_primary": True},
         ],
         "version": 1,
+        "possible_duplicates": [],
     }
     with in_org(org):
         assert Contact.objects.get(pk=contact_id).owner_id == admin.user_id
