@@ -116,12 +116,12 @@ def _company_search_text(company: Company) -> str:
 
 search.register(
     Contact, "contacts", text_of=_contact_search_text,
-    live=lambda contacts: contacts.filter(deleted_at__isnull=True)
+    live=lambda contacts: contacts.filter(deleted_at__isnull=True, merged_into__isnull=True)
     .select_related("company").prefetch_related("emails", "phones"),
 )
 search.register(
     Company, "companies", text_of=_company_search_text,
-    live=lambda companies: companies.filter(deleted_at__isnull=True),
+    live=lambda companies: companies.filter(deleted_at__isnull=True, merged_into__isnull=True),
 )
 
 

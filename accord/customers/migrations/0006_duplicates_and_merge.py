@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0004_tag_customfield_versions'),
+        ('customers', '0005_drop_search_text'),
         ('identity', '0003_sign_in_failures'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
