@@ -176,11 +176,14 @@ def register_routers() -> None:
     from accord.customers import services as customer_services
     from accord.customers.api import companies, contacts, custom_fields, tags
     from accord.identity.api import router as identity
+    from accord.integrations import exports
+    from accord.integrations.export_api import router as export_jobs
 
     PATH_RECORDS.update({
         "contact_id": customer_services.get_contact,
         "company_id": customer_services.get_company,
         "activity_id": activity_services.get_activity,
+        "export_id": exports.find_export,
     })
     api.add_router("/contacts", contacts)
     api.add_router("/companies", companies)
@@ -188,6 +191,7 @@ def register_routers() -> None:
     api.add_router("/custom-fields", custom_fields)
     api.add_router("/tags", tags)
     api.add_router("/audit-log", audit_log)
+    api.add_router("/exports", export_jobs)
     api.add_router("/", identity)
 
 

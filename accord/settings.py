@@ -211,6 +211,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accord.customers.tasks.purge_expired_trash",
         "schedule": 3600.0,
     },
+    "delete-expired-exports": {
+        "task": "accord.integrations.tasks.delete_expired_exports",
+        "schedule": 3600.0,  # files are kept 7 days; an hour more is no matter
+    },
 }
 
 TRASH_RETENTION_DAYS = 30
