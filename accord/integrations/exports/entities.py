@@ -14,24 +14,35 @@ from dataclasses import dataclass, field
 
 from django.db.models import F, Prefetch
 from django.http import QueryDict
+from django.utils.translation import gettext as _
 
 from accord.activities.models import Activity
 from accord.customers import custom_fields as custom_field_defs
 from accord.customers import queries
 from accord.customers.models import (
     Company,
+    CompanySize,
     CompanyTag,
     Contact,
+    ContactEmail,
+    ContactPhone,
     ContactTag,
     CustomField,
     Entity,
+    LifecycleStage,
     Tag,
 )
-from accord.customers.views.columns import available_columns
+from accord.customers.views.columns import (
+    COMPANY_BUILT_IN,
+    CONTACT_BUILT_IN,
+    available_columns,
+)
 from accord.pagination import Ordering, paginate, parse_ordering
 
 from ..writers import iso_utc
 
+CONTACT_LABELS = {column.key: column.label for column in CONTACT_BUILT_IN}
+COMPANY_LABELS = {column.key: column.label for column in COMPANY_BUILT_IN}
 CHUNK = 1000  # records per query: a few MB of rows at most, and few round trips
 # Parameters of a list URL that shape the page rather than filter it.
 LIST_CONTROLS = ("cursor", "view", "columns", "ordering", "limit")
@@ -87,20 +98,34 @@ def _by_id(entity: ExportEntity, params: QueryDict):
     return entity.model.objects.all(), Ordering("id", F("id"), False)
 
 
+# Prefetched into plain lists (`to_attr`): filling each record's related
+# manager cache instead costs a scoped queryset per record, which made
+# exports several times slower.
+def _tags_prefetch(link_model) -> Prefetch:
+    return Prefetch("tag_links", link_model.objects.select_related("tag").order_by("tag__name"),
+                    to_attr="export_tags")
+
+
 def _contact_base():
     return Contact.objects.select_related("owner", "company").prefetch_related(
-        "emails", "phones",
-        Prefetch("tag_links", ContactTag.objects.select_related("tag").order_by("tag__name")),
+        Prefetch("emails", ContactEmail.objects.order_by("-is_primary", "id"),
+                 to_attr="export_emails"),
+        Prefetch("phones", ContactPhone.objects.order_by("-is_primary", "id"),
+                 to_attr="export_phones"),
+        _tags_prefetch(ContactTag),
     )
 
 
 def _company_base():
     return Company.objects.select_related("owner", "parent").prefetch_related(
-        Prefetch("tag_links", CompanyTag.objects.select_related("tag").order_by("tag__name")),
-    )
+        _tags_prefetch(CompanyTag))
 
 
 # Documents: every field, for JSON Lines and vCard.
+
+
+def _tag_names(record) -> list[str]:
+    return [link.tag.name for link in record.export_tags]
 
 
 def _record_base(record) -> dict:
@@ -108,7 +133,7 @@ def _record_base(record) -> dict:
         "id": record.pk,
         "owner": record.owner.email if record.owner_id else None,
         "owner_id": record.owner_id,
-        "tags": [link.tag.name for link in record.tag_links.all()],
+        "tags": _tag_names(record),
         "street": record.street, "city": record.city, "region": record.region,
         "postal_code": record.postal_code, "country": record.country,
         "source": record.source,
@@ -130,12 +155,12 @@ def contact_document(contact: Contact) -> dict:
         "emails": [
             {"address": email.address, "kind": email.kind, "label": email.label,
              "primary": email.is_primary}
-            for email in contact.emails.all()
+            for email in contact.export_emails
         ],
         "phones": [
             {"raw": phone.raw, "e164": phone.number, "extension": phone.extension,
              "kind": phone.kind, "label": phone.label, "primary": phone.is_primary}
-            for phone in contact.phones.all()
+            for phone in contact.export_phones
         ],
         "birthday": contact.birthday.isoformat() if contact.birthday else None,
         "time_zone": contact.time_zone,
@@ -220,11 +245,27 @@ def _attr(header: str, name: str) -> Column:
 def _id_column() -> Column:
     # Ids are text, like phone numbers and postcodes: a spreadsheet must not
     # reformat or sum them.
-    return Column("ID", lambda record: str(record.pk))
+    return Column(_("ID"), lambda record: str(record.pk))
 
 
 def _owner_email(record):
     return record.owner.email if record.owner_id else ""
+
+
+def _choice_column(header, name: str, choices) -> Column:
+    # The label people see, as the list shows it; looked up once per export
+    # rather than translated again for every row.
+    labels = {value: str(label) for value, label in choices.choices}
+    return Column(str(header), lambda record: labels.get(getattr(record, name), ""))
+
+
+def _primary_phone(record) -> str:
+    # As the list shows it: the primary phone as typed, else the plain field.
+    return record.export_phones[0].raw if record.export_phones else record.phone
+
+
+def _tags_column() -> Column:
+    return Column(str(CONTACT_LABELS["tags"]), lambda record: "; ".join(_tag_names(record)))
 
 
 def _joined(values) -> str:
@@ -237,16 +278,18 @@ def contact_columns() -> list[Column]:
 
     return [
         _id_column(), *listed("first_name"), *listed("last_name"), *listed("email"),
-        *listed("phone"), *listed("title"), *listed("company"), *listed("lifecycle_stage"),
-        Column("Owner", _owner_email), *listed("tags"),
-        _attr("Street", "street"), *listed("city"), _attr("Region", "region"),
-        _attr("Postal code", "postal_code"), *listed("country"),
-        Column("Birthday", lambda record: record.birthday),
-        _attr("Time zone", "time_zone"),
-        Column("Do not contact", lambda record: record.do_not_contact),
+        Column(str(CONTACT_LABELS["phone"]), _primary_phone), *listed("title"),
+        *listed("company"), _choice_column(CONTACT_LABELS["lifecycle_stage"],
+                                           "lifecycle_stage", LifecycleStage),
+        Column(_("Owner"), _owner_email), _tags_column(),
+        _attr(_("Street"), "street"), *listed("city"), _attr(_("Region"), "region"),
+        _attr(_("Postal code"), "postal_code"), *listed("country"),
+        Column(_("Birthday"), lambda record: record.birthday),
+        _attr(_("Time zone"), "time_zone"),
+        Column(_("Do not contact"), lambda record: record.do_not_contact),
         *listed("source"),
-        Column("All e-mails", lambda record: _joined(e.address for e in record.emails.all())),
-        Column("All phones", lambda record: _joined(p.raw for p in record.phones.all())),
+        Column(_("All e-mails"), lambda record: _joined(e.address for e in record.export_emails)),
+        Column(_("All phones"), lambda record: _joined(p.raw for p in record.export_phones)),
         *listed("created_at"), *listed("updated_at"),
         *_custom_columns(Contact, Entity.CONTACT),
     ]
@@ -258,11 +301,12 @@ def company_columns() -> list[Column]:
 
     return [
         _id_column(), *listed("name"), *listed("domain"), *listed("website"),
-        *listed("industry"), *listed("size"), *listed("employees"), *listed("annual_revenue"),
-        *listed("phone"), _attr("Description", "description"), *listed("parent"),
-        Column("Owner", _owner_email), *listed("tags"),
-        _attr("Street", "street"), *listed("city"), _attr("Region", "region"),
-        _attr("Postal code", "postal_code"), *listed("country"), *listed("source"),
+        *listed("industry"), _choice_column(COMPANY_LABELS["size"], "size", CompanySize),
+        *listed("employees"), *listed("annual_revenue"),
+        *listed("phone"), _attr(_("Description"), "description"), *listed("parent"),
+        Column(_("Owner"), _owner_email), _tags_column(),
+        _attr(_("Street"), "street"), *listed("city"), _attr(_("Region"), "region"),
+        _attr(_("Postal code"), "postal_code"), *listed("country"), *listed("source"),
         *listed("created_at"), *listed("updated_at"),
         *_custom_columns(Company, Entity.COMPANY),
     ]

@@ -94,7 +94,7 @@ def write_export(entity: str, format: str, stream, *, query: str = "",
     """Write the export to the binary `stream`; return the rows written.
 
     Must run inside the organisation's scope. The whole organisation is a zip
-    with one file per entity, which needs a seekable stream for XLSX members.
+    with one file per entity; InvalidInput when the query's filters are bad.
     """
     if entity == ExportEntity.ORGANISATION:
         return _write_organisation(format, stream, progress)
