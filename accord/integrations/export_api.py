@@ -4,6 +4,7 @@ from django.db.models import F
 from django.http import FileResponse, HttpRequest, QueryDict
 from ninja import Query, Router, Status
 
+from accord.errors import InvalidInput
 from accord.identity.api_auth import allow
 from accord.pagination import Ordering, clamp_limit, paginate
 
@@ -35,6 +36,9 @@ def query_string(payload: ExportIn) -> str:
                          "`download_url`.")
 def start_export(request: HttpRequest, payload: ExportIn):
     allow(request, "data.export")
+    if payload.entity == "organisation" and (payload.q or payload.filters or payload.ordering):
+        raise InvalidInput({"filters": "The whole organisation is exported unfiltered; leave "
+                                       "out q, filters and ordering."})
     job = exports.start_export(request.organization, request.user, entity=payload.entity,
                                format=payload.format, query=query_string(payload))
     return Status(202, job)

@@ -111,7 +111,7 @@ def _write_entity(key: str, format: str, stream, *, query: str = "",
     for record in spec.records(query):
         write(record)
         rows += 1
-        if progress and rows % PROGRESS_EVERY == 0:
+        if progress and (done_before + rows) % PROGRESS_EVERY == 0:
             progress(done_before + rows)
     writer.close()
     return rows

@@ -18,6 +18,7 @@ from accord.audit.models import AuditEntry
 from accord.celery import app
 from accord.customers import services
 from accord.identity.models import Role
+from accord.integrations.exports import services as export_services
 from accord.integrations.models import ExportJob
 from accord.integrations.tasks import delete_expired_exports, run_export
 
@@ -95,6 +96,7 @@ def test_api_download_answers_409_until_done_then_the_file(org, admin, api_clien
     ({"entity": "contacts", "format": "csv", "filters": {"lifecycle_stage": "bogus"}},
      "lifecycle_stage"),
     ({"entity": "contacts", "format": "csv", "ordering": "shoe_size"}, "ordering"),
+    ({"entity": "organisation", "format": "csv", "q": "ann"}, "filters"),
 ])
 def test_api_refuses_a_bad_export_naming_the_field(org, admin, api_client_for, in_org,
                                                    payload, field):
@@ -116,6 +118,7 @@ def test_read_only_member_cannot_export(org, make_member, client_for, api_client
     page = client_for(reader).get(reverse("integrations:export_list"))
 
     assert (web.status_code, api.status_code, page.status_code) == (403, 403, 403)
+    assert 'href="/exports/"' not in client_for(reader).get("/contacts/").content.decode()
     with in_org(org):
         assert not ExportJob.objects.exists()
 
@@ -195,6 +198,7 @@ def test_exports_page_has_an_empty_state_and_starts_an_organisation_export(org, 
                           {"entity": "organisation", "format": "csv"})
 
     assert "No exports yet." in empty
+    assert 'href="/exports/" aria-current="page"' in empty
     assert started.status_code == 302
     with in_org(org):
         assert ExportJob.objects.get().entity == "organisation"
@@ -324,3 +328,15 @@ def test_command_refuses_bad_input_clearly(org, args, message):
         run(*args)
 
     assert str(caught.value) == message
+
+
+def test_progress_is_reported_every_few_thousand_rows(org, contacts, in_org, monkeypatch):
+    monkeypatch.setattr(export_services, "PROGRESS_EVERY", 2)
+    seen = []
+
+    with in_org(org):
+        rows = export_services.write_export("organisation", "csv", io.BytesIO(),
+                                            progress=seen.append)
+
+    assert rows == 3 + 3  # the contacts and their "created" timeline events
+    assert seen == [2, 4, 6]
