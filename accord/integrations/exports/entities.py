@@ -4,7 +4,7 @@ An entity reads its records chunk by chunk (keyset pages, never OFFSET, never
 the whole table in memory), in the order its list shows them. Contacts and
 companies take the list's query string, so an export is the filtered list;
 the other entities are exported whole, only inside an organisation export.
-Add an entity by adding an `ExportEntity` to REGISTRY.
+Add an entity by adding an `EntitySpec` to REGISTRY.
 """
 
 import datetime as dt
@@ -55,16 +55,17 @@ class Column:
 
 
 @dataclass
-class ExportEntity:
+class EntitySpec:
+    """One kind of record an export can hold, and how to read and write it."""
+
     key: str
     label: str
     model: type
     document: Callable[[object], dict]
-    rows: Callable[["ExportEntity", QueryDict], tuple]
+    rows: Callable[["EntitySpec", QueryDict], tuple]
     # Built-in columns for spreadsheets; without them the document is flattened.
     columns: Callable[[], list[Column]] | None = None
     formats: tuple = ("csv", "xlsx", "jsonl")
-    filterable: bool = False
     extra: dict = field(default_factory=dict)
 
     def queryset(self, query: str = ""):
@@ -85,7 +86,7 @@ class ExportEntity:
         return self.columns() if self.columns else None
 
 
-def _list_rows(entity: ExportEntity, params: QueryDict):
+def _list_rows(entity: EntitySpec, params: QueryDict):
     kind = entity.extra["entity"]
     custom = custom_field_defs.active_fields(kind)
     allowed = {**entity.extra["orderings"], **queries.custom_field_orderings(kind, custom)}
@@ -94,7 +95,7 @@ def _list_rows(entity: ExportEntity, params: QueryDict):
     return entity.extra["filter"](entity.extra["base"](), filters), ordering
 
 
-def _by_id(entity: ExportEntity, params: QueryDict):
+def _by_id(entity: EntitySpec, params: QueryDict):
     return entity.model.objects.all(), Ordering("id", F("id"), False)
 
 
@@ -219,7 +220,7 @@ def custom_field_document(custom: CustomField) -> dict:
 # the custom fields as the list exports them (money as amount and currency).
 
 
-def _list_column(entity: str, model, key: str) -> list[Column]:
+def _list_column(model, key: str) -> list[Column]:
     column = available_columns(model, [])[key]
     headers = column.export_headers()
     if len(headers) == 1:
@@ -274,7 +275,7 @@ def _joined(values) -> str:
 
 def contact_columns() -> list[Column]:
     def listed(key):
-        return _list_column(Entity.CONTACT, Contact, key)
+        return _list_column(Contact, key)
 
     return [
         _id_column(), *listed("first_name"), *listed("last_name"), *listed("email"),
@@ -297,7 +298,7 @@ def contact_columns() -> list[Column]:
 
 def company_columns() -> list[Column]:
     def listed(key):
-        return _list_column(Entity.COMPANY, Company, key)
+        return _list_column(Company, key)
 
     return [
         _id_column(), *listed("name"), *listed("domain"), *listed("website"),
@@ -323,29 +324,28 @@ def flat_value(value):
     return value
 
 
-REGISTRY: dict[str, ExportEntity] = {
-    "contacts": ExportEntity(
+REGISTRY: dict[str, EntitySpec] = {
+    "contacts": EntitySpec(
         key="contacts", label="Contacts", model=Contact, document=contact_document,
         rows=_list_rows, columns=contact_columns, formats=("csv", "xlsx", "vcf", "jsonl"),
-        filterable=True,
         extra={"entity": Entity.CONTACT, "orderings": queries.CONTACT_ORDERINGS,
                "filter": queries.filter_contacts, "base": _contact_base},
     ),
-    "companies": ExportEntity(
+    "companies": EntitySpec(
         key="companies", label="Companies", model=Company, document=company_document,
-        rows=_list_rows, columns=company_columns, filterable=True,
+        rows=_list_rows, columns=company_columns,
         extra={"entity": Entity.COMPANY, "orderings": queries.COMPANY_ORDERINGS,
                "filter": queries.filter_companies, "base": _company_base},
     ),
-    "activities": ExportEntity(
+    "activities": EntitySpec(
         key="activities", label="Activities", model=Activity, document=activity_document,
         rows=lambda entity, params: (
             Activity.objects.select_related("author", "assignee"),
             Ordering("id", F("id"), False)),
     ),
-    "tags": ExportEntity(key="tags", label="Tags", model=Tag, document=tag_document,
+    "tags": EntitySpec(key="tags", label="Tags", model=Tag, document=tag_document,
                          rows=_by_id),
-    "custom_fields": ExportEntity(
+    "custom_fields": EntitySpec(
         key="custom_fields", label="Custom field definitions", model=CustomField,
         document=custom_field_document, rows=_by_id,
     ),
