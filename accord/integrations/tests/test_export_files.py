@@ -247,6 +247,30 @@ def test_export_menu_on_the_list_posts_the_current_filters(org, admin, client_fo
     assert 'name="format" value="vcf"' in html
 
 
+def test_saved_view_exports_its_stored_filters(org, admin, client_for, in_org):
+    with in_org(org):
+        for name, stage in [("Ann", "customer"), ("Ben", "lead")]:
+            services.create_contact(org, admin.user, data={"first_name": name,
+                                                           "lifecycle_stage": stage})
+        view = services.save_view(org, admin.user, entity="contact", name="Customers",
+                                  query="lifecycle_stage=customer", columns=["name"])
+    client = client_for(admin)
+
+    page = client.get(reverse("customers:contact_list"), {"view": view.pk}).content.decode()
+    rows = csv_rows(export(client, "contacts", "csv", "lifecycle_stage=customer"))
+
+    assert 'name="query" value="lifecycle_stage=customer"' in page
+    assert [row["First name"] for row in rows] == ["Ann"]
+
+
+def test_company_list_offers_no_vcard(org, admin, client_for):
+    page = client_for(admin).get(reverse("customers:company_list")).content.decode()
+
+    assert 'name="entity" value="companies"' in page
+    assert 'name="format" value="xlsx"' in page
+    assert 'name="format" value="vcf"' not in page
+
+
 def test_whole_organisation_is_a_zip_with_a_file_per_entity(org, admin, client_for, in_org):
     with in_org(org):
         company = services.create_company(org, admin.user, data={"name": "Acme",
@@ -285,8 +309,12 @@ def test_export_is_audited_with_its_row_count(org, admin, client_for, in_org):
     with in_org(org):
         services.create_contact(org, admin.user, data={"first_name": "Ann"})
 
-    export(client_for(admin), "contacts", "csv", "q=ann")
+    client = client_for(admin)
+    export(client, "contacts", "csv", "q=ann")
+    log = client.get(reverse("audit:log"))
 
+    assert log.status_code == 200
+    assert "Contacts (CSV)" in log.content.decode()
     with in_org(org):
         entry = AuditEntry.objects.get(entity="export")
         job = ExportJob.objects.get()
