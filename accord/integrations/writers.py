@@ -103,14 +103,18 @@ class XlsxWriter:
         self.sheet.append([self._cell(value) for value in values])
         self.rows += 1
 
-    def _cell(self, value) -> WriteOnlyCell:
+    def _cell(self, value):
         if _is_number(value):
-            return WriteOnlyCell(self.sheet, value=value)
+            return value
         # Control characters other than TAB, CR and LF are not allowed in the file format.
         text = ILLEGAL_CHARACTERS_RE.sub("", escape_cell(cell_text(value)))
-        cell = WriteOnlyCell(self.sheet, value=text)
-        cell.data_type = "s"
-        return cell
+        if text.startswith("="):
+            # openpyxl reads a plain string starting with = as a formula;
+            # escaping already prevents that, and this makes sure of it.
+            cell = WriteOnlyCell(self.sheet, value=text)
+            cell.data_type = "s"
+            return cell
+        return text
 
     def close(self) -> None:
         self.workbook.save(self.stream)
