@@ -16,6 +16,8 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+from accord.errors import InvalidInput
+
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 NUMBER_TYPES = (int, float, decimal.Decimal)
 XLSX_MAX_ROWS = 1_048_576  # the most rows one worksheet holds, header included
@@ -62,6 +64,9 @@ class _Text:
         self.text.flush()
         self.text.detach()
 
+    def abort(self) -> None:
+        self.close()
+
 
 class CsvWriter(_Text):
     """UTF-8 with a byte-order mark (so Excel reads accents), comma-separated, CRLF."""
@@ -98,8 +103,8 @@ class XlsxWriter:
 
     def write_row(self, values) -> None:
         if self.rows >= XLSX_MAX_ROWS:
-            raise ValueError("An XLSX worksheet holds at most 1,048,576 rows; export as CSV "
-                             "or JSON Lines instead.")
+            raise InvalidInput({"format": "An XLSX worksheet holds at most 1,048,576 rows; "
+                                          "export as CSV or JSON Lines instead."})
         self.sheet.append([self._cell(value) for value in values])
         self.rows += 1
 
@@ -118,6 +123,10 @@ class XlsxWriter:
 
     def close(self) -> None:
         self.workbook.save(self.stream)
+
+    def abort(self) -> None:
+        """Finish the worksheet's temporary file without writing the workbook."""
+        self.sheet.close()
 
 
 class JsonLinesWriter(_Text):

@@ -108,11 +108,15 @@ def _write_entity(key: str, format: str, stream, *, query: str = "",
               else WRITERS[format](stream))
     rows = 0
     write = _row_writer(spec, format, writer)
-    for record in spec.records(query):
-        write(record)
-        rows += 1
-        if progress and (done_before + rows) % PROGRESS_EVERY == 0:
-            progress(done_before + rows)
+    try:
+        for record in spec.records(query):
+            write(record)
+            rows += 1
+            if progress and (done_before + rows) % PROGRESS_EVERY == 0:
+                progress(done_before + rows)
+    except Exception:
+        writer.abort()
+        raise
     writer.close()
     return rows
 
@@ -218,7 +222,9 @@ def run_export_job(org, job_id: int) -> ExportJob | None:
                           save=False)
     except InvalidInput as exc:
         message = " ".join(error["message"] for error in exc.errors) or exc.detail
-        return _fail(job, "The list's filters no longer work: " + message)
+        if all(error["field"] != "format" for error in exc.errors):
+            message = "The list's filters no longer work: " + message
+        return _fail(job, message)
     except Exception:
         # Absorbed on purpose: the requester sees a failed job in plain words
         # and the traceback goes to the log.

@@ -18,6 +18,7 @@ from accord.audit.models import AuditEntry
 from accord.celery import app
 from accord.customers import services
 from accord.identity.models import Role
+from accord.integrations import writers
 from accord.integrations.exports import services as export_services
 from accord.integrations.models import ExportJob
 from accord.integrations.tasks import delete_expired_exports, run_export
@@ -215,6 +216,22 @@ def test_failed_export_says_so_in_plain_words(org, admin, client_for, in_org):
     assert status == "failed"
     assert ("The list&#x27;s filters no longer work: There is no custom field with this "
             "key.") in page.content.decode()
+
+
+def test_too_many_rows_for_a_worksheet_fail_the_job_in_plain_words(org, admin, contacts,
+                                                                   in_org, monkeypatch):
+    monkeypatch.setattr(writers, "XLSX_MAX_ROWS", 3)  # the header and two rows
+    with in_org(org):
+        job = ExportJob.objects.create(organization=org, entity="contacts", format="xlsx",
+                                       created_by=admin.user)
+
+    run_export(job.pk)
+
+    with in_org(org):
+        job.refresh_from_db()
+    assert (job.status, job.error) == ("failed", "An XLSX worksheet holds at most 1,048,576 "
+                                                 "rows; export as CSV or JSON Lines instead.")
+    assert not job.file
 
 
 def test_expired_files_are_deleted_and_the_download_answers_409(org, admin, api_client_for,
