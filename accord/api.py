@@ -180,12 +180,15 @@ def register_routers() -> None:
     from accord.customers.merge_api import merged_record, merges
     from accord.customers.merge_api import router as duplicate_pairs
     from accord.identity.api import router as identity
+    from accord.integrations import exports
+    from accord.integrations.export_api import router as export_jobs
 
     PATH_RECORDS.update({
         "contact_id": customer_services.get_contact,
         "company_id": customer_services.get_company,
         "activity_id": activity_services.get_activity,
         "pair_id": duplicates.get_pair,
+        "export_id": exports.find_export,
     })
     api.add_exception_handler(RecordMerged, merged_record)
     api.add_router("/contacts", contacts)
@@ -196,6 +199,7 @@ def register_routers() -> None:
     api.add_router("/audit-log", audit_log)
     api.add_router("/duplicates", duplicate_pairs)
     api.add_router("/", merges)
+    api.add_router("/exports", export_jobs)
     api.add_router("/", identity)
 
 

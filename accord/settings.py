@@ -217,6 +217,10 @@ CELERY_BEAT_SCHEDULE = {
         # Nightly, when few people edit: a scan of 100,000 contacts takes seconds.
         "schedule": crontab(hour=2, minute=30),
     },
+    "delete-expired-exports": {
+        "task": "accord.integrations.tasks.delete_expired_exports",
+        "schedule": 3600.0,  # files are kept 7 days; an hour more is no matter
+    },
 }
 
 TRASH_RETENTION_DAYS = 30

@@ -29,20 +29,29 @@ EDIT_RECORDS = {
 DELETE_RECORDS = {"contacts.delete", "companies.delete", "activities.delete", "trash.restore"}
 BULK = {"contacts.bulk", "companies.bulk"}
 EXPORT = {"contacts.export", "companies.export"}
+# Export jobs copy every field of every record out of Accord, the whole
+# organisation at once if asked, so they belong with the other admin actions:
+# admins and managers only, who already read the audit log and the trash.
+# Sales and marketing keep the quick CSV of the list in front of them
+# (EXPORT above); support and read-only members export nothing.
+DATA_EXPORT = {"data.export"}
 MANAGE = {"audit.view", "trash.view"}
 ADMIN_ONLY = {
     "members.manage", "teams.manage", "custom_fields.manage", "settings.manage",
     "tags.manage", "trash.purge",
+    # Seeing and downloading everyone's export jobs, not only one's own.
+    "data.export_any",
 }
 OWN_TOKENS = {"tokens.own"}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.ADMIN: frozenset(
-        VIEW_RECORDS | EDIT_RECORDS | DELETE_RECORDS | BULK | EXPORT | MANAGE | ADMIN_ONLY
-        | OWN_TOKENS
+        VIEW_RECORDS | EDIT_RECORDS | DELETE_RECORDS | BULK | EXPORT | DATA_EXPORT | MANAGE
+        | ADMIN_ONLY | OWN_TOKENS
     ),
     Role.MANAGER: frozenset(
-        VIEW_RECORDS | EDIT_RECORDS | DELETE_RECORDS | BULK | EXPORT | MANAGE | OWN_TOKENS
+        VIEW_RECORDS | EDIT_RECORDS | DELETE_RECORDS | BULK | EXPORT | DATA_EXPORT | MANAGE
+        | OWN_TOKENS
     ),
     Role.SALES: frozenset(VIEW_RECORDS | EDIT_RECORDS | EXPORT | OWN_TOKENS),
     Role.MARKETING: frozenset(VIEW_RECORDS | EDIT_RECORDS | BULK | EXPORT | OWN_TOKENS),

@@ -19,6 +19,7 @@ from accord.customers import services as customer_services
 from accord.customers.models import Contact, CustomField, DuplicatePair, SavedView
 from accord.identity import services as identity_services
 from accord.identity.models import ApiToken, Membership, Role
+from accord.integrations.models import ExportJob
 
 PROBES_PER_TABLE = 5
 SECRET = "Zanzibar-Quokka"  # a name that must never appear in the outsider's answers
@@ -76,8 +77,11 @@ def victim(make_org, make_member):
                 label=f"{SECRET} field", field_type="text")
             view = SavedView.objects.create(organization=org, entity="contact",
                                             name=f"{SECRET} view", owner=user)
+            export = ExportJob.objects.create(organization=org, entity="contacts",
+                                              format="csv", query=f"q={SECRET}",
+                                              status="done", created_by=user)
             ids |= {member.pk, member.user_id, company.pk, contact.pk, note.pk, task.pk,
-                    team.pk, token.pk, field.pk, view.pk}
+                    team.pk, token.pk, field.pk, view.pk, export.pk}
         # Possible duplicates (`pair_id`): the same person entered twice, per probe.
         for number in range(PROBES_PER_TABLE):
             customer_services.create_contact(org, user, data={

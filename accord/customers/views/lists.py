@@ -22,6 +22,7 @@ from django_scopes import scope
 
 from accord.errors import InvalidInput, NotFound
 from accord.identity.permissions import permission_required, require
+from accord.integrations.writers import escape_cell
 from accord.pagination import DEFAULT_LIMIT, MAX_LIMIT, paginate, parse_ordering
 
 from .. import custom_fields as custom_field_defs
@@ -45,7 +46,6 @@ logger = logging.getLogger(__name__)
 EXPORT_CHUNK = 500  # rows per query while streaming an export
 # Parameters that shape a page but are not filters; everything else is a filter.
 LIST_CONTROLS = ("cursor", "view", "columns", "ordering", "limit")
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -246,6 +246,8 @@ def render_list(request, kind: ListKind):
         "can_bulk": can(request, f"{kind.perm}.bulk"),
         "can_add": can(request, f"{kind.perm}.add"),
         "can_export": can(request, f"{kind.perm}.export"),
+        "can_export_data": can(request, "data.export"),
+        "export_job_query": state.filter_query(),
     }
     if request.htmx and not request.htmx.boosted:
         return render(request, kind.rows_partial, context, status=422 if errors else 200)
@@ -311,13 +313,6 @@ def company_list(request):
 
 
 # Export
-
-
-def escape_cell(value):
-    """Neutralise text a spreadsheet would run as a formula; numbers pass unchanged."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
 
 
 class _Echo:

@@ -1,0 +1,354 @@
+"""What can be exported: one entry per entity, each knowing its rows, columns and documents.
+
+An entity reads its records chunk by chunk (keyset pages, never OFFSET, never
+the whole table in memory), in the order its list shows them. Contacts and
+companies take the list's query string, so an export is the filtered list;
+the other entities are exported whole, only inside an organisation export.
+Add an entity by adding an `EntitySpec` to REGISTRY.
+"""
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from django.db.models import F, Prefetch
+from django.http import QueryDict
+from django.utils.translation import gettext as _
+
+from accord.activities.models import Activity
+from accord.customers import custom_fields as custom_field_defs
+from accord.customers import queries
+from accord.customers.models import (
+    Company,
+    CompanySize,
+    CompanyTag,
+    Contact,
+    ContactEmail,
+    ContactPhone,
+    ContactTag,
+    CustomField,
+    Entity,
+    LifecycleStage,
+    Tag,
+)
+from accord.customers.views.columns import (
+    COMPANY_BUILT_IN,
+    CONTACT_BUILT_IN,
+    available_columns,
+)
+from accord.pagination import Ordering, paginate, parse_ordering
+
+from ..writers import iso_utc
+
+CONTACT_LABELS = {column.key: column.label for column in CONTACT_BUILT_IN}
+COMPANY_LABELS = {column.key: column.label for column in COMPANY_BUILT_IN}
+CHUNK = 1000  # records per query: a few MB of rows at most, and few round trips
+# Parameters of a list URL that shape the page rather than filter it.
+LIST_CONTROLS = ("cursor", "view", "columns", "ordering", "limit")
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    read: Callable[[object], object]
+
+
+@dataclass
+class EntitySpec:
+    """One kind of record an export can hold, and how to read and write it."""
+
+    key: str
+    label: str
+    model: type
+    document: Callable[[object], dict]
+    rows: Callable[["EntitySpec", QueryDict], tuple]
+    # Built-in columns for spreadsheets; without them the document is flattened.
+    columns: Callable[[], list[Column]] | None = None
+    formats: tuple = ("csv", "xlsx", "jsonl")
+    extra: dict = field(default_factory=dict)
+
+    def queryset(self, query: str = ""):
+        """The filtered queryset and its ordering; InvalidInput for a bad parameter."""
+        return self.rows(self, QueryDict(query))
+
+    def records(self, query: str = "") -> Iterator:
+        """Every record of the export, in order, one chunk of CHUNK in memory at a time."""
+        queryset, ordering = self.queryset(query)
+        cursor = None
+        while True:
+            page, cursor = paginate(queryset, ordering, cursor=cursor, limit=CHUNK)
+            yield from page
+            if cursor is None:
+                return
+
+    def table_columns(self) -> list[Column] | None:
+        return self.columns() if self.columns else None
+
+
+def _list_rows(entity: EntitySpec, params: QueryDict):
+    kind = entity.extra["entity"]
+    custom = custom_field_defs.active_fields(kind)
+    allowed = {**entity.extra["orderings"], **queries.custom_field_orderings(kind, custom)}
+    ordering = parse_ordering(params.get("ordering"), allowed, "name")
+    filters = {name: params.getlist(name) for name in params if name not in LIST_CONTROLS}
+    return entity.extra["filter"](entity.extra["base"](), filters), ordering
+
+
+def _by_id(entity: EntitySpec, params: QueryDict):
+    return entity.model.objects.all(), Ordering("id", F("id"), False)
+
+
+# Prefetched into plain lists (`to_attr`): filling each record's related
+# manager cache instead costs a scoped queryset per record, which made
+# exports several times slower.
+def _tags_prefetch(link_model) -> Prefetch:
+    return Prefetch("tag_links", link_model.objects.select_related("tag").order_by("tag__name"),
+                    to_attr="export_tags")
+
+
+def _contact_base():
+    return Contact.objects.select_related("owner", "company").prefetch_related(
+        Prefetch("emails", ContactEmail.objects.order_by("-is_primary", "id"),
+                 to_attr="export_emails"),
+        Prefetch("phones", ContactPhone.objects.order_by("-is_primary", "id"),
+                 to_attr="export_phones"),
+        _tags_prefetch(ContactTag),
+    )
+
+
+def _company_base():
+    return Company.objects.select_related("owner", "parent").prefetch_related(
+        _tags_prefetch(CompanyTag))
+
+
+# Documents: every field, for JSON Lines and vCard.
+
+
+def _tag_names(record) -> list[str]:
+    return [link.tag.name for link in record.export_tags]
+
+
+def _record_base(record) -> dict:
+    return {
+        "id": record.pk,
+        "owner": record.owner.email if record.owner_id else None,
+        "owner_id": record.owner_id,
+        "tags": _tag_names(record),
+        "street": record.street, "city": record.city, "region": record.region,
+        "postal_code": record.postal_code, "country": record.country,
+        "source": record.source,
+        "custom_fields": record.custom_fields,
+        "created_at": iso_utc(record.created_at), "updated_at": iso_utc(record.updated_at),
+        "version": record.version,
+    }
+
+
+def contact_document(contact: Contact) -> dict:
+    company = ({"id": contact.company_id, "name": contact.company.name}
+               if contact.company_id else None)
+    return {
+        "id": contact.pk,
+        "first_name": contact.first_name, "last_name": contact.last_name,
+        "title": contact.title, "email": contact.email, "phone": contact.phone,
+        "company": company,
+        "lifecycle_stage": contact.lifecycle_stage,
+        "emails": [
+            {"address": email.address, "kind": email.kind, "label": email.label,
+             "primary": email.is_primary}
+            for email in contact.export_emails
+        ],
+        "phones": [
+            {"raw": phone.raw, "e164": phone.number, "extension": phone.extension,
+             "kind": phone.kind, "label": phone.label, "primary": phone.is_primary}
+            for phone in contact.export_phones
+        ],
+        "birthday": contact.birthday.isoformat() if contact.birthday else None,
+        "time_zone": contact.time_zone,
+        "do_not_contact": contact.do_not_contact,
+    } | _record_base(contact)
+
+
+def company_document(company: Company) -> dict:
+    return {
+        "id": company.pk,
+        "name": company.name, "domain": company.domain, "website": company.website,
+        "industry": company.industry, "size": company.size, "employees": company.employees,
+        "annual_revenue": (str(company.annual_revenue)
+                           if company.annual_revenue is not None else None),
+        "currency": company.currency, "phone": company.phone,
+        "description": company.description,
+        "parent": ({"id": company.parent_id, "name": company.parent.name}
+                   if company.parent_id else None),
+    } | _record_base(company)
+
+
+def activity_document(activity: Activity) -> dict:
+    return {
+        "id": activity.pk, "kind": activity.kind, "subject": activity.subject,
+        "body": activity.body, "contact_id": activity.contact_id,
+        "company_id": activity.company_id, "occurred_at": iso_utc(activity.occurred_at),
+        "author": activity.author.email if activity.author_id else None,
+        "direction": activity.direction, "outcome": activity.outcome,
+        "duration_minutes": activity.duration_minutes, "due_at": iso_utc(activity.due_at),
+        "assignee": activity.assignee.email if activity.assignee_id else None,
+        "remind_at": iso_utc(activity.remind_at),
+        "completed_at": iso_utc(activity.completed_at),
+        "event": activity.event, "data": activity.data,
+        "created_at": iso_utc(activity.created_at), "updated_at": iso_utc(activity.updated_at),
+        "version": activity.version,
+    }
+
+
+def tag_document(tag: Tag) -> dict:
+    return {"id": tag.pk, "name": tag.name, "color": tag.color,
+            "created_at": iso_utc(tag.created_at), "updated_at": iso_utc(tag.updated_at)}
+
+
+def custom_field_document(custom: CustomField) -> dict:
+    return {
+        "id": custom.pk, "entity": custom.entity, "key": custom.key, "label": custom.label,
+        "field_type": custom.field_type, "choices": custom.choices,
+        "currency": custom.currency, "required": custom.required,
+        "help_text": custom.help_text, "position": custom.position,
+        "is_active": custom.is_active,
+        "created_at": iso_utc(custom.created_at), "updated_at": iso_utc(custom.updated_at),
+    }
+
+
+# Spreadsheet columns: the list export's headers, every built-in field, then
+# the custom fields as the list exports them (money as amount and currency).
+
+
+def _list_column(model, key: str) -> list[Column]:
+    column = available_columns(model, [])[key]
+    headers = column.export_headers()
+    if len(headers) == 1:
+        return [Column(headers[0], lambda record: column.export_values(record)[0])]
+    return [Column(header, lambda record, i=index: column.export_values(record)[i])
+            for index, header in enumerate(headers)]
+
+
+def _custom_columns(model, kind: str) -> list[Column]:
+    columns = []
+    for custom in custom_field_defs.active_fields(kind):
+        column = available_columns(model, [custom])[f"cf.{custom.key}"]
+        for index, header in enumerate(column.export_headers()):
+            columns.append(Column(
+                header, lambda record, column=column, i=index: column.export_values(record)[i]))
+    return columns
+
+
+def _attr(header: str, name: str) -> Column:
+    return Column(header, lambda record: getattr(record, name))
+
+
+def _id_column() -> Column:
+    # Ids are text, like phone numbers and postcodes: a spreadsheet must not
+    # reformat or sum them.
+    return Column(_("ID"), lambda record: str(record.pk))
+
+
+def _owner_email(record):
+    return record.owner.email if record.owner_id else ""
+
+
+def _choice_column(header, name: str, choices) -> Column:
+    # The label people see, as the list shows it; looked up once per export
+    # rather than translated again for every row.
+    labels = {value: str(label) for value, label in choices.choices}
+    return Column(str(header), lambda record: labels.get(getattr(record, name), ""))
+
+
+def _primary_phone(record) -> str:
+    # As the list shows it: the primary phone as typed, else the plain field.
+    return record.export_phones[0].raw if record.export_phones else record.phone
+
+
+def _tags_column() -> Column:
+    return Column(str(CONTACT_LABELS["tags"]), lambda record: "; ".join(_tag_names(record)))
+
+
+def _joined(values) -> str:
+    return "; ".join(value for value in values if value)
+
+
+def contact_columns() -> list[Column]:
+    def listed(key):
+        return _list_column(Contact, key)
+
+    return [
+        _id_column(), *listed("first_name"), *listed("last_name"), *listed("email"),
+        Column(str(CONTACT_LABELS["phone"]), _primary_phone), *listed("title"),
+        *listed("company"), _choice_column(CONTACT_LABELS["lifecycle_stage"],
+                                           "lifecycle_stage", LifecycleStage),
+        Column(_("Owner"), _owner_email), _tags_column(),
+        _attr(_("Street"), "street"), *listed("city"), _attr(_("Region"), "region"),
+        _attr(_("Postal code"), "postal_code"), *listed("country"),
+        Column(_("Birthday"), lambda record: record.birthday),
+        _attr(_("Time zone"), "time_zone"),
+        Column(_("Do not contact"), lambda record: record.do_not_contact),
+        *listed("source"),
+        Column(_("All e-mails"), lambda record: _joined(e.address for e in record.export_emails)),
+        Column(_("All phones"), lambda record: _joined(p.raw for p in record.export_phones)),
+        *listed("created_at"), *listed("updated_at"),
+        *_custom_columns(Contact, Entity.CONTACT),
+    ]
+
+
+def company_columns() -> list[Column]:
+    def listed(key):
+        return _list_column(Company, key)
+
+    return [
+        _id_column(), *listed("name"), *listed("domain"), *listed("website"),
+        *listed("industry"), _choice_column(COMPANY_LABELS["size"], "size", CompanySize),
+        *listed("employees"), *listed("annual_revenue"),
+        *listed("phone"), _attr(_("Description"), "description"), *listed("parent"),
+        Column(_("Owner"), _owner_email), _tags_column(),
+        _attr(_("Street"), "street"), *listed("city"), _attr(_("Region"), "region"),
+        _attr(_("Postal code"), "postal_code"), *listed("country"), *listed("source"),
+        *listed("created_at"), *listed("updated_at"),
+        *_custom_columns(Company, Entity.COMPANY),
+    ]
+
+
+def flat_value(value):
+    """A document value as one spreadsheet cell: lists joined, objects as JSON."""
+    if isinstance(value, list):
+        return "; ".join(str(item) for item in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if isinstance(value, dt.datetime):
+        return iso_utc(value)
+    return value
+
+
+REGISTRY: dict[str, EntitySpec] = {
+    "contacts": EntitySpec(
+        key="contacts", label="Contacts", model=Contact, document=contact_document,
+        rows=_list_rows, columns=contact_columns, formats=("csv", "xlsx", "vcf", "jsonl"),
+        extra={"entity": Entity.CONTACT, "orderings": queries.CONTACT_ORDERINGS,
+               "filter": queries.filter_contacts, "base": _contact_base},
+    ),
+    "companies": EntitySpec(
+        key="companies", label="Companies", model=Company, document=company_document,
+        rows=_list_rows, columns=company_columns,
+        extra={"entity": Entity.COMPANY, "orderings": queries.COMPANY_ORDERINGS,
+               "filter": queries.filter_companies, "base": _company_base},
+    ),
+    "activities": EntitySpec(
+        key="activities", label="Activities", model=Activity, document=activity_document,
+        rows=lambda entity, params: (
+            Activity.objects.select_related("author", "assignee"),
+            Ordering("id", F("id"), False)),
+    ),
+    "tags": EntitySpec(key="tags", label="Tags", model=Tag, document=tag_document,
+                         rows=_by_id),
+    "custom_fields": EntitySpec(
+        key="custom_fields", label="Custom field definitions", model=CustomField,
+        document=custom_field_document, rows=_by_id,
+    ),
+}
+# What an organisation export holds, one file each, in this order.
+ORGANISATION = ["contacts", "companies", "activities", "tags", "custom_fields"]

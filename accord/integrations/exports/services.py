@@ -1,0 +1,342 @@
+"""Exports as jobs: starting them, writing their files, telling the requester, cleaning up.
+
+Writing streams records from the database into the file one chunk at a time,
+so a million contacts cost the memory of one chunk. Every export writes an
+audit entry naming who exported what and how many rows: an export takes data
+out of Accord, which is an admin action.
+"""
+
+import datetime as dt
+import logging
+import os
+import smtplib
+import tempfile
+import zipfile
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.files import File
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from accord.activities.services import site_url
+from accord.audit import services as audit
+from accord.audit.models import Action
+from accord.errors import Conflict, InvalidInput, NotFound
+from accord.identity.permissions import has_permission
+
+from ..models import ExportEntity, ExportFormat, ExportJob, ExportStatus
+from ..writers import CsvWriter, JsonLinesWriter, VcardWriter, XlsxWriter
+from .entities import ORGANISATION, REGISTRY, flat_value
+
+logger = logging.getLogger(__name__)
+
+WRITERS = {"csv": CsvWriter, "xlsx": XlsxWriter, "jsonl": JsonLinesWriter, "vcf": VcardWriter}
+PROGRESS_EVERY = 2000  # rows between progress updates: a write every second or so
+RETENTION = dt.timedelta(days=7)
+FAILED = "The export could not be written. Try again; if it fails again, tell your administrator."
+
+Progress = Callable[[int], None]
+
+
+class _StoredFile(File):
+    """A finished file on local disk that the file storage may move rather than copy."""
+
+    def temporary_file_path(self) -> str:
+        return self.file.name
+
+
+# Checking a request
+
+
+def check_request(entity: str, format: str, query: str = "") -> None:
+    """Raise InvalidInput naming `entity`, `format` or the bad list parameter."""
+    if entity not in ExportEntity.values:
+        raise InvalidInput({"entity": "Export one of: " + ", ".join(ExportEntity.values) + "."})
+    if format not in ExportFormat.values:
+        raise InvalidInput({"format": "Export as one of: " + ", ".join(ExportFormat.values)
+                            + "."})
+    if entity == ExportEntity.ORGANISATION:
+        if format == ExportFormat.VCF:
+            raise InvalidInput({"format": "vCard holds contacts only; export the whole "
+                                          "organisation as CSV, XLSX or JSON Lines."})
+        if query:
+            raise InvalidInput({"query": "The whole organisation is exported unfiltered."})
+        return
+    spec = REGISTRY[entity]
+    if format not in spec.formats:
+        raise InvalidInput({"format": "vCard holds contacts only; export companies as CSV, "
+                                      "XLSX or JSON Lines."})
+    # Builds the filtered query without running it: bad filters fail here.
+    spec.queryset(query)
+
+
+# Writing
+
+
+def export_filename(entity: str, format: str, *, on: dt.date | None = None) -> str:
+    stamp = (on or timezone.localdate()).isoformat()
+    extension = "zip" if entity == ExportEntity.ORGANISATION else WRITERS[format].extension
+    return f"{entity}-{stamp}.{extension}"
+
+
+def count_rows(entity: str, query: str = "") -> int:
+    """How many rows the export will write: one COUNT per entity, about one read's cost."""
+    keys = ORGANISATION if entity == ExportEntity.ORGANISATION else [entity]
+    return sum(REGISTRY[key].queryset(query if key == entity else "")[0].count()
+               for key in keys)
+
+
+def write_export(entity: str, format: str, stream, *, query: str = "",
+                 progress: Progress | None = None) -> int:
+    """Write the export to the binary `stream`; return the rows written.
+
+    Must run inside the organisation's scope. The whole organisation is a zip
+    with one file per entity; InvalidInput when the query's filters are bad.
+    """
+    if entity == ExportEntity.ORGANISATION:
+        return _write_organisation(format, stream, progress)
+    return _write_entity(entity, format, stream, query=query, progress=progress)
+
+
+def _write_entity(key: str, format: str, stream, *, query: str = "",
+                  progress: Progress | None = None, done_before: int = 0) -> int:
+    spec = REGISTRY[key]
+    writer = (XlsxWriter(stream, title=spec.label) if format == ExportFormat.XLSX
+              else WRITERS[format](stream))
+    rows = 0
+    write = _row_writer(spec, format, writer)
+    try:
+        for record in spec.records(query):
+            write(record)
+            rows += 1
+            if progress and (done_before + rows) % PROGRESS_EVERY == 0:
+                progress(done_before + rows)
+    except Exception:
+        writer.abort()
+        raise
+    writer.close()
+    return rows
+
+
+def _row_writer(spec, format: str, writer) -> Callable[[object], None]:
+    """How one record goes into `writer`: a row of columns, or a whole document."""
+    if format not in (ExportFormat.CSV, ExportFormat.XLSX):
+        return lambda record: writer.write_record(spec.document(record))
+    columns = spec.table_columns()
+    if columns is None:
+        # No spreadsheet columns of its own: the document's keys are the header.
+        writer.write_row(list(spec.document(spec.model())))
+        return lambda record: writer.write_row(
+            [flat_value(value) for value in spec.document(record).values()])
+    writer.write_row([column.header for column in columns])
+    return lambda record: writer.write_row([column.read(record) for column in columns])
+
+
+def _write_organisation(format: str, stream, progress: Progress | None) -> int:
+    rows = 0
+    extension = WRITERS[format].extension
+    with zipfile.ZipFile(stream, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for key in ORGANISATION:
+            name = f"{key}.{extension}"
+            if format == ExportFormat.XLSX:
+                # openpyxl writes a zip of its own, so it goes to a file first.
+                with tempfile.TemporaryFile() as sheet:
+                    rows += _write_entity(key, format, sheet, progress=progress,
+                                          done_before=rows)
+                    sheet.seek(0)
+                    with archive.open(name, "w", force_zip64=True) as member:
+                        while chunk := sheet.read(1024 * 1024):
+                            member.write(chunk)
+            else:
+                with archive.open(name, "w", force_zip64=True) as member:
+                    rows += _write_entity(key, format, member, progress=progress,
+                                          done_before=rows)
+    return rows
+
+
+def record_export(org, actor, *, entity: str, format: str, query: str, rows: int,
+                  job: ExportJob | None = None) -> None:
+    """The audit entry of one export: who exported what, filtered how, how many rows."""
+    audit.record(
+        org, actor, Action.ACCESS, job, entity="export",
+        object_id=job.pk if job else None,
+        object_repr=f"{ExportEntity(entity).label} ({ExportFormat(format).label})",
+        changes={"entity": [None, entity], "format": [None, format],
+                 "query": [None, query], "rows": [None, rows]},
+    )
+
+
+# Jobs
+
+
+@transaction.atomic
+def start_export(org, actor, *, entity: str, format: str, query: str = "") -> ExportJob:
+    """Queue an export job; InvalidInput naming the bad field. The caller checks permission."""
+    query = query or ""
+    check_request(entity, format, query)
+    job = ExportJob.objects.create(organization=org, entity=entity, format=format,
+                                   query=query, created_by=actor)
+    from ..tasks import run_export
+
+    transaction.on_commit(lambda: run_export.delay(job.pk))
+    logger.info("export.queued", extra={"organization_id": org.id, "export_id": job.pk})
+    return job
+
+
+def run_export_job(org, job_id: int) -> ExportJob | None:
+    """Write the job's file from the top, store it, audit it and tell the requester.
+
+    Safe to run twice: a second run writes the file again and replaces the
+    first; the audit entry and the e-mail happen once per job. A failure is
+    recorded on the job in plain words, not raised. Must run inside the scope.
+    """
+    job = ExportJob.objects.select_related("created_by").filter(pk=job_id).first()
+    if job is None:
+        return None
+    first_time = job.status != ExportStatus.DONE
+    started = timezone.now()
+    ExportJob.objects.filter(pk=job.pk).update(
+        status=ExportStatus.RUNNING, started_at=started, rows_written=0, error="",
+        finished_at=None, updated_at=started,
+    )
+
+    def progress(rows: int) -> None:
+        ExportJob.objects.filter(pk=job.pk).update(rows_written=rows,
+                                                   updated_at=timezone.now())
+
+    handle, path = tempfile.mkstemp(prefix="accord-export-")
+    try:
+        total = count_rows(job.entity, job.query)
+        ExportJob.objects.filter(pk=job.pk).update(total=total)
+        with os.fdopen(handle, "w+b") as stream:
+            rows = write_export(job.entity, job.format, stream, query=job.query,
+                                progress=progress)
+        size = os.path.getsize(path)
+        if job.file:
+            job.file.delete(save=False)
+        with open(path, "rb") as finished:
+            job.file.save(export_filename(job.entity, job.format), _StoredFile(finished),
+                          save=False)
+    except InvalidInput as exc:
+        message = " ".join(error["message"] for error in exc.errors) or exc.detail
+        if all(error["field"] != "format" for error in exc.errors):
+            message = "The list's filters no longer work: " + message
+        return _fail(job, message)
+    except Exception:
+        # Absorbed on purpose: the requester sees a failed job in plain words
+        # and the traceback goes to the log.
+        logger.exception("export.failed", extra={"organization_id": org.id,
+                                                 "export_id": job.pk})
+        return _fail(job, FAILED)
+    finally:
+        if os.path.exists(path):
+            os.remove(path)
+
+    now = timezone.now()
+    with transaction.atomic():
+        ExportJob.objects.filter(pk=job.pk).update(
+            status=ExportStatus.DONE, rows_written=rows, total=total, file=job.file.name,
+            size=size, finished_at=now, expires_at=now + RETENTION, updated_at=now,
+        )
+        if first_time:
+            record_export(org, job.created_by, entity=job.entity, format=job.format,
+                          query=job.query, rows=rows, job=job)
+    logger.info("export.done", extra={"organization_id": org.id, "export_id": job.pk,
+                                      "rows": rows})
+    job.refresh_from_db()
+    notify_export_ready(org, job)
+    return job
+
+
+def _fail(job: ExportJob, message: str) -> ExportJob:
+    ExportJob.objects.filter(pk=job.pk).update(
+        status=ExportStatus.FAILED, error=message, finished_at=timezone.now(),
+        updated_at=timezone.now(),
+    )
+    job.refresh_from_db()
+    return job
+
+
+def notify_export_ready(org, job: ExportJob) -> bool:
+    """E-mail the requester the download link, once per job; True if sent.
+
+    The job is claimed by setting `notified_at` before sending; when the mail
+    server refuses, the claim is undone so that a re-run can try again.
+    """
+    user = job.created_by
+    if user is None or not user.is_active or not user.email:
+        return False
+    claimed = ExportJob.objects.filter(pk=job.pk, notified_at__isnull=True).update(
+        notified_at=timezone.now())
+    if not claimed:
+        return False
+    context = {"org": org, "job": job, "user": user,
+               "url": site_url() + job.get_download_url(),
+               "page_url": site_url() + job.get_absolute_url()}
+    with timezone.override(dt.UTC), translation.override(settings.LANGUAGE_CODE):
+        subject = render_to_string("integrations/email/export_ready_subject.txt", context)
+        body = render_to_string("integrations/email/export_ready.txt", context)
+    try:
+        EmailMessage(subject=" ".join(subject.split()), body=body, to=[user.email]).send()
+    except (smtplib.SMTPException, OSError):
+        ExportJob.objects.filter(pk=job.pk).update(notified_at=None)
+        logger.warning("export.notify_failed", extra={"organization_id": org.id,
+                                                      "export_id": job.pk})
+        return False
+    return True
+
+
+def visible_exports(membership):
+    """The jobs this member may see: their own, or everyone's with `data.export_any`."""
+    jobs = ExportJob.objects.select_related("created_by")
+    if has_permission(membership, "data.export_any"):
+        return jobs
+    return jobs.filter(created_by=membership.user)
+
+
+def get_export(membership, export_id) -> ExportJob:
+    """A job this member may see, or NotFound (also for another organisation's job)."""
+    try:
+        pk = int(export_id)
+    except (TypeError, ValueError):
+        pk = None
+    job = visible_exports(membership).filter(pk=pk).first() if pk is not None else None
+    if job is None:
+        raise NotFound("No export with this id.")
+    return job
+
+
+def find_export(export_id) -> ExportJob:
+    """Any job of the current organisation by id, or NotFound; for path lookups."""
+    try:
+        job = ExportJob.objects.filter(pk=int(export_id)).first()
+    except (TypeError, ValueError):
+        job = None
+    if job is None:
+        raise NotFound("No export with this id.")
+    return job
+
+
+def open_download(job: ExportJob):
+    """The job's file, open for reading; Conflict while it is not ready or once it expired."""
+    if job.status in (ExportStatus.QUEUED, ExportStatus.RUNNING):
+        raise Conflict("This export is not finished yet; try again in a moment.")
+    if job.status == ExportStatus.FAILED:
+        raise Conflict("This export failed, so there is no file to download.")
+    if not job.is_downloadable:
+        raise Conflict("This export's file was deleted after 7 days; export again.")
+    return job.file.open("rb")
+
+
+def delete_expired_files(org, *, now: dt.datetime | None = None) -> int:
+    """Delete the files of this organisation's exports past `expires_at`; return how many."""
+    now = now or timezone.now()
+    deleted = 0
+    for job in ExportJob.objects.filter(expires_at__lte=now).exclude(file=""):
+        job.file.delete(save=False)
+        ExportJob.objects.filter(pk=job.pk).update(file="", updated_at=now)
+        deleted += 1
+    return deleted
