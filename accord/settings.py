@@ -211,6 +211,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accord.customers.tasks.purge_expired_trash",
         "schedule": 3600.0,
     },
+    "resume-stalled-imports": {
+        "task": "accord.integrations.tasks.resume_stalled_imports",
+        "schedule": 60.0,  # a killed import waits at most its stall limit plus a minute
+    },
 }
 
 TRASH_RETENTION_DAYS = 30

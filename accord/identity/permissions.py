@@ -25,6 +25,7 @@ EDIT_RECORDS = {
 DELETE_RECORDS = {"contacts.delete", "companies.delete", "activities.delete", "trash.restore"}
 BULK = {"contacts.bulk", "companies.bulk"}
 EXPORT = {"contacts.export", "companies.export"}
+IMPORT = {"imports.view", "imports.run", "imports.undo"}
 MANAGE = {"audit.view", "trash.view"}
 ADMIN_ONLY = {
     "members.manage", "teams.manage", "custom_fields.manage", "settings.manage",
@@ -34,11 +35,12 @@ OWN_TOKENS = {"tokens.own"}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.ADMIN: frozenset(
-        VIEW_RECORDS | EDIT_RECORDS | DELETE_RECORDS | BULK | EXPORT | MANAGE | ADMIN_ONLY
-        | OWN_TOKENS
+        VIEW_RECORDS | EDIT_RECORDS | DELETE_RECORDS | BULK | EXPORT | IMPORT | MANAGE
+        | ADMIN_ONLY | OWN_TOKENS
     ),
     Role.MANAGER: frozenset(
-        VIEW_RECORDS | EDIT_RECORDS | DELETE_RECORDS | BULK | EXPORT | MANAGE | OWN_TOKENS
+        VIEW_RECORDS | EDIT_RECORDS | DELETE_RECORDS | BULK | EXPORT | IMPORT | MANAGE
+        | OWN_TOKENS
     ),
     Role.SALES: frozenset(VIEW_RECORDS | EDIT_RECORDS | EXPORT | OWN_TOKENS),
     Role.MARKETING: frozenset(VIEW_RECORDS | EDIT_RECORDS | BULK | EXPORT | OWN_TOKENS),
