@@ -176,11 +176,14 @@ def register_routers() -> None:
     from accord.customers import services as customer_services
     from accord.customers.api import companies, contacts, custom_fields, tags
     from accord.identity.api import router as identity
+    from accord.integrations import services as import_services
+    from accord.integrations.api import router as imports
 
     PATH_RECORDS.update({
         "contact_id": customer_services.get_contact,
         "company_id": customer_services.get_company,
         "activity_id": activity_services.get_activity,
+        "import_id": import_services.get_job,
     })
     api.add_router("/contacts", contacts)
     api.add_router("/companies", companies)
@@ -188,6 +191,7 @@ def register_routers() -> None:
     api.add_router("/custom-fields", custom_fields)
     api.add_router("/tags", tags)
     api.add_router("/audit-log", audit_log)
+    api.add_router("/imports", imports)
     api.add_router("/", identity)
 
 

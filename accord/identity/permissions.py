@@ -16,7 +16,7 @@ from .models import Membership, Role
 
 VIEW_RECORDS = {
     "contacts.view", "companies.view", "activities.view", "tasks.view", "tags.view",
-    "custom_fields.view", "members.view", "teams.view",
+    "custom_fields.view", "members.view", "teams.view", "imports.view",
 }
 EDIT_RECORDS = {
     "contacts.add", "contacts.change", "companies.add", "companies.change",
@@ -25,7 +25,7 @@ EDIT_RECORDS = {
 DELETE_RECORDS = {"contacts.delete", "companies.delete", "activities.delete", "trash.restore"}
 BULK = {"contacts.bulk", "companies.bulk"}
 EXPORT = {"contacts.export", "companies.export"}
-IMPORT = {"imports.view", "imports.run", "imports.undo"}
+IMPORT = {"imports.run", "imports.undo"}
 MANAGE = {"audit.view", "trash.view"}
 ADMIN_ONLY = {
     "members.manage", "teams.manage", "custom_fields.manage", "settings.manage",
