@@ -11,8 +11,10 @@ from django.utils.translation import gettext as _
 
 from .base import ReadError, Row, Table
 from .csvfile import DELIMITERS, CsvTable
+from .vcard import Card, VcardTable
+from .xlsxfile import XlsxTable
 
-__all__ = ["ReadError", "Row", "Table", "open_table"]
+__all__ = ["Card", "ReadError", "Row", "Table", "open_table"]
 
 KIND_BY_EXTENSION = {
     ".csv": "csv", ".txt": "csv", ".tsv": "csv", ".tab": "csv",
@@ -53,12 +55,8 @@ def open_table(path, *, filename: str | None = None, encoding: str | None = None
         ))
 
     if kind == "xlsx":
-        from .xlsxfile import XlsxTable
-
         return XlsxTable(path, sheet=sheet)
     if kind == "vcard":
-        from .vcard import VcardTable
-
         return VcardTable(path, encoding=encoding)
     prefer = DELIMITERS
     if extension in (".tsv", ".tab"):
