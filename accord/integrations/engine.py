@@ -88,6 +88,8 @@ def apply_inspection(job: ImportJob, info: dict) -> None:
     options["delimiter"] = options.get("delimiter") or info["delimiter"]
     options["sheet"] = options.get("sheet") or info["sheet"]
     options["headers"] = info["headers"]
+    options["sheet_names"] = info["sheet_names"]
+    options["samples"] = info["samples"]
     options["detected_date_orders"] = {k: v for k, v in info["date_orders"].items() if v}
     options["detected_number_styles"] = {k: v for k, v in info["number_styles"].items() if v}
     job.kind = info["kind"]
