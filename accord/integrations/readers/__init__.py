@@ -20,6 +20,7 @@ KIND_BY_EXTENSION = {
     ".csv": "csv", ".txt": "csv", ".tsv": "csv", ".tab": "csv",
     ".xlsx": "xlsx", ".xlsm": "xlsx",
     ".vcf": "vcard", ".vcard": "vcard",
+    ".ods": "ods", ".ics": "calendar",
 }
 ZIP_SIGNATURE = b"PK\x03\x04"
 OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old .xls, and encrypted workbooks
@@ -48,6 +49,16 @@ def open_table(path, *, filename: str | None = None, encoding: str | None = None
             "as an .xlsx workbook without a password, or as CSV, and upload that."
         ))
     kind = KIND_BY_EXTENSION.get(extension) or _kind_from_content(head)
+    if kind == "ods":
+        raise ReadError(_(
+            "OpenDocument spreadsheets (.ods) cannot be read yet; save the sheet as an "
+            ".xlsx workbook or as CSV and upload that."
+        ))
+    if kind == "calendar":
+        raise ReadError(_(
+            "This is a calendar file (iCalendar), which holds events rather than contacts; "
+            "export the contacts as vCard or CSV instead."
+        ))
     if kind == "csv" and head.startswith(ZIP_SIGNATURE):
         raise ReadError(_(
             "This file is a compressed archive or a workbook, not CSV text; if it is an "
@@ -66,8 +77,11 @@ def open_table(path, *, filename: str | None = None, encoding: str | None = None
 
 def _kind_from_content(head: bytes) -> str:
     if head.startswith(ZIP_SIGNATURE):
-        return "xlsx"
+        # An OpenDocument file starts with its uncompressed media type.
+        return "ods" if b"opendocument.spreadsheet" in head[:200] else "xlsx"
     text = head.lstrip(b"\xef\xbb\xbf\xff\xfe\x00 \t\r\n").replace(b"\x00", b"")
     if text[:11].upper() == b"BEGIN:VCARD":
         return "vcard"
+    if text[:15].upper() == b"BEGIN:VCALENDAR":
+        return "calendar"
     return "csv"

@@ -50,6 +50,7 @@ ENCODING_NAMES = {
 _MARK_HANDLER = "accord-readers-mark"
 _MARK_BASE = 0x10FF00
 _MARKED = re.compile("[\U0010ff00-\U0010ffff]")
+_SEP_LINE = re.compile(r"sep=([^\r\n\"])(?:\r\n|\r|\n)", re.I)
 
 
 def _mark_undecodable(exc: UnicodeError):
@@ -188,10 +189,16 @@ class CsvTable(Table):
         decoder = codecs.getincrementaldecoder(self.encoding)(_MARK_HANDLER)
         text = decoder.decode(sample, final=complete)
 
+        # Excel writes "sep=;" as a first line to name the delimiter; it is
+        # not a row and is skipped.
+        hint = _SEP_LINE.match(text.lstrip("\ufeff"))
+        self.skip_lines = 1 if hint else 0
         if delimiter:
             if len(delimiter) != 1 or delimiter in "\"\r\n":
                 raise ReadError(_("The delimiter must be one character, such as ; or |."))
             self.delimiter = delimiter
+        elif hint:
+            self.delimiter = hint.group(1)
         else:
             self.delimiter = sniff_delimiter(text, complete=complete, prefer=prefer)
 
@@ -238,6 +245,8 @@ class CsvTable(Table):
                     yield position.number, cells
 
     def _checked_lines(self, text, position, nul_rows) -> Iterator[str]:
+        for _skipped in zip(range(self.skip_lines), text, strict=False):
+            pass
         for line in text:
             marked = _MARKED.search(line)
             if marked:

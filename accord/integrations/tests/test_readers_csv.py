@@ -398,3 +398,37 @@ def test_a_large_file_is_streamed(tmp_path):
     assert last.number == 200_001
     assert last.values[3] == "zoe.199999@example.org"
     assert peak < 2_000_000
+
+
+def test_excel_delimiter_line_is_followed_and_not_a_row(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes(b"\xef\xbb\xbfsep=;\r\nName;Amount\r\nKessler, Anna;1,5\r\n")
+
+    table = open_table(path)
+
+    assert (table.encoding, table.delimiter) == ("utf-8-sig", ";")
+    assert table.headers == ["Name", "Amount"]
+    assert list(table.rows()) == [Row(2, ["Kessler, Anna", "1,5"], [])]
+
+
+@pytest.mark.parametrize(("name", "content", "start"), [
+    ("meetings.ics", b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", "This is a calendar file"),
+    ("upload", b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", "This is a calendar file"),
+    ("sheet.ods", b"PK\x03\x04" + b"\x00" * 26 + b"mimetypeapplication/vnd.oasis."
+     b"opendocument.spreadsheet", "OpenDocument spreadsheets (.ods) cannot be read yet"),
+])
+def test_files_that_hold_no_table_are_refused(tmp_path, name, content, start):
+    path = tmp_path / name
+    path.write_bytes(content)
+
+    with pytest.raises(ReadError) as raised:
+        open_table(path)
+
+    assert str(raised.value).startswith(start)
+
+
+def test_cards_are_only_for_vcard_files():
+    table = open_table(DIALECTS / "test_utf8.csv")
+
+    with pytest.raises(TypeError):
+        table.cards()
