@@ -198,7 +198,7 @@ def parse_property(line: bytes) -> Property | None:
     head, colon, raw = _split_head(line)
     if not colon:
         return None
-    parts = _split_unquoted(head.decode("ascii", "replace"), ";")
+    parts = _split_unquoted(_text(head), ";")
     name = parts[0].strip()
     group, _dot, name = name.rpartition(".")
     params: dict[str, list[str]] = {}
@@ -216,6 +216,16 @@ def parse_property(line: bytes) -> Property | None:
     if "PREF" in params:
         types.add("pref")
     return Property(group=group, name=name.upper(), params=params, raw=raw, types=types)
+
+
+def _text(raw: bytes) -> str:
+    """Bytes outside a value's CHARSET (names, parameters, labels) as text, never failing."""
+    for charset in ("utf-8", "cp1252"):
+        try:
+            return raw.decode(charset)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("latin-1")
 
 
 def _split_head(line: bytes) -> tuple[bytes, bytes, bytes]:
@@ -446,7 +456,7 @@ def _take_photo(card: Card, prop: Property) -> None:
             data = None
         media_type = _media_type(header[5:].split(b";")[0].decode("ascii", "replace"))
     if data is None:
-        _drop(card, "PHOTO", raw.decode("utf-8", "replace"))
+        _drop(card, "PHOTO", _text(raw))
         return
     try:
         content = base64.b64decode(re.sub(rb"\s+", b"", data), validate=True)
@@ -497,7 +507,7 @@ def _is_binary(prop: Property) -> bool:
 
 
 def _clean_label(prop: Property) -> str:
-    text = _unescape(prop.raw.decode("utf-8", "replace")).strip()
+    text = _unescape(_text(prop.raw)).strip()
     apple = _APPLE_LABEL.fullmatch(text)
     if apple:
         words = _CAMEL.sub(" ", apple.group(1))
