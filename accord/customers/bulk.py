@@ -2,14 +2,14 @@
 
 Each function writes what its single-record service writes (the records,
 their e-mails, phones, tags, company links, lifecycle start, timeline event,
-audit entries and search text) but in a few statements per batch instead of
-a dozen per record. Input is already cleaned by `validation`; call inside the
-tenant scope and a transaction.
+audit entries, and search text built by the functions the services use) but
+in a few statements per batch instead of a dozen per record. Input is
+already cleaned by `validation`; call inside the tenant scope and a
+transaction.
 """
 
 from django.utils import timezone
 
-from accord import search
 from accord.activities.models import Activity, Kind
 from accord.audit import services as audit
 from accord.audit.context import current_channel
@@ -26,7 +26,14 @@ from .models import (
     LifecycleChange,
     Tag,
 )
-from .services import COMPANY_FIELDS, CONTACT_FIELDS
+from .services import (
+    COMPANY_FIELDS,
+    CONTACT_FIELDS,
+    _company_search_text,
+    _contact_search_text,
+)
+
+BATCH = 500  # rows per UPDATE of search text; far under SQLite's variable limit
 
 EXTRAS = ("tags", "emails", "phones", "primary_email", "primary_phone")
 
@@ -54,13 +61,20 @@ def create_contacts(org, actor, rows: list[dict]) -> list[Contact]:
     Contact.unscoped.bulk_create(contacts)
 
     now = timezone.now()
+    for contact, (emails, phones, _) in zip(contacts, extras, strict=True):
+        # Kept on the contact as if prefetched, so its search text is built
+        # from them below without a query per contact.
+        contact._prefetched_objects_cache = {
+            "emails": [ContactEmail(organization=org, contact=contact, **email)
+                       for email in emails],
+            "phones": [ContactPhone(organization=org, contact=contact, **phone)
+                       for phone in phones],
+        }
     ContactEmail.unscoped.bulk_create(
-        ContactEmail(organization=org, contact=contact, **email)
-        for contact, (emails, _, _) in zip(contacts, extras, strict=True) for email in emails
+        email for contact in contacts for email in contact._prefetched_objects_cache["emails"]
     )
     ContactPhone.unscoped.bulk_create(
-        ContactPhone(organization=org, contact=contact, **phone)
-        for contact, (_, phones, _) in zip(contacts, extras, strict=True) for phone in phones
+        phone for contact in contacts for phone in contact._prefetched_objects_cache["phones"]
     )
     _link_tags(org, ContactTag, "contact",
                [(contact, tags) for contact, (_, _, tags) in zip(contacts, extras, strict=True)])
@@ -86,7 +100,11 @@ def create_contacts(org, actor, rows: list[dict]) -> list[Contact]:
         entries.append(_entry(org, user, Action.CREATE, "contact", contact,
                               audit.diff({}, after)))
     AuditEntry.unscoped.bulk_create(entries)
-    search.reindex(Contact, [contact.pk for contact in contacts])
+    for contact in contacts:
+        contact.search_text = _contact_search_text(contact)
+    Contact.unscoped.bulk_update(contacts, ["search_text"], batch_size=BATCH)
+    for contact in contacts:
+        del contact._prefetched_objects_cache
     return contacts
 
 
@@ -99,6 +117,7 @@ def create_companies(org, actor, rows: list[dict]) -> list[Company]:
         company = Company(organization=org, **fields)
         if "owner" not in fields:
             company.owner = user
+        company.search_text = _company_search_text(company)
         companies.append(company)
         tag_lists.append(values.get("tags") or [])
     Company.unscoped.bulk_create(companies)
@@ -117,7 +136,6 @@ def create_companies(org, actor, rows: list[dict]) -> list[Company]:
         entries.append(_entry(org, user, Action.CREATE, "company", company,
                               audit.diff({}, after)))
     AuditEntry.unscoped.bulk_create(entries)
-    search.reindex(Company, [company.pk for company in companies])
     return companies
 
 

@@ -127,6 +127,7 @@ class Run:
         self.policy = self.options["duplicate_policy"]
         self.system = self.options.get("id_system") or "import"
         self.targets = self.entity.target_map()
+        self.fields = [target.custom for target in self.targets.values() if target.custom]
         self.companies: dict[tuple[str, str], int] = {}
         self.members: dict[str, int] = {}
         self.tz = timezone.get_current_timezone()
@@ -147,7 +148,7 @@ class Run:
         draft = (draft_from_card(item) if self.job.kind == "vcard"
                  else self._draft_from_row(item))
         if not draft.errors:
-            self.adapter.clean(self.org, draft)
+            self.adapter.clean(self.org, draft, self.fields)
         return draft
 
     def _draft_from_row(self, row) -> Draft:
