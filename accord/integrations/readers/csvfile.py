@@ -152,6 +152,18 @@ def sniff_delimiter(text: str, *, complete: bool, prefer: tuple[str, ...] = DELI
     return best
 
 
+def normalize_encoding(name: str) -> str:
+    """Python's name for an encoding a user chose ("UTF8", "Windows-1252"), or ReadError."""
+    try:
+        codec = codecs.lookup(name)
+    except LookupError:
+        raise ReadError(
+            _("“%(encoding)s” is not an encoding this importer knows; choose another one.")
+            % {"encoding": name}
+        ) from None
+    return "latin-1" if codec.name == "iso8859-1" else codec.name
+
+
 def suggest_encoding(encoding: str, byte: int) -> str:
     if encoding.startswith("utf"):
         return "ISO-8859-1 (Latin-1)" if byte in CP1252_UNDEFINED else "Windows-1252"
@@ -176,14 +188,7 @@ class CsvTable(Table):
             raise ReadError(_("The file is empty."))
 
         if encoding:
-            try:
-                codecs.lookup(encoding)
-            except LookupError:
-                raise ReadError(
-                    _("“%(encoding)s” is not an encoding this importer knows; choose "
-                      "another one.") % {"encoding": encoding}
-                ) from None
-            self.encoding = encoding
+            self.encoding = normalize_encoding(encoding)
         else:
             self.encoding = detect_encoding(sample, complete=complete)
         decoder = codecs.getincrementaldecoder(self.encoding)(_MARK_HANDLER)

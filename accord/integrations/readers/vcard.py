@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext as _
 
 from .base import ReadError, Row, Table
+from .csvfile import normalize_encoding
 
 PREVIEW_HEADERS = ["First name", "Last name", "Company", "Job title", "E-mail", "Phone",
                    "Birthday"]
@@ -91,15 +92,7 @@ class VcardTable(Table):
     def __init__(self, path, *, encoding: str | None = None) -> None:
         super().__init__()
         self.path = os.fspath(path)
-        self.charset = encoding or "utf-8"
-        if encoding:
-            try:
-                codecs.lookup(encoding)
-            except LookupError:
-                raise ReadError(
-                    _("“%(encoding)s” is not an encoding this importer knows; choose "
-                      "another one.") % {"encoding": encoding}
-                ) from None
+        self.charset = normalize_encoding(encoding) if encoding else "utf-8"
         self.headers = list(PREVIEW_HEADERS)
         with closing(self.cards()) as cards:
             first = next(cards, None)
@@ -281,6 +274,11 @@ def build_card(number: int, properties: list[Property], charset: str) -> Card:
         label = labels.get(prop.group.lower(), "") if prop.group else ""
         if prop.name == "PHOTO":
             _take_photo(card, prop)
+            continue
+        if prop.name == "AGENT" and not prop.raw.strip():
+            # In vCard 2.1 an AGENT (an assistant, say) is a whole card on the
+            # lines that follow; it is reported rather than read.
+            card.dropped.append(_("AGENT: a card inside this card was not imported"))
             continue
         text = _decode(card, prop, charset)
         if text is None:

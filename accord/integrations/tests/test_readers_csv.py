@@ -432,3 +432,32 @@ def test_cards_are_only_for_vcard_files():
 
     with pytest.raises(TypeError):
         table.cards()
+
+
+def test_chosen_encoding_names_are_normalised(tmp_path):
+    path = tmp_path / "contacts.csv"
+    path.write_bytes("name\nZoé\n".encode("cp1252"))
+
+    assert open_table(path, encoding="Windows-1252").encoding == "cp1252"
+    assert open_table(path, encoding="ISO-8859-1").encoding == "latin-1"
+    with pytest.raises(ReadError) as raised:
+        open_table(path, encoding="UTF8")
+    assert str(raised.value) == (
+        "The file is not valid UTF-8 (byte 0xE9 in row 2); choose its encoding, "
+        "for example Windows-1252.")
+
+
+def test_quoted_line_breaks_and_commas_do_not_mislead_the_delimiter(tmp_path):
+    path = tmp_path / "tickets.csv"
+    path.write_text(
+        'Subject;Description;Priority\n'
+        'Login;"Cannot sign in, password reset,\nthen again, and again";High\n'
+        'Invoice;"Wrong amount, see attachment";Low\n', encoding="utf-8")
+
+    table = open_table(path)
+
+    assert table.delimiter == ";"
+    assert list(table.rows()) == [
+        Row(2, ["Login", "Cannot sign in, password reset,\nthen again, and again", "High"], []),
+        Row(3, ["Invoice", "Wrong amount, see attachment", "Low"], []),
+    ]

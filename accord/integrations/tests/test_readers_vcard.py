@@ -255,3 +255,25 @@ def test_custom_type_with_accents_becomes_the_label(tmp_path):
 
     assert card.phones == [
         {"raw": "+49 30 901820", "kind": "other", "label": "büro", "is_primary": False}]
+
+
+def test_a_card_inside_a_card_is_reported_not_read(tmp_path):
+    path = tmp_path / "agent.vcf"
+    path.write_bytes(b"BEGIN:VCARD\r\nVERSION:2.1\r\nN:Vos;Anke\r\nAGENT:\r\n"
+                     b"BEGIN:VCARD\r\nVERSION:2.1\r\nN:Assistent;Piet\r\nEND:VCARD\r\n"
+                     b"TEL;WORK:+31 20 123 4567\r\nEND:VCARD\r\n")
+
+    (card,) = cards(path)
+
+    assert (card.first_name, card.last_name) == ("Anke", "Vos")
+    assert card.phones[0]["raw"] == "+31 20 123 4567"
+    assert card.dropped == ["AGENT: a card inside this card was not imported"]
+
+
+def test_chosen_encoding_is_the_default_charset(tmp_path):
+    path = tmp_path / "latin.vcf"
+    path.write_bytes(b"BEGIN:VCARD\r\nVERSION:2.1\r\nN:M\xfcller;J\xfcrgen\r\nEND:VCARD\r\n")
+
+    table = open_table(path, encoding="ISO-8859-1")
+
+    assert [card.last_name for card in table.cards()] == ["Müller"]
