@@ -5,6 +5,9 @@ CHARSET, and quoted-printable values are joined across their soft line breaks
 before the bytes are decoded (a break may fall inside a UTF-8 character).
 Whatever a card holds that has no place in `Card` is listed, as a sentence,
 in `Card.dropped` rather than lost without a word.
+
+Lines end in LF or CRLF; files from classic Mac OS with CR alone are read as
+one long line and hold no cards, as no exporter in use still writes them.
 """
 
 import base64
@@ -312,7 +315,8 @@ def _decode(card: Card, prop: Property, default_charset: str) -> str | None:
     try:
         return _lines(raw.decode(declared or default_charset))
     except LookupError:
-        pass
+        # A CHARSET no one has heard of says nothing about the bytes.
+        return _lines(_text(raw))
     except UnicodeDecodeError:
         if not declared and default_charset == "utf-8":
             # Without a CHARSET, 8-bit text that is not UTF-8 comes from

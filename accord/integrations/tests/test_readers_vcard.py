@@ -277,3 +277,13 @@ def test_chosen_encoding_is_the_default_charset(tmp_path):
     table = open_table(path, encoding="ISO-8859-1")
 
     assert [card.last_name for card in table.cards()] == ["Müller"]
+
+
+def test_unknown_charset_falls_back_to_utf8(tmp_path):
+    path = tmp_path / "odd.vcf"
+    path.write_bytes("BEGIN:VCARD\r\nVERSION:2.1\r\nN;CHARSET=X-UNHEARD:Müller;Anna\r\n"
+                     "END:VCARD\r\n".encode())
+
+    (card,) = cards(path)
+
+    assert (card.first_name, card.last_name, card.dropped) == ("Anna", "Müller", [])
