@@ -6,8 +6,9 @@ before the bytes are decoded (a break may fall inside a UTF-8 character).
 Whatever a card holds that has no place in `Card` is listed, as a sentence,
 in `Card.dropped` rather than lost without a word.
 
-Lines end in LF or CRLF; files from classic Mac OS with CR alone are read as
-one long line and hold no cards, as no exporter in use still writes them.
+Lines must end in LF or CRLF: a file with CR alone (classic Mac OS) reads as
+one long line and is refused as holding no cards, because lines are split as
+bytes before any value is decoded.
 """
 
 import base64
