@@ -128,7 +128,9 @@ class Run:
         self.system = self.options.get("id_system") or "import"
         self.targets = self.entity.target_map()
         self.fields = [target.custom for target in self.targets.values() if target.custom]
-        self.companies: dict[tuple[str, str], int] = {}
+        # Companies rows link to, by ("name", folded name) and ("domain", domain):
+        # one record for every row that names it.
+        self.companies: dict[tuple[str, str], Company] = {}
         self.members: dict[str, int] = {}
         self.tz = timezone.get_current_timezone()
         self.columns: list[tuple[int, str, entities.Target]] = []
@@ -206,28 +208,53 @@ class Run:
                 draft.values["parent"] = parent
                 draft.data["parent"] = parent
 
-    def _company(self, name, domain, draft: Draft):
-        column, text, value = name or domain
-        domain_value = (domain[2] if domain else "").strip().lower()
-        name_value = (name[2] if name else "").strip()
+    @staticmethod
+    def _company_keys(name, domain) -> list[tuple[str, str]]:
         keys = []
-        if domain_value:
-            keys.append(("domain", domain_value))
-        if name_value:
-            keys.append(("name", fold(name_value)))
+        if domain and domain[2].strip():
+            keys.append(("domain", domain[2].strip().lower()))
+        if name and name[2].strip():
+            keys.append(("name", fold(name[2].strip())))
+        return keys
+
+    def prefetch_companies(self, drafts: list[Draft]) -> None:
+        """Find in one go the companies a chunk's rows link to, so each row costs no query."""
+        wanted = set()
+        for draft in drafts:
+            for link in ("company", "parent"):
+                domain = draft.links.get("company_domain") if link == "company" else None
+                wanted.update(self._company_keys(draft.links.get(link), domain))
+        wanted -= set(self.companies)
+        if not wanted:
+            return
+        found = ADAPTERS["company"].lookup(wanted, self.system)
+        records = Company.objects.in_bulk(set(found.values()))
+        for key, pk in found.items():
+            if pk in records:
+                self.companies[key] = records[pk]
+
+    def _company(self, name, domain, draft: Draft):
+        column, text, _value = name or domain
+        keys = self._company_keys(name, domain)
         for key in keys:
             if key in self.companies:
-                return Company.objects.filter(pk=self.companies[key]).first()
+                company = self.companies[key]
+                for other in keys:
+                    self.companies.setdefault(other, company)
+                return company
         found = ADAPTERS["company"].lookup(set(keys), self.system)
         for key in keys:
             if key in found:
+                company = Company.objects.get(pk=found[key])
                 for other in keys:
-                    self.companies[other] = found[key]
-                return Company.objects.filter(pk=found[key]).first()
+                    self.companies[other] = company
+                return company
+        name_value = name[2].strip() if name else ""
         if not self.options.get("create_missing_links") or not name_value:
             draft.fail(column, text, "No company with this name or domain exists; allow "
                                      "creating missing companies, or add it first.")
             return None
+        domain_value = dict(keys).get("domain", "")
         try:
             company = customers.create_company(
                 self.org, self.actor,
@@ -237,7 +264,7 @@ class Run:
                 draft.fail(column, text, error["message"])
             return None
         for key in keys:
-            self.companies[key] = company.pk
+            self.companies[key] = company
         draft.links_created.append({"entity": "company", "id": company.pk})
         return company
 
@@ -248,6 +275,7 @@ class Run:
         valid = [draft for draft in drafts if not draft.errors]
         wanted = {key for draft in valid for key in self.adapter.keys(draft)}
         index = self.adapter.lookup(wanted, self.system) if self.policy != "create" else {}
+        self.prefetch_companies(valid)
         outcomes: list[Outcome] = []
         pending: list[Outcome] = []
         pending_keys: set = set()

@@ -48,7 +48,8 @@ def test_seven_thousand_customers_import_with_blank_totals_left_empty(org, admin
 
     summary = json.loads(out.getvalue().splitlines()[-1])
     assert (summary["created"], summary["failed"], summary["rows"]) == (7043, 0, 7043)
-    assert elapsed < 20
+    # About 15 s on two cores; far more means a query per row crept back in.
+    assert elapsed < 60
     with in_org(org):
         first = Contact.objects.get(last_name="7590-VHVEG")
         blank_totals = Contact.objects.exclude(custom_fields__has_key="total_charges").count()
