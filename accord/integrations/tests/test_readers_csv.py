@@ -461,3 +461,29 @@ def test_quoted_line_breaks_and_commas_do_not_mislead_the_delimiter(tmp_path):
         Row(2, ["Login", "Cannot sign in, password reset,\nthen again, and again", "High"], []),
         Row(3, ["Invoice", "Wrong amount, see attachment", "Low"], []),
     ]
+
+
+def test_a_character_cut_by_the_end_of_the_sample_is_still_utf8(tmp_path):
+    path = tmp_path / "cut.csv"
+    lines = b"name,city\n" + b"Anna,Basel\n" * 95_000
+    pad = b"Ben," + b"x" * (1_048_575 - len(lines) - 5) + b" "
+    content = lines + pad + "é\nZoé,Genève\n".encode()
+    path.write_bytes(content)
+
+    table = open_table(path)
+    rows = list(table.rows())
+
+    assert content[1_048_575:1_048_577] == "é".encode()
+    assert table.encoding == "utf-8"
+    assert rows[-2].values[1].endswith("x é")
+    assert rows[-1] == Row(95_003, ["Zoé", "Genève"], [])
+
+
+def test_utf16_big_endian_without_bom_is_detected(tmp_path):
+    path = tmp_path / "unicode.csv"
+    path.write_bytes("name,city\nZoé,Genève\n".encode("utf-16-be"))
+
+    table = open_table(path)
+
+    assert table.encoding == "utf-16-be"
+    assert [row.values for row in table.rows()] == [["Zoé", "Genève"]]
