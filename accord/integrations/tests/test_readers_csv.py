@@ -487,3 +487,24 @@ def test_utf16_big_endian_without_bom_is_detected(tmp_path):
 
     assert table.encoding == "utf-16-be"
     assert [row.values for row in table.rows()] == [["Zoé", "Genève"]]
+
+
+SHARED_DATA = Path("/work/shared/data")
+
+
+@pytest.mark.parametrize(("name", "width", "count"), [
+    ("customer-support-tickets/customer_support_tickets.csv", 17, 8_469),
+    ("telco-customer-churn/WA_Fn-UseC_-Telco-Customer-Churn.csv", 21, 7_043),
+])
+def test_real_exports_read_record_by_record(name, width, count):
+    path = SHARED_DATA / name
+    if not path.exists():
+        pytest.skip("the shared data sets are not on this machine")
+
+    table = open_table(path)
+    rows = list(table.rows())
+
+    assert (table.encoding, table.delimiter, len(table.headers)) == ("utf-8", ",", width)
+    assert len(rows) == count
+    assert rows[-1].number == count + 1
+    assert all(len(row.values) == width and row.extra == [] for row in rows)
