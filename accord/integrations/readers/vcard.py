@@ -83,7 +83,8 @@ class Property:
     name: str
     params: dict[str, list[str]]
     raw: bytes
-    types: set[str]
+    types: set[str]  # lower case, for matching
+    type_words: list[str] = field(default_factory=list)  # as written, for labels
 
     def param(self, key: str) -> str:
         values = self.params.get(key)
@@ -200,6 +201,7 @@ def parse_property(line: bytes) -> Property | None:
     group, _dot, name = name.rpartition(".")
     params: dict[str, list[str]] = {}
     types: set[str] = set()
+    type_words: list[str] = []
     for part in parts[1:]:
         key, equals, value = part.partition("=")
         if not equals:
@@ -209,10 +211,12 @@ def parse_property(line: bytes) -> Property | None:
         values = value.split(",") if key == "TYPE" else [value]
         params.setdefault(key, []).extend(values)
         if key == "TYPE":
-            types.update(item.strip().lower() for item in values if item.strip())
+            type_words += [item.strip() for item in values if item.strip()]
+            types.update(word.lower() for word in type_words)
     if "PREF" in params:
         types.add("pref")
-    return Property(group=group, name=name.upper(), params=params, raw=raw, types=types)
+    return Property(group=group, name=name.upper(), params=params, raw=raw, types=types,
+                    type_words=type_words)
 
 
 def _text(raw: bytes) -> str:
@@ -392,10 +396,9 @@ def _take_email(card: Card, prop: Property, text: str, label: str) -> None:
     if not address:
         return
     kind = "work" if "work" in prop.types else "home" if "home" in prop.types else "other"
-    custom = [word for word in prop.types
-              if word not in EMAIL_TYPE_WORDS | {"work", "home"} and not word.startswith("x-")]
     card.emails.append({
-        "address": address, "kind": kind, "label": label or ", ".join(sorted(custom)),
+        "address": address, "kind": kind,
+        "label": label or _custom_label(prop, EMAIL_TYPE_WORDS | {"work", "home"}),
         "is_primary": _is_primary(prop) and not any(e["is_primary"] for e in card.emails),
     })
 
@@ -408,9 +411,8 @@ def _take_phone(card: Card, prop: Property, text: str, label: str) -> None:
         return
     kind = next((kind for word, kind in PHONE_KINDS if word in prop.types), "other")
     known = {word for word, _kind in PHONE_KINDS} | PHONE_TYPE_WORDS
-    custom = [word for word in prop.types if word not in known and not word.startswith("x-")]
     card.phones.append({
-        "raw": value, "kind": kind, "label": label or ", ".join(sorted(custom)),
+        "raw": value, "kind": kind, "label": label or _custom_label(prop, known),
         "is_primary": _is_primary(prop) and not any(p["is_primary"] for p in card.phones),
     })
 
@@ -428,13 +430,11 @@ def _take_address(card: Card, prop: Property, text: str, label: str) -> None:
     if not any(parts):
         return
     kind = "work" if "work" in prop.types else "home" if "home" in prop.types else "other"
-    custom = [word for word in prop.types
-              if word not in ADDRESS_TYPE_WORDS | {"work", "home"} and not word.startswith("x-")]
     card.addresses.append({
         "kind": kind,
         "street": "\n".join(part for part in (street, extended) if part),
         "city": city, "region": region, "postal_code": postal_code, "country": country,
-        "label": label or ", ".join(sorted(custom)),
+        "label": label or _custom_label(prop, ADDRESS_TYPE_WORDS | {"work", "home"}),
     })
     if post_box:
         _drop(card, "ADR", post_box)
@@ -499,6 +499,18 @@ HANDLERS = {
     "ADR": _take_address,
     "URL": _take_url,
 }
+
+
+def _custom_label(prop: Property, known) -> str:
+    """Type words the kind does not cover ("school", "Büro"), as written, to label a value."""
+    words: list[str] = []
+    for word in prop.type_words:
+        lowered = word.lower()
+        if word.isupper():
+            word = word.capitalize()  # PAGER is how exporters write a keyword
+        if lowered not in known and not lowered.startswith("x-") and word not in words:
+            words.append(word)
+    return ", ".join(words)[:60]
 
 
 def _is_primary(prop: Property) -> bool:

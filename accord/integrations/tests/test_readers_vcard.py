@@ -132,6 +132,8 @@ def test_apple_item_groups_give_labels_and_photo_is_kept():
 
     assert john.phones[-1] == {"raw": "905-222-1234", "kind": "other",
                                "label": "Assistant phone", "is_primary": False}
+    assert john.phones[-2] == {"raw": "905-111-1234", "kind": "other", "label": "Pager",
+                               "is_primary": False}
     assert john.phones[0]["is_primary"] is True
     assert john.addresses[1]["street"] == "Street4\nBuilding 6\nFloor 8"
     assert john.urls == ["http://www.ibm.com"]
@@ -254,7 +256,7 @@ def test_custom_type_with_accents_becomes_the_label(tmp_path):
     (card,) = cards(path)
 
     assert card.phones == [
-        {"raw": "+49 30 901820", "kind": "other", "label": "büro", "is_primary": False}]
+        {"raw": "+49 30 901820", "kind": "other", "label": "Büro", "is_primary": False}]
 
 
 def test_a_card_inside_a_card_is_reported_not_read(tmp_path):
