@@ -1,7 +1,8 @@
 import io
 import json
 
-from django.core.management import call_command
+import pytest
+from django.core.management import CommandError, call_command
 
 from accord.customers.models import Contact, ContactPhone
 from accord.integrations.models import ImportJob
@@ -39,3 +40,52 @@ def test_dry_run_writes_nothing(org, admin, in_org, case):
     with in_org(org):
         assert Contact.objects.count() == 0
         assert ImportJob.objects.count() == 0
+
+
+@pytest.mark.parametrize(("args", "options", "message"), [
+    (["missing.csv"], {"entity": "contact"}, "There is no file at missing.csv."),
+    ([None], {"entity": "contact", "org": "nowhere"}, "No organisation has the slug 'nowhere'."),
+    ([None], {"entity": "contact", "as": "stranger@example.com"},
+     "stranger@example.com is not an active member of"),
+    ([None], {"entity": "contact", "mapping": "missing.json"},
+     "The mapping file missing.json cannot be read."),
+])
+def test_bad_arguments_stop_with_a_clear_message(org, admin, case, args, options, message):
+    path = str(case("csv-utf8-bom-header/contacts_bom.csv"))
+    args = [path if arg is None else arg for arg in args]
+    options = {"org": org.slug, **options}
+    if "as" in options:
+        options["acting"] = options.pop("as")
+
+    with pytest.raises(CommandError, match=message.replace(".", r"\.")):
+        call_command("import", *args, stdout=io.StringIO(), stderr=io.StringIO(), **options)
+
+
+def test_a_mapping_naming_an_unknown_field_is_refused(org, admin, case, tmp_path):
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(json.dumps({"email": "fax_number"}))
+
+    with pytest.raises(CommandError, match="mapping.email: There is no contact field"):
+        run(str(case("csv-utf8-bom-header/contacts_bom.csv")), org=org.slug,
+            entity="contact", mapping=str(mapping))
+
+
+def test_a_file_that_cannot_be_read_is_explained(org, admin, tmp_path):
+    path = tmp_path / "old.xls"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" * 8)
+
+    with pytest.raises(CommandError, match="file: This is an old-style Excel"):
+        run(str(path), org=org.slug, entity="contact")
+
+
+def test_rows_not_taken_are_printed_on_stderr_and_counted(org, admin, in_org, tmp_path):
+    path = tmp_path / "people.csv"
+    path.write_text("email,first_name\nada@example.com,Ada\nnope,Bad\nada@example.com,Ada\n")
+
+    summary, err = run(str(path), org=org.slug, entity="contact", duplicates="skip")
+
+    assert {key: summary[key] for key in ("created", "updated", "skipped", "failed")} == {
+        "created": 1, "updated": 0, "skipped": 1, "failed": 1}
+    assert "row 3 email: Enter a valid e-mail address, such as name@example.com." in err
+    with in_org(org):
+        assert ImportJob.objects.get().created_by == admin.user
