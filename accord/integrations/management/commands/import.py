@@ -30,9 +30,10 @@ class Command(BaseCommand):
         "Import contacts or companies from a CSV, XLSX or vCard file, in this process (no "
         "worker needed). Columns are mapped from their headers, or by --mapping. Rows that "
         "match an existing record are handled as --duplicates says. A progress bar goes to "
-        "stderr on a terminal; the last line on stdout is a JSON summary with the counts of "
-        "created, updated, skipped and failed rows. Every problem is kept with the job, "
-        "whose error file can be downloaded from the Imports page."
+        "stderr on a terminal, and the first problems are listed there; the last line on "
+        "stdout is a JSON summary with the counts of created, updated, skipped and failed "
+        "rows. Except in a dry run the job is kept: its page under Imports has the file of "
+        "every problem and can undo it."
     )
 
     def add_arguments(self, parser):
@@ -45,7 +46,8 @@ class Command(BaseCommand):
             "--mapping", metavar="FILE",
             help='JSON file {"header": "field"} saying which column fills which field '
                  '(fields such as first_name, email, phone, company, cf.<custom key>; an '
-                 'empty string skips a column). Default: mapped from the headers.')
+                 'empty string skips a column). Default: a mapping saved in the import wizard '
+                 'for files with the same columns, else suggested from the headers.')
         parser.add_argument(
             "--dry-run", action="store_true",
             help="Read, check and match every row and print the counts, but write nothing.")
@@ -62,8 +64,10 @@ class Command(BaseCommand):
                             help="How to read dates such as 03/04/2025 in columns whose values "
                                  "do not tell (default: detected per column, else dmy).")
         parser.add_argument("--number-format", choices=services.NUMBER_STYLES,
-                            help="How to read numbers such as 1.250 in columns whose values do "
-                                 "not tell (default: detected, else 1,234.56).")
+                            metavar="FORMAT",
+                            help='How to read numbers such as 1.250 in columns whose values do '
+                                 'not tell: "1,234.56" or "1.234,56" (default: detected, else '
+                                 '"1,234.56").')
         parser.add_argument(
             "--duplicates", choices=DuplicatePolicy.values, default=DuplicatePolicy.FILL,
             help="What to do with a row that matches an existing record: skip it, fill the "
