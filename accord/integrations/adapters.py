@@ -188,10 +188,8 @@ class ContactAdapter(Adapter):
             rows = (ContactEmail.objects.annotate(folded=Lower("address"))
                     .filter(folded__in=addresses, contact__deleted_at__isnull=True)
                     .order_by("contact_id").values_list("folded", "contact_id"))
-            for address, contact_id in rows:
-                found.setdefault(("email", address), contact_id)
-            rows = (Contact.objects.annotate(folded=Lower("email"))
-                    .filter(folded__in=addresses).order_by("pk").values_list("folded", "pk"))
+            # Every service keeps a contact's addresses, the primary one too,
+            # as ContactEmail rows, so that table alone answers.
             for address, contact_id in rows:
                 found.setdefault(("email", address), contact_id)
         found.update(self.external_keys(keys, system))
