@@ -508,31 +508,33 @@ def preview(org, actor, job: ImportJob, *, limit: int = PREVIEW_ROWS) -> dict:
     match an existing record, or are invalid. Writes nothing.
     """
     run = Run(org, actor, job)
-    rows: list[PreviewRow] = []
-    counts = {"new": 0, "match": 0, "invalid": 0, "checked": 0}
-    seen: set = set()
     with table_for(job) as table:
         run.bind(table.headers)
         headers = list(table.headers) if job.kind != "vcard" else []
-        for item in islice(_items(table, job.kind), PREVIEW_COUNT_ROWS):
-            draft = run.draft(item)
-            status = "invalid"
-            if not draft.errors:
-                keys = run.adapter.keys(draft)
-                found = run.adapter.lookup(set(keys), run.system)
-                duplicate = any(key in found or key in seen for key in keys)
-                status = "match" if duplicate and run.policy != "create" else "new"
-                seen.update(keys)
-            counts[status] += 1
-            counts["checked"] += 1
-            if len(rows) < limit:
-                bad = {error["column"]: error["reason"] for error in draft.errors}
-                texts = item.values if headers else []
-                rows.append(PreviewRow(
-                    draft.number,
-                    [(cells.unescape(text), bad.get(header, ""))
-                     for header, text in zip(headers, texts, strict=False)],
-                    draft.errors, draft.notes, status))
+        read = [(item, run.draft(item))
+                for item in islice(_items(table, job.kind), PREVIEW_COUNT_ROWS)]
+    valid = [draft for _, draft in read if not draft.errors]
+    found = run.adapter.lookup({key for draft in valid for key in run.adapter.keys(draft)},
+                               run.system)
+    rows: list[PreviewRow] = []
+    counts = {"new": 0, "match": 0, "invalid": 0, "checked": len(read)}
+    seen: set = set()
+    for item, draft in read:
+        status = "invalid"
+        if not draft.errors:
+            keys = run.adapter.keys(draft)
+            duplicate = any(key in found or key in seen for key in keys)
+            status = "match" if duplicate and run.policy != DuplicatePolicy.CREATE else "new"
+            seen.update(keys)
+        counts[status] += 1
+        if len(rows) < limit:
+            bad = {error["column"]: error["reason"] for error in draft.errors}
+            texts = item.values if headers else []
+            rows.append(PreviewRow(
+                draft.number,
+                [(cells.unescape(text), bad.get(header, ""))
+                 for header, text in zip(headers, texts, strict=False)],
+                draft.errors, draft.notes, status))
     return {"headers": headers, "rows": rows, "counts": counts}
 
 
