@@ -30,6 +30,9 @@ def import_list(request):
                                      limit=DEFAULT_LIMIT)
     except InvalidInput as exc:
         jobs, next_cursor, error = [], None, exc.errors[0]["message"]
+    for job in jobs:
+        kind = entities.get(job.entity)
+        job.entity_label = kind.plural if kind else job.entity
     return render(request, "integrations/importjob_list.html", {
         "jobs": jobs, "next_cursor": next_cursor, "error": error,
         "can_run": has_permission(request.membership, "imports.run"),

@@ -32,6 +32,7 @@ def test_the_wizard_maps_previews_runs_and_undoes_an_import(org, admin, client_f
     with in_org(org):
         engine.run_job(org, admin.user, ImportJob.objects.get(pk=job.pk))
     detail = client.get(f"/imports/{job.pk}/")
+    listed = client.get("/imports/")
     confirm = client.get(f"/imports/{job.pk}/undo/")
     undone = client.post(f"/imports/{job.pk}/undo/", follow=True)
 
@@ -48,6 +49,8 @@ def test_the_wizard_maps_previews_runs_and_undoes_an_import(org, admin, client_f
     assert queued["Location"] == f"/imports/{job.pk}/"
     assert "<dt>Created</dt><dd>4</dd>" in detail.text
     assert "Undo this import" in detail.text
+    assert f'<a href="/imports/{job.pk}/">contacts_cp1252.csv</a>' in listed.text
+    assert "<td>Contacts</td>" in listed.text
     assert "The 4 records this import created move to the trash" in confirm.text
     assert "Import undone: 4 records moved to the trash, 0 changes reverted." in undone.text
     with in_org(org):
