@@ -6,6 +6,7 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from accord.audit.models import AuditEntry
 from accord.celery import app
 from accord.customers.models import Contact
 from accord.identity.models import Role
@@ -62,6 +63,8 @@ def test_a_worker_runs_an_uploaded_file_and_the_api_reports_counts_and_errors(
         "\ufeffrow,column,value,reason\r\n"
         "3,Email,not-an-email,\"Enter a valid e-mail address, such as name@example.com.\"\r\n")
     with in_org(org):
+        assert set(AuditEntry.objects.filter(entity="contact").values_list("via", flat=True)) \
+            == {"job"}
         assert sorted(Contact.objects.values_list("email", "birthday")) == [
             ("ada@example.com", dt.date(1815, 12, 10)),
             ("grace@example.com", dt.date(1906, 12, 9)),

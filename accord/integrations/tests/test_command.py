@@ -4,6 +4,7 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
+from accord.audit.models import AuditEntry
 from accord.customers.models import Contact, ContactPhone
 from accord.integrations.models import ImportJob
 
@@ -89,3 +90,5 @@ def test_rows_not_taken_are_printed_on_stderr_and_counted(org, admin, in_org, tm
     assert "row 3 email: Enter a valid e-mail address, such as name@example.com." in err
     with in_org(org):
         assert ImportJob.objects.get().created_by == admin.user
+        assert list(AuditEntry.objects.filter(entity="contact").values_list(
+            "action", "via", "actor")) == [("create", "cli", admin.user.pk)]
