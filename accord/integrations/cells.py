@@ -7,6 +7,7 @@ raises ValueError with a reason a user can act on; the validation of
 
 import datetime as dt
 import decimal
+import re
 
 from phonenumbers.geodata.locale import LOCALE_DATA
 
@@ -101,6 +102,9 @@ def _read(target: Target, text: str, date_order: str, number_style: str, tz):
         return int(number)
     if kind in ("decimal", "cf.number", "cf.money"):
         return number
+    if kind in ("tags", "cf.multi_choice"):
+        # Accord's exports join several values with "; ", typed lists use commas.
+        return [part.strip() for part in re.split(r"[;,]", text) if part.strip()]
     if kind == "choice":
         return choice(target, text)
     if kind == "country":

@@ -5,6 +5,7 @@ engine, the wizard, the API and the command only go through the registry, so
 a new kind of record (deals, products) plugs in by registering one more.
 """
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 
@@ -91,8 +92,6 @@ def fold_header(header: str) -> str:
 
 def header_key(headers: list[str]) -> str:
     """One short key for a set of headers, the same whatever their order, case or BOM."""
-    import hashlib
-
     folded = sorted({fold_header(header.lstrip("\ufeff")) for header in headers} - {""})
     return hashlib.sha256("\x1f".join(folded).encode()).hexdigest()[:64]
 
@@ -147,7 +146,7 @@ COMMON = [
     Target("owner", _("Owner"), "member", synonyms=("Owner e-mail", "Account Owner",
                                                     "Contact Owner", "Besitzer")),
     Target("source", _("Source"), synonyms=("Lead Source", "Quelle", "Origine", "Bron")),
-    Target("tags", _("Tags"), synonyms=("Tag", "Labels", "Categories", "Group Membership",
+    Target("tags", _("Tags"), "tags", synonyms=("Tag", "Labels", "Categories", "Group Membership",
                                         "Kategorien", "Étiquettes")),
     Target("external_id", _("Id in another system"), "identifier", synonyms=(
         "External ID", "ID", "Record ID", "Customer ID", "CustomerID", "Kundennummer",
