@@ -4,7 +4,7 @@ import pytest
 
 from accord.audit.models import AuditEntry
 from accord.customers import services as customers
-from accord.customers.models import Contact
+from accord.customers.models import Company, Contact
 from accord.integrations import engine, services
 from accord.integrations.models import ImportRow
 
@@ -150,3 +150,35 @@ def test_a_mapping_saved_from_the_file_without_bom_applies_to_the_file_with_it(
                                         "last_name": "last_name", "phone": "phone"}
     assert bom.options["mapping"] == {"email": "email", "first_name": "first_name",
                                       "last_name": "last_name", "phone": "phone_work"}
+
+
+def test_one_company_is_created_for_every_row_naming_it_and_undo_removes_it(
+    org, admin, in_org, tmp_path
+):
+    path = write_csv(tmp_path, ["a@example.com,Ann,Ash,Kessler Antriebe AG",
+                                "b@example.com,Bo,Birch,kessler antriebe ag",
+                                "c@example.com,Cy,Cedar,Brandt & Co. KG"],
+                     header="email,first_name,last_name,company")
+
+    with in_org(org):
+        job = engine.run_job(org, admin.user, make_job(org, admin.user, path))
+        linked = sorted(Contact.objects.values_list("first_name", "company__name"))
+        companies = Company.objects.count()
+        services.undo_job(org, admin.user, job)
+
+        assert linked == [("Ann", "Kessler Antriebe AG"), ("Bo", "Kessler Antriebe AG"),
+                          ("Cy", "Brandt & Co. KG")]
+        assert companies == 2
+        assert (Contact.objects.count(), Company.objects.count()) == (0, 0)
+
+
+def test_a_dry_run_counts_and_lists_problems_but_keeps_no_record(org, admin, in_org, tmp_path):
+    path = write_csv(tmp_path, ["a@example.com,Ann,,", "nope,Bad,,", "c@example.com,Cy,,"])
+
+    with in_org(org):
+        job = engine.run_job(org, admin.user, make_job(org, admin.user, path, dry_run=True))
+
+        assert (job.status, job.created_count, job.failed_count) == ("done", 2, 1)
+        assert [row[:2] for row in services.error_rows(job)] == [[3, "email"]]
+        assert Contact.objects.count() == 0
+        assert AuditEntry.objects.filter(entity="contact").count() == 0
