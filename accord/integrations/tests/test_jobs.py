@@ -182,3 +182,21 @@ def test_a_dry_run_counts_and_lists_problems_but_keeps_no_record(org, admin, in_
         assert [row[:2] for row in services.error_rows(job)] == [[3, "email"]]
         assert Contact.objects.count() == 0
         assert AuditEntry.objects.filter(entity="contact").count() == 0
+
+
+def test_rows_find_companies_again_by_their_id_in_another_system(org, admin, in_org, tmp_path):
+    first = write_csv(tmp_path, ["C-001,Kessler Antriebe AG", "C-002,Brandt & Co. KG"],
+                      name="v1.csv", header="Customer ID,Company Name")
+    renamed = write_csv(tmp_path, ["C-001,Kessler Drives AG"], name="v2.csv",
+                        header="Customer ID,Company Name")
+
+    with in_org(org):
+        engine.run_job(org, admin.user, services.create_job(
+            org, admin.user, entity="company", path=first))
+        again = engine.run_job(org, admin.user, services.create_job(
+            org, admin.user, entity="company", path=renamed,
+            options={"duplicate_policy": "overwrite"}))
+
+        assert (again.created_count, again.updated_count) == (0, 1)
+        assert sorted(Company.objects.values_list("name", flat=True)) == [
+            "Brandt & Co. KG", "Kessler Drives AG"]

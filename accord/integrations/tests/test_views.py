@@ -109,3 +109,22 @@ def test_sales_members_may_not_import(org, make_member, client_for):
 
     assert client.get("/imports/new/").status_code == 403
     assert client.get("/imports/").status_code == 200
+
+
+def test_choosing_another_separator_reads_the_file_again(org, admin, client_for, in_org, case):
+    client = client_for(admin)
+    upload(client, case("csv-semicolon-decimal-comma/deals_de.csv"), entity="company")
+    with in_org(org):
+        job = ImportJob.objects.get()
+    detected = client.get(f"/imports/{job.pk}/map/")
+
+    reread = client.post(f"/imports/{job.pk}/map/", {"delimiter": ",", "reread": "1"},
+                         follow=True)
+
+    assert 'value=";" selected' in detected.text
+    assert "Lieferung; Montage und Wartung" in detected.text
+    assert '<option value="name" selected>' in detected.text
+    assert 'value="," selected' in reread.text
+    with in_org(org):
+        assert ImportJob.objects.get().options["headers"] == [
+            "Name;Firma;Betrag;Abschlussdatum;Phase;Beschreibung"]
