@@ -34,6 +34,8 @@ from .services import (
 )
 
 BATCH = 500  # rows per UPDATE of search text; far under SQLite's variable limit
+# Rows go in through bulk_create on every database; PostgreSQL's COPY would
+# load faster but is not used yet, so both databases share one tested path.
 
 EXTRAS = ("tags", "emails", "phones", "primary_email", "primary_phone")
 

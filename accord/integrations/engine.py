@@ -424,6 +424,11 @@ def _write_chunk(run: Run, job: ImportJob, chunk: list) -> int:
     drafts = [run.draft(item) for item in chunk]
     with transaction.atomic():
         try:
+            # A dry run writes each chunk and rolls it back, so its counts
+            # come from the real write path. A later chunk therefore does not
+            # see the records an earlier one would have created: a duplicate
+            # more than a chunk apart counts as new. The import command
+            # avoids this by rolling the whole run back at once instead.
             with transaction.atomic():
                 outcomes = run.apply(drafts)
                 if run.options.get("dry_run"):

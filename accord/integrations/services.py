@@ -257,6 +257,8 @@ def undo_job(org, actor, job: ImportJob) -> dict:
     reported with the reason. Conflict while the job runs or when it was
     undone already. Returns {"removed", "reverted", "not_reverted": [...]}.
     """
+    # Undo runs in the caller's request, batch by batch; it is not a worker
+    # job yet, so undoing a very large import keeps that request busy.
     if job.status not in FINISHED:
         raise Conflict("Only a finished, cancelled or failed import can be undone.")
     if job.options.get("dry_run"):
