@@ -181,6 +181,8 @@ def register_routers() -> None:
     from accord.customers.merge_api import router as duplicate_pairs
     from accord.identity.api import router as identity
     from accord.integrations import exports
+    from accord.integrations import services as import_services
+    from accord.integrations.api import router as imports
     from accord.integrations.export_api import router as export_jobs
 
     PATH_RECORDS.update({
@@ -189,6 +191,7 @@ def register_routers() -> None:
         "activity_id": activity_services.get_activity,
         "pair_id": duplicates.get_pair,
         "export_id": exports.find_export,
+        "import_id": import_services.get_job,
     })
     api.add_exception_handler(RecordMerged, merged_record)
     api.add_router("/contacts", contacts)
@@ -200,6 +203,7 @@ def register_routers() -> None:
     api.add_router("/duplicates", duplicate_pairs)
     api.add_router("/", merges)
     api.add_router("/exports", export_jobs)
+    api.add_router("/imports", imports)
     api.add_router("/", identity)
 
 

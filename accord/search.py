@@ -129,10 +129,22 @@ def reindex(model: type[Model], ids: Iterable[int]) -> None:
 
 
 def _reindex_chunk(model: type[Model], kind: Kind, chunk: list[int]) -> None:
+    _write(kind, chunk, list(kind.live(model._base_manager.filter(pk__in=chunk))))
+
+
+def index(model: type[Model], records: list[Model]) -> None:
+    """Write the entries of live records already in memory, holding what their text needs
+    (related rows prefetched); for bulk writers that have just saved them."""
+    kind = _KINDS[model]
+    for start in range(0, len(records), REINDEX_CHUNK):
+        chunk = records[start:start + REINDEX_CHUNK]
+        _write(kind, [record.pk for record in chunk], chunk)
+
+
+def _write(kind: Kind, ids: list[int], records: list[Model]) -> None:
     from accord.core.models import SearchEntry
 
-    records = list(kind.live(model._base_manager.filter(pk__in=chunk)))
-    SearchEntry.unscoped.filter(entity=kind.entity, record_id__in=chunk).delete()
+    SearchEntry.unscoped.filter(entity=kind.entity, record_id__in=ids).delete()
     SearchEntry.unscoped.bulk_create([
         SearchEntry(organization_id=record.organization_id, entity=kind.entity,
                     record_id=record.pk, text=kind.text_of(record)[:4000],

@@ -221,6 +221,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accord.integrations.tasks.delete_expired_exports",
         "schedule": 3600.0,  # files are kept 7 days; an hour more is no matter
     },
+    "resume-stalled-imports": {
+        "task": "accord.integrations.tasks.resume_stalled_imports",
+        "schedule": 60.0,  # a killed import waits at most its stall limit plus a minute
+    },
 }
 
 TRASH_RETENTION_DAYS = 30

@@ -16,7 +16,7 @@ from .models import Membership, Role
 
 VIEW_RECORDS = {
     "contacts.view", "companies.view", "activities.view", "tasks.view", "tags.view",
-    "custom_fields.view", "members.view", "teams.view",
+    "custom_fields.view", "members.view", "teams.view", "imports.view",
 }
 # A merge loses nothing (every value and link is kept, the merged record stays
 # and the audit trail shows each choice), so it is an edit of the records, not
@@ -35,6 +35,7 @@ EXPORT = {"contacts.export", "companies.export"}
 # Sales and marketing keep the quick CSV of the list in front of them
 # (EXPORT above); support and read-only members export nothing.
 DATA_EXPORT = {"data.export"}
+IMPORT = {"imports.run", "imports.undo"}
 MANAGE = {"audit.view", "trash.view"}
 ADMIN_ONLY = {
     "members.manage", "teams.manage", "custom_fields.manage", "settings.manage",
@@ -46,12 +47,12 @@ OWN_TOKENS = {"tokens.own"}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.ADMIN: frozenset(
-        VIEW_RECORDS | EDIT_RECORDS | DELETE_RECORDS | BULK | EXPORT | DATA_EXPORT | MANAGE
-        | ADMIN_ONLY | OWN_TOKENS
+        VIEW_RECORDS | EDIT_RECORDS | DELETE_RECORDS | BULK | EXPORT | DATA_EXPORT | IMPORT
+        | MANAGE | ADMIN_ONLY | OWN_TOKENS
     ),
     Role.MANAGER: frozenset(
-        VIEW_RECORDS | EDIT_RECORDS | DELETE_RECORDS | BULK | EXPORT | DATA_EXPORT | MANAGE
-        | OWN_TOKENS
+        VIEW_RECORDS | EDIT_RECORDS | DELETE_RECORDS | BULK | EXPORT | DATA_EXPORT | IMPORT
+        | MANAGE | OWN_TOKENS
     ),
     Role.SALES: frozenset(VIEW_RECORDS | EDIT_RECORDS | EXPORT | OWN_TOKENS),
     Role.MARKETING: frozenset(VIEW_RECORDS | EDIT_RECORDS | BULK | EXPORT | OWN_TOKENS),

@@ -19,6 +19,7 @@ from accord.customers import services as customer_services
 from accord.customers.models import Contact, CustomField, DuplicatePair, SavedView
 from accord.identity import services as identity_services
 from accord.identity.models import ApiToken, Membership, Role
+from accord.integrations import services as import_services
 from accord.integrations.models import ExportJob
 
 PROBES_PER_TABLE = 5
@@ -52,7 +53,7 @@ def fill(route: str, value) -> str:
 
 
 @pytest.fixture
-def victim(make_org, make_member):
+def victim(make_org, make_member, tmp_path):
     """An organisation with several of every kind of record, named SECRET."""
     org = make_org("Victim")
     admin = Membership.unscoped.get(organization=org, role=Role.ADMIN)
@@ -77,11 +78,14 @@ def victim(make_org, make_member):
                 label=f"{SECRET} field", field_type="text")
             view = SavedView.objects.create(organization=org, entity="contact",
                                             name=f"{SECRET} view", owner=user)
+            upload = tmp_path / f"secret{number}.csv"
+            upload.write_text(f"email,first_name\nsecret{number}@victim.example,{SECRET}\n")
+            job = import_services.create_job(org, user, entity="contact", path=upload)
             export = ExportJob.objects.create(organization=org, entity="contacts",
                                               format="csv", query=f"q={SECRET}",
                                               status="done", created_by=user)
             ids |= {member.pk, member.user_id, company.pk, contact.pk, note.pk, task.pk,
-                    team.pk, token.pk, field.pk, view.pk, export.pk}
+                    team.pk, token.pk, field.pk, view.pk, export.pk, job.pk}
         # Possible duplicates (`pair_id`): the same person entered twice, per probe.
         for number in range(PROBES_PER_TABLE):
             customer_services.create_contact(org, user, data={

@@ -9,9 +9,8 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
 
-    initial = True
-
     dependencies = [
+        ('integrations', '0001_initial'),
         ('identity', '0003_sign_in_failures'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -1,0 +1,435 @@
+"""How an import reads, matches, creates and updates one kind of record.
+
+An adapter turns the typed cells of a row into the input its services take
+(a `Draft`), cleans that input through the same validation as the form and
+the API, finds the existing record a row stands for, and writes. The engine
+only talks to adapters, so deals or products add one adapter each.
+"""
+
+from dataclasses import dataclass, field
+
+from django.db.models.functions import Lower
+
+from accord.audit.services import json_safe
+from accord.customers import bulk, custom_fields
+from accord.customers import services as customers
+from accord.customers.duplicates import company_name_keys
+from accord.customers.models import Company, Contact, ContactEmail, EmailKind, PhoneKind
+from accord.customers.validation import clean_company, clean_contact
+from accord.errors import InvalidInput
+from accord.search import fold
+
+from . import cells, values
+from .models import ExternalId
+
+NAME_LOOKUP_BATCH = 100  # OR-ed conditions per query; SQLite caps expression depth at 1000
+
+
+@dataclass
+class Draft:
+    """One row on its way in: service input, where each value came from, what went wrong."""
+
+    number: int
+    data: dict = field(default_factory=dict)
+    # service field ("first_name", "emails.0.address") -> (column, cell text)
+    origin: dict = field(default_factory=dict)
+    errors: list = field(default_factory=list)  # [{column, value, reason}]
+    notes: list = field(default_factory=list)  # values read but not stored, same shape
+    external_id: str = ""
+    # "company", "company_domain" or "parent" -> (column, text, value)
+    links: dict = field(default_factory=dict)
+    note: str = ""
+    values: dict | None = None  # the cleaned input, once valid
+    links_created: list = field(default_factory=list)
+
+    def fail(self, column: str, value: str, reason: str) -> None:
+        self.errors.append({"column": column, "value": value, "reason": str(reason)})
+
+    def absorb(self, exc: InvalidInput) -> None:
+        for error in exc.errors:
+            column, value = self.origin.get(error["field"], ("", ""))
+            self.fail(column, value, error["message"])
+
+
+def split_name(text: str) -> tuple[str, str]:
+    """First and last name from a full name: the last word is the last name."""
+    parts = text.split()
+    if len(parts) < 2:
+        return text.strip(), ""
+    return " ".join(parts[:-1]), parts[-1]
+
+
+class Adapter:
+    entity = ""
+    model = Contact
+    area = ""  # "contacts", "companies": the permission prefix
+
+    def clean(self, org, draft: Draft, fields: list) -> None:
+        """Set `draft.values`, or add an error per bad value; `fields` are the custom fields."""
+        raise NotImplementedError
+
+    def keys(self, draft: Draft) -> list[tuple[str, str]]:
+        """Match keys in priority order: ("email", "a@b.c"), ("ext", "C-17"), ..."""
+        raise NotImplementedError
+
+    def lookup(self, keys: set[tuple[str, str]], system: str) -> dict:
+        """{key: record id} for the keys that name a live record of this organisation."""
+        raise NotImplementedError
+
+    def create_many(self, org, actor, drafts: list[Draft]) -> list:
+        raise NotImplementedError
+
+    def changes(self, record, draft: Draft, *, fill_only: bool) -> tuple[dict, dict]:
+        """(service input that applies the row, the record's values it replaces)."""
+        raise NotImplementedError
+
+    def update(self, org, actor, record, data: dict):
+        raise NotImplementedError
+
+    def get(self, record_id):
+        return self.model.objects.filter(pk=record_id).first()
+
+    def external_keys(self, keys, system: str) -> dict:
+        values_ = [value for kind, value in keys if kind == "ext"]
+        if not values_:
+            return {}
+        found = ExternalId.objects.filter(entity=self.entity, system=system, value__in=values_)
+        live = set(self.model.objects.filter(
+            pk__in=[external.record_id for external in found]).values_list("pk", flat=True))
+        return {("ext", external.value): external.record_id for external in found
+                if external.record_id in live}
+
+
+def _clean_new(org, draft: Draft, data: dict, clean, blank, fields: list) -> None:
+    """Validate a new record's input with the rules of the form and the API.
+
+    The input is cleaned as a change to a blank record, with the custom
+    fields checked against the run's field list, because otherwise each row
+    reads the organisation's field definitions again, which took half the
+    time of a large import. A blank record makes every check that of a new one.
+    """
+    incoming = data.pop("custom_fields", None) or {}
+    errors, values = [], None
+    try:
+        values = clean(org, data, current=blank)
+    except InvalidInput as exc:
+        errors.extend(exc.errors)
+    try:
+        stored = custom_fields.clean_values(fields, incoming, None, partial=False)
+    except InvalidInput as exc:
+        errors.extend(exc.errors)
+    if errors:
+        draft.absorb(InvalidInput(errors))
+    elif not draft.errors:
+        values["custom_fields"] = stored
+        draft.values = values
+
+
+def _simple_changes(record, draft: Draft, keys, *, fill_only: bool) -> tuple[dict, dict]:
+    data, before = {}, {}
+    cleaned = draft.values
+    for key in keys:
+        if key not in cleaned:
+            continue
+        new = json_safe(cleaned[key])
+        attname = f"{key}_id" if key in ("company", "parent", "owner") else key
+        current = json_safe(getattr(record, attname))
+        if new in (None, "") or new == current:
+            continue
+        if fill_only and current not in (None, "", False):
+            continue
+        data[key] = new
+        before[key] = current
+    incoming = draft.data.get("custom_fields") or {}
+    stored = record.custom_fields or {}
+    for key in incoming:
+        new = (cleaned.get("custom_fields") or {}).get(key)
+        current = stored.get(key)
+        if new in (None, "", []) or new == current:
+            continue
+        if fill_only and current not in (None, "", []):
+            continue
+        data.setdefault("custom_fields", {})[key] = new
+        before.setdefault("custom_fields", {})[key] = current
+    tags = cleaned.get("tags") or []
+    if tags:
+        have = customers._tag_names(record)
+        added = [tag for tag in tags if tag.lower() not in {name.lower() for name in have}]
+        if added:
+            data["tags"] = have + added
+            before["tags"] = have
+    return data, before
+
+
+class ContactAdapter(Adapter):
+    entity = "contact"
+    model = Contact
+    area = "contacts"
+    FIELDS = ["first_name", "last_name", "title", "company", "street", "city", "region",
+              "postal_code", "country", "birthday", "lifecycle_stage", "time_zone",
+              "do_not_contact", "owner", "source"]
+
+    def clean(self, org, draft: Draft, fields: list) -> None:
+        data = {key: value for key, value in draft.data.items() if key != "company"}
+        _clean_new(org, draft, data, clean_contact, Contact(), fields)
+
+    def keys(self, draft: Draft) -> list[tuple[str, str]]:
+        found = [("email", email["address"].lower()) for email in draft.values.get("emails", [])]
+        if draft.external_id:
+            found.append(("ext", draft.external_id))
+        return found
+
+    def lookup(self, keys, system: str) -> dict:
+        addresses = [value for kind, value in keys if kind == "email"]
+        found = {}
+        if addresses:
+            rows = (ContactEmail.objects.annotate(folded=Lower("address"))
+                    .filter(folded__in=addresses, contact__deleted_at__isnull=True)
+                    .order_by("contact_id").values_list("folded", "contact_id"))
+            # Every service keeps a contact's addresses, the primary one too,
+            # as ContactEmail rows, so that table alone answers.
+            for address, contact_id in rows:
+                found.setdefault(("email", address), contact_id)
+        found.update(self.external_keys(keys, system))
+        return found
+
+    def create_many(self, org, actor, drafts: list[Draft]) -> list:
+        return bulk.create_contacts(org, actor, [draft.values for draft in drafts])
+
+    def changes(self, record, draft: Draft, *, fill_only: bool) -> tuple[dict, dict]:
+        data, before = _simple_changes(record, draft, self.FIELDS, fill_only=fill_only)
+        emails = list(record.emails.all())
+        have = {email.address.lower() for email in emails}
+        added = [dict(email, is_primary=False) for email in draft.values.get("emails", [])
+                 if email["address"].lower() not in have]
+        if added:
+            current = [{"address": email.address, "kind": email.kind, "label": email.label,
+                        "is_primary": email.is_primary} for email in emails]
+            data["emails"] = current + added
+            before["emails"] = current
+        phones = list(record.phones.all())
+        have = {phone.number or phone.raw for phone in phones}
+        added = [{"number": phone["raw"], "kind": phone["kind"], "label": phone["label"],
+                  "is_primary": False}
+                 for phone in draft.values.get("phones", [])
+                 if (phone["number"] or phone["raw"]) not in have]
+        if added:
+            current = [{"number": phone.raw, "kind": phone.kind, "label": phone.label,
+                        "is_primary": phone.is_primary} for phone in phones]
+            data["phones"] = current + added
+            before["phones"] = current
+        return data, before
+
+    def update(self, org, actor, record, data: dict):
+        return customers.update_contact(org, actor, record, data=data)
+
+
+class CompanyAdapter(Adapter):
+    entity = "company"
+    model = Company
+    area = "companies"
+    FIELDS = ["name", "domain", "website", "industry", "size", "employees", "annual_revenue",
+              "currency", "phone", "description", "parent", "owner", "source", "street",
+              "city", "region", "postal_code", "country"]
+
+    def clean(self, org, draft: Draft, fields: list) -> None:
+        data = {key: value for key, value in draft.data.items() if key != "parent"}
+        if not str(data.get("name") or "").strip():
+            draft.fail("", "", "Give the company a name.")
+        _clean_new(org, draft, data, clean_company, Company(), fields)
+
+    def keys(self, draft: Draft) -> list[tuple[str, str]]:
+        found = []
+        if draft.external_id:
+            found.append(("ext", draft.external_id))
+        if draft.values.get("domain"):
+            found.append(("domain", draft.values["domain"]))
+        found.append(("name", fold(draft.values["name"])))
+        return found
+
+    def lookup(self, keys, system: str) -> dict:
+        found = self.external_keys(keys, system)
+        domains = [value for kind, value in keys if kind == "domain"]
+        if domains:
+            for domain, pk in (Company.objects.filter(domain__in=domains).order_by("pk")
+                               .values_list("domain", "pk")):
+                found.setdefault(("domain", domain), pk)
+        names = sorted({value for kind, value in keys if kind == "name"})
+        for start in range(0, len(names), NAME_LOOKUP_BATCH):
+            batch = names[start:start + NAME_LOOKUP_BATCH]
+            # The duplicate key narrows to names that differ at most in legal
+            # form; the folded name then must match exactly.
+            candidates = {company_name_keys(name)[0] for name in batch}
+            for name, pk in (Company.objects.filter(name_key__in=candidates).order_by("pk")
+                             .values_list("name", "pk")):
+                folded = fold(name)
+                if folded in batch:
+                    found.setdefault(("name", folded), pk)
+        return found
+
+    def create_many(self, org, actor, drafts: list[Draft]) -> list:
+        return bulk.create_companies(org, actor, [draft.values for draft in drafts])
+
+    def changes(self, record, draft: Draft, *, fill_only: bool) -> tuple[dict, dict]:
+        return _simple_changes(record, draft, self.FIELDS, fill_only=fill_only)
+
+    def update(self, org, actor, record, data: dict):
+        return customers.update_company(org, actor, record, data=data)
+
+
+EMAIL_KINDS = {"email": EmailKind.WORK, "email_home": EmailKind.HOME,
+               "email_other": EmailKind.OTHER}
+PHONE_KINDS = {"phone": PhoneKind.MOBILE, "phone_mobile": PhoneKind.MOBILE,
+               "phone_work": PhoneKind.WORK, "phone_home": PhoneKind.HOME,
+               "phone_fax": PhoneKind.FAX}
+
+
+def draft_from_cells(number: int, row_cells: list, *, member_of) -> Draft:
+    """A draft from [(target, column, text, typed value)]: the columns a mapping chose."""
+    draft = Draft(number)
+    emails, phones, full_name = [], [], None
+    for target, column, text, value in row_cells:
+        key = target.key
+        if key == "name" and target.kind == "full_name":
+            full_name = (column, text, value)
+        elif key in EMAIL_KINDS:
+            emails.append((key != "email", column, text,
+                           {"address": value, "kind": EMAIL_KINDS[key], "label": ""}))
+        elif key in PHONE_KINDS:
+            phones.append((key != "phone", column, text,
+                           {"number": value, "kind": PHONE_KINDS[key], "label": ""}))
+        elif target.kind in ("company", "company_domain"):
+            draft.links[key] = (column, text, value)
+        elif key == "external_id":
+            draft.external_id = value
+        elif key == "note":
+            draft.note = value
+        elif key == "owner":
+            try:
+                draft.data["owner"] = member_of(value)
+            except ValueError as exc:
+                draft.fail(column, text, str(exc))
+            draft.origin["owner_id"] = (column, text)
+        elif target.custom is not None:
+            draft.data.setdefault("custom_fields", {})[target.custom.key] = (
+                cells.as_custom_value(value))
+            draft.origin[f"custom_fields.{target.custom.key}"] = (column, text)
+        else:
+            draft.data[key] = value
+            draft.origin[key] = (column, text)
+    if full_name is not None:
+        first, last = split_name(full_name[2])
+        column, text = full_name[0], full_name[1]
+        if "first_name" not in draft.data and "last_name" not in draft.data:
+            draft.data.update(first_name=first, last_name=last)
+            draft.origin.update(first_name=(column, text), last_name=(column, text))
+    if emails:
+        emails.sort(key=lambda item: item[0])
+        draft.data["emails"] = []
+        for index, (_, column, text, email) in enumerate(emails):
+            draft.data["emails"].append(dict(email, is_primary=index == 0))
+            draft.origin[f"emails.{index}.address"] = (column, text)
+            draft.origin[f"emails.{index}"] = (column, text)
+    if phones:
+        phones.sort(key=lambda item: item[0])
+        draft.data["phones"] = []
+        for index, (_, column, text, phone) in enumerate(phones):
+            draft.data["phones"].append(dict(phone, is_primary=index == 0))
+            draft.origin[f"phones.{index}.number"] = (column, text)
+            draft.origin[f"phones.{index}"] = (column, text)
+    return draft
+
+
+def _kind(value: str, choices, default: str) -> str:
+    value = (value or "").lower()
+    if value in ("cell", "cellular", "iphone"):
+        value = PhoneKind.MOBILE
+    if value in ("personal", "private"):
+        value = EmailKind.HOME
+    return value if value in choices.values else default
+
+
+def draft_from_card(card) -> Draft:
+    """A contact draft from a vCard; whatever a contact cannot hold becomes a note."""
+    draft = Draft(card.number)
+    first, last = card.first_name or "", card.last_name or ""
+    if not (first or last) and card.display_name:
+        first, last = split_name(card.display_name)
+    draft.data.update(first_name=first, last_name=last)
+    draft.origin.update(first_name=("N", card.display_name or first),
+                        last_name=("N", card.display_name or last))
+    if card.title:
+        draft.data["title"] = card.title
+        draft.origin["title"] = ("TITLE", card.title)
+    if card.organization:
+        draft.links["company"] = ("ORG", card.organization, card.organization)
+    if card.department:
+        draft.notes.append({"column": "ORG", "value": card.department,
+                            "reason": "The department was not imported: contacts have no "
+                                      "department field."})
+    if card.birthday:
+        text = str(card.birthday)
+        try:
+            draft.data["birthday"] = (card.birthday if hasattr(card.birthday, "isoformat")
+                                      else values.parse_date(text, "ymd"))
+        except ValueError as exc:
+            draft.fail("BDAY", text, str(exc))
+        draft.origin["birthday"] = ("BDAY", text)
+    if card.note:
+        draft.note = card.note
+    emails = []
+    for index, email in enumerate(card.emails):
+        emails.append({"address": email["address"],
+                       "kind": _kind(email.get("kind"), EmailKind, EmailKind.OTHER),
+                       "label": email.get("label") or "",
+                       "is_primary": bool(email.get("is_primary"))})
+        draft.origin[f"emails.{index}.address"] = ("EMAIL", email["address"])
+    if emails:
+        draft.data["emails"] = emails
+    phones = []
+    for index, phone in enumerate(card.phones):
+        phones.append({"number": phone["raw"],
+                       "kind": _kind(phone.get("kind"), PhoneKind, PhoneKind.OTHER),
+                       "label": phone.get("label") or "",
+                       "is_primary": bool(phone.get("is_primary"))})
+        draft.origin[f"phones.{index}.number"] = ("TEL", phone["raw"])
+    if phones:
+        draft.data["phones"] = phones
+    for index, address in enumerate(card.addresses):
+        text = ", ".join(part for part in (
+            address.get("street"), " ".join(filter(None, (address.get("postal_code"),
+                                                          address.get("city")))),
+            address.get("region"), address.get("country")) if part)
+        if index == 0:
+            _take_address(draft, address, text)
+        else:
+            draft.notes.append({"column": "ADR", "value": text, "reason": (
+                f"This {address.get('kind') or 'other'} address was not imported: a contact "
+                "holds one address.")})
+    for url in card.urls or []:
+        draft.notes.append({"column": "URL", "value": url,
+                            "reason": "Web addresses of contacts are not stored."})
+    if card.photo:
+        draft.notes.append({"column": "PHOTO", "value": "",
+                            "reason": "Photos of contacts are not stored."})
+    for sentence in card.dropped or []:
+        draft.notes.append({"column": "", "value": "", "reason": sentence})
+    return draft
+
+
+def _take_address(draft: Draft, address: dict, text: str) -> None:
+    for key in ("street", "city", "region", "postal_code"):
+        if address.get(key):
+            draft.data[key] = address[key]
+            draft.origin[key] = ("ADR", text)
+    if address.get("country"):
+        try:
+            draft.data["country"] = cells.country(address["country"])
+        except ValueError:
+            draft.notes.append({"column": "ADR", "value": address["country"],
+                                "reason": "The country was not imported: its name is not "
+                                          "one we know."})
+        draft.origin["country"] = ("ADR", address.get("country"))
+
+
+ADAPTERS: dict[str, Adapter] = {"contact": ContactAdapter(), "company": CompanyAdapter()}

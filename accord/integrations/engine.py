@@ -1,0 +1,579 @@
+"""The import engine: a job's file read row by row, checked, matched and written in chunks.
+
+Each chunk's records, ledger rows, audit entries and search text commit in
+one transaction, and a job starts again after the last row in its ledger,
+so a worker killed mid-job and started again neither loses nor repeats a
+row. Only one chunk of rows is held in memory, whatever the file's size.
+"""
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from itertools import islice
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Max
+from django.utils import timezone
+
+from accord.activities import services as timeline
+from accord.audit.services import json_safe
+from accord.customers import duplicates
+from accord.customers import services as customers
+from accord.customers.models import Company
+from accord.errors import InvalidInput
+from accord.search import fold
+
+from . import cells, entities, values
+from .adapters import ADAPTERS, Draft, draft_from_card, draft_from_cells
+from .models import DuplicatePolicy, ExternalId, ImportJob, ImportRow, ImportStatus, RowAction
+from .readers import open_table
+
+logger = logging.getLogger(__name__)
+User = get_user_model()
+
+CHUNK = 500  # rows per transaction: a few seconds of writes, never a long lock
+SAMPLE_ROWS = 200  # rows read to detect each column's date order and number format
+PREVIEW_ROWS = 20
+PREVIEW_COUNT_ROWS = 1000  # rows checked for the preview's new/matching counts
+
+DEFAULT_OPTIONS = {
+    "encoding": None, "delimiter": None, "sheet": None, "mapping": {}, "date_order": None,
+    "number_style": None, "duplicate_policy": DuplicatePolicy.FILL,
+    "create_missing_links": True, "dry_run": False, "id_system": "import",
+}
+
+
+class Interrupted(Exception):
+    """Raised by a chunk hook to stop a job where it stands (tests, shutdown)."""
+
+
+def table_for(job: ImportJob):
+    """The job's file opened with its encoding, delimiter and sheet; raises ReadError."""
+    options = job.options
+    path = job.file.path if job.file else options["path"]
+    return open_table(path, filename=job.filename, encoding=options.get("encoding"),
+                      delimiter=options.get("delimiter"), sheet=options.get("sheet"))
+
+
+def inspect(job: ImportJob) -> dict:
+    """Read the file's head: headers, samples and each column's detected formats.
+
+    Fills the job's options with what was detected where the user chose
+    nothing; raises ReadError for a file that cannot be read.
+    """
+    with table_for(job) as table:
+        info = {"kind": table.kind, "headers": list(table.headers),
+                "encoding": table.encoding, "delimiter": table.delimiter,
+                "sheet_names": list(table.sheet_names or []), "sheet": table.sheet,
+                "samples": {}, "date_orders": {}, "number_styles": {}}
+        if table.kind == "vcard":
+            return info
+        samples: dict[str, list[str]] = {header: [] for header in table.headers}
+        for row in islice(table.rows(), SAMPLE_ROWS):
+            for header, text in zip(table.headers, row.values, strict=False):
+                if not values.is_blank(text):
+                    samples[header].append(cells.unescape(text))
+    for header, texts in samples.items():
+        info["samples"][header] = texts[:3]
+        if texts:
+            info["date_orders"][header] = values.detect_date_order(texts)
+            info["number_styles"][header] = values.detect_number_style(texts)
+    return info
+
+
+def apply_inspection(job: ImportJob, info: dict) -> None:
+    """Store what `inspect` found in the job, without overriding the user's choices."""
+    options = {**DEFAULT_OPTIONS, **job.options}
+    options["encoding"] = options.get("encoding") or info["encoding"]
+    options["delimiter"] = options.get("delimiter") or info["delimiter"]
+    options["sheet"] = options.get("sheet") or info["sheet"]
+    options["headers"] = info["headers"]
+    options["sheet_names"] = info["sheet_names"]
+    options["samples"] = info["samples"]
+    options["detected_date_orders"] = {k: v for k, v in info["date_orders"].items() if v}
+    options["detected_number_styles"] = {k: v for k, v in info["number_styles"].items() if v}
+    job.kind = info["kind"]
+    job.options = options
+
+
+def column_formats(job: ImportJob, header: str) -> tuple[str, str | None]:
+    """The date order and number style a column is read with: its own, else the job's."""
+    options = job.options
+    order = ((options.get("detected_date_orders") or {}).get(header)
+             or options.get("date_order"))
+    style = ((options.get("detected_number_styles") or {}).get(header)
+             or options.get("number_style"))
+    return order, style
+
+
+@dataclass
+class Outcome:
+    draft: Draft
+    action: str
+    record_id: int | None = None
+    errors: list | None = None
+    before: dict | None = None
+    version_after: int | None = None
+
+
+class Run:
+    """One pass over a job's rows by one actor; holds the per-job lookups."""
+
+    def __init__(self, org, actor, job: ImportJob):
+        self.org, self.actor, self.job = org, actor, job
+        self.entity = entities.get(job.entity)
+        self.adapter = ADAPTERS[job.entity]
+        self.options = {**DEFAULT_OPTIONS, **job.options}
+        self.policy = self.options["duplicate_policy"]
+        self.system = self.options.get("id_system") or "import"
+        self.targets = self.entity.target_map()
+        self.fields = [target.custom for target in self.targets.values() if target.custom]
+        # Companies rows link to, by ("name", folded name) and ("domain", domain):
+        # one record for every row that names it.
+        self.companies: dict[tuple[str, str], Company] = {}
+        self.members: dict[str, int] = {}
+        self.tz = timezone.get_current_timezone()
+        self.columns: list[tuple[int, str, entities.Target]] = []
+
+    def bind(self, headers: list[str]) -> None:
+        mapping = self.options.get("mapping") or {}
+        self.columns = []
+        for index, header in enumerate(headers):
+            key = mapping.get(header)
+            if key in self.targets:
+                order, style = column_formats(self.job, header)
+                self.columns.append((index, header, self.targets[key], order, style))
+
+    # Reading
+
+    def draft(self, item) -> Draft:
+        draft = (draft_from_card(item) if self.job.kind == "vcard"
+                 else self._draft_from_row(item))
+        if not draft.errors:
+            self.adapter.clean(self.org, draft, self.fields)
+        return draft
+
+    def _draft_from_row(self, row) -> Draft:
+        row_cells, errors = [], []
+        for index, header, target, order, style in self.columns:
+            text = row.values[index] if index < len(row.values) else ""
+            if values.is_blank(text):
+                continue
+            text = cells.unescape(text)
+            try:
+                value = cells.read(target, text, date_order=order, number_style=style,
+                                   tz=self.tz)
+            except ValueError as exc:
+                errors.append({"column": header, "value": text, "reason": str(exc)})
+                continue
+            row_cells.append((target, header, text, value))
+        draft = draft_from_cells(row.number, row_cells, member_of=self.member_of)
+        draft.errors[:0] = errors
+        if row.extra:
+            draft.notes.append({"column": "", "value": ", ".join(row.extra), "reason": (
+                "This row has more cells than the file has headers; the extra cells were "
+                "not imported.")})
+        return draft
+
+    def member_of(self, text: str) -> int:
+        key = text.strip().casefold()
+        if key not in self.members:
+            found = None
+            for user in User.objects.filter(memberships__organization=self.org,
+                                            memberships__is_active=True):
+                if key in (user.email.casefold(), (user.full_name or "").casefold()):
+                    found = user.pk
+                    break
+            if found is None:
+                raise ValueError("No active member of this organisation has this e-mail "
+                                 "address or name.")
+            self.members[key] = found
+        return self.members[key]
+
+    # Links
+
+    def resolve_links(self, draft: Draft) -> None:
+        """Find (or create, when the job allows) the companies a row names."""
+        if self.job.entity == "contact":
+            name = draft.links.get("company")
+            domain = draft.links.get("company_domain")
+            if name or domain:
+                company = self._company(name, domain, draft)
+                if company is not None:
+                    draft.values["company"] = company
+                    draft.data["company"] = company
+        elif self.job.entity == "company" and draft.links.get("parent"):
+            parent = self._company(draft.links["parent"], None, draft)
+            if parent is not None:
+                draft.values["parent"] = parent
+                draft.data["parent"] = parent
+
+    @staticmethod
+    def _company_keys(name, domain) -> list[tuple[str, str]]:
+        keys = []
+        if domain and domain[2].strip():
+            keys.append(("domain", domain[2].strip().lower()))
+        if name and name[2].strip():
+            keys.append(("name", fold(name[2].strip())))
+        return keys
+
+    def prefetch_companies(self, drafts: list[Draft]) -> None:
+        """Find in one go the companies a chunk's rows link to, so each row costs no query."""
+        wanted = set()
+        for draft in drafts:
+            for link in ("company", "parent"):
+                domain = draft.links.get("company_domain") if link == "company" else None
+                wanted.update(self._company_keys(draft.links.get(link), domain))
+        wanted -= set(self.companies)
+        if not wanted:
+            return
+        found = ADAPTERS["company"].lookup(wanted, self.system)
+        records = Company.objects.in_bulk(set(found.values()))
+        for key, pk in found.items():
+            if pk in records:
+                self.companies[key] = records[pk]
+
+    def _company(self, name, domain, draft: Draft):
+        column, text, _value = name or domain
+        keys = self._company_keys(name, domain)
+        for key in keys:
+            if key in self.companies:
+                company = self.companies[key]
+                for other in keys:
+                    self.companies.setdefault(other, company)
+                return company
+        found = ADAPTERS["company"].lookup(set(keys), self.system)
+        for key in keys:
+            if key in found:
+                company = Company.objects.get(pk=found[key])
+                for other in keys:
+                    self.companies[other] = company
+                return company
+        name_value = name[2].strip() if name else ""
+        if not self.options.get("create_missing_links") or not name_value:
+            draft.fail(column, text, "No company with this name or domain exists; allow "
+                                     "creating missing companies, or add it first.")
+            return None
+        domain_value = dict(keys).get("domain", "")
+        try:
+            company = customers.create_company(
+                self.org, self.actor,
+                data={"name": name_value, **({"domain": domain_value} if domain_value else {})})
+        except InvalidInput as exc:
+            for error in exc.errors:
+                draft.fail(column, text, error["message"])
+            return None
+        for key in keys:
+            self.companies[key] = company
+        draft.links_created.append({"entity": "company", "id": company.pk})
+        return company
+
+    # Writing
+
+    def apply(self, drafts: list[Draft]) -> list[Outcome]:
+        """Write one chunk; call inside a transaction. Returns one outcome per draft."""
+        valid = [draft for draft in drafts if not draft.errors]
+        wanted = {key for draft in valid for key in self.adapter.keys(draft)}
+        index = self.adapter.lookup(wanted, self.system) if self.policy != "create" else {}
+        self.prefetch_companies(valid)
+        outcomes: list[Outcome] = []
+        pending: list[Outcome] = []
+        pending_keys: set = set()
+        for draft in drafts:
+            if draft.errors:
+                outcomes.append(Outcome(draft, RowAction.FAILED, errors=draft.errors))
+                continue
+            self.resolve_links(draft)
+            if draft.errors:
+                outcomes.append(Outcome(draft, RowAction.FAILED, errors=draft.errors))
+                continue
+            keys = self.adapter.keys(draft)
+            if self.policy != DuplicatePolicy.CREATE and pending_keys & set(keys):
+                self._flush(pending, index)
+                pending, pending_keys = [], set()
+            match = next(((key, index[key]) for key in keys if key in index), None)
+            if match is None or self.policy == DuplicatePolicy.CREATE:
+                outcome = Outcome(draft, RowAction.CREATED)
+                outcomes.append(outcome)
+                pending.append(outcome)
+                pending_keys.update(keys)
+                continue
+            outcomes.append(self._apply_match(draft, *match))
+        self._flush(pending, index)
+        for outcome in outcomes:
+            if outcome.action in (RowAction.CREATED, RowAction.UPDATED) and outcome.draft.note:
+                self._add_note(outcome)
+        return outcomes
+
+    def _flush(self, pending: list[Outcome], index: dict) -> None:
+        if not pending:
+            return
+        records = self.adapter.create_many(self.org, self.actor, [o.draft for o in pending])
+        externals = []
+        for outcome, record in zip(pending, records, strict=True):
+            outcome.record_id = record.pk
+            outcome.version_after = record.version
+            for key in self.adapter.keys(outcome.draft):
+                index.setdefault(key, record.pk)
+            if outcome.draft.external_id:
+                externals.append(ExternalId(
+                    organization=self.org, entity=self.job.entity, record_id=record.pk,
+                    system=self.system, value=outcome.draft.external_id))
+        ExternalId.objects.bulk_create(externals, ignore_conflicts=True)
+
+    def _apply_match(self, draft: Draft, key: tuple, record_id: int) -> Outcome:
+        how = {"email": "e-mail", "ext": "id", "domain": "domain", "name": "name"}[key[0]]
+        label = str(self.entity.label).lower()
+        if self.policy == DuplicatePolicy.SKIP:
+            return Outcome(draft, RowAction.SKIPPED, record_id=record_id, errors=[{
+                "column": "", "value": key[1],
+                "reason": f"Matches {label} #{record_id} by {how}; skipped, as this import "
+                          "skips duplicates."}])
+        record = self.adapter.get(record_id)
+        data, before = self.adapter.changes(record, draft,
+                                            fill_only=self.policy == DuplicatePolicy.FILL)
+        if draft.external_id:
+            ExternalId.objects.bulk_create([ExternalId(
+                organization=self.org, entity=self.job.entity, record_id=record_id,
+                system=self.system, value=draft.external_id)], ignore_conflicts=True)
+        if not data:
+            return Outcome(draft, RowAction.SKIPPED, record_id=record_id, errors=[{
+                "column": "", "value": key[1],
+                "reason": f"Matches {label} #{record_id} by {how}; it already holds "
+                          "these values."}])
+        try:
+            updated = self.adapter.update(self.org, self.actor, record, data)
+        except InvalidInput as exc:
+            draft.absorb(exc)
+            return Outcome(draft, RowAction.FAILED, errors=draft.errors)
+        return Outcome(draft, RowAction.UPDATED, record_id=record_id,
+                       before=json_safe(before), version_after=updated.version)
+
+    def _add_note(self, outcome: Outcome) -> None:
+        record = self.adapter.get(outcome.record_id)
+        where = {"contact": record} if self.job.entity == "contact" else {"company": record}
+        timeline.log_activity(self.org, self.actor,
+                              data={"kind": "note", "body": outcome.draft.note, **where})
+
+
+def _items(table, kind: str) -> Iterator:
+    return table.cards() if kind == "vcard" else table.rows()
+
+
+def count_rows(job: ImportJob) -> int:
+    with table_for(job) as table:
+        return sum(1 for _ in _items(table, job.kind))
+
+
+def run_job(org, actor, job: ImportJob, *, after_chunk: Callable | None = None,
+            progress: Callable[[int], None] | None = None) -> ImportJob:
+    """Import every row of `job` not yet in its ledger; resumable, chunk by chunk.
+
+    Call inside the organisation's scope and audit channel. A dry run writes
+    its ledger and counts but rolls every record back. `after_chunk(job)`
+    runs after each committed chunk; raising from it leaves the job running,
+    to be resumed. Raises ReadError when the file cannot be read.
+    """
+    run = Run(org, actor, job)
+    if job.total_rows is None:
+        job.total_rows = count_rows(job)
+    done_up_to = job.ledger.aggregate(last=Max("row"))["last"] or 0
+    _recount(job)
+    job.status = ImportStatus.RUNNING
+    job.started_at = job.started_at or timezone.now()
+    job.heartbeat_at = timezone.now()
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=job.status, started_at=job.started_at, heartbeat_at=job.heartbeat_at,
+        total_rows=job.total_rows, rows_done=job.rows_done,
+        created_count=job.created_count, updated_count=job.updated_count,
+        skipped_count=job.skipped_count, failed_count=job.failed_count,
+    )
+    if progress and job.rows_done:
+        progress(job.rows_done)
+
+    with table_for(job) as table:
+        run.bind(table.headers)
+        items = (item for item in _items(table, job.kind) if item.number > done_up_to)
+        while True:
+            if _cancel_requested(job):
+                return _finish(job, ImportStatus.CANCELLED)
+            chunk = list(islice(items, CHUNK))
+            if not chunk:
+                break
+            try:
+                written = _write_chunk(run, job, chunk)
+            except IntegrityError:
+                # Another run of the same job wrote these rows first: it is
+                # ahead of this one, so this one stops and leaves it the job.
+                logger.warning("import.concurrent_run", extra={
+                    "organization_id": org.id, "import_id": job.pk})
+                return job
+            if progress:
+                progress(written)
+            if after_chunk:
+                after_chunk(job)
+    return _finish(job, ImportStatus.DONE)
+
+
+class _DryRun(Exception):
+    def __init__(self, outcomes):
+        self.outcomes = outcomes
+
+
+def _write_chunk(run: Run, job: ImportJob, chunk: list) -> int:
+    drafts = [run.draft(item) for item in chunk]
+    with transaction.atomic():
+        try:
+            # A dry run writes each chunk and rolls it back, so its counts
+            # come from the real write path. A later chunk therefore does not
+            # see the records an earlier one would have created: a duplicate
+            # more than a chunk apart counts as new. The import command
+            # avoids this by rolling the whole run back at once instead.
+            with transaction.atomic():
+                outcomes = run.apply(drafts)
+                if run.options.get("dry_run"):
+                    raise _DryRun(outcomes)
+        except _DryRun as stop:
+            outcomes = stop.outcomes
+            for outcome in outcomes:
+                outcome.record_id, outcome.before, outcome.version_after = None, None, None
+                outcome.draft.links_created = []
+            run.companies.clear()
+        except BaseException:
+            run.companies.clear()
+            raise
+        ImportRow.objects.bulk_create(
+            ImportRow(organization=run.org, job=job, row=o.draft.number, action=o.action,
+                      record_id=o.record_id, errors=(o.errors or []) + o.draft.notes,
+                      before=o.before or {}, version_after=o.version_after,
+                      links_created=o.draft.links_created)
+            for o in outcomes
+        )
+        tally = dict.fromkeys(RowAction.values, 0)
+        for outcome in outcomes:
+            tally[outcome.action] += 1
+        now = timezone.now()
+        ImportJob.objects.filter(pk=job.pk).update(
+            rows_done=F("rows_done") + len(outcomes),
+            created_count=F("created_count") + tally[RowAction.CREATED],
+            updated_count=F("updated_count") + tally[RowAction.UPDATED],
+            skipped_count=F("skipped_count") + tally[RowAction.SKIPPED],
+            failed_count=F("failed_count") + tally[RowAction.FAILED],
+            heartbeat_at=now,
+        )
+    job.refresh_from_db(fields=["rows_done", "created_count", "updated_count", "skipped_count",
+                                "failed_count", "heartbeat_at"])
+    logger.info("import.chunk_written", extra={
+        "organization_id": run.org.id, "import_id": job.pk, "rows": len(outcomes)})
+    return len(outcomes)
+
+
+DUPLICATE_CHUNK = 1000
+
+
+def flag_duplicates(org, job: ImportJob) -> int:
+    """Look for likely duplicates of every record the import created or updated, for the
+    review queue; returns how many open pairs involve them. Safe to run again."""
+    model = ADAPTERS[job.entity].model
+    ids = list(job.ledger.filter(action__in=[RowAction.CREATED, RowAction.UPDATED],
+                                 record_id__isnull=False)
+               .order_by("record_id").values_list("record_id", flat=True).distinct())
+    pairs = 0
+    for start in range(0, len(ids), DUPLICATE_CHUNK):
+        with transaction.atomic():
+            pairs += len(duplicates.find_duplicates_for(org, model,
+                                                        ids[start:start + DUPLICATE_CHUNK]))
+    return pairs
+
+
+def _recount(job: ImportJob) -> None:
+    counts = dict(job.ledger.values_list("action").annotate(n=Count("id")).order_by())
+    job.created_count = counts.get(RowAction.CREATED, 0)
+    job.updated_count = counts.get(RowAction.UPDATED, 0)
+    job.skipped_count = counts.get(RowAction.SKIPPED, 0)
+    job.failed_count = counts.get(RowAction.FAILED, 0)
+    job.rows_done = sum(counts.values())
+
+
+def _cancel_requested(job: ImportJob) -> bool:
+    return ImportJob.objects.filter(pk=job.pk, cancel_requested=True).exists()
+
+
+def _finish(job: ImportJob, status: str) -> ImportJob:
+    job.status = status
+    job.finished_at = timezone.now()
+    ImportJob.objects.filter(pk=job.pk).update(status=status, finished_at=job.finished_at,
+                                               heartbeat_at=job.finished_at)
+    job.refresh_from_db()
+    logger.info("import.finished", extra={
+        "organization_id": job.organization_id, "import_id": job.pk, "status": status,
+        "rows_created": job.created_count, "rows_updated": job.updated_count,
+        "rows_skipped": job.skipped_count, "rows_failed": job.failed_count})
+    return job
+
+
+# Preview
+
+
+@dataclass
+class PreviewRow:
+    number: int
+    cells: list  # [(text, reason or "")] in header order
+    errors: list
+    notes: list
+    match: str  # "new", "match" or "invalid"
+
+
+def preview(org, actor, job: ImportJob, *, limit: int = PREVIEW_ROWS) -> dict:
+    """The first rows as they would be read, with every bad cell and its reason.
+
+    Also counts, over the first PREVIEW_COUNT_ROWS rows, how many look new,
+    match an existing record, or are invalid. Writes nothing.
+    """
+    run = Run(org, actor, job)
+    with table_for(job) as table:
+        run.bind(table.headers)
+        headers = list(table.headers) if job.kind != "vcard" else []
+        read = [(item, run.draft(item))
+                for item in islice(_items(table, job.kind), PREVIEW_COUNT_ROWS)]
+    valid = [draft for _, draft in read if not draft.errors]
+    found = run.adapter.lookup({key for draft in valid for key in run.adapter.keys(draft)},
+                               run.system)
+    rows: list[PreviewRow] = []
+    counts = {"new": 0, "match": 0, "invalid": 0, "checked": len(read)}
+    seen: set = set()
+    for item, draft in read:
+        status = "invalid"
+        if not draft.errors:
+            keys = run.adapter.keys(draft)
+            duplicate = any(key in found or key in seen for key in keys)
+            status = "match" if duplicate and run.policy != DuplicatePolicy.CREATE else "new"
+            seen.update(keys)
+        counts[status] += 1
+        if len(rows) < limit:
+            bad = {error["column"]: error["reason"] for error in draft.errors}
+            texts = item.values if headers else []
+            rows.append(PreviewRow(
+                draft.number,
+                [(cells.unescape(text), bad.get(header, ""))
+                 for header, text in zip(headers, texts, strict=False)],
+                draft.errors, draft.notes, status))
+    return {"headers": headers, "rows": rows, "counts": counts}
+
+
+def interpretation(job: ImportJob, header: str, sample: str) -> str:
+    """How a sample cell of a date or number column will be read, for the mapping page."""
+    order, style = column_formats(job, header)
+    order = order or cells.DEFAULT_DATE_ORDER
+    style = style or cells.DEFAULT_NUMBER_STYLE
+    try:
+        value = values.parse_date(sample, order)
+        return value.isoformat()
+    except ValueError:
+        pass
+    try:
+        return format(values.parse_decimal(sample, style), "f")
+    except ValueError:
+        return ""
+

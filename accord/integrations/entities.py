@@ -1,0 +1,252 @@
+"""What can be imported: each entity's target fields, header synonyms and matching rules.
+
+An entity is registered once under its key ("contact", "company"); the
+engine, the wizard, the API and the command only go through the registry, so
+a new kind of record (deals, products) plugs in by registering one more.
+"""
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+from django.utils.translation import gettext_lazy as _
+from rapidfuzz import fuzz
+
+from accord.customers import custom_fields
+from accord.customers.models import (
+    Company,
+    CompanySize,
+    Contact,
+    CustomField,
+    FieldType,
+    LifecycleStage,
+)
+from accord.search import fold
+
+FUZZY_THRESHOLD = 90  # "E-mail adress" still maps; "Name" never becomes "Last name"
+
+
+@dataclass(frozen=True)
+class Target:
+    """A field a column can fill. `kind` decides how a cell is read."""
+
+    key: str
+    label: str
+    kind: str = "text"
+    synonyms: tuple[str, ...] = ()
+    custom: CustomField | None = None
+    choices: tuple = ()
+
+
+@dataclass
+class Entity:
+    key: str
+    label: str
+    plural: str
+    model: type
+    permission: str  # the area of the entity's permissions: "contacts", "companies"
+    built_in: list[Target]
+    required_hint: str
+    match_hint: str
+    custom_entity: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def targets(self) -> list[Target]:
+        """Built-in targets and every active custom field as `cf.<key>`; inside a scope."""
+        found = list(self.built_in)
+        for custom in custom_fields.active_fields(self.custom_entity or self.key):
+            found.append(Target(f"cf.{custom.key}", custom.label, f"cf.{custom.field_type}",
+                                (custom.key,), custom=custom))
+        return found
+
+    def target_map(self) -> dict[str, Target]:
+        return {target.key: target for target in self.targets()}
+
+    def suggest(self, headers: list[str]) -> dict[str, str]:
+        """{header: target key} for every header that names a target; each target once."""
+        return suggest(headers, self.targets())
+
+
+REGISTRY: dict[str, Entity] = {}
+
+
+def register(entity: Entity) -> None:
+    REGISTRY[entity.key] = entity
+
+
+def get(key: str) -> Entity | None:
+    return REGISTRY.get(key)
+
+
+def choices() -> list[tuple[str, str]]:
+    return [(entity.key, entity.plural) for entity in REGISTRY.values()]
+
+
+_NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def fold_header(header: str) -> str:
+    """A header without case, accents, spaces or punctuation: "E-Mail Adresse" → "emailadresse"."""
+    return _NON_WORD.sub("", fold(header or ""))
+
+
+def header_key(headers: list[str]) -> str:
+    """One short key for a set of headers, the same whatever their order, case or BOM."""
+    folded = sorted({fold_header(header.lstrip("\ufeff")) for header in headers} - {""})
+    return hashlib.sha256("\x1f".join(folded).encode()).hexdigest()[:64]
+
+
+def suggest(headers: list[str], targets: list[Target]) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for target in targets:
+        for name in (target.key, str(target.label), *target.synonyms):
+            names.setdefault(fold_header(name), target.key)
+    result: dict[str, str] = {}
+    taken: set[str] = set()
+    for header in headers:
+        key = names.get(fold_header(header))
+        if key and key not in taken:
+            result[header] = key
+            taken.add(key)
+    for header in headers:
+        folded = fold_header(header)
+        if header in result or len(folded) < 5:
+            continue
+        best, score = None, 0.0
+        for name, key in names.items():
+            if key in taken or len(name) < 5:
+                continue
+            ratio = fuzz.ratio(folded, name)
+            if ratio > score:
+                best, score = key, ratio
+        if best and score >= FUZZY_THRESHOLD:
+            result[header] = best
+            taken.add(best)
+    return result
+
+
+ADDRESS = [
+    Target("street", _("Street"), synonyms=(
+        "Address", "Street Address", "Business Street", "Home Street", "Address 1 - Street",
+        "Straße", "Strasse", "Adresse", "Rue", "Straat", "Adres")),
+    Target("city", _("City"), synonyms=(
+        "Town", "Business City", "Home City", "Address 1 - City", "Ort", "Stadt", "Ville",
+        "Plaats", "Woonplaats")),
+    Target("region", _("Region"), synonyms=(
+        "State", "Province", "County", "Business State", "Home State", "Address 1 - Region",
+        "Bundesland", "Région", "Provincie")),
+    Target("postal_code", _("Postal code"), synonyms=(
+        "Postcode", "Post Code", "ZIP", "ZIP Code", "Business Postal Code", "Home Postal Code",
+        "Address 1 - Postal Code", "PLZ", "Postleitzahl", "Code postal", "CP")),
+    Target("country", _("Country"), "country", synonyms=(
+        "Country/Region", "Business Country/Region", "Home Country/Region",
+        "Address 1 - Country", "Land", "Pays")),
+]
+COMMON = [
+    Target("owner", _("Owner"), "member", synonyms=("Owner e-mail", "Account Owner",
+                                                    "Contact Owner", "Besitzer")),
+    Target("source", _("Source"), synonyms=("Lead Source", "Quelle", "Origine", "Bron")),
+    Target("tags", _("Tags"), "tags", synonyms=("Tag", "Labels", "Categories", "Group Membership",
+                                        "Kategorien", "Étiquettes")),
+    Target("external_id", _("Id in another system"), "identifier", synonyms=(
+        "External ID", "ID", "Record ID", "Customer ID", "CustomerID", "Kundennummer",
+        "Numéro client", "Klantnummer")),
+]
+
+CONTACT_TARGETS = [
+    Target("first_name", _("First name"), synonyms=(
+        "First", "Given Name", "Firstname", "Forename", "Vorname", "Prénom", "Prenom",
+        "Voornaam")),
+    Target("last_name", _("Last name"), synonyms=(
+        "Last", "Family Name", "Surname", "Lastname", "Nachname", "Familienname", "Nom",
+        "Nom de famille", "Achternaam")),
+    Target("name", _("Full name (split into first and last)"), "full_name", synonyms=(
+        "Name", "Full Name", "Display Name", "Contact", "Contact Name", "Kontakt",
+        "Nom complet", "Naam", "Volledige naam")),
+    Target("email", _("E-mail"), "email", synonyms=(
+        "Email", "E-mail Address", "Email Address", "E-mail 1 - Value", "Primary Email",
+        "Work Email", "E-Mail-Adresse", "E-Mail Adresse", "Courriel", "Adresse e-mail",
+        "E-mailadres", "Mail")),
+    Target("email_home", _("E-mail (personal)"), "email", synonyms=(
+        "E-mail 2 Address", "E-mail 2 - Value", "Home Email", "Personal Email",
+        "E-Mail privat", "Courriel personnel")),
+    Target("email_other", _("E-mail (other)"), "email", synonyms=(
+        "E-mail 3 Address", "E-mail 3 - Value", "Other Email", "Weitere E-Mail")),
+    Target("phone", _("Phone"), "phone", synonyms=(
+        "Phone Number", "Telephone", "Primary Phone", "Phone 1 - Value", "Telefon",
+        "Telefonnummer", "Téléphone", "Telefoon", "Telefoonnummer")),
+    Target("phone_mobile", _("Phone (mobile)"), "phone", synonyms=(
+        "Mobile Phone", "Mobile", "Cell", "Cell Phone", "Handy", "Mobiltelefon", "Mobilnummer",
+        "Portable", "Téléphone portable", "Mobiel", "Mobiele telefoon")),
+    Target("phone_work", _("Phone (work)"), "phone", synonyms=(
+        "Business Phone", "Work Phone", "Phone 2 - Value", "Telefon geschäftlich",
+        "Téléphone professionnel", "Telefoon werk")),
+    Target("phone_home", _("Phone (home)"), "phone", synonyms=(
+        "Home Phone", "Telefon privat", "Téléphone domicile", "Telefoon thuis")),
+    Target("phone_fax", _("Fax"), "phone", synonyms=("Business Fax", "Fax Number", "Telefax")),
+    Target("title", _("Job title"), synonyms=(
+        "Title", "Job", "Position", "Role", "Organization 1 - Title", "Berufsbezeichnung",
+        "Funktion", "Fonction", "Poste", "Functie")),
+    Target("company", _("Company"), "company", synonyms=(
+        "Company Name", "Organization", "Organisation", "Organization 1 - Name", "Account",
+        "Account Name", "Firma", "Unternehmen", "Société", "Entreprise", "Bedrijf",
+        "Organisatie")),
+    Target("company_domain", _("Company domain"), "company_domain", synonyms=(
+        "Company Website", "Company Domain Name")),
+    *ADDRESS,
+    Target("birthday", _("Birthday"), "date", synonyms=(
+        "Date of Birth", "Birth Date", "DOB", "Geburtstag", "Geburtsdatum",
+        "Date de naissance", "Anniversaire", "Geboortedatum", "Verjaardag")),
+    Target("lifecycle_stage", _("Lifecycle stage"), "choice", synonyms=("Stage", "Lifecycle"),
+           choices=tuple(LifecycleStage.choices)),
+    Target("time_zone", _("Time zone"), synonyms=("Timezone", "Zeitzone", "Fuseau horaire")),
+    Target("do_not_contact", _("Do not contact"), "bool", synonyms=("DNC", "Opt out")),
+    Target("note", _("Note (added to the timeline)"), "note", synonyms=(
+        "Notes", "Comment", "Comments", "Notiz", "Notizen", "Bemerkung", "Remarque",
+        "Opmerking")),
+    *COMMON,
+]
+
+COMPANY_TARGETS = [
+    Target("name", _("Name"), synonyms=(
+        "Company", "Company Name", "Organization", "Organisation", "Account", "Account Name",
+        "Firma", "Firmenname", "Unternehmen", "Société", "Entreprise", "Raison sociale",
+        "Bedrijf", "Bedrijfsnaam")),
+    Target("domain", _("Domain"), synonyms=("Domain Name", "Domäne", "Domaine")),
+    Target("website", _("Website"), synonyms=(
+        "Web Page", "Web Site", "URL", "Homepage", "Webseite", "Site web", "Site")),
+    Target("industry", _("Industry"), synonyms=("Sector", "Branche", "Secteur", "Sector")),
+    Target("size", _("Size"), "choice", synonyms=("Company Size", "Größe", "Taille"),
+           choices=tuple(CompanySize.choices)),
+    Target("employees", _("Employees"), "integer", synonyms=(
+        "Number of Employees", "Headcount", "Mitarbeiter", "Mitarbeiterzahl", "Employés",
+        "Effectif", "Medewerkers")),
+    Target("annual_revenue", _("Annual revenue"), "decimal", synonyms=(
+        "Revenue", "Annual Sales", "Umsatz", "Jahresumsatz", "Chiffre d'affaires", "Omzet")),
+    Target("currency", _("Currency"), synonyms=("Währung", "Devise", "Valuta")),
+    Target("phone", _("Phone"), "phone", synonyms=(
+        "Phone Number", "Telephone", "Main Phone", "Telefon", "Téléphone", "Telefoon")),
+    Target("description", _("Description"), synonyms=(
+        "Notes", "About", "Beschreibung", "Notizen", "Remarque", "Omschrijving")),
+    Target("parent", _("Parent company"), "company", synonyms=(
+        "Parent", "Parent Account", "Muttergesellschaft", "Société mère", "Moederbedrijf")),
+    *ADDRESS,
+    *COMMON,
+]
+
+register(Entity(
+    key="contact", label=_("Contact"), plural=_("Contacts"), model=Contact,
+    permission="contacts", built_in=CONTACT_TARGETS,
+    required_hint=_("Each row needs a first name, a last name, a full name or an e-mail."),
+    match_hint=_("A row matches an existing contact by any of its e-mail addresses (case does "
+                 "not matter), then by its id in another system."),
+))
+register(Entity(
+    key="company", label=_("Company"), plural=_("Companies"), model=Company,
+    permission="companies", built_in=COMPANY_TARGETS,
+    required_hint=_("Each row needs a name."),
+    match_hint=_("A row matches an existing company by its id in another system, then by "
+                 "domain, then by name (case and accents do not matter)."),
+))
+
+CUSTOM_KINDS = {f"cf.{kind}" for kind in FieldType.values}

@@ -1,0 +1,169 @@
+# noqa: N999 - the module name is the command's name, `accord import`
+"""`accord import FILE --org SLUG --entity ENTITY`: import a CSV, XLSX or vCard file in-process."""
+
+import json
+import sys
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django_scopes import scope
+from tqdm import tqdm
+
+from accord.audit.context import channel
+from accord.errors import DomainError
+from accord.identity.models import Membership, Organization, Role
+from accord.identity.permissions import has_permission
+from accord.integrations import engine, entities, services
+from accord.integrations.models import DuplicatePolicy
+from accord.integrations.readers import ReadError
+
+ERRORS_PRINTED = 20  # problems echoed on stderr; the rest are in the job's error file
+
+
+class _RollBack(Exception):
+    pass
+
+
+class Command(BaseCommand):
+    help = (
+        "Import contacts or companies from a CSV, XLSX or vCard file, in this process (no "
+        "worker needed). Columns are mapped from their headers, or by --mapping. Rows that "
+        "match an existing record are handled as --duplicates says. A progress bar goes to "
+        "stderr on a terminal, and the first problems are listed there; the last line on "
+        "stdout is a JSON summary with the counts of created, updated, skipped and failed "
+        "rows. Except in a dry run the job is kept: its page under Imports has the file of "
+        "every problem and can undo it."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", metavar="FILE", help="The .csv, .xlsx or .vcf file.")
+        parser.add_argument("--org", required=True, metavar="SLUG",
+                            help="Slug of the organisation to import into.")
+        parser.add_argument("--entity", required=True, choices=sorted(entities.REGISTRY),
+                            help="What each row (or card) of the file is.")
+        parser.add_argument(
+            "--mapping", metavar="FILE",
+            help='JSON file {"header": "field"} saying which column fills which field '
+                 '(fields such as first_name, email, phone, company, cf.<custom key>; an '
+                 'empty string skips a column). Default: a mapping saved in the import wizard '
+                 'for files with the same columns, else suggested from the headers.')
+        parser.add_argument(
+            "--dry-run", action="store_true",
+            help="Read, check and match every row and print the counts, but write nothing.")
+        parser.add_argument(
+            "--as", dest="acting", metavar="EMAIL",
+            help="E-mail of the member the import acts as, who owns new records and appears "
+                 "in the audit log (default: the organisation's first admin).")
+        parser.add_argument("--encoding", help="Encoding of a CSV file, such as cp1252 "
+                                               "(default: detected).")
+        parser.add_argument("--delimiter", help="Column separator of a CSV file: , ; | or "
+                                                "tab (default: detected).")
+        parser.add_argument("--sheet", help="Worksheet of an XLSX file (default: the first).")
+        parser.add_argument("--date-order", choices=services.DATE_ORDERS,
+                            help="How to read dates such as 03/04/2025 in columns whose values "
+                                 "do not tell (default: detected per column, else dmy).")
+        parser.add_argument("--number-format", choices=services.NUMBER_STYLES,
+                            metavar="FORMAT",
+                            help='How to read numbers such as 1.250 in columns whose values do '
+                                 'not tell: "1,234.56" or "1.234,56" (default: detected, else '
+                                 '"1,234.56").')
+        parser.add_argument(
+            "--duplicates", choices=DuplicatePolicy.values, default=DuplicatePolicy.FILL,
+            help="What to do with a row that matches an existing record: skip it, fill the "
+                 "record's empty fields, overwrite with the file's non-blank values, or "
+                 "create a new record anyway (default: fill).")
+
+    def handle(self, *args, file: str, org: str, entity: str, mapping: str | None,
+               dry_run: bool, acting: str | None, **options):
+        path = Path(file)
+        if not path.is_file():
+            raise CommandError(f"There is no file at {file}.")
+        organization = Organization.objects.filter(slug=org).first()
+        if organization is None:
+            raise CommandError(f"No organisation has the slug {org!r}.")
+        columns = self._read_mapping(mapping) if mapping else None
+        job_options = {
+            "encoding": options["encoding"], "delimiter": options["delimiter"],
+            "sheet": options["sheet"], "date_order": options["date_order"],
+            "number_style": options["number_format"],
+            "duplicate_policy": options["duplicates"], "dry_run": dry_run,
+        }
+
+        with scope(organization=organization), channel("cli"):
+            member = self._member(organization, acting)
+            kind = entities.get(entity)
+            for permission in ("imports.run", f"{kind.permission}.add"):
+                if not has_permission(member, permission):
+                    raise CommandError(f"{member.user.email} may not import "
+                                       f"{str(kind.plural).lower()}: their role does not "
+                                       "allow it.")
+            try:
+                summary = self._run(organization, member.user, path, entity, columns,
+                                    job_options, dry_run)
+            except DomainError as exc:
+                messages = [f"{error['field']}: {error['message']}" for error in exc.errors]
+                raise CommandError(" ".join(messages) or exc.detail) from None
+            except ReadError as exc:
+                raise CommandError(str(exc)) from None
+        self.stdout.write(json.dumps(summary, ensure_ascii=False))
+
+    def _run(self, organization, user, path, entity, columns, job_options, dry_run) -> dict:
+        result = {}
+        try:
+            with transaction.atomic():
+                job = services.create_job(organization, user, entity=entity, path=path.resolve(),
+                                          filename=path.name, options=job_options,
+                                          mapping=columns)
+                job.total_rows = engine.count_rows(job)
+                with tqdm(total=job.total_rows, file=sys.stderr, unit="rows",
+                          disable=None) as bar:
+                    job = engine.run_job(organization, user, job, progress=bar.update)
+                result = self._summary(job, dry_run)
+                if dry_run:
+                    raise _RollBack
+            result["possible_duplicates"] = engine.flag_duplicates(organization, job)
+        except _RollBack:
+            pass
+        return result
+
+    def _summary(self, job, dry_run: bool) -> dict:
+        problems = services.first_errors(job, ERRORS_PRINTED)
+        for problem in problems:
+            column = f" {problem['column']}" if problem["column"] else ""
+            self.stderr.write(f"row {problem['row']}{column}: {problem['reason']}")
+        return {
+            "created": job.created_count, "updated": job.updated_count,
+            "skipped": job.skipped_count, "failed": job.failed_count,
+            "rows": job.rows_done, "status": job.status, "dry_run": dry_run,
+            "import_id": None if dry_run else job.pk,
+            "mapping": job.options.get("mapping", {}),
+        }
+
+    def _read_mapping(self, name: str) -> dict:
+        try:
+            with open(name, encoding="utf-8") as handle:
+                value = json.load(handle)
+        except OSError:
+            raise CommandError(f"The mapping file {name} cannot be read.") from None
+        except ValueError as exc:
+            raise CommandError(f"The mapping file {name} is not valid JSON: {exc}.") from None
+        if not isinstance(value, dict) or not all(
+            isinstance(key, str) and isinstance(field, str | None) for key, field in value.items()
+        ):
+            raise CommandError(f'The mapping file {name} must hold one object '
+                               '{"header": "field"}.')
+        return value
+
+    def _member(self, organization, email: str | None) -> Membership:
+        members = Membership.objects.select_related("user").filter(is_active=True)
+        if email:
+            member = members.filter(user__email=email.strip().lower()).first()
+            if member is None:
+                raise CommandError(f"{email} is not an active member of {organization.slug}.")
+            return member
+        member = members.filter(role=Role.ADMIN).order_by("pk").first()
+        if member is None:
+            raise CommandError(f"{organization.slug} has no active admin; name a member "
+                               "with --as EMAIL.")
+        return member

@@ -1,0 +1,380 @@
+"""Every write to import jobs and mappings, as verbs: create, configure, queue, cancel, undo."""
+
+import json
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from accord.audit import services as audit
+from accord.audit.models import Action
+from accord.errors import Conflict, InvalidInput, NotFound
+
+from . import engine, entities
+from .adapters import ADAPTERS
+from .models import DuplicatePolicy, ImportJob, ImportMapping, ImportStatus, RowAction
+from .readers import ReadError
+
+logger = logging.getLogger(__name__)
+
+DATE_ORDERS = ("dmy", "mdy", "ymd")
+NUMBER_STYLES = ("1,234.56", "1.234,56")
+FINISHED = (ImportStatus.DONE, ImportStatus.CANCELLED, ImportStatus.FAILED)
+UNDO_BATCH = 500  # ledger rows reverted per transaction
+MAX_BYTES = 200 * 2**20  # about a million rows of a wide CSV; more is better split
+ERRORS_SHOWN = 100  # ledger errors in an API answer; the CSV has them all
+
+
+def get_job(job_id) -> ImportJob:
+    """The import with this id in the current organisation, or NotFound."""
+    try:
+        job = ImportJob.objects.select_related("created_by").filter(pk=int(job_id)).first()
+    except (TypeError, ValueError):
+        job = None
+    if job is None:
+        raise NotFound("No import with this id.")
+    return job
+
+
+JSON_OBJECT = 'Give a JSON object, such as {"Email": "email"}.'
+
+
+def parse_json_object(text, field: str) -> dict:
+    """A JSON object from form text such as the API's `mapping`; InvalidInput otherwise."""
+    if text in (None, ""):
+        return {}
+    if isinstance(text, dict):
+        return text
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise InvalidInput({field: JSON_OBJECT}) from None
+    if not isinstance(value, dict):
+        raise InvalidInput({field: JSON_OBJECT})
+    return value
+
+
+def clean_options(entity: entities.Entity, options: dict) -> dict:
+    """The options a user may set, checked; InvalidInput naming each bad one."""
+    errors = {}
+    out = {}
+    for name in ("encoding", "delimiter", "sheet"):
+        if name in options:
+            value = options[name]
+            if value not in (None, "") and not isinstance(value, str):
+                errors[name] = "Give text."
+            out[name] = value or None
+    if out.get("delimiter") and len(out["delimiter"]) != 1:
+        value = {"tab": "\t", "\\t": "\t"}.get(out["delimiter"].lower())
+        if value is None:
+            errors["delimiter"] = "Give one character, such as ; or , (or tab)."
+        out["delimiter"] = value
+    if options.get("date_order") not in (None, "") and options["date_order"] not in DATE_ORDERS:
+        errors["date_order"] = "Choose one of: " + ", ".join(DATE_ORDERS) + "."
+    if "date_order" in options:
+        out["date_order"] = options["date_order"] or None
+    style = options.get("number_style")
+    if style not in (None, "") and style not in NUMBER_STYLES:
+        errors["number_style"] = "Choose one of: " + ", ".join(NUMBER_STYLES) + "."
+    if "number_style" in options:
+        out["number_style"] = style or None
+    policy = options.get("duplicate_policy")
+    if policy is not None and policy not in DuplicatePolicy.values:
+        errors["duplicate_policy"] = "Choose one of: " + ", ".join(DuplicatePolicy.values) + "."
+    if policy is not None:
+        out["duplicate_policy"] = policy
+    for flag in ("create_missing_links", "dry_run"):
+        if flag in options:
+            out[flag] = bool(options[flag])
+    if "id_system" in options:
+        system = str(options["id_system"] or "").strip()
+        if not system or len(system) > 40:
+            errors["id_system"] = "Name the other system in at most 40 characters."
+        out["id_system"] = system
+    if "mapping" in options:
+        out["mapping"] = clean_mapping(entity, options["mapping"])
+    unknown = set(options) - set(engine.DEFAULT_OPTIONS)
+    for name in sorted(unknown):
+        errors[name] = "There is no import option with this name."
+    if errors:
+        raise InvalidInput(errors)
+    return out
+
+
+def clean_mapping(entity: entities.Entity, mapping) -> dict:
+    """{header: target} with known targets, each target once; "" or null skips a column."""
+    if not isinstance(mapping, dict):
+        raise InvalidInput({"mapping": "Give the mapping as an object {header: field}."})
+    targets = entity.target_map()
+    errors, used, out = [], {}, {}
+    for header, key in mapping.items():
+        if key in (None, ""):
+            continue
+        if not isinstance(key, str) or key not in targets:
+            errors.append({"field": f"mapping.{header}", "code": "unknown",
+                           "message": f"There is no {str(entity.label).lower()} field "
+                                      f"“{key}”; use one of: " + ", ".join(targets) + "."})
+            continue
+        if key in used:
+            errors.append({"field": f"mapping.{header}", "code": "repeated",
+                           "message": f"Column “{used[key]}” already fills {key}."})
+            continue
+        used[key] = header
+        out[str(header)] = key
+    if errors:
+        raise InvalidInput(errors)
+    return out
+
+
+def _entity(key) -> entities.Entity:
+    entity = entities.get(key or "")
+    if entity is None:
+        raise InvalidInput({"entity": "Choose what the file holds: " + ", ".join(
+            entities.REGISTRY) + "."})
+    return entity
+
+
+@transaction.atomic
+def create_job(org, actor, *, entity: str, upload=None, path: str | None = None,
+               filename: str | None = None, options: dict | None = None,
+               mapping: dict | None = None) -> ImportJob:
+    """Store an uploaded file (or point at a local `path`) as a new import, ready to map.
+
+    Detects encoding, delimiter, sheet and each column's formats, and maps
+    columns from `mapping`, else from a saved mapping for the same headers,
+    else from the headers themselves. Raises InvalidInput for a bad entity,
+    option or mapping, and for a file that cannot be read (naming `file`).
+    """
+    kind = _entity(entity)
+    chosen = clean_options(kind, dict(options or {}))
+    if mapping is not None:
+        chosen["mapping"] = clean_mapping(kind, mapping)
+    if upload is None and not path:
+        raise InvalidInput({"file": "Choose a file to import."})
+    if upload is not None and upload.size > MAX_BYTES:
+        raise InvalidInput({"file": f"The file is larger than {MAX_BYTES // 2**20} MB; "
+                                    "split it into smaller files."})
+
+    name = (filename or getattr(upload, "name", "") or str(path)).rsplit("/", 1)[-1][:255]
+    job = ImportJob(organization=org, entity=kind.key, filename=name, options=chosen,
+                    created_by=actor if getattr(actor, "pk", None) else None)
+    if upload is not None:
+        job.file.save(name, upload, save=False)
+    else:
+        job.options["path"] = str(path)
+    try:
+        info = engine.inspect(job)
+    except ReadError as exc:
+        if job.file:
+            job.file.delete(save=False)
+        raise InvalidInput({"file": str(exc)}) from None
+    engine.apply_inspection(job, info)
+    if "mapping" not in chosen:
+        saved = find_mapping(kind.key, info["headers"])
+        job.options["mapping"] = (
+            {header: key for header, key in saved.mapping.items() if header in info["headers"]}
+            if saved else kind.suggest(info["headers"])
+        )
+    if not job.options.get("date_order"):
+        job.options["date_order"] = next(iter(job.options["detected_date_orders"].values()),
+                                         None)
+    if not job.options.get("number_style"):
+        job.options["number_style"] = next(
+            iter(job.options["detected_number_styles"].values()), None)
+    job.save()
+
+    audit.record(org, actor, Action.CREATE, job, entity="import",
+                 changes={"filename": [None, job.filename], "entity": [None, job.entity]})
+    logger.info("import.created", extra={"organization_id": org.id, "import_id": job.pk})
+    return job
+
+
+@transaction.atomic
+def configure_job(org, actor, job: ImportJob, *, options: dict) -> ImportJob:
+    """Change how a not yet started import reads and maps its file.
+
+    A new encoding, delimiter or sheet reads the file again (and re-suggests
+    the mapping when the headers changed). Conflict once the job has started.
+    """
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if job.status != ImportStatus.UPLOADED:
+        raise Conflict("This import has started; its settings can no longer change.")
+    kind = _entity(job.entity)
+    chosen = clean_options(kind, options)
+    reread = any(name in chosen and chosen[name] != job.options.get(name)
+                 for name in ("encoding", "delimiter", "sheet"))
+    job.options = {**job.options, **chosen}
+    if reread:
+        try:
+            info = engine.inspect(job)
+        except ReadError as exc:
+            raise InvalidInput({"encoding": str(exc)}) from None
+        headers_before = job.options.get("headers")
+        engine.apply_inspection(job, info)
+        if info["headers"] != headers_before and "mapping" not in chosen:
+            job.options["mapping"] = kind.suggest(info["headers"])
+    job.save_new_version()
+    return job
+
+
+@transaction.atomic
+def queue_job(org, actor, job: ImportJob) -> ImportJob:
+    """Hand an uploaded import to the worker; Conflict if it was queued already."""
+    from .tasks import run_import
+
+    updated = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.UPLOADED).update(
+        status=ImportStatus.QUEUED, heartbeat_at=timezone.now())
+    if not updated:
+        raise Conflict("This import has been started already.")
+    audit.record(org, actor, Action.UPDATE, job, entity="import",
+                 changes={"status": [ImportStatus.UPLOADED, ImportStatus.QUEUED]})
+    transaction.on_commit(lambda: run_import.delay(job.pk))
+    job.refresh_from_db()
+    return job
+
+
+@transaction.atomic
+def cancel_job(org, actor, job: ImportJob) -> ImportJob:
+    """Stop an import between chunks; what was committed stays and can be undone."""
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if job.status in (ImportStatus.UPLOADED, ImportStatus.QUEUED):
+        job.status = ImportStatus.CANCELLED
+        job.finished_at = timezone.now()
+    elif job.status == ImportStatus.RUNNING:
+        job.cancel_requested = True
+    else:
+        raise Conflict("This import has finished; undo it instead.")
+    job.save_new_version()
+    audit.record(org, actor, Action.UPDATE, job, entity="import",
+                 changes={"cancel_requested": [False, True]})
+    return job
+
+
+def undo_job(org, actor, job: ImportJob) -> dict:
+    """Take back what an import did: created records go to the trash, updates are reverted.
+
+    An updated record that changed after the import keeps its values and is
+    reported with the reason. Conflict while the job runs or when it was
+    undone already. Returns {"removed", "reverted", "not_reverted": [...]}.
+    """
+    # Undo runs in the caller's request, batch by batch; it is not a worker
+    # job yet, so undoing a very large import keeps that request busy.
+    if job.status not in FINISHED:
+        raise Conflict("Only a finished, cancelled or failed import can be undone.")
+    if job.options.get("dry_run"):
+        raise Conflict("A dry run wrote nothing, so there is nothing to undo.")
+    adapter = ADAPTERS[job.entity]
+    report = {"removed": 0, "reverted": 0, "not_reverted": []}
+    created_by_job = set()
+    reverted_versions: dict[int, int] = {}
+    last = None
+    while True:
+        rows = job.ledger.filter(action__in=[RowAction.CREATED, RowAction.UPDATED])
+        if last is not None:
+            rows = rows.filter(row__lt=last)
+        batch = list(rows.order_by("-row")[:UNDO_BATCH])
+        if not batch:
+            break
+        last = batch[-1].row
+        with transaction.atomic():
+            _undo_batch(org, actor, adapter, batch, report, created_by_job, reverted_versions)
+
+    with transaction.atomic():
+        ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.UNDONE)
+        job.refresh_from_db()
+        job.options = {**job.options, "undo": report}
+        job.save_new_version()
+        audit.record(org, actor, Action.UPDATE, job, entity="import",
+                     changes={"status": [None, ImportStatus.UNDONE]})
+    logger.info("import.undone", extra={
+        "organization_id": org.id, "import_id": job.pk, "removed": report["removed"],
+        "reverted": report["reverted"], "not_reverted": len(report["not_reverted"])})
+    return report
+
+
+def _undo_batch(org, actor, adapter, batch, report, created_by_job, reverted_versions) -> None:
+    from accord.customers import bulk
+    from accord.customers.models import Company, Contact
+
+    created = [row.record_id for row in batch if row.action == RowAction.CREATED]
+    created_by_job.update(created)
+    report["removed"] += len(bulk.trash(org, actor, adapter.model, created))
+    links = [link["id"] for row in batch for link in row.links_created
+             if link.get("entity") == "company"]
+    unused = [pk for pk in links if not Contact.objects.filter(company_id=pk).exists()]
+    bulk.trash(org, actor, Company, unused)
+    for row in batch:
+        if row.action != RowAction.UPDATED or row.record_id in created_by_job:
+            continue
+        record = adapter.get(row.record_id)
+        expected = reverted_versions.get(row.record_id, row.version_after)
+        reason = None
+        if record is None:
+            reason = "The record is in the trash or was deleted."
+        elif record.version != expected:
+            reason = "The record was changed after the import; its values were kept."
+        else:
+            try:
+                record = adapter.update(org, actor, record, row.before)
+            except InvalidInput as exc:
+                reason = "The old values are no longer valid: " + exc.errors[0]["message"]
+        if reason:
+            report["not_reverted"].append({"row": row.row, "record_id": row.record_id,
+                                           "reason": reason})
+            continue
+        reverted_versions[row.record_id] = record.version
+        report["reverted"] += 1
+
+
+def error_rows(job: ImportJob):
+    """[row, column, value, reason] for every problem: failed and skipped rows, dropped values."""
+    rows = job.ledger.exclude(errors=[]).order_by("row").only("row", "errors")
+    for ledger in rows.iterator(chunk_size=1000):
+        for error in ledger.errors:
+            yield [ledger.row, error.get("column", ""), error.get("value", ""),
+                   error.get("reason", "")]
+
+
+def first_errors(job: ImportJob, limit: int = ERRORS_SHOWN) -> list[dict]:
+    found = []
+    for row, column, value, reason in error_rows(job):
+        found.append({"row": row, "column": column, "value": value, "reason": reason})
+        if len(found) >= limit:
+            break
+    return found
+
+
+# Mappings
+
+
+def find_mapping(entity: str, headers: list[str]) -> ImportMapping | None:
+    """The most recent saved mapping for files with these headers (case, accents, BOM aside)."""
+    key = entities.header_key(headers)
+    return (ImportMapping.objects.filter(entity=entity, header_key=key)
+            .order_by("-updated_at", "-id").first())
+
+
+@transaction.atomic
+def save_mapping(org, actor, *, entity: str, name: str, headers: list[str],
+                 mapping: dict) -> ImportMapping:
+    """Save a column mapping under a name, replacing one of the same name and entity."""
+    kind = _entity(entity)
+    name = (name or "").strip()
+    if not name:
+        raise InvalidInput({"mapping_name": "Give the mapping a name."})
+    if len(name) > 80:
+        raise InvalidInput({"mapping_name": "Keep the name under 80 characters."})
+    cleaned = clean_mapping(kind, mapping)
+    saved = ImportMapping.objects.filter(entity=kind.key, name=name).first()
+    if saved is None:
+        saved = ImportMapping(organization=org, entity=kind.key, name=name,
+                              created_by=actor if getattr(actor, "pk", None) else None)
+    saved.header_key = entities.header_key(headers)
+    saved.mapping = cleaned
+    if saved.pk:
+        saved.save_new_version()
+    else:
+        saved.save()
+    audit.record(org, actor, Action.UPDATE if saved.version > 1 else Action.CREATE, saved,
+                 entity="import_mapping", changes={"mapping": [None, cleaned]})
+    return saved

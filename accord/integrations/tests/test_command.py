@@ -1,0 +1,111 @@
+import io
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from accord.audit.models import AuditEntry
+from accord.customers.models import Contact, ContactPhone
+from accord.integrations.models import ImportJob
+
+
+def run(*args, **options) -> tuple[dict, str]:
+    out, err = io.StringIO(), io.StringIO()
+    call_command("import", *args, stdout=out, stderr=err, **options)
+    return json.loads(out.getvalue().strip().splitlines()[-1]), err.getvalue()
+
+
+def test_bom_csv_creates_three_contacts_with_accents_intact(org, admin, in_org, case):
+    summary, _ = run(str(case("csv-utf8-bom-header/contacts_bom.csv")), org=org.slug,
+                     entity="contact")
+
+    assert (summary["created"], summary["failed"]) == (3, 0)
+    assert summary["mapping"] == {"email": "email", "first_name": "first_name",
+                                  "last_name": "last_name", "phone": "phone"}
+    with in_org(org):
+        rows = sorted(Contact.objects.values_list("first_name", "last_name", "email", "phone"))
+        raw = sorted(ContactPhone.objects.values_list("raw", flat=True))
+    assert rows == [
+        ("Anke", "Vos", "anke.vos@example.com", "+31201234567"),
+        ("Mira", "Holt", "mira.holt@example.org", "+442079460101"),
+        ("Tomás", "Reyes", "tomas.reyes@example.net", "+34912345678"),
+    ]
+    assert raw == ["+31 20 123 4567", "+34 912 345 678", "+44 20 7946 0101"]
+
+
+def test_dry_run_writes_nothing(org, admin, in_org, case):
+    summary, _ = run(str(case("csv-utf8-bom-header/contacts_bom.csv")), org=org.slug,
+                     entity="contact", dry_run=True)
+
+    assert (summary["created"], summary["dry_run"], summary["import_id"]) == (3, True, None)
+    with in_org(org):
+        assert Contact.objects.count() == 0
+        assert ImportJob.objects.count() == 0
+
+
+@pytest.mark.parametrize(("args", "options", "message"), [
+    (["missing.csv"], {"entity": "contact"}, "There is no file at missing.csv."),
+    ([None], {"entity": "contact", "org": "nowhere"}, "No organisation has the slug 'nowhere'."),
+    ([None], {"entity": "contact", "as": "stranger@example.com"},
+     "stranger@example.com is not an active member of"),
+    ([None], {"entity": "contact", "mapping": "missing.json"},
+     "The mapping file missing.json cannot be read."),
+])
+def test_bad_arguments_stop_with_a_clear_message(org, admin, case, args, options, message):
+    path = str(case("csv-utf8-bom-header/contacts_bom.csv"))
+    args = [path if arg is None else arg for arg in args]
+    options = {"org": org.slug, **options}
+    if "as" in options:
+        options["acting"] = options.pop("as")
+
+    with pytest.raises(CommandError, match=message.replace(".", r"\.")):
+        call_command("import", *args, stdout=io.StringIO(), stderr=io.StringIO(), **options)
+
+
+def test_a_mapping_naming_an_unknown_field_is_refused(org, admin, case, tmp_path):
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(json.dumps({"email": "fax_number"}))
+
+    with pytest.raises(CommandError, match="mapping.email: There is no contact field"):
+        run(str(case("csv-utf8-bom-header/contacts_bom.csv")), org=org.slug,
+            entity="contact", mapping=str(mapping))
+
+
+def test_a_file_that_cannot_be_read_is_explained(org, admin, tmp_path):
+    path = tmp_path / "old.xls"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" * 8)
+
+    with pytest.raises(CommandError, match="file: This is an old-style Excel"):
+        run(str(path), org=org.slug, entity="contact")
+
+
+def test_rows_not_taken_are_printed_on_stderr_and_counted(org, admin, in_org, tmp_path):
+    path = tmp_path / "people.csv"
+    path.write_text("email,first_name\nada@example.com,Ada\nnope,Bad\nada@example.com,Ada\n")
+
+    summary, err = run(str(path), org=org.slug, entity="contact", duplicates="skip")
+
+    assert {key: summary[key] for key in ("created", "updated", "skipped", "failed")} == {
+        "created": 1, "updated": 0, "skipped": 1, "failed": 1}
+    assert "row 3 email: Enter a valid e-mail address, such as name@example.com." in err
+    with in_org(org):
+        assert ImportJob.objects.get().created_by == admin.user
+        assert list(AuditEntry.objects.filter(entity="contact").values_list(
+            "action", "via", "actor")) == [("create", "cli", admin.user.pk)]
+
+
+def test_imported_contacts_are_checked_for_duplicates(org, admin, in_org, case):
+    from accord.customers.models import DuplicatePair
+
+    # Rows 5 and 6 of this file are "José Ibáñez" (decomposed) and "Jose
+    # Ibanez": the same folded name with different e-mails.
+    summary, _ = run(str(case("search-accent-insensitive/contacts_accents.csv")),
+                     org=org.slug, entity="contact")
+
+    assert summary["created"] == 7
+    assert summary["possible_duplicates"] == 1
+    with in_org(org):
+        pair = DuplicatePair.objects.get()
+        names = sorted(str(Contact.objects.get(pk=pk)) for pk in (pair.low_id, pair.high_id))
+    assert names == ["Jose Ibanez", "José Ibáñez"]
+    assert pair.status == "open"

@@ -1,0 +1,202 @@
+"""Running, resuming, cancelling and undoing import jobs, through the services."""
+
+import pytest
+
+from accord.audit.models import AuditEntry
+from accord.customers import services as customers
+from accord.customers.models import Company, Contact
+from accord.integrations import engine, services
+from accord.integrations.models import ImportRow
+
+
+def write_csv(tmp_path, rows, name="people.csv", header="email,first_name,last_name,title"):
+    path = tmp_path / name
+    path.write_text(header + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def make_job(org, actor, path, **options):
+    return services.create_job(org, actor, entity="contact", path=path, filename=path.name,
+                               options=options)
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    monkeypatch.setattr(engine, "CHUNK", 100)
+
+
+def test_a_job_killed_after_some_chunks_resumes_without_duplicates_or_losses(
+    org, admin, in_org, tmp_path, small_chunks
+):
+    rows = [f"p{n}@example.com,P{n},Person,Tester" for n in range(450)]
+    rows[300] = "p50@example.com,P50,Person,Lead tester"  # the same person again
+    path = write_csv(tmp_path, rows)
+    chunks = []
+
+    def killed_after_two(job):
+        chunks.append(job.rows_done)
+        if len(chunks) == 2:
+            raise engine.Interrupted
+
+    with in_org(org):
+        job = make_job(org, admin.user, path, duplicate_policy="overwrite")
+        with pytest.raises(engine.Interrupted):
+            engine.run_job(org, admin.user, job, after_chunk=killed_after_two)
+        halfway = (Contact.objects.count(), ImportRow.objects.count(), job.status)
+        job = engine.run_job(org, admin.user, services.get_job(job.pk))
+
+        assert chunks == [100, 200]
+        assert halfway == (200, 200, "running")
+        assert (job.status, job.created_count, job.updated_count, job.rows_done) == (
+            "done", 449, 1, 450)
+        assert Contact.objects.count() == 449
+        assert Contact.objects.values("email").distinct().count() == 449
+        assert Contact.objects.get(email="p50@example.com").title == "Lead tester"
+        assert list(ImportRow.objects.filter(job=job).values_list("row", flat=True)) == list(
+            range(2, 452))
+        assert AuditEntry.objects.filter(entity="contact", action="create").count() == 449
+
+
+def test_cancel_stops_between_chunks_and_keeps_what_was_committed(
+    org, admin, in_org, tmp_path, small_chunks
+):
+    path = write_csv(tmp_path, [f"p{n}@example.com,P{n},Person," for n in range(350)])
+
+    with in_org(org):
+        job = make_job(org, admin.user, path)
+        job.status = "running"
+        job.save()
+
+        def cancel_after_first(job):
+            services.cancel_job(org, admin.user, job)
+
+        job = engine.run_job(org, admin.user, job, after_chunk=cancel_after_first)
+
+        assert (job.status, job.created_count, Contact.objects.count()) == ("cancelled", 100,
+                                                                            100)
+
+
+def test_rows_repeating_an_email_in_the_file_match_the_first_row(org, admin, in_org, tmp_path):
+    path = write_csv(tmp_path, ["ada@example.com,Ada,,", "ADA@example.com,,Lovelace,Countess",
+                                "ada@example.com,Augusta,King,"])
+
+    with in_org(org):
+        job = engine.run_job(org, admin.user, make_job(org, admin.user, path))
+        contact = Contact.objects.get()
+
+    assert (job.created_count, job.updated_count, job.skipped_count) == (1, 1, 1)
+    assert (contact.first_name, contact.last_name, contact.title) == ("Ada", "Lovelace",
+                                                                      "Countess")
+
+
+def test_undo_removes_created_records_and_reverts_updates_unless_changed_since(
+    org, admin, in_org, tmp_path
+):
+    with in_org(org):
+        kept = customers.create_contact(org, admin.user, data={
+            "email": "kept@example.com", "first_name": "Kept", "title": "Buyer"})
+        edited = customers.create_contact(org, admin.user, data={
+            "email": "edited@example.com", "first_name": "Edited", "title": "Buyer"})
+    path = write_csv(tmp_path, ["kept@example.com,,,Head buyer", "edited@example.com,,,Owner",
+                                "new@example.com,New,Person,"])
+
+    with in_org(org):
+        job = engine.run_job(org, admin.user,
+                             make_job(org, admin.user, path, duplicate_policy="overwrite"))
+        customers.update_contact(org, admin.user, Contact.objects.get(pk=edited.pk),
+                                 data={"last_name": "Changed"})
+        report = services.undo_job(org, admin.user, job)
+
+        assert (job.created_count, job.updated_count) == (1, 2)
+        assert report == {"removed": 1, "reverted": 1, "not_reverted": [{
+            "row": 3, "record_id": edited.pk,
+            "reason": "The record was changed after the import; its values were kept."}]}
+        assert Contact.objects.get(pk=kept.pk).title == "Buyer"
+        assert Contact.objects.get(pk=edited.pk).title == "Owner"
+        assert not Contact.objects.filter(email="new@example.com").exists()
+        assert Contact.with_deleted.filter(email="new@example.com").count() == 1
+        assert services.get_job(job.pk).status == "undone"
+
+
+def test_cells_escaped_by_an_export_come_back_as_they_were(org, admin, in_org, tmp_path):
+    path = write_csv(tmp_path, ["x@example.com,'=1+2,'-10% agreed,'Plain",
+                                "y@example.com,'@SUM(1+1),'+cmd,'-cmd"])
+
+    with in_org(org):
+        engine.run_job(org, admin.user, make_job(org, admin.user, path))
+        rows = list(Contact.objects.order_by("email").values_list(
+            "first_name", "last_name", "title"))
+
+    assert rows == [("=1+2", "-10% agreed", "'Plain"), ("@SUM(1+1)", "+cmd", "-cmd")]
+
+
+def test_a_mapping_saved_from_the_file_without_bom_applies_to_the_file_with_it(
+    org, admin, in_org, case, tmp_path
+):
+    with_bom = case("csv-utf8-bom-header/contacts_bom.csv")
+    without_bom = tmp_path / "contacts.csv"
+    without_bom.write_bytes(with_bom.read_bytes()[3:])
+
+    with in_org(org):
+        plain = services.create_job(org, admin.user, entity="contact", path=without_bom)
+        services.save_mapping(org, admin.user, entity="contact", name="Web shop",
+                              headers=plain.options["headers"],
+                              mapping={**plain.options["mapping"], "phone": "phone_work"})
+        bom = services.create_job(org, admin.user, entity="contact", path=with_bom)
+
+    assert plain.options["headers"] == bom.options["headers"] == [
+        "email", "first_name", "last_name", "phone"]
+    assert plain.options["mapping"] == {"email": "email", "first_name": "first_name",
+                                        "last_name": "last_name", "phone": "phone"}
+    assert bom.options["mapping"] == {"email": "email", "first_name": "first_name",
+                                      "last_name": "last_name", "phone": "phone_work"}
+
+
+def test_one_company_is_created_for_every_row_naming_it_and_undo_removes_it(
+    org, admin, in_org, tmp_path
+):
+    path = write_csv(tmp_path, ["a@example.com,Ann,Ash,Kessler Antriebe AG",
+                                "b@example.com,Bo,Birch,kessler antriebe ag",
+                                "c@example.com,Cy,Cedar,Brandt & Co. KG"],
+                     header="email,first_name,last_name,company")
+
+    with in_org(org):
+        job = engine.run_job(org, admin.user, make_job(org, admin.user, path))
+        linked = sorted(Contact.objects.values_list("first_name", "company__name"))
+        companies = Company.objects.count()
+        services.undo_job(org, admin.user, job)
+
+        assert linked == [("Ann", "Kessler Antriebe AG"), ("Bo", "Kessler Antriebe AG"),
+                          ("Cy", "Brandt & Co. KG")]
+        assert companies == 2
+        assert (Contact.objects.count(), Company.objects.count()) == (0, 0)
+
+
+def test_a_dry_run_counts_and_lists_problems_but_keeps_no_record(org, admin, in_org, tmp_path):
+    path = write_csv(tmp_path, ["a@example.com,Ann,,", "nope,Bad,,", "c@example.com,Cy,,"])
+
+    with in_org(org):
+        job = engine.run_job(org, admin.user, make_job(org, admin.user, path, dry_run=True))
+
+        assert (job.status, job.created_count, job.failed_count) == ("done", 2, 1)
+        assert [row[:2] for row in services.error_rows(job)] == [[3, "email"]]
+        assert Contact.objects.count() == 0
+        assert AuditEntry.objects.filter(entity="contact").count() == 0
+
+
+def test_rows_find_companies_again_by_their_id_in_another_system(org, admin, in_org, tmp_path):
+    first = write_csv(tmp_path, ["C-001,Kessler Antriebe AG", "C-002,Brandt & Co. KG"],
+                      name="v1.csv", header="Customer ID,Company Name")
+    renamed = write_csv(tmp_path, ["C-001,Kessler Drives AG"], name="v2.csv",
+                        header="Customer ID,Company Name")
+
+    with in_org(org):
+        engine.run_job(org, admin.user, services.create_job(
+            org, admin.user, entity="company", path=first))
+        again = engine.run_job(org, admin.user, services.create_job(
+            org, admin.user, entity="company", path=renamed,
+            options={"duplicate_policy": "overwrite"}))
+
+        assert (again.created_count, again.updated_count) == (0, 1)
+        assert sorted(Company.objects.values_list("name", flat=True)) == [
+            "Brandt & Co. KG", "Kessler Drives AG"]

@@ -1,0 +1,130 @@
+"""The import wizard, page by page, as a user goes through it."""
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from accord.customers.models import Contact
+from accord.identity.models import Role
+from accord.integrations import engine
+from accord.integrations.models import ImportJob, ImportMapping
+
+
+def upload(client, path, entity="contact"):
+    return client.post("/imports/new/", {
+        "file": SimpleUploadedFile(path.name, path.read_bytes()), "entity": entity})
+
+
+def test_the_wizard_maps_previews_runs_and_undoes_an_import(org, admin, client_for, in_org,
+                                                            case):
+    client = client_for(admin)
+
+    empty = client.get("/imports/")
+    uploaded = upload(client, case("csv-windows-1252/contacts_cp1252.csv"))
+    with in_org(org):
+        job = ImportJob.objects.get()
+    mapping_page = client.get(f"/imports/{job.pk}/map/")
+    mapped = client.post(f"/imports/{job.pk}/map/", {
+        "column_0": "first_name", "column_1": "last_name", "column_2": "company",
+        "column_3": "city", "column_4": "", "date_order": "dmy", "number_style": "1.234,56",
+        "mapping_name": "ERP export"})
+    preview = client.get(f"/imports/{job.pk}/preview/")
+    queued = client.post(f"/imports/{job.pk}/preview/", {"duplicate_policy": "skip",
+                                                         "create_missing_links": "on"})
+    with in_org(org):
+        engine.run_job(org, admin.user, ImportJob.objects.get(pk=job.pk))
+    detail = client.get(f"/imports/{job.pk}/")
+    listed = client.get("/imports/")
+    confirm = client.get(f"/imports/{job.pk}/undo/")
+    undone = client.post(f"/imports/{job.pk}/undo/", follow=True)
+
+    assert "No imports yet." in empty.text
+    assert uploaded.status_code == 302
+    assert uploaded["Location"] == f"/imports/{job.pk}/map/"
+    assert 'value="cp1252" selected' in mapping_page.text
+    assert "Özdemir" in mapping_page.text
+    assert '<option value="first_name" selected>' in mapping_page.text
+    assert mapped["Location"] == f"/imports/{job.pk}/preview/"
+    assert "Of the first 4 rows: 4 look new, 0 match an existing record or an earlier row, 0 " \
+           "are invalid." in preview.text
+    assert "(not imported)" in preview.text
+    assert queued["Location"] == f"/imports/{job.pk}/"
+    assert "<dt>Created</dt><dd>4</dd>" in detail.text
+    assert "Undo this import" in detail.text
+    assert f'<a href="/imports/{job.pk}/">contacts_cp1252.csv</a>' in listed.text
+    assert "<td>Contacts</td>" in listed.text
+    assert "The 4 records this import created move to the trash" in confirm.text
+    assert "Import undone: 4 records moved to the trash, 0 changes reverted." in undone.text
+    with in_org(org):
+        assert ImportMapping.objects.get().mapping == {
+            "first_name": "first_name", "last_name": "last_name", "company": "company",
+            "city": "city"}
+        assert Contact.objects.count() == 0
+
+
+def test_preview_marks_each_invalid_cell_with_its_reason(org, admin, client_for, in_org,
+                                                         tmp_path):
+    path = tmp_path / "people.csv"
+    path.write_text("Email,Name,Birthday\nada@example.com,Ada Lovelace,31/02/1990\n"
+                    "nope,Grace Hopper,09/12/1906\n")
+    client = client_for(admin)
+    upload(client, path)
+    with in_org(org):
+        job = ImportJob.objects.get()
+
+    preview = client.get(f"/imports/{job.pk}/preview/")
+
+    assert "Of the first 2 rows: 0 look new, 0 match an existing record or an earlier row, 2 " \
+           "are invalid." in preview.text
+    assert "Enter a valid e-mail address, such as name@example.com." in preview.text
+    assert "<strong>31/02/1990</strong>" in preview.text
+
+
+def test_the_progress_fragment_polls_while_the_job_runs(org, admin, client_for, in_org, case):
+    client = client_for(admin)
+    upload(client, case("csv-utf8-bom-header/contacts_bom.csv"))
+    with in_org(org):
+        job = ImportJob.objects.get()
+        ImportJob.objects.filter(pk=job.pk).update(status="running", total_rows=3, rows_done=1)
+
+    fragment = client.get(f"/imports/{job.pk}/", headers={"HX-Request": "true"})
+
+    assert fragment.text.lstrip().startswith('<section id="import-progress"')
+    assert 'hx-trigger="every 2s"' in fragment.text
+    assert '<progress max="100" value="33"' in fragment.text
+    assert "<html" not in fragment.text
+
+
+def test_a_file_that_cannot_be_read_is_explained_on_the_upload_page(org, admin, client_for,
+                                                                    tmp_path):
+    path = tmp_path / "old.xls"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" * 8)
+
+    response = upload(client_for(admin), path)
+
+    assert response.status_code == 422
+    assert "save it as an .xlsx workbook" in response.text
+
+
+def test_sales_members_may_not_import(org, make_member, client_for):
+    client = client_for(make_member(org, Role.SALES))
+
+    assert client.get("/imports/new/").status_code == 403
+    assert client.get("/imports/").status_code == 200
+
+
+def test_choosing_another_separator_reads_the_file_again(org, admin, client_for, in_org, case):
+    client = client_for(admin)
+    upload(client, case("csv-semicolon-decimal-comma/deals_de.csv"), entity="company")
+    with in_org(org):
+        job = ImportJob.objects.get()
+    detected = client.get(f"/imports/{job.pk}/map/")
+
+    reread = client.post(f"/imports/{job.pk}/map/", {"delimiter": ",", "reread": "1"},
+                         follow=True)
+
+    assert 'value=";" selected' in detected.text
+    assert "Lieferung; Montage und Wartung" in detected.text
+    assert '<option value="name" selected>' in detected.text
+    assert 'value="," selected' in reread.text
+    with in_org(org):
+        assert ImportJob.objects.get().options["headers"] == [
+            "Name;Firma;Betrag;Abschlussdatum;Phase;Beschreibung"]
