@@ -246,6 +246,21 @@ def _unowned(queryset: QuerySet, params: Mapping) -> tuple[QuerySet, Mapping]:
     return queryset.filter(owner__isnull=True), rest
 
 
+# Parameters of a list that say how to show it, not which records it holds.
+LIST_CONTROLS = ("cursor", "view", "columns", "ordering", "limit")
+
+
+def check_parameter_names(params: Mapping, entity: str) -> None:
+    """Raise InvalidInput naming each parameter that is neither a filter of this entity's
+    list nor one of its controls, so a mistyped filter never widens what is selected."""
+    filters = CONTACT_FILTERS if entity == Entity.CONTACT else COMPANY_FILTERS
+    known = {spec.param for spec in filters} | {"q", "tag", *LIST_CONTROLS}
+    unknown = sorted(name for name in params
+                     if name not in known and not str(name).startswith("cf."))
+    if unknown:
+        raise InvalidInput(dict.fromkeys(unknown, "There is no filter with this name."))
+
+
 def filter_contacts(queryset: QuerySet, params: Mapping) -> QuerySet:
     """Narrow a contact queryset by the list parameters described in the module docstring."""
     queryset, params = _unowned(queryset, params)

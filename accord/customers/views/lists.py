@@ -45,7 +45,7 @@ logger = logging.getLogger(__name__)
 
 EXPORT_CHUNK = 500  # rows per query while streaming an export
 # Parameters that shape a page but are not filters; everything else is a filter.
-LIST_CONTROLS = ("cursor", "view", "columns", "ordering", "limit")
+LIST_CONTROLS = queries.LIST_CONTROLS
 
 
 @dataclass(frozen=True)

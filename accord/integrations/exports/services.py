@@ -18,12 +18,14 @@ from django.conf import settings
 from django.core.files import File
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.http import QueryDict
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from accord.activities.services import site_url
 from accord.audit import services as audit
 from accord.audit.models import Action
+from accord.customers import queries
 from accord.errors import Conflict, InvalidInput, NotFound
 from accord.identity.permissions import has_permission
 
@@ -69,6 +71,7 @@ def check_request(entity: str, format: str, query: str = "") -> None:
     if format not in spec.formats:
         raise InvalidInput({"format": "vCard holds contacts only; export companies as CSV, "
                                       "XLSX or JSON Lines."})
+    queries.check_parameter_names(QueryDict(query), spec.model._meta.model_name)
     # Builds the filtered query without running it: bad filters fail here.
     spec.queryset(query)
 

@@ -334,6 +334,8 @@ def test_command_writes_xlsx_to_a_file_and_to_binary_standard_output(org, contac
      "vCard holds contacts only; export companies as CSV, XLSX or JSON Lines."),
     (["--entity", "contacts", "--format", "csv", "--query", "lifecycle_stage=bogus"],
      "This filter value is not valid."),
+    (["--entity", "contacts", "--format", "csv", "--query", "tags=decision maker"],
+     "There is no filter with this name."),
     (["--entity", "contacts", "--format", "csv", "--as", "nobody@example.com"],
      "nobody@example.com is not an active member of northwind."),
 ])
@@ -357,3 +359,17 @@ def test_progress_is_reported_every_few_thousand_rows(org, contacts, in_org, mon
 
     assert rows == 3 + 3  # the contacts and their "created" timeline events
     assert seen == [2, 4, 6]
+
+
+@pytest.mark.parametrize("filters", [{"lifecycle_stag": "customer"}, {"tags": "vip"}])
+def test_a_mistyped_filter_is_refused_rather_than_exporting_everything(admin, api_client_for,
+                                                                      filters):
+    response = api_client_for(admin).post("/api/v1/exports", {
+        "entity": "contacts", "format": "csv", "filters": filters,
+    }, content_type="application/json")
+
+    assert response.status_code == 422
+    (name,) = filters
+    assert response.json()["errors"] == [
+        {"field": name, "code": "invalid", "message": "There is no filter with this name."}
+    ]
