@@ -4,6 +4,7 @@ import json
 import logging
 
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from accord.audit import services as audit
@@ -298,7 +299,20 @@ def _undo_batch(org, actor, adapter, batch, report, created_by_job, reverted_ver
 
     created = [row.record_id for row in batch if row.action == RowAction.CREATED]
     created_by_job.update(created)
-    report["removed"] += len(bulk.trash(org, actor, adapter.model, created))
+    # A created record someone edited or merged another into since keeps
+    # what was added to it: it stays, and the report says why.
+    last_versions = dict(batch[0].job.ledger.filter(record_id__in=created)
+                         .values("record_id").annotate(last=Max("version_after"))
+                         .values_list("record_id", "last"))
+    kept = {pk for pk, version in adapter.model.objects.filter(pk__in=created)
+            .values_list("pk", "version") if version != last_versions.get(pk)}
+    for row in batch:
+        if row.action == RowAction.CREATED and row.record_id in kept:
+            report["not_reverted"].append({
+                "row": row.row, "record_id": row.record_id,
+                "reason": "The record was changed after the import; it was kept."})
+    report["removed"] += len(bulk.trash(org, actor, adapter.model,
+                                        [pk for pk in created if pk not in kept]))
     links = [link["id"] for row in batch for link in row.links_created
              if link.get("entity") == "company"]
     unused = [pk for pk in links if not Contact.objects.filter(company_id=pk).exists()]

@@ -118,6 +118,36 @@ def test_undo_removes_created_records_and_reverts_updates_unless_changed_since(
         assert services.get_job(job.pk).status == "undone"
 
 
+def test_undo_keeps_a_created_record_that_another_was_merged_into(org, admin, in_org,
+                                                                 tmp_path):
+    from accord.activities import services as timeline
+    from accord.customers.merge import merge_contacts
+
+    path = write_csv(tmp_path, ["aidan@example.com,Aidan,Farrell,", "lone@example.com,Lone,,",
+                                "aidan@example.com,Aidan,Farrell,Buyer"])
+    with in_org(org):
+        job = engine.run_job(org, admin.user,
+                             make_job(org, admin.user, path, duplicate_policy="overwrite"))
+        imported = Contact.objects.get(email="aidan@example.com")
+        typed = customers.create_contact(org, admin.user, data={
+            "first_name": "A.", "last_name": "Farrel", "email": "a.farrel@example.com"})
+        timeline.log_activity(org, admin.user, data={
+            "kind": "note", "body": "Met at the fair", "contact": typed})
+        merge_contacts(org, admin.user, imported, [typed])
+
+        report = services.undo_job(org, admin.user, job)
+
+        # The import's own second row changed Aidan too; only the merge
+        # counts as a change since the import.
+        assert report["removed"] == 1
+        assert report["not_reverted"] == [{
+            "row": 2, "record_id": imported.pk,
+            "reason": "The record was changed after the import; it was kept."}]
+        assert Contact.objects.filter(pk=imported.pk).exists()
+        assert not Contact.objects.filter(email="lone@example.com").exists()
+        assert imported.activities.filter(body="Met at the fair").exists()
+
+
 def test_cells_escaped_by_an_export_come_back_as_they_were(org, admin, in_org, tmp_path):
     path = write_csv(tmp_path, ["x@example.com,'=1+2,'-10% agreed,'Plain",
                                 "y@example.com,'@SUM(1+1),'+cmd,'-cmd"])
