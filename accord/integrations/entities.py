@@ -24,6 +24,9 @@ from accord.customers.models import (
 from accord.search import fold
 
 FUZZY_THRESHOLD = 90  # "E-mail adress" still maps; "Name" never becomes "Last name"
+# Short words one letter apart are often different words ("Contract" and
+# "Contact"), so only headers at least this long are matched loosely.
+FUZZY_MIN_LENGTH = 9
 
 
 @dataclass(frozen=True)
@@ -110,11 +113,11 @@ def suggest(headers: list[str], targets: list[Target]) -> dict[str, str]:
             taken.add(key)
     for header in headers:
         folded = fold_header(header)
-        if header in result or len(folded) < 5:
+        if header in result or len(folded) < FUZZY_MIN_LENGTH:
             continue
         best, score = None, 0.0
         for name, key in names.items():
-            if key in taken or len(name) < 5:
+            if key in taken or len(name) < FUZZY_MIN_LENGTH:
                 continue
             ratio = fuzz.ratio(folded, name)
             if ratio > score:

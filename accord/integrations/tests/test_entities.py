@@ -83,6 +83,14 @@ def test_a_header_never_takes_a_field_twice_and_unknown_ones_stay_unmapped(org, 
     assert suggested == {"Email": "email"}
 
 
+def test_a_misspelt_long_header_maps_but_a_different_short_word_does_not(org, in_org):
+    with in_org(org):
+        # "Contract" (a telco plan) is one letter from "Contact", a name.
+        suggested = entities.get("contact").suggest(["E-mail adress", "Contract", "Phones"])
+
+    assert suggested == {"E-mail adress": "email"}
+
+
 def test_the_header_key_ignores_order_case_and_byte_order_mark():
     assert entities.header_key(["\ufeffemail", "First Name"]) == entities.header_key(
         ["first name", "Email"])
