@@ -11,6 +11,7 @@ import csv
 import io
 import os
 import re
+import unicodedata
 from collections.abc import Iterator
 from contextlib import closing
 from itertools import islice
@@ -91,6 +92,19 @@ def detect_encoding(sample: bytes, *, complete: bool) -> str:
     if CP1252_UNDEFINED.intersection(sample):
         return "latin-1"
     return "cp1252"
+
+
+# Share of control characters (other than tab, line ends and NUL, which is
+# removed with a note) above which a file is taken for binary. Text has
+# hardly any; a few in a small file (a form feed in a cell) are still text.
+BINARY_CONTROL_SHARE = 0.05
+BINARY_CONTROL_MIN = 32
+
+
+def _looks_binary(text: str) -> bool:
+    controls = sum(1 for char in text
+                   if char not in "\t\r\n\x00" and unicodedata.category(char) == "Cc")
+    return controls >= BINARY_CONTROL_MIN and controls > BINARY_CONTROL_SHARE * len(text)
 
 
 def _mostly_high_byte_words(sample: bytes) -> bool:
@@ -193,6 +207,9 @@ class CsvTable(Table):
             self.encoding = detect_encoding(sample, complete=complete)
         decoder = codecs.getincrementaldecoder(self.encoding)(_MARK_HANDLER)
         text = decoder.decode(sample, final=complete)
+        if _looks_binary(text):
+            raise ReadError(_("This does not look like a text file: choose a CSV, XLSX or "
+                              "vCard file."))
 
         # Excel writes "sep=;" as a first line to name the delimiter; it is
         # not a row and is skipped.

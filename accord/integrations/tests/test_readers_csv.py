@@ -1,3 +1,4 @@
+import random
 import tracemalloc
 import unicodedata
 from pathlib import Path
@@ -321,6 +322,14 @@ def test_byte_undefined_in_windows_1252_reads_as_latin1(tmp_path):
 
     assert table.encoding == "latin-1"
     assert values(table) == [["Café", "\x81"]]
+
+
+def test_random_bytes_are_refused_as_not_text(tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_bytes(random.Random(3).randbytes(5000))
+
+    with pytest.raises(ReadError, match="This does not look like a text file"):
+        open_table(path)
 
 
 def test_unknown_encoding_is_refused():
