@@ -25,6 +25,11 @@ SAMPLE_BYTES = 1 << 20  # 1 MiB: thousands of rows to judge by, read at once in 
 SNIFF_CHARS = 1 << 16  # the delimiter shows within the first few dozen rows
 SNIFF_RECORDS = 50
 DELIMITERS = (",", ";", "\t", "|")
+# Longer than any note a person writes, short enough that a quote left open
+# is reported before it swallows the rest of a large file. The csv module's
+# own default (128 KiB) turns away real long notes.
+FIELD_LIMIT = 1 << 20
+csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
 
 # The five byte values that Windows-1252 leaves undefined; a file holding one
 # of them is not Windows-1252, and ISO-8859-1 is the safe reading.

@@ -352,15 +352,23 @@ def test_empty_file_is_refused(tmp_path):
 
 def test_unclosed_quote_is_reported_with_its_row(tmp_path):
     path = tmp_path / "broken.csv"
-    path.write_bytes(b'name,note\nAnna,"starts here\n' + b"x" * 140_000 + b"\n")
+    path.write_bytes(b'name,note\nAnna,"starts here\n' + b"x" * 1_100_000 + b"\n")
     table = open_table(path)
 
     with pytest.raises(ReadError) as raised:
         list(table.rows())
 
     assert str(raised.value) == (
-        "Row 2 could not be read: a field is longer than 131,072 characters, which usually "
+        "Row 2 could not be read: a field is longer than 1,048,576 characters, which usually "
         "means a quote is not closed.")
+
+
+def test_a_long_quoted_note_is_read_whole(tmp_path):
+    note = "Long history. " * 18_000  # about 250,000 characters
+    path = tmp_path / "notes.csv"
+    path.write_text(f'name,note\nAnna,"{note}"\nBo,short\n', encoding="utf-8")
+
+    assert values(open_table(path)) == [["Anna", note], ["Bo", "short"]]
 
 
 def test_workbook_uploaded_under_a_csv_name_is_refused(tmp_path):
