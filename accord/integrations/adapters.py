@@ -234,6 +234,12 @@ class CompanyAdapter(Adapter):
 
     def clean(self, org, draft: Draft, fields: list) -> None:
         data = {key: value for key, value in draft.data.items() if key != "parent"}
+        phones = data.pop("phones", None)
+        if phones:
+            # Phone columns are gathered as a contact's list; a company has
+            # one number, the first column's.
+            data["phone"] = phones[0]["number"]
+            draft.origin["phone"] = draft.origin.get("phones.0.number", ("", ""))
         if not str(data.get("name") or "").strip():
             draft.fail("", "", "Give the company a name.")
         _clean_new(org, draft, data, clean_company, Company(), fields)

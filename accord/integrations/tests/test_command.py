@@ -109,3 +109,18 @@ def test_imported_contacts_are_checked_for_duplicates(org, admin, in_org, case):
         names = sorted(str(Contact.objects.get(pk=pk)) for pk in (pair.low_id, pair.high_id))
     assert names == ["Jose Ibanez", "José Ibáñez"]
     assert pair.status == "open"
+
+
+def test_a_company_keeps_the_phone_of_its_phone_column(org, admin, in_org, tmp_path):
+    from accord.customers.models import Company
+
+    path = tmp_path / "companies.csv"
+    path.write_text("Name,Phone,Domain\nPhoneCo A,+44 20 7946 0000,phoneco-a.example\n"
+                    "FreshPhone Ltd,+44 20 7946 0123,\n", encoding="utf-8")
+
+    summary, _ = run(str(path), org=org.slug, entity="company")
+
+    assert (summary["created"], summary["failed"]) == (2, 0)
+    with in_org(org):
+        phones = sorted(Company.objects.values_list("name", "phone"))
+    assert phones == [("FreshPhone Ltd", "+442079460123"), ("PhoneCo A", "+442079460000")]
