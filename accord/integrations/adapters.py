@@ -314,7 +314,11 @@ def draft_from_cells(number: int, row_cells: list, *, member_of) -> Draft:
             try:
                 draft.data["owner"] = member_of(value)
             except ValueError as exc:
-                draft.fail(column, text, str(exc))
+                # Owners named in another system's (or organisation's) file
+                # are often not members here; the row still comes in, owned
+                # by whoever imports it, and the problems file says so.
+                draft.notes.append({"column": column, "value": text, "reason": (
+                    f"{exc} The record is owned by the person who imported it.")})
             draft.origin["owner_id"] = (column, text)
         elif target.custom is not None:
             draft.data.setdefault("custom_fields", {})[target.custom.key] = (

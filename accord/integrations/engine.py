@@ -185,10 +185,10 @@ class Run:
                 if key in (user.email.casefold(), (user.full_name or "").casefold()):
                     found = user.pk
                     break
-            if found is None:
-                raise ValueError("No active member of this organisation has this e-mail "
-                                 "address or name.")
             self.members[key] = found
+        if self.members[key] is None:
+            raise ValueError("No active member of this organisation has this e-mail "
+                             "address or name.")
         return self.members[key]
 
     # Links

@@ -124,3 +124,18 @@ def test_a_company_keeps_the_phone_of_its_phone_column(org, admin, in_org, tmp_p
     with in_org(org):
         phones = sorted(Company.objects.values_list("name", "phone"))
     assert phones == [("FreshPhone Ltd", "+442079460123"), ("PhoneCo A", "+442079460000")]
+
+
+def test_an_owner_who_is_no_member_here_does_not_stop_the_row(org, admin, in_org, tmp_path):
+    path = tmp_path / "contacts.csv"
+    path.write_text("E-mail,First name,Owner\nann@example.com,Ann,someone@elsewhere.example\n"
+                    "bo@example.com,Bo,someone@elsewhere.example\n", encoding="utf-8")
+
+    summary, err = run(str(path), org=org.slug, entity="contact")
+
+    assert (summary["created"], summary["failed"]) == (2, 0)
+    assert ("row 2 Owner: No active member of this organisation has this e-mail address or "
+            "name. The record is owned by the person who imported it.") in err
+    with in_org(org):
+        owners = set(Contact.objects.values_list("owner__email", flat=True))
+    assert owners == {admin.user.email}
