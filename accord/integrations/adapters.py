@@ -6,6 +6,7 @@ the API, finds the existing record a row stands for, and writes. The engine
 only talks to adapters, so deals or products add one adapter each.
 """
 
+import re
 from dataclasses import dataclass, field
 
 from django.db.models.functions import Lower
@@ -304,6 +305,12 @@ def draft_from_cells(number: int, row_cells: list, *, member_of) -> Draft:
         elif key in PHONE_KINDS:
             phones.append((key != "phone", column, text,
                            {"number": value, "kind": PHONE_KINDS[key], "label": ""}))
+        elif key == "emails_all":
+            emails += [(True, column, part, {"address": part, "kind": EmailKind.OTHER,
+                                             "label": ""}) for part in _list_items(value)]
+        elif key == "phones_all":
+            phones += [(True, column, part, {"number": part, "kind": PhoneKind.OTHER,
+                                             "label": ""}) for part in _list_items(value)]
         elif target.kind in ("company", "company_domain"):
             draft.links[key] = (column, text, value)
         elif key == "external_id":
@@ -333,6 +340,8 @@ def draft_from_cells(number: int, row_cells: list, *, member_of) -> Draft:
         if "first_name" not in draft.data and "last_name" not in draft.data:
             draft.data.update(first_name=first, last_name=last)
             draft.origin.update(first_name=(column, text), last_name=(column, text))
+    emails = _unique(emails, lambda email: email["address"].casefold())
+    phones = _unique(phones, lambda phone: re.sub(r"\D", "", phone["number"]))
     if emails:
         emails.sort(key=lambda item: item[0])
         draft.data["emails"] = []
@@ -348,6 +357,22 @@ def draft_from_cells(number: int, row_cells: list, *, member_of) -> Draft:
             draft.origin[f"phones.{index}.number"] = (column, text)
             draft.origin[f"phones.{index}"] = (column, text)
     return draft
+
+
+def _list_items(text: str) -> list[str]:
+    return [part.strip() for part in str(text or "").split(";") if part.strip()]
+
+
+def _unique(items: list, key) -> list:
+    """The first of each value: an address in both an "E-mail" column and an "All e-mails"
+    one is stored once, with the kind its own column gives it."""
+    items = sorted(items, key=lambda item: item[0])
+    seen, kept = set(), []
+    for item in items:
+        if key(item[3]) not in seen:
+            seen.add(key(item[3]))
+            kept.append(item)
+    return kept
 
 
 def _kind(value: str, choices, default: str) -> str:

@@ -187,6 +187,12 @@ CONTACT_TARGETS = [
     Target("phone_home", _("Phone (home)"), "phone", synonyms=(
         "Home Phone", "Telefon privat", "Téléphone domicile", "Telefoon thuis")),
     Target("phone_fax", _("Fax"), "phone", synonyms=("Business Fax", "Fax Number", "Telefax")),
+    # Accord's own spreadsheet exports list every address and number in one
+    # cell each, separated by "; ".
+    Target("emails_all", _("All e-mails (separated by ;)"), "list", synonyms=(
+        "All e-mails", "All emails", "E-mails", "Emails")),
+    Target("phones_all", _("All phones (separated by ;)"), "list", synonyms=(
+        "All phones", "All phone numbers", "Phones")),
     Target("title", _("Job title"), synonyms=(
         "Title", "Job", "Position", "Role", "Organization 1 - Title", "Berufsbezeichnung",
         "Funktion", "Fonction", "Poste", "Functie")),

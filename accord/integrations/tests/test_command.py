@@ -139,3 +139,26 @@ def test_an_owner_who_is_no_member_here_does_not_stop_the_row(org, admin, in_org
     with in_org(org):
         owners = set(Contact.objects.values_list("owner__email", flat=True))
     assert owners == {admin.user.email}
+
+
+def test_all_e_mails_and_phones_columns_of_an_export_come_back(org, admin, in_org, tmp_path):
+    path = tmp_path / "contacts.csv"
+    path.write_text(
+        "First name,E-mail,All e-mails,All phones\n"
+        "Femke,femke.a@mail.example,"
+        '"femke.a@mail.example; F.Achterberg@polder.example; facturen@polder.example",'
+        '"+31 6 12345678; +31 10 123 4567"\n', encoding="utf-8")
+
+    summary, _ = run(str(path), org=org.slug, entity="contact")
+
+    assert (summary["created"], summary["failed"]) == (1, 0)
+    with in_org(org):
+        contact = Contact.objects.get()
+        emails = list(contact.emails.order_by("-is_primary", "id")
+                      .values_list("address", "kind", "is_primary"))
+        phones = list(contact.phones.order_by("-is_primary", "id")
+                      .values_list("raw", "is_primary"))
+    assert emails == [("femke.a@mail.example", "work", True),
+                      ("F.Achterberg@polder.example", "other", False),
+                      ("facturen@polder.example", "other", False)]
+    assert phones == [("+31 6 12345678", True), ("+31 10 123 4567", False)]

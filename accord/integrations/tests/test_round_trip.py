@@ -55,3 +55,36 @@ def test_an_exported_contact_list_imports_into_another_organisation_unchanged(
         "first_name", "last_name", "email", "phone", "title", "company", "lifecycle_stage",
         "tags", "city", "country", "cf.interests", "cf.customer_since", "cf.vip"}
     assert after == before
+
+
+def test_a_full_export_keeps_every_e_mail_and_phone_through_import(
+    org, admin, other_org, make_member, in_org, tmp_path
+):
+    from accord.integrations.exports import services as exports
+
+    def channels(contact):
+        return (sorted(email.address for email in contact.emails.all()),
+                sorted(phone.raw for phone in contact.phones.all()),
+                contact.emails.get(is_primary=True).address)
+
+    with in_org(org):
+        customers.create_contact(org, admin.user, data={
+            "first_name": "Femke", "last_name": "Achterberg",
+            "emails": [{"address": "femke.a@mail.example", "kind": "home", "is_primary": True},
+                       {"address": "f.achterberg@polder.example", "kind": "work"},
+                       {"address": "facturen@polder.example", "kind": "other"}],
+            "phones": [{"number": "+31 6 12345678", "kind": "mobile"},
+                       {"number": "+31 10 123 4567", "kind": "work"}]})
+        before = [channels(contact) for contact in Contact.objects.all()]
+        path = tmp_path / "contacts.csv"
+        with path.open("wb") as stream:
+            exports.write_export("contacts", "csv", stream)
+    other_admin = make_member(other_org, "admin")
+
+    with in_org(other_org):
+        job = services.create_job(other_org, other_admin.user, entity="contact", path=path)
+        job = engine.run_job(other_org, other_admin.user, job)
+        after = [channels(contact) for contact in Contact.objects.all()]
+
+    assert (job.created_count, job.failed_count) == (1, 0)
+    assert after == before
