@@ -412,6 +412,9 @@ def draft_from_card(card) -> Draft:
         draft.origin["birthday"] = ("BDAY", text)
     if card.note:
         draft.note = card.note
+    if card.categories:
+        draft.data["tags"] = list(card.categories)
+        draft.origin["tags"] = ("CATEGORIES", ",".join(card.categories))
     emails = []
     for index, email in enumerate(card.emails):
         emails.append({"address": email["address"],

@@ -72,6 +72,7 @@ class Card:
     phones: list[dict] = field(default_factory=list)
     addresses: list[dict] = field(default_factory=list)
     urls: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
     photo: tuple[str, bytes] | None = None
     dropped: list[str] = field(default_factory=list)
     version: str = ""
@@ -446,6 +447,13 @@ def _take_url(card: Card, prop: Property, text: str, label: str) -> None:
         card.urls.append(value)
 
 
+def _take_categories(card: Card, prop: Property, text: str, label: str) -> None:
+    for part in _split_escaped(text, ","):
+        value = _unescape(part).strip()
+        if value and value not in card.categories:
+            card.categories.append(value)
+
+
 def _take_photo(card: Card, prop: Property) -> None:
     raw = prop.raw.strip()
     encoding = prop.param("ENCODING").lower()
@@ -498,6 +506,7 @@ HANDLERS = {
     "TEL": _take_phone,
     "ADR": _take_address,
     "URL": _take_url,
+    "CATEGORIES": _take_categories,
 }
 
 

@@ -162,3 +162,18 @@ def test_all_e_mails_and_phones_columns_of_an_export_come_back(org, admin, in_or
                       ("F.Achterberg@polder.example", "other", False),
                       ("facturen@polder.example", "other", False)]
     assert phones == [("+31 6 12345678", True), ("+31 10 123 4567", False)]
+
+
+def test_vcard_categories_become_tags(org, admin, in_org, tmp_path):
+    path = tmp_path / "tagged.vcf"
+    path.write_bytes(b"BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Femke Achterberg\r\n"
+                     b"N:Achterberg;Femke;;;\r\nCATEGORIES:vip,Trade fair\\, 2025\r\n"
+                     b"END:VCARD\r\n")
+
+    summary, err = run(str(path), org=org.slug, entity="contact")
+
+    assert (summary["created"], summary["failed"]) == (1, 0)
+    assert "CATEGORIES" not in err
+    with in_org(org):
+        tags = sorted(Contact.objects.get().tag_links.values_list("tag__name", flat=True))
+    assert tags == ["Trade fair, 2025", "vip"]
