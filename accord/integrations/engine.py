@@ -132,6 +132,9 @@ class Run:
         # Companies rows link to, by ("name", folded name) and ("domain", domain):
         # one record for every row that names it.
         self.companies: dict[tuple[str, str], Company] = {}
+        # Companies this run created only because a row linked to them; a
+        # row of the file that names one later fills it in.
+        self.placeholders: set[int] = set()
         self.members: dict[str, int] = {}
         self.tz = timezone.get_current_timezone()
         self.columns: list[tuple[int, str, entities.Target]] = []
@@ -266,6 +269,7 @@ class Run:
             return None
         for key in keys:
             self.companies[key] = company
+        self.placeholders.add(company.pk)
         draft.links_created.append({"entity": "company", "id": company.pk})
         return company
 
@@ -284,6 +288,12 @@ class Run:
             if draft.errors:
                 outcomes.append(Outcome(draft, RowAction.FAILED, errors=draft.errors))
                 continue
+            parent = draft.links.get("parent") if self.job.entity == "company" else None
+            if parent and pending_keys & set(self._company_keys(parent, None)):
+                # The parent is a row of this chunk not written yet: write it
+                # first, so the link finds it instead of making another.
+                self._flush(pending, index)
+                pending, pending_keys = [], set()
             self.resolve_links(draft)
             if draft.errors:
                 outcomes.append(Outcome(draft, RowAction.FAILED, errors=draft.errors))
@@ -293,6 +303,10 @@ class Run:
                 self._flush(pending, index)
                 pending, pending_keys = [], set()
             match = next(((key, index[key]) for key in keys if key in index), None)
+            if match is None and self.job.entity == "company":
+                match = next(((key, self.companies[key].pk) for key in keys
+                              if key in self.companies
+                              and self.companies[key].pk in self.placeholders), None)
             if match is None or self.policy == DuplicatePolicy.CREATE:
                 outcome = Outcome(draft, RowAction.CREATED)
                 outcomes.append(outcome)
@@ -325,14 +339,17 @@ class Run:
     def _apply_match(self, draft: Draft, key: tuple, record_id: int) -> Outcome:
         how = {"email": "e-mail", "ext": "id", "domain": "domain", "name": "name"}[key[0]]
         label = str(self.entity.label).lower()
-        if self.policy == DuplicatePolicy.SKIP:
+        # A company this run made for a link is filled in from its own row,
+        # whatever the policy says about records that were there before.
+        policy = DuplicatePolicy.FILL if record_id in self.placeholders else self.policy
+        if policy == DuplicatePolicy.SKIP:
             return Outcome(draft, RowAction.SKIPPED, record_id=record_id, errors=[{
                 "column": "", "value": key[1],
                 "reason": f"Matches {label} #{record_id} by {how}; skipped, as this import "
                           "skips duplicates."}])
         record = self.adapter.get(record_id)
         data, before = self.adapter.changes(record, draft,
-                                            fill_only=self.policy == DuplicatePolicy.FILL)
+                                            fill_only=policy == DuplicatePolicy.FILL)
         if draft.external_id:
             ExternalId.objects.bulk_create([ExternalId(
                 organization=self.org, entity=self.job.entity, record_id=record_id,

@@ -177,3 +177,29 @@ def test_vcard_categories_become_tags(org, admin, in_org, tmp_path):
     with in_org(org):
         tags = sorted(Contact.objects.get().tag_links.values_list("tag__name", flat=True))
     assert tags == ["Trade fair, 2025", "vip"]
+
+
+@pytest.mark.parametrize("rows", [
+    ["Bluth Company,Acme Corporation,US", "Acme Corporation,,US"],
+    ["Acme Corporation,,US", "Bluth Company,Acme Corporation,US"],
+])
+def test_a_parent_named_in_the_file_is_one_company_whichever_row_comes_first(
+    org, admin, in_org, tmp_path, rows
+):
+    from accord.customers.models import Company
+
+    path = tmp_path / "accounts.csv"
+    path.write_text("account,subsidiary_of,office_location\n" + "\n".join(rows) + "\n",
+                    encoding="utf-8")
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(json.dumps({"account": "name", "subsidiary_of": "parent",
+                                   "office_location": "country"}), encoding="utf-8")
+
+    summary, _ = run(str(path), org=org.slug, entity="company", mapping=str(mapping),
+                     duplicates="skip")
+
+    assert summary["failed"] == 0
+    with in_org(org):
+        companies = sorted(Company.objects.values_list("name", "parent__name", "country"))
+    assert companies == [("Acme Corporation", None, "US"),
+                         ("Bluth Company", "Acme Corporation", "US")]
