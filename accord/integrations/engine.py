@@ -26,7 +26,15 @@ from accord.search import fold
 
 from . import cells, entities, values
 from .adapters import ADAPTERS, Draft, draft_from_card, draft_from_cells
-from .models import DuplicatePolicy, ExternalId, ImportJob, ImportRow, ImportStatus, RowAction
+from .models import (
+    IMPORT_SYSTEM,
+    DuplicatePolicy,
+    ExternalId,
+    ImportJob,
+    ImportRow,
+    ImportStatus,
+    RowAction,
+)
 from .readers import open_table
 
 logger = logging.getLogger(__name__)
@@ -40,7 +48,7 @@ PREVIEW_COUNT_ROWS = 1000  # rows checked for the preview's new/matching counts
 DEFAULT_OPTIONS = {
     "encoding": None, "delimiter": None, "sheet": None, "mapping": {}, "date_order": None,
     "number_style": None, "duplicate_policy": DuplicatePolicy.FILL,
-    "create_missing_links": True, "dry_run": False, "id_system": "import",
+    "create_missing_links": True, "dry_run": False, "id_system": IMPORT_SYSTEM,
 }
 
 
@@ -126,7 +134,7 @@ class Run:
         self.adapter = ADAPTERS[job.entity]
         self.options = {**DEFAULT_OPTIONS, **job.options}
         self.policy = self.options["duplicate_policy"]
-        self.system = self.options.get("id_system") or "import"
+        self.system = self.options.get("id_system") or IMPORT_SYSTEM
         self.targets = self.entity.target_map()
         self.fields = [target.custom for target in self.targets.values() if target.custom]
         # Companies rows link to, by ("name", folded name) and ("domain", domain):

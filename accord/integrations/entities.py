@@ -100,17 +100,23 @@ def header_key(headers: list[str]) -> str:
 
 
 def suggest(headers: list[str], targets: list[Target]) -> dict[str, str]:
+    own: dict[str, str] = {}
     names: dict[str, str] = {}
     for target in targets:
+        for name in (target.key, str(target.label)):
+            own.setdefault(fold_header(name), target.key)
         for name in (target.key, str(target.label), *target.synonyms):
             names.setdefault(fold_header(name), target.key)
     result: dict[str, str] = {}
     taken: set[str] = set()
-    for header in headers:
-        key = names.get(fold_header(header))
-        if key and key not in taken:
-            result[header] = key
-            taken.add(key)
+    # A field's own key or label wins over another column's synonym: in
+    # Accord's export, "Id in another system" fills that field, not "ID".
+    for lookup in (own, names):
+        for header in headers:
+            key = lookup.get(fold_header(header))
+            if header not in result and key and key not in taken:
+                result[header] = key
+                taken.add(key)
     for header in headers:
         folded = fold_header(header)
         if header in result or len(folded) < FUZZY_MIN_LENGTH:

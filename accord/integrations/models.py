@@ -223,6 +223,10 @@ class ImportMapping(VersionedModel):
         return self.name
 
 
+# The system an import records ids under when it is not told another's name.
+IMPORT_SYSTEM = "import"
+
+
 class ExternalId(TenantModel):
     """A record's id in another system, so rows can find it again by that id."""
 

@@ -39,6 +39,7 @@ from accord.customers.views.columns import (
 )
 from accord.pagination import Ordering, paginate, parse_ordering
 
+from ..models import IMPORT_SYSTEM, ExternalId
 from ..writers import iso_utc
 
 CONTACT_LABELS = {column.key: column.label for column in CONTACT_BUILT_IN}
@@ -78,6 +79,8 @@ class EntitySpec:
         cursor = None
         while True:
             page, cursor = paginate(queryset, ordering, cursor=cursor, limit=CHUNK)
+            if self.extra.get("entity"):
+                _attach_external_ids(self.extra["entity"], page)
             yield from page
             if cursor is None:
                 return
@@ -125,6 +128,23 @@ def _company_base():
 # Documents: every field, for JSON Lines and vCard.
 
 
+def _attach_external_ids(entity: str, records: list) -> None:
+    """Each record's ids in other systems as `export_external_ids` {system: value}."""
+    found: dict[int, dict] = {}
+    for record_id, system, value in ExternalId.objects.filter(
+        entity=entity, record_id__in=[record.pk for record in records]
+    ).order_by("system").values_list("record_id", "system", "value"):
+        found.setdefault(record_id, {})[system] = value
+    for record in records:
+        record.export_external_ids = found.get(record.pk, {})
+
+
+def _external_id(record) -> str:
+    """The id an import stored without naming a system, else the first one there is."""
+    ids = getattr(record, "export_external_ids", {})
+    return ids.get(IMPORT_SYSTEM) or next(iter(ids.values()), "")
+
+
 def _tag_names(record) -> list[str]:
     return [link.tag.name for link in record.export_tags]
 
@@ -139,6 +159,7 @@ def _record_base(record) -> dict:
         "postal_code": record.postal_code, "country": record.country,
         "source": record.source,
         "custom_fields": record.custom_fields,
+        "external_ids": getattr(record, "export_external_ids", {}),
         "created_at": iso_utc(record.created_at), "updated_at": iso_utc(record.updated_at),
         "version": record.version,
     }
@@ -291,6 +312,7 @@ def contact_columns() -> list[Column]:
         *listed("source"),
         Column(_("All e-mails"), lambda record: _joined(e.address for e in record.export_emails)),
         Column(_("All phones"), lambda record: _joined(p.raw for p in record.export_phones)),
+        Column(_("Id in another system"), _external_id),
         *listed("created_at"), *listed("updated_at"),
         *_custom_columns(Contact, Entity.CONTACT),
     ]
@@ -308,6 +330,7 @@ def company_columns() -> list[Column]:
         Column(_("Owner"), _owner_email), _tags_column(),
         _attr(_("Street"), "street"), *listed("city"), _attr(_("Region"), "region"),
         _attr(_("Postal code"), "postal_code"), *listed("country"), *listed("source"),
+        Column(_("Id in another system"), _external_id),
         *listed("created_at"), *listed("updated_at"),
         *_custom_columns(Company, Entity.COMPANY),
     ]

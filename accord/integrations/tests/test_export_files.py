@@ -13,7 +13,7 @@ from django.urls import reverse
 from accord.audit.models import AuditEntry
 from accord.customers import services
 from accord.customers.models import Contact, CustomField
-from accord.integrations.models import ExportJob
+from accord.integrations.models import ExportJob, ExternalId
 from accord.integrations.tasks import run_export
 
 CASES = Path(__file__).resolve().parents[2] / "testdata" / "cases"
@@ -197,6 +197,8 @@ def test_jsonl_export_holds_every_field(org, admin, member, client_for, in_org):
                                                          "currency": "EUR"}},
         })
         contact.refresh_from_db()
+        ExternalId.objects.create(organization=org, entity="contact", record_id=contact.pk,
+                                  system="shop", value="C-17")
 
     [line] = export(client_for(admin), "contacts", "jsonl").decode("utf-8").splitlines()
 
@@ -214,6 +216,7 @@ def test_jsonl_export_holds_every_field(org, admin, member, client_for, in_org):
         "country": "PT", "source": "",
         "custom_fields": {"score": contact.custom_fields["score"],
                           "budget": {"amount": "1200.50", "currency": "EUR"}},
+        "external_ids": {"shop": "C-17"},
         "created_at": contact.created_at.isoformat().replace("+00:00", "Z"),
         "updated_at": contact.updated_at.isoformat().replace("+00:00", "Z"),
         "version": contact.version,

@@ -88,3 +88,28 @@ def test_a_full_export_keeps_every_e_mail_and_phone_through_import(
 
     assert (job.created_count, job.failed_count) == (1, 0)
     assert after == before
+
+
+def test_an_id_from_another_system_survives_export_and_import(
+    org, admin, other_org, make_member, in_org, tmp_path
+):
+    from accord.integrations.exports import services as exports
+    from accord.integrations.models import ExternalId
+
+    with in_org(org):
+        contact = customers.create_contact(org, admin.user, data={
+            "first_name": "Lena", "email": "lena@example.com"})
+        ExternalId.objects.create(organization=org, entity="contact", record_id=contact.pk,
+                                  system="import", value="17850")
+        path = tmp_path / "contacts.csv"
+        with path.open("wb") as stream:
+            exports.write_export("contacts", "csv", stream)
+    other_admin = make_member(other_org, "admin")
+
+    with in_org(other_org):
+        job = services.create_job(other_org, other_admin.user, entity="contact", path=path)
+        engine.run_job(other_org, other_admin.user, job)
+        copied = Contact.objects.get()
+        ids = list(ExternalId.objects.values_list("record_id", "system", "value"))
+
+    assert ids == [(copied.pk, "import", "17850")]
