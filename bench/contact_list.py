@@ -60,12 +60,14 @@ def setup_django(database_url: str) -> None:
 def contact_rows(org_id: int, owner_id: int, count: int, now):
     """Plain tuples in `columns()` order; names drawn from the demo word lists."""
     from accord.core.demo import words
+    from accord.customers.duplicates import contact_name_keys
 
     rng = random.Random(7)
     for number in range(count):
         first, last = rng.choice(words.FIRST_NAMES), rng.choice(words.LAST_NAMES)
         email = f"{first}.{last}.{number}@bench.example".lower()
         phone = f"+1201555{number % 10000:04d}"
+        name_key, block_key = contact_name_keys(first, last)
         yield {
             "organization_id": org_id, "created_at": now, "updated_at": now, "version": 1,
             "street": "", "city": "", "region": "", "postal_code": "", "country": "US",
@@ -73,7 +75,8 @@ def contact_rows(org_id: int, owner_id: int, count: int, now):
             "deleted_at": None, "first_name": first, "last_name": last, "title": "",
             "email": email, "phone": phone, "company_id": None,
             "lifecycle_stage": rng.choice(STAGES), "birthday": None, "time_zone": "",
-            "do_not_contact": False,
+            "do_not_contact": False, "merged_into_id": None, "name_key": name_key,
+            "block_key": block_key,
         }
 
 
