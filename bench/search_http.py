@@ -53,6 +53,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+SHAPES = ["name beginning", "full name", "exact e-mail", "phone digits", "swapped letters"]
+
+
 def queries(org, count: int) -> list[str]:
     """A fixed mix drawn from the organisation's own contacts."""
     from django_scopes import scope
@@ -65,7 +68,7 @@ def queries(org, count: int) -> list[str]:
             "first_name", "last_name", "email", "phone")[:count])
     mixed = []
     for number, (first, last, email, phone) in enumerate(sample):
-        shape = number % 5
+        shape = number % len(SHAPES)
         if shape == 0:
             mixed.append(last[: rng.randint(2, 4)])
         elif shape == 1:
@@ -170,6 +173,9 @@ def main() -> None:
                                        {"Authorization": f"Bearer {token}"}))
             print(f"{name:>5} search box   {summary(box)}")
             print(f"{name:>5} contact API  {summary(api)}")
+            for number, shape in enumerate(SHAPES):
+                print(f"{'':>7}{shape:<16} box {summary(box[number::len(SHAPES)])}")
+                print(f"{'':>7}{'':<16} API {summary(api[number::len(SHAPES)])}")
     finally:
         server.terminate()
         server.wait(timeout=30)
