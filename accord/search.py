@@ -82,13 +82,30 @@ def phone_words(*numbers: str) -> list[str]:
     return [digits for digits in dict.fromkeys(found) if digits]
 
 
+# Beginnings of words up to this length have their own index entries (FTS5
+# prefix='2 3 4'); a longer beginning makes SQLite gather every word it starts.
+PREFIX_INDEXED = 4
+
+
+class Whole(str):
+    """A word the query has finished typing: more of the same token follows it, as
+    "fischer" in "anna.fischer@bench.example". It is matched whole even where
+    beginnings of words are asked for, so a word shared by most records (an
+    e-mail domain) does not make the search gather all its spellings."""
+
+
 def terms(query: str) -> list[str]:
     """The words a query asks for; a phone-shaped query is one run of digits."""
     query = query.strip()
     if _PHONE_QUERY.match(query) and sum(char.isdigit() for char in query) >= 3:
         digits = re.sub(r"\D", "", query)
         return [digits.lstrip("0") or digits]
-    return words(query)[:MAX_TERMS]
+    found: list[str] = []
+    for token in query.split():
+        parts = words(token)
+        found += [Whole(part) if at < len(parts) - 1 and len(part) > PREFIX_INDEXED else part
+                  for at, part in enumerate(parts)]
+    return found[:MAX_TERMS]
 
 
 @dataclass(frozen=True)
@@ -261,6 +278,10 @@ def _corrections(found: list[str]) -> list:
     return corrected if corrected != found else []
 
 
+def _star(term: str, prefix: bool, star: str) -> str:
+    return star if prefix and not isinstance(term, Whole) else ""
+
+
 def _backend():
     return _POSTGRES if connection.vendor == "postgresql" else _SQLITE
 
@@ -270,10 +291,9 @@ class _Sqlite:
 
     def expression(self, organization_id: int, entity: str, found, *, prefix: bool) -> str:
         # Terms are folded words or digits only, so quoting them is enough.
-        star = "*" if prefix else ""
         words = " AND ".join(
-            "(" + " OR ".join(f'text:"{word}"{star}' for word in term) + ")"
-            if isinstance(term, tuple) else f'text:"{term}"{star}'
+            "(" + " OR ".join(f'text:"{word}"' for word in term) + ")"
+            if isinstance(term, tuple) else f'text:"{term}"{_star(term, prefix, "*")}'
             for term in found
         )
         return f'org:"o{int(organization_id)}" AND kind:"{entity}" AND {words}'
@@ -302,10 +322,9 @@ class _Postgres:
     """A tsvector GIN index for beginnings of words, trigrams for typing mistakes."""
 
     def tsquery(self, found, *, prefix: bool) -> str:
-        star = ":*" if prefix else ""
         return " & ".join(
-            "(" + " | ".join(f"'{word}'{star}" for word in term) + ")"
-            if isinstance(term, tuple) else f"'{term}'{star}"
+            "(" + " | ".join(f"'{word}'" for word in term) + ")"
+            if isinstance(term, tuple) else f"'{term}'{_star(term, prefix, ':*')}"
             for term in found
         )
 
