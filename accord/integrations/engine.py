@@ -8,11 +8,12 @@ row. Only one chunk of rows is held in memory, whatever the file's size.
 
 import logging
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Max
 from django.utils import timezone
 
@@ -404,7 +405,7 @@ def run_job(org, actor, job: ImportJob, *, after_chunk: Callable | None = None,
     if progress and job.rows_done:
         progress(job.rows_done)
 
-    with table_for(job) as table:
+    with table_for(job) as table, _small_page_cache():
         run.bind(table.headers)
         items = (item for item in _items(table, job.kind) if item.number > done_up_to)
         while True:
@@ -426,6 +427,32 @@ def run_job(org, actor, job: ImportJob, *, after_chunk: Callable | None = None,
             if after_chunk:
                 after_chunk(job)
     return _finish(job, ImportStatus.DONE)
+
+
+IMPORT_CACHE_KIB = 32 * 1024  # SQLite pages kept while importing; the inserts go to the end
+
+
+@contextmanager
+def _small_page_cache():
+    """Hold SQLite's page cache small while a job runs, and restore it afterwards.
+
+    The connection's cache (256 MiB in the settings, for reading) fills with
+    the pages an import writes, so the worker's memory grew with the file;
+    an import touches few pages more than once, so a small cache costs little.
+    """
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        (before,) = cursor.fetchone()
+        cursor.execute(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB:d}")
+    try:
+        yield
+    finally:
+        if connection.connection is not None:
+            with connection.cursor() as cursor:
+                cursor.execute(f"PRAGMA cache_size = {int(before):d}")
 
 
 class _DryRun(Exception):
