@@ -482,13 +482,7 @@ def _write_chunk(run: Run, job: ImportJob, chunk: list) -> int:
         except BaseException:
             run.companies.clear()
             raise
-        ImportRow.objects.bulk_create(
-            ImportRow(organization=run.org, job=job, row=o.draft.number, action=o.action,
-                      record_id=o.record_id, errors=(o.errors or []) + o.draft.notes,
-                      before=o.before or {}, version_after=o.version_after,
-                      links_created=o.draft.links_created)
-            for o in outcomes
-        )
+        _write_ledger(run.org, job, outcomes)
         tally = dict.fromkeys(RowAction.values, 0)
         for outcome in outcomes:
             tally[outcome.action] += 1
@@ -506,6 +500,32 @@ def _write_chunk(run: Run, job: ImportJob, chunk: list) -> int:
     logger.info("import.chunk_written", extra={
         "organization_id": run.org.id, "import_id": job.pk, "rows": len(outcomes)})
     return len(outcomes)
+
+
+def _write_ledger(org, job: ImportJob, outcomes: list[Outcome]) -> None:
+    """One ledger row per outcome, written without building a model instance for each."""
+    fields = {name: ImportRow._meta.get_field(name)
+              for name in ("errors", "before", "links_created")}
+
+    def as_json(name, value):
+        return fields[name].get_db_prep_save(value, connection)
+
+    empty = {name: as_json(name, value) for name, value in (
+        ("errors", []), ("before", {}), ("links_created", []))}
+    rows = []
+    for o in outcomes:
+        errors = (o.errors or []) + o.draft.notes
+        rows.append((
+            org.pk, job.pk, o.draft.number, o.action, o.record_id,
+            as_json("errors", errors) if errors else empty["errors"],
+            as_json("before", o.before) if o.before else empty["before"],
+            o.version_after,
+            (as_json("links_created", o.draft.links_created) if o.draft.links_created
+             else empty["links_created"]),
+        ))
+    bulk.insert_rows(ImportRow, ("organization_id", "job_id", "row", "action", "record_id",
+                                 "errors", "before", "version_after", "links_created"),
+                     rows, now=timezone.now())
 
 
 DUPLICATE_CHUNK = 1000
