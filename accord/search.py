@@ -162,12 +162,17 @@ def _write(kind: Kind, ids: list[int], records: list[Model]) -> None:
     from accord.core.models import SearchEntry
 
     SearchEntry.unscoped.filter(entity=kind.entity, record_id__in=ids).delete()
-    SearchEntry.unscoped.bulk_create([
-        SearchEntry(organization_id=record.organization_id, entity=kind.entity,
-                    record_id=record.pk, text=kind.text_of(record)[:4000],
-                    title=str(kind.title_of(record))[:300])
-        for record in records
-    ])
+    rows = [(record.organization_id, kind.entity, record.pk, kind.text_of(record)[:4000],
+             str(kind.title_of(record))[:300]) for record in records]
+    if not rows:
+        return
+    # One prepared statement for the whole chunk: building entries and an
+    # INSERT with a few thousand parameters cost more than writing them.
+    # Only the model's own table name is put into the SQL.
+    sql = (f"INSERT INTO {connection.ops.quote_name(SearchEntry._meta.db_table)} "  # noqa: S608
+           "(organization_id, entity, record_id, text, title) VALUES (%s, %s, %s, %s, %s)")
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def rebuild(model: type[Model], *, organization_id: int | None = None,

@@ -1,4 +1,4 @@
-"""Import N generated contacts from a CSV through the import engine; print rows/s and peak RSS.
+"""Import N generated contacts through the import engine; compare with a plain bulk load.
 
 Run by hand, never in the suite:
 
@@ -6,18 +6,27 @@ Run by hand, never in the suite:
 
 It writes a CSV of N contacts (name, e-mail, phone, job title, company out of
 a few hundred, city, country, birthday day-first) under var/bench/, builds a
-throwaway SQLite database there unless --database-url names another one,
-creates a bench organisation, and imports the file with the engine the
-worker and the `import` command use: chunks, ledger, audit entries, search
-text. It prints the time, rows per second and the process's resident memory
-as the import goes. Rows are streamed, so the import's own memory stays flat;
-on SQLite the page cache (cache_size in settings, up to 256 MiB) grows with
-the database and shows in the same number.
+throwaway SQLite database there unless --database-url names another one, and
+then, on the same database and so the same tables, indexes, search triggers
+and connection settings:
+
+1. loads the same rows, parsed beforehand, with nothing but `executemany`
+   (SQLite) or `COPY` (PostgreSQL) into the contacts, their e-mail rows and
+   their search entries, committing every 500 rows as the importer does, in
+   a child process of its own so its memory does not count below;
+2. imports the file with the engine the worker and the `import` command use
+   (chunks, ledger, validation, duplicate matching, e-mails, phones, company
+   links, timeline, audit entries, search text).
+
+It prints both rates, their ratio, and the importer's resident memory before
+the import, after 10% and 50% of the rows, and at its peak.
 """
 
 import argparse
 import csv
+import datetime as dt
 import logging
+import multiprocessing
 import os
 import random
 import resource
@@ -82,6 +91,111 @@ def current_rss() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+def parse_rows(path: Path) -> list[tuple]:
+    """The file's rows as the baseline loads them: typed, with keys and search text made."""
+    from accord.customers.duplicates import contact_name_keys
+    from accord.search import build_search_text, phone_words
+
+    rows = []
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        next(reader)
+        for first, last, email, phone, title, _company, city, country, birthday in reader:
+            day, month, year = birthday.split("/")
+            number = "+49" + phone.replace(" ", "")[3:]
+            name_key, block_key = contact_name_keys(first, last)
+            text = " ".join([build_search_text(first, last, email, title),
+                             *phone_words(number, "0" + number[3:])])
+            rows.append((first, last, email, title, city, country,
+                         dt.date(int(year), int(month), int(day)), name_key, block_key,
+                         text, f"{first} {last}"))
+    return rows
+
+
+CONTACT_COLUMNS = ("id", "organization_id", "created_at", "updated_at", "version", "street",
+                   "city", "region", "postal_code", "country", "source", "custom_fields",
+                   "name_key", "block_key", "first_name", "last_name", "title", "email",
+                   "phone", "lifecycle_stage", "birthday", "time_zone", "do_not_contact")
+EMAIL_COLUMNS = ("organization_id", "contact_id", "address", "kind", "label", "is_primary")
+ENTRY_COLUMNS = ("organization_id", "entity", "record_id", "text", "title")
+TABLES = (("customers_contact", CONTACT_COLUMNS), ("customers_contactemail", EMAIL_COLUMNS),
+          ("core_searchentry", ENTRY_COLUMNS))
+
+
+def baseline(organization_id: int, path: Path, results) -> None:
+    """Load the pre-parsed rows with the database's plainest bulk path; put rows/s in results.
+
+    Runs in a child process. Ids are given, from the table's current end,
+    as a bulk loader that owns the table for a while would; PostgreSQL's
+    sequence is moved past them afterwards.
+    """
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from accord.integrations.engine import CHUNK
+
+    rows = parse_rows(path)
+    now = timezone.now()
+    postgres = connection.vendor == "postgresql"
+    stamp = now if postgres else connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COALESCE(MAX(id), 0) FROM customers_contact")
+        (next_id,) = cursor.fetchone()
+
+    started = time.perf_counter()
+    for start in range(0, len(rows), CHUNK):
+        tables = ([], [], [])
+        for offset, row in enumerate(rows[start:start + CHUNK]):
+            first, last, email, title, city, country, birthday, name_key, block_key = row[:9]
+            pk = next_id + start + offset + 1
+            tables[0].append((pk, organization_id, stamp, stamp, 1, "", city, "", "", country,
+                              "", "{}", name_key, block_key, first, last, title, email, "",
+                              "lead", birthday if postgres else birthday.isoformat(), "",
+                              False))
+            tables[1].append((organization_id, pk, email, "work", "", True))
+            tables[2].append((organization_id, "contacts", pk, row[9], row[10]))
+        with transaction.atomic():
+            if postgres:
+                _copy(connection, tables)
+            else:
+                with connection.cursor() as cursor:
+                    for (table, columns), values in zip(TABLES, tables, strict=True):
+                        cursor.executemany(
+                            f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
+                            f"VALUES ({', '.join(['%s'] * len(columns))})", values)
+    elapsed = time.perf_counter() - started
+    if postgres:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT setval(pg_get_serial_sequence('customers_contact', 'id'), "
+                           "(SELECT MAX(id) FROM customers_contact))")
+    results.put(len(rows) / elapsed)
+
+
+def _copy(connection, tables) -> None:
+    with connection.connection.cursor() as cursor:
+        for (table, columns), values in zip(TABLES, tables, strict=True):
+            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in values:
+                    copy.write_row(row)
+
+
+def run_baseline(organization_id: int, path: Path) -> float:
+    """Rows per second of the plain load, measured in a child process."""
+    from django.db import connections
+
+    # The child opens its own connection; a shared one would break both.
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    child = context.Process(target=baseline, args=(organization_id, path, results))
+    child.start()
+    rate = results.get()
+    child.join()
+    if child.exitcode:
+        raise SystemExit(f"the baseline load failed ({child.exitcode})")
+    return rate
+
+
 def main() -> None:
     args = parse_args()
     bench_dir = ROOT / "var" / "bench"
@@ -99,10 +213,17 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     path = bench_dir / "contacts.csv"
     write_csv(path, args.rows)
-    org, admin = create_organization("Import bench", admin_email="bench@example.com",
-                                     admin_password="bench-password-long-enough",  # noqa: S106 - a throwaway org
-                                     admin_name="Bench")
+    organizations = []
     try:
+        org, admin = create_organization(
+            "Import bench", admin_email="bench@example.com",
+            admin_password="bench-password-long-enough",  # noqa: S106 - a throwaway org
+            admin_name="Bench")
+        organizations.append(org)
+        plain, _ = create_organization("Import baseline", admin_email="bench@example.com")
+        organizations.append(plain)
+        plain_rate = run_baseline(plain.pk, path)
+
         with scope(organization=org), channel("cli"):
             job = services.create_job(org, admin, entity="contact", path=path)
             samples = {}
@@ -111,20 +232,27 @@ def main() -> None:
                 share = job.rows_done * 10 // job.total_rows
                 samples.setdefault(share, current_rss())
 
+            before = current_rss()
             started = time.perf_counter()
             job = engine.run_job(org, admin, job, after_chunk=sample)
             elapsed = time.perf_counter() - started
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         database = "PostgreSQL" if args.database_url.startswith("postgres") else "SQLite"
-        print(f"{database}: {job.rows_done} rows in {elapsed:.1f} s = "
-              f"{job.rows_done / elapsed:.0f} rows/s; created {job.created_count}, "
-              f"failed {job.failed_count}; peak RSS {peak:.0f} MiB")
+        plain_name = "COPY" if database == "PostgreSQL" else "executemany"
+        rate = job.rows_done / elapsed
+        print(f"{database}, {args.rows} rows")
+        print(f"importer: {job.rows_done} rows in {elapsed:.1f} s = {rate:.0f} rows/s; "
+              f"created {job.created_count}, failed {job.failed_count}")
+        print(f"plain {plain_name} (contacts, e-mails, search entries): "
+              f"{plain_rate:.0f} rows/s; importer/plain = {rate / plain_rate:.0%}")
+        print(f"importer RSS (MiB): before {before:.0f}, 10% {samples.get(1, 0):.0f}, "
+              f"50% {samples.get(5, 0):.0f}, peak {peak:.0f}")
         print("RSS by tenth of the file (MiB):",
               " ".join(f"{share * 10}%={rss:.0f}" for share, rss in sorted(samples.items())))
     finally:
         # A throwaway SQLite file is simply replaced by the next run.
         if args.database_url and not args.keep:
-            Organization.objects.filter(pk=org.pk).delete()
+            Organization.objects.filter(pk__in=[o.pk for o in organizations]).delete()
 
 
 if __name__ == "__main__":

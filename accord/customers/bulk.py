@@ -8,6 +8,11 @@ already cleaned by `validation`; call inside the tenant scope and a
 transaction.
 """
 
+import sqlite3
+from types import SimpleNamespace
+
+from django.db import connection
+from django.db.models import ForeignKey
 from django.utils import timezone
 
 from accord import search
@@ -15,6 +20,7 @@ from accord.activities.models import Activity, Kind
 from accord.audit import services as audit
 from accord.audit.context import current_channel
 from accord.audit.models import Action, AuditEntry
+from accord.audit.services import json_safe
 
 from .duplicates import company_name_keys, contact_name_keys
 from .models import (
@@ -30,8 +36,9 @@ from .models import (
 )
 from .services import COMPANY_FIELDS, CONTACT_FIELDS
 
-# Rows go in through bulk_create on every database; PostgreSQL's COPY would
-# load faster but is not used yet, so both databases share one tested path.
+# Contacts go in through one multi-row INSERT per few thousand values, which
+# reads their ids back; the rows that hang off them go in through one COPY
+# (PostgreSQL) or executemany (SQLite) each.
 
 EXTRAS = ("tags", "emails", "phones", "primary_email", "primary_phone")
 
@@ -39,6 +46,7 @@ EXTRAS = ("tags", "emails", "phones", "primary_email", "primary_phone")
 def create_contacts(org, actor, rows: list[dict]) -> list[Contact]:
     """Create one contact per cleaned `clean_contact` result, in the order given."""
     user = actor if getattr(actor, "pk", None) else None
+    user_id = user.pk if user else None
     contacts, extras = [], []
     for values in rows:
         fields = {key: value for key, value in values.items() if key not in EXTRAS}
@@ -59,48 +67,49 @@ def create_contacts(org, actor, rows: list[dict]) -> list[Contact]:
                                                                 contact.last_name)
         contacts.append(contact)
         extras.append((emails or [], phones or [], values.get("tags") or []))
-    Contact.unscoped.bulk_create(contacts)
-
     now = timezone.now()
+    save_new(Contact, contacts, now=now)
+
+    email_rows, phone_rows = [], []
     for contact, (emails, phones, _) in zip(contacts, extras, strict=True):
+        email_rows += [(org.pk, contact.pk, email["address"], email["kind"], email["label"],
+                        email["is_primary"]) for email in emails]
+        phone_rows += [(org.pk, contact.pk, phone["number"], phone["raw"], phone["extension"],
+                        phone["kind"], phone["label"], phone["is_primary"]) for phone in phones]
         # Kept on the contact as if prefetched, so its search text is built
-        # from them below without a query per contact.
+        # from them below without a query per contact; the text reads only
+        # these attributes, so no model instances are made for them.
         contact._prefetched_objects_cache = {
-            "emails": [ContactEmail(organization=org, contact=contact, **email)
-                       for email in emails],
-            "phones": [ContactPhone(organization=org, contact=contact, **phone)
+            "emails": [SimpleNamespace(address=email["address"]) for email in emails],
+            "phones": [SimpleNamespace(number=phone["number"], raw=phone["raw"])
                        for phone in phones],
         }
-    ContactEmail.unscoped.bulk_create(
-        email for contact in contacts for email in contact._prefetched_objects_cache["emails"]
-    )
-    ContactPhone.unscoped.bulk_create(
-        phone for contact in contacts for phone in contact._prefetched_objects_cache["phones"]
-    )
+    insert_rows(ContactEmail, ("organization_id", "contact_id", "address", "kind", "label",
+                               "is_primary"), email_rows, now=now)
+    insert_rows(ContactPhone, ("organization_id", "contact_id", "number", "raw", "extension",
+                               "kind", "label", "is_primary"), phone_rows, now=now)
     _link_tags(org, ContactTag, "contact",
                [(contact, tags) for contact, (_, _, tags) in zip(contacts, extras, strict=True)])
-    Affiliation.unscoped.bulk_create(
-        Affiliation(organization=org, contact=contact, company_id=contact.company_id,
-                    title=contact.title, is_primary=True)
-        for contact in contacts if contact.company_id
-    )
-    LifecycleChange.unscoped.bulk_create(
-        LifecycleChange(organization=org, contact=contact, from_stage="",
-                        to_stage=contact.lifecycle_stage, changed_by=user)
-        for contact in contacts
-    )
-    Activity.unscoped.bulk_create(
-        Activity(organization=org, kind=Kind.SYSTEM, event="contact.created", data={},
-                 contact=contact, company_id=contact.company_id, occurred_at=now, author=user)
-        for contact in contacts
-    )
+    insert_rows(Affiliation, ("organization_id", "contact_id", "company_id", "title",
+                              "is_primary"),
+                [(org.pk, contact.pk, contact.company_id, contact.title, True)
+                 for contact in contacts if contact.company_id], now=now)
+    insert_rows(LifecycleChange, ("organization_id", "contact_id", "to_stage",
+                                  "changed_by_id"),
+                [(org.pk, contact.pk, contact.lifecycle_stage, user_id) for contact in contacts],
+                now=now)
+    occurred_at = _db_value(Activity, "occurred_at", now)
+    insert_rows(Activity, ("organization_id", "kind", "event", "contact_id", "company_id",
+                           "occurred_at", "author_id"),
+                [(org.pk, Kind.SYSTEM, "contact.created", contact.pk, contact.company_id,
+                  occurred_at, user_id) for contact in contacts], now=now)
+    snapshot = _snapshotter(Contact, CONTACT_FIELDS)
     entries = []
     for contact, (_, _, tags) in zip(contacts, extras, strict=True):
-        after = audit.snapshot(contact, CONTACT_FIELDS)
+        after = snapshot(contact)
         after["tags"] = tags
-        entries.append(_entry(org, user, Action.CREATE, "contact", contact,
-                              audit.diff({}, after)))
-    AuditEntry.unscoped.bulk_create(entries)
+        entries.append((contact.pk, str(contact)[:200], audit.diff({}, after)))
+    _add_entries(org, user, Action.CREATE, "contact", entries, now=now)
     search.index(Contact, contacts)
     for contact in contacts:
         del contact._prefetched_objects_cache
@@ -166,6 +175,135 @@ def _link_tags(org, link_model, link_field: str, pairs: list) -> None:
         link_model(organization=org, tag=existing[name.lower()], **{link_field: record})
         for record, names in pairs for name in names
     )
+
+
+def insert_rows(model, names: tuple[str, ...], rows: list[tuple], *, now) -> None:
+    """Insert rows of database-ready values for the fields `names` (attnames) of `model`.
+
+    Every other column gets what bulk_create would give it: the field's
+    default, `now` for automatic timestamps, NULL where allowed. One COPY
+    (PostgreSQL) or executemany (SQLite) per call, with no model instances
+    and no SQL built per row; the ids are not read back, so use it for rows
+    nothing refers to yet.
+    """
+    if not rows:
+        return
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    by_name = {field.attname: field for field in fields}
+    rest = [field for field in fields if field.attname not in names]
+    fixed = tuple(_default(field, now) for field in rest)
+    columns = [by_name[name].column for name in names] + [field.column for field in rest]
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    names_sql = ", ".join(quote(column) for column in columns)
+    if connection.vendor == "postgresql":
+        # COPY streams the rows in one command, several times faster than
+        # even a pipelined executemany; it runs in the caller's transaction.
+        connection.ensure_connection()
+        with connection.connection.cursor() as cursor, cursor.copy(
+                f"COPY {table} ({names_sql}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row + fixed)
+        return
+    # Only the model's own table and column names are put into the SQL.
+    sql = (f"INSERT INTO {table} ({names_sql}) "  # noqa: S608
+           f"VALUES ({', '.join(['%s'] * len(columns))})")
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [row + fixed for row in rows] if fixed else rows)
+
+
+def save_new(model, records: list, *, now) -> None:
+    """Insert new `records` of `model` and set their ids, as bulk_create does, but faster.
+
+    Only fields whose values need converting go through the field (dates,
+    JSON); text, numbers and keys go in as they are. Timestamps set
+    automatically are set to `now` on the records too. Save-time hooks and
+    signals do not run, as with bulk_create.
+    """
+    if not records:
+        return
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    stamped = [field.attname for field in fields if getattr(field, "auto_now", False)
+               or getattr(field, "auto_now_add", False)]
+    for record in records:
+        for attname in stamped:
+            setattr(record, attname, now)
+    convert = [(field.attname, None if field.get_internal_type() in _AS_IS
+                else field.get_db_prep_save) for field in fields]
+    rows = [tuple(getattr(record, attname) if prep is None
+                  else prep(getattr(record, attname), connection)
+                  for attname, prep in convert) for record in records]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    one = f"({', '.join(['%s'] * len(fields))})"
+    size = max(1, _max_params() // len(fields))
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), size):
+            batch = rows[start:start + size]
+            # Only the model's own table and column names are put into the SQL.
+            cursor.execute(
+                f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "  # noqa: S608
+                f"VALUES {', '.join([one] * len(batch))} "
+                f"RETURNING {quote(model._meta.pk.column)}",
+                [value for row in batch for value in row])
+            # Rows come back in the order of VALUES on both databases, which
+            # bulk_create relies on too.
+            for record, (pk,) in zip(records[start:start + size], cursor.fetchall(),
+                                     strict=True):
+                record.pk = pk
+                record._state.adding = False
+                record._state.db = connection.alias
+
+
+# Fields whose Python values the database drivers take as they are.
+_AS_IS = {"CharField", "TextField", "EmailField", "SlugField", "URLField", "BooleanField",
+          "IntegerField", "BigIntegerField", "PositiveIntegerField", "SmallIntegerField",
+          "PositiveSmallIntegerField", "ForeignKey"}
+
+
+def _max_params() -> int:
+    if connection.vendor == "sqlite":
+        connection.ensure_connection()
+        return connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    return 65535  # PostgreSQL's bind parameters per statement
+
+
+def _default(field, now):
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return field.get_db_prep_save(now, connection)
+    if field.null and not field.has_default():
+        return None
+    return field.get_db_prep_save(field.get_default(), connection)
+
+
+def _db_value(model, name: str, value):
+    """`value` as the database takes it for `model`'s field `name`."""
+    return model._meta.get_field(name).get_db_prep_save(value, connection)
+
+
+def _snapshotter(model, names: list[str]):
+    """A faster `audit.snapshot(record, names)` for many records of one model."""
+    attnames = []
+    for name in names:
+        field = model._meta.get_field(name)
+        attnames.append((name, field.attname if isinstance(field, ForeignKey) else name))
+
+    def snapshot(record) -> dict:
+        return {name: json_safe(getattr(record, attname)) for name, attname in attnames}
+
+    return snapshot
+
+
+def _add_entries(org, user, action: str, entity: str, entries: list[tuple], *, now) -> None:
+    """Write one audit entry per (record id, label, JSON-safe changes), as `_entry` would."""
+    via, ip = current_channel()
+    label = (user.email if user else via)[:254]
+    changes = AuditEntry._meta.get_field("changes")
+    insert_rows(AuditEntry, ("organization_id", "actor_id", "actor_label", "via", "ip",
+                             "action", "entity", "object_id", "object_repr", "changes"),
+                [(org.pk, user.pk if user else None, label, via, ip, action, entity, pk, text,
+                  changes.get_db_prep_save(diff, connection))
+                 for pk, text, diff in entries], now=now)
 
 
 def _entry(org, user, action: str, entity: str, record, changes: dict) -> AuditEntry:

@@ -8,6 +8,7 @@ only talks to adapters, so deals or products add one adapter each.
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.db.models.functions import Lower
 
@@ -89,6 +90,12 @@ class Adapter:
 
     def get(self, record_id):
         return self.model.objects.filter(pk=record_id).first()
+
+    @cached_property
+    def blank(self):
+        """A new, unsaved record that new rows are cleaned against; validation only reads it,
+        so one serves every row instead of a model instance built per row."""
+        return self.model()
 
     def external_keys(self, keys, system: str) -> dict:
         values_ = [value for kind, value in keys if kind == "ext"]
@@ -172,7 +179,7 @@ class ContactAdapter(Adapter):
 
     def clean(self, org, draft: Draft, fields: list) -> None:
         data = {key: value for key, value in draft.data.items() if key != "company"}
-        _clean_new(org, draft, data, clean_contact, Contact(), fields)
+        _clean_new(org, draft, data, clean_contact, self.blank, fields)
 
     def keys(self, draft: Draft) -> list[tuple[str, str]]:
         found = [("email", email["address"].lower()) for email in draft.values.get("emails", [])]
@@ -243,7 +250,7 @@ class CompanyAdapter(Adapter):
             draft.origin["phone"] = draft.origin.get("phones.0.number", ("", ""))
         if not str(data.get("name") or "").strip():
             draft.fail("", "", "Give the company a name.")
-        _clean_new(org, draft, data, clean_company, Company(), fields)
+        _clean_new(org, draft, data, clean_company, self.blank, fields)
 
     def keys(self, draft: Draft) -> list[tuple[str, str]]:
         found = []

@@ -9,8 +9,6 @@ import datetime as dt
 import decimal
 import re
 
-from phonenumbers.geodata.locale import LOCALE_DATA
-
 from accord.customers.validation import COUNTRY_CODES
 from accord.search import fold
 
@@ -31,6 +29,11 @@ def unescape(text: str) -> str:
 
 
 def _country_names() -> dict[str, str]:
+    # Imported here, on the first country given by name: the module pulls in
+    # phonenumbers' whole geocoding table, about 100 MiB in memory, which a
+    # file with country codes never needs.
+    from phonenumbers.geodata.locale import LOCALE_DATA
+
     names: dict[str, str] = {}
     for code, translations in LOCALE_DATA.items():
         if code not in COUNTRY_CODES:
