@@ -230,7 +230,8 @@ def find(model: type[Model], query: str, *, limit: int = 8) -> list[Hit]:
     """The best `limit` records for a search box.
 
     Whole words first, then beginnings of words, then, when neither finds
-    anything, words one or two typing mistakes away; within each, records
+    anything in a query of up to three words that is no e-mail address, words
+    one typing mistake away; within each, records
     whose title holds the query exactly as typed (accents included) first,
     then in the order the index yields them.
     """
@@ -248,7 +249,7 @@ def find(model: type[Model], query: str, *, limit: int = 8) -> list[Hit]:
     add(backend.top(organization_id, entity, found, prefix=False, limit=limit), 1)
     if len(hits) < limit:
         add(backend.top(organization_id, entity, found, prefix=True, limit=limit), 2)
-    if not hits:
+    if not hits and _may_correct(query, found):
         corrected = _corrections(found)
         if corrected:
             add(backend.top(organization_id, entity, corrected, prefix=False, limit=limit), 3)
@@ -273,6 +274,15 @@ def _variants(term: str) -> tuple[str, ...]:
         found.add(term[:at] + term[at + 1] + term[at] + term[at + 2:])
     found.discard(term)
     return tuple(sorted(found))
+
+
+# Longer queries and e-mail addresses are not corrected: each word widens to
+# hundreds of spellings, and an address with a typing mistake is another one.
+MAX_CORRECTED_TERMS = 3
+
+
+def _may_correct(query: str, found: list[str]) -> bool:
+    return "@" not in query and len(found) <= MAX_CORRECTED_TERMS
 
 
 def _corrections(found: list[str]) -> list:

@@ -150,3 +150,8 @@ def test_searches_are_answered_from_the_search_indexes(mira, org, in_org):
         assert "SCAN core_searchentry" not in plan
     else:
         assert "Bitmap Index Scan on searchentry_words" in plan
+
+
+@pytest.mark.parametrize("query", ["mira.holt@exampel.org", "mira holt hollow oakk"])
+def test_e_mail_addresses_and_long_queries_are_not_corrected(mira, admin, client_for, query):
+    assert found(client_for(admin), query) == []
