@@ -33,6 +33,15 @@ def safe_next(request, fallback: str) -> str:
     return fallback
 
 
+def pager(params: QueryDict, next_cursor: str | None) -> dict:
+    """The links of a page read by `cursor` from `params`, for the `_pager.html` partial."""
+    return {
+        "next_query": query_string(params, cursor=next_cursor) if next_cursor else "",
+        "first_query": query_string(params, drop=("cursor",)),
+        "is_later_page": bool(params.get("cursor")),
+    }
+
+
 def query_string(params: QueryDict, *, drop: tuple[str, ...] = (), **updates) -> str:
     """`params` re-encoded without `drop`, with `updates` replacing single values."""
     query = params.copy()

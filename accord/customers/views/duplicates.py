@@ -18,7 +18,7 @@ from .. import duplicates, merge
 from ..merge_api import QUEUE_ORDER
 from ..models import Company, Contact, DuplicatePair, DuplicateStatus, Entity
 from . import records
-from .common import can, query_string, safe_next
+from .common import can, pager, safe_next
 
 KINDS = {
     "contacts": (Entity.CONTACT, Contact, "customers:contact_merge"),
@@ -128,9 +128,7 @@ def duplicate_list(request):
         "showing": showing,
         "rows": rows,
         "error": error,
-        "next_query": query_string(request.GET, cursor=next_cursor) if next_cursor else "",
-        "first_query": query_string(request.GET, drop=("cursor",)),
-        "is_later_page": bool(request.GET.get("cursor")),
+        **pager(request.GET, next_cursor),
         "here": request.get_full_path(),
     }
     return render(request, "customers/duplicate_list.html", context)

@@ -15,7 +15,7 @@ from accord.pagination import DEFAULT_LIMIT, Ordering, paginate
 
 from .. import services
 from ..models import Company, Contact
-from .common import can, query_string
+from .common import can, pager
 
 # Newest deletions first; the (organization, id) index keeps each page cheap.
 TRASH_ORDER = Ordering("deleted_at", F("deleted_at"), True)
@@ -40,9 +40,7 @@ def trash(request):
         "showing": showing,
         "rows": [(record, record.deleted_at + retention) for record in records],
         "retention_days": settings.TRASH_RETENTION_DAYS,
-        "next_query": query_string(request.GET, cursor=next_cursor) if next_cursor else "",
-        "first_query": query_string(request.GET, drop=("cursor",)),
-        "is_later_page": bool(request.GET.get("cursor")),
+        **pager(request.GET, next_cursor),
         "can_restore": can(request, "trash.restore"),
         "error": error,
     }
