@@ -142,11 +142,8 @@ def reindex(model: type[Model], ids: Iterable[int]) -> None:
     # callers have already decided which records those are.
     with scopes_disabled():
         for start in range(0, len(ids), REINDEX_CHUNK):
-            _reindex_chunk(model, kind, ids[start:start + REINDEX_CHUNK])
-
-
-def _reindex_chunk(model: type[Model], kind: Kind, chunk: list[int]) -> None:
-    _write(kind, chunk, list(kind.live(model._base_manager.filter(pk__in=chunk))))
+            chunk = ids[start:start + REINDEX_CHUNK]
+            _write(kind, chunk, list(kind.live(model._base_manager.filter(pk__in=chunk))))
 
 
 def index(model: type[Model], records: list[Model]) -> None:
