@@ -106,8 +106,11 @@ def make_plan(*, seed: int = SEED, now: dt.datetime) -> Plan:
     rng = random.Random(seed)  # noqa: S311
     people = _people(rng)
     teams = [*words.REGIONS, "Marketing", "Support"]
-    companies = _companies(rng, people)
-    contacts = _contacts(rng, people, companies, now)
+    # Every number once: two records sharing one would rightly be flagged
+    # as possible duplicates.
+    issued: set[str] = set()
+    companies = _companies(rng, people, issued)
+    contacts = _contacts(rng, people, companies, now, issued)
     activities = _activities(rng, people, contacts, now)
     return Plan(people, teams, CUSTOM_FIELDS, companies, contacts, activities)
 
@@ -149,8 +152,21 @@ def _weighted(rng: random.Random, weights: dict[str, int]) -> str:
     return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
-def _phone(rng: random.Random, country: str, kind: int) -> str:
-    """A random number that is valid for `country`, in E.164."""
+def _phone(rng: random.Random, country: str, kind: int, issued: set[str]) -> str:
+    """A random number valid for `country` and not in `issued` (which it joins), in E.164.
+
+    A number drawn twice is redrawn from a generator of its own, so the rest
+    of the demo comes out as it always has.
+    """
+    number = _valid_number(rng, country, kind)
+    redraw = random.Random(number)  # noqa: S311 - demo data, seeded on purpose
+    while number in issued:
+        number = _valid_number(redraw, country, kind)
+    issued.add(number)
+    return number
+
+
+def _valid_number(rng: random.Random, country: str, kind: int) -> str:
     example = phonenumbers.example_number_for_type(country, kind)
     national = phonenumbers.national_significant_number(example)
     while True:
@@ -169,7 +185,8 @@ def _size(employees: int) -> str:
     return "1000+"
 
 
-def _companies(rng: random.Random, people: list[Person]) -> list[CompanyPlan]:
+def _companies(rng: random.Random, people: list[Person],
+               issued: set[str]) -> list[CompanyPlan]:
     """Companies shaped like the data set's accounts: sector, revenue, size, country."""
     sales = [index for index, person in enumerate(people) if person.role == "sales"]
     countries = {code: spec[0] for code, spec in words.COUNTRIES.items()}
@@ -203,7 +220,7 @@ def _companies(rng: random.Random, people: list[Person]) -> list[CompanyPlan]:
             "website": f"https://www.{slug}.example",
             "country": country,
             "city": rng.choice(cities),
-            "phone": _phone(rng, country, phonenumbers.PhoneNumberType.FIXED_LINE),
+            "phone": _phone(rng, country, phonenumbers.PhoneNumberType.FIXED_LINE, issued),
             "employees": employees,
             "size": _size(employees),
             "annual_revenue": str(Decimal(round(revenue_millions * 1_000_000, -3))),
@@ -229,7 +246,7 @@ def _companies(rng: random.Random, people: list[Person]) -> list[CompanyPlan]:
 
 
 def _contacts(rng: random.Random, people: list[Person], companies: list[CompanyPlan],
-              now: dt.datetime) -> list[ContactPlan]:
+              now: dt.datetime, issued: set[str]) -> list[ContactPlan]:
     taken: set[str] = set()
     contacts: list[ContactPlan] = []
     for company_index, company in enumerate(companies):
@@ -247,11 +264,13 @@ def _contacts(rng: random.Random, people: list[Person], companies: list[CompanyP
             if rng.random() < 0.2:
                 emails.append({"address": f"{first[0]}{last}@mail.example".lower(),
                                "kind": "home", "is_primary": False})
-            phones = [{"number": _phone(rng, country, phonenumbers.PhoneNumberType.MOBILE),
+            phones = [{"number": _phone(rng, country, phonenumbers.PhoneNumberType.MOBILE,
+                                        issued),
                        "kind": "mobile", "is_primary": True}]
             if rng.random() < 0.4:
                 phones.append({"number": _phone(
-                    rng, country, phonenumbers.PhoneNumberType.FIXED_LINE), "kind": "work"})
+                    rng, country, phonenumbers.PhoneNumberType.FIXED_LINE, issued),
+                    "kind": "work"})
             custom: dict = {"product_interest": rng.sample(words.PRODUCT_LINES,
                                                            k=rng.randint(0, 2))}
             if stage in ("customer", "evangelist"):

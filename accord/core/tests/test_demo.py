@@ -232,3 +232,14 @@ def test_plan_is_the_same_for_the_same_seed_and_moment():
 
     assert make_plan(now=now) == make_plan(now=now)
     assert make_plan(now=now) != make_plan(seed=1, now=now)
+
+
+def test_no_two_demo_records_share_a_phone_number():
+    # A shared number makes two records possible duplicates; the demo's
+    # review queue should hold only what the demo means to show.
+    plan = make_plan(now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    numbers = ([phone["number"] for contact in plan.contacts
+                for phone in contact.data.get("phones", [])]
+               + [company.data["phone"] for company in plan.companies])
+
+    assert len(numbers) == len(set(numbers))
