@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "accord.audit",
     "accord.customers",
     "accord.activities",
+    "accord.commerce",
+    "accord.sales",
     "accord.integrations",
 ]
 

@@ -53,6 +53,10 @@ class Activity(VersionedModel):
         "customers.Company", null=True, blank=True, on_delete=models.CASCADE,
         related_name="activities", verbose_name=_("company"),
     )
+    deal = models.ForeignKey(
+        "sales.Deal", null=True, blank=True, on_delete=models.CASCADE,
+        related_name="activities", verbose_name=_("deal"),
+    )
     occurred_at = models.DateTimeField(_("when"))
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
@@ -85,6 +89,8 @@ class Activity(VersionedModel):
                          name="activity_contact_timeline"),
             models.Index(fields=["organization", "company", "occurred_at", "id"],
                          name="activity_company_timeline"),
+            models.Index(fields=["organization", "deal", "occurred_at", "id"],
+                         name="activity_deal_timeline"),
             models.Index(fields=["organization", "assignee", "completed_at", "due_at"],
                          name="activity_tasks"),
             models.Index(fields=["organization", "id"], name="activity_org_id"),
@@ -100,8 +106,8 @@ class Activity(VersionedModel):
 
     @property
     def record(self):
-        """The contact or company whose timeline this entry belongs to."""
-        return self.contact or self.company
+        """The contact, company or deal whose timeline this entry belongs to."""
+        return self.contact or self.company or self.deal
 
     @property
     def is_task(self) -> bool:

@@ -26,25 +26,26 @@ from accord.customers.validation import (
 )
 from accord.errors import InvalidInput, NotFound, StaleVersion
 from accord.identity.models import Membership
+from accord.sales.models import Deal
 
 from .models import USER_KINDS, Activity, CallOutcome, Direction, Kind, ReminderDelivery
 
 logger = logging.getLogger(__name__)
 
 ACTIVITY_FIELDS = [
-    "kind", "subject", "body", "contact", "company", "occurred_at", "direction", "outcome",
+    "kind", "subject", "body", "contact", "company", "deal", "occurred_at", "direction", "outcome",
     "duration_minutes", "due_at", "assignee", "remind_at", "completed_at",
 ]
 TASK_GROUP_LIMIT = 100  # a longer list is not read; "My tasks" says more exist
 RECENTLY_DONE = dt.timedelta(days=7)
 
 
-def log_event(org, actor, event: str, *, contact=None, company=None,
+def log_event(org, actor, event: str, *, contact=None, company=None, deal=None,
               data: dict | None = None) -> Activity:
     """Add a system event (created, stage changed, merged) to a record's timeline."""
     return Activity.objects.create(
         organization=org, kind=Kind.SYSTEM, event=event, data=data or {},
-        contact=contact, company=company, occurred_at=timezone.now(),
+        contact=contact, company=company, deal=deal, occurred_at=timezone.now(),
         author=actor if getattr(actor, "pk", None) else None,
     )
 
@@ -82,6 +83,9 @@ def clean_activity(org, data: dict, *, current: Activity | None = None) -> dict:
                                    "Choose an existing contact.")
     if "company" in data:
         out["company"] = clean_company_ref(data["company"], "company_id", errors)
+    if "deal" in data:
+        out["deal"] = clean_ref(Deal, data["deal"], "deal_id", errors,
+                                "Choose an existing deal.")
     for field in ("occurred_at", "due_at", "remind_at"):
         if field in data:
             out[field] = _clean_datetime(data[field], field, errors)
@@ -111,8 +115,9 @@ def clean_activity(org, data: dict, *, current: Activity | None = None) -> dict:
     errors.raise_if_any()
 
     merged = {field: getattr(current, field, None) for field in ACTIVITY_FIELDS} | out
-    if not (merged.get("contact") or merged.get("company")):
-        errors.add("contact_id", "Link the activity to a contact or a company.", "required")
+    if not (merged.get("contact") or merged.get("company") or merged.get("deal")):
+        errors.add("contact_id", "Link the activity to a contact, a company or a deal.",
+                   "required")
     if kind == Kind.TASK:
         if not (merged.get("subject")):
             errors.add("subject", "Say what the task is.", "required")
@@ -156,12 +161,18 @@ def log_activity(org, actor, *, data: dict) -> Activity:
         values["occurred_at"] = timezone.now()
     if values.get("contact") is not None and values.get("company") is None:
         values["company"] = values["contact"].company
+    if values.get("deal") is not None and values.get("company") is None:
+        values["company"] = values["deal"].company
 
     activity = Activity(organization=org, author=actor if getattr(actor, "pk", None) else None,
                         **values)
     if activity.kind == Kind.TASK and activity.assignee_id is None and getattr(actor, "pk", None):
         activity.assignee = actor
     activity.save()
+    if activity.deal_id:
+        Deal.objects.filter(pk=activity.deal_id,
+                            last_activity_at__lt=activity.occurred_at).update(
+            last_activity_at=activity.occurred_at)
 
     audit.record(org, actor, Action.CREATE, activity,
                  changes=audit.diff({}, audit.snapshot(activity, ACTIVITY_FIELDS)))

@@ -65,3 +65,35 @@ class SearchEntry(TenantModel):
 
     def __str__(self):
         return f"{self.entity} {self.record_id}: {self.title}"
+
+
+class DomainEvent(TenantModel):
+    """Something that happened to a record, written in the same transaction as the change.
+
+    The table is an outbox: webhooks and automation rules read it after the
+    commit, so an event exists exactly when its change does.
+    """
+
+    # Indexed together with the time below.
+    organization = models.ForeignKey(
+        "identity.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    type = models.CharField(max_length=64)
+    entity = models.CharField(max_length=32)
+    object_id = models.BigIntegerField()
+    data = models.JSONField(default=dict)
+    actor = models.ForeignKey(
+        "identity.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    occurred_at = models.DateTimeField(db_index=False)
+
+    class Meta(TenantModel.Meta):
+        indexes = [
+            models.Index(fields=["organization", "occurred_at", "id"],
+                         name="domainevent_org_time"),
+            models.Index(fields=["organization", "entity", "object_id"],
+                         name="domainevent_record"),
+        ]
+
+    def __str__(self):
+        return f"{self.type} {self.entity} {self.object_id}"

@@ -380,6 +380,7 @@ class Consent(TenantModel):
 class Entity(models.TextChoices):
     CONTACT = "contact", _("Contact")
     COMPANY = "company", _("Company")
+    DEAL = "deal", _("Deal")
 
 
 class FieldType(models.TextChoices):

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accord.core.models import TenantModel, VersionedModel
+from accord.money import Rounding
 
 TIME_ZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones())]
 
@@ -71,6 +72,9 @@ class Organization(models.Model):
     name = models.CharField(_("name"), max_length=200)
     slug = models.SlugField(_("slug"), max_length=64, unique=True)
     base_currency = models.CharField(_("base currency"), max_length=3, default="USD")
+    tax_rounding = models.CharField(
+        _("tax rounding"), max_length=8, choices=Rounding.choices, default=Rounding.PER_LINE,
+    )
     time_zone = models.CharField(
         _("time zone"), max_length=64, default="UTC", choices=TIME_ZONE_CHOICES
     )

@@ -1,0 +1,10 @@
+"""Pipelines, deals and what hangs off them; forecast inputs; leads."""
+
+from .deal import Deal, DealContact, DealStatus, ForecastCategory, LineItem, StageChange
+from .forecast import ExchangeRate, Period, Quota, RotReminder
+from .pipeline import Pipeline, Stage, StageKind
+
+__all__ = [
+    "Deal", "DealContact", "DealStatus", "ExchangeRate", "ForecastCategory", "LineItem",
+    "Period", "Pipeline", "Quota", "RotReminder", "Stage", "StageChange", "StageKind",
+]
