@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accord import search
+from accord import events, search
 from accord.activities import services as timeline
 from accord.audit import services as audit
 from accord.audit.models import Action
@@ -472,6 +472,8 @@ def _merge(org, actor, model, survivor, others, choices, expected_version):
         company=survivor if model is Company else survivor.company,
         data={"name": ", ".join(str(other) for other in others), "merged_ids": ids[1:]},
     )
+    events.emit(org, actor, f"{entity}.merged", survivor,
+                data={"id": survivor.pk, "merged_ids": ids[1:]})
     duplicates.find_duplicates_for(org, model, [survivor.pk])
     logger.info(MERGED_EVENTS[entity], extra={
         "organization_id": org.id, f"{entity}_id": survivor.pk, "merged": len(others)})

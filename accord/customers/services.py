@@ -17,7 +17,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.text import slugify
 
-from accord import search
+from accord import events, search
 from accord.activities import services as timeline
 from accord.audit import services as audit
 from accord.audit.models import Action
@@ -164,6 +164,7 @@ def create_contact(org, actor, *, data: dict) -> Contact:
     after = audit.snapshot(contact, CONTACT_FIELDS)
     after["tags"] = tags or []
     audit.record(org, actor, Action.CREATE, contact, changes=audit.diff({}, after))
+    events.emit(org, actor, "contact.created", contact, data=_contact_event(contact))
     timeline.log_event(org, actor, "contact.created", contact=contact,
                        company=contact.company)
     duplicates.find_duplicates_for(org, Contact, [contact.pk])
@@ -221,6 +222,8 @@ def update_contact(org, actor, contact: Contact, *, data: dict,
     contact.refresh_from_db()
     search.reindex(Contact, [contact.pk])
     audit.record(org, actor, Action.UPDATE, contact, changes=changes)
+    events.emit(org, actor, "contact.updated", contact,
+                data={**_contact_event(contact), "changed": sorted(changes)})
     if contact.lifecycle_stage != old_stage:
         LifecycleChange.objects.create(
             organization=org, contact=contact, from_stage=old_stage,
@@ -232,6 +235,22 @@ def update_contact(org, actor, contact: Contact, *, data: dict,
             data={"from": old_stage, "to": contact.lifecycle_stage},
         )
     return contact
+
+
+def _contact_event(contact: Contact) -> dict:
+    """The plain facts an event about a contact carries: ids and the main fields."""
+    return {
+        "id": contact.pk, "first_name": contact.first_name, "last_name": contact.last_name,
+        "email": contact.email, "phone": contact.phone, "company_id": contact.company_id,
+        "owner_id": contact.owner_id, "lifecycle_stage": contact.lifecycle_stage,
+    }
+
+
+def _company_event(company: Company) -> dict:
+    return {
+        "id": company.pk, "name": company.name, "domain": company.domain,
+        "owner_id": company.owner_id, "parent_id": company.parent_id,
+    }
 
 
 def _channels(contact: Contact) -> dict:
@@ -310,6 +329,7 @@ def delete_contact(org, actor, contact: Contact, *, expected_version: int | None
     Contact.unscoped.filter(pk=contact.pk).update(deleted_at=timezone.now())
     search.reindex(Contact, [contact.pk])
     audit.record(org, actor, Action.DELETE, contact)
+    events.emit(org, actor, "contact.deleted", contact, data={"id": contact.pk})
 
 
 @transaction.atomic
@@ -399,6 +419,7 @@ def create_company(org, actor, *, data: dict) -> Company:
     after = audit.snapshot(company, COMPANY_FIELDS)
     after["tags"] = tags or []
     audit.record(org, actor, Action.CREATE, company, changes=audit.diff({}, after))
+    events.emit(org, actor, "company.created", company, data=_company_event(company))
     timeline.log_event(org, actor, "company.created", company=company)
     duplicates.find_duplicates_for(org, Company, [company.pk])
     logger.info("company.created", extra={"organization_id": org.id, "company_id": company.pk})
@@ -430,6 +451,8 @@ def update_company(org, actor, company: Company, *, data: dict,
     company.refresh_from_db()
     search.reindex(Company, [company.pk])
     audit.record(org, actor, Action.UPDATE, company, changes=changes)
+    events.emit(org, actor, "company.updated", company,
+                data={**_company_event(company), "changed": sorted(changes)})
     if "name" in changes:
         # A contact is also found by the name of its company.
         search.reindex(Contact, company.contacts.values_list("pk", flat=True))
@@ -443,6 +466,7 @@ def delete_company(org, actor, company: Company, *, expected_version: int | None
     Company.unscoped.filter(pk=company.pk).update(deleted_at=timezone.now())
     search.reindex(Company, [company.pk])
     audit.record(org, actor, Action.DELETE, company)
+    events.emit(org, actor, "company.deleted", company, data={"id": company.pk})
 
 
 @transaction.atomic
