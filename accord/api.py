@@ -180,10 +180,11 @@ def register_routers() -> None:
     from accord.customers.merge_api import merged_record, merges
     from accord.customers.merge_api import router as duplicate_pairs
     from accord.identity.api import router as identity
-    from accord.integrations import exports
+    from accord.integrations import exports, webhooks
     from accord.integrations import services as import_services
     from accord.integrations.api import router as imports
     from accord.integrations.export_api import router as export_jobs
+    from accord.integrations.webhook_api import router as webhook_router
 
     PATH_RECORDS.update({
         "contact_id": customer_services.get_contact,
@@ -192,6 +193,7 @@ def register_routers() -> None:
         "pair_id": duplicates.get_pair,
         "export_id": exports.find_export,
         "import_id": import_services.get_job,
+        "webhook_id": webhooks.get_webhook,
     })
     api.add_exception_handler(RecordMerged, merged_record)
     api.add_router("/contacts", contacts)
@@ -204,6 +206,7 @@ def register_routers() -> None:
     api.add_router("/", merges)
     api.add_router("/exports", export_jobs)
     api.add_router("/imports", imports)
+    api.add_router("/webhooks", webhook_router)
     api.add_router("/", identity)
 
 

@@ -20,6 +20,25 @@ logger = logging.getLogger(__name__)
 
 _subscribers: dict[str, list[Callable[[DomainEvent], None]]] = defaultdict(list)
 
+# Every event type a service emits, with what it means; webhooks and rules
+# offer exactly these. A new event type is added here with its emitter.
+EVENT_TYPES = {
+    "contact.created": "A contact was created",
+    "contact.updated": "A contact was changed",
+    "contact.deleted": "A contact was moved to the trash",
+    "contact.merged": "Contacts were merged into this one",
+    "company.created": "A company was created",
+    "company.updated": "A company was changed",
+    "company.deleted": "A company was moved to the trash",
+    "company.merged": "Companies were merged into this one",
+    "deal.created": "A deal was created",
+    "deal.updated": "A deal was changed",
+    "deal.deleted": "A deal was moved to the trash",
+    "deal.stage_changed": "A deal moved to another stage",
+    "deal.won": "A deal was won",
+    "deal.lost": "A deal was lost",
+}
+
 
 def subscribe(event_type: str, handler: Callable[[DomainEvent], None]) -> None:
     """Call `handler(event)` after each committed event of `event_type` ("*" for all)."""
@@ -35,6 +54,8 @@ def unsubscribe(event_type: str, handler: Callable[[DomainEvent], None]) -> None
 def emit(org, actor, event_type: str, record, *, data: dict | None = None,
          entity: str | None = None) -> DomainEvent:
     """Record `event_type` for `record` and announce it when the transaction commits."""
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"Unknown event type {event_type!r}; add it to EVENT_TYPES.")
     event = DomainEvent.unscoped.create(
         organization=org,
         type=event_type,

@@ -223,6 +223,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accord.integrations.tasks.delete_expired_exports",
         "schedule": 3600.0,  # files are kept 7 days; an hour more is no matter
     },
+    "send-due-webhooks": {
+        "task": "accord.integrations.tasks.send_due_webhooks",
+        "schedule": 60.0,  # the shortest wait between two attempts is a minute
+    },
     "resume-stalled-imports": {
         "task": "accord.integrations.tasks.resume_stalled_imports",
         "schedule": 60.0,  # a killed import waits at most its stall limit plus a minute

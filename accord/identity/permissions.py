@@ -51,6 +51,8 @@ ADMIN_ONLY = {
     "tags.manage", "trash.purge",
     # Seeing and downloading everyone's export jobs, not only one's own.
     "data.export_any",
+    # Webhooks send record data to an address outside Accord.
+    "webhooks.manage",
 }
 OWN_TOKENS = {"tokens.own"}
 

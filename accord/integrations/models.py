@@ -245,3 +245,7 @@ class ExternalId(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.system}:{self.value}"
+
+
+# Outgoing webhooks live in their own module; importing them here registers them.
+from .webhook_models import DeliveryStatus, Webhook, WebhookAttempt, WebhookDelivery  # noqa: E402, F401

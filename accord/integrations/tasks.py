@@ -116,3 +116,30 @@ def resume_stalled_imports() -> int:
             run_import.delay(job_id)
             logger.warning("import.resumed", extra={"import_id": job_id})
     return len(stalled)
+
+
+WEBHOOK_SWEEP = 200  # deliveries handed out per beat tick; each is its own task
+
+
+@shared_task(name="accord.integrations.tasks.deliver_webhook")
+def deliver_webhook(delivery_id: int) -> str | None:
+    """Attempt one webhook delivery if it is due; its status after, None when not taken."""
+    from . import webhooks
+
+    with channel("job"):
+        return webhooks.attempt_delivery(delivery_id)
+
+
+@shared_task(name="accord.integrations.tasks.send_due_webhooks")
+def send_due_webhooks() -> int:
+    """Hand every webhook delivery whose retry time has come to a worker; return how many.
+
+    Deliveries whose first task was lost (broker down at the time, worker
+    killed) are picked up here too, since they stay pending until sent.
+    """
+    from . import webhooks
+
+    due = webhooks.due_deliveries(timezone.now(), WEBHOOK_SWEEP)
+    for delivery_id in due:
+        deliver_webhook.delay(delivery_id)
+    return len(due)
