@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import export_views, views
+from . import export_views, views, webhook_views
 
 app_name = "integrations"
 urlpatterns = [
@@ -16,4 +16,12 @@ urlpatterns = [
     path("imports/<int:pk>/cancel/", views.import_cancel, name="import_cancel"),
     path("imports/<int:pk>/undo/", views.import_undo, name="import_undo"),
     path("imports/<int:pk>/errors.csv", views.import_errors, name="import_errors"),
+    path("settings/webhooks/", webhook_views.webhook_list, name="webhook_list"),
+    path("settings/webhooks/<int:pk>/", webhook_views.webhook_detail, name="webhook_detail"),
+    path("settings/webhooks/<int:pk>/delete", webhook_views.webhook_delete,
+         name="webhook_delete"),
+    path("settings/webhooks/<int:pk>/deliveries/<int:delivery_id>/",
+         webhook_views.delivery_detail, name="webhook_delivery"),
+    path("settings/webhooks/<int:pk>/deliveries/<int:delivery_id>/replay",
+         webhook_views.delivery_replay, name="webhook_replay"),
 ]
