@@ -50,7 +50,9 @@ api = NinjaAPI(
         "Collections answer `{\"items\": [...], \"next\": <cursor or null>}` and take "
         "`limit` (default 50, at most 500), `cursor`, `q` and `ordering` (a field name, "
         "`-` in front for descending). A `PATCH` carries the `version` it was based on "
-        "and answers 409 when the record changed since. Errors are RFC 9457 "
+        "and answers 409 when the record changed since. A `POST` sent with an "
+        "`Idempotency-Key` header is carried out once: a retry with the same key and body "
+        "within a day gets the first answer again. Errors are RFC 9457 "
         "`application/problem+json` documents."
     ),
     auth=AUTH,

@@ -82,6 +82,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accord.identity.middleware.TenantMiddleware",
+    "accord.core.idempotency.IdempotencyMiddleware",
 ]
 
 ROOT_URLCONF = "accord.urls"
@@ -222,6 +223,10 @@ CELERY_BEAT_SCHEDULE = {
     "delete-expired-exports": {
         "task": "accord.integrations.tasks.delete_expired_exports",
         "schedule": 3600.0,  # files are kept 7 days; an hour more is no matter
+    },
+    "forget-idempotent-requests": {
+        "task": "accord.core.tasks.forget_idempotent_requests",
+        "schedule": 3600.0,  # answers are kept a day; an hour more is no matter
     },
     "send-due-webhooks": {
         "task": "accord.integrations.tasks.send_due_webhooks",

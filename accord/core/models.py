@@ -97,3 +97,34 @@ class DomainEvent(TenantModel):
 
     def __str__(self):
         return f"{self.type} {self.entity} {self.object_id}"
+
+
+class IdempotentRequest(TenantModel):
+    """The answer to an API POST sent with an `Idempotency-Key`, kept to answer a retry.
+
+    A row without `status_code` is a request still being handled.
+    """
+
+    # Indexed by the uniqueness rule below.
+    organization = models.ForeignKey(
+        "identity.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    user = models.ForeignKey("identity.User", on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=2000)
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    content_type = models.CharField(max_length=100, blank=True)
+    body = models.TextField(blank=True)
+    location = models.CharField(max_length=2000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta(TenantModel.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "user", "key"],
+                                    name="idempotentrequest_key"),
+        ]
+
+    def __str__(self):
+        return f"{self.method} {self.path} ({self.key})"

@@ -1,0 +1,11 @@
+"""Housekeeping of the core tables."""
+
+from celery import shared_task
+
+from .idempotency import forget_old_requests
+
+
+@shared_task(name="accord.core.tasks.forget_idempotent_requests")
+def forget_idempotent_requests() -> int:
+    """Delete kept API answers past their day; returns how many went."""
+    return forget_old_requests()
