@@ -1,4 +1,4 @@
-"""The organisation's members and teams, and the caller, under `/api/v1/` (read-only)."""
+"""The caller, the organisation's settings, its members and teams, under `/api/v1/`."""
 
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -8,10 +8,21 @@ from ninja import Query, Router
 from accord.errors import NotFound
 from accord.pagination import clamp_limit, paginate, parse_ordering
 
+from . import organization
 from .api_auth import allow
 from .models import Membership, Team
 from .permissions import ROLE_PERMISSIONS
-from .schemas import MemberFilters, MemberOut, MemberPage, MeOut, TeamFilters, TeamOut, TeamPage
+from .schemas import (
+    MemberFilters,
+    MemberOut,
+    MemberPage,
+    MeOut,
+    OrganizationOut,
+    OrganizationPatch,
+    TeamFilters,
+    TeamOut,
+    TeamPage,
+)
 
 router = Router(tags=["identity"])
 
@@ -36,6 +47,22 @@ def read_me(request: HttpRequest):
         "organization": membership.organization,
         "permissions": sorted(ROLE_PERMISSIONS[membership.role]),
     }
+
+
+@router.get("/organization", response=OrganizationOut, tags=["organization"],
+            summary="The organisation's settings")
+def read_organization(request: HttpRequest):
+    return request.organization
+
+
+@router.patch("/organization", response=OrganizationOut, tags=["organization"],
+              summary="Change the organisation's settings",
+              description="Admins only. The base currency cannot change while exchange rates "
+                          "exist, as they are quoted in it.")
+def update_organization(request: HttpRequest, payload: OrganizationPatch):
+    allow(request, "settings.manage")
+    return organization.update_organization(request.organization, request.user,
+                                            data=payload.dict(exclude_unset=True))
 
 
 @router.get("/users", response=MemberPage, tags=["users"], summary="List members")

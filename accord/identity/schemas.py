@@ -3,6 +3,7 @@
 import datetime as dt
 
 from ninja import Field, Schema
+from pydantic import ConfigDict
 
 from .models import Role
 
@@ -97,6 +98,17 @@ class OrganizationOut(Schema):
     slug: str
     base_currency: str
     time_zone: str
+    tax_rounding: str = Field(description="line: tax rounded on each line; document: once "
+                                          "on the total.")
+
+
+class OrganizationPatch(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    base_currency: str | None = None
+    time_zone: str | None = None
+    tax_rounding: str | None = None
 
 
 class MeOut(Schema):
