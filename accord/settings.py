@@ -44,6 +44,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 PORT = int(os.environ.get("PORT", "8000"))
 SMTP_PORT = int(os.environ.get("SMTP_PORT", "2525"))
 WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS", "")
+# API requests a token (or a signed-in user) may make per minute.
+API_RATE_LIMIT = int(os.environ.get("API_RATE_LIMIT", "600"))
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "")
 # The public address used in links inside e-mails; empty means the local server.
 SITE_URL = os.environ.get("SITE_URL", "").rstrip("/")
@@ -82,6 +84,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accord.identity.middleware.TenantMiddleware",
+    "accord.core.ratelimit.RateLimitMiddleware",
     "accord.core.idempotency.IdempotencyMiddleware",
 ]
 
@@ -223,6 +226,10 @@ CELERY_BEAT_SCHEDULE = {
     "delete-expired-exports": {
         "task": "accord.integrations.tasks.delete_expired_exports",
         "schedule": 3600.0,  # files are kept 7 days; an hour more is no matter
+    },
+    "forget-rate-counters": {
+        "task": "accord.core.tasks.forget_rate_counters",
+        "schedule": 300.0,
     },
     "forget-idempotent-requests": {
         "task": "accord.core.tasks.forget_idempotent_requests",

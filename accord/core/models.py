@@ -128,3 +128,19 @@ class IdempotentRequest(TenantModel):
 
     def __str__(self):
         return f"{self.method} {self.path} ({self.key})"
+
+
+class RateCounter(models.Model):
+    """API requests of one caller in one minute, where no Redis is there to count them."""
+
+    key = models.CharField(max_length=64)
+    window = models.BigIntegerField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["key", "window"], name="ratecounter_window"),
+        ]
+
+    def __str__(self):
+        return f"{self.key} @ {self.window}: {self.count}"
