@@ -175,6 +175,7 @@ def register_routers() -> None:
     from accord.activities import services as activity_services
     from accord.activities.api import router as activities
     from accord.audit.api import router as audit_log
+    from accord.commerce.events_api import router as behaviour_events
     from accord.customers import duplicates
     from accord.customers import services as customer_services
     from accord.customers.api import companies, contacts, custom_fields, tags
@@ -209,6 +210,7 @@ def register_routers() -> None:
     api.add_router("/exports", export_jobs)
     api.add_router("/imports", imports)
     api.add_router("/webhooks", webhook_router)
+    api.add_router("/events", behaviour_events)
     api.add_router("/", identity)
 
 

@@ -52,3 +52,37 @@ class ProductPrice(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.product_id} {self.unit_price} {self.currency}"
+
+
+class BehaviourEvent(TenantModel):
+    """Something a customer did in another system (viewed a product, logged in...).
+
+    `external_id` is the sender's id for the event; a second event with the
+    same id is a repeat and is not stored again.
+    """
+
+    external_id = models.CharField(_("event id"), max_length=200)
+    type = models.CharField(_("type"), max_length=100)
+    contact = models.ForeignKey("customers.Contact", on_delete=models.CASCADE,
+                                related_name="behaviour_events")
+    occurred_at = models.DateTimeField(_("when"))
+    properties = models.JSONField(_("properties"), default=dict, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    # Which request stored the row, to tell stored events from repeats.
+    batch = models.UUIDField(editable=False)
+
+    class Meta(TenantModel.Meta):
+        ordering = ["-occurred_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "external_id"],
+                                    name="behaviourevent_once"),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "contact", "occurred_at"],
+                         name="behaviourevent_contact"),
+            models.Index(fields=["organization", "type", "occurred_at"],
+                         name="behaviourevent_type"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} ({self.external_id})"

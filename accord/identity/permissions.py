@@ -27,6 +27,8 @@ EDIT_RECORDS = {
     "contacts.add", "contacts.change", "companies.add", "companies.change",
     "activities.add", "activities.change", "tasks.change", "tags.add",
     "deals.add", "deals.change",
+    # Behaviour events from shops and apps, sent with a member's API token.
+    "events.send",
 } | MERGE
 DELETE_RECORDS = {
     "contacts.delete", "companies.delete", "activities.delete", "deals.delete",
