@@ -4,6 +4,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 
+from django.db import DataError
 from django.http import Http404, HttpRequest
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -156,6 +157,35 @@ def http_error(request, exc: HttpError):
                               "in the X-CSRFToken header.")
     code, title = HTTP_PROBLEMS.get(exc.status_code, ("error", "Request failed"))
     return problem(request, status=exc.status_code, code=code, title=title, detail=str(exc))
+
+
+# The largest id any table can hold (a signed 64-bit integer).
+MAX_ID = 2**63 - 1
+
+
+def _path_number_too_large(request) -> bool:
+    match = getattr(request, "resolver_match", None)
+    for value in (match.kwargs if match else {}).values():
+        try:
+            if abs(int(value)) > MAX_ID:
+                return True
+        except (TypeError, ValueError):
+            continue
+    return False
+
+
+@api.exception_handler(OverflowError)
+@api.exception_handler(DataError)
+def number_out_of_range(request, exc: Exception):
+    # SQLite raises OverflowError and PostgreSQL "integer out of range" when a
+    # number in the request is wider than a column: an id no record can have.
+    if _path_number_too_large(request):
+        return problem(request, status=404, code="not-found", title="Not found",
+                       detail="No record with this id.")
+    return problem(request, status=422, code="invalid-input", title="Invalid input",
+                   detail="A number in the request is too large.",
+                   errors=[{"field": "body", "code": "out_of_range",
+                            "message": "A number in the request is too large."}])
 
 
 @api.exception_handler(Exception)
