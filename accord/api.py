@@ -184,6 +184,8 @@ def register_routers() -> None:
     from accord.integrations import services as import_services
     from accord.integrations.api import router as imports
     from accord.integrations.export_api import router as export_jobs
+    from accord.sales import services as sales_services
+    from accord.sales.insights_api import forecasts, sales_reports
 
     PATH_RECORDS.update({
         "contact_id": customer_services.get_contact,
@@ -192,6 +194,7 @@ def register_routers() -> None:
         "pair_id": duplicates.get_pair,
         "export_id": exports.find_export,
         "import_id": import_services.get_job,
+        "pipeline_id": sales_services.get_pipeline,
     })
     api.add_exception_handler(RecordMerged, merged_record)
     api.add_router("/contacts", contacts)
@@ -205,6 +208,8 @@ def register_routers() -> None:
     api.add_router("/exports", export_jobs)
     api.add_router("/imports", imports)
     api.add_router("/", identity)
+    api.add_router("/forecasts", forecasts)
+    api.add_router("/sales-reports", sales_reports)
 
 
 register_routers()
