@@ -283,8 +283,8 @@ def pipeline_report_export(request, pk: int):
         [_("Closed deals"), _("Lost"), report.lost],
         [_("Win rate (%)"), "", _blank(report.win_rate)],
         [_("Average won deal size"), report.currency, _blank(report.average_won)],
-        [_("Sales cycle, average days"), "", _blank(report.cycle_average_days)],
-        [_("Sales cycle, median days"), "", _blank(report.cycle_median_days)],
+        [_("Sales cycle average (days)"), "", _blank(report.cycle_average_days)],
+        [_("Sales cycle median (days)"), "", _blank(report.cycle_median_days)],
     ]
     lines += [[_("Won reason"), escape_cell(item.text), item.count]
               for item in report.won_reasons]
