@@ -7,7 +7,7 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -15,7 +15,7 @@ from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 
 from accord.errors import InvalidInput
-from accord.identity.models import Membership
+from accord.identity.models import Membership, Role
 from accord.identity.permissions import permission_required
 from accord.identity.views import add_service_errors, form_status
 from accord.integrations.writers import escape_cell
@@ -147,10 +147,14 @@ def quotas(request):
     if choice.is_valid():
         year, period = choice.cleaned_data["year"], choice.cleaned_data["period"]
     starts = _quota_starts(year, period)
-    people = [membership.user for membership in Membership.objects.filter(is_active=True)
-              .select_related("user").order_by("user__full_name", "user__email")]
     current = {(quota.user_id, quota.starts_on): quota.amount for quota in
                Quota.objects.filter(period=period, starts_on__in=starts)}
+    # Those who sell, and anyone else who already has a quota in this year.
+    sellers = Q(role__in=[Role.ADMIN, Role.MANAGER, Role.SALES]) | Q(
+        user_id__in={user_id for user_id, _starts_on in current})
+    people = [membership.user for membership in Membership.objects.filter(sellers,
+                                                                          is_active=True)
+              .select_related("user").order_by("user__full_name", "user__email")]
     form = QuotaGridForm(request.POST or None, people=people, starts=starts, period=period,
                          current=current)
 

@@ -134,6 +134,17 @@ def test_only_managers_and_admins_reach_the_quota_grid(org, member, make_member,
     assert client_for(manager).get(reverse("sales_insights:quotas")).status_code == 200
 
 
+def test_the_grid_lists_those_who_sell(org, admin, member, make_member, client_for):
+    make_member(org, Role.SUPPORT, full_name="Pat Support")
+
+    body = client_for(admin).get(reverse("sales_insights:quotas"),
+                                 {"year": "2026", "period": "quarter"}).content.decode()
+
+    grid = cells(body, "quota-grid")
+    assert grid[0] == ["Salesperson", "Q1", "Q2", "Q3", "Q4"]
+    assert [row[0].split("\n")[0] for row in grid[1:]] == ["Admin 1", "Sam Seller"]
+
+
 def test_a_manager_sets_quotas_in_the_grid_with_an_audit_entry(org, admin, member,
                                                                client_for):
     field = f"quota_{member.user.pk}_20260401"
