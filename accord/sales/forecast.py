@@ -124,7 +124,8 @@ class ForecastGroup:
     label: str
     figures: Figures
     # Filters of the deals list for this group (owner=… or pipeline=…), or
-    # None where the list cannot select the group's deals.
+    # None: the list has no team filter, and no "without owner" filter, so
+    # those groups' figures link nowhere yet.
     filters: dict | None
 
 

@@ -27,7 +27,8 @@ from .insights_forms import ExchangeRateForm, QuotaGridForm, QuotaYearForm, Repo
 from .models import ExchangeRate, Period, Pipeline, Quota
 from .reports import build_pipeline_report
 
-# The deals list reads these filters: owner, pipeline, status, close_from, close_to.
+# The deals list, routed with the board and deal pages, reads these filters:
+# owner, pipeline, status, close_from and close_to.
 DEALS_LIST_URL = "/deals/"
 WHEN = {"previous": -1, "this": 0, "next": 1}
 RATES_PAGE = 50
@@ -142,7 +143,7 @@ def _quota_starts(year: int, period: str) -> list[dt.date]:
 @permission_required("quotas.manage")
 def quotas(request):
     today = today_for(request.organization)
-    choice = QuotaYearForm(request.GET or {"year": today.year, "period": Period.MONTH})
+    choice = QuotaYearForm({"year": today.year, "period": Period.MONTH, **request.GET.dict()})
     year, period = today.year, Period.MONTH
     if choice.is_valid():
         year, period = choice.cleaned_data["year"], choice.cleaned_data["period"]
@@ -152,9 +153,9 @@ def quotas(request):
     # Those who sell, and anyone else who already has a quota in this year.
     sellers = Q(role__in=[Role.ADMIN, Role.MANAGER, Role.SALES]) | Q(
         user_id__in={user_id for user_id, _starts_on in current})
-    people = [membership.user for membership in Membership.objects.filter(sellers,
-                                                                          is_active=True)
-              .select_related("user").order_by("user__full_name", "user__email")]
+    people = [membership.user for membership in (
+        Membership.objects.filter(sellers, is_active=True).select_related("user")
+        .order_by("user__full_name", "user__email"))]
     form = QuotaGridForm(request.POST or None, people=people, starts=starts, period=period,
                          current=current)
 

@@ -7,6 +7,7 @@ import pytest
 from django_scopes import scope
 
 from accord.sales import services
+from accord.sales.charts import attainment_chart, bar_chart
 from accord.sales.reports import build_pipeline_report
 
 from .insights_data import SalesBook
@@ -111,3 +112,20 @@ def test_an_empty_range_gives_no_rates_rather_than_zeros(org, book):
     assert [step.conversion for step in report.steps] == [None] * 5
     assert (report.win_rate, report.average_won, report.cycle_median_days) == (None, None,
                                                                                None)
+
+
+def test_funnel_bars_are_centred_and_proportional_to_the_largest():
+    chart = bar_chart("Funnel", [("Qualification", 4, "4"), ("Meeting", 3, "3"),
+                                 ("Won", 0, "0")], centred=True)
+
+    assert [(bar.x, bar.width) for bar in chart.bars] == [(180, 320), (220, 240), (340, 0)]
+    assert [bar.y for bar in chart.bars] == [4, 30, 56]
+    assert chart.marker_x is None
+
+
+def test_attainment_bars_mark_the_whole_quota_and_stop_at_double():
+    chart = attainment_chart("Attainment", [("Sam", Decimal("0.5"), "50 %"),
+                                            ("Ann", Decimal("3"), "300 %")])
+
+    assert [bar.width for bar in chart.bars] == [80, 320]
+    assert chart.marker_x == 180 + 160
