@@ -218,6 +218,8 @@ def register_routers() -> None:
     from accord.integrations.api import router as imports
     from accord.integrations.export_api import router as export_jobs
     from accord.integrations.webhook_api import router as webhook_router
+    from accord.sales import services as sales_services
+    from accord.sales.insights_api import forecasts, sales_reports
 
     PATH_RECORDS.update({
         "contact_id": customer_services.get_contact,
@@ -227,6 +229,7 @@ def register_routers() -> None:
         "export_id": exports.find_export,
         "import_id": import_services.get_job,
         "webhook_id": webhooks.get_webhook,
+        "pipeline_id": sales_services.get_pipeline,
     })
     api.add_exception_handler(RecordMerged, merged_record)
     api.add_router("/contacts", contacts)
@@ -242,6 +245,8 @@ def register_routers() -> None:
     api.add_router("/webhooks", webhook_router)
     api.add_router("/events", behaviour_events)
     api.add_router("/", identity)
+    api.add_router("/forecasts", forecasts)
+    api.add_router("/sales-reports", sales_reports)
 
 
 register_routers()
