@@ -173,6 +173,8 @@ def register_routers() -> None:
     from accord.activities import services as activity_services
     from accord.activities.api import router as activities
     from accord.audit.api import router as audit_log
+    from accord.commerce import services as commerce_services
+    from accord.commerce.api import products
     from accord.customers import duplicates
     from accord.customers import services as customer_services
     from accord.customers.api import companies, contacts, custom_fields, tags
@@ -184,6 +186,8 @@ def register_routers() -> None:
     from accord.integrations import services as import_services
     from accord.integrations.api import router as imports
     from accord.integrations.export_api import router as export_jobs
+    from accord.sales import services as sales_services
+    from accord.sales.api import deals, exchange_rates, pipelines, quotas
 
     PATH_RECORDS.update({
         "contact_id": customer_services.get_contact,
@@ -192,6 +196,10 @@ def register_routers() -> None:
         "pair_id": duplicates.get_pair,
         "export_id": exports.find_export,
         "import_id": import_services.get_job,
+        "pipeline_id": sales_services.get_pipeline,
+        "stage_id": sales_services.get_stage,
+        "deal_id": sales_services.get_deal,
+        "product_id": commerce_services.get_product,
     })
     api.add_exception_handler(RecordMerged, merged_record)
     api.add_router("/contacts", contacts)
@@ -205,6 +213,11 @@ def register_routers() -> None:
     api.add_router("/exports", export_jobs)
     api.add_router("/imports", imports)
     api.add_router("/", identity)
+    api.add_router("/pipelines", pipelines)
+    api.add_router("/deals", deals)
+    api.add_router("/exchange-rates", exchange_rates)
+    api.add_router("/quotas", quotas)
+    api.add_router("/products", products)
 
 
 register_routers()
