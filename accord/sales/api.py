@@ -205,10 +205,17 @@ def _timed_changes(deal: Deal) -> list[StageChange]:
     """The deal's stage changes in order, each with how long the deal stayed where it went."""
     changes = list(StageChange.objects.filter(deal=deal)
                    .select_related("from_stage", "to_stage").order_by("changed_at", "id"))
+    # The time a later row says the deal spent in the stage it left is the
+    # one the forecast averages, so it wins over the gap between the rows.
     now = timezone.now()
     for change, following in zip(changes, [*changes[1:], None], strict=True):
-        until = following.changed_at if following else now
-        change.seconds_in_to_stage = max(int((until - change.changed_at).total_seconds()), 0)
+        if following is not None and following.seconds_in_from_stage is not None:
+            seconds = following.seconds_in_from_stage
+        elif following is not None:
+            seconds = (following.changed_at - change.changed_at).total_seconds()
+        else:
+            seconds = (now - deal.stage_entered_at).total_seconds()
+        change.seconds_in_to_stage = max(int(seconds), 0)
     return changes
 
 
