@@ -6,12 +6,10 @@ import time
 import pytest
 from celery.contrib.testing.worker import start_worker
 from celery.signals import task_postrun
-from django.http import HttpResponse
-from django.urls import NoReverseMatch, include, path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scope
 
-from accord import urls as project_urls
 from accord.celery import app
 from accord.customers.services import create_company
 from accord.identity.models import Role
@@ -20,25 +18,7 @@ from accord.sales.models import Deal, RotReminder
 from accord.sales.tasks import send_rot_reminders
 from conftest import free_port
 
-
-def _deal_page(request, pk):
-    return HttpResponse()
-
-
-# The e-mail links to the deal's page. The deal pages are their own part of
-# the project; where they are not installed, a stand-in gives the link an
-# address so the reminder can be tested on its own.
-urlpatterns = list(project_urls.urlpatterns)
-try:
-    reverse("sales:deal", args=[1])
-except NoReverseMatch:
-    urlpatterns.append(
-        path("", include(([path("deals/<int:pk>/", _deal_page, name="deal")], "sales")))
-    )
-
-pytestmark = pytest.mark.urls(__name__)
-
-UTC = dt.UTC
+pytestmark = pytest.mark.urls("accord.sales.tests.deal_page_urls")
 
 
 @pytest.fixture
