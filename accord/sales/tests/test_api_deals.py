@@ -268,6 +268,11 @@ def test_put_line_items_replaces_them_and_checks_the_version(
     assert invalid.status_code == 422
     assert sorted(e["field"] for e in invalid.json()["errors"]) == [
         "line_items.0.name", "line_items.0.quantity", "line_items.0.unit_price"]
+    assert event_types(org, deal.pk) == ["deal.created", "deal.updated"]
+    with scope(organization=org):
+        event = DomainEvent.objects.get(type="deal.updated")
+    assert (event.data["amount"], event.data["changed"]) == ("601.00", ["amount",
+                                                                          "line_items"])
 
 
 def test_contacts_are_added_with_a_role_and_removed(org, admin, pipeline, customer,
@@ -285,6 +290,7 @@ def test_contacts_are_added_with_a_role_and_removed(org, admin, pipeline, custom
         {"contact_id": contact.pk, "name": "Ada Lovelace", "role": "Champion"}]
     assert removed.status_code == 204
     assert client.get(f"/api/v1/deals/{deal.pk}").json()["contacts"] == []
+    assert event_types(org, deal.pk) == ["deal.created", "deal.updated", "deal.updated"]
     with scope(organization=org):
         assert AuditEntry.objects.filter(entity="deal", object_id=deal.pk,
                                          action="update").count() == 2
