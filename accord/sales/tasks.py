@@ -53,9 +53,13 @@ def send_rot_reminders(now: str | None = None) -> int:
                    last_activity_at__lte=moment - dt.timedelta(days=days))
     reminded = RotReminder.unscoped.filter(deal=OuterRef("pk"),
                                            quiet_since=OuterRef("last_activity_at"))
+    # Owners who left are skipped here, not only when sending, so that their
+    # deals never fill the batch and hold back everyone else's.
+    still_member = Membership.unscoped.filter(organization=OuterRef("organization"),
+                                              user=OuterRef("owner"), is_active=True)
     due = (
-        Deal.unscoped.filter(quiet, status=DealStatus.OPEN, deleted_at__isnull=True,
-                             owner__isnull=False)
+        Deal.unscoped.filter(quiet, Exists(still_member), status=DealStatus.OPEN,
+                             deleted_at__isnull=True, owner__is_active=True)
         .exclude(Exists(reminded))
         .order_by("last_activity_at", "id")
         .values_list("organization_id", "id")[:BATCH]

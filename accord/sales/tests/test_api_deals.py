@@ -352,3 +352,21 @@ def test_another_organizations_records_answer_404_on_every_route(
     assert [answer.status_code for answer in answers] == [404] * 10
     assert client.get("/api/v1/deals", {"pipeline_id": their_pipeline.pk}).json() == {
         "items": [], "next": None}
+
+
+def test_openapi_document_describes_the_sales_and_catalogue_routes(db, client):
+    document = client.get("/api/v1/openapi.json").json()
+
+    for route, methods in {
+        "/api/v1/pipelines": {"get", "post"},
+        "/api/v1/pipelines/{pipeline_id}/stages/{stage_id}": {"patch", "delete"},
+        "/api/v1/pipelines/{pipeline_id}/stages/order": {"put"},
+        "/api/v1/deals/{deal_id}": {"get", "patch", "delete"},
+        "/api/v1/deals/{deal_id}/stage": {"post"},
+        "/api/v1/deals/{deal_id}/line-items": {"put"},
+        "/api/v1/deals/{deal_id}/contacts/{contact_id}": {"delete"},
+        "/api/v1/products/{product_id}": {"get", "patch", "delete"},
+        "/api/v1/exchange-rates": {"get", "put"},
+        "/api/v1/quotas": {"get", "put"},
+    }.items():
+        assert set(document["paths"][route]) == methods, route

@@ -214,3 +214,9 @@ def test_worker_sends_a_rot_reminder_once_through_smtp(
         reminder = RotReminder.objects.get()
     assert (reminder.deal_id, reminder.quiet_since) == (deal.pk, deal.last_activity_at)
     assert reminder.sent_at is not None
+
+
+def test_beat_runs_the_rot_reminders_every_hour(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["send-rot-reminders"]
+
+    assert (entry["task"], entry["schedule"]) == (send_rot_reminders.name, 3600.0)
