@@ -205,6 +205,8 @@ def register_routers() -> None:
     from accord.activities import services as activity_services
     from accord.activities.api import router as activities
     from accord.audit.api import router as audit_log
+    from accord.commerce import services as commerce_services
+    from accord.commerce.api import products
     from accord.commerce.events_api import router as behaviour_events
     from accord.customers import duplicates
     from accord.customers import services as customer_services
@@ -219,6 +221,7 @@ def register_routers() -> None:
     from accord.integrations.export_api import router as export_jobs
     from accord.integrations.webhook_api import router as webhook_router
     from accord.sales import services as sales_services
+    from accord.sales.api import deals, exchange_rates, pipelines, quotas
     from accord.sales.insights_api import forecasts, sales_reports
 
     PATH_RECORDS.update({
@@ -230,6 +233,9 @@ def register_routers() -> None:
         "import_id": import_services.get_job,
         "webhook_id": webhooks.get_webhook,
         "pipeline_id": sales_services.get_pipeline,
+        "stage_id": sales_services.get_stage,
+        "deal_id": sales_services.get_deal,
+        "product_id": commerce_services.get_product,
     })
     api.add_exception_handler(RecordMerged, merged_record)
     api.add_router("/contacts", contacts)
@@ -247,6 +253,11 @@ def register_routers() -> None:
     api.add_router("/", identity)
     api.add_router("/forecasts", forecasts)
     api.add_router("/sales-reports", sales_reports)
+    api.add_router("/pipelines", pipelines)
+    api.add_router("/deals", deals)
+    api.add_router("/exchange-rates", exchange_rates)
+    api.add_router("/quotas", quotas)
+    api.add_router("/products", products)
 
 
 register_routers()

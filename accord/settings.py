@@ -239,6 +239,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accord.integrations.tasks.send_due_webhooks",
         "schedule": 60.0,  # the shortest wait between two attempts is a minute
     },
+    "send-rot-reminders": {
+        "task": "accord.sales.tasks.send_rot_reminders",
+        "schedule": 3600.0,  # deals rot in days; an hour late is no matter
+    },
     "resume-stalled-imports": {
         "task": "accord.integrations.tasks.resume_stalled_imports",
         "schedule": 60.0,  # a killed import waits at most its stall limit plus a minute

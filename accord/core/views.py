@@ -14,6 +14,7 @@ from accord import search as text_search
 from accord.activities.models import Activity, Kind
 from accord.customers.models import Company, Contact, LifecycleStage
 from accord.identity.permissions import has_permission
+from accord.sales.models import Deal
 
 logger = logging.getLogger(__name__)
 
@@ -97,18 +98,20 @@ def home(request):
 
 @login_required
 def search(request):
-    """Global search over contacts and companies; the htmx request gets the dropdown."""
+    """Global search over contacts, companies and deals; the htmx request gets the dropdown."""
     if request.membership is None:
         return _no_organization(request)
     query = request.GET.get("q", "").strip()
-    contacts, companies = [], []
+    contacts, companies, deals = [], [], []
     if has_permission(request.membership, "contacts.view"):
         contacts = _found(Contact.objects.select_related("company"), query)
     if has_permission(request.membership, "companies.view"):
         companies = _found(Company.objects.all(), query)
+    if has_permission(request.membership, "deals.view"):
+        deals = _found(Deal.objects.select_related("company", "stage"), query)
     template = "core/search.html#search-results" if request.htmx else "core/search.html"
     return render(request, template, {
-        "search_query": query, "contacts": contacts, "companies": companies,
+        "search_query": query, "contacts": contacts, "companies": companies, "deals": deals,
     })
 
 

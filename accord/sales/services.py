@@ -495,6 +495,8 @@ def add_deal_contact(org, actor, deal: Deal, contact, *, role: str = "") -> Deal
         link.save(update_fields=["role"])
     audit.record(org, actor, Action.UPDATE, deal,
                  changes={"contacts": [None, f"{contact.pk}:{role}"]})
+    events.emit(org, actor, "deal.updated", deal,
+                data={**_event_data(deal), "changed": ["contacts"]})
     return link
 
 
@@ -504,6 +506,8 @@ def remove_deal_contact(org, actor, deal: Deal, contact) -> None:
     if deleted:
         audit.record(org, actor, Action.UPDATE, deal,
                      changes={"contacts": [str(contact.pk), None]})
+        events.emit(org, actor, "deal.updated", deal,
+                    data={**_event_data(deal), "changed": ["contacts"]})
 
 
 def missing_to_win(deal: Deal) -> list[dict]:
