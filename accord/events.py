@@ -37,6 +37,8 @@ EVENT_TYPES = {
     "deal.stage_changed": "A deal moved to another stage",
     "deal.won": "A deal was won",
     "deal.lost": "A deal was lost",
+    "product.created": "A product was added to the catalogue",
+    "product.updated": "A product was changed",
 }
 
 
