@@ -29,6 +29,12 @@ def pytest_configure(config):
 
 
 
+@pytest.fixture(autouse=True)
+def generous_api_rate_limit(settings):
+    """Tests call the API far faster than a client would; the limit has its own tests."""
+    settings.API_RATE_LIMIT = 100_000
+
+
 @pytest.fixture
 def make_org(db):
     counter = iter(range(1, 1000))

@@ -11,8 +11,7 @@ import time
 from functools import cache
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import connection
 
 from .models import RateCounter
 
@@ -48,17 +47,17 @@ def hit(caller: str, now: float | None = None) -> tuple[int, int]:
         pipe.expire(key, WINDOW * 2)
         count, _ = pipe.execute()
         return int(count), reset
-    with transaction.atomic():
-        if not RateCounter.objects.filter(key=caller, window=window).update(
-                count=F("count") + 1):
-            try:
-                with transaction.atomic():
-                    RateCounter.objects.create(key=caller, window=window, count=1)
-            except IntegrityError:
-                RateCounter.objects.filter(key=caller, window=window).update(
-                    count=F("count") + 1)
-        count = RateCounter.objects.filter(key=caller, window=window).values_list(
-            "count", flat=True).get()
+    # One statement, so that concurrent requests each see their own count.
+    table = connection.ops.quote_name(RateCounter._meta.db_table)
+    window_column = connection.ops.quote_name("window")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (key, {window_column}, count) VALUES (%s, %s, 1) "  # noqa: S608 - names from the model, values bound
+            f"ON CONFLICT (key, {window_column}) DO UPDATE SET count = {table}.count + 1 "
+            "RETURNING count",
+            [caller, window],
+        )
+        count = cursor.fetchone()[0]
     return count, reset
 
 

@@ -17,7 +17,7 @@ def test_me_answers_the_caller_role_organization_and_permissions(org, member, ap
         "id": member.user_id, "email": member.user.email, "full_name": "Sam Seller",
         "time_zone": "UTC", "role": "sales", "team_id": None,
         "organization": {"id": org.pk, "name": "Northwind", "slug": org.slug,
-                         "base_currency": "USD", "time_zone": "UTC"},
+                         "base_currency": "USD", "time_zone": "UTC", "tax_rounding": "line"},
     }
     assert "contacts.change" in permissions
     assert "audit.view" not in permissions
