@@ -158,7 +158,7 @@ def stage_reorder(request, pk: int):
 def stage_delete(request, pk: int):
     """GET asks (and where deals sit in the stage, where to move them); POST deletes."""
     stage = services.get_stage(pk)
-    form = StageDeleteForm(request.POST or None, stage=stage)
+    form = StageDeleteForm(request.POST if request.method == "POST" else None, stage=stage)
     deal_count = Deal.with_deleted.filter(stage=stage).count()
     context = {"stage": stage, "form": form, "deal_count": deal_count}
     if request.method != "POST":
