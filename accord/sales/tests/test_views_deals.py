@@ -264,8 +264,32 @@ def test_company_and_contact_pages_list_their_deals_with_a_prefilled_new_deal_li
 
     company_page = client.get(acme.get_absolute_url()).content.decode()
     contact_page = client.get(ada.get_absolute_url()).content.decode()
+    new_deal = client.get(reverse("sales:deal_create"),
+                          {"contact": ada.pk, "company": acme.pk}).content.decode()
 
     assert "Open one" in company_page
     assert f'href="/deals/new/?company={acme.pk}"' in company_page
     assert "Open one" in contact_page
     assert f'href="/deals/new/?contact={ada.pk}&amp;company={acme.pk}"' in contact_page
+    assert re.search(rf'name="contacts_0_contact"[^>]*>.*?<option value="{ada.pk}" selected>',
+                     new_deal, re.S)
+    assert f'<option value="{acme.pk}" selected>Acme</option>' in new_deal
+
+
+def test_deal_custom_fields_are_edited_and_shown(org, admin, client_for, pipeline, in_org):
+    from accord.customers.models import CustomField
+
+    with in_org(org):
+        CustomField.objects.create(organization=org, entity="deal", key="po_number",
+                                   label="PO number", field_type="text")
+    deal = make_deal(org, admin, in_org, name="Kit")
+    client = client_for(admin)
+
+    client.post(reverse("sales:deal_edit", args=[deal.pk]), {
+        "version": deal.version, "name": "Kit", "forecast_category": "pipeline",
+        "cf_po_number": "PO-7781"})
+    body = client.get(reverse("sales:deal", args=[deal.pk])).content.decode()
+
+    assert "<dt>PO number</dt><dd>PO-7781</dd>" in body
+    with in_org(org):
+        assert Deal.objects.get(pk=deal.pk).custom_fields == {"po_number": "PO-7781"}
