@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("accord.identity.urls")),
     path("", include("accord.customers.urls")),
     path("", include("accord.activities.urls")),
+    path("", include("accord.sales.urls")),
     path("", include("accord.audit.urls")),
     path("", include("accord.integrations.urls")),
     path("", include("accord.sales.insights_urls")),

@@ -26,7 +26,8 @@ KIND_FIELDS: dict[str, list[str]] = {
 }
 
 # Service error fields that name a different form field.
-ERROR_FIELDS = {"assignee_id": "assignee", "company_id": None, "contact_id": None}
+ERROR_FIELDS = {"assignee_id": "assignee", "company_id": None, "contact_id": None,
+                "deal_id": None}
 
 
 def local_datetime_field(label, help_text=""):

@@ -1,6 +1,7 @@
 """What a record page needs to show its timeline and the composer on top of it.
 
-Record pages call `timeline_context(request, contact=...)` (or `company=...`)
+Record pages call `timeline_context(request, contact=...)` (or `company=...`,
+`deal=...`)
 and include "activities/_timeline.html"; everything that template reads sits
 under the one context key `timeline`, so it cannot clash with the page's own.
 """
@@ -16,6 +17,7 @@ from django.utils.translation import gettext as _
 from accord.customers.models import Company, Contact, LifecycleStage
 from accord.identity.permissions import has_permission
 from accord.pagination import Ordering, paginate
+from accord.sales.models import Deal
 
 from .forms import ActivityForm
 from .models import USER_KINDS, Activity, Kind
@@ -35,7 +37,7 @@ class Tab:
 
 @dataclass
 class Timeline:
-    record: Contact | Company
+    record: Contact | Company | Deal
     entity: str
     dom_id: str
     entries: list[Activity]
@@ -49,33 +51,35 @@ class Timeline:
 
 
 def timeline_context(request, *, contact: Contact | None = None,
-                     company: Company | None = None) -> dict:
-    """Everything "activities/_timeline.html" needs for this contact or company.
+                     company: Company | None = None, deal: Deal | None = None) -> dict:
+    """Everything "activities/_timeline.html" needs for this contact, company or deal.
 
     The composer starts on the kind named by `?compose=` (a note by default);
     the newest PAGE_SIZE entries are shown with a link to older ones.
     """
-    return {"timeline": build_timeline(request, contact=contact, company=company,
+    return {"timeline": build_timeline(request, contact=contact, company=company, deal=deal,
                                        kind=request.GET.get("compose"))}
 
 
 def build_timeline(request, *, contact: Contact | None = None, company: Company | None = None,
-                   kind: str | None = None, form: ActivityForm | None = None,
-                   cursor: str | None = None, with_entries: bool = True) -> Timeline:
+                   deal: Deal | None = None, kind: str | None = None,
+                   form: ActivityForm | None = None, cursor: str | None = None,
+                   with_entries: bool = True) -> Timeline:
     """The timeline of one record; InvalidInput when `cursor` is not one of its cursors.
 
     `with_entries=False` skips loading entries, for pages that show only the composer.
     """
-    if (contact is None) == (company is None):
-        raise ValueError("Give exactly one of contact or company.")
-    record = contact or company
-    entity = "contact" if contact is not None else "company"
+    given = {"contact": contact, "company": company, "deal": deal}
+    given = {entity: record for entity, record in given.items() if record is not None}
+    if len(given) != 1:
+        raise ValueError("Give exactly one of contact, company or deal.")
+    [(entity, record)] = given.items()
     kind = kind if kind in USER_KINDS else Kind.NOTE
     membership = request.membership
     can_add = has_permission(membership, "activities.add")
 
     queryset = Activity.objects.filter(**{entity: record}).select_related(
-        "author", "assignee", "contact", "company"
+        "author", "assignee", "contact", "company", "deal"
     )
     entries, next_cursor = [], None
     if with_entries:

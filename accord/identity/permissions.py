@@ -39,7 +39,7 @@ DELETE_RECORDS = {
 # and keep the exchange rates and the product catalogue the amounts rest on.
 SALES_SETUP = {"pipelines.manage", "quotas.manage", "rates.manage", "products.manage"}
 BULK = {"contacts.bulk", "companies.bulk"}
-EXPORT = {"contacts.export", "companies.export"}
+EXPORT = {"contacts.export", "companies.export", "deals.export"}
 # Export jobs copy every field of every record out of Accord, the whole
 # organisation at once if asked, so they belong with the other admin actions:
 # admins and managers only, who already read the audit log and the trash.
