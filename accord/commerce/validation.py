@@ -1,6 +1,7 @@
 """Turning plain product input (import, demo, API) into clean values, naming every bad field."""
 
 import decimal
+import re
 
 from accord.errors import InvalidInput
 from accord.money import is_currency
@@ -9,6 +10,11 @@ from .models import Product
 
 TEXT_LIMITS = {"sku": 64, "name": 200, "category": 120, "description": 20000}
 MAX_PRICE = decimal.Decimal("9999999999")  # fits the column with four decimals
+
+
+def sku_from_name(name: str) -> str:
+    """A SKU for a product that has none: its name's words in capitals, joined by hyphens."""
+    return "-".join(re.findall(r"[^\W_]+", str(name or ""))).upper()[:64]
 
 
 def clean_product(org, data: dict, *, current: Product | None = None) -> dict:

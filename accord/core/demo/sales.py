@@ -26,6 +26,7 @@ from accord.audit.context import current_channel
 from accord.audit.models import Action, AuditEntry
 from accord.commerce import services as commerce
 from accord.commerce.models import Product
+from accord.commerce.validation import sku_from_name
 from accord.customers import bulk, custom_fields
 from accord.customers import services as customers
 from accord.customers.models import Company
@@ -119,7 +120,7 @@ def _load_products(org, admin, data: SalesData, report: SalesReport) -> dict[str
     """The catalogue by product key; a product whose SKU exists already is kept as it is."""
     found = {}
     for row in data.products:
-        sku = product_key(row["product"]).upper()
+        sku = sku_from_name(row["product"])
         product = Product.objects.filter(sku=sku).first()
         if product is None:
             product = commerce.create_product(org, admin, data={
