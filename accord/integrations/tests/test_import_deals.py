@@ -281,3 +281,40 @@ def test_sales_members_may_not_import_products(org, make_member, api_client_for,
         "entity": "product"})
 
     assert response.status_code == 403
+
+
+def test_the_wizard_imports_the_pipeline_and_offers_the_mismatches_as_a_file(
+    seller, admin, client_for, in_org, files
+):
+    import_products(seller, files)
+    client = client_for(admin)
+    rows = read(files / "sales_pipeline.csv")
+    mismatched = [number for number, row in enumerate(rows, start=2)
+                  if row["product"] == "GTXPro"]
+    path = files / "sales_pipeline.csv"
+
+    uploaded = client.post("/imports/new/", {
+        "file": SimpleUploadedFile(path.name, path.read_bytes()), "entity": "deal"})
+    with in_org(seller):
+        job = ImportJob.objects.get(entity="deal")
+    mapping_page = client.get(f"/imports/{job.pk}/map/")
+    mapped = client.post(f"/imports/{job.pk}/map/", {
+        **{f"column_{index}": key for index, key in enumerate(PIPELINE_MAPPING.values())},
+        "date_order": "ymd", "number_style": "1,234.56"})
+    preview = client.get(f"/imports/{job.pk}/preview/")
+    queued = client.post(f"/imports/{job.pk}/preview/", {"duplicate_policy": "skip",
+                                                         "create_missing_links": "on"})
+    with in_org(seller):
+        engine.run_job(seller, admin.user, ImportJob.objects.get(pk=job.pk))
+    detail = client.get(f"/imports/{job.pk}/")
+    errors = client.get(f"/imports/{job.pk}/errors.csv")
+    lines = b"".join(errors.streaming_content).decode().splitlines()
+
+    assert uploaded["Location"] == f"/imports/{job.pk}/map/"
+    assert '<option value="stage" selected>' in mapping_page.text
+    assert mapped["Location"] == f"/imports/{job.pk}/preview/"
+    assert (f"Of the first {ROWS} rows: {ROWS - len(mismatched)} look new, 0 match an existing "
+            f"record or an earlier row, {len(mismatched)} are invalid.") in preview.text
+    assert queued["Location"] == f"/imports/{job.pk}/"
+    assert f"<dt>Created</dt><dd>{ROWS - len(mismatched)}</dd>" in detail.text
+    assert [int(line.split(",", 1)[0]) for line in lines[1:]] == mismatched
