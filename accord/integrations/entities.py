@@ -336,7 +336,7 @@ register(Entity(
     key="product", label=_("Product"), plural=_("Products"), model=Product,
     permission="products", add_permission="products.manage", built_in=PRODUCT_TARGETS,
     required_hint=_("Each row needs a name and a price; a row without a SKU gets one made "
-                    "from the name (GTX Pro becomes GTX-PRO)."),
+                    "from the name (Nimbus Pro becomes NIMBUS-PRO)."),
     match_hint=_("A row matches an existing product by its SKU (exactly), then by its id in "
                  "another system."),
 ))

@@ -86,7 +86,7 @@ def _quiet(step: str, done: int, total: int) -> None:
 
 
 def product_key(name: str) -> str:
-    """A product name without case, accents, spaces or punctuation: "GTXPro" is "GTX Pro"."""
+    """A product name without case, accents, spaces or punctuation: "NimbusPro" is "Nimbus Pro"."""
     return re.sub(r"[\W_]+", "", fold(name or ""))
 
 

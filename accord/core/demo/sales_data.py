@@ -2,10 +2,11 @@
 
 The demo's deals have the shape of a public data set of a made-up hardware
 seller, four CSV files: accounts.csv, products.csv, sales_teams.csv and
-sales_pipeline.csv. That data set states no licence, so it is not shipped:
-`generate` makes a set of the same shape, with the same catalogue and the
-same flaws (a product spelt differently in the pipeline than in the
-catalogue, a misspelt sector, open deals without an account), and
+sales_pipeline.csv. That data set states no licence, so none of its files,
+names or rows are shipped: `generate` makes a set of the same shape, with
+invented names and the same flaws (a product spelt differently in the
+pipeline than in the catalogue, a misspelt sector, open deals without an
+account), and
 `read_folder` reads the original files for anyone who has them. Rows are
 plain dicts keyed by the files' column names, values as the files hold them.
 """
@@ -30,19 +31,22 @@ COLUMNS = {
                        "engage_date", "close_date", "close_value"],
 }
 
-PRODUCTS = [  # the catalogue: name, series, list price in US dollars
-    ("GTX Basic", "GTX", 550), ("GTX Pro", "GTX", 4821), ("MG Special", "MG", 55),
-    ("MG Advanced", "MG", 3393), ("GTX Plus Pro", "GTX", 5482),
-    ("GTX Plus Basic", "GTX", 1096), ("GTK 500", "GTK", 26768),
+# The catalogue: name, series, list price in US dollars. The names are made
+# up; the series, price levels and how often each sells follow the original.
+PRODUCTS = [
+    ("Nimbus Basic", "Nimbus", 540), ("Nimbus Pro", "Nimbus", 4790),
+    ("Orbit Special", "Orbit", 60), ("Orbit Advanced", "Orbit", 3350),
+    ("Nimbus Plus Pro", "Nimbus", 5460), ("Nimbus Plus Basic", "Nimbus", 1120),
+    ("Titan 500", "Titan", 26500),
 ]
-# The pipeline file names one product differently from the catalogue, as the
-# original does on every row of that product.
-PIPELINE_SPELLING = {"GTX Pro": "GTXPro"}
+# The pipeline file spells one product without its space, as the original
+# does on every row of that product.
+PIPELINE_SPELLING = {"Nimbus Pro": "NimbusPro"}
 # How often each product is sold, each stage reached and each sector found,
 # in the proportions of the original.
-PRODUCT_WEIGHTS = {"GTX Basic": 1866, "GTX Pro": 1480, "MG Special": 1651,
-                   "MG Advanced": 1412, "GTX Plus Pro": 968, "GTX Plus Basic": 1383,
-                   "GTK 500": 40}
+PRODUCT_WEIGHTS = {"Nimbus Basic": 1866, "Nimbus Pro": 1480, "Orbit Special": 1651,
+                   "Orbit Advanced": 1412, "Nimbus Plus Pro": 968, "Nimbus Plus Basic": 1383,
+                   "Titan 500": 40}
 STAGE_WEIGHTS = {"Won": 4238, "Lost": 2473, "Engaging": 1589, "Prospecting": 500}
 SECTOR_WEIGHTS = {"technolgy": 12, "medical": 12, "retail": 17, "finance": 8, "marketing": 8,
                   "software": 7, "entertainment": 6, "telecommunications": 6, "services": 5,

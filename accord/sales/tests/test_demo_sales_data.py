@@ -19,7 +19,7 @@ from django.test import override_settings
 from django_scopes import scope
 
 from accord.commerce.models import Product
-from accord.core.demo.sales_data import generate, write_folder
+from accord.core.demo.sales_data import PIPELINE_SPELLING, generate, write_folder
 from accord.customers.models import Company
 from accord.identity.models import Membership, Organization, Team
 from accord.identity.services import create_organization
@@ -29,6 +29,7 @@ from accord.sales.models import Deal, LineItem, Pipeline, StageChange
 pytestmark = pytest.mark.django_db
 
 LAST_DAY = dt.date(2026, 6, 30)
+[(PRODUCT, MISSPELT)] = PIPELINE_SPELLING.items()  # "Nimbus Pro", spelt "NimbusPro"
 
 
 @pytest.fixture(scope="module")
@@ -66,14 +67,14 @@ def demo(django_db_setup, django_db_blocker, tmp_path_factory, data_dir):
 def test_a_pipeline_naming_a_product_missing_from_the_catalogue_adds_nothing(tmp_path):
     org, _ = create_organization("Demo", admin_email="demo@example.com")
     data = generate(last_day=LAST_DAY, opportunities=20)
-    data.opportunities[4]["product"] = "GTX Ultra"
+    data.opportunities[4]["product"] = "Nimbus Ultra"
     write_folder(data, tmp_path)
 
     with pytest.raises(CommandError) as error:
         call_command("loaddemo", "--once", "--sales-data", str(tmp_path), stdout=io.StringIO())
 
-    assert str(error.value) == ("Line 6 of the pipeline names the product 'GTX Ultra', which "
-                                "is not in the catalogue.")
+    assert str(error.value) == ("Line 6 of the pipeline names the product 'Nimbus Ultra', "
+                                "which is not in the catalogue.")
     with scope(organization=org):
         assert (Deal.objects.count(), Product.objects.count(), Company.objects.count()) == (
             0, 0, 0)
@@ -115,7 +116,7 @@ def test_win_rate_per_product_is_won_among_closed_deals_of_the_file(demo, data_d
     closed = collections.defaultdict(collections.Counter)
     for row in read(data_dir, "sales_pipeline.csv"):
         if row["deal_stage"] in ("Won", "Lost"):
-            product = {"GTXPro": "GTX Pro"}.get(row["product"], row["product"])
+            product = {MISSPELT: PRODUCT}.get(row["product"], row["product"])
             closed[product][row["deal_stage"]] += 1
     expected = {product: Fraction(counts["Won"], counts["Won"] + counts["Lost"])
                 for product, counts in closed.items()}
@@ -152,13 +153,15 @@ def test_each_stage_holds_as_many_deals_as_the_file_has_rows_in_it(demo, data_di
 
 def test_loader_reports_the_pipeline_rows_whose_product_is_spelt_otherwise(demo, data_dir):
     _, output = demo
-    mismatches = sum(row["product"] == "GTXPro" for row in read(data_dir, "sales_pipeline.csv"))
+    mismatches = sum(row["product"] == MISSPELT
+                     for row in read(data_dir, "sales_pipeline.csv"))
     catalogue = {row["product"] for row in read(data_dir, "products.csv")}
 
-    assert "GTXPro" not in catalogue
+    assert MISSPELT not in catalogue
+    assert PRODUCT in catalogue
     assert mismatches == 1491
-    assert (f"Demo: {mismatches} pipeline rows name the product 'GTXPro', which the catalogue "
-            "spells otherwise; they were matched to it.\n") in output
+    assert (f"Demo: {mismatches} pipeline rows name the product 'NimbusPro', which the "
+            "catalogue spells otherwise; they were matched to it.\n") in output
     assert "Demo: 8800 deals, 85 companies from accounts, 7 products, 41 sales team members.\n" \
         in output
     assert output.endswith("Demo sign-in: demo@example.com / demo-password-for-tests\n")
@@ -167,7 +170,7 @@ def test_loader_reports_the_pipeline_rows_whose_product_is_spelt_otherwise(demo,
 def test_a_won_deal_has_its_history_line_item_and_id_from_the_file(demo, data_dir):
     org, _ = demo
     row = next(row for row in read(data_dir, "sales_pipeline.csv")
-               if row["deal_stage"] == "Won" and row["product"] == "GTXPro")
+               if row["deal_stage"] == "Won" and row["product"] == MISSPELT)
 
     with scope(organization=org):
         external = ExternalId.objects.get(entity="deal", value=row["opportunity_id"])
@@ -189,7 +192,7 @@ def test_a_won_deal_has_its_history_line_item_and_id_from_the_file(demo, data_di
     assert deal.owner.full_name == row["sales_agent"]
     assert deal.company.name == row["account"]
     assert (line.product.name, line.quantity, line.unit_price) == (
-        "GTX Pro", 1, Decimal(row["close_value"]))
+        PRODUCT, 1, Decimal(row["close_value"]))
 
 
 def test_lost_deals_carry_the_import_reason_and_open_ones_the_list_price(demo, data_dir):
@@ -246,7 +249,7 @@ def test_accounts_products_and_teams_come_from_their_files(demo, data_dir):
                for name, row in accounts.items())
     assert {companies[name].country for name, row in accounts.items()
             if row["office_location"] == "Philipines"} == {"PH"}
-    assert ("GTX Pro", "GTX", Decimal(4821)) in products
+    assert (PRODUCT, "Nimbus", Decimal(4790)) in products
     assert len(products) == 7
     assert collections.Counter(roles.values()) == {"manager": 6, "sales": 35}
     assert leads == {manager: f"{region} – {manager}" for manager, region in managers.items()}
