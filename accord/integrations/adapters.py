@@ -535,7 +535,6 @@ class DealAdapter(Adapter):
             company = draft.links.get("company")
             parts = [product.name if product else "", company[2] if company else ""]
             data["name"] = " – ".join(part for part in parts if part) or draft.external_id
-            draft.origin["name"] = draft.origin.get("name", ("", ""))
         _clean_new(org, draft, data, clean_deal, self.blank, fields)
         if draft.values is None or stage is None:
             return
