@@ -20,13 +20,12 @@ from accord.money import is_currency
 from accord.sales.validation import clean_decimal
 
 from .models import Product, ProductPrice
+from .validation import MAX_PRICE, clean_product
 
 logger = logging.getLogger(__name__)
 
 PRODUCT_FIELDS = ["sku", "name", "description", "category", "unit_price", "currency",
                   "attributes", "is_active"]
-TEXT_LIMITS = {"sku": 64, "name": 200, "category": 120, "description": 20000}
-MAX_PRICE = Decimal("9999999999")  # fits the price column with four decimals
 
 
 def get_product(product_id) -> Product:
@@ -37,49 +36,6 @@ def get_product(product_id) -> Product:
     if product is None:
         raise NotFound(_("No product with this id."))
     return product
-
-
-def _clean_product(org, data: dict, *, current: Product | None = None) -> dict:
-    """Validated values for the fields present in `data`; InvalidInput names each bad one."""
-    errors: dict = {}
-    values: dict = {}
-    for field, limit in TEXT_LIMITS.items():
-        if field in data:
-            text = str(data[field] or "").strip()
-            if len(text) > limit:
-                errors[field] = _("Use at most %(limit)d characters.") % {"limit": limit}
-            values[field] = text
-    for field, message in (("sku", _("Give the product a SKU.")),
-                           ("name", _("Give the product a name."))):
-        if (current is None or field in data) and not values.get(field) and field not in errors:
-            errors[field] = message
-    sku = values.get("sku")
-    if sku and "sku" not in errors:
-        taken = Product.objects.filter(sku__iexact=sku)
-        if current is not None:
-            taken = taken.exclude(pk=current.pk)
-        if taken.exists():
-            errors["sku"] = _("Another product has this SKU.")
-    if "unit_price" in data or current is None:
-        price = clean_decimal(data.get("unit_price"), "unit_price", errors,
-                              minimum=Decimal(0), maximum=MAX_PRICE)
-        if price is None and "unit_price" not in errors:
-            errors["unit_price"] = _("Enter the price.")
-        values["unit_price"] = price
-    if "currency" in data or current is None:
-        code = str(data.get("currency") or org.base_currency).strip().upper()
-        if not is_currency(code):
-            errors["currency"] = _("Use a three-letter ISO 4217 code such as EUR.")
-        values["currency"] = code
-    if "attributes" in data:
-        if not isinstance(data["attributes"] or {}, dict):
-            errors["attributes"] = _("Give attributes as an object of names and values.")
-        values["attributes"] = data["attributes"] or {}
-    if "is_active" in data:
-        values["is_active"] = bool(data["is_active"])
-    if errors:
-        raise InvalidInput(errors)
-    return values
 
 
 def _clean_prices(raw, own_currency: str) -> list[tuple[str, Decimal]]:
@@ -135,7 +91,7 @@ def _write_prices(org, product: Product, prices: list[tuple[str, Decimal]]) -> N
 @transaction.atomic
 def create_product(org, actor, *, data: dict) -> Product:
     """A new catalogue product with its prices in other currencies; InvalidInput."""
-    values = _clean_product(org, data)
+    values = clean_product(org, data)
     prices = _clean_prices(data["prices"], values["currency"]) if data.get("prices") else []
 
     product = Product.objects.create(organization=org, **values)
@@ -160,7 +116,7 @@ def update_product(org, actor, product: Product, *, data: dict,
     product = Product.objects.select_for_update().get(pk=product.pk)
     if expected_version is not None and expected_version != product.version:
         raise StaleVersion(current_version=product.version)
-    values = _clean_product(org, data, current=product)
+    values = clean_product(org, data, current=product)
     currency = values.get("currency", product.currency)
     prices = _clean_prices(data["prices"], currency) if "prices" in data else None
     if prices is None and product.prices.filter(currency=currency).exists():

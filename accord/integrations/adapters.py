@@ -13,12 +13,18 @@ from functools import cached_property
 from django.db.models.functions import Lower
 
 from accord.audit.services import json_safe
+from accord.commerce import services as commerce
+from accord.commerce.models import Product
+from accord.commerce.validation import clean_product, sku_from_name
 from accord.customers import bulk, custom_fields
 from accord.customers import services as customers
 from accord.customers.duplicates import company_name_keys
 from accord.customers.models import Company, Contact, ContactEmail, EmailKind, PhoneKind
 from accord.customers.validation import clean_company, clean_contact
 from accord.errors import InvalidInput
+from accord.sales import services as sales
+from accord.sales.models import Deal, Pipeline, StageKind
+from accord.sales.validation import clean_deal
 from accord.search import fold
 
 from . import cells, values
@@ -65,6 +71,8 @@ class Adapter:
     entity = ""
     model = Contact
     area = ""  # "contacts", "companies": the permission prefix
+    owner_required = False  # whether an owner who is no member fails the row
+    has_duplicates = True  # whether the duplicates queue looks at imported records
 
     def clean(self, org, draft: Draft, fields: list) -> None:
         """Set `draft.values`, or add an error per bad value; `fields` are the custom fields."""
@@ -90,6 +98,10 @@ class Adapter:
 
     def get(self, record_id):
         return self.model.objects.filter(pk=record_id).first()
+
+    def remove(self, org, actor, ids: list[int]) -> list[int]:
+        """Take back records an import created (undo); returns the ids taken back."""
+        return bulk.trash(org, actor, self.model, ids)
 
     @cached_property
     def blank(self):
@@ -149,7 +161,7 @@ def _simple_changes(record, draft: Draft, keys, *, fill_only: bool) -> tuple[dic
         data[key] = new
         before[key] = current
     incoming = draft.data.get("custom_fields") or {}
-    stored = record.custom_fields or {}
+    stored = getattr(record, "custom_fields", None) or {}
     for key in incoming:
         new = (cleaned.get("custom_fields") or {}).get(key)
         current = stored.get(key)
@@ -298,8 +310,13 @@ PHONE_KINDS = {"phone": PhoneKind.MOBILE, "phone_mobile": PhoneKind.MOBILE,
                "phone_fax": PhoneKind.FAX}
 
 
-def draft_from_cells(number: int, row_cells: list, *, member_of) -> Draft:
-    """A draft from [(target, column, text, typed value)]: the columns a mapping chose."""
+def draft_from_cells(number: int, row_cells: list, *, member_of,
+                     owner_required: bool = False) -> Draft:
+    """A draft from [(target, column, text, typed value)]: the columns a mapping chose.
+
+    An owner who is no member here fails the row when `owner_required`, and
+    is otherwise noted while the row comes in owned by the importer.
+    """
     draft = Draft(number)
     emails, phones, full_name = [], [], None
     for target, column, text, value in row_cells:
@@ -328,6 +345,9 @@ def draft_from_cells(number: int, row_cells: list, *, member_of) -> Draft:
             try:
                 draft.data["owner"] = member_of(value)
             except ValueError as exc:
+                if owner_required:
+                    draft.fail(column, text, str(exc))
+                    continue
                 # Owners named in another system's (or organisation's) file
                 # are often not members here; the row still comes in, owned
                 # by whoever imports it, and the problems file says so.
@@ -477,4 +497,235 @@ def _take_address(draft: Draft, address: dict, text: str) -> None:
         draft.origin["country"] = ("ADR", address.get("country"))
 
 
-ADAPTERS: dict[str, Adapter] = {"contact": ContactAdapter(), "company": CompanyAdapter()}
+LOST_REASON = "Lost (imported)"  # for a lost deal whose row gives no reason
+
+
+def _loose(text: str) -> str:
+    """A name without case, accents, spaces or punctuation, for "did you mean" hints."""
+    return re.sub(r"[\W_]+", "", fold(text or ""))
+
+
+class DealAdapter(Adapter):
+    """Deals by row: pipeline, stage, owner, product and contact named, never guessed.
+
+    A name that matches nothing fails its row with the reason, so no deal
+    lands in the wrong stage or without its product. A won or lost row is
+    created in the pipeline's first open stage and moved on through
+    `move_deal_to_stage`, so its history reads as any other deal's.
+    """
+
+    entity = "deal"
+    model = Deal
+    area = "deals"
+    owner_required = True
+    has_duplicates = False
+    FIELDS = ["name", "amount", "currency", "expected_close_date", "owner", "company",
+              "source", "description"]
+    REFERENCES = ("pipeline", "stage", "product", "contact", "closed_on", "close_reason")
+
+    def clean(self, org, draft: Draft, fields: list) -> None:
+        data = {key: value for key, value in draft.data.items()
+                if key not in self.REFERENCES and key != "company"}
+        stage = self._stage(draft)
+        product = self._product(draft)
+        contact = self._contact(draft)
+        if not str(data.get("name") or "").strip():
+            # Files from other systems often have no deal name; the deal is
+            # named after what it sells and to whom.
+            company = draft.links.get("company")
+            parts = [product.name if product else "", company[2] if company else ""]
+            data["name"] = " – ".join(part for part in parts if part) or draft.external_id
+        _clean_new(org, draft, data, clean_deal, self.blank, fields)
+        if draft.values is None or stage is None:
+            return
+        draft.values.update(stage=stage, product=product, contact=contact)
+        self._check_close(draft, stage, product)
+
+    def _stage(self, draft: Draft):
+        pipeline_text = str(draft.data.get("pipeline") or "").strip()
+        if pipeline_text:
+            pipeline = Pipeline.objects.filter(name__iexact=pipeline_text).first()
+            if pipeline is None:
+                names = ", ".join(Pipeline.objects.values_list("name", flat=True))
+                draft.fail(*draft.origin["pipeline"],
+                           f"No pipeline has this name; the pipelines are: {names}.")
+                return None
+        else:
+            pipeline = sales.default_pipeline()
+            if pipeline is None:
+                draft.fail("", "", "Create a pipeline before importing deals.")
+                return None
+        stages = pipeline.stages.order_by("position", "id")
+        stage_text = str(draft.data.get("stage") or "").strip()
+        if not stage_text:
+            return stages.filter(kind=StageKind.OPEN).first()
+        stage = stages.filter(name__iexact=stage_text).first()
+        if stage is None:
+            names = ", ".join(stages.values_list("name", flat=True))
+            draft.fail(*draft.origin["stage"],
+                       f"The pipeline {pipeline.name} has no stage of this name; its stages "
+                       f"are: {names}.")
+        return stage
+
+    def _product(self, draft: Draft):
+        text = str(draft.data.get("product") or "").strip()
+        if not text:
+            return None
+        product = (Product.objects.filter(sku=text).first()
+                   or Product.objects.filter(name__iexact=text).order_by("pk").first())
+        if product is None:
+            reason = "No product has this name or SKU."
+            close = [other.name for other in Product.objects.filter(is_active=True)
+                     if _loose(other.name) == _loose(text) or _loose(other.sku) == _loose(text)]
+            if close:
+                reason += f" “{close[0]}” differs only in spaces, case or punctuation; " \
+                          "correct the file, or name the product so."
+            draft.fail(*draft.origin["product"], reason)
+        return product
+
+    def _contact(self, draft: Draft):
+        text = str(draft.data.get("contact") or "").strip()
+        if not text:
+            return None
+        found = (ContactEmail.objects.annotate(folded=Lower("address"))
+                 .filter(folded=text.lower(), contact__deleted_at__isnull=True)
+                 .order_by("contact_id").values_list("contact_id", flat=True).first())
+        if found is None:
+            draft.fail(*draft.origin["contact"], "No contact has this e-mail address.")
+            return None
+        return Contact.objects.get(pk=found)
+
+    def _check_close(self, draft: Draft, stage, product) -> None:
+        """What winning or losing asks for, checked before anything is written."""
+        values = draft.values
+        closed_on = draft.data.get("closed_on")
+        reason = str(draft.data.get("close_reason") or "").strip()
+        if stage.kind == StageKind.OPEN:
+            for key, value in (("closed_on", closed_on), ("close_reason", reason)):
+                if value:
+                    column, text = draft.origin[key]
+                    draft.notes.append({"column": column, "value": text, "reason": (
+                        "The deal is in an open stage, so this was not imported.")})
+            return
+        if len(reason) > 200:
+            draft.fail(*draft.origin["close_reason"], "Use at most 200 characters.")
+        values["closed_on"] = closed_on
+        values["close_reason"] = reason or (LOST_REASON if stage.kind == StageKind.LOST
+                                            else "")
+        if stage.kind != StageKind.WON:
+            return
+        amount = values.get("amount")
+        if amount is None and product is not None:
+            amount = product.unit_price
+        if amount is None or amount <= 0:
+            draft.fail(*draft.origin.get("amount", ("", "")), "A won deal needs an amount.")
+        if "company" not in draft.links and values.get("contact") is None:
+            draft.fail("", "", "A won deal needs a company or a contact.")
+        if draft.errors:
+            draft.values = None
+
+    def keys(self, draft: Draft) -> list[tuple[str, str]]:
+        return [("ext", draft.external_id)] if draft.external_id else []
+
+    def lookup(self, keys, system: str) -> dict:
+        return self.external_keys(keys, system)
+
+    def create_many(self, org, actor, drafts: list[Draft]) -> list:
+        return [self._create(org, actor, draft.values) for draft in drafts]
+
+    def _create(self, org, actor, values: dict) -> Deal:
+        stage = values["stage"]
+        first = (stage if stage.kind == StageKind.OPEN
+                 else stage.pipeline.stages.filter(kind=StageKind.OPEN)
+                 .order_by("position", "id").first())
+        data = {key: values[key] for key in (*self.FIELDS, "custom_fields")
+                if values.get(key) not in (None, "")}
+        data.update(stage=first, pipeline=stage.pipeline_id)
+        if values.get("product") is not None:
+            data["line_items"] = [{"product": values["product"].pk, "quantity": 1}]
+        if values.get("contact") is not None:
+            data["contacts"] = [{"contact": values["contact"].pk}]
+        deal = sales.create_deal(org, actor, data=data)
+        if stage.pk != first.pk:
+            deal = sales.move_deal_to_stage(org, actor, deal, stage,
+                                            reason=values.get("close_reason"),
+                                            closed_on=values.get("closed_on"))
+        return deal
+
+    def changes(self, record, draft: Draft, *, fill_only: bool) -> tuple[dict, dict]:
+        data, before = _simple_changes(record, draft, self.FIELDS, fill_only=fill_only)
+        stage = draft.values.get("stage")
+        if stage is not None and stage.pk != record.stage_id and not fill_only:
+            data["stage"] = stage.pk
+            data["close_reason"] = draft.values.get("close_reason") or ""
+            before["stage"] = record.stage_id
+            before["close_reason"] = record.close_reason
+        return data, before
+
+    def update(self, org, actor, record, data: dict):
+        return sales.update_deal(org, actor, record, data=data)
+
+
+class ProductAdapter(Adapter):
+    entity = "product"
+    model = Product
+    area = "products"
+    has_duplicates = False
+    FIELDS = ["name", "unit_price", "currency", "category", "description"]
+
+    def clean(self, org, draft: Draft, fields: list) -> None:
+        data = dict(draft.data)
+        data.pop("custom_fields", None)
+        if not str(data.get("sku") or "").strip() and str(data.get("name") or "").strip():
+            data["sku"] = sku_from_name(data["name"])
+            draft.origin["sku"] = draft.origin.get("name", ("", ""))
+        # A row whose SKU a product here has is cleaned as a change to that
+        # product, which it then updates.
+        existing = Product.objects.filter(sku=str(data.get("sku") or "").strip()).first()
+        try:
+            draft.values = clean_product(org, data, current=existing)
+        except InvalidInput as exc:
+            draft.absorb(exc)
+
+    def keys(self, draft: Draft) -> list[tuple[str, str]]:
+        found = [("sku", draft.values["sku"])]
+        if draft.external_id:
+            found.append(("ext", draft.external_id))
+        return found
+
+    def lookup(self, keys, system: str) -> dict:
+        skus = [value for kind, value in keys if kind == "sku"]
+        found = {("sku", sku): pk for sku, pk in
+                 Product.objects.filter(sku__in=skus).values_list("sku", "pk")}
+        found.update(self.external_keys(keys, system))
+        return found
+
+    def create_many(self, org, actor, drafts: list[Draft]) -> list:
+        return [commerce.create_product(org, actor, data=draft.values) for draft in drafts]
+
+    def changes(self, record, draft: Draft, *, fill_only: bool) -> tuple[dict, dict]:
+        # Values are compared as they are, not as text: 600 is the stored 600.0000.
+        data, before = {}, {}
+        for key in self.FIELDS:
+            new, current = draft.values.get(key), getattr(record, key)
+            if new in (None, "") or new == current:
+                continue
+            if fill_only and current not in (None, ""):
+                continue
+            data[key] = json_safe(new)
+            before[key] = json_safe(current)
+        return data, before
+
+    def update(self, org, actor, record, data: dict):
+        return commerce.update_product(org, actor, record, data=data)
+
+    def remove(self, org, actor, ids: list[int]) -> list[int]:
+        """Products have no trash: the ones an import created are deactivated instead."""
+        products = list(Product.objects.filter(pk__in=ids, is_active=True))
+        for product in products:
+            commerce.update_product(org, actor, product, data={"is_active": False})
+        return [product.pk for product in products]
+
+
+ADAPTERS: dict[str, Adapter] = {"contact": ContactAdapter(), "company": CompanyAdapter(),
+                                "deal": DealAdapter(), "product": ProductAdapter()}

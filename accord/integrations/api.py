@@ -50,7 +50,7 @@ def create_import(request: HttpRequest, file: File[UploadedFile], entity: Form[s
     allow(request, "imports.run")
     kind = entities.get(entity)
     if kind is not None:
-        allow(request, f"{kind.permission}.add")
+        allow(request, kind.permission_to_add())
     job = services.create_job(
         request.organization, request.user, entity=entity, upload=file,
         options=services.parse_json_object(options, "options"),

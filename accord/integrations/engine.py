@@ -181,7 +181,8 @@ class Run:
                 errors.append({"column": header, "value": text, "reason": str(exc)})
                 continue
             row_cells.append((target, header, text, value))
-        draft = draft_from_cells(row.number, row_cells, member_of=self.member_of)
+        draft = draft_from_cells(row.number, row_cells, member_of=self.member_of,
+                                 owner_required=self.adapter.owner_required)
         draft.errors[:0] = errors
         if row.extra:
             draft.notes.append({"column": "", "value": ", ".join(row.extra), "reason": (
@@ -208,7 +209,7 @@ class Run:
 
     def resolve_links(self, draft: Draft) -> None:
         """Find (or create, when the job allows) the companies a row names."""
-        if self.job.entity == "contact":
+        if self.job.entity in ("contact", "deal"):
             name = draft.links.get("company")
             domain = draft.links.get("company_domain")
             if name or domain:
@@ -358,7 +359,8 @@ class Run:
         ExternalId.objects.bulk_create(externals, ignore_conflicts=True)
 
     def _apply_match(self, draft: Draft, key: tuple, record_id: int) -> Outcome:
-        how = {"email": "e-mail", "ext": "id", "domain": "domain", "name": "name"}[key[0]]
+        how = {"email": "e-mail", "ext": "id", "domain": "domain", "name": "name",
+               "sku": "SKU"}[key[0]]
         label = str(self.entity.label).lower()
         # A company this run made for a link is filled in from its own row,
         # whatever the policy says about records that were there before.
@@ -559,7 +561,10 @@ DUPLICATE_CHUNK = 1000
 def flag_duplicates(org, job: ImportJob) -> int:
     """Look for likely duplicates of every record the import created or updated, for the
     review queue; returns how many open pairs involve them. Safe to run again."""
-    model = ADAPTERS[job.entity].model
+    adapter = ADAPTERS[job.entity]
+    if not adapter.has_duplicates:
+        return 0
+    model = adapter.model
     ids = list(job.ledger.filter(action__in=[RowAction.CREATED, RowAction.UPDATED],
                                  record_id__isnull=False)
                .order_by("record_id").values_list("record_id", flat=True).distinct())

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext_lazy as _
 from rapidfuzz import fuzz
 
+from accord.commerce.models import Product
 from accord.customers import custom_fields
 from accord.customers.models import (
     Company,
@@ -21,6 +22,7 @@ from accord.customers.models import (
     FieldType,
     LifecycleStage,
 )
+from accord.sales.models import Deal
 from accord.search import fold
 
 FUZZY_THRESHOLD = 90  # "E-mail adress" still maps; "Name" never becomes "Last name"
@@ -53,6 +55,11 @@ class Entity:
     match_hint: str
     custom_entity: str = ""
     extra: dict = field(default_factory=dict)
+    # The permission importing new records needs, when it is not "<area>.add".
+    add_permission: str = ""
+
+    def permission_to_add(self) -> str:
+        return self.add_permission or f"{self.permission}.add"
 
     def targets(self) -> list[Target]:
         """Built-in targets and every active custom field as `cf.<key>`; inside a scope."""
@@ -262,6 +269,76 @@ register(Entity(
     required_hint=_("Each row needs a name."),
     match_hint=_("A row matches an existing company by its id in another system, then by "
                  "domain, then by name (case and accents do not matter)."),
+))
+
+DEAL_TARGETS = [
+    Target("name", _("Name"), synonyms=(
+        "Deal", "Deal name", "Deal title", "Opportunity", "Opportunity name", "Title",
+        "Verkaufschance", "Affaire", "Opportunité")),
+    Target("pipeline", _("Pipeline (by name)"), "pipeline", synonyms=("Sales pipeline",)),
+    Target("stage", _("Stage (by name)"), "stage", synonyms=(
+        "Deal stage", "Sales stage", "Opportunity stage", "Phase", "Étape", "Fase")),
+    Target("amount", _("Amount"), "decimal", synonyms=(
+        "Value", "Deal value", "Close value", "Deal amount", "Opportunity amount", "Betrag",
+        "Wert", "Montant", "Bedrag")),
+    Target("currency", _("Currency"), synonyms=("Währung", "Devise", "Valuta")),
+    Target("expected_close_date", _("Expected close"), "date", synonyms=(
+        "Expected close date", "Expected closing date", "Forecast close date")),
+    Target("closed_on", _("Closed on (won or lost deals)"), "date", synonyms=(
+        "Close date", "Closing date", "Date closed", "Won date", "Lost date")),
+    Target("close_reason", _("Won or lost reason"), synonyms=(
+        "Reason", "Lost reason", "Won reason", "Close reason", "Loss reason")),
+    Target("owner", _("Owner (e-mail or full name)"), "member", synonyms=(
+        "Deal owner", "Opportunity owner", "Sales agent", "Salesperson", "Sales rep",
+        "Account executive", "Agent", "Besitzer")),
+    Target("company", _("Company (by name)"), "company", synonyms=(
+        "Company name", "Account", "Account name", "Organization", "Organisation", "Customer",
+        "Firma", "Unternehmen", "Société", "Entreprise", "Bedrijf")),
+    Target("company_domain", _("Company domain"), "company_domain", synonyms=(
+        "Company website", "Company domain name")),
+    Target("contact", _("Contact (by e-mail)"), "contact", synonyms=(
+        "Contact e-mail", "Contact email", "Contact e-mail address", "Primary contact")),
+    Target("product", _("Product (by name or SKU, one line item)"), "product", synonyms=(
+        "Product name", "Product SKU", "SKU", "Item", "Produkt", "Produit")),
+    Target("source", _("Source"), synonyms=("Lead source", "Deal source", "Quelle",
+                                            "Origine", "Bron")),
+    Target("description", _("Description"), synonyms=("Notes", "Details", "Beschreibung")),
+    Target("external_id", _("Id in another system"), "identifier", synonyms=(
+        "External ID", "ID", "Deal ID", "Opportunity ID", "Record ID")),
+]
+
+PRODUCT_TARGETS = [
+    Target("sku", _("SKU"), synonyms=(
+        "Product code", "Item code", "Article number", "Part number", "Stock code",
+        "StockCode", "Code", "Artikelnummer", "Référence")),
+    Target("name", _("Name"), synonyms=(
+        "Product", "Product name", "Item", "Item name", "Produkt", "Produktname", "Produit",
+        "Nom du produit")),
+    Target("unit_price", _("Price"), "decimal", synonyms=(
+        "Unit price", "List price", "Sales price", "Sale price", "Preis", "Prix", "Prijs")),
+    Target("currency", _("Currency"), synonyms=("Währung", "Devise", "Valuta")),
+    Target("category", _("Category"), synonyms=(
+        "Series", "Product line", "Product family", "Group", "Kategorie", "Catégorie")),
+    Target("description", _("Description"), synonyms=("Beschreibung", "Omschrijving")),
+    Target("external_id", _("Id in another system"), "identifier", synonyms=(
+        "External ID", "ID", "Product ID", "Record ID")),
+]
+
+register(Entity(
+    key="deal", label=_("Deal"), plural=_("Deals"), model=Deal,
+    permission="deals", built_in=DEAL_TARGETS,
+    required_hint=_("Each row needs a name, or a product or company to name the deal after. "
+                    "Pipeline, stage, owner, product and contact must name existing ones."),
+    match_hint=_("A row matches an existing deal by its id in another system only; without "
+                 "one, every row is a new deal."),
+))
+register(Entity(
+    key="product", label=_("Product"), plural=_("Products"), model=Product,
+    permission="products", add_permission="products.manage", built_in=PRODUCT_TARGETS,
+    required_hint=_("Each row needs a name and a price; a row without a SKU gets one made "
+                    "from the name (Nimbus Pro becomes NIMBUS-PRO)."),
+    match_hint=_("A row matches an existing product by its SKU (exactly), then by its id in "
+                 "another system."),
 ))
 
 CUSTOM_KINDS = {f"cf.{kind}" for kind in FieldType.values}

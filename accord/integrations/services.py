@@ -311,8 +311,8 @@ def _undo_batch(org, actor, adapter, batch, report, created_by_job, reverted_ver
             report["not_reverted"].append({
                 "row": row.row, "record_id": row.record_id,
                 "reason": "The record was changed after the import; it was kept."})
-    report["removed"] += len(bulk.trash(org, actor, adapter.model,
-                                        [pk for pk in created if pk not in kept]))
+    report["removed"] += len(adapter.remove(org, actor,
+                                            [pk for pk in created if pk not in kept]))
     links = [link["id"] for row in batch for link in row.links_created
              if link.get("entity") == "company"]
     unused = [pk for pk in links if not Contact.objects.filter(company_id=pk).exists()]

@@ -44,7 +44,7 @@ def import_create(request):
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         entity = entities.get(form.cleaned_data["entity"])
-        require(request.membership, f"{entity.permission}.add")
+        require(request.membership, entity.permission_to_add())
         try:
             job = services.create_job(request.organization, request.user, entity=entity.key,
                                       upload=form.cleaned_data["file"])
@@ -59,7 +59,7 @@ def import_create(request):
 
 def _job_to_configure(request, pk):
     job = services.get_job(pk)
-    require(request.membership, f"{entities.get(job.entity).permission}.add")
+    require(request.membership, entities.get(job.entity).permission_to_add())
     return job
 
 

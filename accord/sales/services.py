@@ -526,14 +526,17 @@ def missing_to_win(deal: Deal) -> list[dict]:
 @transaction.atomic
 def move_deal_to_stage(org, actor, deal: Deal, stage: Stage, *,
                        expected_version: int | None = None, reason: str | None = None,
-                       enforce_requirements: bool = True) -> Deal:
+                       enforce_requirements: bool = True,
+                       closed_on: dt.date | None = None) -> Deal:
     """Move a deal to `stage` (of any pipeline) and record the move with its time in stage.
 
     The row is locked first, so two people moving the same deal at once are
     applied one after the other and both moves are in the history; a caller
     that passes the `expected_version` it saw gets StaleVersion instead when
     the other move came first. Winning checks `missing_to_win`; a lost
-    stage, or one marked so, needs a `reason`. Raises InvalidInput.
+    stage, or one marked so, needs a `reason`. Raises InvalidInput. A deal
+    closed on another day than today (brought in by an import) passes that
+    day as `closed_on`.
     """
     deal = Deal.with_deleted.select_for_update().get(pk=deal.pk)
     _check_version(deal, expected_version)
@@ -575,7 +578,7 @@ def move_deal_to_stage(org, actor, deal: Deal, stage: Stage, *,
         deal.close_reason = ""
     else:
         if old_status == DealStatus.OPEN or deal.closed_on is None:
-            deal.closed_on = timezone.localdate(now, timezone=_zone(org))
+            deal.closed_on = closed_on or timezone.localdate(now, timezone=_zone(org))
         deal.close_reason = reason
     deal.save_new_version()
     search.reindex(Deal, [deal.pk])

@@ -22,7 +22,9 @@ from accord.identity import services as identity
 from accord.identity.models import Organization
 
 from . import DEMO_ADMIN_EMAIL, DEMO_NAME
+from . import sales as sales_loader
 from .plan import Plan, make_plan
+from .sales_data import SalesData, generate
 
 User = get_user_model()
 
@@ -34,13 +36,19 @@ def _quiet(step: str, done: int, total: int) -> None:
 
 
 def load_demo(password: str, *, now: dt.datetime | None = None,
-              progress: Progress = _quiet) -> Organization:
-    """Build the demo organisation in one transaction and return it.
+              sales: SalesData | None = None,
+              progress: Progress = _quiet) -> tuple[Organization, sales_loader.SalesReport]:
+    """Build the demo organisation in one transaction; return it and what its sales hold.
 
     All or nothing: a failure leaves no half-built demo behind. Every demo
-    user gets `password`. The caller checks that no demo exists yet.
+    user gets `password`. The deals come from `sales`, else from a data set
+    generated to end on the day of `now`. The caller checks that no demo
+    exists yet.
     """
-    plan = make_plan(now=now or timezone.now())
+    now = now or timezone.now()
+    plan = make_plan(now=now)
+    if sales is None:
+        sales = generate(last_day=now.date())
     # Hash once: the password hasher is deliberately slow, and forty users
     # share the one demo password.
     hashed = make_password(password)
@@ -59,7 +67,26 @@ def load_demo(password: str, *, now: dt.datetime | None = None,
             companies = _load_companies(org, admin, plan, users, progress)
             contacts = _load_contacts(org, admin, plan, users, companies, progress)
             _load_activities(org, plan, users, contacts, progress)
-    return org
+            report = sales_loader.load_sales(org, admin, sales, hashed_password=hashed,
+                                             progress=progress)
+    return org, report
+
+
+def add_sales(org, sales: SalesData, *, password: str | None,
+              progress: Progress = _quiet) -> sales_loader.SalesReport | None:
+    """Add the sales data set to a demo built before it had one; None when it has it.
+
+    New members get `password`, or no usable password when it is not known.
+    """
+    hashed = make_password(password)
+    dummy_mail = "django.core.mail.backends.dummy.EmailBackend"
+    with override_settings(EMAIL_BACKEND=dummy_mail), channel("cli"), transaction.atomic(), \
+            scope(organization=org):
+        if sales_loader.is_loaded():
+            return None
+        admin = User.objects.get(email=DEMO_ADMIN_EMAIL)
+        return sales_loader.load_sales(org, admin, sales, hashed_password=hashed,
+                                       progress=progress)
 
 
 def _set_password(user, hashed: str) -> None:

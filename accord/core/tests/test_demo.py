@@ -25,6 +25,7 @@ from accord.customers.models import (
     CustomField,
 )
 from accord.identity.models import Membership, Organization, Team
+from accord.sales.models import Deal
 
 # Every test here shares one database group, so the demo is loaded only once.
 pytestmark = pytest.mark.django_db
@@ -43,6 +44,8 @@ def demo(django_db_setup, django_db_blocker, tmp_path_factory):
         org = Organization.objects.get(slug="demo")
         yield org, output.getvalue()
         users = list(Membership.unscoped.filter(organization=org).values_list("user", flat=True))
+        # Deals protect their stages, so they go before the organisation.
+        Deal.unscoped.filter(organization=org).delete()
         org.delete()
         get_user_model().objects.filter(pk__in=users).delete()
 
@@ -82,11 +85,16 @@ def test_demo_has_people_in_regional_teams_with_every_role(demo, in_org):
             lead_role = Membership.objects.get(user=team.lead).role
             teams[team.name] = (lead_role, team.memberships.count())
 
-    assert roles == {"admin": 2, "manager": 6, "sales": 24, "marketing": 3, "support": 3,
+    regional = {name: team for name, team in teams.items() if " – " not in name}
+    sales_teams = sorted(team for name, team in teams.items() if " – " in name)
+    # The sales data set brings 6 managers, each leading a team of their own,
+    # and 35 agents.
+    assert roles == {"admin": 2, "manager": 12, "sales": 59, "marketing": 3, "support": 3,
                      "read_only": 2}
-    assert teams == {"Central": ("manager", 10), "East": ("manager", 10),
-                     "West": ("manager", 10), "Marketing": ("marketing", 3),
-                     "Support": ("support", 3)}
+    assert regional == {"Central": ("manager", 10), "East": ("manager", 10),
+                        "West": ("manager", 10), "Marketing": ("marketing", 3),
+                        "Support": ("support", 3)}
+    assert sales_teams == [("manager", 6)] + [("manager", 7)] * 5
 
 
 def test_demo_has_the_promised_companies_contacts_and_timeline(demo):
@@ -102,9 +110,10 @@ def test_demo_has_the_promised_companies_contacts_and_timeline(demo):
         fields = sorted(CustomField.unscoped.filter(organization=org)
                         .values_list("entity", "key", "field_type"))
 
-        assert companies.count() == 90
-        assert companies.filter(parent__isnull=False).count() == 20
-        assert companies.exclude(industry="").count() == 90
+        # 90 companies of the demo and 85 accounts of the sales data set.
+        assert companies.count() == 175
+        assert companies.filter(parent__isnull=False).count() == 35
+        assert companies.exclude(industry="").count() == 175
         assert companies.filter(annual_revenue__isnull=True).count() == 0
         assert companies.filter(employees__isnull=True).count() == 0
         assert contacts.count() == 527
@@ -171,9 +180,10 @@ def test_demo_was_written_through_the_services_on_the_cli_channel(demo):
         )
 
     assert channels == {"cli"}
-    assert created == {"organization": 1, "team": 5, "custom_field": 5, "company": 90,
-                       "contact": 527, "activity": 426}
-    assert events == {"company.created": 90, "contact.created": 527,
+    assert created == {"organization": 1, "team": 11, "custom_field": 5, "company": 175,
+                       "contact": 527, "activity": 426, "product": 7, "pipeline": 1,
+                       "deal": 8800}
+    assert events == {"company.created": 175, "contact.created": 527,
                       "contact.stage_changed": 60}
 
 

@@ -1,4 +1,4 @@
-"""`accord loaddemo [--once]`: build the demo organisation and print its sign-in."""
+"""`accord loaddemo [--once] [--sales-data DIR]`: build the demo, print its sign-in."""
 
 import logging
 import time
@@ -6,7 +6,8 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from accord.core.demo import DEMO_ADMIN_EMAIL, DEMO_SLUG, demo_password
-from accord.core.demo.load import load_demo
+from accord.core.demo.load import add_sales, load_demo
+from accord.core.demo.sales_data import generate, read_folder
 from accord.identity.models import Organization
 
 logger = logging.getLogger(__name__)
@@ -15,23 +16,38 @@ logger = logging.getLogger(__name__)
 class Command(BaseCommand):
     help = (
         "Build the demo organisation (slug 'demo') with its people, companies, contacts "
-        "and timeline, and print the admin's sign-in. The password is DEMO_PASSWORD, or "
-        "one generated once and kept in var/demo_password."
+        "timeline, sales teams, products and deals, and print the admin's sign-in. The "
+        "password is DEMO_PASSWORD, or one generated once and kept in var/demo_password."
     )
 
     def add_arguments(self, parser):
         parser.add_argument(
             "--once", action="store_true",
-            help="Do nothing but print the sign-in when the demo organisation exists.",
+            help="When the demo organisation exists, only add the deals if it has none yet, "
+                 "and print the sign-in.",
+        )
+        parser.add_argument(
+            "--sales-data", metavar="DIR",
+            help="Folder with accounts.csv, products.csv, sales_teams.csv and "
+                 "sales_pipeline.csv to load as the demo's deals (default: a generated "
+                 "data set of the same shape).",
         )
 
-    def handle(self, *args, once: bool, verbosity: int, **options):
-        if Organization.objects.filter(slug=DEMO_SLUG).exists():
+    def handle(self, *args, once: bool, sales_data: str | None, verbosity: int, **options):
+        sales = None
+        if sales_data:
+            try:
+                sales = read_folder(sales_data)
+            except ValueError as exc:
+                raise CommandError(str(exc)) from None
+        org = Organization.objects.filter(slug=DEMO_SLUG).first()
+        if org is not None:
             if not once:
                 raise CommandError(
                     "The demo organisation exists already. Use --once to keep it, or start "
                     "from an empty database to build it again."
                 )
+            self._add_sales(org, sales)
             if verbosity > 0:
                 self._print_sign_in(demo_password())
             return
@@ -43,16 +59,42 @@ class Command(BaseCommand):
         if verbosity < 2:
             logging.disable(logging.INFO)
         try:
-            org = load_demo(password, progress=self._progress())
+            org, report = load_demo(password, sales=sales, progress=self._progress())
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
         finally:
             logging.disable(logging.NOTSET)
         seconds = time.monotonic() - started
 
         logger.info("demo.loaded", extra={"organization_id": org.id,
                                           "seconds": round(seconds, 1)})
+        self._print_sales(report)
         self.stdout.write(f"Loaded the demo organisation in {seconds:.1f} s.")
         if verbosity > 0:  # `make run` passes 0: `serve` prints the sign-in itself
             self._print_sign_in(password)
+
+    def _add_sales(self, org, sales) -> None:
+        """Give a demo built before it had deals its sales data set; nothing if it has it."""
+        started = time.monotonic()
+        logging.disable(logging.INFO)
+        try:
+            report = add_sales(org, sales or generate(last_day=org.created_at.date()),
+                               password=demo_password(), progress=self._progress())
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        finally:
+            logging.disable(logging.NOTSET)
+        if report is not None:
+            self._print_sales(report)
+            self.stdout.write(f"Added the deals in {time.monotonic() - started:.1f} s.")
+
+    def _print_sales(self, report) -> None:
+        self.stdout.write(f"Demo: {report.deals} deals, {report.companies} companies from "
+                          f"accounts, {report.products} products, {report.members} sales "
+                          "team members.")
+        for spelling, rows in sorted(report.product_fixes.items()):
+            self.stdout.write(f"Demo: {rows} pipeline rows name the product {spelling!r}, "
+                              "which the catalogue spells otherwise; they were matched to it.")
 
     def _progress(self):
         """Progress for `load_demo`: a line that redraws on a TTY, one line per step elsewhere."""

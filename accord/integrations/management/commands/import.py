@@ -93,7 +93,7 @@ class Command(BaseCommand):
         with scope(organization=organization), channel("cli"):
             member = self._member(organization, acting)
             kind = entities.get(entity)
-            for permission in ("imports.run", f"{kind.permission}.add"):
+            for permission in ("imports.run", kind.permission_to_add()):
                 if not has_permission(member, permission):
                     raise CommandError(f"{member.user.email} may not import "
                                        f"{str(kind.plural).lower()}: their role does not "
