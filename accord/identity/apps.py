@@ -6,11 +6,16 @@ class IdentityConfig(AppConfig):
     label = "identity"
 
     def ready(self) -> None:
-        from django.contrib.auth.signals import user_logged_in
+        from django.contrib.auth.signals import user_logged_in, user_logged_out
 
         from .middleware import SESSION_GENERATION_KEY
+        from .sessions import forget_session
 
         def remember_generation(sender, request, user, **kwargs):
             request.session[SESSION_GENERATION_KEY] = user.session_generation
 
+        def forget_signed_out(sender, request, user, **kwargs):
+            forget_session(request)
+
         user_logged_in.connect(remember_generation, dispatch_uid="accord.session_generation")
+        user_logged_out.connect(forget_signed_out, dispatch_uid="accord.forget_session")
