@@ -17,5 +17,9 @@ class IdentityConfig(AppConfig):
         def forget_signed_out(sender, request, user, **kwargs):
             forget_session(request)
 
-        user_logged_in.connect(remember_generation, dispatch_uid="accord.session_generation")
-        user_logged_out.connect(forget_signed_out, dispatch_uid="accord.forget_session")
+        # Held strongly: the receivers are local functions, and a weak
+        # reference would let them vanish as soon as this method returns.
+        user_logged_in.connect(remember_generation, weak=False,
+                               dispatch_uid="accord.session_generation")
+        user_logged_out.connect(forget_signed_out, weak=False,
+                                dispatch_uid="accord.forget_session")
