@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from accord.errors import InvalidInput
@@ -18,6 +19,8 @@ from . import sessions, twofactor
 from .forms import ConfirmCodeForm, ProveIdentityForm, SignInCodeForm, TwoFactorRequirementForm
 from .permissions import permission_required
 from .views import add_service_errors, form_status
+
+FEW_RECOVERY_CODES = 3  # time to make new ones before the last is gone
 
 
 def sign_in_code(request):
@@ -31,9 +34,14 @@ def sign_in_code(request):
         next_url = twofactor.release_sign_in(request)
         login(request, user, backend=user.backend)
         left = twofactor.remaining_recovery_codes(user)
-        if not form.cleaned_data["code"].strip().isdigit() and left < 3:
-            messages.warning(request, _("You have %(count)d recovery codes left. Make new ones "
-                                        "under Two-factor sign-in.") % {"count": left})
+        if left < FEW_RECOVERY_CODES:
+            messages.warning(request, ngettext(
+                "You have %(count)d recovery code left. Make new ones under Two-factor "
+                "sign-in.",
+                "You have %(count)d recovery codes left. Make new ones under Two-factor "
+                "sign-in.",
+                left,
+            ) % {"count": left})
         return redirect(next_url)
     return render(request, "identity/login_code.html", {"form": form},
                   status=form_status(form))

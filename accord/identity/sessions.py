@@ -5,6 +5,7 @@ keeps what the user needs to recognise it (device, address, last seen). The
 row is refreshed at most once a minute, so a busy page costs no extra write.
 """
 
+import datetime as dt
 import logging
 import time
 from importlib import import_module
@@ -50,6 +51,10 @@ def touch_session(request) -> None:
 
 def active_sessions(user) -> list[UserSession]:
     """The user's sessions that can still be used, newest first; dead rows are dropped."""
+    # A session unused for longer than the cookie lives has expired, even
+    # while the store still holds it until its next clean-up.
+    cutoff = timezone.now() - dt.timedelta(seconds=settings.SESSION_COOKIE_AGE)
+    UserSession.objects.filter(user=user, last_seen_at__lt=cutoff).delete()
     rows = list(UserSession.objects.filter(user=user)[:LISTED])
     alive = [row for row in rows if _store().exists(row.session_key)]
     gone = [row.pk for row in rows if row not in alive]

@@ -115,3 +115,15 @@ def test_sessions_that_ended_elsewhere_are_not_listed(member):
 
     assert PHONE not in html
     assert UserSession.objects.count() == 1
+
+
+def test_a_session_unused_for_longer_than_the_cookie_lives_is_not_listed(member, settings):
+    laptop = signed_in(member.user, LAPTOP)
+    signed_in(member.user, PHONE)
+    UserSession.objects.filter(user_agent=PHONE).update(
+        last_seen_at=timezone.now() - dt.timedelta(seconds=settings.SESSION_COOKIE_AGE + 60))
+
+    html = laptop.get("/profile/sessions/").content.decode()
+
+    assert PHONE not in html
+    assert list(UserSession.objects.values_list("user_agent", flat=True)) == [LAPTOP]

@@ -1,6 +1,8 @@
 import re
 import time
 
+from django.utils import timezone
+
 from accord.audit.models import AuditEntry
 from accord.identity import twofactor
 from accord.identity.models import RecoveryCode, SignInFailure, TwoFactorDevice
@@ -242,3 +244,17 @@ def test_codes_one_step_either_side_are_accepted_and_older_ones_are_not(enrolled
     now_after_ahead = twofactor.verify_second_factor(enrolled.user, code_for(enrolled.secret))
 
     assert (too_old, ahead, now_after_ahead) == (False, True, False)
+
+
+def test_signing_in_with_one_of_the_last_recovery_codes_warns_to_make_new_ones(enrolled,
+                                                                              client):
+    ids = list(RecoveryCode.objects.filter(user=enrolled.user).order_by("pk")
+               .values_list("pk", flat=True))
+    RecoveryCode.objects.filter(pk__in=ids[:8]).update(used_at=timezone.now())
+    sign_in_with_password(client, enrolled.user)
+
+    response = client.post("/login/code", {"code": enrolled.codes[8]}, follow=True)
+
+    assert response.redirect_chain == [("/", 302)]
+    assert "You have 1 recovery code left. Make new ones under Two-factor sign-in." in (
+        response.content.decode())
