@@ -142,7 +142,7 @@ def session_list(request):
 @login_required
 @require_POST
 def session_end(request, pk: int):
-    if not sessions.end_session(request.user, pk):
+    if not sessions.end_session(request, pk):
         raise Http404
     messages.success(request, _("That session is signed out."))
     return redirect("identity:session_list")

@@ -76,9 +76,15 @@ def active_sessions(user) -> list[UserSession]:
 
 
 @transaction.atomic
-def end_session(user, session_id: int) -> bool:
-    """Sign out one of the user's sessions; False when it is not theirs or gone already."""
-    row = UserSession.objects.filter(user=user, pk=session_id).first()
+def end_session(request, session_id: int) -> bool:
+    """Sign out another of the user's sessions; False when it is not theirs or gone already.
+
+    The request's own session is not ended this way: signing out does that.
+    """
+    user = request.user
+    row = UserSession.objects.filter(user=user, pk=session_id).exclude(
+        session_key=request.session.session_key or ""
+    ).first()
     if row is None:
         return False
 

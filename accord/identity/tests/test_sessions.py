@@ -127,3 +127,13 @@ def test_a_session_unused_for_longer_than_the_cookie_lives_is_not_listed(member,
 
     assert PHONE not in html
     assert list(UserSession.objects.values_list("user_agent", flat=True)) == [LAPTOP]
+
+
+def test_this_session_is_not_ended_from_the_list(member):
+    laptop = signed_in(member.user, LAPTOP)
+    own = UserSession.objects.get()
+
+    response = laptop.post(f"/profile/sessions/{own.pk}/sign-out")
+
+    assert response.status_code == 404
+    assert laptop.get("/profile").status_code == 200
