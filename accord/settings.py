@@ -84,6 +84,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accord.identity.middleware.TenantMiddleware",
+    "accord.identity.middleware.SessionActivityMiddleware",
+    "accord.identity.middleware.TwoFactorRequiredMiddleware",
     "accord.core.ratelimit.RateLimitMiddleware",
     "accord.core.idempotency.IdempotencyMiddleware",
 ]
@@ -134,8 +136,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        # Our user has one name field; Django's default list looks for others.
+        "OPTIONS": {"user_attributes": ["email", "full_name"]},
+    },
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        # Ten characters: long enough that guessing offline is slow, short
+        # enough for a passphrase of three words.
+        "OPTIONS": {"min_length": 10},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]

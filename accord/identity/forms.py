@@ -10,7 +10,7 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import throttle
+from . import throttle, twofactor
 from .models import TIME_ZONE_CHOICES, Membership, Role, Team
 
 User = get_user_model()
@@ -41,25 +41,94 @@ class SignInForm(AuthenticationForm):
         ip = self.request.META.get("REMOTE_ADDR", "") if self.request else ""
         wait = throttle.locked_for(email, ip) if email else None
         if wait is not None:
-            minutes = max(1, int(wait.total_seconds() // 60) + 1)
-            raise forms.ValidationError(
-                ngettext(
-                    "Too many failed sign-ins. Try again in %(minutes)d minute, or reset "
-                    "your password.",
-                    "Too many failed sign-ins. Try again in %(minutes)d minutes, or reset "
-                    "your password.",
-                    minutes,
-                ) % {"minutes": minutes},
-                code="throttled",
-            )
+            raise locked_error(wait)
         try:
             cleaned = super().clean()
         except forms.ValidationError:
             if email:
                 throttle.record_failure(email, ip)
             raise
-        throttle.clear_failures(email)
+        # With two-factor on, the count is cleared only by a right code, so
+        # the password cannot be replayed to reset the count of wrong codes.
+        if not twofactor.two_factor_enabled(self.get_user()):
+            throttle.clear_failures(email)
         return cleaned
+
+
+def locked_error(wait) -> forms.ValidationError:
+    minutes = max(1, int(wait.total_seconds() // 60) + 1)
+    return forms.ValidationError(
+        ngettext(
+            "Too many failed sign-ins. Try again in %(minutes)d minute, or reset "
+            "your password.",
+            "Too many failed sign-ins. Try again in %(minutes)d minutes, or reset "
+            "your password.",
+            minutes,
+        ) % {"minutes": minutes},
+        code="throttled",
+    )
+
+
+class SignInCodeForm(forms.Form):
+    """The second step of signing in: a code from the app, or a recovery code.
+
+    Wrong codes count as failed sign-ins of the address, under the same lock.
+    """
+
+    code = forms.CharField(
+        label=_("Code"), max_length=32,
+        help_text=_("The six digits your authenticator app shows, or one of your "
+                    "recovery codes."),
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "one-time-code",
+                                      "inputmode": "text", "spellcheck": "false"}),
+    )
+
+    def __init__(self, *args, request, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request, self.user = request, user
+
+    def clean_code(self) -> str:
+        code = self.cleaned_data["code"]
+        ip = self.request.META.get("REMOTE_ADDR", "")
+        wait = throttle.locked_for(self.user.email, ip)
+        if wait is not None:
+            raise locked_error(wait)
+        if not twofactor.verify_second_factor(self.user, code):
+            throttle.record_failure(self.user.email, ip)
+            raise forms.ValidationError(_("This code is not correct, or it was used "
+                                          "already."), code="invalid")
+        throttle.clear_failures(self.user.email)
+        return code
+
+
+class ConfirmCodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code from the app"), max_length=16,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
+                                      "spellcheck": "false"}),
+    )
+
+
+class ProveIdentityForm(forms.Form):
+    """A current code or the password, for changes that weaken or reveal the second factor."""
+
+    code = forms.CharField(
+        label=_("Code from the app"), max_length=16, required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
+                                      "spellcheck": "false"}),
+    )
+    password = forms.CharField(
+        label=_("or your password"), strip=False, required=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+class TwoFactorRequirementForm(forms.Form):
+    require_two_factor = forms.BooleanField(
+        label=_("Require two-factor sign-in for members"), required=False,
+        help_text=_("Members without it are sent to set it up when they sign in and can do "
+                    "nothing else until they have. API tokens keep working."),
+    )
 
 
 class ResetRequestForm(PasswordResetForm):

@@ -11,11 +11,14 @@ import hmac
 import zoneinfo
 
 from django.contrib.auth import logout
+from django.shortcuts import redirect
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_scopes import scope
 
 from accord.audit.context import channel
 
+from . import sessions, twofactor
 from .models import ApiToken, Membership, hash_secret
 from .services import token_prefix
 
@@ -110,6 +113,58 @@ class TenantMiddleware:
             request.organization = membership.organization
             if wanted != membership.organization_id:
                 request.session[SESSION_ORG_KEY] = membership.organization_id
+
+
+class SessionActivityMiddleware:
+    """Keeps the signed-in user's list of sessions current; runs after TenantMiddleware."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        sessions.touch_session(request)
+        return self.get_response(request)
+
+
+# What a member who still has to set up two-factor may reach: the set-up
+# itself, signing out, and another organisation that may not require it.
+TWO_FACTOR_EXEMPT = {
+    "identity:two_factor", "identity:two_factor_start", "identity:logout",
+    "identity:switch_organization",
+}
+
+
+class TwoFactorRequiredMiddleware:
+    """Sends a member of an organisation that requires two-factor to set it up first.
+
+    Browser sessions only: API tokens are issued deliberately and keep
+    working, so scripts do not break when an admin turns the rule on.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        org = getattr(request, "organization", None)
+        if org is None or not org.require_two_factor or request.api_token is not None:
+            return None
+        if request.resolver_match.view_name in TWO_FACTOR_EXEMPT:
+            return None
+        if twofactor.two_factor_enabled(request.user):
+            return None
+        if request.path.startswith("/api/"):
+            from accord.api import problem
+
+            return problem(
+                request, status=403, code="two-factor-required",
+                title=_("Two-factor sign-in required"),
+                detail=_("Your organisation requires two-factor sign-in. Set it up in "
+                         "your profile, or call the API with a token."),
+            )
+        return redirect("identity:two_factor")
 
 
 def _client_ip(request) -> str:

@@ -78,6 +78,11 @@ class Organization(models.Model):
     time_zone = models.CharField(
         _("time zone"), max_length=64, default="UTC", choices=TIME_ZONE_CHOICES
     )
+    require_two_factor = models.BooleanField(
+        _("require two-factor for members"), default=False,
+        help_text=_("Members without two-factor sign-in must set it up before they can "
+                    "use Accord in the browser. API tokens keep working."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -220,3 +225,59 @@ class SignInFailure(models.Model):
 
     def __str__(self) -> str:
         return f"failure at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class TwoFactorDevice(models.Model):
+    """A user's TOTP authenticator; it counts only once `confirmed_at` is set.
+
+    Not tenant-scoped: a user signs in once for every organisation. The secret
+    is stored as it is and shown only until the user confirms it.
+    """
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="two_factor")
+    secret = models.CharField(max_length=64)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    # The time step of the last accepted code: a code is refused unless its
+    # step is later, so an overheard code cannot be replayed in its window.
+    last_used_step = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"two-factor of user {self.user_id}"
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.confirmed_at is not None
+
+
+class RecoveryCode(models.Model):
+    """A single-use code for signing in without the authenticator; stored hashed."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    hashed = models.CharField(max_length=128)
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "used_at"], name="recoverycode_user")]
+
+    def __str__(self) -> str:
+        return f"recovery code {self.pk}"
+
+
+class UserSession(models.Model):
+    """What the user sees of one signed-in browser session, keyed by its session key."""
+
+    session_key = models.CharField(max_length=40, unique=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions")
+    user_agent = models.CharField(_("device"), max_length=300, blank=True)
+    ip = models.CharField(_("IP address"), max_length=45, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(_("last seen"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+        indexes = [models.Index(fields=["user", "last_seen_at"], name="usersession_user")]
+
+    def __str__(self) -> str:
+        return f"session {self.pk} of user {self.user_id}"

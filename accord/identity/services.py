@@ -33,6 +33,7 @@ from .models import (
     Organization,
     Role,
     Team,
+    UserSession,
     hash_secret,
 )
 
@@ -292,3 +293,4 @@ def update_profile(user, *, full_name: str, time_zone: str):
 def sign_out_everywhere(user) -> None:
     """End every session of `user`: each session remembers the generation it began in."""
     User.objects.filter(pk=user.pk).update(session_generation=user.session_generation + 1)
+    UserSession.objects.filter(user=user).delete()

@@ -3,11 +3,12 @@ from django.urls import path
 
 from accord.customers import settings_views as custom_fields
 
-from . import organization_views, views
+from . import organization_views, security_views, views
 
 app_name = "identity"
 urlpatterns = [
     path("login", views.SignInView.as_view(), name="login"),
+    path("login/code", security_views.sign_in_code, name="login_code"),
     path("logout", auth_views.LogoutView.as_view(), name="logout"),
     path("password-reset", views.ResetRequestView.as_view(), name="password_reset"),
     path("password-reset/sent", views.ResetSentView.as_view(), name="password_reset_done"),
@@ -20,8 +21,21 @@ urlpatterns = [
     path("profile/password", views.PasswordChangeView.as_view(), name="password_change"),
     path("profile/sign-out-everywhere", views.sign_out_everywhere,
          name="sign_out_everywhere"),
+    path("profile/two-factor", security_views.two_factor, name="two_factor"),
+    path("profile/two-factor/start", security_views.two_factor_start,
+         name="two_factor_start"),
+    path("profile/two-factor/recovery-codes", security_views.recovery_codes_regenerate,
+         name="recovery_codes_regenerate"),
+    path("profile/two-factor/disable", security_views.two_factor_disable,
+         name="two_factor_disable"),
+    path("profile/sessions/", security_views.session_list, name="session_list"),
+    path("profile/sessions/<int:pk>/sign-out", security_views.session_end, name="session_end"),
+    path("profile/sessions/sign-out-others", security_views.sessions_end_others,
+         name="sessions_end_others"),
     path("switch-organization", views.switch_organization, name="switch_organization"),
     path("settings", views.settings_index, name="settings"),
+    path("settings/security", security_views.organization_security,
+         name="organization_security"),
     path("settings/members/", views.member_list, name="member_list"),
     path("settings/members/invite", views.member_invite, name="member_invite"),
     path("settings/members/<int:pk>/", views.member_edit, name="member_edit"),

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 
 from accord.errors import Conflict, InvalidInput, NotFound
 
-from . import services
+from . import services, sessions, twofactor
 from .forms import (
     AcceptInvitationForm,
     InvitationForm,
@@ -57,6 +57,14 @@ class SignInView(auth_views.LoginView):
     template_name = "identity/login.html"
     authentication_form = SignInForm
     redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        user = form.get_user()
+        if not twofactor.two_factor_enabled(user):
+            return super().form_valid(form)
+        # The session stays anonymous until the second step accepts a code.
+        twofactor.hold_sign_in(self.request, user, next_url=self.get_success_url())
+        return redirect("identity:login_code")
 
     def form_invalid(self, form):
         return self.render_to_response(self.get_context_data(form=form), status=422)
@@ -123,6 +131,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
     def form_valid(self, form):
         response = super().form_valid(form)
+        sessions.end_other_sessions(self.request)
         messages.success(self.request, _("Your password is changed. Other sessions are "
                                          "signed out."))
         return response

@@ -68,7 +68,8 @@ def test_createorg_refuses_a_bad_email_or_a_weak_password(db):
     with pytest.raises(CommandError, match="'not-an-address' is not a valid e-mail address."):
         run("createorg", "Bad", "--admin-email", "not-an-address")
     with pytest.raises(CommandError, match="The admin password is too weak: This password is "
-                                           "too common."):
+                                           "too short. It must contain at least 10 characters. "
+                                           "This password is too common."):
         run("createorg", "Bad", "--admin-email", "ok@bad.test", "--admin-password", "password1")
     with pytest.raises(CommandError, match="Give the organisation a name."):
         run("createorg", "  ", "--admin-email", "ok@bad.test", "--admin-password", PASSWORD)

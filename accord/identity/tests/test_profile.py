@@ -106,3 +106,11 @@ def test_user_without_organization_sees_a_hint_in_settings(db, client):
     html = client.get("/settings").content.decode()
 
     assert "You are not an active member of any organisation." in html
+
+
+def test_after_signing_out_everywhere_signing_in_again_works(member, client_for, client):
+    client_for(member).post("/profile/sign-out-everywhere")
+
+    client.post("/login", {"username": member.user.email, "password": PASSWORD})
+
+    assert client.get("/profile").status_code == 200
