@@ -184,6 +184,9 @@ def register_routers() -> None:
     from accord.integrations import services as import_services
     from accord.integrations.api import router as imports
     from accord.integrations.export_api import router as export_jobs
+    from accord.sales import assignment, leads, scoring
+    from accord.sales.lead_api import assignment_rules, scoring_rules
+    from accord.sales.lead_api import router as lead_router
 
     PATH_RECORDS.update({
         "contact_id": customer_services.get_contact,
@@ -192,6 +195,9 @@ def register_routers() -> None:
         "pair_id": duplicates.get_pair,
         "export_id": exports.find_export,
         "import_id": import_services.get_job,
+        "lead_id": leads.get_lead,
+        "assignment_rule_id": assignment.get_rule,
+        "scoring_rule_id": scoring.get_rule,
     })
     api.add_exception_handler(RecordMerged, merged_record)
     api.add_router("/contacts", contacts)
@@ -205,6 +211,9 @@ def register_routers() -> None:
     api.add_router("/exports", export_jobs)
     api.add_router("/imports", imports)
     api.add_router("/", identity)
+    api.add_router("/leads", lead_router)
+    api.add_router("/lead-assignment-rules", assignment_rules)
+    api.add_router("/lead-scoring-rules", scoring_rules)
 
 
 register_routers()
