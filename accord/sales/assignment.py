@@ -224,5 +224,6 @@ def set_fallback_owner(org, actor, *, owner) -> LeadSettings:
 def lead_settings(org, *, lock: bool = False) -> LeadSettings:
     """The organisation's lead settings row, made on first use."""
     LeadSettings.objects.get_or_create(organization=org)
-    rows = LeadSettings.objects.select_for_update() if lock else LeadSettings.objects
-    return rows.select_related("fallback_owner").get()
+    if lock:
+        return LeadSettings.objects.select_for_update(of=("self",)).get()
+    return LeadSettings.objects.select_related("fallback_owner").get()

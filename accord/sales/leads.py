@@ -191,7 +191,8 @@ def create_lead(org, actor, *, data: dict, channel: str = "web") -> Lead:
     """A new lead from any channel, assigned and scored; raises InvalidInput.
 
     An owner given in `data` is kept; otherwise the assignment rules choose
-    one, then the fallback owner. `actor` may be None for the public form.
+    one, then the fallback owner, then the person entering it. `actor` is
+    None for the public web form.
     """
     if channel not in CHANNELS:
         raise ValueError(f"Unknown lead channel {channel!r}")
@@ -201,8 +202,11 @@ def create_lead(org, actor, *, data: dict, channel: str = "web") -> Lead:
 
     lead = Lead(organization=org, **values)
     rule = None
-    if lead.owner_id is None:
+    by_hand = lead.owner_id is not None
+    if not by_hand:
         lead.owner, rule = assignment.choose_owner(lead)
+    if lead.owner_id is None and getattr(actor, "pk", None):
+        lead.owner, by_hand = actor, True
     lead.save()
     scoring.recompute_fit(org, lead)
     Lead.objects.filter(pk=lead.pk).update(score=lead.score, fit_points=lead.fit_points,
@@ -215,7 +219,7 @@ def create_lead(org, actor, *, data: dict, channel: str = "web") -> Lead:
                        data={"channel": channel})
     if lead.owner_id is not None:
         assigned_by = (_("rule “%(rule)s”") % {"rule": rule.name} if rule
-                       else _("the person who entered it") if values.get("owner")
+                       else _("the person who entered it") if by_hand
                        else _("the fallback owner"))
         add_timeline_entry(org, actor, lead, kind=LeadEntryKind.SYSTEM, event="lead.assigned",
                            data={"owner": str(lead.owner), "rule": rule.name if rule else "",
