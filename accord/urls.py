@@ -13,4 +13,5 @@ urlpatterns = [
     path("", include("accord.activities.urls")),
     path("", include("accord.audit.urls")),
     path("", include("accord.integrations.urls")),
+    path("", include("accord.sales.lead_urls")),
 ]

@@ -5,8 +5,11 @@ public web form, later mail and imports): it cleans the input, assigns an
 owner by the rules, scores the lead and notes both on its timeline.
 """
 
+import datetime as dt
+import hashlib
 import logging
 import re
+import secrets
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
@@ -26,10 +29,11 @@ from accord.customers.duplicates import FREE_MAIL_DOMAINS, company_name_keys
 from accord.customers.models import Company, CompanySize, Contact, ContactEmail
 from accord.customers.phones import parse_phone
 from accord.customers.validation import COUNTRY_CODES
-from accord.errors import Conflict, InvalidInput, NotFound, StaleVersion
+from accord.errors import Conflict, DomainError, InvalidInput, NotFound, StaleVersion
 
 from . import assignment, scoring
-from .models import Lead, LeadActivity, LeadEntryKind, LeadStatus
+from .models import CaptureForm, FormSubmission, Lead, LeadActivity, LeadEntryKind, LeadStatus
+from .models.lead import WEB_FORM_SOURCE
 from .validation import member
 
 logger = logging.getLogger(__name__)
@@ -509,3 +513,85 @@ def _int(value, field: str) -> int:
         return int(value)
     except (TypeError, ValueError):
         raise InvalidInput({field: _("Enter a whole number.")}) from None
+
+
+# Capture forms on other sites
+
+FORM_WINDOW = dt.timedelta(minutes=10)
+MAX_POSTS_PER_IP = 10  # a person sends a form once or twice; a flood is a script
+FORM_FIELDS = ["first_name", "last_name", "email", "phone", "title", "company_name", "website",
+               "industry", "company_size", "country", "description"]
+HONEYPOT = "fax_number"  # hidden from people by the form's markup; only bots fill it in
+
+
+class Throttled(DomainError):
+    code = "too-many-requests"
+    title = _("Too many requests")
+    status = 429
+
+
+def get_capture_form(form_id) -> CaptureForm:
+    try:
+        form = CaptureForm.objects.filter(pk=int(form_id)).first()
+    except (TypeError, ValueError):
+        form = None
+    if form is None:
+        raise NotFound("No capture form with this id.")
+    return form
+
+
+def find_capture_form(token: str) -> CaptureForm | None:
+    """The active capture form with this token, across organisations; None when unknown."""
+    if not token or len(token) > 64:
+        return None
+    return (CaptureForm.unscoped.select_related("organization")
+            .filter(token=token, is_active=True).first())
+
+
+@transaction.atomic
+def create_capture_form(org, actor, *, name: str, thank_you: str = "") -> CaptureForm:
+    name = str(name or "").strip()
+    if not name or len(name) > 120:
+        raise InvalidInput({"name": _("Give the form a name of at most 120 characters.")})
+    form = CaptureForm.objects.create(organization=org, name=name,
+                                      thank_you=str(thank_you or "").strip()[:300],
+                                      token=secrets.token_urlsafe(32))
+    audit.record(org, actor, Action.CREATE, form, changes={"name": [None, name]})
+    return form
+
+
+@transaction.atomic
+def set_capture_form_active(org, actor, form: CaptureForm, *, active: bool) -> CaptureForm:
+    if form.is_active != active:
+        form.is_active = active
+        form.save_new_version(update_fields=["is_active", "version", "updated_at"])
+        audit.record(org, actor, Action.UPDATE, form, changes={"is_active": [not active, active]})
+    return form
+
+
+def submit_capture_form(form: CaptureForm, data: dict, *, ip: str) -> Lead | None:
+    """A lead from a post to `form`, or None for a bot's post, which is answered as usual.
+
+    Raises Throttled when this address posted too often lately, and
+    InvalidInput naming each bad field. Runs inside the form's organisation
+    scope.
+    """
+    org = form.organization
+    ip_hash = hashlib.sha256(ip.encode()).hexdigest()
+    recent = FormSubmission.objects.filter(ip_hash=ip_hash,
+                                           created_at__gte=timezone.now() - FORM_WINDOW)
+    if recent.count() >= MAX_POSTS_PER_IP:
+        logger.warning("lead_form.throttled",
+                       extra={"organization_id": org.id, "form_id": form.pk})
+        raise Throttled(_("Too many posts from this address; try again in a few minutes."))
+    spam = bool(str(data.get(HONEYPOT) or "").strip())
+    FormSubmission.objects.create(organization=org, form=form, ip_hash=ip_hash,
+                                  accepted=not spam)
+    if spam:
+        logger.warning("lead_form.spam", extra={"organization_id": org.id, "form_id": form.pk})
+        return None
+
+    values = {name: data[name] for name in FORM_FIELDS if name in data}
+    values["source"] = WEB_FORM_SOURCE
+    values["custom_fields"] = {"capture_form": form.name}
+    return create_lead(org, None, data=values, channel="web_form")

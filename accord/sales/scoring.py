@@ -273,3 +273,35 @@ def rescore_all(org) -> int:
                 score=lead.score, fit_points=lead.fit_points, score_reasons=lead.score_reasons)
             changed += 1
     return changed
+
+
+@transaction.atomic
+def set_decay(org, actor, *, mode: str, points, every_days) -> object:
+    """How behaviour points fade: "" (never), "halve" or "subtract" `points`, every N days."""
+    errors: dict[str, str] = {}
+    if mode not in ("", "halve", "subtract"):
+        errors["decay_mode"] = _("Choose never, halve or subtract.")
+    try:
+        points = int(points or 0)
+        every_days = int(every_days)
+    except (TypeError, ValueError):
+        errors["decay_every_days"] = _("Enter whole numbers.")
+    else:
+        if mode == "subtract" and not 1 <= points <= MAX_POINTS:
+            errors["decay_points"] = _("Enter a number of points from 1 to %(max)d.") % {
+                "max": MAX_POINTS}
+        if not 1 <= every_days <= 3650:
+            errors["decay_every_days"] = _("Enter a number of days from 1 to 3650.")
+    if errors:
+        raise InvalidInput(errors)
+
+    settings = lead_settings(org, lock=True)
+    before = audit.snapshot(settings, ["decay_mode", "decay_points", "decay_every_days"])
+    settings.decay_mode, settings.decay_points, settings.decay_every_days = (
+        mode, points, every_days)
+    changes = audit.diff(before, audit.snapshot(
+        settings, ["decay_mode", "decay_points", "decay_every_days"]))
+    if changes:
+        settings.save()
+        audit.record(org, actor, Action.UPDATE, settings, changes=changes)
+    return settings
