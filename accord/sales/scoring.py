@@ -91,6 +91,9 @@ def score_event(org, lead: Lead, event_type: str, *, at: dt.datetime | None = No
     The caller saves the lead row.
     """
     at = at or timezone.now()
+    # The fading period runs from the first points earned, then from each fade.
+    if lead.behaviour_decayed_at is None:
+        lead.behaviour_decayed_at = at
     added = 0
     for rule in ScoringRule.objects.filter(is_active=True, event_type=event_type).order_by("id"):
         lead.behaviour_points += rule.points
@@ -102,7 +105,7 @@ def score_event(org, lead: Lead, event_type: str, *, at: dt.datetime | None = No
 
 
 def decay_due(org, *, now: dt.datetime | None = None) -> int:
-    """Fade behaviour points of leads not faded for the organisation's period; how many.
+    """Fade behaviour points not faded (or earned) for the organisation's period; how many.
 
     Safe to run twice: a lead faded less than a period ago is left alone.
     """
@@ -115,8 +118,8 @@ def decay_due(org, *, now: dt.datetime | None = None) -> int:
     while True:
         ids = list(
             Lead.objects.exclude(behaviour_points=0)
-            .exclude(behaviour_decayed_at__gt=due_before)
-            .filter(created_at__lte=due_before).values_list("pk", flat=True)[:DECAY_BATCH]
+            .filter(behaviour_decayed_at__lte=due_before)
+            .values_list("pk", flat=True)[:DECAY_BATCH]
         )
         if not ids:
             return faded

@@ -9,6 +9,7 @@ from accord.audit.models import AuditEntry
 from accord.core.models import DomainEvent
 from accord.identity.models import Role
 from accord.sales import leads, scoring
+from accord.sales.lead_tasks import decay_lead_scores
 from accord.sales.models import Lead, LeadScoreChange
 
 
@@ -176,21 +177,34 @@ def test_sellers_may_not_change_rules(org, seller, api_client_for):
     assert response.status_code == 403
 
 
-def test_behaviour_points_halve_after_the_decay_period(org, admin):
+def test_behaviour_points_halve_on_the_beat_after_the_decay_period(org, admin, settings):
     lead = make_lead(org, admin.user, last_name="Lamarr")
     with scope(organization=org):
         scoring.create_rule(org, admin.user, data={"name": "Visit", "event_type": "page.visited",
                                                    "points": 9})
         leads.record_lead_event(org, admin.user, lead, event_type="page.visited")
-        settings = scoring.lead_settings(org)
-        settings.decay_mode = "halve"
-        settings.decay_every_days = 7
-        settings.save()
-        later = lead.created_at + dt.timedelta(days=8)
-
-        first = scoring.decay_due(org, now=later)
-        again = scoring.decay_due(org, now=later)
+        scoring.set_decay(org, admin.user, mode="halve", points=0, every_days=7)
         lead.refresh_from_db()
+        Lead.objects.filter(pk=lead.pk).update(
+            behaviour_decayed_at=lead.behaviour_decayed_at - dt.timedelta(days=8))
+
+    first = decay_lead_scores()
+    again = decay_lead_scores()
 
     assert (first, again) == (1, 0)
+    with scope(organization=org):
+        lead.refresh_from_db()
+        change = LeadScoreChange.objects.filter(lead=lead).first()
     assert (lead.score, lead.behaviour_points) == (4, 4)
+    assert (change.points, change.reason) == (-5, "Behaviour points halved after 7 days")
+
+
+def test_behaviour_points_are_left_alone_within_the_period(org, admin):
+    lead = make_lead(org, admin.user, last_name="Franklin")
+    with scope(organization=org):
+        scoring.create_rule(org, admin.user, data={"name": "Visit", "event_type": "page.visited",
+                                                   "points": 9})
+        leads.record_lead_event(org, admin.user, lead, event_type="page.visited")
+        scoring.set_decay(org, admin.user, mode="subtract", points=3, every_days=7)
+
+    assert decay_lead_scores() == 0
