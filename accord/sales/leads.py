@@ -213,8 +213,10 @@ def create_lead(org, actor, *, data: dict, channel: str = "web") -> Lead:
         lead.owner, by_hand = actor, True
     lead.save()
     scoring.recompute_fit(org, lead)
-    Lead.objects.filter(pk=lead.pk).update(score=lead.score, fit_points=lead.fit_points,
-                                           score_reasons=lead.score_reasons)
+    scoring.score_event(org, lead, "lead.created")
+    Lead.objects.filter(pk=lead.pk).update(
+        score=lead.score, fit_points=lead.fit_points, score_reasons=lead.score_reasons,
+        behaviour_points=lead.behaviour_points, behaviour_decayed_at=lead.behaviour_decayed_at)
     search.reindex(Lead, [lead.pk])
 
     audit.record(org, actor, Action.CREATE, lead,
@@ -336,6 +338,7 @@ def _set_status(org, actor, lead: Lead, status: str, *, reason: str = "",
     if not changes:
         return lead
 
+    scoring.score_event(org, lead, f"lead.{status}")
     lead.save_new_version()
     audit.record(org, actor, Action.UPDATE, lead, changes=changes)
     add_timeline_entry(org, actor, lead, kind=LeadEntryKind.SYSTEM, event=f"lead.{status}",
@@ -414,13 +417,14 @@ def convert_lead(org, actor, lead: Lead, *, deal: dict | None = None,
     if lead.is_converted:
         raise Conflict(_("This lead was converted already."))
 
+    owner = {"owner": lead.owner_id} if lead.owner_id else {}
     company = matching_company(lead)
     company_created = False
     if company is None and lead.company_name:
         company = customers.create_company(org, actor, data={
             "name": lead.company_name, "domain": lead.domain, "website": lead.website,
             "industry": lead.industry, "size": lead.company_size, "country": lead.country,
-            "source": lead.source, "owner": lead.owner_id,
+            "source": lead.source, **owner,
         })
         company_created = True
     contact = matching_contact(lead)
@@ -429,8 +433,8 @@ def convert_lead(org, actor, lead: Lead, *, deal: dict | None = None,
         contact = customers.create_contact(org, actor, data={
             "first_name": lead.first_name, "last_name": lead.last_name,
             "email": lead.email, "phone": lead.phone, "title": lead.title,
-            "country": lead.country, "source": lead.source, "owner": lead.owner_id,
-            "company": company.pk if company else None,
+            "country": lead.country, "source": lead.source,
+            "company": company.pk if company else None, **owner,
         })
     elif company is not None:
         customers.add_affiliation(org, actor, contact, company, title=lead.title,
@@ -442,7 +446,7 @@ def convert_lead(org, actor, lead: Lead, *, deal: dict | None = None,
                 "name": deal.get("name") or str(lead), "amount": deal.get("amount"),
                 "currency": deal.get("currency") or None, "pipeline": deal.get("pipeline"),
                 "company": company.pk if company else None, "source": lead.source,
-                "owner": lead.owner_id, "contacts": [{"contact": contact.pk}],
+                "contacts": [{"contact": contact.pk}], **owner,
             })
         except InvalidInput as exc:
             for error in exc.errors:

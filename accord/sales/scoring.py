@@ -88,14 +88,16 @@ def recompute_fit(org, lead: Lead) -> bool:
 def score_event(org, lead: Lead, event_type: str, *, at: dt.datetime | None = None) -> int:
     """Add the points of every event rule for `event_type` to a locked `lead`; the sum added.
 
-    The caller saves the lead row.
+    `event_type` is a behaviour event ("email.opened") or one of the lead's
+    own domain events ("lead.created", "lead.qualified"). The caller saves
+    the lead row.
     """
     at = at or timezone.now()
-    # The fading period runs from the first points earned, then from each fade.
-    if lead.behaviour_decayed_at is None:
-        lead.behaviour_decayed_at = at
     added = 0
     for rule in ScoringRule.objects.filter(is_active=True, event_type=event_type).order_by("id"):
+        # The fading period runs from the first points earned, then from each fade.
+        if lead.behaviour_decayed_at is None:
+            lead.behaviour_decayed_at = at
         lead.behaviour_points += rule.points
         lead.score = lead.fit_points + lead.behaviour_points
         _write_change(org, lead, points=rule.points, rule_id=rule.pk, at=at,

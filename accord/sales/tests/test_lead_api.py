@@ -208,3 +208,14 @@ def test_behaviour_points_are_left_alone_within_the_period(org, admin):
         scoring.set_decay(org, admin.user, mode="subtract", points=3, every_days=7)
 
     assert decay_lead_scores() == 0
+
+
+def test_event_rules_also_count_the_leads_own_domain_events(org, admin, api_client_for):
+    client = api_client_for(admin)
+    post(client, "/api/v1/lead-scoring-rules",
+         {"name": "Qualified", "event_type": "lead.qualified", "points": 40})
+    lead = make_lead(org, admin.user, last_name="Johnson")
+
+    body = post(client, f"/api/v1/leads/{lead.pk}/qualify", {}).json()
+
+    assert (body["score"], body["behaviour_points"]) == (40, 40)
