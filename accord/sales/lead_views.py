@@ -431,8 +431,11 @@ def web_form_submit(request, token: str):
     form = leads.find_capture_form(token)
     if form is None:
         return _public_error(request, 404, "Not found", _("This form does not exist."))
-    length = int(request.META.get("CONTENT_LENGTH") or 0)
-    if length > MAX_FORM_BODY:
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = MAX_FORM_BODY + 1
+    if length > MAX_FORM_BODY or len(request.body) > MAX_FORM_BODY:
         return _public_error(request, 413, "Request too large",
                              _("The form sent more than %(size)d KB.") % {
                                  "size": MAX_FORM_BODY // 1024})

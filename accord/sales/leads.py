@@ -6,7 +6,6 @@ owner by the rules, scores the lead and notes both on its timeline.
 """
 
 import datetime as dt
-import hashlib
 import logging
 import re
 import secrets
@@ -17,6 +16,7 @@ from django.core.validators import URLValidator, validate_email
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from accord import events, search
@@ -496,7 +496,10 @@ def lead_filters(queryset, params):
     query = (params.get("q") or "").strip()
     if query:
         queryset = search.search(queryset, query)
-    statuses = [value for value in params.getlist("status") if value in LeadStatus.values]
+    statuses = [value for value in params.getlist("status") if value]
+    if any(value not in LeadStatus.values for value in statuses):
+        raise InvalidInput({"status": _("Choose one of: %(choices)s.") % {
+            "choices": ", ".join(LeadStatus.values)}})
     if statuses:
         queryset = queryset.filter(status__in=statuses)
     owner = params.get("owner")
@@ -582,7 +585,9 @@ def submit_capture_form(form: CaptureForm, data: dict, *, ip: str) -> Lead | Non
     scope.
     """
     org = form.organization
-    ip_hash = hashlib.sha256(ip.encode()).hexdigest()
+    # Keyed, so that the stored value cannot be turned back into the address
+    # by hashing every IPv4 address.
+    ip_hash = salted_hmac("accord.lead_form", ip).hexdigest()
     recent = FormSubmission.objects.filter(ip_hash=ip_hash,
                                            created_at__gte=timezone.now() - FORM_WINDOW)
     if recent.count() >= MAX_POSTS_PER_IP:

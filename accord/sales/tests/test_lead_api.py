@@ -219,3 +219,12 @@ def test_event_rules_also_count_the_leads_own_domain_events(org, admin, api_clie
     body = post(client, f"/api/v1/leads/{lead.pk}/qualify", {}).json()
 
     assert (body["score"], body["behaviour_points"]) == (40, 40)
+
+
+def test_an_unknown_status_filter_answers_422(org, seller, api_client_for):
+    response = api_client_for(seller).get("/api/v1/leads?status=hot")
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0] == {
+        "field": "status", "code": "invalid",
+        "message": "Choose one of: new, working, qualified, disqualified, converted."}
