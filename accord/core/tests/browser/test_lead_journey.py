@@ -3,13 +3,12 @@
 import pytest
 from playwright.sync_api import expect
 
-from accord.core.tests.browser.conftest import browser, page  # noqa: F401 - shared fixtures
 from conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
 
-def test_enter_a_lead_note_it_and_convert_it_into_a_contact(page, admin):  # noqa: F811
+def test_enter_a_lead_note_it_and_convert_it_into_a_contact(page, admin):
     page.goto("/login")
     page.get_by_label("E-mail").fill(admin.user.email)
     page.get_by_label("Password").fill(PASSWORD)
