@@ -220,9 +220,12 @@ def register_routers() -> None:
     from accord.integrations.api import router as imports
     from accord.integrations.export_api import router as export_jobs
     from accord.integrations.webhook_api import router as webhook_router
+    from accord.sales import assignment, leads, scoring
     from accord.sales import services as sales_services
     from accord.sales.api import deals, exchange_rates, pipelines, quotas
     from accord.sales.insights_api import forecasts, sales_reports
+    from accord.sales.lead_api import assignment_rules, scoring_rules
+    from accord.sales.lead_api import router as lead_router
 
     PATH_RECORDS.update({
         "contact_id": customer_services.get_contact,
@@ -236,6 +239,9 @@ def register_routers() -> None:
         "stage_id": sales_services.get_stage,
         "deal_id": sales_services.get_deal,
         "product_id": commerce_services.get_product,
+        "lead_id": leads.get_lead,
+        "assignment_rule_id": assignment.get_rule,
+        "scoring_rule_id": scoring.get_rule,
     })
     api.add_exception_handler(RecordMerged, merged_record)
     api.add_router("/contacts", contacts)
@@ -258,6 +264,9 @@ def register_routers() -> None:
     api.add_router("/exchange-rates", exchange_rates)
     api.add_router("/quotas", quotas)
     api.add_router("/products", products)
+    api.add_router("/leads", lead_router)
+    api.add_router("/lead-assignment-rules", assignment_rules)
+    api.add_router("/lead-scoring-rules", scoring_rules)
 
 
 register_routers()

@@ -216,6 +216,8 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Task modules not named tasks.py, which autodiscovery would miss.
+CELERY_IMPORTS = ["accord.sales.lead_tasks"]
 CELERY_BEAT_SCHEDULE = {
     "send-due-reminders": {
         "task": "accord.activities.tasks.send_due_reminders",
@@ -253,6 +255,14 @@ CELERY_BEAT_SCHEDULE = {
     "send-rot-reminders": {
         "task": "accord.sales.tasks.send_rot_reminders",
         "schedule": 3600.0,  # deals rot in days; an hour late is no matter
+    },
+    "decay-lead-scores": {
+        "task": "accord.sales.lead_tasks.decay_lead_scores",
+        "schedule": crontab(hour=3, minute=15),  # periods are whole days
+    },
+    "forget-old-form-submissions": {
+        "task": "accord.sales.lead_tasks.forget_old_form_submissions",
+        "schedule": 600.0,  # the length of the web form throttle window
     },
     "resume-stalled-imports": {
         "task": "accord.integrations.tasks.resume_stalled_imports",

@@ -15,4 +15,5 @@ urlpatterns = [
     path("", include("accord.audit.urls")),
     path("", include("accord.integrations.urls")),
     path("", include("accord.sales.insights_urls")),
+    path("", include("accord.sales.lead_urls")),
 ]

@@ -17,7 +17,7 @@ from .models import Membership, Role
 VIEW_RECORDS = {
     "contacts.view", "companies.view", "activities.view", "tasks.view", "tags.view",
     "custom_fields.view", "members.view", "teams.view", "imports.view",
-    "deals.view", "pipelines.view", "forecast.view", "products.view",
+    "deals.view", "pipelines.view", "forecast.view", "products.view", "leads.view",
 }
 # A merge loses nothing (every value and link is kept, the merged record stays
 # and the audit trail shows each choice), so it is an edit of the records, not
@@ -26,20 +26,20 @@ MERGE = {"records.merge"}
 EDIT_RECORDS = {
     "contacts.add", "contacts.change", "companies.add", "companies.change",
     "activities.add", "activities.change", "tasks.change", "tags.add",
-    "deals.add", "deals.change",
+    "deals.add", "deals.change", "leads.add", "leads.change", "leads.convert",
     # Behaviour events from shops and apps, sent with a member's API token.
     "events.send",
 } | MERGE
 DELETE_RECORDS = {
     "contacts.delete", "companies.delete", "activities.delete", "deals.delete",
-    "trash.restore",
+    "leads.delete", "trash.restore",
 }
 # Pipelines and their stages shape every salesperson's board and the
 # forecast; quotas are targets set for people. Managers and admins set both,
 # and keep the exchange rates and the product catalogue the amounts rest on.
 SALES_SETUP = {"pipelines.manage", "quotas.manage", "rates.manage", "products.manage"}
 BULK = {"contacts.bulk", "companies.bulk"}
-EXPORT = {"contacts.export", "companies.export", "deals.export"}
+EXPORT = {"contacts.export", "companies.export", "deals.export", "leads.export"}
 # Export jobs copy every field of every record out of Accord, the whole
 # organisation at once if asked, so they belong with the other admin actions:
 # admins and managers only, who already read the audit log and the trash.
