@@ -88,3 +88,26 @@ def test_dragging_a_stale_card_says_so_and_reloads_the_column(page, org, admin, 
         "“Forty laptops” was changed by someone else meanwhile")
     expect(column(page, "Qualification").get_by_text("Next step: Call back")).to_be_visible()
     expect(column(page, "Meeting").locator(".card")).to_have_count(0)
+
+
+def test_dragging_a_deal_changes_the_weighted_forecast(page, org, admin):
+    from accord.sales.forecast import today_for
+
+    with scope(organization=org):
+        services.create_pipeline(org, admin.user, name="New business")
+        services.create_deal(org, admin.user, data={
+            "name": "Forty laptops", "amount": "1000", "expected_close_date": today_for(org)})
+    sign_in(page, admin)
+    main = page.get_by_role("navigation", name="Main")
+
+    def weighted():
+        main.get_by_role("link", name="Forecast").click()
+        row = page.locator("#forecast-table").get_by_role("row", name=re.compile("^Admin 1"))
+        return row.locator("td").nth(4)
+
+    expect(weighted()).to_have_text("100.00")  # 1,000 at Qualification's 10 %
+    main.get_by_role("link", name="Deals").click()
+    card = column(page, "Qualification").locator(".card").filter(has_text="Forty laptops")
+    card.drag_to(column(page, "Proposal"))
+    expect(column(page, "Proposal").get_by_role("link", name="Forty laptops")).to_be_visible()
+    expect(weighted()).to_have_text("500.00")  # now at Proposal's 50 %
