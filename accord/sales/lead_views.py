@@ -17,10 +17,10 @@ from django_scopes import scope
 
 from accord.audit.history import field_history
 from accord.customers.forms import members_of
-from accord.customers.views.common import apply_errors, can, pager
 from accord.errors import Conflict, InvalidInput, StaleVersion
 from accord.identity.permissions import permission_required
 from accord.pagination import paginate, parse_ordering
+from accord.web import apply_errors, can, pager
 
 from . import assignment, leads, scoring
 from .forms_leads import (

@@ -1,55 +1,5 @@
-"""What every customers view shares: access checks, error mapping and query strings."""
+"""What every customers view shares, from the helpers all apps' views use."""
 
-from collections.abc import Callable
+from accord.web import apply_errors, can, pager, query_string, safe_next, save_form
 
-from django.http import QueryDict
-from django.utils.http import url_has_allowed_host_and_scheme
-
-from accord.errors import InvalidInput
-from accord.identity.permissions import has_permission
-
-
-def can(request, permission: str) -> bool:
-    return has_permission(request.membership, permission)
-
-
-def apply_errors(form, exc: InvalidInput, field_for: Callable[[str], str | None]) -> None:
-    """Put each service error next to the form field it names, the rest above the form."""
-    for error in exc.errors:
-        name = field_for(error["field"])
-        if name in form.fields:
-            form.add_error(name, error["message"])
-        else:
-            form.add_error(None, error["message"])
-
-
-def safe_next(request, fallback: str) -> str:
-    """The `next` URL from the form when it stays on this site, else `fallback`."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return fallback
-
-
-def pager(params: QueryDict, next_cursor: str | None) -> dict:
-    """The links of a page read by `cursor` from `params`, for the `_pager.html` partial."""
-    return {
-        "next_query": query_string(params, cursor=next_cursor) if next_cursor else "",
-        "first_query": query_string(params, drop=("cursor",)),
-        "is_later_page": bool(params.get("cursor")),
-    }
-
-
-def query_string(params: QueryDict, *, drop: tuple[str, ...] = (), **updates) -> str:
-    """`params` re-encoded without `drop`, with `updates` replacing single values."""
-    query = params.copy()
-    for name in drop:
-        query.pop(name, None)
-    for name, value in updates.items():
-        if value in (None, ""):
-            query.pop(name, None)
-        else:
-            query[name] = value
-    return query.urlencode()
+__all__ = ["apply_errors", "can", "pager", "query_string", "safe_next", "save_form"]

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 
 from accord.activities.timeline import timeline_context
 from accord.audit.history import field_history
-from accord.errors import InvalidInput, NotFound, StaleVersion
+from accord.errors import NotFound, StaleVersion
 from accord.identity.permissions import permission_required
 
 from .. import custom_fields as custom_field_defs
@@ -21,7 +21,7 @@ from ..models import (
     Entity,
 )
 from .columns import custom_cell
-from .common import apply_errors, can
+from .common import can, save_form
 
 OTHER_CONTACTS_SHOWN = 20  # the record page lists a few; the company page has them all
 
@@ -70,28 +70,6 @@ def contact_detail(request, pk: int):
     return _render_contact(request, contact)
 
 
-def _save_record(request, *, form, template: str, context: dict, save):
-    """Run `save` when the form is valid, mapping service errors onto the form.
-
-    Returns the saved record, or the re-rendered form with 422 for invalid
-    input and 409 when someone else saved the record in between.
-    """
-    status = 200
-    if request.method == "POST":
-        status = 422
-        if form.is_valid():
-            try:
-                return save(form)
-            except StaleVersion as exc:
-                form.add_error(None, exc.detail)
-                context["stale"] = True
-                status = 409
-            except InvalidInput as exc:
-                apply_errors(form, exc, form.field_for_error)
-    context["form"] = form
-    return render(request, template, context, status=status)
-
-
 @permission_required("contacts.add")
 def contact_create(request):
     form = ContactForm(
@@ -106,7 +84,7 @@ def contact_create(request):
         messages.success(request, _("Contact “%(name)s” created.") % {"name": contact})
         return redirect(contact)
 
-    return _save_record(request, form=form, template="customers/contact_form.html",
+    return save_form(request, form=form, template="customers/contact_form.html",
                         context={"contact": None}, save=save)
 
 
@@ -122,7 +100,7 @@ def contact_edit(request, pk: int):
         messages.success(request, _("Changes saved."))
         return redirect(contact)
 
-    return _save_record(request, form=form, template="customers/contact_form.html",
+    return save_form(request, form=form, template="customers/contact_form.html",
                         context={"contact": contact}, save=save)
 
 
@@ -244,7 +222,7 @@ def company_create(request):
         messages.success(request, _("Company “%(name)s” created.") % {"name": company})
         return redirect(company)
 
-    return _save_record(request, form=form, template="customers/company_form.html",
+    return save_form(request, form=form, template="customers/company_form.html",
                         context={"company": None}, save=save)
 
 
@@ -260,7 +238,7 @@ def company_edit(request, pk: int):
         messages.success(request, _("Changes saved."))
         return redirect(company)
 
-    return _save_record(request, form=form, template="customers/company_form.html",
+    return save_form(request, form=form, template="customers/company_form.html",
                         context={"company": company}, save=save)
 
 

@@ -21,7 +21,7 @@ from accord.identity.permissions import permission_required
 from .. import services
 from ..forms import DealContactForm, DealForm, LineItemsForm, MoveForm
 from ..models import Deal, Pipeline, StageKind
-from .common import apply_errors, can
+from .common import apply_errors, can, save_form
 
 
 def _pipelines():
@@ -90,25 +90,8 @@ def deal_detail(request, pk: int):
 
 
 def _save_deal(request, *, form, deal, save):
-    """Run `save` when the form is valid, mapping service errors onto the form.
-
-    Returns the saved deal's redirect, or the form again: 422 for invalid
-    input, 409 when someone else saved the deal in between.
-    """
-    status = 200
-    context = {"deal": deal, "form": form}
-    if request.method == "POST":
-        status = 422
-        if form.is_valid():
-            try:
-                return save(form)
-            except StaleVersion as exc:
-                form.add_error(None, exc.detail)
-                context["stale"] = True
-                status = 409
-            except InvalidInput as exc:
-                apply_errors(form, exc, form.field_for_error)
-    return render(request, "sales/deal_form.html", context, status=status)
+    return save_form(request, form=form, template="sales/deal_form.html",
+                     context={"deal": deal}, save=save)
 
 
 @permission_required("deals.add")

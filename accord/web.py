@@ -1,0 +1,78 @@
+"""What the views of every app share: access checks, error mapping, return links, pagers."""
+
+from collections.abc import Callable
+
+from django.http import QueryDict
+from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from accord.errors import InvalidInput, StaleVersion
+from accord.identity.permissions import has_permission
+
+
+def can(request, permission: str) -> bool:
+    return has_permission(request.membership, permission)
+
+
+def apply_errors(form, exc: InvalidInput, field_for: Callable[[str], str | None]) -> None:
+    """Put each service error next to the form field it names, the rest above the form."""
+    for error in exc.errors:
+        name = field_for(error["field"])
+        if name in form.fields:
+            form.add_error(name, error["message"])
+        else:
+            form.add_error(None, error["message"])
+
+
+def safe_next(request, fallback: str) -> str:
+    """The `next` URL from the form when it stays on this site, else `fallback`."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
+
+
+def pager(params: QueryDict, next_cursor: str | None) -> dict:
+    """The links of a page read by `cursor` from `params`, for the `_pager.html` partial."""
+    return {
+        "next_query": query_string(params, cursor=next_cursor) if next_cursor else "",
+        "first_query": query_string(params, drop=("cursor",)),
+        "is_later_page": bool(params.get("cursor")),
+    }
+
+
+def query_string(params: QueryDict, *, drop: tuple[str, ...] = (), **updates) -> str:
+    """`params` re-encoded without `drop`, with `updates` replacing single values."""
+    query = params.copy()
+    for name in drop:
+        query.pop(name, None)
+    for name, value in updates.items():
+        if value in (None, ""):
+            query.pop(name, None)
+        else:
+            query[name] = value
+    return query.urlencode()
+
+
+def save_form(request, *, form, template: str, context: dict, save):
+    """Run `save` when the form is valid, mapping service errors onto the form.
+
+    Returns the saved record, or the re-rendered form with 422 for invalid
+    input and 409 when someone else saved the record in between.
+    """
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.is_valid():
+            try:
+                return save(form)
+            except StaleVersion as exc:
+                form.add_error(None, exc.detail)
+                context["stale"] = True
+                status = 409
+            except InvalidInput as exc:
+                apply_errors(form, exc, form.field_for_error)
+    context["form"] = form
+    return render(request, template, context, status=status)
