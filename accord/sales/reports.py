@@ -13,7 +13,8 @@ import statistics
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -100,7 +101,8 @@ def build_pipeline_report(org, pipeline: Pipeline, *, date_from: dt.date,
     Must run inside the organisation's tenant scope.
     """
     start, end = _day_bounds(org, date_from, date_to)
-    created = Deal.objects.filter(pipeline=pipeline, created_at__gte=start, created_at__lt=end)
+    created = _with_start(Deal.objects.filter(pipeline=pipeline)).filter(
+        started_at__gte=start, started_at__lt=end)
     steps = _funnel(created, steps=funnel_steps(pipeline))
 
     closed = Deal.objects.filter(pipeline=pipeline, closed_on__range=(date_from, date_to),
@@ -177,11 +179,24 @@ def _average_won(org, won) -> tuple[Decimal | None, dict[str, Unconverted]]:
     return quantize(total / count, org.base_currency), not_converted
 
 
+def _with_start(deals):
+    """`deals` with `started_at`: when each began, by its row or its history if earlier.
+
+    A deal loaded with its past carries that past in its stage history, while
+    its row was written on the day of the load.
+    """
+    first_move = (StageChange.objects.filter(deal=OuterRef("pk"), from_stage__isnull=True)
+                  .order_by("changed_at").values("changed_at")[:1])
+    return deals.annotate(started_at=Least(
+        F("created_at"), Coalesce(Subquery(first_move), F("created_at"))))
+
+
 def _cycle_days(org, won) -> list[Decimal]:
-    """Whole days from creation (in the organisation's time zone) to close, per deal."""
+    """Whole days from the first stage (in the organisation's time zone) to close, per deal."""
     zone = services._zone(org)
-    return [Decimal((closed_on - timezone.localdate(created_at, timezone=zone)).days)
-            for created_at, closed_on in won.values_list("created_at", "closed_on")]
+    return [Decimal(max((closed_on - timezone.localdate(started_at, timezone=zone)).days, 0))
+            for started_at, closed_on in _with_start(won).values_list("started_at",
+                                                                       "closed_on")]
 
 
 def _reasons(deals) -> list[Reason]:

@@ -20,7 +20,7 @@ from accord.activities import services as timeline
 from accord.audit import services as audit
 from accord.audit.models import Action
 from accord.errors import Conflict, InvalidInput, NotFound, StaleVersion
-from accord.money import Line, document_totals
+from accord.money import Line, document_totals, quantize
 
 from .models import (
     Deal,
@@ -134,6 +134,11 @@ def _clean_stage(data: dict, errors: list, prefix: str, *, partial: bool = False
             errors.append({"field": f"{prefix}probability",
                            "message": "Enter a whole percentage from 0 to 100."})
         values["probability"] = int(probability or 0)
+        fixed = {StageKind.WON: 100, StageKind.LOST: 0}.get(values.get("kind"))
+        if fixed is not None and values["probability"] != fixed:
+            errors.append({"field": f"{prefix}probability",
+                           "message": f"A {values['kind']} stage has a probability of "
+                                      f"{fixed} %."})
     if "rot_after_days" in data:
         raw = data.get("rot_after_days")
         field_errors = {}
@@ -332,6 +337,11 @@ def delete_stage(org, actor, stage: Stage, *, move_to: Stage | None = None) -> i
     if move_to is not None and (move_to.pk == stage.pk
                                 or move_to.pipeline_id != stage.pipeline_id):
         raise InvalidInput({"move_to": "Choose another stage of the same pipeline."})
+    if move_to is not None and move_to.is_closed and stage.kind == StageKind.OPEN:
+        # Winning and losing have their own checks (amount, customer, reason);
+        # deals swept along with a deleted stage must not skip them.
+        raise InvalidInput({"move_to": "Move the deals to an open stage; win or lose them "
+                                       "one by one."})
 
     for deal_id in deals:
         deal = Deal.with_deleted.get(pk=deal_id)
@@ -367,7 +377,8 @@ def create_deal(org, actor, *, data: dict) -> Deal:
     elif data.get("pipeline") and _pk(data["pipeline"]) != stage.pipeline_id:
         raise InvalidInput({"stage": "This stage belongs to another pipeline."})
     contacts = _clean_contacts(data.get("contacts"))
-    lines = _clean_lines(data["line_items"]) if data.get("line_items") else None
+    lines = (_clean_lines(data["line_items"], values.get("currency") or org.base_currency)
+             if data.get("line_items") else None)
     if stage.is_closed:
         raise InvalidInput({"stage": "Create the deal in an open stage, then win or lose it."})
 
@@ -441,7 +452,8 @@ def _event_data(deal: Deal) -> dict:
     return {
         "id": deal.pk, "name": deal.name, "pipeline_id": deal.pipeline_id,
         "stage_id": deal.stage_id, "status": deal.status,
-        "amount": str(deal.amount) if deal.amount is not None else None,
+        "amount": (str(quantize(deal.amount, deal.currency)) if deal.amount is not None
+                   else None),
         "currency": deal.currency, "owner_id": deal.owner_id, "company_id": deal.company_id,
     }
 
@@ -641,7 +653,8 @@ def touch_deal(deal_id: int, when: dt.datetime) -> None:
 LINE_FIELDS = ["name", "quantity", "unit_price", "discount_percent", "tax_percent"]
 
 
-def _clean_lines(raw) -> list[dict]:
+def _clean_lines(raw, currency: str) -> list[dict]:
+    """Clean line items of a deal in `currency`; a product's price is its price in it."""
     from accord.commerce.models import Product
 
     if not isinstance(raw, list):
@@ -661,6 +674,8 @@ def _clean_lines(raw) -> list[dict]:
             product = Product.objects.filter(pk=_pk(product_id)).first()
             if product is None:
                 field_errors["product"] = "No product with this id."
+            elif not product.is_active:
+                field_errors["product"] = "This product is no longer sold."
         name = str(item.get("name") or (product.name if product else "")).strip()
         if not name:
             field_errors["name"] = "Name the item or choose a product."
@@ -670,11 +685,14 @@ def _clean_lines(raw) -> list[dict]:
                                  minimum=Decimal("0.001"), maximum=Decimal("999999999"),
                                  places=3)
         price = item.get("unit_price")
-        if price in (None, "") and product is not None:
-            price = product.unit_price
+        if price in (None, "") and product is not None and product.is_active:
+            price = product.price_in(currency)
+            if price is None:
+                field_errors["unit_price"] = (
+                    f"This product has no price in {currency}; enter a unit price.")
         unit_price = clean_decimal(price, "unit_price", field_errors,
                                    minimum=Decimal(0), maximum=Decimal("9999999999"))
-        if unit_price is None and "unit_price" not in field_errors:
+        if unit_price is None and not field_errors.get("unit_price"):
             field_errors["unit_price"] = "Enter a unit price."
         discount = clean_decimal(item.get("discount_percent") or 0, "discount_percent",
                                  field_errors, minimum=0, maximum=100, places=2)
@@ -719,7 +737,7 @@ def set_line_items(org, actor, deal: Deal, *, items: list[dict],
     """Replace the deal's line items; their total becomes the amount unless it was typed."""
     deal = Deal.objects.select_for_update().get(pk=deal.pk)
     _check_version(deal, expected_version)
-    lines = _clean_lines(items)
+    lines = _clean_lines(items, deal.currency)
 
     before = [_line_text(item) for item in deal.line_items.all()]
     before_amount = deal.amount

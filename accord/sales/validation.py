@@ -11,7 +11,7 @@ from accord.customers import custom_fields
 from accord.customers.models import Company, Entity
 from accord.errors import InvalidInput
 from accord.identity.models import Membership
-from accord.money import is_currency
+from accord.money import is_currency, minor_unit
 
 from .models import ForecastCategory, Stage
 
@@ -119,6 +119,12 @@ def clean_deal(org, data: dict, *, current=None) -> dict:
                 "Choose one of: " + ", ".join(ForecastCategory.values) + "."
             )
         values["forecast_category"] = category
+    amount, currency = values.get("amount"), values.get("currency") or (
+        current.currency if current is not None else org.base_currency)
+    if amount is not None and "amount" not in errors and is_currency(currency) and (
+            amount.as_tuple().exponent < -minor_unit(currency)):
+        errors["amount"] = (f"{currency} amounts have at most {minor_unit(currency)} "
+                            "decimal places.")
     if "stage" in data and data["stage"] not in (None, ""):
         values["stage"] = _stage(data["stage"], errors)
     problems = [{"field": field, "message": message} for field, message in errors.items()]

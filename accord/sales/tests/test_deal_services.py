@@ -216,3 +216,50 @@ def test_an_activity_on_a_deal_stops_it_rotting(org, sales):
     deal.refresh_from_db()
     assert timezone.now() - deal.last_activity_at < dt.timedelta(minutes=1)
     assert deal.contact_links.get().role == "Champion"
+
+
+def test_a_product_line_takes_the_price_in_the_deals_currency(org, sales):
+    from accord.commerce.models import Product, ProductPrice
+
+    _, user = sales
+    widget = Product.objects.create(organization=org, sku="W-1", name="Widget",
+                                    unit_price=Decimal("100.00"), currency="USD")
+    ProductPrice.objects.create(organization=org, product=widget, currency="EUR",
+                                unit_price=Decimal("90.00"))
+    euro = services.create_deal(org, user, data={
+        "name": "Euro widget", "currency": "EUR", "line_items": [{"product": widget.pk}]})
+    assert euro.line_items.get().unit_price == Decimal("90.00")
+    with pytest.raises(InvalidInput) as caught:
+        services.create_deal(org, user, data={
+            "name": "Pound widget", "currency": "GBP", "line_items": [{"product": widget.pk}]})
+    assert caught.value.as_dict() == {
+        "line_items.0.unit_price": "This product has no price in GBP; enter a unit price."}
+
+
+def test_deals_swept_from_a_deleted_stage_go_to_an_open_stage_only(org, sales):
+    pipeline, user = sales
+    services.create_deal(org, user, data={"name": "Bare", "stage": stage(pipeline, "Meeting").pk})
+    with pytest.raises(InvalidInput) as caught:
+        services.delete_stage(org, user, stage(pipeline, "Meeting"),
+                              move_to=stage(pipeline, "Won"))
+    assert "open stage" in caught.value.as_dict()["move_to"]
+
+
+def test_won_and_lost_stages_have_fixed_probabilities(org, sales):
+    _, user = sales
+    with pytest.raises(InvalidInput) as caught:
+        services.create_pipeline(org, user, name="Odd", stages=[
+            {"name": "A"}, {"name": "W", "kind": "won", "probability": 10},
+            {"name": "L", "kind": "lost", "probability": 90}])
+    assert {error["field"] for error in caught.value.errors} == {
+        "stages.1.probability", "stages.2.probability"}
+
+
+def test_an_amount_has_no_more_decimals_than_its_currency(org, sales):
+    _, user = sales
+    with pytest.raises(InvalidInput) as caught:
+        services.create_deal(org, user, data={"name": "Yen", "currency": "JPY",
+                                              "amount": "5.5"})
+    assert caught.value.as_dict() == {"amount": "JPY amounts have at most 0 decimal places."}
+    deal = services.create_deal(org, user, data={"name": "Cents", "amount": "12.34"})
+    assert deal.amount == Decimal("12.34")
