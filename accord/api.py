@@ -4,6 +4,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 
+from django.core.exceptions import RequestDataTooBig
 from django.db import DataError
 from django.http import Http404, HttpRequest
 from ninja import NinjaAPI
@@ -186,6 +187,21 @@ def number_out_of_range(request, exc: Exception):
                    detail="A number in the request is too large.",
                    errors=[{"field": "body", "code": "out_of_range",
                             "message": "A number in the request is too large."}])
+
+
+@api.exception_handler(RequestDataTooBig)
+def too_large(request, exc: Exception):
+    return problem(request, status=413, code="too-large", title="Request too large",
+                   detail="The request body is larger than this server accepts.")
+
+
+@api.exception_handler(UnicodeError)
+def unstorable_text(request, exc: Exception):
+    # JSON may carry lone surrogates (\ud800) that no database can store.
+    return problem(request, status=422, code="invalid-input", title="Invalid input",
+                   detail="The request holds text that is not valid Unicode.",
+                   errors=[{"field": "body", "code": "invalid_unicode",
+                            "message": "The request holds text that is not valid Unicode."}])
 
 
 @api.exception_handler(Exception)

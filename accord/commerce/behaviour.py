@@ -19,8 +19,10 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from accord import events as domain_events
 from accord.customers import bulk
 from accord.customers.models import Contact, ContactEmail
+from accord.customers.services import contact_event_data
 from accord.customers.validation import clean_contact
 from accord.errors import InvalidInput
 
@@ -132,6 +134,9 @@ def _contacts_by_email(org, actor, addresses: set[str], result: Ingested,
                                    "message": exc.errors[0]["message"]})
     if new_rows:
         created = bulk.create_contacts(org, actor, new_rows)
+        for contact in created:
+            domain_events.emit(org, actor, "contact.created", contact,
+                               data=contact_event_data(contact))
         found.update({address: contact.pk
                       for address, contact in zip(new_addresses, created, strict=True)})
         result.contacts_created = len(created)

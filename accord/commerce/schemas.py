@@ -11,7 +11,7 @@ import datetime as dt
 from ninja import Field, Schema
 from pydantic import ConfigDict, field_validator
 
-from accord.sales.schemas import ListParams, money_text
+from accord.sales.schemas import SalesListParams, money_text
 
 
 def _decimal_as_text(value):
@@ -62,7 +62,7 @@ class ProductPage(Schema):
     next: str | None
 
 
-class ProductFilters(ListParams):
+class ProductFilters(SalesListParams):
     sku: str | None = None
     category: str | None = None
     active: bool | None = None

@@ -164,7 +164,7 @@ def create_contact(org, actor, *, data: dict) -> Contact:
     after = audit.snapshot(contact, CONTACT_FIELDS)
     after["tags"] = tags or []
     audit.record(org, actor, Action.CREATE, contact, changes=audit.diff({}, after))
-    events.emit(org, actor, "contact.created", contact, data=_contact_event(contact))
+    events.emit(org, actor, "contact.created", contact, data=contact_event_data(contact))
     timeline.log_event(org, actor, "contact.created", contact=contact,
                        company=contact.company)
     duplicates.find_duplicates_for(org, Contact, [contact.pk])
@@ -223,7 +223,7 @@ def update_contact(org, actor, contact: Contact, *, data: dict,
     search.reindex(Contact, [contact.pk])
     audit.record(org, actor, Action.UPDATE, contact, changes=changes)
     events.emit(org, actor, "contact.updated", contact,
-                data={**_contact_event(contact), "changed": sorted(changes)})
+                data={**contact_event_data(contact), "changed": sorted(changes)})
     if contact.lifecycle_stage != old_stage:
         LifecycleChange.objects.create(
             organization=org, contact=contact, from_stage=old_stage,
@@ -237,7 +237,7 @@ def update_contact(org, actor, contact: Contact, *, data: dict,
     return contact
 
 
-def _contact_event(contact: Contact) -> dict:
+def contact_event_data(contact: Contact) -> dict:
     """The plain facts an event about a contact carries: ids and the main fields."""
     return {
         "id": contact.pk, "first_name": contact.first_name, "last_name": contact.last_name,

@@ -15,9 +15,9 @@ from .webhook_schemas import (
     DeliveryDetail,
     DeliveryPage,
     EventType,
-    ListParams,
     WebhookCreated,
     WebhookIn,
+    WebhookListParams,
     WebhookOut,
     WebhookPage,
     WebhookPatch,
@@ -36,7 +36,7 @@ def list_event_types(request: HttpRequest):
 
 
 @router.get("", response=WebhookPage, summary="List webhooks")
-def list_webhooks(request: HttpRequest, params: Query[ListParams]):
+def list_webhooks(request: HttpRequest, params: Query[WebhookListParams]):
     allow(request, "webhooks.manage")
     items, next_cursor = paginate(Webhook.objects.all(), OLDEST_FIRST, cursor=params.cursor,
                                   limit=clamp_limit(params.limit))
@@ -82,7 +82,7 @@ def delete_webhook(request: HttpRequest, webhook_id: int):
 
 @router.get("/{webhook_id}/deliveries", response=DeliveryPage, summary="List deliveries",
             description="Newest first, with each delivery's status and last answer.")
-def list_deliveries(request: HttpRequest, webhook_id: int, params: Query[ListParams]):
+def list_deliveries(request: HttpRequest, webhook_id: int, params: Query[WebhookListParams]):
     allow(request, "webhooks.manage")
     webhook = webhooks.get_webhook(webhook_id)
     items, next_cursor = paginate(WebhookDelivery.objects.filter(webhook=webhook),

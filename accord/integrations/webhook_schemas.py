@@ -88,6 +88,6 @@ class EventType(Schema):
     description: str
 
 
-class ListParams(Schema):
+class WebhookListParams(Schema):
     limit: int | None = Field(None, description="Items per page, 1 to 500 (default 50).")
     cursor: str | None = Field(None, description="The `next` value of the previous page.")

@@ -40,6 +40,8 @@ def _figures(figures: Figures, currency: str) -> dict:
 def read_forecast(request: HttpRequest, params: Query[ForecastParams]):
     allow(request, "forecast.view")
     day = params.date or today_for(request.organization)
+    if not dt.date(1900, 1, 1) <= day <= dt.date(9998, 12, 31):
+        raise InvalidInput({"date": "Choose a date from 1900 to 9998."})
     period = period_containing(params.period, day)
     result = build_forecast(request.organization, period=period, group_by=params.group_by)
     return {

@@ -69,7 +69,7 @@ class StageStepOut(Schema):
     average_days: str | None = Field(description="Average days spent in this stage.")
 
 
-class ReasonOut(Schema):
+class OutcomeReasonOut(Schema):
     reason: str
     count: int
 
@@ -87,6 +87,6 @@ class PipelineReportOut(Schema):
     average_won_amount: str | None
     cycle_average_days: str | None
     cycle_median_days: str | None
-    won_reasons: list[ReasonOut]
-    lost_reasons: list[ReasonOut]
+    won_reasons: list[OutcomeReasonOut]
+    lost_reasons: list[OutcomeReasonOut]
     not_converted: list[UnconvertedOut]

@@ -109,7 +109,7 @@ class DisqualifyIn(VersionIn):
     reason: str
 
 
-class DealIn(InputSchema):
+class ConversionDealIn(InputSchema):
     name: str | None = None
     amount: str | None = Field(None, description="A decimal string.")
     currency: str | None = None
@@ -117,7 +117,8 @@ class DealIn(InputSchema):
 
 
 class ConvertIn(VersionIn):
-    deal: DealIn | None = Field(None, description="Also open a deal for the new customer.")
+    deal: ConversionDealIn | None = Field(
+        None, description="Also open a deal for the new customer.")
 
 
 class LeadEventIn(InputSchema):

@@ -310,6 +310,10 @@ def record_lead_event(org, actor, lead: Lead, *, event_type: str,
         raise InvalidInput({"type": _(
             "Name the event in dotted lower case, such as email.opened, in at most 64 "
             "characters.")})
+    if event_type.startswith("lead."):
+        # Accord records what happens to the lead itself; a sender posting
+        # "lead.qualified" would score a qualification that never happened.
+        raise InvalidInput({"type": _("Event types starting with lead. are Accord's own.")})
     if data is not None and (not isinstance(data, dict) or len(str(data)) > 2000):
         raise InvalidInput({"data": _("Give the details as an object of at most 2000 "
                                       "characters.")})
@@ -416,6 +420,8 @@ def convert_lead(org, actor, lead: Lead, *, deal: dict | None = None,
     lead = _lock(lead, expected_version)
     if lead.is_converted:
         raise Conflict(_("This lead was converted already."))
+    if lead.status == LeadStatus.DISQUALIFIED:
+        raise Conflict(_("This lead was disqualified; reopen it before converting it."))
 
     owner = {"owner": lead.owner_id} if lead.owner_id else {}
     company = matching_company(lead)

@@ -64,7 +64,7 @@ class PageParams(Schema):
     )
 
 
-class ListParams(PageParams):
+class SalesListParams(PageParams):
     q: str | None = Field(None, description="Search words; each must match.")
 
 
@@ -111,7 +111,7 @@ class PipelinePage(Schema):
     next: str | None
 
 
-class PipelineFilters(ListParams):
+class PipelineFilters(SalesListParams):
     is_active: bool | None = None
 
 
@@ -275,7 +275,7 @@ class DealDetailOut(DealOut):
         return obj.stage_summary
 
 
-class DealFilters(ListParams):
+class DealFilters(SalesListParams):
     pipeline_id: int | None = None
     stage_id: int | None = None
     owner_id: int | None = None
@@ -416,7 +416,7 @@ class ExchangeRatePage(Schema):
     next: str | None
 
 
-class ExchangeRateFilters(ListParams):
+class ExchangeRateFilters(SalesListParams):
     currency: str | None = None
     valid_from: dt.date | None = None
     valid_to: dt.date | None = None
@@ -455,7 +455,7 @@ class QuotaPage(Schema):
     next: str | None
 
 
-class QuotaFilters(ListParams):
+class QuotaFilters(SalesListParams):
     user_id: int | None = None
     period: Period | None = None
     starts_from: dt.date | None = None

@@ -4,6 +4,7 @@ import pytest
 from django_scopes import scope
 
 from accord.commerce.models import BehaviourEvent
+from accord.core.models import DomainEvent
 from accord.customers.models import Contact
 from accord.customers.services import create_contact
 from accord.identity.models import Role
@@ -50,6 +51,8 @@ def test_an_unknown_address_becomes_a_contact(org, admin, api_client_for):
     assert answer.json()["contacts_created"] == 1
     contact = Contact.unscoped.get(organization=org, email="new.buyer@example.com")
     assert contact.source == "Events API"
+    created = DomainEvent.unscoped.get(organization=org, type="contact.created")
+    assert (created.object_id, created.data["email"]) == (contact.pk, "new.buyer@example.com")
     assert BehaviourEvent.unscoped.filter(contact=contact).count() == 2
 
 
