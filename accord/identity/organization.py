@@ -39,6 +39,11 @@ def update_organization(org, actor, *, data: dict) -> Organization:
                 "Exchange rates are quoted in the current base currency. Delete them before "
                 "changing it, then enter the rates against the new one."
             )
+        elif code != org.base_currency and _has_quotas(org):
+            errors["base_currency"] = (
+                "Quotas are set in the current base currency. Delete them before changing "
+                "it, then set them again in the new one."
+            )
         values["base_currency"] = code
     if "time_zone" in data:
         if data["time_zone"] not in zoneinfo.available_timezones():
@@ -59,6 +64,11 @@ def update_organization(org, actor, *, data: dict) -> Organization:
         org.save(update_fields=list(values))
         audit.record(org, actor, Action.UPDATE, org, entity="organization", changes=changes)
     return org
+
+
+def _has_quotas(org) -> bool:
+    quotas = apps.get_model("sales", "Quota")
+    return quotas.unscoped.filter(organization=org).exists()
 
 
 def _has_exchange_rates(org) -> bool:

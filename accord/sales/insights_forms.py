@@ -5,6 +5,7 @@ is valid and the views put their InvalidInput back on these fields.
 """
 
 import datetime as dt
+import decimal
 
 from django import forms
 from django.db import transaction
@@ -42,6 +43,16 @@ class QuotaGridForm(forms.Form):
                     widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 9}),
                 )
 
+    def _seen(self, name: str, fallback):
+        """The value the page showed for a cell when it was opened (sent back hidden)."""
+        key = f"seen_{name}"
+        if key not in self.data:
+            return fallback
+        try:
+            return decimal.Decimal(self.data[key]) if self.data[key] != "" else None
+        except decimal.InvalidOperation:
+            return fallback
+
     def rows(self) -> list[tuple]:
         """(person, [bound field per period]) in the order of the grid."""
         return [(person, [self[quota_field_name(person.pk, starts_on)]
@@ -59,6 +70,15 @@ class QuotaGridForm(forms.Form):
                     name = quota_field_name(person.pk, starts_on)
                     amount = self.cleaned_data.get(name)
                     before = self.current.get((person.pk, starts_on))
+                    seen = self._seen(name, before)
+                    if amount == seen:
+                        continue  # not touched here; a newer value saved meanwhile stays
+                    if seen != before:
+                        self.add_error(name, _(
+                            "Someone else set this to %(value)s since the page was opened; "
+                            "it now shows their value.") % {"value": before if before is not
+                                                            None else "—"})
+                        continue
                     if amount is None:
                         if before is not None:
                             self.add_error(name, _("A quota cannot be removed; enter 0."))

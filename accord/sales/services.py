@@ -381,6 +381,8 @@ def create_deal(org, actor, *, data: dict) -> Deal:
              if data.get("line_items") else None)
     if stage.is_closed:
         raise InvalidInput({"stage": "Create the deal in an open stage, then win or lose it."})
+    if not stage.pipeline.is_active:
+        raise InvalidInput({"pipeline": "This pipeline is switched off; choose an active one."})
 
     now = timezone.now()
     values.setdefault("currency", org.base_currency)
@@ -554,6 +556,9 @@ def move_deal_to_stage(org, actor, deal: Deal, stage: Stage, *,
     _check_version(deal, expected_version)
     if stage.pk == deal.stage_id:
         return deal
+    if enforce_requirements and stage.pipeline_id != deal.pipeline_id and not (
+            Pipeline.objects.filter(pk=stage.pipeline_id, is_active=True).exists()):
+        raise InvalidInput({"stage": "This pipeline is switched off; choose an active one."})
     reason = str(reason or "").strip()
     errors: list[dict] = []
     if enforce_requirements:

@@ -59,3 +59,15 @@ def test_api_reads_for_members_and_writes_for_admins(org, admin, make_member, ap
 
 def test_other_roles_cannot_open_the_page(org, make_member, client_for):
     assert client_for(make_member(org, Role.MANAGER)).get(PAGE).status_code == 403
+
+
+def test_the_base_currency_stays_while_quotas_are_set_in_it(org, admin, api_client_for):
+    from accord.sales.services import set_quota
+
+    with scope(organization=org):
+        set_quota(org, admin.user, user=admin.user.pk, period="month", starts_on="2026-12-01",
+                  amount="1000")
+    answer = api_client_for(admin).patch("/api/v1/organization", {"base_currency": "EUR"},
+                                         content_type="application/json")
+    assert answer.status_code == 422
+    assert answer.json()["errors"][0]["message"].startswith("Quotas are set in the current")

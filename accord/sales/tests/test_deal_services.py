@@ -263,3 +263,16 @@ def test_an_amount_has_no_more_decimals_than_its_currency(org, sales):
     assert caught.value.as_dict() == {"amount": "JPY amounts have at most 0 decimal places."}
     deal = services.create_deal(org, user, data={"name": "Cents", "amount": "12.34"})
     assert deal.amount == Decimal("12.34")
+
+
+def test_no_deal_goes_into_a_switched_off_pipeline(org, sales):
+    pipeline, user = sales
+    old = services.create_pipeline(org, user, name="Old partners")
+    services.update_pipeline(org, user, old, data={"is_active": False})
+    with pytest.raises(InvalidInput) as caught:
+        services.create_deal(org, user, data={"name": "Late", "pipeline": old.pk})
+    assert caught.value.as_dict() == {
+        "pipeline": "This pipeline is switched off; choose an active one."}
+    deal = services.create_deal(org, user, data={"name": "Current"})
+    with pytest.raises(InvalidInput):
+        services.move_deal_to_stage(org, user, deal, old.stages.get(name="Meeting"))

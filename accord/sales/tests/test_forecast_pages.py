@@ -193,6 +193,35 @@ def test_a_quota_cannot_be_emptied(org, admin, member, client_for, in_org):
     assert "A quota cannot be removed; enter 0." in response.content.decode()
 
 
+def test_the_grid_keeps_a_quota_someone_else_saved_meanwhile(org, admin, member, client_for,
+                                                              in_org):
+    with in_org(org):
+        services.set_quota(org, admin.user, user=member.user.pk, period="month",
+                           starts_on=dt.date(2026, 1, 1), amount="999")
+    client = client_for(admin)
+    page = client.get(reverse("sales_insights:quotas"), {"year": "2026"}).content.decode()
+    january = f"quota_{member.user.pk}_20260101"
+    march = f"quota_{admin.user.pk}_20260301"
+    assert f'name="seen_{january}" value="999.00"' in page
+    with in_org(org):
+        services.set_quota(org, admin.user, user=member.user.pk, period="month",
+                           starts_on=dt.date(2026, 1, 1), amount="1234")
+
+    untouched = client.post(reverse("sales_insights:quotas") + "?year=2026", {
+        january: "999.00", f"seen_{january}": "999.00", march: "500", f"seen_{march}": ""})
+    assert untouched.status_code == 302
+    with in_org(org):
+        assert Quota.objects.get(user=member.user, starts_on=dt.date(2026, 1, 1)).amount == 1234
+        assert Quota.objects.get(user=admin.user, starts_on=dt.date(2026, 3, 1)).amount == 500
+
+    clash = client.post(reverse("sales_insights:quotas") + "?year=2026", {
+        january: "800", f"seen_{january}": "999.00"})
+    assert clash.status_code == 422
+    assert "Someone else set this to 1234.00 since the page was opened" in clash.content.decode()
+    with in_org(org):
+        assert Quota.objects.get(user=member.user, starts_on=dt.date(2026, 1, 1)).amount == 1234
+
+
 # Exchange rates
 
 
