@@ -131,7 +131,7 @@ def _clean_rule(org, data: dict, current: AssignmentRule | None) -> dict:
     if len(value) > 200:
         errors["value"] = _("Use at most 200 characters.")
     if given("owner"):
-        values["owner"] = member(org, data.get("owner"), "owner", errors)
+        values["owner"] = member(org, data.get("owner"), "owner", errors, may="leads.change")
     if given("team"):
         values["team"] = _team(data.get("team"), errors)
     owner = values.get("owner", current.owner if current else None)
@@ -209,7 +209,7 @@ def delete_rule(org, actor, rule: AssignmentRule) -> None:
 @transaction.atomic
 def set_fallback_owner(org, actor, *, owner) -> LeadSettings:
     errors: dict = {}
-    user = member(org, owner, "fallback_owner", errors)
+    user = member(org, owner, "fallback_owner", errors, may="leads.change")
     if errors:
         raise InvalidInput(errors)
     settings = lead_settings(org, lock=True)

@@ -137,7 +137,7 @@ def clean_lead(org, data: dict, *, current: Lead | None = None) -> dict:
             errors["company_size"] = _("Choose one of: %(choices)s.") % {
                 "choices": ", ".join(CompanySize.values)}
     if "owner" in data:
-        values["owner"] = member(org, data["owner"], "owner", errors)
+        values["owner"] = member(org, data["owner"], "owner", errors, may="leads.change")
     if "custom_fields" in data:
         values["custom_fields"] = _clean_custom(data["custom_fields"], errors)
     merged = {name: values.get(name, getattr(current, name, "") if current else "")

@@ -11,6 +11,7 @@ from accord.customers import custom_fields
 from accord.customers.models import Company, Entity
 from accord.errors import InvalidInput
 from accord.identity.models import Membership
+from accord.identity.permissions import has_permission
 from accord.money import is_currency, minor_unit
 
 from .models import ForecastCategory, Stage
@@ -61,8 +62,12 @@ def clean_date(value, field: str, errors: dict) -> dt.date | None:
     return parsed
 
 
-def member(org, user_id, field: str, errors: dict):
-    """The active member of `org` with this user id, or an error on `field`."""
+def member(org, user_id, field: str, errors: dict, *, may: str | None = None):
+    """The active member of `org` with this user id, or an error on `field`.
+
+    With `may`, the member's role must also grant that permission: a deal or
+    lead is owned only by someone who can work on it.
+    """
     if user_id in (None, ""):
         return None
     if isinstance(user_id, User):
@@ -76,6 +81,9 @@ def member(org, user_id, field: str, errors: dict):
                   .select_related("user").first())
     if membership is None:
         errors[field] = "Choose a member of this organisation."
+        return None
+    if may is not None and not has_permission(membership, may):
+        errors[field] = "This member's role cannot work on these records; choose another."
         return None
     return membership.user
 
@@ -109,7 +117,7 @@ def clean_deal(org, data: dict, *, current=None) -> dict:
         values["expected_close_date"] = clean_date(data["expected_close_date"],
                                                    "expected_close_date", errors)
     if "owner" in data:
-        values["owner"] = member(org, data["owner"], "owner", errors)
+        values["owner"] = member(org, data["owner"], "owner", errors, may="deals.change")
     if "company" in data:
         values["company"] = _company(data["company"], errors)
     if "forecast_category" in data:

@@ -276,3 +276,14 @@ def test_no_deal_goes_into_a_switched_off_pipeline(org, sales):
     deal = services.create_deal(org, user, data={"name": "Current"})
     with pytest.raises(InvalidInput):
         services.move_deal_to_stage(org, user, deal, old.stages.get(name="Meeting"))
+
+
+def test_a_deal_is_owned_only_by_someone_who_may_work_on_it(org, sales, make_member):
+    from accord.identity.models import Role
+
+    _, user = sales
+    reader = make_member(org, Role.READ_ONLY)
+    with pytest.raises(InvalidInput) as caught:
+        services.create_deal(org, user, data={"name": "Watched", "owner": reader.user.pk})
+    assert caught.value.as_dict() == {
+        "owner": "This member's role cannot work on these records; choose another."}
