@@ -18,6 +18,7 @@ import hmac
 import json
 import logging
 import secrets
+import time
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -262,16 +263,19 @@ def attempt_delivery(delivery_id: int, *, now: dt.datetime | None = None) -> str
         "Accord-Event": delivery.type,
         "Accord-Delivery": str(delivery.pk),
     }
-    status_code, error, excerpt, duration = None, "", "", 0
+    status_code, error, excerpt = None, "", ""
+    started = time.monotonic()
     try:
         reply = outbound.post(webhook.url, body, headers)
-        status_code, excerpt, duration = reply.status, reply.body[:2000], reply.duration_ms
+        status_code, excerpt = reply.status, reply.body[:2000]
         if not 200 <= reply.status < 300:
             error = f"The receiver answered {reply.status}."
     except outbound.Refused as exc:
         error = str(exc)
     except OSError as exc:
         error = _network_error(exc)
+    # Measured here rather than by the sender, so a timeout shows its full wait.
+    duration = int((time.monotonic() - started) * 1000)
     return _record(delivery, now, status_code=status_code, error=error, excerpt=excerpt,
                    duration=duration)
 

@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 
 from accord.audit import services as audit
 from accord.audit.models import Action
+from accord.customers.validation import COUNTRY_CODES
 from accord.errors import InvalidInput, NotFound
 from accord.identity.models import Membership, Team
 
@@ -126,6 +127,14 @@ def _clean_rule(org, data: dict, current: AssignmentRule | None) -> dict:
         errors["field"] = _("Choose one of: %(choices)s.") % {"choices": ", ".join(RULE_FIELDS)}
     if match in (MatchKind.COUNTRY, MatchKind.SOURCE) and not value:
         errors["value"] = _("Say which value the rule looks for.")
+    elif match == MatchKind.COUNTRY:
+        codes = [code.strip().upper() for code in value.split(",") if code.strip()]
+        unknown = [code for code in codes if code not in COUNTRY_CODES]
+        if unknown:
+            errors["value"] = _("Give two-letter country codes such as DE, FR; not %(codes)s.") % {
+                "codes": ", ".join(unknown[:5])}
+        else:
+            values["value"] = ", ".join(codes)
     if match == MatchKind.FIELD and operator != Operator.IS_SET and not value:
         errors["value"] = _("Say which value the rule looks for.")
     if len(value) > 200:

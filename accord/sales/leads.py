@@ -7,7 +7,6 @@ owner by the rules, scores the lead and notes both on its timeline.
 
 import datetime as dt
 import logging
-import re
 import secrets
 from urllib.parse import urlsplit
 
@@ -50,7 +49,7 @@ TEXT_LIMITS = {
 CHANNELS = ("web", "api", "web_form", "email", "import")
 EDITABLE_STATUSES = (LeadStatus.NEW, LeadStatus.WORKING)
 MAX_CUSTOM_FIELDS = 50  # a lead is not a spreadsheet row; more keys are a wrong mapping
-EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
+EVENT_TYPE = scoring.EVENT_TYPE
 
 
 def _lead_search_text(lead: Lead) -> str:

@@ -8,6 +8,7 @@ page can show both the reasons behind today's number and how it got there.
 
 import datetime as dt
 import logging
+import re
 
 from django.db import transaction
 from django.utils import timezone
@@ -20,6 +21,9 @@ from accord.errors import InvalidInput, NotFound
 from .assignment import field_holds, lead_settings
 from .models import Lead, LeadScoreChange, ScoringRule
 from .models.lead import RULE_FIELDS, Operator
+
+# A behaviour event's type: dotted lower case, such as email.opened.
+EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
 
 logger = logging.getLogger(__name__)
 
@@ -190,6 +194,8 @@ def _clean_rule(data: dict, current: ScoringRule | None) -> dict:
     operator = values.get("operator", current.operator if current else Operator.EQUALS)
     if bool(field) == bool(event_type):
         errors["field"] = _("Choose either a field to test or an event to count.")
+    elif event_type and not EVENT_TYPE.match(event_type):
+        errors["event_type"] = _("Name the event in dotted lower case, such as email.opened.")
     elif field and field not in RULE_FIELDS:
         errors["field"] = _("Choose one of: %(choices)s.") % {"choices": ", ".join(RULE_FIELDS)}
     if operator not in Operator.values:

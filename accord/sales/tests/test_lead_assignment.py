@@ -130,3 +130,18 @@ def test_round_robin_is_fair_when_leads_arrive_together(org, admin, team):
     with scope(organization=org):
         owners = list(Lead.objects.values_list("owner_id", flat=True))
     assert sorted(owners.count(user.pk) for user in users) == [2, 2, 2]
+
+
+def test_a_country_rule_takes_country_codes_only(org, admin, api_client_for):
+    api = api_client_for(admin)
+    answer = api.post("/api/v1/lead-assignment-rules",
+                      {"name": "DACH", "match": "country", "value": "Germany, at",
+                       "owner_id": admin.user.pk}, content_type="application/json")
+    assert answer.status_code == 422
+    assert answer.json()["errors"][0]["message"] == (
+        "Give two-letter country codes such as DE, FR; not GERMANY.")
+    fine = api.post("/api/v1/lead-assignment-rules",
+                    {"name": "DACH", "match": "country", "value": "de, at,ch",
+                     "owner_id": admin.user.pk}, content_type="application/json")
+    assert fine.status_code == 201, fine.content
+    assert fine.json()["value"] == "DE, AT, CH"
