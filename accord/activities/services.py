@@ -3,7 +3,6 @@
 import datetime as dt
 import logging
 import smtplib
-import zoneinfo
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -27,6 +26,7 @@ from accord.customers.validation import (
 from accord.errors import InvalidInput, NotFound, StaleVersion
 from accord.identity.models import Membership
 from accord.sales.models import Deal
+from accord.timezones import zone_named
 
 from .models import USER_KINDS, Activity, CallOutcome, Direction, Kind, ReminderDelivery
 
@@ -306,10 +306,7 @@ def _may_be_reminded(user) -> bool:
 def _reminder_message(org, activity: Activity) -> EmailMessage:
     """The reminder e-mail, with times in the assignee's own time zone."""
     user = activity.assignee
-    try:
-        zone = zoneinfo.ZoneInfo(user.time_zone or "UTC")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        zone = zoneinfo.ZoneInfo("UTC")
+    zone = zone_named(user.time_zone)
     context = {
         "org": org,
         "task": activity,

@@ -31,7 +31,7 @@ from accord.activities.services import site_url
 from accord.audit import services as audit
 from accord.audit.models import Action
 from accord.core.models import DomainEvent
-from accord.errors import InvalidInput, NotFound
+from accord.errors import InvalidInput, NotFound, StaleVersion
 from accord.identity.models import Membership, Role
 
 from . import outbound
@@ -149,8 +149,6 @@ def update_webhook(org, actor, webhook: Webhook, *, data: dict,
     """Change a webhook; switching it on again also lifts a pause."""
     webhook = Webhook.objects.select_for_update().get(pk=webhook.pk)
     if expected_version is not None and int(expected_version) != webhook.version:
-        from accord.errors import StaleVersion
-
         raise StaleVersion(current_version=webhook.version)
     errors: list[dict] = []
     values = _clean(data, errors, partial=True)

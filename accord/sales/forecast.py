@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from accord.identity.models import Membership, Team
 from accord.money import quantize
+from accord.timezones import zone_named
 
 from . import services
 from .models import Deal, DealStatus, ForecastCategory, Period, Pipeline, Quota
@@ -60,7 +61,7 @@ def period_containing(kind: str, day: dt.date) -> PeriodRange:
 
 def today_for(org) -> dt.date:
     """Today's date in the organisation's time zone, where its periods begin and end."""
-    return timezone.localdate(timezone=services._zone(org))
+    return timezone.localdate(timezone=zone_named(org.time_zone))
 
 
 @dataclass

@@ -19,8 +19,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accord.money import quantize
+from accord.timezones import zone_named
 
-from . import services
 from .forecast import BaseConverter, Unconverted
 from .models import Deal, DealStatus, Pipeline, StageChange, StageKind
 from .services import MissingRate
@@ -75,7 +75,7 @@ def _percent(part: int, whole: int) -> Decimal | None:
 
 
 def _day_bounds(org, date_from: dt.date, date_to: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    zone = services._zone(org)
+    zone = zone_named(org.time_zone)
     start = dt.datetime.combine(date_from, dt.time.min, tzinfo=zone)
     end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min, tzinfo=zone)
     return start, end
@@ -193,7 +193,7 @@ def _with_start(deals):
 
 def _cycle_days(org, won) -> list[Decimal]:
     """Whole days from the first stage (in the organisation's time zone) to close, per deal."""
-    zone = services._zone(org)
+    zone = zone_named(org.time_zone)
     return [Decimal(max((closed_on - timezone.localdate(started_at, timezone=zone)).days, 0))
             for started_at, closed_on in _with_start(won).values_list("started_at",
                                                                        "closed_on")]

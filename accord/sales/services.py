@@ -21,6 +21,7 @@ from accord.audit import services as audit
 from accord.audit.models import Action
 from accord.errors import Conflict, InvalidInput, NotFound, StaleVersion
 from accord.money import Line, document_totals, quantize
+from accord.timezones import zone_named
 
 from .models import (
     Deal,
@@ -595,7 +596,8 @@ def move_deal_to_stage(org, actor, deal: Deal, stage: Stage, *,
         deal.close_reason = ""
     else:
         if old_status == DealStatus.OPEN or deal.closed_on is None:
-            deal.closed_on = closed_on or timezone.localdate(now, timezone=_zone(org))
+            deal.closed_on = closed_on or timezone.localdate(
+                now, timezone=zone_named(org.time_zone))
         deal.close_reason = reason
     deal.save_new_version()
     search.reindex(Deal, [deal.pk])
@@ -613,15 +615,6 @@ def move_deal_to_stage(org, actor, deal: Deal, stage: Stage, *,
     logger.info("deal.stage_moved", extra={"organization_id": org.id, "deal_id": deal.pk,
                                            "stage_id": stage.pk})
     return deal
-
-
-def _zone(org):
-    import zoneinfo
-
-    try:
-        return zoneinfo.ZoneInfo(org.time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return dt.UTC
 
 
 @transaction.atomic

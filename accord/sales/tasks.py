@@ -3,7 +3,6 @@
 import datetime as dt
 import logging
 import smtplib
-import zoneinfo
 
 from celery import shared_task
 from django.conf import settings
@@ -19,6 +18,7 @@ from accord.activities.services import site_url
 from accord.audit.context import channel
 from accord.identity.models import Membership, Organization
 from accord.money import quantize
+from accord.timezones import zone_named
 
 from .models import Deal, DealStatus, RotReminder, Stage, StageKind
 
@@ -129,10 +129,7 @@ def _may_be_reminded(user) -> bool:
 def _rot_message(org, deal: Deal, now: dt.datetime) -> EmailMessage:
     """The reminder e-mail, with times in the owner's own time zone."""
     user = deal.owner
-    try:
-        zone = zoneinfo.ZoneInfo(user.time_zone or "UTC")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        zone = zoneinfo.ZoneInfo("UTC")
+    zone = zone_named(user.time_zone)
     context = {
         "org": org,
         "deal": deal,
