@@ -242,6 +242,8 @@ def register_routers() -> None:
     from accord.sales.insights_api import forecasts, sales_reports
     from accord.sales.lead_api import assignment_rules, scoring_rules
     from accord.sales.lead_api import router as lead_router
+    from accord.service import services as service_services
+    from accord.service.api import queue_router, tickets
 
     PATH_RECORDS.update({
         "contact_id": customer_services.get_contact,
@@ -258,6 +260,8 @@ def register_routers() -> None:
         "lead_id": leads.get_lead,
         "assignment_rule_id": assignment.get_rule,
         "scoring_rule_id": scoring.get_rule,
+        "ticket_id": service_services.get_ticket,
+        "queue_id": service_services.get_queue,
     })
     api.add_exception_handler(RecordMerged, merged_record)
     api.add_router("/contacts", contacts)
@@ -283,6 +287,8 @@ def register_routers() -> None:
     api.add_router("/leads", lead_router)
     api.add_router("/lead-assignment-rules", assignment_rules)
     api.add_router("/lead-scoring-rules", scoring_rules)
+    api.add_router("/tickets", tickets)
+    api.add_router("/queues", queue_router)
 
 
 register_routers()

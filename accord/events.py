@@ -48,6 +48,11 @@ EVENT_TYPES = {
     "lead.converted": "A lead became a contact (and a deal)",
     "product.created": "A product was added to the catalogue",
     "product.updated": "A product was changed",
+    "ticket.created": "A ticket was opened",
+    "ticket.updated": "A ticket was changed",
+    "ticket.deleted": "A ticket was moved to the trash",
+    "ticket.message_added": "A message, reply or note was added to a ticket",
+    "ticket.solved": "A ticket was solved",
 }
 
 

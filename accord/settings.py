@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "accord.activities",
     "accord.commerce",
     "accord.sales",
+    "accord.service",
     "accord.integrations",
 ]
 

@@ -381,6 +381,7 @@ class Entity(models.TextChoices):
     CONTACT = "contact", _("Contact")
     COMPANY = "company", _("Company")
     DEAL = "deal", _("Deal")
+    TICKET = "ticket", _("Ticket")
 
 
 class FieldType(models.TextChoices):

@@ -18,6 +18,7 @@ VIEW_RECORDS = {
     "contacts.view", "companies.view", "activities.view", "tasks.view", "tags.view",
     "custom_fields.view", "members.view", "teams.view", "imports.view",
     "deals.view", "pipelines.view", "forecast.view", "products.view", "leads.view",
+    "tickets.view",
 }
 # A merge loses nothing (every value and link is kept, the merged record stays
 # and the audit trail shows each choice), so it is an edit of the records, not
@@ -27,17 +28,21 @@ EDIT_RECORDS = {
     "contacts.add", "contacts.change", "companies.add", "companies.change",
     "activities.add", "activities.change", "tasks.change", "tags.add",
     "deals.add", "deals.change", "leads.add", "leads.change", "leads.convert",
+    "tickets.add", "tickets.change",
     # Behaviour events from shops and apps, sent with a member's API token.
     "events.send",
 } | MERGE
 DELETE_RECORDS = {
     "contacts.delete", "companies.delete", "activities.delete", "deals.delete",
-    "leads.delete", "trash.restore",
+    "leads.delete", "tickets.delete", "trash.restore",
 }
 # Pipelines and their stages shape every salesperson's board and the
 # forecast; quotas are targets set for people. Managers and admins set both,
 # and keep the exchange rates and the product catalogue the amounts rest on.
 SALES_SETUP = {"pipelines.manage", "quotas.manage", "rates.manage", "products.manage"}
+# Queues, SLA policies, business hours and canned replies shape how every
+# agent works, so they are set up by managers and admins.
+SERVICE_SETUP = {"service.manage"}
 BULK = {"contacts.bulk", "companies.bulk"}
 EXPORT = {"contacts.export", "companies.export", "deals.export", "leads.export"}
 # Export jobs copy every field of every record out of Accord, the whole
@@ -61,11 +66,11 @@ OWN_TOKENS = {"tokens.own"}
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.ADMIN: frozenset(
         VIEW_RECORDS | EDIT_RECORDS | DELETE_RECORDS | BULK | EXPORT | DATA_EXPORT | IMPORT
-        | MANAGE | ADMIN_ONLY | OWN_TOKENS | SALES_SETUP
+        | MANAGE | ADMIN_ONLY | OWN_TOKENS | SALES_SETUP | SERVICE_SETUP
     ),
     Role.MANAGER: frozenset(
         VIEW_RECORDS | EDIT_RECORDS | DELETE_RECORDS | BULK | EXPORT | DATA_EXPORT | IMPORT
-        | MANAGE | OWN_TOKENS | SALES_SETUP
+        | MANAGE | OWN_TOKENS | SALES_SETUP | SERVICE_SETUP
     ),
     Role.SALES: frozenset(VIEW_RECORDS | EDIT_RECORDS | EXPORT | OWN_TOKENS),
     Role.MARKETING: frozenset(VIEW_RECORDS | EDIT_RECORDS | BULK | EXPORT | OWN_TOKENS),

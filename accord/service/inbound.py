@@ -1,0 +1,202 @@
+"""Mail to a queue's address becomes a ticket, or joins the ticket it answers.
+
+The listener, an .eml upload and the mailbox poll all hand raw bytes to
+`receive_mail`. A message is threaded by any Message-ID in its In-Reply-To
+or References that belongs to a ticket's thread (mail Accord sent or
+received), then by a "[#1042]" tag in the subject when the sender already
+takes part in that ticket. The sender becomes a contact if no contact has the
+address. A message already stored (the same Message-ID) is not stored again.
+Bounces, complaints and read receipts never open a ticket; auto-replies
+join a thread quietly but never open or reopen one, so two robots cannot
+keep answering each other.
+"""
+
+import logging
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django_scopes import scope, scopes_disabled
+
+from accord.audit.context import channel
+from accord.customers import services as customers
+from accord.customers.models import Contact, ContactEmail
+from accord.errors import InvalidInput
+
+from . import services
+from .mail.parse import ParsedMail, parse_message
+from .models import Channel, MessageKind, Queue, Ticket, TicketMessage, TicketStatus
+
+logger = logging.getLogger(__name__)
+
+NOT_FOR_TICKETS = {"bounce", "complaint", "receipt"}
+SUBJECT_FALLBACK = "(no subject)"
+
+
+@dataclass(frozen=True)
+class Received:
+    """What became of one message for one organisation."""
+
+    outcome: str  # "created", "threaded", "duplicate", "ignored"
+    ticket: Ticket | None = None
+    message: TicketMessage | None = None
+
+
+def queue_for_address(address: str) -> Queue | None:
+    """The active queue that owns `address`, in whichever organisation; None if none."""
+    address = (address or "").strip().lower()
+    if not address:
+        return None
+    with scopes_disabled():
+        return (Queue.unscoped.annotate(lower=Lower("email_address"))
+                .filter(lower=address, is_active=True).select_related("organization").first())
+
+
+def accepts_recipient(address: str) -> bool:
+    return queue_for_address(address) is not None
+
+
+def deliver(raw: bytes, recipients: list[str]) -> list[Received]:
+    """Store a message sent to `recipients`, once per organisation owning one of them."""
+    queues: dict[int, Queue] = {}
+    for address in recipients:
+        queue = queue_for_address(address)
+        if queue is not None:
+            queues.setdefault(queue.organization_id, queue)
+    if not queues:
+        logger.info("mail.no_queue", extra={"recipients": len(recipients)})
+        return []
+    parsed = parse_message(raw)
+    results = []
+    for queue in queues.values():
+        with scope(organization=queue.organization), channel("mail"):
+            results.append(receive_mail(queue.organization, queue, parsed, raw))
+    return results
+
+
+def receive_mail(org, queue: Queue | None, parsed: ParsedMail, raw: bytes | None) -> Received:
+    """Thread or open a ticket for one parsed message, inside the organisation's scope."""
+    if parsed.message_id and TicketMessage.objects.filter(
+            message_id=parsed.message_id).exists():
+        return Received("duplicate")
+    ticket = find_thread(parsed)
+    if parsed.kind in NOT_FOR_TICKETS:
+        logger.info("mail.not_for_tickets", extra={"organization_id": org.id,
+                                                   "kind": parsed.kind})
+        if ticket is not None:
+            return _store_notice(org, ticket, parsed)
+        return Received("ignored")
+    if ticket is None and parsed.kind == "auto_reply":
+        return Received("ignored")
+    try:
+        with transaction.atomic():
+            return _store(org, queue, ticket, parsed, raw)
+    except IntegrityError:
+        # The same message arrived through another door at the same moment.
+        if TicketMessage.objects.filter(message_id=parsed.message_id).exists():
+            return Received("duplicate")
+        raise
+
+
+def find_thread(parsed: ParsedMail) -> Ticket | None:
+    """The live ticket this message answers, by its headers first, then by the subject tag."""
+    if parsed.all_ids:
+        known = (TicketMessage.objects.filter(message_id__in=parsed.all_ids,
+                                              ticket__deleted_at__isnull=True)
+                 .select_related("ticket").order_by("-id").first())
+        if known is not None:
+            return known.ticket
+    if parsed.ticket_number and parsed.from_address:
+        ticket = Ticket.objects.filter(number=parsed.ticket_number).first()
+        if ticket is not None and _takes_part(ticket, parsed.from_address):
+            return ticket
+    return None
+
+
+def _takes_part(ticket: Ticket, address: str) -> bool:
+    # A subject tag alone is easy to guess; only someone already in the
+    # conversation may add to a ticket by quoting its number.
+    if ticket.messages.filter(Q(from_address__iexact=address)).exists():
+        return True
+    return bool(ticket.contact_id and ticket.contact.emails.filter(
+        address__iexact=address).exists())
+
+
+def contact_for_sender(org, parsed: ParsedMail) -> Contact | None:
+    """The contact with the sender's address, or a new one made from the From header."""
+    address = parsed.reply_to if parsed.from_address == "" else parsed.from_address
+    if not address:
+        return None
+    found = (ContactEmail.objects.annotate(lower=Lower("address"))
+             .filter(lower=address.lower(), contact__deleted_at__isnull=True,
+                     contact__merged_into__isnull=True)
+             .select_related("contact").order_by("-is_primary", "id").first())
+    if found is not None:
+        return found.contact
+    first, _, last = parsed.from_name.strip().partition(" ")
+    data = {"email": address, "first_name": first[:100], "last_name": last[:100],
+            "source": "E-mail"}
+    try:
+        return customers.create_contact(org, None, data=data)
+    except InvalidInput:
+        # A name or address the contact rules refuse: keep the address alone,
+        # and if even that is refused, the ticket keeps the sender on the message.
+        try:
+            return customers.create_contact(org, None, data={"email": address,
+                                                             "source": "E-mail"})
+        except InvalidInput:
+            return None
+
+
+def _message_values(parsed: ParsedMail, raw: bytes | None, contact: Contact | None) -> dict:
+    return {
+        "contact": contact,
+        "from_name": parsed.from_name[:200],
+        "from_address": parsed.from_address[:254],
+        "to": parsed.to, "cc": parsed.cc,
+        "subject": parsed.subject[:250],
+        "body": parsed.reply_text or parsed.text,
+        "full_text": parsed.text if parsed.reply_text != parsed.text else "",
+        "body_html": parsed.html,
+        "message_id": parsed.message_id[:250],
+        "in_reply_to": (parsed.in_reply_to[0] if parsed.in_reply_to else "")[:250],
+        "references": " ".join(parsed.references),
+        "mail_kind": parsed.kind,
+        "attachments": list(parsed.attachments),
+        "raw": raw,
+    }
+
+
+def _store(org, queue, ticket, parsed: ParsedMail, raw) -> Received:
+    contact = contact_for_sender(org, parsed)
+    values = _message_values(parsed, raw, contact)
+    if ticket is not None and ticket.status != TicketStatus.CLOSED:
+        message = services.add_customer_message(org, None, ticket, message=values,
+                                                reopen=parsed.kind != "auto_reply")
+        return Received("threaded", ticket, message)
+    data = {"subject": (parsed.subject or SUBJECT_FALLBACK)[:250]}
+    if contact is not None:
+        data["contact"] = contact.pk
+    if queue is not None:
+        data["queue"] = queue.pk
+    created = services.create_ticket(org, None, data=data, channel=Channel.EMAIL,
+                                     message=values)
+    return Received("created", created, created.messages.order_by("id").first())
+
+
+def _store_notice(org, ticket: Ticket, parsed: ParsedMail) -> Received:
+    """A bounce or receipt about a ticket's mail: kept as a note for the team, nothing sent."""
+    label = {"bounce": "Delivery failed", "complaint": "Marked as spam by the recipient",
+             "receipt": "Read receipt"}.get(parsed.kind, parsed.kind)
+    with transaction.atomic():
+        note = services.add_note(org, None, ticket,
+                                 body=f"{label}: {parsed.subject}\n\n{parsed.text[:4000]}")
+        note.message_id = parsed.message_id[:250]
+        note.mail_kind = parsed.kind
+        note.from_address = parsed.from_address[:254]
+        note.save(update_fields=["message_id", "mail_kind", "from_address"])
+    return Received("threaded", ticket, note)
+
+
+__all__ = ["MessageKind", "Received", "accepts_recipient", "deliver", "receive_mail"]

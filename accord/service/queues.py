@@ -1,0 +1,88 @@
+"""Writes to queues: where tickets wait and which address customers write to."""
+
+from django.db import transaction
+from django.db.models.functions import Lower
+from django_scopes import scopes_disabled
+
+from accord.audit import services as audit
+from accord.audit.models import Action
+from accord.customers.validation import Collector, clean_email, clean_ref, clean_text
+from accord.errors import StaleVersion
+from accord.identity.models import Team
+
+from .models import Queue
+
+QUEUE_FIELDS = ["name", "email_address", "team", "is_active", "is_default"]
+
+
+def clean_queue(data: dict, *, current: Queue | None = None) -> dict:
+    errors = Collector()
+    out: dict = {}
+    if "name" in data or current is None:
+        name = clean_text(data.get("name"), "name", errors)
+        if name == "":
+            errors.add("name", "Give the queue a name.", "required")
+        elif name and Queue.objects.filter(name__iexact=name).exclude(
+                pk=getattr(current, "pk", None)).exists():
+            errors.add("name", "Another queue already has this name.", "duplicate")
+        out["name"] = name
+    if "email_address" in data:
+        address = clean_email(data["email_address"], "email_address", errors)
+        if address:
+            address = address.lower()
+            # Addresses route mail across all organisations, so the check
+            # looks beyond this one; it says only that the address is taken.
+            with scopes_disabled():
+                taken = (Queue.unscoped.annotate(lower=Lower("email_address"))
+                         .filter(lower=address).exclude(pk=getattr(current, "pk", None))
+                         .exists())
+            if taken:
+                errors.add("email_address", "This address already belongs to a queue.",
+                           "duplicate")
+        out["email_address"] = address
+    if "team" in data:
+        out["team"] = clean_ref(Team, data["team"], "team_id", errors, "Choose an existing team.")
+    for flag in ("is_active", "is_default"):
+        if flag in data:
+            if not isinstance(data[flag], bool):
+                errors.add(flag, "Give true or false.")
+            out[flag] = bool(data[flag])
+    errors.raise_if_any()
+    return out
+
+
+def _only_default(queue: Queue) -> None:
+    if queue.is_default:
+        Queue.objects.exclude(pk=queue.pk).filter(is_default=True).update(is_default=False)
+
+
+@transaction.atomic
+def create_queue(org, actor, *, data: dict) -> Queue:
+    values = clean_queue(data)
+    queue = Queue.objects.create(organization=org, **values)
+    if not Queue.objects.exclude(pk=queue.pk).filter(is_default=True).exists():
+        queue.is_default = True
+        queue.save(update_fields=["is_default"])
+    _only_default(queue)
+    audit.record(org, actor, Action.CREATE, queue,
+                 changes=audit.diff({}, audit.snapshot(queue, QUEUE_FIELDS)))
+    return queue
+
+
+@transaction.atomic
+def update_queue(org, actor, queue: Queue, *, data: dict,
+                 expected_version: int | None = None) -> Queue:
+    queue = Queue.objects.select_for_update().get(pk=queue.pk)
+    if expected_version is not None and int(expected_version) != queue.version:
+        raise StaleVersion(current_version=queue.version)
+    values = clean_queue(data, current=queue)
+    before = audit.snapshot(queue, QUEUE_FIELDS)
+    for name, value in values.items():
+        setattr(queue, name, value)
+    changes = audit.diff(before, audit.snapshot(queue, QUEUE_FIELDS))
+    if not changes:
+        return queue
+    queue.save_new_version()
+    _only_default(queue)
+    audit.record(org, actor, Action.UPDATE, queue, changes=changes)
+    return queue
