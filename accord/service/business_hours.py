@@ -158,8 +158,8 @@ def validate_hours(hours: Mapping) -> list[str]:
             begins, ends = _offset(start), _offset(end, end_of_day=True)
             if ends <= begins:
                 problems.append(
-                    _("%(day)s %(interval)s ends before it starts. To work past midnight, end "
-                      "the interval at 00:00 and start the next day at 00:00.")
+                    _("%(day)s %(interval)s does not end after it starts. To work past "
+                      "midnight, end the interval at 00:00 and start the next day at 00:00.")
                     % {"day": name, "interval": label})
                 continue
             spans.append((begins, ends, label))
@@ -172,7 +172,7 @@ def validate_hours(hours: Mapping) -> list[str]:
                                 % {"day": name, "first": reach[2], "second": label})
             if reach is None or ends > reach[1]:
                 reach = (begins, ends, label)
-    return problems
+    return list(dict.fromkeys(problems))
 
 
 def add_business_time(start: dt.datetime, duration: dt.timedelta,
@@ -287,7 +287,7 @@ def _whole_week(calendar: WorkingCalendar, day: dt.date,
     A week counts whole, as the calendar's weekly hours, when it begins at or
     after `start`, holds no holiday and has the same UTC offset at both ends.
     A zone whose clocks changed and changed back within one week would be
-    counted by the wall clock; no zone's rules do that.
+    counted by the wall clock; the rules of zones in use today do not do that.
     """
     if not calendar._holiday_free_week(day):
         return None
