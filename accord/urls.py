@@ -16,4 +16,5 @@ urlpatterns = [
     path("", include("accord.integrations.urls")),
     path("", include("accord.sales.insights_urls")),
     path("", include("accord.sales.lead_urls")),
+    path("", include("accord.service.urls")),
 ]

@@ -1,0 +1,64 @@
+"""Merge fields in texts people write: `{{ contact.first_name|default:"there" }}`.
+
+Texts are rendered by a Django template engine of their own that has no
+template loaders and no tag libraries to load, and they see only the plain
+dictionaries of strings they are given, never a model: a text can read the
+values offered and nothing else. Only the tags that shape text are allowed
+(if, for, with, firstof, spaceless, comment); `include`, `load`, `url`,
+`debug` and the rest are refused when the text is saved or rendered.
+"""
+
+from django.template import Context, Engine, TemplateSyntaxError
+from django.template.base import Lexer, TokenType
+
+from accord.errors import InvalidInput
+
+ALLOWED_TAGS = {
+    "if", "elif", "else", "endif", "for", "empty", "endfor", "with", "endwith", "firstof",
+    "spaceless", "endspaceless", "comment", "endcomment",
+}
+_ENGINE = Engine(loaders=[], libraries={}, debug=False, string_if_invalid="")
+
+
+def check(text: str, field: str = "body") -> None:
+    """Raise InvalidInput naming `field` when `text` uses a tag that is not allowed
+    or is not a valid template."""
+    for token in Lexer(text).tokenize():
+        if token.token_type == TokenType.BLOCK:
+            name = (token.contents.split() or [""])[0]
+            if name not in ALLOWED_TAGS:
+                raise InvalidInput({field: f"The tag {{% {name} %}} cannot be used here; "
+                                           "use merge fields, if, for and with."})
+    try:
+        _ENGINE.from_string(text)
+    except TemplateSyntaxError as exc:
+        raise InvalidInput({field: f"This text has a merge-field mistake: {exc}"}) from exc
+
+
+def render(text: str, values: dict, *, html: bool = False, field: str = "body") -> str:
+    """`text` with its merge fields filled from `values`; missing values become empty.
+
+    Plain text is rendered without HTML escaping; `html=True` escapes every
+    value. Raises InvalidInput when the text itself is not valid.
+    """
+    check(text, field)
+    template = _ENGINE.from_string(text)
+    return template.render(Context(values, autoescape=html))
+
+
+def person_values(contact) -> dict:
+    """The merge fields of a contact (and its company) as plain strings."""
+    if contact is None:
+        return {"contact": {}, "company": {}}
+    company = getattr(contact, "company", None)
+    return {
+        "contact": {
+            "first_name": contact.first_name, "last_name": contact.last_name,
+            "full_name": " ".join(part for part in (contact.first_name, contact.last_name)
+                                  if part),
+            "email": contact.email, "title": contact.title,
+            "custom": {key: str(value) for key, value in (contact.custom_fields or {}).items()},
+        },
+        "company": {"name": company.name, "domain": getattr(company, "domain", "")}
+        if company is not None else {},
+    }

@@ -1,0 +1,123 @@
+"""Forms of the ticket pages. They check shapes only; the ticket services decide
+what a value means and their InvalidInput is put next to the field it names."""
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+
+from accord.customers.forms import members_of
+
+from .models import Channel, Priority, Queue, TicketStatus
+from .services import REPLY_STATUSES
+
+User = get_user_model()
+MAX_EML_BYTES = 25 * 1024 * 1024
+
+
+class ErrorAliases:
+    error_aliases: dict[str, str] = {}
+
+    def field_for_error(self, name: str) -> str | None:
+        return self.error_aliases.get(name, name)
+
+
+def _agents(org):
+    return members_of(org)
+
+
+class TicketForm(ErrorAliases, forms.Form):
+    subject = forms.CharField(label=_("Subject"), max_length=250)
+    contact_email = forms.EmailField(
+        label=_("Customer e-mail"), required=False,
+        help_text=_("Found among your contacts, or a new contact is made."))
+    contact_name = forms.CharField(label=_("Customer name"), required=False, max_length=200,
+                                   help_text=_("Only used when a new contact is made."))
+    body = forms.CharField(label=_("What the customer needs"), required=False,
+                           widget=forms.Textarea(attrs={"rows": 6}))
+    channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices,
+                                initial=Channel.PHONE)
+    priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices,
+                                 initial=Priority.NORMAL)
+    queue = forms.ModelChoiceField(label=_("Queue"), queryset=Queue.objects.none(),
+                                   required=False, empty_label=_("Default queue"))
+    assignee = forms.ModelChoiceField(label=_("Assignee"), queryset=User.objects.none(),
+                                      required=False, empty_label=_("Unassigned"))
+    tags = forms.CharField(label=_("Tags"), required=False, max_length=500,
+                           help_text=_("Separate tags with commas."))
+
+    error_aliases = {"contact_id": "contact_email", "queue_id": "queue",
+                     "assignee_id": "assignee"}
+
+    def __init__(self, *args, org, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["queue"].queryset = Queue.objects.filter(is_active=True)
+        self.fields["assignee"].queryset = _agents(org)
+
+
+class TicketFieldsForm(ErrorAliases, forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    status = forms.ChoiceField(label=_("Status"), choices=TicketStatus.choices)
+    priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices)
+    queue = forms.ModelChoiceField(label=_("Queue"), queryset=Queue.objects.none(),
+                                   required=False, empty_label=_("No queue"))
+    assignee = forms.ModelChoiceField(label=_("Assignee"), queryset=User.objects.none(),
+                                      required=False, empty_label=_("Unassigned"))
+    tags = forms.CharField(label=_("Tags"), required=False, max_length=500,
+                           help_text=_("Separate tags with commas."))
+
+    error_aliases = {"queue_id": "queue", "assignee_id": "assignee"}
+
+    def __init__(self, *args, org, ticket, tags, **kwargs):
+        kwargs.setdefault("initial", {
+            "version": ticket.version, "status": ticket.status, "priority": ticket.priority,
+            "queue": ticket.queue_id, "assignee": ticket.assignee_id, "tags": ", ".join(tags),
+        })
+        super().__init__(*args, **kwargs)
+        self.fields["queue"].queryset = Queue.objects.all()
+        self.fields["assignee"].queryset = _agents(org)
+
+
+class ReplyForm(forms.Form):
+    KIND_CHOICES = [("reply", _("Reply to the customer")), ("note", _("Internal note"))]
+    STATUS_CHOICES = [("", _("Keep the status"))] + [
+        (value, label) for value, label in TicketStatus.choices if value in REPLY_STATUSES]
+
+    kind = forms.ChoiceField(label=_("Kind"), choices=KIND_CHOICES, initial="reply",
+                             widget=forms.RadioSelect)
+    body = forms.CharField(label=_("Message"), required=False,
+                           widget=forms.Textarea(attrs={"rows": 7}))
+    status = forms.ChoiceField(label=_("Then set the status to"), choices=STATUS_CHOICES,
+                               required=False)
+    seen_message = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    send_anyway = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def field_for_error(self, name: str) -> str | None:
+        return name
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(label=_("E-mail file (.eml)"))
+    queue = forms.ModelChoiceField(label=_("Queue"), queryset=Queue.objects.none(),
+                                   required=False, empty_label=_("Default queue"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["queue"].queryset = Queue.objects.filter(is_active=True)
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_EML_BYTES:
+            raise forms.ValidationError(_("Keep the file under 25 MB."))
+        return upload
+
+
+class QueueForm(ErrorAliases, forms.Form):
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    name = forms.CharField(label=_("Name"), max_length=120)
+    email_address = forms.CharField(
+        label=_("E-mail address"), required=False, max_length=254,
+        help_text=_("Mail sent to this address becomes tickets in this queue; replies go "
+                    "out from it."))
+    is_default = forms.BooleanField(label=_("New tickets land here unless a rule says "
+                                            "otherwise"), required=False)
+    is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)

@@ -1,0 +1,476 @@
+"""Ticket pages: the agent's lists, the ticket with its thread, replies, uploads, queues."""
+
+import csv
+
+from django.contrib import messages
+from django.core.files.storage import default_storage
+from django.db.models import Q
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accord import merge_fields
+from accord.audit.history import field_history
+from accord.customers.models import Contact, ContactEmail
+from accord.customers.services import create_contact
+from accord.errors import InvalidInput, NotFound, StaleVersion
+from accord.identity.permissions import permission_required
+from accord.pagination import paginate, parse_ordering
+from accord.sales.models import Deal
+from accord.web import apply_errors, can, pager
+
+from . import queues, services, sla
+from .forms import QueueForm, ReplyForm, TicketFieldsForm, TicketForm, UploadForm
+from .models import (
+    CannedReply,
+    MessageKind,
+    Priority,
+    Queue,
+    Ticket,
+    TicketAttachment,
+    TicketMessage,
+    TicketStatus,
+)
+from .queries import VIEWS, ticket_filters
+
+PAGE_SIZE = 50
+ORDERINGS = {"created_at": "created_at", "number": "number", "priority": "priority",
+             "status": "status", "last_message_at": "last_message_at",
+             "due": "resolution_due_at"}
+CSV_COLUMNS = ["number", "subject", "status", "priority", "channel", "contact", "email",
+               "company", "queue", "assignee", "created_at", "first_response_at", "solved_at"]
+
+
+def _ticket(number) -> Ticket:
+    try:
+        return services.get_ticket_by_number(number)
+    except NotFound as exc:
+        raise Http404(str(exc)) from exc
+
+
+def _tags(text: str) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+# Lists
+
+
+@permission_required("tickets.view")
+def ticket_list(request):
+    params = request.GET.copy()
+    if "view" not in params and not any(params.get(key) for key in ("q", "status", "queue_id",
+                                                                     "assignee_id", "priority")):
+        params["view"] = "unresolved"
+    errors = []
+    try:
+        ordering = parse_ordering(params.get("ordering"), ORDERINGS, "-last_message_at")
+        rows = ticket_filters(Ticket.objects.select_related("contact", "company", "queue",
+                                                            "assignee"), params, request.user)
+        page, next_cursor = paginate(rows, ordering, cursor=params.get("cursor"),
+                                     limit=PAGE_SIZE)
+    except InvalidInput as exc:
+        errors = [error["message"] for error in exc.errors]
+        page, next_cursor = [], None
+    now = timezone.now()
+    for ticket in page:
+        ticket.due = sla.next_due(ticket)
+        ticket.breached = sla.is_breached(ticket, now=now)
+    counts = _view_counts(request.user)
+    context = {
+        "tickets": page, "errors": errors, "filters": params, "views": [
+            {"key": key, "label": _(label), "count": counts.get(key),
+             "current": params.get("view") == key} for key, label in VIEWS.items()],
+        "statuses": TicketStatus.choices, "priorities": Priority.choices,
+        "queues": Queue.objects.all(), "agents": TicketFieldsForm.base_fields[
+            "assignee"].queryset if False else _agents(request),
+        "can_add": can(request, "tickets.add"), "can_change": can(request, "tickets.change"),
+        "export_query": params.urlencode(), "now": now,
+        **pager(params, next_cursor),
+    }
+    template = "service/ticket_list.html"
+    if request.htmx and request.GET.get("rows"):
+        template += "#ticket-rows"
+    return render(request, template, context, status=422 if errors else 200)
+
+
+def _agents(request):
+    from accord.customers.forms import members_of
+
+    return members_of(request.organization)
+
+
+def _view_counts(user) -> dict:
+    """How many tickets each quick view holds; cheap, because they are indexed filters."""
+    from .queries import apply_view
+
+    counts = {}
+    for key in ("mine", "unassigned", "due_soon", "breached"):
+        counts[key] = apply_view(Ticket.objects.all(), key, user).count()
+    return counts
+
+
+@permission_required("tickets.view")
+def ticket_export(request):
+    rows = ticket_filters(Ticket.objects.select_related("contact", "company", "queue",
+                                                        "assignee"), request.GET, request.user)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y-%m-%d")
+    response["Content-Disposition"] = f'attachment; filename="tickets-{stamp}.csv"'
+    response.write("\ufeff")
+    writer = csv.writer(response)
+    writer.writerow(CSV_COLUMNS)
+    for ticket in rows.order_by("-number").iterator(chunk_size=500):
+        writer.writerow([_cell(value) for value in (
+            ticket.number, ticket.subject, ticket.status, ticket.priority, ticket.channel,
+            ticket.contact or "", ticket.contact.email if ticket.contact_id else "",
+            ticket.company or "", ticket.queue or "", ticket.assignee or "",
+            ticket.created_at.isoformat(),
+            ticket.first_response_at.isoformat() if ticket.first_response_at else "",
+            ticket.solved_at.isoformat() if ticket.solved_at else "")])
+    return response
+
+
+def _cell(value) -> str:
+    text = "" if value is None else str(value)
+    # A cell starting like a formula would run as one in a spreadsheet.
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+@require_POST
+@permission_required("tickets.change")
+def ticket_bulk(request):
+    ids = request.POST.getlist("ids")
+    action = request.POST.get("action", "")
+    value = request.POST.get(f"value_{action}", "") or None
+    try:
+        changed = services.bulk_update(request.organization, request.user, ids,
+                                       action=action, value=value)
+    except InvalidInput as exc:
+        messages.error(request, exc.errors[0]["message"])
+    else:
+        messages.success(request, _("%(count)d tickets changed.") % {"count": changed})
+    back = request.POST.get("back", "")
+    return redirect(reverse("service:list") + (f"?{back}" if back else ""))
+
+
+# One ticket
+
+
+@permission_required("tickets.add")
+def ticket_create(request):
+    initial = {}
+    contact = None
+    if request.GET.get("contact"):
+        contact = Contact.objects.filter(pk=request.GET["contact"].isdigit()
+                                         and int(request.GET["contact"])).first()
+        if contact is not None:
+            initial["contact_email"] = contact.email
+    form = TicketForm(request.POST or None, org=request.organization, initial=initial)
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.is_valid():
+            try:
+                ticket = _create_from_form(request, form.cleaned_data)
+            except InvalidInput as exc:
+                apply_errors(form, exc, form.field_for_error)
+            else:
+                messages.success(request, _("Ticket #%(number)d opened.") % {
+                    "number": ticket.number})
+                return redirect(ticket.get_absolute_url())
+    return render(request, "service/ticket_form.html", {"form": form}, status=status)
+
+
+def _create_from_form(request, data: dict) -> Ticket:
+    contact = None
+    address = (data.get("contact_email") or "").strip().lower()
+    if address:
+        found = (ContactEmail.objects.filter(address__iexact=address,
+                                             contact__deleted_at__isnull=True,
+                                             contact__merged_into__isnull=True)
+                 .select_related("contact").first())
+        if found is not None:
+            contact = found.contact
+        else:
+            first, _space, last = (data.get("contact_name") or "").strip().partition(" ")
+            contact = create_contact(request.organization, request.user, data={
+                "email": address, "first_name": first, "last_name": last})
+    values = {
+        "subject": data["subject"], "priority": data["priority"],
+        "queue": data["queue"].pk if data.get("queue") else None,
+        "assignee": data["assignee"].pk if data.get("assignee") else None,
+        "tags": _tags(data.get("tags")),
+    }
+    if contact is not None:
+        values["contact"] = contact.pk
+    return services.create_ticket(request.organization, request.user, data=values,
+                                  body=data.get("body") or "", channel=data["channel"])
+
+
+@permission_required("tickets.view")
+def ticket_detail(request, number: int):
+    ticket = _ticket(number)
+    return _render_ticket(request, ticket)
+
+
+def _render_ticket(request, ticket: Ticket, *, reply_form=None, fields_form=None,
+                   status: int = 200, newer: list | None = None):
+    tags = services.tag_names(ticket)
+    thread = list(ticket.messages.select_related("author", "contact")
+                  .prefetch_related("attachments"))
+    can_change = can(request, "tickets.change")
+    if can_change:
+        services.touch_viewer(request.organization, request.user, ticket, replying=False)
+    if reply_form is None:
+        body = ""
+        canned_id = request.GET.get("canned")
+        if canned_id and canned_id.isdigit():
+            canned = CannedReply.objects.filter(pk=int(canned_id), is_active=True).first()
+            if canned is not None:
+                body = _fill_canned(request, ticket, canned)
+        reply_form = ReplyForm(initial={
+            "body": body, "seen_message": thread[-1].pk if thread else 0})
+    context = {
+        "ticket": ticket, "thread": thread, "tags": tags,
+        "fields_form": fields_form or TicketFieldsForm(org=request.organization, ticket=ticket,
+                                                       tags=tags),
+        "reply_form": reply_form, "newer": newer or [],
+        "can_change": can_change, "can_delete": can(request, "tickets.delete"),
+        "viewers": services.other_viewers(ticket, request.user),
+        "canned_replies": CannedReply.objects.filter(is_active=True),
+        "reply_to": services.reply_address(ticket),
+        "breached": sla.is_breached(ticket, now=timezone.now()),
+        "due": sla.next_due(ticket),
+        "other_tickets": _other_tickets(ticket),
+        "deals": _customer_deals(request, ticket),
+        "history": field_history(ticket) if can_change else [],
+    }
+    return render(request, "service/ticket_detail.html", context, status=status)
+
+
+def _fill_canned(request, ticket: Ticket, canned: CannedReply) -> str:
+    values = merge_fields.person_values(ticket.contact)
+    values["ticket"] = {"number": str(ticket.number), "subject": ticket.subject}
+    values["agent"] = {"name": request.user.get_full_name() or request.user.email}
+    values["organization"] = {"name": request.organization.name}
+    try:
+        return merge_fields.render(canned.body, values)
+    except InvalidInput:
+        return canned.body
+
+
+def _other_tickets(ticket: Ticket) -> list[Ticket]:
+    if not ticket.contact_id and not ticket.company_id:
+        return []
+    same = Q(contact_id=ticket.contact_id) if ticket.contact_id else Q()
+    if ticket.company_id:
+        same |= Q(company_id=ticket.company_id)
+    return list(Ticket.objects.filter(same).exclude(pk=ticket.pk).order_by("-id")[:10])
+
+
+def _customer_deals(request, ticket: Ticket) -> list:
+    if not can(request, "deals.view") or not (ticket.contact_id or ticket.company_id):
+        return []
+    same = Q(contact_links__contact_id=ticket.contact_id) if ticket.contact_id else Q()
+    if ticket.company_id:
+        same |= Q(company_id=ticket.company_id)
+    return list(Deal.objects.filter(same).select_related("stage").distinct().order_by("-id")[:10])
+
+
+@require_POST
+@permission_required("tickets.change")
+def ticket_update(request, number: int):
+    ticket = _ticket(number)
+    tags = services.tag_names(ticket)
+    form = TicketFieldsForm(request.POST, org=request.organization, ticket=ticket, tags=tags)
+    if not form.is_valid():
+        return _render_ticket(request, ticket, fields_form=form, status=422)
+    data = form.cleaned_data
+    try:
+        services.update_ticket(request.organization, request.user, ticket, data={
+            "status": data["status"], "priority": data["priority"],
+            "queue": data["queue"].pk if data["queue"] else None,
+            "assignee": data["assignee"].pk if data["assignee"] else None,
+            "tags": _tags(data["tags"]),
+        }, expected_version=data["version"])
+    except StaleVersion as exc:
+        form.add_error(None, exc.detail)
+        return _render_ticket(request, services.get_ticket(ticket.pk), fields_form=form,
+                              status=409)
+    except InvalidInput as exc:
+        apply_errors(form, exc, form.field_for_error)
+        return _render_ticket(request, ticket, fields_form=form, status=422)
+    messages.success(request, _("Ticket saved."))
+    return redirect(ticket.get_absolute_url())
+
+
+@require_POST
+@permission_required("tickets.change")
+def ticket_reply(request, number: int):
+    """Send a reply or add a note; a reply written while others answered is held back once.
+
+    Nothing typed is lost: when messages arrived after the page was opened,
+    the page comes back with them shown above the draft, and a second press
+    sends it.
+    """
+    ticket = _ticket(number)
+    form = ReplyForm(request.POST)
+    if not form.is_valid():
+        return _render_ticket(request, ticket, reply_form=form, status=422)
+    data = form.cleaned_data
+    seen = data.get("seen_message") or 0
+    newer = list(ticket.messages.filter(pk__gt=seen).exclude(author=request.user)
+                 .select_related("author"))
+    if data["kind"] == "reply" and newer and not data.get("send_anyway"):
+        form = ReplyForm(initial={**data, "seen_message": newer[-1].pk, "send_anyway": True})
+        form.add_error(None, _("New messages arrived while you were writing. Read them below, "
+                               "then send your reply again if it still fits."))
+        return _render_ticket(request, ticket, reply_form=form, status=409, newer=newer)
+    try:
+        if data["kind"] == "note":
+            services.add_note(request.organization, request.user, ticket, body=data["body"])
+        else:
+            services.add_reply(request.organization, request.user, ticket, body=data["body"],
+                               status=data.get("status") or None)
+    except InvalidInput as exc:
+        apply_errors(form, exc, form.field_for_error)
+        return _render_ticket(request, ticket, reply_form=form, status=422)
+    services.touch_viewer(request.organization, request.user, ticket, replying=False)
+    messages.success(request, _("Note added.") if data["kind"] == "note" else _("Reply sent."))
+    return redirect(ticket.get_absolute_url() + "#thread-end")
+
+
+@permission_required("tickets.view")
+def ticket_presence(request, number: int):
+    """Who else has the ticket open; the page asks every few seconds and says if it is typing."""
+    ticket = _ticket(number)
+    if can(request, "tickets.change"):
+        services.touch_viewer(request.organization, request.user, ticket,
+                              replying=request.GET.get("replying") == "1")
+    return render(request, "service/_presence.html", {
+        "viewers": services.other_viewers(ticket, request.user), "ticket": ticket,
+        "latest": ticket.messages.order_by("-id").values_list("pk", flat=True).first() or 0,
+        "seen": int(request.GET["seen"]) if request.GET.get("seen", "").isdigit() else None,
+    })
+
+
+@require_POST
+@permission_required("tickets.delete")
+def ticket_delete(request, number: int):
+    ticket = _ticket(number)
+    services.delete_ticket(request.organization, request.user, ticket)
+    messages.success(request, _("Ticket #%(number)d moved to the trash.") % {
+        "number": ticket.number})
+    return redirect("service:list")
+
+
+@permission_required("tickets.view")
+def message_raw(request, number: int, message_id: int):
+    """The original mail, byte for byte, as it arrived."""
+    ticket = _ticket(number)
+    message = TicketMessage.objects.filter(ticket=ticket, pk=message_id).first()
+    if message is None or not message.raw:
+        raise Http404
+    return FileResponse(default_storage.open(message.raw.name, "rb"), as_attachment=True,
+                        filename=f"ticket-{ticket.number}-message-{message.pk}.eml",
+                        content_type="message/rfc822")
+
+
+@permission_required("tickets.view")
+def attachment_download(request, number: int, attachment_id: int):
+    ticket = _ticket(number)
+    attachment = TicketAttachment.objects.filter(message__ticket=ticket,
+                                                 pk=attachment_id).first()
+    if attachment is None:
+        raise Http404
+    # Files from strangers are always downloaded, never shown inline, so an
+    # HTML or SVG attachment cannot run in Accord's origin.
+    response = FileResponse(default_storage.open(attachment.file.name, "rb"),
+                            as_attachment=True, filename=attachment.filename,
+                            content_type="application/octet-stream")
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@permission_required("tickets.add")
+def eml_upload(request):
+    """Turn a saved e-mail into a ticket (or add it to the ticket it answers)."""
+    from .inbound import receive_mail
+    from .mail.parse import parse_message
+
+    form = UploadForm(request.POST or None, request.FILES or None)
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.is_valid():
+            raw = form.cleaned_data["file"].read()
+            queue = form.cleaned_data.get("queue")
+            result = receive_mail(request.organization, queue, parse_message(raw), raw)
+            if result.ticket is not None:
+                note = {"created": _("Ticket #%(number)d opened from the e-mail."),
+                        "threaded": _("The e-mail was added to ticket #%(number)d.")}
+                messages.success(request, note.get(result.outcome, "%(number)d") % {
+                    "number": result.ticket.number})
+                return redirect(result.ticket.get_absolute_url())
+            form.add_error("file", {
+                "duplicate": _("This e-mail is already on a ticket."),
+                "ignored": _("This is an automatic message (a bounce, receipt or "
+                             "auto-reply); it does not open a ticket."),
+            }.get(result.outcome, _("This e-mail could not be read.")))
+    return render(request, "service/eml_upload.html", {"form": form}, status=status)
+
+
+# Queues (settings)
+
+
+@permission_required("service.manage")
+def queue_list(request):
+    form = QueueForm(request.POST or None, initial={"is_active": True})
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.is_valid():
+            try:
+                queues.create_queue(request.organization, request.user, data=form.cleaned_data)
+            except InvalidInput as exc:
+                apply_errors(form, exc, form.field_for_error)
+            else:
+                messages.success(request, _("Queue added."))
+                return redirect("service:queues")
+    return render(request, "service/queue_list.html", {
+        "queues": Queue.objects.select_related("team"), "form": form}, status=status)
+
+
+@permission_required("service.manage")
+def queue_edit(request, pk: int):
+    queue = Queue.objects.filter(pk=pk).first()
+    if queue is None:
+        raise Http404
+    form = QueueForm(request.POST or None, initial={
+        "version": queue.version, "name": queue.name, "email_address": queue.email_address,
+        "is_default": queue.is_default, "is_active": queue.is_active})
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            version = data.pop("version")
+            try:
+                queues.update_queue(request.organization, request.user, queue, data=data,
+                                    expected_version=version)
+            except StaleVersion as exc:
+                form.add_error(None, exc.detail)
+                status = 409
+            except InvalidInput as exc:
+                apply_errors(form, exc, form.field_for_error)
+            else:
+                messages.success(request, _("Queue saved."))
+                return redirect("service:queues")
+    return render(request, "service/queue_form.html", {"form": form, "queue": queue},
+                  status=status)
+
+
+__all__ = ["MessageKind"]
