@@ -106,6 +106,7 @@ SEVEN_BIT_CODECS = {"utf-7", "iso2022_jp", "iso2022_jp_1", "iso2022_jp_2", "iso2
 # Below this many bytes a statistical guess is mostly wrong (a lone accented
 # byte in a header comes out as Korean): windows-1252 is the better bet.
 GUESS_MIN_BYTES = 32
+WIDE_CODECS = ["utf_16", "utf_16_be", "utf_16_le", "utf_32", "utf_32_be", "utf_32_le"]
 BODY_TYPES = {"text/plain", "text/html"}
 EMBEDDED_MESSAGES = {"message/rfc822", "message/global"}
 
@@ -114,6 +115,7 @@ HIDDEN_TAGS = {"script", "style", "title", "template", "head"}
 BREAK_TAGS = {"br", "tr", "li", "dt", "dd", "div", "table", "ul", "ol", "dl", "hr", "section",
               "article", "header", "footer", "nav", "aside", "address", "figure", "form",
               "center", "caption", "details", "summary"}
+LINE, PARAGRAPH = "\x01", "\x02"  # break markers, never in the data (controls are removed)
 PARAGRAPH_TAGS = {"p", "blockquote", "pre", "h1", "h2", "h3", "h4", "h5", "h6"}
 
 SAFE_URL_SCHEMES = {"http", "https", "mailto", "tel", "cid"}
@@ -198,7 +200,8 @@ def decode_bytes(data: bytes, declared: str | None = None) -> str:
     codec = _codec_for(label)
     if data.isascii() and b"\x1b" not in data and codec not in SEVEN_BIT_CODECS:
         return clean_text(data.decode("ascii"))
-    attempts = ["utf-8"] if label in LOOSE_LABELS or _single_byte(codec) else []
+    loose = label in LOOSE_LABELS or _single_byte(codec)
+    attempts = ["utf-8"] if loose and not data.isascii() else []
     if codec:
         attempts.append(codec)
     for name in attempts:
@@ -210,8 +213,14 @@ def decode_bytes(data: bytes, declared: str | None = None) -> str:
         decoded = _decode_iso2022jp_extended(data)
         if decoded is not None:
             return clean_text(decoded)
+    if loose:
+        mostly_utf8 = _mostly_utf8(data)
+        if mostly_utf8 is not None:
+            return clean_text(mostly_utf8)
     if len(data) >= GUESS_MIN_BYTES:
-        guess = charset_normalizer.from_bytes(data).best()
+        # Without NUL bytes the text is no UTF-16 or UTF-32, whatever the odds say.
+        excluded = [] if b"\x00" in data else WIDE_CODECS
+        guess = charset_normalizer.from_bytes(data, cp_exclusion=excluded).best()
         if guess is not None:
             return clean_text(str(guess))
     return clean_text(data.decode(codec or "cp1252", errors="replace"))
@@ -486,18 +495,22 @@ class _TextFromHtml(HTMLParser):
             self.hidden += 1
         elif tag == "pre":
             self.preformatted += 1
-        if tag in PARAGRAPH_TAGS:
-            self.chunks.append("\n\n")
-        elif tag in BREAK_TAGS:
+        if tag == "br":
             self.chunks.append("\n")
+        elif tag in PARAGRAPH_TAGS:
+            self.chunks.append(PARAGRAPH)
+        elif tag in BREAK_TAGS:
+            self.chunks.append(LINE)
         if tag == "li":
             self.chunks.append("- ")
         elif tag in ("td", "th"):
             self.chunks.append(" ")
 
     def handle_startendtag(self, tag, attrs):
-        if tag in BREAK_TAGS:
+        if tag == "br":
             self.chunks.append("\n")
+        elif tag in BREAK_TAGS:
+            self.chunks.append(LINE)
 
     def handle_endtag(self, tag):
         if tag in HIDDEN_TAGS:
@@ -505,17 +518,23 @@ class _TextFromHtml(HTMLParser):
         elif tag == "pre":
             self.preformatted = max(0, self.preformatted - 1)
         if tag in PARAGRAPH_TAGS:
-            self.chunks.append("\n\n")
+            self.chunks.append(PARAGRAPH)
         elif tag in BREAK_TAGS and tag != "br":
-            self.chunks.append("\n")
+            self.chunks.append(LINE)
 
     def handle_data(self, data):
         if self.hidden:
             return
+        data = CONTROL_CHARS.sub("", data)
         self.chunks.append(data if self.preformatted else re.sub(r"[ \t\r\n\f]+", " ", data))
 
     def text(self) -> str:
-        lines = [line.strip(" ") for line in clean_text("".join(self.chunks)).split("\n")]
+        # Block edges asked for a line or paragraph break; where several meet,
+        # the biggest one wins instead of adding up.
+        joined = re.sub(f"(?: *[{LINE}{PARAGRAPH}] *)+",
+                        lambda run: "\n\n" if PARAGRAPH in run.group() else "\n",
+                        "".join(self.chunks))
+        lines = [line.strip(" ") for line in clean_text(joined).split("\n")]
         return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
 
 
@@ -573,12 +592,21 @@ def _decode_encoded_words(text: str) -> str:
 def _single_byte(codec: str | None) -> bool:
     # Text in a one-byte charset that is also valid UTF-8 takes pairs like "Ã©"
     # in a row, which nobody writes; mail labelled wrongly is far more common.
-    if not codec:
+    if not codec or codec in SEVEN_BIT_CODECS:
         return False
     try:
         return len(bytes(range(256)).decode(codec, errors="replace")) == 256
     except (LookupError, UnicodeDecodeError):
         return False
+
+
+def _mostly_utf8(data: bytes) -> str | None:
+    """UTF-8 with a few broken bytes (a cut-off character) rather than a wrong guess:
+    only the broken bytes become U+FFFD."""
+    decoded = data.decode("utf-8", errors="replace")
+    broken = decoded.count("\ufffd")
+    readable = sum(1 for char in decoded if char > "\x7f") - broken
+    return decoded if readable >= 3 * broken else None
 
 
 def _undo_surrogates(text: str) -> str:
