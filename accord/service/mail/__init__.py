@@ -1,0 +1,1 @@
+"""Inbound mail parsing, the SMTP listener and threading headers for replies."""
