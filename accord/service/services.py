@@ -56,9 +56,18 @@ def _ticket_search_text(ticket: Ticket) -> str:
         parts += [contact.first_name, contact.last_name, contact.email]
     if ticket.company_id:
         parts.append(ticket.company.name)
+    # The conversation is searched too, up to a limit that keeps one
+    # ticket's entry small whatever its length.
+    budget = SEARCH_TEXT_LIMIT
+    for body in ticket.messages.order_by("id").values_list("body", flat=True):
+        parts.append(body[:budget])
+        budget -= len(parts[-1])
+        if budget <= 0:
+            break
     return search.build_search_text(*parts)
 
 
+SEARCH_TEXT_LIMIT = 20_000
 search.register(
     Ticket, "tickets", text_of=_ticket_search_text,
     live=lambda tickets: tickets.filter(deleted_at__isnull=True)
@@ -273,6 +282,7 @@ def add_note(org, actor, ticket: Ticket, *, body: str) -> TicketMessage:
     )
     ticket.last_message_at = message.created_at
     ticket.save_new_version(update_fields=["last_message_at", "version", "updated_at"])
+    search.reindex(Ticket, [ticket.pk])
     events.emit(org, actor, "ticket.message_added", ticket,
                 data={**ticket_event_data(ticket), "message_id": message.pk, "kind": "note"})
     return message
@@ -321,6 +331,7 @@ def add_reply(org, actor, ticket: Ticket, *, body: str, status: str | None = Non
     if next_status and next_status != ticket.status:
         _set_status(org, actor, ticket, next_status, at=now)
     ticket.save_new_version()
+    search.reindex(Ticket, [ticket.pk])
 
     events.emit(org, actor, "ticket.message_added", ticket,
                 data={**ticket_event_data(ticket), "message_id": message.pk, "kind": "reply"})
@@ -403,6 +414,7 @@ def add_customer_message(org, actor, ticket: Ticket, *, message: dict,
     if reopen and ticket.status in (TicketStatus.SOLVED, TicketStatus.PENDING):
         _set_status(org, actor, ticket, TicketStatus.OPEN, at=entry.created_at)
     ticket.save_new_version()
+    search.reindex(Ticket, [ticket.pk])
     events.emit(org, actor, "ticket.message_added", ticket,
                 data={**ticket_event_data(ticket), "message_id": entry.pk, "kind": "inbound"})
     return entry

@@ -246,7 +246,7 @@ def _render_ticket(request, ticket: Ticket, *, reply_form=None, fields_form=None
         "due": sla.next_due(ticket),
         "other_tickets": _other_tickets(ticket),
         "deals": _customer_deals(request, ticket),
-        "history": field_history(ticket) if can_change else [],
+        "history": field_history("ticket", ticket.pk) if can_change else [],
     }
     return render(request, "service/ticket_detail.html", context, status=status)
 
@@ -325,7 +325,11 @@ def ticket_reply(request, number: int):
     newer = list(ticket.messages.filter(pk__gt=seen).exclude(author=request.user)
                  .select_related("author"))
     if data["kind"] == "reply" and newer and not data.get("send_anyway"):
-        form = ReplyForm(initial={**data, "seen_message": newer[-1].pk, "send_anyway": True})
+        again = request.POST.copy()
+        again["seen_message"] = str(newer[-1].pk)
+        again["send_anyway"] = "True"
+        form = ReplyForm(again)
+        form.is_valid()
         form.add_error(None, _("New messages arrived while you were writing. Read them below, "
                                "then send your reply again if it still fits."))
         return _render_ticket(request, ticket, reply_form=form, status=409, newer=newer)

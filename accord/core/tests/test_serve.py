@@ -68,11 +68,25 @@ def get(url: str) -> int:
         return error.code
 
 
+def greeting(port: int) -> bytes:
+    """The first line the mail listener on `port` says, waiting a little for it to start."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as conn:
+                return conn.recv(200)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 class Server:
     """`accord serve` in a child process, with its output collected."""
 
     def __init__(self, tmp_path: Path):
         self.port = free_port()
+        self.smtp_port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {key: value for key, value in os.environ.items()
                if key not in ("DEMO_PASSWORD", "HOST", "PORT")}
@@ -81,6 +95,7 @@ class Server:
             "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}",
             "BROKER_URL": "filesystem://",
             "DJANGO_SETTINGS_MODULE": "accord.settings",
+            "SMTP_PORT": str(self.smtp_port),
         }
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and command
             [sys.executable, "-m", "accord", "serve", "--port", str(self.port)],
@@ -141,12 +156,14 @@ def test_serve_answers_health_checks_and_stops_every_child_on_sigterm(server):
 
     healthz = get(f"{server.url}/healthz")
     readyz = get(f"{server.url}/readyz")
+    smtp_greeting = greeting(server.smtp_port)
     processes = descendants(server.process.pid)
     server.process.send_signal(signal.SIGTERM)
     code = server.wait()
 
     assert (healthz, readyz) == (200, 200)
-    assert len(processes) >= 3 + 2  # three children, and gunicorn's and Celery's workers
+    assert smtp_greeting.startswith(b"220 ")
+    assert len(processes) >= 4 + 2  # four children, and gunicorn's and Celery's workers
     assert code == 0
     assert server.output.rstrip().endswith("Accord stopped.")
     assert [pid for pid in processes if alive(pid)] == []
@@ -184,7 +201,8 @@ def test_serve_refuses_a_port_in_use(tmp_path):
         taken.listen()
         port = taken.getsockname()[1]
         env = os.environ | {"ACCORD_VAR_DIR": str(tmp_path), "BROKER_URL": "filesystem://",
-                            "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}"}
+                            "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}",
+                            "SMTP_PORT": str(free_port())}
 
         result = subprocess.run(  # noqa: S603 - our own interpreter and command
             [sys.executable, "-m", "accord", "serve", "--port", str(port)],

@@ -1,9 +1,10 @@
-"""`accord serve [--port N]`: the web server, a Celery worker and Celery beat together.
+"""`accord serve [--port N]`: the web server, a Celery worker, Celery beat and the
+mail listener together.
 
-The three run as child processes, each in its own process group so that
+The four run as child processes, each in its own process group so that
 stopping one also stops the processes it forked (gunicorn's and Celery's
 workers). The command stays in the foreground: Ctrl-C or SIGTERM stops all
-three, and if one of them dies the others are stopped and the command exits
+four, and if one of them dies the others are stopped and the command exits
 non-zero, so a supervisor sees the failure instead of half a system.
 """
 
@@ -63,7 +64,8 @@ def local_address(host: str) -> str:
 class Command(BaseCommand):
     help = (
         "Serve Accord: gunicorn on HOST (default 127.0.0.1) and --port (default PORT or "
-        "8000), with a Celery worker and Celery beat. Ctrl-C stops all three."
+        "8000), with a Celery worker, Celery beat and the support-mail listener on "
+        "SMTP_PORT (default 2525). Ctrl-C stops all four."
     )
 
     def add_arguments(self, parser):
@@ -73,6 +75,7 @@ class Command(BaseCommand):
     def handle(self, *args, port: int, **options):
         host = os.environ.get("HOST", "127.0.0.1")
         self._check_port_free(host, port)
+        self._check_port_free(host, settings.SMTP_PORT, setting="SMTP_PORT")
         sign_in = self._demo_sign_in()
         children = self._children(host, port)
         stop_requested: list[int] = []
@@ -133,9 +136,12 @@ class Command(BaseCommand):
                 python, "-m", "celery", "-A", "accord", "beat", "--loglevel", "INFO",
                 "--schedule", str(settings.CELERY_BEAT_SCHEDULE_FILENAME),
             ]),
+            Child("mail listener", [
+                python, "-m", "accord", "smtpd", "--port", str(settings.SMTP_PORT),
+            ]),
         ]
 
-    def _check_port_free(self, host: str, port: int) -> None:
+    def _check_port_free(self, host: str, port: int, setting: str = "--port or PORT") -> None:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         with socket.socket(family, socket.SOCK_STREAM) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -144,7 +150,7 @@ class Command(BaseCommand):
             except OSError as exc:
                 raise CommandError(
                     f"Cannot listen on {bind_address(host, port)}: {exc.strerror}. "
-                    "Choose another port with --port or PORT."
+                    f"Choose another port with {setting}."
                 ) from None
 
     def _demo_sign_in(self) -> str | None:

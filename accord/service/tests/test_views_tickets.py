@@ -1,0 +1,264 @@
+"""The agent's ticket pages through HTTP: lists, the ticket, replies, presence, uploads."""
+
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django_scopes import scope
+
+from accord.customers import services as customers
+from accord.identity.models import Role
+from accord.service import queues, services
+from accord.service.models import CannedReply, Ticket, TicketMessage
+
+MAIL = Path(__file__).resolve().parents[2] / "testdata" / "mail"
+
+
+@pytest.fixture
+def agent(org, make_member):
+    return make_member(org, Role.SUPPORT, full_name="Ada Agent")
+
+
+@pytest.fixture
+def other_agent(org, make_member):
+    return make_member(org, Role.SUPPORT, full_name="Bo Backup")
+
+
+@pytest.fixture
+def customer(org, admin):
+    with scope(organization=org):
+        return customers.create_contact(org, admin.user, data={
+            "first_name": "Claire", "last_name": "Dumont", "email": "claire@client.example"})
+
+
+def open_ticket(org, actor, **data):
+    body = data.pop("body", "It jams.")
+    with scope(organization=org):
+        return services.create_ticket(org, actor, data={"subject": "Printer jams", **data},
+                                      body=body, channel="email")
+
+
+def test_the_default_view_lists_unresolved_tickets_with_counts(org, agent, customer,
+                                                               client_for):
+    open_ticket(org, agent.user, contact=customer.pk, assignee=agent.user_id)
+    solved = open_ticket(org, agent.user, subject="Old question")
+    with scope(organization=org):
+        services.update_ticket(org, agent.user, solved, data={"status": "solved"})
+    client = client_for(agent)
+
+    page = client.get("/tickets/")
+    mine = client.get("/tickets/?view=mine")
+    done = client.get("/tickets/?view=solved")
+
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Printer jams" in text
+    assert "Old question" not in text
+    assert "Claire Dumont" in text
+    assert "Printer jams" in mine.content.decode()
+    assert "Old question" in done.content.decode()
+
+
+def test_an_agent_opens_a_phone_ticket_for_a_new_customer(org, agent, client_for):
+    client = client_for(agent)
+
+    response = client.post("/tickets/new/", {
+        "subject": "Cannot log in", "contact_email": "New.Person@Example.com",
+        "contact_name": "New Person", "body": "Called at 9.", "channel": "phone",
+        "priority": "high", "tags": "login, urgent-ish",
+    })
+
+    assert response.status_code == 302
+    with scope(organization=org):
+        ticket = Ticket.objects.get()
+        assert ticket.contact.email == "new.person@example.com"
+        assert ticket.contact.first_name == "New"
+        assert ticket.channel == "phone"
+        assert services.tag_names(ticket) == ["login", "urgent-ish"]
+    assert response["Location"] == f"/tickets/{ticket.number}/"
+
+
+def test_the_new_ticket_form_shows_errors_next_to_the_fields(agent, client_for):
+    response = client_for(agent).post("/tickets/new/", {
+        "subject": "", "contact_email": "not-an-address", "channel": "phone",
+        "priority": "high"})
+
+    assert response.status_code == 422
+    text = response.content.decode()
+    assert 'id="id_subject_error"' in text
+    assert 'id="id_contact_email_error"' in text
+
+
+def test_a_reply_from_the_page_is_stored_for_sending_and_moves_the_status(
+    org, agent, customer, client_for
+):
+    ticket = open_ticket(org, agent.user, contact=customer.pk)
+    client = client_for(agent)
+    page = client.get(f"/tickets/{ticket.number}/")
+    assert "Replies go to claire@client.example." in page.content.decode()
+    with scope(organization=org):
+        seen = ticket.messages.last().pk
+
+    response = client.post(f"/tickets/{ticket.number}/reply/", {
+        "kind": "reply", "body": "Try turning it off and on.", "status": "pending",
+        "seen_message": seen})
+
+    assert response.status_code == 302
+    with scope(organization=org):
+        ticket.refresh_from_db()
+        reply = ticket.messages.get(kind="reply")
+        assert reply.to == ["claire@client.example"]
+        assert ticket.status == "pending"
+        assert ticket.first_response_at is not None
+
+
+def test_a_reply_written_while_someone_else_answered_is_held_back_once_and_kept(
+    org, agent, other_agent, customer, client_for
+):
+    ticket = open_ticket(org, agent.user, contact=customer.pk)
+    with scope(organization=org):
+        seen = ticket.messages.last().pk
+        services.add_reply(org, other_agent.user, ticket, body="Bo answered first.")
+    client = client_for(agent)
+    draft = {"kind": "reply", "body": "My own answer.", "seen_message": seen}
+
+    held = client.post(f"/tickets/{ticket.number}/reply/", draft)
+    text = held.content.decode()
+    resent = client.post(f"/tickets/{ticket.number}/reply/", {
+        **draft, "seen_message": held.context["reply_form"]["seen_message"].value(),
+        "send_anyway": held.context["reply_form"]["send_anyway"].value()})
+
+    assert held.status_code == 409
+    assert "New messages arrived while you were writing." in text
+    assert "Bo answered first." in text
+    assert "My own answer." in text
+    assert resent.status_code == 302
+    with scope(organization=org):
+        assert list(ticket.messages.filter(kind="reply").values_list("body", flat=True)) == [
+            "Bo answered first.", "My own answer."]
+
+
+def test_notes_are_never_held_back_and_never_mailed(org, agent, other_agent, client_for):
+    ticket = open_ticket(org, agent.user)
+    with scope(organization=org):
+        services.add_note(org, other_agent.user, ticket, body="Checked the logs.")
+
+    response = client_for(agent).post(f"/tickets/{ticket.number}/reply/", {
+        "kind": "note", "body": "Me too.", "seen_message": 0})
+
+    assert response.status_code == 302
+    with scope(organization=org):
+        assert ticket.messages.filter(kind="note").count() == 2
+        assert ticket.messages.filter(kind="reply").count() == 0
+
+
+def test_an_agent_sees_who_else_is_writing_a_reply(org, agent, other_agent, client_for):
+    ticket = open_ticket(org, agent.user)
+    client_for(other_agent).get(f"/tickets/{ticket.number}/presence/?replying=1&seen=0")
+
+    presence = client_for(agent).get(f"/tickets/{ticket.number}/presence/?seen=0")
+
+    assert "Bo Backup is writing a reply." in presence.content.decode()
+    assert "New messages have arrived." in presence.content.decode()
+
+
+def test_canned_replies_fill_merge_fields_from_the_ticket(org, agent, customer, client_for):
+    ticket = open_ticket(org, agent.user, contact=customer.pk)
+    with scope(organization=org):
+        canned = CannedReply.objects.create(
+            organization=org, name="Thanks",
+            body='Hello {{ contact.first_name|default:"there" }}, about #{{ ticket.number }}: '
+                 '{{ contact.missing }}done.')
+
+    page = client_for(agent).get(f"/tickets/{ticket.number}/?canned={canned.pk}")
+
+    assert page.context["reply_form"].initial["body"] == (
+        f"Hello Claire, about #{ticket.number}: done.")
+
+
+def test_bulk_changes_from_the_list(org, agent, client_for):
+    first = open_ticket(org, agent.user)
+    second = open_ticket(org, agent.user, subject="Second")
+
+    response = client_for(agent).post("/tickets/bulk/", {
+        "ids": [first.pk, second.pk], "action": "assign", "value_assign": agent.user_id})
+
+    assert response.status_code == 302
+    with scope(organization=org):
+        assert set(Ticket.objects.values_list("assignee", flat=True)) == {agent.user_id}
+
+
+def test_the_csv_export_follows_the_filters_and_neutralises_formulas(org, agent, client_for):
+    open_ticket(org, agent.user, subject="=HYPERLINK(1)")
+    open_ticket(org, agent.user, subject="Other", priority="urgent")
+
+    response = client_for(agent).get("/tickets/export.csv?view=all&priority=normal")
+
+    text = b"".join(response.streaming_content if response.streaming else
+                    [response.content]).decode("utf-8-sig")
+    lines = text.strip().splitlines()
+    assert lines[0].startswith("number,subject,status")
+    assert len(lines) == 2
+    assert "'=HYPERLINK(1)" in lines[1]
+
+
+def test_uploading_an_eml_opens_a_ticket_and_a_second_upload_says_it_is_known(
+    org, agent, client_for
+):
+    raw = (MAIL / "cases" / "mail-windows-1252-quoted-printable" / "inbound.eml").read_bytes()
+    client = client_for(agent)
+
+    first = client.post("/tickets/upload/", {"file": SimpleUploadedFile("m.eml", raw)})
+    again = client.post("/tickets/upload/", {"file": SimpleUploadedFile("m.eml", raw)})
+
+    assert first.status_code == 302
+    assert again.status_code == 422
+    assert "This e-mail is already on a ticket." in again.content.decode()
+    with scope(organization=org):
+        assert TicketMessage.objects.count() == 1
+
+
+def test_another_organisations_ticket_page_is_404(org, other_org, agent, make_member,
+                                                  client_for):
+    ticket = open_ticket(org, agent.user)
+    stranger = client_for(make_member(other_org, Role.ADMIN))
+
+    assert stranger.get(f"/tickets/{ticket.number}/").status_code == 404
+    assert stranger.post(f"/tickets/{ticket.number}/reply/", {
+        "kind": "note", "body": "x"}).status_code == 404
+
+
+def test_read_only_members_read_the_thread_but_get_no_composer(org, agent, make_member,
+                                                              client_for):
+    ticket = open_ticket(org, agent.user)
+    reader = client_for(make_member(org, Role.READ_ONLY))
+
+    page = reader.get(f"/tickets/{ticket.number}/")
+
+    assert page.status_code == 200
+    assert "It jams." in page.content.decode()
+    assert f'action="/tickets/{ticket.number}/reply/"' not in page.content.decode()
+    assert reader.post(f"/tickets/{ticket.number}/reply/", {
+        "kind": "note", "body": "x"}).status_code == 403
+
+
+def test_queue_settings_add_and_edit_with_a_stale_version_refused(org, admin, client_for):
+    client = client_for(admin)
+
+    added = client.post("/settings/queues/", {"name": "Support",
+                                              "email_address": "help@acme.example",
+                                              "is_active": "on"})
+    with scope(organization=org):
+        queue = queues.Queue.objects.get()
+    saved = client.post(f"/settings/queues/{queue.pk}/", {
+        "version": 1, "name": "Help desk", "email_address": "help@acme.example",
+        "is_active": "on", "is_default": "on"})
+    stale = client.post(f"/settings/queues/{queue.pk}/", {
+        "version": 1, "name": "Again", "email_address": "", "is_active": "on"})
+
+    assert added.status_code == 302
+    assert saved.status_code == 302
+    assert stale.status_code == 409
+    with scope(organization=org):
+        queue.refresh_from_db()
+        assert queue.name == "Help desk"
