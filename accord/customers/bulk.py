@@ -98,7 +98,7 @@ def create_contacts(org, actor, rows: list[dict]) -> list[Contact]:
                                   "changed_by_id"),
                 [(org.pk, contact.pk, contact.lifecycle_stage, user_id) for contact in contacts],
                 now=now)
-    occurred_at = _db_value(Activity, "occurred_at", now)
+    occurred_at = db_value(Activity, "occurred_at", now)
     insert_rows(Activity, ("organization_id", "kind", "event", "contact_id", "company_id",
                            "occurred_at", "author_id"),
                 [(org.pk, Kind.SYSTEM, "contact.created", contact.pk, contact.company_id,
@@ -276,7 +276,7 @@ def _default(field, now):
     return field.get_db_prep_save(field.get_default(), connection)
 
 
-def _db_value(model, name: str, value):
+def db_value(model, name: str, value):
     """`value` as the database takes it for `model`'s field `name`."""
     return model._meta.get_field(name).get_db_prep_save(value, connection)
 

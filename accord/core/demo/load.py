@@ -23,6 +23,7 @@ from accord.identity.models import Organization
 
 from . import DEMO_ADMIN_EMAIL, DEMO_NAME
 from . import sales as sales_loader
+from . import support as support_loader
 from .plan import Plan, make_plan
 from .sales_data import SalesData, generate
 
@@ -87,6 +88,31 @@ def add_sales(org, sales: SalesData, *, password: str | None,
         admin = User.objects.get(email=DEMO_ADMIN_EMAIL)
         return sales_loader.load_sales(org, admin, sales, hashed_password=hashed,
                                        progress=progress)
+
+
+SUPPORT_QUEUE = "Support"
+SUPPORT_ADDRESS = "support@demo.example.com"
+
+
+def add_support(org, rows: list[dict], *, now: dt.datetime | None = None
+                ) -> support_loader.SupportReport | None:
+    """Give the demo its support queue and the tickets of `rows`; None when it has tickets.
+
+    The queue's address is the demo's main support address, so mail sent to
+    it on the local listener becomes a ticket.
+    """
+    from accord.service import queues
+    from accord.service.models import Queue
+
+    with channel("cli"), transaction.atomic(), scope(organization=org):
+        if support_loader.is_loaded():
+            return None
+        admin = User.objects.get(email=DEMO_ADMIN_EMAIL)
+        queue = Queue.objects.filter(name=SUPPORT_QUEUE).first()
+        if queue is None:
+            queue = queues.create_queue(org, admin, data={
+                "name": SUPPORT_QUEUE, "email_address": SUPPORT_ADDRESS, "is_default": True})
+        return support_loader.load_tickets(org, admin, rows, queue=queue, now=now)
 
 
 def _set_password(user, hashed: str) -> None:

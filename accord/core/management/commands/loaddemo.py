@@ -1,12 +1,13 @@
-"""`accord loaddemo [--once] [--sales-data DIR]`: build the demo, print its sign-in."""
+"""`accord loaddemo [--once] [--sales-data DIR] [--tickets-data FILE]`: build the demo,
+print its sign-in."""
 
 import logging
 import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accord.core.demo import DEMO_ADMIN_EMAIL, DEMO_SLUG, demo_password
-from accord.core.demo.load import add_sales, load_demo
+from accord.core.demo import DEMO_ADMIN_EMAIL, DEMO_SLUG, demo_password, support_data
+from accord.core.demo.load import add_sales, add_support, load_demo
 from accord.core.demo.sales_data import generate, read_folder
 from accord.identity.models import Organization
 
@@ -16,7 +17,8 @@ logger = logging.getLogger(__name__)
 class Command(BaseCommand):
     help = (
         "Build the demo organisation (slug 'demo') with its people, companies, contacts "
-        "timeline, sales teams, products and deals, and print the admin's sign-in. The "
+        "timeline, sales teams, products, deals, support queue and tickets, and print the "
+        "admin's sign-in. The "
         "password is DEMO_PASSWORD, or one generated once and kept in var/demo_password."
     )
 
@@ -32,14 +34,22 @@ class Command(BaseCommand):
                  "sales_pipeline.csv to load as the demo's deals (default: a generated "
                  "data set of the same shape).",
         )
+        parser.add_argument(
+            "--tickets-data", metavar="FILE",
+            help="The customer-support-tickets CSV to load as the demo's tickets (default: a "
+                 "generated data set of the same shape).",
+        )
 
-    def handle(self, *args, once: bool, sales_data: str | None, verbosity: int, **options):
-        sales = None
-        if sales_data:
-            try:
+    def handle(self, *args, once: bool, sales_data: str | None, tickets_data: str | None,
+               verbosity: int, **options):
+        sales = tickets = None
+        try:
+            if sales_data:
                 sales = read_folder(sales_data)
-            except ValueError as exc:
-                raise CommandError(str(exc)) from None
+            if tickets_data:
+                tickets = support_data.read_file(tickets_data)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
         org = Organization.objects.filter(slug=DEMO_SLUG).first()
         if org is not None:
             if not once:
@@ -48,6 +58,7 @@ class Command(BaseCommand):
                     "from an empty database to build it again."
                 )
             self._add_sales(org, sales)
+            self._add_support(org, tickets)
             if verbosity > 0:
                 self._print_sign_in(demo_password())
             return
@@ -64,12 +75,12 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         finally:
             logging.disable(logging.NOTSET)
-        seconds = time.monotonic() - started
-
         logger.info("demo.loaded", extra={"organization_id": org.id,
-                                          "seconds": round(seconds, 1)})
+                                          "seconds": round(time.monotonic() - started, 1)})
         self._print_sales(report)
-        self.stdout.write(f"Loaded the demo organisation in {seconds:.1f} s.")
+        self._add_support(org, tickets)
+        self.stdout.write(f"Loaded the demo organisation in "
+                          f"{time.monotonic() - started:.1f} s.")
         if verbosity > 0:  # `make run` passes 0: `serve` prints the sign-in itself
             self._print_sign_in(password)
 
@@ -87,6 +98,22 @@ class Command(BaseCommand):
         if report is not None:
             self._print_sales(report)
             self.stdout.write(f"Added the deals in {time.monotonic() - started:.1f} s.")
+
+    def _add_support(self, org, tickets) -> None:
+        """Give a demo without tickets its support queue and tickets; nothing if it has them."""
+        logging.disable(logging.INFO)
+        try:
+            report = add_support(org, tickets if tickets is not None else
+                                 support_data.generate(now=org.created_at))
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        finally:
+            logging.disable(logging.NOTSET)
+        if report is not None:
+            statuses = ", ".join(f"{count} {status}" for status, count in
+                                 sorted(report.by_status.items()))
+            self.stdout.write(f"Demo: {report.tickets} tickets ({statuses}) from "
+                              f"{report.contacts_created} new contacts.")
 
     def _print_sales(self, report) -> None:
         self.stdout.write(f"Demo: {report.deals} deals, {report.companies} companies from "
