@@ -26,6 +26,7 @@ from accord.customers.models import (
 )
 from accord.identity.models import Membership, Organization, Team
 from accord.sales.models import Deal
+from accord.service.models import Queue, Ticket
 
 # Every test here shares one database group, so the demo is loaded only once.
 pytestmark = pytest.mark.django_db
@@ -102,7 +103,9 @@ def test_demo_has_the_promised_companies_contacts_and_timeline(demo):
 
     with scopes_disabled():
         companies = Company.unscoped.filter(organization=org)
-        contacts = Contact.unscoped.filter(organization=org)
+        # The support tickets' customers are contacts of their own, checked
+        # with the tickets.
+        contacts = Contact.unscoped.filter(organization=org).exclude(source="Support tickets")
         kinds = collections.Counter(
             Activity.unscoped.filter(organization=org).exclude(kind="system")
             .values_list("kind", flat=True)
@@ -181,10 +184,27 @@ def test_demo_was_written_through_the_services_on_the_cli_channel(demo):
 
     assert channels == {"cli"}
     assert created == {"organization": 1, "team": 11, "custom_field": 5, "company": 175,
-                       "contact": 527, "activity": 426, "product": 7, "pipeline": 1,
-                       "deal": 8800}
-    assert events == {"company.created": 175, "contact.created": 527,
+                       "contact": 527 + 236, "activity": 426, "product": 7, "pipeline": 1,
+                       "deal": 8800, "queue": 1}
+    assert events == {"company.created": 175, "contact.created": 527 + 236,
                       "contact.stage_changed": 60}
+
+
+def test_demo_has_a_support_queue_with_the_generated_tickets(demo):
+    org, _ = demo
+
+    with scopes_disabled():
+        queue = Queue.unscoped.get(organization=org)
+        tickets = Ticket.unscoped.filter(organization=org)
+        statuses = collections.Counter(tickets.values_list("status", flat=True))
+        customers = Contact.unscoped.filter(organization=org, source="Support tickets")
+
+        assert queue.email_address == "support@demo.example.com"
+        assert queue.is_default
+        assert tickets.count() == 400
+        assert statuses == {"closed": 115, "open": 140, "pending": 145}
+        assert tickets.filter(queue=queue).count() == 400
+        assert customers.count() == 236
 
 
 def test_second_run_with_once_changes_nothing(demo):
