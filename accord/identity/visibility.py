@@ -29,7 +29,7 @@ from django.db.models import Q, QuerySet
 
 from accord.audit import services as audit
 from accord.audit.models import Action
-from accord.errors import InvalidInput, NotFound, StaleVersion
+from accord.errors import InvalidInput, NotFound, NotPermitted, StaleVersion
 
 from .models import Area, Membership, Organization, Role, Scope, Team, VisibilityPolicy
 
@@ -126,6 +126,20 @@ def require_visible(membership: Membership | None, record, area: str):
     if not can_see(membership, record, area):
         raise NotFound(NOT_FOUND[area])
     return record
+
+
+def require_all_records(membership: Membership | None, entity: str) -> None:
+    """Raise NotPermitted unless the member sees every record `entity` exports.
+
+    For export jobs: they run in the background and copy a whole area (or,
+    for "organisation", every area), so a member who sees only some records
+    exports from the list instead, which is narrowed like every other list.
+    Names that are no area are left to the export to refuse.
+    """
+    areas = AREAS if entity == "organisation" else [area for area in AREAS if area == entity]
+    if membership is None or any(scope_for(membership, area) != Scope.ALL for area in areas):
+        raise NotPermitted("Your role sees only some of these records; export them from "
+                           "the list instead.")
 
 
 def _clean(current: dict[str, dict[str, str]], changes: dict) -> dict[str, dict[str, str]]:
