@@ -14,6 +14,7 @@ from accord import search as text_search
 from accord.activities.models import Activity, Kind
 from accord.customers.models import Company, Contact, LifecycleStage
 from accord.identity.permissions import has_permission
+from accord.identity.visibility import visible
 from accord.sales.models import Deal
 
 logger = logging.getLogger(__name__)
@@ -74,7 +75,8 @@ def home(request):
         .select_related("contact", "company")
         .order_by("due_at", "id")
     )
-    contacts = Contact.objects.select_related("company").order_by("-updated_at", "-id")
+    contacts = visible(Contact.objects.select_related("company"), request.membership,
+                       "contacts").order_by("-updated_at", "-id")
     mine = list(contacts.filter(owner=request.user)[:8])
     stage_counts = dict(
         Contact.objects.order_by().values_list("lifecycle_stage").annotate(total=Count("id"))
@@ -104,11 +106,14 @@ def search(request):
     query = request.GET.get("q", "").strip()
     contacts, companies, deals = [], [], []
     if has_permission(request.membership, "contacts.view"):
-        contacts = _found(Contact.objects.select_related("company"), query)
+        contacts = _found(visible(Contact.objects.select_related("company"),
+                                  request.membership, "contacts"), query)
     if has_permission(request.membership, "companies.view"):
-        companies = _found(Company.objects.all(), query)
+        companies = _found(visible(Company.objects.all(), request.membership, "companies"),
+                           query)
     if has_permission(request.membership, "deals.view"):
-        deals = _found(Deal.objects.select_related("company", "stage"), query)
+        deals = _found(visible(Deal.objects.select_related("company", "stage"),
+                               request.membership, "deals"), query)
     template = "core/search.html#search-results" if request.htmx else "core/search.html"
     return render(request, template, {
         "search_query": query, "contacts": contacts, "companies": companies, "deals": deals,
@@ -116,7 +121,12 @@ def search(request):
 
 
 def _found(queryset, query: str) -> list:
-    """The best matches for the search box, in rank order."""
+    """The best matches for the search box, in rank order.
+
+    Records the member may not see are dropped after ranking, so a member who
+    sees only some records may get fewer than SEARCH_LIMIT of them even when
+    more of theirs match: the index knows nothing of owners.
+    """
     hits = text_search.find(queryset.model, query, limit=SEARCH_LIMIT)
     records = queryset.in_bulk([hit.record_id for hit in hits])
     return [records[hit.record_id] for hit in hits if hit.record_id in records]

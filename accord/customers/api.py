@@ -12,6 +12,7 @@ from ninja import Query, Router, Status
 from accord.audit.api import HistoryPage, HistoryParams, history_page
 from accord.errors import NotFound
 from accord.identity.api_auth import allow
+from accord.identity.visibility import require_visible, visible
 from accord.pagination import clamp_limit, paginate, parse_ordering
 
 from . import duplicates, merge, services
@@ -90,12 +91,17 @@ def _contact_detail(contact_id: int) -> Contact:
     return contact
 
 
+def _visible_contact(request, contact_id: int) -> Contact:
+    return require_visible(request.membership, services.get_contact(contact_id), "contacts")
+
+
 @contacts.get("", response=ContactPage, summary="List contacts")
 def list_contacts(request: HttpRequest, filters: Query[ContactFilters]):
     allow(request, "contacts.view")
     orderings = CONTACT_ORDERINGS | custom_field_orderings(Entity.CONTACT)
     ordering = parse_ordering(filters.ordering, orderings, "name")
-    return _page(filter_contacts(_contact_rows(), request.GET), ordering, filters)
+    contacts = visible(_contact_rows(), request.membership, "contacts")
+    return _page(filter_contacts(contacts, request.GET), ordering, filters)
 
 
 @contacts.post("", response={201: ContactCreatedOut}, summary="Create a contact")
@@ -115,14 +121,14 @@ def create_contact(request: HttpRequest, payload: ContactIn):
 def read_contact(request: HttpRequest, contact_id: int):
     allow(request, "contacts.view")
     merge.raise_if_merged(Contact, contact_id)
-    return _contact_detail(contact_id)
+    return require_visible(request.membership, _contact_detail(contact_id), "contacts")
 
 
 @contacts.patch("/{contact_id}", response=ContactDetailOut, summary="Change a contact")
 def update_contact(request: HttpRequest, contact_id: int, payload: ContactPatch):
     allow(request, "contacts.change")
     merge.raise_if_merged(Contact, contact_id)
-    contact = services.get_contact(contact_id)
+    contact = _visible_contact(request, contact_id)
     services.update_contact(request.organization, request.user, contact,
                             data=to_service_data(payload), expected_version=payload.version)
     return _contact_detail(contact_id)
@@ -132,7 +138,7 @@ def update_contact(request: HttpRequest, contact_id: int, payload: ContactPatch)
 def delete_contact(request: HttpRequest, contact_id: int, version: int | None = None):
     allow(request, "contacts.delete")
     merge.raise_if_merged(Contact, contact_id)
-    contact = services.get_contact(contact_id)
+    contact = _visible_contact(request, contact_id)
     services.delete_contact(request.organization, request.user, contact,
                             expected_version=version)
     return Status(204, None)
@@ -151,7 +157,7 @@ def restore_contact(request: HttpRequest, contact_id: int):
               summary="A contact's field history")
 def contact_history(request: HttpRequest, contact_id: int, params: Query[HistoryParams]):
     allow(request, "contacts.view")
-    contact = services.get_contact(contact_id)
+    contact = _visible_contact(request, contact_id)
     return history_page("contact", contact.pk, params)
 
 
@@ -159,7 +165,7 @@ def contact_history(request: HttpRequest, contact_id: int, params: Query[History
               summary="A contact's current consent per channel and purpose")
 def list_consents(request: HttpRequest, contact_id: int):
     allow(request, "contacts.view")
-    contact = services.get_contact(contact_id)
+    contact = _visible_contact(request, contact_id)
     return {"items": services.current_consents(contact), "next": None}
 
 
@@ -167,7 +173,7 @@ def list_consents(request: HttpRequest, contact_id: int):
                summary="Record consent given or withdrawn")
 def record_consent(request: HttpRequest, contact_id: int, payload: ConsentIn):
     allow(request, "contacts.change")
-    contact = services.get_contact(contact_id)
+    contact = _visible_contact(request, contact_id)
     consent = services.record_consent(request.organization, request.user, contact,
                                       **payload.model_dump())
     return Status(201, consent)
@@ -182,12 +188,17 @@ def _company_rows():
     )
 
 
+def _visible_company(request, company_id: int) -> Company:
+    return require_visible(request.membership, services.get_company(company_id), "companies")
+
+
 @companies.get("", response=CompanyPage, summary="List companies")
 def list_companies(request: HttpRequest, filters: Query[CompanyFilters]):
     allow(request, "companies.view")
     orderings = COMPANY_ORDERINGS | custom_field_orderings(Entity.COMPANY)
     ordering = parse_ordering(filters.ordering, orderings, "name")
-    return _page(filter_companies(_company_rows(), request.GET), ordering, filters)
+    companies = visible(_company_rows(), request.membership, "companies")
+    return _page(filter_companies(companies, request.GET), ordering, filters)
 
 
 @companies.post("", response={201: CompanyCreatedOut}, summary="Create a company")
@@ -203,14 +214,14 @@ def create_company(request: HttpRequest, payload: CompanyIn):
 def read_company(request: HttpRequest, company_id: int):
     allow(request, "companies.view")
     merge.raise_if_merged(Company, company_id)
-    return services.get_company(company_id)
+    return require_visible(request.membership, services.get_company(company_id), "companies")
 
 
 @companies.patch("/{company_id}", response=CompanyOut, summary="Change a company")
 def update_company(request: HttpRequest, company_id: int, payload: CompanyPatch):
     allow(request, "companies.change")
     merge.raise_if_merged(Company, company_id)
-    company = services.get_company(company_id)
+    company = _visible_company(request, company_id)
     return services.update_company(request.organization, request.user, company,
                                    data=to_service_data(payload),
                                    expected_version=payload.version)
@@ -220,7 +231,7 @@ def update_company(request: HttpRequest, company_id: int, payload: CompanyPatch)
 def delete_company(request: HttpRequest, company_id: int, version: int | None = None):
     allow(request, "companies.delete")
     merge.raise_if_merged(Company, company_id)
-    company = services.get_company(company_id)
+    company = _visible_company(request, company_id)
     services.delete_company(request.organization, request.user, company,
                             expected_version=version)
     return Status(204, None)
@@ -238,7 +249,7 @@ def restore_company(request: HttpRequest, company_id: int):
                summary="A company's field history")
 def company_history(request: HttpRequest, company_id: int, params: Query[HistoryParams]):
     allow(request, "companies.view")
-    company = services.get_company(company_id)
+    company = _visible_company(request, company_id)
     return history_page("company", company.pk, params)
 
 

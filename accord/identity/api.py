@@ -8,7 +8,7 @@ from ninja import Query, Router
 from accord.errors import NotFound
 from accord.pagination import clamp_limit, paginate, parse_ordering
 
-from . import organization
+from . import organization, visibility
 from .api_auth import allow
 from .models import Membership, Team
 from .permissions import ROLE_PERMISSIONS
@@ -22,6 +22,8 @@ from .schemas import (
     TeamFilters,
     TeamOut,
     TeamPage,
+    VisibilityOut,
+    VisibilityPatch,
 )
 
 router = Router(tags=["identity"])
@@ -63,6 +65,29 @@ def update_organization(request: HttpRequest, payload: OrganizationPatch):
     allow(request, "settings.manage")
     return organization.update_organization(request.organization, request.user,
                                             data=payload.dict(exclude_unset=True))
+
+
+def _visibility_out(policy) -> dict:
+    return {"version": policy.version, "updated_at": policy.updated_at,
+            "roles": visibility.table(policy)}
+
+
+@router.get("/organization/visibility", response=VisibilityOut, tags=["organization"],
+            summary="Which records each role sees", description="Admins only.")
+def read_visibility(request: HttpRequest):
+    allow(request, "settings.manage")
+    return _visibility_out(visibility.policy_of(request.organization))
+
+
+@router.patch("/organization/visibility", response=VisibilityOut, tags=["organization"],
+              summary="Change which records each role sees",
+              description="Admins only. Managers choose between team and all; admins always "
+                          "see every record. The change applies to the next request.")
+def update_visibility(request: HttpRequest, payload: VisibilityPatch):
+    allow(request, "settings.manage")
+    policy = visibility.update_visibility(request.organization, request.user,
+                                          roles=payload.roles, expected_version=payload.version)
+    return _visibility_out(policy)
 
 
 @router.get("/users", response=MemberPage, tags=["users"], summary="List members")

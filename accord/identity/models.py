@@ -281,3 +281,36 @@ class UserSession(models.Model):
 
     def __str__(self) -> str:
         return f"session {self.pk} of user {self.user_id}"
+
+
+class Area(models.TextChoices):
+    """The parts of Accord whose records are shown per owner."""
+
+    CONTACTS = "contacts", _("Contacts")
+    COMPANIES = "companies", _("Companies")
+    DEALS = "deals", _("Deals")
+    LEADS = "leads", _("Leads")
+
+
+class Scope(models.TextChoices):
+    OWN = "own", _("Own records")
+    TEAM = "team", _("Team's records")
+    ALL = "all", _("All records")
+
+
+class VisibilityPolicy(VersionedModel):
+    """Which records each role sees in each area; at most one row per organisation.
+
+    `scopes` maps a role to {area: scope}; a role or area it does not name
+    sees all records, so an organisation without a row sees everything.
+    """
+
+    scopes = models.JSONField(default=dict)
+
+    class Meta(VersionedModel.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["organization"], name="visibilitypolicy_org")
+        ]
+
+    def __str__(self) -> str:
+        return "record visibility"

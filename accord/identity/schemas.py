@@ -120,3 +120,20 @@ class MeOut(Schema):
     team_id: int | None
     organization: OrganizationOut
     permissions: list[str] = Field(description="What this caller's role may do.")
+
+
+class VisibilityOut(Schema):
+    version: int = Field(description="0 until the setting is first saved.")
+    updated_at: dt.datetime | None
+    roles: dict[str, dict[str, str]] = Field(
+        description="For each role but admin (who sees every record), the scope per area "
+                    "(contacts, companies, deals, leads): own, team or all.")
+
+
+class VisibilityPatch(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    roles: dict[str, dict[str, str]] = Field(
+        description="The cells to change, such as {\"sales\": {\"contacts\": \"own\"}}; the "
+                    "others stay.")
+    version: int | None = Field(None, description="The version read; a stale one answers 409.")

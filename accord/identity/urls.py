@@ -3,7 +3,7 @@ from django.urls import path
 
 from accord.customers import settings_views as custom_fields
 
-from . import organization_views, security_views, views
+from . import organization_views, security_views, views, visibility_views
 
 app_name = "identity"
 urlpatterns = [
@@ -51,6 +51,7 @@ urlpatterns = [
     path("settings/teams/<int:pk>/delete", views.team_delete, name="team_delete"),
     path("settings/organization/", organization_views.organization_edit,
          name="organization_edit"),
+    path("settings/visibility/", visibility_views.visibility_edit, name="visibility_edit"),
     path("settings/api-tokens/", views.token_list, name="token_list"),
     path("settings/api-tokens/<int:pk>/revoke", views.token_revoke, name="token_revoke"),
     path("settings/custom-fields/", custom_fields.customfield_list, name="customfield_list"),

@@ -6,6 +6,7 @@ from ninja import Query, Router, Status
 
 from accord.errors import InvalidInput
 from accord.identity.api_auth import allow
+from accord.identity.visibility import require_all_records
 from accord.pagination import Ordering, clamp_limit, paginate
 
 from . import exports
@@ -39,6 +40,7 @@ def start_export(request: HttpRequest, payload: ExportIn):
     if payload.entity == "organisation" and (payload.q or payload.filters or payload.ordering):
         raise InvalidInput({"filters": "The whole organisation is exported unfiltered; leave "
                                        "out q, filters and ordering."})
+    require_all_records(request.membership, payload.entity)
     job = exports.start_export(request.organization, request.user, entity=payload.entity,
                                format=payload.format, query=query_string(payload))
     return Status(202, job)

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_http_methods
 
 from accord.errors import Conflict, InvalidInput
 from accord.identity.permissions import has_permission, permission_required
+from accord.identity.visibility import require_all_records
 
 from . import exports
 from .models import ExportEntity, ExportFormat
@@ -23,10 +24,12 @@ def export_list(request):
     """The member's export jobs (everyone's for admins); POST starts a new one."""
     errors = []
     if request.method == "POST":
+        entity = request.POST.get("entity", "")
+        require_all_records(request.membership, entity)
         try:
             job = exports.start_export(
                 request.organization, request.user,
-                entity=request.POST.get("entity", ""), format=request.POST.get("format", ""),
+                entity=entity, format=request.POST.get("format", ""),
                 query=request.POST.get("query", ""),
             )
         except InvalidInput as exc:

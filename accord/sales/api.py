@@ -14,6 +14,7 @@ from accord import search
 from accord.customers import services as customer_services
 from accord.errors import NotFound
 from accord.identity.api_auth import allow
+from accord.identity.visibility import require_visible, visible
 from accord.pagination import Nullable, clamp_limit, paginate, parse_ordering
 
 from . import services
@@ -176,6 +177,11 @@ def delete_stage(request: HttpRequest, pipeline_id: int, stage_id: int,
 # Deals
 
 
+def _visible_deal(request, deal_id: int) -> Deal:
+    """The deal, when the caller may see it; a hidden one is not found."""
+    return require_visible(request.membership, services.get_deal(deal_id), "deals")
+
+
 def _deal_detail(deal_id: int) -> Deal:
     """A deal with its contacts, priced line items and time spent in each stage."""
     deal = (Deal.objects.select_related("organization")
@@ -223,7 +229,7 @@ def _timed_changes(deal: Deal) -> list[StageChange]:
 def list_deals(request: HttpRequest, filters: Query[DealFilters]):
     allow(request, "deals.view")
     ordering = parse_ordering(filters.ordering, DEAL_ORDERINGS, "-id")
-    queryset = Deal.objects.all()
+    queryset = visible(Deal.objects.all(), request.membership, "deals")
     for field in ("pipeline_id", "stage_id", "owner_id", "company_id", "status"):
         value = getattr(filters, field)
         if value is not None:
@@ -250,13 +256,14 @@ def create_deal(request: HttpRequest, payload: DealIn):
 @deals.get("/{deal_id}", response=DealDetailOut, summary="Read a deal")
 def read_deal(request: HttpRequest, deal_id: int):
     allow(request, "deals.view")
+    _visible_deal(request, deal_id)
     return _deal_detail(deal_id)
 
 
 @deals.patch("/{deal_id}", response=DealDetailOut, summary="Change a deal")
 def update_deal(request: HttpRequest, deal_id: int, payload: DealPatch):
     allow(request, "deals.change")
-    deal = services.get_deal(deal_id)
+    deal = _visible_deal(request, deal_id)
     services.update_deal(request.organization, request.user, deal,
                          data=to_service_data(payload), expected_version=payload.version)
     return _deal_detail(deal_id)
@@ -265,7 +272,7 @@ def update_deal(request: HttpRequest, deal_id: int, payload: DealPatch):
 @deals.delete("/{deal_id}", response={204: None}, summary="Move a deal to the trash")
 def delete_deal(request: HttpRequest, deal_id: int, version: int | None = None):
     allow(request, "deals.delete")
-    deal = services.get_deal(deal_id)
+    deal = _visible_deal(request, deal_id)
     services.delete_deal(request.organization, request.user, deal, expected_version=version)
     return Status(204, None)
 
@@ -274,7 +281,7 @@ def delete_deal(request: HttpRequest, deal_id: int, version: int | None = None):
             summary="Move a deal to another stage, as on the board")
 def move_deal(request: HttpRequest, deal_id: int, payload: StageMoveIn):
     allow(request, "deals.change")
-    deal = services.get_deal(deal_id)
+    deal = _visible_deal(request, deal_id)
     stage = services.get_stage(payload.stage_id)
     services.move_deal_to_stage(request.organization, request.user, deal, stage,
                                 expected_version=payload.version, reason=payload.reason)
@@ -285,7 +292,7 @@ def move_deal(request: HttpRequest, deal_id: int, payload: StageMoveIn):
            summary="A deal's stage changes with the time spent in each stage")
 def deal_history(request: HttpRequest, deal_id: int, filters: Query[PageParams]):
     allow(request, "deals.view")
-    deal = services.get_deal(deal_id)
+    deal = _visible_deal(request, deal_id)
     ordering = parse_ordering(filters.ordering, HISTORY_ORDERINGS, "changed_at")
     page = _page(StageChange.objects.filter(deal=deal).select_related("from_stage", "to_stage"),
                  ordering, filters)
@@ -299,7 +306,7 @@ def deal_history(request: HttpRequest, deal_id: int, filters: Query[PageParams])
            summary="Replace a deal's line items")
 def replace_line_items(request: HttpRequest, deal_id: int, payload: LineItemsIn):
     allow(request, "deals.change")
-    deal = services.get_deal(deal_id)
+    deal = _visible_deal(request, deal_id)
     items = to_service_data(payload)["items"]
     services.set_line_items(request.organization, request.user, deal, items=items,
                             expected_version=payload.version)
@@ -310,7 +317,7 @@ def replace_line_items(request: HttpRequest, deal_id: int, payload: LineItemsIn)
             summary="Add a contact to a deal, or change their role")
 def add_deal_contact(request: HttpRequest, deal_id: int, payload: DealContactIn):
     allow(request, "deals.change")
-    deal = services.get_deal(deal_id)
+    deal = _visible_deal(request, deal_id)
     contact = customer_services.get_contact(payload.contact_id)
     services.add_deal_contact(request.organization, request.user, deal, contact,
                               role=payload.role)
@@ -321,7 +328,7 @@ def add_deal_contact(request: HttpRequest, deal_id: int, payload: DealContactIn)
               summary="Take a contact off a deal")
 def remove_deal_contact(request: HttpRequest, deal_id: int, contact_id: int):
     allow(request, "deals.change")
-    deal = services.get_deal(deal_id)
+    deal = _visible_deal(request, deal_id)
     contact = customer_services.get_contact(contact_id)
     services.remove_deal_contact(request.organization, request.user, deal, contact)
     return Status(204, None)

@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Status
 
 from accord.identity.api_auth import allow
+from accord.identity.visibility import require_visible, visible
 from accord.pagination import clamp_limit, paginate, parse_ordering
 
 from . import assignment, leads, scoring
@@ -57,11 +58,17 @@ def _page(queryset, ordering, params) -> dict:
     return {"items": items, "next": next_cursor}
 
 
+def _visible_lead(request, lead_id: int) -> Lead:
+    """The lead, when the caller may see it; a hidden one is not found."""
+    return require_visible(request.membership, leads.get_lead(lead_id), "leads")
+
+
 @router.get("", response=LeadPage, summary="List leads")
 def list_leads(request: HttpRequest, filters: Query[LeadFilters]):
     allow(request, "leads.view")
     ordering = parse_ordering(filters.ordering, LEAD_ORDERINGS, "-created_at")
-    return _page(leads.lead_filters(Lead.objects.all(), request.GET), ordering, filters)
+    return _page(leads.lead_filters(
+        visible(Lead.objects.all(), request.membership, "leads"), request.GET), ordering, filters)
 
 
 @router.post("", response={201: LeadOut}, summary="Create a lead")
@@ -75,13 +82,13 @@ def create_lead(request: HttpRequest, payload: LeadIn):
 @router.get("/{lead_id}", response=LeadOut, summary="Read a lead")
 def read_lead(request: HttpRequest, lead_id: int):
     allow(request, "leads.view")
-    return leads.get_lead(lead_id)
+    return _visible_lead(request, lead_id)
 
 
 @router.patch("/{lead_id}", response=LeadOut, summary="Change a lead")
 def update_lead(request: HttpRequest, lead_id: int, payload: LeadPatch):
     allow(request, "leads.change")
-    lead = leads.get_lead(lead_id)
+    lead = _visible_lead(request, lead_id)
     return leads.update_lead(request.organization, request.user, lead,
                              data=to_service_data(payload), expected_version=payload.version)
 
@@ -89,7 +96,7 @@ def update_lead(request: HttpRequest, lead_id: int, payload: LeadPatch):
 @router.delete("/{lead_id}", response={204: None}, summary="Move a lead to the trash")
 def delete_lead(request: HttpRequest, lead_id: int, version: int | None = None):
     allow(request, "leads.delete")
-    lead = leads.get_lead(lead_id)
+    lead = _visible_lead(request, lead_id)
     leads.delete_lead(request.organization, request.user, lead, expected_version=version)
     return Status(204, None)
 
@@ -97,7 +104,7 @@ def delete_lead(request: HttpRequest, lead_id: int, version: int | None = None):
 @router.post("/{lead_id}/qualify", response=LeadOut, summary="Mark a lead qualified")
 def qualify_lead(request: HttpRequest, lead_id: int, payload: VersionIn):
     allow(request, "leads.change")
-    lead = leads.get_lead(lead_id)
+    lead = _visible_lead(request, lead_id)
     return leads.qualify_lead(request.organization, request.user, lead,
                               expected_version=payload.version)
 
@@ -106,7 +113,7 @@ def qualify_lead(request: HttpRequest, lead_id: int, payload: VersionIn):
              summary="Mark a lead disqualified, with the reason")
 def disqualify_lead(request: HttpRequest, lead_id: int, payload: DisqualifyIn):
     allow(request, "leads.change")
-    lead = leads.get_lead(lead_id)
+    lead = _visible_lead(request, lead_id)
     return leads.disqualify_lead(request.organization, request.user, lead,
                                  reason=payload.reason, expected_version=payload.version)
 
@@ -115,7 +122,7 @@ def disqualify_lead(request: HttpRequest, lead_id: int, payload: DisqualifyIn):
              summary="Convert a lead into a contact, a company and optionally a deal")
 def convert_lead(request: HttpRequest, lead_id: int, payload: ConvertIn):
     allow(request, "leads.convert")
-    lead = leads.get_lead(lead_id)
+    lead = _visible_lead(request, lead_id)
     deal = to_service_data(payload.deal) if payload.deal is not None else None
     if deal is not None:
         allow(request, "deals.add")
@@ -127,7 +134,7 @@ def convert_lead(request: HttpRequest, lead_id: int, payload: ConvertIn):
              summary="Record a behaviour event for a lead, such as email.opened")
 def record_event(request: HttpRequest, lead_id: int, payload: LeadEventIn):
     allow(request, "leads.change")
-    lead = leads.get_lead(lead_id)
+    lead = _visible_lead(request, lead_id)
     entry = leads.record_lead_event(request.organization, request.user, lead,
                                     event_type=payload.type, data=payload.data)
     entry.score = leads.get_lead(lead_id).score
@@ -138,7 +145,7 @@ def record_event(request: HttpRequest, lead_id: int, payload: LeadEventIn):
             summary="How a lead's score came about, newest first")
 def score_changes(request: HttpRequest, lead_id: int, params: Query[ListParams]):
     allow(request, "leads.view")
-    lead = leads.get_lead(lead_id)
+    lead = _visible_lead(request, lead_id)
     ordering = parse_ordering(params.ordering, {"at": "at"}, "-at")
     return _page(lead.score_changes.all(), ordering, params)
 

@@ -19,6 +19,7 @@ from accord.audit.history import field_history
 from accord.customers.forms import members_of
 from accord.errors import Conflict, InvalidInput, StaleVersion
 from accord.identity.permissions import permission_required
+from accord.identity.visibility import require_visible, visible
 from accord.pagination import paginate, parse_ordering
 from accord.web import apply_errors, can, pager
 
@@ -60,6 +61,15 @@ def _render_form_error(request, form, exc: InvalidInput | StaleVersion | Conflic
     return render(request, template, {**context, "form": form}, status=status)
 
 
+def _visible_leads(request):
+    return visible(Lead.objects.select_related("owner"), request.membership, "leads")
+
+
+def _lead(request, pk) -> Lead:
+    """The lead, when the member may see it; a hidden one is not found."""
+    return require_visible(request.membership, leads.get_lead(pk), "leads")
+
+
 # The list
 
 
@@ -68,7 +78,7 @@ def lead_list(request):
     errors = []
     try:
         ordering = parse_ordering(request.GET.get("ordering"), ORDERINGS, "-created_at")
-        rows = leads.lead_filters(Lead.objects.select_related("owner"), request.GET)
+        rows = leads.lead_filters(_visible_leads(request), request.GET)
         page, next_cursor = paginate(rows, ordering, cursor=request.GET.get("cursor"),
                                      limit=PAGE_SIZE)
     except InvalidInput as exc:
@@ -106,7 +116,7 @@ def _csv_cell(value) -> str:
 @permission_required("leads.export")
 def lead_export(request):
     try:
-        rows = leads.lead_filters(Lead.objects.select_related("owner"), request.GET)
+        rows = leads.lead_filters(_visible_leads(request), request.GET)
         ordering = parse_ordering(request.GET.get("ordering"), ORDERINGS, "-created_at")
     except InvalidInput as exc:
         messages.error(request, exc.errors[0]["message"])
@@ -148,7 +158,7 @@ def _render_lead(request, lead: Lead, *, note_form=None, disqualify_form=None, s
 
 @permission_required("leads.view")
 def lead_detail(request, pk: int):
-    return _render_lead(request, leads.get_lead(pk))
+    return _render_lead(request, _lead(request, pk))
 
 
 @permission_required("leads.add")
@@ -169,7 +179,7 @@ def lead_create(request):
 
 @permission_required("leads.change")
 def lead_edit(request, pk: int):
-    lead = leads.get_lead(pk)
+    lead = _lead(request, pk)
     form = LeadForm(request.POST or None, org=request.organization, instance=lead)
     context = {"lead": lead}
     if request.method == "POST" and form.is_valid():
@@ -188,7 +198,7 @@ def lead_edit(request, pk: int):
 @require_POST
 @permission_required("leads.delete")
 def lead_delete(request, pk: int):
-    lead = leads.get_lead(pk)
+    lead = _lead(request, pk)
     leads.delete_lead(request.organization, request.user, lead)
     messages.success(request, _("Lead moved to the trash."))
     return redirect(reverse("leads:list"))
@@ -197,7 +207,7 @@ def lead_delete(request, pk: int):
 @require_POST
 @permission_required("leads.change")
 def lead_note(request, pk: int):
-    lead = leads.get_lead(pk)
+    lead = _lead(request, pk)
     form = NoteForm(request.POST)
     if form.is_valid():
         try:
@@ -213,7 +223,7 @@ def lead_note(request, pk: int):
 @require_POST
 @permission_required("leads.change")
 def lead_qualify(request, pk: int):
-    lead = leads.get_lead(pk)
+    lead = _lead(request, pk)
     try:
         leads.qualify_lead(request.organization, request.user, lead)
     except Conflict as exc:
@@ -224,7 +234,7 @@ def lead_qualify(request, pk: int):
 @require_POST
 @permission_required("leads.change")
 def lead_reopen(request, pk: int):
-    lead = leads.get_lead(pk)
+    lead = _lead(request, pk)
     try:
         leads.reopen_lead(request.organization, request.user, lead)
     except Conflict as exc:
@@ -235,7 +245,7 @@ def lead_reopen(request, pk: int):
 @require_POST
 @permission_required("leads.change")
 def lead_disqualify(request, pk: int):
-    lead = leads.get_lead(pk)
+    lead = _lead(request, pk)
     form = DisqualifyForm(request.POST)
     if form.is_valid():
         try:
@@ -254,7 +264,7 @@ def lead_disqualify(request, pk: int):
 
 @permission_required("leads.convert")
 def lead_convert(request, pk: int):
-    lead = leads.get_lead(pk)
+    lead = _lead(request, pk)
     if lead.is_converted:
         messages.error(request, _("This lead was converted already."))
         return redirect(lead)

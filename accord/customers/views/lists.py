@@ -22,6 +22,7 @@ from django_scopes import scope
 
 from accord.errors import InvalidInput, NotFound
 from accord.identity.permissions import permission_required, require
+from accord.identity.visibility import visible
 from accord.integrations.writers import escape_cell
 from accord.pagination import DEFAULT_LIMIT, MAX_LIMIT, paginate, parse_ordering
 
@@ -116,6 +117,7 @@ class ListState:
 
     def __init__(self, request, kind: ListKind):
         self.kind = kind
+        self.membership = request.membership
         self.saved_view = None
         params = request.GET
         if params.get("view"):
@@ -157,7 +159,9 @@ class ListState:
         filters = {name: self.params.getlist(name) for name in self.params
                    if name not in LIST_CONTROLS}
         self._check_linked_companies(filters)
-        queryset = self.kind.filter(self.kind.base_queryset(self.columns), filters)
+        queryset = visible(self.kind.base_queryset(self.columns), self.membership,
+                           self.kind.perm)
+        queryset = self.kind.filter(queryset, filters)
         return queryset, ordering
 
     def _check_linked_companies(self, filters: dict) -> None:
@@ -386,7 +390,8 @@ def render_bulk(request, kind: ListKind):
         return redirect(back)
     if not all(pk.isdigit() for pk in ids):
         raise NotFound("No record with this id.")
-    records = list(kind.model.objects.filter(pk__in=ids).order_by("pk"))
+    records = list(visible(kind.model.objects.filter(pk__in=ids), request.membership,
+                           kind.perm).order_by("pk"))
     if len(records) != len(set(ids)):
         raise NotFound("No record with this id.")
 

@@ -10,6 +10,7 @@ from accord.activities.timeline import timeline_context
 from accord.audit.history import field_history
 from accord.errors import NotFound, StaleVersion
 from accord.identity.permissions import permission_required
+from accord.identity.visibility import require_visible
 
 from .. import custom_fields as custom_field_defs
 from .. import services
@@ -29,6 +30,15 @@ OTHER_CONTACTS_SHOWN = 20  # the record page lists a few; the company page has t
 def _custom_values(record, fields) -> list[tuple]:
     return [(custom, custom_cell(custom, record.custom_fields.get(custom.key)))
             for custom in fields]
+
+
+def _contact(request, pk) -> Contact:
+    """The contact, when the member may see it; a hidden one is not found."""
+    return require_visible(request.membership, services.get_contact(pk), "contacts")
+
+
+def _company(request, pk) -> Company:
+    return require_visible(request.membership, services.get_company(pk), "companies")
 
 
 def _render_contact(request, contact: Contact, *, consent_form=None, affiliation_form=None,
@@ -66,7 +76,7 @@ def _render_contact(request, contact: Contact, *, consent_form=None, affiliation
 
 @permission_required("contacts.view")
 def contact_detail(request, pk: int):
-    contact = services.get_contact(pk)
+    contact = _contact(request, pk)
     return _render_contact(request, contact)
 
 
@@ -90,7 +100,7 @@ def contact_create(request):
 
 @permission_required("contacts.change")
 def contact_edit(request, pk: int):
-    contact = services.get_contact(pk)
+    contact = _contact(request, pk)
     form = ContactForm(request.POST or None, org=request.organization, instance=contact,
                        custom_fields=custom_field_defs.active_fields(Entity.CONTACT))
 
@@ -122,7 +132,7 @@ def _delete(request, record, *, delete, list_url: str):
 
 @permission_required("contacts.delete")
 def contact_delete(request, pk: int):
-    contact = services.get_contact(pk)
+    contact = _contact(request, pk)
     return _delete(
         request, contact,
         list_url="customers:contact_list",
@@ -134,7 +144,7 @@ def contact_delete(request, pk: int):
 @require_POST
 @permission_required("contacts.change")
 def contact_consent(request, pk: int):
-    contact = services.get_contact(pk)
+    contact = _contact(request, pk)
     form = ConsentForm(request.POST)
     if not form.is_valid():
         return _render_contact(request, contact, consent_form=form, status=422)
@@ -147,7 +157,7 @@ def contact_consent(request, pk: int):
 @require_POST
 @permission_required("contacts.change")
 def contact_affiliation_add(request, pk: int):
-    contact = services.get_contact(pk)
+    contact = _contact(request, pk)
     form = AffiliationForm(request.POST)
     if not form.is_valid():
         return _render_contact(request, contact, affiliation_form=form, status=422)
@@ -162,7 +172,7 @@ def contact_affiliation_add(request, pk: int):
 @require_POST
 @permission_required("contacts.change")
 def contact_affiliation_remove(request, pk: int, affiliation_pk: int):
-    contact = services.get_contact(pk)
+    contact = _contact(request, pk)
     affiliation = (
         Affiliation.objects.select_related("company", "contact")
         .filter(pk=affiliation_pk, contact=contact).first()
@@ -180,7 +190,7 @@ def contact_affiliation_remove(request, pk: int, affiliation_pk: int):
 
 @permission_required("companies.view")
 def company_detail(request, pk: int):
-    company = services.get_company(pk)
+    company = _company(request, pk)
     fields = custom_field_defs.active_fields(Entity.COMPANY)
     people = list(
         Affiliation.objects.filter(company=company, contact__deleted_at__isnull=True)
@@ -228,7 +238,7 @@ def company_create(request):
 
 @permission_required("companies.change")
 def company_edit(request, pk: int):
-    company = services.get_company(pk)
+    company = _company(request, pk)
     form = CompanyForm(request.POST or None, org=request.organization, instance=company,
                        custom_fields=custom_field_defs.active_fields(Entity.COMPANY))
 
@@ -244,7 +254,7 @@ def company_edit(request, pk: int):
 
 @permission_required("companies.delete")
 def company_delete(request, pk: int):
-    company = services.get_company(pk)
+    company = _company(request, pk)
     return _delete(
         request, company,
         list_url="customers:company_list",

@@ -23,6 +23,7 @@ from accord.activities.models import Activity, Kind
 from accord.errors import InvalidInput, NotFound, StaleVersion
 from accord.identity.models import Membership, Team
 from accord.identity.permissions import permission_required
+from accord.identity.visibility import require_visible, visible
 from accord.pagination import Ordering, paginate
 
 from .. import services
@@ -123,7 +124,8 @@ class Board:
         self.query = query_string(request.GET, drop=("cursor", "next"))
 
     def deals(self):
-        deals = Deal.objects.filter(pipeline=self.pipeline).select_related("company", "owner")
+        deals = visible(Deal.objects.filter(pipeline=self.pipeline), self.request.membership,
+                        "deals").select_related("company", "owner")
         return filter_deals(deals, self.filters)
 
     def columns(self, only: Stage | None = None, cursor: str | None = None) -> list[Column]:
@@ -204,7 +206,7 @@ def deal_move(request, pk: int):
     From the board's script (htmx header): 204 when moved, 409 with the
     message when the card was stale, 422 when the form must be shown.
     """
-    deal = services.get_deal(pk)
+    deal = require_visible(request.membership, services.get_deal(pk), "deals")
     form = MoveForm(request.POST or None,
                     initial={"stage": request.GET.get("stage"), "version": deal.version})
     back = safe_next(request, deal.get_absolute_url())

@@ -13,6 +13,7 @@ from django_scopes import scope
 
 from accord.errors import InvalidInput
 from accord.identity.permissions import permission_required
+from accord.identity.visibility import visible
 from accord.integrations.writers import escape_cell
 from accord.pagination import DEFAULT_LIMIT, Nullable, paginate, parse_ordering
 from accord.search import search
@@ -59,7 +60,8 @@ class DealList:
     def filtered(self):
         """The filtered queryset and its ordering; InvalidInput for a bad parameter."""
         ordering = parse_ordering(self.ordering_value, ORDERINGS, DEFAULT_ORDERING)
-        deals = Deal.objects.select_related("company", "owner", "stage", "pipeline")
+        deals = visible(Deal.objects.select_related("company", "owner", "stage", "pipeline"),
+                        self.request.membership, "deals")
         deals = filter_deals(deals, self.filters)
         for name, message in LINK_FILTERS.items():
             value = self.params.get(name, "")

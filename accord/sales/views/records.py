@@ -17,6 +17,7 @@ from accord.customers.models import Entity
 from accord.customers.views.columns import custom_cell
 from accord.errors import InvalidInput, StaleVersion
 from accord.identity.permissions import permission_required
+from accord.identity.visibility import require_visible
 
 from .. import services
 from ..forms import DealContactForm, DealForm, LineItemsForm, MoveForm
@@ -53,6 +54,12 @@ def _stage_history(deal: Deal) -> list:
     return changes
 
 
+def _deal(request, pk, *, with_deleted: bool = False) -> Deal:
+    """The deal, when the member may see it; a hidden one is not found."""
+    deal = services.get_deal(pk, with_deleted=with_deleted)
+    return require_visible(request.membership, deal, "deals")
+
+
 def _render_deal(request, deal: Deal, *, line_form=None, contact_form=None, move_form=None,
                  status=200):
     fields = custom_field_defs.active_fields(Entity.DEAL)
@@ -85,7 +92,7 @@ def _render_deal(request, deal: Deal, *, line_form=None, contact_form=None, move
 
 @permission_required("deals.view")
 def deal_detail(request, pk: int):
-    deal = services.get_deal(pk, with_deleted=True)
+    deal = _deal(request, pk, with_deleted=True)
     return _render_deal(request, deal)
 
 
@@ -118,7 +125,7 @@ def deal_create(request):
 
 @permission_required("deals.change")
 def deal_edit(request, pk: int):
-    deal = services.get_deal(pk)
+    deal = _deal(request, pk)
     form = DealForm(request.POST or None, org=request.organization, pipelines=[],
                     custom_fields=custom_field_defs.active_fields(Entity.DEAL), instance=deal)
 
@@ -134,7 +141,7 @@ def deal_edit(request, pk: int):
 @permission_required("deals.delete")
 def deal_delete(request, pk: int):
     """GET asks for confirmation; POST moves the deal to the trash."""
-    deal = services.get_deal(pk)
+    deal = _deal(request, pk)
     context = {"deal": deal}
     if request.method != "POST":
         return render(request, "sales/deal_confirm_delete.html", context)
@@ -151,7 +158,7 @@ def deal_delete(request, pk: int):
 @require_POST
 @permission_required("trash.restore")
 def deal_restore(request, pk: int):
-    deal = services.get_deal(pk, with_deleted=True)
+    deal = _deal(request, pk, with_deleted=True)
     services.restore_deal(request.organization, request.user, deal)
     messages.success(request, _("“%(name)s” restored.") % {"name": deal})
     return redirect(deal)
@@ -160,7 +167,7 @@ def deal_restore(request, pk: int):
 @require_POST
 @permission_required("deals.change")
 def deal_contact_add(request, pk: int):
-    deal = services.get_deal(pk)
+    deal = _deal(request, pk)
     form = DealContactForm(request.POST)
     if not form.is_valid():
         return _render_deal(request, deal, contact_form=form, status=422)
@@ -178,7 +185,7 @@ def deal_contact_add(request, pk: int):
 @require_POST
 @permission_required("deals.change")
 def deal_contact_remove(request, pk: int, contact_pk: int):
-    deal = services.get_deal(pk)
+    deal = _deal(request, pk)
     contact = customers.get_contact(contact_pk)
     services.remove_deal_contact(request.organization, request.user, deal, contact)
     messages.success(request, _("%(contact)s removed from the deal.") % {"contact": contact})
@@ -188,7 +195,7 @@ def deal_contact_remove(request, pk: int, contact_pk: int):
 @require_POST
 @permission_required("deals.change")
 def deal_line_items(request, pk: int):
-    deal = services.get_deal(pk)
+    deal = _deal(request, pk)
     products = list(Product.objects.filter(is_active=True).order_by("name", "id")[:500])
     form = LineItemsForm(request.POST, deal=deal, products=products)
     if not form.is_valid():

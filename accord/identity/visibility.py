@@ -1,0 +1,210 @@
+"""Which records a member sees: their own, their team's or all, per role and area.
+
+Every read of contacts, companies, deals and leads on behalf of a member goes
+through here: lists, exports and searches narrow their queryset with
+`visible`, record pages and API handlers check one record with
+`require_visible` (a hidden record answers 404, like a missing one). Roles
+decide what a member may do (accord.identity.permissions); this module
+decides which records they do it to.
+
+The rules:
+
+- Admins see every record; their row cannot be changed.
+- Managers see their teams' records or all of them; a manager's "team" is
+  the team they belong to plus every team they lead.
+- Sales, marketing, support and read-only members see their own records,
+  their teams' or all.
+- "Own" means the record's owner is the member; "team" adds records whose
+  owner belongs to the member's team or to a team the member leads.
+- A record without an owner is seen by everyone who may see the area, so
+  that unassigned work is found and picked up rather than lost.
+- Every cell starts as "all", so an organisation that never opens the
+  setting keeps working as before.
+"""
+
+import logging
+
+from django.db import transaction
+from django.db.models import Q, QuerySet
+
+from accord.audit import services as audit
+from accord.audit.models import Action
+from accord.errors import InvalidInput, NotFound, NotPermitted, StaleVersion
+
+from .models import Area, Membership, Organization, Role, Scope, Team, VisibilityPolicy
+
+logger = logging.getLogger(__name__)
+
+# The roles whose scope an admin sets, in the order the settings table shows them.
+CONFIGURABLE_ROLES = [Role.MANAGER, Role.SALES, Role.MARKETING, Role.SUPPORT, Role.READ_ONLY]
+# Managers oversee people, so "own" is not offered to them.
+ROLE_SCOPES: dict[str, list[str]] = {
+    role: [Scope.TEAM, Scope.ALL] if role == Role.MANAGER else list(Scope.values)
+    for role in CONFIGURABLE_ROLES
+}
+AREAS = list(Area.values)
+NOT_FOUND = {
+    Area.CONTACTS: "No contact with this id.",
+    Area.COMPANIES: "No company with this id.",
+    Area.DEALS: "No deal with this id.",
+    Area.LEADS: "No lead with this id.",
+}
+
+
+def policy_of(org) -> VisibilityPolicy:
+    """The organisation's stored policy, or an unsaved one (version 0) saying "all" everywhere."""
+    policy = VisibilityPolicy.unscoped.filter(organization_id=org.pk).first()
+    if policy is None:
+        policy = VisibilityPolicy(organization_id=org.pk, scopes={}, version=0)
+    return policy
+
+
+def table(policy: VisibilityPolicy) -> dict[str, dict[str, str]]:
+    """Every configurable role's scope in every area, the missing cells filled with "all"."""
+    stored = policy.scopes or {}
+    return {
+        role: {area: stored.get(role, {}).get(area, Scope.ALL) for area in AREAS}
+        for role in CONFIGURABLE_ROLES
+    }
+
+
+def scope_for(membership: Membership, area: str) -> str:
+    """The scope of the membership's role in `area`, read fresh on every call."""
+    if area not in AREAS:
+        raise ValueError(f"Unknown area {area!r}")
+    if membership.role not in ROLE_SCOPES:
+        return Scope.ALL
+    policy = VisibilityPolicy.unscoped.filter(organization_id=membership.organization_id).first()
+    if policy is None:
+        return Scope.ALL
+    return (policy.scopes or {}).get(membership.role, {}).get(area, Scope.ALL)
+
+
+def _team_user_ids(membership: Membership):
+    """A subquery of the users in the membership's team or in the teams the member leads.
+
+    Deactivated members count: the records they still own stay with their team.
+    """
+    org_id = membership.organization_id
+    teams = Q(team__in=Team.unscoped.filter(organization_id=org_id,
+                                            lead_id=membership.user_id).values("pk"))
+    if membership.team_id is not None:
+        teams |= Q(team_id=membership.team_id)
+    return Membership.unscoped.filter(teams, organization_id=org_id).values("user_id")
+
+
+def visible(queryset: QuerySet, membership: Membership | None, area: str) -> QuerySet:
+    """Narrow `queryset` (of the area's model) to the records the member may see.
+
+    No membership sees nothing.
+    """
+    if membership is None:
+        return queryset.none()
+    scope = scope_for(membership, area)
+    if scope == Scope.ALL:
+        return queryset
+    seen = Q(owner__isnull=True) | Q(owner_id=membership.user_id)
+    if scope == Scope.TEAM:
+        seen |= Q(owner_id__in=_team_user_ids(membership))
+    return queryset.filter(seen)
+
+
+def can_see(membership: Membership | None, record, area: str) -> bool:
+    """Whether the member may see `record` (a row of the area's model)."""
+    if membership is None:
+        return False
+    scope = scope_for(membership, area)
+    if scope == Scope.ALL or record.owner_id is None or record.owner_id == membership.user_id:
+        return True
+    if scope == Scope.OWN:
+        return False
+    return _team_user_ids(membership).filter(user_id=record.owner_id).exists()
+
+
+def require_visible(membership: Membership | None, record, area: str):
+    """Return `record` when the member may see it; raise NotFound otherwise."""
+    if not can_see(membership, record, area):
+        raise NotFound(NOT_FOUND[area])
+    return record
+
+
+def require_all_records(membership: Membership | None, entity: str) -> None:
+    """Raise NotPermitted unless the member sees every record `entity` exports.
+
+    For export jobs: they run in the background and copy a whole area (or,
+    for "organisation", every area), so a member who sees only some records
+    exports from the list instead, which is narrowed like every other list.
+    Names that are no area are left to the export to refuse.
+    """
+    areas = AREAS if entity == "organisation" else [area for area in AREAS if area == entity]
+    if membership is None or any(scope_for(membership, area) != Scope.ALL for area in areas):
+        raise NotPermitted("Your role sees only some of these records; export them from "
+                           "the list instead.")
+
+
+def _clean(current: dict[str, dict[str, str]], changes: dict) -> dict[str, dict[str, str]]:
+    """The table with `changes` ({role: {area: scope}}) applied; InvalidInput names bad cells."""
+    errors: dict[str, str] = {}
+    result = {role: dict(cells) for role, cells in current.items()}
+    if not isinstance(changes, dict):
+        raise InvalidInput({"roles": "Give a scope per role and area."})
+    for role, cells in changes.items():
+        if role == Role.ADMIN:
+            errors[f"roles.{role}"] = "Admins always see every record."
+            continue
+        if role not in ROLE_SCOPES:
+            errors[f"roles.{role}"] = "There is no role with this name."
+            continue
+        if not isinstance(cells, dict):
+            errors[f"roles.{role}"] = "Give a scope per area."
+            continue
+        for area, scope in cells.items():
+            field = f"roles.{role}.{area}"
+            if area not in AREAS:
+                errors[field] = "There is no area with this name."
+            elif scope not in ROLE_SCOPES[role]:
+                errors[field] = ("Managers see at least their teams' records."
+                                 if role == Role.MANAGER and scope == Scope.OWN
+                                 else "Choose own, team or all.")
+            else:
+                result[role][area] = scope
+    if errors:
+        raise InvalidInput(errors)
+    return result
+
+
+@transaction.atomic
+def update_visibility(org, actor, *, roles: dict,
+                      expected_version: int | None = None) -> VisibilityPolicy:
+    """Set the scope of the given cells ({role: {area: scope}}); the others stay.
+
+    Raises InvalidInput for a bad role, area or scope and StaleVersion when
+    `expected_version` is not the stored one (0 before the first save). The
+    change is audited and applies to the very next request.
+    """
+    # The organisation row serialises the first save, which creates the policy.
+    Organization.objects.select_for_update().get(pk=org.pk)
+    policy = policy_of(org)
+    if expected_version is not None and int(expected_version) != policy.version:
+        raise StaleVersion(current_version=policy.version)
+    before = table(policy)
+    after = _clean(before, roles)
+
+    changes = {
+        f"{role}.{area}": [before[role][area], after[role][area]]
+        for role in CONFIGURABLE_ROLES for area in AREAS
+        if before[role][area] != after[role][area]
+    }
+    if not changes:
+        return policy
+    policy.scopes = after
+    if policy.pk is None:
+        policy.version = 1
+        policy.save()
+    else:
+        policy.save_new_version()
+    audit.record(org, actor, Action.UPDATE, policy, entity="visibility",
+                 object_repr="Record visibility", changes=changes)
+    logger.info("identity.visibility_changed",
+                extra={"organization_id": org.id, "cells": len(changes)})
+    return policy
