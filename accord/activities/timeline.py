@@ -144,6 +144,10 @@ def describe_event(entry: Activity) -> str:
             "old": stages.get(data.get("from"), data.get("from") or _("none")),
             "new": stages.get(data.get("to"), data.get("to") or _("none")),
         }
+    if entry.event in ("ticket.opened", "ticket.solved"):
+        message = (_("Ticket #%(number)s opened: %(subject)s") if entry.event == "ticket.opened"
+                   else _("Ticket #%(number)s solved: %(subject)s"))
+        return message % {"number": data.get("number", "?"), "subject": data.get("subject", "")}
     if entry.event.endswith(".merged"):
         other = data.get("name") or data.get("merged_name")
         if other:

@@ -16,6 +16,7 @@ from accord.customers.models import Company, Contact, LifecycleStage
 from accord.identity.permissions import has_permission
 from accord.identity.visibility import visible
 from accord.sales.models import Deal
+from accord.service.models import Ticket
 
 logger = logging.getLogger(__name__)
 
@@ -100,11 +101,12 @@ def home(request):
 
 @login_required
 def search(request):
-    """Global search over contacts, companies and deals; the htmx request gets the dropdown."""
+    """Global search over contacts, companies, deals and tickets; the htmx request gets the
+    dropdown."""
     if request.membership is None:
         return _no_organization(request)
     query = request.GET.get("q", "").strip()
-    contacts, companies, deals = [], [], []
+    contacts, companies, deals, tickets = [], [], [], []
     if has_permission(request.membership, "contacts.view"):
         contacts = _found(visible(Contact.objects.select_related("company"),
                                   request.membership, "contacts"), query)
@@ -114,9 +116,12 @@ def search(request):
     if has_permission(request.membership, "deals.view"):
         deals = _found(visible(Deal.objects.select_related("company", "stage"),
                                request.membership, "deals"), query)
+    if has_permission(request.membership, "tickets.view"):
+        tickets = _found(Ticket.objects.select_related("contact"), query)
     template = "core/search.html#search-results" if request.htmx else "core/search.html"
     return render(request, template, {
         "search_query": query, "contacts": contacts, "companies": companies, "deals": deals,
+        "tickets": tickets,
     })
 
 

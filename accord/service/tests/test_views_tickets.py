@@ -262,3 +262,27 @@ def test_queue_settings_add_and_edit_with_a_stale_version_refused(org, admin, cl
     with scope(organization=org):
         queue.refresh_from_db()
         assert queue.name == "Help desk"
+
+
+def test_the_customers_page_lists_their_tickets_and_the_timeline_says_so(
+    org, agent, customer, client_for
+):
+    ticket = open_ticket(org, agent.user, contact=customer.pk)
+
+    page = client_for(agent).get(customer.get_absolute_url())
+
+    text = page.content.decode()
+    assert f'href="/tickets/{ticket.number}/"' in text
+    assert f"Ticket #{ticket.number} opened: Printer jams" in text
+    assert f'href="/tickets/new/?contact={customer.pk}"' in text
+
+
+def test_the_search_box_finds_tickets_by_number_words_and_customer(
+    org, agent, customer, client_for
+):
+    ticket = open_ticket(org, agent.user, contact=customer.pk, body="The tray squeaks.")
+    client = client_for(agent)
+
+    for query in ("squeaks", "dumont", "printer"):
+        response = client.get("/search", {"q": query})
+        assert f"#{ticket.number} Printer jams" in response.content.decode(), query
