@@ -91,6 +91,11 @@ class ReplyForm(forms.Form):
     seen_message = forms.IntegerField(required=False, widget=forms.HiddenInput)
     send_anyway = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
+    def __init__(self, *args, **kwargs):
+        # The ticket's own fields share the page and the name "status".
+        kwargs.setdefault("auto_id", "reply_%s")
+        super().__init__(*args, **kwargs)
+
     def field_for_error(self, name: str) -> str | None:
         return name
 
