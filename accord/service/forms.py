@@ -126,3 +126,15 @@ class QueueForm(ErrorAliases, forms.Form):
     is_default = forms.BooleanField(label=_("New tickets land here unless a rule says "
                                             "otherwise"), required=False)
     is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+
+
+class CannedReplyForm(ErrorAliases, forms.Form):
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    name = forms.CharField(label=_("Name"), max_length=200)
+    body = forms.CharField(
+        label=_("Text"), widget=forms.Textarea(attrs={"rows": 8}),
+        help_text=_('Merge fields: {{ contact.first_name }}, {{ contact.last_name }}, '
+                    '{{ contact.full_name }}, {{ company.name }}, {{ ticket.number }}, '
+                    '{{ ticket.subject }}, {{ agent.name }}, {{ organization.name }}; '
+                    'add |default:"there" for a value that may be missing.'))
+    is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)

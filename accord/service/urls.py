@@ -20,4 +20,6 @@ urlpatterns = [
          name="attachment"),
     path("settings/queues/", views.queue_list, name="queues"),
     path("settings/queues/<int:pk>/", views.queue_edit, name="queue_edit"),
+    path("settings/canned-replies/", views.canned_list, name="canned_replies"),
+    path("settings/canned-replies/<int:pk>/", views.canned_edit, name="canned_edit"),
 ]

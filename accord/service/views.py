@@ -22,11 +22,18 @@ from accord.pagination import paginate, parse_ordering
 from accord.sales.models import Deal
 from accord.web import apply_errors, can, pager
 
+from . import canned as canned_replies
 from . import queues, services, sla
-from .forms import QueueForm, ReplyForm, TicketFieldsForm, TicketForm, UploadForm
+from .forms import (
+    CannedReplyForm,
+    QueueForm,
+    ReplyForm,
+    TicketFieldsForm,
+    TicketForm,
+    UploadForm,
+)
 from .models import (
     CannedReply,
-    MessageKind,
     Priority,
     Queue,
     Ticket,
@@ -477,4 +484,52 @@ def queue_edit(request, pk: int):
                   status=status)
 
 
-__all__ = ["MessageKind"]
+# Canned replies (settings)
+
+
+@permission_required("service.manage")
+def canned_list(request):
+    form = CannedReplyForm(request.POST or None, initial={"is_active": True})
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.is_valid():
+            data = {key: value for key, value in form.cleaned_data.items() if key != "version"}
+            try:
+                canned_replies.create_canned(request.organization, request.user, data=data)
+            except InvalidInput as exc:
+                apply_errors(form, exc, form.field_for_error)
+            else:
+                messages.success(request, _("Canned reply added."))
+                return redirect("service:canned_replies")
+    return render(request, "service/canned_list.html", {
+        "replies": CannedReply.objects.all(), "form": form}, status=status)
+
+
+@permission_required("service.manage")
+def canned_edit(request, pk: int):
+    canned = CannedReply.objects.filter(pk=pk).first()
+    if canned is None:
+        raise Http404
+    form = CannedReplyForm(request.POST or None, initial={
+        "version": canned.version, "name": canned.name, "body": canned.body,
+        "is_active": canned.is_active})
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            version = data.pop("version")
+            try:
+                canned_replies.update_canned(request.organization, request.user, canned,
+                                             data=data, expected_version=version)
+            except StaleVersion as exc:
+                form.add_error(None, exc.detail)
+                status = 409
+            except InvalidInput as exc:
+                apply_errors(form, exc, form.field_for_error)
+            else:
+                messages.success(request, _("Canned reply saved."))
+                return redirect("service:canned_replies")
+    return render(request, "service/canned_form.html", {"form": form, "canned": canned},
+                  status=status)

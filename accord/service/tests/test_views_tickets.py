@@ -286,3 +286,28 @@ def test_the_search_box_finds_tickets_by_number_words_and_customer(
     for query in ("squeaks", "dumont", "printer"):
         response = client.get("/search", {"q": query})
         assert f"#{ticket.number} Printer jams" in response.content.decode(), query
+
+
+def test_canned_replies_are_kept_under_settings_and_unsafe_tags_refused(
+    org, admin, agent, client_for
+):
+    client = client_for(admin)
+
+    unsafe = client.post("/settings/canned-replies/", {
+        "name": "Sneaky", "body": "{% debug %}", "is_active": "on"})
+    broken = client.post("/settings/canned-replies/", {
+        "name": "Broken", "body": "Hello {{ contact.first_name|nosuchfilter }}",
+        "is_active": "on"})
+    added = client.post("/settings/canned-replies/", {
+        "name": "Thanks", "body": "Thanks {{ contact.first_name }}!", "is_active": "on"})
+    agent_try = client_for(agent).post("/settings/canned-replies/", {
+        "name": "Mine", "body": "Hi", "is_active": "on"})
+
+    assert unsafe.status_code == 422
+    assert "The tag {% debug %} cannot be used here" in unsafe.content.decode()
+    assert broken.status_code == 422
+    assert "merge-field mistake" in broken.content.decode()
+    assert added.status_code == 302
+    assert agent_try.status_code == 403
+    with scope(organization=org):
+        assert list(CannedReply.objects.values_list("name", flat=True)) == ["Thanks"]
