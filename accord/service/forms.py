@@ -6,8 +6,9 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from accord.customers.forms import members_of
+from accord.identity.models import Team
 
-from .models import Channel, Priority, Queue, TicketStatus
+from .models import AssignMode, Channel, Priority, Queue, TicketStatus
 from .services import REPLY_STATUSES
 
 User = get_user_model()
@@ -138,3 +139,44 @@ class CannedReplyForm(ErrorAliases, forms.Form):
                     '{{ ticket.subject }}, {{ agent.name }}, {{ organization.name }}; '
                     'add |default:"there" for a value that may be missing.'))
     is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+
+
+class RoutingRuleForm(ErrorAliases, forms.Form):
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    name = forms.CharField(label=_("Name"), max_length=120)
+    position = forms.IntegerField(label=_("Position"), min_value=0, initial=0,
+                                  help_text=_("Rules are tried from the lowest position; the "
+                                              "first that fits applies."))
+    keywords = forms.CharField(label=_("Words in the subject or message"), required=False,
+                               max_length=500, help_text=_("Any one of them, separated by "
+                                                           "commas."))
+    sender_domains = forms.CharField(label=_("Sender domains"), required=False,
+                                     max_length=500)
+    channels = forms.MultipleChoiceField(label=_("Channels"), choices=Channel.choices,
+                                         required=False, widget=forms.CheckboxSelectMultiple)
+    customer_tier = forms.CharField(label=_("Customer tier (a tag)"), required=False,
+                                    max_length=60)
+    set_queue = forms.ModelChoiceField(label=_("Move to queue"), queryset=Queue.objects.none(),
+                                       required=False, empty_label=_("Keep the queue"))
+    set_priority = forms.ChoiceField(label=_("Set priority"), required=False,
+                                     choices=[("", _("Keep the priority")), *Priority.choices])
+    assign = forms.ChoiceField(label=_("Assign to"), required=False, choices=[])
+    agent = forms.ModelChoiceField(label=_("Agent"), queryset=User.objects.none(),
+                                   required=False)
+    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none(),
+                                  required=False, empty_label=_("The queue's team"))
+    is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+
+    def __init__(self, *args, org, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["set_queue"].queryset = Queue.objects.all()
+        self.fields["agent"].queryset = _agents(org)
+        self.fields["team"].queryset = Team.objects.all()
+        self.fields["assign"].choices = AssignMode.choices
+
+    def service_data(self) -> dict:
+        data = dict(self.cleaned_data)
+        data.pop("version", None)
+        for name in ("set_queue", "agent", "team"):
+            data[name] = data[name].pk if data.get(name) else None
+        return data

@@ -181,7 +181,7 @@ def _store(org, queue, ticket, parsed: ParsedMail, raw) -> Received:
     if queue is not None:
         data["queue"] = queue.pk
     created = services.create_ticket(org, None, data=data, channel=Channel.EMAIL,
-                                     message=values)
+                                     message=values, routable=frozenset({"queue"}))
     return Received("created", created, created.messages.order_by("id").first())
 
 

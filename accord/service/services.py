@@ -24,7 +24,7 @@ from accord.customers.models import Tag
 from accord.customers.validation import Collector
 from accord.errors import InvalidInput, NotFound, StaleVersion
 
-from . import sla
+from . import routing, sla
 from .models import (
     MessageKind,
     Queue,
@@ -151,10 +151,15 @@ def tag_names(ticket: Ticket) -> list[str]:
 
 @transaction.atomic
 def create_ticket(org, actor, *, data: dict, body: str = "", channel: str | None = None,
-                  message: dict | None = None) -> Ticket:
+                  message: dict | None = None, routable: frozenset[str] | None = None
+                  ) -> Ticket:
     """Open a ticket; `body` (or a prepared inbound `message`) starts its thread.
 
-    Raises InvalidInput naming each bad field. The company follows the contact.
+    The routing rules then choose the queue, priority and assignee, except
+    those a person gave in `data` (all of them are routable when `routable`
+    names them, as for mail, whose queue comes from the address it was sent
+    to). Raises InvalidInput naming each bad field. The company follows the
+    contact.
     """
     if channel is not None:
         data = {**data, "channel": channel}
@@ -171,6 +176,10 @@ def create_ticket(org, actor, *, data: dict, body: str = "", channel: str | None
     if ticket.queue is None:
         ticket.queue = Queue.objects.filter(is_default=True, is_active=True).first()
     ticket.status = values.get("status") or TicketStatus.NEW
+    chosen = {name for name in ("queue", "priority", "assignee")
+              if data.get(name) not in (None, "")} - (routable or frozenset())
+    routing.route(ticket, text=(message or {}).get("body", "") or text or "",
+                  sender=(message or {}).get("from_address", ""), keep=frozenset(chosen))
     ticket.save()
     if tags:
         _set_tags(org, ticket, tags)

@@ -21,5 +21,7 @@ urlpatterns = [
     path("settings/queues/", views.queue_list, name="queues"),
     path("settings/queues/<int:pk>/", views.queue_edit, name="queue_edit"),
     path("settings/canned-replies/", views.canned_list, name="canned_replies"),
+    path("settings/routing/", views.routing_list, name="routing"),
+    path("settings/routing/<int:pk>/", views.routing_edit, name="routing_edit"),
     path("settings/canned-replies/<int:pk>/", views.canned_edit, name="canned_edit"),
 ]

@@ -23,11 +23,12 @@ from accord.sales.models import Deal
 from accord.web import apply_errors, can, pager
 
 from . import canned as canned_replies
-from . import queues, services, sla
+from . import queues, routing, services, sla
 from .forms import (
     CannedReplyForm,
     QueueForm,
     ReplyForm,
+    RoutingRuleForm,
     TicketFieldsForm,
     TicketForm,
     UploadForm,
@@ -36,6 +37,7 @@ from .models import (
     CannedReply,
     Priority,
     Queue,
+    RoutingRule,
     Ticket,
     TicketAttachment,
     TicketMessage,
@@ -205,12 +207,13 @@ def _create_from_form(request, data: dict) -> Ticket:
             first, _space, last = (data.get("contact_name") or "").strip().partition(" ")
             contact = create_contact(request.organization, request.user, data={
                 "email": address, "first_name": first, "last_name": last})
-    values = {
-        "subject": data["subject"], "priority": data["priority"],
-        "queue": data["queue"].pk if data.get("queue") else None,
-        "assignee": data["assignee"].pk if data.get("assignee") else None,
-        "tags": _tags(data.get("tags")),
-    }
+    values = {"subject": data["subject"], "priority": data["priority"],
+              "tags": _tags(data.get("tags"))}
+    # An empty queue or assignee is left to the routing rules.
+    if data.get("queue"):
+        values["queue"] = data["queue"].pk
+    if data.get("assignee"):
+        values["assignee"] = data["assignee"].pk
     if contact is not None:
         values["contact"] = contact.pk
     return services.create_ticket(request.organization, request.user, data=values,
@@ -532,4 +535,62 @@ def canned_edit(request, pk: int):
                 messages.success(request, _("Canned reply saved."))
                 return redirect("service:canned_replies")
     return render(request, "service/canned_form.html", {"form": form, "canned": canned},
+                  status=status)
+
+
+# Routing rules (settings)
+
+
+@permission_required("service.manage")
+def routing_list(request):
+    form = RoutingRuleForm(request.POST or None, org=request.organization,
+                           initial={"is_active": True, "position": RoutingRule.objects.count()})
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.is_valid():
+            try:
+                routing.create_rule(request.organization, request.user,
+                                    data=form.service_data())
+            except InvalidInput as exc:
+                apply_errors(form, exc, form.field_for_error)
+            else:
+                messages.success(request, _("Routing rule added."))
+                return redirect("service:routing")
+    rules = RoutingRule.objects.select_related("set_queue", "agent", "team")
+    return render(request, "service/routing_list.html", {"rules": rules, "form": form},
+                  status=status)
+
+
+@permission_required("service.manage")
+def routing_edit(request, pk: int):
+    rule = RoutingRule.objects.filter(pk=pk).first()
+    if rule is None:
+        raise Http404
+    if request.method == "POST" and request.POST.get("delete"):
+        routing.delete_rule(request.organization, request.user, rule)
+        messages.success(request, _("Routing rule deleted."))
+        return redirect("service:routing")
+    initial = {name: getattr(rule, name) for name in (
+        "name", "position", "keywords", "sender_domains", "channels", "customer_tier",
+        "set_priority", "assign", "is_active", "version")}
+    initial.update(set_queue=rule.set_queue_id, agent=rule.agent_id, team=rule.team_id)
+    form = RoutingRuleForm(request.POST or None, org=request.organization, initial=initial)
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.is_valid():
+            try:
+                routing.update_rule(request.organization, request.user, rule,
+                                    data=form.service_data(),
+                                    expected_version=form.cleaned_data.get("version"))
+            except StaleVersion as exc:
+                form.add_error(None, exc.detail)
+                status = 409
+            except InvalidInput as exc:
+                apply_errors(form, exc, form.field_for_error)
+            else:
+                messages.success(request, _("Routing rule saved."))
+                return redirect("service:routing")
+    return render(request, "service/routing_form.html", {"form": form, "rule": rule},
                   status=status)

@@ -1,6 +1,7 @@
 """Tickets and their threads, the queues they wait in and the SLAs they run against."""
 
 from .canned import CannedReply
+from .routing import AssignMode, RoutingRule
 from .sla import BusinessCalendar, SlaPolicy
 from .ticket import (
     UNRESOLVED,
@@ -19,7 +20,8 @@ from .ticket import (
 )
 
 __all__ = [
-    "UNRESOLVED", "BusinessCalendar", "CannedReply", "Channel", "MessageKind", "Priority",
-    "Queue", "SlaPolicy", "Ticket", "TicketAttachment", "TicketMessage", "TicketSequence",
-    "TicketStatus", "TicketStatusChange", "TicketTag", "TicketViewer",
+    "UNRESOLVED", "AssignMode", "BusinessCalendar", "CannedReply", "Channel", "MessageKind",
+    "Priority", "Queue", "RoutingRule", "SlaPolicy", "Ticket", "TicketAttachment",
+    "TicketMessage", "TicketSequence", "TicketStatus", "TicketStatusChange", "TicketTag",
+    "TicketViewer",
 ]
