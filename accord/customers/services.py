@@ -36,6 +36,7 @@ from .models import (
     ContactPhone,
     ContactTag,
     CustomField,
+    Entity,
     FieldType,
     LifecycleChange,
     SavedView,
@@ -609,7 +610,7 @@ CUSTOM_FIELD_AUDITED = ["label", "choices", "currency", "required", "help_text",
 
 @transaction.atomic
 def create_custom_field(org, actor, *, data: dict) -> CustomField:
-    """Add a typed custom field to contacts or companies.
+    """Add a typed custom field to one record type (contacts, companies, deals, tickets).
 
     `data` holds entity, key (derived from the label when empty), label,
     field_type, choices, currency, required, help_text and position. The key
@@ -617,8 +618,8 @@ def create_custom_field(org, actor, *, data: dict) -> CustomField:
     """
     errors: dict[str, str] = {}
     entity = data.get("entity")
-    if entity not in ("contact", "company"):
-        errors["entity"] = "Choose contacts or companies."
+    if entity not in Entity.values:
+        errors["entity"] = "Choose one of: " + ", ".join(Entity.values) + "."
     field_type = data.get("field_type")
     if field_type not in FieldType.values:
         errors["field_type"] = "Choose one of the field types."

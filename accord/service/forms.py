@@ -5,7 +5,12 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
-from accord.customers.forms import members_of
+from accord.customers.forms import (
+    custom_form_field,
+    custom_initial,
+    custom_input,
+    members_of,
+)
 from accord.identity.models import Team
 
 from .models import AssignMode, Channel, Priority, Queue, TicketStatus
@@ -19,14 +24,35 @@ class ErrorAliases:
     error_aliases: dict[str, str] = {}
 
     def field_for_error(self, name: str) -> str | None:
+        if name.startswith("custom_fields."):
+            return "cf_" + name.split(".", 1)[1]
         return self.error_aliases.get(name, name)
+
+
+class CustomFieldsMixin:
+    """The organisation's ticket custom fields as `cf_<key>` form fields."""
+
+    def add_custom_fields(self, custom_fields, stored: dict | None) -> None:
+        self.custom_fields = custom_fields
+        for custom in custom_fields:
+            self.fields[f"cf_{custom.key}"] = custom_form_field(custom)
+            if stored is not None:
+                self.initial.setdefault(f"cf_{custom.key}",
+                                        custom_initial(custom, stored.get(custom.key)))
+
+    def custom_bound_fields(self):
+        return [self[f"cf_{custom.key}"] for custom in self.custom_fields]
+
+    def custom_data(self) -> dict:
+        return {custom.key: custom_input(custom, self.cleaned_data.get(f"cf_{custom.key}"))
+                for custom in self.custom_fields}
 
 
 def _agents(org):
     return members_of(org)
 
 
-class TicketForm(ErrorAliases, forms.Form):
+class TicketForm(CustomFieldsMixin, ErrorAliases, forms.Form):
     subject = forms.CharField(label=_("Subject"), max_length=250)
     contact_email = forms.EmailField(
         label=_("Customer e-mail"), required=False,
@@ -49,13 +75,14 @@ class TicketForm(ErrorAliases, forms.Form):
     error_aliases = {"contact_id": "contact_email", "queue_id": "queue",
                      "assignee_id": "assignee"}
 
-    def __init__(self, *args, org, **kwargs):
+    def __init__(self, *args, org, custom_fields=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["queue"].queryset = Queue.objects.filter(is_active=True)
         self.fields["assignee"].queryset = _agents(org)
+        self.add_custom_fields(list(custom_fields), None)
 
 
-class TicketFieldsForm(ErrorAliases, forms.Form):
+class TicketFieldsForm(CustomFieldsMixin, ErrorAliases, forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
     status = forms.ChoiceField(label=_("Status"), choices=TicketStatus.choices)
     priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices)
@@ -68,7 +95,7 @@ class TicketFieldsForm(ErrorAliases, forms.Form):
 
     error_aliases = {"queue_id": "queue", "assignee_id": "assignee"}
 
-    def __init__(self, *args, org, ticket, tags, **kwargs):
+    def __init__(self, *args, org, ticket, tags, custom_fields=(), **kwargs):
         kwargs.setdefault("initial", {
             "version": ticket.version, "status": ticket.status, "priority": ticket.priority,
             "queue": ticket.queue_id, "assignee": ticket.assignee_id, "tags": ", ".join(tags),
@@ -76,6 +103,7 @@ class TicketFieldsForm(ErrorAliases, forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["queue"].queryset = Queue.objects.all()
         self.fields["assignee"].queryset = _agents(org)
+        self.add_custom_fields(list(custom_fields), ticket.custom_fields or {})
 
 
 class ReplyForm(forms.Form):

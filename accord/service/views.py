@@ -14,7 +14,8 @@ from django.views.decorators.http import require_POST
 
 from accord import merge_fields
 from accord.audit.history import field_history
-from accord.customers.models import Contact, ContactEmail
+from accord.customers import custom_fields
+from accord.customers.models import Contact, ContactEmail, Entity
 from accord.customers.services import create_contact
 from accord.errors import InvalidInput, NotFound, StaleVersion
 from accord.identity.permissions import permission_required
@@ -177,13 +178,14 @@ def ticket_create(request):
                                          and int(request.GET["contact"])).first()
         if contact is not None:
             initial["contact_email"] = contact.email
-    form = TicketForm(request.POST or None, org=request.organization, initial=initial)
+    form = TicketForm(request.POST or None, org=request.organization, initial=initial,
+                      custom_fields=_ticket_fields())
     status = 200
     if request.method == "POST":
         status = 422
         if form.is_valid():
             try:
-                ticket = _create_from_form(request, form.cleaned_data)
+                ticket = _create_from_form(request, form.cleaned_data, form.custom_data())
             except InvalidInput as exc:
                 apply_errors(form, exc, form.field_for_error)
             else:
@@ -193,7 +195,11 @@ def ticket_create(request):
     return render(request, "service/ticket_form.html", {"form": form}, status=status)
 
 
-def _create_from_form(request, data: dict) -> Ticket:
+def _ticket_fields():
+    return custom_fields.active_fields(Entity.TICKET)
+
+
+def _create_from_form(request, data: dict, custom: dict) -> Ticket:
     contact = None
     address = (data.get("contact_email") or "").strip().lower()
     if address:
@@ -208,7 +214,7 @@ def _create_from_form(request, data: dict) -> Ticket:
             contact = create_contact(request.organization, request.user, data={
                 "email": address, "first_name": first, "last_name": last})
     values = {"subject": data["subject"], "priority": data["priority"],
-              "tags": _tags(data.get("tags"))}
+              "tags": _tags(data.get("tags")), "custom_fields": custom}
     # An empty queue or assignee is left to the routing rules.
     if data.get("queue"):
         values["queue"] = data["queue"].pk
@@ -246,7 +252,8 @@ def _render_ticket(request, ticket: Ticket, *, reply_form=None, fields_form=None
     context = {
         "ticket": ticket, "thread": thread, "tags": tags,
         "fields_form": fields_form or TicketFieldsForm(org=request.organization, ticket=ticket,
-                                                       tags=tags),
+                                                       tags=tags,
+                                                       custom_fields=_ticket_fields()),
         "reply_form": reply_form, "newer": newer or [],
         "can_change": can_change, "can_delete": can(request, "tickets.delete"),
         "viewers": services.other_viewers(ticket, request.user),
@@ -295,7 +302,8 @@ def _customer_deals(request, ticket: Ticket) -> list:
 def ticket_update(request, number: int):
     ticket = _ticket(number)
     tags = services.tag_names(ticket)
-    form = TicketFieldsForm(request.POST, org=request.organization, ticket=ticket, tags=tags)
+    form = TicketFieldsForm(request.POST, org=request.organization, ticket=ticket, tags=tags,
+                            custom_fields=_ticket_fields())
     if not form.is_valid():
         return _render_ticket(request, ticket, fields_form=form, status=422)
     data = form.cleaned_data
@@ -304,7 +312,7 @@ def ticket_update(request, number: int):
             "status": data["status"], "priority": data["priority"],
             "queue": data["queue"].pk if data["queue"] else None,
             "assignee": data["assignee"].pk if data["assignee"] else None,
-            "tags": _tags(data["tags"]),
+            "tags": _tags(data["tags"]), "custom_fields": form.custom_data(),
         }, expected_version=data["version"])
     except StaleVersion as exc:
         form.add_error(None, exc.detail)

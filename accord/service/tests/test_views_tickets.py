@@ -311,3 +311,30 @@ def test_canned_replies_are_kept_under_settings_and_unsafe_tags_refused(
     assert agent_try.status_code == 403
     with scope(organization=org):
         assert list(CannedReply.objects.values_list("name", flat=True)) == ["Thanks"]
+
+
+def test_ticket_custom_fields_are_set_on_opening_and_edited_on_the_page(
+    org, admin, agent, client_for, api_client_for
+):
+    with scope(organization=org):
+        customers.create_custom_field(org, admin.user, data={
+            "entity": "ticket", "label": "Order number", "field_type": "text"})
+        customers.create_custom_field(org, admin.user, data={
+            "entity": "ticket", "label": "Under warranty", "field_type": "boolean"})
+    client = client_for(agent)
+
+    created = client.post("/tickets/new/", {
+        "subject": "Broken", "channel": "phone", "priority": "normal",
+        "cf_order_number": "A-1001", "cf_under_warranty": "true"})
+    with scope(organization=org):
+        ticket = Ticket.objects.get()
+    page = client.get(f"/tickets/{ticket.number}/")
+    saved = client.post(f"/tickets/{ticket.number}/save/", {
+        "version": ticket.version, "status": "open", "priority": "normal",
+        "cf_order_number": "A-1002", "cf_under_warranty": ""})
+
+    assert created.status_code == 302
+    assert 'value="A-1001"' in page.content.decode()
+    assert saved.status_code == 302
+    api = api_client_for(agent).get(f"/api/v1/tickets/{ticket.pk}").json()
+    assert api["custom_fields"] == {"order_number": "A-1002"}
