@@ -106,6 +106,34 @@ class TicketFieldsForm(CustomFieldsMixin, ErrorAliases, forms.Form):
         self.add_custom_fields(list(custom_fields), ticket.custom_fields or {})
 
 
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+MAX_ATTACHMENTS = 10
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files from one input; each is checked, the list is returned."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, list | tuple) else ([data] if data else [])
+        if len(files) > MAX_ATTACHMENTS:
+            raise forms.ValidationError(
+                _("Attach at most %(count)d files.") % {"count": MAX_ATTACHMENTS})
+        cleaned = [super(MultipleFileField, self).clean(item, initial) for item in files]
+        for upload in cleaned:
+            if upload.size > MAX_ATTACHMENT_BYTES:
+                raise forms.ValidationError(
+                    _("%(name)s is larger than 10 MB.") % {"name": upload.name})
+        return cleaned
+
+
 class ReplyForm(forms.Form):
     KIND_CHOICES = [("reply", _("Reply to the customer")), ("note", _("Internal note"))]
     STATUS_CHOICES = [("", _("Keep the status"))] + [
@@ -115,6 +143,7 @@ class ReplyForm(forms.Form):
                              widget=forms.RadioSelect)
     body = forms.CharField(label=_("Message"), required=False,
                            widget=forms.Textarea(attrs={"rows": 7}))
+    attachments = MultipleFileField(label=_("Attach files"), required=False)
     status = forms.ChoiceField(label=_("Then set the status to"), choices=STATUS_CHOICES,
                                required=False)
     seen_message = forms.IntegerField(required=False, widget=forms.HiddenInput)

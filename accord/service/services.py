@@ -10,6 +10,7 @@ what they wrote.
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -278,8 +279,32 @@ def change_status(org, actor, ticket: Ticket, status: str, *,
                          expected_version=expected_version)
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file an agent attached to a reply or note."""
+
+    filename: str
+    content_type: str
+    content: bytes
+    content_id: str = ""
+    inline: bool = False
+
+
+def _attach(org, message: TicketMessage, files) -> None:
+    for part in files or []:
+        name = (part.filename or "attachment").replace("/", "_").replace("\\", "_")[:255]
+        attachment = TicketAttachment(
+            organization=org, message=message, filename=name,
+            content_type=(part.content_type or "application/octet-stream")[:120],
+            size=len(part.content), content_id=part.content_id[:250], inline=part.inline,
+        )
+        attachment.file.save(name[-100:], ContentFile(part.content), save=False)
+        attachment.save()
+
+
 @transaction.atomic
-def add_note(org, actor, ticket: Ticket, *, body: str) -> TicketMessage:
+def add_note(org, actor, ticket: Ticket, *, body: str,
+             attachments: list[Upload] | None = None) -> TicketMessage:
     """An internal note: seen by the team only, never sent to the customer."""
     errors = Collector()
     text = clean_body(body, "body", errors, required=True)
@@ -289,6 +314,7 @@ def add_note(org, actor, ticket: Ticket, *, body: str) -> TicketMessage:
         organization=org, ticket=ticket, kind=MessageKind.NOTE, body=text,
         author=actor if getattr(actor, "pk", None) else None,
     )
+    _attach(org, message, attachments)
     ticket.last_message_at = message.created_at
     ticket.save_new_version(update_fields=["last_message_at", "version", "updated_at"])
     search.reindex(Ticket, [ticket.pk])
@@ -299,7 +325,8 @@ def add_note(org, actor, ticket: Ticket, *, body: str) -> TicketMessage:
 
 @transaction.atomic
 def add_reply(org, actor, ticket: Ticket, *, body: str, status: str | None = None,
-              cc: list[str] | None = None) -> TicketMessage:
+              cc: list[str] | None = None,
+              attachments: list[Upload] | None = None) -> TicketMessage:
     """Answer the customer: the reply is stored, then mailed by the worker after commit.
 
     `status` is where the ticket goes next (open when not given and the
@@ -332,6 +359,7 @@ def add_reply(org, actor, ticket: Ticket, *, body: str, status: str | None = Non
         in_reply_to=headers.get("In-Reply-To", "").strip("<>"),
         references=headers.get("References", ""),
     )
+    _attach(org, message, attachments)
     ticket.last_message_at = now
     if ticket.first_response_at is None:
         ticket.first_response_at = now
@@ -400,15 +428,7 @@ def _add_inbound_message(org, ticket: Ticket, message: dict) -> TicketMessage:
     if raw is not None:
         entry.raw.save(f"{ticket.number}.eml", ContentFile(raw), save=False)
     entry.save()
-    for part in attachments:
-        attachment = TicketAttachment(
-            organization=org, message=entry, filename=part.filename[:255],
-            content_type=part.content_type[:120], size=len(part.content),
-            content_id=part.content_id[:250], inline=part.inline,
-        )
-        attachment.file.save(part.filename[-100:] or "attachment", ContentFile(part.content),
-                             save=False)
-        attachment.save()
+    _attach(org, entry, attachments)
     ticket.last_message_at = entry.created_at
     ticket.last_customer_message_at = entry.created_at
     return entry

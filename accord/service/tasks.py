@@ -4,6 +4,7 @@ import logging
 import smtplib
 
 from celery import shared_task
+from django.core.files.storage import default_storage
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.utils import timezone
@@ -54,7 +55,11 @@ def reply_mail(message: TicketMessage) -> EmailMultiAlternatives:
         headers["In-Reply-To"] = f"<{message.in_reply_to}>"
     if message.references:
         headers["References"] = message.references
-    return EmailMultiAlternatives(
+    mail = EmailMultiAlternatives(
         subject=message.subject, body=message.body, from_email=message.from_address,
         to=message.to, cc=message.cc, headers=headers,
     )
+    for attachment in message.attachments.all():
+        with default_storage.open(attachment.file.name, "rb") as handle:
+            mail.attach(attachment.filename, handle.read(), attachment.content_type)
+    return mail

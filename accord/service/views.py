@@ -335,7 +335,7 @@ def ticket_reply(request, number: int):
     sends it.
     """
     ticket = _ticket(number)
-    form = ReplyForm(request.POST)
+    form = ReplyForm(request.POST, request.FILES)
     if not form.is_valid():
         return _render_ticket(request, ticket, reply_form=form, status=422)
     data = form.cleaned_data
@@ -351,12 +351,15 @@ def ticket_reply(request, number: int):
         form.add_error(None, _("New messages arrived while you were writing. Read them below, "
                                "then send your reply again if it still fits."))
         return _render_ticket(request, ticket, reply_form=form, status=409, newer=newer)
+    files = [services.Upload(upload.name, upload.content_type or "", upload.read())
+             for upload in data.get("attachments") or []]
     try:
         if data["kind"] == "note":
-            services.add_note(request.organization, request.user, ticket, body=data["body"])
+            services.add_note(request.organization, request.user, ticket, body=data["body"],
+                              attachments=files)
         else:
             services.add_reply(request.organization, request.user, ticket, body=data["body"],
-                               status=data.get("status") or None)
+                               status=data.get("status") or None, attachments=files)
     except InvalidInput as exc:
         apply_errors(form, exc, form.field_for_error)
         return _render_ticket(request, ticket, reply_form=form, status=422)

@@ -1,5 +1,7 @@
 """The agent's ticket pages through HTTP: lists, the ticket, replies, presence, uploads."""
 
+import email
+from email import policy
 from pathlib import Path
 
 import pytest
@@ -338,3 +340,34 @@ def test_ticket_custom_fields_are_set_on_opening_and_edited_on_the_page(
     assert saved.status_code == 302
     api = api_client_for(agent).get(f"/api/v1/tickets/{ticket.pk}").json()
     assert api["custom_fields"] == {"order_number": "A-1002"}
+
+
+def test_files_attached_to_a_reply_are_kept_and_mailed_with_it(
+    org, agent, customer, client_for
+):
+    from accord.service.tasks import reply_mail
+
+    ticket = open_ticket(org, agent.user, contact=customer.pk)
+    client = client_for(agent)
+
+    response = client.post(f"/tickets/{ticket.number}/reply/", {
+        "kind": "reply", "body": "The manual is attached.", "seen_message": 999999,
+        "attachments": [SimpleUploadedFile("manual.pdf", b"%PDF-1.4 tiny",
+                                           content_type="application/pdf")]})
+    too_many = client.post(f"/tickets/{ticket.number}/reply/", {
+        "kind": "note", "body": "x", "seen_message": 999999,
+        "attachments": [SimpleUploadedFile(f"f{n}.txt", b"x") for n in range(11)]})
+
+    assert response.status_code == 302
+    assert too_many.status_code == 422
+    with scope(organization=org):
+        reply = ticket.messages.get(kind="reply")
+        [attachment] = reply.attachments.all()
+        mail = reply_mail(reply).message()
+    assert (attachment.filename, attachment.size) == ("manual.pdf", 13)
+    download = client.get(f"/tickets/{ticket.number}/attachments/{attachment.pk}/")
+    assert b"".join(download.streaming_content) == b"%PDF-1.4 tiny"
+    assert download["Content-Disposition"].startswith("attachment")
+    parsed = email.message_from_bytes(mail.as_bytes(), policy=policy.default)
+    assert [(part.get_filename(), part.get_content()) for part in parsed.iter_attachments()] \
+        == [("manual.pdf", b"%PDF-1.4 tiny")]
