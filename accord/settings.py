@@ -43,7 +43,10 @@ SECRET_KEY = os.environ.get("SECRET_KEY") or local_secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 PORT = int(os.environ.get("PORT", "8000"))
 SMTP_PORT = int(os.environ.get("SMTP_PORT", "2525"))
+# Hosts on a private network that webhooks and mailbox polls may reach.
 WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS", "")
+# Fernet keys for secrets Accord must read back (see accord/crypto.py).
+ENCRYPTION_KEYS = env_list("ENCRYPTION_KEYS", "")
 # API requests a token (or a signed-in user) may make per minute.
 API_RATE_LIMIT = int(os.environ.get("API_RATE_LIMIT", "600"))
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "")
@@ -268,6 +271,10 @@ CELERY_BEAT_SCHEDULE = {
     "resume-stalled-imports": {
         "task": "accord.integrations.tasks.resume_stalled_imports",
         "schedule": 60.0,  # a killed import waits at most its stall limit plus a minute
+    },
+    "poll-mailboxes": {
+        "task": "accord.service.tasks.poll_mailboxes",
+        "schedule": 60.0,  # support mail read within a minute of arriving
     },
 }
 

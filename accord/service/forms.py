@@ -13,7 +13,7 @@ from accord.customers.forms import (
 )
 from accord.identity.models import Team
 
-from .models import AssignMode, Channel, Priority, Queue, TicketStatus
+from .models import AssignMode, Channel, ImapSecurity, Priority, Queue, TicketStatus
 from .services import REPLY_STATUSES
 
 User = get_user_model()
@@ -184,6 +184,21 @@ class QueueForm(ErrorAliases, forms.Form):
     is_default = forms.BooleanField(label=_("New tickets land here unless a rule says "
                                             "otherwise"), required=False)
     is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+    imap_host = forms.CharField(
+        label=_("IMAP server"), required=False, max_length=253,
+        help_text=_("To read mail from a mailbox elsewhere, every minute; leave empty when "
+                    "mail comes to Accord's own listener."))
+    imap_port = forms.IntegerField(label=_("IMAP port"), required=False, initial=993,
+                                   min_value=1, max_value=65535)
+    imap_security = forms.ChoiceField(label=_("Connection security"),
+                                      choices=ImapSecurity.choices, initial=ImapSecurity.SSL)
+    imap_username = forms.CharField(label=_("IMAP user name"), required=False, max_length=254)
+    imap_password = forms.CharField(
+        label=_("IMAP password"), required=False, max_length=500,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("Stored encrypted. Leave empty to keep the current one."))
+    imap_folder = forms.CharField(label=_("Folder"), required=False, max_length=200,
+                                  initial="INBOX")
 
 
 class CannedReplyForm(ErrorAliases, forms.Form):

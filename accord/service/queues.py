@@ -4,15 +4,17 @@ from django.db import transaction
 from django.db.models.functions import Lower
 from django_scopes import scopes_disabled
 
+from accord import crypto
 from accord.audit import services as audit
 from accord.audit.models import Action
 from accord.customers.validation import Collector, clean_email, clean_ref, clean_text
 from accord.errors import StaleVersion
 from accord.identity.models import Team
 
-from .models import Queue
+from .models import ImapSecurity, Queue
 
-QUEUE_FIELDS = ["name", "email_address", "team", "is_active", "is_default"]
+QUEUE_FIELDS = ["name", "email_address", "team", "is_active", "is_default", "imap_host",
+                "imap_port", "imap_security", "imap_username", "imap_folder"]
 
 
 def clean_queue(data: dict, *, current: Queue | None = None) -> dict:
@@ -47,8 +49,45 @@ def clean_queue(data: dict, *, current: Queue | None = None) -> dict:
             if not isinstance(data[flag], bool):
                 errors.add(flag, "Give true or false.")
             out[flag] = bool(data[flag])
+    _clean_mailbox(data, out, current, errors)
     errors.raise_if_any()
     return out
+
+
+def _clean_mailbox(data: dict, out: dict, current: Queue | None, errors: Collector) -> None:
+    """The IMAP settings; a password left empty keeps the stored one."""
+    if "imap_host" in data:
+        host = (data["imap_host"] or "").strip().lower()
+        if host and (len(host) > 253 or any(char in host for char in " /:@")):
+            errors.add("imap_host", "Enter a host name such as imap.example.com.")
+        out["imap_host"] = host
+    if "imap_port" in data:
+        try:
+            port = int(data["imap_port"] or 993)
+        except (TypeError, ValueError):
+            port = 0
+        if not 1 <= port <= 65535:
+            errors.add("imap_port", "Enter a port from 1 to 65535.")
+        out["imap_port"] = port
+    if "imap_security" in data:
+        if data["imap_security"] not in ImapSecurity.values:
+            errors.add("imap_security", "Choose one of: " + ", ".join(ImapSecurity.values) + ".")
+        out["imap_security"] = data["imap_security"]
+    if "imap_username" in data:
+        out["imap_username"] = (data["imap_username"] or "").strip()[:254]
+    if "imap_folder" in data:
+        out["imap_folder"] = (data["imap_folder"] or "").strip()[:200] or "INBOX"
+    if data.get("imap_password"):
+        out["imap_password"] = crypto.encrypt(data["imap_password"])
+    host = out.get("imap_host", getattr(current, "imap_host", ""))
+    if host:
+        if not out.get("imap_username", getattr(current, "imap_username", "")):
+            errors.add("imap_username", "Give the user name to sign in to the mailbox with.")
+        if not out.get("imap_password", getattr(current, "imap_password", "")):
+            errors.add("imap_password", "Give the mailbox password.")
+    if "imap_host" in out and out["imap_host"] != getattr(current, "imap_host", ""):
+        # Another server's UIDs mean nothing here.
+        out["imap_uidvalidity"], out["imap_last_uid"] = None, 0
 
 
 def _only_default(queue: Queue) -> None:

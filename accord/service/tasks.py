@@ -63,3 +63,11 @@ def reply_mail(message: TicketMessage) -> EmailMultiAlternatives:
         with default_storage.open(attachment.file.name, "rb") as handle:
             mail.attach(attachment.filename, handle.read(), attachment.content_type)
     return mail
+
+
+@shared_task(name="accord.service.tasks.poll_mailboxes")
+def poll_mailboxes() -> int:
+    """Read new mail from every queue's IMAP mailbox; return how many messages were taken."""
+    from .imap import poll_all
+
+    return poll_all()

@@ -6,6 +6,7 @@ from .sla import BusinessCalendar, SlaPolicy
 from .ticket import (
     UNRESOLVED,
     Channel,
+    ImapSecurity,
     MessageKind,
     Priority,
     Queue,
@@ -20,7 +21,8 @@ from .ticket import (
 )
 
 __all__ = [
-    "UNRESOLVED", "AssignMode", "BusinessCalendar", "CannedReply", "Channel", "MessageKind",
+    "UNRESOLVED", "AssignMode", "BusinessCalendar", "CannedReply", "Channel", "ImapSecurity",
+    "MessageKind",
     "Priority", "Queue", "RoutingRule", "SlaPolicy", "Ticket", "TicketAttachment",
     "TicketMessage", "TicketSequence", "TicketStatus", "TicketStatusChange", "TicketTag",
     "TicketViewer",

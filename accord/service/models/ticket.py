@@ -51,6 +51,12 @@ class MessageKind(models.TextChoices):
     NOTE = "note", _("Internal note")
 
 
+class ImapSecurity(models.TextChoices):
+    SSL = "ssl", _("SSL/TLS")
+    STARTTLS = "starttls", _("STARTTLS")
+    NONE = "none", _("None (trusted networks only)")
+
+
 class Queue(VersionedModel):
     """Where tickets wait for a team, with the address customers write to.
 
@@ -65,6 +71,19 @@ class Queue(VersionedModel):
                              related_name="+", verbose_name=_("team"))
     is_active = models.BooleanField(_("active"), default=True)
     is_default = models.BooleanField(_("default queue"), default=False)
+    # A mailbox elsewhere that the worker reads new mail from, for teams
+    # whose mail cannot be pointed at Accord's own listener.
+    imap_host = models.CharField(_("IMAP server"), max_length=253, blank=True)
+    imap_port = models.PositiveIntegerField(_("IMAP port"), default=993)
+    imap_security = models.CharField(_("connection security"), max_length=8,
+                                     choices=ImapSecurity.choices, default=ImapSecurity.SSL)
+    imap_username = models.CharField(_("IMAP user name"), max_length=254, blank=True)
+    imap_password = models.TextField(blank=True, help_text="Encrypted with accord.crypto.")
+    imap_folder = models.CharField(_("folder"), max_length=200, default="INBOX")
+    imap_uidvalidity = models.BigIntegerField(null=True, blank=True, editable=False)
+    imap_last_uid = models.BigIntegerField(default=0, editable=False)
+    imap_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    imap_error = models.CharField(max_length=300, blank=True, editable=False)
 
     class Meta(VersionedModel.Meta):
         ordering = ["name"]
