@@ -148,6 +148,8 @@ def describe_event(entry: Activity) -> str:
         message = (_("Ticket #%(number)s opened: %(subject)s") if entry.event == "ticket.opened"
                    else _("Ticket #%(number)s solved: %(subject)s"))
         return message % {"number": data.get("number", "?"), "subject": data.get("subject", "")}
+    if entry.event == "outreach.sent":
+        return _("E-mailed: %(subject)s") % {"subject": data.get("subject", "")}
     if entry.event.endswith(".merged"):
         other = data.get("name") or data.get("merged_name")
         if other:

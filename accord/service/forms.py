@@ -252,3 +252,14 @@ class RoutingRuleForm(ErrorAliases, forms.Form):
         for name in ("set_queue", "agent", "team"):
             data[name] = data[name].pk if data.get(name) else None
         return data
+
+
+class OutreachForm(forms.Form):
+    subject = forms.CharField(label=_("Subject"), max_length=250)
+    body = forms.CharField(
+        label=_("Message"), widget=forms.Textarea(attrs={"rows": 8}),
+        help_text=_('Merge fields: {{ contact.first_name|default:"there" }}, '
+                    '{{ contact.full_name }}, {{ company.name }}, {{ organization.name }}.'))
+
+    def field_for_error(self, name: str) -> str | None:
+        return name

@@ -24,13 +24,13 @@ class InputSchema(Schema):
     model_config = ConfigDict(extra="forbid")
 
 
-class ListParams(Schema):
+class ServiceListParams(Schema):
     limit: int | None = Field(None, description="Items per page, 1 to 500 (default 50).")
     cursor: str | None = None
     ordering: str | None = None
 
 
-class TicketFilters(ListParams):
+class TicketFilters(ServiceListParams):
     q: str | None = Field(None, description="Search subject, number and customer.")
     status: str | None = Field(None, description="One status, or several separated by commas; "
                                "`unresolved` for new, open, pending and on hold.")

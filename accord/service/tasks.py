@@ -71,3 +71,17 @@ def poll_mailboxes() -> int:
     from .imap import poll_all
 
     return poll_all()
+
+
+@shared_task(name="accord.service.tasks.send_outreach", acks_late=True)
+def send_outreach(org_id: int, outreach_id: int) -> int:
+    """Send an outreach's e-mails that have not gone yet; return how many went now."""
+    from .models import Outreach
+    from .outreach import send_pending
+
+    org = Organization.objects.get(pk=org_id)
+    with scope(organization=org), channel("job"):
+        outreach = Outreach.objects.filter(pk=outreach_id).first()
+        if outreach is None:
+            return 0
+        return send_pending(org, outreach)

@@ -9,6 +9,7 @@ urlpatterns = [
     path("tickets/upload/", views.eml_upload, name="upload"),
     path("tickets/export.csv", views.ticket_export, name="export"),
     path("tickets/bulk/", views.ticket_bulk, name="bulk"),
+    path("tickets/at-risk/", views.at_risk, name="at_risk"),
     path("tickets/<int:number>/", views.ticket_detail, name="ticket"),
     path("tickets/<int:number>/save/", views.ticket_update, name="update"),
     path("tickets/<int:number>/reply/", views.ticket_reply, name="reply"),

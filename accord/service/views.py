@@ -3,6 +3,7 @@
 import csv
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponse
@@ -24,9 +25,10 @@ from accord.sales.models import Deal
 from accord.web import apply_errors, can, pager
 
 from . import canned as canned_replies
-from . import queues, routing, services, sla
+from . import outreach, queues, routing, services, sla
 from .forms import (
     CannedReplyForm,
+    OutreachForm,
     QueueForm,
     ReplyForm,
     RoutingRuleForm,
@@ -608,3 +610,43 @@ def routing_edit(request, pk: int):
                 return redirect("service:routing")
     return render(request, "service/routing_form.html", {"form": form, "rule": rule},
                   status=status)
+
+
+# Customers at risk
+
+
+@permission_required("tickets.view")
+def at_risk(request):
+    """Customers waiting past an SLA or writing in often, with a bulk e-mail to them."""
+    reason = request.GET.get("reason", "")
+    try:
+        many = max(1, min(100, int(request.GET.get("many") or outreach.MANY_TICKETS)))
+    except ValueError:
+        many = outreach.MANY_TICKETS
+    rows = list(outreach.at_risk(reason=reason, many=many)[:outreach.MAX_RECIPIENTS])
+    form = OutreachForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if not can(request, "tickets.change"):
+            raise PermissionDenied
+        status = 422
+        if form.is_valid():
+            try:
+                sent, skipped = outreach.start_outreach(
+                    request.organization, request.user,
+                    contact_ids=request.POST.getlist("contacts"),
+                    subject=form.cleaned_data["subject"], body=form.cleaned_data["body"],
+                    reason=reason or "at risk")
+            except InvalidInput as exc:
+                apply_errors(form, exc, lambda name: None if name == "contact_ids" else name)
+            else:
+                messages.success(request, _(
+                    "Sending to %(count)d customers. Left out: %(no_address)d without an "
+                    "e-mail address, %(refused)d who said no to e-mail.") % {
+                    "count": sent.recipients.count(), **skipped})
+                return redirect(reverse("service:at_risk") + (
+                    f"?reason={reason}" if reason else ""))
+    return render(request, "service/at_risk.html", {
+        "rows": rows, "reason": reason, "many": many, "form": form,
+        "chosen": set(request.POST.getlist("contacts")),
+        "can_change": can(request, "tickets.change")}, status=status)

@@ -1,6 +1,7 @@
 """Tickets and their threads, the queues they wait in and the SLAs they run against."""
 
 from .canned import CannedReply
+from .outreach import Outreach, OutreachRecipient
 from .routing import AssignMode, RoutingRule
 from .sla import BusinessCalendar, SlaPolicy
 from .ticket import (
@@ -22,8 +23,7 @@ from .ticket import (
 
 __all__ = [
     "UNRESOLVED", "AssignMode", "BusinessCalendar", "CannedReply", "Channel", "ImapSecurity",
-    "MessageKind",
-    "Priority", "Queue", "RoutingRule", "SlaPolicy", "Ticket", "TicketAttachment",
-    "TicketMessage", "TicketSequence", "TicketStatus", "TicketStatusChange", "TicketTag",
-    "TicketViewer",
+    "MessageKind", "Outreach", "OutreachRecipient", "Priority", "Queue", "RoutingRule",
+    "SlaPolicy", "Ticket", "TicketAttachment", "TicketMessage", "TicketSequence",
+    "TicketStatus", "TicketStatusChange", "TicketTag", "TicketViewer",
 ]
