@@ -1,6 +1,8 @@
 """Tickets and their threads, the queues they wait in and the SLAs they run against."""
 
 from .canned import CannedReply
+from .escalation import SlaAlert, SlaAlertKind, SlaTarget
+from .satisfaction import RATING_CHOICES, SatisfactionSurvey
 from .sla import BusinessCalendar, SlaPolicy
 from .ticket import (
     UNRESOLVED,
@@ -22,4 +24,5 @@ __all__ = [
     "UNRESOLVED", "BusinessCalendar", "CannedReply", "Channel", "MessageKind", "Priority",
     "Queue", "SlaPolicy", "Ticket", "TicketAttachment", "TicketMessage", "TicketSequence",
     "TicketStatus", "TicketStatusChange", "TicketTag", "TicketViewer",
+    "RATING_CHOICES", "SatisfactionSurvey", "SlaAlert", "SlaAlertKind", "SlaTarget",
 ]
