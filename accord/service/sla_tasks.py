@@ -215,7 +215,7 @@ def _next_priority(priority: str) -> str:
 
 
 def _note_text(target: str, due: dt.datetime, previous: str, raised: str, zone) -> str:
-    with translation.override(settings.LANGUAGE_CODE):
+    with timezone.override(zone), translation.override(settings.LANGUAGE_CODE):
         return render_to_string("service/sla/note_breached.txt", {
             "target": SlaTarget(target).label, "due": due.astimezone(zone),
             "zone_name": str(zone), "previous": Priority(previous).label,

@@ -3,6 +3,7 @@
 import datetime as dt
 import threading
 import time
+import zoneinfo
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -114,6 +115,8 @@ def test_without_assignee_or_team_lead_the_managers_are_warned(
 def test_breach_escalates_once_raising_priority_noting_and_telling_everyone(
     org, admin, agent, queue, policy, smtp_inbox
 ):
+    org.time_zone = "Europe/Berlin"
+    org.save()
     ticket = open_ticket(org, admin.user, assignee=agent.user_id, queue=queue.pk,
                          priority="high")
 
@@ -135,6 +138,9 @@ def test_breach_escalates_once_raising_priority_noting_and_telling_everyone(
     assert ticket.priority == "urgent"
     assert ticket.sla_breached_at == ticket.first_response_due_at
     assert note.body.startswith("SLA breached: the First response target was due ")
+    local = ticket.first_response_due_at.astimezone(zoneinfo.ZoneInfo("Europe/Berlin"))
+    assert f"was due {local:%-d %B %Y, %H:%M} {local.tzname()} (Europe/Berlin)" in note.body
+    assert f"Due: {local:%A %-d %B %Y, %H:%M} {local.tzname()} (Europe/Berlin)" in body
     assert "Priority raised from High to Urgent." in note.body
     assert (event.object_id, event.data["target"], event.data["previous_priority"]) == (
         ticket.pk, "first_response", "high")
