@@ -16,7 +16,7 @@ from accord.pagination import clamp_limit, paginate, parse_ordering
 
 from . import sla_settings
 from .models import BusinessCalendar, SlaPolicy
-from .schemas import InputSchema, ListParams, to_service_data
+from .schemas import InputSchema, to_service_data
 
 sla_policies = Router(tags=["SLA"])
 business_calendars = Router(tags=["SLA"])
@@ -27,7 +27,10 @@ HOURS_HELP = ('Working hours per weekday, "0" being Monday: {"0": [["09:00", "17
               '"24:00" may end an interval. Replaces all hours when given.')
 
 
-class SlaFilters(ListParams):
+class SlaFilters(Schema):
+    limit: int | None = Field(None, description="Items per page, 1 to 500 (default 50).")
+    cursor: str | None = None
+    ordering: str | None = None
     q: str | None = Field(None, description="Words in the name.")
 
 
