@@ -243,7 +243,9 @@ def register_routers() -> None:
     from accord.sales.lead_api import assignment_rules, scoring_rules
     from accord.sales.lead_api import router as lead_router
     from accord.service import services as service_services
+    from accord.service import sla_settings
     from accord.service.api import queue_router, tickets
+    from accord.service.sla_api import business_calendars, sla_policies
 
     PATH_RECORDS.update({
         "contact_id": customer_services.get_contact,
@@ -262,6 +264,8 @@ def register_routers() -> None:
         "scoring_rule_id": scoring.get_rule,
         "ticket_id": service_services.get_ticket,
         "queue_id": service_services.get_queue,
+        "policy_id": sla_settings.get_policy,
+        "calendar_id": sla_settings.get_calendar,
     })
     api.add_exception_handler(RecordMerged, merged_record)
     api.add_router("/contacts", contacts)
@@ -289,6 +293,8 @@ def register_routers() -> None:
     api.add_router("/lead-scoring-rules", scoring_rules)
     api.add_router("/tickets", tickets)
     api.add_router("/queues", queue_router)
+    api.add_router("/sla-policies", sla_policies)
+    api.add_router("/business-calendars", business_calendars)
 
 
 register_routers()

@@ -53,6 +53,7 @@ EVENT_TYPES = {
     "ticket.deleted": "A ticket was moved to the trash",
     "ticket.message_added": "A message, reply or note was added to a ticket",
     "ticket.solved": "A ticket was solved",
+    "ticket.sla_breached": "A ticket passed an SLA target unmet and was escalated",
 }
 
 

@@ -221,7 +221,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Task modules not named tasks.py, which autodiscovery would miss.
-CELERY_IMPORTS = ["accord.sales.lead_tasks"]
+CELERY_IMPORTS = ["accord.sales.lead_tasks", "accord.service.sla_tasks"]
 CELERY_BEAT_SCHEDULE = {
     "send-due-reminders": {
         "task": "accord.activities.tasks.send_due_reminders",
@@ -275,6 +275,14 @@ CELERY_BEAT_SCHEDULE = {
     "poll-mailboxes": {
         "task": "accord.service.tasks.poll_mailboxes",
         "schedule": 60.0,  # support mail read within a minute of arriving
+    },
+    "check-slas": {
+        "task": "accord.service.sla_tasks.check_slas",
+        "schedule": 60.0,  # SLA targets are set in minutes
+    },
+    "send-satisfaction-surveys": {
+        "task": "accord.service.sla_tasks.send_satisfaction_surveys",
+        "schedule": 60.0,
     },
 }
 

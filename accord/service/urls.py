@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import satisfaction_views, sla_views, views
 
 app_name = "service"
 urlpatterns = [
@@ -25,4 +25,15 @@ urlpatterns = [
     path("settings/routing/", views.routing_list, name="routing"),
     path("settings/routing/<int:pk>/", views.routing_edit, name="routing_edit"),
     path("settings/canned-replies/<int:pk>/", views.canned_edit, name="canned_edit"),
+    path("settings/sla/", sla_views.sla_overview, name="sla_settings"),
+    path("settings/sla/calendars/new/", sla_views.calendar_create, name="sla_calendar_create"),
+    path("settings/sla/calendars/<int:pk>/", sla_views.calendar_edit, name="sla_calendar_edit"),
+    path("settings/sla/calendars/<int:pk>/delete/", sla_views.calendar_delete,
+         name="sla_calendar_delete"),
+    path("settings/sla/policies/new/", sla_views.policy_create, name="sla_policy_create"),
+    path("settings/sla/policies/<int:pk>/", sla_views.policy_edit, name="sla_policy_edit"),
+    path("settings/sla/policies/<int:pk>/delete/", sla_views.policy_delete,
+         name="sla_policy_delete"),
+    path("tickets/satisfaction/", satisfaction_views.satisfaction_report, name="satisfaction"),
+    path("survey/<str:token>/", satisfaction_views.survey_answer, name="survey"),
 ]

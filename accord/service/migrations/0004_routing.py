@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('identity', '0006_visibility_policy'),
-        ('service', '0001_initial'),
+        ('service', '0003_sla_alerts'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

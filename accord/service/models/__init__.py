@@ -1,8 +1,10 @@
 """Tickets and their threads, the queues they wait in and the SLAs they run against."""
 
 from .canned import CannedReply
+from .escalation import SlaAlert, SlaAlertKind, SlaTarget
 from .outreach import Outreach, OutreachRecipient
 from .routing import AssignMode, RoutingRule
+from .satisfaction import RATING_CHOICES, SatisfactionSurvey
 from .sla import BusinessCalendar, SlaPolicy
 from .ticket import (
     UNRESOLVED,
@@ -26,4 +28,5 @@ __all__ = [
     "MessageKind", "Outreach", "OutreachRecipient", "Priority", "Queue", "RoutingRule",
     "SlaPolicy", "Ticket", "TicketAttachment", "TicketMessage", "TicketSequence",
     "TicketStatus", "TicketStatusChange", "TicketTag", "TicketViewer",
+    "RATING_CHOICES", "SatisfactionSurvey", "SlaAlert", "SlaAlertKind", "SlaTarget",
 ]
