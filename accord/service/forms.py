@@ -190,7 +190,7 @@ class QueueForm(ErrorAliases, forms.Form):
                     "mail comes to Accord's own listener."))
     imap_port = forms.IntegerField(label=_("IMAP port"), required=False, initial=993,
                                    min_value=1, max_value=65535)
-    imap_security = forms.ChoiceField(label=_("Connection security"),
+    imap_security = forms.ChoiceField(label=_("Connection security"), required=False,
                                       choices=ImapSecurity.choices, initial=ImapSecurity.SSL)
     imap_username = forms.CharField(label=_("IMAP user name"), required=False, max_length=254)
     imap_password = forms.CharField(

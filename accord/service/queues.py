@@ -70,6 +70,7 @@ def _clean_mailbox(data: dict, out: dict, current: Queue | None, errors: Collect
             errors.add("imap_port", "Enter a port from 1 to 65535.")
         out["imap_port"] = port
     if "imap_security" in data:
+        data = {**data, "imap_security": data["imap_security"] or ImapSecurity.SSL}
         if data["imap_security"] not in ImapSecurity.values:
             errors.add("imap_security", "Choose one of: " + ", ".join(ImapSecurity.values) + ".")
         out["imap_security"] = data["imap_security"]
