@@ -242,8 +242,10 @@ def register_routers() -> None:
     from accord.sales.insights_api import forecasts, sales_reports
     from accord.sales.lead_api import assignment_rules, scoring_rules
     from accord.sales.lead_api import router as lead_router
+    from accord.service import knowledge as knowledge_services
     from accord.service import services as service_services
     from accord.service.api import queue_router, tickets
+    from accord.service.knowledge_api import articles
 
     PATH_RECORDS.update({
         "contact_id": customer_services.get_contact,
@@ -262,6 +264,7 @@ def register_routers() -> None:
         "scoring_rule_id": scoring.get_rule,
         "ticket_id": service_services.get_ticket,
         "queue_id": service_services.get_queue,
+        "article_id": knowledge_services.get_article,
     })
     api.add_exception_handler(RecordMerged, merged_record)
     api.add_router("/contacts", contacts)
@@ -289,6 +292,7 @@ def register_routers() -> None:
     api.add_router("/lead-scoring-rules", scoring_rules)
     api.add_router("/tickets", tickets)
     api.add_router("/queues", queue_router)
+    api.add_router("/articles", articles)
 
 
 register_routers()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import portal_views, views
 
 app_name = "service"
 urlpatterns = [
@@ -20,4 +20,5 @@ urlpatterns = [
          name="attachment"),
     path("settings/queues/", views.queue_list, name="queues"),
     path("settings/queues/<int:pk>/", views.queue_edit, name="queue_edit"),
+    path("settings/portal/", portal_views.portal_settings, name="portal_settings"),
 ]
