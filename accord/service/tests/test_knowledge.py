@@ -210,8 +210,10 @@ def test_list_finds_words_without_accents_and_by_their_beginning(org, agent, cli
     by_body = client.get("/knowledge/", {"q": "telech"}).content.decode()
     by_accent = client.get("/knowledge/", {"q": "ÉCRAN"}).content.decode()
 
-    assert "Réinitialiser le mot de passe" in by_prefix and "Factures" not in by_prefix
-    assert "Factures" in by_body and "Réinitialiser" not in by_body
+    assert "Réinitialiser le mot de passe" in by_prefix
+    assert "Factures" not in by_prefix
+    assert "Factures" in by_body
+    assert "Réinitialiser" not in by_body
     assert "Réinitialiser le mot de passe" in by_accent
 
 
@@ -228,9 +230,11 @@ def test_list_filters_by_category_and_status(org, agent, client_for):
                                                    "status": "published"}).content.decode()
     bad = client.get("/knowledge/", {"status": "gone"})
 
-    assert "Invoices explained" in in_billing and "Card declined" in in_billing
+    assert "Invoices explained" in in_billing
+    assert "Card declined" in in_billing
     assert "Installing the app" not in in_billing
-    assert "Invoices explained" in published_billing and "Card declined" not in published_billing
+    assert "Invoices explained" in published_billing
+    assert "Card declined" not in published_billing
     assert bad.status_code == 422
     assert "Choose one of: draft, published." in bad.content.decode()
 
