@@ -55,17 +55,6 @@ def plain_text(markup: str) -> str:
     return " ".join(html.unescape(text).split())
 
 
-def _article_search_text(article: Article) -> str:
-    category = article.category.name if article.category_id else ""
-    return search.build_search_text(article.title, plain_text(article.body), category)
-
-
-search.register(
-    Article, "articles", text_of=_article_search_text, title_of=lambda article: article.title,
-    live=lambda articles: articles.select_related("category"),
-)
-
-
 def _pk(value) -> int | None:
     try:
         return int(value)

@@ -5,6 +5,7 @@ from . import knowledge_views as views
 app_name = "knowledge"
 urlpatterns = [
     path("knowledge/", views.article_list, name="list"),
+    path("knowledge/export.csv", views.article_export, name="export"),
     path("knowledge/new/", views.article_create, name="create"),
     path("knowledge/<int:pk>/", views.article_detail, name="article"),
     path("knowledge/<int:pk>/edit/", views.article_edit, name="edit"),

@@ -3,6 +3,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from accord import search
 from accord.core.models import TenantModel, VersionedModel
 
 
@@ -113,3 +114,18 @@ class ArticleVersion(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.title} (v{self.number})"
+
+
+def _article_search_text(article: Article) -> str:
+    from accord.service.knowledge import plain_text
+
+    category = article.category.name if article.category_id else ""
+    return search.build_search_text(article.title, plain_text(article.body), category)
+
+
+# Registered beside the model, not in the services, so that every process
+# that loads the models (`accord reindex` too) knows how articles are found.
+search.register(
+    Article, "articles", text_of=_article_search_text, title_of=lambda article: article.title,
+    live=lambda articles: articles.select_related("category"),
+)

@@ -329,3 +329,17 @@ def test_suggestions_without_a_match_say_so(org, agent, client_for):
 
     assert "No published public article matches this ticket's subject." in page
 
+
+
+def test_export_writes_the_filtered_articles_as_csv(org, agent, client_for):
+    write(org, agent.user, title="=cmd|calc", status="published", visibility="public")
+    write(org, agent.user, title="Draft only")
+
+    response = client_for(agent).get("/knowledge/export.csv", {"status": "published"})
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    lines = response.content.decode().lstrip("\ufeff").splitlines()
+    assert lines[0] == "id,title,category,status,visibility,published_at,updated_at"
+    assert len(lines) == 2
+    assert lines[1].split(",")[1:5] == ["'=cmd|calc", "", "published", "public"]
