@@ -216,8 +216,10 @@ def delete_category(org, actor, category: ArticleCategory) -> None:
 
 
 def _lock(article: Article, expected_version=None) -> Article:
-    locked = (Article.objects.select_for_update().select_related("current", "draft")
-              .get(pk=article.pk))
+    # Only the article row is locked: PostgreSQL cannot lock the optional
+    # version rows joined to it.
+    locked = (Article.objects.select_for_update(of=("self",))
+              .select_related("current", "draft").get(pk=article.pk))
     if expected_version is not None and int(expected_version) != locked.version:
         raise StaleVersion(current_version=locked.version)
     return locked
