@@ -242,9 +242,11 @@ def register_routers() -> None:
     from accord.sales.insights_api import forecasts, sales_reports
     from accord.sales.lead_api import assignment_rules, scoring_rules
     from accord.sales.lead_api import router as lead_router
+    from accord.service import knowledge as knowledge_services
     from accord.service import services as service_services
     from accord.service import sla_settings
     from accord.service.api import queue_router, tickets
+    from accord.service.knowledge_api import articles
     from accord.service.sla_api import business_calendars, sla_policies
 
     PATH_RECORDS.update({
@@ -266,6 +268,7 @@ def register_routers() -> None:
         "queue_id": service_services.get_queue,
         "policy_id": sla_settings.get_policy,
         "calendar_id": sla_settings.get_calendar,
+        "article_id": knowledge_services.get_article,
     })
     api.add_exception_handler(RecordMerged, merged_record)
     api.add_router("/contacts", contacts)
@@ -295,6 +298,7 @@ def register_routers() -> None:
     api.add_router("/queues", queue_router)
     api.add_router("/sla-policies", sla_policies)
     api.add_router("/business-calendars", business_calendars)
+    api.add_router("/articles", articles)
 
 
 register_routers()

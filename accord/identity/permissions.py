@@ -18,7 +18,7 @@ VIEW_RECORDS = {
     "contacts.view", "companies.view", "activities.view", "tasks.view", "tags.view",
     "custom_fields.view", "members.view", "teams.view", "imports.view",
     "deals.view", "pipelines.view", "forecast.view", "products.view", "leads.view",
-    "tickets.view",
+    "tickets.view", "knowledge.view",
 }
 # A merge loses nothing (every value and link is kept, the merged record stays
 # and the audit trail shows each choice), so it is an edit of the records, not
@@ -43,6 +43,9 @@ SALES_SETUP = {"pipelines.manage", "quotas.manage", "rates.manage", "products.ma
 # Queues, SLA policies, business hours and canned replies shape how every
 # agent works, so they are set up by managers and admins.
 SERVICE_SETUP = {"service.manage"}
+# Writing and publishing knowledge-base articles is support work, so support
+# agents do it beside managers and admins; every role may read them.
+KNOWLEDGE = {"knowledge.manage"}
 BULK = {"contacts.bulk", "companies.bulk"}
 EXPORT = {"contacts.export", "companies.export", "deals.export", "leads.export"}
 # Export jobs copy every field of every record out of Accord, the whole
@@ -66,15 +69,15 @@ OWN_TOKENS = {"tokens.own"}
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.ADMIN: frozenset(
         VIEW_RECORDS | EDIT_RECORDS | DELETE_RECORDS | BULK | EXPORT | DATA_EXPORT | IMPORT
-        | MANAGE | ADMIN_ONLY | OWN_TOKENS | SALES_SETUP | SERVICE_SETUP
+        | MANAGE | ADMIN_ONLY | OWN_TOKENS | SALES_SETUP | SERVICE_SETUP | KNOWLEDGE
     ),
     Role.MANAGER: frozenset(
         VIEW_RECORDS | EDIT_RECORDS | DELETE_RECORDS | BULK | EXPORT | DATA_EXPORT | IMPORT
-        | MANAGE | OWN_TOKENS | SALES_SETUP | SERVICE_SETUP
+        | MANAGE | OWN_TOKENS | SALES_SETUP | SERVICE_SETUP | KNOWLEDGE
     ),
     Role.SALES: frozenset(VIEW_RECORDS | EDIT_RECORDS | EXPORT | OWN_TOKENS),
     Role.MARKETING: frozenset(VIEW_RECORDS | EDIT_RECORDS | BULK | EXPORT | OWN_TOKENS),
-    Role.SUPPORT: frozenset(VIEW_RECORDS | EDIT_RECORDS | OWN_TOKENS),
+    Role.SUPPORT: frozenset(VIEW_RECORDS | EDIT_RECORDS | OWN_TOKENS | KNOWLEDGE),
     Role.READ_ONLY: frozenset(VIEW_RECORDS),
 }
 

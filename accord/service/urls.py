@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import satisfaction_views, sla_views, views
+from . import portal_views, satisfaction_views, sla_views, views
 
 app_name = "service"
 urlpatterns = [
@@ -36,4 +36,5 @@ urlpatterns = [
          name="sla_policy_delete"),
     path("tickets/satisfaction/", satisfaction_views.satisfaction_report, name="satisfaction"),
     path("survey/<str:token>/", satisfaction_views.survey_answer, name="survey"),
+    path("settings/portal/", portal_views.portal_settings, name="portal_settings"),
 ]

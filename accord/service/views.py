@@ -25,7 +25,7 @@ from accord.sales.models import Deal
 from accord.web import apply_errors, can, pager
 
 from . import canned as canned_replies
-from . import outreach, queues, routing, services, sla
+from . import knowledge, outreach, queues, routing, services, sla
 from .forms import (
     CannedReplyForm,
     OutreachForm,
@@ -264,6 +264,8 @@ def _render_ticket(request, ticket: Ticket, *, reply_form=None, fields_form=None
         "breached": sla.is_breached(ticket, now=timezone.now()),
         "due": sla.next_due(ticket),
         "other_tickets": _other_tickets(ticket),
+        "suggested_articles": (knowledge.suggest_articles(ticket)
+                               if can_change and can(request, "knowledge.view") else None),
         "deals": _customer_deals(request, ticket),
         "history": field_history("ticket", ticket.pk) if can_change else [],
     }

@@ -2,7 +2,9 @@
 
 from .canned import CannedReply
 from .escalation import SlaAlert, SlaAlertKind, SlaTarget
+from .knowledge import Article, ArticleCategory, ArticleStatus, ArticleVersion, Visibility
 from .outreach import Outreach, OutreachRecipient
+from .portal import PortalSettings, PortalSignInRequest
 from .routing import AssignMode, RoutingRule
 from .satisfaction import RATING_CHOICES, SatisfactionSurvey
 from .sla import BusinessCalendar, SlaPolicy
@@ -24,6 +26,8 @@ from .ticket import (
 )
 
 __all__ = [
+    "Article", "ArticleCategory", "ArticleStatus", "ArticleVersion", "PortalSettings",
+    "PortalSignInRequest", "Visibility",
     "UNRESOLVED", "AssignMode", "BusinessCalendar", "CannedReply", "Channel", "ImapSecurity",
     "MessageKind", "Outreach", "OutreachRecipient", "Priority", "Queue", "RoutingRule",
     "SlaPolicy", "Ticket", "TicketAttachment", "TicketMessage", "TicketSequence",

@@ -371,3 +371,23 @@ def test_files_attached_to_a_reply_are_kept_and_mailed_with_it(
     parsed = email.message_from_bytes(mail.as_bytes(), policy=policy.default)
     assert [(part.get_filename(), part.get_content()) for part in parsed.iter_attachments()] \
         == [("manual.pdf", b"%PDF-1.4 tiny")]
+
+
+def test_the_ticket_page_suggests_public_articles_to_link_in_the_reply(
+    org, admin, agent, client_for
+):
+    from accord.service import knowledge
+
+    with scope(organization=org):
+        article = knowledge.create_article(org, admin.user, data={
+            "title": "Clearing a printer jam", "body": "<p>Open the tray.</p>",
+            "visibility": "public"})
+        knowledge.publish_article(org, admin.user, article)
+    ticket = open_ticket(org, agent.user, subject="Printer jams again")
+
+    page = client_for(agent).get(f"/tickets/{ticket.number}/")
+
+    text = page.content.decode()
+    assert "Suggested articles" in text
+    assert "Clearing a printer jam" in text
+    assert f"/portal/{org.slug}/" in text
