@@ -1,8 +1,8 @@
 """Customers at risk, and templated e-mail to several of them at once.
 
 A customer is at risk when they wait on a ticket past its SLA, when they
-opened many tickets this month, or when they rated their recent tickets
-poorly. An outreach stores one recipient row per customer before any e-mail
+opened many tickets this month, or when they rated a recent solve 1 or 2
+out of 5. An outreach stores one recipient row per customer before any e-mail
 goes out; the worker claims each row before sending it, so every customer
 gets the message at most once however often the job runs.
 """
@@ -32,14 +32,17 @@ from .validation import clean_body, clean_subject
 logger = logging.getLogger(__name__)
 
 MANY_TICKETS = 3  # tickets opened this month that make a customer worth a call
+LOW_RATING = 2  # satisfaction answers at or below this count as unhappy
+RATING_WINDOW = dt.timedelta(days=90)
 MAX_RECIPIENTS = 500
 
 
 def at_risk(*, reason: str = "", many: int = MANY_TICKETS, now: dt.datetime | None = None):
     """Contacts at risk with their figures, the most breached first.
 
-    Each contact carries `open_tickets`, `breached_tickets` and
-    `tickets_this_month`; `reason` narrows to "breached" or "many".
+    Each contact carries `open_tickets`, `breached_tickets`,
+    `tickets_this_month` and `low_ratings` (answers of 1 or 2 in the last 90
+    days); `reason` narrows to "breached", "many" or "unhappy".
     """
     now = now or timezone.now()
     month_start = timezone.localtime(now).replace(day=1, hour=0, minute=0, second=0,
@@ -53,14 +56,18 @@ def at_risk(*, reason: str = "", many: int = MANY_TICKETS, now: dt.datetime | No
                                & _prefixed(breached_q(now)), distinct=True),
         tickets_this_month=Count("tickets", filter=live & Q(tickets__created_at__gte=month_start),
                                  distinct=True),
+        low_ratings=Count("tickets__surveys", filter=live & Q(
+            tickets__surveys__rating__lte=LOW_RATING,
+            tickets__surveys__rated_at__gte=now - RATING_WINDOW), distinct=True),
     )
-    risky = Q(breached_tickets__gt=0) | Q(tickets_this_month__gte=many)
-    if reason == "breached":
-        risky = Q(breached_tickets__gt=0)
-    elif reason == "many":
-        risky = Q(tickets_this_month__gte=many)
-    return (contacts.filter(risky).select_related("company")
-            .order_by("-breached_tickets", "-tickets_this_month", "id"))
+    risky = {"breached": Q(breached_tickets__gt=0), "many": Q(tickets_this_month__gte=many),
+             "unhappy": Q(low_ratings__gt=0)}
+    if reason in risky:
+        condition = risky[reason]
+    else:
+        condition = risky["breached"] | risky["many"] | risky["unhappy"]
+    return (contacts.filter(condition).select_related("company")
+            .order_by("-breached_tickets", "-low_ratings", "-tickets_this_month", "id"))
 
 
 def _prefixed(condition: Q) -> Q:

@@ -8,7 +8,9 @@ bulk, a few statements per table, as the sales data set does.
 """
 
 import datetime as dt
+import hashlib
 import logging
+import secrets
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -17,11 +19,12 @@ from django.utils import timezone
 
 from accord import search
 from accord.customers import bulk
-from accord.customers.models import ContactEmail, Tag
+from accord.customers.models import Contact, ContactEmail, Tag
 from accord.customers.validation import clean_contact
 from accord.errors import InvalidInput
 from accord.service.models import (
     MessageKind,
+    SatisfactionSurvey,
     Ticket,
     TicketMessage,
     TicketSequence,
@@ -123,12 +126,31 @@ def load_tickets(org, admin, rows: list[dict], *, queue, now: dt.datetime | None
     search.index(Ticket, tickets)
     for ticket, (row, *_rest) in zip(tickets, plans, strict=True):
         rating = row["Customer Satisfaction Rating"].strip()
-        if rating:
-            report.ratings.append((ticket.pk, round(float(rating))))
+        if rating and ticket.solved_at:
+            report.ratings.append((ticket.pk, min(5, max(1, round(float(rating))))))
+    _surveys(org, admin, tickets, report, now=now)
     report.tickets = len(tickets)
     logger.info("demo.tickets_loaded", extra={"organization_id": org.id,
                                               "tickets": report.tickets})
     return report
+
+
+def _surveys(org, admin, tickets, report: SupportReport, *, now) -> None:
+    """The file's satisfaction ratings as answered surveys of the closed tickets."""
+    by_id = {ticket.pk: ticket for ticket in tickets}
+    emails = dict(Contact.objects.filter(pk__in={by_id[pk].contact_id for pk, _ in
+                                                 report.ratings}).values_list("pk", "email"))
+    rows = []
+    for ticket_id, rating in report.ratings:
+        ticket = by_id[ticket_id]
+        solved = bulk.db_value(SatisfactionSurvey, "solved_at", ticket.solved_at)
+        # A token nobody holds: these answers came with the file, not by e-mail.
+        token_hash = hashlib.sha256(secrets.token_bytes(32)).hexdigest()
+        rows.append((org.pk, ticket.pk, solved, admin.pk, ticket.queue_id,
+                     emails.get(ticket.contact_id, ""), token_hash, rating, solved, solved))
+    bulk.insert_rows(SatisfactionSurvey, ("organization_id", "ticket_id", "solved_at",
+                                          "agent_id", "queue_id", "email", "token_hash",
+                                          "rating", "rated_at", "sent_at"), rows, now=now)
 
 
 def _contacts(org, admin, rows: list[dict], report: SupportReport) -> dict[str, int]:

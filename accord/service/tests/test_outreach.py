@@ -53,6 +53,22 @@ def test_waiting_past_an_sla_and_writing_often_put_customers_at_risk(org, admin,
     assert everyone.context["rows"][1].tickets_this_month == 3
 
 
+def test_a_low_satisfaction_rating_puts_a_customer_at_risk(org, admin, agent, client_for):
+    from accord.service.models import SatisfactionSurvey
+
+    sad = contact(org, admin, "Sad", "sad@client.example")
+    ticket = ticket_for(org, agent.user, sad)
+    with scope(organization=org):
+        now = timezone.now()
+        SatisfactionSurvey.objects.create(organization=org, ticket=ticket, solved_at=now,
+                                          email=sad.email, token_hash="x" * 64, rating=2,
+                                          rated_at=now)
+
+    unhappy = client_for(agent).get("/tickets/at-risk/?reason=unhappy")
+
+    assert [(str(row), row.low_ratings) for row in unhappy.context["rows"]] == [("Sad", 1)]
+
+
 def test_an_outreach_goes_once_to_each_reachable_customer(org, admin, agent, client_for,
                                                           smtp_inbox):
     ada = contact(org, admin, "Ada", "ada@client.example")

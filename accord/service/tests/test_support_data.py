@@ -10,7 +10,7 @@ from accord.audit.context import channel
 from accord.core.demo import support, support_data
 from accord.customers.models import Contact
 from accord.service import queues
-from accord.service.models import Ticket
+from accord.service.models import SatisfactionSurvey, Ticket
 
 NOW = dt.datetime(2026, 12, 1, 12, tzinfo=dt.UTC)
 
@@ -54,6 +54,22 @@ def test_descriptions_resolutions_and_ratings_come_from_the_rows(org, rows, load
     assert replies == len(closed)
     assert len(loaded.ratings) == len(closed)
     assert all(1 <= rating <= 5 for _, rating in loaded.ratings)
+
+
+def test_ratings_become_answered_surveys_in_the_satisfaction_report(
+    org, admin, rows, loaded, client_for
+):
+    ratings = [round(float(row["Customer Satisfaction Rating"])) for row in rows
+               if row["Customer Satisfaction Rating"]]
+
+    with scope(organization=org):
+        stored = sorted(SatisfactionSurvey.objects.values_list("rating", flat=True))
+    report = client_for(admin).get("/tickets/satisfaction/")
+
+    assert stored == sorted(ratings)
+    assert report.status_code == 200
+    assert report.context["overall"]["count"] == len(ratings)
+    assert [queue["count"] for queue in report.context["queues"]] == [len(ratings)]
 
 
 def test_the_loaded_tickets_are_listed_and_filtered_like_any_other(
