@@ -13,7 +13,15 @@ from accord.customers.forms import (
 )
 from accord.identity.models import Team
 
-from .models import AssignMode, Channel, ImapSecurity, Priority, Queue, TicketStatus
+from .models import (
+    AssignMode,
+    Channel,
+    ImapSecurity,
+    Priority,
+    Queue,
+    QueuePurpose,
+    TicketStatus,
+)
 from .services import REPLY_STATUSES
 
 User = get_user_model()
@@ -181,6 +189,8 @@ class QueueForm(ErrorAliases, forms.Form):
         label=_("E-mail address"), required=False, max_length=254,
         help_text=_("Mail sent to this address becomes tickets in this queue; replies go "
                     "out from it."))
+    purpose = forms.ChoiceField(label=_("Mail to this address"), choices=QueuePurpose.choices,
+                                initial=QueuePurpose.TICKETS, required=False)
     is_default = forms.BooleanField(label=_("New tickets land here unless a rule says "
                                             "otherwise"), required=False)
     is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)

@@ -26,7 +26,16 @@ from accord.errors import InvalidInput
 
 from . import services
 from .mail.parse import ParsedMail, parse_message
-from .models import Channel, MessageKind, Queue, Ticket, TicketMessage, TicketStatus
+from .models import (
+    Channel,
+    LeadMail,
+    MessageKind,
+    Queue,
+    QueuePurpose,
+    Ticket,
+    TicketMessage,
+    TicketStatus,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +50,7 @@ class Received:
     outcome: str  # "created", "threaded", "duplicate", "ignored"
     ticket: Ticket | None = None
     message: TicketMessage | None = None
+    lead: object | None = None
 
 
 def queue_for_address(address: str) -> Queue | None:
@@ -76,7 +86,12 @@ def deliver(raw: bytes, recipients: list[str]) -> list[Received]:
 
 
 def receive_mail(org, queue: Queue | None, parsed: ParsedMail, raw: bytes | None) -> Received:
-    """Thread or open a ticket for one parsed message, inside the organisation's scope."""
+    """Thread or open a ticket for one parsed message, inside the organisation's scope.
+
+    Mail to a sales address (a queue whose purpose is leads) becomes a lead instead.
+    """
+    if queue is not None and queue.purpose == QueuePurpose.LEADS:
+        return receive_lead_mail(org, parsed)
     if parsed.message_id and TicketMessage.objects.filter(
             message_id=parsed.message_id).exists():
         return Received("duplicate")
@@ -97,6 +112,45 @@ def receive_mail(org, queue: Queue | None, parsed: ParsedMail, raw: bytes | None
         if TicketMessage.objects.filter(message_id=parsed.message_id).exists():
             return Received("duplicate")
         raise
+
+
+def receive_lead_mail(org, parsed: ParsedMail) -> Received:
+    """A new lead from the sender, or a note on their open lead when they have one.
+
+    The lead's owner comes from the lead assignment rules, as for any lead.
+    Only people's mail counts: bounces, receipts and auto-replies are dropped.
+    """
+    from accord.sales import leads
+    from accord.sales.models import Lead, LeadStatus
+
+    if LeadMail.objects.filter(message_id=parsed.message_id).exists():
+        return Received("duplicate")
+    if parsed.kind != "message" or not parsed.from_address:
+        return Received("ignored")
+    text = (parsed.reply_text or parsed.text).strip()
+    with transaction.atomic():
+        open_lead = (Lead.objects.filter(email__iexact=parsed.from_address,
+                                         status__in=[LeadStatus.NEW, LeadStatus.WORKING])
+                     .order_by("-id").first())
+        if open_lead is not None:
+            leads.add_note(org, None, open_lead,
+                           body=f"E-mail: {parsed.subject}\n\n{text}"[:20000])
+            LeadMail.objects.create(organization=org, message_id=parsed.message_id[:250],
+                                    lead=open_lead)
+            return Received("threaded", lead=open_lead)
+        first, _, last = parsed.from_name.strip().partition(" ")
+        data = {"email": parsed.from_address, "first_name": first[:100],
+                "last_name": last[:100], "source": "E-mail",
+                "description": f"{parsed.subject}\n\n{text}".strip()[:20000]}
+        try:
+            lead = leads.create_lead(org, None, data=data, channel="email")
+        except InvalidInput:
+            lead = leads.create_lead(org, None, data={
+                "email": parsed.from_address, "source": "E-mail",
+                "description": data["description"]}, channel="email")
+        LeadMail.objects.create(organization=org, message_id=parsed.message_id[:250],
+                                lead=lead)
+    return Received("created", lead=lead)
 
 
 def find_thread(parsed: ParsedMail) -> Ticket | None:

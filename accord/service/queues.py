@@ -11,9 +11,10 @@ from accord.customers.validation import Collector, clean_email, clean_ref, clean
 from accord.errors import StaleVersion
 from accord.identity.models import Team
 
-from .models import ImapSecurity, Queue
+from .models import ImapSecurity, Queue, QueuePurpose
 
-QUEUE_FIELDS = ["name", "email_address", "team", "is_active", "is_default", "imap_host",
+QUEUE_FIELDS = ["name", "email_address", "purpose", "team", "is_active", "is_default",
+                "imap_host",
                 "imap_port", "imap_security", "imap_username", "imap_folder"]
 
 
@@ -49,6 +50,11 @@ def clean_queue(data: dict, *, current: Queue | None = None) -> dict:
             if not isinstance(data[flag], bool):
                 errors.add(flag, "Give true or false.")
             out[flag] = bool(data[flag])
+    if "purpose" in data:
+        purpose = data["purpose"] or QueuePurpose.TICKETS
+        if purpose not in QueuePurpose.values:
+            errors.add("purpose", "Choose one of: " + ", ".join(QueuePurpose.values) + ".")
+        out["purpose"] = purpose
     _clean_mailbox(data, out, current, errors)
     errors.raise_if_any()
     return out

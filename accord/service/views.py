@@ -480,7 +480,7 @@ def queue_edit(request, pk: int):
         raise Http404
     form = QueueForm(request.POST or None, initial={
         "version": queue.version, "name": queue.name, "email_address": queue.email_address,
-        "is_default": queue.is_default, "is_active": queue.is_active,
+        "purpose": queue.purpose, "is_default": queue.is_default, "is_active": queue.is_active,
         "imap_host": queue.imap_host, "imap_port": queue.imap_port,
         "imap_security": queue.imap_security, "imap_username": queue.imap_username,
         "imap_folder": queue.imap_folder})

@@ -57,6 +57,11 @@ class ImapSecurity(models.TextChoices):
     NONE = "none", _("None (trusted networks only)")
 
 
+class QueuePurpose(models.TextChoices):
+    TICKETS = "tickets", _("Support: mail becomes tickets")
+    LEADS = "leads", _("Sales: mail becomes leads")
+
+
 class Queue(VersionedModel):
     """Where tickets wait for a team, with the address customers write to.
 
@@ -71,6 +76,8 @@ class Queue(VersionedModel):
                              related_name="+", verbose_name=_("team"))
     is_active = models.BooleanField(_("active"), default=True)
     is_default = models.BooleanField(_("default queue"), default=False)
+    purpose = models.CharField(_("mail to this address"), max_length=8,
+                               choices=QueuePurpose.choices, default=QueuePurpose.TICKETS)
     # A mailbox elsewhere that the worker reads new mail from, for teams
     # whose mail cannot be pointed at Accord's own listener.
     imap_host = models.CharField(_("IMAP server"), max_length=253, blank=True)
@@ -302,4 +309,19 @@ class TicketViewer(TenantModel):
         constraints = [
             models.UniqueConstraint(fields=["organization", "ticket", "user"],
                                     name="ticketviewer_unique"),
+        ]
+
+
+class LeadMail(TenantModel):
+    """A message to a sales address, noted so that a copy delivered again is not a second
+    lead."""
+
+    message_id = models.CharField(max_length=250)
+    lead = models.ForeignKey("sales.Lead", null=True, on_delete=models.SET_NULL, related_name="+")
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta(TenantModel.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "message_id"],
+                                    name="leadmail_unique_id"),
         ]

@@ -200,3 +200,34 @@ def test_a_reply_carries_threading_headers_and_the_queue_address(org, admin, que
                                              "<CAF2y7@mail.dewit-bouw.example>"]
     assert message["Message-ID"] == f"<{reply.message_id}>"
     assert reply.message_id.endswith("@accord.example")
+
+
+def test_mail_to_a_sales_address_becomes_a_lead_and_follow_ups_notes_on_it(org, admin):
+    from accord.sales import assignment
+    from accord.sales.models import Lead, LeadActivity
+
+    with scope(organization=org):
+        queues.create_queue(org, admin.user, data={
+            "name": "Sales", "email_address": "sales@accord.example", "purpose": "leads"})
+        assignment.create_rule(org, admin.user, data={"name": "All", "owner": admin.user_id})
+    first = mail("lead1@x.example", "Quote for 40 laptops", "Can you send a price?",
+                 sender="buyer@bigco.example")
+
+    results = (deliver(first, "sales@accord.example") + deliver(first, "sales@accord.example")
+               + deliver(mail("lead2@x.example", "Re: quote", "Also 10 docks.",
+                              sender="buyer@bigco.example"), "sales@accord.example")
+               + deliver(mail("ooo@x.example", "Out of office", "Away.",
+                              extra="Auto-Submitted: auto-replied\r\n"),
+                         "sales@accord.example"))
+
+    assert [r.outcome for r in results] == ["created", "duplicate", "threaded", "ignored"]
+    with scope(organization=org):
+        lead = Lead.objects.get()
+        assert (lead.email, lead.first_name, lead.last_name) == ("buyer@bigco.example",
+                                                                 "Pieter", "de Wit")
+        assert lead.owner == admin.user
+        assert "Quote for 40 laptops" in lead.description
+        notes = list(LeadActivity.objects.filter(lead=lead, kind="note")
+                     .values_list("body", flat=True))
+        assert notes == ["E-mail: Re: quote\n\nAlso 10 docks."]
+        assert Ticket.objects.count() == 0
