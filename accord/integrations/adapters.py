@@ -22,8 +22,9 @@ from accord.customers.duplicates import company_name_keys
 from accord.customers.models import Company, Contact, ContactEmail, EmailKind, PhoneKind
 from accord.customers.validation import clean_company, clean_contact
 from accord.errors import InvalidInput
+from accord.sales import leads
 from accord.sales import services as sales
-from accord.sales.models import Deal, Pipeline, StageKind
+from accord.sales.models import Deal, Lead, LeadStatus, Pipeline, StageKind
 from accord.sales.validation import clean_deal
 from accord.search import fold
 
@@ -727,5 +728,85 @@ class ProductAdapter(Adapter):
         return [product.pk for product in products]
 
 
+class LeadAdapter(Adapter):
+    """Leads by row, each new one given an owner by the lead assignment rules.
+
+    A row matches an open lead (new or being worked on) with the same e-mail
+    address, then a lead with its id in another system; leads already
+    qualified, disqualified or converted are left alone and the row is a new
+    lead.
+    """
+
+    entity = "lead"
+    model = Lead
+    area = "leads"
+    has_duplicates = False
+    FIELDS = ["first_name", "last_name", "email", "phone", "title", "company_name", "website",
+              "industry", "company_size", "country", "source", "description", "owner"]
+
+    def clean(self, org, draft: Draft, fields: list) -> None:
+        data = dict(draft.data)
+        data.pop("custom_fields", None)
+        emails, phones = data.pop("emails", None), data.pop("phones", None)
+        if emails:
+            data["email"] = emails[0]["address"]
+            draft.origin["email"] = draft.origin.get("emails.0.address", ("", ""))
+        if phones:
+            data["phone"] = phones[0]["number"]
+            draft.origin["phone"] = draft.origin.get("phones.0.number", ("", ""))
+        try:
+            draft.values = leads.clean_lead(org, data)
+        except InvalidInput as exc:
+            draft.absorb(exc)
+
+    def keys(self, draft: Draft) -> list[tuple[str, str]]:
+        found = []
+        if draft.values.get("email"):
+            found.append(("email", draft.values["email"]))
+        if draft.external_id:
+            found.append(("ext", draft.external_id))
+        return found
+
+    def lookup(self, keys, system: str) -> dict:
+        addresses = [value for kind, value in keys if kind == "email"]
+        found = {}
+        if addresses:
+            rows = (Lead.objects.filter(email__in=addresses, status__in=[
+                LeadStatus.NEW, LeadStatus.WORKING]).order_by("id").values_list("email", "pk"))
+            for address, lead_id in rows:
+                found.setdefault(("email", address), lead_id)
+        found.update(self.external_keys(keys, system))
+        return found
+
+    def create_many(self, org, actor, drafts: list[Draft]) -> list:
+        return [leads.create_lead(org, actor, data=draft.values, channel="import")
+                for draft in drafts]
+
+    def changes(self, record, draft: Draft, *, fill_only: bool) -> tuple[dict, dict]:
+        data, before = {}, {}
+        for key in self.FIELDS:
+            if key not in draft.values:
+                continue
+            new = json_safe(draft.values[key])
+            current = json_safe(getattr(record, "owner_id" if key == "owner" else key))
+            if new in (None, "") or new == current:
+                continue
+            if fill_only and current not in (None, ""):
+                continue
+            data[key], before[key] = new, current
+        return data, before
+
+    def update(self, org, actor, record, data: dict):
+        return leads.update_lead(org, actor, record, data=data)
+
+    def remove(self, org, actor, ids: list[int]) -> list[int]:
+        removed = []
+        for lead in Lead.objects.filter(pk__in=ids, converted_at__isnull=True):
+            leads.delete_lead(org, actor, lead)
+            removed.append(lead.pk)
+        return removed
+
+
 ADAPTERS: dict[str, Adapter] = {"contact": ContactAdapter(), "company": CompanyAdapter(),
-                                "deal": DealAdapter(), "product": ProductAdapter()}
+                                "deal": DealAdapter(), "product": ProductAdapter(),
+                                "lead": LeadAdapter()}

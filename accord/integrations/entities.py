@@ -22,7 +22,7 @@ from accord.customers.models import (
     FieldType,
     LifecycleStage,
 )
-from accord.sales.models import Deal
+from accord.sales.models import Deal, Lead
 from accord.search import fold
 
 FUZZY_THRESHOLD = 90  # "E-mail adress" still maps; "Name" never becomes "Last name"
@@ -339,6 +339,40 @@ register(Entity(
                     "from the name (Nimbus Pro becomes NIMBUS-PRO)."),
     match_hint=_("A row matches an existing product by its SKU (exactly), then by its id in "
                  "another system."),
+))
+
+LEAD_TARGETS = [
+    Target("first_name", _("First name"), synonyms=(
+        "First", "Given name", "Forename", "Vorname", "Prénom", "Voornaam")),
+    Target("last_name", _("Last name"), synonyms=(
+        "Last", "Surname", "Family name", "Nachname", "Nom", "Achternaam")),
+    Target("name", _("Full name"), "full_name", synonyms=("Name", "Lead name", "Contact name")),
+    Target("email", _("E-mail"), synonyms=(
+        "Email", "E-mail address", "Email address", "Mail", "Lead e-mail", "E-Mail-Adresse")),
+    Target("phone", _("Phone"), synonyms=("Phone number", "Telephone", "Mobile", "Telefon")),
+    Target("title", _("Job title"), synonyms=("Title", "Position", "Role", "Jobtitel")),
+    Target("company_name", _("Company"), synonyms=(
+        "Company name", "Organization", "Organisation", "Account", "Firma", "Société")),
+    Target("website", _("Website"), synonyms=("Web site", "URL", "Homepage", "Webseite")),
+    Target("industry", _("Industry"), synonyms=("Sector", "Branche", "Secteur")),
+    Target("company_size", _("Company size"), "choice", choices=tuple(CompanySize.choices),
+           synonyms=("Employees range", "Size")),
+    Target("country", _("Country"), "country", synonyms=("Land", "Pays")),
+    Target("source", _("Source"), synonyms=("Lead source", "Quelle", "Origine", "Bron")),
+    Target("description", _("Description"), synonyms=("Notes", "Message", "Comments")),
+    Target("owner", _("Owner (e-mail or full name)"), "member", synonyms=(
+        "Lead owner", "Assigned to", "Sales rep", "Besitzer")),
+    Target("external_id", _("Id in another system"), "identifier", synonyms=(
+        "External ID", "ID", "Lead ID", "Record ID")),
+]
+
+register(Entity(
+    key="lead", label=_("Lead"), plural=_("Leads"), model=Lead,
+    permission="leads", built_in=LEAD_TARGETS,
+    required_hint=_("Each row needs a name, an e-mail address or a company. Owners not "
+                    "given are chosen by the lead assignment rules."),
+    match_hint=_("A row matches an open lead (new or being worked on) by its e-mail address, "
+                 "then by its id in another system."),
 ))
 
 CUSTOM_KINDS = {f"cf.{kind}" for kind in FieldType.values}
