@@ -10,6 +10,7 @@ from accord.audit.models import Action
 from accord.customers.validation import COUNTRY_CODES
 from accord.errors import InvalidInput, NotFound
 from accord.identity.models import Membership, Team
+from accord.identity.permissions import has_permission
 
 from .models import AssignmentRule, Lead, LeadSettings
 from .models.lead import RULE_FIELDS, MatchKind, Operator
@@ -50,9 +51,11 @@ def _next_in_team(rule: AssignmentRule):
         Membership.objects.filter(team_id=rule.team_id, is_active=True)
         .select_related("user").order_by("user_id")
     )
-    if not members:
+    # A read-only member of the team could own a lead nobody can work on.
+    users = [membership.user for membership in members
+             if has_permission(membership, "leads.change")]
+    if not users:
         return None
-    users = [membership.user for membership in members]
     chosen = users[0]
     if rule.last_assigned_id is not None:
         later = [user for user in users if user.pk > rule.last_assigned_id]

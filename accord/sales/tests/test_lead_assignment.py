@@ -44,6 +44,19 @@ def test_round_robin_hands_leads_to_each_member_in_turn(org, admin, team, api_cl
     assert owners == [users[0], users[1], users[2], users[0], users[1], users[2], users[0]]
 
 
+def test_round_robin_skips_read_only_members_of_the_team(org, admin, team, make_member):
+    team, users = team
+    reader = make_member(org, Role.READ_ONLY)
+    with scope(organization=org):
+        reader.team = team
+        reader.save()
+        assignment.create_rule(org, admin.user, data={"name": "Everyone", "team": team.pk})
+
+    owners = {capture(org).owner for _ in range(6)}
+
+    assert owners == set(users)
+
+
 def test_first_matching_rule_wins_and_the_timeline_names_it(org, admin, member, team,
                                                             api_client_for):
     team, users = team
