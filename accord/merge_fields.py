@@ -4,8 +4,9 @@ Texts are rendered by a Django template engine of their own that has no
 template loaders and no tag libraries to load, and they see only the plain
 dictionaries of strings they are given, never a model: a text can read the
 values offered and nothing else. Only the tags that shape text are allowed
-(if, for, with, firstof, spaceless, comment); `include`, `load`, `url`,
-`debug` and the rest are refused when the text is saved or rendered.
+(if, with, firstof, spaceless, comment); loops are refused because nested
+ones multiply a short text into megabytes, and so are `include`, `load`,
+`url`, `debug` and the rest, when the text is saved or rendered.
 """
 
 from django.template import Context, Engine, TemplateSyntaxError
@@ -14,9 +15,10 @@ from django.template.base import Lexer, TokenType
 from accord.errors import InvalidInput
 
 ALLOWED_TAGS = {
-    "if", "elif", "else", "endif", "for", "empty", "endfor", "with", "endwith", "firstof",
-    "spaceless", "endspaceless", "comment", "endcomment",
+    "if", "elif", "else", "endif", "with", "endwith", "firstof", "spaceless", "endspaceless",
+    "comment", "endcomment",
 }
+MAX_OUTPUT = 200_000  # characters; far above any e-mail a person writes
 _ENGINE = Engine(loaders=[], libraries={}, debug=False, string_if_invalid="")
 
 
@@ -28,7 +30,7 @@ def check(text: str, field: str = "body") -> None:
             name = (token.contents.split() or [""])[0]
             if name not in ALLOWED_TAGS:
                 raise InvalidInput({field: f"The tag {{% {name} %}} cannot be used here; "
-                                           "use merge fields, if, for and with."})
+                                           "use merge fields, if and with."})
     try:
         _ENGINE.from_string(text)
     except TemplateSyntaxError as exc:
@@ -43,7 +45,11 @@ def render(text: str, values: dict, *, html: bool = False, field: str = "body") 
     """
     check(text, field)
     template = _ENGINE.from_string(text)
-    return template.render(Context(values, autoescape=html))
+    rendered = template.render(Context(values, autoescape=html))
+    if len(rendered) > MAX_OUTPUT:
+        raise InvalidInput({field: "This text becomes too long once its merge fields are "
+                                   "filled in."})
+    return rendered
 
 
 def person_values(contact) -> dict:

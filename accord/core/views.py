@@ -17,6 +17,7 @@ from accord.identity.permissions import has_permission
 from accord.identity.visibility import visible
 from accord.sales.models import Deal
 from accord.service.models import Ticket
+from accord.service.queries import visible_tickets
 
 logger = logging.getLogger(__name__)
 
@@ -117,7 +118,8 @@ def search(request):
         deals = _found(visible(Deal.objects.select_related("company", "stage"),
                                request.membership, "deals"), query)
     if has_permission(request.membership, "tickets.view"):
-        tickets = _found(Ticket.objects.select_related("contact"), query)
+        tickets = _found(visible_tickets(Ticket.objects.select_related("contact"),
+                                         request.membership), query)
     template = "core/search.html#search-results" if request.htmx else "core/search.html"
     return render(request, template, {
         "search_query": query, "contacts": contacts, "companies": companies, "deals": deals,

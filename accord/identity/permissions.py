@@ -47,7 +47,8 @@ SERVICE_SETUP = {"service.manage"}
 # agents do it beside managers and admins; every role may read them.
 KNOWLEDGE = {"knowledge.manage"}
 BULK = {"contacts.bulk", "companies.bulk"}
-EXPORT = {"contacts.export", "companies.export", "deals.export", "leads.export"}
+EXPORT = {"contacts.export", "companies.export", "deals.export", "leads.export",
+          "tickets.export"}
 # Export jobs copy every field of every record out of Accord, the whole
 # organisation at once if asked, so they belong with the other admin actions:
 # admins and managers only, who already read the audit log and the trash.

@@ -9,13 +9,13 @@ from django.utils import timezone
 from ninja import Query, Router, Status
 
 from accord.customers.validation import Collector
-from accord.errors import InvalidInput
+from accord.errors import InvalidInput, NotFound
 from accord.identity.api_auth import allow
 from accord.pagination import clamp_limit, paginate, parse_ordering
 
 from . import queues, services, sla
 from .models import MessageKind, Queue, Ticket
-from .queries import ticket_filters
+from .queries import may_see_ticket, ticket_filters, visible_tickets
 from .schemas import (
     BulkIn,
     BulkOut,
@@ -35,6 +35,7 @@ from .schemas import (
 )
 
 tickets = Router(tags=["tickets"])
+BULK_LIMIT = 500
 queue_router = Router(tags=["tickets"])
 
 TICKET_ORDERINGS = {
@@ -66,9 +67,18 @@ def _out(ticket: Ticket) -> dict:
 def list_tickets(request: HttpRequest, filters: Query[TicketFilters]):
     allow(request, "tickets.view")
     ordering = parse_ordering(filters.ordering, TICKET_ORDERINGS, "-created_at")
-    queryset = ticket_filters(Ticket.objects.prefetch_related("tag_links__tag"), request.GET)
+    queryset = ticket_filters(visible_tickets(Ticket.objects.prefetch_related("tag_links__tag"),
+                                              request.membership), request.GET)
     page = _page(queryset, ordering, filters)
     return {"items": [_out(ticket) for ticket in page["items"]], "next": page["next"]}
+
+
+def _ticket(request, ticket_id) -> Ticket:
+    """The ticket, 404 when the member may not see it (its customer is hidden from them)."""
+    ticket = services.get_ticket(ticket_id)
+    if not may_see_ticket(ticket, request.membership):
+        raise NotFound("No ticket with this id.")
+    return ticket
 
 
 @tickets.post("", response={201: TicketOut}, summary="Open a ticket")
@@ -84,7 +94,11 @@ def create_ticket(request: HttpRequest, payload: TicketIn):
 @tickets.post("/bulk", response=BulkOut, summary="Change many tickets at once")
 def bulk_tickets(request: HttpRequest, payload: BulkIn):
     allow(request, "tickets.change")
-    changed = services.bulk_update(request.organization, request.user, payload.ids,
+    if len(payload.ids) > BULK_LIMIT:
+        raise InvalidInput({"ids": f"Change at most {BULK_LIMIT} tickets at once."})
+    ids = list(visible_tickets(Ticket.objects.filter(pk__in=payload.ids), request.membership)
+               .values_list("pk", flat=True))
+    changed = services.bulk_update(request.organization, request.user, ids,
                                    action=payload.action, value=payload.value)
     return {"changed": changed}
 
@@ -92,13 +106,13 @@ def bulk_tickets(request: HttpRequest, payload: BulkIn):
 @tickets.get("/{ticket_id}", response=TicketOut, summary="Read a ticket")
 def read_ticket(request: HttpRequest, ticket_id: int):
     allow(request, "tickets.view")
-    return _out(services.get_ticket(ticket_id))
+    return _out(_ticket(request, ticket_id))
 
 
 @tickets.patch("/{ticket_id}", response=TicketOut, summary="Change a ticket")
 def update_ticket(request: HttpRequest, ticket_id: int, payload: TicketPatch):
     allow(request, "tickets.change")
-    ticket = services.get_ticket(ticket_id)
+    ticket = _ticket(request, ticket_id)
     ticket = services.update_ticket(request.organization, request.user, ticket,
                                     data=to_service_data(payload),
                                     expected_version=payload.version)
@@ -108,7 +122,7 @@ def update_ticket(request: HttpRequest, ticket_id: int, payload: TicketPatch):
 @tickets.delete("/{ticket_id}", response={204: None}, summary="Move a ticket to the trash")
 def delete_ticket(request: HttpRequest, ticket_id: int, version: int | None = None):
     allow(request, "tickets.delete")
-    ticket = services.get_ticket(ticket_id)
+    ticket = _ticket(request, ticket_id)
     services.delete_ticket(request.organization, request.user, ticket, expected_version=version)
     return Status(204, None)
 
@@ -118,7 +132,7 @@ def delete_ticket(request: HttpRequest, ticket_id: int, version: int | None = No
 def list_messages(request: HttpRequest, ticket_id: int, limit: int | None = None,
                   cursor: str | None = None):
     allow(request, "tickets.view")
-    ticket = services.get_ticket(ticket_id)
+    ticket = _ticket(request, ticket_id)
     items, next_cursor = paginate(
         ticket.messages.prefetch_related("attachments"),
         parse_ordering(None, {"id": "id"}, "id"),
@@ -130,7 +144,7 @@ def list_messages(request: HttpRequest, ticket_id: int, limit: int | None = None
               summary="Reply to the customer or add an internal note")
 def post_message(request: HttpRequest, ticket_id: int, payload: MessageIn):
     allow(request, "tickets.change")
-    ticket = services.get_ticket(ticket_id)
+    ticket = _ticket(request, ticket_id)
     org, user = request.organization, request.user
     if payload.kind == MessageKind.REPLY:
         message = services.add_reply(org, user, ticket, body=payload.body,

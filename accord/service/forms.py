@@ -191,6 +191,11 @@ class QueueForm(ErrorAliases, forms.Form):
                     "out from it."))
     purpose = forms.ChoiceField(label=_("Mail to this address"), choices=QueuePurpose.choices,
                                 initial=QueuePurpose.TICKETS, required=False)
+    team = forms.ModelChoiceField(
+        label=_("Team"), queryset=Team.objects.none(), required=False,
+        empty_label=_("No team"),
+        help_text=_("Its lead hears of SLA warnings when a ticket has no assignee; round "
+                    "robin picks from it."))
     is_default = forms.BooleanField(label=_("New tickets land here unless a rule says "
                                             "otherwise"), required=False)
     is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
@@ -209,6 +214,16 @@ class QueueForm(ErrorAliases, forms.Form):
         help_text=_("Stored encrypted. Leave empty to keep the current one."))
     imap_folder = forms.CharField(label=_("Folder"), required=False, max_length=200,
                                   initial="INBOX")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = Team.objects.all()
+
+    def service_data(self) -> dict:
+        data = dict(self.cleaned_data)
+        data.pop("version", None)
+        data["team"] = data["team"].pk if data.get("team") else None
+        return data
 
 
 class CannedReplyForm(ErrorAliases, forms.Form):

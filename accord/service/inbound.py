@@ -235,7 +235,8 @@ def _store(org, queue, ticket, parsed: ParsedMail, raw) -> Received:
     if queue is not None:
         data["queue"] = queue.pk
     created = services.create_ticket(org, None, data=data, channel=Channel.EMAIL,
-                                     message=values, routable=frozenset({"queue"}))
+                                     message=values, routable=frozenset({"queue"}),
+                                     require_custom_fields=False)
     return Received("created", created, created.messages.order_by("id").first())
 
 

@@ -72,7 +72,7 @@ def article_list(request):
     return render(request, template, context, status=422 if errors else 200)
 
 
-@permission_required("knowledge.view")
+@permission_required("knowledge.manage")
 def article_export(request):
     """The list's articles as CSV, with the same filters; a bad filter answers 422."""
     try:

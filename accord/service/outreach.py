@@ -160,12 +160,14 @@ def send_pending(org, outreach: Outreach) -> int:
             pk=recipient_id)
         values = merge_fields.person_values(recipient.contact)
         values["organization"] = {"name": org.name}
-        mail = EmailMessage(subject=merge_fields.render(outreach.subject, values),
-                            body=merge_fields.render(outreach.body, values),
-                            from_email=settings.DEFAULT_FROM_EMAIL, to=[recipient.address])
         try:
+            # A value with a line break must not become a second header line.
+            subject = " ".join(merge_fields.render(outreach.subject, values).split())
+            mail = EmailMessage(subject=subject, body=merge_fields.render(outreach.body, values),
+                                from_email=settings.DEFAULT_FROM_EMAIL,
+                                to=[recipient.address])
             mail.send()
-        except (smtplib.SMTPException, OSError) as exc:
+        except (smtplib.SMTPException, OSError, ValueError, InvalidInput) as exc:
             OutreachRecipient.objects.filter(pk=recipient_id).update(
                 status=OutreachRecipient.Status.FAILED, error=str(exc)[:300])
             logger.warning("outreach.failed", extra={"organization_id": org.id,

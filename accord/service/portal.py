@@ -268,7 +268,8 @@ def open_ticket(org, contact: Contact, *, subject: str, body: str) -> Ticket:
     clean_body(body, "body", errors, required=True)
     errors.raise_if_any()
     ticket = services.create_ticket(org, None, data={"subject": subject, "contact": contact.pk},
-                                    body=body, channel=Channel.PORTAL)
+                                    body=body, channel=Channel.PORTAL,
+                                    require_custom_fields=False)
     logger.info("portal.ticket_opened", extra={"organization_id": org.id,
                                                "ticket_id": ticket.pk,
                                                "contact_id": contact.pk})

@@ -1,13 +1,17 @@
 """Which tickets a list shows: the filters the list page and the API share."""
 
 import datetime as dt
+import re
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accord import search
+from accord.customers.validation import Collector
 
-from .models import UNRESOLVED, Ticket
+from .models import UNRESOLVED, Channel, Priority, Ticket, TicketStatus
+
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 VIEWS = {
     "mine": "Assigned to me",
@@ -26,6 +30,29 @@ def _ids(value) -> int | None:
         return int(value)
     except (TypeError, ValueError, OverflowError):
         return None
+
+
+def visible_tickets(queryset: QuerySet[Ticket], membership) -> QuerySet[Ticket]:
+    """The tickets a member may see: those of customers they may see, those with no
+    customer, and those assigned to them.
+
+    Tickets follow their contact's record visibility, so a member who may
+    not see a contact does not meet them through a ticket either.
+    """
+    from accord.customers.models import Contact
+    from accord.identity.visibility import Scope, scope_for, visible
+
+    if membership is None:
+        return queryset.none()
+    if scope_for(membership, "contacts") == Scope.ALL:
+        return queryset
+    contacts = visible(Contact.objects.all(), membership, "contacts").values("pk")
+    return queryset.filter(Q(contact__isnull=True) | Q(contact__in=contacts)
+                           | Q(assignee_id=membership.user_id))
+
+
+def may_see_ticket(ticket: Ticket, membership) -> bool:
+    return visible_tickets(Ticket.objects.filter(pk=ticket.pk), membership).exists()
 
 
 def breached_q(now) -> Q:
@@ -58,8 +85,14 @@ def apply_view(queryset: QuerySet, view: str, user) -> QuerySet:
 
 def ticket_filters(queryset: QuerySet[Ticket], params, user=None) -> QuerySet[Ticket]:
     """Narrow `queryset` by the query parameters a list or the API was given."""
+    errors = Collector()
     query = (params.get("q") or "").strip()
-    if query:
+    if query and EMAIL.fullmatch(query):
+        # A whole address means that customer's tickets, not every ticket
+        # that shares a word of it.
+        queryset = queryset.filter(Q(contact__emails__address__iexact=query)
+                                   | Q(messages__from_address__iexact=query)).distinct()
+    elif query:
         digits = query.lstrip("#")
         if digits.isdigit() and len(digits) < 10:
             queryset = queryset.filter(Q(number=int(digits)) | Q(pk__in=search.search(
@@ -70,14 +103,25 @@ def ticket_filters(queryset: QuerySet[Ticket], params, user=None) -> QuerySet[Ti
     if status == "unresolved":
         queryset = queryset.filter(status__in=UNRESOLVED)
     elif status:
-        queryset = queryset.filter(status__in=[part.strip() for part in status.split(",")])
-    for name in ("priority", "channel"):
-        if params.get(name):
-            queryset = queryset.filter(**{name: params.get(name)})
+        wanted = [part.strip() for part in status.split(",") if part.strip()]
+        if any(part not in TicketStatus.values for part in wanted):
+            errors.add("status", "Choose statuses from: " + ", ".join(TicketStatus.values)
+                       + ", or unresolved.")
+        queryset = queryset.filter(status__in=wanted)
+    for name, choices in (("priority", Priority), ("channel", Channel)):
+        value = params.get(name)
+        if value:
+            if value not in choices.values:
+                errors.add(name, "Choose one of: " + ", ".join(choices.values) + ".")
+            queryset = queryset.filter(**{name: value})
     for name in ("queue_id", "assignee_id", "contact_id", "company_id"):
         value = params.get(name)
         if value not in (None, ""):
+            if _ids(value) is None:
+                errors.add(name, "Give the id as a number.")
+                continue
             queryset = queryset.filter(**{name: _ids(value)})
+    errors.raise_if_any()
     if str(params.get("unassigned", "")).lower() in ("1", "true", "on"):
         queryset = queryset.filter(assignee__isnull=True)
     if params.get("tag"):

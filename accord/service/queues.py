@@ -1,5 +1,9 @@
 """Writes to queues: where tickets wait and which address customers write to."""
 
+import ipaddress
+import socket
+
+from django.conf import settings
 from django.db import transaction
 from django.db.models.functions import Lower
 from django_scopes import scopes_disabled
@@ -60,13 +64,36 @@ def clean_queue(data: dict, *, current: Queue | None = None) -> dict:
     return out
 
 
+def _private_literal(host: str) -> bool:
+    """Whether `host` is written as an address (in any form the resolver takes) that
+    points into a private network and is not allowed in the settings."""
+    if host in {name.lower().strip("[]") for name in settings.WEBHOOK_ALLOWED_HOSTS}:
+        return False
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        try:
+            # inet_aton also reads the short and hexadecimal forms (0x7f000001).
+            address = ipaddress.ip_address(socket.inet_aton(host))
+        except OSError:
+            return False
+    return not address.is_global or address.is_multicast
+
+
 def _clean_mailbox(data: dict, out: dict, current: Queue | None, errors: Collector) -> None:
     """The IMAP settings; a password left empty keeps the stored one."""
     if "imap_host" in data:
         host = (data["imap_host"] or "").strip().lower()
         if host and (len(host) > 253 or any(char in host for char in " /:@")):
             errors.add("imap_host", "Enter a host name such as imap.example.com.")
+        elif host and _private_literal(host):
+            errors.add("imap_host", "This address is on a private, loopback or link-local "
+                                    "network; ask an administrator to list it in "
+                                    "WEBHOOK_ALLOWED_HOSTS if it is meant to be reached.")
         out["imap_host"] = host
+        if not host:
+            # No mailbox, so nothing to sign in to: the password goes too.
+            out["imap_username"], out["imap_password"] = "", ""
     if "imap_port" in data:
         try:
             port = int(data["imap_port"] or 993)
@@ -84,7 +111,7 @@ def _clean_mailbox(data: dict, out: dict, current: Queue | None, errors: Collect
         out["imap_username"] = (data["imap_username"] or "").strip()[:254]
     if "imap_folder" in data:
         out["imap_folder"] = (data["imap_folder"] or "").strip()[:200] or "INBOX"
-    if data.get("imap_password"):
+    if data.get("imap_password") and out.get("imap_host", "x"):
         out["imap_password"] = crypto.encrypt(data["imap_password"])
     host = out.get("imap_host", getattr(current, "imap_host", ""))
     if host:

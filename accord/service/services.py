@@ -22,7 +22,7 @@ from accord.activities import services as timeline
 from accord.audit import services as audit
 from accord.audit.models import Action
 from accord.customers.models import Tag
-from accord.customers.validation import Collector
+from accord.customers.validation import Collector, clean_email
 from accord.errors import InvalidInput, NotFound, StaleVersion
 
 from . import routing, sla
@@ -147,13 +147,14 @@ def _set_tags(org, ticket: Ticket, names: list[str]) -> None:
 
 
 def tag_names(ticket: Ticket) -> list[str]:
-    return sorted(link.tag.name for link in ticket.tag_links.select_related("tag"))
+    return sorted((link.tag.name for link in ticket.tag_links.select_related("tag")),
+                  key=str.lower)
 
 
 @transaction.atomic
 def create_ticket(org, actor, *, data: dict, body: str = "", channel: str | None = None,
-                  message: dict | None = None, routable: frozenset[str] | None = None
-                  ) -> Ticket:
+                  message: dict | None = None, routable: frozenset[str] | None = None,
+                  require_custom_fields: bool = True) -> Ticket:
     """Open a ticket; `body` (or a prepared inbound `message`) starts its thread.
 
     The routing rules then choose the queue, priority and assignee, except
@@ -164,7 +165,7 @@ def create_ticket(org, actor, *, data: dict, body: str = "", channel: str | None
     """
     if channel is not None:
         data = {**data, "channel": channel}
-    values = clean_ticket(org, data)
+    values = clean_ticket(org, data, require_custom_fields=require_custom_fields)
     errors = Collector()
     text = clean_body(body, "body", errors, required=False)
     errors.raise_if_any()
@@ -339,6 +340,7 @@ def add_reply(org, actor, ticket: Ticket, *, body: str, status: str | None = Non
     text = clean_body(body, "body", errors, required=True)
     if status not in (None, "") and status not in REPLY_STATUSES:
         errors.add("status", "Choose one of: " + ", ".join(REPLY_STATUSES) + ".")
+    cc = _clean_cc(cc, errors)
     ticket = _lock(ticket)
     recipient = reply_address(ticket)
     if not recipient:
@@ -374,6 +376,24 @@ def add_reply(org, actor, ticket: Ticket, *, body: str, status: str | None = Non
                 data={**ticket_event_data(ticket), "message_id": message.pk, "kind": "reply"})
     transaction.on_commit(lambda: _queue_delivery(org.pk, message.pk))
     return message
+
+
+MAX_CC = 20
+
+
+def _clean_cc(value, errors: Collector) -> list[str]:
+    """Distinct, valid copy addresses, at most MAX_CC of them."""
+    if not value:
+        return []
+    if not isinstance(value, list) or len(value) > MAX_CC:
+        errors.add("cc", f"Give at most {MAX_CC} addresses to copy.")
+        return []
+    cleaned = []
+    for address in value:
+        text = clean_email(address, "cc", errors)
+        if text and text.lower() not in {item.lower() for item in cleaned}:
+            cleaned.append(text)
+    return cleaned
 
 
 def _queue_delivery(org_id: int, message_id: int) -> None:
@@ -479,7 +499,10 @@ def bulk_update(org, actor, ids: list, *, action: str, value) -> int:
     for ticket in tickets:
         data = {field: value}
         if action == "tag":
-            data = {"tags": sorted(set(tag_names(ticket)) | {str(value).strip()})}
+            added = {part.strip() for part in str(value or "").split(",") if part.strip()}
+            if not added:
+                raise InvalidInput({"value": "Give the tag to add."})
+            data = {"tags": sorted(set(tag_names(ticket)) | added)}
         before = ticket.version
         updated = update_ticket(org, actor, ticket, data=data)
         changed += updated.version != before

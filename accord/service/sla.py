@@ -8,11 +8,14 @@ changes (priority, queue, status).
 """
 
 import datetime as dt
+import logging
 
 from django.db.models import Q
 
 from .business_hours import WorkingCalendar, sla_deadline
 from .models import BusinessCalendar, SlaPolicy, Ticket, TicketStatus
+
+logger = logging.getLogger(__name__)
 
 # The statuses in which the customer, not the team, has the next move.
 PAUSED_STATUSES = {TicketStatus.PENDING}
@@ -20,9 +23,18 @@ DONE_STATUSES = {TicketStatus.SOLVED, TicketStatus.CLOSED}
 
 
 def working_calendar(calendar: BusinessCalendar | None) -> WorkingCalendar:
-    """The arithmetic's view of a stored calendar; no calendar means round the clock."""
+    """The arithmetic's view of a stored calendar; no calendar (or one that cannot be
+    read) means round the clock."""
     if calendar is None:
         return WorkingCalendar.always()
+    try:
+        return _stored_calendar(calendar)
+    except ValueError:
+        logger.warning("sla.unreadable_calendar", extra={"calendar_id": calendar.pk})
+        return WorkingCalendar.always()
+
+
+def _stored_calendar(calendar: BusinessCalendar) -> WorkingCalendar:
     hours = {}
     for weekday, intervals in (calendar.hours or {}).items():
         hours[int(weekday)] = tuple(
@@ -85,7 +97,14 @@ def pauses(ticket: Ticket, *, now: dt.datetime) -> list[tuple[dt.datetime, dt.da
 def _deadline(ticket: Ticket, minutes: int | None, calendar: WorkingCalendar, spans):
     if minutes is None:
         return None
-    return sla_deadline(ticket.created_at, dt.timedelta(minutes=minutes), calendar, spans)
+    try:
+        return sla_deadline(ticket.created_at, dt.timedelta(minutes=minutes), calendar, spans)
+    except ValueError:
+        # A calendar stored before its hours were checked (no working time at
+        # all) must not stop tickets or mail coming in; the target has no due
+        # time until the calendar is fixed.
+        logger.warning("sla.unusable_calendar", extra={"ticket_id": ticket.pk})
+        return None
 
 
 def recompute(ticket: Ticket, *, now: dt.datetime) -> None:
@@ -108,8 +127,13 @@ def recompute(ticket: Ticket, *, now: dt.datetime) -> None:
 
 
 def apply_policy(ticket: Ticket, *, now: dt.datetime) -> None:
-    """Choose the ticket's policy again and save its due times (the row must exist)."""
-    ticket.sla_policy = matching_policy(ticket)
+    """Choose the ticket's policy again and save its due times (the row must exist).
+
+    A ticket that no policy fits any more keeps the one it had, so that a
+    change such as an escalation's higher priority never drops targets
+    still running.
+    """
+    ticket.sla_policy = matching_policy(ticket) or ticket.sla_policy
     recompute(ticket, now=now)
     ticket.save(update_fields=["sla_policy", "first_response_due_at", "resolution_due_at",
                                "sla_paused_since"])

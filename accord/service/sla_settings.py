@@ -17,7 +17,7 @@ from django.utils import timezone
 from accord.audit import services as audit
 from accord.audit.models import Action
 from accord.customers.validation import Collector, clean_ref, clean_text
-from accord.errors import NotFound, StaleVersion
+from accord.errors import Conflict, NotFound, StaleVersion
 
 from . import sla
 from .business_hours import validate_hours
@@ -165,7 +165,9 @@ def clean_holidays(value, errors: Collector) -> list[str] | None:
 
 def clean_time_zone(value, errors: Collector) -> str | None:
     name = value.strip() if isinstance(value, str) else value
-    if not name or name not in zoneinfo.available_timezones():
+    # "localtime" and the like name whatever the server is set to, not a place.
+    if not name or name not in zoneinfo.available_timezones() or "/" not in name and \
+            name not in ("UTC",):
         errors.add("time_zone", "Choose a time zone such as Europe/Berlin.")
         return None
     return name
@@ -179,8 +181,12 @@ def clean_calendar(data: dict, *, current: BusinessCalendar | None = None) -> di
         out["name"] = _clean_name(BusinessCalendar, data, current, errors, "calendar")
     if "time_zone" in data or current is None:
         out["time_zone"] = clean_time_zone(data.get("time_zone"), errors)
-    if "hours" in data:
-        out["hours"] = clean_hours(data["hours"], errors)
+    if "hours" in data or current is None:
+        out["hours"] = clean_hours(data.get("hours"), errors)
+        if out["hours"] == {}:
+            # A target counted in working time would never fall due.
+            errors.add("hours", "Give at least one working interval, such as Monday "
+                                "09:00–17:00.")
     if "holidays" in data:
         out["holidays"] = clean_holidays(data["holidays"], errors)
     errors.raise_if_any()
@@ -295,8 +301,12 @@ def update_calendar(org, actor, calendar: BusinessCalendar, *, data: dict,
 @transaction.atomic
 def delete_calendar(org, actor, calendar: BusinessCalendar, *,
                     expected_version: int | None = None) -> None:
-    """Remove a calendar; policies that used it count round the clock from now on."""
+    """Remove a calendar no policy uses; Conflict naming the policies otherwise."""
     calendar = _lock(BusinessCalendar, calendar, expected_version)
+    users = list(SlaPolicy.objects.filter(calendar=calendar).values_list("name", flat=True))
+    if users:
+        raise Conflict("These SLA policies count their targets with this calendar: "
+                       + ", ".join(users) + ". Give them another calendar first.")
     governed = list(Ticket.objects.filter(sla_policy__calendar=calendar,
                                           status__in=UNRESOLVED).values_list("pk", flat=True))
     audit.record(org, actor, Action.DELETE, calendar,

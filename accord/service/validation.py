@@ -72,11 +72,13 @@ def clean_agent(org, value, field: str, errors: Collector):
     return user
 
 
-def clean_ticket(org, data: dict, *, current=None) -> dict:
+def clean_ticket(org, data: dict, *, current=None, require_custom_fields: bool = True) -> dict:
     """Validate ticket fields; only keys present in `data` are returned.
 
     Raises InvalidInput naming every bad field. With `current` the input is a
-    partial update and custom fields merge into the stored ones.
+    partial update and custom fields merge into the stored ones. Without
+    `require_custom_fields` (mail, the portal: nobody there can fill them in)
+    a new ticket may leave required custom fields empty.
     """
     errors = Collector()
     out: dict = {}
@@ -106,7 +108,9 @@ def clean_ticket(org, data: dict, *, current=None) -> dict:
         out["assignee"] = clean_agent(org, data["assignee"], "assignee_id", errors)
     if "tags" in data:
         out["tags"] = clean_tags(data["tags"], errors)
-    if "custom_fields" in data or current is None:
+    if current is None and not require_custom_fields and not data.get("custom_fields"):
+        out["custom_fields"] = {}
+    elif "custom_fields" in data or current is None:
         try:
             out["custom_fields"] = custom_fields.clean_values(
                 custom_fields.active_fields(Entity.TICKET), data.get("custom_fields") or {},

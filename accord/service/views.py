@@ -20,6 +20,7 @@ from accord.customers.models import Contact, ContactEmail, Entity
 from accord.customers.services import create_contact
 from accord.errors import InvalidInput, NotFound, StaleVersion
 from accord.identity.permissions import permission_required
+from accord.identity.visibility import visible
 from accord.pagination import paginate, parse_ordering
 from accord.sales.models import Deal
 from accord.web import apply_errors, can, pager
@@ -46,21 +47,30 @@ from .models import (
     TicketMessage,
     TicketStatus,
 )
-from .queries import VIEWS, ticket_filters
+from .queries import VIEWS, may_see_ticket, ticket_filters, visible_tickets
 
 PAGE_SIZE = 50
 ORDERINGS = {"created_at": "created_at", "number": "number", "priority": "priority",
              "status": "status", "last_message_at": "last_message_at",
              "due": "resolution_due_at"}
+# Put in front of a mail's HTML in its sandboxed frame: images and styles may
+# come only from the mail itself, so opening a ticket fetches nothing from the
+# sender's servers (tracking pixels) and the frame can reach nothing else.
+MAIL_CSP = ('<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+            'img-src data: cid:; style-src \'unsafe-inline\'">')
 CSV_COLUMNS = ["number", "subject", "status", "priority", "channel", "contact", "email",
                "company", "queue", "assignee", "created_at", "first_response_at", "solved_at"]
 
 
-def _ticket(number) -> Ticket:
+def _ticket(request, number) -> Ticket:
+    """The ticket with this number, 404 when there is none or the member may not see it."""
     try:
-        return services.get_ticket_by_number(number)
+        ticket = services.get_ticket_by_number(number)
     except NotFound as exc:
         raise Http404(str(exc)) from exc
+    if not may_see_ticket(ticket, request.membership):
+        raise Http404("No ticket with this number.")
+    return ticket
 
 
 def _tags(text: str) -> list[str]:
@@ -79,8 +89,8 @@ def ticket_list(request):
     errors = []
     try:
         ordering = parse_ordering(params.get("ordering"), ORDERINGS, "-last_message_at")
-        rows = ticket_filters(Ticket.objects.select_related("contact", "company", "queue",
-                                                            "assignee"), params, request.user)
+        rows = ticket_filters(_visible(request, Ticket.objects.select_related(
+            "contact", "company", "queue", "assignee")), params, request.user)
         page, next_cursor = paginate(rows, ordering, cursor=params.get("cursor"),
                                      limit=PAGE_SIZE)
     except InvalidInput as exc:
@@ -90,7 +100,7 @@ def ticket_list(request):
     for ticket in page:
         ticket.due = sla.next_due(ticket)
         ticket.breached = sla.is_breached(ticket, now=now)
-    counts = _view_counts(request.user)
+    counts = _view_counts(request)
     context = {
         "tickets": page, "errors": errors, "filters": params, "views": [
             {"key": key, "label": _(label), "count": counts.get(key),
@@ -100,6 +110,7 @@ def ticket_list(request):
             "assignee"].queryset if False else _agents(request),
         "can_add": can(request, "tickets.add"), "can_change": can(request, "tickets.change"),
         "export_query": params.urlencode(), "now": now,
+        "can_export": can(request, "tickets.export"),
         **pager(params, next_cursor),
     }
     template = "service/ticket_list.html"
@@ -114,20 +125,29 @@ def _agents(request):
     return members_of(request.organization)
 
 
-def _view_counts(user) -> dict:
+def _visible(request, queryset):
+    return visible_tickets(queryset, request.membership)
+
+
+def _view_counts(request) -> dict:
     """How many tickets each quick view holds; cheap, because they are indexed filters."""
     from .queries import apply_view
 
     counts = {}
     for key in ("mine", "unassigned", "due_soon", "breached"):
-        counts[key] = apply_view(Ticket.objects.all(), key, user).count()
+        counts[key] = apply_view(_visible(request, Ticket.objects.all()), key,
+                                 request.user).count()
     return counts
 
 
-@permission_required("tickets.view")
+@permission_required("tickets.export")
 def ticket_export(request):
-    rows = ticket_filters(Ticket.objects.select_related("contact", "company", "queue",
-                                                        "assignee"), request.GET, request.user)
+    try:
+        rows = ticket_filters(_visible(request, Ticket.objects.select_related(
+            "contact", "company", "queue", "assignee")), request.GET, request.user)
+    except InvalidInput as exc:
+        messages.error(request, exc.errors[0]["message"])
+        return redirect(reverse("service:list"))
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y-%m-%d")
     response["Content-Disposition"] = f'attachment; filename="tickets-{stamp}.csv"'
@@ -154,7 +174,9 @@ def _cell(value) -> str:
 @require_POST
 @permission_required("tickets.change")
 def ticket_bulk(request):
-    ids = request.POST.getlist("ids")
+    ids = list(_visible(request, Ticket.objects.filter(
+        pk__in=[pk for pk in request.POST.getlist("ids") if pk.isdigit()]))
+        .values_list("pk", flat=True))
     action = request.POST.get("action", "")
     value = request.POST.get(f"value_{action}", "") or None
     try:
@@ -230,7 +252,7 @@ def _create_from_form(request, data: dict, custom: dict) -> Ticket:
 
 @permission_required("tickets.view")
 def ticket_detail(request, number: int):
-    ticket = _ticket(number)
+    ticket = _ticket(request, number)
     return _render_ticket(request, ticket)
 
 
@@ -252,7 +274,7 @@ def _render_ticket(request, ticket: Ticket, *, reply_form=None, fields_form=None
         reply_form = ReplyForm(initial={
             "body": body, "seen_message": thread[-1].pk if thread else 0})
     context = {
-        "ticket": ticket, "thread": thread, "tags": tags,
+        "ticket": ticket, "thread": thread, "tags": tags, "mail_csp": MAIL_CSP,
         "fields_form": fields_form or TicketFieldsForm(org=request.organization, ticket=ticket,
                                                        tags=tags,
                                                        custom_fields=_ticket_fields()),
@@ -263,7 +285,7 @@ def _render_ticket(request, ticket: Ticket, *, reply_form=None, fields_form=None
         "reply_to": services.reply_address(ticket),
         "breached": sla.is_breached(ticket, now=timezone.now()),
         "due": sla.next_due(ticket),
-        "other_tickets": _other_tickets(ticket),
+        "other_tickets": _other_tickets(request, ticket),
         "suggested_articles": (knowledge.suggest_articles(ticket)
                                if can_change and can(request, "knowledge.view") else None),
         "deals": _customer_deals(request, ticket),
@@ -283,13 +305,14 @@ def _fill_canned(request, ticket: Ticket, canned: CannedReply) -> str:
         return canned.body
 
 
-def _other_tickets(ticket: Ticket) -> list[Ticket]:
+def _other_tickets(request, ticket: Ticket) -> list[Ticket]:
     if not ticket.contact_id and not ticket.company_id:
         return []
     same = Q(contact_id=ticket.contact_id) if ticket.contact_id else Q()
     if ticket.company_id:
         same |= Q(company_id=ticket.company_id)
-    return list(Ticket.objects.filter(same).exclude(pk=ticket.pk).order_by("-id")[:10])
+    return list(_visible(request, Ticket.objects.filter(same)).exclude(pk=ticket.pk)
+                .order_by("-id")[:10])
 
 
 def _customer_deals(request, ticket: Ticket) -> list:
@@ -304,7 +327,7 @@ def _customer_deals(request, ticket: Ticket) -> list:
 @require_POST
 @permission_required("tickets.change")
 def ticket_update(request, number: int):
-    ticket = _ticket(number)
+    ticket = _ticket(request, number)
     tags = services.tag_names(ticket)
     form = TicketFieldsForm(request.POST, org=request.organization, ticket=ticket, tags=tags,
                             custom_fields=_ticket_fields())
@@ -338,7 +361,7 @@ def ticket_reply(request, number: int):
     the page comes back with them shown above the draft, and a second press
     sends it.
     """
-    ticket = _ticket(number)
+    ticket = _ticket(request, number)
     form = ReplyForm(request.POST, request.FILES)
     if not form.is_valid():
         return _render_ticket(request, ticket, reply_form=form, status=422)
@@ -375,7 +398,7 @@ def ticket_reply(request, number: int):
 @permission_required("tickets.view")
 def ticket_presence(request, number: int):
     """Who else has the ticket open; the page asks every few seconds and says if it is typing."""
-    ticket = _ticket(number)
+    ticket = _ticket(request, number)
     if can(request, "tickets.change"):
         services.touch_viewer(request.organization, request.user, ticket,
                               replying=request.GET.get("replying") == "1")
@@ -389,7 +412,7 @@ def ticket_presence(request, number: int):
 @require_POST
 @permission_required("tickets.delete")
 def ticket_delete(request, number: int):
-    ticket = _ticket(number)
+    ticket = _ticket(request, number)
     services.delete_ticket(request.organization, request.user, ticket)
     messages.success(request, _("Ticket #%(number)d moved to the trash.") % {
         "number": ticket.number})
@@ -399,7 +422,7 @@ def ticket_delete(request, number: int):
 @permission_required("tickets.view")
 def message_raw(request, number: int, message_id: int):
     """The original mail, byte for byte, as it arrived."""
-    ticket = _ticket(number)
+    ticket = _ticket(request, number)
     message = TicketMessage.objects.filter(ticket=ticket, pk=message_id).first()
     if message is None or not message.raw:
         raise Http404
@@ -410,7 +433,7 @@ def message_raw(request, number: int, message_id: int):
 
 @permission_required("tickets.view")
 def attachment_download(request, number: int, attachment_id: int):
-    ticket = _ticket(number)
+    ticket = _ticket(request, number)
     attachment = TicketAttachment.objects.filter(message__ticket=ticket,
                                                  pk=attachment_id).first()
     if attachment is None:
@@ -437,6 +460,11 @@ def eml_upload(request):
         if form.is_valid():
             raw = form.cleaned_data["file"].read()
             queue = form.cleaned_data.get("queue")
+            if not looks_like_mail(raw):
+                form.add_error("file", _("This file is not an e-mail: it has no From, To, "
+                                         "Subject or Message-ID header. Save the message "
+                                         "from your mail program as .eml and try again."))
+                return render(request, "service/eml_upload.html", {"form": form}, status=422)
             result = receive_mail(request.organization, queue, parse_message(raw), raw)
             if result.ticket is not None:
                 note = {"created": _("Ticket #%(number)d opened from the e-mail."),
@@ -452,6 +480,14 @@ def eml_upload(request):
     return render(request, "service/eml_upload.html", {"form": form}, status=status)
 
 
+def looks_like_mail(raw: bytes) -> bool:
+    """Whether the bytes start with a header block holding at least one mail header."""
+    head = raw[:64 * 1024].replace(b"\r\n", b"\n").split(b"\n\n", 1)[0]
+    names = {line.split(b":", 1)[0].strip().lower() for line in head.split(b"\n")
+             if b":" in line and not line[:1].isspace()}
+    return bool(names & {b"from", b"to", b"subject", b"message-id", b"date"})
+
+
 # Queues (settings)
 
 
@@ -463,7 +499,8 @@ def queue_list(request):
         status = 422
         if form.is_valid():
             try:
-                queues.create_queue(request.organization, request.user, data=form.cleaned_data)
+                queues.create_queue(request.organization, request.user,
+                                    data=form.service_data())
             except InvalidInput as exc:
                 apply_errors(form, exc, form.field_for_error)
             else:
@@ -481,6 +518,7 @@ def queue_edit(request, pk: int):
     form = QueueForm(request.POST or None, initial={
         "version": queue.version, "name": queue.name, "email_address": queue.email_address,
         "purpose": queue.purpose, "is_default": queue.is_default, "is_active": queue.is_active,
+        "team": queue.team_id,
         "imap_host": queue.imap_host, "imap_port": queue.imap_port,
         "imap_security": queue.imap_security, "imap_username": queue.imap_username,
         "imap_folder": queue.imap_folder})
@@ -488,11 +526,10 @@ def queue_edit(request, pk: int):
     if request.method == "POST":
         status = 422
         if form.is_valid():
-            data = dict(form.cleaned_data)
-            version = data.pop("version")
             try:
-                queues.update_queue(request.organization, request.user, queue, data=data,
-                                    expected_version=version)
+                queues.update_queue(request.organization, request.user, queue,
+                                    data=form.service_data(),
+                                    expected_version=form.cleaned_data.get("version"))
             except StaleVersion as exc:
                 form.add_error(None, exc.detail)
                 status = 409
@@ -625,7 +662,10 @@ def at_risk(request):
         many = max(1, min(100, int(request.GET.get("many") or outreach.MANY_TICKETS)))
     except ValueError:
         many = outreach.MANY_TICKETS
-    rows = list(outreach.at_risk(reason=reason, many=many)[:outreach.MAX_RECIPIENTS])
+    rows = list(visible(outreach.at_risk(reason=reason, many=many), request.membership,
+                        "contacts")[:outreach.MAX_RECIPIENTS])
+    # Only customers on this list can be e-mailed from it.
+    listed = {str(row.pk) for row in rows}
     form = OutreachForm(request.POST or None)
     status = 200
     if request.method == "POST":
@@ -636,7 +676,7 @@ def at_risk(request):
             try:
                 sent, skipped = outreach.start_outreach(
                     request.organization, request.user,
-                    contact_ids=request.POST.getlist("contacts"),
+                    contact_ids=[pk for pk in request.POST.getlist("contacts") if pk in listed],
                     subject=form.cleaned_data["subject"], body=form.cleaned_data["body"],
                     reason=reason or "at risk")
             except InvalidInput as exc:

@@ -5,6 +5,7 @@ from django import template
 from accord.identity.permissions import has_permission
 
 from ..models import UNRESOLVED, Ticket
+from ..queries import visible_tickets
 
 register = template.Library()
 
@@ -19,7 +20,7 @@ def tickets_box(context, *, company=None, contact=None):
     membership = getattr(request, "membership", None)
     if not has_permission(membership, "tickets.view"):
         return {"visible": False}
-    tickets = Ticket.objects.order_by("-id")
+    tickets = visible_tickets(Ticket.objects.order_by("-id"), membership)
     if company is not None:
         tickets = tickets.filter(company=company)
         list_query = f"view=all&company_id={company.pk}"

@@ -92,6 +92,7 @@ def test_a_wrong_password_is_noted_on_the_queue_not_raised(org, admin, server):
 
 def test_a_private_address_is_refused_unless_allowed(org, admin, mailbox, settings):
     with LoopbackImap(mailbox) as running:
+        settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
         queue = make_queue(org, admin, running.port)
         settings.WEBHOOK_ALLOWED_HOSTS = []
 
@@ -131,3 +132,24 @@ def test_the_password_is_stored_encrypted_and_kept_when_left_empty(org, admin, c
     assert (queue.name, queue.imap_password) == ("Help desk", stored)
     assert missing.status_code == 422
     assert "Give the mailbox password." in missing.content.decode()
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "169.254.169.254", "10.0.0.5", "0x7f000001"])
+def test_a_private_address_is_refused_when_saved(org, admin, client_for, host):
+    response = client_for(admin).post("/settings/queues/", {
+        "name": "Help", "imap_host": host, "imap_port": 993, "imap_security": "ssl",
+        "imap_username": "help", "imap_password": "x", "imap_folder": "INBOX",
+        "is_active": "on"})
+
+    assert response.status_code == 422
+    assert "private, loopback or link-local" in response.content.decode()
+
+
+def test_clearing_the_server_forgets_the_password(org, admin):
+    with scope(organization=org):
+        queue = queues.create_queue(org, admin.user, data={
+            "name": "Help", "imap_host": "imap.example.com", "imap_username": "help",
+            "imap_password": "hunter2"})
+        queue = queues.update_queue(org, admin.user, queue, data={"imap_host": ""})
+
+    assert (queue.imap_username, queue.imap_password) == ("", "")

@@ -75,13 +75,17 @@ def test_an_outreach_goes_once_to_each_reachable_customer(org, admin, agent, cli
     ben = contact(org, admin, "", "ben@client.example")
     silent = contact(org, admin, "Silent")
     refused = contact(org, admin, "Refused", "no@client.example")
+    stranger = contact(org, admin, "Calm", "calm@client.example")
+    for person in (ada, ben, silent, refused):
+        for _ in range(3):
+            ticket_for(org, agent.user, person)
     with scope(organization=org):
         customers.record_consent(org, admin.user, refused, channel="email",
                                  purpose="surveys", status="withdrawn", method="email")
     client = client_for(agent)
 
     response = client.post("/tickets/at-risk/", {
-        "contacts": [ada.pk, ben.pk, silent.pk, refused.pk],
+        "contacts": [ada.pk, ben.pk, silent.pk, refused.pk, stranger.pk],
         "subject": "Sorry for the wait, {{ contact.first_name|default:'there' }}",
         "body": "Hello {{ contact.first_name|default:'there' }}, we are on it."})
     with scope(organization=org):

@@ -198,7 +198,8 @@ class Command(BaseCommand):
         lines = ["", f"Accord is running at {url}"]
         if sign_in:
             lines.append(f"Demo sign-in: {sign_in}")
-        lines += ["Web server, Celery worker and Celery beat are up. Press Ctrl-C to stop.", ""]
+        lines += ["Web server, Celery worker, Celery beat and the mail listener are up. "
+                  "Press Ctrl-C to stop.", ""]
         self.stdout.write("\n".join(lines))
         self.stdout.flush()
 
