@@ -129,7 +129,7 @@ def test_another_organisations_records_answer_404(other_org, manager, make_membe
     stranger = make_member(other_org, Role.ADMIN)
     with scope(organization=other_org):
         calendar = sla_settings.create_calendar(other_org, stranger.user, data={
-            "name": "Theirs", "time_zone": "UTC"})
+            "name": "Theirs", "time_zone": "UTC", "hours": {"0": [["09:00", "17:00"]]}})
         policy = sla_settings.create_policy(other_org, stranger.user, data={
             "name": "Theirs", "resolution_minutes": 60})
     client = api_client_for(manager)

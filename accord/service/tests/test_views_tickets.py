@@ -190,11 +190,15 @@ def test_bulk_changes_from_the_list(org, agent, client_for):
         assert set(Ticket.objects.values_list("assignee", flat=True)) == {agent.user_id}
 
 
-def test_the_csv_export_follows_the_filters_and_neutralises_formulas(org, agent, client_for):
+def test_the_csv_export_follows_the_filters_and_neutralises_formulas(org, admin, agent,
+                                                                     client_for):
     open_ticket(org, agent.user, subject="=HYPERLINK(1)")
     open_ticket(org, agent.user, subject="Other", priority="urgent")
 
-    response = client_for(agent).get("/tickets/export.csv?view=all&priority=normal")
+    response = client_for(admin).get("/tickets/export.csv?view=all&priority=normal")
+    refused = client_for(agent).get("/tickets/export.csv")
+
+    assert refused.status_code == 403
 
     text = b"".join(response.streaming_content if response.streaming else
                     [response.content]).decode("utf-8-sig")
