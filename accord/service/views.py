@@ -23,7 +23,7 @@ from accord.identity.permissions import permission_required
 from accord.identity.visibility import visible
 from accord.pagination import paginate, parse_ordering
 from accord.sales.models import Deal
-from accord.web import apply_errors, can, pager
+from accord.web import apply_errors, can, pager, save_form
 
 from . import canned as canned_replies
 from . import knowledge, outreach, queues, routing, services, sla
@@ -488,26 +488,29 @@ def looks_like_mail(raw: bytes) -> bool:
     return bool(names & {b"from", b"to", b"subject", b"message-id", b"date"})
 
 
-# Queues (settings)
+# Queues, canned replies and routing rules (settings): each saves through
+# `accord.web.save_form`, which maps service errors onto the form and answers
+# 409 when someone else saved the record in between.
+
+
+def _saved(request, message: str, to: str):
+    messages.success(request, message)
+    return redirect(to)
+
+
+def _without_version(form) -> dict:
+    return {key: value for key, value in form.cleaned_data.items() if key != "version"}
 
 
 @permission_required("service.manage")
 def queue_list(request):
-    form = QueueForm(request.POST or None, initial={"is_active": True})
-    status = 200
-    if request.method == "POST":
-        status = 422
-        if form.is_valid():
-            try:
-                queues.create_queue(request.organization, request.user,
-                                    data=form.service_data())
-            except InvalidInput as exc:
-                apply_errors(form, exc, form.field_for_error)
-            else:
-                messages.success(request, _("Queue added."))
-                return redirect("service:queues")
-    return render(request, "service/queue_list.html", {
-        "queues": Queue.objects.select_related("team"), "form": form}, status=status)
+    def save(form):
+        queues.create_queue(request.organization, request.user, data=form.service_data())
+        return _saved(request, _("Queue added."), "service:queues")
+
+    return save_form(request, form=QueueForm(request.POST or None, initial={"is_active": True}),
+                     template="service/queue_list.html",
+                     context={"queues": Queue.objects.select_related("team")}, save=save)
 
 
 @permission_required("service.manage")
@@ -522,46 +525,27 @@ def queue_edit(request, pk: int):
         "imap_host": queue.imap_host, "imap_port": queue.imap_port,
         "imap_security": queue.imap_security, "imap_username": queue.imap_username,
         "imap_folder": queue.imap_folder})
-    status = 200
-    if request.method == "POST":
-        status = 422
-        if form.is_valid():
-            try:
-                queues.update_queue(request.organization, request.user, queue,
-                                    data=form.service_data(),
-                                    expected_version=form.cleaned_data.get("version"))
-            except StaleVersion as exc:
-                form.add_error(None, exc.detail)
-                status = 409
-            except InvalidInput as exc:
-                apply_errors(form, exc, form.field_for_error)
-            else:
-                messages.success(request, _("Queue saved."))
-                return redirect("service:queues")
-    return render(request, "service/queue_form.html", {"form": form, "queue": queue},
-                  status=status)
 
+    def save(form):
+        queues.update_queue(request.organization, request.user, queue,
+                            data=form.service_data(),
+                            expected_version=form.cleaned_data.get("version"))
+        return _saved(request, _("Queue saved."), "service:queues")
 
-# Canned replies (settings)
+    return save_form(request, form=form, template="service/queue_form.html",
+                     context={"queue": queue}, save=save)
 
 
 @permission_required("service.manage")
 def canned_list(request):
+    def save(form):
+        canned_replies.create_canned(request.organization, request.user,
+                                     data=_without_version(form))
+        return _saved(request, _("Canned reply added."), "service:canned_replies")
+
     form = CannedReplyForm(request.POST or None, initial={"is_active": True})
-    status = 200
-    if request.method == "POST":
-        status = 422
-        if form.is_valid():
-            data = {key: value for key, value in form.cleaned_data.items() if key != "version"}
-            try:
-                canned_replies.create_canned(request.organization, request.user, data=data)
-            except InvalidInput as exc:
-                apply_errors(form, exc, form.field_for_error)
-            else:
-                messages.success(request, _("Canned reply added."))
-                return redirect("service:canned_replies")
-    return render(request, "service/canned_list.html", {
-        "replies": CannedReply.objects.all(), "form": form}, status=status)
+    return save_form(request, form=form, template="service/canned_list.html",
+                     context={"replies": CannedReply.objects.all()}, save=save)
 
 
 @permission_required("service.manage")
@@ -572,49 +556,28 @@ def canned_edit(request, pk: int):
     form = CannedReplyForm(request.POST or None, initial={
         "version": canned.version, "name": canned.name, "body": canned.body,
         "is_active": canned.is_active})
-    status = 200
-    if request.method == "POST":
-        status = 422
-        if form.is_valid():
-            data = dict(form.cleaned_data)
-            version = data.pop("version")
-            try:
-                canned_replies.update_canned(request.organization, request.user, canned,
-                                             data=data, expected_version=version)
-            except StaleVersion as exc:
-                form.add_error(None, exc.detail)
-                status = 409
-            except InvalidInput as exc:
-                apply_errors(form, exc, form.field_for_error)
-            else:
-                messages.success(request, _("Canned reply saved."))
-                return redirect("service:canned_replies")
-    return render(request, "service/canned_form.html", {"form": form, "canned": canned},
-                  status=status)
 
+    def save(form):
+        canned_replies.update_canned(request.organization, request.user, canned,
+                                     data=_without_version(form),
+                                     expected_version=form.cleaned_data["version"])
+        return _saved(request, _("Canned reply saved."), "service:canned_replies")
 
-# Routing rules (settings)
+    return save_form(request, form=form, template="service/canned_form.html",
+                     context={"canned": canned}, save=save)
 
 
 @permission_required("service.manage")
 def routing_list(request):
+    def save(form):
+        routing.create_rule(request.organization, request.user, data=form.service_data())
+        return _saved(request, _("Routing rule added."), "service:routing")
+
     form = RoutingRuleForm(request.POST or None, org=request.organization,
                            initial={"is_active": True, "position": RoutingRule.objects.count()})
-    status = 200
-    if request.method == "POST":
-        status = 422
-        if form.is_valid():
-            try:
-                routing.create_rule(request.organization, request.user,
-                                    data=form.service_data())
-            except InvalidInput as exc:
-                apply_errors(form, exc, form.field_for_error)
-            else:
-                messages.success(request, _("Routing rule added."))
-                return redirect("service:routing")
     rules = RoutingRule.objects.select_related("set_queue", "agent", "team")
-    return render(request, "service/routing_list.html", {"rules": rules, "form": form},
-                  status=status)
+    return save_form(request, form=form, template="service/routing_list.html",
+                     context={"rules": rules}, save=save)
 
 
 @permission_required("service.manage")
@@ -624,31 +587,20 @@ def routing_edit(request, pk: int):
         raise Http404
     if request.method == "POST" and request.POST.get("delete"):
         routing.delete_rule(request.organization, request.user, rule)
-        messages.success(request, _("Routing rule deleted."))
-        return redirect("service:routing")
+        return _saved(request, _("Routing rule deleted."), "service:routing")
     initial = {name: getattr(rule, name) for name in (
         "name", "position", "keywords", "sender_domains", "channels", "customer_tier",
         "set_priority", "assign", "is_active", "version")}
     initial.update(set_queue=rule.set_queue_id, agent=rule.agent_id, team=rule.team_id)
     form = RoutingRuleForm(request.POST or None, org=request.organization, initial=initial)
-    status = 200
-    if request.method == "POST":
-        status = 422
-        if form.is_valid():
-            try:
-                routing.update_rule(request.organization, request.user, rule,
-                                    data=form.service_data(),
-                                    expected_version=form.cleaned_data.get("version"))
-            except StaleVersion as exc:
-                form.add_error(None, exc.detail)
-                status = 409
-            except InvalidInput as exc:
-                apply_errors(form, exc, form.field_for_error)
-            else:
-                messages.success(request, _("Routing rule saved."))
-                return redirect("service:routing")
-    return render(request, "service/routing_form.html", {"form": form, "rule": rule},
-                  status=status)
+
+    def save(form):
+        routing.update_rule(request.organization, request.user, rule, data=form.service_data(),
+                            expected_version=form.cleaned_data.get("version"))
+        return _saved(request, _("Routing rule saved."), "service:routing")
+
+    return save_form(request, form=form, template="service/routing_form.html",
+                     context={"rule": rule}, save=save)
 
 
 # Customers at risk
