@@ -14,6 +14,21 @@ def can(request, permission: str) -> bool:
     return has_permission(request.membership, permission)
 
 
+class MapsServiceErrors:
+    """Puts a service's InvalidInput next to this form's fields.
+
+    `error_aliases` renames the service's field names to the form's; a custom
+    field's error (`custom_fields.<key>`) goes to its `cf_<key>` field.
+    """
+
+    error_aliases: dict[str, str] = {}
+
+    def field_for_error(self, name: str) -> str | None:
+        if name.startswith("custom_fields."):
+            return "cf_" + name.split(".", 1)[1]
+        return self.error_aliases.get(name, name)
+
+
 def apply_errors(form, exc: InvalidInput, field_for: Callable[[str], str | None]) -> None:
     """Put each service error next to the form field it names, the rest above the form."""
     for error in exc.errors:

@@ -16,6 +16,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from accord.identity.models import TIME_ZONE_CHOICES
+from accord.web import MapsServiceErrors
 
 from .models import (
     Company,
@@ -125,7 +126,27 @@ def custom_input(custom: CustomField, value):
     return value
 
 
-class RecordForm(forms.Form):
+class CustomFieldsMixin(MapsServiceErrors):
+    """A record type's custom fields as `cf_<key>` form fields."""
+
+    def add_custom_fields(self, custom_fields: list[CustomField], stored: dict | None) -> None:
+        """Adds a field per custom field, filled from `stored` values when given."""
+        self.custom_fields = custom_fields
+        for custom in custom_fields:
+            self.fields[f"cf_{custom.key}"] = custom_form_field(custom)
+            if stored is not None:
+                self.initial.setdefault(f"cf_{custom.key}",
+                                        custom_initial(custom, stored.get(custom.key)))
+
+    def custom_bound_fields(self):
+        return [self[f"cf_{custom.key}"] for custom in self.custom_fields]
+
+    def custom_data(self) -> dict:
+        return {custom.key: custom_input(custom, self.cleaned_data.get(f"cf_{custom.key}"))
+                for custom in self.custom_fields}
+
+
+class RecordForm(CustomFieldsMixin, forms.Form):
     """Fields shared by contacts and companies, plus the record's custom fields."""
 
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
@@ -135,37 +156,16 @@ class RecordForm(forms.Form):
                  **kwargs):
         self.org = org
         self.instance = instance
-        self.custom_fields = custom_fields
         super().__init__(*args, **kwargs)
         owner = self.fields["owner"]
         owner.queryset = members_of(org)
-        for custom in custom_fields:
-            self.fields[f"cf_{custom.key}"] = custom_form_field(custom)
-            if instance is not None:
-                self.initial[f"cf_{custom.key}"] = custom_initial(
-                    custom, instance.custom_fields.get(custom.key)
-                )
+        self.add_custom_fields(custom_fields,
+                               instance.custom_fields if instance is not None else None)
         if instance is not None:
             self.initial["version"] = instance.version
             self.initial["tags"] = ", ".join(
                 sorted(link.tag.name for link in instance.tag_links.select_related("tag"))
             )
-
-    def custom_bound_fields(self):
-        return [self[f"cf_{custom.key}"] for custom in self.custom_fields]
-
-    def custom_data(self) -> dict:
-        return {
-            custom.key: custom_input(custom, self.cleaned_data.get(f"cf_{custom.key}"))
-            for custom in self.custom_fields
-        }
-
-    def field_for_error(self, name: str) -> str | None:
-        if name in self.error_aliases:
-            return self.error_aliases[name]
-        if name.startswith("custom_fields."):
-            return "cf_" + name.split(".", 1)[1]
-        return name
 
     def expected_version(self) -> int | None:
         return self.cleaned_data.get("version")

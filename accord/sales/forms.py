@@ -11,10 +11,8 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from accord.customers.forms import (
+    CustomFieldsMixin,
     company_choices,
-    custom_form_field,
-    custom_initial,
-    custom_input,
     members_of,
 )
 from accord.customers.models import Contact
@@ -49,7 +47,7 @@ def _selected_ids(form, prefix: str, count: int) -> list[int]:
     return [int(value) for value in values if value.isdigit()]
 
 
-class DealForm(forms.Form):
+class DealForm(CustomFieldsMixin, forms.Form):
     """A deal's own fields, its contacts with roles and its custom fields."""
 
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
@@ -81,7 +79,6 @@ class DealForm(forms.Form):
     def __init__(self, *args, org, pipelines, custom_fields, instance=None, **kwargs):
         self.org = org
         self.instance = instance
-        self.custom_fields = custom_fields
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = members_of(org)
         if instance is None:
@@ -105,11 +102,8 @@ class DealForm(forms.Form):
             selected.append(int(self.initial["company"]))
         self.fields["company"].choices = [("", "—")] + company_choices(selected)
         self._contact_fields(instance)
-        for custom in custom_fields:
-            self.fields[f"cf_{custom.key}"] = custom_form_field(custom)
-            if instance is not None:
-                self.initial[f"cf_{custom.key}"] = custom_initial(
-                    custom, instance.custom_fields.get(custom.key))
+        self.add_custom_fields(custom_fields,
+                               instance.custom_fields if instance is not None else None)
 
     def _contact_fields(self, instance) -> None:
         links = list(instance.contact_links.all()) if instance is not None else []
@@ -142,9 +136,6 @@ class DealForm(forms.Form):
         return [(self[f"contacts_{index}_contact"], self[f"contacts_{index}_role"])
                 for index in range(self.contact_rows)]
 
-    def custom_bound_fields(self):
-        return [self[f"cf_{custom.key}"] for custom in self.custom_fields]
-
     def main_bound_fields(self):
         names = ["name", "stage", "amount", "currency", "expected_close_date", "owner",
                  "company", "source", "forecast_category", "next_step", "description"]
@@ -164,21 +155,14 @@ class DealForm(forms.Form):
              "role": data.get(f"contacts_{index}_role") or ""}
             for index in range(self.contact_rows) if data.get(f"contacts_{index}_contact")
         ]
-        values["custom_fields"] = {
-            custom.key: custom_input(custom, data.get(f"cf_{custom.key}"))
-            for custom in self.custom_fields
-        }
+        values["custom_fields"] = self.custom_data()
         return values
 
     def field_for_error(self, name: str) -> str | None:
-        if name in self.error_aliases:
-            return self.error_aliases[name]
-        if name.startswith("custom_fields."):
-            return "cf_" + name.split(".", 1)[1]
         if name.startswith("contacts."):
             _prefix, index, field = (name.split(".") + ["contact"])[:3]
             return f"contacts_{index}_{field}"
-        return name
+        return super().field_for_error(name)
 
     def expected_version(self) -> int | None:
         return self.cleaned_data.get("version")

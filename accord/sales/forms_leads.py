@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from accord.customers.forms import members_of
 from accord.customers.models import CompanySize
 from accord.identity.models import Team
+from accord.web import MapsServiceErrors
 
 from .models import Pipeline
 from .models.lead import RULE_FIELDS, MatchKind, Operator
@@ -21,12 +22,11 @@ LEAD_TEXT = ["first_name", "last_name", "email", "phone", "title", "company_name
              "industry", "company_size", "country", "source", "description"]
 
 
-class ErrorAliases:
-    error_aliases: dict[str, str] = {}
+class ErrorAliases(MapsServiceErrors):
+    """Errors about the deal made by a conversion go to the form's deal fields."""
 
     def field_for_error(self, name: str) -> str | None:
-        name = self.error_aliases.get(name, name)
-        return name.removeprefix("deal.")
+        return super().field_for_error(name).removeprefix("deal.")
 
 
 class LeadForm(ErrorAliases, forms.Form):

@@ -5,13 +5,9 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
-from accord.customers.forms import (
-    custom_form_field,
-    custom_initial,
-    custom_input,
-    members_of,
-)
+from accord.customers.forms import CustomFieldsMixin, members_of
 from accord.identity.models import Team
+from accord.web import MapsServiceErrors
 
 from .models import (
     AssignMode,
@@ -28,39 +24,11 @@ User = get_user_model()
 MAX_EML_BYTES = 25 * 1024 * 1024
 
 
-class ErrorAliases:
-    error_aliases: dict[str, str] = {}
-
-    def field_for_error(self, name: str) -> str | None:
-        if name.startswith("custom_fields."):
-            return "cf_" + name.split(".", 1)[1]
-        return self.error_aliases.get(name, name)
-
-
-class CustomFieldsMixin:
-    """The organisation's ticket custom fields as `cf_<key>` form fields."""
-
-    def add_custom_fields(self, custom_fields, stored: dict | None) -> None:
-        self.custom_fields = custom_fields
-        for custom in custom_fields:
-            self.fields[f"cf_{custom.key}"] = custom_form_field(custom)
-            if stored is not None:
-                self.initial.setdefault(f"cf_{custom.key}",
-                                        custom_initial(custom, stored.get(custom.key)))
-
-    def custom_bound_fields(self):
-        return [self[f"cf_{custom.key}"] for custom in self.custom_fields]
-
-    def custom_data(self) -> dict:
-        return {custom.key: custom_input(custom, self.cleaned_data.get(f"cf_{custom.key}"))
-                for custom in self.custom_fields}
-
-
 def _agents(org):
     return members_of(org)
 
 
-class TicketForm(CustomFieldsMixin, ErrorAliases, forms.Form):
+class TicketForm(CustomFieldsMixin, forms.Form):
     subject = forms.CharField(label=_("Subject"), max_length=250)
     contact_email = forms.EmailField(
         label=_("Customer e-mail"), required=False,
@@ -90,7 +58,7 @@ class TicketForm(CustomFieldsMixin, ErrorAliases, forms.Form):
         self.add_custom_fields(list(custom_fields), None)
 
 
-class TicketFieldsForm(CustomFieldsMixin, ErrorAliases, forms.Form):
+class TicketFieldsForm(CustomFieldsMixin, forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
     status = forms.ChoiceField(label=_("Status"), choices=TicketStatus.choices)
     priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices)
@@ -142,7 +110,7 @@ class MultipleFileField(forms.FileField):
         return cleaned
 
 
-class ReplyForm(forms.Form):
+class ReplyForm(MapsServiceErrors, forms.Form):
     KIND_CHOICES = [("reply", _("Reply to the customer")), ("note", _("Internal note"))]
     STATUS_CHOICES = [("", _("Keep the status"))] + [
         (value, label) for value, label in TicketStatus.choices if value in REPLY_STATUSES]
@@ -162,9 +130,6 @@ class ReplyForm(forms.Form):
         kwargs.setdefault("auto_id", "reply_%s")
         super().__init__(*args, **kwargs)
 
-    def field_for_error(self, name: str) -> str | None:
-        return name
-
 
 class UploadForm(forms.Form):
     file = forms.FileField(label=_("E-mail file (.eml)"))
@@ -182,7 +147,7 @@ class UploadForm(forms.Form):
         return upload
 
 
-class QueueForm(ErrorAliases, forms.Form):
+class QueueForm(MapsServiceErrors, forms.Form):
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
     name = forms.CharField(label=_("Name"), max_length=120)
     email_address = forms.CharField(
@@ -226,7 +191,7 @@ class QueueForm(ErrorAliases, forms.Form):
         return data
 
 
-class CannedReplyForm(ErrorAliases, forms.Form):
+class CannedReplyForm(MapsServiceErrors, forms.Form):
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
     name = forms.CharField(label=_("Name"), max_length=200)
     body = forms.CharField(
@@ -238,7 +203,7 @@ class CannedReplyForm(ErrorAliases, forms.Form):
     is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
 
 
-class RoutingRuleForm(ErrorAliases, forms.Form):
+class RoutingRuleForm(MapsServiceErrors, forms.Form):
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
     name = forms.CharField(label=_("Name"), max_length=120)
     position = forms.IntegerField(label=_("Position"), min_value=0, initial=0,
@@ -279,12 +244,9 @@ class RoutingRuleForm(ErrorAliases, forms.Form):
         return data
 
 
-class OutreachForm(forms.Form):
+class OutreachForm(MapsServiceErrors, forms.Form):
     subject = forms.CharField(label=_("Subject"), max_length=250)
     body = forms.CharField(
         label=_("Message"), widget=forms.Textarea(attrs={"rows": 8}),
         help_text=_('Merge fields: {{ contact.first_name|default:"there" }}, '
                     '{{ contact.full_name }}, {{ company.name }}, {{ organization.name }}.'))
-
-    def field_for_error(self, name: str) -> str | None:
-        return name

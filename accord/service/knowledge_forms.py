@@ -4,11 +4,12 @@ what a value means and their InvalidInput is put next to the field it names."""
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .forms import ErrorAliases
+from accord.web import MapsServiceErrors
+
 from .models import ArticleCategory, Visibility
 
 
-class ArticleForm(ErrorAliases, forms.Form):
+class ArticleForm(MapsServiceErrors, forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     title = forms.CharField(label=_("Title"), max_length=250)
     body = forms.CharField(
@@ -34,7 +35,7 @@ class ArticleForm(ErrorAliases, forms.Form):
                 "visibility": data["visibility"]}
 
 
-class CategoryForm(ErrorAliases, forms.Form):
+class CategoryForm(MapsServiceErrors, forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     name = forms.CharField(label=_("Name"), max_length=120)
     position = forms.IntegerField(label=_("Position"), min_value=0, required=False,

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from accord.errors import InvalidInput, NotFound, StaleVersion
 from accord.identity.permissions import permission_required
 from accord.pagination import paginate, parse_ordering
-from accord.web import apply_errors, can, pager
+from accord.web import can, pager, save_form
 
 from . import knowledge, services
 from .knowledge_forms import ArticleForm, CategoryForm
@@ -103,25 +103,22 @@ def _cell(value) -> str:
 
 @permission_required("knowledge.manage")
 def article_create(request):
-    form = ArticleForm(request.POST or None)
-    status = 200
-    if request.method == "POST":
-        status = 422
-        if form.is_valid():
-            data = form.service_data()
-            if request.POST.get("publish"):
-                data["status"] = ArticleStatus.PUBLISHED
-            try:
-                article = knowledge.create_article(request.organization, request.user,
-                                                   data=data)
-            except InvalidInput as exc:
-                apply_errors(form, exc, form.field_for_error)
-            else:
-                messages.success(request, _("Article published.") if article.status ==
-                                 ArticleStatus.PUBLISHED else _("Draft saved."))
-                return redirect(article.get_absolute_url())
-    return render(request, "service/knowledge/article_form.html", {"form": form},
-                  status=status)
+    def save(form):
+        data = _article_data(request, form)
+        article = knowledge.create_article(request.organization, request.user, data=data)
+        messages.success(request, _("Article published.") if article.status ==
+                         ArticleStatus.PUBLISHED else _("Draft saved."))
+        return redirect(article.get_absolute_url())
+
+    return save_form(request, form=ArticleForm(request.POST or None),
+                     template="service/knowledge/article_form.html", context={}, save=save)
+
+
+def _article_data(request, form) -> dict:
+    data = form.service_data()
+    if request.POST.get("publish"):
+        data["status"] = ArticleStatus.PUBLISHED
+    return data
 
 
 @permission_required("knowledge.view")
@@ -144,27 +141,16 @@ def article_edit(request, pk: int):
     form = ArticleForm(request.POST or None, initial={
         "version": article.version, "title": text.title, "body": text.body,
         "category": article.category_id, "visibility": article.visibility})
-    status = 200
-    if request.method == "POST":
-        status = 422
-        if form.is_valid():
-            data = form.service_data()
-            if request.POST.get("publish"):
-                data["status"] = ArticleStatus.PUBLISHED
-            try:
-                article = knowledge.update_article(
-                    request.organization, request.user, article, data=data,
-                    expected_version=form.cleaned_data.get("version"))
-            except StaleVersion as exc:
-                form.add_error(None, exc.detail)
-                status = 409
-            except InvalidInput as exc:
-                apply_errors(form, exc, form.field_for_error)
-            else:
-                messages.success(request, _saved_message(article, data))
-                return redirect(article.get_absolute_url())
-    return render(request, "service/knowledge/article_form.html",
-                  {"form": form, "article": article}, status=status)
+
+    def save(form):
+        data = _article_data(request, form)
+        saved = knowledge.update_article(request.organization, request.user, article, data=data,
+                                         expected_version=form.cleaned_data.get("version"))
+        messages.success(request, _saved_message(saved, data))
+        return redirect(saved.get_absolute_url())
+
+    return save_form(request, form=form, template="service/knowledge/article_form.html",
+                     context={"article": article}, save=save)
 
 
 def _saved_message(article, data: dict) -> str:
@@ -222,21 +208,14 @@ def _version(request) -> int | None:
 
 @permission_required("knowledge.manage")
 def category_list(request):
-    form = CategoryForm(request.POST or None)
-    status = 200
-    if request.method == "POST":
-        status = 422
-        if form.is_valid():
-            try:
-                knowledge.create_category(request.organization, request.user,
-                                          data=form.service_data())
-            except InvalidInput as exc:
-                apply_errors(form, exc, form.field_for_error)
-            else:
-                messages.success(request, _("Category added."))
-                return redirect("knowledge:categories")
-    return render(request, "service/knowledge/category_list.html", {
-        "categories": ArticleCategory.objects.all(), "form": form}, status=status)
+    def save(form):
+        knowledge.create_category(request.organization, request.user, data=form.service_data())
+        messages.success(request, _("Category added."))
+        return redirect("knowledge:categories")
+
+    return save_form(request, form=CategoryForm(request.POST or None),
+                     template="service/knowledge/category_list.html",
+                     context={"categories": ArticleCategory.objects.all()}, save=save)
 
 
 @permission_required("knowledge.manage")
@@ -244,24 +223,16 @@ def category_edit(request, pk: int):
     category = _category(pk)
     form = CategoryForm(request.POST or None, initial={
         "version": category.version, "name": category.name, "position": category.position})
-    status = 200
-    if request.method == "POST":
-        status = 422
-        if form.is_valid():
-            try:
-                knowledge.update_category(request.organization, request.user, category,
-                                          data=form.service_data(),
-                                          expected_version=form.cleaned_data.get("version"))
-            except StaleVersion as exc:
-                form.add_error(None, exc.detail)
-                status = 409
-            except InvalidInput as exc:
-                apply_errors(form, exc, form.field_for_error)
-            else:
-                messages.success(request, _("Category saved."))
-                return redirect("knowledge:categories")
-    return render(request, "service/knowledge/category_form.html",
-                  {"form": form, "category": category}, status=status)
+
+    def save(form):
+        knowledge.update_category(request.organization, request.user, category,
+                                  data=form.service_data(),
+                                  expected_version=form.cleaned_data.get("version"))
+        messages.success(request, _("Category saved."))
+        return redirect("knowledge:categories")
+
+    return save_form(request, form=form, template="service/knowledge/category_form.html",
+                     context={"category": category}, save=save)
 
 
 @require_POST

@@ -19,9 +19,9 @@ from django_scopes import scope
 
 from accord import search
 from accord.audit.context import channel
-from accord.errors import InvalidInput, NotFound, StaleVersion
+from accord.errors import InvalidInput, NotFound
 from accord.identity.permissions import permission_required
-from accord.web import apply_errors
+from accord.web import MapsServiceErrors, apply_errors, save_form
 
 from . import knowledge, portal
 from .models import TicketStatus
@@ -33,24 +33,18 @@ class EmailForm(forms.Form):
     email = forms.EmailField(label=gettext_lazy("Your e-mail address"), max_length=254)
 
 
-class TicketForm(forms.Form):
+class TicketForm(MapsServiceErrors, forms.Form):
     subject = forms.CharField(label=gettext_lazy("Subject"), max_length=250)
     body = forms.CharField(label=gettext_lazy("How can we help?"),
                            widget=forms.Textarea(attrs={"rows": 8}))
 
-    def field_for_error(self, name: str) -> str | None:
-        return name
 
-
-class ReplyForm(forms.Form):
+class ReplyForm(MapsServiceErrors, forms.Form):
     body = forms.CharField(label=gettext_lazy("Your reply"),
                            widget=forms.Textarea(attrs={"rows": 6}))
 
-    def field_for_error(self, name: str) -> str | None:
-        return name
 
-
-class SettingsForm(forms.Form):
+class SettingsForm(MapsServiceErrors, forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     is_enabled = forms.BooleanField(
         label=gettext_lazy("Switch the customer portal on"), required=False,
@@ -230,20 +224,14 @@ def portal_settings(request):
     form = SettingsForm(request.POST or None, initial={
         "version": current.version if current.pk else None, "is_enabled": current.is_enabled,
         "share_company_tickets": current.share_company_tickets})
-    status = 200
-    if request.method == "POST":
-        status = 422
-        if form.is_valid():
-            data = dict(form.cleaned_data)
-            version = data.pop("version")
-            try:
-                portal.update_settings(org, request.user, data=data, expected_version=version)
-            except StaleVersion as exc:
-                form.add_error(None, exc.detail)
-                status = 409
-            else:
-                messages.success(request, _("Portal settings saved."))
-                return redirect("service:portal_settings")
-    return render(request, "service/portal/settings.html", {
-        "form": form, "portal_url": request.build_absolute_uri(
-            reverse("portal:home", kwargs={"org_slug": org.slug}))}, status=status)
+
+    def save(form):
+        data = dict(form.cleaned_data)
+        version = data.pop("version")
+        portal.update_settings(org, request.user, data=data, expected_version=version)
+        messages.success(request, _("Portal settings saved."))
+        return redirect("service:portal_settings")
+
+    return save_form(request, form=form, template="service/portal/settings.html", context={
+        "portal_url": request.build_absolute_uri(
+            reverse("portal:home", kwargs={"org_slug": org.slug}))}, save=save)

@@ -31,17 +31,6 @@ def _words(text: str) -> list[str]:
     return [part.strip().lower() for part in (text or "").split(",") if part.strip()]
 
 
-def _customer_tags(ticket: Ticket) -> set[str]:
-    names: set[str] = set()
-    if ticket.contact_id:
-        names |= {link.tag.name.lower() for link in
-                  ticket.contact.tag_links.select_related("tag")}
-    if ticket.company_id:
-        names |= {link.tag.name.lower() for link in
-                  ticket.company.tag_links.select_related("tag")}
-    return names
-
-
 def rule_matches(rule: RoutingRule, ticket: Ticket, *, text: str, sender: str) -> bool:
     """Whether every condition of `rule` holds for the new ticket."""
     if rule.channels and ticket.channel not in rule.channels:
@@ -56,7 +45,8 @@ def rule_matches(rule: RoutingRule, ticket: Ticket, *, text: str, sender: str) -
         domain = sender.rsplit("@", 1)[-1].lower() if "@" in sender else ""
         if not any(domain == wanted or domain.endswith("." + wanted) for wanted in domains):
             return False
-    return not (rule.customer_tier and rule.customer_tier.lower() not in _customer_tags(ticket))
+    return not (rule.customer_tier
+                and rule.customer_tier.lower() not in ticket.customer_tag_names())
 
 
 def _candidates(rule: RoutingRule, ticket: Ticket) -> list:

@@ -50,17 +50,6 @@ def _end_time(text: str) -> dt.time:
     return dt.time(0) if text in ("24:00", "24:00:00") else dt.time.fromisoformat(text)
 
 
-def _customer_tags(ticket: Ticket) -> set[str]:
-    names: set[str] = set()
-    if ticket.contact_id:
-        names |= {link.tag.name.lower() for link in
-                  ticket.contact.tag_links.select_related("tag")}
-    if ticket.company_id:
-        names |= {link.tag.name.lower() for link in
-                  ticket.company.tag_links.select_related("tag")}
-    return names
-
-
 def matching_policy(ticket: Ticket) -> SlaPolicy | None:
     """The first active policy whose priority, queue and customer tier all fit."""
     candidates = (SlaPolicy.objects.filter(is_active=True)
@@ -72,7 +61,7 @@ def matching_policy(ticket: Ticket) -> SlaPolicy | None:
             continue
         if policy.customer_tier:
             if tags is None:
-                tags = _customer_tags(ticket)
+                tags = ticket.customer_tag_names()
             if policy.customer_tier.lower() not in tags:
                 continue
         return policy

@@ -12,6 +12,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accord.identity.models import TIME_ZONE_CHOICES
+from accord.web import MapsServiceErrors
 
 from .business_hours import WEEKDAY_NAMES
 from .models import RATING_CHOICES, BusinessCalendar, Priority, Queue
@@ -84,7 +85,7 @@ class CalendarForm(forms.Form):
         return name
 
 
-class PolicyForm(forms.Form):
+class PolicyForm(MapsServiceErrors, forms.Form):
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
     name = forms.CharField(label=_("Name"), max_length=120)
     position = forms.IntegerField(
@@ -151,22 +152,16 @@ class PolicyForm(forms.Form):
             "warn_before_minutes": data["warn_before_minutes"], "calendar": data["calendar"],
         }
 
-    def field_for_error(self, name: str) -> str | None:
-        return self.error_aliases.get(name, name)
-
 
 class ConfirmDeleteForm(forms.Form):
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
 
-class SurveyAnswerForm(forms.Form):
+class SurveyAnswerForm(MapsServiceErrors, forms.Form):
     rating = forms.TypedChoiceField(label=_("Your rating"), choices=RATING_CHOICES, coerce=int,
                                     widget=forms.RadioSelect)
     comment = forms.CharField(label=_("Anything you want to add? (optional)"), required=False,
                               max_length=2000, widget=forms.Textarea(attrs={"rows": 4}))
-
-    def field_for_error(self, name: str) -> str | None:
-        return name
 
 
 class ReportFilterForm(forms.Form):

@@ -191,6 +191,16 @@ class Ticket(VersionedModel):
     def is_unresolved(self) -> bool:
         return self.status in UNRESOLVED
 
+    def customer_tag_names(self) -> set[str]:
+        """The lower-cased tags of the ticket's contact and company (a customer tier)."""
+        names: set[str] = set()
+        for customer in (self.contact if self.contact_id else None,
+                         self.company if self.company_id else None):
+            if customer is not None:
+                names |= {link.tag.name.lower()
+                          for link in customer.tag_links.select_related("tag")}
+        return names
+
 
 class TicketTag(TenantModel):
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="tag_links")
