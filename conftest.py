@@ -19,15 +19,20 @@ PASSWORD = "correct-horse-battery-staple"
 
 
 def pytest_configure(config):
-    """Give each parallel test process its own Celery queue on the shared broker.
+    """Settings of every test process: its own Celery queue and a fast hasher.
 
     Tasks carry ids of rows in one process's test database; a worker started by
     another process must never pick them up.
     """
+    from django.conf import settings
+
     from accord.celery import app
 
     app.conf.task_default_queue = f"accord-tests-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
-
+    # Nearly every test makes users with passwords; the production hasher's
+    # million rounds cost about half a second each on a small machine, which
+    # was most of the suite's time. Only tests run this weak hasher.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)
