@@ -52,8 +52,13 @@ def render(text: str, values: dict, *, html: bool = False, field: str = "body") 
     return rendered
 
 
-def person_values(contact) -> dict:
-    """The merge fields of a contact (and its company) as plain strings."""
+def person_values(contact, viewer=None) -> dict:
+    """The merge fields of a contact (and its company) as plain strings.
+
+    Given a `viewer` (a Membership), custom fields hidden from its role stay empty.
+    """
+    from accord.customers.custom_fields import visible_values
+
     if contact is None:
         return {"contact": {}, "company": {}}
     company = getattr(contact, "company", None)
@@ -63,7 +68,8 @@ def person_values(contact) -> dict:
             "full_name": " ".join(part for part in (contact.first_name, contact.last_name)
                                   if part),
             "email": contact.email, "title": contact.title,
-            "custom": {key: str(value) for key, value in (contact.custom_fields or {}).items()},
+            "custom": {key: str(value) for key, value in
+                       visible_values("contact", viewer, contact.custom_fields).items()},
         },
         "company": {"name": company.name, "domain": getattr(company, "domain", "")}
         if company is not None else {},

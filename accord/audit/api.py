@@ -13,7 +13,7 @@ from ninja import Field, Query, Router, Schema
 from accord.identity.api_auth import allow
 from accord.pagination import clamp_limit, paginate, parse_ordering
 
-from .history import ordered_changes
+from .history import visible_changes
 from .models import Action, AuditEntry
 
 router = Router(tags=["audit"])
@@ -37,10 +37,11 @@ class HistoryEntryOut(Schema):
     changes: list[FieldChange]
 
     @staticmethod
-    def resolve_changes(obj) -> list[dict]:
+    def resolve_changes(obj, context) -> list[dict]:
+        request = (context or {}).get("request")
         return [
             {"field": field, "old": values[0], "new": values[1]}
-            for field, values in ordered_changes(obj)
+            for field, values in visible_changes(obj, getattr(request, "membership", None))
         ]
 
 

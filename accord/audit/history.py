@@ -53,23 +53,35 @@ class FieldChange:
     new: str
 
 
-def field_history(entity: str, object_id: int, *, limit: int = 50) -> list[FieldChange]:
-    """The newest `limit` field changes of one record, newest first."""
+def field_history(entity: str, object_id: int, *, limit: int = 50,
+                  viewer=None) -> list[FieldChange]:
+    """The newest `limit` field changes of one record, newest first, without the
+    custom fields hidden from the `viewer` (a Membership)."""
     entries = list(
         AuditEntry.objects.filter(entity=entity, object_id=object_id)
         .select_related("actor")
         .order_by("-id")[:limit]
     )
-    rows = describe_entries(entries)
+    rows = describe_entries(entries, viewer=viewer)
     return [row for entry in entries for row in rows[entry.pk]][:limit]
 
 
-def describe_entries(entries: list[AuditEntry]) -> dict[int, list[FieldChange]]:
-    """Readable rows for each entry, keyed by entry id; linked names are fetched in bulk."""
+def describe_entries(entries: list[AuditEntry], *,
+                     viewer=None) -> dict[int, list[FieldChange]]:
+    """Readable rows for each entry, keyed by entry id; linked names are fetched in bulk.
+
+    Changes of custom fields hidden from the `viewer` (a Membership) are left out.
+    """
+    from accord.customers.custom_fields import hidden_keys
+
     names = _linked_names(entries)
-    custom_labels = _custom_field_labels({entry.entity for entry in entries})
+    entities = {entry.entity for entry in entries}
+    custom_labels = _custom_field_labels(entities)
+    hidden = {entity: {f"custom_fields.{key}" for key in hidden_keys(entity, viewer)}
+              for entity in entities}
     return {
-        entry.pk: _rows(entry, names, custom_labels.get(entry.entity, {}))
+        entry.pk: [row for row in _rows(entry, names, custom_labels.get(entry.entity, {}))
+                   if row.field not in hidden[entry.entity]]
         for entry in entries
     }
 
@@ -94,6 +106,22 @@ def ordered_changes(entry: AuditEntry) -> list[tuple[str, object]]:
     position = {name: index for index, name in enumerate(declared)}
     return sorted((entry.changes or {}).items(),
                   key=lambda item: (position.get(item[0], len(position)), item[0]))
+
+
+def visible_changes(entry: AuditEntry, viewer) -> list[tuple[str, object]]:
+    """`ordered_changes` without the custom field values hidden from the `viewer`."""
+    from accord.customers.custom_fields import visible_values
+
+    shown = []
+    for field, values in ordered_changes(entry):
+        if field == "custom_fields" and isinstance(values, list | tuple) and len(values) == 2:
+            old, new = (visible_values(entry.entity, viewer, side)
+                        if isinstance(side, dict) else side for side in values)
+            if old == new:
+                continue
+            values = [old, new]
+        shown.append((field, values))
+    return shown
 
 
 def entity_label(entity: str) -> str:

@@ -112,7 +112,7 @@ def log(request):
         if form.is_bound:
             queryset = form.filter(queryset)
         if request.GET.get("export") == "csv":
-            return _csv_response(request.organization, queryset)
+            return _csv_response(request.organization, queryset, request.membership)
         try:
             entries, next_cursor = paginate(queryset, ORDERING,
                                             cursor=request.GET.get("cursor") or None,
@@ -121,7 +121,7 @@ def log(request):
             form.add_error(None, exc.errors[0]["message"])
             status = 422
 
-    rows = describe_entries(entries)
+    rows = describe_entries(entries, viewer=request.membership)
     for entry in entries:
         entry.rows = rows[entry.pk]
         entry.entity_label = entity_label(entry.entity)
@@ -170,7 +170,7 @@ def _csv_cell(value) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def _csv_response(org, queryset) -> StreamingHttpResponse:
+def _csv_response(org, queryset, viewer) -> StreamingHttpResponse:
     """Every matching entry, one row per changed field, newest first, streamed."""
     writer = csv.writer(_Echo())
     header = [_("Entry"), _("When (UTC)"), _("Who"), _("Through"), _("IP address"),
@@ -188,17 +188,17 @@ def _csv_response(org, queryset) -> StreamingHttpResponse:
             for entry in queryset.order_by("-id").iterator(chunk_size=500):
                 batch.append(entry)
                 if len(batch) == 500:
-                    yield from _csv_rows(writer, batch)
+                    yield from _csv_rows(writer, batch, viewer)
                     batch = []
-            yield from _csv_rows(writer, batch)
+            yield from _csv_rows(writer, batch, viewer)
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="audit-log.csv"'
     return response
 
 
-def _csv_rows(writer, entries):
-    described = describe_entries(entries)
+def _csv_rows(writer, entries, viewer):
+    described = describe_entries(entries, viewer=viewer)
     for entry in entries:
         for change in described[entry.pk]:
             yield writer.writerow([_csv_cell(value) for value in (

@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Status
 
 from accord.audit.api import HistoryPage, HistoryParams, history_page
+from accord.customers.custom_fields import refuse_hidden
 from accord.errors import NotFound
 from accord.identity.api_auth import allow
 from accord.identity.visibility import require_visible, visible
@@ -98,15 +99,18 @@ def _visible_contact(request, contact_id: int) -> Contact:
 @contacts.get("", response=ContactPage, summary="List contacts")
 def list_contacts(request: HttpRequest, filters: Query[ContactFilters]):
     allow(request, "contacts.view")
-    orderings = CONTACT_ORDERINGS | custom_field_orderings(Entity.CONTACT)
+    orderings = CONTACT_ORDERINGS | custom_field_orderings(Entity.CONTACT,
+                                                           viewer=request.membership)
     ordering = parse_ordering(filters.ordering, orderings, "name")
     contacts = visible(_contact_rows(), request.membership, "contacts")
-    return _page(filter_contacts(contacts, request.GET), ordering, filters)
+    return _page(filter_contacts(contacts, request.GET, viewer=request.membership), ordering,
+                 filters)
 
 
 @contacts.post("", response={201: ContactCreatedOut}, summary="Create a contact")
 def create_contact(request: HttpRequest, payload: ContactIn):
     allow(request, "contacts.add")
+    refuse_hidden("contact", request.membership, payload.custom_fields)
     contact = services.create_contact(request.organization, request.user,
                                       data=to_service_data(payload))
     detail = _contact_detail(contact.pk)
@@ -129,6 +133,7 @@ def update_contact(request: HttpRequest, contact_id: int, payload: ContactPatch)
     allow(request, "contacts.change")
     merge.raise_if_merged(Contact, contact_id)
     contact = _visible_contact(request, contact_id)
+    refuse_hidden("contact", request.membership, payload.custom_fields)
     services.update_contact(request.organization, request.user, contact,
                             data=to_service_data(payload), expected_version=payload.version)
     return _contact_detail(contact_id)
@@ -195,15 +200,18 @@ def _visible_company(request, company_id: int) -> Company:
 @companies.get("", response=CompanyPage, summary="List companies")
 def list_companies(request: HttpRequest, filters: Query[CompanyFilters]):
     allow(request, "companies.view")
-    orderings = COMPANY_ORDERINGS | custom_field_orderings(Entity.COMPANY)
+    orderings = COMPANY_ORDERINGS | custom_field_orderings(Entity.COMPANY,
+                                                           viewer=request.membership)
     ordering = parse_ordering(filters.ordering, orderings, "name")
     companies = visible(_company_rows(), request.membership, "companies")
-    return _page(filter_companies(companies, request.GET), ordering, filters)
+    return _page(filter_companies(companies, request.GET, viewer=request.membership),
+                 ordering, filters)
 
 
 @companies.post("", response={201: CompanyCreatedOut}, summary="Create a company")
 def create_company(request: HttpRequest, payload: CompanyIn):
     allow(request, "companies.add")
+    refuse_hidden("company", request.membership, payload.custom_fields)
     company = services.create_company(request.organization, request.user,
                                       data=to_service_data(payload))
     company.possible_duplicates = duplicates.as_api_items(company)
@@ -222,6 +230,7 @@ def update_company(request: HttpRequest, company_id: int, payload: CompanyPatch)
     allow(request, "companies.change")
     merge.raise_if_merged(Company, company_id)
     company = _visible_company(request, company_id)
+    refuse_hidden("company", request.membership, payload.custom_fields)
     return services.update_company(request.organization, request.user, company,
                                    data=to_service_data(payload),
                                    expected_version=payload.version)

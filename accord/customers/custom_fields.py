@@ -15,6 +15,7 @@ from django.core.validators import EmailValidator, URLValidator
 from django.utils.dateparse import parse_date, parse_datetime
 
 from accord.errors import InvalidInput
+from accord.identity.models import Role
 from accord.money import is_currency
 
 from .models import CustomField, FieldType
@@ -27,9 +28,65 @@ MAX_WHOLE_DIGITS = 15  # amounts up to a thousand trillion; more is a typo or an
 MAX_DECIMALS = 6
 
 
-def active_fields(entity: str) -> list[CustomField]:
-    """The organisation's active fields for `entity`; call inside the tenant scope."""
-    return list(CustomField.objects.filter(entity=entity, is_active=True))
+def active_fields(entity: str, viewer=None) -> list[CustomField]:
+    """The organisation's active fields for `entity`; call inside the tenant scope.
+
+    Given a `viewer` (a Membership), only the fields its role may see.
+    """
+    if viewer is None:
+        return list(CustomField.objects.filter(entity=entity, is_active=True))
+    return [field for field in _fields_of(entity, viewer)
+            if field.is_active and may_see(viewer, field)]
+
+
+def _fields_of(entity: str, viewer) -> list[CustomField]:
+    """Every field of `entity`, read once for the membership object, which lives as
+    long as one request or job."""
+    known = viewer.__dict__.setdefault("_custom_fields_by_entity", {})
+    if entity not in known:
+        known[entity] = list(CustomField.objects.filter(entity=entity))
+    return known[entity]
+
+
+def may_see(viewer, field: CustomField) -> bool:
+    """Whether the member's role may see and change the field's values."""
+    if viewer is None or viewer.role == Role.ADMIN:
+        return True
+    return viewer.role not in field.hidden_from_roles
+
+
+def hidden_keys(entity: str, viewer) -> frozenset[str]:
+    """Keys of `entity`'s fields, active or not, hidden from the member's role."""
+    if viewer is None or viewer.role == Role.ADMIN:
+        return frozenset()
+    return frozenset(field.key for field in _fields_of(entity, viewer)
+                     if not may_see(viewer, field))
+
+
+def visible_values(entity: str, viewer, values: dict | None) -> dict:
+    """A record's stored values without those the member may not see."""
+    hidden = hidden_keys(entity, viewer)
+    return {key: value for key, value in (values or {}).items() if key not in hidden}
+
+
+def values_for_api(entity: str, record, context) -> dict:
+    """The values an API answer shows of a record (or its dict): those the requesting
+    member may see."""
+    values = record["custom_fields"] if isinstance(record, dict) else record.custom_fields
+    request = (context or {}).get("request")
+    return visible_values(entity, getattr(request, "membership", None), values)
+
+
+def refuse_hidden(entity: str, viewer, incoming) -> None:
+    """Refuse values for fields hidden from the member, answering as for an unknown key."""
+    if not isinstance(incoming, dict):
+        return
+    hidden = hidden_keys(entity, viewer)
+    errors = [{"field": f"custom_fields.{key}", "code": "unknown",
+               "message": "There is no custom field with this key."}
+              for key in incoming if key in hidden]
+    if errors:
+        raise InvalidInput(errors)
 
 
 def clean_values(

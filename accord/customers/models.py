@@ -413,6 +413,8 @@ class CustomField(VersionedModel):
     help_text = models.CharField(_("help text"), max_length=200, blank=True)
     position = models.PositiveIntegerField(default=0)
     is_active = models.BooleanField(default=True)
+    # Roles that may neither see nor change the field's values (admins always may).
+    hidden_from_roles = models.JSONField(_("hidden from roles"), default=list, blank=True)
 
     class Meta(VersionedModel.Meta):
         ordering = ["entity", "position", "id"]

@@ -174,10 +174,12 @@ def _custom_value(field: CustomField, raw: str, param: str):
     return value
 
 
-def custom_field_orderings(entity: str, fields: list[CustomField] | None = None) -> dict:
-    fields = fields if fields is not None else list(
-        CustomField.objects.filter(entity=entity, is_active=True)
-    )
+def custom_field_orderings(entity: str, fields: list[CustomField] | None = None, *,
+                           viewer=None) -> dict:
+    """Orderings by the active custom fields the `viewer` (a Membership) may see."""
+    from .custom_fields import active_fields
+
+    fields = fields if fields is not None else active_fields(entity, viewer)
     return {
         f"cf.{field.key}": Nullable(_custom_expression(field))
         for field in fields
@@ -185,11 +187,14 @@ def custom_field_orderings(entity: str, fields: list[CustomField] | None = None)
     }
 
 
-def _apply_custom(queryset: QuerySet, params: Mapping, entity: str) -> QuerySet:
+def _apply_custom(queryset: QuerySet, params: Mapping, entity: str, viewer) -> QuerySet:
+    from .custom_fields import active_fields
+
     names = [name for name in params if str(name).startswith("cf.")]
     if not names:
         return queryset
-    fields = {f.key: f for f in CustomField.objects.filter(entity=entity, is_active=True)}
+    # A field hidden from the viewer answers as a field that does not exist.
+    fields = {field.key: field for field in active_fields(entity, viewer)}
     for name in names:
         key, _, operator = name[3:].partition(".")
         field = fields.get(key)
@@ -261,20 +266,23 @@ def check_parameter_names(params: Mapping, entity: str) -> None:
         raise InvalidInput(dict.fromkeys(unknown, "There is no filter with this name."))
 
 
-def filter_contacts(queryset: QuerySet, params: Mapping) -> QuerySet:
-    """Narrow a contact queryset by the list parameters described in the module docstring."""
+def filter_contacts(queryset: QuerySet, params: Mapping, *, viewer=None) -> QuerySet:
+    """Narrow a contact queryset by the list parameters described in the module docstring.
+
+    Custom field filters are limited to the fields the `viewer` may see.
+    """
     queryset, params = _unowned(queryset, params)
     queryset = _apply(queryset, params, CONTACT_FILTERS)
     queryset = _apply_tags(queryset, params, ContactTag, "contact")
-    queryset = _apply_custom(queryset, params, Entity.CONTACT)
+    queryset = _apply_custom(queryset, params, Entity.CONTACT, viewer)
     query = " ".join(_values(params, "q"))
     return search(queryset, query) if query else queryset
 
 
-def filter_companies(queryset: QuerySet, params: Mapping) -> QuerySet:
+def filter_companies(queryset: QuerySet, params: Mapping, *, viewer=None) -> QuerySet:
     queryset, params = _unowned(queryset, params)
     queryset = _apply(queryset, params, COMPANY_FILTERS)
     queryset = _apply_tags(queryset, params, CompanyTag, "company")
-    queryset = _apply_custom(queryset, params, Entity.COMPANY)
+    queryset = _apply_custom(queryset, params, Entity.COMPANY, viewer)
     query = " ".join(_values(params, "q"))
     return search(queryset, query) if query else queryset

@@ -13,6 +13,8 @@ from typing import Literal
 from ninja import Field, Schema
 from pydantic import ConfigDict, field_validator
 
+from accord.customers.custom_fields import values_for_api
+
 from .models import (
     CompanySize,
     ConsentChannel,
@@ -148,6 +150,10 @@ class ContactOut(Address):
     version: int
 
     @staticmethod
+    def resolve_custom_fields(obj, context) -> dict:
+        return values_for_api("contact", obj, context)
+
+    @staticmethod
     def resolve_tags(obj) -> list[str]:
         return sorted(link.tag.name for link in obj.tag_links.all())
 
@@ -253,6 +259,10 @@ class CompanyOut(Address):
     version: int
 
     @staticmethod
+    def resolve_custom_fields(obj, context) -> dict:
+        return values_for_api("company", obj, context)
+
+    @staticmethod
     def resolve_annual_revenue(obj) -> str | None:
         if obj.annual_revenue is None:
             return None
@@ -335,6 +345,7 @@ class CustomFieldOut(Schema):
     help_text: str
     position: int
     is_active: bool
+    hidden_from_roles: list[str]
     created_at: dt.datetime
     updated_at: dt.datetime
     version: int

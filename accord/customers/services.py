@@ -22,6 +22,7 @@ from accord.activities import services as timeline
 from accord.audit import services as audit
 from accord.audit.models import Action
 from accord.errors import InvalidInput, NotFound, NotPermitted, StaleVersion
+from accord.identity.models import Role
 from accord.money import is_currency
 from accord.search import build_search_text, phone_words
 
@@ -605,7 +606,7 @@ CUSTOM_FIELD_KEY = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
 CHOICE_TYPES = {FieldType.CHOICE, FieldType.MULTI_CHOICE}
 MAX_CHOICES = 200  # a longer list belongs in a related record, not a drop-down
 CUSTOM_FIELD_AUDITED = ["label", "choices", "currency", "required", "help_text", "position",
-                        "is_active"]
+                        "is_active", "hidden_from_roles"]
 
 
 @transaction.atomic
@@ -704,6 +705,7 @@ def _clean_field_settings(field_type: str | None, data: dict, errors: dict) -> d
     if len(help_text) > 200:
         errors["help_text"] = "Keep the help text under 200 characters."
     out["help_text"] = help_text
+    out["hidden_from_roles"] = _clean_hidden_roles(data.get("hidden_from_roles") or [], errors)
     position = data.get("position")
     try:
         out["position"] = int(position) if position not in (None, "") else 0
@@ -713,6 +715,19 @@ def _clean_field_settings(field_type: str | None, data: dict, errors: dict) -> d
         if out["position"] < 0:
             errors["position"] = "Enter a whole number of zero or more."
     return out
+
+
+def _clean_hidden_roles(roles, errors: dict) -> list[str]:
+    """The roles a sensitive field is hidden from; admins can never be among them."""
+    if isinstance(roles, str) or not isinstance(roles, list | tuple):
+        errors["hidden_from_roles"] = "Give a list of roles."
+        return []
+    wanted = {str(role) for role in roles}
+    if Role.ADMIN in wanted:
+        errors["hidden_from_roles"] = "Admins see every field; a field cannot be hidden from them."
+    elif unknown := wanted - set(Role.values):
+        errors["hidden_from_roles"] = "Unknown role: " + ", ".join(sorted(unknown)) + "."
+    return [role for role in Role.values if role in wanted]
 
 
 def _clean_choices(field_type: str, choices, errors: dict) -> list[str]:

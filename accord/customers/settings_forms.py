@@ -3,6 +3,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accord.identity.models import Role
+
 from .models import Entity, FieldType
 
 
@@ -42,6 +44,13 @@ class CustomFieldForm(forms.Form):
     help_text = forms.CharField(
         label=_("Help text"), max_length=200, required=False,
         help_text=_("Shown under the field on forms."),
+    )
+    hidden_from_roles = forms.MultipleChoiceField(
+        label=_("Hidden from"), required=False, widget=forms.CheckboxSelectMultiple,
+        choices=[(value, label) for value, label in Role.choices if value != Role.ADMIN],
+        help_text=_("For sensitive values such as health or income: these roles do not see "
+                    "the field anywhere (pages, lists, exports, the API, history) and cannot "
+                    "change it. Admins always see it."),
     )
     position = forms.IntegerField(
         label=_("Order"), min_value=0, required=False,

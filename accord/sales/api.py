@@ -12,6 +12,7 @@ from ninja import Query, Router, Status
 
 from accord import search
 from accord.customers import services as customer_services
+from accord.customers.custom_fields import refuse_hidden
 from accord.errors import NotFound
 from accord.identity.api_auth import allow
 from accord.identity.visibility import require_visible, visible
@@ -248,6 +249,7 @@ def list_deals(request: HttpRequest, filters: Query[DealFilters]):
 @deals.post("", response={201: DealDetailOut}, summary="Create a deal")
 def create_deal(request: HttpRequest, payload: DealIn):
     allow(request, "deals.add")
+    refuse_hidden("deal", request.membership, payload.custom_fields)
     deal = services.create_deal(request.organization, request.user,
                                 data=to_service_data(payload))
     return Status(201, _deal_detail(deal.pk))
@@ -264,6 +266,7 @@ def read_deal(request: HttpRequest, deal_id: int):
 def update_deal(request: HttpRequest, deal_id: int, payload: DealPatch):
     allow(request, "deals.change")
     deal = _visible_deal(request, deal_id)
+    refuse_hidden("deal", request.membership, payload.custom_fields)
     services.update_deal(request.organization, request.user, deal,
                          data=to_service_data(payload), expected_version=payload.version)
     return _deal_detail(deal_id)

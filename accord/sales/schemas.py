@@ -13,6 +13,7 @@ from decimal import Decimal
 from ninja import Field, Schema
 from pydantic import ConfigDict, field_validator
 
+from accord.customers.custom_fields import values_for_api
 from accord.money import quantize
 
 from .models import DealStatus, ForecastCategory, Period, StageKind
@@ -184,6 +185,10 @@ class DealOut(Schema):
     created_at: dt.datetime
     updated_at: dt.datetime
     version: int
+
+    @staticmethod
+    def resolve_custom_fields(obj, context) -> dict:
+        return values_for_api("deal", obj, context)
 
     @staticmethod
     def resolve_amount(obj) -> str | None:

@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Query, Router, Status
 
+from accord.customers.custom_fields import refuse_hidden
 from accord.customers.validation import Collector
 from accord.errors import InvalidInput, NotFound
 from accord.identity.api_auth import allow
@@ -84,6 +85,7 @@ def _ticket(request, ticket_id) -> Ticket:
 @tickets.post("", response={201: TicketOut}, summary="Open a ticket")
 def create_ticket(request: HttpRequest, payload: TicketIn):
     allow(request, "tickets.add")
+    refuse_hidden("ticket", request.membership, payload.custom_fields)
     data = to_service_data(payload, drop=("version", "body"))
     data.setdefault("channel", "api")
     ticket = services.create_ticket(request.organization, request.user, data=data,
@@ -113,6 +115,7 @@ def read_ticket(request: HttpRequest, ticket_id: int):
 def update_ticket(request: HttpRequest, ticket_id: int, payload: TicketPatch):
     allow(request, "tickets.change")
     ticket = _ticket(request, ticket_id)
+    refuse_hidden("ticket", request.membership, payload.custom_fields)
     ticket = services.update_ticket(request.organization, request.user, ticket,
                                     data=to_service_data(payload),
                                     expected_version=payload.version)

@@ -10,6 +10,8 @@ import datetime as dt
 from ninja import Field, Schema
 from pydantic import ConfigDict
 
+from accord.customers.custom_fields import values_for_api
+
 SERVICE_KEYS = {"contact_id": "contact", "assignee_id": "assignee", "queue_id": "queue",
                 "team_id": "team"}
 
@@ -69,6 +71,10 @@ class TicketOut(Schema):
     created_at: dt.datetime
     updated_at: dt.datetime
     version: int
+
+    @staticmethod
+    def resolve_custom_fields(obj, context) -> dict:
+        return values_for_api("ticket", obj, context)
 
 
 class TicketPage(Schema):

@@ -203,7 +203,7 @@ def ticket_create(request):
         if contact is not None:
             initial["contact_email"] = contact.email
     form = TicketForm(request.POST or None, org=request.organization, initial=initial,
-                      custom_fields=_ticket_fields())
+                      custom_fields=_ticket_fields(request))
     status = 200
     if request.method == "POST":
         status = 422
@@ -219,8 +219,8 @@ def ticket_create(request):
     return render(request, "service/ticket_form.html", {"form": form}, status=status)
 
 
-def _ticket_fields():
-    return custom_fields.active_fields(Entity.TICKET)
+def _ticket_fields(request):
+    return custom_fields.active_fields(Entity.TICKET, request.membership)
 
 
 def _create_from_form(request, data: dict, custom: dict) -> Ticket:
@@ -277,7 +277,7 @@ def _render_ticket(request, ticket: Ticket, *, reply_form=None, fields_form=None
         "ticket": ticket, "thread": thread, "tags": tags, "mail_csp": MAIL_CSP,
         "fields_form": fields_form or TicketFieldsForm(org=request.organization, ticket=ticket,
                                                        tags=tags,
-                                                       custom_fields=_ticket_fields()),
+                                                       custom_fields=_ticket_fields(request)),
         "reply_form": reply_form, "newer": newer or [],
         "can_change": can_change, "can_delete": can(request, "tickets.delete"),
         "viewers": services.other_viewers(ticket, request.user),
@@ -289,13 +289,14 @@ def _render_ticket(request, ticket: Ticket, *, reply_form=None, fields_form=None
         "suggested_articles": (knowledge.suggest_articles(ticket)
                                if can_change and can(request, "knowledge.view") else None),
         "deals": _customer_deals(request, ticket),
-        "history": field_history("ticket", ticket.pk) if can_change else [],
+        "history": (field_history("ticket", ticket.pk, viewer=request.membership)
+                    if can_change else []),
     }
     return render(request, "service/ticket_detail.html", context, status=status)
 
 
 def _fill_canned(request, ticket: Ticket, canned: CannedReply) -> str:
-    values = merge_fields.person_values(ticket.contact)
+    values = merge_fields.person_values(ticket.contact, request.membership)
     values["ticket"] = {"number": str(ticket.number), "subject": ticket.subject}
     values["agent"] = {"name": request.user.get_full_name() or request.user.email}
     values["organization"] = {"name": request.organization.name}
@@ -330,7 +331,7 @@ def ticket_update(request, number: int):
     ticket = _ticket(request, number)
     tags = services.tag_names(ticket)
     form = TicketFieldsForm(request.POST, org=request.organization, ticket=ticket, tags=tags,
-                            custom_fields=_ticket_fields())
+                            custom_fields=_ticket_fields(request))
     if not form.is_valid():
         return _render_ticket(request, ticket, fields_form=form, status=422)
     data = form.cleaned_data

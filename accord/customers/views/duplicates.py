@@ -164,14 +164,15 @@ def _display(record, name: str) -> str:
     return str(value)
 
 
-def _labels(model) -> dict[str, str]:
+def _labels(model, viewer) -> dict[str, str]:
+    """Labels of the merged fields the viewer may see; hidden custom fields have none."""
     labels = {}
     for name in merge.merge_fields(model):
         if name.startswith(merge.CUSTOM_PREFIX):
             continue
         labels[name] = str(model._meta.get_field(name).verbose_name).capitalize()
     entity = Entity.CONTACT if model is Contact else Entity.COMPANY
-    for field in custom_field_defs.active_fields(entity):
+    for field in custom_field_defs.active_fields(entity, viewer):
         labels[merge.CUSTOM_PREFIX + field.key] = field.label
     return labels
 
@@ -219,14 +220,17 @@ def _merge_page(request, model, pk: int):
                                         "here.") % {"name": survivor})
             return redirect(survivor)
     decisions = merge.differing(merge.decide(model, everyone, choices))
-    labels = _labels(model)
+    labels = _labels(model, request.membership)
     context.update({
         "record": survivor,
         "others": others,
         "everyone": everyone,
         "rows": [Row(name, labels.get(name, name),
                      [(record.pk, _display(record, name)) for record in everyone],
-                     decision["from"]) for name, decision in decisions.items()],
+                     decision["from"]) for name, decision in decisions.items()
+                 # A custom field without a label is one hidden from this member;
+                 # its values merge as decided without being shown.
+                 if name in labels or not name.startswith(merge.CUSTOM_PREFIX)],
         "moving": [(other, merge.related_counts(other)) for other in others],
         "swap_url": (reverse(f"customers:{model._meta.model_name}_merge", args=[others[0].pk])
                      + f"?with={survivor.pk}") if len(others) == 1 else "",

@@ -130,7 +130,7 @@ class ListState:
                     stored["cursor"] = params["cursor"]
                 params = stored
         self.params = params
-        self.custom_fields = custom_field_defs.active_fields(kind.entity)
+        self.custom_fields = custom_field_defs.active_fields(kind.entity, self.membership)
         self.available = available_columns(kind.model, self.custom_fields)
         self.columns = chosen_columns(self._requested_columns(params), self.available,
                                       kind.model)
@@ -161,7 +161,7 @@ class ListState:
         self._check_linked_companies(filters)
         queryset = visible(self.kind.base_queryset(self.columns), self.membership,
                            self.kind.perm)
-        queryset = self.kind.filter(queryset, filters)
+        queryset = self.kind.filter(queryset, filters, viewer=self.membership)
         return queryset, ordering
 
     def _check_linked_companies(self, filters: dict) -> None:

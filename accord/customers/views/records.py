@@ -27,6 +27,11 @@ from .common import can, save_form
 OTHER_CONTACTS_SHOWN = 20  # the record page lists a few; the company page has them all
 
 
+def _custom_fields(request, entity: str) -> list:
+    """The custom fields of `entity` the member may see and change."""
+    return custom_field_defs.active_fields(entity, request.membership)
+
+
 def _custom_values(record, fields) -> list[tuple]:
     return [(custom, custom_cell(custom, record.custom_fields.get(custom.key)))
             for custom in fields]
@@ -43,7 +48,7 @@ def _company(request, pk) -> Company:
 
 def _render_contact(request, contact: Contact, *, consent_form=None, affiliation_form=None,
                     status=200):
-    fields = custom_field_defs.active_fields(Entity.CONTACT)
+    fields = _custom_fields(request, Entity.CONTACT)
     affiliations = list(
         contact.affiliations.select_related("company").filter(company__deleted_at__isnull=True)
     )
@@ -68,7 +73,7 @@ def _render_contact(request, contact: Contact, *, consent_form=None, affiliation
         "colleagues": colleagues,
         "can_change": can(request, "contacts.change"),
         "can_delete": can(request, "contacts.delete"),
-        "history": field_history("contact", contact.pk),
+        "history": field_history("contact", contact.pk, viewer=request.membership),
     }
     context.update(timeline_context(request, contact=contact))
     return render(request, "customers/contact_detail.html", context, status=status)
@@ -84,7 +89,7 @@ def contact_detail(request, pk: int):
 def contact_create(request):
     form = ContactForm(
         request.POST or None, org=request.organization,
-        custom_fields=custom_field_defs.active_fields(Entity.CONTACT),
+        custom_fields=_custom_fields(request, Entity.CONTACT),
         initial={"owner": request.user.pk, "company": request.GET.get("company")},
     )
 
@@ -102,7 +107,7 @@ def contact_create(request):
 def contact_edit(request, pk: int):
     contact = _contact(request, pk)
     form = ContactForm(request.POST or None, org=request.organization, instance=contact,
-                       custom_fields=custom_field_defs.active_fields(Entity.CONTACT))
+                       custom_fields=_custom_fields(request, Entity.CONTACT))
 
     def save(form):
         services.update_contact(request.organization, request.user, contact,
@@ -191,7 +196,7 @@ def contact_affiliation_remove(request, pk: int, affiliation_pk: int):
 @permission_required("companies.view")
 def company_detail(request, pk: int):
     company = _company(request, pk)
-    fields = custom_field_defs.active_fields(Entity.COMPANY)
+    fields = _custom_fields(request, Entity.COMPANY)
     people = list(
         Affiliation.objects.filter(company=company, contact__deleted_at__isnull=True)
         .select_related("contact").order_by("contact__last_name", "contact__first_name", "id")
@@ -214,7 +219,7 @@ def company_detail(request, pk: int):
         "can_change": can(request, "companies.change"),
         "can_delete": can(request, "companies.delete"),
         "can_add_contact": can(request, "contacts.add"),
-        "history": field_history("company", company.pk),
+        "history": field_history("company", company.pk, viewer=request.membership),
     }
     context.update(timeline_context(request, company=company))
     return render(request, "customers/company_detail.html", context)
@@ -223,7 +228,7 @@ def company_detail(request, pk: int):
 @permission_required("companies.add")
 def company_create(request):
     form = CompanyForm(request.POST or None, org=request.organization,
-                       custom_fields=custom_field_defs.active_fields(Entity.COMPANY),
+                       custom_fields=_custom_fields(request, Entity.COMPANY),
                        initial={"owner": request.user.pk})
 
     def save(form):
@@ -240,7 +245,7 @@ def company_create(request):
 def company_edit(request, pk: int):
     company = _company(request, pk)
     form = CompanyForm(request.POST or None, org=request.organization, instance=company,
-                       custom_fields=custom_field_defs.active_fields(Entity.COMPANY))
+                       custom_fields=_custom_fields(request, Entity.COMPANY))
 
     def save(form):
         services.update_company(request.organization, request.user, company,

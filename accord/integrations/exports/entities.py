@@ -63,19 +63,21 @@ class EntitySpec:
     label: str
     model: type
     document: Callable[[object], dict]
-    rows: Callable[["EntitySpec", QueryDict], tuple]
+    # (spec, query, viewer): the viewer is the Membership the export is for, or None
+    # for the command line, which exports everything.
+    rows: Callable[["EntitySpec", QueryDict, object], tuple]
     # Built-in columns for spreadsheets; without them the document is flattened.
-    columns: Callable[[], list[Column]] | None = None
+    columns: Callable[[object], list[Column]] | None = None
     formats: tuple = ("csv", "xlsx", "jsonl")
     extra: dict = field(default_factory=dict)
 
-    def queryset(self, query: str = ""):
+    def queryset(self, query: str = "", viewer=None):
         """The filtered queryset and its ordering; InvalidInput for a bad parameter."""
-        return self.rows(self, QueryDict(query))
+        return self.rows(self, QueryDict(query), viewer)
 
-    def records(self, query: str = "") -> Iterator:
+    def records(self, query: str = "", viewer=None) -> Iterator:
         """Every record of the export, in order, one chunk of CHUNK in memory at a time."""
-        queryset, ordering = self.queryset(query)
+        queryset, ordering = self.queryset(query, viewer)
         cursor = None
         while True:
             page, cursor = paginate(queryset, ordering, cursor=cursor, limit=CHUNK)
@@ -85,20 +87,28 @@ class EntitySpec:
             if cursor is None:
                 return
 
-    def table_columns(self) -> list[Column] | None:
-        return self.columns() if self.columns else None
+    def table_columns(self, viewer=None) -> list[Column] | None:
+        return self.columns(viewer) if self.columns else None
+
+    def viewed_document(self, record, viewer) -> dict:
+        """The record's document without the custom fields hidden from the viewer."""
+        document = self.document(record)
+        if self.extra.get("entity") and "custom_fields" in document:
+            document["custom_fields"] = custom_field_defs.visible_values(
+                self.extra["entity"], viewer, document["custom_fields"])
+        return document
 
 
-def _list_rows(entity: EntitySpec, params: QueryDict):
+def _list_rows(entity: EntitySpec, params: QueryDict, viewer):
     kind = entity.extra["entity"]
-    custom = custom_field_defs.active_fields(kind)
+    custom = custom_field_defs.active_fields(kind, viewer)
     allowed = {**entity.extra["orderings"], **queries.custom_field_orderings(kind, custom)}
     ordering = parse_ordering(params.get("ordering"), allowed, "name")
     filters = {name: params.getlist(name) for name in params if name not in LIST_CONTROLS}
-    return entity.extra["filter"](entity.extra["base"](), filters), ordering
+    return entity.extra["filter"](entity.extra["base"](), filters, viewer=viewer), ordering
 
 
-def _by_id(entity: EntitySpec, params: QueryDict):
+def _by_id(entity: EntitySpec, params: QueryDict, viewer):
     return entity.model.objects.all(), Ordering("id", F("id"), False)
 
 
@@ -232,7 +242,7 @@ def custom_field_document(custom: CustomField) -> dict:
         "field_type": custom.field_type, "choices": custom.choices,
         "currency": custom.currency, "required": custom.required,
         "help_text": custom.help_text, "position": custom.position,
-        "is_active": custom.is_active,
+        "is_active": custom.is_active, "hidden_from_roles": custom.hidden_from_roles,
         "created_at": iso_utc(custom.created_at), "updated_at": iso_utc(custom.updated_at),
     }
 
@@ -250,9 +260,9 @@ def _list_column(model, key: str) -> list[Column]:
             for index, header in enumerate(headers)]
 
 
-def _custom_columns(model, kind: str) -> list[Column]:
+def _custom_columns(model, kind: str, viewer) -> list[Column]:
     columns = []
-    for custom in custom_field_defs.active_fields(kind):
+    for custom in custom_field_defs.active_fields(kind, viewer):
         column = available_columns(model, [custom])[f"cf.{custom.key}"]
         for index, header in enumerate(column.export_headers()):
             columns.append(Column(
@@ -294,7 +304,7 @@ def _joined(values) -> str:
     return "; ".join(value for value in values if value)
 
 
-def contact_columns() -> list[Column]:
+def contact_columns(viewer=None) -> list[Column]:
     def listed(key):
         return _list_column(Contact, key)
 
@@ -314,11 +324,11 @@ def contact_columns() -> list[Column]:
         Column(_("All phones"), lambda record: _joined(p.raw for p in record.export_phones)),
         Column(_("Id in another system"), _external_id),
         *listed("created_at"), *listed("updated_at"),
-        *_custom_columns(Contact, Entity.CONTACT),
+        *_custom_columns(Contact, Entity.CONTACT, viewer),
     ]
 
 
-def company_columns() -> list[Column]:
+def company_columns(viewer=None) -> list[Column]:
     def listed(key):
         return _list_column(Company, key)
 
@@ -332,7 +342,7 @@ def company_columns() -> list[Column]:
         _attr(_("Postal code"), "postal_code"), *listed("country"), *listed("source"),
         Column(_("Id in another system"), _external_id),
         *listed("created_at"), *listed("updated_at"),
-        *_custom_columns(Company, Entity.COMPANY),
+        *_custom_columns(Company, Entity.COMPANY, viewer),
     ]
 
 
@@ -362,7 +372,7 @@ REGISTRY: dict[str, EntitySpec] = {
     ),
     "activities": EntitySpec(
         key="activities", label="Activities", model=Activity, document=activity_document,
-        rows=lambda entity, params: (
+        rows=lambda entity, params, viewer: (
             Activity.objects.select_related("author", "assignee"),
             Ordering("id", F("id"), False)),
     ),

@@ -27,6 +27,7 @@ from accord.audit import services as audit
 from accord.audit.models import Action
 from accord.customers import queries
 from accord.errors import Conflict, InvalidInput, NotFound
+from accord.identity.models import Membership
 from accord.identity.permissions import has_permission
 
 from ..models import ExportEntity, ExportFormat, ExportJob, ExportStatus
@@ -53,7 +54,7 @@ class _StoredFile(File):
 # Checking a request
 
 
-def check_request(entity: str, format: str, query: str = "") -> None:
+def check_request(entity: str, format: str, query: str = "", viewer=None) -> None:
     """Raise InvalidInput naming `entity`, `format` or the bad list parameter."""
     if entity not in ExportEntity.values:
         raise InvalidInput({"entity": "Export one of: " + ", ".join(ExportEntity.values) + "."})
@@ -73,7 +74,7 @@ def check_request(entity: str, format: str, query: str = "") -> None:
                                       "XLSX or JSON Lines."})
     queries.check_parameter_names(QueryDict(query), spec.model._meta.model_name)
     # Builds the filtered query without running it: bad filters fail here.
-    spec.queryset(query)
+    spec.queryset(query, viewer)
 
 
 # Writing
@@ -85,34 +86,38 @@ def export_filename(entity: str, format: str, *, on: dt.date | None = None) -> s
     return f"{entity}-{stamp}.{extension}"
 
 
-def count_rows(entity: str, query: str = "") -> int:
+def count_rows(entity: str, query: str = "", viewer=None) -> int:
     """How many rows the export will write: one COUNT per entity, about one read's cost."""
     keys = ORGANISATION if entity == ExportEntity.ORGANISATION else [entity]
-    return sum(REGISTRY[key].queryset(query if key == entity else "")[0].count()
+    return sum(REGISTRY[key].queryset(query if key == entity else "", viewer)[0].count()
                for key in keys)
 
 
 def write_export(entity: str, format: str, stream, *, query: str = "",
-                 progress: Progress | None = None) -> int:
+                 progress: Progress | None = None, viewer=None) -> int:
     """Write the export to the binary `stream`; return the rows written.
 
     Must run inside the organisation's scope. The whole organisation is a zip
     with one file per entity; InvalidInput when the query's filters are bad.
+    Custom fields hidden from the `viewer` (a Membership) are left out; without
+    one, as on the command line, every field is written.
     """
     if entity == ExportEntity.ORGANISATION:
-        return _write_organisation(format, stream, progress)
-    return _write_entity(entity, format, stream, query=query, progress=progress)
+        return _write_organisation(format, stream, progress, viewer)
+    return _write_entity(entity, format, stream, query=query, progress=progress,
+                         viewer=viewer)
 
 
 def _write_entity(key: str, format: str, stream, *, query: str = "",
-                  progress: Progress | None = None, done_before: int = 0) -> int:
+                  progress: Progress | None = None, done_before: int = 0,
+                  viewer=None) -> int:
     spec = REGISTRY[key]
     writer = (XlsxWriter(stream, title=spec.label) if format == ExportFormat.XLSX
               else WRITERS[format](stream))
     rows = 0
-    write = _row_writer(spec, format, writer)
+    write = _row_writer(spec, format, writer, viewer)
     try:
-        for record in spec.records(query):
+        for record in spec.records(query, viewer):
             write(record)
             rows += 1
             if progress and (done_before + rows) % PROGRESS_EVERY == 0:
@@ -124,21 +129,21 @@ def _write_entity(key: str, format: str, stream, *, query: str = "",
     return rows
 
 
-def _row_writer(spec, format: str, writer) -> Callable[[object], None]:
+def _row_writer(spec, format: str, writer, viewer) -> Callable[[object], None]:
     """How one record goes into `writer`: a row of columns, or a whole document."""
     if format not in (ExportFormat.CSV, ExportFormat.XLSX):
-        return lambda record: writer.write_record(spec.document(record))
-    columns = spec.table_columns()
+        return lambda record: writer.write_record(spec.viewed_document(record, viewer))
+    columns = spec.table_columns(viewer)
     if columns is None:
         # No spreadsheet columns of its own: the document's keys are the header.
         writer.write_row(list(spec.document(spec.model())))
         return lambda record: writer.write_row(
-            [flat_value(value) for value in spec.document(record).values()])
+            [flat_value(value) for value in spec.viewed_document(record, viewer).values()])
     writer.write_row([column.header for column in columns])
     return lambda record: writer.write_row([column.read(record) for column in columns])
 
 
-def _write_organisation(format: str, stream, progress: Progress | None) -> int:
+def _write_organisation(format: str, stream, progress: Progress | None, viewer) -> int:
     rows = 0
     extension = WRITERS[format].extension
     with zipfile.ZipFile(stream, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -148,7 +153,7 @@ def _write_organisation(format: str, stream, progress: Progress | None) -> int:
                 # openpyxl writes a zip of its own, so it goes to a file first.
                 with tempfile.TemporaryFile() as sheet:
                     rows += _write_entity(key, format, sheet, progress=progress,
-                                          done_before=rows)
+                                          done_before=rows, viewer=viewer)
                     sheet.seek(0)
                     with archive.open(name, "w", force_zip64=True) as member:
                         while chunk := sheet.read(1024 * 1024):
@@ -156,7 +161,7 @@ def _write_organisation(format: str, stream, progress: Progress | None) -> int:
             else:
                 with archive.open(name, "w", force_zip64=True) as member:
                     rows += _write_entity(key, format, member, progress=progress,
-                                          done_before=rows)
+                                          done_before=rows, viewer=viewer)
     return rows
 
 
@@ -179,7 +184,7 @@ def record_export(org, actor, *, entity: str, format: str, query: str, rows: int
 def start_export(org, actor, *, entity: str, format: str, query: str = "") -> ExportJob:
     """Queue an export job; InvalidInput naming the bad field. The caller checks permission."""
     query = query or ""
-    check_request(entity, format, query)
+    check_request(entity, format, query, Membership.objects.filter(user=actor).first())
     job = ExportJob.objects.create(organization=org, entity=entity, format=format,
                                    query=query, created_by=actor)
     from ..tasks import run_export
@@ -212,11 +217,12 @@ def run_export_job(org, job_id: int) -> ExportJob | None:
 
     handle, path = tempfile.mkstemp(prefix="accord-export-")
     try:
-        total = count_rows(job.entity, job.query)
+        viewer = Membership.objects.filter(user_id=job.created_by_id).first()
+        total = count_rows(job.entity, job.query, viewer)
         ExportJob.objects.filter(pk=job.pk).update(total=total)
         with os.fdopen(handle, "w+b") as stream:
             rows = write_export(job.entity, job.format, stream, query=job.query,
-                                progress=progress)
+                                progress=progress, viewer=viewer)
         size = os.path.getsize(path)
         if job.file:
             job.file.delete(save=False)

@@ -1,0 +1,174 @@
+"""Sensitive custom fields: hidden from chosen roles on every page, list, export and API."""
+
+import io
+import json
+
+import pytest
+
+from accord.customers import services
+from accord.customers.models import Contact, CustomField
+from accord.errors import InvalidInput
+from accord.identity.models import Role
+from accord.integrations.exports import write_export
+
+INCOME = "Household income 9a7f"
+
+
+@pytest.fixture
+def income(org, admin, client_for, in_org):
+    """A money field on contacts hidden from sales, made through the settings page."""
+    response = client_for(admin).post("/settings/custom-fields/new", {
+        "entity": "contact", "label": INCOME, "key": "income", "field_type": "money",
+        "currency": "EUR", "hidden_from_roles": ["sales", "manager"], "position": "",
+    })
+    assert response.status_code == 302
+    with in_org(org):
+        field = CustomField.objects.get(key="income")
+        services.create_custom_field(org, admin.user, data={
+            "entity": "contact", "label": "Shoe size", "key": "shoe", "field_type": "number"})
+    return field
+
+
+@pytest.fixture
+def contact(org, admin, income, in_org):
+    with in_org(org):
+        contact = services.create_contact(org, admin.user, data={
+            "first_name": "Ada", "last_name": "Lovelace", "emails": [{"address": "ada@x.io"}],
+            "custom_fields": {"income": "85000", "shoe": "38"}})
+        services.update_contact(org, admin.user, contact,
+                                data={"custom_fields": {"income": "91000"}})
+        return Contact.objects.get(pk=contact.pk)
+
+
+def download(client, url: str) -> str:
+    return b"".join(client.get(url).streaming_content).decode()
+
+
+@pytest.fixture
+def seller(org, make_member):
+    return make_member(org, Role.SALES)
+
+
+def test_the_setting_is_stored_shown_and_refused_for_admins(org, admin, income, client_for,
+                                                            api_client_for, in_org):
+    assert income.hidden_from_roles == ["manager", "sales"]
+    listing = client_for(admin).get("/settings/custom-fields/").content.decode()
+    assert "Sensitive" in listing
+
+    answer = api_client_for(admin).get(f"/api/v1/custom-fields/{income.pk}").json()
+    assert answer["hidden_from_roles"] == ["manager", "sales"]
+
+    response = client_for(admin).post(f"/settings/custom-fields/{income.pk}/", {
+        "label": INCOME, "currency": "EUR", "hidden_from_roles": ["admin"], "position": "1"})
+    assert response.status_code == 422
+    assert "admin is not one of the available choices" in response.content.decode()
+    with in_org(org), pytest.raises(InvalidInput) as refused:
+        services.update_custom_field(org, admin.user, income, data={
+            "label": INCOME, "currency": "EUR", "hidden_from_roles": ["admin", "sales"]})
+    assert refused.value.as_dict() == {
+        "hidden_from_roles": "Admins see every field; a field cannot be hidden from them."}
+
+
+def test_pages_and_forms_leave_the_field_out_and_keep_its_value(org, admin, seller, contact,
+                                                                client_for, in_org):
+    page = client_for(seller).get(f"/contacts/{contact.pk}/").content.decode()
+    assert INCOME not in page
+    assert "91000" not in page.replace(",", "")
+    assert "Shoe size" in page
+    assert INCOME in client_for(admin).get(f"/contacts/{contact.pk}/").content.decode()
+
+    form = client_for(seller).get(f"/contacts/{contact.pk}/edit/").content.decode()
+    assert "cf_income" not in form
+    assert "cf_shoe" in form
+    response = client_for(seller).post(f"/contacts/{contact.pk}/edit/", {
+        "version": contact.version, "first_name": "Ada", "last_name": "King",
+        "lifecycle_stage": "lead", "emails_0_address": "ada@x.io", "cf_shoe": "39"})
+    assert response.status_code == 302
+    with in_org(org):
+        saved = Contact.objects.get(pk=contact.pk)
+    assert saved.last_name == "King"
+    assert saved.custom_fields["income"] == {"amount": "91000.00", "currency": "EUR"}
+    assert saved.custom_fields["shoe"] == "39"
+
+
+def test_the_api_neither_shows_nor_takes_the_field(org, admin, seller, contact,
+                                                   api_client_for, in_org):
+    api = api_client_for(seller)
+    read = api.get(f"/api/v1/contacts/{contact.pk}").json()
+    assert read["custom_fields"] == {"shoe": "38"}
+    listed = api.get("/api/v1/contacts").json()["items"]
+    assert listed[0]["custom_fields"] == {"shoe": "38"}
+    full = api_client_for(admin).get(f"/api/v1/contacts/{contact.pk}").json()
+    assert full["custom_fields"]["income"] == {"amount": "91000.00", "currency": "EUR"}
+
+    for query in ("cf.income=91000", "cf.income.gte=1", "ordering=cf.income"):
+        response = api.get(f"/api/v1/contacts?{query}")
+        assert response.status_code == 422, query
+
+    response = api.patch(f"/api/v1/contacts/{contact.pk}", {
+        "version": contact.version, "custom_fields": {"income": "1"}},
+        content_type="application/json")
+    assert response.status_code == 422
+    assert [(error["field"], error["message"]) for error in response.json()["errors"]] == [
+        ("custom_fields.income", "There is no custom field with this key.")]
+    with in_org(org):
+        assert Contact.objects.get(pk=contact.pk).custom_fields["income"]["amount"] == "91000.00"
+
+
+def test_history_hides_changes_of_the_field(org, admin, seller, contact, client_for,
+                                            api_client_for):
+    history = api_client_for(seller).get(f"/api/v1/contacts/{contact.pk}/history").json()
+    changes = [change for entry in history["items"] for change in entry["changes"]
+               if change["field"] == "custom_fields"]
+    assert changes
+    assert all("income" not in json.dumps(change) for change in changes)
+    admin_history = api_client_for(admin).get(f"/api/v1/contacts/{contact.pk}/history").json()
+    assert "91000" in json.dumps(admin_history)
+
+    page = client_for(seller).get(f"/contacts/{contact.pk}/").content.decode()
+    assert INCOME not in page
+    audit = client_for(admin).get("/settings/audit-log/?entity=contact").content.decode()
+    assert INCOME in audit
+
+
+def test_lists_and_exports_leave_the_column_out(org, admin, contact, make_member, client_for,
+                                                in_org):
+    seller = make_member(org, Role.SALES)
+    csv_text = download(client_for(seller), "/contacts/export.csv?columns=name,cf.income,cf.shoe")
+    assert "Shoe size" in csv_text
+    assert INCOME not in csv_text
+    assert "91000" not in csv_text
+    assert INCOME in download(client_for(admin), "/contacts/export.csv?columns=name,cf.income")
+    listing = client_for(seller).get("/contacts/?columns=name,cf.income,cf.shoe")
+    assert INCOME not in listing.content.decode()
+
+    manager = make_member(org, Role.MANAGER)
+    with in_org(org):
+        for format in ("csv", "jsonl"):
+            stream = io.BytesIO()
+            write_export("contacts", format, stream, viewer=manager)
+            assert b"91000" not in stream.getvalue()
+            assert b"38" in stream.getvalue()
+        everything = io.BytesIO()
+        write_export("contacts", "jsonl", everything)
+    assert b"91000" in everything.getvalue()
+
+
+def test_merge_page_and_merge_fields_keep_the_value_hidden(org, admin, seller, contact,
+                                                          make_member, client_for, in_org):
+    from accord.merge_fields import person_values
+
+    manager = make_member(org, Role.MANAGER)
+    with in_org(org):
+        twin = services.create_contact(org, admin.user, data={
+            "first_name": "Ada", "last_name": "Lovelace", "custom_fields": {"income": "12"}})
+    page = client_for(manager).get(f"/contacts/{contact.pk}/merge/?with={twin.pk}")
+    assert page.status_code == 200
+    assert "91000" not in page.content.decode()
+    assert INCOME not in page.content.decode()
+    assert "91000" in client_for(admin).get(
+        f"/contacts/{contact.pk}/merge/?with={twin.pk}").content.decode()
+
+    with in_org(org):
+        assert "income" not in person_values(contact, seller)["contact"]["custom"]
+        assert person_values(contact, admin)["contact"]["custom"]["income"]
