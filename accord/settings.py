@@ -280,6 +280,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accord.service.sla_tasks.check_slas",
         "schedule": 60.0,  # SLA targets are set in minutes
     },
+    "forget-portal-sign-in-requests": {
+        "task": "accord.service.tasks.forget_portal_sign_in_requests",
+        "schedule": 900.0,  # the length of the portal's throttle window
+    },
     "send-satisfaction-surveys": {
         "task": "accord.service.sla_tasks.send_satisfaction_surveys",
         "schedule": 60.0,

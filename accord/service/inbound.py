@@ -11,6 +11,7 @@ join a thread quietly but never open or reopen one, so two robots cannot
 keep answering each other.
 """
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 
@@ -67,8 +68,11 @@ def accepts_recipient(address: str) -> bool:
     return queue_for_address(address) is not None
 
 
-def deliver(raw: bytes, recipients: list[str]) -> list[Received]:
-    """Store a message sent to `recipients`, once per organisation owning one of them."""
+def deliver(raw: bytes, recipients: list[str], sender: str = "") -> list[Received]:
+    """Store a message sent to `recipients`, once per organisation owning one of them.
+
+    A message without a From header is taken as sent by the envelope `sender`.
+    """
     queues: dict[int, Queue] = {}
     for address in recipients:
         queue = queue_for_address(address)
@@ -78,6 +82,8 @@ def deliver(raw: bytes, recipients: list[str]) -> list[Received]:
         logger.info("mail.no_queue", extra={"recipients": len(recipients)})
         return []
     parsed = parse_message(raw)
+    if not parsed.from_address and "@" in sender:
+        parsed = dataclasses.replace(parsed, from_address=sender.strip().lower())
     results = []
     for queue in queues.values():
         with scope(organization=queue.organization), channel("mail"):

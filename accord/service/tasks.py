@@ -13,7 +13,8 @@ from django_scopes import scope
 from accord.audit.context import channel
 from accord.identity.models import Organization
 
-from .models import TicketMessage
+from . import portal
+from .models import PortalSignInRequest, TicketMessage
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +64,20 @@ def reply_mail(message: TicketMessage) -> EmailMultiAlternatives:
         with default_storage.open(attachment.file.name, "rb") as handle:
             mail.attach(attachment.filename, handle.read(), attachment.content_type)
     return mail
+
+
+@shared_task(name="accord.service.tasks.forget_portal_sign_in_requests")
+def forget_portal_sign_in_requests() -> int:
+    """Delete portal sign-in requests once their link has expired and the throttle no
+    longer counts them, so addresses' hashes and IP addresses are not kept.
+
+    Safe to run twice: a second run finds nothing that old.
+    """
+    now = timezone.now()
+    cutoff = now - max(portal.LINK_LIFETIME, portal.THROTTLE_WINDOW)
+    deleted, _ = PortalSignInRequest.unscoped.filter(created_at__lt=cutoff,
+                                                     expires_at__lt=now).delete()
+    return deleted
 
 
 @shared_task(name="accord.service.tasks.poll_mailboxes")

@@ -18,15 +18,16 @@ logger = logging.getLogger(__name__)
 DEFAULT_MAX_SIZE = 25 * 1024 * 1024  # what the large mail providers accept
 
 Accepts = Callable[[str], bool]
-Deliver = Callable[[bytes, list[str]], None]
+Deliver = Callable[[bytes, list[str], str], None]
 
 
 class MailListener:
     """Runs aiosmtpd on host:port in a thread of its own.
 
     `accepts(address) -> bool` decides RCPT TO (550 for unknown recipients);
-    `deliver(raw, recipients)` is called once per message with the accepted
-    recipients and the bytes exactly as received. A message over `max_size`
+    `deliver(raw, recipients, sender)` is called once per message with the
+    accepted recipients, the bytes exactly as received and the envelope sender
+    (MAIL FROM, empty for bounces). A message over `max_size`
     is answered 552; an exception in `deliver` (or `accepts`) answers 451, a
     temporary failure, so the sender retries. Port 0 picks a free port, which
     `port` tells after `start()`.
@@ -101,7 +102,8 @@ class _Handler:
         recipients = list(envelope.rcpt_tos)
         loop = asyncio.get_running_loop()
         try:
-            await loop.run_in_executor(None, self.deliver, raw, recipients)
+            await loop.run_in_executor(None, self.deliver, raw, recipients,
+                                       envelope.mail_from or "")
         except Exception:
             logger.exception("mail.delivery_failed", extra={"size": len(raw)})
             return "451 4.3.0 Message not stored, try again later"

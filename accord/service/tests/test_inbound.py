@@ -175,11 +175,17 @@ def test_mail_to_an_unknown_address_is_refused_by_the_listener_and_known_mail_st
                               mail("x@x.example", "Hello", "Hi"))
             smtp.sendmail("pieter@dewit-bouw.example", ["Support@Accord.example"],
                           mail("y@x.example", "Printer jams", "It jams."))
+            # No From header: the envelope sender is the customer.
+            smtp.sendmail("Kim@Dewit-Bouw.example", ["support@accord.example"],
+                          b"To: support@accord.example\r\nSubject: Scanner\r\n"
+                          b"Message-ID: <nofrom1@x.example>\r\n\r\nIt scans nothing.\r\n")
     finally:
         listener.stop()
 
     with scope(organization=org):
-        assert list(Ticket.objects.values_list("subject", flat=True)) == ["Printer jams"]
+        assert list(Ticket.objects.order_by("number").values_list("subject", flat=True)) == [
+            "Printer jams", "Scanner"]
+        assert Ticket.objects.get(subject="Scanner").contact.email == "kim@dewit-bouw.example"
 
 
 def test_a_reply_carries_threading_headers_and_the_queue_address(org, admin, queue):

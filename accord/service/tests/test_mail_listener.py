@@ -21,16 +21,18 @@ RAW = (b"From: Pieter de Wit <pieter@dewit-bouw.example>\r\n"
 class Mailbox:
     def __init__(self):
         self.delivered: list[tuple[bytes, list[str]]] = []
+        self.senders: list[str] = []
         self.fail_next = False
 
     def accepts(self, address: str) -> bool:
         return address.lower() in KNOWN
 
-    def deliver(self, raw: bytes, recipients: list[str]) -> None:
+    def deliver(self, raw: bytes, recipients: list[str], sender: str) -> None:
         if self.fail_next:
             self.fail_next = False
             raise RuntimeError("storage is down")
         self.delivered.append((raw, recipients))
+        self.senders.append(sender)
 
 
 @pytest.fixture
@@ -56,6 +58,7 @@ def test_accepted_message_is_delivered_byte_for_byte(listener, mailbox):
 
     assert refused == {}
     assert mailbox.delivered == [(RAW, ["support@accord.example"])]
+    assert mailbox.senders == ["pieter@dewit-bouw.example"]
 
 
 def test_unknown_recipient_is_refused_with_550_and_the_others_get_the_message(

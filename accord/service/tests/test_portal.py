@@ -22,6 +22,7 @@ from accord.service.models import (
     TicketMessage,
     TicketStatus,
 )
+from accord.service.tasks import forget_portal_sign_in_requests
 
 LINK = re.compile(r"http://testserver(/portal/[^\s]+/sign-in/[^\s]+/)")
 
@@ -148,6 +149,25 @@ def test_link_stops_working_after_30_minutes(
 
     assert response.status_code == 404
     assert client.get(f"/portal/{org.slug}/tickets/").status_code == 302
+
+
+def test_expired_requests_are_forgotten_by_the_scheduled_task(
+    org, people, smtp_inbox, django_capture_on_commit_callbacks
+):
+    for address in ("anna@acme.example", "nobody@acme.example", "bruno@acme.example"):
+        ask_link(Client(), org, address, django_capture_on_commit_callbacks)
+    with scope(organization=org):
+        old = list(PortalSignInRequest.objects.order_by("id")[:2])
+        PortalSignInRequest.objects.filter(pk__in=[entry.pk for entry in old]).update(
+            created_at=timezone.now() - dt.timedelta(hours=1),
+            expires_at=timezone.now() - dt.timedelta(minutes=30))
+
+    assert forget_portal_sign_in_requests() == 2
+    assert forget_portal_sign_in_requests() == 0
+    with scope(organization=org):
+        assert PortalSignInRequest.objects.count() == 1
+    path = LINK.search(smtp_inbox.messages[-1][1].get_body(("plain",)).get_content()).group(1)
+    assert Client().post(path).status_code == 302
 
 
 def test_link_signed_more_than_30_minutes_ago_is_refused_before_any_lookup(

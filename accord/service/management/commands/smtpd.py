@@ -17,9 +17,9 @@ def _accepts(address: str) -> bool:
         close_old_connections()
 
 
-def _deliver(raw: bytes, recipients: list[str]) -> None:
+def _deliver(raw: bytes, recipients: list[str], sender: str) -> None:
     try:
-        inbound.deliver(raw, recipients)
+        inbound.deliver(raw, recipients, sender)
     finally:
         close_old_connections()
 
