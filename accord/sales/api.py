@@ -196,7 +196,7 @@ def _deal_detail(deal_id: int) -> Deal:
     by_stage: dict = {}
     for change in changes:
         key = change.to_stage_id
-        name = change.to_stage.name if change.to_stage else ""
+        name = change.to_stage_label
         entry = by_stage.setdefault(key, {"stage_id": key, "name": name, "seconds": 0})
         entry["seconds"] += change.seconds_in_to_stage
     deal.stage_summary = {

@@ -380,11 +380,11 @@ class StageChangeOut(Schema):
 
     @staticmethod
     def resolve_from_stage_name(obj) -> str:
-        return obj.from_stage.name if obj.from_stage else ""
+        return obj.from_stage_label
 
     @staticmethod
     def resolve_to_stage_name(obj) -> str:
-        return obj.to_stage.name if obj.to_stage else ""
+        return obj.to_stage_label
 
     @staticmethod
     def resolve_amount(obj) -> str | None:

@@ -392,7 +392,8 @@ def create_deal(org, actor, *, data: dict) -> Deal:
     if "owner" not in values and getattr(actor, "pk", None):
         deal.owner = actor
     deal.save()
-    StageChange.objects.create(organization=org, deal=deal, to_stage=stage, changed_at=now,
+    StageChange.objects.create(organization=org, deal=deal, to_stage=stage,
+                               to_stage_name=stage.name, changed_at=now,
                                changed_by=_user(actor), amount=deal.amount,
                                currency=deal.currency)
     for contact, role in contacts:
@@ -582,6 +583,7 @@ def move_deal_to_stage(org, actor, deal: Deal, stage: Stage, *,
     # both back, and a history row never exists without its move.
     StageChange.objects.create(
         organization=org, deal=deal, from_stage=old_stage, to_stage=stage, changed_at=now,
+        from_stage_name=old_stage.name if old_stage else "", to_stage_name=stage.name,
         changed_by=_user(actor), amount=deal.amount, currency=deal.currency, reason=reason,
         seconds_in_from_stage=int((now - deal.stage_entered_at).total_seconds()),
     )

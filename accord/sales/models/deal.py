@@ -157,6 +157,9 @@ class StageChange(TenantModel):
                                    related_name="+")
     to_stage = models.ForeignKey(Stage, null=True, on_delete=models.SET_NULL,
                                  related_name="+")
+    # The stages' names at the move, shown once a stage is deleted.
+    from_stage_name = models.CharField(max_length=120, blank=True)
+    to_stage_name = models.CharField(max_length=120, blank=True)
     changed_at = models.DateTimeField()
     changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
@@ -175,3 +178,12 @@ class StageChange(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.deal_id}: {self.from_stage_id} → {self.to_stage_id}"
+
+    @property
+    def from_stage_label(self) -> str:
+        """The stage left: its name now, or its name at the move if it was deleted."""
+        return self.from_stage.name if self.from_stage is not None else self.from_stage_name
+
+    @property
+    def to_stage_label(self) -> str:
+        return self.to_stage.name if self.to_stage is not None else self.to_stage_name

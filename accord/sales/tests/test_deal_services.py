@@ -133,6 +133,23 @@ def test_a_stage_with_deals_is_deleted_only_after_moving_them(org, sales):
     assert [s.position for s in pipeline.stages.order_by("position")] == [0, 1, 2, 3, 4]
 
 
+def test_history_keeps_the_name_of_a_deleted_stage(org, admin, sales, client_for,
+                                                  api_client_for):
+    pipeline, user = sales
+    deal = services.create_deal(org, user, data={"name": "Kiosk",
+                                                 "stage": stage(pipeline, "Meeting").pk})
+    services.move_deal_to_stage(org, user, deal, stage(pipeline, "Proposal"))
+    services.delete_stage(org, user, stage(pipeline, "Meeting"))
+    stage(pipeline, "Proposal").__class__.objects.filter(name="Proposal").update(name="Offer")
+
+    history = api_client_for(admin).get(f"/api/v1/deals/{deal.pk}/history").json()["items"]
+    assert [(item["from_stage_name"], item["to_stage_name"]) for item in history] == [
+        ("", "Meeting"), ("Meeting", "Offer")]
+    page = client_for(admin).get(f"/deals/{deal.pk}/").content.decode()
+    assert "<strong>Meeting</strong>" in page
+    assert "a deleted stage" not in page
+
+
 def test_the_last_won_stage_cannot_be_deleted(org, sales):
     pipeline, user = sales
     with pytest.raises(InvalidInput):
