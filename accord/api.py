@@ -49,6 +49,9 @@ api = NinjaAPI(
     description=(
         "The Accord CRM API. Authenticate with `Authorization: Bearer <token>`; "
         "create a token under Settings → API tokens or with `accord createtoken`. "
+        "A token's scopes (`contacts:read`, `deals:write`, ..., or `*`) name the areas it "
+        "may read or change, and its user's role still applies: a call outside the scopes "
+        "answers 403 naming the `missing_scope`, and an expired token answers 401. "
         "Collections answer `{\"items\": [...], \"next\": <cursor or null>}` and take "
         "`limit` (default 50, at most 500), `cursor`, `q` and `ordering` (a field name, "
         "`-` in front for descending). A `PATCH` carries the `version` it was based on "
