@@ -412,7 +412,7 @@ def _visible_tokens(request):
     return tokens
 
 
-TOKEN_PAGE_SIZE = 50
+TOKEN_PAGE_SIZE = 50  # the page size of every other list
 TOKEN_ORDERING = {"created_at": "created_at"}
 TOKEN_FORM_FIELDS = {"name": "name", "scopes": "scopes", "expires_at": "expires_on"}
 
