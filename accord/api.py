@@ -49,6 +49,9 @@ api = NinjaAPI(
     description=(
         "The Accord CRM API. Authenticate with `Authorization: Bearer <token>`; "
         "create a token under Settings → API tokens or with `accord createtoken`. "
+        "A token's scopes (`contacts:read`, `deals:write`, ..., or `*`) name the areas it "
+        "may read or change, and its user's role still applies: a call outside the scopes "
+        "answers 403 naming the `missing_scope`, and an expired token answers 401. "
         "Collections answer `{\"items\": [...], \"next\": <cursor or null>}` and take "
         "`limit` (default 50, at most 500), `cursor`, `q` and `ordering` (a field name, "
         "`-` in front for descending). A `PATCH` carries the `version` it was based on "
@@ -84,6 +87,8 @@ def domain_error(request, exc: DomainError):
     extra = None
     if getattr(exc, "current_version", None) is not None:
         extra = {"current_version": exc.current_version}
+    if getattr(exc, "scope", None) is not None:
+        extra = {"missing_scope": exc.scope}
     return problem(request, status=exc.status, code=exc.code, title=exc.title, detail=exc.detail,
                    errors=exc.errors or ([] if exc.status == 422 else None), extra=extra)
 
@@ -138,8 +143,18 @@ def authentication_error(request, exc):
 
 
 def _unauthenticated(request):
-    response = problem(request, status=401, code="unauthenticated", title="Not signed in",
-                       detail="Send a valid API token as `Authorization: Bearer <token>`.")
+    expired_at = getattr(request, "bearer_expired_at", None)
+    if expired_at is not None:
+        response = problem(
+            request, status=401, code="token-expired", title="Token expired",
+            detail=f"This API token expired at {expired_at.astimezone(dt.UTC).isoformat()}. "
+                   "Create a new one under Settings → API tokens.",
+        )
+    else:
+        response = problem(
+            request, status=401, code="unauthenticated", title="Not signed in",
+            detail="Send a valid API token as `Authorization: Bearer <token>`.",
+        )
     response["WWW-Authenticate"] = "Bearer"
     return response
 

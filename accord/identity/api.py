@@ -48,6 +48,7 @@ def read_me(request: HttpRequest):
         "time_zone": user.time_zone, "role": membership.role, "team_id": membership.team_id,
         "organization": membership.organization,
         "permissions": sorted(ROLE_PERMISSIONS[membership.role]),
+        "token": request.api_token,
     }
 
 

@@ -3,18 +3,24 @@
 Identity is resolved once, by TenantMiddleware; these classes only tell Ninja
 (and the OpenAPI document) which schemes are accepted. Session calls must carry
 the CSRF token; bearer calls need none because browsers never send them alone.
+A bearer call must also be within its token's scopes, checked here for every
+operation from the path and method (`accord.identity.scopes`).
 """
 
+from django.urls import reverse
 from ninja.security import APIKeyCookie, HttpBearer
 
+from . import scopes
 from .permissions import require
 
 
 class BearerAuth(HttpBearer):
     def __call__(self, request):
-        if request.api_token is not None and request.membership is not None:
-            return request.membership
-        return None
+        if request.api_token is None or request.membership is None:
+            return None
+        path = request.path.removeprefix(reverse("api:api-root"))
+        scopes.check(request.api_token.scopes, path, request.method)
+        return request.membership
 
     def authenticate(self, request, token):  # the middleware has done this already
         return None

@@ -4,12 +4,16 @@ Forms only shape and label input; the services decide what is valid for the
 organisation and views put a service's InvalidInput back on these fields.
 """
 
+import datetime as dt
+
 from django import forms
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from . import scopes as token_scopes
 from . import throttle, twofactor
 from .models import TIME_ZONE_CHOICES, Membership, Role, Team
 
@@ -205,6 +209,37 @@ class TokenForm(forms.Form):
         help_text=_("Say what uses the token, such as “Billing sync”, so you know what "
                     "breaks when you revoke it."),
     )
+    scopes = forms.MultipleChoiceField(
+        label=_("Scopes"), choices=token_scopes.choices, initial=[token_scopes.ALL],
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Choose at least one scope.")},
+        help_text=_("What the token may reach. It never goes beyond your role: a scope your "
+                    "role does not allow gives nothing."),
+    )
+    expires_on = forms.DateField(
+        label=_("Valid until"), required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("The token stops working at the end of this day, in your time zone. "
+                    "Leave it empty for a token that does not expire."),
+    )
+
+    def expires_at(self) -> dt.datetime | None:
+        """The last second of the chosen day in the current time zone, or None for no expiry."""
+        day = self.cleaned_data.get("expires_on")
+        if day is None:
+            return None
+        return timezone.make_aware(dt.datetime.combine(day, dt.time(23, 59, 59)))
+
+    def scope_rows(self) -> list[dict]:
+        """One row per area with its read and write checkboxes, for the scope table."""
+        boxes = {box.data["value"]: box for box in self["scopes"]}
+        return [
+            {"label": label, "read": boxes[f"{area}:read"], "write": boxes[f"{area}:write"]}
+            for area, label in token_scopes.AREAS.items()
+        ]
+
+    def everything_box(self):
+        return next(box for box in self["scopes"] if box.data["value"] == token_scopes.ALL)
 
 
 class AcceptInvitationForm(forms.Form):

@@ -57,6 +57,7 @@ class TenantMiddleware:
         request.membership = None
         request.api_token = None
         request.bearer_failed = False
+        request.bearer_expired_at = None
         via = "web"
 
         if request.path.startswith("/api/") and "Authorization" in request.headers:
@@ -64,6 +65,9 @@ class TenantMiddleware:
             token = resolve_bearer(request)
             if token is None:
                 request.bearer_failed = True
+            elif token.is_expired:
+                request.bearer_failed = True
+                request.bearer_expired_at = token.expires_at
             else:
                 self._attach_token(request, token)
         elif request.user.is_authenticated:

@@ -10,6 +10,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accord import crypto
 from accord.core.models import TenantModel, VersionedModel
 from accord.money import Rounding
 
@@ -150,13 +151,19 @@ def hash_secret(secret: str) -> str:
 
 
 class ApiToken(TenantModel):
-    """A named bearer token; only its hash and a short prefix are stored."""
+    """A named bearer token; only its hash and a short prefix are stored.
+
+    `scopes` lists what the token may reach (see `accord.identity.scopes`);
+    the user's role limits it further. After `expires_at` it stops working.
+    """
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(_("name"), max_length=120)
     prefix = models.CharField(max_length=16, unique=True)
     hashed = models.CharField(max_length=64)
+    scopes = models.JSONField(_("scopes"), default=list)
     created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
@@ -174,8 +181,12 @@ class ApiToken(TenantModel):
         return prefix, f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
 
     @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
     def is_active(self) -> bool:
-        return self.revoked_at is None
+        return self.revoked_at is None and not self.is_expired
 
 
 class Invitation(TenantModel):
@@ -230,12 +241,13 @@ class SignInFailure(models.Model):
 class TwoFactorDevice(models.Model):
     """A user's TOTP authenticator; it counts only once `confirmed_at` is set.
 
-    Not tenant-scoped: a user signs in once for every organisation. The secret
-    is stored as it is and shown only until the user confirms it.
+    Not tenant-scoped: a user signs in once for every organisation. The
+    secret is stored encrypted with `accord.crypto` and shown only until the
+    user confirms it; `secret` reads and writes it in the clear.
     """
 
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="two_factor")
-    secret = models.CharField(max_length=64)
+    encrypted_secret = models.TextField(help_text="Encrypted with accord.crypto.")
     confirmed_at = models.DateTimeField(null=True, blank=True)
     # The time step of the last accepted code: a code is refused unless its
     # step is later, so an overheard code cannot be replayed in its window.
@@ -244,6 +256,14 @@ class TwoFactorDevice(models.Model):
 
     def __str__(self) -> str:
         return f"two-factor of user {self.user_id}"
+
+    @property
+    def secret(self) -> str:
+        return crypto.decrypt(self.encrypted_secret)
+
+    @secret.setter
+    def secret(self, value: str) -> None:
+        self.encrypted_secret = crypto.encrypt(value)
 
     @property
     def is_confirmed(self) -> bool:

@@ -111,6 +111,13 @@ class OrganizationPatch(Schema):
     tax_rounding: str | None = None
 
 
+class CallerTokenOut(Schema):
+    name: str
+    scopes: list[str] = Field(description='What the token may reach; "*" is everything the '
+                                          "role allows.")
+    expires_at: dt.datetime | None
+
+
 class MeOut(Schema):
     id: int
     email: str
@@ -120,6 +127,8 @@ class MeOut(Schema):
     team_id: int | None
     organization: OrganizationOut
     permissions: list[str] = Field(description="What this caller's role may do.")
+    token: CallerTokenOut | None = Field(
+        description="The API token of this call, or null for a signed-in browser.")
 
 
 class VisibilityOut(Schema):

@@ -25,6 +25,7 @@ from accord.audit import services as audit
 from accord.audit.models import Action
 from accord.errors import Conflict, InvalidInput, NotFound
 
+from . import scopes as token_scopes
 from .models import (
     TOKEN_PREFIX,
     ApiToken,
@@ -85,19 +86,39 @@ def create_organization(name: str, *, admin_email: str, admin_password: str | No
 
 
 @transaction.atomic
-def create_token(org, user, *, name: str) -> tuple[ApiToken, str]:
-    """Issue a token for `user` in `org`; the full token is returned once and never stored."""
+def create_token(org, user, *, name: str, scopes=(token_scopes.ALL,),
+                 expires_at: dt.datetime | None = None) -> tuple[ApiToken, str]:
+    """Issue a token for `user` in `org`; the full token is returned once and never stored.
+
+    `scopes` are names from `accord.identity.scopes`; without them the token
+    may do everything the user's role allows. InvalidInput names `name`,
+    `scopes` or `expires_at` when one is not acceptable.
+    """
     name = (name or "").strip() or "API token"
     if len(name) > 120:
         raise InvalidInput({"name": "Keep the name under 120 characters."})
+    try:
+        scopes = token_scopes.normalise(scopes)
+    except ValueError:
+        raise InvalidInput({"scopes": "Use only these scopes: "
+                                      + ", ".join(token_scopes.SCOPES) + "."}) from None
+    if not scopes:
+        raise InvalidInput({"scopes": "Choose at least one scope."})
+    if expires_at is not None and expires_at <= timezone.now():
+        raise InvalidInput({"expires_at": "Choose an expiry in the future."})
     if not Membership.objects.filter(user=user, is_active=True).exists():
         raise NotFound("This user is not a member of the organisation.")
+
     prefix, raw = ApiToken.generate()
     token = ApiToken.objects.create(
-        organization=org, user=user, name=name, prefix=prefix, hashed=hash_secret(raw)
+        organization=org, user=user, name=name, prefix=prefix, hashed=hash_secret(raw),
+        scopes=scopes, expires_at=expires_at,
     )
-    audit.record(org, user, Action.ACCESS, token, entity="api_token",
-                 changes={"token": [None, f"created {prefix}"]})
+
+    audit.record(org, user, Action.ACCESS, token, entity="api_token", changes={
+        "token": [None, f"created {prefix}"], "scopes": [None, scopes],
+        "expires_at": [None, expires_at.astimezone(dt.UTC).isoformat() if expires_at else None],
+    })
     logger.info("token.created", extra={"organization_id": org.id, "token_id": token.pk})
     return token, raw
 
@@ -108,6 +129,7 @@ def revoke_token(org, actor, token: ApiToken) -> None:
         ApiToken.objects.filter(pk=token.pk).update(revoked_at=timezone.now())
         audit.record(org, actor, Action.ACCESS, token, entity="api_token",
                      changes={"token": [token.prefix, "revoked"]})
+        logger.info("token.revoked", extra={"organization_id": org.id, "token_id": token.pk})
 
 
 @transaction.atomic

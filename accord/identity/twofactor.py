@@ -3,8 +3,9 @@
 A user's device counts once it is confirmed with a current code. Each
 accepted code moves the device's last used time step forward, so the same
 code cannot be used twice. Recovery codes are shown once and kept only as
-salted hashes. Enabling, disabling, new recovery codes, the use of one and
-an organisation's requirement are written to the audit log.
+salted hashes; the TOTP secret is stored encrypted (`TwoFactorDevice.secret`
+reads it). Enabling, disabling, new recovery codes, the use of one and an
+organisation's requirement are written to the audit log.
 """
 
 import hashlib
@@ -55,9 +56,10 @@ def begin_two_factor(user) -> TwoFactorDevice:
     """Give the user a fresh, unconfirmed secret; a confirmed device is left alone."""
     if two_factor_enabled(user):
         raise InvalidInput({"code": _("Two-factor sign-in is on already.")})
-    device, _created = TwoFactorDevice.objects.update_or_create(
-        user=user, defaults={"secret": pyotp.random_base32(), "last_used_step": None},
-    )
+    device = TwoFactorDevice.objects.filter(user=user).first() or TwoFactorDevice(user=user)
+    device.secret = pyotp.random_base32()
+    device.last_used_step = None
+    device.save()
     return device
 
 

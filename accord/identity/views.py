@@ -20,6 +20,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accord.errors import Conflict, InvalidInput, NotFound
+from accord.pagination import paginate, parse_ordering
+from accord.web import apply_errors, pager
 
 from . import services, sessions, twofactor
 from .forms import (
@@ -410,6 +412,11 @@ def _visible_tokens(request):
     return tokens
 
 
+TOKEN_PAGE_SIZE = 50  # the page size of every other list
+TOKEN_ORDERING = {"created_at": "created_at"}
+TOKEN_FORM_FIELDS = {"name": "name", "scopes": "scopes", "expires_at": "expires_on"}
+
+
 @permission_required("tokens.own")
 def token_list(request):
     form = TokenForm(request.POST or None)
@@ -417,15 +424,23 @@ def token_list(request):
     if request.method == "POST" and form.is_valid():
         try:
             _token, new_token = services.create_token(
-                request.organization, request.user, name=form.cleaned_data["name"]
+                request.organization, request.user, name=form.cleaned_data["name"],
+                scopes=form.cleaned_data["scopes"], expires_at=form.expires_at(),
             )
         except InvalidInput as exc:
-            add_service_errors(form, exc)
+            apply_errors(form, exc, TOKEN_FORM_FIELDS.get)
         else:
             form = TokenForm()
+    ordering = parse_ordering(None, TOKEN_ORDERING, "-created_at")
+    try:
+        tokens, next_cursor = paginate(_visible_tokens(request), ordering,
+                                       cursor=request.GET.get("cursor"), limit=TOKEN_PAGE_SIZE)
+    except InvalidInput:
+        return redirect("identity:token_list")
     context = {
-        "form": form, "new_token": new_token, "tokens": _visible_tokens(request),
+        "form": form, "new_token": new_token, "tokens": tokens,
         "sees_all": has_permission(request.membership, "members.manage"),
+        **pager(request.GET, next_cursor),
     }
     # The new token is rendered straight into this response, never kept in a
     # cookie, the sign-in session or a redirect, so it exists only on this one

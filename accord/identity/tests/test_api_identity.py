@@ -18,6 +18,7 @@ def test_me_answers_the_caller_role_organization_and_permissions(org, member, ap
         "time_zone": "UTC", "role": "sales", "team_id": None,
         "organization": {"id": org.pk, "name": "Northwind", "slug": org.slug,
                          "base_currency": "USD", "time_zone": "UTC", "tax_rounding": "line"},
+        "token": {"name": "tests", "scopes": ["*"], "expires_at": None},
     }
     assert "contacts.change" in permissions
     assert "audit.view" not in permissions

@@ -1,15 +1,25 @@
+import datetime as dt
+import importlib
 import re
 
+from django.apps import apps
 from django.test import Client
+from django.utils import timezone
 
+from accord.api import api
 from accord.audit.models import AuditEntry
-from accord.identity import services
+from accord.customers.models import Contact
+from accord.identity import scopes, services
 from accord.identity.models import ApiToken, Membership, Role, hash_secret
 
+full_access = importlib.import_module(
+    "accord.identity.migrations.0008_existing_tokens_full_access")
 
-def create_in_ui(client, name="Billing sync") -> str:
-    response = client.post("/settings/api-tokens/", {"name": name})
-    assert response.status_code == 200
+
+def create_in_ui(client, name="Billing sync", scopes=("*",), expires_on="") -> str:
+    response = client.post("/settings/api-tokens/",
+                           {"name": name, "scopes": list(scopes), "expires_on": expires_on})
+    assert response.status_code == 200, response.content.decode()
     return re.search(r'id="new-token" type="text" readonly value="([^"]+)"',
                      response.content.decode()).group(1)
 
@@ -40,7 +50,7 @@ def test_new_token_works_on_the_api(org, member, client_for):
 
 
 def test_token_needs_a_name(org, member, client_for, in_org):
-    response = client_for(member).post("/settings/api-tokens/", {"name": "  "})
+    response = client_for(member).post("/settings/api-tokens/", {"name": "  ", "scopes": "*"})
 
     assert response.status_code == 422
     assert "This field is required." in response.content.decode()
@@ -95,7 +105,8 @@ def test_admin_revokes_another_members_token_and_it_is_audited(org, admin, membe
     with in_org(org):
         entries = list(AuditEntry.objects.filter(entity="api_token").order_by("id"))
     assert [(entry.actor_id, entry.changes) for entry in entries] == [
-        (member.user.pk, {"token": [None, f"created {token.prefix}"]}),
+        (member.user.pk, {"token": [None, f"created {token.prefix}"], "scopes": [None, ["*"]],
+                          "expires_at": [None, None]}),
         (admin.user.pk, {"token": [token.prefix, "revoked"]}),
     ]
 
@@ -126,3 +137,157 @@ def test_empty_token_list_says_so(org, member, client_for):
     html = client_for(member).get("/settings/api-tokens/").content.decode()
 
     assert "No API tokens yet." in html
+
+
+def test_token_with_scopes_and_expiry_from_the_form_is_listed_with_both(org, member, client_for,
+                                                                        in_org):
+    client = client_for(member)
+    member.user.time_zone = "Europe/Berlin"
+    member.user.save(update_fields=["time_zone"])
+    form = client.get("/settings/api-tokens/").content.decode()
+
+    create_in_ui(client, scopes=["contacts:read", "deals:write"], expires_on="2999-01-31")
+
+    assert 'name="scopes" value="*" id="id_scopes_0" checked' in form
+    assert 'name="expires_on"' in form
+    with in_org(org):
+        token = ApiToken.objects.get()
+        entry = AuditEntry.objects.get(entity="api_token")
+    assert token.scopes == ["contacts:read", "deals:write"]
+    assert token.expires_at == dt.datetime(2999, 1, 31, 22, 59, 59, tzinfo=dt.UTC)
+    assert entry.changes["scopes"] == [None, ["contacts:read", "deals:write"]]
+    assert entry.changes["expires_at"] == [None, "2999-01-31T22:59:59+00:00"]
+    row = client.get("/settings/api-tokens/").content.decode()
+    assert "<code>contacts:read</code>, <code>deals:write</code>" in row
+    assert "<td>01/31/2999 11:59 p.m.</td>" in row
+
+
+def test_form_names_a_missing_scope_and_a_past_expiry_beside_the_fields(org, member, client_for,
+                                                                        in_org):
+    client = client_for(member)
+
+    no_scope = client.post("/settings/api-tokens/", {"name": "Sync"})
+    past = client.post("/settings/api-tokens/",
+                       {"name": "Sync", "scopes": "contacts:read", "expires_on": "2001-01-01"})
+
+    assert no_scope.status_code == 422
+    assert '<p class="errorlist" id="scopes_error_1">Choose at least one scope.</p>' in (
+        no_scope.content.decode())
+    assert past.status_code == 422
+    assert ('<p class="error" id="id_expires_on_error_1">Choose an expiry in the future.</p>'
+            in past.content.decode())
+    with in_org(org):
+        assert not ApiToken.objects.exists()
+
+
+def bearer(raw: str) -> Client:
+    return Client(headers={"Authorization": f"Bearer {raw}"})
+
+
+def test_read_only_scope_reads_its_area_and_is_refused_a_write_naming_the_scope(org, member,
+                                                                                in_org):
+    with in_org(org):
+        _token, raw = services.create_token(org, member.user, name="Reader",
+                                            scopes=["contacts:read"])
+    client = bearer(raw)
+
+    me = client.get("/api/v1/me")
+    listed = client.get("/api/v1/contacts")
+    created = client.post("/api/v1/contacts", {"first_name": "Ana"},
+                          content_type="application/json")
+    deals = client.get("/api/v1/deals")
+
+    assert (me.status_code, listed.status_code) == (200, 200)
+    assert created.status_code == 403
+    assert created["Content-Type"] == "application/problem+json"
+    assert created.json() == {
+        "type": "https://accord.invalid/problems/scope-missing", "title": "Token scope missing",
+        "status": 403, "missing_scope": "contacts:write",
+        "detail": "This API token lacks the scope contacts:write. Create a token with it under "
+                  "Settings → API tokens.",
+    }
+    assert deals.json()["missing_scope"] == "deals:read"
+    with in_org(org):
+        assert not Contact.objects.exists()
+
+
+def test_write_scope_also_reads_and_writes_its_area(org, member, in_org):
+    with in_org(org):
+        _token, raw = services.create_token(org, member.user, name="Writer",
+                                            scopes=["contacts:write"])
+
+    created = bearer(raw).post("/api/v1/contacts", {"first_name": "Ana"},
+                               content_type="application/json")
+    read = bearer(raw).get(f"/api/v1/contacts/{created.json()['id']}")
+
+    assert created.status_code == 201
+    assert read.json()["first_name"] == "Ana"
+
+
+def test_a_token_never_goes_beyond_its_users_role(org, make_member, in_org):
+    reader = make_member(org, Role.READ_ONLY)
+    with in_org(org):
+        _token, everything = services.create_token(org, reader.user, name="All")
+        _token, scoped = services.create_token(org, reader.user, name="Contacts",
+                                               scopes=["contacts:write"])
+
+    for raw in (everything, scoped):
+        response = bearer(raw).post("/api/v1/contacts", {"first_name": "Ana"},
+                                    content_type="application/json")
+
+        assert response.status_code == 403
+        assert response.json()["detail"] == "Your role does not allow this action."
+    with in_org(org):
+        assert not Contact.objects.exists()
+
+
+def test_an_expired_token_is_refused_saying_it_expired(org, member, in_org):
+    with in_org(org):
+        token, raw = services.create_token(
+            org, member.user, name="Short",
+            expires_at=timezone.now() + dt.timedelta(days=1))
+    works = bearer(raw).get("/api/v1/me")
+    ApiToken.unscoped.filter(pk=token.pk).update(
+        expires_at=dt.datetime(2026, 1, 2, 3, 4, tzinfo=dt.UTC))
+
+    refused = bearer(raw).get("/api/v1/me")
+
+    assert works.status_code == 200
+    assert refused.status_code == 401
+    assert refused["Content-Type"] == "application/problem+json"
+    assert refused.json()["title"] == "Token expired"
+    assert refused.json()["detail"] == ("This API token expired at 2026-01-02T03:04:00+00:00. "
+                                        "Create a new one under Settings → API tokens.")
+
+
+def test_tokens_made_before_scopes_existed_keep_full_access(org, member, in_org):
+    with in_org(org):
+        _prefix, raw = ApiToken.generate()
+        old = ApiToken.objects.create(organization=org, user=member.user, name="Old",
+                                      prefix=raw.split("_")[1], hashed=hash_secret(raw))
+        scoped, _raw = services.create_token(org, member.user, name="New",
+                                             scopes=["deals:read"])
+    refused = bearer(raw).get("/api/v1/contacts")
+
+    full_access.grant_full_access(apps, None)
+
+    old.refresh_from_db()
+    scoped.refresh_from_db()
+    assert refused.status_code == 403
+    assert old.scopes == ["*"]
+    assert scoped.scopes == ["deals:read"]
+    created = bearer(raw).post("/api/v1/contacts", {"first_name": "Ana"},
+                               content_type="application/json")
+    assert created.status_code == 201
+
+
+def test_every_api_route_belongs_to_an_area():
+    paths = {
+        (prefix.rstrip("/") + path).strip("/")
+        for prefix, router in api._routers for path in router.path_operations
+    }
+
+    unmapped = {path for path in paths if scopes.required_scope(path, "GET") == scopes.ALL}
+
+    assert len(paths) > 50
+    assert unmapped == set()

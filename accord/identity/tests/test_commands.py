@@ -1,9 +1,11 @@
+import datetime as dt
 import io
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from accord.audit.models import AuditEntry
 from accord.identity.models import ApiToken, Membership, Organization, Role, hash_secret
@@ -134,3 +136,33 @@ def test_commands_explain_themselves_in_help(capsys):
             call_command(command, "--help")
 
         assert expected in " ".join(capsys.readouterr().out.split())
+
+
+def test_createtoken_gives_scopes_and_an_expiry_and_still_prints_only_the_token(org, member,
+                                                                                in_org):
+    before = timezone.now()
+
+    out, err = run("createtoken", "--email", member.user.email, "--scope", "contacts:read",
+                   "--scope", "deals:write", "--expires-in", "30")
+
+    assert err == ""
+    raw = out.removesuffix("\n")
+    assert "\n" not in raw
+    with in_org(org):
+        token = ApiToken.objects.get()
+    assert token.hashed == hash_secret(raw)
+    assert token.scopes == ["contacts:read", "deals:write"]
+    assert before + dt.timedelta(days=30) <= token.expires_at
+    assert token.expires_at <= timezone.now() + dt.timedelta(days=30)
+
+
+def test_createtoken_without_scope_gives_everything_and_refuses_unknown_ones(org, member,
+                                                                             in_org):
+    run("createtoken", "--email", member.user.email)
+
+    with pytest.raises(CommandError, match="argument --scope: invalid choice: 'contacts:all'"):
+        run("createtoken", "--email", member.user.email, "--scope", "contacts:all")
+    with pytest.raises(CommandError, match="argument --expires-in: give between 1 and 3650 days"):
+        run("createtoken", "--email", member.user.email, "--expires-in", "0")
+    with in_org(org):
+        assert list(ApiToken.objects.values_list("scopes", "expires_at")) == [(["*"], None)]

@@ -1,13 +1,23 @@
+import importlib
+import io
 import re
 import time
 
+from cryptography.fernet import Fernet
+from django.apps import apps
+from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 
+from accord import crypto
 from accord.audit.models import AuditEntry
 from accord.identity import twofactor
 from accord.identity.models import RecoveryCode, SignInFailure, TwoFactorDevice
 
 from .conftest import code_for
+
+encrypt_secrets = importlib.import_module(
+    "accord.identity.migrations.0010_encrypt_two_factor_secrets")
 
 PASSWORD = "correct-horse-battery-staple"
 WRONG_CODE = "This code is not correct, or it was used already."
@@ -258,3 +268,44 @@ def test_signing_in_with_one_of_the_last_recovery_codes_warns_to_make_new_ones(e
     assert response.redirect_chain == [("/", 302)]
     assert "You have 1 recovery code left. Make new ones under Two-factor sign-in." in (
         response.content.decode())
+
+
+def stored_secret(user) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT encrypted_secret FROM identity_twofactordevice WHERE user_id = %s",
+                       [user.pk])
+        return cursor.fetchone()[0]
+
+
+def test_the_secret_is_encrypted_in_its_column_and_codes_still_sign_in(enrolled, client):
+    stored = stored_secret(enrolled.user)
+
+    sign_in_with_password(client, enrolled.user)
+    done = client.post("/login/code", {"code": code_for(enrolled.secret, 1)})
+
+    assert enrolled.secret not in stored
+    assert crypto.decrypt(stored) == enrolled.secret
+    assert done["Location"] == "/"
+    assert client.session["_auth_user_id"] == str(enrolled.user.pk)
+
+
+def test_clear_secrets_are_encrypted_by_the_migration_and_follow_key_rotation(enrolled, client,
+                                                                               settings):
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.ENCRYPTION_KEYS = [old]
+    TwoFactorDevice.objects.filter(user=enrolled.user).update(encrypted_secret=enrolled.secret)
+
+    encrypt_secrets.decrypt_secrets(apps, None)
+    untouched = stored_secret(enrolled.user)
+    encrypt_secrets.encrypt_secrets(apps, None)
+    encrypted = stored_secret(enrolled.user)
+    settings.ENCRYPTION_KEYS = [new, old]
+    call_command("rotate_secrets", stdout=io.StringIO())
+    settings.ENCRYPTION_KEYS = [new]
+
+    assert untouched == enrolled.secret
+    assert enrolled.secret not in encrypted
+    assert stored_secret(enrolled.user) != encrypted
+    sign_in_with_password(client, enrolled.user)
+    done = client.post("/login/code", {"code": code_for(enrolled.secret, 1)})
+    assert done["Location"] == "/"

@@ -9,11 +9,13 @@ from accord import crypto
 
 class Command(BaseCommand):
     help = (
-        "Re-encrypt every stored secret (mailbox passwords) with the first key of "
+        "Re-encrypt every stored secret (mailbox passwords, two-factor secrets) with the "
+        "first key of "
         "ENCRYPTION_KEYS. Run it after putting a new key in front; then the old key can go."
     )
 
     def handle(self, *args, **options):
+        from accord.identity.models import TwoFactorDevice
         from accord.service.models import Queue
 
         rotated = 0
@@ -24,5 +26,13 @@ class Command(BaseCommand):
                 except ValueError as exc:
                     raise CommandError(f"Queue {queue.pk}: {exc}") from None
                 queue.save(update_fields=["imap_password"])
+                rotated += 1
+            devices = TwoFactorDevice.objects.exclude(encrypted_secret="").select_for_update()
+            for device in devices:
+                try:
+                    device.encrypted_secret = crypto.rotate(device.encrypted_secret)
+                except ValueError as exc:
+                    raise CommandError(f"Two-factor device {device.pk}: {exc}") from None
+                device.save(update_fields=["encrypted_secret"])
                 rotated += 1
         self.stdout.write(f"Re-encrypted {rotated} secrets.")
