@@ -110,8 +110,10 @@ class OrderFilters(SalesListParams):
     status: str | None = Field(None, description="One status, or several separated by commas.")
     channel: str | None = None
     kind: str | None = None
-    placed_after: dt.datetime | None = Field(None, description="Placed at or after this time.")
-    placed_before: dt.datetime | None = Field(None, description="Placed before this time.")
+    placed_after: str | None = Field(None, description="Placed at or after this ISO 8601 "
+                                                       "time, or on or after this date.")
+    placed_before: str | None = Field(None, description="Placed before this ISO 8601 time, "
+                                                        "or on or before this date.")
 
 
 class OrderLineIn(InputSchema):

@@ -19,9 +19,11 @@ def _moment(value, field: str, errors: Collector, *, end_of_day: bool = False):
         moment = value
     else:
         text = str(value).strip()
+        # A bare date is read as a day first: parse_datetime would take it
+        # as that day's midnight and lose "the whole day" for the end.
         try:
-            moment = parse_datetime(text)
-            day = parse_date(text) if moment is None and len(text) == 10 else None
+            day = parse_date(text) if len(text) == 10 else None
+            moment = None if day else parse_datetime(text)
         except ValueError:
             moment = day = None
         if moment is None:
