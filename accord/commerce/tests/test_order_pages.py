@@ -113,3 +113,33 @@ def test_an_edit_based_on_an_old_version_is_refused_with_409(org, admin, client_
 
     assert response.status_code == 409
     assert "changed by someone else" in response.content.decode()
+
+
+def test_a_subscription_is_started_and_cancelled_in_its_form(org, admin, make_member,
+                                                             client_for):
+    reader = make_member(org, Role.READ_ONLY)
+    with scope(organization=org):
+        contact = customers.create_contact(org, admin.user, data={
+            "first_name": "Ada", "last_name": "Byron"})
+    client = client_for(admin)
+    form = {"plan_name": "Monthly box", "status": "active", "mrr": "15", "currency": "EUR",
+            "contact": str(contact.pk), "started_at": "2025-01-10", "renews_on": "2025-01-01"}
+
+    early = client.post("/subscriptions/new/", form)
+    form["renews_on"] = "2025-02-10"
+    started = client.post("/subscriptions/new/", form)
+    url = started["Location"]
+    cancelled = client.post(url, {**form, "version": "1", "status": "cancelled",
+                                  "cancel_reason": "Moved abroad"})
+
+    assert early.status_code == 422
+    assert 'id="id_renews_on_error">The renewal date cannot be before the start.' in (
+        early.content.decode())
+    assert started.status_code == 302
+    assert cancelled.status_code == 302
+    page = client_for(reader).get(url).content.decode()
+    assert "Moved abroad" in page
+    assert "Cancelled" in page
+    assert client_for(reader).post(url, form).status_code == 403
+    listed = client.get("/subscriptions/", {"status": "cancelled"})
+    assert [item.plan_name for item in listed.context["subscriptions"]] == ["Monthly box"]
