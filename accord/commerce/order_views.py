@@ -19,7 +19,7 @@ from . import orders as order_services
 from . import subscriptions as subscription_services
 from .models import Channel, Order, OrderKind, OrderStatus, Subscription, SubscriptionStatus
 from .order_forms import OrderForm, SubscriptionForm
-from .queries import order_filters, subscription_filters
+from .queries import follow_contact_visibility, order_filters, subscription_filters
 
 PAGE_SIZE = 50
 ORDERINGS = {"placed_at": "placed_at", "total": "total", "number": "number"}
@@ -34,7 +34,7 @@ def _order(request, pk) -> Order:
         order = order_services.get_order(pk)
     except NotFound as exc:
         raise Http404(str(exc)) from exc
-    found = order_services.visible_orders(Order.objects.filter(pk=order.pk),
+    found = follow_contact_visibility(Order.objects.filter(pk=order.pk),
                                           request.membership).select_related(
         "contact", "company", "original").first()
     if found is None:
@@ -43,7 +43,7 @@ def _order(request, pk) -> Order:
 
 
 def _visible(request, queryset):
-    return order_services.visible_orders(queryset, request.membership)
+    return follow_contact_visibility(queryset, request.membership)
 
 
 @permission_required("orders.view")

@@ -7,14 +7,11 @@ domain event and timeline entry in one transaction, and checks
 computed here from the lines, never taken from the caller.
 """
 
-import datetime as dt
 import logging
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from accord import events
@@ -22,13 +19,13 @@ from accord.activities import services as timeline
 from accord.activities.models import Activity
 from accord.audit import services as audit
 from accord.audit.models import Action
-from accord.customers.models import Company, Contact
 from accord.customers.validation import Collector
 from accord.errors import InvalidInput, NotFound, StaleVersion
 from accord.money import Line, document_totals, is_currency, quantize
 from accord.sales.validation import clean_decimal
 
 from .models import Channel, Order, OrderKind, OrderLine, OrderStatus, Product
+from .validation import clean_choice, clean_moment, find_company, find_contact, to_pk
 
 logger = logging.getLogger(__name__)
 
@@ -41,73 +38,12 @@ MAX_PRICE = Decimal("9999999999")  # fits the column with four decimals
 STORED_PLACES = Decimal("0.0001")
 
 
-def _pk(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-
-
 def get_order(order_id) -> Order:
     """The order with this id in the current organisation; NotFound otherwise."""
-    order = Order.objects.filter(pk=_pk(order_id)).first() if _pk(order_id) else None
+    order = Order.objects.filter(pk=to_pk(order_id)).first() if to_pk(order_id) else None
     if order is None:
         raise NotFound(_("No order with this id."))
     return order
-
-
-def visible_orders(queryset: QuerySet, membership) -> QuerySet:
-    """The orders a member may see: guest orders and those of contacts they may see.
-
-    Orders follow their contact's record visibility, as tickets do, so a
-    member who may not see a contact does not meet them through an order.
-    """
-    from accord.identity.visibility import Scope, scope_for, visible
-
-    if membership is None:
-        return queryset.none()
-    if scope_for(membership, "contacts") == Scope.ALL:
-        return queryset
-    contacts = visible(Contact.objects.all(), membership, "contacts").values("pk")
-    return queryset.filter(Q(contact__isnull=True) | Q(contact__in=contacts))
-
-
-def _clean_datetime(value, field: str, errors: Collector) -> dt.datetime | None:
-    if isinstance(value, dt.datetime):
-        moment = value
-    else:
-        moment = parse_datetime(str(value or "").strip()) if value else None
-        if moment is None:
-            errors.add(field, _("Enter a date and time such as 2025-03-01T09:30:00Z."))
-            return None
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment)
-    return moment
-
-
-def _choice(value, choices, field: str, errors: Collector):
-    if value not in choices.values:
-        errors.add(field, _("Choose one of: %(values)s.") % {"values": ", ".join(choices.values)})
-        return None
-    return value
-
-
-def _contact(value, errors: Collector) -> Contact | None:
-    if value in (None, ""):
-        return None
-    contact = Contact.objects.filter(pk=_pk(value)).first() if _pk(value) else None
-    if contact is None:
-        errors.add("contact", _("No contact with this id."))
-    return contact
-
-
-def _company(value, errors: Collector) -> Company | None:
-    if value in (None, ""):
-        return None
-    company = Company.objects.filter(pk=_pk(value)).first() if _pk(value) else None
-    if company is None:
-        errors.add("company", _("No company with this id."))
-    return company
 
 
 def clean_order(org, data: dict, *, current: Order | None = None) -> dict:
@@ -134,17 +70,19 @@ def clean_order(org, data: dict, *, current: Order | None = None) -> dict:
                 errors.add("number", _("Another order has this number."))
         values["number"] = number
     if "kind" in data or is_new:
-        values["kind"] = _choice(data.get("kind") or OrderKind.ORDER, OrderKind, "kind", errors)
+        values["kind"] = clean_choice(data.get("kind") or OrderKind.ORDER, OrderKind, "kind",
+                                      errors)
     kind = values.get("kind") or getattr(current, "kind", OrderKind.ORDER)
     if "status" in data or is_new:
         default = OrderStatus.RETURNED if kind == OrderKind.RETURN else OrderStatus.PLACED
-        values["status"] = _choice(data.get("status") or default, OrderStatus, "status", errors)
+        values["status"] = clean_choice(data.get("status") or default, OrderStatus, "status",
+                                        errors)
     if "channel" in data or is_new:
-        values["channel"] = _choice(data.get("channel") or Channel.WEB, Channel, "channel",
-                                    errors)
+        values["channel"] = clean_choice(data.get("channel") or Channel.WEB, Channel,
+                                         "channel", errors)
     if "placed_at" in data or is_new:
         placed = data.get("placed_at")
-        values["placed_at"] = (_clean_datetime(placed, "placed_at", errors) if placed
+        values["placed_at"] = (clean_moment(placed, "placed_at", errors) if placed
                                else timezone.now())
     if "currency" in data or is_new:
         code = str(data.get("currency") or org.base_currency).strip().upper()
@@ -154,13 +92,13 @@ def clean_order(org, data: dict, *, current: Order | None = None) -> dict:
     if "note" in data:
         values["note"] = str(data.get("note") or "").strip()[:20000]
     if "contact" in data:
-        values["contact"] = _contact(data["contact"], errors)
+        values["contact"] = find_contact(data["contact"], errors)
     if "company" in data:
-        values["company"] = _company(data["company"], errors)
+        values["company"] = find_company(data["company"], errors)
     if "original" in data:
         original = None
         if data["original"] not in (None, ""):
-            original = Order.objects.filter(pk=_pk(data["original"])).first()
+            original = Order.objects.filter(pk=to_pk(data["original"])).first()
             if original is None:
                 errors.add("original", _("No order with this id."))
             elif original.kind == OrderKind.RETURN or (current and original.pk == current.pk):
@@ -184,7 +122,7 @@ def clean_lines(raw, kind: str, *, products: dict | None = None) -> list[dict]:
     if len(raw) > MAX_LINES:
         raise InvalidInput({"lines": _("An order has at most %(count)d lines.")
                             % {"count": MAX_LINES}})
-    wanted = {_pk(item.get("product")) for item in raw
+    wanted = {to_pk(item.get("product")) for item in raw
               if isinstance(item, dict) and item.get("product") not in (None, "")}
     known = dict(products or {})
     missing = {pk for pk in wanted if pk and pk not in known}
@@ -200,7 +138,7 @@ def clean_lines(raw, kind: str, *, products: dict | None = None) -> list[dict]:
         field_errors: dict = {}
         product = None
         if item.get("product") not in (None, ""):
-            product = known.get(_pk(item.get("product")))
+            product = known.get(to_pk(item.get("product")))
             if product is None:
                 field_errors["product"] = _("No product with this id.")
         sku = str(item.get("sku") or (product.sku if product else "")).strip()
@@ -365,7 +303,7 @@ def update_order(org, actor, order: Order, *, data: dict,
     if lines is not None:
         _write_lines(org, order, lines)
     currency = values.get("currency", order.currency)
-    current_lines = [_line_input(line, typed=True) for line in order.lines.all()]
+    current_lines = [_line_input(line, with_product=False) for line in order.lines.all()]
     for field, value in compute_totals(current_lines, currency, org.tax_rounding).items():
         setattr(order, field, value)
     for stored, line in zip(order.lines.all(), current_lines, strict=True):
@@ -384,11 +322,11 @@ def update_order(org, actor, order: Order, *, data: dict,
     return order
 
 
-def _line_input(line: OrderLine, *, typed: bool = False) -> dict:
+def _line_input(line: OrderLine, *, with_product: bool = True) -> dict:
     values = {"product": line.product_id, "sku": line.sku, "description": line.description,
               "quantity": line.quantity, "unit_price": line.unit_price,
               "discount_percent": line.discount_percent, "tax_percent": line.tax_percent}
-    if typed:
+    if not with_product:
         values.pop("product")
     return values
 

@@ -23,9 +23,9 @@ from accord.errors import NotFound, StaleVersion
 from accord.money import is_currency, quantize
 from accord.sales.validation import clean_decimal
 
-from .models import Order, OrderKind, OrderStatus, Product, Subscription, SubscriptionStatus
+from .models import OrderKind, OrderStatus, Product, Subscription, SubscriptionStatus
 from .models.subscription import LIVE_STATUSES
-from .orders import _choice, _clean_datetime, _company, _contact, _pk
+from .validation import clean_choice, clean_moment, find_company, find_contact, to_pk
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +35,8 @@ MAX_MRR = Decimal("9999999999")
 
 
 def get_subscription(subscription_id) -> Subscription:
-    found = (Subscription.objects.filter(pk=_pk(subscription_id)).first()
-             if _pk(subscription_id) else None)
+    found = (Subscription.objects.filter(pk=to_pk(subscription_id)).first()
+             if to_pk(subscription_id) else None)
     if found is None:
         raise NotFound(_("No subscription with this id."))
     return found
@@ -71,7 +71,7 @@ def clean_subscription(org, data: dict, *, current: Subscription | None = None) 
             errors.add("plan_name", _("Use at most 200 characters."))
         values["plan_name"] = plan
     if "status" in data or is_new:
-        values["status"] = _choice(data.get("status") or SubscriptionStatus.ACTIVE,
+        values["status"] = clean_choice(data.get("status") or SubscriptionStatus.ACTIVE,
                                    SubscriptionStatus, "status", errors)
     if "mrr" in data or is_new:
         field_errors: dict = {}
@@ -93,7 +93,7 @@ def clean_subscription(org, data: dict, *, current: Subscription | None = None) 
     if "renews_on" in data:
         values["renews_on"] = _clean_date(data.get("renews_on"), "renews_on", errors)
     if "cancelled_at" in data:
-        values["cancelled_at"] = (_clean_datetime(data["cancelled_at"], "cancelled_at", errors)
+        values["cancelled_at"] = (clean_moment(data["cancelled_at"], "cancelled_at", errors)
                                   if data["cancelled_at"] else None)
     if "cancel_reason" in data:
         reason = str(data.get("cancel_reason") or "").strip()
@@ -101,13 +101,13 @@ def clean_subscription(org, data: dict, *, current: Subscription | None = None) 
             errors.add("cancel_reason", _("Use at most 200 characters."))
         values["cancel_reason"] = reason
     if "contact" in data:
-        values["contact"] = _contact(data["contact"], errors)
+        values["contact"] = find_contact(data["contact"], errors)
     if "company" in data:
-        values["company"] = _company(data["company"], errors)
+        values["company"] = find_company(data["company"], errors)
     if "product" in data:
         product = None
         if data["product"] not in (None, ""):
-            product = Product.objects.filter(pk=_pk(data["product"])).first()
+            product = Product.objects.filter(pk=to_pk(data["product"])).first()
             if product is None:
                 errors.add("product", _("No product with this id."))
         values["product"] = product
@@ -215,17 +215,18 @@ def delete_subscription(org, actor, subscription: Subscription, *,
     subscription.delete()
 
 
-def purchase_summary(org, *, contact=None, company=None) -> dict:
-    """Orders count, total spent, last order and live subscriptions of one customer.
+def purchase_summary(org, *, orders, subscriptions) -> dict:
+    """Orders count, net spent, last order and live subscriptions, over the querysets given.
 
-    Amounts are in the organisation's base currency, converted with its
-    exchange rates on each order's day; orders in a currency without a rate
-    are left out of the total and counted in `unconverted`.
+    The caller passes one customer's orders and subscriptions, narrowed to
+    what the member may see. Amounts are in the organisation's base
+    currency, converted with its exchange rates on each order's day, with
+    returns taken off; orders in a currency without a rate are left out of
+    the total and their days counted in `unconverted`.
     """
     from accord.sales.services import MissingRate, to_base
 
-    where = Q(contact=contact) if contact is not None else Q(company=company)
-    orders = Order.objects.filter(where).exclude(status=OrderStatus.CANCELLED)
+    orders = orders.exclude(status=OrderStatus.CANCELLED)
     counts = orders.aggregate(
         count=Count("id", filter=Q(kind=OrderKind.ORDER)), last=Max("placed_at"))
     spent = Decimal(0)
@@ -236,12 +237,13 @@ def purchase_summary(org, *, contact=None, company=None) -> dict:
             spent += to_base(org, row["sum"], row["currency"], row["placed_at__date"])
         except MissingRate:
             unconverted += 1
-    subscriptions = Subscription.objects.filter(where, status__in=LIVE_STATUSES)
+    subscriptions = subscriptions.filter(status__in=LIVE_STATUSES)
     mrr = Decimal(0)
     live = 0
     mrr_unconverted = 0
     today = timezone.localdate()
-    for row in subscriptions.values("currency").annotate(sum=Sum("mrr"), n=Count("id")):
+    for row in (subscriptions.values("currency").annotate(sum=Sum("mrr"), n=Count("id"))
+                .order_by()):
         live += row["n"]
         try:
             mrr += to_base(org, row["sum"], row["currency"], today)

@@ -818,6 +818,10 @@ class OrderAdapter(Adapter):
     `group_rows`); a number already here is skipped whole, so importing the
     same file again adds nothing. Products are found by SKU and customers by
     their id in another system in one query per chunk.
+
+    Undoing such an import deletes its orders but keeps the contacts it made
+    for unknown customer ids: undo takes back only companies made for links,
+    and those contacts may have been given more since.
     """
 
     entity = "order"

@@ -6,7 +6,7 @@ from accord.identity.permissions import has_permission
 
 from ..models import Order, Subscription
 from ..models.subscription import LIVE_STATUSES
-from ..orders import visible_orders
+from ..queries import follow_contact_visibility
 from ..subscriptions import purchase_summary
 
 register = template.Library()
@@ -33,14 +33,15 @@ def orders_box(context, *, company=None, contact=None):
         where = {"company": company}
         list_query = f"company_id={company.pk}"
         new_query = f"company={company.pk}"
-    orders = visible_orders(Order.objects.filter(**where), membership)
-    subscriptions = visible_orders(Subscription.objects.filter(**where, status__in=LIVE_STATUSES),
-                                   membership)
+    orders = follow_contact_visibility(Order.objects.filter(**where), membership)
+    subscriptions = follow_contact_visibility(Subscription.objects.filter(**where), membership)
     return {
         "visible": True,
-        "summary": purchase_summary(request.organization, **where),
+        "summary": purchase_summary(request.organization, orders=orders,
+                                    subscriptions=subscriptions),
         "orders": list(orders.order_by("-placed_at", "-id")[:BOX_ORDERS]),
-        "subscriptions": list(subscriptions.order_by("-started_at", "-id")),
+        "subscriptions": list(subscriptions.filter(status__in=LIVE_STATUSES)
+                              .order_by("-started_at", "-id")),
         "list_query": list_query, "new_query": new_query,
         "can_add": has_permission(membership, "orders.add"),
     }
