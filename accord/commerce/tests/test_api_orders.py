@@ -4,9 +4,11 @@ from django_scopes import scope
 
 from accord.activities.models import Activity
 from accord.audit.models import AuditEntry
+from accord.commerce import orders as services_orders
 from accord.commerce import services
 from accord.core.models import DomainEvent
 from accord.customers import services as customers
+from accord.identity import visibility
 from accord.identity.models import Role
 
 
@@ -164,3 +166,25 @@ def test_subscriptions_are_started_cancelled_and_kept_apart_by_organization(
     assert stranger.get("/api/v1/subscriptions").json()["items"] == []
     assert reader.get("/api/v1/subscriptions", {"status": "cancelled"}).json()[
         "items"][0]["id"] == sub_id
+
+
+def test_orders_follow_the_visibility_of_their_contact(org, admin, make_member,
+                                                       api_client_for):
+    seller = make_member(org, Role.SALES)
+    with scope(organization=org):
+        visibility.update_visibility(org, admin.user, roles={Role.SALES: {"contacts": "own"}})
+        mine = customers.create_contact(org, seller.user, data={"first_name": "Mine"})
+        hidden = customers.create_contact(org, admin.user, data={"first_name": "Hidden"})
+        made = {}
+        for number, contact in (("1", mine), ("2", hidden), ("3", None)):
+            made[number] = services_orders.create_order(org, admin.user, data={
+                "number": number, "contact": contact.pk if contact else None,
+                "lines": [{"sku": "A", "quantity": "1", "unit_price": "1"}]})
+    client = api_client_for(seller)
+
+    listed = client.get("/api/v1/orders", {"ordering": "number"})
+
+    assert [item["number"] for item in listed.json()["items"]] == ["1", "3"]
+    assert client.get(f"/api/v1/orders/{made['2'].pk}").status_code == 404
+    assert client.patch(f"/api/v1/orders/{made['2'].pk}", {"version": 1, "note": "x"},
+                        content_type="application/json").status_code == 404
