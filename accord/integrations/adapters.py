@@ -101,6 +101,10 @@ class Adapter:
     def update(self, org, actor, record, data: dict):
         raise NotImplementedError
 
+    def group_key(self, draft: Draft) -> tuple[str, str]:
+        """The record a row is part of, for adapters that set `group_rows`."""
+        raise NotImplementedError
+
     def get(self, record_id):
         return self.model.objects.filter(pk=record_id).first()
 
@@ -855,7 +859,11 @@ class OrderAdapter(Adapter):
         draft.values = {"order": header, "line": line, "customer": data.get("customer", "")}
 
     def keys(self, draft: Draft) -> list[tuple[str, str]]:
-        return [("number", draft.values["order"]["number"])]
+        return [self.group_key(draft)]
+
+    def group_key(self, draft: Draft) -> tuple[str, str]:
+        """The order a row belongs to, read even from a row that failed its checks."""
+        return ("number", str(draft.data.get("number") or "").strip())
 
     def lookup(self, keys, system: str) -> dict:
         numbers = [value for kind, value in keys if kind == "number"]

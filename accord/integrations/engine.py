@@ -360,11 +360,22 @@ class Run:
         """
         outcomes: dict[int, Outcome] = {}
         groups: dict[tuple, list[int]] = {}
+        broken: dict[tuple, int] = {}  # key -> number of the first row that failed
         for position, draft in enumerate(drafts):
+            key = self.adapter.group_key(draft)
             if draft.errors:
                 outcomes[position] = Outcome(draft, RowAction.FAILED, errors=draft.errors)
+                broken.setdefault(key, draft.number)
             else:
-                groups.setdefault(self.adapter.keys(draft)[0], []).append(position)
+                groups.setdefault(key, []).append(position)
+        # A record is written whole or not at all: the other rows of one with
+        # a bad row fail too, naming it.
+        for key in set(groups) & set(broken):
+            reason = (f"Row {broken[key]} of this {str(self.entity.label).lower()} has a "
+                      "problem, so none of its rows were imported.")
+            for position in groups.pop(key):
+                outcomes[position] = Outcome(drafts[position], RowAction.FAILED, errors=[
+                    {"column": "", "value": key[1], "reason": reason}])
         index = self.adapter.lookup(set(groups), self.system)
         context = self.adapter.prepare([drafts[p] for ps in groups.values() for p in ps],
                                        self.system,

@@ -84,3 +84,27 @@ def test_order_lines_are_grouped_into_orders_returns_and_guest_orders(org, admin
     with scope(organization=org):
         assert Order.objects.count() == 47
         assert Contact.objects.filter(first_name="Customer").count() == 31
+
+
+def test_an_order_with_a_bad_line_is_not_imported_at_all(org, tmp_path):
+    upload = tmp_path / "orders.csv"
+    upload.write_text(
+        "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID\n"
+        "900001,A1,Lamp,2,2011-01-05 10:00:00,3.50,\n"
+        "900001,A2,Shade,two,2011-01-05 10:00:00,1.00,\n"
+        "900002,A1,Lamp,1,2011-01-05 11:00:00,3.50,\n"
+        "C900003,A1,Lamp,1,2011-01-06 09:00:00,3.50,\n", encoding="utf-8")
+    out, err = io.StringIO(), io.StringIO()
+
+    call_command("import", str(upload), org=org.slug, entity="order", stdout=out, stderr=err)
+
+    summary = json.loads(out.getvalue().strip().splitlines()[-1])
+    assert (summary["created"], summary["failed"]) == (1, 3)
+    assert err.getvalue().splitlines() == [
+        "row 2: Row 3 of this order has a problem, so none of its rows were imported.",
+        "row 3 Quantity: This value is not a number.",
+        "row 5 Quantity: A return gives items back: use a negative quantity.",
+    ]
+    with scope(organization=org):
+        assert list(Order.objects.values_list("number", "total")) == [
+            ("900002", Decimal("3.5"))]
