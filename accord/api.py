@@ -236,9 +236,12 @@ def register_routers() -> None:
     from accord.activities import services as activity_services
     from accord.activities.api import router as activities
     from accord.audit.api import router as audit_log
+    from accord.commerce import orders as order_services
     from accord.commerce import services as commerce_services
+    from accord.commerce import subscriptions as subscription_services
     from accord.commerce.api import products
     from accord.commerce.events_api import router as behaviour_events
+    from accord.commerce.order_api import orders, subscriptions
     from accord.customers import duplicates
     from accord.customers import services as customer_services
     from accord.customers.api import companies, contacts, custom_fields, tags
@@ -276,6 +279,8 @@ def register_routers() -> None:
         "stage_id": sales_services.get_stage,
         "deal_id": sales_services.get_deal,
         "product_id": commerce_services.get_product,
+        "order_id": order_services.get_order,
+        "subscription_id": subscription_services.get_subscription,
         "lead_id": leads.get_lead,
         "assignment_rule_id": assignment.get_rule,
         "scoring_rule_id": scoring.get_rule,
@@ -306,6 +311,8 @@ def register_routers() -> None:
     api.add_router("/exchange-rates", exchange_rates)
     api.add_router("/quotas", quotas)
     api.add_router("/products", products)
+    api.add_router("/orders", orders)
+    api.add_router("/subscriptions", subscriptions)
     api.add_router("/leads", lead_router)
     api.add_router("/lead-assignment-rules", assignment_rules)
     api.add_router("/lead-scoring-rules", scoring_rules)

@@ -7,6 +7,7 @@ under the one context key `timeline`, so it cannot clash with the page's own.
 """
 
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode, urlsplit
 
 from django.db.models import F
@@ -148,6 +149,19 @@ def describe_event(entry: Activity) -> str:
         message = (_("Ticket #%(number)s opened: %(subject)s") if entry.event == "ticket.opened"
                    else _("Ticket #%(number)s solved: %(subject)s"))
         return message % {"number": data.get("number", "?"), "subject": data.get("subject", "")}
+    if entry.event in ("order.placed", "order.returned"):
+        message = (_("Order %(number)s placed: %(total)s %(currency)s")
+                   if entry.event == "order.placed"
+                   else _("Return %(number)s: %(total)s %(currency)s"))
+        return message % {"number": data.get("number", "?"),
+                          "total": _amount(data.get("total")),
+                          "currency": data.get("currency", "")}
+    if entry.event in ("subscription.started", "subscription.cancelled"):
+        message = (_("Subscription started: %(plan)s, %(mrr)s %(currency)s a month")
+                   if entry.event == "subscription.started"
+                   else _("Subscription cancelled: %(plan)s"))
+        return message % {"plan": data.get("plan_name", ""), "mrr": _amount(data.get("mrr")),
+                          "currency": data.get("currency", "")}
     if entry.event == "outreach.sent":
         return _("E-mailed: %(subject)s") % {"subject": data.get("subject", "")}
     if entry.event.endswith(".merged"):
@@ -156,3 +170,13 @@ def describe_event(entry: Activity) -> str:
             return _("Merged with %(other)s") % {"other": other}
         return _("Merged with a duplicate record")
     return entry.event.replace(".", " ").replace("_", " ").capitalize()
+
+
+def _amount(text) -> str:
+    """A stored amount ("139.1200") as it is shown: to the cent unless it has more places."""
+    try:
+        amount = Decimal(str(text))
+    except (InvalidOperation, ValueError):
+        return str(text or "")
+    return str(amount.quantize(Decimal("0.01")) if amount == amount.quantize(Decimal("0.01"))
+               else amount.normalize())

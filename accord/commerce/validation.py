@@ -1,10 +1,15 @@
 """Turning plain product input (import, demo, API) into clean values, naming every bad field."""
 
+import datetime as dt
 import decimal
 import re
 
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from accord.customers.models import Company, Contact
+from accord.customers.validation import Collector
 from accord.errors import InvalidInput
 from accord.money import is_currency
 from accord.sales.validation import clean_decimal
@@ -66,3 +71,55 @@ def clean_product(org, data: dict, *, current: Product | None = None) -> dict:
     if errors:
         raise InvalidInput(errors)
     return values
+
+
+# Shared by orders and subscriptions.
+
+
+def to_pk(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def clean_moment(value, field: str, errors: Collector) -> dt.datetime | None:
+    """An aware datetime from ISO 8601 text; a time without a zone is in the current one."""
+    if isinstance(value, dt.datetime):
+        moment = value
+    else:
+        try:
+            moment = parse_datetime(str(value or "").strip()) if value else None
+        except ValueError:
+            moment = None
+        if moment is None:
+            errors.add(field, _("Enter a date and time such as 2025-03-01T09:30:00Z."))
+            return None
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    return moment
+
+
+def clean_choice(value, choices, field: str, errors: Collector):
+    if value not in choices.values:
+        errors.add(field, _("Choose one of: %(values)s.") % {"values": ", ".join(choices.values)})
+        return None
+    return value
+
+
+def find_contact(value, errors: Collector) -> Contact | None:
+    if value in (None, ""):
+        return None
+    contact = Contact.objects.filter(pk=to_pk(value)).first() if to_pk(value) else None
+    if contact is None:
+        errors.add("contact", _("No contact with this id."))
+    return contact
+
+
+def find_company(value, errors: Collector) -> Company | None:
+    if value in (None, ""):
+        return None
+    company = Company.objects.filter(pk=to_pk(value)).first() if to_pk(value) else None
+    if company is None:
+        errors.add("company", _("No company with this id."))
+    return company

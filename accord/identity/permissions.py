@@ -18,7 +18,7 @@ VIEW_RECORDS = {
     "contacts.view", "companies.view", "activities.view", "tasks.view", "tags.view",
     "custom_fields.view", "members.view", "teams.view", "imports.view",
     "deals.view", "pipelines.view", "forecast.view", "products.view", "leads.view",
-    "tickets.view", "knowledge.view",
+    "tickets.view", "knowledge.view", "orders.view",
 }
 # A merge loses nothing (every value and link is kept, the merged record stays
 # and the audit trail shows each choice), so it is an edit of the records, not
@@ -28,13 +28,13 @@ EDIT_RECORDS = {
     "contacts.add", "contacts.change", "companies.add", "companies.change",
     "activities.add", "activities.change", "tasks.change", "tags.add",
     "deals.add", "deals.change", "leads.add", "leads.change", "leads.convert",
-    "tickets.add", "tickets.change",
+    "tickets.add", "tickets.change", "orders.add", "orders.change",
     # Behaviour events from shops and apps, sent with a member's API token.
     "events.send",
 } | MERGE
 DELETE_RECORDS = {
     "contacts.delete", "companies.delete", "activities.delete", "deals.delete",
-    "leads.delete", "tickets.delete", "trash.restore",
+    "leads.delete", "tickets.delete", "orders.delete", "trash.restore",
 }
 # Pipelines and their stages shape every salesperson's board and the
 # forecast; quotas are targets set for people. Managers and admins set both,
@@ -48,7 +48,7 @@ SERVICE_SETUP = {"service.manage"}
 KNOWLEDGE = {"knowledge.manage"}
 BULK = {"contacts.bulk", "companies.bulk"}
 EXPORT = {"contacts.export", "companies.export", "deals.export", "leads.export",
-          "tickets.export"}
+          "tickets.export", "orders.export"}
 # Export jobs copy every field of every record out of Accord, the whole
 # organisation at once if asked, so they belong with the other admin actions:
 # admins and managers only, who already read the audit log and the trash.

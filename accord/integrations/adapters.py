@@ -13,8 +13,9 @@ from functools import cached_property
 from django.db.models.functions import Lower
 
 from accord.audit.services import json_safe
+from accord.commerce import orders as commerce_orders
 from accord.commerce import services as commerce
-from accord.commerce.models import Product
+from accord.commerce.models import Order, OrderKind, Product
 from accord.commerce.validation import clean_product, sku_from_name
 from accord.customers import bulk, custom_fields
 from accord.customers import services as customers
@@ -74,6 +75,9 @@ class Adapter:
     area = ""  # "contacts", "companies": the permission prefix
     owner_required = False  # whether an owner who is no member fails the row
     has_duplicates = True  # whether the duplicates queue looks at imported records
+    # Whether rows sharing a key are parts of one record (an order's lines):
+    # the engine then keeps them in one chunk and writes them together.
+    group_rows = False
 
     def clean(self, org, draft: Draft, fields: list) -> None:
         """Set `draft.values`, or add an error per bad value; `fields` are the custom fields."""
@@ -95,6 +99,10 @@ class Adapter:
         raise NotImplementedError
 
     def update(self, org, actor, record, data: dict):
+        raise NotImplementedError
+
+    def group_key(self, draft: Draft) -> tuple[str, str]:
+        """The record a row is part of, for adapters that set `group_rows`."""
         raise NotImplementedError
 
     def get(self, record_id):
@@ -807,6 +815,123 @@ class LeadAdapter(Adapter):
         return removed
 
 
+class OrderAdapter(Adapter):
+    """Orders by line: rows with the same order number become one order.
+
+    The engine hands the adapter each group of rows with one number (see
+    `group_rows`); a number already here is skipped whole, so importing the
+    same file again adds nothing. Products are found by SKU and customers by
+    their id in another system in one query per chunk.
+
+    Undoing such an import deletes its orders but keeps the contacts it made
+    for unknown customer ids: undo takes back only companies made for links,
+    and those contacts may have been given more since.
+    """
+
+    entity = "order"
+    model = Order
+    area = "orders"
+    has_duplicates = False
+    group_rows = True
+    LINE_FIELDS = ("sku", "description", "quantity", "unit_price", "discount_percent",
+                   "tax_percent")
+
+    def clean(self, org, draft: Draft, fields: list) -> None:
+        data = draft.data
+        number = str(data.get("number") or "").strip()
+        if not number:
+            draft.fail("", "", "Give each row the number of its order.")
+            return
+        kind = OrderKind.RETURN if number.upper().startswith("C") else OrderKind.ORDER
+        line = {key: data[key] for key in self.LINE_FIELDS if data.get(key) is not None}
+        try:
+            [line] = commerce_orders.clean_lines([line], kind)
+        except InvalidInput as exc:
+            for error in exc.errors:
+                field_name = error["field"].removeprefix("lines.0.")
+                column, text = draft.origin.get(field_name, ("", ""))
+                draft.fail(column, text, error["message"])
+            return
+        header = {"number": number, "kind": kind}
+        for key in ("placed_at", "currency", "channel", "status"):
+            if data.get(key) not in (None, ""):
+                header[key] = data[key]
+        draft.values = {"order": header, "line": line, "customer": data.get("customer", "")}
+
+    def keys(self, draft: Draft) -> list[tuple[str, str]]:
+        return [self.group_key(draft)]
+
+    def group_key(self, draft: Draft) -> tuple[str, str]:
+        """The order a row belongs to, read even from a row that failed its checks."""
+        return ("number", str(draft.data.get("number") or "").strip())
+
+    def lookup(self, keys, system: str) -> dict:
+        numbers = [value for kind, value in keys if kind == "number"]
+        return {("number", number): pk for number, pk in
+                Order.objects.filter(number__in=numbers).values_list("number", "pk")}
+
+    def prepare(self, drafts: list[Draft], system: str, *, create_missing: bool) -> dict:
+        """The products (by SKU) and contacts (by external id) a chunk's rows name."""
+        skus = {draft.values["line"]["sku"] for draft in drafts if draft.values["line"]["sku"]}
+        products = {product.sku: product for product in Product.objects.filter(sku__in=skus)}
+        customers_ = {draft.values["customer"] for draft in drafts if draft.values["customer"]}
+        found = dict(ExternalId.objects.filter(entity="contact", system=system,
+                                               value__in=customers_)
+                     .values_list("value", "record_id"))
+        contacts = Contact.objects.in_bulk(set(found.values()))
+        return {"products": products, "system": system, "create_missing": create_missing,
+                "contacts": {value: contacts[pk] for value, pk in found.items()
+                             if pk in contacts}}
+
+    def create_group(self, org, actor, drafts: list[Draft], context: dict):
+        """One order from the rows of one number; InvalidInput names the order's problem."""
+        first = drafts[0]
+        data = dict(first.values["order"])
+        customer = first.values["customer"]
+        contact = context["contacts"].get(customer)
+        if customer and contact is None:
+            contact = self._new_customer(org, actor, customer, context)
+            first.links_created.append({"entity": "contact", "id": contact.pk})
+        if contact is not None:
+            data["contact"] = contact.pk
+        lines = []
+        for draft in drafts:
+            line = dict(draft.values["line"])
+            product = context["products"].get(line["sku"])
+            if product is not None:
+                line["product"] = product.pk
+                line["description"] = line["description"] or product.name
+            lines.append(line)
+        products = {product.pk: product for product in context["products"].values()}
+        return commerce_orders.create_order(org, actor, data={**data, "lines": lines},
+                                            products=products)
+
+    @staticmethod
+    def _new_customer(org, actor, customer: str, context: dict):
+        """A contact for a customer id no contact has yet, when the job may create links.
+
+        The file names customers only by their id, so the contact is called
+        after it until someone fills in the person's name.
+        """
+        if not context["create_missing"]:
+            raise InvalidInput({"customer": "No contact has this id in another system; "
+                                            "allow creating missing records, or import the "
+                                            "contacts first."})
+        contact = customers.create_contact(org, actor, data={
+            "first_name": "Customer", "last_name": customer})
+        ExternalId.objects.create(organization=org, entity="contact", system=context["system"],
+                                  record_id=contact.pk, value=customer)
+        context["contacts"][customer] = contact
+        return contact
+
+    def remove(self, org, actor, ids: list[int]) -> list[int]:
+        removed = []
+        for order in Order.objects.filter(pk__in=set(ids)):
+            commerce_orders.delete_order(org, actor, order)
+            removed.append(order.pk)
+        return removed
+
+
 ADAPTERS: dict[str, Adapter] = {"contact": ContactAdapter(), "company": CompanyAdapter(),
                                 "deal": DealAdapter(), "product": ProductAdapter(),
-                                "lead": LeadAdapter()}
+                                "lead": LeadAdapter(), "order": OrderAdapter()}

@@ -89,7 +89,7 @@ def _read(target: Target, text: str, date_order: str, number_style: str, tz):
     try:
         if kind in ("date", "cf.date"):
             return values.parse_date(text, date_order)
-        if kind == "cf.datetime":
+        if kind in ("datetime", "cf.datetime"):
             return values.parse_datetime(text, date_order, tz)
         if kind in ("decimal", "integer", "cf.number", "cf.money"):
             number = values.parse_decimal(text, number_style)

@@ -205,6 +205,13 @@ class Run:
                              "address or name.")
         return self.members[key]
 
+    def group_of(self, item) -> str:
+        """The raw key a row shares with the other rows of its record ("" if none)."""
+        for index, _header, target, _order, _style in self.columns:
+            if target.key == "number":
+                return item.values[index].strip() if index < len(item.values) else ""
+        return ""
+
     # Links
 
     def resolve_links(self, draft: Draft) -> None:
@@ -295,6 +302,8 @@ class Run:
 
     def apply(self, drafts: list[Draft]) -> list[Outcome]:
         """Write one chunk; call inside a transaction. Returns one outcome per draft."""
+        if self.adapter.group_rows:
+            return self._apply_groups(drafts)
         self.new_companies = []
         valid = [draft for draft in drafts if not draft.errors]
         wanted = {key for draft in valid for key in self.adapter.keys(draft)}
@@ -341,6 +350,62 @@ class Run:
             if outcome.action in (RowAction.CREATED, RowAction.UPDATED) and outcome.draft.note:
                 self._add_note(outcome)
         return outcomes
+
+    def _apply_groups(self, drafts: list[Draft]) -> list[Outcome]:
+        """Write a chunk whose rows are parts of records: one record per key.
+
+        Every row of a group gets the group's outcome: all created, all
+        skipped (the record is already here) or all failed with the reason,
+        in a savepoint per group so that one bad record leaves the others.
+        """
+        outcomes: dict[int, Outcome] = {}
+        groups: dict[tuple, list[int]] = {}
+        broken: dict[tuple, int] = {}  # key -> number of the first row that failed
+        for position, draft in enumerate(drafts):
+            key = self.adapter.group_key(draft)
+            if draft.errors:
+                outcomes[position] = Outcome(draft, RowAction.FAILED, errors=draft.errors)
+                broken.setdefault(key, draft.number)
+            else:
+                groups.setdefault(key, []).append(position)
+        # A record is written whole or not at all: the other rows of one with
+        # a bad row fail too, naming it.
+        for key in set(groups) & set(broken):
+            reason = (f"Row {broken[key]} of this {str(self.entity.label).lower()} has a "
+                      "problem, so none of its rows were imported.")
+            for position in groups.pop(key):
+                outcomes[position] = Outcome(drafts[position], RowAction.FAILED, errors=[
+                    {"column": "", "value": key[1], "reason": reason}])
+        index = self.adapter.lookup(set(groups), self.system)
+        context = self.adapter.prepare([drafts[p] for ps in groups.values() for p in ps],
+                                       self.system,
+                                       create_missing=self.options.get("create_missing_links"))
+        label = str(self.entity.label).lower()
+        for key, positions in groups.items():
+            members = [drafts[position] for position in positions]
+            if key in index:
+                reason = (f"Matches {label} #{index[key]} by number; its rows are skipped, "
+                          "as a record already here is not changed by an import.")
+                for position, draft in zip(positions, members, strict=True):
+                    outcomes[position] = Outcome(draft, RowAction.SKIPPED, record_id=index[key],
+                                                 errors=[{"column": "", "value": key[1],
+                                                          "reason": reason}])
+                continue
+            try:
+                with transaction.atomic():
+                    record = self.adapter.create_group(self.org, self.actor, members, context)
+            except InvalidInput as exc:
+                reasons = [{"column": "", "value": key[1], "reason": error["message"]}
+                           for error in exc.errors]
+                for position, draft in zip(positions, members, strict=True):
+                    draft.links_created = []
+                    outcomes[position] = Outcome(draft, RowAction.FAILED, errors=reasons)
+                continue
+            index[key] = record.pk
+            for position, draft in zip(positions, members, strict=True):
+                outcomes[position] = Outcome(draft, RowAction.CREATED, record_id=record.pk,
+                                             version_after=record.version)
+        return [outcomes[position] for position in range(len(drafts))]
 
     def _flush(self, pending: list[Outcome], index: dict) -> None:
         if not pending:
@@ -435,12 +500,23 @@ def run_job(org, actor, job: ImportJob, *, after_chunk: Callable | None = None,
     with table_for(job) as table, _small_page_cache():
         run.bind(table.headers)
         items = (item for item in _items(table, job.kind) if item.number > done_up_to)
+        carry: list = []
         while True:
             if _cancel_requested(job):
                 return _finish(job, ImportStatus.CANCELLED)
-            chunk = list(islice(items, CHUNK))
+            chunk = carry + list(islice(items, CHUNK - len(carry)))
+            carry = []
             if not chunk:
                 break
+            if run.adapter.group_rows:
+                # A record's rows stay in one chunk, so it is written whole and
+                # a resumed job starts at the beginning of a record.
+                last = run.group_of(chunk[-1])
+                for item in items:
+                    if run.group_of(item) != last:
+                        carry = [item]
+                        break
+                    chunk.append(item)
             try:
                 written = _write_chunk(run, job, chunk)
             except IntegrityError:
@@ -638,7 +714,9 @@ def preview(org, actor, job: ImportJob, *, limit: int = PREVIEW_ROWS) -> dict:
             keys = run.adapter.keys(draft)
             duplicate = any(key in found or key in seen for key in keys)
             status = "match" if duplicate and run.policy != DuplicatePolicy.CREATE else "new"
-            seen.update(keys)
+            if not run.adapter.group_rows:
+                # The other rows of a record are parts of it, not duplicates.
+                seen.update(keys)
         counts[status] += 1
         if len(rows) < limit:
             bad = {error["column"]: error["reason"] for error in draft.errors}

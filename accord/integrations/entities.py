@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext_lazy as _
 from rapidfuzz import fuzz
 
-from accord.commerce.models import Product
+from accord.commerce.models import Channel, Order, OrderStatus, Product
 from accord.customers import custom_fields
 from accord.customers.models import (
     Company,
@@ -373,6 +373,51 @@ register(Entity(
                     "given are chosen by the lead assignment rules."),
     match_hint=_("A row matches an open lead (new or being worked on) by its e-mail address, "
                  "then by its id in another system."),
+))
+
+ORDER_TARGETS = [
+    Target("number", _("Order number"), synonyms=(
+        "InvoiceNo", "Invoice", "Invoice number", "Invoice no", "Order", "Order no",
+        "Order ID", "Order number", "Bestellnummer", "Rechnungsnummer", "Numéro de commande",
+        "Ordernummer")),
+    Target("placed_at", _("Placed (date and time)"), "datetime", synonyms=(
+        "InvoiceDate", "Invoice date", "Order date", "Date", "Placed at", "Created at",
+        "Bestelldatum", "Date de commande", "Besteldatum")),
+    Target("customer", _("Customer (contact's id in another system)"), "identifier",
+           synonyms=("CustomerID", "Customer ID", "Customer number", "Customer", "Kundennummer",
+                     "Numéro client", "Klantnummer")),
+    Target("sku", _("SKU"), synonyms=(
+        "StockCode", "Stock code", "Product code", "Item code", "Article number", "Product SKU",
+        "Artikelnummer", "Référence")),
+    Target("description", _("Description"), synonyms=(
+        "Item", "Product", "Product name", "Item name", "Beschreibung", "Produit",
+        "Omschrijving")),
+    Target("quantity", _("Quantity"), "decimal", synonyms=("Qty", "Menge", "Quantité",
+                                                           "Aantal")),
+    Target("unit_price", _("Unit price"), "decimal", synonyms=(
+        "UnitPrice", "Price", "Item price", "Preis", "Prix", "Prijs")),
+    Target("discount_percent", _("Discount (%)"), "decimal", synonyms=("Discount",
+                                                                       "Rabatt")),
+    Target("tax_percent", _("Tax (%)"), "decimal", synonyms=("Tax rate", "VAT", "VAT rate",
+                                                             "MwSt")),
+    Target("currency", _("Currency"), synonyms=("Währung", "Devise", "Valuta")),
+    Target("channel", _("Channel"), "choice", synonyms=("Sales channel", "Kanal", "Canal"),
+           choices=tuple(Channel.choices)),
+    Target("status", _("Status"), "choice", synonyms=("Order status",),
+           choices=tuple(OrderStatus.choices)),
+]
+
+register(Entity(
+    key="order", label=_("Order"), plural=_("Orders"), model=Order,
+    permission="orders", built_in=ORDER_TARGETS,
+    required_hint=_("Each row is one line of an order: an order number, a quantity and a "
+                    "unit price (0 is allowed). Rows with the same number make one order; "
+                    "a number starting with C is a return, with negative quantities."),
+    match_hint=_("An order whose number is already here is left as it is and its rows are "
+                 "skipped. A line's SKU finds its catalogue product; an unknown SKU keeps "
+                 "the SKU and description without one. The customer column finds a contact "
+                 "by its id in another system (17850.0 reads as 17850); a blank one makes a "
+                 "guest order."),
 ))
 
 CUSTOM_KINDS = {f"cf.{kind}" for kind in FieldType.values}

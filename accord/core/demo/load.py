@@ -22,6 +22,7 @@ from accord.identity import services as identity
 from accord.identity.models import Organization
 
 from . import DEMO_ADMIN_EMAIL, DEMO_NAME
+from . import orders as orders_loader
 from . import sales as sales_loader
 from . import support as support_loader
 from .plan import Plan, make_plan
@@ -70,6 +71,7 @@ def load_demo(password: str, *, now: dt.datetime | None = None,
             _load_activities(org, plan, users, contacts, progress)
             report = sales_loader.load_sales(org, admin, sales, hashed_password=hashed,
                                              progress=progress)
+            orders_loader.load_orders(org, admin, contacts, now=now)
     return org, report
 
 

@@ -96,7 +96,7 @@ def test_a_mapping_and_options_given_as_json_are_used(org, admin, api_client_for
 
 @pytest.mark.parametrize(("fields", "field", "message"), [
     ({"entity": "ticket"}, "entity",
-     "Choose what the file holds: contact, company, deal, product, lead."),
+     "Choose what the file holds: contact, company, deal, product, lead, order."),
     ({"entity": "contact", "mapping": "[1]"}, "mapping",
      'Give a JSON object, such as {"Email": "email"}.'),
     ({"entity": "contact", "mapping": '{"Email": "fax_number"}'}, "mapping.Email", None),

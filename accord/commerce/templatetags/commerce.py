@@ -1,0 +1,47 @@
+"""The "Orders" box that contact, company and ticket pages show on their right."""
+
+from django import template
+
+from accord.identity.permissions import has_permission
+
+from ..models import Order, Subscription
+from ..models.subscription import LIVE_STATUSES
+from ..queries import follow_contact_visibility
+from ..subscriptions import purchase_summary
+
+register = template.Library()
+
+BOX_ORDERS = 5  # latest orders listed; the order list filtered by customer has them all
+
+
+@register.inclusion_tag("commerce/_orders_box.html", takes_context=True)
+def orders_box(context, *, company=None, contact=None):
+    """A customer's purchase summary, latest orders and live subscriptions.
+
+    Given a contact (and perhaps their company, as on a ticket) the box is
+    about the contact; given only a company, about every order of it.
+    """
+    request = context["request"]
+    membership = getattr(request, "membership", None)
+    if not has_permission(membership, "orders.view") or (contact is None and company is None):
+        return {"visible": False}
+    if contact is not None:
+        where = {"contact": contact}
+        list_query = f"contact_id={contact.pk}"
+        new_query = f"contact={contact.pk}"
+    else:
+        where = {"company": company}
+        list_query = f"company_id={company.pk}"
+        new_query = f"company={company.pk}"
+    orders = follow_contact_visibility(Order.objects.filter(**where), membership)
+    subscriptions = follow_contact_visibility(Subscription.objects.filter(**where), membership)
+    return {
+        "visible": True,
+        "summary": purchase_summary(request.organization, orders=orders,
+                                    subscriptions=subscriptions),
+        "orders": list(orders.order_by("-placed_at", "-id")[:BOX_ORDERS]),
+        "subscriptions": list(subscriptions.filter(status__in=LIVE_STATUSES)
+                              .order_by("-started_at", "-id")),
+        "list_query": list_query, "new_query": new_query,
+        "can_add": has_permission(membership, "orders.add"),
+    }
