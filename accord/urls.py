@@ -18,5 +18,6 @@ urlpatterns = [
     path("", include("accord.sales.lead_urls")),
     path("", include("accord.service.urls")),
     path("", include("accord.service.knowledge_urls")),
+    path("", include("accord.marketing.urls")),
     path("portal/<slug:org_slug>/", include("accord.service.portal_urls")),
 ]

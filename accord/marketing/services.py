@@ -78,7 +78,7 @@ def clean_segment(org, data: dict, *, current: Segment | None = None) -> dict:
         out["kind"] = kind
     if "conditions" in data or current is None:
         try:
-            out["conditions"] = Conditions(org).validate(data.get("conditions") or {"all": []})
+            out["conditions"] = Conditions(org).validate(data.get("conditions", {"all": []}))
         except InvalidInput as exc:
             errors.absorb(exc)
     errors.raise_if_any()
