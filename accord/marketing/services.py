@@ -67,7 +67,9 @@ def clean_segment(org, data: dict, *, current: Segment | None = None) -> dict:
         out["name"] = name
     if "description" in data:
         description = data.get("description") or ""
-        if not isinstance(description, str) or len(description) > DESCRIPTION_LIMIT:
+        if not isinstance(description, str) or "\x00" in description:
+            errors.add("description", "Enter plain text.")
+        elif len(description) > DESCRIPTION_LIMIT:
             errors.add("description",
                        f"Keep the description under {DESCRIPTION_LIMIT} characters.")
         out["description"] = description.strip() if isinstance(description, str) else ""

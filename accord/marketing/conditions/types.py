@@ -25,6 +25,12 @@ from django.utils.translation import gettext_lazy as _
 MAX_TEXT = 200
 MAX_DAYS = 3660  # ten years; a longer look back is a typo
 MAX_DIGITS = 18
+# Custom number fields hold at most 15 whole digits and 6 decimals; a wider
+# number in a condition could match nothing and only risks overflowing a cast.
+MAX_WHOLE_DIGITS = 15
+MAX_DECIMALS = 6
+# Day ranges add a day to their end, which must stay a valid date.
+FIRST_YEAR, LAST_YEAR = 1000, 9000
 
 
 class ValueType(StrEnum):
@@ -142,7 +148,9 @@ def clean_number(value) -> str:
         number = decimal.Decimal(str(value).strip())
     except decimal.InvalidOperation:
         raise BadValue(_("Not a number; enter one such as 42 or 3.5.")) from None
-    if not number.is_finite() or len(number.as_tuple().digits) > MAX_DIGITS:
+    if (not number.is_finite() or len(number.as_tuple().digits) > MAX_DIGITS
+            or number.adjusted() >= MAX_WHOLE_DIGITS
+            or number.as_tuple().exponent < -MAX_DECIMALS):
         raise BadValue(_("Not a number; enter one such as 42 or 3.5."))
     return format(number, "f")
 
@@ -156,6 +164,9 @@ def clean_date(value) -> dt.date:
             parsed = None
     if parsed is None:
         raise BadValue(_("Not a date; enter it as YYYY-MM-DD."))
+    if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
+        raise BadValue(_("Give a date between the years %(first)s and %(last)s.")
+                       % {"first": FIRST_YEAR, "last": LAST_YEAR})
     return parsed
 
 
