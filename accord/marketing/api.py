@@ -5,11 +5,9 @@ a bad tree answers 422 with one error per bad place, named by its path in the
 tree (`all[1].any[0].value`). Members are the contacts the caller may see.
 """
 
-import datetime as dt
-
 from django.db.models.functions import Lower
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Query, Router, Status
 
 from accord.customers.queries import CONTACT_ORDERINGS
 from accord.customers.schemas import ContactPage
@@ -21,78 +19,20 @@ from accord.search import search
 from . import services
 from .conditions import Conditions
 from .models import Segment, SegmentKind
+from .schemas import (
+    SegmentFilters,
+    SegmentIn,
+    SegmentMemberFilters,
+    SegmentOut,
+    SegmentPage,
+    SegmentPatch,
+    SegmentPreviewIn,
+    SegmentPreviewOut,
+)
 
 segments = Router(tags=["segments"])
 
 ORDERINGS = {"name": Lower("name"), "created_at": "created_at", "updated_at": "updated_at"}
-
-
-class InputSchema(Schema):
-    model_config = {"extra": "forbid"}
-
-
-class SegmentFilters(Schema):
-    limit: int | None = Field(None, description="Items per page, 1 to 500 (default 50).")
-    cursor: str | None = Field(None, description="The `next` value of the previous page.")
-    ordering: str | None = Field(None, description="`name`, `created_at` or `updated_at`, "
-                                 "`-` in front for descending.")
-    q: str | None = Field(None, description="Words in the segment's name.")
-    kind: str | None = Field(None, description="`dynamic` or `frozen`.")
-
-
-class SegmentOut(Schema):
-    id: int
-    name: str
-    description: str
-    kind: str
-    conditions: dict = Field(description="The condition tree.")
-    summary: str = Field(description="The conditions in plain words.")
-    member_count: int | None = Field(
-        description="Contacts in the segment that the caller may see; given when one "
-                    "segment is read, null in lists.")
-    frozen_at: dt.datetime | None
-    created_at: dt.datetime
-    updated_at: dt.datetime
-    version: int
-
-
-class SegmentPage(Schema):
-    items: list[SegmentOut]
-    next: str | None
-
-
-class SegmentIn(InputSchema):
-    name: str
-    description: str = ""
-    kind: str = Field("dynamic", description="`dynamic` (evaluated when used) or `frozen` "
-                      "(the members that match now are kept until refreshed).")
-    conditions: dict = Field(description='A condition tree, such as {"all": [{"field": '
-                             '"lifecycle_stage", "op": "in", "value": ["lead"]}]}.')
-
-
-class SegmentPatch(InputSchema):
-    name: str | None = None
-    description: str | None = None
-    kind: str | None = None
-    conditions: dict | None = None
-    version: int | None = Field(None, description="The version you read; 409 when stale.")
-
-
-class PreviewIn(InputSchema):
-    conditions: dict
-
-
-class PreviewOut(Schema):
-    count: int = Field(description="Matching contacts that the caller may see.")
-    summary: str
-
-
-class MemberFilters(Schema):
-    limit: int | None = Field(None, description="Items per page, 1 to 500 (default 50).")
-    cursor: str | None = None
-    ordering: str | None = Field(None, description="A contact list ordering, such as `name` "
-                                 "or `-created_at`.")
-    q: str | None = Field(None, description="Search words; each must match.")
 
 
 def _out(segment: Segment, conditions: Conditions, request=None) -> dict:
@@ -144,9 +84,9 @@ def create_segment(request: HttpRequest, payload: SegmentIn):
     return Status(201, _out(segment, Conditions(request.organization), request))
 
 
-@segments.post("/preview", response=PreviewOut,
+@segments.post("/preview", response=SegmentPreviewOut,
                summary="Count the contacts a condition tree selects")
-def preview_segment(request: HttpRequest, payload: PreviewIn):
+def preview_segment(request: HttpRequest, payload: SegmentPreviewIn):
     allow(request, "segments.view")
     conditions = Conditions(request.organization)
     tree = conditions.validate(payload.conditions)
@@ -190,7 +130,7 @@ def delete_segment(request: HttpRequest, segment_id: int, version: int | None = 
 
 @segments.get("/{segment_id}/members", response=ContactPage,
               summary="List the contacts in a segment")
-def list_members(request: HttpRequest, segment_id: int, filters: Query[MemberFilters]):
+def list_members(request: HttpRequest, segment_id: int, filters: Query[SegmentMemberFilters]):
     allow(request, "segments.view")
     allow(request, "contacts.view")
     segment = services.get_segment(segment_id)
