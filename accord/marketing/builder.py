@@ -11,12 +11,16 @@ or condition); a group posts `<row>:match` (all or any); a condition posts
 as a plain form; htmx only re-renders it as the rows change.
 """
 
+import re
 from dataclasses import dataclass, field
 
 from .conditions import Conditions, Shape, ValueType
 from .conditions.engine import GROUPS
 
 ROOT = "n"
+# A kind's parameter may itself be called "type" (`n_0:p:type`), so a row is
+# only what has a row's name.
+ROW_ID = re.compile(r"n(?:_\d{1,3})*")
 MAX_ROWS = 100  # a posted builder with more rows is cut here; validation refuses > 60 anyway
 
 
@@ -42,7 +46,8 @@ def empty_root() -> Row:
 
 def read(post) -> Row:
     """The rows of a posted builder, in their posted order."""
-    ids = sorted((key[:-5] for key in post if key.endswith(":type") and key.startswith(ROOT)),
+    ids = sorted((key[:-5] for key in post
+                  if key.endswith(":type") and ROW_ID.fullmatch(key[:-5])),
                  key=_order)[:MAX_ROWS]
     if ROOT not in ids:
         return empty_root()
@@ -72,8 +77,7 @@ def read(post) -> Row:
 
 
 def _order(rid: str) -> list[int]:
-    parts = rid.split("_")[1:]
-    return [int(part) if part.isdigit() else 10**6 for part in parts]
+    return [int(part) for part in rid.split("_")[1:]]
 
 
 def apply(root: Row, action: str) -> None:
@@ -116,8 +120,8 @@ def number(row: Row, rid: str = ROOT) -> None:
 def to_tree(root: Row, conditions: Conditions) -> tuple[dict, dict[str, str]]:
     """The condition tree the rows stand for, and which row each tree path came from.
 
-    A condition row without a chosen field is left out: it is a row the
-    person has not filled in yet.
+    A condition row without a chosen field, and a group with nothing but
+    such rows, are left out: they are rows the person has not filled in yet.
     """
     number(root)
     paths: dict[str, str] = {"": root.rid}
@@ -126,7 +130,7 @@ def to_tree(root: Row, conditions: Conditions) -> tuple[dict, dict[str, str]]:
         here = f"{path}.{row.match}" if path else row.match
         children = []
         for child in row.children:
-            if not child.is_group and not child.subject:
+            if not _filled(child):
                 continue
             child_path = f"{here}[{len(children)}]"
             paths[child_path] = child.rid
@@ -135,6 +139,12 @@ def to_tree(root: Row, conditions: Conditions) -> tuple[dict, dict[str, str]]:
         return {row.match: children}
 
     return convert(root, ""), paths
+
+
+def _filled(row: Row) -> bool:
+    if row.is_group:
+        return any(_filled(child) for child in row.children)
+    return bool(row.subject)
 
 
 def _condition(row: Row, conditions: Conditions) -> dict:

@@ -53,6 +53,8 @@ def test_marketer_builds_a_nested_segment_with_plain_posts(org, marketer, contac
     added = client.post(url, {**blank, "action": "group:n"})
     chosen = client.post(url, {**blank, "n_0:subject": "field:lifecycle_stage",
                                "action": "update"})
+    with_param = client.post(url, {**blank, "n_0:subject": "kind:activity",
+                                   "n_0:p:type": "call", "action": "update"})
     counted = client.post(url + "?part=count", {
         **blank, "n_0:subject": "field:lifecycle_stage", "n_0:op": "in",
         "n_0:value": ["lead"]}, HTTP_HX_REQUEST="true")
@@ -66,7 +68,11 @@ def test_marketer_builds_a_nested_segment_with_plain_posts(org, marketer, contac
         "n_1_0:value": "vip",
         "n_1_1:type": "condition", "n_1_1:subject": "field:first_name",
         "n_1_1:op": "starts_with", "n_1_1:value": "so",
-        "n_1_2:type": "condition", "n_1_2:subject": "",
+        "n_1_2:type": "condition", "n_1_2:subject": "kind:activity", "n_1_2:p:type": "call",
+        "n_1_2:op": "in_last_days", "n_1_2:value": "30",
+        "n_1_3:type": "condition", "n_1_3:subject": "",
+        "n_1_4:type": "group", "n_1_4:match": "all",
+        "n_1_4_0:type": "condition", "n_1_4_0:subject": "",
     }, name="Hot leads", kind="dynamic", description="", action="save"))
 
     assert page.status_code == 200
@@ -76,6 +82,8 @@ def test_marketer_builds_a_nested_segment_with_plain_posts(org, marketer, contac
     assert 'name="n_1_0:subject"' in added.content.decode()
     assert '<option value="in" selected>' in chosen.content.decode()
     assert '<option value="customer">Customer</option>' in chosen.content.decode()
+    assert '<option value="call" selected>' in with_param.content.decode()
+    assert 'name="n_1:type"' not in with_param.content.decode()
     assert counted.status_code == 200
     assert counted.content.decode().strip().startswith('<p id="segment-count"')
     assert "2 contacts match" in counted.content.decode()
@@ -88,7 +96,9 @@ def test_marketer_builds_a_nested_segment_with_plain_posts(org, marketer, contac
         assert segment.conditions == {"all": [
             {"field": "lifecycle_stage", "op": "in", "value": ["lead"]},
             {"any": [{"kind": "tag", "op": "has", "value": "vip"},
-                     {"field": "first_name", "op": "starts_with", "value": "so"}]}]}
+                     {"field": "first_name", "op": "starts_with", "value": "so"},
+                     {"kind": "activity", "type": "call", "op": "in_last_days",
+                      "value": 30}]}]}
         assert AuditEntry.objects.filter(entity="segment", action="create").count() == 1
         assert DomainEvent.objects.filter(type="segment.created",
                                           object_id=segment.pk).count() == 1
