@@ -254,6 +254,8 @@ def register_routers() -> None:
     from accord.integrations.api import router as imports
     from accord.integrations.export_api import router as export_jobs
     from accord.integrations.webhook_api import router as webhook_router
+    from accord.marketing import services as marketing_services
+    from accord.marketing.api import segments
     from accord.sales import assignment, leads, scoring
     from accord.sales import services as sales_services
     from accord.sales.api import deals, exchange_rates, pipelines, quotas
@@ -289,6 +291,7 @@ def register_routers() -> None:
         "policy_id": sla_settings.get_policy,
         "calendar_id": sla_settings.get_calendar,
         "article_id": knowledge_services.get_article,
+        "segment_id": marketing_services.get_segment,
     })
     api.add_exception_handler(RecordMerged, merged_record)
     api.add_router("/contacts", contacts)
@@ -321,6 +324,7 @@ def register_routers() -> None:
     api.add_router("/sla-policies", sla_policies)
     api.add_router("/business-calendars", business_calendars)
     api.add_router("/articles", articles)
+    api.add_router("/segments", segments)
 
 
 register_routers()

@@ -61,6 +61,9 @@ EVENT_TYPES = {
     "ticket.message_added": "A message, reply or note was added to a ticket",
     "ticket.solved": "A ticket was solved",
     "ticket.sla_breached": "A ticket passed an SLA target unmet and was escalated",
+    "segment.created": "A segment was saved",
+    "segment.updated": "A segment's name, conditions or kind changed, or it was refrozen",
+    "segment.deleted": "A segment was deleted",
 }
 
 

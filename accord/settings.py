@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "accord.commerce",
     "accord.sales",
     "accord.service",
+    "accord.marketing",
     "accord.integrations",
 ]
 
