@@ -80,7 +80,8 @@ def list_segments(request: HttpRequest, filters: Query[SegmentFilters]):
 @segments.post("", response={201: SegmentOut}, summary="Save a segment")
 def create_segment(request: HttpRequest, payload: SegmentIn):
     allow(request, "segments.manage")
-    segment = services.create_segment(request.organization, request.user, data=_data(payload))
+    segment = services.create_segment(request.organization, request.user, data=_data(payload),
+                                      viewer=request.membership)
     return Status(201, _out(segment, Conditions(request.organization), request))
 
 
@@ -88,7 +89,7 @@ def create_segment(request: HttpRequest, payload: SegmentIn):
                summary="Count the contacts a condition tree selects")
 def preview_segment(request: HttpRequest, payload: SegmentPreviewIn):
     allow(request, "segments.view")
-    conditions = Conditions(request.organization)
+    conditions = Conditions(request.organization, request.membership)
     tree = conditions.validate(payload.conditions)
     count = services.preview_count(request.organization, request.membership, tree)
     return {"count": count, "summary": conditions.describe(tree)}
@@ -106,7 +107,8 @@ def update_segment(request: HttpRequest, segment_id: int, payload: SegmentPatch)
     allow(request, "segments.manage")
     segment = services.update_segment(request.organization, request.user,
                                       services.get_segment(segment_id), data=_data(payload),
-                                      expected_version=payload.version)
+                                      expected_version=payload.version,
+                                      viewer=request.membership)
     return _out(segment, Conditions(request.organization), request)
 
 

@@ -46,7 +46,7 @@ def get_segment(segment_id) -> Segment:
     return segment
 
 
-def clean_segment(org, data: dict, *, current: Segment | None = None) -> dict:
+def clean_segment(org, data: dict, *, current: Segment | None = None, viewer=None) -> dict:
     """Validate segment fields; only keys present in `data` are returned (all on create).
 
     Raises InvalidInput naming every bad field; errors in the condition tree
@@ -80,7 +80,8 @@ def clean_segment(org, data: dict, *, current: Segment | None = None) -> dict:
         out["kind"] = kind
     if "conditions" in data or current is None:
         try:
-            out["conditions"] = Conditions(org).validate(data.get("conditions", {"all": []}))
+            out["conditions"] = Conditions(org, viewer).validate(
+                data.get("conditions", {"all": []}))
         except InvalidInput as exc:
             errors.absorb(exc)
     errors.raise_if_any()
@@ -115,9 +116,10 @@ def _event_data(segment: Segment, **extra) -> dict:
 
 
 @transaction.atomic
-def create_segment(org, actor, *, data: dict) -> Segment:
-    """Save a new segment; a frozen one takes its members at once."""
-    values = clean_segment(org, data)
+def create_segment(org, actor, *, data: dict, viewer=None) -> Segment:
+    """Save a new segment; a frozen one takes its members at once. The `viewer` is
+    the actor's Membership: its conditions may name only fields it may see."""
+    values = clean_segment(org, data, viewer=viewer)
 
     segment = Segment.objects.create(organization=org, created_by=_user(actor), **values)
     changes = audit.diff({}, audit.snapshot(segment, FIELDS))
@@ -132,7 +134,7 @@ def create_segment(org, actor, *, data: dict) -> Segment:
 
 @transaction.atomic
 def update_segment(org, actor, segment: Segment, *, data: dict,
-                   expected_version: int | None = None) -> Segment:
+                   expected_version: int | None = None, viewer=None) -> Segment:
     """Change a segment; StaleVersion when `expected_version` is not the stored one.
 
     A frozen segment whose conditions change, or a dynamic one made frozen,
@@ -140,7 +142,7 @@ def update_segment(org, actor, segment: Segment, *, data: dict,
     """
     segment = Segment.objects.select_for_update().get(pk=segment.pk)
     _check_version(segment, expected_version)
-    values = clean_segment(org, data, current=segment)
+    values = clean_segment(org, data, current=segment, viewer=viewer)
 
     before = audit.snapshot(segment, FIELDS)
     for name, value in values.items():

@@ -100,7 +100,7 @@ def _builder_page(request, segment: Segment | None):
     counts the contacts the rows select, so the page works without script.
     """
     org = request.organization
-    conditions = Conditions(org)
+    conditions = Conditions(org, request.membership)
     context = {"segment": segment, "stale": False}
     status = 200
     if request.method == "POST":
@@ -160,11 +160,13 @@ def _builder_page(request, segment: Segment | None):
 def _save(request, segment: Segment | None, form: SegmentForm, tree: dict) -> Segment:
     data = {**form.service_data(), "conditions": tree}
     if segment is None:
-        saved = services.create_segment(request.organization, request.user, data=data)
+        saved = services.create_segment(request.organization, request.user, data=data,
+                                        viewer=request.membership)
         messages.success(request, _("Segment saved."))
         return saved
     saved = services.update_segment(request.organization, request.user, segment, data=data,
-                                    expected_version=form.cleaned_data.get("version"))
+                                    expected_version=form.cleaned_data.get("version"),
+                                    viewer=request.membership)
     messages.success(request, _("Segment saved."))
     return saved
 

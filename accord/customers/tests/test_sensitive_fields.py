@@ -172,3 +172,30 @@ def test_merge_page_and_merge_fields_keep_the_value_hidden(org, admin, seller, c
     with in_org(org):
         assert "income" not in person_values(contact, seller)["contact"]["custom"]
         assert person_values(contact, admin)["contact"]["custom"]["income"]
+
+
+def test_segments_cannot_be_built_on_the_field_by_those_it_is_hidden_from(
+        org, admin, contact, make_member, api_client_for, client_for, in_org):
+    marketer = make_member(org, Role.MARKETING)
+    with_income = {"conditions": {"all": [
+        {"field": "cf.income", "op": "gt", "value": "90000"}]}}
+    api = api_client_for(marketer)
+
+    assert api.post("/api/v1/segments/preview", with_income,
+                    content_type="application/json").status_code == 200
+    with in_org(org):
+        CustomField.objects.filter(key="income").update(hidden_from_roles=["marketing"])
+    refused = api.post("/api/v1/segments/preview", with_income,
+                       content_type="application/json")
+    saved = api.post("/api/v1/segments", {"name": "Rich", **with_income},
+                     content_type="application/json")
+    builder = client_for(marketer).get("/segments/new/").content.decode()
+
+    assert refused.status_code == 422
+    assert [error["field"] for error in refused.json()["errors"]] == ["all[0].field"]
+    assert saved.status_code == 422
+    assert INCOME not in builder
+    assert "Shoe size" in builder
+    admin_preview = api_client_for(admin).post("/api/v1/segments/preview", with_income,
+                                               content_type="application/json").json()
+    assert admin_preview["count"] == 1  # Ada earns 91,000

@@ -111,9 +111,11 @@ class Conditions:
     fields once.
     """
 
-    def __init__(self, org):
+    def __init__(self, org, viewer=None):
+        # Given a viewer (a Membership), custom fields hidden from its role are
+        # not offered and a tree naming one is refused as naming an unknown field.
         self.org = org
-        self.fields = {subject.key: subject for subject in field_subjects()}
+        self.fields = {subject.key: subject for subject in field_subjects(viewer)}
 
     # What the builder offers
 

@@ -14,6 +14,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
 
+from accord.customers.custom_fields import may_see
 from accord.customers.models import (
     Company,
     CompanySize,
@@ -164,14 +165,15 @@ def _custom_subject(field: CustomField) -> FieldSubject:
                         choices=choices or None, via_company=on_company)
 
 
-def field_subjects() -> list[FieldSubject]:
-    """Every field a condition may compare, the organisation's custom fields included.
+def field_subjects(viewer=None) -> list[FieldSubject]:
+    """Every field a condition may compare, the organisation's custom fields included,
+    less those hidden from the `viewer` (a Membership) when one is given.
 
     Call inside the tenant scope.
     """
-    custom = list(CustomField.objects.filter(
+    custom = [field for field in CustomField.objects.filter(
         entity__in=[Entity.CONTACT, Entity.COMPANY], is_active=True,
-    ).order_by("entity", "position", "id"))
+    ).order_by("entity", "position", "id") if may_see(viewer, field)]
     contact_custom = [_custom_subject(f) for f in custom if f.entity == Entity.CONTACT]
     company_custom = [_custom_subject(f) for f in custom if f.entity == Entity.COMPANY]
     return (_builtin_contact_fields() + contact_custom + _builtin_company_fields()
