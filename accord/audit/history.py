@@ -72,18 +72,41 @@ def describe_entries(entries: list[AuditEntry], *,
 
     Changes of custom fields hidden from the `viewer` (a Membership) are left out.
     """
-    from accord.customers.custom_fields import hidden_keys
-
+    for entry in entries:
+        # Only the in-memory copy changes; audit entries are never saved again.
+        entry.changes = redacted_changes(entry, viewer)
     names = _linked_names(entries)
-    entities = {entry.entity for entry in entries}
-    custom_labels = _custom_field_labels(entities)
-    hidden = {entity: {f"custom_fields.{key}" for key in hidden_keys(entity, viewer)}
-              for entity in entities}
+    custom_labels = _custom_field_labels({entry.entity for entry in entries})
     return {
-        entry.pk: [row for row in _rows(entry, names, custom_labels.get(entry.entity, {}))
-                   if row.field not in hidden[entry.entity]]
+        entry.pk: _rows(entry, names, custom_labels.get(entry.entity, {}))
         for entry in entries
     }
+
+
+def redacted_changes(entry: AuditEntry, viewer) -> dict:
+    """The entry's changes without the values of custom fields hidden from the
+    `viewer` (a Membership): in the record's custom fields and in merge choices."""
+    from accord.customers.custom_fields import hidden_keys
+
+    hidden = hidden_keys(entry.entity, viewer)
+    changes = entry.changes or {}
+    if not hidden:
+        return changes
+    shown = {}
+    for field, values in changes.items():
+        if isinstance(values, list | tuple) and len(values) == 2:
+            if field == "custom_fields":
+                old, new = ({key: value for key, value in side.items() if key not in hidden}
+                            if isinstance(side, dict) else side for side in values)
+                if old == new:
+                    continue
+                values = [old, new]
+            elif field == "merge_choices" and isinstance(values[1], dict):
+                values = [values[0], {name: choice for name, choice in values[1].items()
+                                      if name.removeprefix("cf.") not in hidden
+                                      or not name.startswith("cf.")}]
+        shown[field] = values
+    return shown
 
 
 def model_for(entity: str) -> type[models.Model] | None:
@@ -94,8 +117,9 @@ def model_for(entity: str) -> type[models.Model] | None:
     return None
 
 
-def ordered_changes(entry: AuditEntry) -> list[tuple[str, object]]:
-    """The entry's (field, [old, new]) pairs in the model's field order.
+def ordered_changes(entry: AuditEntry, changes: dict | None = None) -> list[tuple[str, object]]:
+    """The entry's (field, [old, new]) pairs (or those of `changes`) in the model's
+    field order.
 
     PostgreSQL's jsonb does not keep the order keys were written in, so the
     order is rebuilt here: model fields first as declared, then the rest
@@ -104,24 +128,14 @@ def ordered_changes(entry: AuditEntry) -> list[tuple[str, object]]:
     model = model_for(entry.entity)
     declared = [field.name for field in model._meta.get_fields()] if model else []
     position = {name: index for index, name in enumerate(declared)}
-    return sorted((entry.changes or {}).items(),
+    changes = entry.changes if changes is None else changes
+    return sorted((changes or {}).items(),
                   key=lambda item: (position.get(item[0], len(position)), item[0]))
 
 
 def visible_changes(entry: AuditEntry, viewer) -> list[tuple[str, object]]:
     """`ordered_changes` without the custom field values hidden from the `viewer`."""
-    from accord.customers.custom_fields import visible_values
-
-    shown = []
-    for field, values in ordered_changes(entry):
-        if field == "custom_fields" and isinstance(values, list | tuple) and len(values) == 2:
-            old, new = (visible_values(entry.entity, viewer, side)
-                        if isinstance(side, dict) else side for side in values)
-            if old == new:
-                continue
-            values = [old, new]
-        shown.append((field, values))
-    return shown
+    return ordered_changes(entry, redacted_changes(entry, viewer))
 
 
 def entity_label(entity: str) -> str:

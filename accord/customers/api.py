@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Status
 
 from accord.audit.api import HistoryPage, HistoryParams, history_page
-from accord.customers.custom_fields import refuse_hidden
+from accord.customers.custom_fields import hidden_field_ids, may_see, refuse_hidden
 from accord.errors import NotFound
 from accord.identity.api_auth import allow
 from accord.identity.visibility import require_visible, visible
@@ -282,6 +282,7 @@ def list_custom_fields(request: HttpRequest, filters: Query[CustomFieldFilters])
     allow(request, "custom_fields.view")
     ordering = parse_ordering(filters.ordering, CUSTOM_FIELD_ORDERINGS, "position")
     queryset = CustomField.objects.all()
+    queryset = queryset.exclude(pk__in=hidden_field_ids(request.membership))
     if filters.entity:
         queryset = queryset.filter(entity=filters.entity)
     if filters.is_active is not None:
@@ -296,6 +297,6 @@ def list_custom_fields(request: HttpRequest, filters: Query[CustomFieldFilters])
 def read_custom_field(request: HttpRequest, field_id: int):
     allow(request, "custom_fields.view")
     field = CustomField.objects.filter(pk=field_id).first()
-    if field is None:
+    if field is None or not may_see(request.membership, field):
         raise NotFound("No custom field with this id.")
     return field

@@ -63,10 +63,31 @@ def hidden_keys(entity: str, viewer) -> frozenset[str]:
                      if not may_see(viewer, field))
 
 
+def hidden_field_ids(viewer) -> list[int]:
+    """Ids of the definitions, of every record type, hidden from the member's role."""
+    if viewer is None or viewer.role == Role.ADMIN:
+        return []
+    return [field.pk for field in CustomField.objects.all() if not may_see(viewer, field)]
+
+
 def visible_values(entity: str, viewer, values: dict | None) -> dict:
     """A record's stored values without those the member may not see."""
     hidden = hidden_keys(entity, viewer)
     return {key: value for key, value in (values or {}).items() if key not in hidden}
+
+
+def refuse_hidden_choices(entity: str, viewer, choices) -> None:
+    """Refuse merge choices (`cf.<key>`) of fields hidden from the member, answering as
+    for a field that cannot be chosen."""
+    if not isinstance(choices, dict):
+        return
+    hidden = hidden_keys(entity, viewer)
+    errors = [{"field": f"choices.{name}", "code": "invalid",
+               "message": "This field cannot be chosen in a merge."}
+              for name in choices
+              if str(name).startswith("cf.") and str(name)[3:] in hidden]
+    if errors:
+        raise InvalidInput(errors)
 
 
 def values_for_api(entity: str, record, context) -> dict:

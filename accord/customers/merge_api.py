@@ -13,6 +13,7 @@ from django.db.models import F
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
+from accord.customers.custom_fields import refuse_hidden_choices
 from accord.identity.api_auth import allow
 from accord.pagination import Ordering, clamp_limit, paginate
 
@@ -135,6 +136,7 @@ def merge_contacts(request: HttpRequest, contact_id: int, payload: MergeIn):
 
     allow(request, "records.merge")
     survivor, others = merge.load_records(Contact, contact_id, payload.merge_ids)
+    refuse_hidden_choices("contact", request.membership, payload.choices)
     merge.merge_contacts(request.organization, request.user, survivor, others,
                          choices=payload.choices, expected_version=payload.version)
     return _contact_detail(survivor.pk)
@@ -145,6 +147,7 @@ def merge_contacts(request: HttpRequest, contact_id: int, payload: MergeIn):
 def merge_companies(request: HttpRequest, company_id: int, payload: MergeIn):
     allow(request, "records.merge")
     survivor, others = merge.load_records(Company, company_id, payload.merge_ids)
+    refuse_hidden_choices("company", request.membership, payload.choices)
     return merge.merge_companies(request.organization, request.user, survivor, others,
                                  choices=payload.choices, expected_version=payload.version)
 

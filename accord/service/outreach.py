@@ -24,6 +24,7 @@ from accord.audit.models import Action
 from accord.customers.models import Consent, ConsentChannel, ConsentStatus, Contact
 from accord.customers.validation import Collector
 from accord.errors import InvalidInput
+from accord.identity.models import Membership
 
 from .models import UNRESOLVED, Outreach, OutreachRecipient
 from .queries import breached_q
@@ -149,6 +150,8 @@ def _queue(org_id: int, outreach_id: int) -> None:
 def send_pending(org, outreach: Outreach) -> int:
     """Send every recipient not yet claimed; return how many were sent now."""
     sent = 0
+    # Merge fields show what the person who wrote the e-mail may see, no more.
+    writer = Membership.objects.filter(user_id=outreach.created_by_id).first()
     for recipient_id in list(outreach.recipients.filter(
             status=OutreachRecipient.Status.PENDING).values_list("pk", flat=True)):
         claimed = OutreachRecipient.objects.filter(
@@ -158,7 +161,9 @@ def send_pending(org, outreach: Outreach) -> int:
             continue  # another worker has it
         recipient = OutreachRecipient.objects.select_related("contact__company").get(
             pk=recipient_id)
-        values = merge_fields.person_values(recipient.contact)
+        values = merge_fields.person_values(recipient.contact, writer)
+        if writer is None:
+            values["contact"]["custom"] = {}
         values["organization"] = {"name": org.name}
         try:
             # A value with a line break must not become a second header line.

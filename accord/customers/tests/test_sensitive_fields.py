@@ -6,7 +6,7 @@ import json
 import pytest
 
 from accord.customers import services
-from accord.customers.models import Contact, CustomField
+from accord.customers.models import Contact, CustomField, SavedView
 from accord.errors import InvalidInput
 from accord.identity.models import Role
 from accord.integrations.exports import write_export
@@ -199,3 +199,53 @@ def test_segments_cannot_be_built_on_the_field_by_those_it_is_hidden_from(
     admin_preview = api_client_for(admin).post("/api/v1/segments/preview", with_income,
                                                content_type="application/json").json()
     assert admin_preview["count"] == 1  # Ada earns 91,000
+
+
+def test_definitions_and_merges_keep_the_field_hidden(org, admin, seller, contact, in_org,
+                                                     api_client_for, make_member):
+    api = api_client_for(seller)
+    keys = [field["key"] for field in api.get("/api/v1/custom-fields").json()["items"]]
+    assert keys == ["shoe"]
+    with in_org(org):
+        income_id = CustomField.objects.get(key="income").pk
+    assert api.get(f"/api/v1/custom-fields/{income_id}").status_code == 404
+
+    with in_org(org):
+        twin = services.create_contact(org, admin.user, data={
+            "first_name": "Ada", "last_name": "Lovelace", "custom_fields": {"income": "12"}})
+        version = Contact.objects.get(pk=contact.pk).version
+    manager = make_member(org, Role.MANAGER)
+    refused = api_client_for(manager).post(f"/api/v1/contacts/{contact.pk}/merge", {
+        "merge_ids": [twin.pk], "choices": {"cf.income": twin.pk}, "version": version},
+        content_type="application/json")
+    assert refused.status_code == 422
+    merged = api_client_for(admin).post(f"/api/v1/contacts/{contact.pk}/merge", {
+        "merge_ids": [twin.pk], "choices": {}, "version": version},
+        content_type="application/json")
+    assert merged.status_code == 200, merged.content
+
+    history = api.get(f"/api/v1/contacts/{contact.pk}/history").content.decode()
+    assert "merge_choices" in history
+    assert "cf.income" not in history
+    assert "91000" not in history
+    assert "cf.income" in api_client_for(admin).get(
+        f"/api/v1/contacts/{contact.pk}/history").content.decode()
+
+
+def test_a_shared_view_drops_the_field_for_those_it_is_hidden_from(org, admin, seller, contact,
+                                                                   client_for, in_org):
+    with in_org(org):
+        view = SavedView.objects.create(
+            organization=org, entity="contact", name="Earners", owner=admin.user,
+            is_shared=True, query="cf.income.gte=90000&ordering=-cf.income&cf.shoe=38",
+            columns=["name", "cf.income", "cf.shoe"])
+
+    page = client_for(seller).get(f"/contacts/?view={view.pk}")
+    full = client_for(admin).get(f"/contacts/?view={view.pk}").content.decode()
+
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "cf.income" not in text
+    assert "90000" not in text
+    assert "Ada" in text
+    assert "cf.income" in full

@@ -201,6 +201,8 @@ def _merge_page(request, model, pk: int):
         choices = {name.removeprefix("choice_"): value for name, value in request.POST.items()
                    if name.startswith("choice_")}
         try:
+            custom_field_defs.refuse_hidden_choices(
+                "contact" if model is Contact else "company", request.membership, choices)
             if model is Contact:
                 merge.merge_contacts(request.organization, request.user, survivor, others,
                                      choices=choices,

@@ -112,6 +112,26 @@ COMPANIES = ListKind(
 )
 
 
+def _drop_hidden_fields(params: QueryDict, entity: str, viewer) -> None:
+    """Take filters, sorting and columns on fields hidden from the viewer out of a
+    shared view's stored query, so neither they nor their values reach the page."""
+    hidden = custom_field_defs.hidden_keys(entity, viewer)
+    if not hidden:
+        return
+
+    def names_hidden(name: str) -> bool:
+        name = name.lstrip("-")
+        return name.startswith("cf.") and name[3:].partition(".")[0] in hidden
+
+    for name in [name for name in params if names_hidden(name)]:
+        params.pop(name)
+    for name in ("ordering", "sort"):
+        if names_hidden(params.get(name, "")):
+            params.pop(name)
+    params.setlist("columns", [column for value in params.getlist("columns")
+                               for column in value.split(",") if not names_hidden(column)])
+
+
 class ListState:
     """The list as the user asked for it: filters, sort, columns and page, resolved once."""
 
@@ -125,6 +145,7 @@ class ListState:
             if set(params) <= {"view", "cursor"}:
                 stored = QueryDict(self.saved_view.query, mutable=True)
                 stored.setlist("columns", self.saved_view.columns)
+                _drop_hidden_fields(stored, kind.entity, self.membership)
                 stored["view"] = str(self.saved_view.pk)
                 if params.get("cursor"):
                     stored["cursor"] = params["cursor"]

@@ -112,6 +112,12 @@ def _by_id(entity: EntitySpec, params: QueryDict, viewer):
     return entity.model.objects.all(), Ordering("id", F("id"), False)
 
 
+def _field_definitions(entity: EntitySpec, params: QueryDict, viewer):
+    """Custom field definitions, less those hidden from the viewer."""
+    fields = CustomField.objects.exclude(pk__in=custom_field_defs.hidden_field_ids(viewer))
+    return fields, Ordering("id", F("id"), False)
+
+
 # Prefetched into plain lists (`to_attr`): filling each record's related
 # manager cache instead costs a scoped queryset per record, which made
 # exports several times slower.
@@ -380,7 +386,7 @@ REGISTRY: dict[str, EntitySpec] = {
                          rows=_by_id),
     "custom_fields": EntitySpec(
         key="custom_fields", label="Custom field definitions", model=CustomField,
-        document=custom_field_document, rows=_by_id,
+        document=custom_field_document, rows=_field_definitions,
     ),
 }
 # What an organisation export holds, one file each, in this order.

@@ -138,3 +138,25 @@ def test_bad_outreach_input_is_refused_by_name(org, admin, agent, make_member, c
     with scope(organization=org):
         assert Outreach.objects.count() == 0
 
+
+
+def test_merge_fields_show_only_what_the_writer_may_see(org, admin, agent, smtp_inbox):
+    with scope(organization=org):
+        customers.create_custom_field(org, admin.user, data={
+            "entity": "contact", "label": "Diagnosis", "key": "diagnosis", "field_type": "text",
+            "hidden_from_roles": ["support"]})
+        customers.create_custom_field(org, admin.user, data={
+            "entity": "contact", "label": "Plan", "key": "plan", "field_type": "text"})
+        ada = customers.create_contact(org, admin.user, data={
+            "first_name": "Ada", "email": "ada@client.example",
+            "custom_fields": {"diagnosis": "Secret-7731", "plan": "Gold"}})
+        sent, _ = outreach.start_outreach(
+            org, agent.user, contact_ids=[ada.pk], subject="About {{ contact.custom.diagnosis }}",
+            body="Plan {{ contact.custom.plan }}, {{ contact.custom.diagnosis }}, "
+                 "{{ contact.custom }}")
+
+    assert send_outreach(org.pk, sent.pk) == 1
+    _recipients, subject, body = smtp_inbox.only()
+    assert "Secret-7731" not in subject
+    assert "Secret-7731" not in body
+    assert "Plan Gold" in body
