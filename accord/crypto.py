@@ -6,7 +6,9 @@ with Fernet (AES-128-CBC with HMAC-SHA256) from the `cryptography` package.
 The keys come from `ENCRYPTION_KEYS` (comma-separated Fernet keys: the first
 encrypts, every one decrypts, so a new key is added in front and the old
 one dropped once `accord rotate_secrets` has re-encrypted the stored
-values); without it a key is derived from `SECRET_KEY`.
+values); without it a key derived from `SECRET_KEY` encrypts. That derived
+key always decrypts as the last resort, so values stored before
+`ENCRYPTION_KEYS` was first set stay readable until they are rotated.
 """
 
 import base64
@@ -18,9 +20,10 @@ from django.conf import settings
 
 def _keys() -> list[Fernet]:
     keys = [key.strip() for key in settings.ENCRYPTION_KEYS if key.strip()]
-    if not keys:
-        digest = hashlib.sha256(b"accord-encryption:" + settings.SECRET_KEY.encode()).digest()
-        keys = [base64.urlsafe_b64encode(digest).decode()]
+    digest = hashlib.sha256(b"accord-encryption:" + settings.SECRET_KEY.encode()).digest()
+    derived = base64.urlsafe_b64encode(digest).decode()
+    if derived not in keys:
+        keys.append(derived)
     return [Fernet(key) for key in keys]
 
 
@@ -43,7 +46,11 @@ def decrypt(token: str) -> str:
 
 
 def rotate(token: str) -> str:
-    """`token` re-encrypted with the first key."""
+    """`token` re-encrypted with the first key; ValueError when no key opens it."""
     if not token:
         return ""
-    return MultiFernet(_keys()).rotate(token.encode()).decode()
+    try:
+        return MultiFernet(_keys()).rotate(token.encode()).decode()
+    except InvalidToken:
+        raise ValueError("No encryption key opens a stored value; was a key removed from "
+                         "ENCRYPTION_KEYS before the values were rotated?") from None

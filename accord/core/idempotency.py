@@ -15,7 +15,10 @@ import logging
 
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse
+from django.urls import reverse
 from django.utils import timezone
+
+from accord.identity import scopes
 
 from .models import IdempotentRequest
 
@@ -40,6 +43,14 @@ def _problem(request, status: int, code: str, title: str, detail: str):
     return problem(request, status=status, code=code, title=title, detail=detail)
 
 
+def _within_token_scopes(request) -> bool:
+    token = getattr(request, "api_token", None)
+    if token is None:
+        return True
+    path = request.path.removeprefix(reverse("api:api-root"))
+    return scopes.allows(token.scopes, scopes.required_scope(path, request.method))
+
+
 class IdempotencyMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -47,7 +58,10 @@ class IdempotencyMiddleware:
     def __call__(self, request):
         key = request.headers.get(HEADER)
         if (key is None or request.method != "POST" or not request.path.startswith("/api/")
-                or request.organization is None or not request.user.is_authenticated):
+                or request.organization is None or not request.user.is_authenticated
+                or not _within_token_scopes(request)):
+            # A token outside its scopes is refused by the API as usual, never
+            # answered from another token's earlier request.
             return self.get_response(request)
         if not key.strip() or len(key) > MAX_KEY or not key.isprintable():
             return _problem(request, 400, "bad-idempotency-key", "Bad Idempotency-Key",

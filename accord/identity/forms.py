@@ -16,6 +16,7 @@ from django.utils.translation import ngettext
 from . import scopes as token_scopes
 from . import throttle, twofactor
 from .models import TIME_ZONE_CHOICES, Membership, Role, Team
+from .services import MAX_TOKEN_DAYS
 
 User = get_user_model()
 
@@ -222,6 +223,13 @@ class TokenForm(forms.Form):
         help_text=_("The token stops working at the end of this day, in your time zone. "
                     "Leave it empty for a token that does not expire."),
     )
+
+    def clean_expires_on(self):
+        day = self.cleaned_data.get("expires_on")
+        if day is not None and day > timezone.localdate() + dt.timedelta(days=MAX_TOKEN_DAYS):
+            raise forms.ValidationError(
+                _("Choose a day within ten years, or leave it empty for no expiry."))
+        return day
 
     def expires_at(self) -> dt.datetime | None:
         """The last second of the chosen day in the current time zone, or None for no expiry."""

@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 User = get_user_model()
 
 INVITATION_DAYS = 7
+MAX_TOKEN_DAYS = 3650  # ten years: past that, "never" says it more honestly
 
 
 def token_prefix(raw: str) -> str | None:
@@ -106,6 +107,9 @@ def create_token(org, user, *, name: str, scopes=(token_scopes.ALL,),
         raise InvalidInput({"scopes": "Choose at least one scope."})
     if expires_at is not None and expires_at <= timezone.now():
         raise InvalidInput({"expires_at": "Choose an expiry in the future."})
+    if expires_at is not None and expires_at > timezone.now() + dt.timedelta(
+            days=MAX_TOKEN_DAYS + 1):
+        raise InvalidInput({"expires_at": "Choose an expiry within ten years."})
     if not Membership.objects.filter(user=user, is_active=True).exists():
         raise NotFound("This user is not a member of the organisation.")
 

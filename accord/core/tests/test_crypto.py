@@ -31,6 +31,17 @@ def test_without_keys_one_is_derived_from_the_secret_key(settings):
     assert crypto.decrypt(crypto.encrypt("x")) == "x"
 
 
+def test_values_stored_without_keys_rotate_to_the_first_key_set(settings):
+    settings.ENCRYPTION_KEYS = []
+    token = crypto.encrypt("x")
+    settings.ENCRYPTION_KEYS = [NEW]
+
+    rotated = crypto.rotate(token)
+    settings.SECRET_KEY = "another secret key entirely, so the derived key changes"
+
+    assert crypto.decrypt(rotated) == "x"
+
+
 def test_a_value_no_key_opens_says_what_went_wrong(settings):
     settings.ENCRYPTION_KEYS = [OLD]
     token = crypto.encrypt("x")

@@ -4,11 +4,14 @@ import datetime as dt
 import hashlib
 import json
 
+from django.test import Client
 from django.utils import timezone
+from django_scopes import scope
 
 from accord.core.idempotency import forget_old_requests
 from accord.core.models import IdempotentRequest
 from accord.customers.models import Contact
+from accord.identity.services import create_token
 
 CONTACTS = "/api/v1/contacts"
 
@@ -27,6 +30,21 @@ def test_a_retry_is_answered_from_the_first_request(org, admin, api_client_for):
     assert again["Idempotent-Replayed"] == "true"
     assert "Idempotent-Replayed" not in first
     assert Contact.unscoped.filter(organization=org).count() == 1
+
+
+def test_a_token_without_the_scope_gets_no_replay(org, admin, api_client_for):
+    first = post(api_client_for(admin), {"first_name": "Ada"}, "create-ada-2")
+    with scope(organization=org):
+        _, raw = create_token(org, admin.user, name="events only", scopes=["events:read"])
+    narrow = Client(headers={"Authorization": f"Bearer {raw}"})
+
+    again = post(narrow, {"first_name": "Ada"}, "create-ada-2")
+
+    assert first.status_code == 201
+    assert again.status_code == 403
+    assert again.json()["missing_scope"] == "contacts:write"
+    assert "Idempotent-Replayed" not in again
+    assert "Ada" not in again.content.decode()
 
 
 def test_a_new_key_makes_a_new_record(org, admin, api_client_for):

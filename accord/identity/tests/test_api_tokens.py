@@ -146,7 +146,7 @@ def test_token_with_scopes_and_expiry_from_the_form_is_listed_with_both(org, mem
     member.user.save(update_fields=["time_zone"])
     form = client.get("/settings/api-tokens/").content.decode()
 
-    create_in_ui(client, scopes=["contacts:read", "deals:write"], expires_on="2999-01-31")
+    create_in_ui(client, scopes=["contacts:read", "deals:write"], expires_on="2030-01-31")
 
     assert 'name="scopes" value="*" id="id_scopes_0" checked' in form
     assert 'name="expires_on"' in form
@@ -154,12 +154,12 @@ def test_token_with_scopes_and_expiry_from_the_form_is_listed_with_both(org, mem
         token = ApiToken.objects.get()
         entry = AuditEntry.objects.get(entity="api_token")
     assert token.scopes == ["contacts:read", "deals:write"]
-    assert token.expires_at == dt.datetime(2999, 1, 31, 22, 59, 59, tzinfo=dt.UTC)
+    assert token.expires_at == dt.datetime(2030, 1, 31, 22, 59, 59, tzinfo=dt.UTC)
     assert entry.changes["scopes"] == [None, ["contacts:read", "deals:write"]]
-    assert entry.changes["expires_at"] == [None, "2999-01-31T22:59:59+00:00"]
+    assert entry.changes["expires_at"] == [None, "2030-01-31T22:59:59+00:00"]
     row = client.get("/settings/api-tokens/").content.decode()
     assert "<code>contacts:read</code>, <code>deals:write</code>" in row
-    assert "<td>01/31/2999 11:59 p.m.</td>" in row
+    assert "<td>01/31/2030 11:59 p.m.</td>" in row
 
 
 def test_form_names_a_missing_scope_and_a_past_expiry_beside_the_fields(org, member, client_for,
@@ -169,6 +169,8 @@ def test_form_names_a_missing_scope_and_a_past_expiry_beside_the_fields(org, mem
     no_scope = client.post("/settings/api-tokens/", {"name": "Sync"})
     past = client.post("/settings/api-tokens/",
                        {"name": "Sync", "scopes": "contacts:read", "expires_on": "2001-01-01"})
+    far = client.post("/settings/api-tokens/",
+                      {"name": "Sync", "scopes": "contacts:read", "expires_on": "9999-12-31"})
 
     assert no_scope.status_code == 422
     assert '<p class="errorlist" id="scopes_error_1">Choose at least one scope.</p>' in (
@@ -176,6 +178,8 @@ def test_form_names_a_missing_scope_and_a_past_expiry_beside_the_fields(org, mem
     assert past.status_code == 422
     assert ('<p class="error" id="id_expires_on_error_1">Choose an expiry in the future.</p>'
             in past.content.decode())
+    assert far.status_code == 422
+    assert "Choose a day within ten years" in far.content.decode()
     with in_org(org):
         assert not ApiToken.objects.exists()
 

@@ -15,10 +15,10 @@ from accord.audit.context import channel
 from accord.errors import DomainError
 from accord.identity.models import Membership
 from accord.identity.scopes import ALL, SCOPES
-from accord.identity.services import create_token
+from accord.identity.services import MAX_TOKEN_DAYS, create_token
 
 User = get_user_model()
-MAX_DAYS = 3650  # ten years: past that, "never" says it more honestly
+MAX_DAYS = MAX_TOKEN_DAYS
 
 
 def days(value: str) -> int:
@@ -62,7 +62,8 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--expires-in", type=days, metavar="DAYS",
-            help="Make the token stop working after this many days (default: never).",
+            help="Make the token stop working after this many days, 1 to 3650 "
+                 "(default: never).",
         )
 
     def handle(self, *args, email: str, name: str, org: str | None, scopes: list[str] | None,
