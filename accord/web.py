@@ -71,6 +71,14 @@ def query_string(params: QueryDict, *, drop: tuple[str, ...] = (), **updates) ->
     return query.urlencode()
 
 
+def _take_current_version(form, exc: StaleVersion) -> None:
+    """After a 409 the form keeps what was typed but carries the stored version, so
+    saving again (having looked at the other change) goes through."""
+    if exc.current_version is not None and "version" in form.fields and form.is_bound:
+        form.data = form.data.copy()
+        form.data[form.add_prefix("version")] = str(exc.current_version)
+
+
 def save_form(request, *, form, template: str, context: dict, save):
     """Run `save` when the form is valid, mapping service errors onto the form.
 
@@ -87,6 +95,7 @@ def save_form(request, *, form, template: str, context: dict, save):
                 form.add_error(None, exc.detail)
                 context["stale"] = True
                 status = 409
+                _take_current_version(form, exc)
             except InvalidInput as exc:
                 apply_errors(form, exc, form.field_for_error)
     context["form"] = form

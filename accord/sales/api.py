@@ -13,7 +13,7 @@ from ninja import Query, Router, Status
 from accord import search
 from accord.customers import services as customer_services
 from accord.customers.custom_fields import refuse_hidden
-from accord.errors import NotFound
+from accord.errors import InvalidInput, NotFound
 from accord.identity.api_auth import allow
 from accord.identity.visibility import require_visible, visible
 from accord.pagination import Nullable, clamp_limit, paginate, parse_ordering
@@ -170,7 +170,11 @@ def delete_stage(request: HttpRequest, pipeline_id: int, stage_id: int,
                  move_to: int | None = None):
     allow(request, "pipelines.manage")
     stage = _stage_of(pipeline_id, stage_id)
-    target = services.get_stage(move_to) if move_to is not None else None
+    target = None
+    if move_to is not None:
+        target = Stage.objects.filter(pk=move_to).first()
+        if target is None:
+            raise InvalidInput({"move_to": "No stage with this id."})
     services.delete_stage(request.organization, request.user, stage, move_to=target)
     return Status(204, None)
 

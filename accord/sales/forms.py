@@ -315,7 +315,10 @@ class StageDeleteForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["move_to"].choices = [("", "—")] + [
             (other.pk, other.name)
-            for other in stage.pipeline.stages.exclude(pk=stage.pk).order_by("position")
+            # Deals move only to another open stage; winning or losing them is a
+            # decision of its own, with its reasons.
+            for other in stage.pipeline.stages.exclude(pk=stage.pk)
+            .filter(kind=StageKind.OPEN).order_by("position")
         ]
 
 

@@ -101,6 +101,11 @@ def receive_mail(org, queue: Queue | None, parsed: ParsedMail, raw: bytes | None
     if parsed.message_id and TicketMessage.objects.filter(
             message_id=parsed.message_id).exists():
         return Received("duplicate")
+    if not parsed.from_address or queue_for_address(parsed.from_address) is not None:
+        # Nobody to answer (a null sender is an automated notice), or mail from a
+        # support address of Accord's own, which answering would send round in a loop.
+        logger.info("mail.no_customer_sender", extra={"organization_id": org.id})
+        return Received("ignored")
     ticket = find_thread(parsed)
     if parsed.kind in NOT_FOR_TICKETS:
         logger.info("mail.not_for_tickets", extra={"organization_id": org.id,

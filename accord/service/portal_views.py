@@ -222,7 +222,9 @@ def portal_settings(request):
     org = request.organization
     current = portal.settings_for(org)
     form = SettingsForm(request.POST or None, initial={
-        "version": current.version if current.pk else None, "is_enabled": current.is_enabled,
+        # Unsaved settings carry the version the first save creates, so two
+        # first saves from two pages cannot both go through.
+        "version": current.version, "is_enabled": current.is_enabled,
         "share_company_tickets": current.share_company_tickets})
 
     def save(form):

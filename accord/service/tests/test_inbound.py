@@ -179,6 +179,14 @@ def test_mail_to_an_unknown_address_is_refused_by_the_listener_and_known_mail_st
             smtp.sendmail("Kim@Dewit-Bouw.example", ["support@accord.example"],
                           b"To: support@accord.example\r\nSubject: Scanner\r\n"
                           b"Message-ID: <nofrom1@x.example>\r\n\r\nIt scans nothing.\r\n")
+            # No From and a null sender (an automated notice), and mail from the
+            # queue's own address (a loop): neither opens a ticket.
+            smtp.sendmail("", ["support@accord.example"],
+                          b"To: support@accord.example\r\nSubject: Notice\r\n"
+                          b"Message-ID: <nofrom2@x.example>\r\n\r\nDelivered.\r\n")
+            smtp.sendmail("support@accord.example", ["support@accord.example"],
+                          mail("loop1@x.example", "Re: Printer jams", "Looping.",
+                               sender="support@accord.example"))
     finally:
         listener.stop()
 

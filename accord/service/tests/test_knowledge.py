@@ -175,6 +175,15 @@ def test_an_edit_based_on_an_old_version_answers_409_and_keeps_the_text(org, age
     with scope(organization=org):
         article.refresh_from_db()
         assert article.body == "<p>b</p>"
+    # The page now carries the stored version, so saving again goes through.
+    assert f'name="version" value="{article.version}"' in response.content.decode()
+    again = client_for(agent).post(f"/knowledge/{article.pk}/edit/", {
+        "version": article.version, "title": "Returns", "body": "<p>mine</p>",
+        "visibility": "internal", "category": ""})
+    assert again.status_code == 302
+    with scope(organization=org):
+        article.refresh_from_db()
+        assert article.body == "<p>mine</p>"
 
 
 def test_empty_title_is_refused_next_to_the_field(agent, client_for):

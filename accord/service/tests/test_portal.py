@@ -423,9 +423,15 @@ def test_admin_sets_up_the_portal_in_settings(org, admin, agent, client_for):
     client = client_for(admin)
 
     page = client.get("/settings/portal/")
+    other_page = client.get("/settings/portal/")
     saved = client.post("/settings/portal/", {
-        "is_enabled": "on", "share_company_tickets": "on", "version": ""})
+        "is_enabled": "on", "share_company_tickets": "on", "version": "1"})
+    # A second page opened before the first save does not undo it.
+    late = client.post("/settings/portal/", {"version": "1"})
 
+    assert 'name="version" value="1"' in page.content.decode()
+    assert other_page.status_code == 200
+    assert late.status_code == 409
     assert page.status_code == 200
     assert f"http://testserver/portal/{org.slug}/" in page.content.decode()
     assert "/settings/portal/" in client.get("/settings").content.decode()
