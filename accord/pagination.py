@@ -56,6 +56,14 @@ def parse_ordering(value: str | None, allowed: dict[str, object], default: str) 
                     descending, nullable)
 
 
+def refuse_unknown_parameters(params, filters) -> None:
+    """InvalidInput naming each query parameter the list's `filters` schema does not
+    declare, so that a mistyped or unsupported filter never widens what is listed."""
+    unknown = sorted(set(params) - set(type(filters).model_fields))
+    if unknown:
+        raise InvalidInput(dict.fromkeys(unknown, "There is no filter with this name."))
+
+
 def clamp_limit(limit: int | None) -> int:
     if limit is None:
         return DEFAULT_LIMIT

@@ -16,7 +16,13 @@ from accord.customers.custom_fields import refuse_hidden
 from accord.errors import InvalidInput, NotFound
 from accord.identity.api_auth import allow
 from accord.identity.visibility import require_visible, visible
-from accord.pagination import Nullable, clamp_limit, paginate, parse_ordering
+from accord.pagination import (
+    Nullable,
+    clamp_limit,
+    paginate,
+    parse_ordering,
+    refuse_unknown_parameters,
+)
 
 from . import services
 from .models import Deal, DealContact, ExchangeRate, Pipeline, Quota, Stage, StageChange
@@ -233,6 +239,7 @@ def _timed_changes(deal: Deal) -> list[StageChange]:
 @deals.get("", response=DealPage, summary="List deals")
 def list_deals(request: HttpRequest, filters: Query[DealFilters]):
     allow(request, "deals.view")
+    refuse_unknown_parameters(request.GET, filters)
     ordering = parse_ordering(filters.ordering, DEAL_ORDERINGS, "-id")
     queryset = visible(Deal.objects.all(), request.membership, "deals")
     for field in ("pipeline_id", "stage_id", "owner_id", "company_id", "status"):

@@ -12,7 +12,7 @@ from accord.customers.custom_fields import refuse_hidden
 from accord.customers.validation import Collector
 from accord.errors import InvalidInput, NotFound
 from accord.identity.api_auth import allow
-from accord.pagination import clamp_limit, paginate, parse_ordering
+from accord.pagination import clamp_limit, paginate, parse_ordering, refuse_unknown_parameters
 
 from . import queues, services, sla
 from .models import MessageKind, Queue, Ticket
@@ -67,6 +67,7 @@ def _out(ticket: Ticket) -> dict:
 @tickets.get("", response=TicketPage, summary="List tickets")
 def list_tickets(request: HttpRequest, filters: Query[TicketFilters]):
     allow(request, "tickets.view")
+    refuse_unknown_parameters(request.GET, filters)
     ordering = parse_ordering(filters.ordering, TICKET_ORDERINGS, "-created_at")
     queryset = ticket_filters(visible_tickets(Ticket.objects.prefetch_related("tag_links__tag"),
                                               request.membership), request.GET)

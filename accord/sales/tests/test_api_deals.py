@@ -177,6 +177,13 @@ def test_list_pages_by_cursor_and_refuses_unknown_orderings(
     assert second["next"] is None
     assert refused.status_code == 422
     assert refused.json()["errors"][0]["field"] == "ordering"
+    unknown = client.get("/api/v1/deals", {"cf.margin": "4242", "stage": "1"})
+    assert unknown.status_code == 422
+    assert [(error["field"], error["message"]) for error in unknown.json()["errors"]] == [
+        ("cf.margin", "There is no filter with this name."),
+        ("stage", "There is no filter with this name.")]
+    tickets = client.get("/api/v1/tickets", {"cf.vip": "1"})
+    assert tickets.status_code == 422
 
 
 def test_patch_changes_fields_and_a_stale_version_answers_409(
