@@ -10,6 +10,8 @@ from django.http import HttpRequest
 from ninja import Query, Router, Status
 
 from accord.audit.api import HistoryPage, HistoryParams, history_page
+from accord.customers import bulk_api as bulk
+from accord.customers.bulk_api import RecordsBulkIn, RecordsBulkOut
 from accord.customers.custom_fields import hidden_field_ids, may_see, refuse_hidden
 from accord.errors import NotFound
 from accord.identity.api_auth import allow
@@ -105,6 +107,12 @@ def list_contacts(request: HttpRequest, filters: Query[ContactFilters]):
     contacts = visible(_contact_rows(), request.membership, "contacts")
     return _page(filter_contacts(contacts, request.GET, viewer=request.membership), ordering,
                  filters)
+
+
+@contacts.post("/bulk", response=RecordsBulkOut,
+               summary="Create or change up to 1,000 contacts, with a result for each")
+def bulk_contacts(request: HttpRequest, payload: RecordsBulkIn):
+    return bulk.run_bulk(request, bulk.CONTACTS, payload.items)
 
 
 @contacts.post("", response={201: ContactCreatedOut}, summary="Create a contact")
@@ -206,6 +214,12 @@ def list_companies(request: HttpRequest, filters: Query[CompanyFilters]):
     companies = visible(_company_rows(), request.membership, "companies")
     return _page(filter_companies(companies, request.GET, viewer=request.membership),
                  ordering, filters)
+
+
+@companies.post("/bulk", response=RecordsBulkOut,
+                summary="Create or change up to 1,000 companies, with a result for each")
+def bulk_companies(request: HttpRequest, payload: RecordsBulkIn):
+    return bulk.run_bulk(request, bulk.COMPANIES, payload.items)
 
 
 @companies.post("", response={201: CompanyCreatedOut}, summary="Create a company")
