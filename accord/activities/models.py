@@ -141,3 +141,24 @@ class ReminderDelivery(TenantModel):
 
     def __str__(self) -> str:
         return f"reminder {self.activity_id} at {self.remind_at:%Y-%m-%d %H:%M}"
+
+
+class CalendarFeed(TenantModel):
+    """A member's private calendar address; only a hash of its secret is kept.
+
+    Making a new address replaces the old one, which stops working at once.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(TenantModel.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "user"], name="calendarfeed_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"calendar of {self.user_id}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import calendar_views, views
 
 app_name = "activities"
 urlpatterns = [
@@ -11,4 +11,6 @@ urlpatterns = [
     path("activities/<int:pk>/edit/", views.edit, name="edit"),
     path("activities/<int:pk>/delete/", views.delete, name="delete"),
     path("activities/<int:pk>/done/", views.task_done, name="task_done"),
+    path("settings/calendar/", calendar_views.calendar_settings, name="calendar_settings"),
+    path("calendar/<str:token>.ics", calendar_views.calendar_feed, name="calendar_feed"),
 ]
