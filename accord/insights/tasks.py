@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 SETTLE_SECONDS = 60
 
 
-def _pending_key(organization_id: int) -> str:
+def pending_key(organization_id: int) -> str:
     return f"insights:rfm-pending:{organization_id}"
 
 
@@ -39,7 +39,7 @@ def compute_rfm_scores() -> int:
 @shared_task
 def compute_organization_rfm(organization_id: int) -> None:
     """Recompute one organisation's RFM scores; does nothing if it no longer exists."""
-    cache.delete(_pending_key(organization_id))
+    cache.delete(pending_key(organization_id))
     org = Organization.objects.filter(pk=organization_id).first()
     if org is None:
         return
@@ -51,7 +51,7 @@ def _on_order_changed(event) -> None:
     # The cache key is held until the queued run starts, so a burst of
     # orders queues one run; with a per-process cache each web process
     # queues its own, which is still one run per burst and process.
-    if cache.add(_pending_key(event.organization_id), True, timeout=SETTLE_SECONDS * 10):
+    if cache.add(pending_key(event.organization_id), True, timeout=SETTLE_SECONDS * 10):
         compute_organization_rfm.apply_async((event.organization_id,),
                                              countdown=SETTLE_SECONDS)
 

@@ -3,6 +3,7 @@
 from django import template
 
 from accord.identity.permissions import has_permission
+from accord.identity.visibility import can_see
 from accord.insights.models import RfmScore
 from accord.insights.rfm import reasons_for
 
@@ -36,7 +37,8 @@ def orders_box(context, *, company=None, contact=None):
         list_query = f"company_id={company.pk}"
         new_query = f"company={company.pk}"
     rfm = None
-    if contact is not None:
+    # Orders follow their contact's visibility, so the score, made of them, does too.
+    if contact is not None and can_see(membership, contact, "contacts"):
         score = RfmScore.objects.filter(contact=contact).first()
         if score is not None:
             rfm = {"score": score, "reasons": reasons_for(score)}

@@ -9,17 +9,20 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 from django.utils import timezone
 from django_scopes import scope
 
 from accord.commerce import orders
 from accord.customers import services as customers
-from accord.insights import services
+from accord.identity.models import Role
+from accord.insights import services, tasks
 from accord.insights.models import RfmScore, Segment
 from accord.insights.rfm import quintile_scores, segment_for
 from accord.integrations.models import ExternalId
 from accord.sales import services as sales
+from accord.service import services as service
 
 DATA = Path(__file__).resolve().parents[2] / "testdata" / "online_retail_2010-12-01.csv"
 
@@ -130,6 +133,51 @@ def test_only_the_organisations_own_orders_count_converted_and_net_of_returns(
     # Ada: 10 GBP at 1.2 plus 7 EUR, less a 2 EUR return; Bob's cancelled order is left out.
     assert scores == {ada.pk: (5, 2, Decimal("17.0000"), 4, 4, 2),
                       bob.pk: (8, 1, Decimal("50.0000"), 2, 2, 4)}
+
+
+def test_a_ticket_shows_the_score_of_its_contact_to_the_support_agent(
+        org, admin, make_member, client_for):
+    agent = make_member(org, Role.SUPPORT)
+    with scope(organization=org):
+        contact = customers.create_contact(org, admin.user, data={"first_name": "Ada"})
+        orders.create_order(org, admin.user, data={
+            "number": "A-1", "contact": contact.pk, "currency": org.base_currency,
+            "placed_at": dt.datetime(2025, 3, 1, 9, tzinfo=dt.UTC),
+            "lines": [{"sku": "X", "quantity": "1", "unit_price": "10"}]})
+        ticket = service.create_ticket(org, admin.user, data={
+            "subject": "Where is my parcel?", "contact": contact.pk})
+        services.compute_rfm(org, today=dt.date(2025, 3, 4))
+    client = client_for(agent)
+
+    shown = client.get(f"/tickets/{ticket.number}/").content.decode()
+
+    assert "Last bought 3 days ago (recency 3 of 5: more recent than 0 % of customers)" in shown
+    assert "1 order (frequency 3 of 5: more than 0 % of customers)" in shown
+
+
+def test_a_burst_of_orders_queues_one_recomputation_and_the_nightly_run_scores_everyone(
+        org, other_org, admin, monkeypatch, django_capture_on_commit_callbacks):
+    # Another test's orders may have left its pending mark under the same id.
+    cache.delete(tasks.pending_key(org.pk))
+    queued = []
+    monkeypatch.setattr(tasks.compute_organization_rfm, "apply_async",
+                        lambda args, countdown: queued.append((args, countdown)))
+    with scope(organization=org):
+        contact = customers.create_contact(org, admin.user, data={"first_name": "Ada"})
+        with django_capture_on_commit_callbacks(execute=True):
+            for number in ("A-1", "A-2", "A-3"):
+                orders.create_order(org, admin.user, data={
+                    "number": number, "contact": contact.pk, "currency": org.base_currency,
+                    "lines": [{"sku": "X", "quantity": "1", "unit_price": "10"}]})
+
+    tasks.compute_organization_rfm(org.pk)
+    scored = tasks.compute_rfm_scores()
+
+    assert queued == [((org.pk,), tasks.SETTLE_SECONDS)]
+    assert scored == 1
+    with scope(organization=org):
+        assert list(RfmScore.objects.values_list("contact_id", "frequency", "monetary")) == [
+            (contact.pk, 3, Decimal("30.0000"))]
 
 
 def test_quintiles_give_ties_one_score_and_put_the_best_fifth_at_five():
