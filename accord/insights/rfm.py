@@ -45,15 +45,22 @@ def segment_for(r: int, f: int, m: int) -> str:
     """The segment of a customer from their recency, frequency and monetary scores.
 
     Frequency and monetary are averaged (rounding half up) into one value
-    score `fm`; then, in this order:
+    score `fm`:
 
-    - r 4-5 and fm 4-5: Champions;
-    - r 1-2 and fm 4-5: Can't lose them (were among the best, gone quiet);
-    - r 3-5 and fm 3: Loyal; r 3 and fm 4-5: Loyal;
-    - r 1-2 and fm 3: At risk;
-    - r 4-5, fm 1-2 and f 1-2: New (recent, few orders yet);
-    - r 3-5 and fm 1-2 otherwise: Potential loyalist;
-    - r 2 and fm 1-2: Hibernating; r 1 and fm 1-2: Lost.
+    =========  =========  ==================================================
+    r          fm         segment
+    =========  =========  ==================================================
+    4-5        4-5        Champions
+    3          4-5        Loyal
+    3-5        3          Loyal
+    1-2        4-5        Can't lose them (were among the best, gone quiet)
+    1-2        3          At risk
+    4-5        1-2        New when f is 1-2 (recent, few orders yet),
+                          otherwise Potential loyalist
+    3          1-2        Potential loyalist
+    2          1-2        Hibernating
+    1          1-2        Lost
+    =========  =========  ==================================================
     """
     fm = (f + m + 1) // 2
     if r >= 4 and fm >= 4:
@@ -88,15 +95,16 @@ def reasons_for(score: RfmScore) -> list[str]:
     def share(count: int) -> int:
         return round(Decimal(100 * count) / total)
 
-    recency = ngettext(
-        "Last bought %(days)s day ago (recency %(r)s of 5: more recent than %(share)s %% of "
-        "customers)",
-        "Last bought %(days)s days ago (recency %(r)s of 5: more recent than %(share)s %% of "
-        "customers)", score.recency_days) % {
-        "days": score.recency_days, "r": score.r, "share": share(others["older"])}
     if score.recency_days == 0:
         recency = _("Bought today (recency %(r)s of 5: more recent than %(share)s %% of "
                     "customers)") % {"r": score.r, "share": share(others["older"])}
+    else:
+        recency = ngettext(
+            "Last bought %(days)s day ago (recency %(r)s of 5: more recent than %(share)s %% "
+            "of customers)",
+            "Last bought %(days)s days ago (recency %(r)s of 5: more recent than %(share)s %% "
+            "of customers)", score.recency_days) % {
+            "days": score.recency_days, "r": score.r, "share": share(others["older"])}
     frequency = ngettext(
         "%(count)s order (frequency %(f)s of 5: more than %(share)s %% of customers)",
         "%(count)s orders (frequency %(f)s of 5: more than %(share)s %% of customers)",
