@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "accord.service",
     "accord.marketing",
     "accord.integrations",
+    "accord.insights",
 ]
 
 MIDDLEWARE = [
@@ -266,6 +267,12 @@ CELERY_BEAT_SCHEDULE = {
     "send-rot-reminders": {
         "task": "accord.sales.tasks.send_rot_reminders",
         "schedule": 3600.0,  # deals rot in days; an hour late is no matter
+    },
+    "compute-rfm-scores": {
+        "task": "accord.insights.tasks.compute_rfm_scores",
+        # Nightly, so recency counts whole days; orders changed during the
+        # day are recomputed a minute after they change.
+        "schedule": crontab(hour=3, minute=45),
     },
     "decay-lead-scores": {
         "task": "accord.sales.lead_tasks.decay_lead_scores",

@@ -1,0 +1,60 @@
+"""Background work for scores: nightly for everyone, and soon after an order changes."""
+
+import logging
+
+from celery import shared_task
+from django.core.cache import cache
+from django_scopes import scope
+
+from accord import events
+from accord.audit.context import channel
+from accord.identity.models import Organization
+
+from . import services
+
+logger = logging.getLogger(__name__)
+
+# Orders often come in bursts (an import, a shop's sync); one recomputation a
+# minute after the first change covers the whole burst.
+SETTLE_SECONDS = 60
+
+
+def pending_key(organization_id: int) -> str:
+    return f"insights:rfm-pending:{organization_id}"
+
+
+@shared_task
+def compute_rfm_scores() -> int:
+    """Recompute the RFM scores of every organisation; returns how many contacts were scored.
+
+    Safe to run twice: each run replaces the scores it finds.
+    """
+    total = 0
+    for org in Organization.objects.order_by("pk").iterator():
+        with scope(organization=org), channel("job"):
+            total += services.compute_rfm(org)["scored"]
+    return total
+
+
+@shared_task
+def compute_organization_rfm(organization_id: int) -> None:
+    """Recompute one organisation's RFM scores; does nothing if it no longer exists."""
+    cache.delete(pending_key(organization_id))
+    org = Organization.objects.filter(pk=organization_id).first()
+    if org is None:
+        return
+    with scope(organization=org), channel("job"):
+        services.compute_rfm(org)
+
+
+def _on_order_changed(event) -> None:
+    # The cache key is held until the queued run starts, so a burst of
+    # orders queues one run; with a per-process cache each web process
+    # queues its own, which is still one run per burst and process.
+    if cache.add(pending_key(event.organization_id), True, timeout=SETTLE_SECONDS * 10):
+        compute_organization_rfm.apply_async((event.organization_id,),
+                                             countdown=SETTLE_SECONDS)
+
+
+for _event_type in ("order.created", "order.updated", "order.deleted"):
+    events.subscribe(_event_type, _on_order_changed)
