@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import F, Max, QuerySet
 from django.utils import timezone
 
-from accord import search
+from accord import events, search
 from accord.audit import services as audit
 from accord.audit.models import Action
 from accord.customers.validation import Collector, clean_choice, clean_ref
@@ -231,6 +231,11 @@ def _next_number(article: Article) -> int:
 
 
 @transaction.atomic
+def _event_data(article: Article) -> dict:
+    return {"id": article.pk, "title": article.title, "status": article.status,
+            "visibility": article.visibility, "category_id": article.category_id}
+
+
 def create_article(org, actor, *, data: dict) -> Article:
     """Write a new article as a draft (published at once when `status` says so).
 
@@ -247,6 +252,7 @@ def create_article(org, actor, *, data: dict) -> Article:
     article.save(update_fields=["draft"])
     audit.record(org, actor, Action.CREATE, article,
                  changes=audit.diff({}, audit.snapshot(article, ARTICLE_FIELDS)))
+    events.emit(org, actor, "article.created", article, data=_event_data(article))
     if status == ArticleStatus.PUBLISHED:
         article = publish_article(org, actor, article)
     search.reindex(Article, [article.pk])
@@ -339,6 +345,8 @@ def publish_article(org, actor, article: Article, *,
     audit.record(org, actor, Action.UPDATE, article,
                  changes={"status": [previous, ArticleStatus.PUBLISHED],
                           "published_version": [None, version.number]})
+    events.emit(org, actor, "article.published", article,
+                data={**_event_data(article), "published_version": version.number})
     logger.info("article.published", extra={"organization_id": org.id,
                                             "article_id": article.pk,
                                             "version": version.number})
@@ -361,6 +369,7 @@ def unpublish_article(org, actor, article: Article, *,
     search.reindex(Article, [article.pk])
     audit.record(org, actor, Action.UPDATE, article,
                  changes={"status": [ArticleStatus.PUBLISHED, ArticleStatus.DRAFT]})
+    events.emit(org, actor, "article.unpublished", article, data=_event_data(article))
     return article
 
 
@@ -371,6 +380,7 @@ def delete_article(org, actor, article: Article, *, expected_version: int | None
     pk = article.pk
     audit.record(org, actor, Action.PURGE, article,
                  changes={"title": [article.title, None]})
+    events.emit(org, actor, "article.deleted", article, data={"id": pk, "title": article.title})
     Article.objects.filter(pk=pk).update(current=None, draft=None)
     article.delete()
     search.reindex(Article, [pk])

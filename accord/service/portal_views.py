@@ -21,12 +21,15 @@ from accord import search
 from accord.audit.context import channel
 from accord.errors import InvalidInput, NotFound
 from accord.identity.permissions import permission_required
-from accord.web import MapsServiceErrors, apply_errors, save_form
+from accord.pagination import paginate, parse_ordering
+from accord.web import MapsServiceErrors, apply_errors, pager, save_form
 
 from . import knowledge, portal
 from .models import TicketStatus
 
 ARTICLE_PAGE = 50
+TICKET_PAGE = 50
+TICKET_ORDERINGS = {"last_message_at": "last_message_at"}
 
 
 class EmailForm(forms.Form):
@@ -147,11 +150,16 @@ def sign_out(request):
 @portal_page(signed_in=True)
 def ticket_list(request):
     org, contact = request.portal_org, request.portal_contact
-    tickets = (portal.visible_tickets(org, contact).select_related("contact")
-               .order_by("-last_message_at", "-id")[:200])
+    rows = portal.visible_tickets(org, contact).select_related("contact")
+    ordering = parse_ordering(None, TICKET_ORDERINGS, "-last_message_at")
+    try:
+        tickets, next_cursor = paginate(rows, ordering, cursor=request.GET.get("cursor") or None,
+                                        limit=TICKET_PAGE)
+    except InvalidInput:  # a cursor from an old or edited address: start again
+        tickets, next_cursor = paginate(rows, ordering, cursor=None, limit=TICKET_PAGE)
     return _render(request, "ticket_list.html", {
         "tickets": tickets, "shared": portal.settings_for(org).share_company_tickets
-        and contact.company_id})
+        and contact.company_id, **pager(request.GET, next_cursor)})
 
 
 @portal_page(signed_in=True)

@@ -5,6 +5,7 @@ import pytest
 from django_scopes import scope
 
 from accord.audit.models import AuditEntry
+from accord.core.models import DomainEvent
 from accord.identity.models import Role
 from accord.service import knowledge, services
 from accord.service.models import Article, ArticleStatus, ArticleVersion
@@ -352,3 +353,23 @@ def test_export_writes_the_filtered_articles_as_csv(org, agent, client_for):
     assert lines[0] == "id,title,category,status,visibility,published_at,updated_at"
     assert len(lines) == 2
     assert lines[1].split(",")[1:5] == ["'=cmd|calc", "", "published", "public"]
+
+
+def test_each_step_of_an_article_is_an_event_for_webhooks(org, agent, client_for):
+    article = write(org, agent.user, title="Refunds", body="<p>a</p>", visibility="public")
+    client = client_for(agent)
+
+    client.post(f"/knowledge/{article.pk}/publish/", {"version": article.version})
+    with scope(organization=org):
+        article.refresh_from_db()
+    client.post(f"/knowledge/{article.pk}/unpublish/", {"version": article.version})
+    client.post(f"/knowledge/{article.pk}/delete/", {})
+
+    with scope(organization=org):
+        events = list(DomainEvent.objects.filter(entity="article").order_by("id")
+                      .values_list("type", flat=True))
+        published = DomainEvent.objects.get(type="article.published")
+    assert events == ["article.created", "article.published", "article.unpublished",
+                      "article.deleted"]
+    assert published.data["title"] == "Refunds"
+    assert published.data["published_version"] == 1

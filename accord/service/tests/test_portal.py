@@ -441,3 +441,25 @@ def test_admin_sets_up_the_portal_in_settings(org, admin, agent, client_for):
         assert (current.is_enabled, current.share_company_tickets) == (True, True)
     assert Client().get(f"/portal/{org.slug}/").status_code == 200
     assert client_for(agent).get("/settings/portal/").status_code == 403
+
+
+def test_a_long_ticket_list_pages_by_cursor(org, admin, people, smtp_inbox,
+                                            django_capture_on_commit_callbacks):
+    with scope(organization=org):
+        for number in range(55):
+            services.create_ticket(org, admin.user, data={
+                "subject": f"Question {number}", "contact": people["anna"].pk},
+                body="Hello.")
+    client = signed_in(org, "anna@acme.example", smtp_inbox,
+                       django_capture_on_commit_callbacks)
+
+    first = client.get(f"/portal/{org.slug}/tickets/").content.decode()
+    following = re.search(r'href="\?(cursor=[^"]+)" rel="next"', first).group(1)
+    second = client.get(f"/portal/{org.slug}/tickets/?{following}").content.decode()
+    forged = client.get(f"/portal/{org.slug}/tickets/?cursor=forged")
+
+    numbers = re.findall(r"<td>#(\d+)</td>", first) + re.findall(r"<td>#(\d+)</td>", second)
+    assert len(re.findall(r"<td>#(\d+)</td>", first)) == 50
+    assert len(numbers) == len(set(numbers)) == 56  # 55 new ones and anna's first
+    assert 'rel="next"' not in second
+    assert forged.status_code == 200
