@@ -100,18 +100,24 @@ def validation_error(request, exc: NinjaValidationError):
     missing = _missing_path_record(request)
     if missing is not None:
         return domain_error(request, missing)
-    errors = []
-    for error in exc.errors:
+    return problem(request, status=422, code="invalid-input", title="Invalid input",
+                   detail="Some fields are not valid.", errors=field_errors(exc.errors))
+
+
+def field_errors(errors, *, whole: str = "body") -> list[dict]:
+    """Pydantic's errors as `{"field", "code", "message"}`, the field named by its path
+    within the body (or `whole` when the error is about all of it)."""
+    out = []
+    for error in errors:
         location = [str(part) for part in error.get("loc", ()) if part not in ("body", "payload")]
         if location and location[0] in ("query", "path"):
             location = location[1:]
-        errors.append({
-            "field": ".".join(location) or "body",
+        out.append({
+            "field": ".".join(location) or whole,
             "code": error.get("type", "invalid"),
             "message": _plain_message(error),
         })
-    return problem(request, status=422, code="invalid-input", title="Invalid input",
-                   detail="Some fields are not valid.", errors=errors)
+    return out
 
 
 def _missing_path_record(request) -> DomainError | None:

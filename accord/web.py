@@ -2,12 +2,14 @@
 
 from collections.abc import Callable
 
+from django.db.models import QuerySet
 from django.http import QueryDict
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from accord.errors import InvalidInput, StaleVersion
 from accord.identity.permissions import has_permission
+from accord.pagination import paginate, parse_ordering
 
 
 def can(request, permission: str) -> bool:
@@ -47,6 +49,22 @@ def safe_next(request, fallback: str) -> str:
     ):
         return target
     return fallback
+
+
+def list_page(params: QueryDict, rows: Callable[[], QuerySet], *, orderings: dict,
+              default: str, limit: int) -> tuple[list, str | None, list[str]]:
+    """One page of the list `rows()` builds, ordered and cursored as `params` say.
+
+    Returns (records, next cursor, errors): a bad filter, ordering or cursor
+    gives no records and the messages naming it, for the page to show.
+    """
+    try:
+        ordering = parse_ordering(params.get("ordering"), orderings, default)
+        page, next_cursor = paginate(rows(), ordering, cursor=params.get("cursor"),
+                                     limit=limit)
+    except InvalidInput as exc:
+        return [], None, [error["message"] for error in exc.errors]
+    return page, next_cursor, []
 
 
 def pager(params: QueryDict, next_cursor: str | None) -> dict:

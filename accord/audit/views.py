@@ -17,6 +17,7 @@ from django_scopes import scope
 
 from accord.errors import InvalidInput
 from accord.identity.permissions import permission_required
+from accord.integrations.writers import text_cell
 from accord.pagination import Ordering, paginate
 
 from .history import VIA_LABELS, describe_entries, entity_label
@@ -33,7 +34,6 @@ RECORD_URLS = {
     "activity": "activities:detail",
 }
 # Spreadsheet programs run a cell that starts with one of these as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class AuditFilterForm(forms.Form):
@@ -165,11 +165,6 @@ class _Echo:
         return value
 
 
-def _csv_cell(value) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
 def _csv_response(org, queryset, viewer) -> StreamingHttpResponse:
     """Every matching entry, one row per changed field, newest first, streamed."""
     writer = csv.writer(_Echo())
@@ -201,7 +196,7 @@ def _csv_rows(writer, entries, viewer):
     described = describe_entries(entries, viewer=viewer)
     for entry in entries:
         for change in described[entry.pk]:
-            yield writer.writerow([_csv_cell(value) for value in (
+            yield writer.writerow([text_cell(value) for value in (
                 entry.pk, entry.created_at.astimezone(dt.UTC).isoformat(), change.actor_label,
                 VIA_LABELS.get(entry.via, entry.via), entry.ip, change.action_label,
                 entry.entity, entry.object_id, entry.object_repr, change.label, change.old,

@@ -51,6 +51,15 @@ def _choice(value):
     return int(value) if str(value or "").isdigit() else None
 
 
+def _offer_customers(form) -> None:
+    """Fill the contact and company pickers, keeping the ones chosen or posted."""
+    wanted = form.data if form.is_bound else form.initial
+    form.fields["contact"].choices = [("", "—")] + contact_choices(
+        [pk for pk in (_choice(wanted.get("contact")),) if pk])
+    form.fields["company"].choices = [("", "—")] + company_choices(
+        [pk for pk in (_choice(wanted.get("company")),) if pk])
+
+
 class OrderForm(forms.Form):
     """An order's own fields with its lines as a formset (`lines-<n>-<field>`)."""
 
@@ -88,11 +97,7 @@ class OrderForm(forms.Form):
                 "note": instance.note})
         else:
             self.initial.setdefault("currency", org.base_currency)
-        wanted = self.data if self.is_bound else self.initial
-        self.fields["contact"].choices = [("", "—")] + contact_choices(
-            [pk for pk in (_choice(wanted.get("contact")),) if pk])
-        self.fields["company"].choices = [("", "—")] + company_choices(
-            [pk for pk in (_choice(wanted.get("company")),) if pk])
+        _offer_customers(self)
         initial_lines = [{
             "sku": line.sku, "description": line.description,
             "quantity": line.quantity.normalize(), "unit_price": line.unit_price.normalize(),
@@ -185,11 +190,7 @@ class SubscriptionForm(forms.Form):
                 "renews_on": instance.renews_on, "cancel_reason": instance.cancel_reason})
         else:
             self.initial.setdefault("currency", org.base_currency)
-        wanted = self.data if self.is_bound else self.initial
-        self.fields["contact"].choices = [("", "—")] + contact_choices(
-            [pk for pk in (_choice(wanted.get("contact")),) if pk])
-        self.fields["company"].choices = [("", "—")] + company_choices(
-            [pk for pk in (_choice(wanted.get("company")),) if pk])
+        _offer_customers(self)
 
     def service_data(self) -> dict:
         data = {key: value for key, value in self.cleaned_data.items() if key != "version"}

@@ -12,8 +12,8 @@ from django.utils.translation import gettext as _
 from accord.audit.history import field_history
 from accord.errors import InvalidInput, NotFound, StaleVersion
 from accord.identity.permissions import permission_required
-from accord.pagination import paginate, parse_ordering
-from accord.web import can, pager, save_form
+from accord.integrations.writers import text_cell
+from accord.web import can, list_page, pager, save_form
 
 from . import orders as order_services
 from . import subscriptions as subscription_services
@@ -49,16 +49,10 @@ def _visible(request, queryset):
 @permission_required("orders.view")
 def order_list(request):
     params = request.GET
-    errors = []
-    try:
-        ordering = parse_ordering(params.get("ordering"), ORDERINGS, "-placed_at")
-        rows = order_filters(_visible(request, Order.objects.select_related(
-            "contact", "company")), params)
-        page, next_cursor = paginate(rows, ordering, cursor=params.get("cursor"),
-                                     limit=PAGE_SIZE)
-    except InvalidInput as exc:
-        errors = [error["message"] for error in exc.errors]
-        page, next_cursor = [], None
+    page, next_cursor, errors = list_page(
+        params, lambda: order_filters(_visible(request, Order.objects.select_related(
+            "contact", "company")), params),
+        orderings=ORDERINGS, default="-placed_at", limit=PAGE_SIZE)
     context = {
         "orders": page, "errors": errors, "filters": params,
         "statuses": OrderStatus.choices, "channels": Channel.choices, "kinds": OrderKind.choices,
@@ -69,12 +63,6 @@ def order_list(request):
     if request.htmx and request.GET.get("rows"):
         template += "#order-rows"
     return render(request, template, context, status=422 if errors else 200)
-
-
-def _cell(value) -> str:
-    text = "" if value is None else str(value)
-    # A cell starting like a formula would run as one in a spreadsheet.
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
 @permission_required("orders.export")
@@ -96,9 +84,10 @@ def order_export(request):
         # Amounts are written as plain decimals: a spreadsheet reads "-4.65"
         # as a number, so they are not escaped like text.
         writer.writerow([
-            _cell(order.number), order.kind, order.status, order.channel,
-            order.placed_at.isoformat(), _cell(order.contact or ""),
-            _cell(order.contact.email if order.contact_id else ""), _cell(order.company or ""),
+            text_cell(order.number), order.kind, order.status, order.channel,
+            order.placed_at.isoformat(), text_cell(order.contact or ""),
+            text_cell(order.contact.email if order.contact_id else ""),
+            text_cell(order.company or ""),
             order.currency, f"{order.subtotal:.2f}", f"{order.discount_total:.2f}",
             f"{order.tax_total:.2f}", f"{order.total:.2f}", len(order.lines.all())])
     return response
@@ -174,16 +163,10 @@ def order_delete(request, pk: int):
 @permission_required("orders.view")
 def subscription_list(request):
     params = request.GET
-    errors = []
-    try:
-        ordering = parse_ordering(params.get("ordering"), SUBSCRIPTION_ORDERINGS, "-started_at")
-        rows = subscription_filters(_visible(request, Subscription.objects.select_related(
-            "contact", "company")), params)
-        page, next_cursor = paginate(rows, ordering, cursor=params.get("cursor"),
-                                     limit=PAGE_SIZE)
-    except InvalidInput as exc:
-        errors = [error["message"] for error in exc.errors]
-        page, next_cursor = [], None
+    page, next_cursor, errors = list_page(
+        params, lambda: subscription_filters(_visible(
+            request, Subscription.objects.select_related("contact", "company")), params),
+        orderings=SUBSCRIPTION_ORDERINGS, default="-started_at", limit=PAGE_SIZE)
     context = {
         "subscriptions": page, "errors": errors, "filters": params,
         "statuses": SubscriptionStatus.choices, "can_add": can(request, "orders.add"),

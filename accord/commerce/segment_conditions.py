@@ -6,14 +6,13 @@ with the contact, so a segment stays one query. Cancelled orders never count;
 returns count against what was spent.
 """
 
-import datetime as dt
 
-from django.db.models import Count, DecimalField, Exists, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Count, DecimalField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from accord.marketing.conditions.engine import ConditionKind, register
-from accord.marketing.conditions.types import Context, Operator, Shape, ValueType
+from accord.marketing.conditions.types import Context, Operator, Shape, ValueType, exists
 
 from .models import Order, OrderKind, OrderLine, OrderStatus
 
@@ -25,10 +24,6 @@ def _orders(ctx: Context):
 
 def _bought(ctx: Context):
     return _orders(ctx).filter(kind=OrderKind.ORDER)
-
-
-def _since(ctx: Context, days: int) -> dt.datetime:
-    return ctx.day_start(ctx.today - dt.timedelta(days=days))
 
 
 def _compare(expression, op: str, value) -> Q:
@@ -57,14 +52,13 @@ class PurchaseKind(ConditionKind):
         op = node["op"]
         bought = _bought(ctx)
         if op in ("ever", "never"):
-            found = Q(Exists(bought))
-            return found if op == "ever" else ~found
-        recent = Q(Exists(bought.filter(placed_at__gte=_since(ctx, node["value"]))))
+            return exists(bought, negate=op == "never")
+        recent = exists(bought.filter(placed_at__gte=ctx.since(node["value"])))
         if op == "in_last_days":
             return recent
         if op == "not_in_last_days":
             return ~recent
-        return Q(Exists(bought)) & ~recent
+        return exists(bought) & ~recent
 
 
 class ProductPurchaseKind(ConditionKind):
@@ -84,8 +78,7 @@ class ProductPurchaseKind(ConditionKind):
             organization_id=ctx.org.pk, order__contact=OuterRef("pk"),
             order__kind=OrderKind.ORDER, sku__iexact=str(node["value"]).strip(),
         ).exclude(order__status=OrderStatus.CANCELLED)
-        found = Q(Exists(lines))
-        return found if node["op"] == "bought" else ~found
+        return exists(lines, negate=node["op"] == "never_bought")
 
 
 class SpendKind(ConditionKind):

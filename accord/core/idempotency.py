@@ -15,7 +15,6 @@ import logging
 
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse
-from django.urls import reverse
 from django.utils import timezone
 
 from accord.identity import scopes
@@ -45,10 +44,7 @@ def _problem(request, status: int, code: str, title: str, detail: str):
 
 def _within_token_scopes(request) -> bool:
     token = getattr(request, "api_token", None)
-    if token is None:
-        return True
-    path = request.path.removeprefix(reverse("api:api-root"))
-    return scopes.allows(token.scopes, scopes.required_scope(path, request.method))
+    return token is None or scopes.allows(token.scopes, scopes.request_scope(request))
 
 
 class IdempotencyMiddleware:

@@ -61,14 +61,6 @@ COMPANIES = Kind("company", "companies", CompanyIn, CompanyPatch, services.creat
                  services.update_company, services.get_company)
 
 
-def _pydantic_errors(exc: pydantic.ValidationError) -> list[dict]:
-    from accord.api import _plain_message
-
-    return [{"field": ".".join(str(part) for part in error.get("loc", ())) or "item",
-             "code": error.get("type", "invalid"), "message": _plain_message(error)}
-            for error in exc.errors()]
-
-
 def _write_one(request, kind: Kind, index: int, item) -> dict:
     if item.get("id") is None:
         payload = kind.new.model_validate({key: value for key, value in item.items()
@@ -108,8 +100,10 @@ def run_bulk(request: HttpRequest, kind: Kind, items: list) -> dict:
             with transaction.atomic():
                 results.append(_write_one(request, kind, index, item))
         except pydantic.ValidationError as exc:
+            from accord.api import field_errors
+
             results.append({"index": index, "status": 422, "detail": "Some fields are not valid.",
-                            "errors": _pydantic_errors(exc)})
+                            "errors": field_errors(exc.errors(), whole="item")})
         except InvalidInput as exc:
             results.append({"index": index, "status": 422, "detail": str(exc.detail),
                             "errors": exc.errors})

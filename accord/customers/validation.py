@@ -139,6 +139,14 @@ def clean_member(org, value, field: str, errors: Collector):
     return user
 
 
+def as_pk(value) -> int | None:
+    """`value` as a record id, or None when it is not a whole number a database holds."""
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
 def clean_ref(model, value, field: str, errors: Collector, message: str):
     """The organisation's `model` row with the id (or instance) `value`; `message` if none."""
     if value in (None, ""):

@@ -7,7 +7,6 @@ A bearer call must also be within its token's scopes, checked here for every
 operation from the path and method (`accord.identity.scopes`).
 """
 
-from django.urls import reverse
 from ninja.security import APIKeyCookie, HttpBearer
 
 from . import scopes
@@ -18,8 +17,7 @@ class BearerAuth(HttpBearer):
     def __call__(self, request):
         if request.api_token is None or request.membership is None:
             return None
-        path = request.path.removeprefix(reverse("api:api-root"))
-        scopes.check(request.api_token.scopes, path, request.method)
+        scopes.check(request.api_token.scopes, request)
         return request.membership
 
     def authenticate(self, request, token):  # the middleware has done this already

@@ -7,6 +7,7 @@ from the HTTP method. A call passes only when the token's scope and the
 user's role both allow it; the role is still checked by each handler.
 """
 
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from accord.errors import NotPermitted
@@ -106,6 +107,11 @@ def required_scope(path: str, method: str) -> str | None:
     return f"{area}:{'read' if method.upper() in READ_METHODS else 'write'}"
 
 
+def request_scope(request) -> str | None:
+    """The scope an API request needs, from its path under /api/v1/ and its method."""
+    return required_scope(request.path.removeprefix(reverse("api:api-root")), request.method)
+
+
 def allows(granted: list[str], needed: str | None) -> bool:
     """True when the scopes in `granted` cover `needed`."""
     if needed is None or ALL in granted:
@@ -116,9 +122,9 @@ def allows(granted: list[str], needed: str | None) -> bool:
     return access == "read" and f"{area}:write" in granted
 
 
-def check(granted: list[str], path: str, method: str) -> None:
-    """Raise ScopeMissing, naming the scope, unless `granted` covers the call."""
-    needed = required_scope(path, method)
+def check(granted: list[str], request) -> None:
+    """Raise ScopeMissing, naming the scope, unless `granted` covers the API request."""
+    needed = request_scope(request)
     if not allows(granted, needed):
         raise ScopeMissing(needed)
 

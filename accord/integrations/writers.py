@@ -30,6 +30,11 @@ def escape_cell(value):
     return value
 
 
+def text_cell(value) -> str:
+    """`value` as the text of a CSV cell (None is empty), neutralised like `escape_cell`."""
+    return escape_cell("" if value is None else str(value))
+
+
 def cell_text(value) -> str:
     """A value that is not a number as spreadsheet text: ISO dates, yes/no, plain strings."""
     if value is None:

@@ -15,7 +15,7 @@ from accord import events
 from accord.audit import services as audit
 from accord.audit.models import Action
 from accord.customers.models import Contact
-from accord.customers.validation import Collector
+from accord.customers.validation import Collector, as_pk
 from accord.errors import InvalidInput, NotFound, StaleVersion
 from accord.identity.visibility import visible
 
@@ -30,16 +30,9 @@ FIELDS = ["name", "description", "kind", "conditions"]
 FREEZE_BATCH = 500  # rows per INSERT; SQLite takes at most 999 parameters a statement
 
 
-def _pk(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-
-
 def get_segment(segment_id) -> Segment:
     """The segment of the scope's organisation with this id; NotFound otherwise."""
-    pk = _pk(segment_id)
+    pk = as_pk(segment_id)
     segment = Segment.objects.filter(pk=pk).first() if pk else None
     if segment is None:
         raise NotFound("No segment with this id.")

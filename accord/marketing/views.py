@@ -18,7 +18,7 @@ from accord.errors import InvalidInput, NotFound, StaleVersion
 from accord.identity.permissions import permission_required
 from accord.integrations.writers import escape_cell
 from accord.pagination import paginate, parse_ordering
-from accord.web import apply_errors, can, pager
+from accord.web import apply_errors, can, list_page, pager
 
 from . import builder, services
 from .conditions import Conditions
@@ -57,19 +57,13 @@ def _count(org, segment, membership) -> int | None:
 @permission_required("segments.view")
 def segment_list(request):
     params = request.GET
-    errors = []
     rows = Segment.objects.all()
     for word in params.get("q", "").split():
         rows = rows.filter(name__icontains=word)
     if params.get("kind") in SegmentKind.values:
         rows = rows.filter(kind=params["kind"])
-    try:
-        ordering = parse_ordering(params.get("ordering"), ORDERINGS, "name")
-        page, next_cursor = paginate(rows, ordering, cursor=params.get("cursor"),
-                                     limit=PAGE_SIZE)
-    except InvalidInput as exc:
-        errors = [error["message"] for error in exc.errors]
-        page, next_cursor = [], None
+    page, next_cursor, errors = list_page(params, lambda: rows, orderings=ORDERINGS,
+                                          default="name", limit=PAGE_SIZE)
     conditions = Conditions(request.organization)
     # One COUNT per segment on the page: counts are live, never stored, so a
     # dynamic segment's number is right whenever the list is opened.

@@ -20,6 +20,7 @@ from accord.customers.forms import members_of
 from accord.errors import Conflict, InvalidInput, StaleVersion
 from accord.identity.permissions import permission_required
 from accord.identity.visibility import require_visible, visible
+from accord.integrations.writers import text_cell
 from accord.pagination import paginate, parse_ordering
 from accord.web import apply_errors, can, pager
 
@@ -107,12 +108,6 @@ def lead_list(request):
     return render(request, template, context, status=422 if errors else 200)
 
 
-def _csv_cell(value) -> str:
-    text = "" if value is None else str(value)
-    # A cell starting like a formula would run as one in a spreadsheet.
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
-
-
 @permission_required("leads.export")
 def lead_export(request):
     try:
@@ -134,7 +129,7 @@ def lead_export(request):
         values = {name: getattr(lead, name) for name in CSV_COLUMNS}
         values["owner"] = lead.owner.email if lead.owner_id else ""
         values["created_at"] = lead.created_at.isoformat()
-        writer.writerow([_csv_cell(values[name]) for name in CSV_COLUMNS])
+        writer.writerow([text_cell(values[name]) for name in CSV_COLUMNS])
     return response
 
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 from accord import events, search
 from accord.audit import services as audit
 from accord.audit.models import Action
-from accord.customers.validation import Collector, clean_choice, clean_ref
+from accord.customers.validation import Collector, as_pk, clean_choice, clean_ref
 from accord.errors import NotFound, StaleVersion
 
 from .models import Article, ArticleCategory, ArticleStatus, ArticleVersion, Ticket, Visibility
@@ -55,15 +55,8 @@ def plain_text(markup: str) -> str:
     return " ".join(html.unescape(text).split())
 
 
-def _pk(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-
-
 def get_article(article_id) -> Article:
-    pk = _pk(article_id)
+    pk = as_pk(article_id)
     article = (Article.objects.select_related("category", "current", "draft")
                .filter(pk=pk).first() if pk else None)
     if article is None:
@@ -72,7 +65,7 @@ def get_article(article_id) -> Article:
 
 
 def get_category(category_id) -> ArticleCategory:
-    pk = _pk(category_id)
+    pk = as_pk(category_id)
     category = ArticleCategory.objects.filter(pk=pk).first() if pk else None
     if category is None:
         raise NotFound("No category with this id.")
@@ -160,7 +153,7 @@ def clean_category(data: dict, *, current: ArticleCategory | None = None) -> dic
         out["name"] = name
     if "position" in data:
         position = data["position"]
-        if isinstance(position, bool) or _pk(position) is None or not 0 <= int(position) < 2**31:
+        if isinstance(position, bool) or as_pk(position) is None or not 0 <= int(position) < 2**31:
             errors.add("position", "Give a whole number from 0.")
         else:
             out["position"] = int(position)
@@ -415,10 +408,10 @@ def article_filters(queryset: QuerySet, params) -> QuerySet:
     if category not in (None, ""):
         if str(category) == "none":
             queryset = queryset.filter(category__isnull=True)
-        elif _pk(category) is None:
+        elif as_pk(category) is None:
             errors.add("category_id", "Give a category id.")
         else:
-            queryset = queryset.filter(category_id=_pk(category))
+            queryset = queryset.filter(category_id=as_pk(category))
     errors.raise_if_any()
     query = (params.get("q") or "").strip()
     if query:

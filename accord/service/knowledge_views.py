@@ -13,8 +13,8 @@ from django.views.decorators.http import require_POST
 
 from accord.errors import InvalidInput, NotFound, StaleVersion
 from accord.identity.permissions import permission_required
-from accord.pagination import paginate, parse_ordering
-from accord.web import can, pager, save_form
+from accord.integrations.writers import text_cell
+from accord.web import can, list_page, pager, save_form
 
 from . import knowledge, services
 from .knowledge_forms import ArticleForm, CategoryForm
@@ -50,16 +50,10 @@ def public_url(request, article) -> str:
 @permission_required("knowledge.view")
 def article_list(request):
     params = request.GET
-    errors = []
-    try:
-        ordering = parse_ordering(params.get("ordering"), ORDERINGS, "-updated_at")
-        rows = knowledge.article_filters(
-            knowledge.Article.objects.select_related("category", "draft"), params)
-        page, next_cursor = paginate(rows, ordering, cursor=params.get("cursor"),
-                                     limit=PAGE_SIZE)
-    except InvalidInput as exc:
-        errors = [error["message"] for error in exc.errors]
-        page, next_cursor = [], None
+    page, next_cursor, errors = list_page(
+        params, lambda: knowledge.article_filters(
+            knowledge.Article.objects.select_related("category", "draft"), params),
+        orderings=ORDERINGS, default="-updated_at", limit=PAGE_SIZE)
     context = {
         "articles": page, "errors": errors, "filters": params,
         "categories": ArticleCategory.objects.all(), "statuses": ArticleStatus.choices,
@@ -87,18 +81,12 @@ def article_export(request):
     writer = csv.writer(response)
     writer.writerow(CSV_COLUMNS)
     for article in rows.order_by("title", "id").iterator(chunk_size=500):
-        writer.writerow([_cell(value) for value in (
+        writer.writerow([text_cell(value) for value in (
             article.pk, article.title, article.category.name if article.category_id else "",
             article.status, article.visibility,
             article.published_at.isoformat() if article.published_at else "",
             article.updated_at.isoformat())])
     return response
-
-
-def _cell(value) -> str:
-    text = str(value)
-    # A cell starting like a formula would run as one in a spreadsheet.
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
 @permission_required("knowledge.manage")

@@ -22,7 +22,7 @@ from accord.activities import services as timeline
 from accord.audit import services as audit
 from accord.audit.models import Action
 from accord.customers.models import Tag
-from accord.customers.validation import Collector, clean_email
+from accord.customers.validation import Collector, as_pk, clean_email
 from accord.errors import InvalidInput, NotFound, StaleVersion
 
 from . import routing, sla
@@ -76,30 +76,23 @@ search.register(
 )
 
 
-def _pk(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-
-
 def get_ticket(ticket_id, *, with_deleted: bool = False) -> Ticket:
     manager = Ticket.with_deleted if with_deleted else Ticket.objects
-    ticket = manager.filter(pk=_pk(ticket_id)).first() if _pk(ticket_id) else None
+    ticket = manager.filter(pk=as_pk(ticket_id)).first() if as_pk(ticket_id) else None
     if ticket is None:
         raise NotFound("No ticket with this id.")
     return ticket
 
 
 def get_ticket_by_number(number) -> Ticket:
-    ticket = Ticket.objects.filter(number=_pk(number)).first() if _pk(number) else None
+    ticket = Ticket.objects.filter(number=as_pk(number)).first() if as_pk(number) else None
     if ticket is None:
         raise NotFound("No ticket with this number.")
     return ticket
 
 
 def get_queue(queue_id) -> Queue:
-    queue = Queue.objects.filter(pk=_pk(queue_id)).first() if _pk(queue_id) else None
+    queue = Queue.objects.filter(pk=as_pk(queue_id)).first() if as_pk(queue_id) else None
     if queue is None:
         raise NotFound("No queue with this id.")
     return queue
@@ -492,7 +485,7 @@ def bulk_update(org, actor, ids: list, *, action: str, value) -> int:
         raise InvalidInput({"action": "Choose one of: " + ", ".join(sorted(BULK_ACTIONS)) + "."})
     field = {"assign": "assignee", "status": "status", "priority": "priority",
              "queue": "queue", "tag": "tags"}[action]
-    tickets = list(Ticket.objects.filter(pk__in=[pk for pk in map(_pk, ids) if pk]))
+    tickets = list(Ticket.objects.filter(pk__in=[pk for pk in map(as_pk, ids) if pk]))
     if not tickets:
         raise InvalidInput({"ids": "Select at least one ticket."})
     changed = 0

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from accord.audit import services as audit
 from accord.audit.models import Action
-from accord.customers.validation import Collector, clean_ref, clean_text
+from accord.customers.validation import Collector, as_pk, clean_ref, clean_text
 from accord.errors import Conflict, NotFound, StaleVersion
 
 from . import sla
@@ -37,15 +37,8 @@ MAX_TARGET_MINUTES = 365 * 24 * 60  # a year of working time is already no promi
 END_OF_DAY = "24:00"
 
 
-def _pk(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-
-
 def get_calendar(calendar_id) -> BusinessCalendar:
-    pk = _pk(calendar_id)
+    pk = as_pk(calendar_id)
     calendar = BusinessCalendar.objects.filter(pk=pk).first() if pk else None
     if calendar is None:
         raise NotFound("No business calendar with this id.")
@@ -53,7 +46,7 @@ def get_calendar(calendar_id) -> BusinessCalendar:
 
 
 def get_policy(policy_id) -> SlaPolicy:
-    pk = _pk(policy_id)
+    pk = as_pk(policy_id)
     policy = SlaPolicy.objects.filter(pk=pk).first() if pk else None
     if policy is None:
         raise NotFound("No SLA policy with this id.")
@@ -107,7 +100,7 @@ def clean_hours(value, errors: Collector) -> dict | None:
     out: dict[str, list[list[str]]] = {}
     ok = True
     for key, intervals in value.items():
-        weekday = _pk(key)
+        weekday = as_pk(key)
         if weekday is None or not 0 <= weekday <= 6 or str(weekday) != str(key).strip():
             errors.add("hours", "Weekdays are 0 (Monday) to 6 (Sunday).")
             ok = False
@@ -199,7 +192,7 @@ def _clean_minutes(value, field: str, errors: Collector, *, minimum: int) -> int
     if isinstance(value, bool) or not isinstance(value, int | str):
         errors.add(field, "Enter a whole number of minutes.")
         return None
-    number = _pk(value)
+    number = as_pk(value)
     if number is None:
         errors.add(field, "Enter a whole number of minutes.")
     elif number < minimum:
@@ -219,10 +212,10 @@ def clean_policy(data: dict, *, current: SlaPolicy | None = None) -> dict:
         out["name"] = _clean_name(SlaPolicy, data, current, errors, "policy")
     if "position" in data:
         position = data["position"]
-        if isinstance(position, bool) or _pk(position) is None or _pk(position) < 0:
+        if isinstance(position, bool) or as_pk(position) is None or as_pk(position) < 0:
             errors.add("position", "Enter zero or a positive whole number.")
         else:
-            out["position"] = _pk(position)
+            out["position"] = as_pk(position)
     if "is_active" in data:
         if not isinstance(data["is_active"], bool):
             errors.add("is_active", "Give true or false.")

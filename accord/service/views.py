@@ -21,9 +21,9 @@ from accord.customers.services import create_contact
 from accord.errors import InvalidInput, NotFound, StaleVersion
 from accord.identity.permissions import permission_required
 from accord.identity.visibility import visible
-from accord.pagination import paginate, parse_ordering
+from accord.integrations.writers import text_cell
 from accord.sales.models import Deal
-from accord.web import apply_errors, can, pager, save_form
+from accord.web import apply_errors, can, list_page, pager, save_form
 
 from . import canned as canned_replies
 from . import knowledge, outreach, queues, routing, services, sla
@@ -86,16 +86,10 @@ def ticket_list(request):
     if "view" not in params and not any(params.get(key) for key in ("q", "status", "queue_id",
                                                                      "assignee_id", "priority")):
         params["view"] = "unresolved"
-    errors = []
-    try:
-        ordering = parse_ordering(params.get("ordering"), ORDERINGS, "-last_message_at")
-        rows = ticket_filters(_visible(request, Ticket.objects.select_related(
-            "contact", "company", "queue", "assignee")), params, request.user)
-        page, next_cursor = paginate(rows, ordering, cursor=params.get("cursor"),
-                                     limit=PAGE_SIZE)
-    except InvalidInput as exc:
-        errors = [error["message"] for error in exc.errors]
-        page, next_cursor = [], None
+    page, next_cursor, errors = list_page(
+        params, lambda: ticket_filters(_visible(request, Ticket.objects.select_related(
+            "contact", "company", "queue", "assignee")), params, request.user),
+        orderings=ORDERINGS, default="-last_message_at", limit=PAGE_SIZE)
     now = timezone.now()
     for ticket in page:
         ticket.due = sla.next_due(ticket)
@@ -155,7 +149,7 @@ def ticket_export(request):
     writer = csv.writer(response)
     writer.writerow(CSV_COLUMNS)
     for ticket in rows.order_by("-number").iterator(chunk_size=500):
-        writer.writerow([_cell(value) for value in (
+        writer.writerow([text_cell(value) for value in (
             ticket.number, ticket.subject, ticket.status, ticket.priority, ticket.channel,
             ticket.contact or "", ticket.contact.email if ticket.contact_id else "",
             ticket.company or "", ticket.queue or "", ticket.assignee or "",
@@ -163,12 +157,6 @@ def ticket_export(request):
             ticket.first_response_at.isoformat() if ticket.first_response_at else "",
             ticket.solved_at.isoformat() if ticket.solved_at else "")])
     return response
-
-
-def _cell(value) -> str:
-    text = "" if value is None else str(value)
-    # A cell starting like a formula would run as one in a spreadsheet.
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
 @require_POST

@@ -27,11 +27,6 @@ from .common import can, save_form
 OTHER_CONTACTS_SHOWN = 20  # the record page lists a few; the company page has them all
 
 
-def _custom_fields(request, entity: str) -> list:
-    """The custom fields of `entity` the member may see and change."""
-    return custom_field_defs.active_fields(entity, request.membership)
-
-
 def _custom_values(record, fields) -> list[tuple]:
     return [(custom, custom_cell(custom, record.custom_fields.get(custom.key)))
             for custom in fields]
@@ -48,7 +43,7 @@ def _company(request, pk) -> Company:
 
 def _render_contact(request, contact: Contact, *, consent_form=None, affiliation_form=None,
                     status=200):
-    fields = _custom_fields(request, Entity.CONTACT)
+    fields = custom_field_defs.active_fields(Entity.CONTACT, request.membership)
     affiliations = list(
         contact.affiliations.select_related("company").filter(company__deleted_at__isnull=True)
     )
@@ -89,7 +84,7 @@ def contact_detail(request, pk: int):
 def contact_create(request):
     form = ContactForm(
         request.POST or None, org=request.organization,
-        custom_fields=_custom_fields(request, Entity.CONTACT),
+        custom_fields=custom_field_defs.active_fields(Entity.CONTACT, request.membership),
         initial={"owner": request.user.pk, "company": request.GET.get("company")},
     )
 
@@ -107,7 +102,8 @@ def contact_create(request):
 def contact_edit(request, pk: int):
     contact = _contact(request, pk)
     form = ContactForm(request.POST or None, org=request.organization, instance=contact,
-                       custom_fields=_custom_fields(request, Entity.CONTACT))
+                       custom_fields=custom_field_defs.active_fields(Entity.CONTACT,
+                                                                     request.membership))
 
     def save(form):
         services.update_contact(request.organization, request.user, contact,
@@ -196,7 +192,7 @@ def contact_affiliation_remove(request, pk: int, affiliation_pk: int):
 @permission_required("companies.view")
 def company_detail(request, pk: int):
     company = _company(request, pk)
-    fields = _custom_fields(request, Entity.COMPANY)
+    fields = custom_field_defs.active_fields(Entity.COMPANY, request.membership)
     people = list(
         Affiliation.objects.filter(company=company, contact__deleted_at__isnull=True)
         .select_related("contact").order_by("contact__last_name", "contact__first_name", "id")
@@ -228,7 +224,8 @@ def company_detail(request, pk: int):
 @permission_required("companies.add")
 def company_create(request):
     form = CompanyForm(request.POST or None, org=request.organization,
-                       custom_fields=_custom_fields(request, Entity.COMPANY),
+                       custom_fields=custom_field_defs.active_fields(Entity.COMPANY,
+                                                                     request.membership),
                        initial={"owner": request.user.pk})
 
     def save(form):
@@ -245,7 +242,8 @@ def company_create(request):
 def company_edit(request, pk: int):
     company = _company(request, pk)
     form = CompanyForm(request.POST or None, org=request.organization, instance=company,
-                       custom_fields=_custom_fields(request, Entity.COMPANY))
+                       custom_fields=custom_field_defs.active_fields(Entity.COMPANY,
+                                                                     request.membership))
 
     def save(form):
         services.update_company(request.organization, request.user, company,

@@ -6,7 +6,7 @@ and limited to the organisation, so a whole tree stays one query.
 
 import datetime as dt
 
-from django.db.models import Exists, OuterRef, Q, Subquery, Value
+from django.db.models import OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
@@ -24,16 +24,7 @@ from accord.sales.models import DealContact, DealStatus
 from accord.service.models.ticket import UNRESOLVED, Ticket
 
 from .engine import ConditionKind, Param, register
-from .types import Context, Operator, Shape, ValueType
-
-
-def _since(ctx: Context, days: int) -> dt.datetime:
-    """The first moment of the day `days` days before today, in the organisation's zone."""
-    return ctx.day_start(ctx.today - dt.timedelta(days=days))
-
-
-def _exists(queryset, negate: bool) -> Q:
-    return ~Q(Exists(queryset)) if negate else Q(Exists(queryset))
+from .types import Operator, Shape, ValueType, exists
 
 
 class TagKind(ConditionKind):
@@ -54,7 +45,7 @@ class TagKind(ConditionKind):
     def compile(self, node, ctx):
         links = ContactTag.objects.filter(organization_id=ctx.org.pk, contact=OuterRef("pk"),
                                           tag__name=node["value"])
-        return _exists(links, node["op"] == "has_not")
+        return exists(links, node["op"] == "has_not")
 
 
 class ConsentKind(ConditionKind):
@@ -100,9 +91,9 @@ class ActivityKind(ConditionKind):
     def compile(self, node, ctx):
         activities = Activity.objects.filter(
             organization_id=ctx.org.pk, contact=OuterRef("pk"), kind=node["type"],
-            occurred_at__gte=_since(ctx, node["value"]), occurred_at__lte=ctx.now,
+            occurred_at__gte=ctx.since(node["value"]), occurred_at__lte=ctx.now,
         )
-        return _exists(activities, node["op"] == "not_in_last_days")
+        return exists(activities, node["op"] == "not_in_last_days")
 
 
 class BehaviourKind(ConditionKind):
@@ -121,9 +112,9 @@ class BehaviourKind(ConditionKind):
     def compile(self, node, ctx):
         events = BehaviourEvent.objects.filter(
             organization_id=ctx.org.pk, contact=OuterRef("pk"), type=node["type"],
-            occurred_at__gte=_since(ctx, node["value"]),
+            occurred_at__gte=ctx.since(node["value"]),
         )
-        return _exists(events, node["op"] == "not_in_last_days")
+        return exists(events, node["op"] == "not_in_last_days")
 
 
 class TicketKind(ConditionKind):
@@ -140,8 +131,8 @@ class TicketKind(ConditionKind):
     def compile(self, node, ctx):
         tickets = Ticket.objects.filter(organization_id=ctx.org.pk, contact=OuterRef("pk"))
         if node["op"] == "opened_in_last_days":
-            return _exists(tickets.filter(created_at__gte=_since(ctx, node["value"])), False)
-        return _exists(tickets.filter(status__in=UNRESOLVED), node["op"] == "has_no_open")
+            return exists(tickets.filter(created_at__gte=ctx.since(node["value"])), False)
+        return exists(tickets.filter(status__in=UNRESOLVED), node["op"] == "has_no_open")
 
 
 class DealKind(ConditionKind):
@@ -163,11 +154,11 @@ class DealKind(ConditionKind):
                                            deal__deleted_at__isnull=True)
         op = node["op"]
         if op in ("has_open", "has_no_open"):
-            return _exists(links.filter(deal__status=DealStatus.OPEN), op == "has_no_open")
+            return exists(links.filter(deal__status=DealStatus.OPEN), op == "has_no_open")
         won = links.filter(deal__status=DealStatus.WON)
         if op == "won_in_last_days":
             won = won.filter(deal__closed_on__gte=ctx.today - dt.timedelta(days=node["value"]))
-        return _exists(won, False)
+        return exists(won, False)
 
 
 for _kind in (TagKind(), ConsentKind(), ActivityKind(), BehaviourKind(), TicketKind(),

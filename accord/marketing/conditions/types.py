@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from django.db.models import Q
+from django.db.models import Exists, Q
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext_lazy as _
 
@@ -235,6 +235,15 @@ class Context:
 
     def day_start(self, day: dt.date) -> dt.datetime:
         return dt.datetime.combine(day, dt.time.min, tzinfo=self.zone)
+
+    def since(self, days: int) -> dt.datetime:
+        """The first moment of the day `days` days before today, in the organisation's zone."""
+        return self.day_start(self.today - dt.timedelta(days=days))
+
+
+def exists(queryset, negate: bool = False) -> Q:
+    """A condition that `queryset` (correlated with the contact) finds a row, or none."""
+    return ~Q(Exists(queryset)) if negate else Q(Exists(queryset))
 
 
 @dataclass(frozen=True)

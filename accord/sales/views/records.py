@@ -25,11 +25,6 @@ from ..models import Deal, Pipeline, StageKind
 from .common import apply_errors, can, save_form
 
 
-def _custom_fields(request, entity: str) -> list:
-    """The custom fields of `entity` the member may see and change."""
-    return custom_field_defs.active_fields(entity, request.membership)
-
-
 def _pipelines():
     return Pipeline.objects.filter(is_active=True).prefetch_related("stages").order_by(
         "position", "id")
@@ -67,7 +62,7 @@ def _deal(request, pk, *, with_deleted: bool = False) -> Deal:
 
 def _render_deal(request, deal: Deal, *, line_form=None, contact_form=None, move_form=None,
                  status=200):
-    fields = _custom_fields(request, Entity.DEAL)
+    fields = custom_field_defs.active_fields(Entity.DEAL, request.membership)
     products = list(Product.objects.filter(is_active=True).order_by("name", "id")[:500])
     items, totals = services.line_totals(deal)
     stages = list(deal.pipeline.stages.order_by("position", "id"))
@@ -117,7 +112,7 @@ def deal_create(request):
         first = next((s for s in wanted.stages.all() if s.kind == StageKind.OPEN), None)
         initial["stage"] = first.pk if first else None
     form = DealForm(request.POST or None, org=request.organization, pipelines=pipelines,
-                    custom_fields=_custom_fields(request, Entity.DEAL),
+                    custom_fields=custom_field_defs.active_fields(Entity.DEAL, request.membership),
                     initial=initial)
 
     def save(form):
@@ -132,7 +127,9 @@ def deal_create(request):
 def deal_edit(request, pk: int):
     deal = _deal(request, pk)
     form = DealForm(request.POST or None, org=request.organization, pipelines=[],
-                    custom_fields=_custom_fields(request, Entity.DEAL), instance=deal)
+                    custom_fields=custom_field_defs.active_fields(Entity.DEAL,
+                                                                  request.membership),
+                    instance=deal)
 
     def save(form):
         services.update_deal(request.organization, request.user, deal, data=form.to_data(),
