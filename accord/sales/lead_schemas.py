@@ -182,7 +182,7 @@ class AssignmentRuleIn(InputSchema):
 
 
 class AssignmentRulePatch(AssignmentRuleIn):
-    version: int | None = None
+    version: int = Field(description="The version the change is based on.")
 
 
 class ScoringRuleOut(Schema):
@@ -215,4 +215,4 @@ class ScoringRuleIn(InputSchema):
 
 
 class ScoringRulePatch(ScoringRuleIn):
-    version: int | None = None
+    version: int = Field(description="The version the change is based on.")

@@ -73,7 +73,7 @@ class ArticlePatch(InputSchema):
     visibility: str | None = None
     status: str | None = Field(None, description="`published` publishes the pending draft; "
                                "`draft` unpublishes.")
-    version: int | None = Field(None, description="The version you read; 409 when stale.")
+    version: int = Field(description="The version the change is based on.")
 
 
 class VersionAction(InputSchema):

@@ -105,7 +105,7 @@ class TicketPatch(InputSchema):
     assignee_id: int | None = None
     tags: list[str] | None = None
     custom_fields: dict | None = None
-    version: int | None = Field(None, description="The version you read; 409 when stale.")
+    version: int = Field(description="The version the change is based on.")
 
 
 class AttachmentOut(Schema):
@@ -179,7 +179,7 @@ class QueuePatch(InputSchema):
     team_id: int | None = None
     is_active: bool | None = None
     is_default: bool | None = None
-    version: int | None = None
+    version: int = Field(description="The version the change is based on.")
 
 
 class BulkIn(InputSchema):

@@ -62,7 +62,7 @@ class CalendarPatch(InputSchema):
     time_zone: str | None = None
     hours: dict | None = Field(None, description=HOURS_HELP)
     holidays: list | None = Field(None, description="Dates as YYYY-MM-DD; replaces the list.")
-    version: int | None = Field(None, description="The version you read; 409 when stale.")
+    version: int = Field(description="The version the change is based on.")
 
 
 class PolicyOut(Schema):
@@ -114,7 +114,7 @@ class PolicyPatch(InputSchema):
     resolution_minutes: int | None = None
     warn_before_minutes: int | None = None
     calendar_id: int | None = None
-    version: int | None = Field(None, description="The version you read; 409 when stale.")
+    version: int = Field(description="The version the change is based on.")
 
 
 def _data(payload: Schema) -> dict:

@@ -118,8 +118,8 @@ def test_status_changes_are_recorded_and_solving_stamps_the_time(
     ticket = post(client, "/api/v1/tickets", {"subject": "Help"}).json()
     url = f"/api/v1/tickets/{ticket['id']}"
 
-    solved = patch(client, url, {"status": "solved"}).json()
-    reopened = patch(client, url, {"status": "open"}).json()
+    solved = patch(client, url, {"status": "solved", "version": ticket["version"]}).json()
+    reopened = patch(client, url, {"status": "open", "version": solved["version"]}).json()
 
     assert solved["solved_at"] is not None
     assert reopened["solved_at"] is None
@@ -152,7 +152,8 @@ def test_filters_narrow_the_list(org, agent, customer, api_client_for):
                                      "assignee_id": agent.user_id})
     post(client, "/api/v1/tickets", {"subject": "Invoice wrong", "priority": "urgent"})
     solved = post(client, "/api/v1/tickets", {"subject": "Old thing"}).json()
-    patch(client, f"/api/v1/tickets/{solved['id']}", {"status": "solved"})
+    patch(client, f"/api/v1/tickets/{solved['id']}",
+          {"status": "solved", "version": solved["version"]})
 
     def subjects(query):
         return sorted(t["subject"] for t in client.get(f"/api/v1/tickets?{query}")
@@ -194,7 +195,7 @@ def test_another_organisations_ticket_answers_404(
 
     assert stranger.get(f"/api/v1/tickets/{mine['id']}").status_code == 404
     assert patch(stranger, f"/api/v1/tickets/{mine['id']}",
-                 {"status": "closed"}).status_code == 404
+                 {"status": "closed", "version": mine["version"]}).status_code == 404
     assert post(stranger, f"/api/v1/tickets/{mine['id']}/messages",
                 {"kind": "note", "body": "x"}).status_code == 404
     assert stranger.get("/api/v1/tickets").json()["items"] == []
@@ -239,3 +240,14 @@ def test_new_tickets_go_to_the_default_queue(org, admin, agent, api_client_for):
 
     with scope(organization=org):
         assert Ticket.objects.get(pk=ticket["id"]).queue.name == "First line"
+
+
+def test_a_change_without_the_version_it_was_based_on_is_refused(agent, api_client_for):
+    client = api_client_for(agent)
+    ticket = post(client, "/api/v1/tickets", {"subject": "Help"}).json()
+
+    answer = patch(client, f"/api/v1/tickets/{ticket['id']}", {"status": "solved"})
+
+    assert answer.status_code == 422
+    assert answer.json()["errors"][0]["field"] == "version"
+    assert client.get(f"/api/v1/tickets/{ticket['id']}").json()["status"] == "new"

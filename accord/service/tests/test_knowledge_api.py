@@ -137,7 +137,8 @@ def test_sales_may_read_but_not_write(org, make_member, api_client_for, client):
 
     assert seller.get(f"/api/v1/articles/{created['id']}").status_code == 200
     assert post(seller, "/api/v1/articles", {"title": "Mine"}).status_code == 403
-    assert patch(seller, f"/api/v1/articles/{created['id']}", {"title": "x"}).status_code == 403
+    assert patch(seller, f"/api/v1/articles/{created['id']}",
+                 {"title": "x", "version": created["version"]}).status_code == 403
     assert seller.delete(f"/api/v1/articles/{created['id']}").status_code == 403
 
 

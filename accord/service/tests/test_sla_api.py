@@ -118,7 +118,8 @@ def test_agents_read_policies_but_cannot_change_them(org, manager, make_member, 
     agent = api_client_for(make_member(org, Role.SUPPORT))
 
     read = agent.get(f"/api/v1/sla-policies/{policy.pk}")
-    change = patch(agent, f"/api/v1/sla-policies/{policy.pk}", {"name": "Mine"})
+    change = patch(agent, f"/api/v1/sla-policies/{policy.pk}",
+                   {"name": "Mine", "version": policy.version})
 
     assert read.status_code == 200
     assert change.status_code == 403
