@@ -70,7 +70,20 @@ def person_values(contact, viewer=None) -> dict:
             "email": contact.email, "title": contact.title,
             "custom": {key: str(value) for key, value in
                        visible_values("contact", viewer, contact.custom_fields).items()},
+            # Read only when a text uses it: the template engine calls it then.
+            "suggested_products": lambda: _suggested_products(contact),
         },
         "company": {"name": company.name, "domain": getattr(company, "domain", "")}
         if company is not None else {},
     }
+
+
+def _suggested_products(contact) -> str:
+    """Up to three products others bought with this contact's, as "A, B and C"."""
+    from django.utils.text import get_text_list
+    from django.utils.translation import gettext
+
+    from accord.insights.scoring import suggestions_for
+
+    names = [suggestion["name"] for suggestion in suggestions_for(contact, limit=3)]
+    return str(get_text_list(names, gettext("and"))) if names else ""

@@ -269,8 +269,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accord.sales.tasks.send_rot_reminders",
         "schedule": 3600.0,  # deals rot in days; an hour late is no matter
     },
-    "compute-rfm-scores": {
-        "task": "accord.insights.tasks.compute_rfm_scores",
+    "compute-scores": {
+        "task": "accord.insights.tasks.compute_scores",
         # Nightly, so recency counts whole days; orders changed during the
         # day are recomputed a minute after they change.
         "schedule": crontab(hour=3, minute=45),

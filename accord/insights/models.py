@@ -51,3 +51,92 @@ class RfmScore(TenantModel):
     @property
     def code(self) -> str:
         return f"{self.r}{self.f}{self.m}"
+
+
+class ChurnModel(TenantModel):
+    """The churn scorecard learnt from one organisation's own history, one per organisation.
+
+    `weights` maps factor key → band → weight of evidence (see
+    `accord.insights.churn`). `left` and `stayed` are how many customers it
+    learnt from; when either was too few, `weights` is empty and no customer
+    gets a churn risk, rather than a number that means nothing.
+    """
+
+    base = models.FloatField(_("base log odds"), default=0)
+    weights = models.JSONField(_("weights"), default=dict)
+    left = models.PositiveIntegerField(_("customers who left"), default=0)
+    stayed = models.PositiveIntegerField(_("customers who stayed"), default=0)
+    trained_at = models.DateTimeField(_("trained"))
+
+    class Meta(TenantModel.Meta):
+        verbose_name = _("churn model")
+        constraints = [
+            models.UniqueConstraint(fields=["organization"], name="churnmodel_organization"),
+        ]
+
+    def __str__(self) -> str:
+        return f"churn model ({self.left} left, {self.stayed} stayed)"
+
+
+class RiskLevel(models.TextChoices):
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
+
+
+class ChurnScore(TenantModel):
+    """One customer's churn risk (0..100) with the factors behind it.
+
+    Written only by `accord.insights.services.compute_churn` for contacts with
+    a live subscription. `reasons` lists every factor's part, largest first,
+    as `{"factor", "band", "weight", "text"}`; health is `100 - risk`.
+    """
+
+    contact = models.ForeignKey("customers.Contact", on_delete=models.CASCADE,
+                                related_name="+", verbose_name=_("contact"))
+    risk = models.PositiveSmallIntegerField(_("churn risk"))
+    level = models.CharField(_("risk level"), max_length=10, choices=RiskLevel.choices)
+    reasons = models.JSONField(_("reasons"), default=list)
+    computed_at = models.DateTimeField(_("computed"))
+
+    class Meta(TenantModel.Meta):
+        verbose_name = _("churn score")
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "contact"], name="churnscore_contact"),
+        ]
+        indexes = [models.Index(fields=["organization", "-risk", "id"], name="churnscore_risk")]
+
+    def __str__(self) -> str:
+        return f"{self.risk} {self.level}"
+
+    @property
+    def health(self) -> int:
+        return 100 - self.risk
+
+
+class SimilarProduct(TenantModel):
+    """Customers who bought SKU `sku` often also bought SKU `other_sku`.
+
+    Written only by `accord.insights.services.compute_similar_products`.
+    Products are told apart by the SKU on order lines, so orders imported
+    without a catalogue count too; `other_name` is that SKU's catalogue name,
+    or the description its latest order line gave. `together` is how many
+    customers bought both, `score` that count shrunk by both products'
+    popularity (see `accord.insights.recommend`).
+    """
+
+    sku = models.CharField(_("SKU"), max_length=64)
+    other_sku = models.CharField(_("bought with SKU"), max_length=64)
+    other_name = models.CharField(_("name"), max_length=300, blank=True)
+    score = models.FloatField()
+    together = models.PositiveIntegerField()
+    computed_at = models.DateTimeField()
+
+    class Meta(TenantModel.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "sku", "other_sku"],
+                                    name="similarproduct_pair"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} → {self.other_sku} ({self.score:.3f})"

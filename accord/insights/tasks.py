@@ -1,4 +1,4 @@
-"""Background work for scores: nightly for everyone, and soon after an order changes."""
+"""Background work for scores: nightly for everyone, and soon after purchases change."""
 
 import logging
 
@@ -10,7 +10,7 @@ from accord import events
 from accord.audit.context import channel
 from accord.identity.models import Organization
 
-from . import services
+from . import scoring, services
 
 logger = logging.getLogger(__name__)
 
@@ -20,41 +20,50 @@ SETTLE_SECONDS = 60
 
 
 def pending_key(organization_id: int) -> str:
-    return f"insights:rfm-pending:{organization_id}"
+    return f"insights:scores-pending:{organization_id}"
+
+
+def compute_all(org) -> dict:
+    """Every score of one organisation: RFM, product suggestions and churn risk."""
+    with scope(organization=org), channel("job"):
+        rfm = services.compute_rfm(org)
+        similar = scoring.compute_similar_products(org)
+        risk = scoring.compute_churn(org)
+    return {"scored": rfm["scored"], "removed": rfm["removed"],
+            "product_pairs": similar["pairs"], "churn_scored": risk["scored"]}
 
 
 @shared_task
-def compute_rfm_scores() -> int:
-    """Recompute the RFM scores of every organisation; returns how many contacts were scored.
+def compute_scores() -> int:
+    """Recompute the scores of every organisation; returns how many contacts got an RFM score.
 
     Safe to run twice: each run replaces the scores it finds.
     """
     total = 0
     for org in Organization.objects.order_by("pk").iterator():
-        with scope(organization=org), channel("job"):
-            total += services.compute_rfm(org)["scored"]
+        total += compute_all(org)["scored"]
     return total
 
 
 @shared_task
-def compute_organization_rfm(organization_id: int) -> None:
-    """Recompute one organisation's RFM scores; does nothing if it no longer exists."""
+def compute_organization_scores(organization_id: int) -> None:
+    """Recompute one organisation's scores; does nothing if it no longer exists."""
     cache.delete(pending_key(organization_id))
     org = Organization.objects.filter(pk=organization_id).first()
     if org is None:
         return
-    with scope(organization=org), channel("job"):
-        services.compute_rfm(org)
+    compute_all(org)
 
 
-def _on_order_changed(event) -> None:
+def _on_purchases_changed(event) -> None:
     # The cache key is held until the queued run starts, so a burst of
     # orders queues one run; with a per-process cache each web process
     # queues its own, which is still one run per burst and process.
     if cache.add(pending_key(event.organization_id), True, timeout=SETTLE_SECONDS * 10):
-        compute_organization_rfm.apply_async((event.organization_id,),
-                                             countdown=SETTLE_SECONDS)
+        compute_organization_scores.apply_async((event.organization_id,),
+                                                countdown=SETTLE_SECONDS)
 
 
-for _event_type in ("order.created", "order.updated", "order.deleted"):
-    events.subscribe(_event_type, _on_order_changed)
+for _event_type in ("order.created", "order.updated", "order.deleted", "subscription.created",
+                    "subscription.updated", "subscription.cancelled", "subscription.deleted"):
+    events.subscribe(_event_type, _on_purchases_changed)

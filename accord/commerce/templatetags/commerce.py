@@ -4,8 +4,10 @@ from django import template
 
 from accord.identity.permissions import has_permission
 from accord.identity.visibility import can_see
-from accord.insights.models import RfmScore
+from accord.insights.churn import top_reasons
+from accord.insights.models import ChurnScore, RfmScore
 from accord.insights.rfm import reasons_for
+from accord.insights.scoring import suggestions_for
 
 from ..models import Order, Subscription
 from ..models.subscription import LIVE_STATUSES
@@ -36,12 +38,18 @@ def orders_box(context, *, company=None, contact=None):
         where = {"company": company}
         list_query = f"company_id={company.pk}"
         new_query = f"company={company.pk}"
-    rfm = None
-    # Orders follow their contact's visibility, so the score, made of them, does too.
+    rfm = churn = None
+    suggestions = []
+    # Orders follow their contact's visibility, so the scores, made of them, do too.
     if contact is not None and can_see(membership, contact, "contacts"):
         score = RfmScore.objects.filter(contact=contact).first()
         if score is not None:
             rfm = {"score": score, "reasons": reasons_for(score)}
+        risk = ChurnScore.objects.filter(contact=contact).first()
+        if risk is not None:
+            churn = {"score": risk, "reasons": top_reasons(risk.reasons)}
+        if has_permission(membership, "products.view"):
+            suggestions = suggestions_for(contact)
     orders = follow_contact_visibility(Order.objects.filter(**where), membership)
     subscriptions = follow_contact_visibility(Subscription.objects.filter(**where), membership)
     return {
@@ -53,5 +61,5 @@ def orders_box(context, *, company=None, contact=None):
                               .order_by("-started_at", "-id")),
         "list_query": list_query, "new_query": new_query,
         "can_add": has_permission(membership, "orders.add"),
-        "rfm": rfm,
+        "rfm": rfm, "churn": churn, "suggestions": suggestions,
     }

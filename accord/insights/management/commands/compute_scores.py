@@ -1,21 +1,20 @@
-"""`accord compute_scores [--org SLUG]`: recompute the RFM scores now."""
+"""`accord compute_scores [--org SLUG]`: recompute RFM, product suggestions and churn risk now."""
 
 import json
 
 from django.core.management.base import BaseCommand, CommandError
-from django_scopes import scope
 
-from accord.audit.context import channel
 from accord.identity.models import Organization
-from accord.insights import services
+from accord.insights.tasks import compute_all
 
 
 class Command(BaseCommand):
     help = (
-        "Recompute the recency, frequency and monetary scores of every customer who "
-        "bought, for one organisation or all of them. The worker does this nightly and "
-        "a minute after orders change; use this after loading orders with SQL. Prints "
-        "one line of JSON with the counts."
+        "Recompute the scores of one organisation or all of them: the recency, frequency "
+        "and monetary scores of every customer who bought, the products bought together, "
+        "and the churn risk of every customer with a live subscription. The worker does "
+        "this nightly and a minute after orders or subscriptions change; use this after "
+        "loading data with SQL. Prints one line of JSON with the counts."
     )
 
     def add_arguments(self, parser):
@@ -28,11 +27,11 @@ class Command(BaseCommand):
             organizations = organizations.filter(slug=org)
             if not organizations.exists():
                 raise CommandError(f"No organisation has the slug {org!r}.")
-        summary = {"organizations": 0, "scored": 0, "removed": 0}
+        summary = {"organizations": 0, "scored": 0, "removed": 0, "product_pairs": 0,
+                   "churn_scored": 0}
         for organization in organizations.iterator():
-            with scope(organization=organization), channel("job"):
-                result = services.compute_rfm(organization)
+            result = compute_all(organization)
             summary["organizations"] += 1
-            summary["scored"] += result["scored"]
-            summary["removed"] += result["removed"]
+            for key in ("scored", "removed", "product_pairs", "churn_scored"):
+                summary[key] += result[key]
         self.stdout.write(json.dumps(summary))
