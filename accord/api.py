@@ -255,6 +255,7 @@ def register_routers() -> None:
     from accord.customers.merge_api import merged_record, merges
     from accord.customers.merge_api import router as duplicate_pairs
     from accord.identity.api import router as identity
+    from accord.insights.api import router as scores
     from accord.integrations import exports, webhooks
     from accord.integrations import services as import_services
     from accord.integrations.api import router as imports
@@ -308,6 +309,7 @@ def register_routers() -> None:
     api.add_router("/audit-log", audit_log)
     api.add_router("/duplicates", duplicate_pairs)
     api.add_router("/", merges)
+    api.add_router("/", scores)
     api.add_router("/exports", export_jobs)
     api.add_router("/imports", imports)
     api.add_router("/webhooks", webhook_router)

@@ -95,3 +95,18 @@ def test_best_sellers_do_not_crowd_out_what_fits():
     assert [product for product, _score, _because in recommend.recommend({"A"}, similar)] == [
         "B", "BAG"]
     assert recommend.most_popular(baskets)[0] == "BAG"
+
+
+def test_the_api_gives_a_contacts_scores_with_their_reasons(org, shop, make_member,
+                                                           api_client_for, other_org):
+    seller = api_client_for(make_member(org, Role.SALES))
+    stranger = api_client_for(make_member(other_org, Role.ADMIN))
+
+    answer = seller.get(f"/api/v1/contacts/{shop['di'].pk}/scores")
+    hidden = stranger.get(f"/api/v1/contacts/{shop['di'].pk}/scores")
+
+    assert answer.status_code == 200
+    body = answer.json()
+    assert (body["rfm"], body["churn"]) == (None, None)  # not computed yet
+    assert [s["sku"] for s in body["suggestions"]] == ["CANDLE", "MUG"]
+    assert hidden.status_code == 404
