@@ -72,6 +72,7 @@ def person_values(contact, viewer=None) -> dict:
                        visible_values("contact", viewer, contact.custom_fields).items()},
             # Read only when a text uses it: the template engine calls it then.
             "suggested_products": lambda: _suggested_products(contact),
+            "loyalty_tier": lambda: _loyalty_tier(contact),
         },
         "company": {"name": company.name, "domain": getattr(company, "domain", "")}
         if company is not None else {},
@@ -87,3 +88,10 @@ def _suggested_products(contact) -> str:
 
     names = [suggestion["name"] for suggestion in suggestions_for(contact, limit=3)]
     return str(get_text_list(names, gettext("and"))) if names else ""
+
+
+def _loyalty_tier(contact) -> str:
+    from accord.insights.models import LoyaltyStatus
+
+    tier = LoyaltyStatus.objects.filter(contact=contact).values_list("tier", flat=True).first()
+    return tier or ""

@@ -1,4 +1,5 @@
-"""A contact's scores under `/api/v1/contacts/{id}/scores`: RFM, churn risk, suggestions."""
+"""A contact's scores under `/api/v1/contacts/{id}/scores`: RFM, loyalty, churn risk and
+suggested products."""
 
 import datetime as dt
 
@@ -11,7 +12,7 @@ from accord.identity.permissions import has_permission
 from accord.identity.visibility import require_visible
 
 from .churn import top_reasons
-from .models import ChurnScore, RfmScore
+from .models import ChurnScore, LoyaltyStatus, RfmScore
 from .rfm import reasons_for
 from .scoring import suggestions_for
 
@@ -55,8 +56,17 @@ class SuggestionOut(Schema):
     together: int
 
 
+class LoyaltyOut(Schema):
+    points: int
+    tier: str
+    next_tier: str
+    points_to_next: int
+    computed_at: dt.datetime
+
+
 class ScoresOut(Schema):
     rfm: RfmOut | None
+    loyalty: LoyaltyOut | None
     churn: ChurnOut | None
     suggestions: list[SuggestionOut]
 
@@ -72,6 +82,7 @@ def contact_scores(request: HttpRequest, contact_id: int):
     rfm = RfmScore.objects.filter(contact=contact).first()
     risk = ChurnScore.objects.filter(contact=contact).first()
     return {
+        "loyalty": LoyaltyStatus.objects.filter(contact=contact).first(),
         "rfm": None if rfm is None else {
             "recency_days": rfm.recency_days, "frequency": rfm.frequency,
             "monetary": str(rfm.monetary), "currency": rfm.currency, "r": rfm.r, "f": rfm.f,

@@ -3,7 +3,7 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from accord.core.models import TenantModel
+from accord.core.models import TenantModel, VersionedModel
 
 
 class Segment(models.TextChoices):
@@ -140,3 +140,51 @@ class SimilarProduct(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.sku} → {self.other_sku} ({self.score:.3f})"
+
+
+class LoyaltyProgram(VersionedModel):
+    """How an organisation turns purchases into loyalty points and tiers; one per organisation.
+
+    A customer earns `points_per_unit` points for each unit of the base
+    currency spent net of returns in the last `months` months (0: ever), and
+    holds the highest tier whose threshold their points reach. `tiers` is a
+    list of `{"name", "points"}` in rising order, the first at 0 points.
+    """
+
+    is_active = models.BooleanField(_("active"), default=False)
+    points_per_unit = models.DecimalField(_("points per unit spent"), max_digits=8,
+                                          decimal_places=2, default=1)
+    months = models.PositiveSmallIntegerField(_("months counted"), default=12)
+    tiers = models.JSONField(_("tiers"), default=list)
+
+    class Meta(VersionedModel.Meta):
+        verbose_name = _("loyalty programme")
+        constraints = [
+            models.UniqueConstraint(fields=["organization"], name="loyaltyprogram_organization"),
+        ]
+
+    def __str__(self) -> str:
+        return ", ".join(tier["name"] for tier in self.tiers)
+
+
+class LoyaltyStatus(TenantModel):
+    """One customer's loyalty points and tier, written only by `compute_loyalty`."""
+
+    contact = models.ForeignKey("customers.Contact", on_delete=models.CASCADE,
+                                related_name="+", verbose_name=_("contact"))
+    points = models.PositiveIntegerField(_("points"))
+    tier = models.CharField(_("tier"), max_length=60)
+    next_tier = models.CharField(_("next tier"), max_length=60, blank=True)
+    points_to_next = models.PositiveIntegerField(_("points to the next tier"), default=0)
+    computed_at = models.DateTimeField(_("computed"))
+
+    class Meta(TenantModel.Meta):
+        verbose_name = _("loyalty status")
+        verbose_name_plural = _("loyalty statuses")
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "contact"],
+                                    name="loyaltystatus_contact"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tier} ({self.points})"

@@ -20,8 +20,9 @@ logger = logging.getLogger(__name__)
 BATCH = 1000  # rows per upsert statement, well under SQLite's variable limit
 
 
-def _customer_totals(org) -> dict[int, dict]:
-    """Orders, last order day and net spent in the base currency, per contact who bought.
+def customer_totals(org, since: dt.datetime | None = None) -> dict[int, dict]:
+    """Orders, last order day and net spent in the base currency, per contact who bought
+    (since `since` when given).
 
     One query groups the organisation's orders by contact, currency and day;
     each group is converted at that day's rate, as the purchase summary on
@@ -30,8 +31,10 @@ def _customer_totals(org) -> dict[int, dict]:
     """
     from accord.sales.services import MissingRate, rate_on
 
-    rows = (Order.objects.filter(contact__isnull=False)
-            .exclude(status=OrderStatus.CANCELLED)
+    orders = Order.objects.filter(contact__isnull=False)
+    if since is not None:
+        orders = orders.filter(placed_at__gte=since)
+    rows = (orders.exclude(status=OrderStatus.CANCELLED)
             .values("contact_id", "currency", "placed_at__date")
             .annotate(orders=Count("id", filter=Q(kind=OrderKind.ORDER)),
                       last=Max("placed_at", filter=Q(kind=OrderKind.ORDER)),
@@ -68,7 +71,7 @@ def compute_rfm(org, today: dt.date | None = None) -> dict:
     """
     today = today or timezone.localdate()
     currency = org.base_currency
-    totals = _customer_totals(org)
+    totals = customer_totals(org)
 
     contact_ids = list(totals)
     recency = [max(0, (today - timezone.localdate(totals[pk]["last"])).days)

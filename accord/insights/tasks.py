@@ -10,7 +10,7 @@ from accord import events
 from accord.audit.context import channel
 from accord.identity.models import Organization
 
-from . import scoring, services
+from . import loyalty, scoring, services
 
 logger = logging.getLogger(__name__)
 
@@ -24,13 +24,15 @@ def pending_key(organization_id: int) -> str:
 
 
 def compute_all(org) -> dict:
-    """Every score of one organisation: RFM, product suggestions and churn risk."""
+    """Every score of one organisation: RFM, loyalty, product suggestions and churn risk."""
     with scope(organization=org), channel("job"):
         rfm = services.compute_rfm(org)
+        points = loyalty.compute_loyalty(org)
         similar = scoring.compute_similar_products(org)
         risk = scoring.compute_churn(org)
     return {"scored": rfm["scored"], "removed": rfm["removed"],
-            "product_pairs": similar["pairs"], "churn_scored": risk["scored"]}
+            "loyalty_scored": points["scored"], "product_pairs": similar["pairs"],
+            "churn_scored": risk["scored"]}
 
 
 @shared_task

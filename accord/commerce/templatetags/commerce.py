@@ -5,7 +5,7 @@ from django import template
 from accord.identity.permissions import has_permission
 from accord.identity.visibility import can_see
 from accord.insights.churn import top_reasons
-from accord.insights.models import ChurnScore, RfmScore
+from accord.insights.models import ChurnScore, LoyaltyStatus, RfmScore
 from accord.insights.rfm import reasons_for
 from accord.insights.scoring import suggestions_for
 
@@ -38,13 +38,14 @@ def orders_box(context, *, company=None, contact=None):
         where = {"company": company}
         list_query = f"company_id={company.pk}"
         new_query = f"company={company.pk}"
-    rfm = churn = None
+    rfm = churn = loyalty = None
     suggestions = []
     # Orders follow their contact's visibility, so the scores, made of them, do too.
     if contact is not None and can_see(membership, contact, "contacts"):
         score = RfmScore.objects.filter(contact=contact).first()
         if score is not None:
             rfm = {"score": score, "reasons": reasons_for(score)}
+        loyalty = LoyaltyStatus.objects.filter(contact=contact).first()
         risk = ChurnScore.objects.filter(contact=contact).first()
         if risk is not None:
             churn = {"score": risk, "reasons": top_reasons(risk.reasons)}
@@ -61,5 +62,5 @@ def orders_box(context, *, company=None, contact=None):
                               .order_by("-started_at", "-id")),
         "list_query": list_query, "new_query": new_query,
         "can_add": has_permission(membership, "orders.add"),
-        "rfm": rfm, "churn": churn, "suggestions": suggestions,
+        "rfm": rfm, "churn": churn, "loyalty": loyalty, "suggestions": suggestions,
     }

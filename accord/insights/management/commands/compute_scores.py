@@ -11,7 +11,8 @@ from accord.insights.tasks import compute_all
 class Command(BaseCommand):
     help = (
         "Recompute the scores of one organisation or all of them: the recency, frequency "
-        "and monetary scores of every customer who bought, the products bought together, "
+        "and monetary scores and loyalty points of every customer who bought, the products "
+        "bought together, "
         "and the churn risk of every customer with a live subscription. The worker does "
         "this nightly and a minute after orders or subscriptions change; use this after "
         "loading data with SQL. Prints one line of JSON with the counts."
@@ -27,11 +28,11 @@ class Command(BaseCommand):
             organizations = organizations.filter(slug=org)
             if not organizations.exists():
                 raise CommandError(f"No organisation has the slug {org!r}.")
-        summary = {"organizations": 0, "scored": 0, "removed": 0, "product_pairs": 0,
-                   "churn_scored": 0}
+        summary = {"organizations": 0, "scored": 0, "removed": 0, "loyalty_scored": 0,
+                   "product_pairs": 0, "churn_scored": 0}
         for organization in organizations.iterator():
             result = compute_all(organization)
             summary["organizations"] += 1
-            for key in ("scored", "removed", "product_pairs", "churn_scored"):
+            for key in ("scored", "removed", "loyalty_scored", "product_pairs", "churn_scored"):
                 summary[key] += result[key]
         self.stdout.write(json.dumps(summary))
