@@ -15,6 +15,7 @@ from django.core.validators import EmailValidator, URLValidator
 from django.utils.dateparse import parse_date, parse_datetime
 
 from accord.errors import InvalidInput
+from accord.identity.context import acting_member
 from accord.identity.models import Role
 from accord.money import is_currency
 
@@ -145,7 +146,12 @@ def clean_values(
             result.pop(key, None)
         else:
             result[key] = value
+    # A required field hidden from the acting member's role cannot be asked of
+    # them: they could neither see the error nor fill the field in.
+    viewer = acting_member()
     for key, field in by_key.items():
+        if not may_see(viewer, field):
+            continue
         if field.required and result.get(key) in (None, "", []) and not any(
             error["field"] == f"custom_fields.{key}" for error in errors
         ):

@@ -19,6 +19,7 @@ from django_scopes import scope
 from accord.audit.context import channel
 
 from . import sessions, twofactor
+from .context import acting_as
 from .models import ApiToken, Membership, hash_secret
 from .services import token_prefix
 
@@ -82,7 +83,8 @@ class TenantMiddleware:
             timezone.activate(zoneinfo.ZoneInfo(request.user.time_zone))
         else:
             timezone.deactivate()
-        with scope(organization=request.organization), channel(via, _client_ip(request)):
+        with scope(organization=request.organization), channel(via, _client_ip(request)), \
+                acting_as(request.membership):
             return self.get_response(request)
 
     def _attach_token(self, request, token: ApiToken) -> None:

@@ -22,6 +22,7 @@ from accord.customers.models import (
     FieldType,
     LifecycleStage,
 )
+from accord.identity.context import acting_member
 from accord.sales.models import Deal, Lead
 from accord.search import fold
 
@@ -62,9 +63,14 @@ class Entity:
         return self.add_permission or f"{self.permission}.add"
 
     def targets(self) -> list[Target]:
-        """Built-in targets and every active custom field as `cf.<key>`; inside a scope."""
+        """Built-in targets and every active custom field as `cf.<key>`; inside a scope.
+
+        Fields hidden from the acting member's role are not targets: an import
+        cannot write what its member may not see.
+        """
         found = list(self.built_in)
-        for custom in custom_fields.active_fields(self.custom_entity or self.key):
+        for custom in custom_fields.active_fields(self.custom_entity or self.key,
+                                                  acting_member()):
             found.append(Target(f"cf.{custom.key}", custom.label, f"cf.{custom.field_type}",
                                 (custom.key,), custom=custom))
         return found

@@ -249,3 +249,65 @@ def test_a_shared_view_drops_the_field_for_those_it_is_hidden_from(org, admin, s
     assert "90000" not in text
     assert "Ada" in text
     assert "cf.income" in full
+
+
+@pytest.fixture
+def required_income(org, admin, income, in_org):
+    with in_org(org):
+        services.update_custom_field(org, admin.user, income, data={
+            "label": INCOME, "currency": "EUR", "required": True,
+            "hidden_from_roles": ["sales", "manager"]})
+    return income
+
+
+def test_a_required_field_is_not_asked_of_those_it_is_hidden_from(
+        org, admin, seller, required_income, client_for, api_client_for, in_org):
+    by_api = api_client_for(seller).post("/api/v1/contacts", {"first_name": "Bo"},
+                                         content_type="application/json")
+    by_form = client_for(seller).post("/contacts/new/", {"first_name": "Cy",
+                                                         "lifecycle_stage": "lead"})
+    refused = api_client_for(admin).post("/api/v1/contacts", {"first_name": "Di"},
+                                         content_type="application/json")
+
+    assert by_api.status_code == 201
+    assert by_form.status_code == 302
+    assert refused.status_code == 422
+    assert [e["field"] for e in refused.json()["errors"]] == ["custom_fields.income"]
+    with in_org(org):
+        assert sorted(Contact.objects.values_list("first_name", flat=True)) == ["Bo", "Cy"]
+
+
+BUILT_IN_CONTACT_TARGETS = [
+    "first_name", "last_name", "name", "email", "email_home", "email_other", "phone",
+    "phone_mobile", "phone_work", "phone_home", "phone_fax", "emails_all", "phones_all", "title",
+    "company", "company_domain", "street", "city", "region", "postal_code", "country",
+    "birthday", "lifecycle_stage", "time_zone", "do_not_contact", "note", "owner", "source",
+    "tags", "external_id"]
+
+
+def test_an_import_neither_writes_nor_requires_a_field_hidden_from_its_member(
+        org, admin, required_income, make_member, api_client_for, in_org):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from accord.integrations import tasks
+
+    manager = api_client_for(make_member(org, Role.MANAGER))
+    rows = b"First name,Income\r\nEve,50000\r\n"
+
+    def upload(mapping):
+        return manager.post("/api/v1/imports", {
+            "file": SimpleUploadedFile("people.csv", rows, content_type="text/csv"),
+            "entity": "contact", "mapping": json.dumps(mapping)})
+
+    refused = upload({"First name": "first_name", "Income": "cf.income"})
+    accepted = upload({"First name": "first_name", "Income": ""})
+    tasks.run_import(accepted.json()["id"])
+
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "mapping.Income"
+    assert refused.json()["errors"][0]["message"].endswith("use one of: " + ", ".join(
+        [*BUILT_IN_CONTACT_TARGETS, "cf.shoe"]) + ".")
+    assert accepted.status_code == 202
+    with in_org(org):
+        eve = Contact.objects.get(first_name="Eve")
+    assert eve.custom_fields == {}
