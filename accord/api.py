@@ -242,11 +242,13 @@ def register_routers() -> None:
     from accord.activities import services as activity_services
     from accord.activities.api import router as activities
     from accord.audit.api import router as audit_log
+    from accord.commerce import feeds as feed_services
     from accord.commerce import orders as order_services
     from accord.commerce import services as commerce_services
     from accord.commerce import subscriptions as subscription_services
     from accord.commerce.api import products
     from accord.commerce.events_api import router as behaviour_events
+    from accord.commerce.feed_api import product_feeds
     from accord.commerce.order_api import orders, subscriptions
     from accord.customers import duplicates
     from accord.customers import services as customer_services
@@ -288,6 +290,7 @@ def register_routers() -> None:
         "stage_id": sales_services.get_stage,
         "deal_id": sales_services.get_deal,
         "product_id": commerce_services.get_product,
+        "feed_id": feed_services.get_feed,
         "order_id": order_services.get_order,
         "subscription_id": subscription_services.get_subscription,
         "lead_id": leads.get_lead,
@@ -322,6 +325,7 @@ def register_routers() -> None:
     api.add_router("/exchange-rates", exchange_rates)
     api.add_router("/quotas", quotas)
     api.add_router("/products", products)
+    api.add_router("/product-feeds", product_feeds)
     api.add_router("/orders", orders)
     api.add_router("/subscriptions", subscriptions)
     api.add_router("/leads", lead_router)

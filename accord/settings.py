@@ -265,6 +265,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accord.integrations.tasks.send_due_webhooks",
         "schedule": 60.0,  # the shortest wait between two attempts is a minute
     },
+    "run-due-product-feeds": {
+        "task": "accord.commerce.tasks.run_due_product_feeds",
+        "schedule": 300.0,  # feeds run hourly at most; five minutes late is no matter
+    },
     "send-rot-reminders": {
         "task": "accord.sales.tasks.send_rot_reminders",
         "schedule": 3600.0,  # deals rot in days; an hour late is no matter

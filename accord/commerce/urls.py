@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import order_views
+from . import feed_views, order_views
 
 app_name = "commerce"
 urlpatterns = [
@@ -14,4 +14,10 @@ urlpatterns = [
     path("subscriptions/new/", order_views.subscription_create, name="subscription_create"),
     path("subscriptions/<int:pk>/", order_views.subscription_detail,
          name="subscription_detail"),
+    path("settings/product-feeds/", feed_views.feed_list, name="feed_list"),
+    path("settings/product-feeds/new/", feed_views.feed_create, name="feed_create"),
+    path("settings/product-feeds/<int:pk>/", feed_views.feed_edit, name="feed_edit"),
+    path("settings/product-feeds/<int:pk>/run", feed_views.feed_run, name="feed_run"),
+    path("settings/product-feeds/<int:pk>/delete", feed_views.feed_delete,
+         name="feed_delete"),
 ]

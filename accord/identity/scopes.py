@@ -53,6 +53,7 @@ PATH_AREAS = {
     "lead-assignment-rules": "leads",
     "lead-scoring-rules": "leads",
     "products": "products",
+    "product-feeds": "products",
     "orders": "orders",
     "subscriptions": "orders",
     "segments": "segments",

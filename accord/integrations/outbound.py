@@ -1,4 +1,4 @@
-"""Sending an HTTP POST to a URL an organisation gave us, without becoming a proxy.
+"""Calling a URL an organisation gave us (webhooks, feeds) without becoming a proxy.
 
 A webhook URL is user input, so the request must not reach the machine's own
 services or the private network (server-side request forgery). The host is
@@ -124,5 +124,27 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> Reply:
     except http.client.HTTPException as exc:
         raise OSError(f"The receiver's answer was not valid HTTP ({type(exc).__name__}).") \
             from None
+    finally:
+        connection.close()
+
+
+def fetch(url: str, *, max_bytes: int) -> bytes:
+    """GET `url` and return its body; Refused when the target is not allowed, OSError when
+    it cannot be read, answers other than 200, or sends more than `max_bytes`."""
+    host, port, path, scheme = check_url(url)
+    address = resolve(host, port)
+    connection_class = _PinnedHTTPS if scheme == "https" else _PinnedHTTP
+    connection = connection_class(host, port, address)
+    try:
+        connection.request("GET", path, headers={"User-Agent": "Accord"})
+        response = connection.getresponse()
+        if response.status != 200:
+            raise OSError(f"The address answered {response.status} {response.reason}.")
+        body = response.read(max_bytes + 1)
+        if len(body) > max_bytes:
+            raise OSError(f"The file is larger than {max_bytes // 2**20} MB.")
+        return body
+    except http.client.HTTPException as exc:
+        raise OSError(f"The answer was not valid HTTP ({type(exc).__name__}).") from None
     finally:
         connection.close()
