@@ -63,6 +63,11 @@ def update_organization(org, actor, *, data: dict) -> Organization:
     if changes:
         org.save(update_fields=list(values))
         audit.record(org, actor, Action.UPDATE, org, entity="organization", changes=changes)
+    if "tax_rounding" in changes:
+        # Open deals take their amount from their lines under this rule.
+        from accord.sales.services import recompute_line_amounts
+
+        recompute_line_amounts(org, actor)
     return org
 
 

@@ -755,6 +755,34 @@ def set_line_items(org, actor, deal: Deal, *, items: list[dict],
     return deal
 
 
+def recompute_line_amounts(org, actor) -> int:
+    """Recompute the amount of every open deal whose amount comes from its line items.
+
+    Run after the organisation's tax rounding changes. Won and lost deals keep
+    the amount they were closed with. Returns how many deals changed.
+    """
+    changed = 0
+    deals = (Deal.objects.filter(status=DealStatus.OPEN, amount_overridden=False,
+                                 line_items__isnull=False)
+             .distinct().select_related("organization").order_by("pk"))
+    for deal in deals.iterator():
+        with transaction.atomic():
+            deal = Deal.objects.select_for_update().select_related("organization").get(
+                pk=deal.pk)
+            total = _lines_total(deal)
+            if total is None or total == deal.amount:
+                continue
+            before = deal.amount
+            deal.amount = total
+            deal.save_new_version(update_fields=["amount", "version", "updated_at"])
+            audit.record(org, actor, Action.UPDATE, deal, changes={
+                "amount": [audit.json_safe(before), audit.json_safe(total)]})
+            events.emit(org, actor, "deal.updated", deal,
+                        data={**_event_data(deal), "changed": ["amount"]})
+            changed += 1
+    return changed
+
+
 def _line_text(item: LineItem) -> str:
     text = f"{item.quantity.normalize():f} × {item.name} @ {item.unit_price.normalize():f}"
     if item.discount_percent:

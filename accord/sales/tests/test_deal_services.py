@@ -13,7 +13,7 @@ from accord.core.models import DomainEvent
 from accord.customers.services import create_company, create_contact
 from accord.errors import Conflict, InvalidInput, StaleVersion
 from accord.sales import services
-from accord.sales.models import DealStatus, StageChange, StageKind
+from accord.sales.models import Deal, DealStatus, StageChange, StageKind
 
 
 @pytest.fixture
@@ -304,3 +304,30 @@ def test_a_deal_is_owned_only_by_someone_who_may_work_on_it(org, sales, make_mem
         services.create_deal(org, user, data={"name": "Watched", "owner": reader.user.pk})
     assert caught.value.as_dict() == {
         "owner": "This member's role cannot work on these records; choose another."}
+
+
+def test_a_new_tax_rounding_recomputes_open_deals_from_their_lines(org, sales, admin,
+                                                                   client_for):
+    _, user = sales
+    lines = [{"name": "Service package A", "quantity": "1", "unit_price": "55.55",
+              "tax_percent": "23"},
+             {"name": "Service package B", "quantity": "1", "unit_price": "11.11",
+              "tax_percent": "23"}]
+    with scope(organization=org):
+        open_deal = services.create_deal(org, user, data={"name": "Open", "currency": "EUR"})
+        services.set_line_items(org, user, open_deal, items=lines)
+        won = services.create_deal(org, user, data={"name": "Won", "currency": "EUR"})
+        services.set_line_items(org, user, won, items=lines)
+        Deal.objects.filter(pk=won.pk).update(status=DealStatus.WON)
+
+    answer = client_for(admin).post("/settings/organization/", {
+        "name": org.name, "base_currency": org.base_currency, "time_zone": org.time_zone,
+        "tax_rounding": "document"})
+
+    assert answer.status_code == 302
+    with scope(organization=org):
+        amounts = dict(Deal.objects.values_list("name", "amount"))
+        entry = AuditEntry.objects.filter(entity="deal", object_id=open_deal.pk).latest("pk")
+    # Per line 68.33 + 13.67; on the document 66.66 net + 15.33 tax.
+    assert amounts == {"Open": Decimal("81.9900"), "Won": Decimal("82.0000")}
+    assert entry.changes == {"amount": ["82.0000", "81.99"]}
