@@ -143,7 +143,7 @@ def _clean_fields(org, raw, errors: Collector) -> list[dict]:
             continue
         seen.add(name)
         label = item.get("label") or known[name]
-        if not isinstance(label, str) or len(label.strip()) > 120:
+        if not isinstance(label, str) or len(label.strip()) > 120 or "\x00" in label:
             errors.add(f"fields[{index}].label", "Keep the label under 120 characters.")
             continue
         out.append({"name": name, "label": label.strip(),
@@ -186,7 +186,8 @@ def _clean_origins(value, errors: Collector) -> list[str]:
         return []
     origins = []
     for origin in value:
-        parts = urlsplit(origin.strip().rstrip("/")) if isinstance(origin, str) else None
+        parts = (urlsplit(origin.strip().rstrip("/"))
+                 if isinstance(origin, str) and "\x00" not in origin else None)
         if (parts is None or parts.scheme not in ("http", "https") or not parts.netloc
                 or parts.path or parts.query):
             errors.add("allowed_origins",
@@ -207,6 +208,8 @@ def clean_form(org, data: dict, *, current: WebForm | None = None) -> dict:
         name = " ".join(name.split()) if isinstance(name, str) else ""
         if not name:
             errors.add("name", "Give the form a name.", "required")
+        elif "\x00" in name:
+            errors.add("name", "Remove the NUL character; it cannot be stored.")
         elif len(name) > 120:
             errors.add("name", "Keep the name under 120 characters.", "too_long")
         elif WebForm.objects.filter(name__iexact=name).exclude(
@@ -238,7 +241,10 @@ def clean_form(org, data: dict, *, current: WebForm | None = None) -> dict:
     if "owner" in data:
         out["owner"] = clean_member(org, data.get("owner"), "owner", errors)
     if "tags" in data:
-        out["tags"] = clean_tags(data.get("tags") or [], errors) or []
+        tags = clean_tags(data.get("tags") or [], errors) or []
+        if any("\x00" in tag for tag in tags):
+            errors.add("tags", "Remove the NUL character; it cannot be stored.")
+        out["tags"] = tags
     if "thank_you" in data:
         out["thank_you"] = _clean_text(data, "thank_you", 500, errors)
     if "redirect_url" in data:
@@ -361,6 +367,8 @@ def _clean_submission(form: WebForm, data: dict) -> dict:
         raw = data.get(name)
         if item["kind"] == "checkbox":
             values[name] = raw not in (None, "", "0", "false", "off", False)
+            if item["required"] and not values[name]:
+                errors.add(name, f"{item['label']}: tick this box to go on.", "required")
             continue
         value = raw if isinstance(raw, str) else "" if raw is None else str(raw)
         value = value.strip().replace("\x00", "")
@@ -405,7 +413,7 @@ def _source(utm: dict, referrer: str) -> str:
 
 
 def _plain_url(value) -> str:
-    value = value.strip() if isinstance(value, str) else ""
+    value = value.strip().replace("\x00", "") if isinstance(value, str) else ""
     return value[:URL_LIMIT] if urlsplit(value).scheme in ("http", "https") else ""
 
 
@@ -462,7 +470,8 @@ def _record(form: WebForm, values: dict, *, utm: dict, page_url: str, referrer: 
         transaction.on_commit(lambda: send_confirmation.delay(org.pk, submission.pk))
     _note_on_timeline(org, form, submission, values)
     events.emit(org, None, "form.submitted", submission, entity="form_submission",
-                data={"form_id": form.pk, "form": form.name, "contact_id": submission.contact_id,
+                data={"id": submission.pk, "form_id": form.pk, "form": form.name,
+                      "email": values["email"], "contact_id": submission.contact_id,
                       "lead_id": submission.lead_id, "utm": utm, "referrer": referrer,
                       "page_url": page_url, "consent": submission.consent})
     logger.info("webform.submitted", extra={

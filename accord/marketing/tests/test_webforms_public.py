@@ -291,3 +291,14 @@ def test_the_json_endpoint_refuses_a_body_that_is_not_an_object(form):
 
     assert response.status_code == 400
     assert response.json()["detail"] == "Send a JSON object."
+
+
+def test_the_submission_shows_on_the_contacts_timeline(org, form, admin, client_for, in_org):
+    _post(form, message="Ring me on Monday.")
+    with in_org(org):
+        contact = Contact.objects.get()
+
+    page = client_for(admin).get(contact.get_absolute_url()).content.decode()
+
+    assert "Form submitted" in page
+    assert "Ring me on Monday." in page
