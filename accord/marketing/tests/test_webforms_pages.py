@@ -89,6 +89,26 @@ def test_form_settings_are_checked_and_errors_shown_beside_the_fields(marketer, 
                      r'only', body)
 
 
+def test_the_edit_page_shows_the_stored_settings_and_saves_changes(
+        org, form, marketer, client_for, in_org):
+    client = client_for(marketer)
+
+    page = client.get(f"/campaigns/forms/{form.pk}/edit/").content.decode()
+    saved = client.post(f"/campaigns/forms/{form.pk}/edit/", _page_data(
+        name="Contact us", use_message="on", label_message="Your question",
+        version=form.version, consent_purpose="", consent_text="", double_opt_in=""))
+
+    assert 'name="name" value="Contact us"' in page
+    assert re.search(r'name="use_message"[^>]*checked', page)
+    assert not re.search(r'name="use_phone"[^>]*checked', page)
+    assert saved.status_code == 302
+    with in_org(org):
+        stored = WebForm.objects.get()
+        assert [(item["name"], item["label"]) for item in stored.fields] == [
+            ("first_name", "First name"), ("email", "Work e-mail"), ("message", "Your question")]
+        assert (stored.version, stored.consent_purpose, stored.double_opt_in) == (2, "", False)
+
+
 def test_editing_a_stale_copy_answers_409_and_keeps_what_was_typed(
         org, form, marketer, client_for, in_org):
     with in_org(org):
