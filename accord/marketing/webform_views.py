@@ -175,8 +175,13 @@ def webform_public(request, key: str):
             return response
         except InvalidInput as exc:
             errors = {error["field"]: error["message"] for error in exc.errors}
+            asked = {item["name"] for item in inputs}
             context.update({
                 "inputs": _rows(inputs, data, errors), "errors": errors,
+                # Errors of fields the form does not ask, such as a custom
+                # field every contact must have, are shown above the form.
+                "other_errors": [message for field, message in errors.items()
+                                 if field not in asked],
                 "consent_checked": bool(data.get(webforms.CONSENT_FIELD)),
                 "hidden": {name: data.get(name, "") for name in context["hidden"]}})
             return render(request, "marketing/webform_public.html", context, status=422)

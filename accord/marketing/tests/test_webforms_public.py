@@ -10,7 +10,7 @@ from django.test import Client
 from accord.activities.models import Activity
 from accord.core.models import DomainEvent
 from accord.customers import services as customer_services
-from accord.customers.models import Consent, Contact
+from accord.customers.models import Consent, Contact, CustomField
 from accord.identity.models import Role
 from accord.marketing import webforms
 from accord.marketing.webform_models import WebFormSubmission
@@ -302,3 +302,19 @@ def test_the_submission_shows_on_the_contacts_timeline(org, form, admin, client_
 
     assert "Form submitted" in page
     assert "Ring me on Monday." in page
+
+
+def test_a_required_custom_field_missing_from_the_form_is_named_above_it(
+        org, form, in_org):
+    with in_org(org):
+        CustomField.objects.create(organization=org, entity="contact", key="region_code",
+                                   label="Region code", field_type="text", required=True)
+
+    response = _post(form)
+
+    body = response.content.decode()
+    assert response.status_code == 422
+    assert re.search(r'<div class="form-errors" role="alert"><p>Please correct the fields '
+                     r'marked below.</p><p>Region code is required.</p></div>', body)
+    with in_org(org):
+        assert not WebFormSubmission.objects.exists()
