@@ -264,7 +264,9 @@ def register_routers() -> None:
     from accord.integrations.export_api import router as export_jobs
     from accord.integrations.webhook_api import router as webhook_router
     from accord.marketing import services as marketing_services
+    from accord.marketing import webforms
     from accord.marketing.api import segments
+    from accord.marketing.webform_api import router as web_forms
     from accord.sales import assignment, leads, scoring
     from accord.sales import services as sales_services
     from accord.sales.api import deals, exchange_rates, pipelines, quotas
@@ -302,6 +304,7 @@ def register_routers() -> None:
         "calendar_id": sla_settings.get_calendar,
         "article_id": knowledge_services.get_article,
         "segment_id": marketing_services.get_segment,
+        "form_id": webforms.get_form,
     })
     api.add_exception_handler(RecordMerged, merged_record)
     api.add_router("/contacts", contacts)
@@ -337,6 +340,7 @@ def register_routers() -> None:
     api.add_router("/business-calendars", business_calendars)
     api.add_router("/articles", articles)
     api.add_router("/segments", segments)
+    api.add_router("/forms", web_forms)
 
 
 register_routers()

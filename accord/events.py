@@ -68,6 +68,7 @@ EVENT_TYPES = {
     "segment.created": "A segment was saved",
     "segment.updated": "A segment's name, conditions or kind changed, or it was refrozen",
     "segment.deleted": "A segment was deleted",
+    "form.submitted": "Someone sent a web form",
 }
 
 

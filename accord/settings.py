@@ -230,7 +230,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Task modules not named tasks.py, which autodiscovery would miss.
-CELERY_IMPORTS = ["accord.sales.lead_tasks", "accord.service.sla_tasks"]
+CELERY_IMPORTS = ["accord.sales.lead_tasks", "accord.service.sla_tasks",
+                  "accord.marketing.webform_tasks"]
 CELERY_BEAT_SCHEDULE = {
     "send-due-reminders": {
         "task": "accord.activities.tasks.send_due_reminders",

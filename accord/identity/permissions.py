@@ -19,6 +19,9 @@ VIEW_RECORDS = {
     "custom_fields.view", "members.view", "teams.view", "imports.view",
     "deals.view", "pipelines.view", "forecast.view", "products.view", "leads.view",
     "tickets.view", "knowledge.view", "orders.view", "segments.view",
+    # Forms and what was sent through them: the people sent it to be contacted,
+    # and everyone who sees contacts sees where they came from.
+    "forms.view",
 }
 # A merge loses nothing (every value and link is kept, the merged record stays
 # and the audit trail shows each choice), so it is an edit of the records, not
@@ -50,6 +53,9 @@ KNOWLEDGE = {"knowledge.manage"}
 # campaigns build them: marketing, managers and admins. Everyone who sees
 # contacts may look at them.
 SEGMENTS = {"segments.manage"}
+# Web forms decide what strangers may write into the CRM and which consent
+# text they agree to, so the people who run campaigns build them, as segments.
+FORMS = {"forms.manage"}
 BULK = {"contacts.bulk", "companies.bulk"}
 EXPORT = {"contacts.export", "companies.export", "deals.export", "leads.export",
           "tickets.export", "orders.export"}
@@ -75,14 +81,16 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.ADMIN: frozenset(
         VIEW_RECORDS | EDIT_RECORDS | DELETE_RECORDS | BULK | EXPORT | DATA_EXPORT | IMPORT
         | MANAGE | ADMIN_ONLY | OWN_TOKENS | SALES_SETUP | SERVICE_SETUP | KNOWLEDGE | SEGMENTS
+        | FORMS
     ),
     Role.MANAGER: frozenset(
         VIEW_RECORDS | EDIT_RECORDS | DELETE_RECORDS | BULK | EXPORT | DATA_EXPORT | IMPORT
         | MANAGE | OWN_TOKENS | SALES_SETUP | SERVICE_SETUP | KNOWLEDGE | SEGMENTS
+        | FORMS
     ),
     Role.SALES: frozenset(VIEW_RECORDS | EDIT_RECORDS | EXPORT | OWN_TOKENS),
     Role.MARKETING: frozenset(
-        VIEW_RECORDS | EDIT_RECORDS | BULK | EXPORT | OWN_TOKENS | SEGMENTS
+        VIEW_RECORDS | EDIT_RECORDS | BULK | EXPORT | OWN_TOKENS | SEGMENTS | FORMS
     ),
     Role.SUPPORT: frozenset(VIEW_RECORDS | EDIT_RECORDS | OWN_TOKENS | KNOWLEDGE),
     Role.READ_ONLY: frozenset(VIEW_RECORDS),

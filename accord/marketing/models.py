@@ -72,3 +72,4 @@ class SegmentMember(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.contact_id} in {self.segment_id}"
+from .webform_models import WebForm, WebFormSubmission  # noqa: E402, F401 - registered with the app here

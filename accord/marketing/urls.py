@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import preference_views, views, webform_views
 
 app_name = "marketing"
 urlpatterns = [
@@ -12,4 +12,14 @@ urlpatterns = [
     path("segments/<int:pk>/freeze/", views.segment_freeze, name="segment_freeze"),
     path("segments/<int:pk>/refresh/", views.segment_refresh, name="segment_refresh"),
     path("segments/<int:pk>/delete/", views.segment_delete, name="segment_delete"),
+    path("campaigns/forms/", webform_views.webform_list, name="webform_list"),
+    path("campaigns/forms/new/", webform_views.webform_create, name="webform_create"),
+    path("campaigns/forms/<int:pk>/", webform_views.webform_detail, name="webform"),
+    path("campaigns/forms/<int:pk>/edit/", webform_views.webform_edit, name="webform_edit"),
+    path("campaigns/forms/<int:pk>/delete/", webform_views.webform_delete,
+         name="webform_delete"),
+    path("f/confirm/<str:token>", webform_views.webform_confirm, name="webform_confirm"),
+    path("f/<str:key>.json", webform_views.webform_json, name="webform_json"),
+    path("f/<str:key>", webform_views.webform_public, name="webform_public"),
+    path("p/<str:token>", preference_views.preference_centre, name="preferences"),
 ]
