@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "accord.marketing",
     "accord.integrations",
     "accord.insights",
+    "accord.reports",
 ]
 
 MIDDLEWARE = [
