@@ -262,6 +262,8 @@ def register_routers() -> None:
     from accord.integrations.webhook_api import router as webhook_router
     from accord.marketing import services as marketing_services
     from accord.marketing.api import segments
+    from accord.reports import services as report_services
+    from accord.reports.api import router as reports
     from accord.sales import assignment, leads, scoring
     from accord.sales import services as sales_services
     from accord.sales.api import deals, exchange_rates, pipelines, quotas
@@ -298,6 +300,7 @@ def register_routers() -> None:
         "calendar_id": sla_settings.get_calendar,
         "article_id": knowledge_services.get_article,
         "segment_id": marketing_services.get_segment,
+        "report_id": report_services.find_report,
     })
     api.add_exception_handler(RecordMerged, merged_record)
     api.add_router("/contacts", contacts)
@@ -331,6 +334,7 @@ def register_routers() -> None:
     api.add_router("/business-calendars", business_calendars)
     api.add_router("/articles", articles)
     api.add_router("/segments", segments)
+    api.add_router("/reports", reports)
 
 
 register_routers()

@@ -31,6 +31,15 @@ def readable_reports(membership: Membership) -> QuerySet:
     return SavedReport.objects.filter(Q(owner_id=membership.user_id) | Q(is_shared=True))
 
 
+def find_report(report_id) -> SavedReport:
+    """The organisation's report with this id, whoever may open it; NotFound otherwise."""
+    pk = as_pk(report_id)
+    report = SavedReport.objects.filter(pk=pk).first() if pk else None
+    if report is None:
+        raise NotFound("No report with this id.")
+    return report
+
+
 def get_report(membership: Membership, report_id) -> SavedReport:
     """A report the member may open; NotFound for any other id."""
     pk = as_pk(report_id)
