@@ -21,7 +21,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Avg, Count, Max, Min, Q, QuerySet, Sum
+from django.db.models import Avg, Count, F, Max, Min, Q, QuerySet, Sum
 from django.db.models.functions import Trunc
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -310,8 +310,7 @@ def drill_down(definition, viewer: Membership, keys: list[str],
             rows = rows.filter(_date_range(grouping.date, start, bucket_end(start,
                                grouping.bucket), grouping.is_datetime, zone))
     if currency:
-        function, _sep, number_key = definition["measure"].partition(":")
-        number = entity.number(number_key)
+        number = entity.number(definition["measure"].partition(":")[2])
         if number is not None and number.currency:
             rows = rows.filter(**{number.currency: currency})
     return rows
@@ -334,8 +333,6 @@ def _group_expression(grouping: Grouping, zone):
 
 
 def _as_expression(expression):
-    from django.db.models import F
-
     return F(expression) if isinstance(expression, str) else expression
 
 
