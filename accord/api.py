@@ -267,6 +267,8 @@ def register_routers() -> None:
     from accord.marketing import webforms
     from accord.marketing.api import segments
     from accord.marketing.webform_api import router as web_forms
+    from accord.reports import services as report_services
+    from accord.reports.api import router as reports
     from accord.sales import assignment, leads, scoring
     from accord.sales import services as sales_services
     from accord.sales.api import deals, exchange_rates, pipelines, quotas
@@ -305,6 +307,7 @@ def register_routers() -> None:
         "article_id": knowledge_services.get_article,
         "segment_id": marketing_services.get_segment,
         "form_id": webforms.get_form,
+        "report_id": report_services.find_report,
     })
     api.add_exception_handler(RecordMerged, merged_record)
     api.add_router("/contacts", contacts)
@@ -341,6 +344,7 @@ def register_routers() -> None:
     api.add_router("/articles", articles)
     api.add_router("/segments", segments)
     api.add_router("/forms", web_forms)
+    api.add_router("/reports", reports)
 
 
 register_routers()

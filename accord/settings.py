@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "accord.marketing",
     "accord.integrations",
     "accord.insights",
+    "accord.reports",
 ]
 
 MIDDLEWARE = [
@@ -295,6 +296,12 @@ CELERY_BEAT_SCHEDULE = {
     "poll-mailboxes": {
         "task": "accord.service.tasks.poll_mailboxes",
         "schedule": 60.0,  # support mail read within a minute of arriving
+    },
+    "send-scheduled-reports": {
+        "task": "accord.reports.tasks.send_scheduled_reports",
+        # Each report goes once per day, week or month; the first run of a
+        # period, just after midnight in the organisation's zone, sends it.
+        "schedule": 3600.0,
     },
     "check-slas": {
         "task": "accord.service.sla_tasks.check_slas",

@@ -21,5 +21,6 @@ urlpatterns = [
     path("", include("accord.commerce.urls")),
     path("", include("accord.marketing.urls")),
     path("", include("accord.insights.urls")),
+    path("", include("accord.reports.urls")),
     path("portal/<slug:org_slug>/", include("accord.service.portal_urls")),
 ]

@@ -15,6 +15,7 @@ from accord.activities.models import Activity, Kind
 from accord.customers.models import Company, Contact, LifecycleStage
 from accord.identity.permissions import has_permission
 from accord.identity.visibility import visible
+from accord.reports.dashboards import role_dashboard
 from accord.sales.models import Deal
 from accord.service.models import Ticket
 from accord.service.queries import visible_tickets
@@ -97,6 +98,8 @@ def home(request):
             .order_by("-occurred_at", "-id")[:8]
         ),
         "now": now,
+        "tiles": role_dashboard(request.membership) if has_permission(
+            request.membership, "reports.view") else [],
     })
 
 

@@ -76,24 +76,32 @@ ADMIN_ONLY = {
     "webhooks.manage",
 }
 OWN_TOKENS = {"tokens.own"}
+# A report counts and sums records the member may already see, so every role
+# that sees records may build reports, save private ones and keep dashboards.
+REPORTS = {"reports.view"}
+# Shared reports appear for the whole organisation and scheduled ones send
+# e-mail to other members, so the roles that inform others build them:
+# marketing (campaign results), managers and admins.
+REPORTS_MANAGE = {"reports.manage"}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.ADMIN: frozenset(
         VIEW_RECORDS | EDIT_RECORDS | DELETE_RECORDS | BULK | EXPORT | DATA_EXPORT | IMPORT
         | MANAGE | ADMIN_ONLY | OWN_TOKENS | SALES_SETUP | SERVICE_SETUP | KNOWLEDGE | SEGMENTS
-        | FORMS
+        | FORMS | REPORTS | REPORTS_MANAGE
     ),
     Role.MANAGER: frozenset(
         VIEW_RECORDS | EDIT_RECORDS | DELETE_RECORDS | BULK | EXPORT | DATA_EXPORT | IMPORT
         | MANAGE | OWN_TOKENS | SALES_SETUP | SERVICE_SETUP | KNOWLEDGE | SEGMENTS
-        | FORMS
+        | FORMS | REPORTS | REPORTS_MANAGE
     ),
-    Role.SALES: frozenset(VIEW_RECORDS | EDIT_RECORDS | EXPORT | OWN_TOKENS),
+    Role.SALES: frozenset(VIEW_RECORDS | EDIT_RECORDS | EXPORT | OWN_TOKENS | REPORTS),
     Role.MARKETING: frozenset(
-        VIEW_RECORDS | EDIT_RECORDS | BULK | EXPORT | OWN_TOKENS | SEGMENTS | FORMS
+        VIEW_RECORDS | EDIT_RECORDS | BULK | EXPORT | OWN_TOKENS | SEGMENTS | FORMS | REPORTS
+        | REPORTS_MANAGE
     ),
-    Role.SUPPORT: frozenset(VIEW_RECORDS | EDIT_RECORDS | OWN_TOKENS | KNOWLEDGE),
-    Role.READ_ONLY: frozenset(VIEW_RECORDS),
+    Role.SUPPORT: frozenset(VIEW_RECORDS | EDIT_RECORDS | OWN_TOKENS | KNOWLEDGE | REPORTS),
+    Role.READ_ONLY: frozenset(VIEW_RECORDS | REPORTS),
 }
 
 ALL_PERMISSIONS = frozenset().union(*ROLE_PERMISSIONS.values())

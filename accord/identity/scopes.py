@@ -33,6 +33,7 @@ AREAS = {
     "exports": _("Export jobs"),
     "webhooks": _("Webhooks"),
     "audit": _("Audit log"),
+    "reports": _("Reports and their results"),
     "settings": _("Organisation settings, members, teams, custom fields and tags"),
 }
 
@@ -69,6 +70,7 @@ PATH_AREAS = {
     "exports": "exports",
     "webhooks": "webhooks",
     "audit-log": "audit",
+    "reports": "reports",
     "organization": "settings",
     "users": "settings",
     "teams": "settings",
