@@ -1,0 +1,17 @@
+import pytest
+from django_scopes import scope
+
+from accord.automation import services
+
+
+@pytest.fixture
+def make_rule(admin):
+    """`make_rule(org, **data)` saves a switched-on rule as the organisation's admin."""
+
+    def make(org, **data):
+        data.setdefault("name", "Rule")
+        data.setdefault("is_active", True)
+        with scope(organization=org):
+            return services.create_rule(org, admin.user, data=data)
+
+    return make
