@@ -242,6 +242,8 @@ def register_routers() -> None:
     from accord.activities import services as activity_services
     from accord.activities.api import router as activities
     from accord.audit.api import router as audit_log
+    from accord.automation import services as automation_services
+    from accord.automation.api import router as rules
     from accord.commerce import orders as order_services
     from accord.commerce import services as commerce_services
     from accord.commerce import subscriptions as subscription_services
@@ -298,6 +300,7 @@ def register_routers() -> None:
         "calendar_id": sla_settings.get_calendar,
         "article_id": knowledge_services.get_article,
         "segment_id": marketing_services.get_segment,
+        "rule_id": automation_services.get_rule,
     })
     api.add_exception_handler(RecordMerged, merged_record)
     api.add_router("/contacts", contacts)
@@ -311,6 +314,7 @@ def register_routers() -> None:
     api.add_router("/exports", export_jobs)
     api.add_router("/imports", imports)
     api.add_router("/webhooks", webhook_router)
+    api.add_router("/rules", rules)
     api.add_router("/events", behaviour_events)
     api.add_router("/", identity)
     api.add_router("/forecasts", forecasts)

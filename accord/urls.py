@@ -20,5 +20,6 @@ urlpatterns = [
     path("", include("accord.service.knowledge_urls")),
     path("", include("accord.commerce.urls")),
     path("", include("accord.marketing.urls")),
+    path("", include("accord.automation.urls")),
     path("portal/<slug:org_slug>/", include("accord.service.portal_urls")),
 ]

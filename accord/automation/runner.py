@@ -205,7 +205,7 @@ def _tell_creator(run: RuleRun, message: str) -> None:
         message=_("The rule “%(name)s” could not finish its run for %(entity)s %(id)s:\n\n"
                   "%(error)s\n\nThe run log shows each step:\n%(url)s\n")
         % {"name": run.rule.name, "entity": run.entity, "id": run.object_id,
-           "error": message, "url": f"{site_url()}{run.rule.get_absolute_url()}runs/"},
+           "error": message, "url": f"{site_url()}{run.rule.get_absolute_url()}"},
         from_email=settings.DEFAULT_FROM_EMAIL, recipient_list=[creator.email],
         fail_silently=True,
     )

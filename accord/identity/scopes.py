@@ -31,6 +31,7 @@ AREAS = {
     "imports": _("Imports"),
     "exports": _("Export jobs"),
     "webhooks": _("Webhooks"),
+    "automation": _("Workflow rules and their run logs"),
     "audit": _("Audit log"),
     "settings": _("Organisation settings, members, teams, custom fields and tags"),
 }
@@ -65,6 +66,7 @@ PATH_AREAS = {
     "imports": "imports",
     "exports": "exports",
     "webhooks": "webhooks",
+    "rules": "automation",
     "audit-log": "audit",
     "organization": "settings",
     "users": "settings",

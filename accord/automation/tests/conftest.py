@@ -15,3 +15,15 @@ def make_rule(admin):
             return services.create_rule(org, admin.user, data=data)
 
     return make
+
+
+@pytest.fixture
+def eager():
+    """Tasks run inside the caller, as a worker would run them, without a broker."""
+    from accord.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager = False
+    app.conf.task_eager_propagates = False
