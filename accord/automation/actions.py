@@ -369,7 +369,8 @@ def _clean_webhook(org, entity: str, data: dict, errors: dict) -> dict:
     url = _text(data, "url", errors, limit=2000)
     if url and "url" not in errors:
         try:
-            outbound.check_url(url)
+            host, port, _path, _secure = outbound.check_url(url)
+            outbound.resolve(host, port)
         except outbound.Refused as exc:
             errors["url"] = str(exc)
     return {"url": url}
