@@ -9,7 +9,16 @@ from accord.pagination import Ordering, clamp_limit, paginate
 
 from . import services
 from .models import Rule, RuleRun
-from .schemas import DryRunIn, DryRunOut, ListParams, RuleIn, RuleOut, RulePage, RulePatch, RunPage
+from .schemas import (
+    DryRunIn,
+    DryRunOut,
+    RuleIn,
+    RuleListParams,
+    RuleOut,
+    RulePage,
+    RulePatch,
+    RunPage,
+)
 
 router = Router(tags=["rules"])
 
@@ -18,7 +27,7 @@ NEWEST_FIRST = Ordering("id", F("id"), descending=True)
 
 
 @router.get("", response=RulePage, summary="List rules")
-def list_rules(request: HttpRequest, params: Query[ListParams]):
+def list_rules(request: HttpRequest, params: Query[RuleListParams]):
     allow(request, "automation.manage")
     items, next_cursor = paginate(Rule.objects.all(), OLDEST_FIRST, cursor=params.cursor,
                                   limit=clamp_limit(params.limit))
@@ -57,7 +66,7 @@ def delete_rule(request: HttpRequest, rule_id: int):
 
 @router.get("/{rule_id}/runs", response=RunPage, summary="List a rule's runs",
             description="Newest first, each with what set it off and every action's result.")
-def list_runs(request: HttpRequest, rule_id: int, params: Query[ListParams]):
+def list_runs(request: HttpRequest, rule_id: int, params: Query[RuleListParams]):
     allow(request, "automation.manage")
     rule = services.get_rule(rule_id)
     items, next_cursor = paginate(RuleRun.objects.filter(rule=rule), NEWEST_FIRST,

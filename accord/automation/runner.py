@@ -155,6 +155,10 @@ def _check_start(org, run: RuleRun, rule: Rule, record, now: dt.datetime) -> str
     if not rule.is_active:
         return _finish(run, RunStatus.SKIPPED, now, _entry(
             None, "", RunStatus.SKIPPED, _("The rule was switched off."), now))
+    if run.entity not in triggers.ENTITIES:
+        return _finish(run, RunStatus.SKIPPED, now, _entry(
+            None, "", RunStatus.SKIPPED,
+            _("Rules do not act on %(entity)s records yet.") % {"entity": run.entity}, now))
     if record is None:
         return _finish(run, RunStatus.SKIPPED, now, _entry(
             None, "", RunStatus.SKIPPED, _("The record no longer exists."), now))

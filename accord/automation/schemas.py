@@ -57,7 +57,7 @@ class RulePage(Schema):
     next: str | None
 
 
-class ListParams(Schema):
+class RuleListParams(Schema):
     limit: int | None = Field(None, description="Items per page, 1 to 500 (default 50).")
     cursor: str | None = Field(None, description="The `next` value of the previous page.")
 
