@@ -309,6 +309,14 @@ def _perform_ticket(step: Step, settings_: dict) -> str:
 # send_email
 
 
+def _send(message: EmailMessage) -> None:
+    try:
+        message.send()
+    except OSError as exc:  # smtplib's errors are OSErrors too
+        raise ActionFailed(_("The mail server did not take the message: %(error)s") % {
+            "error": (str(exc) or type(exc).__name__)[:200]}) from None
+
+
 def _clean_email(org, entity: str, data: dict, errors: dict) -> dict:
     return {"subject": _text(data, "subject", errors, merge=True),
             "body": _text(data, "body", errors, limit=MAX_TEXT, merge=True)}
@@ -328,8 +336,8 @@ def _perform_email(step: Step, settings_: dict) -> str:
         raise ActionFailed(_("The contact has no e-mail address."))
     subject = _render(settings_["subject"], step, "subject")
     body = _render(settings_["body"], step, "body")
-    EmailMessage(subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL,
-                 to=[step.contact.email]).send()
+    _send(EmailMessage(subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL,
+                       to=[step.contact.email]))
     return _("E-mailed “%(subject)s” to the contact.") % {"subject": subject}
 
 
@@ -357,8 +365,8 @@ def _preview_notify(step: Step, settings_: dict) -> str:
 def _perform_notify(step: Step, settings_: dict) -> str:
     user = _recipient(step, settings_)
     message = _render(settings_["message"], step, "message")
-    EmailMessage(subject=_("Accord: %(rule)s") % {"rule": step.rule.name}, body=message,
-                 from_email=settings.DEFAULT_FROM_EMAIL, to=[user.email]).send()
+    _send(EmailMessage(subject=_("Accord: %(rule)s") % {"rule": step.rule.name}, body=message,
+                       from_email=settings.DEFAULT_FROM_EMAIL, to=[user.email]))
     return _("E-mailed %(name)s.") % {"name": user.full_name or user.email}
 
 

@@ -21,11 +21,11 @@ from django.utils.translation import gettext as _
 from accord import events
 from accord.activities.services import site_url
 from accord.core.models import DomainEvent
-from accord.errors import DomainError, InvalidInput
+from accord.errors import DomainError
 
 from . import actions, triggers
 from .models import Rule, RuleRun, RunStatus
-from .services import conditions_met
+from .services import conditions_met, error_text
 
 logger = logging.getLogger(__name__)
 
@@ -138,8 +138,16 @@ def advance(org, run_id: int, *, now: dt.datetime | None = None) -> str | None:
                 run.next_action = index + 1
                 run.attempts = 0
                 run.save(update_fields=["log", "next_action", "attempts"])
-        except (DomainError, OSError) as exc:
-            return _failed(run, index, action, _message(exc), now)
+        except DomainError as exc:
+            return _failed(run, index, action, error_text(exc), now)
+        except Exception:
+            # Absorbed on purpose: the run log and the rule's author hear of
+            # it and it is retried, rather than the run hanging unexplained.
+            logger.exception("rule.action_crashed", extra={
+                "organization_id": run.organization_id, "rule_id": run.rule_id,
+                "run_id": run.pk, "action": action["type"]})
+            return _failed(run, index, action,
+                           _("An unexpected error stopped this action."), now)
     return _finish(run, RunStatus.DONE, now)
 
 
@@ -168,14 +176,6 @@ def _check_start(org, run: RuleRun, rule: Rule, record, now: dt.datetime) -> str
         return _finish(run, RunStatus.SKIPPED, now, _entry(None, "", RunStatus.SKIPPED,
                                                            reason, now))
     return None
-
-
-def _message(exc: Exception) -> str:
-    if isinstance(exc, InvalidInput):
-        return "; ".join(f"{e['field']}: {e['message']}" for e in exc.errors)
-    if isinstance(exc, DomainError):
-        return str(exc.detail)
-    return (str(exc) or type(exc).__name__)[:300]
 
 
 def _failed(run: RuleRun, index: int, action: dict, message: str, now: dt.datetime) -> str:

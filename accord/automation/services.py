@@ -10,7 +10,7 @@ from accord import events
 from accord.audit import services as audit
 from accord.audit.models import Action
 from accord.customers.validation import as_pk
-from accord.errors import InvalidInput, NotFound, StaleVersion
+from accord.errors import DomainError, InvalidInput, NotFound, StaleVersion
 from accord.marketing.conditions import Conditions
 from accord.sales.models import Stage
 from accord.service.models import TicketStatus
@@ -214,9 +214,8 @@ def dry_run(org, rule: Rule, object_id) -> dict:
         result, error = "", ""
         try:
             result = actions.preview(step, action)
-        except (actions.ActionFailed, InvalidInput, NotFound) as exc:
-            error = str(exc.detail) if not isinstance(exc, InvalidInput) else \
-                "; ".join(e["message"] for e in exc.errors)
+        except DomainError as exc:
+            error = error_text(exc)
         previews.append({"type": action["type"], "label": actions.describe(action),
                          "result": result, "error": error})
     return {"entity": entity, "record": str(record), "matched": matched, "reason": reason,
@@ -239,3 +238,10 @@ def conditions_met(org, tree, contact) -> tuple[bool, str]:
         return True, _("The contact meets the conditions: %(summary)s.") % {"summary": summary}
     return False, _("The contact does not meet the conditions: %(summary)s.") % {
         "summary": summary}
+
+
+def error_text(exc: DomainError) -> str:
+    """A service's refusal as one line for a run log or a dry run."""
+    if isinstance(exc, InvalidInput):
+        return "; ".join(f"{e['field']}: {e['message']}" for e in exc.errors)
+    return str(exc.detail)

@@ -15,7 +15,7 @@ from accord.identity.models import Organization
 from accord.timezones import zone_named
 
 from . import runner, scheduling
-from .models import Rule, Trigger
+from .models import Rule, RuleRun, Trigger
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +43,6 @@ def start_run(rule_id: int, event_id: int) -> str | None:
              max_retries=runner.MAX_ATTEMPTS)
 def advance_run(self, run_id: int) -> str | None:
     """Work on a run until it finishes, waits or fails; retried with back-off on a failure."""
-    from .models import RuleRun
-
     run = RuleRun.unscoped.select_related("organization").filter(pk=run_id).first()
     if run is None:
         return None

@@ -179,3 +179,57 @@ def test_conditions_not_met_skip_the_run_with_the_reason(org, admin, in_org, mak
         assert run.log[0]["detail"] == ("The contact does not meet the conditions: "
                                         "Has tag vip.")
         assert tags_of(Contact.objects.get(pk=contact.pk)) == []
+
+
+def test_a_templated_email_is_rendered_for_the_contact_and_sent(org, admin, in_org, make_rule,
+                                                                smtp_inbox):
+    rule = make_rule(org, trigger="created", settings={"entity": "contact"},
+                     actions=[{"type": "send_email",
+                               "subject": "Welcome, {{ contact.first_name }}",
+                               "body": "Hello {{ contact.full_name }} of {{ company.name|default:"
+                                       "\"your team\" }}."}])
+    with in_org(org):
+        contact = customers.create_contact(org, admin.user, data={
+            "first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com"})
+        event = DomainEvent.objects.get(type="contact.created", object_id=contact.pk)
+
+    status = tasks.start_run(rule.pk, event.pk)
+
+    assert status == "done"
+    recipients, subject, body = smtp_inbox.only()
+    assert (recipients, subject) == (["ada@example.com"], "Welcome, Ada")
+    assert body.strip() == "Hello Ada Lovelace of your team."
+
+
+def test_a_solved_ticket_opens_a_deal_and_tells_its_assignee(org, admin, in_org, make_rule,
+                                                             smtp_inbox):
+    from accord.sales import services as sales
+    from accord.sales.models import Deal, DealContact
+    from accord.service import services as service
+
+    with in_org(org):
+        pipeline = sales.create_pipeline(org, admin.user, name="Upsell")
+        stage = pipeline.stages.order_by("position").first()
+        contact = customers.create_contact(org, admin.user, data={"first_name": "Ada"})
+        ticket = service.create_ticket(org, admin.user, data={
+            "subject": "Broken", "contact": contact.pk, "assignee": admin.user_id})
+    rule = make_rule(org, trigger="ticket_status", settings={"status": "solved"},
+                     actions=[{"type": "create_deal", "stage": stage.pk,
+                               "name": "Upsell {{ contact.first_name }}"},
+                              {"type": "notify_user", "message": "Offer {{ contact.first_name }}"
+                                                                 " an upgrade."}])
+    with in_org(org):
+        service.change_status(org, admin.user, ticket, "solved")
+        event = DomainEvent.objects.filter(type="ticket.updated").latest("id")
+
+    status = tasks.start_run(rule.pk, event.pk)
+
+    assert status == "done"
+    with in_org(org):
+        deal = Deal.objects.get()
+        assert (deal.name, deal.stage_id, deal.owner_id) == ("Upsell Ada", stage.pk,
+                                                             admin.user_id)
+        assert list(DealContact.objects.values_list("contact_id", flat=True)) == [contact.pk]
+    recipients, subject, body = smtp_inbox.only()
+    assert (recipients, subject) == ([admin.user.email], "Accord: Rule")
+    assert body.strip() == "Offer Ada an upgrade."
