@@ -2,6 +2,7 @@
 switching on and off, the dry run, deleting."""
 
 from django.contrib import messages
+from django.db.models import F
 from django.db.models.functions import Lower
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -21,7 +22,7 @@ from .models import Rule, RuleRun
 
 PAGE_SIZE = 50
 ORDERINGS = {"name": Lower("name"), "updated_at": "updated_at", "created_at": "created_at"}
-NEWEST_FIRST = Ordering("id", "id", descending=True)
+NEWEST_FIRST = Ordering("id", F("id"), descending=True)
 
 
 def _rule(pk) -> Rule:

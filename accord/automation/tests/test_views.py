@@ -3,6 +3,8 @@
 import pytest
 
 from accord.automation.models import Rule
+from accord.automation.tasks import start_run
+from accord.core.models import DomainEvent
 from accord.customers import services as customers
 from accord.identity.models import Role
 
@@ -131,3 +133,24 @@ def test_rule_pages_are_for_admins_and_managers(org, make_member, client_for, ro
         "/settings/rules/")
 
     assert response.status_code == status
+
+
+def test_the_rules_page_shows_its_run_log_a_page_at_a_time(org, admin, in_org, client_for,
+                                                          make_rule, monkeypatch):
+    monkeypatch.setattr("accord.automation.views.PAGE_SIZE", 2)
+    rule = make_rule(org, name="Welcome", trigger="created", settings={"entity": "contact"},
+                     actions=[{"type": "add_tag", "tag": "new"}])
+    for name in ("Ada", "Bob", "Cy"):
+        with in_org(org):
+            contact = customers.create_contact(org, admin.user, data={"first_name": name})
+            event = DomainEvent.objects.get(type="contact.created", object_id=contact.pk)
+        start_run(rule.pk, event.pk)
+    client = client_for(admin)
+
+    first = client.get(f"/settings/rules/{rule.pk}/").content.decode()
+    cursor = first.split("cursor=", 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    second = client.get(f"/settings/rules/{rule.pk}/?cursor={cursor}").content.decode()
+
+    assert first.count("Added the tag “new” to the contact.") == 2
+    assert f"contact {contact.pk}" in first
+    assert second.count("Added the tag “new” to the contact.") == 1
