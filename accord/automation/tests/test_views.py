@@ -154,3 +154,24 @@ def test_the_rules_page_shows_its_run_log_a_page_at_a_time(org, admin, in_org, c
     assert first.count("Added the tag “new” to the contact.") == 2
     assert f"contact {contact.pk}" in first
     assert second.count("Added the tag “new” to the contact.") == 1
+
+
+def test_editing_a_rule_keeps_its_rows_and_refuses_a_stale_copy(org, admin, in_org,
+                                                                client_for, make_rule):
+    rule = make_rule(org, name="Welcome", trigger="created", settings={"entity": "deal"},
+                     actions=[{"type": "create_task", "subject": "Qualify", "days": 3}])
+    client = client_for(admin)
+    form = client.get(f"/settings/rules/{rule.pk}/edit/").content.decode()
+    post = builder_post(**{"version": "1", "entity": "deal", "name": "Qualify deals",
+                           "a0:type": "create_task", "a0:subject": "Qualify",
+                           "a0:days": "3", "action": "save"})
+
+    saved = client.post(f"/settings/rules/{rule.pk}/edit/", post)
+    stale = client.post(f"/settings/rules/{rule.pk}/edit/", {**post, "name": "Old copy"})
+
+    assert 'value="Qualify"' in form
+    assert '<option value="deal" selected>' in form
+    assert (saved.status_code, stale.status_code) == (302, 409)
+    with in_org(org):
+        fresh = Rule.objects.get()
+    assert (fresh.name, fresh.version, fresh.is_active) == ("Qualify deals", 2, False)
