@@ -1,7 +1,6 @@
 """Background work for workflow rules: starting runs, working through them, waking them up,
 and looking for dates and schedules. Every task is safe to run twice."""
 
-import datetime as dt
 import logging
 
 from celery import shared_task
@@ -69,9 +68,9 @@ def wake_runs() -> int:
 
 
 @shared_task(name="accord.automation.tasks.check_dated_rules")
-def check_dated_rules(now: str | None = None) -> int:
+def check_dated_rules() -> int:
     """Start the runs of date and schedule rules whose time of day has come; how many."""
-    moment = dt.datetime.fromisoformat(now) if now else timezone.now()
+    moment = timezone.now()
     org_ids = set(Rule.unscoped.filter(
         Q(trigger=Trigger.DATE_REACHED) | Q(trigger=Trigger.SCHEDULE), is_active=True,
     ).values_list("organization_id", flat=True))
