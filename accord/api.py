@@ -242,6 +242,8 @@ def register_routers() -> None:
     from accord.activities import services as activity_services
     from accord.activities.api import router as activities
     from accord.audit.api import router as audit_log
+    from accord.automation import services as automation_services
+    from accord.automation.api import router as rules
     from accord.commerce import feeds as feed_services
     from accord.commerce import orders as order_services
     from accord.commerce import services as commerce_services
@@ -308,6 +310,7 @@ def register_routers() -> None:
         "segment_id": marketing_services.get_segment,
         "form_id": webforms.get_form,
         "report_id": report_services.find_report,
+        "rule_id": automation_services.get_rule,
     })
     api.add_exception_handler(RecordMerged, merged_record)
     api.add_router("/contacts", contacts)
@@ -322,6 +325,7 @@ def register_routers() -> None:
     api.add_router("/exports", export_jobs)
     api.add_router("/imports", imports)
     api.add_router("/webhooks", webhook_router)
+    api.add_router("/rules", rules)
     api.add_router("/events", behaviour_events)
     api.add_router("/", identity)
     api.add_router("/forecasts", forecasts)

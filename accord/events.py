@@ -8,7 +8,9 @@ commits, never for a change that was rolled back.
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.db import transaction
 from django.utils import timezone
@@ -19,6 +21,11 @@ from accord.core.models import DomainEvent
 logger = logging.getLogger(__name__)
 
 _subscribers: dict[str, list[Callable[[DomainEvent], None]]] = defaultdict(list)
+
+# How many workflow-rule runs led to the change being made: 0 for a person's
+# or a system's own change, 1 inside a rule set off by it, and so on. Events
+# carry it as `chain_depth` so that rules can refuse to chain without end.
+_chain_depth: ContextVar[int] = ContextVar("chain_depth", default=0)
 
 # Every event type a service emits, with what it means; webhooks and rules
 # offer exactly these. A new event type is added here with its emitter.
@@ -83,11 +90,30 @@ def unsubscribe(event_type: str, handler: Callable[[DomainEvent], None]) -> None
         _subscribers[event_type].remove(handler)
 
 
+@contextmanager
+def chained(depth: int) -> Iterator[None]:
+    """Mark every event emitted inside the block as made by a rule run `depth` links deep."""
+    token = _chain_depth.set(depth)
+    try:
+        yield
+    finally:
+        _chain_depth.reset(token)
+
+
+def chain_depth(event: DomainEvent) -> int:
+    """How many rule runs led to `event`; 0 when a person or a system made the change."""
+    depth = event.data.get("chain_depth", 0) if isinstance(event.data, dict) else 0
+    return depth if isinstance(depth, int) and depth > 0 else 0
+
+
 def emit(org, actor, event_type: str, record, *, data: dict | None = None,
          entity: str | None = None) -> DomainEvent:
     """Record `event_type` for `record` and announce it when the transaction commits."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"Unknown event type {event_type!r}; add it to EVENT_TYPES.")
+    depth = _chain_depth.get()
+    if depth:
+        data = {**(data or {}), "chain_depth": depth}
     event = DomainEvent.unscoped.create(
         organization=org,
         type=event_type,

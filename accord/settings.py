@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "accord.sales",
     "accord.service",
     "accord.marketing",
+    "accord.automation",
     "accord.integrations",
     "accord.insights",
     "accord.reports",
@@ -234,6 +235,14 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_IMPORTS = ["accord.sales.lead_tasks", "accord.service.sla_tasks",
                   "accord.marketing.webform_tasks"]
 CELERY_BEAT_SCHEDULE = {
+    "wake-rule-runs": {
+        "task": "accord.automation.tasks.wake_runs",
+        "schedule": 60.0,  # waits are set in hours, retries in minutes
+    },
+    "check-dated-rules": {
+        "task": "accord.automation.tasks.check_dated_rules",
+        "schedule": 300.0,  # a daily rule starts within five minutes of its time
+    },
     "send-due-reminders": {
         "task": "accord.activities.tasks.send_due_reminders",
         "schedule": 60.0,  # reminders are promised to the minute

@@ -22,5 +22,6 @@ urlpatterns = [
     path("", include("accord.marketing.urls")),
     path("", include("accord.insights.urls")),
     path("", include("accord.reports.urls")),
+    path("", include("accord.automation.urls")),
     path("portal/<slug:org_slug>/", include("accord.service.portal_urls")),
 ]

@@ -56,6 +56,12 @@ SEGMENTS = {"segments.manage"}
 # Web forms decide what strangers may write into the CRM and which consent
 # text they agree to, so the people who run campaigns build them, as segments.
 FORMS = {"forms.manage"}
+# Workflow rules change records, assign work and send e-mail and webhooks on
+# the organisation's behalf, for every record whoever owns it: they are set
+# up, tried and watched by the people who decide how the organisation works,
+# managers and admins. Their run logs name records of every team, so viewing
+# them needs the same permission.
+AUTOMATION = {"automation.manage"}
 BULK = {"contacts.bulk", "companies.bulk"}
 EXPORT = {"contacts.export", "companies.export", "deals.export", "leads.export",
           "tickets.export", "orders.export"}
@@ -88,12 +94,12 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.ADMIN: frozenset(
         VIEW_RECORDS | EDIT_RECORDS | DELETE_RECORDS | BULK | EXPORT | DATA_EXPORT | IMPORT
         | MANAGE | ADMIN_ONLY | OWN_TOKENS | SALES_SETUP | SERVICE_SETUP | KNOWLEDGE | SEGMENTS
-        | FORMS | REPORTS | REPORTS_MANAGE
+        | FORMS | REPORTS | REPORTS_MANAGE | AUTOMATION
     ),
     Role.MANAGER: frozenset(
         VIEW_RECORDS | EDIT_RECORDS | DELETE_RECORDS | BULK | EXPORT | DATA_EXPORT | IMPORT
         | MANAGE | OWN_TOKENS | SALES_SETUP | SERVICE_SETUP | KNOWLEDGE | SEGMENTS
-        | FORMS | REPORTS | REPORTS_MANAGE
+        | FORMS | REPORTS | REPORTS_MANAGE | AUTOMATION
     ),
     Role.SALES: frozenset(VIEW_RECORDS | EDIT_RECORDS | EXPORT | OWN_TOKENS | REPORTS),
     Role.MARKETING: frozenset(

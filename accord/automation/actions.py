@@ -1,0 +1,497 @@
+"""What a rule can do: each action checks its settings, says what it would do, and does it.
+
+An action's `preview` only reads, for the dry run; `perform` makes the
+change through the owning app's service, inside the run's transaction, and
+returns a line for the run log. Both raise DomainError (or ActionFailed)
+with a message a person can act on.
+"""
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from accord import merge_fields
+from accord.activities import services as activities
+from accord.customers import services as customers
+from accord.customers.models import ContactTag
+from accord.errors import DomainError, InvalidInput
+from accord.identity.models import Membership, Team, User
+from accord.integrations import outbound
+from accord.sales import services as sales
+from accord.sales.models import Stage
+from accord.service import services as service
+
+from .models import Rule
+
+MAX_DAYS = 3650  # ten years: longer waits and due dates are a typing mistake
+MAX_TEXT = 20_000
+WEBHOOK_USER_AGENT = "Accord-Rules/1"
+
+
+class ActionFailed(DomainError):
+    code = "action-failed"
+    title = gettext_lazy("The action failed")
+    status = 422
+
+
+@dataclass
+class Step:
+    """What one action of one run works on."""
+
+    org: object
+    rule: Rule
+    entity: str
+    record: object
+    contact: object
+    depth: int = 1
+    run_id: int | None = None
+
+
+# Which field of each record holds its owner, and which service changes it.
+OWNER_FIELDS = {"contact": "owner", "deal": "owner", "ticket": "assignee"}
+
+
+def _updater(entity: str):
+    return {"contact": customers.update_contact, "deal": sales.update_deal,
+            "ticket": service.update_ticket}.get(entity)
+
+
+def _text(settings_: dict, name: str, errors: dict, *, required: bool = True,
+          limit: int = 200, merge: bool = False) -> str:
+    value = str(settings_.get(name) or "").strip()
+    if required and not value:
+        errors[name] = _("Fill this in.")
+    elif len(value) > limit:
+        errors[name] = _("Use at most %(limit)s characters.") % {"limit": limit}
+    elif merge:
+        try:
+            merge_fields.check(value, name)
+        except InvalidInput as exc:
+            errors[name] = exc.errors[0]["message"]
+    return value
+
+
+def _days(settings_: dict, name: str, errors: dict, *, minimum: int = 0) -> int:
+    try:
+        value = int(settings_.get(name) if settings_.get(name) not in (None, "") else 0)
+    except (TypeError, ValueError):
+        errors[name] = _("Enter a whole number.")
+        return 0
+    if not minimum <= value <= MAX_DAYS:
+        errors[name] = _("Enter a number from %(low)s to %(high)s.") % {
+            "low": minimum, "high": MAX_DAYS}
+    return value
+
+
+def _member(org, value, errors: dict, name: str = "user") -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        user_id = int(value)
+    except (TypeError, ValueError):
+        user_id = None
+    if user_id is None or not Membership.objects.filter(user_id=user_id,
+                                                        is_active=True).exists():
+        errors[name] = _("Choose an active member of this organisation.")
+        return None
+    return user_id
+
+
+def _merge_values(step: Step) -> dict:
+    return merge_fields.person_values(step.contact)
+
+
+def _render(text: str, step: Step, field: str) -> str:
+    return merge_fields.render(text, _merge_values(step), field=field).strip()
+
+
+def _owner_id(step: Step) -> int | None:
+    field = OWNER_FIELDS.get(step.entity, "owner")
+    return getattr(step.record, f"{field}_id", None) or getattr(step.contact, "owner_id", None)
+
+
+def _need_contact(step: Step) -> None:
+    if step.contact is None:
+        raise ActionFailed(_("This record has no contact."))
+
+
+# set_field
+
+
+def _clean_set_field(org, entity: str, data: dict, errors: dict) -> dict:
+    if _updater(entity) is None:
+        errors["type"] = _("Fields of this kind of record cannot be set by a rule.")
+    return {"field": _text(data, "field", errors, limit=100),
+            "value": str(data.get("value") if data.get("value") is not None else "")[:2000]}
+
+
+def _preview_set_field(step: Step, settings_: dict) -> str:
+    return _("Would set %(field)s to “%(value)s”.") % settings_
+
+
+def _perform_set_field(step: Step, settings_: dict) -> str:
+    updater = _updater(step.entity)
+    if updater is None:
+        raise ActionFailed(_("Fields of this kind of record cannot be set by a rule."))
+    updater(step.org, None, step.record, data={settings_["field"]: settings_["value"]})
+    return _("Set %(field)s to “%(value)s”.") % settings_
+
+
+# add_tag
+
+
+def _tags(contact) -> list[str]:
+    return sorted(ContactTag.objects.filter(contact=contact).values_list("tag__name", flat=True))
+
+
+def _clean_add_tag(org, entity: str, data: dict, errors: dict) -> dict:
+    return {"tag": _text(data, "tag", errors, limit=100)}
+
+
+def _preview_add_tag(step: Step, settings_: dict) -> str:
+    _need_contact(step)
+    if settings_["tag"].lower() in (name.lower() for name in _tags(step.contact)):
+        return _("The contact already has the tag “%(tag)s”; nothing would change.") % settings_
+    return _("Would add the tag “%(tag)s” to the contact.") % settings_
+
+
+def _perform_add_tag(step: Step, settings_: dict) -> str:
+    _need_contact(step)
+    names = _tags(step.contact)
+    if settings_["tag"].lower() in (name.lower() for name in names):
+        return _("The contact already had the tag “%(tag)s”.") % settings_
+    customers.update_contact(step.org, None, step.contact,
+                             data={"tags": [*names, settings_["tag"]]})
+    return _("Added the tag “%(tag)s” to the contact.") % settings_
+
+
+# assign_owner
+
+
+def _clean_assign(org, entity: str, data: dict, errors: dict) -> dict:
+    if entity not in OWNER_FIELDS:
+        errors["type"] = _("This kind of record has no owner to assign.")
+    user = _member(org, data.get("user"), errors)
+    team = None
+    if data.get("team") not in (None, ""):
+        team = Team.objects.filter(pk=data["team"] if str(data["team"]).isdigit() else 0).first()
+        if team is None:
+            errors["team"] = _("Choose a team of this organisation.")
+    if (user is None) == (team is None) and "user" not in errors and "team" not in errors:
+        errors["user"] = _("Choose a member, or a team to take turns.")
+    return {"user": user, "team": team.pk if team else None}
+
+
+def _next_in_team(rule: Rule, team_id: int, *, commit: bool) -> int:
+    members = list(Membership.objects.filter(team_id=team_id, is_active=True)
+                   .order_by("user_id").values_list("user_id", flat=True))
+    if not members:
+        raise ActionFailed(_("The team has no active members to assign."))
+    rule_row = Rule.objects.select_for_update().get(pk=rule.pk) if commit else rule
+    later = [user_id for user_id in members if user_id > (rule_row.last_assignee_id or 0)]
+    chosen = later[0] if later else members[0]
+    if commit:
+        Rule.objects.filter(pk=rule.pk).update(last_assignee_id=chosen)
+    return chosen
+
+
+def _user_name(user_id: int) -> str:
+    user = User.objects.filter(pk=user_id).first()
+    return (user.full_name or user.email) if user else str(user_id)
+
+
+def _preview_assign(step: Step, settings_: dict) -> str:
+    user_id = settings_["user"] or _next_in_team(step.rule, settings_["team"], commit=False)
+    return _("Would assign the record to %(name)s.") % {"name": _user_name(user_id)}
+
+
+def _perform_assign(step: Step, settings_: dict) -> str:
+    updater = _updater(step.entity)
+    if updater is None:
+        raise ActionFailed(_("This kind of record has no owner to assign."))
+    user_id = settings_["user"] or _next_in_team(step.rule, settings_["team"], commit=True)
+    updater(step.org, None, step.record, data={OWNER_FIELDS[step.entity]: user_id})
+    return _("Assigned the record to %(name)s.") % {"name": _user_name(user_id)}
+
+
+# create_task
+
+
+def _clean_task(org, entity: str, data: dict, errors: dict) -> dict:
+    return {"subject": _text(data, "subject", errors, merge=True),
+            "days": _days(data, "days", errors)}
+
+
+def _task_assignee(step: Step) -> int | None:
+    return _owner_id(step) or step.rule.created_by_id
+
+
+def _preview_task(step: Step, settings_: dict) -> str:
+    assignee = _task_assignee(step)
+    return _("Would create the task “%(subject)s”, due in %(days)s days, for %(name)s.") % {
+        "subject": _render(settings_["subject"], step, "subject"), "days": settings_["days"],
+        "name": _user_name(assignee) if assignee else _("no one")}
+
+
+def _perform_task(step: Step, settings_: dict) -> str:
+    data = {"kind": "task", "subject": _render(settings_["subject"], step, "subject"),
+            "due_at": timezone.now() + dt.timedelta(days=settings_["days"]),
+            "assignee": _task_assignee(step)}
+    if step.contact is not None:
+        data["contact"] = step.contact.pk
+    if step.entity == "deal":
+        data["deal"] = step.record.pk
+    if step.contact is None and step.entity != "deal":
+        raise ActionFailed(_("A task needs a contact or a deal, and this record has neither."))
+    task = activities.log_activity(step.org, None, data=data)
+    return _("Created the task “%(subject)s” (%(id)s).") % {"subject": task.subject,
+                                                            "id": task.pk}
+
+
+# create_deal
+
+
+def _clean_deal(org, entity: str, data: dict, errors: dict) -> dict:
+    name = _text(data, "name", errors, merge=True)
+    stage = None
+    if data.get("stage") in (None, ""):
+        errors["stage"] = _("Choose a stage.")
+    else:
+        stage = Stage.objects.filter(pk=data["stage"] if str(data["stage"]).isdigit() else 0,
+                                     pipeline__isnull=False).first()
+        if stage is None:
+            errors["stage"] = _("Choose a stage of one of this organisation's pipelines.")
+    return {"name": name, "stage": stage.pk if stage else None}
+
+
+def _preview_deal(step: Step, settings_: dict) -> str:
+    stage = Stage.objects.filter(pk=settings_["stage"]).first()
+    return _("Would create the deal “%(name)s” in the stage %(stage)s.") % {
+        "name": _render(settings_["name"], step, "name"),
+        "stage": stage.name if stage else _("(removed)")}
+
+
+def _perform_deal(step: Step, settings_: dict) -> str:
+    data = {"name": _render(settings_["name"], step, "name"), "stage": settings_["stage"],
+            "owner": _owner_id(step) or step.rule.created_by_id}
+    if step.contact is not None:
+        data["contacts"] = [{"contact": step.contact.pk, "role": ""}]
+    deal = sales.create_deal(step.org, None, data=data)
+    return _("Created the deal “%(name)s” (%(id)s).") % {"name": deal.name, "id": deal.pk}
+
+
+# create_ticket
+
+
+def _clean_ticket(org, entity: str, data: dict, errors: dict) -> dict:
+    return {"subject": _text(data, "subject", errors, merge=True)}
+
+
+def _preview_ticket(step: Step, settings_: dict) -> str:
+    return _("Would open the ticket “%(subject)s”.") % {
+        "subject": _render(settings_["subject"], step, "subject")}
+
+
+def _perform_ticket(step: Step, settings_: dict) -> str:
+    data = {"subject": _render(settings_["subject"], step, "subject")}
+    if step.contact is not None:
+        data["contact"] = step.contact.pk
+    ticket = service.create_ticket(step.org, None, data=data)
+    return _("Opened the ticket #%(number)s.") % {"number": ticket.number}
+
+
+# send_email
+
+
+def _send(message: EmailMessage) -> None:
+    try:
+        message.send()
+    except OSError as exc:  # smtplib's errors are OSErrors too
+        raise ActionFailed(_("The mail server did not take the message: %(error)s") % {
+            "error": (str(exc) or type(exc).__name__)[:200]}) from None
+
+
+def _clean_email(org, entity: str, data: dict, errors: dict) -> dict:
+    return {"subject": _text(data, "subject", errors, merge=True),
+            "body": _text(data, "body", errors, limit=MAX_TEXT, merge=True)}
+
+
+def _preview_email(step: Step, settings_: dict) -> str:
+    _need_contact(step)
+    if not step.contact.email:
+        raise ActionFailed(_("The contact has no e-mail address."))
+    return _("Would e-mail “%(subject)s” to %(to)s.") % {
+        "subject": _render(settings_["subject"], step, "subject"), "to": step.contact.email}
+
+
+def _perform_email(step: Step, settings_: dict) -> str:
+    _need_contact(step)
+    if not step.contact.email:
+        raise ActionFailed(_("The contact has no e-mail address."))
+    subject = _render(settings_["subject"], step, "subject")
+    body = _render(settings_["body"], step, "body")
+    _send(EmailMessage(subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL,
+                       to=[step.contact.email]))
+    return _("E-mailed “%(subject)s” to the contact.") % {"subject": subject}
+
+
+# notify_user
+
+
+def _clean_notify(org, entity: str, data: dict, errors: dict) -> dict:
+    return {"user": _member(org, data.get("user"), errors),
+            "message": _text(data, "message", errors, limit=MAX_TEXT, merge=True)}
+
+
+def _recipient(step: Step, settings_: dict) -> User:
+    user_id = settings_["user"] or _owner_id(step) or step.rule.created_by_id
+    user = User.objects.filter(pk=user_id).first() if user_id else None
+    if user is None or not user.email:
+        raise ActionFailed(_("There is no one to notify: the record has no owner."))
+    return user
+
+
+def _preview_notify(step: Step, settings_: dict) -> str:
+    user = _recipient(step, settings_)
+    return _("Would e-mail %(name)s about the record.") % {"name": user.full_name or user.email}
+
+
+def _perform_notify(step: Step, settings_: dict) -> str:
+    user = _recipient(step, settings_)
+    message = _render(settings_["message"], step, "message")
+    _send(EmailMessage(subject=_("Accord: %(rule)s") % {"rule": step.rule.name}, body=message,
+                       from_email=settings.DEFAULT_FROM_EMAIL, to=[user.email]))
+    return _("E-mailed %(name)s.") % {"name": user.full_name or user.email}
+
+
+# call_webhook
+
+
+def _clean_webhook(org, entity: str, data: dict, errors: dict) -> dict:
+    url = _text(data, "url", errors, limit=2000)
+    if url and "url" not in errors:
+        try:
+            host, port, _path, _secure = outbound.check_url(url)
+            outbound.resolve(host, port)
+        except outbound.Refused as exc:
+            errors["url"] = str(exc)
+    return {"url": url}
+
+
+def _preview_webhook(step: Step, settings_: dict) -> str:
+    return _("Would send the record's id and the rule to %(url)s.") % settings_
+
+
+def _perform_webhook(step: Step, settings_: dict) -> str:
+    body = json.dumps({
+        "rule": {"id": step.rule.pk, "name": step.rule.name}, "run": step.run_id,
+        "entity": step.entity, "id": step.record.pk,
+        "contact_id": step.contact.pk if step.contact is not None else None,
+    }, separators=(",", ":"), sort_keys=True).encode()
+    headers = {"Content-Type": "application/json", "User-Agent": WEBHOOK_USER_AGENT}
+    try:
+        reply = outbound.post(settings_["url"], body, headers)
+    except outbound.Refused as exc:
+        raise ActionFailed(str(exc)) from None
+    except OSError as exc:
+        raise ActionFailed(_("The receiver could not be reached: %(error)s") % {
+            "error": (str(exc) or type(exc).__name__)[:200]}) from None
+    if not 200 <= reply.status < 300:
+        raise ActionFailed(_("The receiver answered %(status)s.") % {"status": reply.status})
+    return _("The receiver answered %(status)s.") % {"status": reply.status}
+
+
+# wait
+
+
+def _clean_wait(org, entity: str, data: dict, errors: dict) -> dict:
+    unit = data.get("unit") or "days"
+    if unit not in ("hours", "days"):
+        errors["unit"] = _("Choose hours or days.")
+    return {"amount": _days(data, "amount", errors, minimum=1), "unit": unit}
+
+
+def wait_for(settings_: dict) -> dt.timedelta:
+    return dt.timedelta(**{settings_["unit"]: settings_["amount"]})
+
+
+def _preview_wait(step: Step, settings_: dict) -> str:
+    return _("Would wait %(amount)s %(unit)s before the next action.") % settings_
+
+
+@dataclass(frozen=True)
+class Action:
+    label: str
+    clean: object
+    preview: object
+    perform: object = None
+
+
+ACTIONS = {
+    "set_field": Action(gettext_lazy("Set a field"), _clean_set_field, _preview_set_field,
+                        _perform_set_field),
+    "add_tag": Action(gettext_lazy("Add a tag to the contact"), _clean_add_tag,
+                      _preview_add_tag, _perform_add_tag),
+    "assign_owner": Action(gettext_lazy("Assign an owner"), _clean_assign, _preview_assign,
+                           _perform_assign),
+    "create_task": Action(gettext_lazy("Create a task"), _clean_task, _preview_task,
+                          _perform_task),
+    "create_deal": Action(gettext_lazy("Create a deal"), _clean_deal, _preview_deal,
+                          _perform_deal),
+    "create_ticket": Action(gettext_lazy("Open a ticket"), _clean_ticket, _preview_ticket,
+                            _perform_ticket),
+    "send_email": Action(gettext_lazy("E-mail the contact"), _clean_email, _preview_email,
+                         _perform_email),
+    "notify_user": Action(gettext_lazy("Notify a member by e-mail"), _clean_notify,
+                          _preview_notify, _perform_notify),
+    "call_webhook": Action(gettext_lazy("Call a webhook"), _clean_webhook, _preview_webhook,
+                           _perform_webhook),
+    # Waiting is done by the run itself, which sleeps until the time comes.
+    "wait": Action(gettext_lazy("Wait"), _clean_wait, _preview_wait),
+}
+MAX_ACTIONS = 20
+
+
+def clean_actions(org, entity: str, raw) -> list[dict]:
+    """The actions in their stored form, or InvalidInput naming `actions[i].<setting>`."""
+    errors: dict[str, str] = {}
+    if not isinstance(raw, list) or not raw:
+        raise InvalidInput({"actions": _("Add at least one action.")})
+    if len(raw) > MAX_ACTIONS:
+        raise InvalidInput({"actions": _("Use at most %(max)s actions.") % {"max": MAX_ACTIONS}})
+    clean = []
+    for index, item in enumerate(raw):
+        kind = item.get("type") if isinstance(item, dict) else None
+        action = ACTIONS.get(kind)
+        if action is None:
+            errors[f"actions[{index}].type"] = _("Choose one of: %(types)s.") % {
+                "types": ", ".join(ACTIONS)}
+            continue
+        found: dict[str, str] = {}
+        values = action.clean(org, entity, item, found)
+        errors.update({f"actions[{index}].{name}": message for name, message in found.items()})
+        clean.append({"type": kind, **values})
+    if errors:
+        raise InvalidInput(errors)
+    return clean
+
+
+def describe(action: dict) -> str:
+    """One action in a few words for lists."""
+    known = ACTIONS.get(action.get("type"))
+    return str(known.label) if known else str(action.get("type"))
+
+
+def perform(step: Step, action: dict) -> str:
+    return ACTIONS[action["type"]].perform(step, action)
+
+
+def preview(step: Step, action: dict) -> str:
+    return ACTIONS[action["type"]].preview(step, action)
+

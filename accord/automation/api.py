@@ -1,0 +1,83 @@
+"""Workflow rules under `/api/v1/rules`: the rules, their run logs and dry runs."""
+
+from django.db.models import F
+from django.http import HttpRequest
+from ninja import Query, Router, Status
+
+from accord.identity.api_auth import allow
+from accord.pagination import Ordering, clamp_limit, paginate
+
+from . import services
+from .models import Rule, RuleRun
+from .schemas import (
+    DryRunIn,
+    DryRunOut,
+    RuleIn,
+    RuleListParams,
+    RuleOut,
+    RulePage,
+    RulePatch,
+    RunPage,
+)
+
+router = Router(tags=["rules"])
+
+OLDEST_FIRST = Ordering("id", F("id"), descending=False)
+NEWEST_FIRST = Ordering("id", F("id"), descending=True)
+
+
+@router.get("", response=RulePage, summary="List rules")
+def list_rules(request: HttpRequest, params: Query[RuleListParams]):
+    allow(request, "automation.manage")
+    items, next_cursor = paginate(Rule.objects.all(), OLDEST_FIRST, cursor=params.cursor,
+                                  limit=clamp_limit(params.limit))
+    return {"items": items, "next": next_cursor}
+
+
+@router.post("", response={201: RuleOut}, summary="Create a rule")
+def create_rule(request: HttpRequest, payload: RuleIn):
+    allow(request, "automation.manage")
+    rule = services.create_rule(request.organization, request.user, data=payload.dict())
+    return Status(201, rule)
+
+
+@router.get("/{rule_id}", response=RuleOut, summary="Read a rule")
+def read_rule(request: HttpRequest, rule_id: int):
+    allow(request, "automation.manage")
+    return services.get_rule(rule_id)
+
+
+@router.patch("/{rule_id}", response=RuleOut, summary="Change a rule")
+def update_rule(request: HttpRequest, rule_id: int, payload: RulePatch):
+    allow(request, "automation.manage")
+    rule = services.get_rule(rule_id)
+    data = payload.dict(exclude_unset=True)
+    version = data.pop("version", None)
+    return services.update_rule(request.organization, request.user, rule, data=data,
+                                expected_version=version)
+
+
+@router.delete("/{rule_id}", response={204: None}, summary="Delete a rule")
+def delete_rule(request: HttpRequest, rule_id: int):
+    allow(request, "automation.manage")
+    services.delete_rule(request.organization, request.user, services.get_rule(rule_id))
+    return Status(204, None)
+
+
+@router.get("/{rule_id}/runs", response=RunPage, summary="List a rule's runs",
+            description="Newest first, each with what set it off and every action's result.")
+def list_runs(request: HttpRequest, rule_id: int, params: Query[RuleListParams]):
+    allow(request, "automation.manage")
+    rule = services.get_rule(rule_id)
+    items, next_cursor = paginate(RuleRun.objects.filter(rule=rule), NEWEST_FIRST,
+                                  cursor=params.cursor, limit=clamp_limit(params.limit))
+    return {"items": items, "next": next_cursor}
+
+
+@router.post("/{rule_id}/dry-run", response=DryRunOut, summary="Try a rule on a record",
+             description="Says whether the record's contact meets the conditions and what "
+                         "each action would do, changing nothing.")
+def dry_run(request: HttpRequest, rule_id: int, payload: DryRunIn):
+    allow(request, "automation.manage")
+    rule = services.get_rule(rule_id)
+    return services.dry_run(request.organization, rule, payload.record_id)

@@ -1,0 +1,247 @@
+"""Every write to workflow rules: create, change, switch on and off, delete, dry run."""
+
+import logging
+import re
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from accord import events
+from accord.audit import services as audit
+from accord.audit.models import Action
+from accord.customers.validation import as_pk
+from accord.errors import DomainError, InvalidInput, NotFound, StaleVersion
+from accord.marketing.conditions import Conditions
+from accord.sales.models import Stage
+from accord.service.models import TicketStatus
+
+from . import actions, triggers
+from .models import Rule, Trigger
+
+logger = logging.getLogger(__name__)
+
+RULE_FIELDS = ["name", "trigger", "settings", "conditions", "actions", "is_active"]
+TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+DEFAULT_TIME = "08:00"
+FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+def get_rule(rule_id) -> Rule:
+    """The rule of the scope's organisation with this id; NotFound otherwise."""
+    pk = as_pk(rule_id)
+    rule = Rule.objects.filter(pk=pk).first() if pk else None
+    if rule is None:
+        raise NotFound(_("No rule with this id."))
+    return rule
+
+
+def _clean_settings(trigger: str, raw, errors: dict) -> dict:
+    raw = raw if isinstance(raw, dict) else {}
+    out: dict = {}
+
+    def entity(allowed) -> None:
+        value = raw.get("entity") or "contact"
+        if value not in allowed:
+            errors["settings.entity"] = _("Choose one of: %(names)s.") % {
+                "names": ", ".join(allowed)}
+        out["entity"] = value
+
+    def time() -> None:
+        value = str(raw.get("time") or DEFAULT_TIME)
+        if not TIME.match(value):
+            errors["settings.time"] = _("Give a time as HH:MM, such as 08:00.")
+        out["time"] = value
+
+    def whole(name: str, low: int, high: int, default: int) -> None:
+        try:
+            value = int(raw.get(name) if raw.get(name) not in (None, "") else default)
+        except (TypeError, ValueError):
+            value = None
+        if value is None or not low <= value <= high:
+            errors[f"settings.{name}"] = _("Enter a whole number from %(low)s to %(high)s.") % {
+                "low": low, "high": high}
+        out[name] = value
+
+    if trigger == Trigger.CREATED:
+        entity(list(triggers.ENTITIES))
+    elif trigger == Trigger.FIELD_CHANGED:
+        entity(["contact", "deal", "ticket", "order", "subscription"])
+        field = str(raw.get("field") or "").strip()
+        if not FIELD_NAME.match(field):
+            errors["settings.field"] = _("Give the field's name, such as lifecycle_stage.")
+        out["field"] = field
+    elif trigger == Trigger.STAGE_MOVED:
+        stage = as_pk(raw.get("stage")) if raw.get("stage") not in (None, "") else None
+        if raw.get("stage") not in (None, "") and not Stage.objects.filter(pk=stage).exists():
+            errors["settings.stage"] = _("Choose a stage of one of this organisation's "
+                                         "pipelines.")
+        out["stage"] = stage
+    elif trigger == Trigger.TICKET_STATUS:
+        status = raw.get("status") or ""
+        if status and status not in TicketStatus.values:
+            errors["settings.status"] = _("Choose one of: %(names)s.") % {
+                "names": ", ".join(TicketStatus.values)}
+        out["status"] = status
+    elif trigger == Trigger.DATE_REACHED:
+        date = str(raw.get("date") or "")
+        if not triggers.date_field(date)[0]:
+            errors["settings.date"] = _("Choose a date: %(names)s, or contact.custom.<key>.") % {
+                "names": ", ".join(triggers.DATE_FIELDS)}
+        out["date"] = date
+        # Negative: days before the date; positive: days after it.
+        whole("days", -actions.MAX_DAYS, actions.MAX_DAYS, 0)
+        time()
+    elif trigger == Trigger.EVENT:
+        event_type = str(raw.get("event_type") or "")
+        if event_type not in events.EVENT_TYPES:
+            errors["settings.event_type"] = _("Choose an event type Accord sends.")
+        out["event_type"] = event_type
+    elif trigger == Trigger.SCHEDULE:
+        time()
+        # A contact matching on many days is taken again after this many days.
+        whole("repeat_days", 1, actions.MAX_DAYS, 1)
+    return out
+
+
+def clean_rule(org, data: dict, *, current: Rule | None = None) -> dict:
+    """Plain input as a rule's values, or InvalidInput naming each bad place."""
+    errors: dict[str, str] = {}
+    out: dict = {}
+    if "name" in data or current is None:
+        name = str(data.get("name") or "").strip()
+        if not name or len(name) > 200:
+            errors["name"] = _("Give the rule a name of at most 200 characters.")
+        out["name"] = name
+    trigger = data.get("trigger", current.trigger if current else None)
+    if trigger not in Trigger.values:
+        errors["trigger"] = _("Choose one of: %(names)s.") % {"names": ", ".join(Trigger.values)}
+        raise InvalidInput(errors)
+    out["trigger"] = trigger
+    out["settings"] = _clean_settings(
+        trigger, data.get("settings", current.settings if current else {}), errors)
+    probe = Rule(trigger=trigger, settings=out["settings"])
+    entity = triggers.rule_entity(probe)
+    if "conditions" in data or current is None:
+        tree = data.get("conditions") or {"all": []}
+        try:
+            out["conditions"] = Conditions(org).validate(tree)
+        except InvalidInput as exc:
+            errors.update({f"conditions.{e['field']}": e["message"] for e in exc.errors})
+    if "actions" in data or current is None:
+        try:
+            out["actions"] = actions.clean_actions(org, entity, data.get("actions"))
+        except InvalidInput as exc:
+            errors.update(exc.as_dict())
+    elif current is not None and trigger != current.trigger:
+        try:
+            actions.clean_actions(org, entity, current.actions)
+        except InvalidInput as exc:
+            errors.update(exc.as_dict())
+    if "is_active" in data:
+        out["is_active"] = bool(data["is_active"])
+    if errors:
+        raise InvalidInput(errors)
+    return out
+
+
+@transaction.atomic
+def create_rule(org, actor, *, data: dict, starter: str = "") -> Rule:
+    """A new rule (off unless `is_active` says otherwise); raises InvalidInput."""
+    values = clean_rule(org, data)
+
+    rule = Rule.objects.create(organization=org, starter=starter,
+                               created_by=actor if getattr(actor, "pk", None) else None,
+                               **values)
+
+    audit.record(org, actor, Action.CREATE, rule, entity="rule",
+                 changes=audit.diff({}, audit.snapshot(rule, RULE_FIELDS)))
+    logger.info("rule.created", extra={"organization_id": org.id, "rule_id": rule.pk})
+    return rule
+
+
+@transaction.atomic
+def update_rule(org, actor, rule: Rule, *, data: dict,
+                expected_version: int | None = None) -> Rule:
+    """Change a rule; StaleVersion when someone saved it since `expected_version`."""
+    rule = Rule.objects.select_for_update().get(pk=rule.pk)
+    if expected_version is not None and int(expected_version) != rule.version:
+        raise StaleVersion(current_version=rule.version)
+    values = clean_rule(org, data, current=rule)
+
+    before = audit.snapshot(rule, RULE_FIELDS)
+    for field, value in values.items():
+        setattr(rule, field, value)
+    changes = audit.diff(before, audit.snapshot(rule, RULE_FIELDS))
+    if changes:
+        rule.save_new_version()
+        audit.record(org, actor, Action.UPDATE, rule, entity="rule", changes=changes)
+        logger.info("rule.updated", extra={"organization_id": org.id, "rule_id": rule.pk})
+    return rule
+
+
+@transaction.atomic
+def set_rule_active(org, actor, rule: Rule, *, active: bool) -> Rule:
+    return update_rule(org, actor, rule, data={"is_active": active})
+
+
+@transaction.atomic
+def delete_rule(org, actor, rule: Rule) -> None:
+    """Delete a rule with its run log; runs still waiting are dropped with it."""
+    audit.record(org, actor, Action.PURGE, rule, entity="rule",
+                 changes={"name": [rule.name, None]})
+    logger.info("rule.deleted", extra={"organization_id": org.id, "rule_id": rule.pk})
+    rule.delete()
+
+
+def dry_run(org, rule: Rule, object_id) -> dict:
+    """What the rule would do for one record, changing nothing.
+
+    Answers `{"entity", "record", "matched", "reason", "actions": [{"type",
+    "label", "result", "error"}]}`; raises NotFound when the record is not
+    one of the organisation's.
+    """
+    entity = triggers.rule_entity(rule)
+    pk = as_pk(object_id)
+    record = triggers.load_record(entity, pk) if pk else None
+    if record is None:
+        raise NotFound(_("No %(entity)s with this id.") % {"entity": entity})
+    contact = triggers.contact_of(entity, record)
+
+    matched, reason = conditions_met(org, rule.conditions, contact)
+    step = actions.Step(org=org, rule=rule, entity=entity, record=record, contact=contact)
+    previews = []
+    for action in rule.actions:
+        result, error = "", ""
+        try:
+            result = actions.preview(step, action)
+        except DomainError as exc:
+            error = error_text(exc)
+        previews.append({"type": action["type"], "label": actions.describe(action),
+                         "result": result, "error": error})
+    return {"entity": entity, "record": str(record), "matched": matched, "reason": reason,
+            "actions": previews}
+
+
+def conditions_met(org, tree, contact) -> tuple[bool, str]:
+    """Whether the contact meets the rule's conditions, with the reason in words."""
+    conditions = Conditions(org)
+    if not tree or tree == {"all": []}:
+        return True, _("The rule has no conditions.")
+    if contact is None:
+        return False, _("The record has no contact to check the conditions against.")
+    try:
+        met = conditions.contacts(tree).filter(pk=contact.pk).exists()
+    except InvalidInput:
+        return False, _("The conditions name something that no longer exists; edit the rule.")
+    summary = conditions.describe(tree)
+    if met:
+        return True, _("The contact meets the conditions: %(summary)s.") % {"summary": summary}
+    return False, _("The contact does not meet the conditions: %(summary)s.") % {
+        "summary": summary}
+
+
+def error_text(exc: DomainError) -> str:
+    """A service's refusal as one line for a run log or a dry run."""
+    if isinstance(exc, InvalidInput):
+        return "; ".join(f"{e['field']}: {e['message']}" for e in exc.errors)
+    return str(exc.detail)

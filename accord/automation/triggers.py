@@ -1,0 +1,138 @@
+"""What sets a rule off: matching committed domain events, and the records a rule is about.
+
+Every committed event is matched against the organisation's active rules;
+each rule it sets off gets one worker task, which records the run (once per
+rule and event) and works through the actions. Date and schedule rules are
+set off by the beat task in tasks.py instead.
+"""
+
+import logging
+
+from django.utils.translation import gettext_lazy as _
+
+from accord import events
+from accord.commerce.models import Order, Subscription
+from accord.core.models import DomainEvent
+from accord.customers.models import Contact
+from accord.sales.models import Deal, DealContact
+from accord.service.models import Ticket
+
+from .models import Rule, Trigger
+
+logger = logging.getLogger(__name__)
+
+# The records rules run for, by the entity name domain events carry.
+ENTITIES = {
+    "contact": Contact,
+    "deal": Deal,
+    "ticket": Ticket,
+    "order": Order,
+    "subscription": Subscription,
+}
+ENTITY_LABELS = {
+    "contact": _("Contact"), "deal": _("Deal"), "ticket": _("Ticket"), "order": _("Order"),
+    "subscription": _("Subscription"),
+}
+# Dates a "date reached" rule can count from; contact custom date fields are
+# named `contact.custom.<key>`.
+DATE_FIELDS = {
+    "subscription.renews_on": ("subscription", "renews_on"),
+    "deal.expected_close_date": ("deal", "expected_close_date"),
+}
+CUSTOM_DATE_PREFIX = "contact.custom."
+
+
+def rule_entity(rule: Rule) -> str:
+    """The kind of record `rule` runs for."""
+    settings = rule.settings or {}
+    if rule.trigger == Trigger.STAGE_MOVED:
+        return "deal"
+    if rule.trigger == Trigger.TICKET_STATUS:
+        return "ticket"
+    if rule.trigger == Trigger.SCHEDULE:
+        return "contact"
+    if rule.trigger == Trigger.DATE_REACHED:
+        return date_field(settings.get("date", ""))[0] or "contact"
+    if rule.trigger == Trigger.EVENT:
+        return str(settings.get("event_type", "")).split(".", 1)[0]
+    return str(settings.get("entity", "contact"))
+
+
+def date_field(name: str) -> tuple[str, str]:
+    """(entity, field) of a date rules count from; custom: ("contact", "custom.<key>")."""
+    if name in DATE_FIELDS:
+        return DATE_FIELDS[name]
+    if name.startswith(CUSTOM_DATE_PREFIX) and len(name) > len(CUSTOM_DATE_PREFIX):
+        return "contact", name.removeprefix("contact.")
+    return "", ""
+
+
+def matches(rule: Rule, event: DomainEvent) -> bool:
+    """Whether `event` sets `rule` off, before its conditions are checked."""
+    settings = rule.settings or {}
+    data = event.data if isinstance(event.data, dict) else {}
+    if rule.trigger == Trigger.CREATED:
+        return event.type == f"{settings.get('entity')}.created"
+    if rule.trigger == Trigger.FIELD_CHANGED:
+        if event.type != f"{settings.get('entity')}.updated":
+            return False
+        changed = data.get("changed") or list(data.get("changes") or {})
+        return settings.get("field") in changed
+    if rule.trigger == Trigger.STAGE_MOVED:
+        wanted = settings.get("stage")
+        return event.type == "deal.stage_changed" and (
+            not wanted or data.get("to_stage_id") == wanted)
+    if rule.trigger == Trigger.TICKET_STATUS:
+        if event.type != "ticket.updated" or "status" not in (data.get("changes") or {}):
+            return False
+        wanted = settings.get("status")
+        return not wanted or data.get("status") == wanted
+    if rule.trigger == Trigger.EVENT:
+        return event.type == settings.get("event_type")
+    return False
+
+
+def event_text(event: DomainEvent) -> str:
+    """The trigger of a run in words for the run log."""
+    return f"{event.type} ({events.EVENT_TYPES.get(event.type, '')})"[:300]
+
+
+def load_record(entity: str, object_id: int):
+    """The live record, or None when it is gone; inside the tenant scope."""
+    model = ENTITIES.get(entity)
+    if model is None:
+        return None
+    return model.objects.filter(pk=object_id).first()
+
+
+def contact_of(entity: str, record) -> Contact | None:
+    """The contact whose conditions a rule checks: the record itself, or the one it is for.
+
+    A deal's contact is the first linked to it; a record with no contact has
+    none, and a rule with conditions then does not run for it.
+    """
+    if record is None:
+        return None
+    if entity == "contact":
+        return record
+    if entity == "deal":
+        link = (DealContact.objects.filter(deal=record).select_related("contact")
+                .order_by("id").first())
+        return link.contact if link else None
+    contact_id = getattr(record, "contact_id", None)
+    return Contact.objects.filter(pk=contact_id).first() if contact_id else None
+
+
+def _on_event(event: DomainEvent) -> None:
+    rules = Rule.unscoped.filter(organization_id=event.organization_id, is_active=True)
+    wanted = [rule.pk for rule in rules.only("pk", "trigger", "settings")
+              if matches(rule, event)]
+    if not wanted:
+        return
+    from .tasks import start_run
+
+    for rule_id in wanted:
+        start_run.delay(rule_id, event.pk)
+
+
+events.subscribe("*", _on_event)

@@ -1,0 +1,187 @@
+"""Workflow rule pages: the list with starters, the rule builder, a rule with its run log,
+switching on and off, the dry run, deleting."""
+
+from django.contrib import messages
+from django.db.models import F
+from django.db.models.functions import Lower
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accord.errors import InvalidInput, NotFound, StaleVersion
+from accord.identity.permissions import permission_required
+from accord.marketing import builder
+from accord.marketing.conditions import Conditions
+from accord.pagination import Ordering, paginate
+from accord.web import apply_errors, list_page, pager
+
+from . import actions, services, starters, triggers
+from .forms import RuleForm, action_choices, apply_row_action, layout_actions, read_actions
+from .models import Rule, RuleRun
+
+PAGE_SIZE = 50
+ORDERINGS = {"name": Lower("name"), "updated_at": "updated_at", "created_at": "created_at"}
+NEWEST_FIRST = Ordering("id", F("id"), descending=True)
+
+
+def _rule(pk) -> Rule:
+    try:
+        return services.get_rule(pk)
+    except NotFound as exc:
+        raise Http404(str(exc)) from exc
+
+
+@permission_required("automation.manage")
+def rule_list(request):
+    params = request.GET
+    rows = Rule.objects.all()
+    for word in params.get("q", "").split():
+        rows = rows.filter(name__icontains=word)
+    page, next_cursor, errors = list_page(params, lambda: rows, orderings=ORDERINGS,
+                                          default="name", limit=PAGE_SIZE)
+    conditions = Conditions(request.organization)
+    installed = starters.installed()
+    return render(request, "automation/rule_list.html", {
+        "rules": [{"rule": rule, "summary": conditions.describe(rule.conditions),
+                   "actions": [actions.describe(action) for action in rule.actions]}
+                  for rule in page],
+        "starters": [{"starter": starter, "rule": installed.get(starter.key)}
+                     for starter in starters.STARTERS],
+        "errors": errors, "filters": params, **pager(params, next_cursor),
+    }, status=422 if errors else 200)
+
+
+@permission_required("automation.manage")
+@require_POST
+def starter_switch_on(request, key: str):
+    try:
+        rule = starters.switch_on(request.organization, request.user, key)
+    except NotFound as exc:
+        raise Http404(str(exc)) from exc
+    messages.success(request, _("“%(name)s” is on.") % {"name": rule.name})
+    return redirect(rule.get_absolute_url())
+
+
+@permission_required("automation.manage")
+def rule_create(request):
+    return _builder_page(request, None)
+
+
+@permission_required("automation.manage")
+def rule_edit(request, pk: int):
+    return _builder_page(request, _rule(pk))
+
+
+def _builder_page(request, rule: Rule | None):
+    """The rule form; a post without `action=save` only redraws it (rows added, removed,
+    moved, an action's type chosen), so the page works without script."""
+    org = request.organization
+    conditions = Conditions(org, request.membership)
+    status = 200
+    if request.method == "POST":
+        form = RuleForm(request.POST)
+        rows = builder.read(request.POST)
+        action = request.POST.get("action", "")
+        builder.apply(rows, action)
+        action_rows = read_actions(request.POST)
+        apply_row_action(action_rows, action)
+    else:
+        form = RuleForm(initial=RuleForm.initial_for(rule) if rule else {"trigger": "created"})
+        rows = builder.from_tree(rule.conditions if rule else {}, conditions)
+        action_rows = list(rule.actions) if rule else [{"type": ""}]
+        action = ""
+
+    tree, paths = builder.to_tree(rows, conditions)
+    tree_errors: list[dict] = []
+    action_errors: dict[str, str] = {}
+    if action == "save":
+        status = 422
+        if form.is_valid():
+            data = {**form.service_data(), "conditions": tree,
+                    "actions": [row for row in action_rows if row.get("type")]}
+            try:
+                saved = _save(request, rule, form, data)
+            except StaleVersion as exc:
+                form.add_error(None, exc.detail)
+                status = 409
+            except InvalidInput as exc:
+                tree_errors = [{**e, "field": e["field"].removeprefix("conditions.")}
+                               for e in exc.errors if e["field"].startswith("conditions.")]
+                action_errors = {e["field"]: e["message"] for e in exc.errors
+                                 if e["field"].startswith("actions")}
+                apply_errors(form, InvalidInput([
+                    e for e in exc.errors
+                    if not e["field"].startswith(("conditions.", "actions"))]),
+                    form.field_for_error)
+            else:
+                return redirect(saved.get_absolute_url())
+
+    errors_by_row, general = builder.row_errors(tree_errors, paths)
+    return render(request, "automation/rule_form.html", {
+        "rule": rule, "form": form, "root": builder.layout(rows, conditions, errors_by_row),
+        "subject_options": builder.subject_options(conditions), "tree_errors": general,
+        "action_rows": layout_actions(action_rows, action_errors),
+        "actions_error": action_errors.get("actions", ""),
+        "action_choices": action_choices(),
+    }, status=status)
+
+
+def _save(request, rule: Rule | None, form: RuleForm, data: dict) -> Rule:
+    if rule is None:
+        saved = services.create_rule(request.organization, request.user, data=data)
+    else:
+        saved = services.update_rule(request.organization, request.user, rule, data=data,
+                                     expected_version=form.cleaned_data.get("version"))
+    messages.success(request, _("Rule saved."))
+    return saved
+
+
+@permission_required("automation.manage")
+def rule_detail(request, pk: int):
+    """A rule in words, with its run log newest first, a page at a time."""
+    rule = _rule(pk)
+    page, next_cursor = paginate(RuleRun.objects.filter(rule=rule), NEWEST_FIRST,
+                                 cursor=request.GET.get("cursor"), limit=PAGE_SIZE)
+    return render(request, "automation/rule_detail.html", {
+        "rule": rule, "entity": triggers.ENTITY_LABELS.get(triggers.rule_entity(rule), ""),
+        "summary": Conditions(request.organization).describe(rule.conditions),
+        "actions": [actions.describe(action) for action in rule.actions],
+        "runs": page, **pager(request.GET, next_cursor),
+    })
+
+
+@permission_required("automation.manage")
+@require_POST
+def rule_active(request, pk: int):
+    rule = _rule(pk)
+    active = request.POST.get("active") == "1"
+    services.set_rule_active(request.organization, request.user, rule, active=active)
+    messages.success(request, _("The rule is on.") if active else _("The rule is off."))
+    return redirect(rule.get_absolute_url())
+
+
+@permission_required("automation.manage")
+@require_POST
+def rule_delete(request, pk: int):
+    rule = _rule(pk)
+    services.delete_rule(request.organization, request.user, rule)
+    messages.success(request, _("Rule deleted."))
+    return redirect("automation:rule_list")
+
+
+@permission_required("automation.manage")
+def rule_dry_run(request, pk: int):
+    """Try the rule on one record, by its id, changing nothing."""
+    rule = _rule(pk)
+    record_id = request.GET.get("record", "").strip()
+    result, error = None, ""
+    if record_id:
+        try:
+            result = services.dry_run(request.organization, rule, record_id)
+        except NotFound as exc:
+            error = str(exc.detail)
+    return render(request, "automation/rule_dry_run.html", {
+        "rule": rule, "record_id": record_id, "result": result, "error": error,
+        "entity": triggers.ENTITY_LABELS.get(triggers.rule_entity(rule), ""),
+    }, status=404 if error else 200)
