@@ -59,7 +59,7 @@ class FeedPage(Schema):
     next: str | None
 
 
-class RunOut(Schema):
+class FeedRunOut(Schema):
     id: int
     status: str
     started_at: dt.datetime
@@ -85,8 +85,8 @@ class RunOut(Schema):
         return run.import_job.failed_count if run.import_job else None
 
 
-class RunPage(Schema):
-    items: list[RunOut]
+class FeedRunPage(Schema):
+    items: list[FeedRunOut]
     next: str | None
 
 
@@ -143,7 +143,7 @@ def run_feed(request: HttpRequest, feed_id: int):
     return Status(202, feeds.get_feed(feed_id))
 
 
-@product_feeds.get("/{feed_id}/runs", response=RunPage, summary="A feed's runs, latest first")
+@product_feeds.get("/{feed_id}/runs", response=FeedRunPage, summary="A feed's runs, latest first")
 def list_runs(request: HttpRequest, feed_id: int, filters: Query[ListParams]):
     allow(request, "products.manage")
     feed = feeds.get_feed(feed_id)
