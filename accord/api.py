@@ -260,8 +260,10 @@ def register_routers() -> None:
     from accord.integrations.api import router as imports
     from accord.integrations.export_api import router as export_jobs
     from accord.integrations.webhook_api import router as webhook_router
+    from accord.marketing import campaigns as campaign_services
     from accord.marketing import services as marketing_services
     from accord.marketing.api import segments
+    from accord.marketing.campaign_api import campaigns, templates
     from accord.sales import assignment, leads, scoring
     from accord.sales import services as sales_services
     from accord.sales.api import deals, exchange_rates, pipelines, quotas
@@ -298,6 +300,8 @@ def register_routers() -> None:
         "calendar_id": sla_settings.get_calendar,
         "article_id": knowledge_services.get_article,
         "segment_id": marketing_services.get_segment,
+        "template_id": campaign_services.get_template,
+        "campaign_id": campaign_services.get_campaign,
     })
     api.add_exception_handler(RecordMerged, merged_record)
     api.add_router("/contacts", contacts)
@@ -331,6 +335,8 @@ def register_routers() -> None:
     api.add_router("/business-calendars", business_calendars)
     api.add_router("/articles", articles)
     api.add_router("/segments", segments)
+    api.add_router("/templates", templates)
+    api.add_router("/campaigns", campaigns)
 
 
 register_routers()

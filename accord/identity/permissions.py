@@ -19,6 +19,7 @@ VIEW_RECORDS = {
     "custom_fields.view", "members.view", "teams.view", "imports.view",
     "deals.view", "pipelines.view", "forecast.view", "products.view", "leads.view",
     "tickets.view", "knowledge.view", "orders.view", "segments.view",
+    "campaigns.view",
 }
 # A merge loses nothing (every value and link is kept, the merged record stays
 # and the audit trail shows each choice), so it is an edit of the records, not
@@ -50,6 +51,10 @@ KNOWLEDGE = {"knowledge.manage"}
 # campaigns build them: marketing, managers and admins. Everyone who sees
 # contacts may look at them.
 SEGMENTS = {"segments.manage"}
+# Campaigns e-mail many customers at once in the organisation's name, and the
+# suppression list decides who never gets one: the people who build segments
+# (marketing, managers, admins) run them too.
+CAMPAIGNS = {"campaigns.manage"}
 BULK = {"contacts.bulk", "companies.bulk"}
 EXPORT = {"contacts.export", "companies.export", "deals.export", "leads.export",
           "tickets.export", "orders.export"}
@@ -75,14 +80,15 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.ADMIN: frozenset(
         VIEW_RECORDS | EDIT_RECORDS | DELETE_RECORDS | BULK | EXPORT | DATA_EXPORT | IMPORT
         | MANAGE | ADMIN_ONLY | OWN_TOKENS | SALES_SETUP | SERVICE_SETUP | KNOWLEDGE | SEGMENTS
+        | CAMPAIGNS
     ),
     Role.MANAGER: frozenset(
         VIEW_RECORDS | EDIT_RECORDS | DELETE_RECORDS | BULK | EXPORT | DATA_EXPORT | IMPORT
-        | MANAGE | OWN_TOKENS | SALES_SETUP | SERVICE_SETUP | KNOWLEDGE | SEGMENTS
+        | MANAGE | OWN_TOKENS | SALES_SETUP | SERVICE_SETUP | KNOWLEDGE | SEGMENTS | CAMPAIGNS
     ),
     Role.SALES: frozenset(VIEW_RECORDS | EDIT_RECORDS | EXPORT | OWN_TOKENS),
     Role.MARKETING: frozenset(
-        VIEW_RECORDS | EDIT_RECORDS | BULK | EXPORT | OWN_TOKENS | SEGMENTS
+        VIEW_RECORDS | EDIT_RECORDS | BULK | EXPORT | OWN_TOKENS | SEGMENTS | CAMPAIGNS
     ),
     Role.SUPPORT: frozenset(VIEW_RECORDS | EDIT_RECORDS | OWN_TOKENS | KNOWLEDGE),
     Role.READ_ONLY: frozenset(VIEW_RECORDS),
