@@ -57,8 +57,7 @@ def send_campaign(org, campaign: Campaign) -> int:
     job is queued again for then.
     """
     sent = 0
-    links = campaign.links.count()
-    base = site_url()
+    links = tracking.Links(site_url(), org.pk, campaign.links.count())
     while True:
         campaign.refresh_from_db(fields=["status"])
         if campaign.status != CampaignStatus.SENDING:
@@ -67,7 +66,7 @@ def send_campaign(org, campaign: Campaign) -> int:
         batch = list(_due(campaign, now).values_list("pk", flat=True)[:BATCH])
         if not batch:
             break
-        sent += _send_batch(org, campaign, batch, links, base)
+        sent += _send_batch(org, campaign, batch, links)
         Campaign.objects.filter(pk=campaign.pk).update(heartbeat_at=timezone.now())
 
     later = CampaignRecipient.objects.filter(
@@ -86,8 +85,9 @@ def _due(campaign: Campaign, now):
             | waiting.filter(next_attempt_at__lte=now)).order_by("pk")
 
 
-def _send_batch(org, campaign: Campaign, ids: list[int], links: int, base: str) -> int:
+def _send_batch(org, campaign: Campaign, ids: list[int], links: tracking.Links) -> int:
     """Send the rows `ids` that are still waiting over one SMTP connection."""
+    texts = emails.Compiled(campaign.subject, campaign.html, campaign.text)
     rows = {row.pk: row for row in CampaignRecipient.objects.filter(pk__in=ids)
             .select_related("contact__company", "contact__owner")}
     sender = formataddr((campaign.from_name, campaign.from_email))
@@ -104,7 +104,7 @@ def _send_batch(org, campaign: Campaign, ids: list[int], links: int, base: str) 
                 continue  # another job took it
             previous = None
             try:
-                message = _message(org, campaign, recipient, sender, message_id, links, base)
+                message = _message(org, texts, recipient, sender, message_id, links)
                 mail.send_messages([message])
             except smtplib.SMTPRecipientsRefused as exc:
                 code, text = next(iter(exc.recipients.values()))
@@ -156,11 +156,11 @@ def _reopen(mail):
     return mail
 
 
-def _message(org, campaign, recipient, sender, message_id, links, base):
+def _message(org, texts: emails.Compiled, recipient, sender, message_id,
+             links: tracking.Links):
     values = emails.person_values(recipient.contact, org)
-    values["tracking"] = tracking.links_for(base, org.pk, recipient.pk, links)
-    subject, html_body, text_body = emails.render(campaign.subject, campaign.html,
-                                                  campaign.text, values)
+    values["tracking"] = links.values(recipient.pk)
+    subject, html_body, text_body = texts.render(values)
     unsubscribe = values["tracking"]["unsubscribe"]
     message = EmailMultiAlternatives(
         subject=subject, body=text_body, from_email=sender, to=[recipient.address],

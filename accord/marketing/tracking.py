@@ -49,16 +49,28 @@ def read_token(kind: str, token: str) -> tuple[Organization, list[int]]:
     return org, numbers[1:]
 
 
-def links_for(base_url: str, org_id: int, recipient_id: int, link_count: int) -> dict:
-    """The tracking merge values of one message: links, unsubscribe page and pixel."""
-    def url(name: str, kind: str, link: int | None = None) -> str:
-        return base_url + reverse(name, args=[make_token(kind, org_id, recipient_id, link)])
+class Links:
+    """The tracking links of one campaign's messages: each message's links, unsubscribe
+    page and pixel differ only by their signed token."""
 
-    return {
-        "links": [url("marketing:track_click", "click", n) for n in range(link_count)],
-        "unsubscribe": url("marketing:unsubscribe", "unsubscribe"),
-        "open": url("marketing:track_open", "open"),
-    }
+    def __init__(self, base_url: str, org_id: int, link_count: int):
+        self.org_id = org_id
+        self.link_count = link_count
+        self.paths = {name: base_url + reverse(f"marketing:{name}", args=["TOKEN"])
+                      for name in ("track_click", "unsubscribe", "track_open")}
+
+    def url(self, name: str, kind: str, recipient_id: int, link: int | None = None) -> str:
+        return self.paths[name].replace(
+            "TOKEN", make_token(kind, self.org_id, recipient_id, link))
+
+    def values(self, recipient_id: int) -> dict:
+        """The `tracking` merge values of one recipient's message."""
+        return {
+            "links": [self.url("track_click", "click", recipient_id, n)
+                      for n in range(self.link_count)],
+            "unsubscribe": self.url("unsubscribe", "unsubscribe", recipient_id),
+            "open": self.url("track_open", "open", recipient_id),
+        }
 
 
 def recipient_for(recipient_id: int) -> CampaignRecipient:
