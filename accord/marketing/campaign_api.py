@@ -95,7 +95,8 @@ def preview_template(request: HttpRequest, template_id: int, contact_id: int | N
     if contact_id is not None:
         allow(request, "contacts.view")
         contact = customer_services.get_contact(contact_id)
-    subject, html, text = services.preview(request.organization, template, contact)
+    subject, html, text = services.preview(request.organization, template, contact,
+                                           request.membership)
     return {"subject": subject, "html": html, "text": text}
 
 

@@ -109,7 +109,8 @@ def _preview_contact(request) -> Contact | None:
 def template_detail(request, pk: int):
     template = _get(services.get_template, pk)
     contact = _preview_contact(request)
-    subject, _html, text = services.preview(request.organization, template, contact)
+    subject, _html, text = services.preview(request.organization, template, contact,
+                                            request.membership)
     contacts = []
     if can(request, "contacts.view"):
         contacts = Contact.objects.filter(deleted_at__isnull=True).exclude(email="").order_by(
@@ -126,7 +127,7 @@ def template_preview(request, pk: int):
     """The filled-in HTML alone, for the sandboxed frame of the template page."""
     template = _get(services.get_template, pk)
     _subject, html, _text = services.preview(request.organization, template,
-                                             _preview_contact(request))
+                                             _preview_contact(request), request.membership)
     response = HttpResponse(html, content_type="text/html; charset=utf-8")
     response["Content-Security-Policy"] = PREVIEW_POLICY
     return response
@@ -137,7 +138,8 @@ def template_preview(request, pk: int):
 def template_test_send(request, pk: int):
     template = _get(services.get_template, pk)
     contact = _preview_contact(request)
-    address = services.send_test(request.organization, request.user, template, contact)
+    address = services.send_test(request.organization, request.user, template, contact,
+                                 request.membership)
     messages.success(request, _("A test e-mail went to %(address)s.") % {"address": address})
     target = template.get_absolute_url()
     return redirect(f"{target}?contact={contact.pk}" if contact else target)

@@ -203,19 +203,22 @@ def delete_template(org, actor, template: EmailTemplate, *,
     template.delete()
 
 
-def preview(org, template: EmailTemplate, contact: Contact | None) -> tuple[str, str, str]:
+def preview(org, template: EmailTemplate, contact: Contact | None,
+            viewer) -> tuple[str, str, str]:
     """(subject, HTML, text) of the template as `contact` would get it (empty values
-    without a contact); tracking links point nowhere in a preview."""
-    values = emails.person_values(contact, org)
+    without a contact), with only the custom fields the `viewer` may see; tracking links
+    point nowhere in a preview."""
+    values = emails.person_values(contact, org, viewer)
     html_body, urls = emails.track_links(template.html)
     values["tracking"] = {"links": urls, "unsubscribe": "#", "open": ""}
     html_body, text_body = emails.with_footer(html_body, template.text)
     return emails.render(template.subject, html_body, text_body, values)
 
 
-def send_test(org, actor, template: EmailTemplate, contact: Contact | None) -> str:
-    """E-mail the template, filled for `contact`, to the actor's own address; return it."""
-    subject, html_body, text_body = preview(org, template, contact)
+def send_test(org, actor, template: EmailTemplate, contact: Contact | None, viewer) -> str:
+    """E-mail the template, filled for `contact` as the `viewer` may see it, to the actor's
+    own address; return the address."""
+    subject, html_body, text_body = preview(org, template, contact, viewer)
     message = EmailMultiAlternatives(
         subject=f"[TEST] {subject}", body=text_body, from_email=settings.DEFAULT_FROM_EMAIL,
         to=[actor.email])

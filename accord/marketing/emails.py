@@ -87,10 +87,13 @@ def with_footer(markup: str, text: str) -> tuple[str, str]:
     return markup + footer, text.rstrip("\n") + "\n" + text_footer + "\n"
 
 
-def person_values(contact, org) -> dict:
+def person_values(contact, org, viewer) -> dict:
     """The merge values of one contact: contact (with lifecycle stage), company, owner and
-    organisation, all plain strings."""
-    values = merge_fields.person_values(contact)
+    organisation, all plain strings. Custom fields hidden from the `viewer` (a
+    Membership) stay empty, and all of them without one."""
+    values = merge_fields.person_values(contact, viewer)
+    if viewer is None and contact is not None:
+        values["contact"]["custom"] = {}
     if contact is not None:
         values["contact"]["lifecycle_stage"] = contact.lifecycle_stage
         owner = contact.owner if contact.owner_id else None

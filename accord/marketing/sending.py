@@ -31,7 +31,7 @@ from accord import events
 from accord.activities.services import site_url
 from accord.core.models import RateCounter
 from accord.errors import InvalidInput
-from accord.identity.models import Organization
+from accord.identity.models import Membership, Organization
 
 from . import campaigns, emails, tracking
 from .models import (
@@ -88,6 +88,8 @@ def _due(campaign: Campaign, now):
 def _send_batch(org, campaign: Campaign, ids: list[int], links: tracking.Links) -> int:
     """Send the rows `ids` that are still waiting over one SMTP connection."""
     texts = emails.Compiled(campaign.subject, campaign.html, campaign.text)
+    # Merge fields show what the person who made the campaign may see, no more.
+    writer = Membership.objects.filter(user_id=campaign.created_by_id).first()
     rows = {row.pk: row for row in CampaignRecipient.objects.filter(pk__in=ids)
             .select_related("contact__company", "contact__owner")}
     sender = formataddr((campaign.from_name, campaign.from_email))
@@ -104,7 +106,7 @@ def _send_batch(org, campaign: Campaign, ids: list[int], links: tracking.Links) 
                 continue  # another job took it
             previous = None
             try:
-                message = _message(org, texts, recipient, sender, message_id, links)
+                message = _message(org, texts, recipient, writer, sender, message_id, links)
                 mail.send_messages([message])
             except smtplib.SMTPRecipientsRefused as exc:
                 code, text = next(iter(exc.recipients.values()))
@@ -156,9 +158,9 @@ def _reopen(mail):
     return mail
 
 
-def _message(org, texts: emails.Compiled, recipient, sender, message_id,
+def _message(org, texts: emails.Compiled, recipient, writer, sender, message_id,
              links: tracking.Links):
-    values = emails.person_values(recipient.contact, org)
+    values = emails.person_values(recipient.contact, org, writer)
     values["tracking"] = links.values(recipient.pk)
     subject, html_body, text_body = texts.render(values)
     unsubscribe = values["tracking"]["unsubscribe"]

@@ -132,7 +132,7 @@ def test_template_cannot_reach_settings_or_records_and_missing_values_stay_blank
         contact = customer_services.create_contact(org, admin.user,
                                                    data={"email": "anon@example.com"})
 
-        subject, html, text = campaigns.preview(org, template, contact)
+        subject, html, text = campaigns.preview(org, template, contact, admin)
 
     assert subject == ""
     assert "<p>[][][][no company][Admin 1]</p>" in html
