@@ -342,12 +342,13 @@ def cancel_campaign(org, actor, campaign: Campaign, *,
     if campaign.status in (CampaignStatus.SENT, CampaignStatus.CANCELLED):
         raise InvalidInput({"status": "This campaign has finished already."})
 
+    before = campaign.status
     campaign.status = CampaignStatus.CANCELLED
     campaign.finished_at = timezone.now()
     campaign.save_new_version()
 
     audit.record(org, actor, Action.UPDATE, campaign,
-                 changes={"status": [CampaignStatus.SENDING, CampaignStatus.CANCELLED]})
+                 changes={"status": [before, CampaignStatus.CANCELLED]})
     events.emit(org, actor, "campaign.cancelled", campaign, data=_event_data(campaign))
     return campaign
 

@@ -148,6 +148,8 @@ class Campaign(VersionedModel):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["organization", "created_at", "id"], name="campaign_org_created"),
+            # Serves the scheduler, which looks across organisations for
+            # campaigns that are due, so it does not start with the organisation.
             models.Index(fields=["status", "scheduled_at"], name="campaign_due"),
         ]
 

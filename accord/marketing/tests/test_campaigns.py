@@ -318,3 +318,44 @@ def test_sales_sees_campaigns_but_cannot_start_them(org, admin, member, audience
     with scope(organization=org):
         campaign.refresh_from_db()
         assert campaign.status == "draft"
+
+
+def test_marketer_adds_and_removes_an_address_on_the_suppression_list(
+        org, marketer, client_for, in_org):
+    client = client_for(marketer)
+
+    bad = client.post("/campaigns/suppressed/", {"address": "not an address",
+                                                 "reason": "manual"})
+    added = client.post("/campaigns/suppressed/", {"address": "Pat@Example.com",
+                                                   "reason": "complaint", "note": "phoned"})
+    listed = client.get("/campaigns/suppressed/?q=pat")
+    with in_org(org):
+        entry = SuppressedAddress.objects.get()
+    removed = client.post(f"/campaigns/suppressed/{entry.pk}/remove/")
+
+    assert bad.status_code == 422
+    assert bad.context["form"].errors["address"] == ["Enter a valid email address."]
+    assert added.status_code == 302
+    assert (entry.address, entry.reason, entry.note) == ("pat@example.com", "complaint",
+                                                         "phoned")
+    assert [e.address for e in listed.context["entries"]] == ["pat@example.com"]
+    assert removed.status_code == 302
+    with in_org(org):
+        assert not SuppressedAddress.objects.exists()
+
+
+def test_a_cancelled_campaign_sends_nothing_more(org, admin, marketer, audience, in_org,
+                                                 client_for, smtp_inbox):
+    _people, segment, template = audience
+    with in_org(org):
+        campaign = campaigns.start_campaign(org, admin.user,
+                                            _campaign(org, admin, segment, template))
+    client = client_for(marketer)
+
+    cancelled = client.post(f"/campaigns/{campaign.pk}/cancel/", {"version": campaign.version})
+    with in_org(org):
+        sent = sending.send_campaign(org, campaigns.get_campaign(campaign.pk))
+        campaign.refresh_from_db()
+
+    assert cancelled.status_code == 302
+    assert (campaign.status, sent, smtp_inbox.messages) == ("cancelled", 0, [])
