@@ -73,6 +73,9 @@ def send_campaign(org, campaign: Campaign) -> int:
         campaign=campaign, status=RecipientStatus.PENDING).aggregate(at=Min("next_attempt_at"))
     if later["at"] is not None:
         wait = max((later["at"] - timezone.now()).total_seconds(), 1)
+        # The heartbeat moves to the retry time, so the scheduler does not
+        # take the wait for a dead worker and queue another job meanwhile.
+        Campaign.objects.filter(pk=campaign.pk).update(heartbeat_at=later["at"])
         campaigns.queue_sending(org.pk, campaign.pk, countdown=wait)
         return sent
     _finish(org, campaign)
@@ -101,10 +104,10 @@ def _send_batch(org, campaign: Campaign, ids: list[int], links: tracking.Links) 
             recipient = rows[recipient_id]
             _pace(org)
             message_id = make_msgid(domain=campaign.from_email.rpartition("@")[2] or None)
-            if not _take(recipient_id, message_id, previous):
-                previous = None
-                continue  # another job took it
+            taken = _take(recipient_id, message_id, previous)
             previous = None
+            if not taken:
+                continue  # another job took it
             try:
                 message = _message(org, texts, recipient, writer, sender, message_id, links)
                 mail.send_messages([message])
