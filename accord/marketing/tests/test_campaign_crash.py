@@ -160,6 +160,7 @@ def _wait(condition, what: str, worker: Worker) -> None:
         time.sleep(0.2)
 
 
+@pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_campaign_killed_mid_way_sends_each_consenting_contact_exactly_once(
         org, admin, in_org, tmp_path):
