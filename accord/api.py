@@ -265,9 +265,11 @@ def register_routers() -> None:
     from accord.integrations.api import router as imports
     from accord.integrations.export_api import router as export_jobs
     from accord.integrations.webhook_api import router as webhook_router
+    from accord.marketing import campaigns as campaign_services
     from accord.marketing import services as marketing_services
     from accord.marketing import webforms
     from accord.marketing.api import segments
+    from accord.marketing.campaign_api import campaigns, templates
     from accord.marketing.webform_api import router as web_forms
     from accord.reports import services as report_services
     from accord.reports.api import router as reports
@@ -311,6 +313,8 @@ def register_routers() -> None:
         "form_id": webforms.get_form,
         "report_id": report_services.find_report,
         "rule_id": automation_services.get_rule,
+        "template_id": campaign_services.get_template,
+        "campaign_id": campaign_services.get_campaign,
     })
     api.add_exception_handler(RecordMerged, merged_record)
     api.add_router("/contacts", contacts)
@@ -349,6 +353,8 @@ def register_routers() -> None:
     api.add_router("/segments", segments)
     api.add_router("/forms", web_forms)
     api.add_router("/reports", reports)
+    api.add_router("/templates", templates)
+    api.add_router("/campaigns", campaigns)
 
 
 register_routers()

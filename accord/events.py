@@ -76,6 +76,10 @@ EVENT_TYPES = {
     "segment.updated": "A segment's name, conditions or kind changed, or it was refrozen",
     "segment.deleted": "A segment was deleted",
     "form.submitted": "Someone sent a web form",
+    "campaign.created": "A campaign was saved as a draft or scheduled",
+    "campaign.started": "A campaign's recipients were chosen and sending began",
+    "campaign.sent": "A campaign finished sending",
+    "campaign.cancelled": "A campaign was stopped before it finished",
 }
 
 

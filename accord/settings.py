@@ -320,6 +320,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accord.service.tasks.forget_portal_sign_in_requests",
         "schedule": 900.0,  # the length of the portal's throttle window
     },
+    "start-due-campaigns": {
+        "task": "accord.marketing.tasks.start_due_campaigns",
+        "schedule": 60.0,  # campaigns are scheduled to the minute
+    },
+    "resume-stalled-campaigns": {
+        "task": "accord.marketing.tasks.resume_stalled_campaigns",
+        "schedule": 60.0,
+    },
     "send-satisfaction-surveys": {
         "task": "accord.service.sla_tasks.send_satisfaction_surveys",
         "schedule": 60.0,
@@ -327,6 +335,13 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 TRASH_RETENTION_DAYS = 30
+
+# Campaign e-mails one organisation may send a second, over all workers (0:
+# no limit); mail providers throttle or block senders that burst.
+CAMPAIGN_SEND_RATE = int(os.environ.get("CAMPAIGN_SEND_RATE", "20"))
+# A sending campaign whose job has not reported for this long has lost its
+# worker and is resumed by the beat; a batch reports every few seconds.
+CAMPAIGN_STALL_SECONDS = int(os.environ.get("CAMPAIGN_STALL_SECONDS", "120"))
 
 LOGGING = {
     "version": 1,

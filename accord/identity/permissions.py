@@ -22,6 +22,7 @@ VIEW_RECORDS = {
     # Forms and what was sent through them: the people sent it to be contacted,
     # and everyone who sees contacts sees where they came from.
     "forms.view",
+    "campaigns.view",
 }
 # A merge loses nothing (every value and link is kept, the merged record stays
 # and the audit trail shows each choice), so it is an edit of the records, not
@@ -62,6 +63,10 @@ FORMS = {"forms.manage"}
 # managers and admins. Their run logs name records of every team, so viewing
 # them needs the same permission.
 AUTOMATION = {"automation.manage"}
+# Campaigns e-mail many customers at once in the organisation's name, and the
+# suppression list decides who never gets one: the people who build segments
+# (marketing, managers, admins) run them too.
+CAMPAIGNS = {"campaigns.manage"}
 BULK = {"contacts.bulk", "companies.bulk"}
 EXPORT = {"contacts.export", "companies.export", "deals.export", "leads.export",
           "tickets.export", "orders.export"}
@@ -94,17 +99,17 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.ADMIN: frozenset(
         VIEW_RECORDS | EDIT_RECORDS | DELETE_RECORDS | BULK | EXPORT | DATA_EXPORT | IMPORT
         | MANAGE | ADMIN_ONLY | OWN_TOKENS | SALES_SETUP | SERVICE_SETUP | KNOWLEDGE | SEGMENTS
-        | FORMS | REPORTS | REPORTS_MANAGE | AUTOMATION
+        | FORMS | REPORTS | REPORTS_MANAGE | AUTOMATION | CAMPAIGNS
     ),
     Role.MANAGER: frozenset(
         VIEW_RECORDS | EDIT_RECORDS | DELETE_RECORDS | BULK | EXPORT | DATA_EXPORT | IMPORT
         | MANAGE | OWN_TOKENS | SALES_SETUP | SERVICE_SETUP | KNOWLEDGE | SEGMENTS
-        | FORMS | REPORTS | REPORTS_MANAGE | AUTOMATION
+        | FORMS | REPORTS | REPORTS_MANAGE | AUTOMATION | CAMPAIGNS
     ),
     Role.SALES: frozenset(VIEW_RECORDS | EDIT_RECORDS | EXPORT | OWN_TOKENS | REPORTS),
     Role.MARKETING: frozenset(
         VIEW_RECORDS | EDIT_RECORDS | BULK | EXPORT | OWN_TOKENS | SEGMENTS | FORMS | REPORTS
-        | REPORTS_MANAGE
+        | REPORTS_MANAGE | CAMPAIGNS
     ),
     Role.SUPPORT: frozenset(VIEW_RECORDS | EDIT_RECORDS | OWN_TOKENS | KNOWLEDGE | REPORTS),
     Role.READ_ONLY: frozenset(VIEW_RECORDS | REPORTS),

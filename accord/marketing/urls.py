@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import preference_views, views, webform_views
+from . import campaign_views, preference_views, tracking_views, views, webform_views
 
 app_name = "marketing"
 urlpatterns = [
@@ -22,4 +22,25 @@ urlpatterns = [
     path("f/<str:key>.json", webform_views.webform_json, name="webform_json"),
     path("f/<str:key>", webform_views.webform_public, name="webform_public"),
     path("p/<str:token>", preference_views.preference_centre, name="preferences"),
+    path("templates/", campaign_views.template_list, name="template_list"),
+    path("templates/new/", campaign_views.template_create, name="template_create"),
+    path("templates/<int:pk>/", campaign_views.template_detail, name="template"),
+    path("templates/<int:pk>/edit/", campaign_views.template_edit, name="template_edit"),
+    path("templates/<int:pk>/preview.html", campaign_views.template_preview,
+         name="template_preview"),
+    path("templates/<int:pk>/test/", campaign_views.template_test_send,
+         name="template_test_send"),
+    path("templates/<int:pk>/delete/", campaign_views.template_delete, name="template_delete"),
+    path("campaigns/", campaign_views.campaign_list, name="campaign_list"),
+    path("campaigns/new/", campaign_views.campaign_create, name="campaign_create"),
+    path("campaigns/<int:pk>/", campaign_views.campaign_detail, name="campaign"),
+    path("campaigns/<int:pk>/edit/", campaign_views.campaign_edit, name="campaign_edit"),
+    path("campaigns/<int:pk>/start/", campaign_views.campaign_start, name="campaign_start"),
+    path("campaigns/<int:pk>/cancel/", campaign_views.campaign_cancel, name="campaign_cancel"),
+    path("campaigns/suppressed/", campaign_views.suppression_list, name="suppression_list"),
+    path("campaigns/suppressed/<int:pk>/remove/", campaign_views.suppression_remove,
+         name="suppression_remove"),
+    path("u/<str:token>", tracking_views.unsubscribe, name="unsubscribe"),
+    path("t/o/<str:token>.gif", tracking_views.track_open, name="track_open"),
+    path("t/c/<str:token>", tracking_views.track_click, name="track_click"),
 ]

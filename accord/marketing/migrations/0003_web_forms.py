@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('customers', '0009_custom_field_hidden_roles'),
         ('identity', '0010_encrypt_two_factor_secrets'),
-        ('marketing', '0001_segments'),
+        ('marketing', '0002_campaigns'),
         ('sales', '0003_stage_names_in_history'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -1,0 +1,161 @@
+"""E-mail templates under `/api/v1/templates` and campaigns under `/api/v1/campaigns`."""
+
+from django.db.models.functions import Lower
+from django.http import HttpRequest
+from ninja import Query, Router, Status
+
+from accord.customers import services as customer_services
+from accord.errors import InvalidInput
+from accord.identity.api_auth import allow
+from accord.pagination import clamp_limit, paginate, parse_ordering
+
+from . import campaigns as services
+from . import reports
+from .campaign_schemas import (
+    CampaignFilters,
+    CampaignIn,
+    CampaignOut,
+    CampaignPage,
+    CampaignPatch,
+    CampaignReport,
+    ListFilters,
+    PreviewOut,
+    TemplateIn,
+    TemplateOut,
+    TemplatePage,
+    TemplatePatch,
+)
+from .models import Campaign, CampaignStatus, EmailTemplate
+
+templates = Router(tags=["e-mail templates"])
+campaigns = Router(tags=["campaigns"])
+
+ORDERINGS = {"name": Lower("name"), "created_at": "created_at", "updated_at": "updated_at"}
+
+
+def _named(rows, q: str | None):
+    for word in (q or "").split():
+        rows = rows.filter(name__icontains=word)
+    return rows
+
+
+def _data(payload) -> dict:
+    data = payload.model_dump(exclude_unset=True, exclude={"version"})
+    for field in ("template", "segment"):
+        if f"{field}_id" in data:
+            data[field] = data.pop(f"{field}_id")
+    return data
+
+
+@templates.get("", response=TemplatePage, summary="List e-mail templates")
+def list_templates(request: HttpRequest, filters: Query[ListFilters]):
+    allow(request, "campaigns.view")
+    ordering = parse_ordering(filters.ordering, ORDERINGS, "name")
+    items, next_cursor = paginate(_named(EmailTemplate.objects.all(), filters.q), ordering,
+                                  cursor=filters.cursor, limit=clamp_limit(filters.limit))
+    return {"items": items, "next": next_cursor}
+
+
+@templates.post("", response={201: TemplateOut}, summary="Save an e-mail template")
+def create_template(request: HttpRequest, payload: TemplateIn):
+    allow(request, "campaigns.manage")
+    template = services.create_template(request.organization, request.user,
+                                        data=_data(payload))
+    return Status(201, template)
+
+
+@templates.get("/{template_id}", response=TemplateOut, summary="Read an e-mail template")
+def read_template(request: HttpRequest, template_id: int):
+    allow(request, "campaigns.view")
+    return services.get_template(template_id)
+
+
+@templates.patch("/{template_id}", response=TemplateOut, summary="Change an e-mail template")
+def update_template(request: HttpRequest, template_id: int, payload: TemplatePatch):
+    allow(request, "campaigns.manage")
+    return services.update_template(request.organization, request.user,
+                                    services.get_template(template_id), data=_data(payload),
+                                    expected_version=payload.version)
+
+
+@templates.delete("/{template_id}", response={204: None}, summary="Delete an e-mail template")
+def delete_template(request: HttpRequest, template_id: int, version: int | None = None):
+    allow(request, "campaigns.manage")
+    services.delete_template(request.organization, request.user,
+                             services.get_template(template_id), expected_version=version)
+    return Status(204, None)
+
+
+@templates.get("/{template_id}/preview", response=PreviewOut,
+               summary="The template filled in for a contact")
+def preview_template(request: HttpRequest, template_id: int, contact_id: int | None = None):
+    allow(request, "campaigns.view")
+    template = services.get_template(template_id)
+    contact = None
+    if contact_id is not None:
+        allow(request, "contacts.view")
+        contact = customer_services.get_contact(contact_id)
+    subject, html, text = services.preview(request.organization, template, contact,
+                                           request.membership)
+    return {"subject": subject, "html": html, "text": text}
+
+
+@campaigns.get("", response=CampaignPage, summary="List campaigns")
+def list_campaigns(request: HttpRequest, filters: Query[CampaignFilters]):
+    allow(request, "campaigns.view")
+    ordering = parse_ordering(filters.ordering, ORDERINGS, "-created_at")
+    rows = _named(Campaign.objects.all(), filters.q)
+    if filters.status:
+        if filters.status not in CampaignStatus.values:
+            raise InvalidInput({"status": "Choose draft, scheduled, sending, sent or "
+                                          "cancelled."})
+        rows = rows.filter(status=filters.status)
+    items, next_cursor = paginate(rows, ordering, cursor=filters.cursor,
+                                  limit=clamp_limit(filters.limit))
+    return {"items": items, "next": next_cursor}
+
+
+@campaigns.post("", response={201: CampaignOut}, summary="Save a campaign")
+def create_campaign(request: HttpRequest, payload: CampaignIn):
+    allow(request, "campaigns.manage")
+    campaign = services.create_campaign(request.organization, request.user,
+                                        data=_data(payload))
+    return Status(201, campaign)
+
+
+@campaigns.get("/{campaign_id}", response=CampaignOut, summary="Read a campaign")
+def read_campaign(request: HttpRequest, campaign_id: int):
+    allow(request, "campaigns.view")
+    return services.get_campaign(campaign_id)
+
+
+@campaigns.patch("/{campaign_id}", response=CampaignOut,
+                 summary="Change, schedule or unschedule a campaign that has not started")
+def update_campaign(request: HttpRequest, campaign_id: int, payload: CampaignPatch):
+    allow(request, "campaigns.manage")
+    return services.update_campaign(request.organization, request.user,
+                                    services.get_campaign(campaign_id), data=_data(payload),
+                                    expected_version=payload.version)
+
+
+@campaigns.post("/{campaign_id}/start", response=CampaignOut,
+                summary="Choose the recipients now and start sending")
+def start_campaign(request: HttpRequest, campaign_id: int, version: int | None = None):
+    allow(request, "campaigns.manage")
+    return services.start_campaign(request.organization, request.user,
+                                   services.get_campaign(campaign_id), expected_version=version)
+
+
+@campaigns.post("/{campaign_id}/cancel", response=CampaignOut,
+                summary="Stop a campaign; nothing more is sent")
+def cancel_campaign(request: HttpRequest, campaign_id: int, version: int | None = None):
+    allow(request, "campaigns.manage")
+    return services.cancel_campaign(request.organization, request.user,
+                                    services.get_campaign(campaign_id), expected_version=version)
+
+
+@campaigns.get("/{campaign_id}/report", response=CampaignReport,
+               summary="Who was sent to, left out, opened, clicked and unsubscribed")
+def campaign_report(request: HttpRequest, campaign_id: int):
+    allow(request, "campaigns.view")
+    return reports.report(services.get_campaign(campaign_id))

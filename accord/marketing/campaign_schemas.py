@@ -1,0 +1,117 @@
+"""Ninja schemas of the e-mail template and campaign API."""
+
+import datetime as dt
+
+from ninja import Field, Schema
+
+from .schemas import InputSchema
+
+
+class ListFilters(Schema):
+    limit: int | None = Field(None, description="Items per page, 1 to 500 (default 50).")
+    cursor: str | None = Field(None, description="The `next` value of the previous page.")
+    ordering: str | None = Field(None, description="`name`, `created_at` or `updated_at`, "
+                                 "`-` in front for descending.")
+    q: str | None = Field(None, description="Words in the name.")
+
+
+class CampaignFilters(ListFilters):
+    status: str | None = Field(None, description="`draft`, `scheduled`, `sending`, `sent` or "
+                               "`cancelled`.")
+
+
+class TemplateOut(Schema):
+    id: int
+    name: str
+    subject: str
+    html: str = Field(description="The sanitised HTML body, with its merge fields.")
+    text: str = Field(description="The plain-text part.")
+    text_by_hand: bool = Field(description="False when the plain text is made from the HTML.")
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    version: int
+
+
+class TemplatePage(Schema):
+    items: list[TemplateOut]
+    next: str | None
+
+
+class TemplateIn(InputSchema):
+    name: str
+    subject: str = Field(description='May hold merge fields, such as '
+                         '`{{ contact.first_name|default:"there" }}`.')
+    html: str = Field(description="HTML; sanitised when saved. Merge fields and {% if %} "
+                      "blocks are allowed, loops are not.")
+    text: str = ""
+    text_by_hand: bool = Field(False, description="Keep `text` as given instead of making "
+                               "it from the HTML.")
+
+
+class TemplatePatch(InputSchema):
+    name: str | None = None
+    subject: str | None = None
+    html: str | None = None
+    text: str | None = None
+    text_by_hand: bool | None = None
+    version: int | None = Field(None, description="The version you read; 409 when stale.")
+
+
+class PreviewOut(Schema):
+    subject: str
+    html: str
+    text: str
+
+
+class CampaignOut(Schema):
+    id: int
+    name: str
+    template_id: int
+    segment_id: int
+    from_name: str
+    from_email: str
+    status: str
+    scheduled_at: dt.datetime | None
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    version: int
+
+
+class CampaignPage(Schema):
+    items: list[CampaignOut]
+    next: str | None
+
+
+class CampaignIn(InputSchema):
+    name: str
+    template_id: int
+    segment_id: int
+    from_name: str = ""
+    from_email: str
+    scheduled_at: dt.datetime | None = Field(None, description="When to send; leave out to "
+                                             "keep a draft, to be started by hand.")
+
+
+class CampaignPatch(InputSchema):
+    name: str | None = None
+    template_id: int | None = None
+    segment_id: int | None = None
+    from_name: str | None = None
+    from_email: str | None = None
+    scheduled_at: dt.datetime | None = None
+    version: int | None = Field(None, description="The version you read; 409 when stale.")
+
+
+class CampaignReport(Schema):
+    recipients: int = Field(description="Contacts in the segment when the campaign started.")
+    excluded: dict[str, int] = Field(description="Contacts left out, by reason.")
+    statuses: dict[str, int] = Field(description="Recipients in each sending status.")
+    delivered: int = Field(description="E-mails the mail server accepted.")
+    opened: int
+    clicked: int
+    unsubscribed: int
+    bounced: int
+    failed: int
+    links: list[dict] = Field(description="Each tracked link with its clicks.")

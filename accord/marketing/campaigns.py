@@ -1,0 +1,541 @@
+"""Every write to e-mail templates, campaigns and the suppression list.
+
+Who a campaign reaches is decided once, when it starts: the segment is
+resolved (a dynamic one as it matches then) and one CampaignRecipient row is
+written per contact, either waiting to be sent or excluded with its reason.
+A contact is sent to only when all of these hold:
+
+- it has an e-mail address and is not marked "do not contact";
+- its latest consent event for e-mail marketing (channel `email`, purpose
+  `marketing`) is "granted" - no record at all counts as no consent, and a
+  withdrawal (by the unsubscribe link or by hand) as unsubscribed;
+- its address is not on the organisation's suppression list (bounced
+  addresses are put there by the sender).
+"""
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django_scopes import scope, scopes_disabled
+
+from accord import events, merge_fields
+from accord.audit import services as audit
+from accord.audit.models import Action
+from accord.customers.models import (
+    Consent,
+    ConsentChannel,
+    ConsentPurpose,
+    ConsentStatus,
+    Contact,
+)
+from accord.customers.validation import Collector, as_pk, clean_email
+from accord.errors import InvalidInput, NotFound, StaleVersion
+
+from . import emails
+from .conditions import Conditions
+from .models import (
+    Campaign,
+    CampaignLink,
+    CampaignRecipient,
+    CampaignStatus,
+    EmailTemplate,
+    ExclusionReason,
+    RecipientStatus,
+    Segment,
+    SegmentMember,
+    SuppressedAddress,
+    SuppressionReason,
+)
+
+logger = logging.getLogger(__name__)
+
+NAME_LIMIT = 120
+SUBJECT_LIMIT = 250
+TEMPLATE_FIELDS = ["name", "subject", "html", "text", "text_by_hand"]
+CAMPAIGN_FIELDS = ["name", "template", "segment", "from_name", "from_email", "scheduled_at"]
+RESOLVE_CHUNK = 500  # contacts per query and INSERT while resolving recipients
+DUE_LIMIT = 50  # scheduled campaigns started per beat tick
+
+
+def _user(actor):
+    return actor if getattr(actor, "pk", None) else None
+
+
+def _check_version(record, expected_version) -> None:
+    if expected_version is not None and int(expected_version) != record.version:
+        raise StaleVersion(current_version=record.version)
+
+
+# Templates
+
+
+def get_template(template_id) -> EmailTemplate:
+    """The template of the scope's organisation with this id; NotFound otherwise."""
+    pk = as_pk(template_id)
+    template = EmailTemplate.objects.filter(pk=pk).first() if pk else None
+    if template is None:
+        raise NotFound("No e-mail template with this id.")
+    return template
+
+
+def clean_template(data: dict, *, current: EmailTemplate | None = None) -> dict:
+    """Validate template fields; only keys present in `data` are returned (all on create).
+
+    The HTML comes back sanitised, and the plain text is derived from it
+    unless `text_by_hand`. Raises InvalidInput naming every bad field,
+    including merge-field mistakes and tags the sandbox refuses.
+    """
+    errors = Collector()
+    out: dict = {}
+    if "name" in data or current is None:
+        name = data.get("name")
+        name = " ".join(name.split()) if isinstance(name, str) else ""
+        if not name:
+            errors.add("name", "Give the template a name.", "required")
+        elif len(name) > NAME_LIMIT or "\x00" in name:
+            errors.add("name", f"Keep the name under {NAME_LIMIT} characters.", "too_long")
+        elif EmailTemplate.objects.filter(name__iexact=name).exclude(
+                pk=getattr(current, "pk", None)).exists():
+            errors.add("name", "Another template already has this name.", "duplicate")
+        out["name"] = name
+    if "subject" in data or current is None:
+        subject = data.get("subject")
+        subject = " ".join(subject.split()) if isinstance(subject, str) else ""
+        if not subject:
+            errors.add("subject", "Write a subject.", "required")
+        elif len(subject) > SUBJECT_LIMIT or "\x00" in subject:
+            errors.add("subject", f"Keep the subject under {SUBJECT_LIMIT} characters.",
+                       "too_long")
+        else:
+            _check_merge_fields(subject, "subject", errors)
+        out["subject"] = subject
+    if "html" in data or current is None:
+        markup = data.get("html")
+        markup = markup if isinstance(markup, str) else ""
+        if not markup.strip():
+            errors.add("html", "Write the e-mail's text.", "required")
+        elif len(markup) > emails.HTML_LIMIT or "\x00" in markup:
+            errors.add("html", f"Keep the HTML under {emails.HTML_LIMIT} characters.",
+                       "too_long")
+        else:
+            markup = emails.sanitize_html(markup)
+            _check_merge_fields(markup, "html", errors)
+        out["html"] = markup
+    by_hand = data.get("text_by_hand", getattr(current, "text_by_hand", False))
+    out["text_by_hand"] = bool(by_hand)
+    if by_hand:
+        text = data.get("text", getattr(current, "text", ""))
+        text = text if isinstance(text, str) else ""
+        if not text.strip():
+            errors.add("text", "Write the plain-text part, or let it come from the HTML.",
+                       "required")
+        elif len(text) > emails.HTML_LIMIT or "\x00" in text:
+            errors.add("text", f"Keep the text under {emails.HTML_LIMIT} characters.",
+                       "too_long")
+        else:
+            _check_merge_fields(text, "text", errors)
+        out["text"] = text
+    elif "html" in out:
+        out["text"] = emails.html_to_text(out["html"])
+    elif current is not None and current.text_by_hand:
+        out["text"] = emails.html_to_text(current.html)
+    errors.raise_if_any()
+    return out
+
+
+def _check_merge_fields(text: str, field: str, errors: Collector) -> None:
+    try:
+        merge_fields.check(text, field)
+    except InvalidInput as exc:
+        errors.absorb(exc)
+
+
+@transaction.atomic
+def create_template(org, actor, *, data: dict) -> EmailTemplate:
+    values = clean_template(data)
+
+    template = EmailTemplate.objects.create(organization=org, created_by=_user(actor),
+                                            **values)
+
+    audit.record(org, actor, Action.CREATE, template,
+                 changes=audit.diff({}, audit.snapshot(template, TEMPLATE_FIELDS)))
+    return template
+
+
+@transaction.atomic
+def update_template(org, actor, template: EmailTemplate, *, data: dict,
+                    expected_version: int | None = None) -> EmailTemplate:
+    """Change a template; StaleVersion when `expected_version` is not the stored one.
+    Campaigns already started keep the copy they took."""
+    template = EmailTemplate.objects.select_for_update().get(pk=template.pk)
+    _check_version(template, expected_version)
+    values = clean_template(data, current=template)
+
+    before = audit.snapshot(template, TEMPLATE_FIELDS)
+    for name, value in values.items():
+        setattr(template, name, value)
+    changes = audit.diff(before, audit.snapshot(template, TEMPLATE_FIELDS))
+    if not changes:
+        return template
+    template.save_new_version()
+
+    audit.record(org, actor, Action.UPDATE, template, changes=changes)
+    return template
+
+
+@transaction.atomic
+def delete_template(org, actor, template: EmailTemplate, *,
+                    expected_version: int | None = None) -> None:
+    """Delete a template; InvalidInput while a campaign uses it."""
+    template = EmailTemplate.objects.select_for_update().get(pk=template.pk)
+    _check_version(template, expected_version)
+    if Campaign.objects.filter(template=template).exists():
+        raise InvalidInput({"template": "Campaigns use this template; it cannot be deleted."})
+
+    audit.record(org, actor, Action.DELETE, template,
+                 changes=audit.diff(audit.snapshot(template, TEMPLATE_FIELDS), {}))
+    template.delete()
+
+
+def preview(org, template: EmailTemplate, contact: Contact | None,
+            viewer) -> tuple[str, str, str]:
+    """(subject, HTML, text) of the template as `contact` would get it (empty values
+    without a contact), with only the custom fields the `viewer` may see; tracking links
+    point nowhere in a preview."""
+    values = emails.person_values(contact, org, viewer)
+    html_body, urls = emails.track_links(template.html)
+    values["tracking"] = {"links": urls, "unsubscribe": "#", "open": ""}
+    html_body, text_body = emails.with_footer(html_body, template.text)
+    return emails.render(template.subject, html_body, text_body, values)
+
+
+def send_test(org, actor, template: EmailTemplate, contact: Contact | None, viewer) -> str:
+    """E-mail the template, filled for `contact` as the `viewer` may see it, to the actor's
+    own address; return the address."""
+    subject, html_body, text_body = preview(org, template, contact, viewer)
+    message = EmailMultiAlternatives(
+        subject=f"[TEST] {subject}", body=text_body, from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[actor.email])
+    message.attach_alternative(html_body, "text/html")
+    message.send()
+    logger.info("marketing.template_test_sent", extra={
+        "organization_id": org.id, "template_id": template.pk, "user_id": actor.pk})
+    return actor.email
+
+
+# Campaigns
+
+
+def get_campaign(campaign_id) -> Campaign:
+    pk = as_pk(campaign_id)
+    campaign = (Campaign.objects.select_related("template", "segment").filter(pk=pk).first()
+                if pk else None)
+    if campaign is None:
+        raise NotFound("No campaign with this id.")
+    return campaign
+
+
+def clean_campaign(data: dict, *, current: Campaign | None = None) -> dict:
+    """Validate campaign fields; only keys present in `data` are returned (all on create).
+
+    `template` and `segment` are ids of the organisation's records;
+    `scheduled_at`, when given, must be an aware time in the future.
+    """
+    errors = Collector()
+    out: dict = {}
+    if "name" in data or current is None:
+        name = data.get("name")
+        name = " ".join(name.split()) if isinstance(name, str) else ""
+        if not name:
+            errors.add("name", "Give the campaign a name.", "required")
+        elif len(name) > NAME_LIMIT or "\x00" in name:
+            errors.add("name", f"Keep the name under {NAME_LIMIT} characters.", "too_long")
+        out["name"] = name
+    for field, model, message in (
+            ("template", EmailTemplate, "Choose one of your e-mail templates."),
+            ("segment", Segment, "Choose one of your segments.")):
+        if field in data or current is None:
+            value = data.get(field)
+            pk = as_pk(getattr(value, "pk", value))
+            record = model.objects.filter(pk=pk).first() if pk else None
+            if record is None:
+                errors.add(field, message, "required" if value in (None, "") else "invalid")
+            out[field] = record
+    if "from_name" in data:
+        from_name = data.get("from_name") or ""
+        from_name = " ".join(from_name.split()) if isinstance(from_name, str) else ""
+        if len(from_name) > NAME_LIMIT or any(c in from_name for c in '"<>\x00'):
+            errors.add("from_name", "Use a plain name of up to 120 characters.")
+        out["from_name"] = from_name
+    if "from_email" in data or current is None:
+        address = clean_email(data.get("from_email") or "", "from_email", errors)
+        if not address and not any(e["field"] == "from_email" for e in errors.errors):
+            errors.add("from_email", "Give the address the campaign is sent from.", "required")
+        out["from_email"] = address or ""
+    if "scheduled_at" in data:
+        when = data.get("scheduled_at")
+        if when is not None and (not isinstance(when, dt.datetime) or timezone.is_naive(when)):
+            errors.add("scheduled_at", "Give a date and time with its time zone.")
+        elif when is not None and when <= timezone.now():
+            errors.add("scheduled_at", "Choose a time in the future.")
+        out["scheduled_at"] = when
+    errors.raise_if_any()
+    return out
+
+
+def _event_data(campaign: Campaign, **extra) -> dict:
+    return {"name": campaign.name, "status": campaign.status, **extra}
+
+
+@transaction.atomic
+def create_campaign(org, actor, *, data: dict) -> Campaign:
+    """Save a draft campaign; it is scheduled when `scheduled_at` is given."""
+    values = clean_campaign(data)
+
+    status = CampaignStatus.SCHEDULED if values.get("scheduled_at") else CampaignStatus.DRAFT
+    campaign = Campaign.objects.create(organization=org, created_by=_user(actor), status=status,
+                                       **values)
+
+    audit.record(org, actor, Action.CREATE, campaign,
+                 changes=audit.diff({}, audit.snapshot(campaign, CAMPAIGN_FIELDS)))
+    events.emit(org, actor, "campaign.created", campaign, data=_event_data(campaign))
+    return campaign
+
+
+@transaction.atomic
+def update_campaign(org, actor, campaign: Campaign, *, data: dict,
+                    expected_version: int | None = None) -> Campaign:
+    """Change a draft or scheduled campaign; setting or clearing `scheduled_at` schedules
+    or unschedules it. InvalidInput once it has started."""
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    _check_version(campaign, expected_version)
+    if not campaign.is_editable:
+        raise InvalidInput({"status": "This campaign has started; it can no longer change."})
+    values = clean_campaign(data, current=campaign)
+
+    before = audit.snapshot(campaign, CAMPAIGN_FIELDS)
+    for name, value in values.items():
+        setattr(campaign, name, value)
+    campaign.status = (CampaignStatus.SCHEDULED if campaign.scheduled_at
+                       else CampaignStatus.DRAFT)
+    changes = audit.diff(before, audit.snapshot(campaign, CAMPAIGN_FIELDS))
+    if not changes:
+        return campaign
+    campaign.save_new_version()
+
+    audit.record(org, actor, Action.UPDATE, campaign, changes=changes)
+    return campaign
+
+
+@transaction.atomic
+def cancel_campaign(org, actor, campaign: Campaign, *,
+                    expected_version: int | None = None) -> Campaign:
+    """Stop a campaign: nothing more is sent. E-mails already handed over stay sent."""
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    _check_version(campaign, expected_version)
+    if campaign.status in (CampaignStatus.SENT, CampaignStatus.CANCELLED):
+        raise InvalidInput({"status": "This campaign has finished already."})
+
+    before = campaign.status
+    campaign.status = CampaignStatus.CANCELLED
+    campaign.finished_at = timezone.now()
+    campaign.save_new_version()
+
+    audit.record(org, actor, Action.UPDATE, campaign,
+                 changes={"status": [before, CampaignStatus.CANCELLED]})
+    events.emit(org, actor, "campaign.cancelled", campaign, data=_event_data(campaign))
+    return campaign
+
+
+@transaction.atomic
+def start_campaign(org, actor, campaign: Campaign, *,
+                   expected_version: int | None = None) -> Campaign:
+    """Resolve the recipients, copy the template and queue the sending.
+
+    InvalidInput when the campaign is not a draft or scheduled, or when its
+    segment's conditions no longer fit the organisation.
+    """
+    campaign = (Campaign.objects.select_for_update().select_related("template", "segment")
+                .get(pk=campaign.pk))
+    _check_version(campaign, expected_version)
+    if not campaign.is_editable:
+        raise InvalidInput({"status": "This campaign has started already."})
+
+    template = campaign.template
+    html_body, urls = emails.track_links(template.html)
+    campaign.html, campaign.text = emails.with_footer(html_body, template.text)
+    campaign.subject = template.subject
+    CampaignLink.objects.bulk_create([
+        CampaignLink(organization=org, campaign=campaign, position=position, url=url)
+        for position, url in enumerate(urls)])
+    counts = _resolve_recipients(org, campaign)
+    campaign.status = CampaignStatus.SENDING
+    campaign.started_at = campaign.heartbeat_at = timezone.now()
+    campaign.save_new_version()
+
+    audit.record(org, actor, Action.UPDATE, campaign,
+                 changes={"status": [CampaignStatus.DRAFT, CampaignStatus.SENDING],
+                          "recipients": [None, counts]})
+    events.emit(org, actor, "campaign.started", campaign,
+                data=_event_data(campaign, recipients=counts))
+    logger.info("marketing.campaign_started", extra={
+        "organization_id": org.id, "campaign_id": campaign.pk, **counts})
+    transaction.on_commit(lambda: queue_sending(org.pk, campaign.pk))
+    return campaign
+
+
+def queue_sending(org_id: int, campaign_id: int, countdown: float = 0) -> None:
+    from .tasks import send_campaign
+
+    send_campaign.apply_async((org_id, campaign_id), countdown=countdown)
+
+
+def segment_contacts(org, segment: Segment):
+    """Every live contact of the segment in the organisation, whoever may see it: a
+    campaign reaches the whole segment, not the part its author sees."""
+    if segment.is_frozen:
+        stored = SegmentMember.objects.filter(organization_id=org.pk, segment=segment,
+                                              contact=OuterRef("pk"))
+        contacts = Contact.objects.filter(Exists(stored))
+    else:
+        try:
+            contacts = Conditions(org).contacts(segment.conditions)
+        except InvalidInput as exc:
+            raise InvalidInput({"segment": "The segment's conditions refer to something that "
+                                           "no longer exists; edit the segment."}) from exc
+    return contacts.filter(deleted_at__isnull=True, merged_into__isnull=True)
+
+
+def _resolve_recipients(org, campaign: Campaign) -> dict:
+    """Write one recipient row per contact of the segment; the counts by outcome."""
+    suppressed = dict(SuppressedAddress.objects.values_list("address", "reason"))
+    counts = {"pending": 0, **dict.fromkeys(ExclusionReason.values, 0)}
+    ids = segment_contacts(org, campaign.segment).order_by("pk").values_list(
+        "pk", "email", "do_not_contact")
+    batch: list[tuple] = []
+    for row in ids.iterator(chunk_size=RESOLVE_CHUNK):
+        batch.append(row)
+        if len(batch) == RESOLVE_CHUNK:
+            _write_recipients(org, campaign, batch, suppressed, counts)
+            batch = []
+    _write_recipients(org, campaign, batch, suppressed, counts)
+    return counts
+
+
+def _write_recipients(org, campaign, rows, suppressed: dict, counts: dict) -> None:
+    consent = _marketing_consent([pk for pk, _email, _dnc in rows])
+    recipients = []
+    for pk, address, do_not_contact in rows:
+        reason = exclusion_reason(address, do_not_contact, consent.get(pk), suppressed)
+        counts[reason or "pending"] += 1
+        recipients.append(CampaignRecipient(
+            organization=org, campaign=campaign, contact_id=pk, address=address,
+            status=RecipientStatus.EXCLUDED if reason else RecipientStatus.PENDING,
+            reason=reason))
+    CampaignRecipient.objects.bulk_create(recipients, batch_size=RESOLVE_CHUNK // 5)
+
+
+def exclusion_reason(address: str, do_not_contact: bool, consent: str | None,
+                     suppressed: dict) -> str:
+    """Why a contact is left out of a campaign, or "" when it is sent to.
+
+    The reasons are checked in this order, so each contact counts once.
+    """
+    if not address:
+        return ExclusionReason.NO_EMAIL
+    if do_not_contact:
+        return ExclusionReason.DO_NOT_CONTACT
+    listed = suppressed.get(address.lower())
+    if listed == SuppressionReason.BOUNCED:
+        return ExclusionReason.BOUNCED
+    if consent == ConsentStatus.WITHDRAWN or listed == SuppressionReason.UNSUBSCRIBED:
+        return ExclusionReason.UNSUBSCRIBED
+    if listed is not None:
+        return ExclusionReason.SUPPRESSED
+    if consent != ConsentStatus.GRANTED:
+        return ExclusionReason.NO_CONSENT
+    return ""
+
+
+def _marketing_consent(contact_ids: list[int]) -> dict[int, str]:
+    """The latest e-mail marketing consent status per contact, for those with any."""
+    latest: dict[int, str] = {}
+    rows = (Consent.objects.filter(contact_id__in=contact_ids, channel=ConsentChannel.EMAIL,
+                                   purpose=ConsentPurpose.MARKETING)
+            .order_by("recorded_at", "id").values_list("contact_id", "status"))
+    for contact_id, status in rows:
+        latest[contact_id] = status
+    return latest
+
+
+def start_due_campaigns(now: dt.datetime | None = None) -> int:
+    """Start the scheduled campaigns whose time has come, across organisations; how many."""
+    now = now or timezone.now()
+    with scopes_disabled():
+        due = list(Campaign.unscoped.filter(status=CampaignStatus.SCHEDULED,
+                                            scheduled_at__lte=now)
+                   .select_related("organization").order_by("scheduled_at")[:DUE_LIMIT])
+    started = 0
+    for campaign in due:
+        org = campaign.organization
+        with scope(organization=org):
+            try:
+                start_campaign(org, None, campaign)
+            except InvalidInput as exc:
+                # A segment that no longer fits, or a campaign started by
+                # hand in between: the campaign stays as it is, for a person
+                # to look at.
+                logger.warning("marketing.campaign_not_started", extra={
+                    "organization_id": org.id, "campaign_id": campaign.pk,
+                    "reason": exc.errors[0]["field"] if exc.errors else ""})
+                continue
+            started += 1
+    return started
+
+
+# Suppression list
+
+
+def suppress_address(org, actor, address: str, *, reason: str = SuppressionReason.MANUAL,
+                     note: str = "", campaign: Campaign | None = None) -> SuppressedAddress:
+    """Put `address` on the suppression list (once); InvalidInput for a bad address."""
+    errors = Collector()
+    cleaned = clean_email(address or "", "address", errors)
+    if not cleaned and not errors.errors:
+        errors.add("address", "Enter an e-mail address.", "required")
+    if reason not in SuppressionReason.values:
+        errors.add("reason", "Choose a reason from the list.")
+    if len(note or "") > 300:
+        errors.add("note", "Keep the note under 300 characters.", "too_long")
+    errors.raise_if_any()
+
+    existing = SuppressedAddress.objects.filter(address=cleaned.lower()).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            entry = SuppressedAddress.objects.create(
+                organization=org, address=cleaned.lower(), reason=reason, note=note or "",
+                campaign=campaign, created_by=_user(actor))
+    except IntegrityError:
+        return SuppressedAddress.objects.get(address=cleaned.lower())
+
+    audit.record(org, actor, Action.CREATE, entry, changes={"reason": [None, reason]})
+    return entry
+
+
+@transaction.atomic
+def unsuppress_address(org, actor, entry: SuppressedAddress) -> None:
+    """Take an address off the list; campaigns started afterwards may send to it again."""
+    audit.record(org, actor, Action.DELETE, entry, changes={"reason": [entry.reason, None]})
+    entry.delete()
+
+
+def suppressions():
+    return SuppressedAddress.objects.order_by(Lower("address"), "id")

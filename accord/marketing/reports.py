@@ -1,0 +1,37 @@
+"""A campaign's figures: recipients, exclusions, delivery, opens, clicks, unsubscribes."""
+
+from django.db.models import Count, Q
+
+from .models import CampaignLink, CampaignRecipient, ExclusionReason, RecipientStatus
+
+
+def report(campaign) -> dict:
+    """Counts over the campaign's recipient rows, in a handful of queries.
+
+    `delivered` counts e-mails the mail server accepted; an e-mail still
+    marked as handed over (its worker died before the answer) is not counted.
+    """
+    rows = CampaignRecipient.objects.filter(campaign=campaign)
+    totals = rows.aggregate(
+        recipients=Count("id"),
+        opened=Count("id", filter=Q(opened_at__isnull=False)),
+        clicked=Count("id", filter=Q(clicked_at__isnull=False)),
+        unsubscribed=Count("id", filter=Q(unsubscribed_at__isnull=False)),
+    )
+    statuses = dict.fromkeys(RecipientStatus.values, 0)
+    statuses |= dict(rows.values("status").annotate(n=Count("id")).values_list("status", "n"))
+    excluded = dict.fromkeys(ExclusionReason.values, 0)
+    excluded |= dict(rows.filter(status=RecipientStatus.EXCLUDED).values("reason")
+                     .annotate(n=Count("id")).values_list("reason", "n"))
+    links = [{"url": link.url, "clicks": link.click_count, "people": link.people}
+             for link in CampaignLink.objects.filter(campaign=campaign)
+             .annotate(people=Count("clicks")).order_by("position")]
+    return {
+        **totals,
+        "excluded": excluded,
+        "statuses": statuses,
+        "delivered": statuses[RecipientStatus.SENT],
+        "bounced": statuses[RecipientStatus.BOUNCED],
+        "failed": statuses[RecipientStatus.FAILED],
+        "links": links,
+    }
