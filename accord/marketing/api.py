@@ -63,7 +63,7 @@ def _data(payload) -> dict:
 def list_segments(request: HttpRequest, filters: Query[SegmentFilters]):
     allow(request, "segments.view")
     ordering = parse_ordering(filters.ordering, ORDERINGS, "name")
-    rows = Segment.objects.all()
+    rows = services.visible_segments()
     if filters.kind:
         if filters.kind not in SegmentKind.values:
             raise InvalidInput({"kind": "Choose dynamic or frozen."})

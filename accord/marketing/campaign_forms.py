@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from accord.web import MapsServiceErrors
 
 from .models import EmailTemplate, Segment, SuppressionReason
+from .services import visible_segments
 
 HTML_HELP = _('Merge fields such as {{ contact.first_name|default:"there" }}, '
               '{{ company.name }} or {{ owner.name }}, and blocks such as '
@@ -49,7 +50,7 @@ class CampaignForm(MapsServiceErrors, forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["template"].queryset = EmailTemplate.objects.order_by("name")
-        self.fields["segment"].queryset = Segment.objects.order_by("name")
+        self.fields["segment"].queryset = visible_segments().order_by("name")
 
     def service_data(self) -> dict:
         data = self.cleaned_data

@@ -14,9 +14,11 @@ from django.utils import timezone
 from accord import events
 from accord.audit import services as audit
 from accord.audit.models import Action
+from accord.customers.custom_fields import hidden_keys
 from accord.customers.models import Contact
 from accord.customers.validation import Collector, as_pk
 from accord.errors import InvalidInput, NotFound, StaleVersion
+from accord.identity.context import acting_member
 from accord.identity.visibility import visible
 
 from .conditions import Conditions
@@ -31,12 +33,47 @@ FREEZE_BATCH = 500  # rows per INSERT; SQLite takes at most 999 parameters a sta
 
 
 def get_segment(segment_id) -> Segment:
-    """The segment of the scope's organisation with this id; NotFound otherwise."""
+    """The segment of the scope's organisation with this id; NotFound otherwise, also
+    when the acting member may not see it (see `visible_segments`)."""
     pk = as_pk(segment_id)
-    segment = Segment.objects.filter(pk=pk).first() if pk else None
+    segment = visible_segments().filter(pk=pk).first() if pk else None
     if segment is None:
         raise NotFound("No segment with this id.")
     return segment
+
+
+def visible_segments() -> QuerySet:
+    """The segments the acting member may see: all of them, except those whose conditions
+    use a custom field hidden from the member's role.
+
+    Such a segment's conditions and members would tell the member the hidden
+    values ("income over 90,000"), so for them it does not exist. Outside a
+    request or job acting for a member (the scheduler sending a campaign, the
+    command line) every segment is visible.
+    """
+    viewer = acting_member()
+    hidden = hidden_keys("contact", viewer)
+    if not hidden:
+        return Segment.objects.all()
+    withheld = [segment.pk for segment in Segment.objects.only("pk", "conditions")
+                if hidden & set(custom_keys(segment.conditions))]
+    return Segment.objects.exclude(pk__in=withheld)
+
+
+def custom_keys(tree) -> list[str]:
+    """The keys of the custom fields a condition tree names (`cf.<key>`), in order."""
+    if isinstance(tree, dict):
+        found = []
+        field = tree.get("field")
+        if isinstance(field, str) and field.startswith("cf."):
+            found.append(field[3:])
+        for value in tree.values():
+            if isinstance(value, dict | list):
+                found.extend(custom_keys(value))
+        return found
+    if isinstance(tree, list):
+        return [key for item in tree for key in custom_keys(item)]
+    return []
 
 
 def clean_segment(org, data: dict, *, current: Segment | None = None, viewer=None) -> dict:

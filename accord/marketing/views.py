@@ -57,7 +57,7 @@ def _count(org, segment, membership) -> int | None:
 @permission_required("segments.view")
 def segment_list(request):
     params = request.GET
-    rows = Segment.objects.all()
+    rows = services.visible_segments()
     for word in params.get("q", "").split():
         rows = rows.filter(name__icontains=word)
     if params.get("kind") in SegmentKind.values:

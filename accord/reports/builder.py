@@ -7,7 +7,7 @@ The builder is a GET form whose parameters are the definition itself (see
 from django.utils.translation import gettext as _
 
 from accord.identity.models import Membership
-from accord.marketing.models import Segment
+from accord.marketing.services import visible_segments
 
 from .engine import BUCKETS, FUNCTIONS, ME, NONE, PERIODS
 from .entities import CHOICE, ENTITY_LABELS, FLAG, RECORD, TEXT, USER, Entity
@@ -69,7 +69,7 @@ def controls(entity: Entity | None, viewer: Membership, params, errors: dict) ->
          "error": errors.get(f"filters_{date.key}", "")}
         for date in entity.dates]
     if entity.contacts is not None:
-        context["segments"] = list(Segment.objects.order_by("name").values_list("pk", "name"))
+        context["segments"] = list(visible_segments().order_by("name").values_list("pk", "name"))
         context["segment"] = params.get("segment", "")
     context["conditions"] = params.get("conditions", "")
     return context

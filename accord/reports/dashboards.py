@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from accord.errors import InvalidInput, NotPermitted
 from accord.identity.models import Membership, Role
 from accord.identity.permissions import has_permission
-from accord.marketing.models import Segment
+from accord.marketing.services import visible_segments
 from accord.service.models.ticket import UNRESOLVED
 
 from . import engine
@@ -138,7 +138,7 @@ def _forecast_tile(membership: Membership) -> Tile | None:
 
 def _segment_tile(membership: Membership) -> Tile:
     lines = []
-    for segment in Segment.objects.order_by("name")[:SEGMENT_TILE_LIMIT]:
+    for segment in visible_segments().order_by("name")[:SEGMENT_TILE_LIMIT]:
         try:
             result = engine.run({"entity": "contacts", "segment": segment.pk}, membership)
             text = value_text(result.rows[0].value)

@@ -31,6 +31,7 @@ from accord.identity.models import Membership
 from accord.identity.permissions import has_permission
 from accord.marketing.conditions import Conditions
 from accord.marketing.models import Segment
+from accord.marketing.services import visible_segments
 from accord.timezones import zone_named
 
 from .entities import CHOICE, FLAG, RECORD, TEXT, USER, Dimension, Entity, entity_for
@@ -148,7 +149,7 @@ def validate(definition, viewer: Membership) -> tuple[dict, Entity]:
     if segment not in (None, ""):
         if entity.contacts is None:
             errors["segment"] = _("These records have no contact to match a segment.")
-        elif not str(segment).isdigit() or not Segment.objects.filter(pk=int(segment)).exists():
+        elif not str(segment).isdigit() or not visible_segments().filter(pk=int(segment)).exists():
             errors["segment"] = _("Choose one of your segments.")
         else:
             clean["segment"] = int(segment)

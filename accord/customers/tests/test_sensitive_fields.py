@@ -311,3 +311,26 @@ def test_an_import_neither_writes_nor_requires_a_field_hidden_from_its_member(
     with in_org(org):
         eve = Contact.objects.get(first_name="Eve")
     assert eve.custom_fields == {}
+
+
+def test_a_segment_built_on_the_field_does_not_exist_for_those_it_is_hidden_from(
+        org, admin, seller, contact, make_member, api_client_for, client_for):
+    saved = api_client_for(admin).post("/api/v1/segments", {
+        "name": "High earners", "conditions": {"all": [
+            {"field": "cf.income", "op": "gt", "value": "90000"}]}},
+        content_type="application/json").json()
+    marketer = make_member(org, Role.MARKETING)
+    api, page = api_client_for(seller), client_for(seller)
+
+    listed = [item["name"] for item in api.get("/api/v1/segments").json()["items"]]
+    read = api.get(f"/api/v1/segments/{saved['id']}")
+    members = api.get(f"/api/v1/segments/{saved['id']}/members")
+    shown = page.get(f"/segments/{saved['id']}/")
+    overview = page.get("/segments/").content.decode()
+    seen_by_marketing = api_client_for(marketer).get(f"/api/v1/segments/{saved['id']}")
+
+    assert listed == []
+    assert (read.status_code, members.status_code, shown.status_code) == (404, 404, 404)
+    assert "High earners" not in overview
+    assert seen_by_marketing.status_code == 200
+    assert seen_by_marketing.json()["member_count"] == 1
