@@ -52,6 +52,7 @@ from .models import (
     SuppressedAddress,
     SuppressionReason,
 )
+from .services import visible_segments
 
 logger = logging.getLogger(__name__)
 
@@ -257,13 +258,15 @@ def clean_campaign(data: dict, *, current: Campaign | None = None) -> dict:
         elif len(name) > NAME_LIMIT or "\x00" in name:
             errors.add("name", f"Keep the name under {NAME_LIMIT} characters.", "too_long")
         out["name"] = name
-    for field, model, message in (
-            ("template", EmailTemplate, "Choose one of your e-mail templates."),
-            ("segment", Segment, "Choose one of your segments.")):
+    # A segment the acting member may not see (it is built on a field hidden
+    # from them) cannot be chosen either.
+    for field, records, message in (
+            ("template", EmailTemplate.objects.all(), "Choose one of your e-mail templates."),
+            ("segment", visible_segments(), "Choose one of your segments.")):
         if field in data or current is None:
             value = data.get(field)
             pk = as_pk(getattr(value, "pk", value))
-            record = model.objects.filter(pk=pk).first() if pk else None
+            record = records.filter(pk=pk).first() if pk else None
             if record is None:
                 errors.add(field, message, "required" if value in (None, "") else "invalid")
             out[field] = record

@@ -334,3 +334,25 @@ def test_a_segment_built_on_the_field_does_not_exist_for_those_it_is_hidden_from
     assert "High earners" not in overview
     assert seen_by_marketing.status_code == 200
     assert seen_by_marketing.json()["member_count"] == 1
+
+
+def test_a_campaign_cannot_be_made_on_such_a_segment_by_those_it_is_hidden_from(
+        org, admin, contact, make_member, api_client_for, in_org):
+    admin_api = api_client_for(admin)
+    segment = admin_api.post("/api/v1/segments", {
+        "name": "High earners", "conditions": {"all": [
+            {"field": "cf.income", "op": "gt", "value": "90000"}]}},
+        content_type="application/json").json()
+    template = admin_api.post("/api/v1/templates", {
+        "name": "News", "subject": "Hello", "html": "<p>Hi</p>"},
+        content_type="application/json").json()
+    with in_org(org):
+        CustomField.objects.filter(key="income").update(hidden_from_roles=["marketing"])
+    marketer = api_client_for(make_member(org, Role.MARKETING))
+
+    refused = marketer.post("/api/v1/campaigns", {
+        "name": "Spring", "template_id": template["id"], "segment_id": segment["id"],
+        "from_email": "news@example.com"}, content_type="application/json")
+
+    assert refused.status_code == 422
+    assert [error["field"] for error in refused.json()["errors"]] == ["segment"]
