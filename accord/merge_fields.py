@@ -43,8 +43,17 @@ def render(text: str, values: dict, *, html: bool = False, field: str = "body") 
     Plain text is rendered without HTML escaping; `html=True` escapes every
     value. Raises InvalidInput when the text itself is not valid.
     """
+    return fill(compile_text(text, field), values, html=html, field=field)
+
+
+def compile_text(text: str, field: str = "body"):
+    """`text` checked and compiled once, to be filled in for many people with `fill`."""
     check(text, field)
-    template = _ENGINE.from_string(text)
+    return _ENGINE.from_string(text)
+
+
+def fill(template, values: dict, *, html: bool = False, field: str = "body") -> str:
+    """A compiled text with its merge fields filled from `values` (see `render`)."""
     rendered = template.render(Context(values, autoescape=html))
     if len(rendered) > MAX_OUTPUT:
         raise InvalidInput({field: "This text becomes too long once its merge fields are "

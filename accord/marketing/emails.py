@@ -9,11 +9,9 @@ import html
 import re
 
 import nh3
-from django.template import Context, Engine
 from django.utils.translation import gettext as _
 
 from accord import merge_fields
-from accord.errors import InvalidInput
 
 ALLOWED_TAGS = {
     "a", "b", "blockquote", "br", "center", "code", "div", "em", "h1", "h2", "h3", "h4", "hr",
@@ -38,10 +36,6 @@ HTML_LIMIT = 200_000  # characters; a long newsletter is a tenth of this
 TRACKABLE_HREF = re.compile(r'href="(https?://[^"{}%]+)"')
 BLOCK_END = re.compile(r"</(p|div|h[1-6]|li|tr|table|blockquote|pre)>|<br\s*/?>|<hr\s*/?>", re.I)
 LINK = re.compile(r'<a\s[^>]*href="([^"]*)"[^>]*>(.*?)</a>', re.I | re.S)
-# The merge-field engine's own settings: no loaders, no libraries, missing
-# values empty. Texts reach it only after merge_fields.check has refused
-# every tag outside the sandbox's list.
-_ENGINE = Engine(loaders=[], libraries={}, debug=False, string_if_invalid="")
 
 
 def sanitize_html(markup: str) -> str:
@@ -122,17 +116,12 @@ class Compiled:
     once, then filled in for many contacts; InvalidInput when a text is not valid."""
 
     def __init__(self, subject: str, html_body: str, text_body: str):
-        self.parts = []
-        for text, field in ((subject, "subject"), (html_body, "html"), (text_body, "text")):
-            merge_fields.check(text, field)
-            self.parts.append((_ENGINE.from_string(text), field))
+        self.parts = [(merge_fields.compile_text(text, field), field)
+                      for text, field in ((subject, "subject"), (html_body, "html"),
+                                          (text_body, "text"))]
 
     def render(self, values: dict) -> tuple[str, str, str]:
-        out = []
-        for (template, field), escape in zip(self.parts, (False, True, False), strict=True):
-            rendered = template.render(Context(values, autoescape=escape))
-            if len(rendered) > merge_fields.MAX_OUTPUT:
-                raise InvalidInput({field: "This text becomes too long once its merge fields "
-                                           "are filled in."})
-            out.append(rendered)
+        out = [merge_fields.fill(template, values, html=escape, field=field)
+               for (template, field), escape in zip(self.parts, (False, True, False),
+                                                    strict=True)]
         return " ".join(out[0].split()), out[1], out[2]
