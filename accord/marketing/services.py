@@ -10,6 +10,7 @@ import logging
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from accord import events
 from accord.audit import services as audit
@@ -17,12 +18,12 @@ from accord.audit.models import Action
 from accord.customers.custom_fields import hidden_keys
 from accord.customers.models import Contact
 from accord.customers.validation import Collector, as_pk
-from accord.errors import InvalidInput, NotFound, StaleVersion
+from accord.errors import Conflict, InvalidInput, NotFound, StaleVersion
 from accord.identity.context import acting_member
 from accord.identity.visibility import visible
 
 from .conditions import Conditions
-from .models import Segment, SegmentKind, SegmentMember
+from .models import Campaign, Segment, SegmentKind, SegmentMember
 
 logger = logging.getLogger(__name__)
 
@@ -218,9 +219,19 @@ def refresh_segment(org, actor, segment: Segment, *,
 @transaction.atomic
 def delete_segment(org, actor, segment: Segment, *,
                    expected_version: int | None = None) -> None:
-    """Delete a segment and its stored members for good; segments have no trash."""
+    """Delete a segment and its stored members for good; segments have no trash.
+
+    Conflict while a campaign names it: the campaign's report would lose who
+    it was for.
+    """
     segment = Segment.objects.select_for_update().get(pk=segment.pk)
     _check_version(segment, expected_version)
+    used_by = Campaign.objects.filter(segment=segment).count()
+    if used_by:
+        raise Conflict(ngettext(
+            "A campaign uses this segment; delete the campaign first.",
+            "%(count)d campaigns use this segment; delete them first.", used_by)
+            % {"count": used_by})
 
     audit.record(org, actor, Action.DELETE, segment,
                  changes=audit.diff(audit.snapshot(segment, FIELDS), {}))

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from django_scopes import scope
 
 from accord.customers.queries import CONTACT_ORDERINGS
-from accord.errors import InvalidInput, NotFound, StaleVersion
+from accord.errors import Conflict, InvalidInput, NotFound, StaleVersion
 from accord.identity.permissions import permission_required
 from accord.integrations.writers import escape_cell
 from accord.pagination import paginate, parse_ordering
@@ -283,7 +283,7 @@ def segment_delete(request, pk: int):
     try:
         services.delete_segment(request.organization, request.user, segment,
                                 expected_version=_version(request))
-    except StaleVersion as exc:
+    except (StaleVersion, Conflict) as exc:
         messages.error(request, exc.detail)
         return redirect(segment.get_absolute_url())
     messages.success(request, _("Segment deleted."))

@@ -112,3 +112,25 @@ def test_members_page_by_cursor_and_stay_inside_the_organisation(
     assert second.json()["next"] is None
     assert foreign.status_code == 404
     assert foreign_patch.status_code == 404
+
+
+def test_a_segment_a_campaign_uses_cannot_be_deleted(org, admin, api_client_for, client_for):
+    api = api_client_for(admin)
+    segment = api.post("/api/v1/segments", {"name": "Everyone", "conditions": {"all": []}},
+                       content_type="application/json").json()
+    template = api.post("/api/v1/templates", {"name": "News", "subject": "Hi",
+                                              "html": "<p>Hi</p>"},
+                        content_type="application/json").json()
+    api.post("/api/v1/campaigns", {"name": "Spring", "template_id": template["id"],
+                                   "segment_id": segment["id"],
+                                   "from_email": "news@example.com"},
+             content_type="application/json")
+
+    refused = api.delete(f"/api/v1/segments/{segment['id']}?version={segment['version']}")
+    page = client_for(admin).post(f"/segments/{segment['id']}/delete/",
+                                  {"version": segment["version"]}, follow=True)
+
+    assert refused.status_code == 409
+    assert refused.json()["detail"] == "A campaign uses this segment; delete the campaign first."
+    assert "A campaign uses this segment" in page.content.decode()
+    assert api.get(f"/api/v1/segments/{segment['id']}").status_code == 200
