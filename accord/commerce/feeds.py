@@ -70,7 +70,9 @@ def clean_feed(data: dict, *, current: ProductFeed | None = None) -> dict:
     if "url" in data or is_new:
         url = str(data.get("url") or "").strip()
         try:
-            outbound.check_url(url)
+            # Checked again at every run: the name may point elsewhere later.
+            host, port, _path, _scheme = outbound.check_url(url)
+            outbound.resolve(host, port)
         except outbound.Refused as exc:
             errors["url"] = str(exc)
         if len(url) > 1000:

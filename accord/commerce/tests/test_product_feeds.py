@@ -185,3 +185,18 @@ def test_the_api_adds_runs_and_lists_a_feeds_runs(org, admin, publisher, api_cli
     assert [(run["status"], run["created"], run["failed"]) for run in runs] == [
         ("done", 2, 1)]
     assert stranger.get(f"/api/v1/product-feeds/{feed_id}").status_code == 404
+
+
+@pytest.mark.parametrize("address", [
+    "http://169.254.169.254/latest/meta-data", "http://10.0.0.1/x", "http://localhost/x",
+    "http://[::1]/x", "http://0x7f000001/x", "http://127.1/x"])
+def test_a_private_address_is_refused_when_the_feed_is_saved(org, admin, api_client_for,
+                                                              settings, address):
+    settings.WEBHOOK_ALLOWED_HOSTS = []
+
+    answer = api_client_for(admin).post("/api/v1/product-feeds", {"name": "PIM", "url": address},
+                                        content_type="application/json")
+
+    assert answer.status_code == 422
+    assert answer.json()["errors"][0]["field"] == "url"
+    assert "private, loopback or link-local" in answer.json()["errors"][0]["message"]
