@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accord import search as text_search
 from accord.activities.models import Activity, Kind
+from accord.commerce.queries import follow_contact_visibility
 from accord.customers.models import Company, Contact, LifecycleStage
 from accord.identity.permissions import has_permission
 from accord.identity.visibility import visible
@@ -82,7 +83,8 @@ def home(request):
                        "contacts").order_by("-updated_at", "-id")
     mine = list(contacts.filter(owner=request.user)[:8])
     stage_counts = dict(
-        Contact.objects.order_by().values_list("lifecycle_stage").annotate(total=Count("id"))
+        visible(Contact.objects.all(), request.membership, "contacts").order_by()
+        .values_list("lifecycle_stage").annotate(total=Count("id"))
     )
     return render(request, "core/home.html", {
         "tasks": list(open_tasks.filter(due_at__lte=end_of_today)[:10]),
@@ -92,8 +94,10 @@ def home(request):
         "stages": [
             (value, label, stage_counts.get(value, 0)) for value, label in LifecycleStage.choices
         ],
+        # Activities follow their contact's visibility, as in reports.
         "recent_activity": list(
-            Activity.objects.exclude(kind=Kind.SYSTEM)
+            follow_contact_visibility(Activity.objects.exclude(kind=Kind.SYSTEM),
+                                      request.membership)
             .select_related("contact", "company", "author")
             .order_by("-occurred_at", "-id")[:8]
         ),

@@ -312,3 +312,22 @@ def test_a_manager_who_sees_only_their_teams_cannot_start_an_export_job(
     assert companies.json()["detail"] == ("Your role sees only some of these records; "
                                           "export them from the list instead.")
     assert contacts.status_code == 202
+
+
+def test_own_narrows_the_home_pages_stage_counts_and_latest_activity(
+    org, people, contacts, client_for
+):
+    from accord.activities import services as activities
+
+    with scope(organization=org):
+        for contact in (contacts.seller, contacts.outsider):
+            activities.log_activity(org, people.admin.user, data={
+                "kind": "note", "body": f"About {contact.first_name}", "contact": contact})
+    set_scope(org, people.admin.user, Role.SALES, "contacts", "own")
+
+    home = client_for(people.seller).get("/")
+
+    stages = {value: total for value, _label, total in home.context["stages"]}
+    assert sum(stages.values()) == 2  # Sigrid and the unowned Nora
+    assert [activity.contact.first_name for activity in home.context["recent_activity"]] == [
+        "Sigrid"]
