@@ -89,30 +89,45 @@ def reasons_for(score: RfmScore) -> list[str]:
         older=Count("id", filter=Q(recency_days__gt=score.recency_days)),
         fewer=Count("id", filter=Q(frequency__lt=score.frequency)),
         less=Count("id", filter=Q(monetary__lt=score.monetary)),
+        same_recency=Count("id", filter=Q(recency_days=score.recency_days)),
+        same_frequency=Count("id", filter=Q(frequency=score.frequency)),
+        same_monetary=Count("id", filter=Q(monetary=score.monetary)),
     )
     total = others["total"] or 1
 
     def share(count: int) -> int:
         return round(Decimal(100 * count) / total)
 
+    def level(same: int) -> str:
+        # Customers tied with this one get the middle score of the places
+        # they share, so "more than 0 %" alone would not explain a 3.
+        others_level = same - 1
+        if others_level <= 0:
+            return ""
+        return _(", level with %(share)s %%") % {"share": share(others_level)}
+
     if score.recency_days == 0:
         recency = _("Bought today (recency %(r)s of 5: more recent than %(share)s %% of "
-                    "customers)") % {"r": score.r, "share": share(others["older"])}
+                    "customers%(level)s)") % {"r": score.r, "share": share(others["older"]),
+                                              "level": level(others["same_recency"])}
     else:
         recency = ngettext(
             "Last bought %(days)s day ago (recency %(r)s of 5: more recent than %(share)s %% "
-            "of customers)",
+            "of customers%(level)s)",
             "Last bought %(days)s days ago (recency %(r)s of 5: more recent than %(share)s %% "
-            "of customers)", score.recency_days) % {
-            "days": score.recency_days, "r": score.r, "share": share(others["older"])}
+            "of customers%(level)s)", score.recency_days) % {
+            "days": score.recency_days, "r": score.r, "share": share(others["older"]),
+            "level": level(others["same_recency"])}
     frequency = ngettext(
-        "%(count)s order (frequency %(f)s of 5: more than %(share)s %% of customers)",
-        "%(count)s orders (frequency %(f)s of 5: more than %(share)s %% of customers)",
+        "%(count)s order (frequency %(f)s of 5: more than %(share)s %% of customers%(level)s)",
+        "%(count)s orders (frequency %(f)s of 5: more than %(share)s %% of customers%(level)s)",
         score.frequency) % {
-        "count": score.frequency, "f": score.f, "share": share(others["fewer"])}
+        "count": score.frequency, "f": score.f, "share": share(others["fewer"]),
+        "level": level(others["same_frequency"])}
     monetary = _(
         "Spent %(amount)s %(currency)s net (monetary %(m)s of 5: more than %(share)s %% of "
-        "customers)") % {
+        "customers%(level)s)") % {
         "amount": number_format(score.monetary, 2, force_grouping=True),
-        "currency": score.currency, "m": score.m, "share": share(others["less"])}
+        "currency": score.currency, "m": score.m, "share": share(others["less"]),
+        "level": level(others["same_monetary"])}
     return [recency, frequency, monetary]
