@@ -179,9 +179,19 @@ def report_records(request):
         orderings=ORDERINGS, default="id", limit=PAGE_SIZE)
     return render(request, "reports/report_records.html", {
         "entity": entity, "records": records, "errors": errors,
-        "values": params.getlist("g"), "back": definition_to_params(definition).urlencode(),
+        "values": _group_labels(definition, request.membership, params.getlist("g")),
+        "back": definition_to_params(definition).urlencode(),
         **pager(params, next_cursor),
     })
+
+
+def _group_labels(definition: dict, viewer, keys: list[str]) -> list[str]:
+    """The words the report shows for a row's group keys ("Prospecting", not its id);
+    the keys themselves when the report no longer has such a row."""
+    for row in engine.run(definition, viewer).rows:
+        if list(row.keys) == keys:
+            return list(row.labels)
+    return keys
 
 
 @permission_required("reports.view")

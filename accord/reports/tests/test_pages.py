@@ -31,9 +31,13 @@ def test_each_bar_links_to_the_records_it_counts(org, admin, client_for, pipelin
     page = client.get(reverse("reports:new") + "?" + BY_STAGE).content.decode()
     links = re.findall(r'<td class="number"><a href="([^"]+)">(\d+)</a>', page)
 
+    headings = []
     for href, count in links:
         listing = client.get(href.replace("&amp;", "&")).content.decode()
         assert listing.count('<tr><td><a href="/deals/') == int(count)
+        headings.append(re.search(r"Records in the group: ([^<]+)</p>", listing).group(1))
+    # The group is named as in the report, not by the stage's id.
+    assert headings == ["Qualification", "Proposal"]
 
 
 def test_a_bad_grouping_is_named_next_to_its_field(org, admin, client_for):
