@@ -56,7 +56,7 @@ class ReportPatch(InputSchema):
     is_shared: bool | None = None
     frequency: str | None = None
     recipients: list[int] | None = None
-    version: int | None = Field(None, description="The version you read; 409 when stale.")
+    version: int = Field(description="The version the change is based on.")
 
 
 class ResultRow(Schema):
