@@ -18,3 +18,20 @@ class KeyValueFormatter(logging.Formatter):
         if record.exc_info:
             line = f"{line}\n{self.formatException(record.exc_info)}"
         return line
+
+
+class RefusalsWithoutTraceback(logging.Filter):
+    """Keeps the line Django logs for a refused request (4xx) but drops its traceback.
+
+    Django logs a 403 or 404 with the exception that answered it, so every
+    permission refusal filled the log with a traceback of PermissionDenied;
+    the request was the client's mistake, not the server's, and the line
+    alone says what happened. Server errors (5xx) keep their traceback.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        status = getattr(record, "status_code", None)
+        if isinstance(status, int) and status < 500:
+            record.exc_info = None
+            record.exc_text = None
+        return True
