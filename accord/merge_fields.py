@@ -4,10 +4,14 @@ Texts are rendered by a Django template engine of their own that has no
 template loaders and no tag libraries to load, and they see only the plain
 dictionaries of strings they are given, never a model: a text can read the
 values offered and nothing else. Only the tags that shape text are allowed
-(if, with, firstof, spaceless, comment); loops are refused because nested
-ones multiply a short text into megabytes, and so are `include`, `load`,
-`url`, `debug` and the rest, when the text is saved or rendered.
+(if, elif, else, with, firstof, spaceless, comment); loops are refused because
+nested ones multiply a short text into megabytes, and so are `include`,
+`load`, `url`, `debug` and the rest, when the text is saved or rendered. The
+`safe` and `safeseq` filters are refused too: in HTML they would let a value
+add markup of its own.
 """
+
+import re
 
 from django.template import Context, Engine, TemplateSyntaxError
 from django.template.base import Lexer, TokenType
@@ -18,19 +22,30 @@ ALLOWED_TAGS = {
     "if", "elif", "else", "endif", "with", "endwith", "firstof", "spaceless", "endspaceless",
     "comment", "endcomment",
 }
+# Filters that mark a value as HTML, so it is no longer escaped.
+UNSAFE_FILTERS = {"safe", "safeseq"}
+_QUOTED = re.compile(r""""[^"]*"|'[^']*'""")
+_FILTER = re.compile(r"\|\s*(\w+)")
 MAX_OUTPUT = 200_000  # characters; far above any e-mail a person writes
 _ENGINE = Engine(loaders=[], libraries={}, debug=False, string_if_invalid="")
 
 
 def check(text: str, field: str = "body") -> None:
-    """Raise InvalidInput naming `field` when `text` uses a tag that is not allowed
-    or is not a valid template."""
+    """Raise InvalidInput naming `field` when `text` uses a tag or filter that is not
+    allowed or is not a valid template."""
     for token in Lexer(text).tokenize():
         if token.token_type == TokenType.BLOCK:
             name = (token.contents.split() or [""])[0]
             if name not in ALLOWED_TAGS:
                 raise InvalidInput({field: f"The tag {{% {name} %}} cannot be used here; "
                                            "use merge fields, if and with."})
+        if token.token_type in (TokenType.BLOCK, TokenType.VAR):
+            # Quoted words are text, not filters: `default:"a|safe"` is fine.
+            unquoted = _QUOTED.sub('""', token.contents)
+            for name in _FILTER.findall(unquoted):
+                if name in UNSAFE_FILTERS:
+                    raise InvalidInput({field: f"The filter |{name} cannot be used here: "
+                                               "merge fields are always shown as text."})
     try:
         _ENGINE.from_string(text)
     except TemplateSyntaxError as exc:

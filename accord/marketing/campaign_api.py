@@ -7,6 +7,8 @@ from ninja import Query, Router, Status
 from accord.customers import services as customer_services
 from accord.errors import InvalidInput
 from accord.identity.api_auth import allow
+from accord.identity.models import Area
+from accord.identity.visibility import require_visible
 from accord.pagination import clamp_limit, paginate, parse_ordering
 
 from . import campaigns as services
@@ -94,7 +96,8 @@ def preview_template(request: HttpRequest, template_id: int, contact_id: int | N
     contact = None
     if contact_id is not None:
         allow(request, "contacts.view")
-        contact = customer_services.get_contact(contact_id)
+        contact = require_visible(request.membership,
+                                  customer_services.get_contact(contact_id), Area.CONTACTS)
     subject, html, text = services.preview(request.organization, template, contact,
                                            request.membership)
     return {"subject": subject, "html": html, "text": text}

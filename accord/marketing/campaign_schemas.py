@@ -54,7 +54,7 @@ class TemplatePatch(InputSchema):
     html: str | None = None
     text: str | None = None
     text_by_hand: bool | None = None
-    version: int | None = Field(None, description="The version you read; 409 when stale.")
+    version: int = Field(description="The version you read; 409 when stale.")
 
 
 class PreviewOut(Schema):
@@ -101,11 +101,14 @@ class CampaignPatch(InputSchema):
     from_name: str | None = None
     from_email: str | None = None
     scheduled_at: dt.datetime | None = None
-    version: int | None = Field(None, description="The version you read; 409 when stale.")
+    version: int = Field(description="The version you read; 409 when stale.")
 
 
 class CampaignReport(Schema):
-    recipients: int = Field(description="Contacts in the segment when the campaign started.")
+    recipients: int = Field(description="Contacts in the segment when the campaign started, "
+                            "the ones left out included.")
+    included: int = Field(description="Contacts in the segment not left out: the ones the "
+                          "campaign is sent to.")
     excluded: dict[str, int] = Field(description="Contacts left out, by reason.")
     statuses: dict[str, int] = Field(description="Recipients in each sending status.")
     delivered: int = Field(description="E-mails the mail server accepted.")

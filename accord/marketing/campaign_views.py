@@ -11,7 +11,9 @@ from django.views.decorators.http import require_POST
 from accord.customers.models import Contact
 from accord.customers.validation import as_pk
 from accord.errors import InvalidInput, NotFound, StaleVersion
+from accord.identity.models import Area
 from accord.identity.permissions import permission_required
+from accord.identity.visibility import can_see, visible
 from accord.web import can, list_page, pager, save_form
 
 from . import campaigns as services
@@ -99,10 +101,14 @@ def template_edit(request, pk: int):
 
 
 def _preview_contact(request) -> Contact | None:
+    """The contact chosen to fill the template in for; 404 when the member may not see it."""
     pk = as_pk(request.GET.get("contact") or request.POST.get("contact"))
     if pk is None or not can(request, "contacts.view"):
         return None
-    return Contact.objects.filter(pk=pk, deleted_at__isnull=True).first()
+    contact = Contact.objects.filter(pk=pk, deleted_at__isnull=True).first()
+    if contact is not None and not can_see(request.membership, contact, Area.CONTACTS):
+        raise Http404(_("No contact with this id."))
+    return contact
 
 
 @permission_required("campaigns.view")
@@ -113,7 +119,8 @@ def template_detail(request, pk: int):
                                             request.membership)
     contacts = []
     if can(request, "contacts.view"):
-        contacts = Contact.objects.filter(deleted_at__isnull=True).exclude(email="").order_by(
+        contacts = visible(Contact.objects.filter(deleted_at__isnull=True).exclude(email=""),
+                           request.membership, Area.CONTACTS).order_by(
             "last_name", "first_name", "id")[:50]
     return render(request, "marketing/template_detail.html", {
         "template": template, "contact": contact, "contacts": contacts,

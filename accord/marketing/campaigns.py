@@ -8,7 +8,8 @@ A contact is sent to only when all of these hold:
 - it has an e-mail address and is not marked "do not contact";
 - its latest consent event for e-mail marketing (channel `email`, purpose
   `marketing`) is "granted" - no record at all counts as no consent, and a
-  withdrawal (by the unsubscribe link or by hand) as unsubscribed;
+  withdrawal (by the unsubscribe link, on the contact page, through the API
+  or an import) as unsubscribed;
 - its address is not on the organisation's suppression list (bounced
   addresses are put there by the sender).
 """
@@ -361,12 +362,16 @@ def start_campaign(org, actor, campaign: Campaign, *,
                    expected_version: int | None = None) -> Campaign:
     """Resolve the recipients, copy the template and queue the sending.
 
-    InvalidInput when the campaign is not a draft or scheduled, or when its
-    segment's conditions no longer fit the organisation.
+    A scheduled campaign started this way goes at once: starting by hand
+    ("Send now") overrides the schedule. InvalidInput when the campaign is not
+    a draft or scheduled, or when its segment's conditions no longer fit the
+    organisation.
     """
     campaign = (Campaign.objects.select_for_update().select_related("template", "segment")
                 .get(pk=campaign.pk))
     _check_version(campaign, expected_version)
+    if campaign.status == CampaignStatus.CANCELLED:
+        raise InvalidInput({"status": "This campaign was cancelled; it cannot be started."})
     if not campaign.is_editable:
         raise InvalidInput({"status": "This campaign has started already."})
 

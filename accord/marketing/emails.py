@@ -102,11 +102,12 @@ def person_values(contact, org, viewer) -> dict:
 def render(subject: str, html_body: str, text_body: str, values: dict) -> tuple[str, str, str]:
     """(subject, HTML, text) with merge fields filled; InvalidInput when a text is bad.
 
-    A value with a line break never becomes a second header line.
+    A value with a line break never becomes a second header line, and the filled-in HTML
+    is sanitised again (see `Compiled.render`).
     """
     return (
         " ".join(merge_fields.render(subject, values, field="subject").split()),
-        merge_fields.render(html_body, values, html=True, field="html"),
+        sanitize_html(merge_fields.render(html_body, values, html=True, field="html")),
         merge_fields.render(text_body, values, field="text"),
     )
 
@@ -121,7 +122,13 @@ class Compiled:
                                           (text_body, "text"))]
 
     def render(self, values: dict) -> tuple[str, str, str]:
+        """(subject, HTML, text) for one person.
+
+        The HTML is sanitised once more after filling in: escaping keeps a
+        value from adding tags, but a value that makes up a whole `href` or
+        `src` (say a first name "javascript:...") would otherwise pass as a URL.
+        """
         out = [merge_fields.fill(template, values, html=escape, field=field)
                for (template, field), escape in zip(self.parts, (False, True, False),
                                                     strict=True)]
-        return " ".join(out[0].split()), out[1], out[2]
+        return " ".join(out[0].split()), sanitize_html(out[1]), out[2]

@@ -8,6 +8,8 @@ from .models import CampaignLink, CampaignRecipient, ExclusionReason, RecipientS
 def report(campaign) -> dict:
     """Counts over the campaign's recipient rows, in a handful of queries.
 
+    `recipients` counts every contact of the segment when the campaign
+    started, those left out included; `included` counts those it was to go to.
     `delivered` counts e-mails the mail server accepted; an e-mail still
     marked as handed over (its worker died before the answer) is not counted.
     """
@@ -28,6 +30,7 @@ def report(campaign) -> dict:
              .annotate(people=Count("clicks")).order_by("position")]
     return {
         **totals,
+        "included": totals["recipients"] - sum(excluded.values()),
         "excluded": excluded,
         "statuses": statuses,
         "delivered": statuses[RecipientStatus.SENT],

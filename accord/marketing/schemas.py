@@ -53,7 +53,7 @@ class SegmentPatch(InputSchema):
     description: str | None = None
     kind: str | None = None
     conditions: dict | None = None
-    version: int | None = Field(None, description="The version you read; 409 when stale.")
+    version: int = Field(description="The version you read; 409 when stale.")
 
 
 class SegmentPreviewIn(InputSchema):

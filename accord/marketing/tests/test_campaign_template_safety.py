@@ -1,0 +1,116 @@
+"""What a template may show and to whom: previews only of contacts the member may see,
+merge values that cannot become links or markup, and the filters the sandbox refuses."""
+
+import pytest
+
+from accord import merge_fields
+from accord.customers import services as customer_services
+from accord.errors import InvalidInput
+from accord.identity.models import Role
+from accord.identity.visibility import update_visibility
+from accord.marketing import campaigns, sending
+from accord.marketing.models import Campaign, EmailTemplate, Segment
+
+
+@pytest.fixture
+def marketer(org, make_member):
+    return make_member(org, Role.MARKETING)
+
+
+def _contact(org, actor, in_org, first_name, email, owner=None):
+    with in_org(org):
+        contact = customer_services.create_contact(org, actor.user, data={
+            "first_name": first_name, "email": email,
+            **({"owner": owner.user_id} if owner else {})})
+        customer_services.record_consent(org, actor.user, contact, channel="email",
+                                         purpose="marketing", status="granted",
+                                         method="web_form")
+    return contact
+
+
+def _template(org, actor, in_org, html, subject="Hello"):
+    with in_org(org):
+        return campaigns.create_template(org, actor.user, data={
+            "name": "Offer", "subject": subject, "html": html})
+
+
+def test_preview_offers_and_fills_in_only_contacts_the_member_may_see(
+        org, admin, member, client_for, api_client_for, in_org):
+    theirs = _contact(org, admin, in_org, "Hidden", "hidden@example.com", owner=admin)
+    mine = _contact(org, admin, in_org, "Mine", "mine@example.com", owner=member)
+    template = _template(org, admin, in_org, "<p>Hi {{ contact.first_name }}</p>")
+    update_visibility(org, admin.user, roles={Role.SALES: {"contacts": "own"}})
+    client, api = client_for(member), api_client_for(member)
+
+    page = client.get(f"/templates/{template.pk}/")
+    hidden_page = client.get(f"/templates/{template.pk}/?contact={theirs.pk}")
+    hidden_frame = client.get(f"/templates/{template.pk}/preview.html?contact={theirs.pk}")
+    hidden_api = api.get(f"/api/v1/templates/{template.pk}/preview?contact_id={theirs.pk}")
+    own_frame = client.get(f"/templates/{template.pk}/preview.html?contact={mine.pk}")
+    own_api = api.get(f"/api/v1/templates/{template.pk}/preview?contact_id={mine.pk}")
+    admin_api = api_client_for(admin).get(
+        f"/api/v1/templates/{template.pk}/preview?contact_id={theirs.pk}")
+
+    assert [c.pk for c in page.context["contacts"]] == [mine.pk]
+    assert hidden_page.status_code == hidden_frame.status_code == hidden_api.status_code == 404
+    assert b"Hidden" not in hidden_frame.content
+    assert "<p>Hi Mine</p>" in own_frame.content.decode()
+    assert own_api.status_code == 200
+    assert "<p>Hi Mine</p>" in own_api.json()["html"]
+    assert "<p>Hi Hidden</p>" in admin_api.json()["html"]
+
+
+def test_a_merge_value_in_a_link_cannot_make_it_a_script_link(
+        org, admin, marketer, client_for, in_org, smtp_inbox):
+    sly = _contact(org, admin, in_org, "javascript:alert(1)", "sly@example.com")
+    template = _template(org, admin, in_org,
+                         '<p><a href="{{ contact.first_name }}">Open</a> '
+                         '<a href="https://shop.example/">Shop</a></p>')
+
+    frame = client_for(marketer).get(f"/templates/{template.pk}/preview.html?contact={sly.pk}")
+    with in_org(org):
+        segment = Segment.objects.create(organization=org, name="All", conditions={"all": []})
+        campaign = campaigns.create_campaign(org, marketer.user, data={
+            "name": "Offer", "template": template.pk, "segment": segment.pk,
+            "from_email": "news@northwind.example"})
+        campaigns.start_campaign(org, marketer.user, campaign)
+        sending.send_campaign(org, Campaign.objects.get(pk=campaign.pk))
+    [(_recipients, message)] = smtp_inbox.messages
+    html = message.get_body(("html",)).get_content()
+
+    assert "javascript:" not in frame.content.decode()
+    assert "<a>Open</a>" in frame.content.decode()
+    assert "javascript:" not in html
+    assert "<a>Open</a>" in html
+    assert "/t/c/" in html  # the plain link is still tracked
+
+
+@pytest.mark.parametrize("text", [
+    "{{ contact.first_name|safe }}",
+    "{{ contact.first_name | safeseq }}",
+    "{% with name=contact.first_name|safe %}{{ name }}{% endwith %}",
+    "{% firstof contact.first_name|safe 'there' %}",
+])
+def test_filters_that_mark_a_value_as_html_are_refused(text):
+    with pytest.raises(InvalidInput) as refused:
+        merge_fields.check(text, "html")
+
+    assert refused.value.errors[0]["field"] == "html"
+    assert "|safe" in refused.value.errors[0]["message"]
+
+
+def test_a_quoted_default_and_firstof_stay_allowed():
+    assert merge_fields.render('{{ a|default:"x|safe" }}', {}) == "x|safe"
+    assert merge_fields.render("{% firstof a 'there' %}", {}) == "there"
+
+
+def test_a_template_using_safe_is_not_saved_and_says_why(org, marketer, client_for, in_org):
+    client = client_for(marketer)
+
+    page = client.post("/templates/new/", {
+        "name": "Raw", "subject": "Hi", "html": "<p>{{ contact.first_name|safe }}</p>"})
+
+    assert page.status_code == 422
+    assert "The filter |safe cannot be used here" in page.context["form"].errors["html"][0]
+    with in_org(org):
+        assert not EmailTemplate.objects.exists()
