@@ -97,6 +97,7 @@ def person_values(contact, viewer=None) -> dict:
             # Read only when a text uses it: the template engine calls it then.
             "suggested_products": lambda: _suggested_products(contact),
             "loyalty_tier": lambda: _loyalty_tier(contact),
+            "preferences_url": lambda: _preferences_url(contact),
         },
         "company": {"name": company.name, "domain": getattr(company, "domain", "")}
         if company is not None else {},
@@ -112,6 +113,12 @@ def _suggested_products(contact) -> str:
 
     names = [suggestion["name"] for suggestion in suggestions_for(contact, limit=3)]
     return str(get_text_list(names, gettext("and"))) if names else ""
+
+
+def _preferences_url(contact) -> str:
+    from accord.marketing.preferences import preference_link
+
+    return preference_link(contact) if contact.pk else ""
 
 
 def _loyalty_tier(contact) -> str:

@@ -1,8 +1,9 @@
 """The preference centre: a contact's own page, reached by a signed link, for consent.
 
 The link carries the organisation's and the contact's ids under a signature,
-so it needs no sign-in and no stored token. It does not expire: it is the
-unsubscribe link of every e-mail, and an old e-mail must still unsubscribe.
+so it needs no sign-in and no stored token. It does not expire: e-mails
+include it through the merge field `{{ contact.preferences_url }}`, and the
+link in an old e-mail must still work.
 Every change made there is a consent record whose evidence names the
 preference centre and the visitor's address.
 """

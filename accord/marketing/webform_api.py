@@ -28,10 +28,11 @@ router = Router(tags=["forms"])
 ORDERINGS = {"name": Lower("name"), "created_at": "created_at", "updated_at": "updated_at"}
 
 
-def _out(form: WebForm) -> dict:
+def _out(form: WebForm, viewer) -> dict:
     return {
+        "fields": webforms.shown_fields(form, viewer),
         **{name: getattr(form, name) for name in (
-            "id", "name", "public_key", "fields", "consent_purpose", "consent_text", "creates",
+            "id", "name", "public_key", "consent_purpose", "consent_text", "creates",
             "lifecycle_stage", "owner_id", "tags", "thank_you", "redirect_url",
             "double_opt_in", "allowed_origins", "is_active", "created_at", "updated_at",
             "version")},
@@ -55,20 +56,20 @@ def list_forms(request: HttpRequest, filters: Query[WebFormFilters]):
         rows = rows.filter(name__icontains=word)
     items, next_cursor = paginate(rows, ordering, cursor=filters.cursor,
                                   limit=clamp_limit(filters.limit))
-    return {"items": [_out(form) for form in items], "next": next_cursor}
+    return {"items": [_out(form, request.membership) for form in items], "next": next_cursor}
 
 
 @router.post("", response={201: WebFormOut}, summary="Create a web form")
 def create_form(request: HttpRequest, payload: WebFormIn):
     allow(request, "forms.manage")
     form = webforms.create_form(request.organization, request.user, data=_data(payload))
-    return Status(201, _out(form))
+    return Status(201, _out(form, request.membership))
 
 
 @router.get("/{form_id}", response=WebFormOut, summary="Read a web form")
 def read_form(request: HttpRequest, form_id: int):
     allow(request, "forms.view")
-    return _out(webforms.get_form(form_id))
+    return _out(webforms.get_form(form_id), request.membership)
 
 
 @router.patch("/{form_id}", response=WebFormOut, summary="Change a web form")
@@ -77,7 +78,7 @@ def update_form(request: HttpRequest, form_id: int, payload: WebFormPatch):
     form = webforms.update_form(request.organization, request.user,
                                 webforms.get_form(form_id), data=_data(payload),
                                 expected_version=payload.version)
-    return _out(form)
+    return _out(form, request.membership)
 
 
 @router.delete("/{form_id}", response={204: None}, summary="Delete a web form")
@@ -94,6 +95,10 @@ def list_submissions(request: HttpRequest, form_id: int, filters: Query[Submissi
     allow(request, "forms.view")
     form = webforms.get_form(form_id)
     ordering = parse_ordering("-created_at", {"created_at": "created_at"}, "-created_at")
-    items, next_cursor = paginate(WebFormSubmission.objects.filter(form=form), ordering,
-                                  cursor=filters.cursor, limit=clamp_limit(filters.limit))
+    rows = webforms.visible_submissions(WebFormSubmission.objects.filter(form=form),
+                                        request.membership)
+    items, next_cursor = paginate(rows, ordering, cursor=filters.cursor,
+                                  limit=clamp_limit(filters.limit))
+    for submission in items:
+        submission.data = webforms.shown_data(submission, request.membership)
     return {"items": items, "next": next_cursor}

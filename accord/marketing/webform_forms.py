@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accord.customers.models import ConsentPurpose, LifecycleStage
+from accord.identity.context import acting_member
 
 from .conditions.fields import owner_choices
 from .webform_models import FormTarget, WebForm
@@ -47,7 +48,8 @@ class WebFormForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["owner"].choices = [("", _("Nobody"))] + owner_choices()
         chosen = {item["name"]: item for item in (form.fields if form else [])}
-        self.available = field_choices(org)
+        # Custom fields hidden from the designer's role are not offered.
+        self.available = field_choices(org, acting_member())
         self.rows = []
         for name, label in self.available.items():
             item = chosen.get(name)

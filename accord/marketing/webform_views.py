@@ -89,13 +89,16 @@ def webform_edit(request, pk: int):
 def webform_detail(request, pk: int):
     web_form = _form(pk)
     params = request.GET
+    submissions = webforms.visible_submissions(
+        WebFormSubmission.objects.filter(form=web_form), request.membership)
     page, next_cursor, errors = list_page(
-        params, lambda: WebFormSubmission.objects.filter(form=web_form).select_related(
-            "contact", "lead"),
+        params, lambda: submissions.select_related("contact", "lead"),
         orderings=SUBMISSION_ORDERINGS, default="-created_at", limit=PAGE_SIZE)
+    for submission in page:
+        submission.data = webforms.shown_data(submission, request.membership)
     context = {
         "web_form": web_form, "submissions": page, "errors": errors,
-        "count": WebFormSubmission.objects.filter(form=web_form).count(),
+        "count": submissions.count(),
         "public_url": webforms.public_url(web_form), "json_url": webforms.json_url(web_form),
         "snippet": snippet(web_form),
         "can_manage": can(request, "forms.manage"), **pager(params, next_cursor),
@@ -164,7 +167,7 @@ def webform_public(request, key: str):
         if _too_large(request):
             return render(request, "marketing/webform_result.html", {
                 "ok": False, "detail": _("The form sent more than we accept.")}, status=413)
-        data = request.POST.dict()
+        data = _posted(request)
         try:
             webforms.submit(form, data, ip=_ip(request),
                             page_url=request.headers.get("Referer", ""))
@@ -191,10 +194,21 @@ def webform_public(request, key: str):
         "ok": True, "detail": _thank_you(form)})
 
 
+def _posted(request) -> dict:
+    """The posted fields; a name sent several times (ticked boxes of one field) as a list."""
+    return {name: values[0] if len(values) == 1 else values
+            for name, values in request.POST.lists()}
+
+
 def _rows(inputs: list[dict], values: dict, errors: dict) -> list[dict]:
     """The form's inputs with what the visitor typed and the error beside each."""
-    return [{**item, "value": values.get(item["name"], ""), "error": errors.get(item["name"])}
-            for item in inputs]
+    rows = []
+    for item in inputs:
+        value = values.get(item["name"], "")
+        if item["kind"] == "checkboxes":
+            value = [value] if isinstance(value, str) else value
+        rows.append({**item, "value": value, "error": errors.get(item["name"])})
+    return rows
 
 
 def snippet(form: WebForm) -> str:
@@ -263,7 +277,7 @@ def _take_json(request, form: WebForm) -> HttpResponse:
         if not isinstance(data, dict):
             return _problem(400, "bad-request", "Bad request", _("Send a JSON object."))
     else:
-        data = request.POST.dict()
+        data = _posted(request)
     with scope(organization=form.organization):
         try:
             webforms.submit(form, data, ip=_ip(request),

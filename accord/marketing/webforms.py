@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.core.validators import URLValidator, validate_email
 from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -32,7 +33,7 @@ from accord.audit import services as audit
 from accord.audit.models import Action
 from accord.core import ratelimit
 from accord.customers import services as customers
-from accord.customers.custom_fields import active_fields
+from accord.customers.custom_fields import active_fields, hidden_keys
 from accord.customers.models import (
     Company,
     ConsentChannel,
@@ -47,6 +48,9 @@ from accord.customers.models import (
 )
 from accord.customers.validation import Collector, as_pk, clean_member, clean_tags
 from accord.errors import DomainError, NotFound, StaleVersion
+from accord.identity.context import acting_member
+from accord.identity.models import Scope
+from accord.identity.visibility import scope_for, visible
 from accord.sales import leads
 from accord.sales.models import Lead, LeadEntryKind
 from accord.sales.models.lead import WEB_FORM_SOURCE
@@ -119,19 +123,38 @@ def find_form(public_key: str) -> WebForm | None:
             .filter(public_key=public_key, is_active=True).first())
 
 
-def field_choices(org) -> dict[str, str]:
-    """Every field a form of `org` may ask for: name to label, contact custom fields last."""
+def field_choices(org, viewer=None) -> dict[str, str]:
+    """Every field a form of `org` may ask for: name to label, contact custom fields last.
+
+    Given a `viewer` (a Membership), custom fields hidden from its role are left out.
+    """
     choices = {name: str(label) for name, label in STANDARD_FIELDS.items()}
-    for field in active_fields(Entity.CONTACT):
+    for field in active_fields(Entity.CONTACT, viewer):
         choices[f"cf_{field.key}"] = field.label
     return choices
 
 
-def _clean_fields(org, raw, errors: Collector) -> list[dict]:
-    known = field_choices(org)
+def hidden_names(viewer) -> frozenset[str]:
+    """The form field names (`cf_<key>`) of contact custom fields hidden from the member."""
+    return frozenset(f"cf_{key}" for key in hidden_keys(Entity.CONTACT, viewer))
+
+
+def shown_fields(form: WebForm, viewer) -> list[dict]:
+    """The form's fields without those the member may not see."""
+    hidden = hidden_names(viewer)
+    return [item for item in form.fields if item["name"] not in hidden]
+
+
+def _clean_fields(org, raw, errors: Collector, current: WebForm | None) -> list[dict]:
+    viewer = acting_member()
+    known = field_choices(org, viewer)
     if not isinstance(raw, list):
         errors.add("fields", "Give a list of fields.")
         return []
+    # A field hidden from the designer's role is neither offered nor accepted;
+    # one already on the form, put there by someone who sees it, stays.
+    hidden = hidden_names(viewer)
+    kept = [item for item in (current.fields if current else []) if item["name"] in hidden]
     out, seen = [], set()
     for index, item in enumerate(raw):
         name = item.get("name") if isinstance(item, dict) else None
@@ -148,6 +171,7 @@ def _clean_fields(org, raw, errors: Collector) -> list[dict]:
             continue
         out.append({"name": name, "label": label.strip(),
                     "required": bool(item.get("required")) or name == "email"})
+    out += kept
     if "email" not in seen:
         # Matching and consent both rest on the address, so every form asks it.
         out.insert(0, {"name": "email", "label": str(STANDARD_FIELDS["email"]),
@@ -217,7 +241,7 @@ def clean_form(org, data: dict, *, current: WebForm | None = None) -> dict:
             errors.add("name", "Another form already has this name.", "duplicate")
         out["name"] = name
     if "fields" in data or creating:
-        out["fields"] = _clean_fields(org, data.get("fields") or [], errors)
+        out["fields"] = _clean_fields(org, data.get("fields") or [], errors, current)
     if "consent_purpose" in data:
         purpose = data.get("consent_purpose") or ""
         if purpose and purpose not in ConsentPurpose.values:
@@ -324,7 +348,8 @@ def inputs(form: WebForm) -> list[dict]:
     """The form's questions as the public page and the snippet draw them.
 
     Each is `{"name", "label", "required", "kind", "choices"}`; `kind` is
-    `text`, `email`, `tel`, `textarea`, `select` or `checkbox`. A custom
+    `text`, `email`, `tel`, `textarea`, `select`, `checkbox` or `checkboxes`
+    (a group of boxes, one per choice, for a multi-choice field). A custom
     field removed since the form was made is left out.
     """
     custom = {f"cf_{field.key}": field for field in active_fields(Entity.CONTACT)}
@@ -339,6 +364,8 @@ def inputs(form: WebForm) -> list[dict]:
                 continue
             if field.field_type == FieldType.CHOICE:
                 kind, choices = "select", list(field.choices)
+            elif field.field_type == FieldType.MULTI_CHOICE:
+                kind, choices = "checkboxes", list(field.choices)
             elif field.field_type == FieldType.BOOLEAN:
                 kind = "checkbox"
         out.append({**item, "kind": kind, "choices": choices})
@@ -365,6 +392,13 @@ def _clean_submission(form: WebForm, data: dict) -> dict:
     for item in inputs(form):
         name = item["name"]
         raw = data.get(name)
+        if item["kind"] == "checkboxes":
+            values[name] = _clean_picks(item, raw, errors)
+            continue
+        if isinstance(raw, dict | list):
+            # Only a multi-choice field takes several values; an object is never an answer.
+            errors.add(name, f"{item['label']}: send a single text value.")
+            continue
         if item["kind"] == "checkbox":
             values[name] = raw not in (None, "", "0", "false", "off", False)
             if item["required"] and not values[name]:
@@ -388,6 +422,19 @@ def _clean_submission(form: WebForm, data: dict) -> dict:
             errors.add("email", "Enter an e-mail address such as name@example.com.")
     errors.raise_if_any()
     return values
+
+
+def _clean_picks(item: dict, raw, errors: Collector) -> list[str]:
+    """The ticked choices of a multi-choice field, in the field's order."""
+    picks = [] if raw in (None, "") else [raw] if isinstance(raw, str) else raw
+    if not isinstance(picks, list) or not all(isinstance(pick, str) for pick in picks):
+        errors.add(item["name"], f"{item['label']}: send a list of the chosen options.")
+        return []
+    if any(pick not in item["choices"] for pick in picks):
+        errors.add(item["name"], f"{item['label']}: choose from the options.")
+    elif item["required"] and not picks:
+        errors.add(item["name"], f"{item['label']}: choose at least one.", "required")
+    return [choice for choice in item["choices"] if choice in picks]
 
 
 def _utm(data: dict, page_url: str) -> dict:
@@ -504,16 +551,18 @@ def _company(org, name: str) -> Company:
 
 
 def _save_contact(org, form: WebForm, values: dict, source: str) -> Contact:
-    """Create the contact, or fill in the one with this address.
+    """Create the contact, or fill in the empty fields of the one with this address.
 
-    A blank answer never replaces a stored value. An existing contact keeps
-    its lifecycle stage, owner, company and source: the form describes new
-    people, not a change to known ones.
+    Anyone may post a form with anyone's address, so an answer never replaces
+    a value stored on a known contact, custom fields included; the submission
+    keeps what was sent. An existing contact also keeps its lifecycle stage,
+    owner, company and source: the form describes new people, not a change to
+    known ones.
     """
     given = {name: value for name, value in values.items()
              if name in ("first_name", "last_name", "phone", "title") and value}
     custom = {name[3:]: value for name, value in values.items()
-              if name.startswith("cf_") and value not in ("", None)}
+              if name.startswith("cf_") and value not in ("", None, [])}
     contact = find_contact(values["email"])
     if contact is None:
         data = {**given, "email": values["email"], "source": source,
@@ -526,7 +575,10 @@ def _save_contact(org, form: WebForm, values: dict, source: str) -> Contact:
             data["company"] = _company(org, values["company_name"]).pk
         return customers.create_contact(org, None, data=data)
 
-    data = dict(given)
+    data = {name: value for name, value in given.items() if not getattr(contact, name)}
+    stored = contact.custom_fields or {}
+    custom = {key: value for key, value in custom.items()
+              if stored.get(key) in (None, "", [])}
     if custom:
         data["custom_fields"] = custom
     if not contact.source:
@@ -550,8 +602,9 @@ def _create_lead(org, form: WebForm, values: dict, source: str) -> Lead:
         data["description"] = values["message"]
     if form.owner_id:
         data["owner"] = form.owner_id
-    custom = {name[3:]: str(value) for name, value in values.items()
-              if name.startswith("cf_") and value not in ("", None)}
+    custom = {name[3:]: ", ".join(value) if isinstance(value, list) else str(value)
+              for name, value in values.items()
+              if name.startswith("cf_") and value not in ("", None, [])}
     data["custom_fields"] = {**custom, "web_form": form.name}
     return leads.create_lead(org, None, data=data, channel="web_form")
 
@@ -569,6 +622,34 @@ def _note_on_timeline(org, form: WebForm, submission: WebFormSubmission, values:
         activities.log_activity(org, None, data={
             "kind": "note", "contact": submission.contact,
             "body": f"{form.name}:\n\n{values['message']}"})
+
+
+# Reading submissions
+
+
+def visible_submissions(queryset, viewer):
+    """Narrow submissions to those whose contact or lead the member may see.
+
+    A submission that made or matched no record (its contact or lead was
+    deleted since) is seen only by members who see every contact, like the
+    visitor's details it holds.
+    """
+    if viewer is None:
+        return queryset.none()
+    all_contacts = scope_for(viewer, "contacts") == Scope.ALL
+    if all_contacts and scope_for(viewer, "leads") == Scope.ALL:
+        return queryset
+    seen = (Q(contact__in=visible(Contact.objects.all(), viewer, "contacts"))
+            | Q(lead__in=visible(Lead.objects.all(), viewer, "leads")))
+    if all_contacts:
+        seen |= Q(contact__isnull=True, lead__isnull=True)
+    return queryset.filter(seen)
+
+
+def shown_data(submission: WebFormSubmission, viewer) -> dict:
+    """The submission's answers without custom fields hidden from the member's role."""
+    hidden = hidden_names(viewer)
+    return {name: value for name, value in submission.data.items() if name not in hidden}
 
 
 # Double opt-in

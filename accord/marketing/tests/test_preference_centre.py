@@ -7,6 +7,7 @@ from django.test import Client
 from accord.customers import services as customer_services
 from accord.customers.models import Consent
 from accord.marketing.preferences import preference_link
+from accord.merge_fields import person_values, render
 
 
 @pytest.fixture
@@ -103,3 +104,16 @@ def test_a_deleted_contacts_link_stops_working(org, admin, contact, in_org):
 
     assert response.status_code == 404
     assert "This link is not valid any more." in response.content.decode()
+
+
+def test_an_email_text_links_the_preference_centre_with_a_merge_field(org, contact, in_org):
+    with in_org(org):
+        text = render("Change what we send: {{ contact.preferences_url }}",
+                      person_values(contact))
+
+    link = text.split(": ", 1)[1]
+    response = Client().get("/" + link.split("://", 1)[1].split("/", 1)[1])
+
+    assert link == preference_link(contact)
+    assert response.status_code == 200
+    assert "What Northwind may send to noor@example.net, and how." in response.content.decode()

@@ -9,7 +9,9 @@ from django.test import Client
 from django_scopes import scope
 
 from accord.audit.models import AuditEntry
-from accord.customers.models import CustomField
+from accord.customers import services as customer_services
+from accord.customers.models import Contact, CustomField
+from accord.identity import visibility
 from accord.identity.models import Role
 from accord.identity.services import create_token
 from accord.marketing import webforms
@@ -255,3 +257,69 @@ def test_a_read_only_member_may_not_create_forms_through_the_api(org, make_membe
                                            content_type="application/json")
 
     assert response.status_code == 403
+
+
+def test_submissions_show_only_records_and_custom_fields_the_reader_may_see(
+        org, admin, make_member, client_for, api_client_for, in_org):
+    seller = make_member(org, Role.SALES, full_name="Sam Seller")
+    colleague = make_member(org, Role.SALES, full_name="Cleo Colleague")
+    with in_org(org):
+        CustomField.objects.create(organization=org, entity="contact", key="diagnosis",
+                                   label="Diagnosis", field_type="text",
+                                   hidden_from_roles=["sales"])
+        visibility.update_visibility(org, admin.user, roles={Role.SALES: {"contacts": "own"}})
+        for email, owner in (("mine@example.net", seller), ("theirs@example.net", colleague)):
+            customer_services.create_contact(org, admin.user, data={
+                "email": email, "owner": owner.user_id})
+        form = webforms.create_form(org, admin.user, data={
+            "name": "Clinic", "fields": [{"name": "first_name"}, {"name": "cf_diagnosis"}]})
+    for email in ("mine@example.net", "theirs@example.net", "gone@example.net"):
+        Client().post(f"/f/{form.public_key}.json", {
+            "first_name": "P", "email": email, "cf_diagnosis": "asthma"},
+            content_type="application/json", REMOTE_ADDR="192.0.2.9")
+    with in_org(org):
+        # The contact of the last one was deleted since; nothing links it to a record.
+        Contact.objects.filter(email="gone@example.net").delete()
+
+    as_seller = api_client_for(seller).get(f"/api/v1/forms/{form.pk}/submissions").json()
+    as_admin = api_client_for(admin).get(f"/api/v1/forms/{form.pk}/submissions").json()
+    page = client_for(seller).get(f"/campaigns/forms/{form.pk}/").content.decode()
+
+    assert [item["data"] for item in as_seller["items"]] == [
+        {"email": "mine@example.net", "first_name": "P"}]
+    assert [(item["data"]["email"], item["data"]["cf_diagnosis"])
+            for item in as_admin["items"]] == [
+        ("gone@example.net", "asthma"), ("theirs@example.net", "asthma"),
+        ("mine@example.net", "asthma")]
+    assert "mine@example.net" in page
+    assert "theirs@example.net" not in page
+    assert "gone@example.net" not in page
+
+
+def test_the_designer_neither_offers_nor_takes_custom_fields_hidden_from_the_role(
+        org, admin, marketer, client_for, api_client_for, in_org):
+    with in_org(org):
+        for key, hidden in (("income", ["marketing"]), ("industry_focus", [])):
+            CustomField.objects.create(organization=org, entity="contact", key=key,
+                                       label=key.title(), field_type="text",
+                                       hidden_from_roles=hidden)
+    api = api_client_for(marketer)
+    made = api_client_for(admin).post("/api/v1/forms", {
+        "name": "Survey", "fields": [{"name": "cf_income"}]},
+        content_type="application/json").json()
+
+    designer = client_for(marketer).get("/campaigns/forms/new/").content.decode()
+    refused = api.post("/api/v1/forms", {"name": "Leaky", "fields": [{"name": "cf_income"}]},
+                       content_type="application/json")
+    changed = api.patch(f"/api/v1/forms/{made['id']}", {"fields": [{"name": "first_name"}]},
+                        content_type="application/json")
+
+    assert 'name="use_cf_industry_focus"' in designer
+    assert 'name="use_cf_income"' not in designer
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "fields[0].name"
+    assert [item["name"] for item in changed.json()["fields"]] == ["email", "first_name"]
+    with in_org(org):
+        # The field the marketer cannot see stays on the form the admin made.
+        assert [item["name"] for item in WebForm.objects.get(pk=made["id"]).fields] == [
+            "email", "first_name", "cf_income"]

@@ -3,6 +3,7 @@ sites, the JSON endpoint with CORS, spam and flood protection, and what a submis
 leaves behind in the CRM."""
 
 import re
+import secrets
 
 import pytest
 from django.test import Client
@@ -14,6 +15,7 @@ from accord.customers.models import Consent, Contact, CustomField
 from accord.identity.models import Role
 from accord.marketing import webforms
 from accord.marketing.webform_models import WebFormSubmission
+from accord.marketing.webform_views import snippet
 from accord.sales.models import Lead
 
 
@@ -47,9 +49,9 @@ def form(make_form):
     return make_form()
 
 
-def _post(form, **data):
+def _post(form, ip="198.51.100.7", **data):
     values = {"first_name": "Ada", "email": "ada@example.net", "consent": "1", **data}
-    return Client().post(f"/f/{form.public_key}", values, REMOTE_ADDR="198.51.100.7",
+    return Client().post(f"/f/{form.public_key}", values, REMOTE_ADDR=ip,
                          HTTP_REFERER="https://www.example.com/pricing?utm_source=ignored")
 
 
@@ -143,7 +145,7 @@ def test_a_known_address_fills_in_the_contact_without_blanking_or_demoting_it(
         contact = Contact.objects.get(pk=known.pk)
         assert (contact.first_name, contact.last_name, contact.title, contact.lifecycle_stage,
                 contact.source, contact.company_id) == (
-            "Augusta", "Lovelace", "Countess", "customer", "trade fair", None)
+            "Ada", "Lovelace", "Countess", "customer", "trade fair", None)
         assert [link.tag.name for link in contact.tag_links.all()] == ["newsletter"]
         assert WebFormSubmission.objects.get().contact_id == known.pk
 
@@ -196,8 +198,11 @@ def test_a_filled_in_honeypot_is_thanked_and_stores_nothing(org, form, in_org):
 
 def test_posts_beyond_the_per_address_limit_answer_429(org, form, in_org, monkeypatch):
     monkeypatch.setattr(webforms, "MAX_POSTS_PER_IP", 2)
+    # Counts in Redis outlive the test's transaction, so this test's address is its own.
+    ip = f"2001:db8::{secrets.token_hex(2)}:{secrets.token_hex(2)}"
 
-    answers = [_post(form, email=f"p{number}@example.net").status_code for number in range(3)]
+    answers = [_post(form, ip, email=f"p{number}@example.net").status_code
+               for number in range(3)]
     other_address = Client().post(f"/f/{form.public_key}", {"email": "q@example.net",
                                                             "first_name": "Q"},
                                   REMOTE_ADDR="203.0.113.9")
@@ -318,3 +323,73 @@ def test_a_required_custom_field_missing_from_the_form_is_named_above_it(
                      r'marked below.</p><p>Region code is required.</p></div>', body)
     with in_org(org):
         assert not WebFormSubmission.objects.exists()
+
+
+def test_a_post_only_fills_empty_fields_of_a_known_contact_and_keeps_what_was_sent(
+        org, make_form, admin, in_org):
+    with in_org(org):
+        for key in ("diagnosis", "allergy"):
+            CustomField.objects.create(organization=org, entity="contact", key=key,
+                                       label=key.title(), field_type="text",
+                                       hidden_from_roles=["sales"])
+        known = customer_services.create_contact(org, admin.user, data={
+            "first_name": "Ada", "email": "ada@example.net",
+            "custom_fields": {"diagnosis": "asthma"}})
+    form = make_form(fields=[{"name": "first_name"}, {"name": "last_name"},
+                             {"name": "cf_diagnosis"}, {"name": "cf_allergy"}])
+
+    response = _post(form, "198.51.100.30", first_name="Mallory", last_name="Lovelace",
+                     cf_diagnosis="none", cf_allergy="nuts")
+
+    assert response.status_code == 200
+    with in_org(org):
+        contact = Contact.objects.get(pk=known.pk)
+        assert (contact.first_name, contact.last_name) == ("Ada", "Lovelace")
+        assert contact.custom_fields == {"diagnosis": "asthma", "allergy": "nuts"}
+        sent = WebFormSubmission.objects.get().data
+        assert (sent["first_name"], sent["cf_diagnosis"]) == ("Mallory", "none")
+
+
+def test_the_json_endpoint_refuses_objects_and_lists_naming_the_field(org, form, in_org):
+    url = f"/f/{form.public_key}.json"
+    answers = [Client().post(url, {"email": "ada@example.net", "first_name": "Ada", **body},
+                             content_type="application/json")
+               for body in ({"first_name": {"x": 1}}, {"company_name": ["Acme", "Initech"]})]
+    number = Client().post(url, {"email": "bo@example.net", "first_name": "Bo",
+                                 "company_name": 42}, content_type="application/json")
+
+    assert [answer.status_code for answer in answers] == [422, 422]
+    assert [[error["field"] for error in answer.json()["errors"]] for answer in answers] == [
+        ["first_name"], ["company_name"]]
+    assert number.status_code == 201
+    with in_org(org):
+        assert [submission.data["company_name"]
+                for submission in WebFormSubmission.objects.all()] == ["42"]
+
+
+def test_a_multi_choice_field_is_a_group_of_boxes_taking_several_values(
+        org, make_form, in_org):
+    with in_org(org):
+        CustomField.objects.create(organization=org, entity="contact", key="interests",
+                                   label="Interests", field_type="multi_choice",
+                                   choices=["Lamps", "Rugs", "Tables"])
+    form = make_form(fields=[{"name": "first_name"},
+                             {"name": "cf_interests", "label": "What do you like?"}])
+
+    page = Client().get(f"/f/{form.public_key}").content.decode()
+    posted = _post(form, "198.51.100.31", cf_interests=["Tables", "Lamps"])
+    wrong = Client().post(f"/f/{form.public_key}.json", {
+        "email": "bo@example.net", "cf_interests": ["Lamps", "Chairs"]},
+        content_type="application/json")
+
+    with in_org(org):
+        embedded = snippet(form)
+    for choice in ("Lamps", "Rugs", "Tables"):
+        assert f'<input type="checkbox" name="cf_interests" value="{choice}">' in page
+        assert f'<input type="checkbox" name="cf_interests" value="{choice}">' in embedded
+    assert 'type="text" name="cf_interests"' not in page
+    assert posted.status_code == 200
+    assert wrong.status_code == 422
+    assert wrong.json()["errors"][0]["field"] == "cf_interests"
+    with in_org(org):
+        assert Contact.objects.get().custom_fields == {"interests": ["Lamps", "Tables"]}
