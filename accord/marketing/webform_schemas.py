@@ -85,7 +85,7 @@ class WebFormPatch(InputSchema):
     double_opt_in: bool | None = None
     allowed_origins: list[str] | None = None
     is_active: bool | None = None
-    version: int | None = Field(None, description="The version you read; 409 when stale.")
+    version: int = Field(description="The version the change is based on.")
 
 
 class SubmissionFilters(Schema):

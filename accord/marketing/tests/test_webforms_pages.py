@@ -311,8 +311,9 @@ def test_the_designer_neither_offers_nor_takes_custom_fields_hidden_from_the_rol
     designer = client_for(marketer).get("/campaigns/forms/new/").content.decode()
     refused = api.post("/api/v1/forms", {"name": "Leaky", "fields": [{"name": "cf_income"}]},
                        content_type="application/json")
-    changed = api.patch(f"/api/v1/forms/{made['id']}", {"fields": [{"name": "first_name"}]},
-                        content_type="application/json")
+    changed = api.patch(f"/api/v1/forms/{made['id']}", {
+        "fields": [{"name": "first_name"}], "version": made["version"]},
+        content_type="application/json")
 
     assert 'name="use_cf_industry_focus"' in designer
     assert 'name="use_cf_income"' not in designer
