@@ -8,10 +8,11 @@ with a message a person can act on.
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -23,6 +24,8 @@ from accord.customers.models import ContactTag
 from accord.errors import DomainError, InvalidInput
 from accord.identity.models import Membership, Team, User
 from accord.integrations import outbound
+from accord.marketing import emails
+from accord.marketing.models import SuppressedAddress
 from accord.sales import services as sales
 from accord.sales.models import Stage
 from accord.service import services as service
@@ -32,12 +35,18 @@ from .models import Rule
 MAX_DAYS = 3650  # ten years: longer waits and due dates are a typing mistake
 MAX_TEXT = 20_000
 WEBHOOK_USER_AGENT = "Accord-Rules/1"
+# A body with an opening or closing tag is taken as HTML; anything else is plain text.
+HTML_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(\s[^<>]*)?/?>")
 
 
 class ActionFailed(DomainError):
     code = "action-failed"
     title = gettext_lazy("The action failed")
     status = 422
+
+
+class ActionSkipped(Exception):
+    """The action must not be done for this record; the run logs why and goes on."""
 
 
 @dataclass
@@ -322,22 +331,47 @@ def _clean_email(org, entity: str, data: dict, errors: dict) -> dict:
             "body": _text(data, "body", errors, limit=MAX_TEXT, merge=True)}
 
 
+def _why_not_mail(contact) -> str:
+    """Why the contact must not get a rule's e-mail; empty when it may."""
+    if contact.do_not_contact:
+        return _("The contact is marked “do not contact”.")
+    if not contact.email:
+        return _("The contact has no e-mail address.")
+    if SuppressedAddress.objects.filter(address=contact.email.lower()).exists():
+        return _("The contact's address is on the suppression list.")
+    return ""
+
+
+def _contact_message(subject: str, body: str, step: Step) -> EmailMessage:
+    """The e-mail for the contact: plain text, plus a sanitised HTML part when the body
+    is written in HTML (merge values escaped there, the text part made from it)."""
+    to = {"subject": subject, "from_email": settings.DEFAULT_FROM_EMAIL,
+          "to": [step.contact.email]}
+    if not HTML_TAG.search(body):
+        return EmailMessage(body=_render(body, step, "body"), **to)
+    markup = emails.sanitize_html(
+        merge_fields.render(body, _merge_values(step), html=True, field="body"))
+    message = EmailMultiAlternatives(body=emails.html_to_text(markup), **to)
+    message.attach_alternative(markup, "text/html")
+    return message
+
+
 def _preview_email(step: Step, settings_: dict) -> str:
     _need_contact(step)
-    if not step.contact.email:
-        raise ActionFailed(_("The contact has no e-mail address."))
+    reason = _why_not_mail(step.contact)
+    if reason:
+        return _("Would skip the e-mail: %(reason)s") % {"reason": reason}
     return _("Would e-mail “%(subject)s” to %(to)s.") % {
         "subject": _render(settings_["subject"], step, "subject"), "to": step.contact.email}
 
 
 def _perform_email(step: Step, settings_: dict) -> str:
     _need_contact(step)
-    if not step.contact.email:
-        raise ActionFailed(_("The contact has no e-mail address."))
+    reason = _why_not_mail(step.contact)
+    if reason:
+        raise ActionSkipped(_("E-mail not sent: %(reason)s") % {"reason": reason})
     subject = _render(settings_["subject"], step, "subject")
-    body = _render(settings_["body"], step, "body")
-    _send(EmailMessage(subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL,
-                       to=[step.contact.email]))
+    _send(_contact_message(subject, settings_["body"], step))
     return _("E-mailed “%(subject)s” to the contact.") % {"subject": subject}
 
 
