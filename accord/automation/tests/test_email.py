@@ -1,8 +1,12 @@
 """What a rule's e-mail to a contact is sent to, skips, and looks like."""
 
-from accord.automation import starters
-from accord.automation.models import RuleRun
+import datetime as dt
+
+from django.utils import timezone
+
+from accord.automation.models import Rule, RuleRun
 from accord.automation.tasks import start_run
+from accord.commerce import orders
 from accord.core.models import DomainEvent
 from accord.customers import services as customers
 from accord.customers.models import ContactTag
@@ -106,11 +110,32 @@ def test_a_plain_body_stays_plain_text_only(org, admin, in_org, make_rule, smtp_
     assert message.get_content().strip() == "1 < 2 and Tom & Jerry"
 
 
-def test_the_re_engagement_starter_mails_only_contacts_with_marketing_consent(
-    org, admin, in_org
+def test_the_re_engagement_starter_mails_only_lapsed_customers_with_marketing_consent(
+    org, admin, in_org, client_for, api_client_for
 ):
     with in_org(org):
-        rule = starters.switch_on(org, admin.user, "re_engagement")
+        people = {}
+        for name in ("Ada", "Bob"):
+            people[name] = customers.create_contact(org, admin.user, data={
+                "first_name": name, "email": f"{name.lower()}@example.com"})
+            orders.create_order(org, admin.user, data={
+                "number": f"N-{name}", "contact": people[name].pk, "currency": "USD",
+                "placed_at": (timezone.now() - dt.timedelta(days=200)).isoformat(),
+                "lines": [{"sku": "A1", "description": "A1", "quantity": "1",
+                           "unit_price": "40"}]})
+        customers.record_consent(org, admin.user, people["Ada"], channel="email",
+                                 purpose="marketing", status="granted", method="web_form")
 
-    assert {"kind": "consent", "channel": "email", "purpose": "marketing",
-            "op": "granted"} in rule.conditions["all"]
+    switched = client_for(admin).post("/settings/rules/starters/re_engagement/")
+    with in_org(org):
+        rule_id = Rule.objects.get(starter="re_engagement").pk
+    api = api_client_for(admin)
+    answers = {name: api.post(f"/api/v1/rules/{rule_id}/dry-run", {"record_id": contact.pk},
+                              content_type="application/json").json()
+               for name, contact in people.items()}
+
+    assert switched.status_code == 302
+    assert (answers["Ada"]["matched"], answers["Bob"]["matched"]) == (True, False)
+    assert "consent to E-mail for Marketing is granted" in answers["Bob"]["reason"]
+    assert answers["Ada"]["actions"][0]["result"] == (
+        "Would e-mail “We miss you, Ada” to ada@example.com.")
