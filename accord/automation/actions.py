@@ -8,36 +8,50 @@ with a message a person can act on.
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accord import merge_fields
 from accord.activities import services as activities
+from accord.customers import custom_fields
 from accord.customers import services as customers
-from accord.customers.models import ContactTag
+from accord.customers.models import Contact, ContactTag
+from accord.customers.validation import clean_contact
 from accord.errors import DomainError, InvalidInput
 from accord.identity.models import Membership, Team, User
 from accord.integrations import outbound
+from accord.marketing import emails
+from accord.marketing.models import SuppressedAddress
 from accord.sales import services as sales
-from accord.sales.models import Stage
+from accord.sales.models import Deal, Stage
+from accord.sales.validation import clean_deal
 from accord.service import services as service
+from accord.service.models import Ticket
+from accord.service.validation import clean_ticket
 
 from .models import Rule
 
 MAX_DAYS = 3650  # ten years: longer waits and due dates are a typing mistake
 MAX_TEXT = 20_000
 WEBHOOK_USER_AGENT = "Accord-Rules/1"
+# A body with an opening or closing tag is taken as HTML; anything else is plain text.
+HTML_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(\s[^<>]*)?/?>")
 
 
 class ActionFailed(DomainError):
     code = "action-failed"
     title = gettext_lazy("The action failed")
     status = 422
+
+
+class ActionSkipped(Exception):
+    """The action must not be done for this record; the run logs why and goes on."""
 
 
 @dataclass
@@ -124,22 +138,93 @@ def _need_contact(step: Step) -> None:
 # set_field
 
 
+# The fields a rule may set, by record kind, plus custom fields as `cf.<key>`.
+# Links to other records are left out (the owner has its own action), except
+# a deal's stage, which moves the deal through the usual stage history.
+SETTABLE_FIELDS = {
+    "contact": ["first_name", "last_name", "title", "email", "phone", "lifecycle_stage",
+                "source", "street", "city", "region", "postal_code", "country", "birthday",
+                "time_zone", "do_not_contact"],
+    "deal": ["name", "stage", "amount", "currency", "expected_close_date", "source",
+             "forecast_category", "next_step", "description"],
+    "ticket": ["subject", "status", "priority", "channel"],
+}
+CUSTOM_PREFIX = "cf."
+YES_NO = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+
+
+def settable_fields(entity: str) -> list[str]:
+    """The names `set_field` takes for `entity`: built-in fields, then `cf.<key>`."""
+    custom = custom_fields.active_fields(entity) if entity in SETTABLE_FIELDS else []
+    return [*SETTABLE_FIELDS.get(entity, []),
+            *(f"{CUSTOM_PREFIX}{field.key}" for field in custom)]
+
+
+def _field_input(field: str, value: str) -> dict:
+    """The update a service takes for setting `field` to the stored text `value`."""
+    if field.startswith(CUSTOM_PREFIX):
+        return {"custom_fields": {field.removeprefix(CUSTOM_PREFIX): value}}
+    if field == "do_not_contact":
+        return {field: YES_NO.get(value.lower(), value)}
+    return {field: value}
+
+
+def _check_field_value(org, entity: str, field: str, value: str) -> str:
+    """The service's complaint about the value, checked on a blank record; empty if none."""
+    data = _field_input(field, value)
+    if field == "do_not_contact" and not isinstance(data[field], bool):
+        return _("Enter true or false.")
+    probes = {
+        "contact": lambda: clean_contact(org, data, current=Contact(first_name="-")),
+        "deal": lambda: clean_deal(org, data, current=Deal(name="-",
+                                                           currency=org.base_currency)),
+        "ticket": lambda: clean_ticket(org, data, current=Ticket(subject="-")),
+    }
+    try:
+        probes[entity]()
+    except InvalidInput as exc:
+        return exc.errors[0]["message"]
+    return ""
+
+
 def _clean_set_field(org, entity: str, data: dict, errors: dict) -> dict:
+    field = _text(data, "field", errors, limit=100)
+    value = str(data.get("value") if data.get("value") is not None else "")[:2000]
     if _updater(entity) is None:
         errors["type"] = _("Fields of this kind of record cannot be set by a rule.")
-    return {"field": _text(data, "field", errors, limit=100),
-            "value": str(data.get("value") if data.get("value") is not None else "")[:2000]}
+    elif field and field not in settable_fields(entity):
+        errors["field"] = _("A rule cannot set this field. Choose one of: %(names)s.") % {
+            "names": ", ".join(settable_fields(entity))}
+    elif field:
+        problem = _check_field_value(org, entity, field, value)
+        if problem:
+            errors["value"] = problem
+    return {"field": field, "value": value}
+
+
+def _field_value(record, field: str):
+    if field.startswith(CUSTOM_PREFIX):
+        return (record.custom_fields or {}).get(field.removeprefix(CUSTOM_PREFIX))
+    return getattr(record, record._meta.get_field(field).attname)
 
 
 def _preview_set_field(step: Step, settings_: dict) -> str:
+    if settings_["field"] not in settable_fields(step.entity):
+        raise ActionFailed(_("A rule cannot set the field %(field)s.") % settings_)
     return _("Would set %(field)s to “%(value)s”.") % settings_
 
 
 def _perform_set_field(step: Step, settings_: dict) -> str:
     updater = _updater(step.entity)
-    if updater is None:
-        raise ActionFailed(_("Fields of this kind of record cannot be set by a rule."))
-    updater(step.org, None, step.record, data={settings_["field"]: settings_["value"]})
+    if updater is None or settings_["field"] not in settable_fields(step.entity):
+        # A custom field switched off since the rule was saved ends up here.
+        raise ActionFailed(_("A rule cannot set the field %(field)s.") % settings_)
+    before = _field_value(step.record, settings_["field"])
+    updater(step.org, None, step.record,
+            data=_field_input(settings_["field"], settings_["value"]))
+    after = _field_value(type(step.record).objects.get(pk=step.record.pk), settings_["field"])
+    if after == before:
+        return _("%(field)s was “%(value)s” already; nothing changed.") % settings_
     return _("Set %(field)s to “%(value)s”.") % settings_
 
 
@@ -322,22 +407,47 @@ def _clean_email(org, entity: str, data: dict, errors: dict) -> dict:
             "body": _text(data, "body", errors, limit=MAX_TEXT, merge=True)}
 
 
+def _why_not_mail(contact) -> str:
+    """Why the contact must not get a rule's e-mail; empty when it may."""
+    if contact.do_not_contact:
+        return _("The contact is marked “do not contact”.")
+    if not contact.email:
+        return _("The contact has no e-mail address.")
+    if SuppressedAddress.objects.filter(address=contact.email.lower()).exists():
+        return _("The contact's address is on the suppression list.")
+    return ""
+
+
+def _contact_message(subject: str, body: str, step: Step) -> EmailMessage:
+    """The e-mail for the contact: plain text, plus a sanitised HTML part when the body
+    is written in HTML (merge values escaped there, the text part made from it)."""
+    to = {"subject": subject, "from_email": settings.DEFAULT_FROM_EMAIL,
+          "to": [step.contact.email]}
+    if not HTML_TAG.search(body):
+        return EmailMessage(body=_render(body, step, "body"), **to)
+    markup = emails.sanitize_html(
+        merge_fields.render(body, _merge_values(step), html=True, field="body"))
+    message = EmailMultiAlternatives(body=emails.html_to_text(markup), **to)
+    message.attach_alternative(markup, "text/html")
+    return message
+
+
 def _preview_email(step: Step, settings_: dict) -> str:
     _need_contact(step)
-    if not step.contact.email:
-        raise ActionFailed(_("The contact has no e-mail address."))
+    reason = _why_not_mail(step.contact)
+    if reason:
+        return _("Would skip the e-mail: %(reason)s") % {"reason": reason}
     return _("Would e-mail “%(subject)s” to %(to)s.") % {
         "subject": _render(settings_["subject"], step, "subject"), "to": step.contact.email}
 
 
 def _perform_email(step: Step, settings_: dict) -> str:
     _need_contact(step)
-    if not step.contact.email:
-        raise ActionFailed(_("The contact has no e-mail address."))
+    reason = _why_not_mail(step.contact)
+    if reason:
+        raise ActionSkipped(_("E-mail not sent: %(reason)s") % {"reason": reason})
     subject = _render(settings_["subject"], step, "subject")
-    body = _render(settings_["body"], step, "body")
-    _send(EmailMessage(subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL,
-                       to=[step.contact.email]))
+    _send(_contact_message(subject, settings_["body"], step))
     return _("E-mailed “%(subject)s” to the contact.") % {"subject": subject}
 
 

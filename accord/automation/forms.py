@@ -49,7 +49,8 @@ class RuleForm(forms.Form):
         help_text=_("For “A record is created” and “A field changes”."))
     field = forms.CharField(label=_("Field"), required=False, max_length=64,
                             help_text=_("For “A field changes”: its name, such as "
-                                        "lifecycle_stage or owner."))
+                                        "lifecycle_stage or owner; custom_fields for any "
+                                        "custom field."))
     stage = forms.ChoiceField(label=_("Stage"), required=False,
                               help_text=_("For “A deal moves to a stage”; empty for any."))
     status = forms.ChoiceField(label=_("Ticket status"), required=False,

@@ -138,6 +138,11 @@ def advance(org, run_id: int, *, now: dt.datetime | None = None) -> str | None:
                 run.next_action = index + 1
                 run.attempts = 0
                 run.save(update_fields=["log", "next_action", "attempts"])
+        except actions.ActionSkipped as exc:
+            run.log = [*run.log, _entry(index, action["type"], RunStatus.SKIPPED, str(exc), now)]
+            run.next_action = index + 1
+            run.attempts = 0
+            run.save(update_fields=["log", "next_action", "attempts"])
         except DomainError as exc:
             return _failed(run, index, action, error_text(exc), now)
         except Exception:

@@ -23,7 +23,6 @@ logger = logging.getLogger(__name__)
 RULE_FIELDS = ["name", "trigger", "settings", "conditions", "actions", "is_active"]
 TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 DEFAULT_TIME = "08:00"
-FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
 def get_rule(rule_id) -> Rule:
@@ -67,8 +66,10 @@ def _clean_settings(trigger: str, raw, errors: dict) -> dict:
     elif trigger == Trigger.FIELD_CHANGED:
         entity(["contact", "deal", "ticket", "order", "subscription"])
         field = str(raw.get("field") or "").strip()
-        if not FIELD_NAME.match(field):
-            errors["settings.field"] = _("Give the field's name, such as lifecycle_stage.")
+        known = triggers.CHANGE_FIELDS.get(out["entity"], [])
+        if field not in known:
+            errors["settings.field"] = _("Choose one of: %(names)s.") % {
+                "names": ", ".join(known)}
         out["field"] = field
     elif trigger == Trigger.STAGE_MOVED:
         stage = as_pk(raw.get("stage")) if raw.get("stage") not in (None, "") else None

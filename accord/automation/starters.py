@@ -53,17 +53,22 @@ STARTERS = [
                  {"kind": "activity", "type": "meeting", "op": "not_in_last_days",
                   "value": 365}]},
     ),
+    # The e-mail is marketing, so the starter takes only contacts whose
+    # e-mail marketing consent is granted, as campaigns do; the call task is
+    # made for those contacts alone too.
     Starter(
         "re_engagement", _("Re-engage lapsed customers"),
-        _("An e-mail and a task for customers who bought before but nothing in 90 days, "
-          "at most once every 90 days."),
+        _("An e-mail and a task for customers who bought before but nothing in 90 days "
+          "and agreed to marketing e-mail, at most once every 90 days."),
         "schedule", {"time": "09:00", "repeat_days": 90},
         [{"type": "send_email", "subject": "We miss you, {{ contact.first_name }}",
           "body": "Hello {{ contact.first_name|default:\"there\" }},\n\nit has been a while "
                   "since your last order. Reply to this e-mail if we can help.\n"},
          {"type": "create_task", "days": 3,
           "subject": "Call {{ contact.full_name }}: no purchase in 90 days"}],
-        {"all": [{"kind": "purchase", "op": "lapsed_days", "value": 90}]},
+        {"all": [{"kind": "purchase", "op": "lapsed_days", "value": 90},
+                 {"kind": "consent", "channel": "email", "purpose": "marketing",
+                  "op": "granted"}]},
     ),
 ]
 BY_KEY = {starter.key: starter for starter in STARTERS}

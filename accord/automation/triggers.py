@@ -12,10 +12,15 @@ from django.utils.translation import gettext_lazy as _
 
 from accord import events
 from accord.commerce.models import Order, Subscription
+from accord.commerce.orders import ORDER_FIELDS
+from accord.commerce.subscriptions import SUBSCRIPTION_FIELDS
 from accord.core.models import DomainEvent
 from accord.customers.models import Contact
+from accord.customers.services import CONTACT_FIELDS
 from accord.sales.models import Deal, DealContact
+from accord.sales.services import DEAL_FIELDS
 from accord.service.models import Ticket
+from accord.service.services import TICKET_FIELDS
 
 from .models import Rule, Trigger
 
@@ -40,6 +45,16 @@ DATE_FIELDS = {
     "deal.expected_close_date": ("deal", "expected_close_date"),
 }
 CUSTOM_DATE_PREFIX = "contact.custom."
+# The field names a change event of each kind of record lists as changed,
+# which a `field_changed` rule can wait for; a change to any custom field is
+# listed as `custom_fields`.
+CHANGE_FIELDS = {
+    "contact": [*CONTACT_FIELDS, "tags", "emails", "phones"],
+    "deal": [*DEAL_FIELDS, "contacts"],
+    "ticket": [*TICKET_FIELDS, "tags"],
+    "order": [*ORDER_FIELDS, "lines"],
+    "subscription": SUBSCRIPTION_FIELDS,
+}
 
 
 def rule_entity(rule: Rule) -> str:

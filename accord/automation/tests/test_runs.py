@@ -233,3 +233,31 @@ def test_a_solved_ticket_opens_a_deal_and_tells_its_assignee(org, admin, in_org,
     recipients, subject, body = smtp_inbox.only()
     assert (recipients, subject) == ([admin.user.email], "Accord: Rule")
     assert body.strip() == "Offer Ada an upgrade."
+
+
+def test_two_rules_undoing_each_others_change_stop_with_a_visible_stopped_run(
+    org, admin, in_org, make_rule, eager, django_capture_on_commit_callbacks
+):
+    # Both rules wait for the stage to change, and each changes it back.
+    for name, stage in (("To customer", "customer"), ("To lead", "lead")):
+        make_rule(org, name=name, trigger="field_changed",
+                  settings={"entity": "contact", "field": "lifecycle_stage"},
+                  actions=[{"type": "set_field", "field": "lifecycle_stage", "value": stage}])
+    with in_org(org):
+        contact = customers.create_contact(org, admin.user, data={"first_name": "Ada"})
+
+    with in_org(org), django_capture_on_commit_callbacks(execute=True):
+        customers.update_contact(org, admin.user, contact,
+                                 data={"lifecycle_stage": "opportunity"})
+
+    with in_org(org):
+        runs = list(RuleRun.objects.order_by("id"))
+    stopped = [run for run in runs if run.status == "stopped"]
+    assert {(run.depth, run.log[0]["detail"]) for run in stopped} == {(6, (
+        "Stopped: this change was made by a chain of 5 rule runs, each set off by the one "
+        "before; rules stop after 5 so that they cannot loop."))}
+    assert max(run.depth for run in runs if run.status == "done") == 5
+    assert {run.status for run in runs} == {"done", "stopped"}
+    # Each change sets off both rules, so every link doubles the runs: 2 + 4 + 8 + 16 + 32
+    # done, and the 64 set off by the fifth link stopped, as docs/automation.md says.
+    assert (len(runs) - len(stopped), len(stopped)) == (62, 64)
