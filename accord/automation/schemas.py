@@ -35,7 +35,7 @@ class RulePatch(Schema):
     conditions: dict[str, Any] | None = None
     actions: list[dict[str, Any]] | None = None
     is_active: bool | None = None
-    version: int | None = Field(None, description="The version the change is based on.")
+    version: int = Field(description="The version the change is based on.")
 
 
 class RuleOut(Schema):
