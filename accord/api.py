@@ -13,12 +13,11 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.renderers import JSONRenderer
 from ninja.responses import NinjaJSONEncoder
 
-from accord.errors import DomainError
+from accord.errors import PROBLEM_TYPE, DomainError
 from accord.identity.api_auth import AUTH
 
 logger = logging.getLogger(__name__)
 
-PROBLEM_TYPE = "https://accord.invalid/problems/"
 HTTP_PROBLEMS = {  # status: (code, title) for errors Ninja raises itself
     400: ("bad-request", "Bad request"),
     403: ("not-permitted", "Not permitted"),

@@ -4,7 +4,25 @@ Services raise these; the API renders them as RFC 9457 problem documents and
 views turn them into form errors. Messages never echo the input back.
 """
 
+import json
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpResponse
 from django.utils.translation import gettext_lazy as _
+
+PROBLEM_TYPE = "https://accord.invalid/problems/"
+
+
+def problem_response(status: int, code: str, title: str, detail: str, *,
+                     errors: list | None = None) -> HttpResponse:
+    """An RFC 9457 problem document for answers made outside the API's own handlers
+    (public form endpoints, errors Django answers before any API handler)."""
+    body = {"type": PROBLEM_TYPE + code, "title": str(title), "status": status,
+            "detail": str(detail)}
+    if errors is not None:
+        body["errors"] = errors
+    return HttpResponse(json.dumps(body, cls=DjangoJSONEncoder), status=status,
+                        content_type="application/problem+json")
 
 
 class DomainError(Exception):

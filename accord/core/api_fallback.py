@@ -6,12 +6,9 @@ any handler runs, as HTML. A client of `/api/` reads every error the same
 way, so those two are rewritten here into RFC 9457 documents.
 """
 
-import json
-
-from django.http import HttpResponse
+from accord.errors import problem_response
 
 API_PREFIX = "/api/"
-PROBLEM_TYPE = "https://accord.invalid/problems/"
 FALLBACKS = {  # status: (code, title, detail)
     404: ("not-found", "Not found", "No API resource at this address."),
     405: ("method-not-allowed", "Method not allowed",
@@ -31,12 +28,9 @@ class ApiProblemMiddleware:
             return response
         code, title, detail = FALLBACKS[response.status_code]
         allowed = response.get("Allow", "")
-        body = {
-            "type": PROBLEM_TYPE + code, "title": title, "status": response.status_code,
-            "detail": detail.format(method=request.method, allowed=allowed or "nothing"),
-        }
-        problem = HttpResponse(json.dumps(body), status=response.status_code,
-                               content_type="application/problem+json")
+        problem = problem_response(
+            response.status_code, code, title,
+            detail.format(method=request.method, allowed=allowed or "nothing"))
         if allowed:
             problem["Allow"] = allowed
         return problem

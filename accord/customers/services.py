@@ -72,6 +72,22 @@ def get_contact(contact_id, *, with_deleted: bool = False) -> Contact:
     return contact
 
 
+def contact_with_address(address: str) -> Contact | None:
+    """The live contact with this e-mail address as its primary one, else as another of
+    theirs, oldest first; None for a blank address or when no one has it."""
+    address = (address or "").strip()
+    if not address:
+        return None
+    contact = Contact.objects.filter(email__iexact=address).order_by("pk").first()
+    if contact is None:
+        other = (ContactEmail.objects.filter(address__iexact=address,
+                                             contact__deleted_at__isnull=True,
+                                             contact__merged_into__isnull=True)
+                 .order_by("contact_id").first())
+        contact = other.contact if other is not None else None
+    return contact
+
+
 def get_company(company_id, *, with_deleted: bool = False) -> Company:
     manager = Company.with_deleted if with_deleted else Company.objects
     company = _get(manager.filter(merged_into__isnull=True), company_id)

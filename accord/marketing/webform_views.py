@@ -14,7 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 from django_scopes import scope
 
-from accord.errors import InvalidInput, NotFound, StaleVersion
+from accord.errors import InvalidInput, NotFound, StaleVersion, problem_response
 from accord.identity.permissions import permission_required
 from accord.web import can, list_page, pager, save_form
 
@@ -229,12 +229,8 @@ def _thank_you(form: WebForm) -> str:
     return _("Thank you, we will be in touch soon.")
 
 
-def _problem(status: int, code: str, title: str, detail: str, errors=None) -> JsonResponse:
-    body = {"type": "https://accord.invalid/problems/" + code, "title": title,
-            "status": status, "detail": detail}
-    if errors is not None:
-        body["errors"] = errors
-    return JsonResponse(body, status=status, content_type="application/problem+json")
+def _problem(status: int, code: str, title: str, detail: str, errors=None) -> HttpResponse:
+    return problem_response(status, code, title, detail, errors=errors)
 
 
 def _with_cors(request, form: WebForm | None, response: HttpResponse) -> HttpResponse:

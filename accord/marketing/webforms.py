@@ -41,7 +41,6 @@ from accord.customers.models import (
     ConsentPurpose,
     ConsentStatus,
     Contact,
-    ContactEmail,
     Entity,
     FieldType,
     LifecycleStage,
@@ -533,18 +532,6 @@ def _evidence(how, submission: WebFormSubmission, ip: str) -> str:
     return text if len(text) <= EVIDENCE_LIMIT else text[:EVIDENCE_LIMIT - 1] + "…"
 
 
-def find_contact(email: str) -> Contact | None:
-    """The live contact with this address, primary or not, oldest first."""
-    contact = Contact.objects.filter(email__iexact=email).order_by("pk").first()
-    if contact is None:
-        other = (ContactEmail.objects.filter(address__iexact=email,
-                                             contact__deleted_at__isnull=True,
-                                             contact__merged_into__isnull=True)
-                 .order_by("contact_id").first())
-        contact = other.contact if other is not None else None
-    return contact
-
-
 def _company(org, name: str) -> Company:
     company = Company.objects.filter(name__iexact=name).order_by("pk").first()
     return company or customers.create_company(org, None, data={"name": name})
@@ -563,7 +550,7 @@ def _save_contact(org, form: WebForm, values: dict, source: str) -> Contact:
              if name in ("first_name", "last_name", "phone", "title") and value}
     custom = {name[3:]: value for name, value in values.items()
               if name.startswith("cf_") and value not in ("", None, [])}
-    contact = find_contact(values["email"])
+    contact = customers.contact_with_address(values["email"])
     if contact is None:
         data = {**given, "email": values["email"], "source": source,
                 "tags": list(form.tags), "owner": form.owner_id}

@@ -17,7 +17,7 @@ from django_scopes import scope
 
 from accord.audit.history import field_history
 from accord.customers.forms import members_of
-from accord.errors import Conflict, InvalidInput, StaleVersion
+from accord.errors import Conflict, InvalidInput, StaleVersion, problem_response
 from accord.identity.permissions import permission_required
 from accord.identity.visibility import require_visible, visible
 from accord.integrations.writers import text_cell
@@ -416,11 +416,8 @@ def _wants_json(request) -> bool:
 
 def _public_error(request, status: int, title: str, detail: str, errors=None):
     if _wants_json(request):
-        body = {"type": "https://accord.invalid/problems/" + title.lower().replace(" ", "-"),
-                "title": title, "status": status, "detail": detail}
-        if errors is not None:
-            body["errors"] = errors
-        return JsonResponse(body, status=status, content_type="application/problem+json")
+        return problem_response(status, title.lower().replace(" ", "-"), title, detail,
+                                errors=errors)
     return render(request, "sales/leads/web_form_result.html",
                   {"ok": False, "detail": detail, "errors": errors or []}, status=status)
 

@@ -28,7 +28,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accord.audit import services as audit
 from accord.audit.models import Action
-from accord.customers.models import Contact, ContactEmail
+from accord.customers import services as customers
+from accord.customers.models import Contact
 from accord.customers.validation import Collector
 from accord.errors import DomainError, InvalidInput, NotFound, StaleVersion
 from accord.identity.models import Organization, hash_secret
@@ -113,21 +114,6 @@ def organization_for_slug(slug: str) -> Organization:
 # Signing in
 
 
-def find_contact(address: str) -> Contact | None:
-    """The live contact with this address (primary or another of theirs), oldest first."""
-    address = address.strip()
-    if not address:
-        return None
-    contact = Contact.objects.filter(email__iexact=address).order_by("pk").first()
-    if contact is None:
-        other = (ContactEmail.objects.filter(address__iexact=address,
-                                             contact__deleted_at__isnull=True,
-                                             contact__merged_into__isnull=True)
-                 .order_by("contact_id").first())
-        contact = other.contact if other is not None else None
-    return contact
-
-
 def throttled(org, address: str, ip: str) -> bool:
     since = timezone.now() - THROTTLE_WINDOW
     recent = PortalSignInRequest.objects.filter(created_at__gte=since)
@@ -150,7 +136,7 @@ def request_sign_in(org, address: str, *, ip: str, link_for) -> None:
                         "then try again.")
 
     now = timezone.now()
-    contact = find_contact(address)
+    contact = customers.contact_with_address(address)
     raw = secrets.token_urlsafe(32) if contact is not None else ""
     entry = PortalSignInRequest.objects.create(
         organization=org, email_hash=email_hash(address), ip=ip[:45], contact=contact,
