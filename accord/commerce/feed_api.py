@@ -133,13 +133,9 @@ def delete_feed(request: HttpRequest, feed_id: int):
                     summary="Read the feed now, on the worker")
 def run_feed(request: HttpRequest, feed_id: int):
     """409 while a run of the feed is under way."""
-    from .tasks import run_product_feed
-
     allow(request, "products.manage")
-    feed = feeds.get_feed(feed_id)
-    if not feeds.claim(feed):
+    if not feeds.queue_run(feeds.get_feed(feed_id)):
         raise Conflict("This feed is being read now; wait for that run to finish.")
-    run_product_feed.delay(feed.pk)
     return Status(202, feeds.get_feed(feed_id))
 
 

@@ -94,11 +94,8 @@ def feed_edit(request, pk: int):
 @require_POST
 @permission_required("products.manage")
 def feed_run(request, pk: int):
-    from .tasks import run_product_feed
-
     feed = feeds.get_feed(pk)
-    if feeds.claim(feed):
-        run_product_feed.delay(feed.pk)
+    if feeds.queue_run(feed):
         messages.success(request, _("The feed is being read; its run appears below when "
                                     "it is done."))
     else:

@@ -157,6 +157,16 @@ def claim(feed: ProductFeed) -> bool:
     return bool(claimed)
 
 
+def queue_run(feed: ProductFeed) -> bool:
+    """Claim the feed and hand a run of it to the worker; False while a run is under way."""
+    from .tasks import run_product_feed
+
+    if not claim(feed):
+        return False
+    run_product_feed.delay(feed.pk)
+    return True
+
+
 def rows_of_json(body: bytes) -> bytes:
     """A JSON feed (a list of product objects, or an object holding one under
     `products` or `items`) as CSV bytes with a column per key; FeedError if it is not."""

@@ -23,9 +23,7 @@ def run_due_product_feeds() -> int:
     queued = 0
     for feed in list(feeds.due_feeds()):
         with scope(organization=feed.organization):
-            if feeds.claim(feed):
-                run_product_feed.delay(feed.pk)
-                queued += 1
+            queued += feeds.queue_run(feed)
     return queued
 
 
