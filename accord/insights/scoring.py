@@ -85,9 +85,10 @@ def _dated(rows, customers: dict) -> dict[int, list]:
     return by_contact
 
 
-def _count_within(entries, as_of: dt.datetime, days: int) -> int:
+def _count_within(times, as_of: dt.datetime, days: int) -> int:
+    """How many of `times` fall in the `days` before `as_of`."""
     since = as_of - dt.timedelta(days=days)
-    return sum(1 for when, *_rest in entries if when is not None and since <= when <= as_of)
+    return sum(1 for when in times if when is not None and since <= when <= as_of)
 
 
 def churn_factors(org, customers: dict) -> dict[int, dict]:
@@ -106,15 +107,16 @@ def churn_factors(org, customers: dict) -> dict[int, dict]:
         as_of_day = timezone.localdate(as_of)
         used = [when for when, kind in events.get(contact_id, ())
                 if kind not in PAYMENT_FAILED and when <= as_of]
-        failed = [(when,) for when, kind in events.get(contact_id, ()) if kind in PAYMENT_FAILED]
-        poor = [(when,) for when, rating in ratings.get(contact_id, ()) if rating <= POOR_RATING]
+        failed = [when for when, kind in events.get(contact_id, ()) if kind in PAYMENT_FAILED]
+        poor = [when for when, rating in ratings.get(contact_id, ()) if rating <= POOR_RATING]
+        opened = [when for (when,) in tickets.get(contact_id, ())]
         renews = customer["renews_on"]
         factors[contact_id] = {
             "tenure_months": max(0, (as_of_day - customer["first"]).days) // 30,
             "plan": customer["plan"],
             "mrr": float(customer["mrr"]),
             "days_to_renewal": max(0, (renews - as_of_day).days) if renews else None,
-            "tickets_90d": _count_within(tickets.get(contact_id, ()), as_of, 90),
+            "tickets_90d": _count_within(opened, as_of, 90),
             "poor_ratings": _count_within(poor, as_of, 365),
             "days_since_use": (as_of - max(used)).days if used else None,
             "failed_payments_90d": _count_within(failed, as_of, 90),
