@@ -10,6 +10,7 @@ from ninja import Query, Router, Status
 
 from accord.errors import NotFound
 from accord.identity.api_auth import allow
+from accord.identity.visibility import through_contact
 from accord.pagination import clamp_limit, paginate, parse_ordering
 
 from . import orders as order_services
@@ -27,7 +28,7 @@ from .order_schemas import (
     SubscriptionPage,
     SubscriptionPatch,
 )
-from .queries import follow_contact_visibility, order_filters, subscription_filters
+from .queries import order_filters, subscription_filters
 
 orders = Router(tags=["orders"])
 subscriptions = Router(tags=["subscriptions"])
@@ -41,7 +42,7 @@ SUBSCRIPTION_ORDERINGS = {"started_at": "started_at", "renews_on": "renews_on",
 def _order(request, order_id) -> Order:
     """The order, 404 also when its contact is hidden from the member."""
     order = order_services.get_order(order_id)
-    visible = follow_contact_visibility(Order.objects.filter(pk=order.pk),
+    visible = through_contact(Order.objects.filter(pk=order.pk),
                                             request.membership)
     found = visible.prefetch_related("lines__order").first()
     if found is None:
@@ -51,7 +52,7 @@ def _order(request, order_id) -> Order:
 
 def _subscription(request, subscription_id) -> Subscription:
     subscription = subscription_services.get_subscription(subscription_id)
-    if not follow_contact_visibility(Subscription.objects.filter(pk=subscription.pk),
+    if not through_contact(Subscription.objects.filter(pk=subscription.pk),
                                          request.membership).exists():
         raise NotFound("No subscription with this id.")
     return subscription
@@ -69,7 +70,7 @@ def _data(payload, *, drop=("version",)) -> dict:
 def list_orders(request: HttpRequest, filters: Query[OrderFilters]):
     allow(request, "orders.view")
     ordering = parse_ordering(filters.ordering, ORDER_ORDERINGS, "-placed_at")
-    queryset = order_filters(follow_contact_visibility(
+    queryset = order_filters(through_contact(
         Order.objects.prefetch_related("lines__order"), request.membership), request.GET)
     items, next_cursor = paginate(queryset, ordering, cursor=filters.cursor,
                                   limit=clamp_limit(filters.limit))
@@ -112,7 +113,7 @@ def delete_order(request: HttpRequest, order_id: int, version: int | None = None
 def list_subscriptions(request: HttpRequest, filters: Query[SubscriptionFilters]):
     allow(request, "orders.view")
     ordering = parse_ordering(filters.ordering, SUBSCRIPTION_ORDERINGS, "-started_at")
-    queryset = subscription_filters(follow_contact_visibility(
+    queryset = subscription_filters(through_contact(
         Subscription.objects.all(), request.membership), request.GET)
     items, next_cursor = paginate(queryset, ordering, cursor=filters.cursor,
                                   limit=clamp_limit(filters.limit))

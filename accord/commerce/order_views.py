@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from accord.audit.history import field_history
 from accord.errors import InvalidInput, NotFound, StaleVersion
 from accord.identity.permissions import permission_required
+from accord.identity.visibility import through_contact
 from accord.integrations.writers import text_cell
 from accord.web import can, list_page, pager, save_form
 
@@ -19,7 +20,7 @@ from . import orders as order_services
 from . import subscriptions as subscription_services
 from .models import Channel, Order, OrderKind, OrderStatus, Subscription, SubscriptionStatus
 from .order_forms import OrderForm, SubscriptionForm
-from .queries import follow_contact_visibility, order_filters, subscription_filters
+from .queries import order_filters, subscription_filters
 
 PAGE_SIZE = 50
 ORDERINGS = {"placed_at": "placed_at", "total": "total", "number": "number"}
@@ -34,7 +35,7 @@ def _order(request, pk) -> Order:
         order = order_services.get_order(pk)
     except NotFound as exc:
         raise Http404(str(exc)) from exc
-    found = follow_contact_visibility(Order.objects.filter(pk=order.pk),
+    found = through_contact(Order.objects.filter(pk=order.pk),
                                           request.membership).select_related(
         "contact", "company", "original").first()
     if found is None:
@@ -43,7 +44,7 @@ def _order(request, pk) -> Order:
 
 
 def _visible(request, queryset):
-    return follow_contact_visibility(queryset, request.membership)
+    return through_contact(queryset, request.membership)
 
 
 @permission_required("orders.view")

@@ -112,21 +112,3 @@ def subscription_filters(queryset: QuerySet, params) -> QuerySet:
             queryset = queryset.filter(**{lookup: day})
     errors.raise_if_any()
     return queryset
-
-
-def follow_contact_visibility(queryset: QuerySet, membership) -> QuerySet:
-    """The orders or subscriptions a member may see: those of no contact, and of contacts
-    they may see.
-
-    Orders follow their contact's record visibility, as tickets do, so a
-    member who may not see a contact does not meet them through an order.
-    """
-    from accord.customers.models import Contact
-    from accord.identity.visibility import Scope, scope_for, visible
-
-    if membership is None:
-        return queryset.none()
-    if scope_for(membership, "contacts") == Scope.ALL:
-        return queryset
-    contacts = visible(Contact.objects.all(), membership, "contacts").values("pk")
-    return queryset.filter(Q(contact__isnull=True) | Q(contact__in=contacts))

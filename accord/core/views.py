@@ -12,10 +12,9 @@ from django.utils import timezone
 
 from accord import search as text_search
 from accord.activities.models import Activity, Kind
-from accord.commerce.queries import follow_contact_visibility
 from accord.customers.models import Company, Contact, LifecycleStage
 from accord.identity.permissions import has_permission
-from accord.identity.visibility import visible
+from accord.identity.visibility import through_contact, visible
 from accord.reports.dashboards import role_dashboard
 from accord.sales.models import Deal
 from accord.service.models import Ticket
@@ -96,7 +95,7 @@ def home(request):
         ],
         # Activities follow their contact's visibility, as in reports.
         "recent_activity": list(
-            follow_contact_visibility(Activity.objects.exclude(kind=Kind.SYSTEM),
+            through_contact(Activity.objects.exclude(kind=Kind.SYSTEM),
                                       request.membership)
             .select_related("contact", "company", "author")
             .order_by("-occurred_at", "-id")[:8]

@@ -109,6 +109,28 @@ def visible(queryset: QuerySet, membership: Membership | None, area: str) -> Que
     return queryset.filter(seen)
 
 
+def through_contact(queryset: QuerySet, membership: Membership | None, *,
+                    also: Q | None = None) -> QuerySet:
+    """Narrow records that belong to a contact (tickets, orders, subscriptions, activities)
+    to those a member may see: records of no contact, of contacts the member may see,
+    and those `also` matches.
+
+    Such records follow their contact's visibility, so a member who may not
+    see a contact does not meet them through a ticket or an order either.
+    """
+    from accord.customers.models import Contact
+
+    if membership is None:
+        return queryset.none()
+    if scope_for(membership, "contacts") == Scope.ALL:
+        return queryset
+    contacts = visible(Contact.objects.all(), membership, "contacts").values("pk")
+    seen = Q(contact__isnull=True) | Q(contact__in=contacts)
+    if also is not None:
+        seen |= also
+    return queryset.filter(seen)
+
+
 def can_see(membership: Membership | None, record, area: str) -> bool:
     """Whether the member may see `record` (a row of the area's model)."""
     if membership is None:

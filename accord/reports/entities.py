@@ -19,11 +19,10 @@ from django.utils.translation import gettext_lazy as _
 from accord.activities.models import Activity
 from accord.activities.models import Kind as ActivityKind
 from accord.commerce.models import Order, OrderKind, OrderStatus
-from accord.commerce.queries import follow_contact_visibility
 from accord.customers.custom_fields import active_fields
 from accord.customers.models import Company, CompanySize, Contact, FieldType, LifecycleStage
 from accord.identity.models import Membership
-from accord.identity.visibility import visible
+from accord.identity.visibility import through_contact, visible
 from accord.sales.models import Deal, DealContact, DealStatus, Pipeline, Stage
 from accord.service.models import Queue, Ticket
 from accord.service.models.ticket import Channel, Priority, TicketStatus
@@ -176,7 +175,7 @@ def _builtin() -> dict[str, Entity]:
             contacts=lambda contacts: Q(contact__in=contacts.values("pk")),
         ),
         Entity(
-            "orders", _("Orders"), Order, "orders.view", follow_contact_visibility,
+            "orders", _("Orders"), Order, "orders.view", through_contact,
             [Dimension("status", _("Status"), "status", CHOICE, _choices(OrderStatus)),
              Dimension("kind", _("Kind"), "kind", CHOICE, _choices(OrderKind)),
              Dimension("currency", _("Currency"), "currency", TEXT)],
@@ -187,7 +186,7 @@ def _builtin() -> dict[str, Entity]:
         ),
         Entity(
             "activities", _("Activities"), Activity, "activities.view",
-            follow_contact_visibility,
+            through_contact,
             [Dimension("kind", _("Type"), "kind", CHOICE, _choices(ActivityKind)),
              _owner(_("Author"), "author_id", "author"),
              _owner(_("Assignee"), "assignee_id", "assignee"),

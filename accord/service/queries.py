@@ -39,16 +39,11 @@ def visible_tickets(queryset: QuerySet[Ticket], membership) -> QuerySet[Ticket]:
     Tickets follow their contact's record visibility, so a member who may
     not see a contact does not meet them through a ticket either.
     """
-    from accord.customers.models import Contact
-    from accord.identity.visibility import Scope, scope_for, visible
+    from accord.identity.visibility import through_contact
 
     if membership is None:
         return queryset.none()
-    if scope_for(membership, "contacts") == Scope.ALL:
-        return queryset
-    contacts = visible(Contact.objects.all(), membership, "contacts").values("pk")
-    return queryset.filter(Q(contact__isnull=True) | Q(contact__in=contacts)
-                           | Q(assignee_id=membership.user_id))
+    return through_contact(queryset, membership, also=Q(assignee_id=membership.user_id))
 
 
 def may_see_ticket(ticket: Ticket, membership) -> bool:

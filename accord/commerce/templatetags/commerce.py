@@ -3,7 +3,7 @@
 from django import template
 
 from accord.identity.permissions import has_permission
-from accord.identity.visibility import can_see
+from accord.identity.visibility import can_see, through_contact
 from accord.insights.churn import top_reasons
 from accord.insights.models import ChurnScore, LoyaltyStatus, RfmScore
 from accord.insights.rfm import reasons_for
@@ -11,7 +11,6 @@ from accord.insights.scoring import suggestions_for
 
 from ..models import Order, Subscription
 from ..models.subscription import LIVE_STATUSES
-from ..queries import follow_contact_visibility
 from ..subscriptions import purchase_summary
 
 register = template.Library()
@@ -51,8 +50,8 @@ def orders_box(context, *, company=None, contact=None):
             churn = {"score": risk, "reasons": top_reasons(risk.reasons)}
         if has_permission(membership, "products.view"):
             suggestions = suggestions_for(contact)
-    orders = follow_contact_visibility(Order.objects.filter(**where), membership)
-    subscriptions = follow_contact_visibility(Subscription.objects.filter(**where), membership)
+    orders = through_contact(Order.objects.filter(**where), membership)
+    subscriptions = through_contact(Subscription.objects.filter(**where), membership)
     return {
         "visible": True,
         "summary": purchase_summary(request.organization, orders=orders,
