@@ -36,6 +36,24 @@ def pytest_configure(config):
 
 
 @pytest.fixture(autouse=True)
+def empty_task_queue(request):
+    """Tests whose data a worker can see start with this process's queue empty.
+
+    A task queued by an earlier test names rows of a database that has since been
+    emptied, and on SQLite a new row may take the same id; a worker started later
+    would run it against the wrong record. Only transactional tests commit what a
+    worker reads, so only they pay for the purge.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or {
+        "transactional_db", "live_server"} & set(request.fixturenames)
+    if transactional:
+        from accord.celery import app
+
+        app.control.purge()
+
+
+@pytest.fixture(autouse=True)
 def generous_api_rate_limit(settings):
     """Tests call the API far faster than a client would; the limit has its own tests."""
     settings.API_RATE_LIMIT = 100_000
