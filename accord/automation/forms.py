@@ -35,7 +35,7 @@ INPUT_LABELS = {
 MAX_ROWS = 20
 # Which trigger uses which setting, for the help beside each.
 SETTING_FIELDS = ["entity", "field", "stage", "status", "date", "days", "time", "event_type",
-                  "repeat_days"]
+                  "behaviour", "repeat_days"]
 
 
 class RuleForm(forms.Form):
@@ -65,6 +65,10 @@ class RuleForm(forms.Form):
                            help_text=_("For dates and schedules, in the organisation's time "
                                        "zone."))
     event_type = forms.ChoiceField(label=_("Event"), required=False)
+    behaviour = forms.CharField(
+        label=_("Behaviour event type"), required=False, max_length=100,
+        help_text=_("For “A contact does something”: the type your shop or app sends, "
+                    "such as cart.abandoned."))
     repeat_days = forms.IntegerField(
         label=_("Take a contact again after days"), required=False,
         help_text=_("For “Every day at a time”."))

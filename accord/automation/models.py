@@ -14,6 +14,7 @@ class Trigger(models.TextChoices):
     TICKET_STATUS = "ticket_status", _("A ticket's status changes")
     DATE_REACHED = "date_reached", _("A date is reached")
     EVENT = "event", _("An event is received")
+    BEHAVIOUR = "behaviour", _("A contact does something (behaviour event)")
     SCHEDULE = "schedule", _("Every day at a time")
 
 

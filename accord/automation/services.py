@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from accord import events
 from accord.audit import services as audit
 from accord.audit.models import Action
+from accord.commerce.behaviour import TYPE as BEHAVIOUR_TYPE
 from accord.customers.validation import as_pk
 from accord.errors import DomainError, InvalidInput, NotFound, StaleVersion
 from accord.marketing.conditions import Conditions
@@ -97,6 +98,13 @@ def _clean_settings(trigger: str, raw, errors: dict) -> dict:
         if event_type not in events.EVENT_TYPES:
             errors["settings.event_type"] = _("Choose an event type Accord sends.")
         out["event_type"] = event_type
+    elif trigger == Trigger.BEHAVIOUR:
+        behaviour = str(raw.get("behaviour") or "").strip()
+        if not BEHAVIOUR_TYPE.match(behaviour):
+            errors["settings.behaviour"] = _(
+                "Name the behaviour event type, such as cart.abandoned: letters, digits "
+                "and . _ : - only, at most 100.")
+        out["behaviour"] = behaviour
     elif trigger == Trigger.SCHEDULE:
         time()
         # A contact matching on many days is taken again after this many days.

@@ -13,7 +13,7 @@ from accord.core.models import DomainEvent
 from accord.identity.models import Organization
 from accord.timezones import zone_named
 
-from . import runner, scheduling
+from . import runner, scheduling, triggers
 from .models import Rule, RuleRun, Trigger
 
 logger = logging.getLogger(__name__)
@@ -36,6 +36,28 @@ def start_run(rule_id: int, event_id: int) -> str | None:
         if run is None:
             return None
     return advance_run.run(run.pk)
+
+
+@shared_task(name="accord.automation.tasks.start_behaviour_runs")
+def start_behaviour_runs(org_id: int, batch: str) -> int:
+    """Open one run per behaviour rule and matching event of a stored batch; how many.
+
+    A run's key is the event's, so a task delivered twice opens nothing new.
+    """
+    org = Organization.objects.filter(pk=org_id).first()
+    if org is None:
+        return 0
+    with scope(organization=org), channel("job"):
+        rules = list(Rule.objects.filter(is_active=True, trigger=Trigger.BEHAVIOUR))
+        opened = [
+            runner.open_dated_run(rule, "contact", event.contact_id, f"behaviour:{event.pk}",
+                                  triggers.behaviour_text(event))
+            for rule, event in triggers.behaviour_runs(rules, batch)
+        ]
+    started = [run.pk for run in opened if run is not None]
+    for run_id in started:
+        advance_run.delay(run_id)
+    return len(started)
 
 
 @shared_task(name="accord.automation.tasks.advance_run", bind=True,

@@ -11,7 +11,8 @@ import logging
 from django.utils.translation import gettext_lazy as _
 
 from accord import events
-from accord.commerce.models import Order, Subscription
+from accord.commerce.behaviour import behaviour_stored
+from accord.commerce.models import BehaviourEvent, Order, Subscription
 from accord.commerce.orders import ORDER_FIELDS
 from accord.commerce.subscriptions import SUBSCRIPTION_FIELDS
 from accord.core.models import DomainEvent
@@ -64,7 +65,7 @@ def rule_entity(rule: Rule) -> str:
         return "deal"
     if rule.trigger == Trigger.TICKET_STATUS:
         return "ticket"
-    if rule.trigger == Trigger.SCHEDULE:
+    if rule.trigger in (Trigger.SCHEDULE, Trigger.BEHAVIOUR):
         return "contact"
     if rule.trigger == Trigger.DATE_REACHED:
         return date_field(settings.get("date", ""))[0] or "contact"
@@ -136,6 +137,34 @@ def contact_of(entity: str, record) -> Contact | None:
         return link.contact if link else None
     contact_id = getattr(record, "contact_id", None)
     return Contact.objects.filter(pk=contact_id).first() if contact_id else None
+
+
+def _on_behaviour(sender, organization_id: int, batch, **kwargs) -> None:
+    """Queue the runs of a stored batch of behaviour events, when a rule waits for one."""
+    if not Rule.unscoped.filter(organization_id=organization_id, is_active=True,
+                                trigger=Trigger.BEHAVIOUR).exists():
+        return
+    from .tasks import start_behaviour_runs
+
+    start_behaviour_runs.delay(organization_id, str(batch))
+
+
+behaviour_stored.connect(_on_behaviour, dispatch_uid="automation-behaviour")
+
+
+def behaviour_runs(rules: list[Rule], batch) -> list[tuple[Rule, BehaviourEvent]]:
+    """Each (rule, event) of a batch that sets a behaviour rule off, oldest event first."""
+    by_type: dict[str, list[Rule]] = {}
+    for rule in rules:
+        by_type.setdefault((rule.settings or {}).get("behaviour", ""), []).append(rule)
+    stored = (BehaviourEvent.objects.filter(batch=batch, type__in=list(by_type))
+              .only("pk", "type", "contact_id", "occurred_at").order_by("occurred_at", "pk"))
+    return [(rule, event) for event in stored for rule in by_type[event.type]]
+
+
+def behaviour_text(event: BehaviourEvent) -> str:
+    """The trigger of a behaviour run in words for the run log."""
+    return f"{event.type} ({event.occurred_at:%Y-%m-%d %H:%M} UTC)"
 
 
 def _on_event(event: DomainEvent) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.db.models.functions import Lower
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -33,6 +34,10 @@ MAX_PROPERTIES = 16 * 1024  # bytes of JSON per event; a page view's details fit
 FUTURE_SLACK = dt.timedelta(hours=1)  # senders' clocks drift; a day ahead is a bug
 TYPE = re.compile(r"^[A-Za-z0-9_.:\-]{1,100}$")
 SOURCE = "Events API"
+
+# Sent once a batch of events is committed, with `organization_id` and `batch`
+# (the uuid on every row the batch stored), for whoever acts on behaviour.
+behaviour_stored = Signal()
 
 
 @dataclass
@@ -196,6 +201,9 @@ def ingest_events(org, actor, raw_events) -> Ingested:
     # keeps one copy and the other is counted as a duplicate below.
     BehaviourEvent.objects.bulk_create(rows, ignore_conflicts=True, batch_size=200)
     result.accepted = BehaviourEvent.objects.filter(batch=batch).count()
+    if result.accepted:
+        transaction.on_commit(lambda: behaviour_stored.send(
+            sender=BehaviourEvent, organization_id=org.pk, batch=batch))
     result.duplicates += len(rows) - result.accepted
     result.errors = sorted(errors, key=lambda error: error["index"])
     return result
