@@ -5,6 +5,11 @@ it when negative); a schedule rule takes the contacts that meet its
 conditions, skipping those it ran for in the last `repeat_days` days. Each
 record gets a run keyed by rule, record and day, so a second look the same
 day starts nothing new.
+
+A date rule whose look was missed (the scheduler was down, say) catches up:
+its next look also takes the days it missed while switched on, up to
+CATCH_UP_DAYS back, so a reminder is late rather than lost. Schedule rules
+do not catch up; their next look simply finds the contacts that match then.
 """
 
 import datetime as dt
@@ -19,6 +24,8 @@ from .models import Rule, RuleRun, Trigger
 
 logger = logging.getLogger(__name__)
 
+CATCH_UP_DAYS = 7  # today and the six days before it
+
 
 def _time_of(rule: Rule) -> dt.time:
     hours, minutes = (rule.settings or {}).get("time", "08:00").split(":")
@@ -32,16 +39,28 @@ def _claim_day(rule: Rule, today: dt.date) -> bool:
     ).update(last_checked_on=today))
 
 
-def dated_records(rule: Rule, today: dt.date) -> tuple[str, list[int], dt.date]:
-    """The entity, ids and target date of the records a date rule is due for today."""
+def days_to_look_at(last_checked_on: dt.date | None, today: dt.date) -> list[dt.date]:
+    """Today, and the days after `last_checked_on` that were missed, at most CATCH_UP_DAYS."""
+    if last_checked_on is None:
+        return [today]
+    first = max(last_checked_on + dt.timedelta(days=1),
+                today - dt.timedelta(days=CATCH_UP_DAYS - 1))
+    return [first + dt.timedelta(days=n) for n in range((today - first).days + 1)]
+
+
+def dated_records(rule: Rule, days: list[dt.date]) -> tuple[str, list[tuple[int, dt.date]]]:
+    """The entity, and (id, target date) of each record a date rule is due for on `days`."""
     entity, field = triggers.date_field(rule.settings.get("date", ""))
-    target = today - dt.timedelta(days=int(rule.settings.get("days") or 0))
+    offset = dt.timedelta(days=int(rule.settings.get("days") or 0))
+    targets = [day - offset for day in days]
     model = triggers.ENTITIES[entity]
     if field.startswith("custom."):
-        lookup = {f"custom_fields__{field.removeprefix('custom.')}": target.isoformat()}
+        name = f"custom_fields__{field.removeprefix('custom.')}"
+        found = model.objects.filter(**{f"{name}__in": [t.isoformat() for t in targets]})
+        pairs = [(pk, dt.date.fromisoformat(value)) for pk, value in found.values_list("pk", name)]
     else:
-        lookup = {field: target}
-    return entity, list(model.objects.filter(**lookup).values_list("pk", flat=True)), target
+        pairs = list(model.objects.filter(**{f"{field}__in": targets}).values_list("pk", field))
+    return entity, sorted(pairs, key=lambda pair: (pair[1], pair[0]))
 
 
 def scheduled_contacts(org, rule: Rule, today: dt.date) -> list[int]:
@@ -63,14 +82,15 @@ def start_due(org, local: dt.datetime) -> list[int]:
         if local.time() < _time_of(rule) or not _claim_day(rule, today):
             continue
         if rule.trigger == Trigger.DATE_REACHED:
-            entity, ids, target = dated_records(rule, today)
-            text = f"{rule.settings['date']} = {target.isoformat()}"
-            keys = [(object_id, f"date:{object_id}:{target.isoformat()}") for object_id in ids]
+            entity, found = dated_records(rule, days_to_look_at(rule.last_checked_on, today))
+            keys = [(object_id, f"date:{object_id}:{target.isoformat()}",
+                     f"{rule.settings['date']} = {target.isoformat()}")
+                    for object_id, target in found]
         else:
             entity, text = "contact", f"schedule {today.isoformat()}"
-            keys = [(object_id, f"schedule:{object_id}:{today.isoformat()}")
+            keys = [(object_id, f"schedule:{object_id}:{today.isoformat()}", text)
                     for object_id in scheduled_contacts(org, rule, today)]
-        for object_id, key in keys:
+        for object_id, key, text in keys:
             run = runner.open_dated_run(rule, entity, object_id, key, text)
             if run is not None:
                 opened.append(run.pk)

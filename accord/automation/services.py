@@ -178,6 +178,9 @@ def update_rule(org, actor, rule: Rule, *, data: dict,
     values = clean_rule(org, data, current=rule)
 
     before = audit.snapshot(rule, RULE_FIELDS)
+    if values.get("is_active") and not rule.is_active:
+        # Days a switched-off rule did not look at are not caught up later.
+        rule.last_checked_on = None
     for field, value in values.items():
         setattr(rule, field, value)
     changes = audit.diff(before, audit.snapshot(rule, RULE_FIELDS))

@@ -261,3 +261,85 @@ def test_two_rules_undoing_each_others_change_stop_with_a_visible_stopped_run(
     # Each change sets off both rules, so every link doubles the runs: 2 + 4 + 8 + 16 + 32
     # done, and the 64 set off by the fifth link stopped, as docs/automation.md says.
     assert (len(runs) - len(stopped), len(stopped)) == (62, 64)
+
+
+def test_a_date_rule_catches_up_the_days_the_scheduler_missed_but_not_older_ones(
+    org, admin, in_org, make_rule, eager
+):
+    today = timezone.now().date()
+    with in_org(org):
+        contact = customers.create_contact(org, admin.user, data={"first_name": "Ada"})
+        renewals = {
+            days: subscriptions.create_subscription(org, admin.user, data={
+                "plan_name": f"Plan {days}", "mrr": "10", "started_at": "2026-01-01",
+                "contact": contact.pk,
+                "renews_on": (today + dt.timedelta(days=days)).isoformat()})
+            for days in (31, 30, 29, 28, 27)
+        }
+    rule = make_rule(org, trigger="date_reached",
+                     settings={"date": "subscription.renews_on", "days": -30, "time": "00:00"},
+                     actions=[{"type": "add_tag", "tag": "renewal"}])
+    # The last look was three days ago: the two days between were missed.
+    with in_org(org):
+        Rule.objects.filter(pk=rule.pk).update(last_checked_on=today - dt.timedelta(days=3))
+
+    started = tasks.check_dated_rules()
+
+    assert started == 3
+    with in_org(org):
+        ran_for = set(RuleRun.objects.filter(rule=rule).values_list("object_id", flat=True))
+    assert ran_for == {renewals[30].pk, renewals[29].pk, renewals[28].pk}
+
+
+def test_days_a_rule_looks_at_go_back_at_most_a_week():
+    from accord.automation.scheduling import days_to_look_at
+
+    today = dt.date(2026, 12, 5)
+    assert days_to_look_at(None, today) == [today]
+    assert days_to_look_at(today, today) == []
+    assert days_to_look_at(dt.date(2026, 12, 3), today) == [dt.date(2026, 12, 4), today]
+    assert days_to_look_at(dt.date(2026, 10, 1), today) == [
+        dt.date(2026, 11, 29) + dt.timedelta(days=n) for n in range(7)]
+
+
+def test_switching_a_rule_on_again_does_not_catch_up_the_days_it_was_off(
+    org, admin, in_org, make_rule
+):
+    from accord.automation import services
+
+    rule = make_rule(org, trigger="date_reached",
+                     settings={"date": "subscription.renews_on", "days": -30, "time": "00:00"},
+                     actions=[{"type": "add_tag", "tag": "renewal"}])
+    with in_org(org):
+        Rule.objects.filter(pk=rule.pk).update(last_checked_on=dt.date(2026, 11, 1))
+        services.set_rule_active(org, admin.user, rule, active=False)
+        services.set_rule_active(org, admin.user, rule, active=True)
+        rule.refresh_from_db()
+    assert rule.last_checked_on is None
+
+
+def test_a_rule_on_a_custom_date_field_finds_its_contacts_and_catches_up(
+    org, admin, in_org, make_rule, eager
+):
+    from accord.customers.models import CustomField
+
+    today = timezone.now().date()
+    with in_org(org):
+        CustomField.objects.create(organization=org, entity="contact", key="review_due",
+                                   label="Review due", field_type="date")
+        due = {
+            name: customers.create_contact(org, admin.user, data={
+                "first_name": name,
+                "custom_fields": {"review_due": (today + dt.timedelta(days=days)).isoformat()}})
+            for name, days in (("Yesterday", -1), ("Today", 0), ("Tomorrow", 1), ("Old", -9))
+        }
+    rule = make_rule(org, trigger="date_reached",
+                     settings={"date": "contact.custom.review_due", "days": 0, "time": "00:00"},
+                     actions=[{"type": "add_tag", "tag": "review"}])
+    with in_org(org):
+        Rule.objects.filter(pk=rule.pk).update(last_checked_on=today - dt.timedelta(days=2))
+
+    assert tasks.check_dated_rules() == 2
+    with in_org(org):
+        ran_for = set(RuleRun.objects.filter(rule=rule).values_list("object_id", flat=True))
+    assert ran_for == {due["Yesterday"].pk, due["Today"].pk}
