@@ -187,6 +187,17 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# HTTPS in production: HSTS for HSTS_SECONDS (0 sends none), plain HTTP
+# redirected to HTTPS, and the proxy's header that says a request came over
+# HTTPS. The health checks stay on plain HTTP for load balancers.
+SECURE_HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD", True)
+SECURE_SSL_REDIRECT = env_bool("SSL_REDIRECT", False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+if os.environ.get("PROXY_SSL_HEADER"):
+    SECURE_PROXY_SSL_HEADER = (
+        "HTTP_" + os.environ["PROXY_SSL_HEADER"].upper().replace("-", "_"), "https")
 # See accord/core/security.py; an empty CONTENT_SECURITY_POLICY sends none.
 CONTENT_SECURITY_POLICY = os.environ.get("CONTENT_SECURITY_POLICY", (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "

@@ -38,3 +38,56 @@ def test_no_template_holds_inline_script_or_event_handlers():
                  or handler.search(text)]
 
     assert offenders == []
+
+
+def deploy_check(tmp_path, **env):
+    """`accord check --deploy` failing on warnings, with a production environment plus `env`."""
+    import os
+    import secrets
+    import subprocess
+    import sys
+
+    base = {key: value for key, value in os.environ.items()
+            if key not in {"DEBUG", "SECURE_COOKIES", "HSTS_SECONDS", "SSL_REDIRECT",
+                           "DJANGO_SETTINGS_MODULE"}}
+    base.update({"ACCORD_VAR_DIR": str(tmp_path), "SECRET_KEY": secrets.token_urlsafe(50),
+                 "ALLOWED_HOSTS": "crm.example.com", "DATABASE_URL": "sqlite:///:memory:",
+                 "BROKER_URL": "filesystem://"})
+    base.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "accord", "check", "--deploy", "--fail-level", "WARNING"],
+        env=base, capture_output=True, text=True, timeout=120)
+
+
+def test_production_settings_pass_the_deployment_check(tmp_path):
+    done = deploy_check(tmp_path, HSTS_SECONDS="31536000", SSL_REDIRECT="true",
+                        PROXY_SSL_HEADER="X-Forwarded-Proto")
+
+    assert done.returncode == 0, done.stderr
+    assert "no issues" in done.stdout
+
+
+def test_the_deployment_check_names_what_a_production_set_up_left_out(tmp_path):
+    done = deploy_check(tmp_path)
+
+    assert done.returncode != 0
+    assert "security.W004" in done.stderr  # no HSTS
+    assert "security.W008" in done.stderr  # plain HTTP not redirected
+
+
+def test_https_is_enforced_with_hsts_but_health_checks_stay_on_http(settings, member,
+                                                                    client_for):
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_HSTS_SECONDS = 31536000
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    client = client_for(member)
+
+    plain = client.get("/contacts/")
+    behind_proxy = client.get("/contacts/", headers={"X-Forwarded-Proto": "https"})
+    health = Client().get("/healthz")
+
+    assert (plain.status_code, plain["Location"]) == (301, "https://testserver/contacts/")
+    assert behind_proxy.status_code == 200
+    assert behind_proxy["Strict-Transport-Security"] == (
+        "max-age=31536000; includeSubDomains; preload")
+    assert health.status_code == 200
