@@ -96,7 +96,7 @@ class ScopeMissing(NotPermitted):
 
     def __init__(self, scope: str):
         super().__init__(
-            _("This API token lacks the scope %(scope)s. Create a token with it under "
+            _("This API token lacks the scope %(scope)s. Add it to the token under "
               "Settings → API tokens.") % {"scope": scope}
         )
         self.scope = scope

@@ -95,6 +95,26 @@ def create_token(org, user, *, name: str, scopes=(token_scopes.ALL,),
     may do everything the user's role allows. InvalidInput names `name`,
     `scopes` or `expires_at` when one is not acceptable.
     """
+    name, scopes = _clean_token(name, scopes, expires_at)
+    if not Membership.objects.filter(user=user, is_active=True).exists():
+        raise NotFound("This user is not a member of the organisation.")
+
+    prefix, raw = ApiToken.generate()
+    token = ApiToken.objects.create(
+        organization=org, user=user, name=name, prefix=prefix, hashed=hash_secret(raw),
+        scopes=scopes, expires_at=expires_at,
+    )
+
+    audit.record(org, user, Action.ACCESS, token, entity="api_token", changes={
+        "token": [None, f"created {prefix}"], "scopes": [None, scopes],
+        "expires_at": [None, _expiry_text(expires_at)],
+    })
+    logger.info("token.created", extra={"organization_id": org.id, "token_id": token.pk})
+    return token, raw
+
+
+def _clean_token(name: str, scopes, expires_at: dt.datetime | None) -> tuple[str, list[str]]:
+    """A token's name and scopes as stored; InvalidInput naming the field that is wrong."""
     name = (name or "").strip() or "API token"
     if len(name) > 120:
         raise InvalidInput({"name": "Keep the name under 120 characters."})
@@ -110,21 +130,37 @@ def create_token(org, user, *, name: str, scopes=(token_scopes.ALL,),
     if expires_at is not None and expires_at > timezone.now() + dt.timedelta(
             days=MAX_TOKEN_DAYS + 1):
         raise InvalidInput({"expires_at": "Choose an expiry within ten years."})
-    if not Membership.objects.filter(user=user, is_active=True).exists():
-        raise NotFound("This user is not a member of the organisation.")
+    return name, scopes
 
-    prefix, raw = ApiToken.generate()
-    token = ApiToken.objects.create(
-        organization=org, user=user, name=name, prefix=prefix, hashed=hash_secret(raw),
-        scopes=scopes, expires_at=expires_at,
-    )
 
-    audit.record(org, user, Action.ACCESS, token, entity="api_token", changes={
-        "token": [None, f"created {prefix}"], "scopes": [None, scopes],
-        "expires_at": [None, expires_at.astimezone(dt.UTC).isoformat() if expires_at else None],
-    })
-    logger.info("token.created", extra={"organization_id": org.id, "token_id": token.pk})
-    return token, raw
+def _expiry_text(expires_at: dt.datetime | None) -> str | None:
+    return expires_at.astimezone(dt.UTC).isoformat() if expires_at else None
+
+
+@transaction.atomic
+def update_token(org, actor, token: ApiToken, *, name: str, scopes,
+                 expires_at: dt.datetime | None) -> ApiToken:
+    """Rename a live token, or change its scopes or expiry; the secret stays the same.
+
+    A revoked token stays as it was revoked: InvalidInput.
+    """
+    token = ApiToken.objects.select_for_update().get(pk=token.pk)
+    if token.revoked_at is not None:
+        raise InvalidInput({"name": "This token is revoked; make a new one instead."})
+    name, scopes = _clean_token(name, scopes, expires_at)
+    changes = {
+        field: [before, after] for field, before, after in (
+            ("name", token.name, name),
+            ("scopes", token.scopes, scopes),
+            ("expires_at", _expiry_text(token.expires_at), _expiry_text(expires_at)),
+        ) if before != after
+    }
+    if changes:
+        token.name, token.scopes, token.expires_at = name, scopes, expires_at
+        token.save(update_fields=["name", "scopes", "expires_at"])
+        audit.record(org, actor, Action.ACCESS, token, entity="api_token", changes=changes)
+        logger.info("token.updated", extra={"organization_id": org.id, "token_id": token.pk})
+    return token
 
 
 @transaction.atomic

@@ -53,6 +53,7 @@ urlpatterns = [
          name="organization_edit"),
     path("settings/visibility/", visibility_views.visibility_edit, name="visibility_edit"),
     path("settings/api-tokens/", views.token_list, name="token_list"),
+    path("settings/api-tokens/<int:pk>/edit", views.token_edit, name="token_edit"),
     path("settings/api-tokens/<int:pk>/revoke", views.token_revoke, name="token_revoke"),
     path("settings/custom-fields/", custom_fields.customfield_list, name="customfield_list"),
     path("settings/custom-fields/new", custom_fields.customfield_create,

@@ -449,6 +449,28 @@ def token_list(request):
 
 
 @permission_required("tokens.own")
+def token_edit(request, pk: int):
+    token = get_object_or_404(_visible_tokens(request).filter(revoked_at__isnull=True), pk=pk)
+    initial = {"name": token.name, "scopes": token.scopes,
+               "expires_on": timezone.localdate(token.expires_at) if token.expires_at else None}
+    form = TokenForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_token(
+                request.organization, request.user, token, name=form.cleaned_data["name"],
+                scopes=form.cleaned_data["scopes"], expires_at=form.expires_at(),
+            )
+        except InvalidInput as exc:
+            apply_errors(form, exc, TOKEN_FORM_FIELDS.get)
+        else:
+            messages.success(request, _("The token %(name)s is saved.") % {
+                "name": form.cleaned_data["name"]})
+            return redirect("identity:token_list")
+    return render(request, "identity/apitoken_edit.html", {"form": form, "token": token},
+                  status=form_status(form))
+
+
+@permission_required("tokens.own")
 def token_revoke(request, pk: int):
     token = get_object_or_404(_visible_tokens(request), pk=pk)
     if request.method == "POST":

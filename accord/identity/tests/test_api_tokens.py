@@ -207,7 +207,7 @@ def test_read_only_scope_reads_its_area_and_is_refused_a_write_naming_the_scope(
     assert created.json() == {
         "type": "https://accord.invalid/problems/scope-missing", "title": "Token scope missing",
         "status": 403, "missing_scope": "contacts:write",
-        "detail": "This API token lacks the scope contacts:write. Create a token with it under "
+        "detail": "This API token lacks the scope contacts:write. Add it to the token under "
                   "Settings → API tokens.",
     }
     assert deals.json()["missing_scope"] == "deals:read"
@@ -295,3 +295,77 @@ def test_every_api_route_belongs_to_an_area():
 
     assert len(paths) > 50
     assert unmapped == set()
+
+
+def test_a_tokens_scopes_and_expiry_are_changed_without_changing_the_token(org, member,
+                                                                          client_for, in_org):
+    client = client_for(member)
+    raw = create_in_ui(client, scopes=["contacts:read"])
+    with in_org(org):
+        token = ApiToken.objects.get()
+    refused = bearer(raw).post("/api/v1/contacts", {"first_name": "Ana"},
+                               content_type="application/json")
+
+    page = client.get(f"/settings/api-tokens/{token.pk}/edit")
+    saved = client.post(f"/settings/api-tokens/{token.pk}/edit", {
+        "name": "Billing sync (writes)", "scopes": ["contacts:write"],
+        "expires_on": "2030-06-30"})
+    created = bearer(raw).post("/api/v1/contacts", {"first_name": "Ana"},
+                               content_type="application/json")
+
+    assert refused.status_code == 403
+    assert page.status_code == 200
+    assert 'name="scopes" value="contacts:read"' in page.content.decode()
+    assert 'value="Billing sync"' in page.content.decode()
+    assert (saved.status_code, saved["Location"]) == (302, "/settings/api-tokens/")
+    assert created.status_code == 201
+    with in_org(org):
+        token.refresh_from_db()
+        entry = AuditEntry.objects.filter(entity="api_token").order_by("-id").first()
+    assert (token.name, token.scopes) == ("Billing sync (writes)", ["contacts:write"])
+    assert token.expires_at == dt.datetime(2030, 6, 30, 23, 59, 59, tzinfo=dt.UTC)
+    assert entry.changes == {
+        "name": ["Billing sync", "Billing sync (writes)"],
+        "scopes": [["contacts:read"], ["contacts:write"]],
+        "expires_at": [None, "2030-06-30T23:59:59+00:00"],
+    }
+
+
+def test_editing_a_token_names_bad_values_and_keeps_the_old_ones(org, member, client_for,
+                                                                 in_org):
+    client = client_for(member)
+    create_in_ui(client, scopes=["contacts:read"])
+    with in_org(org):
+        token = ApiToken.objects.get()
+
+    answer = client.post(f"/settings/api-tokens/{token.pk}/edit",
+                         {"name": "Sync", "scopes": ["contacts:read"],
+                          "expires_on": "2001-01-01"})
+
+    assert answer.status_code == 422
+    assert "Choose an expiry in the future." in answer.content.decode()
+    with in_org(org):
+        token.refresh_from_db()
+    assert (token.name, token.expires_at) == ("Billing sync", None)
+
+
+def test_only_the_owner_or_an_admin_edits_a_live_token(org, admin, member, make_member,
+                                                       client_for, in_org):
+    with in_org(org):
+        token, _raw = services.create_token(org, member.user, name="Mine",
+                                            scopes=["contacts:read"])
+        other = make_member(org, Role.SALES, email="other@example.com")
+        revoked, _ = services.create_token(org, member.user, name="Old")
+        services.revoke_token(org, member.user, revoked)
+
+    by_other = client_for(other).get(f"/settings/api-tokens/{token.pk}/edit")
+    by_admin = client_for(admin).post(f"/settings/api-tokens/{token.pk}/edit",
+                                      {"name": "Mine", "scopes": ["*"]})
+    on_revoked = client_for(member).get(f"/settings/api-tokens/{revoked.pk}/edit")
+
+    assert by_other.status_code == 404
+    assert by_admin.status_code == 302
+    assert on_revoked.status_code == 404
+    with in_org(org):
+        token.refresh_from_db()
+    assert token.scopes == ["*"]
