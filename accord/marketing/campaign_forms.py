@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accord.web import MapsServiceErrors
 
-from .models import EmailTemplate, Segment, SuppressionReason
+from .models import EmailTemplate, Segment, SuppressionReason, TestMetric
 from .services import visible_segments
 
 HTML_HELP = _('Merge fields such as {{ contact.first_name|default:"there" }}, '
@@ -46,6 +46,19 @@ class CampaignForm(MapsServiceErrors, forms.Form):
         label=_("Send at"), required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         help_text=_("Leave empty to keep a draft and start it by hand."))
+    subject_b = forms.CharField(
+        label=_("Second subject to test"), max_length=250, required=False,
+        help_text=_("Leave empty for no test. The template's subject is A, this one B."))
+    test_percent = forms.IntegerField(
+        label=_("Recipients in the test (%)"), min_value=0, max_value=100, initial=0,
+        required=False,
+        help_text=_("Half of them get A, half B; the others get the winner. 100 splits "
+                    "everyone in two."))
+    test_hours = forms.IntegerField(
+        label=_("Hours before the winner is chosen"), min_value=1, max_value=168, initial=4,
+        required=False)
+    test_metric = forms.ChoiceField(label=_("The winner has"), choices=TestMetric.choices,
+                                    initial=TestMetric.OPENS, required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -56,7 +69,11 @@ class CampaignForm(MapsServiceErrors, forms.Form):
         data = self.cleaned_data
         return {"name": data["name"], "template": data["template"].pk,
                 "segment": data["segment"].pk, "from_name": data.get("from_name") or "",
-                "from_email": data["from_email"], "scheduled_at": data.get("scheduled_at")}
+                "from_email": data["from_email"], "scheduled_at": data.get("scheduled_at"),
+                "subject_b": data.get("subject_b") or "",
+                "test_percent": data.get("test_percent") or 0,
+                "test_hours": data.get("test_hours") or 4,
+                "test_metric": data.get("test_metric") or TestMetric.OPENS}
 
 
 class SuppressionForm(MapsServiceErrors, forms.Form):

@@ -72,6 +72,15 @@ class CampaignOut(Schema):
     from_email: str
     status: str
     scheduled_at: dt.datetime | None
+    subject_b: str = Field(description="The second subject of the subject test; empty for "
+                           "none.")
+    test_percent: int = Field(description="Share of the recipients in the subject test, "
+                              "0 to 100; the rest get the winning subject.")
+    test_hours: int = Field(description="Hours after the start before the winner is chosen.")
+    test_metric: str = Field(description="`opens` or `clicks`: what the winner has more of.")
+    test_ends_at: dt.datetime | None
+    winner: str = Field(description="`a` (the template's subject) or `b` once chosen; "
+                        "empty before.")
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
     created_at: dt.datetime
@@ -92,6 +101,12 @@ class CampaignIn(InputSchema):
     from_email: str
     scheduled_at: dt.datetime | None = Field(None, description="When to send; leave out to "
                                              "keep a draft, to be started by hand.")
+    subject_b: str = ""
+    test_percent: int = Field(0, description="Share of the recipients in a subject test "
+                              "(0 to 100); 0 for no test.")
+    test_hours: int = Field(4, description="Hours from the start until the winner is "
+                            "chosen, 1 to 168.")
+    test_metric: str = Field("opens", description="`opens` or `clicks`.")
 
 
 class CampaignPatch(InputSchema):
@@ -101,6 +116,10 @@ class CampaignPatch(InputSchema):
     from_name: str | None = None
     from_email: str | None = None
     scheduled_at: dt.datetime | None = None
+    subject_b: str | None = None
+    test_percent: int | None = None
+    test_hours: int | None = None
+    test_metric: str | None = None
     version: int = Field(description="The version you read; 409 when stale.")
 
 
@@ -118,3 +137,6 @@ class CampaignReport(Schema):
     bounced: int
     failed: int
     links: list[dict] = Field(description="Each tracked link with its clicks.")
+    subject_test: dict | None = Field(description="With a subject test: `a` and `b` (subject, "
+                                      "sent, opened, clicked, open_rate, click_rate), `held`, "
+                                      "`metric`, `ends_at` and `winner` (null until chosen).")

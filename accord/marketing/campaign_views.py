@@ -212,6 +212,8 @@ def campaign_edit(request, pk: int):
     initial = {"name": campaign.name, "template": campaign.template_id,
                "segment": campaign.segment_id, "from_name": campaign.from_name,
                "from_email": campaign.from_email, "scheduled_at": campaign.scheduled_at,
+               "subject_b": campaign.subject_b, "test_percent": campaign.test_percent,
+               "test_hours": campaign.test_hours, "test_metric": campaign.test_metric,
                "version": campaign.version}
     form = CampaignForm(request.POST or None, initial=initial)
     saved = save_form(request, form=form, template="marketing/campaign_form.html",

@@ -38,7 +38,7 @@ from accord.customers.models import (
 from accord.customers.validation import Collector, as_pk, clean_email
 from accord.errors import InvalidInput, NotFound, StaleVersion
 
-from . import emails
+from . import emails, subject_test
 from .conditions import Conditions
 from .models import (
     Campaign,
@@ -52,6 +52,7 @@ from .models import (
     SegmentMember,
     SuppressedAddress,
     SuppressionReason,
+    TestMetric,
 )
 from .services import visible_segments
 
@@ -60,7 +61,8 @@ logger = logging.getLogger(__name__)
 NAME_LIMIT = 120
 SUBJECT_LIMIT = 250
 TEMPLATE_FIELDS = ["name", "subject", "html", "text", "text_by_hand"]
-CAMPAIGN_FIELDS = ["name", "template", "segment", "from_name", "from_email", "scheduled_at"]
+CAMPAIGN_FIELDS = ["name", "template", "segment", "from_name", "from_email", "scheduled_at",
+                   "subject_b", "test_percent", "test_hours", "test_metric"]
 RESOLVE_CHUNK = 500  # contacts per query and INSERT while resolving recipients
 DUE_LIMIT = 50  # scheduled campaigns started per beat tick
 
@@ -282,6 +284,7 @@ def clean_campaign(data: dict, *, current: Campaign | None = None) -> dict:
         if not address and not any(e["field"] == "from_email" for e in errors.errors):
             errors.add("from_email", "Give the address the campaign is sent from.", "required")
         out["from_email"] = address or ""
+    _clean_subject_test(data, out, errors, current)
     if "scheduled_at" in data:
         when = data.get("scheduled_at")
         if when is not None and (not isinstance(when, dt.datetime) or timezone.is_naive(when)):
@@ -291,6 +294,38 @@ def clean_campaign(data: dict, *, current: Campaign | None = None) -> dict:
         out["scheduled_at"] = when
     errors.raise_if_any()
     return out
+
+
+def _clean_subject_test(data: dict, out: dict, errors: Collector,
+                        current: Campaign | None) -> None:
+    """The subject test's settings of `data` into `out`; a share needs a second subject."""
+    if "subject_b" in data:
+        subject = data.get("subject_b") or ""
+        subject = " ".join(subject.split()) if isinstance(subject, str) else ""
+        if len(subject) > SUBJECT_LIMIT:
+            errors.add("subject_b", f"Keep the subject under {SUBJECT_LIMIT} characters.",
+                       "too_long")
+        elif subject:
+            _check_merge_fields(subject, "subject_b", errors)
+        out["subject_b"] = subject
+    for field, low, high in (("test_percent", 0, 100),
+                             ("test_hours", 1, subject_test.MAX_HOURS)):
+        if field in data:
+            value = data.get(field)
+            if isinstance(value, str) and value.strip().isdigit():
+                value = int(value)
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                errors.add(field, f"Enter a whole number from {low} to {high}.")
+            out[field] = value
+    if "test_metric" in data:
+        if data.get("test_metric") not in TestMetric.values:
+            errors.add("test_metric", "Choose opens or clicks.")
+        out["test_metric"] = data.get("test_metric")
+    percent = out.get("test_percent", current.test_percent if current else 0)
+    second = out.get("subject_b", current.subject_b if current else "")
+    if isinstance(percent, int) and percent > 0 and not second:
+        errors.add("subject_b", "Give the second subject to test, or test 0 % of the "
+                                "recipients.", "required")
 
 
 def _event_data(campaign: Campaign, **extra) -> dict:
@@ -383,8 +418,11 @@ def start_campaign(org, actor, campaign: Campaign, *,
         CampaignLink(organization=org, campaign=campaign, position=position, url=url)
         for position, url in enumerate(urls)])
     counts = _resolve_recipients(org, campaign)
+    now = timezone.now()
+    if subject_test.is_test(campaign):
+        counts["subject_test"] = subject_test.split(campaign, now)
     campaign.status = CampaignStatus.SENDING
-    campaign.started_at = campaign.heartbeat_at = timezone.now()
+    campaign.started_at = campaign.heartbeat_at = now
     campaign.save_new_version()
 
     audit.record(org, actor, Action.UPDATE, campaign,

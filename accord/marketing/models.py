@@ -116,11 +116,22 @@ class CampaignStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+class TestMetric(models.TextChoices):
+    OPENS = "opens", _("Most opens")
+    CLICKS = "clicks", _("Most clicks")
+
+
 class Campaign(VersionedModel):
     """One e-mail sent once to the contacts of a segment.
 
     Subject and bodies are copied from the template when the campaign starts,
     so changing the template afterwards does not change what was sent.
+
+    With `subject_b` and a `test_percent`, the campaign first sends a subject
+    test: that share of its recipients, half with the template's subject (A)
+    and half with `subject_b` (B). The others are held for `test_hours`; then
+    the subject with the better open (or click) rate, the `winner`, goes to
+    them. A test of 100 % sends both subjects to halves of everyone.
     """
 
     name = models.CharField(_("name"), max_length=120)
@@ -141,6 +152,14 @@ class Campaign(VersionedModel):
     subject = models.CharField(max_length=250, blank=True, editable=False)
     html = models.TextField(blank=True, editable=False)
     text = models.TextField(blank=True, editable=False)
+    subject_b = models.CharField(_("second subject to test"), max_length=250, blank=True)
+    test_percent = models.PositiveSmallIntegerField(_("recipients in the test (%)"), default=0)
+    test_hours = models.PositiveSmallIntegerField(_("hours before the winner is chosen"),
+                                                  default=4)
+    test_metric = models.CharField(_("the winner has"), max_length=8,
+                                   choices=TestMetric.choices, default=TestMetric.OPENS)
+    test_ends_at = models.DateTimeField(null=True, blank=True, editable=False)
+    winner = models.CharField(max_length=1, blank=True, editable=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
 
@@ -167,6 +186,7 @@ class Campaign(VersionedModel):
 class RecipientStatus(models.TextChoices):
     EXCLUDED = "excluded", _("Excluded")
     PENDING = "pending", _("Waiting")
+    HELD = "held", _("Held for the subject test's winner")
     SENDING = "sending", _("Handed to the mail server, not confirmed")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
@@ -197,6 +217,8 @@ class CampaignRecipient(TenantModel):
     status = models.CharField(max_length=10, choices=RecipientStatus.choices,
                               default=RecipientStatus.PENDING)
     reason = models.CharField(max_length=16, choices=ExclusionReason.choices, blank=True)
+    # "a" or "b" for the halves of a subject test; empty for everyone else.
+    variant = models.CharField(max_length=1, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     message_id = models.CharField(max_length=255, blank=True)

@@ -2,6 +2,7 @@
 
 from django.db.models import Count, Q
 
+from . import subject_test
 from .models import CampaignLink, CampaignRecipient, ExclusionReason, RecipientStatus
 
 
@@ -37,4 +38,14 @@ def report(campaign) -> dict:
         "bounced": statuses[RecipientStatus.BOUNCED],
         "failed": statuses[RecipientStatus.FAILED],
         "links": links,
+        "subject_test": _subject_test(campaign, statuses),
     }
+
+
+def _subject_test(campaign, statuses: dict) -> dict | None:
+    """Each half's subject and figures, how many are held, and the winner once chosen."""
+    if not subject_test.is_test(campaign):
+        return None
+    return {**subject_test.figures(campaign), "held": statuses[RecipientStatus.HELD],
+            "metric": campaign.test_metric, "ends_at": campaign.test_ends_at,
+            "winner": campaign.winner or None}

@@ -33,7 +33,7 @@ from accord.core.models import RateCounter
 from accord.errors import InvalidInput
 from accord.identity.models import Membership, Organization
 
-from . import campaigns, emails, tracking
+from . import campaigns, emails, subject_test, tracking
 from .models import (
     Campaign,
     CampaignRecipient,
@@ -59,23 +59,31 @@ def send_campaign(org, campaign: Campaign) -> int:
     sent = 0
     links = tracking.Links(site_url(), org.pk, campaign.links.count())
     while True:
-        campaign.refresh_from_db(fields=["status"])
+        campaign.refresh_from_db(fields=["status", "winner"])
         if campaign.status != CampaignStatus.SENDING:
             return sent
         now = timezone.now()
         batch = list(_due(campaign, now).values_list("pk", flat=True)[:BATCH])
-        if not batch:
+        if batch:
+            sent += _send_batch(org, campaign, batch, links)
+            Campaign.objects.filter(pk=campaign.pk).update(heartbeat_at=timezone.now())
+        elif not (subject_test.waiting_for_winner(campaign)
+                  and subject_test.choose_winner(org, campaign)):
             break
-        sent += _send_batch(org, campaign, batch, links)
-        Campaign.objects.filter(pk=campaign.pk).update(heartbeat_at=timezone.now())
 
     later = CampaignRecipient.objects.filter(
         campaign=campaign, status=RecipientStatus.PENDING).aggregate(at=Min("next_attempt_at"))
-    if later["at"] is not None:
-        wait = max((later["at"] - timezone.now()).total_seconds(), 1)
-        # The heartbeat moves to the retry time, so the scheduler does not
-        # take the wait for a dead worker and queue another job meanwhile.
-        Campaign.objects.filter(pk=campaign.pk).update(heartbeat_at=later["at"])
+    wake = [moment for moment in (
+        later["at"],
+        campaign.test_ends_at if subject_test.waiting_for_winner(campaign) else None,
+    ) if moment is not None]
+    if wake:
+        at = min(wake)
+        wait = max((at - timezone.now()).total_seconds(), 1)
+        # The heartbeat moves to the retry time (or the end of the subject
+        # test), so the scheduler does not take the wait for a dead worker
+        # and queue another job meanwhile.
+        Campaign.objects.filter(pk=campaign.pk).update(heartbeat_at=at)
         campaigns.queue_sending(org.pk, campaign.pk, countdown=wait)
         return sent
     _finish(org, campaign)
@@ -90,7 +98,9 @@ def _due(campaign: Campaign, now):
 
 def _send_batch(org, campaign: Campaign, ids: list[int], links: tracking.Links) -> int:
     """Send the rows `ids` that are still waiting over one SMTP connection."""
-    texts = emails.Compiled(campaign.subject, campaign.html, campaign.text)
+    texts = {"a": emails.Compiled(campaign.subject, campaign.html, campaign.text)}
+    if subject_test.is_test(campaign):
+        texts["b"] = emails.Compiled(campaign.subject_b, campaign.html, campaign.text)
     # Merge fields show what the person who made the campaign may see, no more.
     writer = Membership.objects.filter(user_id=campaign.created_by_id).first()
     rows = {row.pk: row for row in CampaignRecipient.objects.filter(pk__in=ids)
@@ -109,7 +119,8 @@ def _send_batch(org, campaign: Campaign, ids: list[int], links: tracking.Links) 
             if not taken:
                 continue  # another job took it
             try:
-                message = _message(org, texts, recipient, writer, sender, message_id, links)
+                message = _message(org, texts[subject_test.variant_of(campaign, recipient)],
+                                   recipient, writer, sender, message_id, links)
                 mail.send_messages([message])
             except smtplib.SMTPRecipientsRefused as exc:
                 code, text = next(iter(exc.recipients.values()))
