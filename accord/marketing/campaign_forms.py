@@ -46,6 +46,10 @@ class CampaignForm(MapsServiceErrors, forms.Form):
         label=_("Send at"), required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         help_text=_("Leave empty to keep a draft and start it by hand."))
+    in_recipient_time_zone = forms.BooleanField(
+        label=_("At this time of day in each recipient's time zone"), required=False,
+        help_text=_("The campaign starts when the first time zone reaches the time and goes "
+                    "on for a day. Contacts without a time zone get the organisation's."))
     subject_b = forms.CharField(
         label=_("Second subject to test"), max_length=250, required=False,
         help_text=_("Leave empty for no test. The template's subject is A, this one B."))
@@ -70,6 +74,7 @@ class CampaignForm(MapsServiceErrors, forms.Form):
         return {"name": data["name"], "template": data["template"].pk,
                 "segment": data["segment"].pk, "from_name": data.get("from_name") or "",
                 "from_email": data["from_email"], "scheduled_at": data.get("scheduled_at"),
+                "in_recipient_time_zone": data.get("in_recipient_time_zone", False),
                 "subject_b": data.get("subject_b") or "",
                 "test_percent": data.get("test_percent") or 0,
                 "test_hours": data.get("test_hours") or 4,

@@ -72,6 +72,9 @@ class CampaignOut(Schema):
     from_email: str
     status: str
     scheduled_at: dt.datetime | None
+    in_recipient_time_zone: bool = Field(description="Each recipient gets the e-mail at the "
+                                         "time of day of `scheduled_at` (in the organisation's "
+                                         "time zone) in their own time zone.")
     subject_b: str = Field(description="The second subject of the subject test; empty for "
                            "none.")
     test_percent: int = Field(description="Share of the recipients in the subject test, "
@@ -101,6 +104,9 @@ class CampaignIn(InputSchema):
     from_email: str
     scheduled_at: dt.datetime | None = Field(None, description="When to send; leave out to "
                                              "keep a draft, to be started by hand.")
+    in_recipient_time_zone: bool = Field(False, description="Send at the time of day of "
+                                         "`scheduled_at` in each recipient's time zone; needs "
+                                         "`scheduled_at`.")
     subject_b: str = ""
     test_percent: int = Field(0, description="Share of the recipients in a subject test "
                               "(0 to 100); 0 for no test.")
@@ -116,6 +122,7 @@ class CampaignPatch(InputSchema):
     from_name: str | None = None
     from_email: str | None = None
     scheduled_at: dt.datetime | None = None
+    in_recipient_time_zone: bool | None = None
     subject_b: str | None = None
     test_percent: int | None = None
     test_hours: int | None = None

@@ -212,6 +212,7 @@ def campaign_edit(request, pk: int):
     initial = {"name": campaign.name, "template": campaign.template_id,
                "segment": campaign.segment_id, "from_name": campaign.from_name,
                "from_email": campaign.from_email, "scheduled_at": campaign.scheduled_at,
+               "in_recipient_time_zone": campaign.in_recipient_time_zone,
                "subject_b": campaign.subject_b, "test_percent": campaign.test_percent,
                "test_hours": campaign.test_hours, "test_metric": campaign.test_metric,
                "version": campaign.version}

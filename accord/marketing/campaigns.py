@@ -37,6 +37,7 @@ from accord.customers.models import (
 )
 from accord.customers.validation import Collector, as_pk, clean_email
 from accord.errors import InvalidInput, NotFound, StaleVersion
+from accord.timezones import zone_named
 
 from . import emails, subject_test
 from .conditions import Conditions
@@ -62,9 +63,15 @@ NAME_LIMIT = 120
 SUBJECT_LIMIT = 250
 TEMPLATE_FIELDS = ["name", "subject", "html", "text", "text_by_hand"]
 CAMPAIGN_FIELDS = ["name", "template", "segment", "from_name", "from_email", "scheduled_at",
-                   "subject_b", "test_percent", "test_hours", "test_metric"]
+                   "in_recipient_time_zone", "subject_b", "test_percent", "test_hours",
+                   "test_metric"]
 RESOLVE_CHUNK = 500  # contacts per query and INSERT while resolving recipients
 DUE_LIMIT = 50  # scheduled campaigns started per beat tick
+# The first time zone to reach a clock time is UTC+14, the last UTC-12: a
+# campaign sent at each recipient's own clock time starts when the first
+# zone reaches it and goes on for up to 26 hours.
+EARLIEST_ZONE = dt.timedelta(hours=14)
+ZONE_SPAN = dt.timedelta(hours=26)
 
 
 def _user(actor):
@@ -292,6 +299,13 @@ def clean_campaign(data: dict, *, current: Campaign | None = None) -> dict:
         elif when is not None and when <= timezone.now():
             errors.add("scheduled_at", "Choose a time in the future.")
         out["scheduled_at"] = when
+    if "in_recipient_time_zone" in data:
+        out["in_recipient_time_zone"] = bool(data.get("in_recipient_time_zone"))
+        when = out.get("scheduled_at", current.scheduled_at if current else None)
+        if out["in_recipient_time_zone"] and when is None:
+            errors.add("in_recipient_time_zone", "Choose a time to send at: each recipient "
+                                                 "gets the e-mail at that time of day in "
+                                                 "their own time zone.")
     errors.raise_if_any()
     return out
 
@@ -392,15 +406,32 @@ def cancel_campaign(org, actor, campaign: Campaign, *,
     return campaign
 
 
+def local_send_time(org, campaign: Campaign) -> dt.datetime | None:
+    """The clock time (naive) each recipient gets the campaign at, or None when it is sent
+    at one moment for everyone."""
+    if not campaign.in_recipient_time_zone or campaign.scheduled_at is None:
+        return None
+    return campaign.scheduled_at.astimezone(zone_named(org.time_zone)).replace(tzinfo=None)
+
+
+def first_moment(org, campaign: Campaign) -> dt.datetime:
+    """When the campaign is due to start: its time, or when the first zone reaches it."""
+    local = local_send_time(org, campaign)
+    if local is None:
+        return campaign.scheduled_at
+    return (local - EARLIEST_ZONE).replace(tzinfo=dt.UTC)
+
+
 @transaction.atomic
 def start_campaign(org, actor, campaign: Campaign, *,
-                   expected_version: int | None = None) -> Campaign:
+                   expected_version: int | None = None, by_schedule: bool = False) -> Campaign:
     """Resolve the recipients, copy the template and queue the sending.
 
-    A scheduled campaign started this way goes at once: starting by hand
-    ("Send now") overrides the schedule. InvalidInput when the campaign is not
-    a draft or scheduled, or when its segment's conditions no longer fit the
-    organisation.
+    A scheduled campaign started by hand ("Send now") goes at once to
+    everyone, overriding the schedule. Started `by_schedule`, a campaign in
+    each recipient's time zone gives every recipient their own send time.
+    InvalidInput when the campaign is not a draft or scheduled, or when its
+    segment's conditions no longer fit the organisation.
     """
     campaign = (Campaign.objects.select_for_update().select_related("template", "segment")
                 .get(pk=campaign.pk))
@@ -417,7 +448,8 @@ def start_campaign(org, actor, campaign: Campaign, *,
     CampaignLink.objects.bulk_create([
         CampaignLink(organization=org, campaign=campaign, position=position, url=url)
         for position, url in enumerate(urls)])
-    counts = _resolve_recipients(org, campaign)
+    counts = _resolve_recipients(org, campaign,
+                                 local_send_time(org, campaign) if by_schedule else None)
     now = timezone.now()
     if subject_test.is_test(campaign):
         counts["subject_test"] = subject_test.split(campaign, now)
@@ -458,32 +490,53 @@ def segment_contacts(org, segment: Segment):
     return contacts.filter(deleted_at__isnull=True, merged_into__isnull=True)
 
 
-def _resolve_recipients(org, campaign: Campaign) -> dict:
-    """Write one recipient row per contact of the segment; the counts by outcome."""
+def _resolve_recipients(org, campaign: Campaign, local: dt.datetime | None = None) -> dict:
+    """Write one recipient row per contact of the segment; the counts by outcome.
+
+    With a `local` clock time, each row waits until that time in its contact's
+    time zone (the organisation's when the contact has none).
+    """
     suppressed = dict(SuppressedAddress.objects.values_list("address", "reason"))
     counts = {"pending": 0, **dict.fromkeys(ExclusionReason.values, 0)}
     ids = segment_contacts(org, campaign.segment).order_by("pk").values_list(
-        "pk", "email", "do_not_contact")
+        "pk", "email", "do_not_contact", "time_zone")
+    send_at = _send_times(org, local)
     batch: list[tuple] = []
     for row in ids.iterator(chunk_size=RESOLVE_CHUNK):
         batch.append(row)
         if len(batch) == RESOLVE_CHUNK:
-            _write_recipients(org, campaign, batch, suppressed, counts)
+            _write_recipients(org, campaign, batch, suppressed, counts, send_at)
             batch = []
-    _write_recipients(org, campaign, batch, suppressed, counts)
+    _write_recipients(org, campaign, batch, suppressed, counts, send_at)
     return counts
 
 
-def _write_recipients(org, campaign, rows, suppressed: dict, counts: dict) -> None:
-    consent = _marketing_consent([pk for pk, _email, _dnc in rows])
+def _send_times(org, local: dt.datetime | None):
+    """A function from a contact's time-zone name to when its e-mail is due (None: now)."""
+    if local is None:
+        return lambda _zone: None
+    now = timezone.now()
+    known: dict[str, dt.datetime | None] = {}
+
+    def send_at(zone: str) -> dt.datetime | None:
+        if zone not in known:
+            moment = local.replace(tzinfo=zone_named(zone or org.time_zone))
+            known[zone] = moment if moment > now else None
+        return known[zone]
+
+    return send_at
+
+
+def _write_recipients(org, campaign, rows, suppressed: dict, counts: dict, send_at) -> None:
+    consent = _marketing_consent([row[0] for row in rows])
     recipients = []
-    for pk, address, do_not_contact in rows:
+    for pk, address, do_not_contact, zone in rows:
         reason = exclusion_reason(address, do_not_contact, consent.get(pk), suppressed)
         counts[reason or "pending"] += 1
         recipients.append(CampaignRecipient(
             organization=org, campaign=campaign, contact_id=pk, address=address,
             status=RecipientStatus.EXCLUDED if reason else RecipientStatus.PENDING,
-            reason=reason))
+            reason=reason, next_attempt_at=None if reason else send_at(zone)))
     CampaignRecipient.objects.bulk_create(recipients, batch_size=RESOLVE_CHUNK // 5)
 
 
@@ -524,15 +577,20 @@ def start_due_campaigns(now: dt.datetime | None = None) -> int:
     """Start the scheduled campaigns whose time has come, across organisations; how many."""
     now = now or timezone.now()
     with scopes_disabled():
-        due = list(Campaign.unscoped.filter(status=CampaignStatus.SCHEDULED,
-                                            scheduled_at__lte=now)
-                   .select_related("organization").order_by("scheduled_at")[:DUE_LIMIT])
+        scheduled = (Campaign.unscoped.filter(status=CampaignStatus.SCHEDULED)
+                     .select_related("organization").order_by("scheduled_at"))
+        due = list(scheduled.filter(scheduled_at__lte=now)[:DUE_LIMIT])
+        # Campaigns in each recipient's time zone start up to 26 hours early.
+        due += [campaign for campaign in scheduled.filter(
+                    in_recipient_time_zone=True, scheduled_at__gt=now,
+                    scheduled_at__lte=now + ZONE_SPAN)[:DUE_LIMIT]
+                if first_moment(campaign.organization, campaign) <= now]
     started = 0
     for campaign in due:
         org = campaign.organization
         with scope(organization=org):
             try:
-                start_campaign(org, None, campaign)
+                start_campaign(org, None, campaign, by_schedule=True)
             except InvalidInput as exc:
                 # A segment that no longer fits, or a campaign started by
                 # hand in between: the campaign stays as it is, for a person

@@ -144,6 +144,10 @@ class Campaign(VersionedModel):
     status = models.CharField(_("status"), max_length=10, choices=CampaignStatus.choices,
                               default=CampaignStatus.DRAFT)
     scheduled_at = models.DateTimeField(_("send at"), null=True, blank=True)
+    # The clock time of `scheduled_at` in the organisation's time zone is kept
+    # in each recipient's own time zone: 09:00 for everyone, wherever they are.
+    in_recipient_time_zone = models.BooleanField(_("in each recipient's time zone"),
+                                                 default=False)
     started_at = models.DateTimeField(_("started"), null=True, blank=True, editable=False)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True, editable=False)
     # Written by the sending job after each batch; a campaign in `sending`
