@@ -22,15 +22,20 @@ from .campaign_schemas import (
     CampaignReport,
     ListFilters,
     PreviewOut,
+    SuppressionFilters,
+    SuppressionIn,
+    SuppressionOut,
+    SuppressionPage,
     TemplateIn,
     TemplateOut,
     TemplatePage,
     TemplatePatch,
 )
-from .models import Campaign, CampaignStatus, EmailTemplate
+from .models import Campaign, CampaignStatus, EmailTemplate, SuppressedAddress, SuppressionReason
 
 templates = Router(tags=["e-mail templates"])
 campaigns = Router(tags=["campaigns"])
+suppressions = Router(tags=["suppression list"])
 
 ORDERINGS = {"name": Lower("name"), "created_at": "created_at", "updated_at": "updated_at"}
 
@@ -162,3 +167,55 @@ def cancel_campaign(request: HttpRequest, campaign_id: int, version: int | None 
 def campaign_report(request: HttpRequest, campaign_id: int):
     allow(request, "campaigns.view")
     return reports.report(services.get_campaign(campaign_id))
+
+
+SUPPRESSION_ORDERINGS = {"address": "address", "created_at": "created_at"}
+
+
+@suppressions.get("", response=SuppressionPage, summary="List the suppressed addresses")
+def list_suppressions(request: HttpRequest, filters: Query[SuppressionFilters]):
+    allow(request, "campaigns.manage")
+    ordering = parse_ordering(filters.ordering, SUPPRESSION_ORDERINGS, "address")
+    rows = SuppressedAddress.objects.all()
+    if filters.q:
+        rows = rows.filter(address__icontains=filters.q.strip())
+    if filters.reason:
+        if filters.reason not in SuppressionReason.values:
+            raise InvalidInput({"reason": "Choose manual, unsubscribed, bounced or complaint."})
+        rows = rows.filter(reason=filters.reason)
+    items, next_cursor = paginate(rows, ordering, cursor=filters.cursor,
+                                  limit=clamp_limit(filters.limit))
+    return {"items": items, "next": next_cursor}
+
+
+@suppressions.post("", response={200: SuppressionOut, 201: SuppressionOut},
+                   summary="Put an address on the suppression list",
+                   description="Answers 201 with the new entry, or 200 with the entry that "
+                               "was there already.")
+def add_suppression(request: HttpRequest, payload: SuppressionIn):
+    allow(request, "campaigns.manage")
+    known = SuppressedAddress.objects.filter(
+        address=payload.address.strip().lower()).first()
+    if known is not None:
+        return Status(200, known)
+    entry = services.suppress_address(request.organization, request.user, payload.address,
+                                      reason=payload.reason, note=payload.note)
+    return Status(201, entry)
+
+
+@suppressions.get("/{suppression_id}", response=SuppressionOut,
+                  summary="Read a suppressed address")
+def read_suppression(request: HttpRequest, suppression_id: int):
+    allow(request, "campaigns.manage")
+    return services.get_suppression(suppression_id)
+
+
+@suppressions.delete("/{suppression_id}", response={204: None},
+                     summary="Take an address off the suppression list",
+                     description="Campaigns started afterwards may send to it again, if the "
+                                 "contact's consent allows.")
+def remove_suppression(request: HttpRequest, suppression_id: int):
+    allow(request, "campaigns.manage")
+    services.unsuppress_address(request.organization, request.user,
+                                services.get_suppression(suppression_id))
+    return Status(204, None)

@@ -147,3 +147,46 @@ class CampaignReport(Schema):
     subject_test: dict | None = Field(description="With a subject test: `a` and `b` (subject, "
                                       "sent, opened, clicked, open_rate, click_rate), `held`, "
                                       "`metric`, `ends_at` and `winner` (null until chosen).")
+
+
+class SuppressionFilters(Schema):
+    limit: int | None = Field(None, description="Items per page, 1 to 500 (default 50).")
+    cursor: str | None = Field(None, description="The `next` value of the previous page.")
+    ordering: str | None = Field(None, description="`address` or `created_at`, `-` in front "
+                                 "for descending.")
+    q: str | None = Field(None, description="Part of the address.")
+    reason: str | None = Field(None, description="`manual`, `unsubscribed`, `bounced` or "
+                               "`complaint`.")
+
+
+class SuppressionOut(Schema):
+    id: int
+    address: str = Field(description="Lower-case; no campaign sends to it.")
+    reason: str
+    note: str
+    campaign_id: int | None = Field(description="The campaign that bounced or unsubscribed "
+                                    "it, if any.")
+    created_at: dt.datetime
+    updated_at: dt.datetime = Field(description="An entry never changes: its creation time.")
+    version: int = Field(description="Always 1: an entry is added or taken off, never "
+                         "changed.")
+
+    @staticmethod
+    def resolve_updated_at(entry) -> dt.datetime:
+        return entry.created_at
+
+    @staticmethod
+    def resolve_version(entry) -> int:
+        return 1
+
+
+class SuppressionPage(Schema):
+    items: list[SuppressionOut]
+    next: str | None
+
+
+class SuppressionIn(InputSchema):
+    address: str
+    reason: str = Field("manual", description="`manual`, `unsubscribed`, `bounced` or "
+                        "`complaint`.")
+    note: str = ""

@@ -643,3 +643,11 @@ def unsuppress_address(org, actor, entry: SuppressedAddress) -> None:
 
 def suppressions():
     return SuppressedAddress.objects.order_by(Lower("address"), "id")
+
+
+def get_suppression(entry_id) -> SuppressedAddress:
+    pk = as_pk(entry_id)
+    entry = SuppressedAddress.objects.filter(pk=pk).first() if pk else None
+    if entry is None:
+        raise NotFound("No address with this id on the suppression list.")
+    return entry
