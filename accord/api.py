@@ -269,6 +269,7 @@ def register_routers() -> None:
     from accord.marketing import webforms
     from accord.marketing.api import segments
     from accord.marketing.campaign_api import campaigns, suppressions, templates
+    from accord.marketing.texting_api import router as texts
     from accord.marketing.webform_api import router as web_forms
     from accord.reports import services as report_services
     from accord.reports.api import router as reports
@@ -326,6 +327,7 @@ def register_routers() -> None:
     api.add_router("/duplicates", duplicate_pairs)
     api.add_router("/", merges)
     api.add_router("/", scores)
+    api.add_router("/", texts)
     api.add_router("/exports", export_jobs)
     api.add_router("/imports", imports)
     api.add_router("/webhooks", webhook_router)

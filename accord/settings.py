@@ -205,6 +205,12 @@ CONTENT_SECURITY_POLICY = os.environ.get("CONTENT_SECURITY_POLICY", (
     "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"))
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
+# Text messages (SMS): "outbox://" keeps them in Accord only (each is listed on
+# the contact's timeline, nothing leaves the machine); an http(s):// URL is a
+# gateway that takes a JSON POST per message (see docs/marketing.md).
+SMS_URL = os.environ.get("SMS_URL", "outbox://")
+SMS_FROM = os.environ.get("SMS_FROM", "Accord")
+
 # With no EMAIL_URL, mail is written to the server's log instead of being
 # sent, so invitations and password resets can be followed on one machine.
 EMAIL_URL = os.environ.get("EMAIL_URL", "console://")

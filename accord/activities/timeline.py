@@ -162,6 +162,9 @@ def describe_event(entry: Activity) -> str:
                    else _("Subscription cancelled: %(plan)s"))
         return message % {"plan": data.get("plan_name", ""), "mrr": _amount(data.get("mrr")),
                           "currency": data.get("currency", "")}
+    if entry.event == "sms.sent":
+        return _("Text message to %(to)s: %(body)s") % {"to": data.get("to", ""),
+                                                        "body": data.get("body", "")}
     if entry.event == "outreach.sent":
         return _("E-mailed: %(subject)s") % {"subject": data.get("subject", "")}
     if entry.event.endswith(".merged"):

@@ -26,7 +26,7 @@ from accord.customers.validation import clean_contact
 from accord.errors import DomainError, InvalidInput
 from accord.identity.models import Membership, Team, User
 from accord.integrations import outbound
-from accord.marketing import emails
+from accord.marketing import emails, texting
 from accord.marketing.models import SuppressedAddress
 from accord.sales import services as sales
 from accord.sales.models import Deal, Stage
@@ -451,6 +451,44 @@ def _perform_email(step: Step, settings_: dict) -> str:
     return _("E-mailed “%(subject)s” to the contact.") % {"subject": subject}
 
 
+# send_sms, send_service_sms
+
+
+def _clean_sms(org, entity: str, data: dict, errors: dict) -> dict:
+    return {"body": _text(data, "body", errors, limit=texting.MAX_BODY, merge=True)}
+
+
+def _sms_previewer(marketing: bool):
+    def preview(step: Step, settings_: dict) -> str:
+        _need_contact(step)
+        reason = texting.why_not(step.contact, marketing=marketing)
+        if reason:
+            return _("Would skip the text: %(reason)s") % {"reason": reason}
+        return _("Would text “%(body)s” to %(to)s.") % {
+            "body": _render(settings_["body"], step, "body"),
+            "to": texting.number_of(step.contact)}
+    return preview
+
+
+def _sms_performer(marketing: bool):
+    def perform(step: Step, settings_: dict) -> str:
+        _need_contact(step)
+        reason = texting.why_not(step.contact, marketing=marketing)
+        if reason:
+            raise ActionSkipped(_("Text not sent: %(reason)s") % {"reason": reason})
+        body = _render(settings_["body"], step, "body")
+        try:
+            message = texting.send_text(step.org, None, step.contact, body,
+                                        marketing=marketing)
+        except InvalidInput as exc:
+            raise ActionFailed(exc.errors[0]["message"] if exc.errors else exc.detail) \
+                from None
+        except texting.NotSendable as exc:
+            raise ActionFailed(exc.detail) from None
+        return _("Texted the contact at %(to)s.") % {"to": message.to}
+    return perform
+
+
 # notify_user
 
 
@@ -558,6 +596,11 @@ ACTIONS = {
                             _perform_ticket),
     "send_email": Action(gettext_lazy("E-mail the contact"), _clean_email, _preview_email,
                          _perform_email),
+    "send_sms": Action(gettext_lazy("Text the contact (marketing: needs SMS consent)"),
+                       _clean_sms, _sms_previewer(True), _sms_performer(True)),
+    "send_service_sms": Action(gettext_lazy("Text the contact (a reminder or service "
+                                            "message)"),
+                               _clean_sms, _sms_previewer(False), _sms_performer(False)),
     "notify_user": Action(gettext_lazy("Notify a member by e-mail"), _clean_notify,
                           _preview_notify, _perform_notify),
     "call_webhook": Action(gettext_lazy("Call a webhook"), _clean_webhook, _preview_webhook,

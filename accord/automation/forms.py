@@ -21,6 +21,8 @@ ACTION_INPUTS = {
     "create_deal": ["name", "stage"],
     "create_ticket": ["subject"],
     "send_email": ["subject", "body"],
+    "send_sms": ["body"],
+    "send_service_sms": ["body"],
     "notify_user": ["user", "message"],
     "call_webhook": ["url"],
     "wait": ["amount", "unit"],

@@ -318,4 +318,36 @@ class SuppressedAddress(TenantModel):
         return self.address
 
 
+class TextStatus(models.TextChoices):
+    SENDING = "sending", _("Handed to the provider, not confirmed")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class TextMessage(TenantModel):
+    """A text message (SMS) to a contact: the row is committed as `sending` before the
+    provider is called, so a message whose outcome is unknown is never sent again."""
+
+    contact = models.ForeignKey("customers.Contact", on_delete=models.CASCADE,
+                                related_name="text_messages")
+    to = models.CharField(max_length=20)
+    body = models.TextField()
+    status = models.CharField(max_length=8, choices=TextStatus.choices,
+                              default=TextStatus.SENDING)
+    provider_id = models.CharField(max_length=100, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(TenantModel.Meta):
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organization", "contact", "created_at"],
+                                name="textmessage_contact")]
+
+    def __str__(self) -> str:
+        return f"Text to {self.to}"
+
+
 from .webform_models import WebForm, WebFormSubmission  # noqa: E402, F401 - registered with the app here
