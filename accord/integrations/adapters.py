@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from accord.audit.services import json_safe
 from accord.commerce import orders as commerce_orders
@@ -530,7 +531,8 @@ class DealAdapter(Adapter):
     has_duplicates = False
     FIELDS = ["name", "amount", "currency", "expected_close_date", "owner", "company",
               "source", "description"]
-    REFERENCES = ("pipeline", "stage", "product", "contact", "closed_on", "close_reason")
+    REFERENCES = ("pipeline", "stage", "product", "contact", "closed_on", "close_reason",
+                  "opened_on")
 
     def clean(self, org, draft: Draft, fields: list) -> None:
         data = {key: value for key, value in draft.data.items()
@@ -549,6 +551,23 @@ class DealAdapter(Adapter):
             return
         draft.values.update(stage=stage, product=product, contact=contact)
         self._check_close(draft, stage, product)
+        self._check_opened(draft)
+
+    def _check_opened(self, draft: Draft) -> None:
+        """When the deal began in the other system: not in the future, not after it closed."""
+        opened_on = draft.data.get("opened_on")
+        if opened_on is None or draft.values is None:
+            return
+        closed_on = draft.values.get("closed_on")
+        if opened_on > timezone.localdate():
+            draft.fail(*draft.origin["opened_on"], "A deal cannot have begun in the future.")
+        elif closed_on is not None and opened_on > closed_on:
+            draft.fail(*draft.origin["opened_on"], "The deal began after it closed; check "
+                                                   "both dates.")
+        if draft.errors:
+            draft.values = None
+            return
+        draft.values["opened_on"] = opened_on
 
     def _stage(self, draft: Draft):
         pipeline_text = str(draft.data.get("pipeline") or "").strip()
@@ -659,6 +678,9 @@ class DealAdapter(Adapter):
             deal = sales.move_deal_to_stage(org, actor, deal, stage,
                                             reason=values.get("close_reason"),
                                             closed_on=values.get("closed_on"))
+        if values.get("opened_on") is not None:
+            sales.backdate_history(org, deal, opened_on=values["opened_on"],
+                                   closed_on=values.get("closed_on"))
         return deal
 
     def changes(self, record, draft: Draft, *, fill_only: bool) -> tuple[dict, dict]:

@@ -539,6 +539,35 @@ def missing_to_win(deal: Deal) -> list[dict]:
     return missing
 
 
+def backdate_history(org, deal: Deal, *, opened_on: dt.date,
+                     closed_on: dt.date | None = None) -> None:
+    """Date a deal loaded from another system by when it began there (and closed, if so).
+
+    The deal's first stage entry moves to the start of `opened_on` in the
+    organisation's time zone; when the load then moved it straight to a won or
+    lost stage, that move is dated at the start of `closed_on`, and the time
+    spent in the first stage follows. Reports of time in stage and sales cycle
+    length read these dates.
+    """
+    zone = zone_named(org.time_zone)
+    began = dt.datetime.combine(opened_on, dt.time(), tzinfo=zone)
+    changes = list(StageChange.objects.filter(deal=deal).order_by("changed_at", "id"))
+    if not changes:
+        return
+    StageChange.objects.filter(pk=changes[0].pk).update(changed_at=began)
+    entered = began
+    if len(changes) == 2 and closed_on is not None:
+        ended = max(dt.datetime.combine(closed_on, dt.time(), tzinfo=zone), began)
+        StageChange.objects.filter(pk=changes[1].pk).update(
+            changed_at=ended, seconds_in_from_stage=int((ended - began).total_seconds()))
+        entered = ended
+    elif len(changes) == 2:
+        entered = changes[1].changed_at
+        StageChange.objects.filter(pk=changes[1].pk).update(
+            seconds_in_from_stage=int((entered - began).total_seconds()))
+    Deal.objects.filter(pk=deal.pk).update(stage_entered_at=entered)
+
+
 @transaction.atomic
 def move_deal_to_stage(org, actor, deal: Deal, stage: Stage, *,
                        expected_version: int | None = None, reason: str | None = None,

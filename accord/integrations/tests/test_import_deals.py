@@ -30,7 +30,8 @@ from accord.sales.models import Deal, StageChange
 ROWS = 60  # opportunities: every stage and the misspelt product, a few seconds of import
 PIPELINE_MAPPING = {
     "opportunity_id": "external_id", "sales_agent": "owner", "product": "product",
-    "account": "company", "deal_stage": "stage", "engage_date": "", "close_date": "closed_on",
+    "account": "company", "deal_stage": "stage", "engage_date": "opened_on",
+    "close_date": "closed_on",
     "close_value": "amount",
 }
 
@@ -175,11 +176,16 @@ def test_a_won_row_is_moved_through_the_services_and_keeps_its_close_date(seller
         job = ImportJob.objects.get(pk=summary["import_id"])
         deal = Deal.objects.select_related("owner", "company").get(
             pk=job.ledger.get(row=read(files / "sales_pipeline.csv").index(row) + 2).record_id)
-        moves = list(StageChange.objects.filter(deal=deal).values_list(
-            "from_stage__name", "to_stage__name", "changed_by__email"))
+        moves = list(StageChange.objects.filter(deal=deal).order_by("changed_at").values_list(
+            "from_stage__name", "to_stage__name", "changed_by__email", "changed_at",
+            "seconds_in_from_stage"))
         line = deal.line_items.select_related("product").get()
-    assert moves == [(None, "Prospecting", admin.user.email),
-                     ("Prospecting", "Won", admin.user.email)]
+    began = dt.datetime.fromisoformat(row["engage_date"]).replace(tzinfo=dt.UTC)
+    closed = dt.datetime.fromisoformat(row["close_date"]).replace(tzinfo=dt.UTC)
+    assert moves == [(None, "Prospecting", admin.user.email, began, None),
+                     ("Prospecting", "Won", admin.user.email, closed,
+                      int((closed - began).total_seconds()))]
+    assert deal.stage_entered_at == closed
     assert deal.closed_on == dt.date.fromisoformat(row["close_date"])
     assert deal.amount == Decimal(row["close_value"])
     assert deal.owner.full_name == row["sales_agent"]
@@ -320,3 +326,25 @@ def test_the_wizard_imports_the_pipeline_and_offers_the_mismatches_as_a_file(
     assert queued["Location"] == f"/imports/{job.pk}/"
     assert f"<dt>Created</dt><dd>{ROWS - len(mismatched)}</dd>" in detail.text
     assert [int(line.split(",", 1)[0]) for line in lines[1:]] == mismatched
+
+
+def test_a_begin_date_after_the_close_or_in_the_future_fails_its_cell(seller, admin, in_org,
+                                                                      tmp_path):
+    path = tmp_path / "deals.csv"
+    path.write_text(
+        "Deal,Stage,Engage date,Close date,Amount,Account\n"
+        "Late start,Won,2026-05-02,2026-05-01,100,Acme\n"
+        "Time traveller,Prospecting,2999-01-01,,,Acme\n")
+
+    summary, _ = run(str(path), org=seller.slug, entity="deal")
+
+    assert (summary["created"], summary["failed"]) == (0, 2)
+    with in_org(seller):
+        job = ImportJob.objects.get(pk=summary["import_id"])
+        problems = dict(job.ledger.exclude(errors=[]).values_list("row", "errors"))
+    assert problems == {
+        2: [{"column": "Engage date", "value": "2026-05-02",
+             "reason": "The deal began after it closed; check both dates."}],
+        3: [{"column": "Engage date", "value": "2999-01-01",
+             "reason": "A deal cannot have begun in the future."}],
+    }
