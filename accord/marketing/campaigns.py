@@ -440,6 +440,10 @@ def start_campaign(org, actor, campaign: Campaign, *,
         raise InvalidInput({"status": "This campaign was cancelled; it cannot be started."})
     if not campaign.is_editable:
         raise InvalidInput({"status": "This campaign has started already."})
+    if not visible_segments().filter(pk=campaign.segment_id).exists():
+        # The segment was built on a field hidden since from the member's role.
+        raise InvalidInput({"segment": "This campaign's segment uses a field hidden from "
+                                       "your role; someone who may see it has to start it."})
 
     template = campaign.template
     html_body, urls = emails.track_links(template.html)

@@ -356,3 +356,29 @@ def test_a_campaign_cannot_be_made_on_such_a_segment_by_those_it_is_hidden_from(
 
     assert refused.status_code == 422
     assert [error["field"] for error in refused.json()["errors"]] == ["segment"]
+
+
+def test_a_campaign_made_before_its_segment_was_hidden_cannot_be_started_by_that_role(
+        org, admin, contact, make_member, api_client_for, in_org):
+    admin_api = api_client_for(admin)
+    segment = admin_api.post("/api/v1/segments", {
+        "name": "High earners", "conditions": {"all": [
+            {"field": "cf.income", "op": "gt", "value": "90000"}]}},
+        content_type="application/json").json()
+    template = admin_api.post("/api/v1/templates", {
+        "name": "News", "subject": "Hello", "html": "<p>Hi</p>"},
+        content_type="application/json").json()
+    campaign = admin_api.post("/api/v1/campaigns", {
+        "name": "Spring", "template_id": template["id"], "segment_id": segment["id"],
+        "from_email": "news@example.com"}, content_type="application/json").json()
+    with in_org(org):
+        CustomField.objects.filter(key="income").update(hidden_from_roles=["marketing"])
+    marketer = api_client_for(make_member(org, Role.MARKETING))
+
+    refused = marketer.post(f"/api/v1/campaigns/{campaign['id']}/start")
+    started = admin_api.post(f"/api/v1/campaigns/{campaign['id']}/start")
+
+    assert refused.status_code == 422
+    assert [error["field"] for error in refused.json()["errors"]] == ["segment"]
+    assert started.status_code == 200
+    assert started.json()["status"] == "sending"
