@@ -450,7 +450,10 @@ def complete_sign_in(request, params, *, redirect_uri: str) -> tuple[Membership,
         raise SignInFailed("state_mismatch", _(
             "The answer from the sign-in provider does not belong to this sign-in. Start "
             "again."))
-    org = Organization.objects.get(pk=pending["organization_id"])
+    org = Organization.objects.filter(pk=pending["organization_id"]).first()
+    if org is None:
+        raise SignInFailed("unknown_organization", _(
+            "No organisation signs in with single sign-on under this name or domain."))
     if params.get("error"):
         logger.warning("sso.provider_error", extra={
             "organization_id": org.id,

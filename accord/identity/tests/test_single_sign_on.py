@@ -15,7 +15,14 @@ from django.test import Client
 
 from accord.audit.models import AuditEntry
 from accord.identity import sso
-from accord.identity.models import Membership, Role, SingleSignOn, User, UserSession
+from accord.identity.models import (
+    Membership,
+    Organization,
+    Role,
+    SingleSignOn,
+    User,
+    UserSession,
+)
 
 from .oidc_provider import CLIENT_SECRET, Provider
 
@@ -587,3 +594,17 @@ def test_another_organisations_settings_are_not_reachable_through_the_api(
     assert read["enabled"] is False
     assert read["issuer"] == ""
     assert read["client_secret_set"] is False
+
+
+def test_an_answer_for_an_organisation_deleted_meanwhile_is_refused(
+        org, configured, provider, pat):
+    client = Client()
+    callback = start(client, provider)
+    Organization.objects.filter(pk=org.pk).delete()
+
+    response = client.get(callback)
+
+    assert response.status_code == 400
+    assert ("No organisation signs in with single sign-on under this name or domain."
+            in response.content.decode())
+    assert not signed_in_user(client).is_authenticated
