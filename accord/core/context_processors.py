@@ -1,5 +1,6 @@
 from django.utils.functional import SimpleLazyObject
 
+from accord.identity import sso
 from accord.identity.models import Membership
 from accord.identity.permissions import ROLE_PERMISSIONS
 
@@ -29,8 +30,9 @@ def _user_memberships(request, organization):
         return []
     # A user's memberships span organisations, so this one query is unscoped
     # on purpose; it is limited to the signed-in user's own rows.
-    return SimpleLazyObject(lambda: list(
+    return SimpleLazyObject(lambda: list(sso.reachable_memberships(
+        request.session,
         Membership.unscoped.select_related("organization")
         .filter(user=user, is_active=True)
-        .order_by("organization__name")
-    ))
+        .order_by("organization__name"),
+    )))

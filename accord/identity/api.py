@@ -3,12 +3,13 @@
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.http import HttpRequest
+from django.urls import reverse
 from ninja import Query, Router
 
 from accord.errors import NotFound
 from accord.pagination import clamp_limit, paginate, parse_ordering
 
-from . import organization, visibility
+from . import organization, sso, visibility
 from .api_auth import allow
 from .models import Membership, Team
 from .permissions import ROLE_PERMISSIONS
@@ -19,6 +20,8 @@ from .schemas import (
     MeOut,
     OrganizationOut,
     OrganizationPatch,
+    SingleSignOnOut,
+    SingleSignOnPatch,
     TeamFilters,
     TeamOut,
     TeamPage,
@@ -89,6 +92,38 @@ def update_visibility(request: HttpRequest, payload: VisibilityPatch):
     policy = visibility.update_visibility(request.organization, request.user,
                                           roles=payload.roles, expected_version=payload.version)
     return _visibility_out(policy)
+
+
+def _single_sign_on_out(request, config) -> dict:
+    return {
+        "version": config.version, "updated_at": config.updated_at, "enabled": config.enabled,
+        "issuer": config.issuer, "client_id": config.client_id,
+        "client_secret_set": bool(config.encrypted_client_secret),
+        "allowed_domains": config.allowed_domains, "create_members": config.create_members,
+        "new_member_role": config.new_member_role, "require_sso": config.require_sso,
+        "redirect_uri": request.build_absolute_uri(reverse("identity:sso_callback")),
+    }
+
+
+@router.get("/organization/single-sign-on", response=SingleSignOnOut, tags=["organization"],
+            summary="The organisation's single sign-on settings",
+            description="Admins only. The client secret is never returned.")
+def read_single_sign_on(request: HttpRequest):
+    allow(request, "settings.manage")
+    return _single_sign_on_out(request, sso.configuration_of(request.organization))
+
+
+@router.patch("/organization/single-sign-on", response=SingleSignOnOut,
+              tags=["organization"], summary="Change the single sign-on settings",
+              description="Admins only. Fields left out stay as they are; an empty or "
+                          "missing client_secret keeps the stored one.")
+def update_single_sign_on(request: HttpRequest, payload: SingleSignOnPatch):
+    allow(request, "settings.manage")
+    data = payload.dict(exclude_unset=True)
+    version = data.pop("version", None)
+    config = sso.update_single_sign_on(request.organization, request.user, data=data,
+                                       expected_version=version)
+    return _single_sign_on_out(request, config)
 
 
 @router.get("/users", response=MemberPage, tags=["users"], summary="List members")

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import scopes as token_scopes
-from . import throttle, twofactor
+from . import sso, throttle, twofactor
 from .models import TIME_ZONE_CHOICES, Membership, Role, Team
 from .services import MAX_TOKEN_DAYS
 
@@ -47,6 +47,12 @@ class SignInForm(AuthenticationForm):
         wait = throttle.locked_for(email, ip) if email else None
         if wait is not None:
             raise locked_error(wait)
+        # Asked before the password is checked, so that the answer does not
+        # tell whether the password was right.
+        if email and sso.password_sign_in_refused(email):
+            raise forms.ValidationError(
+                _("Your organisation signs in with single sign-on. Use “Sign in with single "
+                  "sign-on” below."), code="sso_required")
         try:
             cleaned = super().clean()
         except forms.ValidationError:

@@ -18,7 +18,7 @@ from django_scopes import scope
 
 from accord.audit.context import channel
 
-from . import sessions, twofactor
+from . import sessions, sso, twofactor
 from .context import acting_as
 from .models import ApiToken, Membership, hash_secret
 from .services import token_prefix
@@ -105,8 +105,11 @@ class TenantMiddleware:
             ApiToken.unscoped.filter(pk=token.pk).update(last_used_at=now)
 
     def _attach_session(self, request) -> None:
-        memberships = Membership.unscoped.select_related("organization", "team").filter(
-            user=request.user, is_active=True
+        memberships = sso.reachable_memberships(
+            request.session,
+            Membership.unscoped.select_related("organization", "team").filter(
+                user=request.user, is_active=True
+            ),
         )
         wanted = request.session.get(SESSION_ORG_KEY)
         membership = None

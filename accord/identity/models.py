@@ -334,3 +334,54 @@ class VisibilityPolicy(VersionedModel):
 
     def __str__(self) -> str:
         return "record visibility"
+
+
+class SingleSignOn(VersionedModel):
+    """An organisation's OpenID Connect provider; at most one row per organisation.
+
+    The client secret is stored encrypted with `accord.crypto`, because it is
+    sent to the provider's token endpoint; `client_secret` reads and writes it
+    in the clear and no page or API answer shows it. Allowed domains are kept
+    as "|a.example|b.example|" so that one LIKE finds the organisations of a
+    domain on every database.
+    """
+
+    enabled = models.BooleanField(_("allow sign-in with single sign-on"), default=False)
+    issuer = models.URLField(_("issuer URL"), max_length=300, blank=True)
+    client_id = models.CharField(_("client id"), max_length=255, blank=True)
+    encrypted_client_secret = models.TextField(blank=True,
+                                               help_text="Encrypted with accord.crypto.")
+    domains = models.CharField(_("allowed e-mail domains"), max_length=1000, blank=True)
+    create_members = models.BooleanField(_("add new people on first sign-in"), default=False)
+    new_member_role = models.CharField(
+        _("role of new people"), max_length=16, choices=Role.choices, default=Role.READ_ONLY,
+    )
+    require_sso = models.BooleanField(_("require single sign-on"), default=False)
+
+    class Meta(VersionedModel.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["organization"], name="singlesignon_org")
+        ]
+
+    def __str__(self) -> str:
+        return "single sign-on"
+
+    @property
+    def client_secret(self) -> str:
+        return crypto.decrypt(self.encrypted_client_secret)
+
+    @client_secret.setter
+    def client_secret(self, value: str) -> None:
+        self.encrypted_client_secret = crypto.encrypt(value)
+
+    @property
+    def allowed_domains(self) -> list[str]:
+        return [domain for domain in self.domains.split("|") if domain]
+
+    @allowed_domains.setter
+    def allowed_domains(self, value: list[str]) -> None:
+        self.domains = "|" + "|".join(value) + "|" if value else ""
+
+    @property
+    def is_usable(self) -> bool:
+        return self.enabled and bool(self.issuer and self.client_id)

@@ -146,3 +146,34 @@ class VisibilityPatch(Schema):
         description="The cells to change, such as {\"sales\": {\"contacts\": \"own\"}}; the "
                     "others stay.")
     version: int | None = Field(None, description="The version read; a stale one answers 409.")
+
+
+class SingleSignOnOut(Schema):
+    version: int = Field(description="0 until the settings are first saved.")
+    updated_at: dt.datetime | None
+    enabled: bool
+    issuer: str
+    client_id: str
+    client_secret_set: bool = Field(description="Whether a client secret is stored. The "
+                                                "secret itself is never returned.")
+    allowed_domains: list[str]
+    create_members: bool = Field(description="Whether people of an allowed domain who are "
+                                             "not members yet are added on first sign-in.")
+    new_member_role: str
+    require_sso: bool = Field(description="Members other than admins cannot sign in with a "
+                                          "password.")
+    redirect_uri: str = Field(description="The address to register with the provider.")
+
+
+class SingleSignOnPatch(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool | None = None
+    issuer: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = Field(None, description="Write-only; stored encrypted.")
+    allowed_domains: list[str] | None = None
+    create_members: bool | None = None
+    new_member_role: str | None = None
+    require_sso: bool | None = None
+    version: int | None = Field(None, description="The version read; a stale one answers 409.")

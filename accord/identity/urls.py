@@ -3,12 +3,14 @@ from django.urls import path
 
 from accord.customers import settings_views as custom_fields
 
-from . import organization_views, security_views, views, visibility_views
+from . import organization_views, security_views, sso_views, views, visibility_views
 
 app_name = "identity"
 urlpatterns = [
     path("login", views.SignInView.as_view(), name="login"),
     path("login/code", security_views.sign_in_code, name="login_code"),
+    path("login/sso", sso_views.sso_start, name="sso_start"),
+    path("login/sso/callback", sso_views.sso_callback, name="sso_callback"),
     path("logout", auth_views.LogoutView.as_view(), name="logout"),
     path("password-reset", views.ResetRequestView.as_view(), name="password_reset"),
     path("password-reset/sent", views.ResetSentView.as_view(), name="password_reset_done"),
@@ -36,6 +38,7 @@ urlpatterns = [
     path("settings", views.settings_index, name="settings"),
     path("settings/security", security_views.organization_security,
          name="organization_security"),
+    path("settings/single-sign-on", sso_views.sso_settings, name="sso_settings"),
     path("settings/members/", views.member_list, name="member_list"),
     path("settings/members/invite", views.member_invite, name="member_invite"),
     path("settings/members/<int:pk>/", views.member_edit, name="member_edit"),

@@ -23,7 +23,7 @@ from accord.errors import Conflict, InvalidInput, NotFound
 from accord.pagination import paginate, parse_ordering
 from accord.web import apply_errors, pager
 
-from . import services, sessions, twofactor
+from . import services, sessions, sso, twofactor
 from .forms import (
     AcceptInvitationForm,
     InvitationForm,
@@ -156,9 +156,9 @@ def sign_out_everywhere(request):
 @login_required
 @require_POST
 def switch_organization(request):
-    membership = _active_memberships(request.user).filter(
-        organization_id=_int_or_none(request.POST.get("organization"))
-    ).first()
+    membership = sso.reachable_memberships(
+        request.session, _active_memberships(request.user)
+    ).filter(organization_id=_int_or_none(request.POST.get("organization"))).first()
     if membership is None:
         raise Http404
     request.session[SESSION_ORG_KEY] = membership.organization_id

@@ -9,13 +9,13 @@ from accord import crypto
 
 class Command(BaseCommand):
     help = (
-        "Re-encrypt every stored secret (mailbox passwords, two-factor secrets) with the "
-        "first key of "
+        "Re-encrypt every stored secret (mailbox passwords, two-factor secrets, single "
+        "sign-on client secrets) with the first key of "
         "ENCRYPTION_KEYS. Run it after putting a new key in front; then the old key can go."
     )
 
     def handle(self, *args, **options):
-        from accord.identity.models import TwoFactorDevice
+        from accord.identity.models import SingleSignOn, TwoFactorDevice
         from accord.service.models import Queue
 
         rotated = 0
@@ -34,5 +34,14 @@ class Command(BaseCommand):
                 except ValueError as exc:
                     raise CommandError(f"Two-factor device {device.pk}: {exc}") from None
                 device.save(update_fields=["encrypted_secret"])
+                rotated += 1
+            providers = SingleSignOn.unscoped.exclude(encrypted_client_secret="")
+            for provider in providers.select_for_update():
+                try:
+                    provider.encrypted_client_secret = crypto.rotate(
+                        provider.encrypted_client_secret)
+                except ValueError as exc:
+                    raise CommandError(f"Single sign-on {provider.pk}: {exc}") from None
+                provider.save(update_fields=["encrypted_client_secret"])
                 rotated += 1
         self.stdout.write(f"Re-encrypted {rotated} secrets.")
