@@ -117,13 +117,13 @@ def clean_rule(spec: dict, current: RetentionRule | None = None) -> dict:
         age = None
     if age is None or not 1 <= age <= MAX_AGE_DAYS:
         errors["age_days"] = f"Enter a whole number of days from 1 to {MAX_AGE_DAYS}."
+    # Left empty, the name says what the rule does; it is made only once the
+    # rest is valid, so that a bad field is not reported twice.
     name = str(given("name", "") or "").strip()
-    if not name and rules is not None and not errors:
+    if not name and not errors:
         name = f"{RetentionEntity(entity).label}: {RetentionAction(action).label.lower()} " \
                f"after {age} days"
-    if not name:
-        errors.setdefault("name", "Give the rule a name.")
-    elif len(name) > 120:
+    if len(name) > 120:
         errors["name"] = "Keep the name under 120 characters."
     active = given("is_active", True)
     if not isinstance(active, bool):
