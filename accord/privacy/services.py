@@ -29,6 +29,10 @@ from accord.errors import Conflict, InvalidInput, NotFound
 
 from . import archive, erasure
 from .models import DataRequest, RequestKind, RequestStatus
+from .retention import (  # noqa: F401 - other apps create rules through this module
+    delete_retention_rule,
+    save_retention_rule,
+)
 from .subject import load, subject_hash
 
 logger = logging.getLogger(__name__)
