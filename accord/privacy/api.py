@@ -12,11 +12,12 @@ from . import retention, services
 from .models import DataRequest, RetentionRule
 from .schemas import (
     DataRequestIn,
+    DataRequestListParams,
     DataRequestOut,
     DataRequestPage,
-    PrivacyListParams,
     RetentionPreviewOut,
     RetentionRuleIn,
+    RetentionRuleListParams,
     RetentionRuleOut,
     RetentionRulePage,
     RetentionRulePatch,
@@ -43,12 +44,18 @@ def create_request(request: HttpRequest, payload: DataRequestIn):
 
 
 @requests_router.get("/requests", response=DataRequestPage, summary="List data requests",
-                     description="Every data-subject request of the organisation, newest "
-                                 "first.")
-def list_requests(request: HttpRequest, params: Query[PrivacyListParams]):
+                     description="The organisation's data-subject requests, newest first, "
+                                 "filtered by kind, status or contact id.")
+def list_requests(request: HttpRequest, params: Query[DataRequestListParams]):
     allow(request, "privacy.manage")
-    items, next_cursor = paginate(DataRequest.objects.select_related("requested_by"),
-                                  NEWEST_FIRST, cursor=params.cursor,
+    rows = DataRequest.objects.select_related("requested_by")
+    if params.kind:
+        rows = rows.filter(kind=params.kind)
+    if params.status:
+        rows = rows.filter(status=params.status)
+    if params.contact is not None:
+        rows = rows.filter(contact_id=params.contact)
+    items, next_cursor = paginate(rows, NEWEST_FIRST, cursor=params.cursor,
                                   limit=clamp_limit(params.limit))
     return {"items": items, "next": next_cursor}
 
@@ -73,9 +80,16 @@ def download_archive(request: HttpRequest, request_id: int):
 
 
 @rules_router.get("", response=RetentionRulePage, summary="List retention rules")
-def list_rules(request: HttpRequest, params: Query[PrivacyListParams]):
+def list_rules(request: HttpRequest, params: Query[RetentionRuleListParams]):
     allow(request, "privacy.manage")
-    items, next_cursor = paginate(RetentionRule.objects.all(), BY_ID, cursor=params.cursor,
+    rows = RetentionRule.objects.all()
+    for word in (params.q or "").split():
+        rows = rows.filter(name__icontains=word)
+    if params.entity:
+        rows = rows.filter(entity=params.entity)
+    if params.is_active is not None:
+        rows = rows.filter(is_active=params.is_active)
+    items, next_cursor = paginate(rows, BY_ID, cursor=params.cursor,
                                   limit=clamp_limit(params.limit))
     return {"items": items, "next": next_cursor}
 

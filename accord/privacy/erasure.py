@@ -29,7 +29,7 @@ from accord import search
 from accord.activities.models import Activity
 from accord.audit.models import AuditEntry
 from accord.commerce.models import BehaviourEvent, Order, Subscription
-from accord.core.models import DomainEvent, SearchEntry, TenantModel
+from accord.core.models import DomainEvent, TenantModel
 from accord.customers.models import (
     Affiliation,
     Consent,
@@ -60,8 +60,9 @@ logger = logging.getLogger(__name__)
 ERASED = "[erased]"
 ANONYMOUS_NAME = "Anonymised"
 # Tables the final sweep leaves alone: the suppression list must keep the
-# address to do its job, and privacy's own records hold no personal data.
-SWEEP_SKIPS = {SuppressedAddress, SearchEntry}
+# address to do its job; privacy's own records hold no personal data, and
+# members' accounts are not the contact's.
+SWEEP_SKIPS = {SuppressedAddress}
 SWEEP_SKIP_APPS = {"privacy", "identity"}
 TEXT_FIELDS = (models.CharField, models.TextField, models.JSONField)
 ANONYMOUS_LEAD = {"first_name": "", "last_name": ANONYMOUS_NAME, "email": "", "phone": "",
@@ -137,11 +138,7 @@ def _handle_tickets(subject: Subject, *, anonymise: bool) -> dict[str, int]:
     own = Q(ticket_id__in=subject.ticket_ids)
     theirs = Q(contact_id__in=subject.contact_ids)
     messages = TicketMessage.objects.filter(own | theirs)
-    for attachment in TicketAttachment.objects.filter(message__in=messages):
-        attachment.file.delete(save=False)
-    TicketAttachment.objects.filter(message__in=messages).delete()
-    for message in messages.exclude(raw=""):
-        message.raw.delete(save=False)
+    remove_message_files(messages)
     if not anonymise:
         TicketMessage.objects.filter(theirs & ~own).update(**blank_message())
         deleted = Ticket.with_deleted.filter(pk__in=subject.ticket_ids).delete()[0]
@@ -152,6 +149,24 @@ def _handle_tickets(subject: Subject, *, anonymise: bool) -> dict[str, int]:
     SatisfactionSurvey.objects.filter(ticket_id__in=subject.ticket_ids).update(
         email="", comment="")
     return {"tickets": len(subject.ticket_ids), "ticket_messages": rewritten}
+
+
+def remove_message_files(messages) -> None:
+    """Delete the attachments of `messages`, and their files once the transaction commits.
+
+    Files go after the commit so that a rolled-back erasure leaves no row
+    pointing at a deleted file.
+    """
+    stored = [attachment.file for attachment in
+              TicketAttachment.objects.filter(message__in=messages).only("file")]
+    stored += [message.raw for message in messages.exclude(raw="").only("raw")]
+    TicketAttachment.objects.filter(message__in=messages).delete()
+
+    def delete_files():
+        for file in stored:
+            file.storage.delete(file.name)
+
+    transaction.on_commit(delete_files)
 
 
 def blank_message() -> dict:

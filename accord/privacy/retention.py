@@ -24,7 +24,7 @@ from accord.customers.models import Consent, ConsentStatus, Contact
 from accord.errors import InvalidInput, NotFound, StaleVersion
 from accord.marketing.webform_models import WebFormSubmission
 from accord.sales.models import DealContact, Lead, LeadActivity
-from accord.service.models import TicketAttachment, TicketMessage, TicketStatus
+from accord.service.models import TicketMessage, TicketStatus
 
 from . import erasure
 from .models import (
@@ -282,11 +282,7 @@ def _apply(org, actor, rule: RetentionRule, ids: list[int]) -> int:
     anonymise = rule.action == RetentionAction.ANONYMISE
     if rule.entity == RetentionEntity.TICKET_MESSAGE:
         messages = TicketMessage.objects.filter(pk__in=ids)
-        for attachment in TicketAttachment.objects.filter(message__in=messages):
-            attachment.file.delete(save=False)
-        for message in messages.exclude(raw=""):
-            message.raw.delete(save=False)
-        TicketAttachment.objects.filter(message__in=messages).delete()
+        erasure.remove_message_files(messages)
         if anonymise:
             return messages.update(**erasure.blank_message())
         messages.delete()

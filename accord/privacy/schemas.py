@@ -54,9 +54,21 @@ class DataRequestPage(Schema):
     next: str | None
 
 
-class PrivacyListParams(Schema):
+class DataRequestListParams(Schema):
     limit: int | None = Field(None, description="Items per page, 1 to 500 (default 50).")
     cursor: str | None = Field(None, description="The `next` value of the previous page.")
+    kind: Literal["export", "erase", "anonymise"] | None = None
+    status: Literal["queued", "running", "done", "failed"] | None = None
+    contact: int | None = Field(None, description="Requests about this contact id.")
+
+
+class RetentionRuleListParams(Schema):
+    limit: int | None = Field(None, description="Items per page, 1 to 500 (default 50).")
+    cursor: str | None = Field(None, description="The `next` value of the previous page.")
+    q: str | None = Field(None, description="Words of the rule's name.")
+    entity: Literal["ticket_message", "lead", "activity", "contact",
+                    "form_submission"] | None = None
+    is_active: bool | None = None
 
 
 class RetentionRuleIn(Schema):

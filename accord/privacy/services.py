@@ -101,39 +101,47 @@ def run_request(org, request_id: int) -> DataRequest | None:
         status=RequestStatus.RUNNING, started_at=started, error="", updated_at=started)
     contact = Contact.with_deleted.filter(pk=request.contact_id).first()
     if contact is None:
-        return _fail(request, "The contact no longer exists.")
+        return _fail(org, request, "The contact no longer exists.")
     try:
         if request.kind == RequestKind.EXPORT:
             counts = _write_archive(request, contact)
+            with transaction.atomic():
+                _finish(org, request, counts, first_time=first_time)
         else:
-            counts = erasure.erase(org, request.requested_by, load(contact),
-                                   anonymise=request.kind == RequestKind.ANONYMISE,
-                                   note=f"Data-subject request {request.reference}")
+            # The erasure and the request's "done" commit together: a worker
+            # killed between them cannot leave an erased contact behind a
+            # request that, run again, no longer finds it.
+            with transaction.atomic():
+                counts = erasure.erase(org, request.requested_by, load(contact),
+                                       anonymise=request.kind == RequestKind.ANONYMISE,
+                                       note=f"Data-subject request {request.reference}")
+                _finish(org, request, counts, first_time=first_time)
     except Exception:
         # Absorbed on purpose: the requester sees a failed request in plain
         # words, the traceback goes to the log, and an erasure rolled back whole.
         logger.exception("privacy.request_failed", extra={"organization_id": org.id,
                                                           "request_id": request.pk})
-        return _fail(request, FAILED)
+        return _fail(org, request, FAILED)
 
-    now = timezone.now()
-    with transaction.atomic():
-        values = {"status": RequestStatus.DONE, "counts": counts, "finished_at": now,
-                  "updated_at": now}
-        if request.kind == RequestKind.EXPORT:
-            values |= {"file": request.file.name, "size": request.size,
-                       "expires_at": now + ARCHIVE_RETENTION}
-        DataRequest.objects.filter(pk=request.pk).update(**values)
-        if first_time:
-            audit.record(org, request.requested_by, Action.ACCESS, request,
-                         entity="datarequest", object_repr=request.reference,
-                         changes={"status": [None, RequestStatus.DONE],
-                                  "counts": [None, counts]})
     logger.info("privacy.request_done", extra={"organization_id": org.id,
                                                "request_id": request.pk})
     request.refresh_from_db()
     notify_requester(org, request)
     return request
+
+
+def _finish(org, request: DataRequest, counts: dict, *, first_time: bool) -> None:
+    now = timezone.now()
+    values = {"status": RequestStatus.DONE, "counts": counts, "finished_at": now,
+              "updated_at": now}
+    if request.kind == RequestKind.EXPORT:
+        values |= {"file": request.file.name, "size": request.size,
+                   "expires_at": now + ARCHIVE_RETENTION}
+    DataRequest.objects.filter(pk=request.pk).update(**values)
+    if first_time:
+        audit.record(org, request.requested_by, Action.ACCESS, request,
+                     entity="datarequest", object_repr=request.reference,
+                     changes={"status": [None, RequestStatus.DONE], "counts": [None, counts]})
 
 
 def _write_archive(request: DataRequest, contact: Contact) -> dict[str, int]:
@@ -152,11 +160,13 @@ def _write_archive(request: DataRequest, contact: Contact) -> dict[str, int]:
     return counts
 
 
-def _fail(request: DataRequest, message: str) -> DataRequest:
+def _fail(org, request: DataRequest, message: str) -> DataRequest:
+    """Record the failure in plain words and tell the requester, once."""
     now = timezone.now()
     DataRequest.objects.filter(pk=request.pk).update(
         status=RequestStatus.FAILED, error=message, finished_at=now, updated_at=now)
     request.refresh_from_db()
+    notify_requester(org, request)
     return request
 
 

@@ -8,6 +8,7 @@ import zipfile
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.apps import apps
+from django.core.files.base import ContentFile
 from django.db import models
 from django_scopes import scope, scopes_disabled
 
@@ -21,6 +22,7 @@ from accord.identity.models import Membership, Role
 from accord.marketing.models import SuppressedAddress
 from accord.privacy.models import DataRequest
 from accord.privacy.tasks import delete_expired_archives, run_request
+from accord.service.models import TicketAttachment, TicketMessage
 
 from .conftest import EMAIL, NAME, OTHER_EMAIL, PHONE
 
@@ -284,3 +286,62 @@ def test_worker_writes_the_archive_and_emails_the_requester(
     download = client_for(admin).get(link.removeprefix("http://127.0.0.1:8000"))
     assert download.status_code == 200
     assert made["status"] == "done"
+
+
+# Files
+
+
+def attach(org, contact, content: bytes) -> TicketAttachment:
+    with scope(organization=org):
+        message = TicketMessage.objects.filter(ticket__contact=contact).first()
+        attachment = TicketAttachment(organization=org, message=message, filename="scan.pdf",
+                                      content_type="application/pdf", size=len(content))
+        attachment.file.save("scan.pdf", ContentFile(content), save=True)
+    return attachment
+
+
+def test_the_archive_holds_the_ticket_attachments(org, admin, api_client_for, person):
+    contact, _ = person
+    attachment = attach(org, contact, b"%PDF-1.4 passport scan")
+    client = api_client_for(admin)
+    request_id = make_request(client, contact, "export").json()["id"]
+
+    run_request(request_id)
+    archive = archive_of(client, request_id)
+
+    name = f"files/attachment-{attachment.pk}-scan.pdf"
+    assert archive.read(name) == b"%PDF-1.4 passport scan"
+    assert client.get(f"{API}/{request_id}").json()["counts"]["files"] == 1
+
+
+def test_erasure_deletes_the_attachment_files_from_storage(
+        org, admin, api_client_for, person, django_capture_on_commit_callbacks):
+    contact, _ = person
+    attachment = attach(org, contact, b"private")
+    stored = attachment.file.name
+    client = api_client_for(admin)
+    request_id = make_request(client, contact, "erase").json()["id"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run_request(request_id)
+
+    assert not attachment.file.storage.exists(stored)
+
+
+def test_requests_are_listed_and_filtered_by_kind_and_status(admin, api_client_for, person):
+    contact, other = person
+    client = api_client_for(admin)
+    exported = make_request(client, contact, "export").json()["id"]
+    erased = make_request(client, other, "erase").json()["id"]
+    run_request(erased)
+
+    everything = client.get(API).json()
+    erasures = client.get(API, {"kind": "erase"}).json()
+    queued = client.get(API, {"status": "queued"}).json()
+    about = client.get(API, {"contact": contact.pk}).json()
+
+    assert [item["id"] for item in everything["items"]] == [erased, exported]
+    assert [item["id"] for item in erasures["items"]] == [erased]
+    assert [item["id"] for item in queued["items"]] == [exported]
+    assert [item["id"] for item in about["items"]] == [exported]
+    assert everything["next"] is None
