@@ -271,6 +271,10 @@ def register_routers() -> None:
     from accord.marketing.campaign_api import campaigns, suppressions, templates
     from accord.marketing.texting_api import router as texts
     from accord.marketing.webform_api import router as web_forms
+    from accord.privacy import retention as retention_services
+    from accord.privacy import services as privacy_services
+    from accord.privacy.api import requests_router as privacy_requests
+    from accord.privacy.api import rules_router as retention_rules
     from accord.reports import services as report_services
     from accord.reports.api import router as reports
     from accord.sales import assignment, leads, scoring
@@ -316,6 +320,8 @@ def register_routers() -> None:
         "template_id": campaign_services.get_template,
         "campaign_id": campaign_services.get_campaign,
         "suppression_id": campaign_services.get_suppression,
+        "request_id": privacy_services.get_request,
+        "retention_rule_id": retention_services.get_rule,
     })
     api.add_exception_handler(RecordMerged, merged_record)
     api.add_router("/contacts", contacts)
@@ -358,6 +364,8 @@ def register_routers() -> None:
     api.add_router("/templates", templates)
     api.add_router("/campaigns", campaigns)
     api.add_router("/suppressions", suppressions)
+    api.add_router("/privacy", privacy_requests)
+    api.add_router("/retention-rules", retention_rules)
 
 
 register_routers()

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "accord.integrations",
     "accord.insights",
     "accord.reports",
+    "accord.privacy",
 ]
 
 MIDDLEWARE = [
@@ -344,6 +345,15 @@ CELERY_BEAT_SCHEDULE = {
     "resume-stalled-campaigns": {
         "task": "accord.marketing.tasks.resume_stalled_campaigns",
         "schedule": 60.0,
+    },
+    "run-retention-rules": {
+        "task": "accord.privacy.tasks.run_retention_rules",
+        # Nightly, after the duplicate scan and before scores are computed.
+        "schedule": crontab(hour=3, minute=0),
+    },
+    "delete-expired-privacy-archives": {
+        "task": "accord.privacy.tasks.delete_expired_archives",
+        "schedule": 3600.0,  # archives are kept 7 days; an hour more is no matter
     },
     "send-satisfaction-surveys": {
         "task": "accord.service.sla_tasks.send_satisfaction_surveys",

@@ -85,6 +85,10 @@ ADMIN_ONLY = {
     "data.export_any",
     # Webhooks send record data to an address outside Accord.
     "webhooks.manage",
+    # Data-subject requests copy out or erase everything about a person, and
+    # retention rules delete records in bulk: both are the data controller's
+    # decisions.
+    "privacy.manage",
 }
 OWN_TOKENS = {"tokens.own"}
 # A report counts and sums records the member may already see, so every role

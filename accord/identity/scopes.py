@@ -36,6 +36,7 @@ AREAS = {
     "automation": _("Workflow rules and their run logs"),
     "audit": _("Audit log"),
     "reports": _("Reports and their results"),
+    "privacy": _("Data-subject requests and retention rules"),
     "settings": _("Organisation settings, members, teams, custom fields and tags"),
 }
 
@@ -77,6 +78,8 @@ PATH_AREAS = {
     "rules": "automation",
     "audit-log": "audit",
     "reports": "reports",
+    "privacy": "privacy",
+    "retention-rules": "privacy",
     "organization": "settings",
     "users": "settings",
     "teams": "settings",

@@ -21,6 +21,8 @@ from accord.identity import services as identity_services
 from accord.identity.models import ApiToken, Membership, Role
 from accord.integrations import services as import_services
 from accord.integrations.models import ExportJob
+from accord.privacy import retention
+from accord.privacy.models import DataRequest
 
 # Two of each kind: enough that ids of every table are probed on every route,
 # since a route does not say which table its id belongs to.
@@ -86,8 +88,15 @@ def victim(make_org, make_member, tmp_path):
             export = ExportJob.objects.create(organization=org, entity="contacts",
                                               format="csv", query=f"q={SECRET}",
                                               status="done", created_by=user)
+            request = DataRequest.objects.create(organization=org, kind="export",
+                                                 contact_id=contact.pk, status="done",
+                                                 requested_by=user)
+            rule = retention.save_retention_rule(org, user, {
+                "name": f"{SECRET} rule", "entity": "activity", "age_days": 30,
+                "action": "delete"})
             ids |= {member.pk, member.user_id, company.pk, contact.pk, note.pk, task.pk,
-                    team.pk, token.pk, field.pk, view.pk, export.pk, job.pk}
+                    team.pk, token.pk, field.pk, view.pk, export.pk, job.pk, request.pk,
+                    rule.pk}
         # Possible duplicates (`pair_id`): the same person entered twice, per probe.
         for number in range(PROBES_PER_TABLE):
             customer_services.create_contact(org, user, data={
