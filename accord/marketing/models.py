@@ -292,4 +292,10 @@ class SuppressedAddress(TenantModel):
         return self.address
 
 
+from .sequence_models import (  # noqa: E402, F401 - registered with the app here
+    Enrolment,
+    EnrolmentEntry,
+    Sequence,
+    SequenceMessage,
+)
 from .webform_models import WebForm, WebFormSubmission  # noqa: E402, F401 - registered with the app here
