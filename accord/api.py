@@ -265,10 +265,12 @@ def register_routers() -> None:
     from accord.integrations.export_api import router as export_jobs
     from accord.integrations.webhook_api import router as webhook_router
     from accord.marketing import campaigns as campaign_services
+    from accord.marketing import sequences as sequence_services
     from accord.marketing import services as marketing_services
     from accord.marketing import webforms
     from accord.marketing.api import segments
     from accord.marketing.campaign_api import campaigns, templates
+    from accord.marketing.sequence_api import router as sequences
     from accord.marketing.webform_api import router as web_forms
     from accord.reports import services as report_services
     from accord.reports.api import router as reports
@@ -314,6 +316,7 @@ def register_routers() -> None:
         "rule_id": automation_services.get_rule,
         "template_id": campaign_services.get_template,
         "campaign_id": campaign_services.get_campaign,
+        "sequence_id": sequence_services.get_sequence,
     })
     api.add_exception_handler(RecordMerged, merged_record)
     api.add_router("/contacts", contacts)
@@ -354,6 +357,7 @@ def register_routers() -> None:
     api.add_router("/reports", reports)
     api.add_router("/templates", templates)
     api.add_router("/campaigns", campaigns)
+    api.add_router("/sequences", sequences)
 
 
 register_routers()

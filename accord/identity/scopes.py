@@ -64,6 +64,7 @@ PATH_AREAS = {
     "forms": "forms",
     "templates": "campaigns",
     "campaigns": "campaigns",
+    "sequences": "campaigns",
     "events": "events",
     "tickets": "tickets",
     "queues": "tickets",
