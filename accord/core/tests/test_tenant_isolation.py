@@ -21,6 +21,7 @@ from accord.identity import services as identity_services
 from accord.identity.models import ApiToken, Membership, Role
 from accord.integrations import services as import_services
 from accord.integrations.models import ExportJob
+from accord.marketing import sequences
 
 # Two of each kind: enough that ids of every table are probed on every route,
 # since a route does not say which table its id belongs to.
@@ -86,8 +87,13 @@ def victim(make_org, make_member, tmp_path):
             export = ExportJob.objects.create(organization=org, entity="contacts",
                                               format="csv", query=f"q={SECRET}",
                                               status="done", created_by=user)
+            sequence = sequences.save_sequence(org, user, {
+                "name": f"{SECRET} sequence {number}", "from_email": "news@victim.example",
+                "steps": [{"type": "wait", "amount": 1, "unit": "days"}]})
+            enrolment = sequences.enrol_contact(org, user, sequence, contact)
             ids |= {member.pk, member.user_id, company.pk, contact.pk, note.pk, task.pk,
-                    team.pk, token.pk, field.pk, view.pk, export.pk, job.pk}
+                    team.pk, token.pk, field.pk, view.pk, export.pk, job.pk, sequence.pk,
+                    enrolment.pk}
         # Possible duplicates (`pair_id`): the same person entered twice, per probe.
         for number in range(PROBES_PER_TABLE):
             customer_services.create_contact(org, user, data={
