@@ -4,8 +4,11 @@ from django.db.models.functions import Lower
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
+from accord.customers.models import Contact
 from accord.errors import InvalidInput
 from accord.identity.api_auth import allow
+from accord.identity.models import Area
+from accord.identity.visibility import visible
 from accord.pagination import clamp_limit, paginate, parse_ordering
 
 from . import sequences as services
@@ -118,8 +121,13 @@ def enrol(request: HttpRequest, sequence_id: int, payload: EnrolIn):
     sequence = services.get_sequence(sequence_id)
     if not payload.contact_ids and payload.segment_id is None:
         raise InvalidInput({"contact_ids": "Give contact ids or a segment."})
+    # A contact the member may not see is not found, as everywhere else.
+    seen = set(visible(Contact.objects.filter(pk__in=payload.contact_ids), request.membership,
+                       Area.CONTACTS).values_list("pk", flat=True))
     counts = services.enrol_contacts(request.organization, request.user, sequence,
-                                     payload.contact_ids, source=EnrolmentSource.API)
+                                     [pk for pk in payload.contact_ids if pk in seen],
+                                     source=EnrolmentSource.API)
+    counts["not_found"] += sum(1 for pk in payload.contact_ids if pk not in seen)
     if payload.segment_id is not None:
         segment = visible_segments().filter(pk=payload.segment_id).first()
         if segment is None:

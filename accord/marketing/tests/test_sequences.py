@@ -367,3 +367,29 @@ def test_removing_from_the_api_stops_further_steps(
     assert answer.json()["status"] == "removed"
     assert [entry["kind"] for entry in answer.json()["log"]] == ["enrolled", "removed"]
     assert smtp_inbox.messages == []
+
+
+def test_marketer_creates_a_sequence_from_the_page_and_finds_it_in_the_list(
+        org, marketer, client_for, in_org):
+    client = client_for(marketer)
+
+    empty = client.get("/sequences/")
+    bad = client.post("/sequences/new/", {"name": "", "from_email": "hello@northwind.example"})
+    saved = client.post("/sequences/new/", {
+        "name": "Trial follow-up", "from_email": "hello@northwind.example",
+        "exit_reply": "on"})
+    listed = client.get("/sequences/?q=trial")
+    activate_empty = client.post(f"{saved['Location']}status/", {"status": "active"})
+
+    assert "No sequences yet." in empty.content.decode()
+    assert bad.status_code == 422
+    assert bad.context["form"].errors["name"] == ["This field is required."]
+    assert saved.status_code == 302
+    assert "Trial follow-up" in listed.content.decode()
+    assert activate_empty.status_code == 422
+    assert "Add at least one step before activating the sequence." in (
+        activate_empty.content.decode())
+    with in_org(org):
+        sequence = sequences.Sequence.objects.get()
+    assert (sequence.status, sequence.exit) == (
+        "draft", {"reply": True, "customer": False, "goal_segment": None})
