@@ -362,10 +362,14 @@ def test_removing_from_the_api_stops_further_steps(
 
     answer = api.delete(f"/api/v1/sequences/{nurture.pk}/enrolments/{enrolment.pk}")
     sequence_runner.run_due(now=START + dt.timedelta(days=5))
+    removed = api.get(f"/api/v1/sequences/{nurture.pk}/enrolments?status=removed")
+    active = api.get(f"/api/v1/sequences/{nurture.pk}/enrolments?status=active")
 
     assert answer.status_code == 200
     assert answer.json()["status"] == "removed"
     assert [entry["kind"] for entry in answer.json()["log"]] == ["enrolled", "removed"]
+    assert [item["contact_id"] for item in removed.json()["items"]] == [ada.pk]
+    assert active.json() == {"items": [], "next": None}
     assert smtp_inbox.messages == []
 
 
