@@ -265,10 +265,12 @@ def register_routers() -> None:
     from accord.integrations.export_api import router as export_jobs
     from accord.integrations.webhook_api import router as webhook_router
     from accord.marketing import campaigns as campaign_services
+    from accord.marketing import sequences as sequence_services
     from accord.marketing import services as marketing_services
     from accord.marketing import webforms
     from accord.marketing.api import segments
     from accord.marketing.campaign_api import campaigns, suppressions, templates
+    from accord.marketing.sequence_api import router as sequences
     from accord.marketing.texting_api import router as texts
     from accord.marketing.webform_api import router as web_forms
     from accord.privacy import retention as retention_services
@@ -322,6 +324,7 @@ def register_routers() -> None:
         "suppression_id": campaign_services.get_suppression,
         "request_id": privacy_services.get_request,
         "retention_rule_id": retention_services.get_rule,
+        "sequence_id": sequence_services.get_sequence,
     })
     api.add_exception_handler(RecordMerged, merged_record)
     api.add_router("/contacts", contacts)
@@ -366,6 +369,7 @@ def register_routers() -> None:
     api.add_router("/suppressions", suppressions)
     api.add_router("/privacy", privacy_requests)
     api.add_router("/retention-rules", retention_rules)
+    api.add_router("/sequences", sequences)
 
 
 register_routers()

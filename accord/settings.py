@@ -355,6 +355,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accord.privacy.tasks.delete_expired_archives",
         "schedule": 3600.0,  # archives are kept 7 days; an hour more is no matter
     },
+    "run-due-sequences": {
+        "task": "accord.marketing.tasks.run_due_sequences",
+        "schedule": 60.0,  # waits are in hours and days; a minute late is on time
+    },
+    "enrol-new-segment-members": {
+        "task": "accord.marketing.tasks.enrol_new_segment_members",
+        "schedule": 600.0,  # resolving every segment is heavier than one due query
+    },
     "send-satisfaction-surveys": {
         "task": "accord.service.sla_tasks.send_satisfaction_surveys",
         "schedule": 60.0,
@@ -369,6 +377,9 @@ CAMPAIGN_SEND_RATE = int(os.environ.get("CAMPAIGN_SEND_RATE", "20"))
 # A sending campaign whose job has not reported for this long has lost its
 # worker and is resumed by the beat; a batch reports every few seconds.
 CAMPAIGN_STALL_SECONDS = int(os.environ.get("CAMPAIGN_STALL_SECONDS", "120"))
+# A sequence enrolment claimed by a worker is left alone this long; one that
+# dies mid-batch has its enrolments claimed again afterwards.
+SEQUENCE_LEASE_SECONDS = int(os.environ.get("SEQUENCE_LEASE_SECONDS", "600"))
 
 LOGGING = {
     "version": 1,

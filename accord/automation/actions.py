@@ -555,6 +555,64 @@ def _perform_webhook(step: Step, settings_: dict) -> str:
     return _("The receiver answered %(status)s.") % {"status": reply.status}
 
 
+# enrol_in_sequence, remove_from_sequence
+
+
+def _clean_sequence(org, entity: str, data: dict, errors: dict) -> dict:
+    from accord.marketing.sequence_models import Sequence
+
+    value = data.get("sequence")
+    sequence = Sequence.objects.filter(pk=value).first() if str(value).isdigit() else None
+    if sequence is None:
+        errors["sequence"] = _("Choose one of your sequences.")
+    return {"sequence": sequence.pk if sequence else None}
+
+
+def _the_sequence(settings_: dict):
+    from accord.marketing.sequence_models import Sequence
+
+    sequence = Sequence.objects.filter(pk=settings_["sequence"]).first()
+    if sequence is None:
+        raise ActionFailed(_("The sequence was deleted."))
+    return sequence
+
+
+def _preview_enrol(step: Step, settings_: dict) -> str:
+    _need_contact(step)
+    return _("Would enrol the contact in the sequence “%(name)s”.") % {
+        "name": _the_sequence(settings_)}
+
+
+def _perform_enrol(step: Step, settings_: dict) -> str:
+    from accord.marketing import sequences
+    from accord.marketing.sequence_models import EnrolmentSource
+
+    _need_contact(step)
+    sequence = _the_sequence(settings_)
+    enrolment = sequences.enrol_contact(step.org, None, sequence, step.contact,
+                                        source=EnrolmentSource.RULE)
+    if enrolment is None:
+        return _("The contact is in the sequence “%(name)s” already.") % {"name": sequence}
+    return _("Enrolled the contact in the sequence “%(name)s”.") % {"name": sequence}
+
+
+def _preview_unenrol(step: Step, settings_: dict) -> str:
+    _need_contact(step)
+    return _("Would take the contact out of the sequence “%(name)s”.") % {
+        "name": _the_sequence(settings_)}
+
+
+def _perform_unenrol(step: Step, settings_: dict) -> str:
+    from accord.marketing import sequences
+
+    _need_contact(step)
+    sequence = _the_sequence(settings_)
+    why = _("Taken out by the workflow rule “%(rule)s”.") % {"rule": step.rule.name}
+    if not sequences.remove_contact(step.org, None, sequence, step.contact, why=why):
+        return _("The contact was not in the sequence “%(name)s”.") % {"name": sequence}
+    return _("Took the contact out of the sequence “%(name)s”.") % {"name": sequence}
+
+
 # wait
 
 
@@ -605,6 +663,10 @@ ACTIONS = {
                           _preview_notify, _perform_notify),
     "call_webhook": Action(gettext_lazy("Call a webhook"), _clean_webhook, _preview_webhook,
                            _perform_webhook),
+    "enrol_in_sequence": Action(gettext_lazy("Enrol the contact in a sequence"),
+                                _clean_sequence, _preview_enrol, _perform_enrol),
+    "remove_from_sequence": Action(gettext_lazy("Take the contact out of a sequence"),
+                                   _clean_sequence, _preview_unenrol, _perform_unenrol),
     # Waiting is done by the run itself, which sleeps until the time comes.
     "wait": Action(gettext_lazy("Wait"), _clean_wait, _preview_wait),
 }

@@ -25,6 +25,8 @@ ACTION_INPUTS = {
     "send_service_sms": ["body"],
     "notify_user": ["user", "message"],
     "call_webhook": ["url"],
+    "enrol_in_sequence": ["sequence"],
+    "remove_from_sequence": ["sequence"],
     "wait": ["amount", "unit"],
 }
 INPUT_LABELS = {
@@ -32,7 +34,7 @@ INPUT_LABELS = {
     "team": _("Or a team, taking turns"), "subject": _("Subject"), "days": _("Due in days"),
     "name": _("Deal name"), "stage": _("Stage"), "body": _("Message"),
     "message": _("Message"), "url": _("Address"), "amount": _("How long"),
-    "unit": _("Unit"),
+    "unit": _("Unit"), "sequence": _("Sequence (its number)"),
 }
 MAX_ROWS = 20
 # Which trigger uses which setting, for the help beside each.

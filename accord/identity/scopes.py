@@ -66,6 +66,7 @@ PATH_AREAS = {
     "templates": "campaigns",
     "campaigns": "campaigns",
     "suppressions": "campaigns",
+    "sequences": "campaigns",
     "events": "events",
     "tickets": "tickets",
     "queues": "tickets",

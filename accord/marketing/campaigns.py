@@ -55,6 +55,7 @@ from .models import (
     SuppressionReason,
     TestMetric,
 )
+from .sequence_models import Sequence
 from .services import visible_segments
 
 logger = logging.getLogger(__name__)
@@ -208,6 +209,9 @@ def delete_template(org, actor, template: EmailTemplate, *,
     _check_version(template, expected_version)
     if Campaign.objects.filter(template=template).exists():
         raise InvalidInput({"template": "Campaigns use this template; it cannot be deleted."})
+    if any(step.get("template") == template.pk for steps in
+           Sequence.objects.values_list("steps", flat=True) for step in steps):
+        raise InvalidInput({"template": "Sequences use this template; it cannot be deleted."})
 
     audit.record(org, actor, Action.DELETE, template,
                  changes=audit.diff(audit.snapshot(template, TEMPLATE_FIELDS), {}))

@@ -350,4 +350,10 @@ class TextMessage(TenantModel):
         return f"Text to {self.to}"
 
 
+from .sequence_models import (  # noqa: E402, F401 - registered with the app here
+    Enrolment,
+    EnrolmentEntry,
+    Sequence,
+    SequenceMessage,
+)
 from .webform_models import WebForm, WebFormSubmission  # noqa: E402, F401 - registered with the app here

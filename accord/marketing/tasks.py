@@ -36,3 +36,18 @@ def resume_stalled_campaigns() -> int:
     from .sending import resume_stalled
 
     return resume_stalled()
+
+
+@shared_task(name="accord.marketing.tasks.run_due_sequences")
+def run_due_sequences() -> int:
+    """Run the steps of sequence enrolments that are due; safe to run twice at once."""
+    from .sequence_runner import run_due
+
+    return run_due()
+
+
+@shared_task(name="accord.marketing.tasks.enrol_new_segment_members")
+def enrol_new_segment_members() -> int:
+    from .sequence_runner import enrol_new_members
+
+    return enrol_new_members()

@@ -27,7 +27,10 @@ from .models import CampaignLink, CampaignRecipient, LinkClick, SuppressionReaso
 logger = logging.getLogger(__name__)
 
 SALTS = {"unsubscribe": "marketing.unsubscribe", "open": "marketing.open",
-         "click": "marketing.click"}
+         "click": "marketing.click",
+         # The same links in e-mails of sequences, whose numbers are message rows.
+         "sequence_unsubscribe": "marketing.sequence.unsubscribe",
+         "sequence_open": "marketing.sequence.open", "sequence_click": "marketing.sequence.click"}
 
 
 def make_token(kind: str, org_id: int, recipient_id: int, link: int | None = None) -> str:

@@ -17,7 +17,7 @@ from django_scopes import scope
 
 from accord.errors import NotFound
 
-from . import tracking
+from . import sequence_tracking, tracking
 
 # The smallest transparent GIF: 1x1 pixel.
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
@@ -67,6 +67,55 @@ def track_click(request, token: str):
     with scope(organization=org):
         try:
             url = tracking.record_click(org, tracking.recipient_for(recipient_id), position)
+        except NotFound as exc:
+            raise Http404(exc.detail) from exc
+    return HttpResponseRedirect(url)
+
+
+@csrf_exempt
+@never_cache
+@require_http_methods(["GET", "POST"])
+def sequence_unsubscribe(request, token: str):
+    try:
+        org, (message_id,) = tracking.read_token("sequence_unsubscribe", token)
+    except (NotFound, ValueError):
+        return render(request, "marketing/unsubscribe.html", {"invalid": True}, status=404)
+    with scope(organization=org):
+        try:
+            message = sequence_tracking.message_for(message_id)
+        except NotFound:
+            return render(request, "marketing/unsubscribe.html", {"invalid": True}, status=404)
+        if request.method == "POST":
+            sequence_tracking.unsubscribe(org, message)
+            return render(request, "marketing/unsubscribe.html", {"done": True, "org": org})
+        return render(request, "marketing/unsubscribe.html", {
+            "org": org, "address": message.address,
+            "done": message.unsubscribed_at is not None})
+
+
+@never_cache
+@require_GET
+def sequence_open(request, token: str):
+    try:
+        org, (message_id,) = tracking.read_token("sequence_open", token)
+    except (NotFound, ValueError):
+        return HttpResponse(PIXEL, content_type="image/gif")
+    with scope(organization=org), contextlib.suppress(NotFound):
+        sequence_tracking.record_open(org, sequence_tracking.message_for(message_id))
+    return HttpResponse(PIXEL, content_type="image/gif")
+
+
+@never_cache
+@require_GET
+def sequence_click(request, token: str):
+    try:
+        org, (message_id, position) = tracking.read_token("sequence_click", token)
+    except (NotFound, ValueError) as exc:
+        raise Http404("This link is not valid.") from exc
+    with scope(organization=org):
+        try:
+            url = sequence_tracking.record_click(org, sequence_tracking.message_for(message_id),
+                                                 position)
         except NotFound as exc:
             raise Http404(exc.detail) from exc
     return HttpResponseRedirect(url)

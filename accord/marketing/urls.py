@@ -1,6 +1,13 @@
 from django.urls import path
 
-from . import campaign_views, preference_views, tracking_views, views, webform_views
+from . import (
+    campaign_views,
+    preference_views,
+    sequence_views,
+    tracking_views,
+    views,
+    webform_views,
+)
 
 app_name = "marketing"
 urlpatterns = [
@@ -43,4 +50,26 @@ urlpatterns = [
     path("u/<str:token>", tracking_views.unsubscribe, name="unsubscribe"),
     path("t/o/<str:token>.gif", tracking_views.track_open, name="track_open"),
     path("t/c/<str:token>", tracking_views.track_click, name="track_click"),
+    path("s/u/<str:token>", tracking_views.sequence_unsubscribe, name="sequence_unsubscribe"),
+    path("s/o/<str:token>.gif", tracking_views.sequence_open, name="sequence_open"),
+    path("s/c/<str:token>", tracking_views.sequence_click, name="sequence_click"),
+    path("sequences/", sequence_views.sequence_list, name="sequence_list"),
+    path("sequences/new/", sequence_views.sequence_create, name="sequence_create"),
+    path("sequences/<int:pk>/", sequence_views.sequence_detail, name="sequence"),
+    path("sequences/<int:pk>/edit/", sequence_views.sequence_edit, name="sequence_edit"),
+    path("sequences/<int:pk>/steps/", sequence_views.sequence_steps, name="sequence_steps"),
+    path("sequences/<int:pk>/status/", sequence_views.sequence_status,
+         name="sequence_status"),
+    path("sequences/<int:pk>/delete/", sequence_views.sequence_delete,
+         name="sequence_delete"),
+    path("sequences/<int:pk>/enrolments/", sequence_views.enrolment_list,
+         name="enrolment_list"),
+    path("sequences/<int:pk>/enrol-segment/", sequence_views.enrol_segment,
+         name="sequence_enrol_segment"),
+    path("sequences/<int:pk>/enrolments/<int:enrolment_pk>/", sequence_views.enrolment_detail,
+         name="enrolment"),
+    path("sequences/<int:pk>/enrolments/<int:enrolment_pk>/remove/",
+         sequence_views.enrolment_remove, name="enrolment_remove"),
+    path("contacts/<int:contact_pk>/sequences/", sequence_views.contact_enrol,
+         name="contact_enrol"),
 ]

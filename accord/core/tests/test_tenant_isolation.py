@@ -21,6 +21,7 @@ from accord.identity import services as identity_services
 from accord.identity.models import ApiToken, Membership, Role
 from accord.integrations import services as import_services
 from accord.integrations.models import ExportJob
+from accord.marketing import sequences
 from accord.privacy import retention
 from accord.privacy.models import DataRequest
 
@@ -94,9 +95,13 @@ def victim(make_org, make_member, tmp_path):
             rule = retention.save_retention_rule(org, user, {
                 "name": f"{SECRET} rule", "entity": "activity", "age_days": 30,
                 "action": "delete"})
+            sequence = sequences.save_sequence(org, user, {
+                "name": f"{SECRET} sequence {number}", "from_email": "news@victim.example",
+                "steps": [{"type": "wait", "amount": 1, "unit": "days"}]})
+            enrolment = sequences.enrol_contact(org, user, sequence, contact)
             ids |= {member.pk, member.user_id, company.pk, contact.pk, note.pk, task.pk,
                     team.pk, token.pk, field.pk, view.pk, export.pk, job.pk, request.pk,
-                    rule.pk}
+                    rule.pk, sequence.pk, enrolment.pk}
         # Possible duplicates (`pair_id`): the same person entered twice, per probe.
         for number in range(PROBES_PER_TABLE):
             customer_services.create_contact(org, user, data={
