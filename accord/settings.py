@@ -78,6 +78,8 @@ INSTALLED_APPS = [
     "accord.integrations",
     "accord.insights",
     "accord.reports",
+    "accord.relationships",
+    "accord.packs",
 ]
 
 MIDDLEWARE = [
