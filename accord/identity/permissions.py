@@ -85,6 +85,9 @@ ADMIN_ONLY = {
     "data.export_any",
     # Webhooks send record data to an address outside Accord.
     "webhooks.manage",
+    # Industry packs add fields, pipelines, rules and sample records across
+    # every area at once, and their removal can delete what people entered.
+    "packs.manage",
 }
 OWN_TOKENS = {"tokens.own"}
 # A report counts and sums records the member may already see, so every role

@@ -81,6 +81,7 @@ PATH_AREAS = {
     "teams": "settings",
     "custom-fields": "settings",
     "tags": "settings",
+    "packs": "settings",
 }
 
 # Paths every valid token may call: who the caller is, and the API's own
