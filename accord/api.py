@@ -270,6 +270,7 @@ def register_routers() -> None:
     from accord.marketing.api import segments
     from accord.marketing.campaign_api import campaigns, templates
     from accord.marketing.webform_api import router as web_forms
+    from accord.packs.api import router as packs
     from accord.reports import services as report_services
     from accord.reports.api import router as reports
     from accord.sales import assignment, leads, scoring
@@ -354,6 +355,7 @@ def register_routers() -> None:
     api.add_router("/reports", reports)
     api.add_router("/templates", templates)
     api.add_router("/campaigns", campaigns)
+    api.add_router("/packs", packs)
 
 
 register_routers()

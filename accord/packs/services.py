@@ -197,8 +197,9 @@ def _create(ctx, block, item: dict, path: str):
                           detail=f"The pack could not be applied: {path} was refused.") from None
 
 
-def remove_pack(org, actor, name: str, *, delete_data: bool = False) -> Summary:
-    """Take away what the pack created, in one transaction.
+def remove_pack(org, actor, name: str, *, delete_data: bool = False,
+                dry_run: bool = False) -> Summary:
+    """Take away what the pack created, in one transaction (rolled back with `dry_run`).
 
     An object that holds data users entered (values in a custom field, deals
     in a pipeline, a record somebody changed) is kept and listed unless
@@ -208,26 +209,39 @@ def remove_pack(org, actor, name: str, *, delete_data: bool = False) -> Summary:
     membership = membership_of(actor)
     require(membership, "packs.manage")
 
-    with transaction.atomic():
-        installation = Installation.objects.select_for_update().filter(name=name).first()
-        if installation is None or (installation.removed_at is not None
-                                    and not installation.objects_created.exists()):
-            raise NotFound("This pack is not installed.")
-        ctx = blocks.Context(org=org, actor=actor, membership=membership)
-        summary = Summary(pack=name, version=installation.pack_version, action="remove")
-        order = {block.section: block.order for block in blocks.ordered()}
-        records = sorted(installation.objects_created.all(),
-                         key=lambda record: (-order.get(record.block, 0), -record.pk))
-        for record in records:
-            summary.outcomes.append(_remove_one(ctx, record, delete_data=delete_data))
-
-        installation.removed_at = timezone.now()
-        installation.save_new_version()
-        audit.record(org, actor, Action.UPDATE, installation, entity="pack", changes={
-            "removed": [None, summary.count(REMOVED)], "kept": [None, summary.count(KEPT)],
-            "delete_data": [None, delete_data]})
+    try:
+        summary = _remove(org, actor, membership, name, delete_data=delete_data,
+                          dry_run=dry_run)
+    except _DryRun as done:
+        return done.summary
     logger.info("pack.removed", extra={"organization_id": org.id, "pack": name,
                                        **summary.counts()})
+    return summary
+
+
+@transaction.atomic
+def _remove(org, actor, membership, name: str, *, delete_data: bool, dry_run: bool
+            ) -> Summary:
+    installation = Installation.objects.select_for_update().filter(name=name).first()
+    if installation is None or (installation.removed_at is not None
+                                and not installation.objects_created.exists()):
+        raise NotFound("This pack is not installed.")
+    ctx = blocks.Context(org=org, actor=actor, membership=membership)
+    summary = Summary(pack=name, version=installation.pack_version, action="remove")
+    order = {block.section: block.order for block in blocks.ordered()}
+    records = sorted(installation.objects_created.all(),
+                     key=lambda record: (-order.get(record.block, 0), -record.pk))
+    for record in records:
+        summary.outcomes.append(_remove_one(ctx, record, delete_data=delete_data))
+
+    installation.removed_at = timezone.now()
+    installation.save_new_version()
+    audit.record(org, actor, Action.UPDATE, installation, entity="pack", changes={
+        "removed": [None, summary.count(REMOVED)], "kept": [None, summary.count(KEPT)],
+        "delete_data": [None, delete_data]})
+    if dry_run:
+        summary.dry_run = True
+        raise _DryRun(summary)
     return summary
 
 
