@@ -271,6 +271,8 @@ def register_routers() -> None:
     from accord.marketing.campaign_api import campaigns, templates
     from accord.marketing.webform_api import router as web_forms
     from accord.packs.api import router as packs
+    from accord.relationships import services as relationship_services
+    from accord.relationships.api import router as relationships
     from accord.reports import services as report_services
     from accord.reports.api import router as reports
     from accord.sales import assignment, leads, scoring
@@ -315,6 +317,7 @@ def register_routers() -> None:
         "rule_id": automation_services.get_rule,
         "template_id": campaign_services.get_template,
         "campaign_id": campaign_services.get_campaign,
+        "relationship_id": relationship_services.find_relationship,
     })
     api.add_exception_handler(RecordMerged, merged_record)
     api.add_router("/contacts", contacts)
@@ -356,6 +359,7 @@ def register_routers() -> None:
     api.add_router("/templates", templates)
     api.add_router("/campaigns", campaigns)
     api.add_router("/packs", packs)
+    api.add_router("/", relationships)
 
 
 register_routers()

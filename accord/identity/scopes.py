@@ -82,6 +82,7 @@ PATH_AREAS = {
     "custom-fields": "settings",
     "tags": "settings",
     "packs": "settings",
+    "relationship-roles": "contacts",
 }
 
 # Paths every valid token may call: who the caller is, and the API's own

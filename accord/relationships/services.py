@@ -118,6 +118,14 @@ def visible_relationships(membership, contact: Contact):
             .order_by("ended_on", "id"))
 
 
+def find_relationship(relationship_id) -> Relationship:
+    """The organisation's relationship with this id; NotFound for any other."""
+    relationship = Relationship.objects.filter(pk=as_pk(relationship_id) or 0).first()
+    if relationship is None:
+        raise NotFound("No relationship with this id.")
+    return relationship
+
+
 def get_relationship(membership, contact: Contact, relationship_id) -> Relationship:
     """One relationship of `contact` the member may see; NotFound for any other id."""
     relationship = visible_relationships(membership, contact).filter(
