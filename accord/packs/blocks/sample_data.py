@@ -1,22 +1,25 @@
 """A few sample companies, contacts and deals, so that a pack's reports show figures.
 
 Sample records are made by the customers and sales services like any other.
-One nobody changed since is deleted for good on removal (it was never anyone's
-data); one somebody changed is kept unless data may be deleted, and then goes
-to the trash.
+One nobody touched since is deleted for good on removal (it was never anyone's
+data); one somebody changed, or that gained a note, a call or a relationship,
+is kept unless data may be deleted, and then goes to the trash.
 """
 
 import datetime as dt
 import re
 
+from django.db.models import Q
 from django.utils import timezone
 
 from accord import search
+from accord.activities.models import Activity, Kind
 from accord.audit import services as audit
 from accord.audit.models import Action
 from accord.customers import services as customers
 from accord.customers.models import Company, Contact
 from accord.errors import InvalidInput
+from accord.relationships.models import Relationship
 from accord.sales import services as sales
 from accord.sales.models import Deal, Pipeline
 
@@ -107,8 +110,17 @@ class SampleData(Block):
         model = KINDS[key.partition(":")[0]]
         return model.objects.filter(pk=object_id).first()
 
+    def holds_data(self, ctx, obj):
+        # A record untouched itself may still have gained a note, a call or a
+        # relationship, which are people's work and go with it.
+        kind = {Contact: "contact", Company: "company", Deal: "deal"}[type(obj)]
+        logged = Activity.objects.filter(**{kind: obj}).exclude(kind=Kind.SYSTEM).count()
+        if kind == "contact":
+            logged += Relationship.objects.filter(Q(contact=obj) | Q(related=obj)).count()
+        return f"{logged} activity or relationship record(s) hang off it" if logged else ""
+
     def delete(self, ctx, obj, *, delete_data, changed):
-        if changed:
+        if changed or self.holds_data(ctx, obj):
             trash = {Contact: customers.delete_contact, Company: customers.delete_company,
                      Deal: sales.delete_deal}[type(obj)]
             trash(ctx.org, ctx.actor, obj)
