@@ -165,3 +165,30 @@ def test_a_refused_object_rolls_back_the_whole_pack(org, admin, monkeypatch):
 def test_unknown_pack_is_refused_by_name(org):
     with pytest.raises(CommandError, match="No pack with this name."):
         run("apply", "bakery", "--org", org.slug)
+
+
+def test_a_newer_version_adds_only_what_is_new_and_an_older_one_is_refused(
+        org, admin, monkeypatch):
+    from accord.errors import Conflict
+    from accord.packs import document
+
+    shipped = document.load("ecommerce-retail")
+    with scope(organization=org):
+        services.apply_pack(org, admin.user, "ecommerce-retail")
+    newer = document.load("ecommerce-retail")
+    newer.version = "1.1"
+    newer.sections["tags"].append({"name": "gift-buyer", "color": "#0369a1"})
+    monkeypatch.setattr(document, "load", lambda name: newer)
+
+    with scope(organization=org):
+        summary = services.apply_pack(org, admin.user, "ecommerce-retail")
+    monkeypatch.setattr(document, "load", lambda name: shipped)
+    with scope(organization=org), pytest.raises(Conflict) as refused:
+        services.apply_pack(org, admin.user, "ecommerce-retail")
+
+    assert [(item.description, item.outcome) for item in summary.outcomes
+            if item.outcome != "installed"] == [("gift-buyer", "added")]
+    assert refused.value.detail == ("Version 1.1 of this pack is installed, newer than 1.0.")
+    with scope(organization=org):
+        assert Installation.objects.get().pack_version == "1.1"
+        assert InstalledObject.objects.get(key="gift-buyer").pack_version == "1.1"
