@@ -273,10 +273,13 @@ def register_routers() -> None:
     from accord.marketing.sequence_api import router as sequences
     from accord.marketing.texting_api import router as texts
     from accord.marketing.webform_api import router as web_forms
+    from accord.packs.api import router as packs
     from accord.privacy import retention as retention_services
     from accord.privacy import services as privacy_services
     from accord.privacy.api import requests_router as privacy_requests
     from accord.privacy.api import rules_router as retention_rules
+    from accord.relationships import services as relationship_services
+    from accord.relationships.api import router as relationships
     from accord.reports import services as report_services
     from accord.reports.api import router as reports
     from accord.sales import assignment, leads, scoring
@@ -325,6 +328,7 @@ def register_routers() -> None:
         "request_id": privacy_services.get_request,
         "retention_rule_id": retention_services.get_rule,
         "sequence_id": sequence_services.get_sequence,
+        "relationship_id": relationship_services.find_relationship,
     })
     api.add_exception_handler(RecordMerged, merged_record)
     api.add_router("/contacts", contacts)
@@ -370,6 +374,8 @@ def register_routers() -> None:
     api.add_router("/privacy", privacy_requests)
     api.add_router("/retention-rules", retention_rules)
     api.add_router("/sequences", sequences)
+    api.add_router("/packs", packs)
+    api.add_router("/", relationships)
 
 
 register_routers()

@@ -79,6 +79,8 @@ INSTALLED_APPS = [
     "accord.insights",
     "accord.reports",
     "accord.privacy",
+    "accord.relationships",
+    "accord.packs",
 ]
 
 MIDDLEWARE = [

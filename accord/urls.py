@@ -24,5 +24,7 @@ urlpatterns = [
     path("", include("accord.reports.urls")),
     path("", include("accord.automation.urls")),
     path("", include("accord.privacy.urls")),
+    path("", include("accord.packs.urls")),
+    path("", include("accord.relationships.urls")),
     path("portal/<slug:org_slug>/", include("accord.service.portal_urls")),
 ]

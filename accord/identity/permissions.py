@@ -89,6 +89,9 @@ ADMIN_ONLY = {
     # retention rules delete records in bulk: both are the data controller's
     # decisions.
     "privacy.manage",
+    # Industry packs add fields, pipelines, rules and sample records across
+    # every area at once, and their removal can delete what people entered.
+    "packs.manage",
 }
 OWN_TOKENS = {"tokens.own"}
 # A report counts and sums records the member may already see, so every role

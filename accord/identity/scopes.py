@@ -86,6 +86,8 @@ PATH_AREAS = {
     "teams": "settings",
     "custom-fields": "settings",
     "tags": "settings",
+    "packs": "settings",
+    "relationship-roles": "contacts",
 }
 
 # Paths every valid token may call: who the caller is, and the API's own

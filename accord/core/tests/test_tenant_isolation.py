@@ -24,6 +24,7 @@ from accord.integrations.models import ExportJob
 from accord.marketing import sequences
 from accord.privacy import retention
 from accord.privacy.models import DataRequest
+from accord.relationships import services as relationship_services
 
 # Two of each kind: enough that ids of every table are probed on every route,
 # since a route does not say which table its id belongs to.
@@ -64,6 +65,7 @@ def victim(make_org, make_member, tmp_path):
     admin = Membership.unscoped.get(organization=org, role=Role.ADMIN)
     user = admin.user
     ids = set()
+    people = []
     with scope(organization=org):
         for number in range(PROBES_PER_TABLE):
             member = make_member(org, Role.SALES, email=f"victim{number}@example.com")
@@ -102,6 +104,17 @@ def victim(make_org, make_member, tmp_path):
             ids |= {member.pk, member.user_id, company.pk, contact.pk, note.pk, task.pk,
                     team.pk, token.pk, field.pk, view.pk, export.pk, job.pk, request.pk,
                     rule.pk, sequence.pk, enrolment.pk}
+            people.append(contact)
+        # Relationships between the victim's contacts, and roles of its own.
+        admin_membership = Membership.objects.get(user=user)
+        for number in range(PROBES_PER_TABLE):
+            role = relationship_services.save_role(org, user, data={
+                "label": f"{SECRET} role {number}", "inverse_label": f"{SECRET} other"})
+            relationship = relationship_services.add_relationship(
+                org, user, admin_membership, people[number], data={
+                    "related": people[number - 1].pk, "role": role.key,
+                    "note": f"{SECRET} note"})
+            ids |= {role.pk, relationship.pk}
         # Possible duplicates (`pair_id`): the same person entered twice, per probe.
         for number in range(PROBES_PER_TABLE):
             customer_services.create_contact(org, user, data={

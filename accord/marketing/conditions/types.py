@@ -9,7 +9,8 @@ operator decides the shape of the tree's value:
 - "one": one value of the subject's type;
 - "two": a pair [low, high], both included (`between`);
 - "list": a non-empty list of choices (`in`, `has_any`...);
-- "days": a whole number of days counted back from today (`in_last_days`).
+- "days": a whole number of days counted back from today (`in_last_days`) or
+  forward from it (`in_next_days`).
 """
 
 import datetime as dt
@@ -92,6 +93,8 @@ TYPE_OPERATORS: dict[ValueType, list[Operator]] = {
         _op("between", _("is between"), "two", _("%(subject)s is between %(value)s")),
         _op("in_last_days", _("is in the last N days"), "days",
             _("%(subject)s is in the last %(value)s days")),
+        _op("in_next_days", _("is in the next N days"), "days",
+            _("%(subject)s is in the next %(value)s days")),
         IS_EMPTY, IS_NOT_EMPTY,
     ],
     ValueType.CHOICE: [
@@ -349,6 +352,8 @@ def _number(target: Target, op: str, value) -> Q:
 def _date(target: Target, op: str, value, ctx: Context) -> Q:
     if op == "in_last_days":
         return _day_range(target, ctx, ctx.today - dt.timedelta(days=value), ctx.today)
+    if op == "in_next_days":
+        return _day_range(target, ctx, ctx.today, ctx.today + dt.timedelta(days=value))
     if op == "between":
         first, last = (dt.date.fromisoformat(item) for item in value)
         return _day_range(target, ctx, first, last)

@@ -1,0 +1,135 @@
+"""A few sample companies, contacts and deals, so that a pack's reports show figures.
+
+Sample records are made by the customers and sales services like any other.
+One nobody touched since is deleted for good on removal (it was never anyone's
+data); one somebody changed, or that gained a note, a call or a relationship,
+is kept unless data may be deleted, and then goes to the trash.
+"""
+
+import datetime as dt
+import re
+
+from django.db.models import Q
+from django.utils import timezone
+
+from accord import search
+from accord.activities.models import Activity, Kind
+from accord.audit import services as audit
+from accord.audit.models import Action
+from accord.customers import services as customers
+from accord.customers.models import Company, Contact
+from accord.errors import InvalidInput
+from accord.relationships.models import Relationship
+from accord.sales import services as sales
+from accord.sales.models import Deal, Pipeline
+
+from . import Block, register
+
+RELATIVE_DATE = re.compile(r"^today(?P<days>[+-]\d{1,4})?$")
+KINDS = {"company": Company, "contact": Contact, "deal": Deal}
+FIELDS = {
+    "company": {"name", "domain", "industry", "country", "tags", "custom_fields"},
+    "contact": {"first_name", "last_name", "email", "title", "company", "lifecycle_stage",
+                "country", "tags", "custom_fields"},
+    "deal": {"name", "pipeline", "stage", "amount", "currency", "contact", "company",
+             "expected_close"},
+}
+
+
+def relative_date(value):
+    """"today", "today+30" or "today-90" as an ISO date; any other value as it is."""
+    if isinstance(value, str) and (match := RELATIVE_DATE.match(value)):
+        return (timezone.localdate() + dt.timedelta(days=int(match["days"] or 0))).isoformat()
+    return value
+
+
+class SampleData(Block):
+    section = "sample_data"
+    label = "Sample records"
+    order = 80
+
+    def check(self, item, path, problems):
+        kind = item.get("type")
+        if kind not in KINDS:
+            problems.add(f"{path}.type", "must be one of: " + ", ".join(KINDS))
+            return
+        problems.only(item, path, FIELDS[kind] | {"type"})
+        name = "email" if kind == "contact" else "name"
+        problems.text(item, name, path, limit=200)
+        if kind == "deal":
+            problems.text(item, "pipeline", path, limit=120)
+            problems.text(item, "stage", path, limit=120)
+
+    def key(self, item):
+        name = item.get("email") if item.get("type") == "contact" else item.get("name")
+        return f"{item.get('type')}:{str(name or '').strip().lower()}"
+
+    def describe(self, item):
+        if item.get("type") == "contact":
+            return f"contact {item.get('first_name', '')} {item.get('last_name', '')}".strip()
+        return f"{item.get('type')} {item.get('name')}"
+
+    def existing(self, ctx, item):
+        if item["type"] == "contact":
+            return Contact.objects.filter(email__iexact=item["email"].strip()).first()
+        return KINDS[item["type"]].objects.filter(name__iexact=item["name"].strip()).first()
+
+    def create(self, ctx, item):
+        data = {name: value for name, value in item.items() if name != "type"}
+        if "custom_fields" in data:
+            data["custom_fields"] = {key: relative_date(value)
+                                     for key, value in data["custom_fields"].items()}
+        if item["type"] == "company":
+            return customers.create_company(ctx.org, ctx.actor, data=data)
+        if "company" in data:
+            data["company"] = self._pk(Company, "company", data["company"])
+        if item["type"] == "contact":
+            return customers.create_contact(ctx.org, ctx.actor, data=data)
+        pipeline = Pipeline.objects.filter(name__iexact=data.pop("pipeline")).first()
+        stage = pipeline and pipeline.stages.filter(name__iexact=data.pop("stage")).first()
+        if stage is None:
+            raise InvalidInput({"stage": "No such stage in the pipeline."})
+        data.update(pipeline=pipeline.pk, stage=stage.pk)
+        if "contact" in data:
+            contact = Contact.objects.filter(email__iexact=data.pop("contact")).first()
+            if contact is None:
+                raise InvalidInput({"contact": "No sample contact with this address."})
+            data["contacts"] = [{"contact": contact.pk}]
+        if "expected_close" in data:
+            data["expected_close_date"] = relative_date(data.pop("expected_close"))
+        return sales.create_deal(ctx.org, ctx.actor, data=data)
+
+    @staticmethod
+    def _pk(model, field: str, name: str) -> int:
+        record = model.objects.filter(name__iexact=name).first()
+        if record is None:
+            raise InvalidInput({field: f"No sample {field} named {name!r}."})
+        return record.pk
+
+    def find(self, ctx, key, object_id):
+        model = KINDS[key.partition(":")[0]]
+        return model.objects.filter(pk=object_id).first()
+
+    def holds_data(self, ctx, obj):
+        # A record untouched itself may still have gained a note, a call or a
+        # relationship, which are people's work and go with it.
+        kind = {Contact: "contact", Company: "company", Deal: "deal"}[type(obj)]
+        logged = Activity.objects.filter(**{kind: obj}).exclude(kind=Kind.SYSTEM).count()
+        if kind == "contact":
+            logged += Relationship.objects.filter(Q(contact=obj) | Q(related=obj)).count()
+        return f"{logged} activity or relationship record(s) hang off it" if logged else ""
+
+    def delete(self, ctx, obj, *, delete_data, changed):
+        if changed or self.holds_data(ctx, obj):
+            trash = {Contact: customers.delete_contact, Company: customers.delete_company,
+                     Deal: sales.delete_deal}[type(obj)]
+            trash(ctx.org, ctx.actor, obj)
+            return "moved to the trash"
+        audit.record(ctx.org, ctx.actor, Action.PURGE, obj)
+        record_id = obj.pk
+        obj.delete()
+        search.reindex(type(obj), [record_id])
+        return ""
+
+
+register(SampleData())
