@@ -270,6 +270,8 @@ def register_routers() -> None:
     from accord.marketing.api import segments
     from accord.marketing.campaign_api import campaigns, templates
     from accord.marketing.webform_api import router as web_forms
+    from accord.records import services as record_services
+    from accord.records.api import record_types, records
     from accord.reports import services as report_services
     from accord.reports.api import router as reports
     from accord.sales import assignment, leads, scoring
@@ -314,6 +316,8 @@ def register_routers() -> None:
         "rule_id": automation_services.get_rule,
         "template_id": campaign_services.get_template,
         "campaign_id": campaign_services.get_campaign,
+        "type_key": lambda key: record_services.get_type(key, active_only=False),
+        "record_id": record_services.find_record,
     })
     api.add_exception_handler(RecordMerged, merged_record)
     api.add_router("/contacts", contacts)
@@ -354,6 +358,8 @@ def register_routers() -> None:
     api.add_router("/reports", reports)
     api.add_router("/templates", templates)
     api.add_router("/campaigns", campaigns)
+    api.add_router("/record-types", record_types)
+    api.add_router("/records", records)
 
 
 register_routers()

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "accord.integrations",
     "accord.insights",
     "accord.reports",
+    "accord.records",
 ]
 
 MIDDLEWARE = [

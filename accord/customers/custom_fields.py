@@ -335,14 +335,19 @@ def clean_field_label(value, errors: dict) -> str:
     return label
 
 
-def clean_field_settings(field_type: str | None, data: dict, errors: dict) -> dict:
-    """Choices, currency, required, help text and order, checked against the type."""
+def clean_field_settings(field_type: str | None, data: dict, errors: dict, *,
+                         currency_required: bool = True) -> dict:
+    """Choices, currency, required, help text and order, checked against the type.
+
+    Without `currency_required`, a money field may leave its currency open, and
+    each value then names its own.
+    """
     out = {"choices": [], "currency": "", "required": bool(data.get("required"))}
     if field_type in CHOICE_TYPES:
         out["choices"] = clean_choices(field_type, data.get("choices") or [], errors)
     if field_type == FieldType.MONEY:
         currency = (data.get("currency") or "").strip().upper()
-        if not is_currency(currency):
+        if (currency or currency_required) and not is_currency(currency):
             errors["currency"] = "Give a three-letter currency code, such as EUR."
         out["currency"] = currency
     help_text = (data.get("help_text") or "").strip()

@@ -36,6 +36,7 @@ AREAS = {
     "automation": _("Workflow rules and their run logs"),
     "audit": _("Audit log"),
     "reports": _("Reports and their results"),
+    "records": _("Records of the organisation's own record types"),
     "settings": _("Organisation settings, members, teams, custom fields and tags"),
 }
 
@@ -80,6 +81,8 @@ PATH_AREAS = {
     "users": "settings",
     "teams": "settings",
     "custom-fields": "settings",
+    "record-types": "settings",
+    "records": "records",
     "tags": "settings",
 }
 
