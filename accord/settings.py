@@ -120,6 +120,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accord.core.context_processors.workspace",
                 "accord.customers.context_processors.saved_views",
+                "accord.records.context_processors.record_types",
             ],
             "builtins": ["template_partials.templatetags.partials"],
         },

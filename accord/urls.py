@@ -23,5 +23,6 @@ urlpatterns = [
     path("", include("accord.insights.urls")),
     path("", include("accord.reports.urls")),
     path("", include("accord.automation.urls")),
+    path("", include("accord.records.urls")),
     path("portal/<slug:org_slug>/", include("accord.service.portal_urls")),
 ]

@@ -148,7 +148,7 @@ def test_activity_input_errors_name_each_field(org, admin, ada, api_client_for):
     ]
     assert missing_record.json()["errors"] == [
         {"field": "contact_id", "code": "required",
-         "message": "Link the activity to a contact, a company or a deal."}
+         "message": "Link the activity to a contact, a company, a deal or a record."}
     ]
 
 
