@@ -21,6 +21,7 @@ from accord.identity import services as identity_services
 from accord.identity.models import ApiToken, Membership, Role
 from accord.integrations import services as import_services
 from accord.integrations.models import ExportJob
+from accord.records import services as record_services
 
 # Two of each kind: enough that ids of every table are probed on every route,
 # since a route does not say which table its id belongs to.
@@ -86,8 +87,19 @@ def victim(make_org, make_member, tmp_path):
             export = ExportJob.objects.create(organization=org, entity="contacts",
                                               format="csv", query=f"q={SECRET}",
                                               status="done", created_by=user)
+            record_type = record_services.save_type(org, user, {
+                "key": f"secret_{number}", "singular": SECRET, "plural": f"{SECRET}s",
+                "title_field": "name", "fields": [
+                    {"key": "name", "label": f"{SECRET} name", "type": "text"},
+                    {"key": "client", "type": "contact"}]})
+            record = record_services.create_record(org, user, record_type, data={
+                "values": {"name": f"{SECRET} record {number}", "client": contact.pk}})
+            record_note = activity_services.log_activity(org, user, data={
+                "kind": "note", "body": f"{SECRET} record note", "custom_record": record})
             ids |= {member.pk, member.user_id, company.pk, contact.pk, note.pk, task.pk,
-                    team.pk, token.pk, field.pk, view.pk, export.pk, job.pk}
+                    team.pk, token.pk, field.pk, view.pk, export.pk, job.pk, record_type.pk,
+                    record.pk, record_note.pk,
+                    *record_type.fields.values_list("pk", flat=True)}
         # Possible duplicates (`pair_id`): the same person entered twice, per probe.
         for number in range(PROBES_PER_TABLE):
             customer_services.create_contact(org, user, data={
