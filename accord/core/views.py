@@ -128,8 +128,9 @@ def search(request):
         tickets = _found(visible_tickets(Ticket.objects.select_related("contact"),
                                          request.membership), query)
     if has_permission(request.membership, "records.view"):
-        records = _found(Record.objects.filter(record_type__is_active=True)
-                         .select_related("record_type"), query)
+        records = _found(visible(Record.objects.filter(record_type__is_active=True)
+                                 .select_related("record_type"), request.membership,
+                                 "records"), query)
     template = "core/search.html#search-results" if request.htmx else "core/search.html"
     return render(request, template, {
         "search_query": query, "contacts": contacts, "companies": companies, "deals": deals,

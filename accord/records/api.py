@@ -11,6 +11,7 @@ from ninja import Query, Router, Status
 
 from accord.errors import InvalidInput, StaleVersion
 from accord.identity.api_auth import allow
+from accord.identity.visibility import require_visible, visible
 from accord.pagination import clamp_limit, paginate, parse_ordering
 
 from . import queries, services
@@ -136,7 +137,8 @@ def list_records(request: HttpRequest, type_key: str, filters: Query[RecordFilte
     record_type = services.get_type(type_key)
     fields = services.fields_of(record_type, request.membership)
     ordering = parse_ordering(filters.ordering, queries.orderings(fields), "title")
-    rows = queries.filter_records(_rows(record_type), request.GET, fields,
+    rows = queries.filter_records(visible(_rows(record_type), request.membership, "records"),
+                                  request.GET, fields,
                                   fixed=set(RecordFilters.model_fields),
                                   viewer=request.membership)
     items, next_cursor = paginate(rows, ordering, cursor=filters.cursor,
@@ -161,7 +163,8 @@ def create_record(request: HttpRequest, type_key: str, payload: RecordIn):
 def read_record(request: HttpRequest, type_key: str, record_id: int):
     allow(request, "records.view")
     record_type = services.get_type(type_key)
-    record = services.get_record(record_type, record_id)
+    record = require_visible(request.membership, services.get_record(record_type, record_id),
+                             "records")
     record = _rows(record_type).get(pk=record.pk)
     return record_out(record, services.fields_of(record_type, request.membership))
 
@@ -170,7 +173,8 @@ def read_record(request: HttpRequest, type_key: str, record_id: int):
 def update_record(request: HttpRequest, type_key: str, record_id: int, payload: RecordPatch):
     allow(request, "records.change")
     record_type = services.get_type(type_key)
-    record = services.get_record(record_type, record_id)
+    record = require_visible(request.membership, services.get_record(record_type, record_id),
+                             "records")
     data = {"values": payload.values or {}}
     if "owner_id" in payload.model_fields_set:
         data["owner"] = payload.owner_id
@@ -186,7 +190,8 @@ def update_record(request: HttpRequest, type_key: str, record_id: int, payload: 
 def delete_record(request: HttpRequest, type_key: str, record_id: int):
     allow(request, "records.delete")
     record_type = services.get_type(type_key)
-    record = services.get_record(record_type, record_id)
+    record = require_visible(request.membership, services.get_record(record_type, record_id),
+                             "records")
     services.delete_record(request.organization, request.user, record)
     return Status(204, None)
 

@@ -21,6 +21,7 @@ from accord.customers import custom_fields
 from accord.customers.models import Company, Contact, FieldType
 from accord.customers.validation import Collector, clean_member
 from accord.errors import Conflict, InvalidInput, NotFound, StaleVersion
+from accord.identity.visibility import visible
 from accord.sales.models import Deal
 
 from .models import Record, RecordField, RecordLink, RecordType, RelationType
@@ -614,11 +615,13 @@ def restore_record(org, actor, record: Record) -> Record:
     return get_record(record.record_type, record.pk)
 
 
-def linking_records(**target) -> list[tuple[RecordType, list[Record]]]:
+def linking_records(viewer, **target) -> list[tuple[RecordType, list[Record]]]:
     """Live records of active types linking to a contact, company, deal or record (given as
-    `contact=`, `company=`, `deal=` or `target=`), grouped by type."""
+    `contact=`, `company=`, `deal=` or `target=`) that the `viewer` (a Membership) may see,
+    grouped by type."""
+    seen = visible(Record.objects.all(), viewer, "records").values("pk")
     links = (RecordLink.objects.filter(**target, record__deleted_at__isnull=True,
-                                       record__record_type__is_active=True)
+                                       record__record_type__is_active=True, record__in=seen)
              .select_related("record__record_type").order_by("record__record_type__position",
                                                             "record_id"))
     grouped: dict[int, tuple[RecordType, dict]] = {}

@@ -17,6 +17,7 @@ from accord.customers.views.columns import custom_cell, plain
 from accord.errors import Conflict, InvalidInput
 from accord.identity.permissions import permission_required
 from accord.identity.views import add_service_errors, form_status
+from accord.identity.visibility import require_visible, visible
 from accord.pagination import ordered as in_order
 from accord.pagination import parse_ordering
 from accord.web import can, list_page, pager, query_string, save_form
@@ -184,8 +185,9 @@ def _rows(record_type: RecordType):
 
 def _filtered(request, record_type: RecordType, fields):
     def rows():
-        return queries.filter_records(_rows(record_type), request.GET, fields,
-                                      fixed=FIXED_PARAMS, viewer=request.membership)
+        records = visible(_rows(record_type), request.membership, "records")
+        return queries.filter_records(records, request.GET, fields, fixed=FIXED_PARAMS,
+                                      viewer=request.membership)
     return rows
 
 
@@ -278,6 +280,11 @@ class _Echo:
         return value
 
 
+def _visible_record(request, record_type: RecordType, pk) -> Record:
+    """The record, when the member may see it; a hidden one is not found."""
+    return require_visible(request.membership, services.get_record(record_type, pk), "records")
+
+
 def _links_shown(record: Record, fields) -> list[tuple]:
     """(field, linked records) for each relation field the member may see."""
     by_field: dict[int, list] = {}
@@ -307,14 +314,14 @@ def _history(record: Record, viewer, fields) -> list:
 @permission_required("records.view")
 def record_detail(request, type_key: str, pk: int):
     record_type = services.get_type(type_key)
-    record = services.get_record(record_type, pk)
+    record = _visible_record(request, record_type, pk)
     fields = services.fields_of(record_type, request.membership)
     context = {
         "record_type": record_type, "record": record,
         "values": [(field, custom_cell(field, record.values.get(field.key)))
                    for field in fields if not field.is_relation],
         "links": _links_shown(record, fields),
-        "incoming": services.linking_records(target=record),
+        "incoming": services.linking_records(request.membership, target=record),
         "can_change": can(request, "records.change"),
         "can_delete": can(request, "records.delete"),
         "history": _history(record, request.membership, fields),
@@ -344,7 +351,7 @@ def record_create(request, type_key: str):
 @permission_required("records.change")
 def record_edit(request, type_key: str, pk: int):
     record_type = services.get_type(type_key)
-    record = services.get_record(record_type, pk)
+    record = _visible_record(request, record_type, pk)
     fields = services.fields_of(record_type, request.membership)
     form = RecordForm(request.POST or None, org=request.organization, fields=fields,
                       instance=record, links=services.link_values(record, fields))
@@ -363,7 +370,7 @@ def record_edit(request, type_key: str, pk: int):
 @permission_required("records.delete")
 def record_delete(request, type_key: str, pk: int):
     record_type = services.get_type(type_key)
-    record = services.get_record(record_type, pk)
+    record = _visible_record(request, record_type, pk)
     if request.method == "POST":
         services.delete_record(request.organization, request.user, record)
         messages.success(request, _("“%(name)s” moved to the trash.") % {"name": record})

@@ -14,4 +14,4 @@ def linking_records_box(context, **target):
     membership = getattr(context["request"], "membership", None)
     if not has_permission(membership, "records.view"):
         return {"groups": []}
-    return {"groups": services.linking_records(**target)}
+    return {"groups": services.linking_records(membership, **target)}

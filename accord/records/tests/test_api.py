@@ -2,6 +2,7 @@ import pytest
 
 from accord.customers import services as customers
 from accord.identity.models import Role
+from accord.identity.visibility import update_visibility
 from accord.records import services
 from accord.records.models import Record
 
@@ -207,3 +208,19 @@ def test_deleted_record_leaves_the_list(org, admin, api_client_for, property_typ
     assert response.status_code == 204
     assert api.get("/api/v1/records/property").json()["items"] == []
     assert api.get(f"/api/v1/records/property/{record.pk}").status_code == 404
+
+
+def test_members_who_see_only_their_own_records_get_404_for_others(
+        org, admin, member, api_client_for, property_type, in_org):
+    with in_org(org):
+        update_visibility(org, admin.user, roles={"sales": {"records": "own"}})
+        theirs = services.create_record(org, admin.user, property_type,
+                                        data={"values": {"address": "1 Main St"}})
+        mine = services.create_record(org, member.user, property_type,
+                                      data={"values": {"address": "2 Side St"}})
+    api = api_client_for(member)
+
+    listed = api.get("/api/v1/records/property")
+
+    assert [item["id"] for item in listed.json()["items"]] == [mine.pk]
+    assert api.get(f"/api/v1/records/property/{theirs.pk}").status_code == 404
