@@ -257,6 +257,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accord.customers.tasks.purge_expired_trash",
         "schedule": 3600.0,
     },
+    "purge-record-trash": {
+        "task": "accord.records.tasks.purge_expired_trash",
+        "schedule": 3600.0,
+    },
     "scan-for-duplicates": {
         "task": "accord.customers.tasks.scan_for_duplicates",
         # Nightly, when few people edit: a scan of 100,000 contacts takes seconds.

@@ -7,9 +7,11 @@ takes the organisation and the acting user first, validates, writes the
 change with its audit entry in one transaction and emits its event.
 """
 
+import datetime as dt
 import logging
 import re
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -613,6 +615,21 @@ def restore_record(org, actor, record: Record) -> Record:
     search.reindex(Record, [record.pk])
     audit.record(org, actor, Action.RESTORE, record)
     return get_record(record.record_type, record.pk)
+
+
+def purge_expired_trash(org, *, now: dt.datetime | None = None) -> int:
+    """Delete for good the records that have sat in the trash past retention."""
+    cutoff = (now or timezone.now()) - dt.timedelta(days=settings.TRASH_RETENTION_DAYS)
+    purged = 0
+    for record in Record.with_deleted.filter(deleted_at__lt=cutoff).select_related(
+            "record_type"):
+        with transaction.atomic():
+            audit.record(org, None, Action.PURGE, record)
+            record_id = record.pk
+            record.delete()
+            search.reindex(Record, [record_id])
+            purged += 1
+    return purged
 
 
 def linking_records(viewer, **target) -> list[tuple[RecordType, list[Record]]]:

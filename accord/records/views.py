@@ -2,9 +2,11 @@
 
 import csv
 import dataclasses
+import datetime as dt
 
+from django.conf import settings
 from django.contrib import messages
-from django.db.models import Prefetch
+from django.db.models import F, Prefetch
 from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,8 +20,8 @@ from accord.errors import Conflict, InvalidInput
 from accord.identity.permissions import permission_required
 from accord.identity.views import add_service_errors, form_status
 from accord.identity.visibility import require_visible, visible
+from accord.pagination import Ordering, paginate, parse_ordering
 from accord.pagination import ordered as in_order
-from accord.pagination import parse_ordering
 from accord.web import can, list_page, pager, query_string, save_form
 
 from . import queries, services
@@ -29,6 +31,7 @@ from .models import Record, RecordLink, RecordType
 PAGE_SIZE = 50
 EXPORT_BATCH = 500  # rows read per query while streaming a CSV
 FIXED_PARAMS = {"q", "owner_id", "ordering", "cursor"}
+TRASH_ORDER = Ordering("deleted_at", F("deleted_at"), True)
 
 
 # Settings
@@ -378,3 +381,32 @@ def record_delete(request, type_key: str, pk: int):
     return render(request, "records/record_confirm_delete.html",
                   {"record_type": record_type, "record": record})
 
+
+@permission_required("trash.view")
+def record_trash(request, type_key: str):
+    """The type's records in the trash, newest deletion first, restorable until purged."""
+    record_type = services.get_type(type_key)
+    deleted = Record.with_deleted.filter(record_type=record_type, deleted_at__isnull=False)
+    error = ""
+    try:
+        records, next_cursor = paginate(deleted, TRASH_ORDER,
+                                        cursor=request.GET.get("cursor") or None,
+                                        limit=PAGE_SIZE)
+    except InvalidInput as exc:
+        records, next_cursor, error = [], None, exc.errors[0]["message"]
+    retention = dt.timedelta(days=settings.TRASH_RETENTION_DAYS)
+    return render(request, "records/record_trash.html", {
+        "record_type": record_type, "error": error,
+        "rows": [(record, record.deleted_at + retention) for record in records],
+        "can_restore": can(request, "trash.restore"), **pager(request.GET, next_cursor),
+    })
+
+
+@require_POST
+@permission_required("trash.restore")
+def record_restore(request, type_key: str, pk: int):
+    record_type = services.get_type(type_key)
+    record = services.get_record(record_type, pk, with_deleted=True)
+    record = services.restore_record(request.organization, request.user, record)
+    messages.success(request, _("“%(name)s” restored.") % {"name": record})
+    return redirect(record)

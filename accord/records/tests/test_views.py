@@ -1,11 +1,16 @@
+import datetime as dt
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from accord.activities.models import Activity
+from accord.audit.models import AuditEntry
+from accord.core.models import DomainEvent
 from accord.customers import services as customers
 from accord.identity.models import Role
 from accord.records import services
-from accord.records.models import RecordField, RecordType
+from accord.records.models import Record, RecordField, RecordType
 
 from .test_api import PROPERTY
 
@@ -193,3 +198,58 @@ def test_sales_member_may_not_open_record_type_settings(member, client_for, prop
     response = client_for(member).get(reverse("records:type_list"))
 
     assert response.status_code == 403
+
+
+def test_deleted_record_is_restored_from_the_trash(org, admin, client_for, property_type,
+                                                   in_org):
+    with in_org(org):
+        record = services.create_record(org, admin.user, property_type,
+                                        data={"values": {"address": "1 Main St"}})
+    client = client_for(admin)
+
+    client.post(reverse("records:delete", args=["property", record.pk]))
+    trash = client.get(reverse("records:trash", args=["property"]))
+    gone = client.get(record.get_absolute_url())
+    restored = client.post(reverse("records:restore", args=["property", record.pk]))
+
+    assert "1 Main St" in trash.content.decode()
+    assert gone.status_code == 404
+    assert restored.status_code == 302
+    assert client.get(record.get_absolute_url()).status_code == 200
+
+
+def test_trash_is_purged_after_retention(org, admin, property_type, in_org, settings):
+    with in_org(org):
+        record = services.create_record(org, admin.user, property_type,
+                                        data={"values": {"address": "1 Main St"}})
+        services.delete_record(org, admin.user, record)
+        later = timezone.now() + dt.timedelta(days=settings.TRASH_RETENTION_DAYS + 1)
+
+        purged = services.purge_expired_trash(org, now=later)
+
+        assert purged == 1
+        assert not Record.with_deleted.exists()
+
+
+def test_changes_show_in_field_history_and_audit_and_as_events(
+        org, admin, member, client_for, property_type, in_org):
+    with in_org(org):
+        record = services.create_record(org, admin.user, property_type, data={
+            "values": {"address": "1 Main St", "status": "Available",
+                       "income": {"amount": "5", "currency": "EUR"}}})
+        services.update_record(org, admin.user, record, data={"values": {
+            "status": "Sold", "income": {"amount": "6", "currency": "EUR"}}})
+
+    page = client_for(member).get(record.get_absolute_url())
+    admin_page = client_for(admin).get(record.get_absolute_url())
+
+    with in_org(org):
+        assert list(AuditEntry.objects.filter(entity="record", object_id=record.pk)
+                    .values_list("action", flat=True).order_by("id")) == ["create", "update"]
+        assert list(DomainEvent.objects.filter(entity="record", object_id=record.pk)
+                    .values_list("type", flat=True).order_by("id")) == [
+            "record.created", "record.updated"]
+    history = [(row.label, row.old, row.new) for row in page.context["history"]]
+    assert ("Status", "Available", "Sold") in history
+    assert not any(label == "Income" for label, _old, _new in history)
+    assert any(row.label == "Income" for row in admin_page.context["history"])
