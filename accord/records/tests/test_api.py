@@ -1,6 +1,7 @@
 import pytest
 
 from accord.customers import services as customers
+from accord.errors import Conflict, InvalidInput
 from accord.identity.models import Role
 from accord.identity.visibility import update_visibility
 from accord.records import services
@@ -224,3 +225,66 @@ def test_members_who_see_only_their_own_records_get_404_for_others(
 
     assert [item["id"] for item in listed.json()["items"]] == [mine.pk]
     assert api.get(f"/api/v1/records/property/{theirs.pk}").status_code == 404
+
+
+def test_a_note_is_logged_on_a_record_through_the_activities_api(
+        org, admin, api_client_for, property_type, in_org):
+    with in_org(org):
+        record = services.create_record(org, admin.user, property_type,
+                                        data={"values": {"address": "1 Main St"}})
+    api = api_client_for(admin)
+
+    logged = post(api, "/api/v1/activities", {"kind": "note", "body": "Roof needs work",
+                                              "custom_record_id": record.pk})
+    listed = api.get("/api/v1/activities", {"custom_record_id": record.pk})
+    refused = post(api, "/api/v1/activities", {"kind": "note", "body": "Lost",
+                                               "custom_record_id": record.pk + 1000})
+
+    assert logged.status_code == 201
+    assert logged.json()["custom_record_id"] == record.pk
+    assert [item["body"] for item in listed.json()["items"]] == ["Roof needs work"]
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0] == {"field": "custom_record_id", "code": "invalid",
+                                           "message": "Choose an existing record."}
+
+
+def test_global_search_finds_records_by_title(org, admin, client_for, property_type, in_org):
+    with in_org(org):
+        services.create_record(org, admin.user, property_type,
+                               data={"values": {"address": "17 Quayside Lane"}})
+
+    response = client_for(admin).get("/search", {"q": "quaysi"})
+
+    assert [str(record) for record in response.context["records"]] == ["17 Quayside Lane"]
+
+
+def test_a_title_field_that_cannot_name_a_record_is_refused(org, admin, in_org):
+    with in_org(org), pytest.raises(InvalidInput) as raised:
+        services.save_type(org, admin.user, {
+            "key": "deed", "singular": "Deed", "plural": "Deeds", "title_field": "owner",
+            "fields": [{"key": "owner", "type": "contact"}]})
+
+    assert raised.value.as_dict() == {
+        "title_field": "Choose one of the type's text, number, date or choice fields."}
+
+
+def test_a_field_type_cannot_change(org, admin, property_type, in_org):
+    with in_org(org), pytest.raises(InvalidInput) as raised:
+        services.save_type(org, admin.user, {**PROPERTY, "fields": [
+            {"key": "address", "type": "number"}]})
+
+    assert raised.value.as_dict() == {
+        "fields.0.type": "A field's type cannot change; add a new field instead."}
+
+
+def test_a_type_others_link_to_cannot_be_deleted(org, admin, property_type, in_org):
+    with in_org(org):
+        services.save_type(org, admin.user, {
+            "key": "viewing", "singular": "Viewing", "plural": "Viewings",
+            "fields": [{"key": "property", "type": "record", "target": "property"}]})
+
+        with pytest.raises(Conflict) as raised:
+            services.delete_type(org, admin.user, property_type)
+
+    assert raised.value.detail == ("Fields of other record types link to this one "
+                                   "(Viewings); delete or change those fields first.")
