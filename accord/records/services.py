@@ -225,6 +225,9 @@ def _check_title_field(record_type: RecordType) -> None:
                                            "choice fields."})
     if not field.is_active:
         raise InvalidInput({"title_field": "The title field cannot be deactivated."})
+    if field.hidden_from_roles:
+        raise InvalidInput({"title_field": "A record's title is shown to everyone who sees "
+                                           "it; choose a field that is not hidden from roles."})
 
 
 def _save_fields(org, actor, record_type: RecordType, specs: list) -> None:
@@ -287,6 +290,10 @@ def save_field(org, actor, record_type: RecordType, spec: dict, *,
     options = custom_fields.clean_field_settings(
         None if is_relation else field_type, spec, errors, currency_required=False)
     target = _clean_target(record_type, field_type, spec, field, errors)
+    if (field is not None and field.key == record_type.title_field
+            and options.get("hidden_from_roles")):
+        errors["hidden_from_roles"] = ("The title field is shown to everyone who sees a "
+                                       "record; it cannot be hidden from roles.")
     if field is not None and "many" in spec and bool(spec["many"]) != field.many:
         errors["many"] = "Whether a field links to one or several records cannot change."
     if errors:

@@ -20,6 +20,7 @@ from accord.errors import Conflict, InvalidInput
 from accord.identity.permissions import permission_required
 from accord.identity.views import add_service_errors, form_status
 from accord.identity.visibility import require_visible, visible
+from accord.integrations.writers import escape_cell, iso_utc
 from accord.pagination import Ordering, paginate, parse_ordering
 from accord.pagination import ordered as in_order
 from accord.web import can, list_page, pager, query_string, save_form
@@ -269,9 +270,9 @@ def record_export(request, type_key: str):
                                  else linked or "")
                 else:
                     cells.append(plain(custom_cell(field, record.values.get(field.key))))
-            yield writer.writerow([record.pk, record.title, *cells,
-                                   record.owner.email if record.owner_id else "",
-                                   record.created_at.isoformat(), record.updated_at.isoformat()])
+            yield writer.writerow([escape_cell(cell) for cell in (
+                record.pk, record.title, *cells, record.owner.email if record.owner_id else "",
+                iso_utc(record.created_at), iso_utc(record.updated_at))])
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{record_type.key}.csv"'
@@ -300,18 +301,36 @@ def _links_shown(record: Record, fields) -> list[tuple]:
 
 
 def _history(record: Record, viewer, fields) -> list:
-    """Field history with the type's labels, without the fields hidden from the member."""
+    """Field history with the type's labels and linked records' names, without the fields
+    hidden from the member."""
     hidden = services.hidden_keys(record.record_type, viewer)
-    labels = {field.key: field.label for field in record.record_type.fields.all()}
+    defined = {field.key: field for field in record.record_type.fields.all()}
     rows = []
     for row in field_history("record", record.pk, viewer=viewer):
         key = row.field.removeprefix("custom_fields.")
-        if row.field.startswith("custom_fields.") and key in hidden:
+        if not row.field.startswith("custom_fields.") or key not in defined:
+            rows.append(row)
             continue
-        if row.field.startswith("custom_fields."):
-            row = dataclasses.replace(row, label=labels.get(key, key))
+        if key in hidden:
+            continue
+        field = defined[key]
+        row = dataclasses.replace(row, label=field.label)
+        if field.is_relation:
+            row = dataclasses.replace(row, old=_linked_names(field, row.old),
+                                      new=_linked_names(field, row.new))
         rows.append(row)
     return rows
+
+
+def _linked_names(field, ids_text: str) -> str:
+    """The names of the records a history value lists by id ("3, 4"); "#id" for one that is
+    gone."""
+    ids = [int(part) for part in ids_text.split(", ") if part.isdigit()]
+    if not ids:
+        return ids_text
+    model = services.RELATION_MODELS[field.field_type][0]
+    found = model.objects.in_bulk(ids)
+    return ", ".join(str(found[pk]) if pk in found else f"#{pk}" for pk in ids)
 
 
 @permission_required("records.view")

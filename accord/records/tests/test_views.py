@@ -232,13 +232,14 @@ def test_trash_is_purged_after_retention(org, admin, property_type, in_org, sett
 
 
 def test_changes_show_in_field_history_and_audit_and_as_events(
-        org, admin, member, client_for, property_type, in_org):
+        org, admin, member, client_for, property_type, seller, in_org):
     with in_org(org):
         record = services.create_record(org, admin.user, property_type, data={
             "values": {"address": "1 Main St", "status": "Available",
                        "income": {"amount": "5", "currency": "EUR"}}})
         services.update_record(org, admin.user, record, data={"values": {
-            "status": "Sold", "income": {"amount": "6", "currency": "EUR"}}})
+            "status": "Sold", "income": {"amount": "6", "currency": "EUR"},
+            "seller": seller.pk}})
 
     page = client_for(member).get(record.get_absolute_url())
     admin_page = client_for(admin).get(record.get_absolute_url())
@@ -251,5 +252,17 @@ def test_changes_show_in_field_history_and_audit_and_as_events(
             "record.created", "record.updated"]
     history = [(row.label, row.old, row.new) for row in page.context["history"]]
     assert ("Status", "Available", "Sold") in history
+    assert ("Seller", "", "Ada Lovelace") in history
     assert not any(label == "Income" for label, _old, _new in history)
     assert any(row.label == "Income" for row in admin_page.context["history"])
+
+
+def test_export_neutralises_formulas(org, admin, client_for, property_type, in_org):
+    with in_org(org):
+        services.create_record(org, admin.user, property_type,
+                               data={"values": {"address": "=HYPERLINK(\"x\")"}})
+
+    response = client_for(admin).get(reverse("records:export", args=["property"]))
+
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert lines[1].split(",")[1] == "\"'=HYPERLINK(\"\"x\"\")\""
