@@ -278,6 +278,8 @@ def register_routers() -> None:
     from accord.privacy import services as privacy_services
     from accord.privacy.api import requests_router as privacy_requests
     from accord.privacy.api import rules_router as retention_rules
+    from accord.records import services as record_services
+    from accord.records.api import record_types, records
     from accord.relationships import services as relationship_services
     from accord.relationships.api import router as relationships
     from accord.reports import services as report_services
@@ -329,6 +331,8 @@ def register_routers() -> None:
         "retention_rule_id": retention_services.get_rule,
         "sequence_id": sequence_services.get_sequence,
         "relationship_id": relationship_services.find_relationship,
+        "type_key": lambda key: record_services.get_type(key, active_only=False),
+        "record_id": record_services.find_record,
     })
     api.add_exception_handler(RecordMerged, merged_record)
     api.add_router("/contacts", contacts)
@@ -376,6 +380,8 @@ def register_routers() -> None:
     api.add_router("/sequences", sequences)
     api.add_router("/packs", packs)
     api.add_router("/", relationships)
+    api.add_router("/record-types", record_types)
+    api.add_router("/records", records)
 
 
 register_routers()

@@ -80,6 +80,9 @@ EVENT_TYPES = {
     "campaign.started": "A campaign's recipients were chosen and sending began",
     "campaign.sent": "A campaign finished sending",
     "campaign.cancelled": "A campaign was stopped before it finished",
+    "record.created": "A record of a custom record type was created",
+    "record.updated": "A record of a custom record type was changed",
+    "record.deleted": "A record of a custom record type was moved to the trash",
 }
 
 

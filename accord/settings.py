@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "accord.privacy",
     "accord.relationships",
     "accord.packs",
+    "accord.records",
 ]
 
 MIDDLEWARE = [
@@ -122,6 +123,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accord.core.context_processors.workspace",
                 "accord.customers.context_processors.saved_views",
+                "accord.records.context_processors.record_types",
             ],
             "builtins": ["template_partials.templatetags.partials"],
         },
@@ -273,6 +275,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "purge-trash": {
         "task": "accord.customers.tasks.purge_expired_trash",
+        "schedule": 3600.0,
+    },
+    "purge-record-trash": {
+        "task": "accord.records.tasks.purge_expired_trash",
         "schedule": 3600.0,
     },
     "scan-for-duplicates": {

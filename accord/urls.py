@@ -26,5 +26,6 @@ urlpatterns = [
     path("", include("accord.privacy.urls")),
     path("", include("accord.packs.urls")),
     path("", include("accord.relationships.urls")),
+    path("", include("accord.records.urls")),
     path("portal/<slug:org_slug>/", include("accord.service.portal_urls")),
 ]

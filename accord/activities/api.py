@@ -26,6 +26,7 @@ ORDERINGS = {"occurred_at": "occurred_at", "due_at": Nullable("due_at"),
              "created_at": "created_at", "updated_at": "updated_at"}
 FILTERS = {
     "contact_id": "contact_id", "company_id": "company_id", "assignee_id": "assignee_id",
+    "custom_record_id": "custom_record_id",
     "author_id": "author_id", "due_before": "due_at__lt", "due_after": "due_at__gte",
     "occurred_before": "occurred_at__lt", "occurred_after": "occurred_at__gte",
 }

@@ -57,6 +57,10 @@ class Activity(VersionedModel):
         "sales.Deal", null=True, blank=True, on_delete=models.CASCADE,
         related_name="activities", verbose_name=_("deal"),
     )
+    custom_record = models.ForeignKey(
+        "records.Record", null=True, blank=True, on_delete=models.CASCADE,
+        related_name="activities", verbose_name=_("record"),
+    )
     occurred_at = models.DateTimeField(_("when"))
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
@@ -91,6 +95,8 @@ class Activity(VersionedModel):
                          name="activity_company_timeline"),
             models.Index(fields=["organization", "deal", "occurred_at", "id"],
                          name="activity_deal_timeline"),
+            models.Index(fields=["organization", "custom_record", "occurred_at", "id"],
+                         name="activity_record_timeline"),
             models.Index(fields=["organization", "assignee", "completed_at", "due_at"],
                          name="activity_tasks"),
             models.Index(fields=["organization", "id"], name="activity_org_id"),
@@ -106,8 +112,8 @@ class Activity(VersionedModel):
 
     @property
     def record(self):
-        """The contact, company or deal whose timeline this entry belongs to."""
-        return self.contact or self.company or self.deal
+        """The contact, company, deal or custom record whose timeline this entry belongs to."""
+        return self.contact or self.company or self.deal or self.custom_record
 
     @property
     def is_task(self) -> bool:

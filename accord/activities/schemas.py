@@ -16,7 +16,8 @@ from .models import USER_KINDS, CallOutcome, Direction, Kind
 
 # The kinds a client may write; system events come only from services.
 UserKind = Literal[tuple(kind.value for kind in USER_KINDS)]
-SERVICE_KEYS = {"contact_id": "contact", "company_id": "company", "assignee_id": "assignee"}
+SERVICE_KEYS = {"contact_id": "contact", "company_id": "company", "assignee_id": "assignee",
+                "custom_record_id": "custom_record"}
 
 
 def to_service_data(payload: Schema) -> dict:
@@ -32,6 +33,7 @@ class ActivityOut(Schema):
     body: str
     contact_id: int | None
     company_id: int | None
+    custom_record_id: int | None = Field(description="A record of a custom record type.")
     occurred_at: dt.datetime
     author_id: int | None
     direction: str
@@ -67,6 +69,8 @@ class ActivityIn(Schema):
     body: str | None = None
     contact_id: int | None = None
     company_id: int | None = Field(None, description="The contact's company if left out.")
+    custom_record_id: int | None = Field(None, description="A record of a custom record "
+                                                           "type.")
     occurred_at: dt.datetime | None = Field(None, description="Now if left out.")
     direction: Direction | Literal[""] | None = None
     outcome: CallOutcome | Literal[""] | None = None
@@ -89,6 +93,7 @@ class ActivityFilters(Schema):
     q: str | None = Field(None, description="Words that must all occur in subject or body.")
     contact_id: int | None = None
     company_id: int | None = None
+    custom_record_id: int | None = None
     kind: list[Kind] = Field(default_factory=list, description="Repeatable.")
     assignee_id: int | None = None
     author_id: int | None = None

@@ -25,6 +25,7 @@ from accord.customers.validation import (
 )
 from accord.errors import InvalidInput, NotFound, StaleVersion
 from accord.identity.models import Membership
+from accord.records.models import Record
 from accord.sales.models import Deal
 from accord.timezones import zone_named
 
@@ -33,8 +34,9 @@ from .models import USER_KINDS, Activity, CallOutcome, Direction, Kind, Reminder
 logger = logging.getLogger(__name__)
 
 ACTIVITY_FIELDS = [
-    "kind", "subject", "body", "contact", "company", "deal", "occurred_at", "direction", "outcome",
-    "duration_minutes", "due_at", "assignee", "remind_at", "completed_at",
+    "kind", "subject", "body", "contact", "company", "deal", "custom_record", "occurred_at",
+    "direction", "outcome", "duration_minutes", "due_at", "assignee", "remind_at",
+    "completed_at",
 ]
 TASK_GROUP_LIMIT = 100  # a longer list is not read; "My tasks" says more exist
 RECENTLY_DONE = dt.timedelta(days=7)
@@ -86,6 +88,9 @@ def clean_activity(org, data: dict, *, current: Activity | None = None) -> dict:
     if "deal" in data:
         out["deal"] = clean_ref(Deal, data["deal"], "deal_id", errors,
                                 "Choose an existing deal.")
+    if "custom_record" in data:
+        out["custom_record"] = clean_ref(Record, data["custom_record"], "custom_record_id",
+                                         errors, "Choose an existing record.")
     for field in ("occurred_at", "due_at", "remind_at"):
         if field in data:
             out[field] = _clean_datetime(data[field], field, errors)
@@ -115,9 +120,10 @@ def clean_activity(org, data: dict, *, current: Activity | None = None) -> dict:
     errors.raise_if_any()
 
     merged = {field: getattr(current, field, None) for field in ACTIVITY_FIELDS} | out
-    if not (merged.get("contact") or merged.get("company") or merged.get("deal")):
-        errors.add("contact_id", "Link the activity to a contact, a company or a deal.",
-                   "required")
+    if not (merged.get("contact") or merged.get("company") or merged.get("deal")
+            or merged.get("custom_record")):
+        errors.add("contact_id", "Link the activity to a contact, a company, a deal or a "
+                                 "record.", "required")
     if kind == Kind.TASK:
         if not (merged.get("subject")):
             errors.add("subject", "Say what the task is.", "required")

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from accord.customers.models import Company, Contact, LifecycleStage
 from accord.identity.permissions import has_permission
 from accord.pagination import Ordering, paginate
+from accord.records.models import Record
 from accord.sales.models import Deal
 
 from .forms import ActivityForm
@@ -38,7 +39,7 @@ class Tab:
 
 @dataclass
 class Timeline:
-    record: Contact | Company | Deal
+    record: Contact | Company | Deal | Record
     entity: str
     dom_id: str
     entries: list[Activity]
@@ -52,35 +53,40 @@ class Timeline:
 
 
 def timeline_context(request, *, contact: Contact | None = None,
-                     company: Company | None = None, deal: Deal | None = None) -> dict:
-    """Everything "activities/_timeline.html" needs for this contact, company or deal.
+                     company: Company | None = None, deal: Deal | None = None,
+                     custom_record: Record | None = None) -> dict:
+    """Everything "activities/_timeline.html" needs for this contact, company, deal or
+    custom record.
 
     The composer starts on the kind named by `?compose=` (a note by default);
     the newest PAGE_SIZE entries are shown with a link to older ones.
     """
     return {"timeline": build_timeline(request, contact=contact, company=company, deal=deal,
+                                       custom_record=custom_record,
                                        kind=request.GET.get("compose"))}
 
 
 def build_timeline(request, *, contact: Contact | None = None, company: Company | None = None,
-                   deal: Deal | None = None, kind: str | None = None,
+                   deal: Deal | None = None, custom_record: Record | None = None,
+                   kind: str | None = None,
                    form: ActivityForm | None = None, cursor: str | None = None,
                    with_entries: bool = True) -> Timeline:
     """The timeline of one record; InvalidInput when `cursor` is not one of its cursors.
 
     `with_entries=False` skips loading entries, for pages that show only the composer.
     """
-    given = {"contact": contact, "company": company, "deal": deal}
+    given = {"contact": contact, "company": company, "deal": deal,
+             "custom_record": custom_record}
     given = {entity: record for entity, record in given.items() if record is not None}
     if len(given) != 1:
-        raise ValueError("Give exactly one of contact, company or deal.")
+        raise ValueError("Give exactly one of contact, company, deal or custom_record.")
     [(entity, record)] = given.items()
     kind = kind if kind in USER_KINDS else Kind.NOTE
     membership = request.membership
     can_add = has_permission(membership, "activities.add")
 
     queryset = Activity.objects.filter(**{entity: record}).select_related(
-        "author", "assignee", "contact", "company", "deal"
+        "author", "assignee", "contact", "company", "deal", "custom_record__record_type"
     )
     entries, next_cursor = [], None
     if with_entries:

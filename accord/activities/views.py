@@ -15,6 +15,7 @@ from accord.audit.history import field_history
 from accord.customers import services as customers
 from accord.errors import InvalidInput, NotFound, StaleVersion
 from accord.identity.permissions import has_permission, permission_required, require
+from accord.records import services as records
 from accord.sales import services as sales
 
 from . import services
@@ -23,18 +24,21 @@ from .models import USER_KINDS, Kind
 from .services import TASK_GROUP_LIMIT
 from .timeline import build_timeline, describe_event
 
-RECORD_TYPES = ("contact", "company", "deal")
+RECORD_TYPES = ("contact", "company", "deal", "custom_record")
 
 
 def _record_from(params) -> tuple[str, object]:
-    """The contact, company or deal named in `params`; NotFound when none is one of ours."""
+    """The contact, company, deal or custom record named in `params`; NotFound when none is
+    one of ours."""
     if params.get("contact"):
         return "contact", customers.get_contact(params["contact"])
     if params.get("company"):
         return "company", customers.get_company(params["company"])
     if params.get("deal"):
         return "deal", sales.get_deal(params["deal"])
-    raise NotFound("No contact, company or deal given.")
+    if params.get("custom_record"):
+        return "custom_record", records.find_record(params["custom_record"])
+    raise NotFound("No contact, company, deal or record given.")
 
 
 def _timeline_for(request, entity: str, record, **kwargs):

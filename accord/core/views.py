@@ -15,6 +15,7 @@ from accord.activities.models import Activity, Kind
 from accord.customers.models import Company, Contact, LifecycleStage
 from accord.identity.permissions import has_permission
 from accord.identity.visibility import through_contact, visible
+from accord.records.models import Record
 from accord.reports.dashboards import role_dashboard
 from accord.sales.models import Deal
 from accord.service.models import Ticket
@@ -108,12 +109,12 @@ def home(request):
 
 @login_required
 def search(request):
-    """Global search over contacts, companies, deals and tickets; the htmx request gets the
-    dropdown."""
+    """Global search over contacts, companies, deals, tickets and custom records; the htmx
+    request gets the dropdown."""
     if request.membership is None:
         return _no_organization(request)
     query = request.GET.get("q", "").strip()
-    contacts, companies, deals, tickets = [], [], [], []
+    contacts, companies, deals, tickets, records = [], [], [], [], []
     if has_permission(request.membership, "contacts.view"):
         contacts = _found(visible(Contact.objects.select_related("company"),
                                   request.membership, "contacts"), query)
@@ -126,10 +127,14 @@ def search(request):
     if has_permission(request.membership, "tickets.view"):
         tickets = _found(visible_tickets(Ticket.objects.select_related("contact"),
                                          request.membership), query)
+    if has_permission(request.membership, "records.view"):
+        records = _found(visible(Record.objects.filter(record_type__is_active=True)
+                                 .select_related("record_type"), request.membership,
+                                 "records"), query)
     template = "core/search.html#search-results" if request.htmx else "core/search.html"
     return render(request, template, {
         "search_query": query, "contacts": contacts, "companies": companies, "deals": deals,
-        "tickets": tickets,
+        "tickets": tickets, "records": records,
     })
 
 

@@ -9,6 +9,7 @@ as true/false. `clean_values` is the only way values get in.
 
 import datetime as dt
 import decimal
+import re
 
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
@@ -27,6 +28,9 @@ MAX_LONG_TEXT = 20000
 MAX_DIGITS = 18
 MAX_WHOLE_DIGITS = 15  # amounts up to a thousand trillion; more is a typo or an attack
 MAX_DECIMALS = 6
+FIELD_KEY = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
+CHOICE_TYPES = {FieldType.CHOICE, FieldType.MULTI_CHOICE}
+MAX_CHOICES = 200  # a longer list belongs in a related record, not a drop-down
 
 
 def active_fields(entity: str, viewer=None) -> list[CustomField]:
@@ -319,3 +323,78 @@ _CLEANERS = {
     FieldType.EMAIL: _email,
     FieldType.PHONE: _phone,
 }
+
+
+def clean_field_label(value, errors: dict) -> str:
+    """The trimmed label of a field definition; a missing or long one is put in `errors`."""
+    label = (value or "").strip()
+    if not label:
+        errors["label"] = "Give the field a label."
+    elif len(label) > 80:
+        errors["label"] = "Keep the label under 80 characters."
+    return label
+
+
+def clean_field_settings(field_type: str | None, data: dict, errors: dict, *,
+                         currency_required: bool = True) -> dict:
+    """Choices, currency, required, help text and order, checked against the type.
+
+    Without `currency_required`, a money field may leave its currency open, and
+    each value then names its own.
+    """
+    out = {"choices": [], "currency": "", "required": bool(data.get("required"))}
+    if field_type in CHOICE_TYPES:
+        out["choices"] = clean_choices(field_type, data.get("choices") or [], errors)
+    if field_type == FieldType.MONEY:
+        currency = (data.get("currency") or "").strip().upper()
+        if (currency or currency_required) and not is_currency(currency):
+            errors["currency"] = "Give a three-letter currency code, such as EUR."
+        out["currency"] = currency
+    help_text = (data.get("help_text") or "").strip()
+    if len(help_text) > 200:
+        errors["help_text"] = "Keep the help text under 200 characters."
+    out["help_text"] = help_text
+    out["hidden_from_roles"] = clean_hidden_roles(data.get("hidden_from_roles") or [], errors)
+    position = data.get("position")
+    try:
+        out["position"] = int(position) if position not in (None, "") else 0
+    except (TypeError, ValueError):
+        errors["position"] = "Enter a whole number of zero or more."
+    else:
+        if out["position"] < 0:
+            errors["position"] = "Enter a whole number of zero or more."
+    return out
+
+
+def clean_hidden_roles(roles, errors: dict) -> list[str]:
+    """The roles a sensitive field is hidden from; admins can never be among them."""
+    if isinstance(roles, str) or not isinstance(roles, list | tuple):
+        errors["hidden_from_roles"] = "Give a list of roles."
+        return []
+    wanted = {str(role) for role in roles}
+    if Role.ADMIN in wanted:
+        errors["hidden_from_roles"] = "Admins see every field; a field cannot be hidden from them."
+    elif unknown := wanted - set(Role.values):
+        errors["hidden_from_roles"] = "Unknown role: " + ", ".join(sorted(unknown)) + "."
+    return [role for role in Role.values if role in wanted]
+
+
+def clean_choices(field_type: str, choices, errors: dict) -> list[str]:
+    """The distinct, trimmed choices of a (multiple) choice field, checked into `errors`."""
+    if isinstance(choices, str):
+        choices = choices.splitlines()
+    cleaned: list[str] = []
+    for choice in choices:
+        text = str(choice).strip()
+        if text and text.casefold() not in {existing.casefold() for existing in cleaned}:
+            cleaned.append(text)
+    if not cleaned:
+        errors["choices"] = "Give at least one choice, one per line."
+    elif len(cleaned) > MAX_CHOICES:
+        errors["choices"] = f"Keep the list to {MAX_CHOICES} choices."
+    elif any(len(choice) > 100 for choice in cleaned):
+        errors["choices"] = "Keep each choice under 100 characters."
+    # Imports and filters read a multiple choice as a comma-separated list.
+    elif field_type == FieldType.MULTI_CHOICE and any("," in choice for choice in cleaned):
+        errors["choices"] = "Choices of a multiple-choice field cannot contain commas."
+    return cleaned

@@ -147,12 +147,12 @@ def _values(params: Mapping, name: str) -> list[str]:
     return [str(v) for v in values if v not in (None, "")]
 
 
-def _custom_expression(field: CustomField):
-    """The comparable SQL expression for a custom field's stored value."""
+def _custom_expression(field: CustomField, column: str = "custom_fields"):
+    """The comparable SQL expression for a custom field's stored value in `column`."""
     if field.field_type == FieldType.MONEY:
-        text = KeyTextTransform("amount", KeyTextTransform(field.key, "custom_fields"))
+        text = KeyTextTransform("amount", KeyTextTransform(field.key, column))
     else:
-        text = KeyTextTransform(field.key, "custom_fields")
+        text = KeyTextTransform(field.key, column)
     if field.field_type in NUMERIC_TYPES:
         return Cast(text, DecimalField(max_digits=30, decimal_places=6))
     # A plain text cast, so comparisons are text comparisons rather than JSON ones;
@@ -175,13 +175,14 @@ def _custom_value(field: CustomField, raw: str, param: str):
 
 
 def custom_field_orderings(entity: str, fields: list[CustomField] | None = None, *,
-                           viewer=None) -> dict:
-    """Orderings by the active custom fields the `viewer` (a Membership) may see."""
+                           viewer=None, column: str = "custom_fields") -> dict:
+    """Orderings by the active custom fields the `viewer` (a Membership) may see; given
+    `fields`, by those, whose values sit in the JSON `column`."""
     from .custom_fields import active_fields
 
     fields = fields if fields is not None else active_fields(entity, viewer)
     return {
-        f"cf.{field.key}": Nullable(_custom_expression(field))
+        f"cf.{field.key}": Nullable(_custom_expression(field, column))
         for field in fields
         if field.field_type != FieldType.MULTI_CHOICE
     }
@@ -190,11 +191,18 @@ def custom_field_orderings(entity: str, fields: list[CustomField] | None = None,
 def _apply_custom(queryset: QuerySet, params: Mapping, entity: str, viewer) -> QuerySet:
     from .custom_fields import active_fields
 
-    names = [name for name in params if str(name).startswith("cf.")]
-    if not names:
+    if not any(str(name).startswith("cf.") for name in params):
         return queryset
     # A field hidden from the viewer answers as a field that does not exist.
-    fields = {field.key: field for field in active_fields(entity, viewer)}
+    return filter_by_fields(queryset, params, active_fields(entity, viewer))
+
+
+def filter_by_fields(queryset: QuerySet, params: Mapping, fields: list,
+                     column: str = "custom_fields") -> QuerySet:
+    """`queryset` narrowed by the `cf.<key>` parameters of `params` over typed `fields`
+    (custom field definitions, or any with the same attributes) stored in `column`."""
+    names = [name for name in params if str(name).startswith("cf.")]
+    fields = {field.key: field for field in fields}
     for name in names:
         key, _, operator = name[3:].partition(".")
         field = fields.get(key)
@@ -205,7 +213,7 @@ def _apply_custom(queryset: QuerySet, params: Mapping, entity: str, viewer) -> Q
             raise InvalidInput({name: "This filter is not available for this field."})
         for raw in _values(params, name):
             value = _custom_value(field, raw, name)
-            expression = _custom_expression(field)
+            expression = _custom_expression(field, column)
             if field.field_type == FieldType.MULTI_CHOICE:
                 for choice in value:
                     queryset = queryset.annotate(**{f"_cf_{key}": expression}).filter(
@@ -214,7 +222,7 @@ def _apply_custom(queryset: QuerySet, params: Mapping, entity: str, viewer) -> Q
                 continue
             if field.field_type == FieldType.BOOLEAN:
                 # Compared as JSON, so true/false mean the same on SQLite and PostgreSQL.
-                expression = KeyTransform(field.key, "custom_fields")
+                expression = KeyTransform(field.key, column)
             lookup = {"": "exact", "gte": "gte", "lte": "lte"}[operator]
             queryset = queryset.annotate(**{f"_cf_{key}": expression}).filter(
                 **{f"_cf_{key}__{lookup}": value}

@@ -8,7 +8,6 @@ system events to the record's timeline.
 
 import datetime as dt
 import logging
-import re
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -22,11 +21,10 @@ from accord.activities import services as timeline
 from accord.audit import services as audit
 from accord.audit.models import Action
 from accord.errors import InvalidInput, NotFound, NotPermitted, StaleVersion
-from accord.identity.models import Role
-from accord.money import is_currency
 from accord.search import build_search_text, phone_words
 
 from . import duplicates
+from .custom_fields import FIELD_KEY, clean_field_label, clean_field_settings
 from .models import (
     Affiliation,
     Company,
@@ -618,9 +616,6 @@ def delete_saved_view(org, actor, view: SavedView, *, may_manage_shared: bool) -
 # Custom field definitions
 
 
-CUSTOM_FIELD_KEY = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
-CHOICE_TYPES = {FieldType.CHOICE, FieldType.MULTI_CHOICE}
-MAX_CHOICES = 200  # a longer list belongs in a related record, not a drop-down
 CUSTOM_FIELD_AUDITED = ["label", "choices", "currency", "required", "help_text", "position",
                         "is_active", "hidden_from_roles"]
 
@@ -640,14 +635,14 @@ def create_custom_field(org, actor, *, data: dict) -> CustomField:
     field_type = data.get("field_type")
     if field_type not in FieldType.values:
         errors["field_type"] = "Choose one of the field types."
-    label = _clean_field_label(data.get("label"), errors)
+    label = clean_field_label(data.get("label"), errors)
     key = (data.get("key") or "").strip().lower() or slugify(label or "").replace("-", "_")
-    if not CUSTOM_FIELD_KEY.match(key):
+    if not FIELD_KEY.match(key):
         errors["key"] = ("Use lower-case letters, digits and underscores, starting with a "
                          "letter (at most 50 characters).")
     elif entity and CustomField.objects.filter(entity=entity, key=key).exists():
         errors["key"] = "Another field of this record type uses this key already."
-    options = _clean_field_settings(field_type, data, errors)
+    options = clean_field_settings(field_type, data, errors)
     if errors:
         raise InvalidInput(errors)
     if data.get("position") in (None, ""):
@@ -670,8 +665,8 @@ def create_custom_field(org, actor, *, data: dict) -> CustomField:
 def update_custom_field(org, actor, field: CustomField, *, data: dict) -> CustomField:
     """Change a field's label, choices, currency, required flag, help text or order."""
     errors: dict[str, str] = {}
-    label = _clean_field_label(data.get("label"), errors)
-    options = _clean_field_settings(field.field_type, data, errors)
+    label = clean_field_label(data.get("label"), errors)
+    options = clean_field_settings(field.field_type, data, errors)
     if errors:
         raise InvalidInput(errors)
 
@@ -696,71 +691,3 @@ def set_custom_field_active(org, actor, field: CustomField, *, active: bool) -> 
                      changes={"is_active": [field.is_active, active]})
         field.is_active = active
     return field
-
-
-def _clean_field_label(value, errors: dict) -> str:
-    label = (value or "").strip()
-    if not label:
-        errors["label"] = "Give the field a label."
-    elif len(label) > 80:
-        errors["label"] = "Keep the label under 80 characters."
-    return label
-
-
-def _clean_field_settings(field_type: str | None, data: dict, errors: dict) -> dict:
-    """Choices, currency, required, help text and order, checked against the type."""
-    out = {"choices": [], "currency": "", "required": bool(data.get("required"))}
-    if field_type in CHOICE_TYPES:
-        out["choices"] = _clean_choices(field_type, data.get("choices") or [], errors)
-    if field_type == FieldType.MONEY:
-        currency = (data.get("currency") or "").strip().upper()
-        if not is_currency(currency):
-            errors["currency"] = "Give a three-letter currency code, such as EUR."
-        out["currency"] = currency
-    help_text = (data.get("help_text") or "").strip()
-    if len(help_text) > 200:
-        errors["help_text"] = "Keep the help text under 200 characters."
-    out["help_text"] = help_text
-    out["hidden_from_roles"] = _clean_hidden_roles(data.get("hidden_from_roles") or [], errors)
-    position = data.get("position")
-    try:
-        out["position"] = int(position) if position not in (None, "") else 0
-    except (TypeError, ValueError):
-        errors["position"] = "Enter a whole number of zero or more."
-    else:
-        if out["position"] < 0:
-            errors["position"] = "Enter a whole number of zero or more."
-    return out
-
-
-def _clean_hidden_roles(roles, errors: dict) -> list[str]:
-    """The roles a sensitive field is hidden from; admins can never be among them."""
-    if isinstance(roles, str) or not isinstance(roles, list | tuple):
-        errors["hidden_from_roles"] = "Give a list of roles."
-        return []
-    wanted = {str(role) for role in roles}
-    if Role.ADMIN in wanted:
-        errors["hidden_from_roles"] = "Admins see every field; a field cannot be hidden from them."
-    elif unknown := wanted - set(Role.values):
-        errors["hidden_from_roles"] = "Unknown role: " + ", ".join(sorted(unknown)) + "."
-    return [role for role in Role.values if role in wanted]
-
-
-def _clean_choices(field_type: str, choices, errors: dict) -> list[str]:
-    if isinstance(choices, str):
-        choices = choices.splitlines()
-    cleaned: list[str] = []
-    for choice in choices:
-        text = str(choice).strip()
-        if text and text.casefold() not in {existing.casefold() for existing in cleaned}:
-            cleaned.append(text)
-    if not cleaned:
-        errors["choices"] = "Give at least one choice, one per line."
-    elif len(cleaned) > MAX_CHOICES:
-        errors["choices"] = f"Keep the list to {MAX_CHOICES} choices."
-    elif any(len(choice) > 100 for choice in cleaned):
-        errors["choices"] = "Keep each choice under 100 characters."
-    # Imports and filters read a multiple choice as a comma-separated list.
-    elif field_type == FieldType.MULTI_CHOICE and any("," in choice for choice in cleaned):
-        errors["choices"] = "Choices of a multiple-choice field cannot contain commas."
-    return cleaned

@@ -310,6 +310,7 @@ class Area(models.TextChoices):
     COMPANIES = "companies", _("Companies")
     DEALS = "deals", _("Deals")
     LEADS = "leads", _("Leads")
+    RECORDS = "records", _("Custom records")
 
 
 class Scope(models.TextChoices):

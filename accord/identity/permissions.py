@@ -23,6 +23,8 @@ VIEW_RECORDS = {
     # and everyone who sees contacts sees where they came from.
     "forms.view",
     "campaigns.view",
+    # Records of the organisation's own types (properties, policies, matters).
+    "records.view",
 }
 # A merge loses nothing (every value and link is kept, the merged record stays
 # and the audit trail shows each choice), so it is an edit of the records, not
@@ -33,12 +35,13 @@ EDIT_RECORDS = {
     "activities.add", "activities.change", "tasks.change", "tags.add",
     "deals.add", "deals.change", "leads.add", "leads.change", "leads.convert",
     "tickets.add", "tickets.change", "orders.add", "orders.change",
+    "records.add", "records.change",
     # Behaviour events from shops and apps, sent with a member's API token.
     "events.send",
 } | MERGE
 DELETE_RECORDS = {
     "contacts.delete", "companies.delete", "activities.delete", "deals.delete",
-    "leads.delete", "tickets.delete", "orders.delete", "trash.restore",
+    "leads.delete", "tickets.delete", "orders.delete", "trash.restore", "records.delete",
 }
 # Pipelines and their stages shape every salesperson's board and the
 # forecast; quotas are targets set for people. Managers and admins set both,
@@ -69,7 +72,7 @@ AUTOMATION = {"automation.manage"}
 CAMPAIGNS = {"campaigns.manage"}
 BULK = {"contacts.bulk", "companies.bulk"}
 EXPORT = {"contacts.export", "companies.export", "deals.export", "leads.export",
-          "tickets.export", "orders.export"}
+          "tickets.export", "orders.export", "records.export"}
 # Export jobs copy every field of every record out of Accord, the whole
 # organisation at once if asked, so they belong with the other admin actions:
 # admins and managers only, who already read the audit log and the trash.
@@ -80,6 +83,9 @@ IMPORT = {"imports.run", "imports.undo"}
 MANAGE = {"audit.view", "trash.view"}
 ADMIN_ONLY = {
     "members.manage", "teams.manage", "custom_fields.manage", "settings.manage",
+    # Record types shape the navigation, forms and API of everyone, as
+    # custom fields do.
+    "record_types.manage",
     "tags.manage", "trash.purge",
     # Seeing and downloading everyone's export jobs, not only one's own.
     "data.export_any",

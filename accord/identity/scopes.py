@@ -37,6 +37,7 @@ AREAS = {
     "audit": _("Audit log"),
     "reports": _("Reports and their results"),
     "privacy": _("Data-subject requests and retention rules"),
+    "records": _("Records of the organisation's own record types"),
     "settings": _("Organisation settings, members, teams, custom fields and tags"),
 }
 
@@ -85,6 +86,8 @@ PATH_AREAS = {
     "users": "settings",
     "teams": "settings",
     "custom-fields": "settings",
+    "record-types": "settings",
+    "records": "records",
     "tags": "settings",
     "packs": "settings",
     "relationship-roles": "contacts",

@@ -1,6 +1,7 @@
 """Which records a member sees: their own, their team's or all, per role and area.
 
-Every read of contacts, companies, deals and leads on behalf of a member goes
+Every read of contacts, companies, deals, leads and custom records on behalf of a
+member goes
 through here: lists, exports and searches narrow their queryset with
 `visible`, record pages and API handlers check one record with
 `require_visible` (a hidden record answers 404, like a missing one). Roles
@@ -48,6 +49,7 @@ NOT_FOUND = {
     Area.COMPANIES: "No company with this id.",
     Area.DEALS: "No deal with this id.",
     Area.LEADS: "No lead with this id.",
+    Area.RECORDS: "No record with this id.",
 }
 
 

@@ -40,7 +40,7 @@ def test_logging_a_call_answers_201_with_the_entry(org, member, ada, api_client_
         body.pop(key)
     assert body == {
         "kind": "call", "subject": "Intro call", "body": "Talked budgets.",
-        "contact_id": ada.pk, "company_id": ada.company_id,
+        "contact_id": ada.pk, "company_id": ada.company_id, "custom_record_id": None,
         "occurred_at": "2026-03-02T14:30:00Z", "author_id": member.user_id,
         "direction": "outbound", "outcome": "connected", "duration_minutes": 25,
         "due_at": None, "assignee_id": None, "remind_at": None, "done": False,
@@ -148,7 +148,7 @@ def test_activity_input_errors_name_each_field(org, admin, ada, api_client_for):
     ]
     assert missing_record.json()["errors"] == [
         {"field": "contact_id", "code": "required",
-         "message": "Link the activity to a contact, a company or a deal."}
+         "message": "Link the activity to a contact, a company, a deal or a record."}
     ]
 
 

@@ -24,6 +24,7 @@ from accord.integrations.models import ExportJob
 from accord.marketing import sequences
 from accord.privacy import retention
 from accord.privacy.models import DataRequest
+from accord.records import services as record_services
 from accord.relationships import services as relationship_services
 
 # Two of each kind: enough that ids of every table are probed on every route,
@@ -101,9 +102,19 @@ def victim(make_org, make_member, tmp_path):
                 "name": f"{SECRET} sequence {number}", "from_email": "news@victim.example",
                 "steps": [{"type": "wait", "amount": 1, "unit": "days"}]})
             enrolment = sequences.enrol_contact(org, user, sequence, contact)
+            record_type = record_services.save_type(org, user, {
+                "key": f"secret_{number}", "singular": SECRET, "plural": f"{SECRET}s",
+                "title_field": "name", "fields": [
+                    {"key": "name", "label": f"{SECRET} name", "type": "text"},
+                    {"key": "client", "type": "contact"}]})
+            record = record_services.create_record(org, user, record_type, data={
+                "values": {"name": f"{SECRET} record {number}", "client": contact.pk}})
+            record_note = activity_services.log_activity(org, user, data={
+                "kind": "note", "body": f"{SECRET} record note", "custom_record": record})
             ids |= {member.pk, member.user_id, company.pk, contact.pk, note.pk, task.pk,
                     team.pk, token.pk, field.pk, view.pk, export.pk, job.pk, request.pk,
-                    rule.pk, sequence.pk, enrolment.pk}
+                    rule.pk, sequence.pk, enrolment.pk, record_type.pk, record.pk,
+                    record_note.pk, *record_type.fields.values_list("pk", flat=True)}
             people.append(contact)
         # Relationships between the victim's contacts, and roles of its own.
         admin_membership = Membership.objects.get(user=user)

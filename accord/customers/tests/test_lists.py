@@ -208,10 +208,11 @@ def test_a_page_of_50_contacts_costs_a_fixed_number_of_queries(
     columns = ["name", "email", "phone", "company", "owner", "tags", "cf.score"]
 
     # Sign-in session, user, membership, custom fields, the page, tags, phones,
-    # members, companies and tags for the filter bar, saved views, the user's
-    # organisations for the switcher, and the first request after sign-in
-    # remembering the organisation in its session.
-    with django_assert_max_num_queries(15):
+    # members, companies and tags for the filter bar, saved views, the
+    # organisation's record types for the navigation, the user's organisations
+    # for the switcher, and the first request after sign-in remembering the
+    # organisation in its session.
+    with django_assert_max_num_queries(16):
         response = client.get(CONTACTS, {"columns": columns})
 
     assert len(row_names(response)) == 50

@@ -253,7 +253,7 @@ def test_the_api_reads_and_changes_the_setting_for_admins(org, people, api_clien
 
     assert before["version"] == 0
     assert before["roles"]["sales"] == {"contacts": "all", "companies": "all", "deals": "all",
-                                        "leads": "all"}
+                                        "leads": "all", "records": "all"}
     assert "admin" not in before["roles"]
     assert changed.status_code == 200
     assert changed.json()["version"] == 1

@@ -1,0 +1,205 @@
+"""Forms of the record type settings and of the record pages.
+
+Forms collect input and turn it into the plain dicts the services take; the
+services validate, and their errors (`values.<key>`, `fields.<n>.<name>`)
+are put next to the form field they name.
+"""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accord.customers.forms import custom_form_field, custom_initial, custom_input, members_of
+from accord.customers.models import Company, Contact, FieldType
+from accord.identity.models import Role
+from accord.sales.models import Deal
+from accord.web import MapsServiceErrors
+
+from .models import FIELD_TYPE_CHOICES, Record, RecordField, RecordType, RelationType
+
+PICKER_LIMIT = 500  # linkable records listed in a select, the chosen ones always among them
+
+
+class RecordTypeForm(forms.Form):
+    """A type's names and place in the navigation; the key only when creating."""
+
+    key = forms.CharField(
+        label=_("Key"), max_length=50,
+        help_text=_("Used in addresses, the API and imports: lower-case letters, digits and "
+                    "underscores, such as property. It cannot be changed later."),
+    )
+    singular = forms.CharField(label=_("Singular label"), max_length=80,
+                               help_text=_("One record, such as Property."))
+    plural = forms.CharField(label=_("Plural label"), max_length=80,
+                             help_text=_("Shown in the navigation, such as Properties."))
+    description = forms.CharField(label=_("Description"), max_length=500, required=False,
+                                  widget=forms.Textarea(attrs={"rows": 2}))
+    title_field = forms.ChoiceField(
+        label=_("Title field"), required=False,
+        help_text=_("The field whose value names a record in lists, links and search."),
+    )
+    position = forms.IntegerField(label=_("Order in the navigation"), min_value=0,
+                                  required=False)
+    active = forms.BooleanField(
+        label=_("Active"), required=False, initial=True,
+        help_text=_("An inactive type leaves the navigation, lists and the API; its records "
+                    "are kept and come back when it is active again."),
+    )
+
+    def __init__(self, *args, record_type: RecordType | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if record_type is None:
+            del self.fields["title_field"]
+        else:
+            del self.fields["key"]
+            self.fields["title_field"].choices = [("", "—")] + [
+                (field.key, field.label) for field in record_type.fields.filter(is_active=True)
+                if not field.is_relation
+            ]
+
+    def spec(self) -> dict:
+        data = dict(self.cleaned_data)
+        if data.get("position") is None:
+            data.pop("position", None)
+        return data
+
+
+class RecordFieldForm(forms.Form):
+    """Every setting of a field; key, type, linked type and "several" only when creating."""
+
+    label = forms.CharField(label=_("Label"), max_length=80)
+    key = forms.CharField(
+        label=_("Key"), max_length=50, required=False,
+        help_text=_("Used in the API and imports. Left empty, it is made from the label. It "
+                    "cannot be changed later."),
+    )
+    type = forms.ChoiceField(
+        label=_("Type"), choices=FIELD_TYPE_CHOICES,
+        help_text=_("The type cannot be changed later, because stored values depend on it."),
+    )
+    target = forms.ChoiceField(label=_("Linked record type"), required=False,
+                               help_text=_("For links to records of a type."))
+    many = forms.BooleanField(label=_("Several"), required=False,
+                              help_text=_("For links: a record may link to several."))
+    choices = forms.CharField(
+        label=_("Choices"), required=False, widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("For choice fields: one choice per line, in the order shown to people."),
+    )
+    currency = forms.CharField(
+        label=_("Currency"), max_length=3, required=False,
+        help_text=_("For money fields: a three-letter code such as EUR; left empty, each "
+                    "value names its own."),
+    )
+    required = forms.BooleanField(label=_("Required"), required=False)
+    help_text = forms.CharField(label=_("Help text"), max_length=200, required=False)
+    hidden_from_roles = forms.MultipleChoiceField(
+        label=_("Hidden from"), required=False, widget=forms.CheckboxSelectMultiple,
+        choices=[(value, label) for value, label in Role.choices if value != Role.ADMIN],
+        help_text=_("These roles neither see nor change the field anywhere. Admins always "
+                    "see it."),
+    )
+
+    FIXED = ("key", "type", "target", "many")
+
+    def __init__(self, *args, record_type: RecordType, field: RecordField | None = None,
+                 **kwargs):
+        super().__init__(*args, **kwargs)
+        if field is not None:
+            for name in self.FIXED:
+                del self.fields[name]
+        else:
+            self.fields["target"].choices = [("", "—")] + [
+                (other.key, other.plural) for other in RecordType.objects.order_by("position")
+            ]
+
+    def spec(self) -> dict:
+        data = dict(self.cleaned_data)
+        data["choices"] = (data.get("choices") or "").splitlines()
+        return data
+
+
+def _open_money(field: RecordField) -> bool:
+    """A money field whose values each name their currency."""
+    return field.field_type == FieldType.MONEY and not field.currency
+
+
+def _relation_choices(field: RecordField, selected: list[int]) -> list[tuple]:
+    model = {RelationType.CONTACT: Contact, RelationType.COMPANY: Company,
+             RelationType.DEAL: Deal, RelationType.RECORD: Record}[field.field_type]
+    rows = model.objects.all()
+    if field.field_type == RelationType.RECORD:
+        rows = rows.filter(record_type=field.target)
+    chosen = list(rows.filter(pk__in=selected))
+    shown = list(rows.order_by("-pk")[:PICKER_LIMIT])
+    known = {row.pk for row in shown}
+    rows = shown + [row for row in chosen if row.pk not in known]
+    return sorted(((row.pk, str(row)) for row in rows), key=lambda pair: pair[1].lower())
+
+
+class RecordForm(MapsServiceErrors, forms.Form):
+    """A record's owner and the values of the fields the member may see."""
+
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    owner = forms.ModelChoiceField(label=_("Owner"), queryset=None, required=False)
+    error_aliases = {"owner_id": "owner"}
+
+    def __init__(self, *args, org, fields: list[RecordField], instance: Record | None = None,
+                 links: dict | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.record_fields = fields
+        self.fields["owner"].queryset = members_of(org)
+        links = links or {}
+        for field in fields:
+            name = f"v_{field.key}"
+            if field.is_relation:
+                stored = links.get(field.key)
+                selected = stored if isinstance(stored, list) else [stored] if stored else []
+                choices = _relation_choices(field, selected)
+                common = {"label": field.label, "required": False,
+                          "help_text": field.help_text}
+                if field.many:
+                    self.fields[name] = forms.TypedMultipleChoiceField(
+                        choices=choices, coerce=int, **common)
+                else:
+                    self.fields[name] = forms.TypedChoiceField(
+                        choices=[("", "—"), *choices], coerce=int, empty_value=None, **common)
+                if instance is not None:
+                    self.initial[name] = stored
+            elif _open_money(field):
+                self.fields[name] = forms.CharField(
+                    label=field.label, required=False,
+                    help_text=" ".join(filter(None, [str(_("An amount and its currency, such as "
+                                                       "1250.00 EUR.")), field.help_text])))
+                stored = instance.values.get(field.key) if instance is not None else None
+                if stored:
+                    self.initial[name] = f"{stored['amount']} {stored['currency']}"
+            else:
+                self.fields[name] = custom_form_field(field)
+                if instance is not None:
+                    self.initial[name] = custom_initial(field, instance.values.get(field.key))
+        if instance is not None:
+            self.initial["version"] = instance.version
+            self.initial["owner"] = instance.owner_id
+
+    def field_for_error(self, name: str) -> str | None:
+        if name.startswith("values."):
+            return "v_" + name.split(".", 1)[1]
+        return super().field_for_error(name)
+
+    def value_fields(self):
+        return [self[f"v_{field.key}"] for field in self.record_fields]
+
+    def to_data(self) -> dict:
+        values = {}
+        for field in self.record_fields:
+            value = self.cleaned_data.get(f"v_{field.key}")
+            if field.is_relation:
+                values[field.key] = value
+            elif _open_money(field) and value:
+                amount, _space, currency = value.strip().partition(" ")
+                values[field.key] = {"amount": amount, "currency": currency.strip()}
+            else:
+                values[field.key] = custom_input(field, value)
+        return {"values": values, "owner": self.cleaned_data.get("owner")}
+
+    def expected_version(self) -> int | None:
+        return self.cleaned_data.get("version")
