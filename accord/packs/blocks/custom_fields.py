@@ -4,6 +4,7 @@ from django.apps import apps
 
 from accord.audit import services as audit
 from accord.audit.models import Action
+from accord.customers import custom_fields
 from accord.customers import services as customers
 from accord.customers.models import CustomField, Entity, FieldType
 from accord.identity.models import Role
@@ -31,13 +32,13 @@ class CustomFields(Block):
         problems.only(item, path, SETTINGS)
         if item.get("entity", Entity.CONTACT) not in Entity.values:
             problems.add(f"{path}.entity", "must be one of: " + ", ".join(Entity.values))
-        if not customers.CUSTOM_FIELD_KEY.match(str(item.get("key", ""))):
+        if not custom_fields.FIELD_KEY.match(str(item.get("key", ""))):
             problems.add(f"{path}.key", "must be lower-case letters, digits and underscores, "
                                         "starting with a letter")
         problems.text(item, "label", path, limit=80)
         if item.get("type") not in FieldType.values:
             problems.add(f"{path}.type", "must be one of: " + ", ".join(FieldType.values))
-        elif item["type"] in customers.CHOICE_TYPES and not (
+        elif item["type"] in custom_fields.CHOICE_TYPES and not (
                 isinstance(item.get("choices"), list) and item["choices"]):
             problems.add(f"{path}.choices", "must list at least one choice")
         elif item["type"] == FieldType.MONEY and not isinstance(item.get("currency"), str):
