@@ -1,16 +1,15 @@
-"""Pack documents: finding, reading and checking the YAML that describes a pack.
+"""Pack documents: finding, reading and checking the JSON that describes a pack.
 
-A pack is one file `definitions/<name>.yaml` holding `name`, `version`,
+A pack is one file `definitions/<name>.json` holding `name`, `version`,
 `title`, `description` and one section per block (see `blocks`). `load`
 reads and checks a document whole before anything is applied; an error names
 its place, as in `pipelines[1].stages[2].probability`.
 """
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import yaml
 
 from accord.errors import InvalidInput, NotFound
 
@@ -97,7 +96,7 @@ def version_key(version: str) -> tuple[int, ...]:
 
 def available() -> list[str]:
     """The names of the packs shipped with Accord, in alphabetical order."""
-    return sorted(path.stem for path in DEFINITIONS.glob("*.yaml"))
+    return sorted(path.stem for path in DEFINITIONS.glob("*.json"))
 
 
 def load(name: str) -> Pack:
@@ -105,20 +104,18 @@ def load(name: str) -> Pack:
     the document is wrong."""
     if not NAME.match(name or "") or name not in available():
         raise NotFound("No pack with this name.")
-    return parse((DEFINITIONS / f"{name}.yaml").read_text(encoding="utf-8"), expected=name)
+    return parse((DEFINITIONS / f"{name}.json").read_text(encoding="utf-8"), expected=name)
 
 
 def parse(text: str, *, expected: str | None = None) -> Pack:
-    """A pack from its YAML text, every section checked by its block."""
+    """A pack from its JSON text, every section checked by its block."""
     from . import blocks
 
     problems = Problems()
     try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "document"
-        problems.add(where, "is not valid YAML")
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        problems.add(f"line {exc.lineno}", f"is not valid JSON: {exc.msg}")
         problems.raise_if_any()
     if not isinstance(raw, dict):
         problems.add("document", "must be a mapping with name, version, title and description")

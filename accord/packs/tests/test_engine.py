@@ -1,6 +1,7 @@
 """Applying and removing packs through `accord pack` and the services."""
 
 import io
+import json
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -124,19 +125,13 @@ def test_remove_keeps_fields_that_hold_values_users_entered_unless_asked(org, ad
 
 
 def test_a_document_error_names_its_place_and_applies_nothing():
-    text = """
-name: broken
-version: "1"
-title: Broken
-description: A pack with a bad stage.
-pipelines:
-  - name: Sales
-    stages:
-      - {name: Open, probability: 10}
-      - {name: Try, probability: 140}
-      - {name: Won, kind: won}
-      - {name: Lost, kind: lost}
-"""
+    text = json.dumps({
+        "name": "broken", "version": "1", "title": "Broken",
+        "description": "A pack with a bad stage.",
+        "pipelines": [{"name": "Sales", "stages": [
+            {"name": "Open", "probability": 10}, {"name": "Try", "probability": 140},
+            {"name": "Won", "kind": "won"}, {"name": "Lost", "kind": "lost"}]}],
+    })
 
     with pytest.raises(InvalidPack) as caught:
         parse(text)
@@ -160,6 +155,14 @@ def test_a_refused_object_rolls_back_the_whole_pack(org, admin, monkeypatch):
     with scope(organization=org):
         assert not CustomField.objects.exists()
         assert not Installation.objects.exists()
+
+
+def test_a_document_that_is_not_json_names_the_line():
+    with pytest.raises(InvalidPack) as caught:
+        parse('{\n  "name": "broken",\n  "version": 1,,\n}')
+
+    assert caught.value.as_dict() == {
+        "line 3": "is not valid JSON: Expecting property name enclosed in double quotes"}
 
 
 def test_unknown_pack_is_refused_by_name(org):
