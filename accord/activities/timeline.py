@@ -171,6 +171,9 @@ def describe_event(entry: Activity) -> str:
     if entry.event == "sms.sent":
         return _("Text message to %(to)s: %(body)s") % {"to": data.get("to", ""),
                                                         "body": data.get("body", "")}
+    if entry.event == "sms.unconfirmed":
+        return _("Text message to %(to)s, not confirmed by the gateway: %(body)s") % {
+            "to": data.get("to", ""), "body": data.get("body", "")}
     if entry.event == "outreach.sent":
         return _("E-mailed: %(subject)s") % {"subject": data.get("subject", "")}
     if entry.event.endswith(".merged"):

@@ -485,6 +485,9 @@ def _sms_performer(marketing: bool):
                 from None
         except texting.NotSendable as exc:
             raise ActionFailed(exc.detail) from None
+        if message.status != "sent":
+            return _("Texted the contact at %(to)s, not confirmed: %(error)s") % {
+                "to": message.to, "error": message.error}
         return _("Texted the contact at %(to)s.") % {"to": message.to}
     return perform
 

@@ -6,8 +6,10 @@ rule and event) and works through the actions. Date and schedule rules are
 set off by the beat task in tasks.py instead.
 """
 
+import datetime as dt
 import logging
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accord import events
@@ -26,6 +28,8 @@ from accord.service.services import TICKET_FIELDS
 from .models import Rule, Trigger
 
 logger = logging.getLogger(__name__)
+
+BEHAVIOUR_WINDOW = dt.timedelta(days=7)
 
 # The records rules run for, by the entity name domain events carry.
 ENTITIES = {
@@ -153,11 +157,17 @@ behaviour_stored.connect(_on_behaviour, dispatch_uid="automation-behaviour")
 
 
 def behaviour_runs(rules: list[Rule], batch) -> list[tuple[Rule, BehaviourEvent]]:
-    """Each (rule, event) of a batch that sets a behaviour rule off, oldest event first."""
+    """Each (rule, event) of a batch that sets a behaviour rule off, oldest event first.
+
+    Events that happened more than BEHAVIOUR_WINDOW ago (a shop sending its
+    history) are stored but set nothing off: a reminder about a cart left a
+    year ago helps no one.
+    """
     by_type: dict[str, list[Rule]] = {}
     for rule in rules:
         by_type.setdefault((rule.settings or {}).get("behaviour", ""), []).append(rule)
-    stored = (BehaviourEvent.objects.filter(batch=batch, type__in=list(by_type))
+    stored = (BehaviourEvent.objects.filter(batch=batch, type__in=list(by_type),
+                                            occurred_at__gte=timezone.now() - BEHAVIOUR_WINDOW)
               .only("pk", "type", "contact_id", "occurred_at").order_by("occurred_at", "pk"))
     return [(rule, event) for event in stored for rule in by_type[event.type]]
 

@@ -26,12 +26,15 @@ from accord.customers.models import Contact, ContactEmail
 from accord.customers.services import contact_event_data
 from accord.customers.validation import clean_contact
 from accord.errors import InvalidInput
+from accord.identity.context import acting_member
+from accord.identity.visibility import visible
 
 from .models import BehaviourEvent
 
 MAX_BATCH = 1000
 MAX_PROPERTIES = 16 * 1024  # bytes of JSON per event; a page view's details fit easily
 FUTURE_SLACK = dt.timedelta(hours=1)  # senders' clocks drift; a day ahead is a bug
+EARLIEST = dt.datetime(1990, 1, 1, tzinfo=dt.UTC)  # before the web shops that send these
 TYPE = re.compile(r"^[A-Za-z0-9_.:\-]{1,100}$")
 SOURCE = "Events API"
 
@@ -102,6 +105,8 @@ def _check(index: int, raw, now: dt.datetime, errors: list[dict]) -> _Event | No
         moment = None
     elif moment > now + FUTURE_SLACK:
         error("occurred_at", "The time is in the future.")
+    elif moment < EARLIEST:
+        error("occurred_at", "The time is before 1990; check the date.")
     properties = raw.get("properties", {})
     if properties is None:
         properties = {}
@@ -117,6 +122,15 @@ def _check(index: int, raw, now: dt.datetime, errors: list[dict]) -> _Event | No
                   email=email.strip().lower() if isinstance(email, str) and email else None)
 
 
+def _unseen(contact_ids: set[int]) -> set[int]:
+    """Those of `contact_ids` the member sending the events may not see."""
+    member = acting_member()
+    if member is None or not contact_ids:
+        return set()
+    seen = visible(Contact.objects.filter(pk__in=contact_ids), member, "contacts")
+    return contact_ids - set(seen.values_list("pk", flat=True))
+
+
 def _contacts_by_email(org, actor, addresses: set[str], result: Ingested,
                        errors: list[dict], events: list[_Event]) -> dict[str, int]:
     found: dict[str, int] = {}
@@ -126,6 +140,11 @@ def _contacts_by_email(org, actor, addresses: set[str], result: Ingested,
             .order_by("-is_primary", "id").values_list("lower", "contact_id"))
     for address, contact_id in rows:
         found.setdefault(address, contact_id)
+    unseen = _unseen(set(found.values()))
+    for event in events:
+        if event.email in found and found[event.email] in unseen:
+            errors.append({"index": event.index, "field": "email",
+                           "message": "This address belongs to a contact you may not see."})
     missing = sorted(addresses - set(found))
     new_rows, new_addresses = [], []
     for address in missing:
@@ -181,6 +200,8 @@ def ingest_events(org, actor, raw_events) -> Ingested:
 
     ids = {event.contact_id for event in events if event.contact_id is not None}
     live = set(Contact.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    # A contact the sending member may not see is, to them, no contact at all.
+    live -= _unseen(live)
     for event in events:
         if event.contact_id is not None and event.contact_id not in live:
             errors.append({"index": event.index, "field": "contact_id",

@@ -9,6 +9,7 @@ from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict
 
 from accord.identity.api_auth import allow
+from accord.identity.visibility import through_contact
 from accord.pagination import Ordering, clamp_limit, paginate
 
 from . import behaviour
@@ -85,7 +86,7 @@ def send_events(request: HttpRequest, payload: EventBatch):
             "first; filter by contact, type and time.")
 def list_events(request: HttpRequest, filters: Query[EventFilters]):
     allow(request, "contacts.view")
-    events = BehaviourEvent.objects.all()
+    events = through_contact(BehaviourEvent.objects.all(), request.membership)
     if filters.contact_id is not None:
         events = events.filter(contact_id=filters.contact_id)
     if filters.type:

@@ -14,12 +14,16 @@ provider's id for the message or raises `Undelivered`. Two come with Accord:
   few lines behind such a URL.
 
 Sending records the message as `sending` and commits it before the provider
-is called, and marks it `sent` or `failed` after, so a message whose fate is
-unknown (the process died in between) is never sent twice.
+is called, and marks it `sent` or `failed` after. When the provider's answer
+does not come (a time-out, a broken connection), the message may have gone:
+it stays `sending`, the reason is noted, and it is never sent again, by the
+person or by a rule's retry. Only a clear refusal (no connection, an error
+status) marks it `failed`.
 """
 
 import json
 import logging
+import socket
 import uuid
 
 from django.conf import settings
@@ -51,6 +55,10 @@ class Undelivered(Exception):
     """The provider did not take the message; the text says why."""
 
 
+class Unconfirmed(Exception):
+    """The provider's answer did not come: the message may or may not have gone."""
+
+
 class NotSendable(DomainError):
     code = "not-sendable"
     title = gettext_lazy("The text message cannot be sent")
@@ -77,8 +85,12 @@ class GatewayProvider:
                                                       "User-Agent": "Accord-SMS/1"})
         except outbound.Refused as exc:
             raise Undelivered(str(exc)) from None
-        except OSError as exc:
+        except (ConnectionRefusedError, socket.gaierror) as exc:
             raise Undelivered(_("The SMS gateway could not be reached: %(error)s") % {
+                "error": (str(exc) or type(exc).__name__)[:200]}) from None
+        except OSError as exc:
+            raise Unconfirmed(_("The SMS gateway did not answer (%(error)s); the message "
+                                "may have been sent, so it is not sent again.") % {
                 "error": (str(exc) or type(exc).__name__)[:200]}) from None
         if not 200 <= reply.status < 300:
             raise Undelivered(_("The SMS gateway answered %(status)s.") % {
@@ -86,7 +98,8 @@ class GatewayProvider:
         try:
             return str(json.loads(reply.body)["id"])[:100]
         except (ValueError, KeyError, TypeError):
-            raise Undelivered(_("The SMS gateway's answer had no message id.")) from None
+            # It said yes; only its id for the message is missing.
+            return ""
 
 
 def provider():
@@ -128,7 +141,9 @@ def clean_body(body) -> str:
     body = body.strip() if isinstance(body, str) else ""
     if not body:
         raise InvalidInput({"body": _("Write the message.")})
-    if len(body) > MAX_BODY or "\x00" in body:
+    if "\x00" in body:
+        raise InvalidInput({"body": _("The message holds a NUL character; remove it.")})
+    if len(body) > MAX_BODY:
         raise InvalidInput({"body": _("Keep the message under %(limit)s characters.") % {
             "limit": MAX_BODY}})
     return body
@@ -139,6 +154,8 @@ def send_text(org, actor, contact, body: str, *, marketing: bool = False) -> Tex
 
     NotSendable says why the contact may not get it; a provider's refusal
     leaves the message `failed` with the reason and raises NotSendable too.
+    When the provider's answer does not come, the message is returned still
+    `sending`, with the reason in `error`: it may have gone and is not retried.
     """
     body = clean_body(body)
     reason = why_not(contact, marketing=marketing)
@@ -158,6 +175,14 @@ def send_text(org, actor, contact, body: str, *, marketing: bool = False) -> Tex
         logger.warning("marketing.text_failed", extra={
             "organization_id": org.id, "text_id": message.pk})
         raise NotSendable(str(exc)) from None
+    except Unconfirmed as exc:
+        TextMessage.objects.filter(pk=message.pk).update(error=str(exc)[:300])
+        message.error = str(exc)[:300]
+        timeline.log_event(org, actor, "sms.unconfirmed", contact=contact,
+                           data={"to": message.to, "body": body[:300]})
+        logger.warning("marketing.text_unconfirmed", extra={
+            "organization_id": org.id, "text_id": message.pk})
+        return message
     now = timezone.now()
     TextMessage.objects.filter(pk=message.pk).update(status=TextStatus.SENT,
                                                      provider_id=provider_id, sent_at=now)

@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
 from accord.customers import services as customers
+from accord.identity import scopes
 from accord.identity.api_auth import allow
 from accord.identity.visibility import require_visible
 from accord.pagination import clamp_limit, paginate, parse_ordering
@@ -22,8 +23,9 @@ class TextOut(Schema):
     contact_id: int
     to: str = Field(description="The number it went to, in E.164.")
     body: str
-    status: str = Field(description="`sent`, `failed`, or `sending` when the provider's "
-                        "answer never came.")
+    status: str = Field(description="`sent`; `failed` when the provider refused it; or "
+                        "`sending` when its answer never came: the message may have gone "
+                        "and is not sent again (`error` says why).")
     provider_id: str
     error: str
     created_at: dt.datetime
@@ -82,6 +84,9 @@ def send_text(request: HttpRequest, contact_id: int, payload: TextIn):
     allow(request, "activities.add")
     if payload.marketing:
         allow(request, "campaigns.manage")
+        token = getattr(request, "api_token", None)
+        if token is not None and not scopes.allows(token.scopes, "campaigns:write"):
+            raise scopes.ScopeMissing("campaigns:write")
     message = texting.send_text(request.organization, request.user, contact, payload.body,
                                 marketing=payload.marketing)
     return Status(201, message)

@@ -1,6 +1,9 @@
 """Rules set off by behaviour events that shops and apps send to /api/v1/events."""
 
+import datetime as dt
+
 import pytest
+from django.utils import timezone
 
 from accord.automation.models import Rule, RuleRun
 from accord.customers import services as customers
@@ -11,9 +14,12 @@ def send(api, *events):
     return api.post("/api/v1/events", {"events": list(events)}, content_type="application/json")
 
 
-def cart(number, email="ada@example.com", kind="cart.abandoned"):
+AN_HOUR_AGO = (timezone.now() - dt.timedelta(hours=1)).replace(second=0, microsecond=0)
+
+
+def cart(number, email="ada@example.com", kind="cart.abandoned", at=AN_HOUR_AGO):
     return {"id": f"evt-{number}", "type": kind, "email": email,
-            "occurred_at": "2026-11-30T10:00:00Z", "properties": {"cart": number}}
+            "occurred_at": at.isoformat(), "properties": {"cart": number}}
 
 
 @pytest.fixture
@@ -48,7 +54,7 @@ def test_an_abandoned_cart_tags_the_contact_once_per_event(
         runs = list(RuleRun.objects.filter(rule=rule).order_by("id"))
     assert [(run.entity, run.object_id, run.status) for run in runs] == [
         ("contact", ada.pk, "done"), ("contact", ada.pk, "done")]
-    assert runs[0].trigger_text == "cart.abandoned (2026-11-30 10:00 UTC)"
+    assert runs[0].trigger_text == f"cart.abandoned ({AN_HOUR_AGO:%Y-%m-%d %H:%M} UTC)"
     assert len({run.key for run in runs}) == 2
     assert tags_of(org, in_org, ada) == ["cart left"]
 
@@ -109,3 +115,19 @@ def test_the_rule_form_saves_the_behaviour_event_type(org, admin, client_for, in
     assert (rule.trigger, rule.settings) == ("behaviour", {"behaviour": "pricing.viewed"})
     assert refused.status_code == 422
     assert "Name the behaviour event type" in refused.content.decode()
+
+
+def test_events_from_long_ago_are_stored_but_set_no_rule_off(
+    org, admin, ada, in_org, make_rule, eager, api_client_for,
+    django_capture_on_commit_callbacks,
+):
+    rule = make_rule(org, name="Cart left", trigger="behaviour",
+                     settings={"behaviour": "cart.abandoned"},
+                     actions=[{"type": "add_tag", "tag": "cart left"}])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = send(api_client_for(admin),
+                      cart(1, at=timezone.now() - dt.timedelta(days=30)))
+
+    assert answer.json()["accepted"] == 1
+    assert RuleRun.unscoped.filter(rule=rule).count() == 0

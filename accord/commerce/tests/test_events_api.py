@@ -7,6 +7,7 @@ from accord.commerce.models import BehaviourEvent
 from accord.core.models import DomainEvent
 from accord.customers.models import Contact
 from accord.customers.services import create_contact
+from accord.identity import visibility
 from accord.identity.models import Role
 
 API = "/api/v1/events"
@@ -106,3 +107,38 @@ def test_ids_are_per_organisation(org, other_org, admin, api_client_for, make_me
 
 def test_read_only_members_cannot_send(org, make_member, api_client_for):
     assert send(api_client_for(make_member(org, Role.READ_ONLY)), [event(1)]).status_code == 403
+
+
+def test_a_seller_who_sees_only_their_contacts_neither_reads_nor_sends_others_events(
+        org, admin, make_member, api_client_for, in_org):
+    seller = make_member(org, Role.SALES, email="sam@example.com")
+    with in_org(org):
+        visibility.update_visibility(org, admin.user, roles={Role.SALES: {"contacts": "own"}})
+        mine = create_contact(org, admin.user, data={
+            "first_name": "Mine", "email": "mine@example.com", "owner": seller.user_id})
+        theirs = create_contact(org, admin.user, data={
+            "first_name": "Theirs", "email": "theirs@example.com", "owner": admin.user_id})
+    send(api_client_for(admin), [event(1, email="mine@example.com"),
+                                 event(2, email="theirs@example.com")])
+    api = api_client_for(seller)
+
+    listed = api.get(API).json()["items"]
+    by_contact = api.get(API, {"contact_id": theirs.pk}).json()["items"]
+    sent = send(api, [event(3, email=None, contact_id=theirs.pk),
+                      event(4, email="theirs@example.com"),
+                      event(5, email=None, contact_id=mine.pk)]).json()
+
+    assert [item["id"] for item in listed] == ["evt-1"]
+    assert by_contact == []
+    assert (sent["accepted"], sent["rejected"], sent["contacts_created"]) == (1, 2, 0)
+    assert [(error["index"], error["field"], error["message"]) for error in sent["errors"]] == [
+        (0, "contact_id", "No contact with this id."),
+        (1, "email", "This address belongs to a contact you may not see."),
+    ]
+
+
+def test_events_before_1990_are_refused_naming_the_time(org, admin, api_client_for, ada):
+    answer = send(api_client_for(admin), [event(1, occurred_at="1900-01-01T00:00:00Z")]).json()
+
+    assert answer["errors"] == [{"index": 0, "field": "occurred_at",
+                                 "message": "The time is before 1990; check the date."}]

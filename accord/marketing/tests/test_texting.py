@@ -3,6 +3,7 @@ timeline."""
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from accord.activities.models import Activity
 from accord.customers import services as customers
 from accord.identity.models import Role
+from accord.integrations import outbound
 from accord.marketing.models import TextMessage
 
 
@@ -35,12 +37,14 @@ class Gateway:
     def __init__(self, status=200):
         received = self.received = []
         self.status = status
+        self.reply = None  # what to answer instead of {"id": ...}
         gateway = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802 - http.server's hook name
                 received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-                body = json.dumps({"id": f"gw-{len(received)}"}).encode()
+                answer = {"id": f"gw-{len(received)}"} if gateway.reply is None else gateway.reply
+                body = json.dumps(answer).encode()
                 self.send_response(gateway.status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
@@ -157,3 +161,76 @@ def test_texts_of_another_organisation_are_not_found(org, other_org, admin, ada,
 
     assert outsider.get(texts_url(ada)).status_code == 404
     assert send(outsider, ada, body="Hi").status_code == 404
+
+
+class SlowGateway(Gateway):
+    """A gateway that keeps the message and then does not answer in time."""
+
+    def __init__(self):
+        super().__init__()
+        handler = self.server.RequestHandlerClass
+        received = self.received
+
+        def do_post(request):
+            received.append(json.loads(request.rfile.read(int(request.headers["Content-Length"]))))
+            time.sleep(1.5)
+
+        handler.do_POST = do_post
+
+
+def test_a_gateway_that_does_not_answer_leaves_the_text_unconfirmed_and_never_resent(
+        org, admin, ada, in_org, api_client_for, settings, monkeypatch):
+    slow = SlowGateway()
+    settings.SMS_URL = slow.url
+    settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+    monkeypatch.setattr(outbound, "READ_TIMEOUT", 0.5)
+    try:
+        answer = send(api_client_for(admin), ada, body="Your table is ready.")
+    finally:
+        slow.stop()
+
+    assert answer.status_code == 201
+    assert answer.json()["status"] == "sending"
+    assert "may have been sent, so it is not sent again" in answer.json()["error"]
+    assert len(slow.received) == 1
+    with in_org(org):
+        assert Activity.objects.filter(contact=ada, event="sms.unconfirmed").count() == 1
+
+
+def test_a_gateway_yes_without_an_id_counts_as_sent(org, admin, ada, api_client_for, gateway):
+    gateway.reply = {"ok": True}
+
+    answer = send(api_client_for(admin), ada, body="Hello")
+
+    assert (answer.status_code, answer.json()["status"], answer.json()["provider_id"]) == (
+        201, "sent", "")
+
+
+def test_a_nul_character_is_named_as_such(org, admin, ada, api_client_for):
+    answer = send(api_client_for(admin), ada, body="\x00nul")
+
+    assert answer.json()["errors"][0]["message"] == (
+        "The message holds a NUL character; remove it.")
+
+
+def test_a_marketing_text_by_token_needs_the_campaigns_write_scope(org, admin, ada, in_org):
+    from django.test import Client
+
+    from accord.identity import services as identity
+
+    with in_org(org):
+        customers.record_consent(org, admin.user, ada, channel="sms", purpose="marketing",
+                                 status="granted", method="written")
+        _token, contacts_only = identity.create_token(org, admin.user, name="CRM sync",
+                                                      scopes=["contacts:write"])
+        _token, both = identity.create_token(org, admin.user, name="Marketing",
+                                             scopes=["contacts:write", "campaigns:write"])
+
+    def post(raw, **body):
+        return Client(headers={"Authorization": f"Bearer {raw}"}).post(
+            texts_url(ada), body, content_type="application/json")
+
+    assert post(contacts_only, body="Reminder").status_code == 201
+    refused = post(contacts_only, body="Sale!", marketing=True)
+    assert (refused.status_code, refused.json()["missing_scope"]) == (403, "campaigns:write")
+    assert post(both, body="Sale!", marketing=True).status_code == 201
