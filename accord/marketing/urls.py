@@ -4,6 +4,7 @@ from . import (
     campaign_views,
     preference_views,
     sequence_views,
+    texting_views,
     tracking_views,
     views,
     webform_views,
@@ -72,4 +73,5 @@ urlpatterns = [
          sequence_views.enrolment_remove, name="enrolment_remove"),
     path("contacts/<int:contact_pk>/sequences/", sequence_views.contact_enrol,
          name="contact_enrol"),
+    path("contacts/<int:contact_pk>/texts/", texting_views.contact_text, name="contact_text"),
 ]

@@ -4,6 +4,8 @@ from django import template
 
 from accord.identity.permissions import has_permission
 
+from .. import texting
+from ..models import TextMessage
 from ..sequence_models import Enrolment, Sequence
 
 register = template.Library()
@@ -24,4 +26,21 @@ def sequences_box(context, *, contact):
                            .order_by("-enrolled_at", "-id")[:BOX_LIMIT]),
         "sequences": list(Sequence.objects.order_by("name")) if can_enrol else [],
         "csrf_token": context.get("csrf_token"),
+    }
+
+
+@register.inclusion_tag("marketing/_texts_box.html", takes_context=True)
+def texts_box(context, *, contact):
+    """The texts sent to the contact, and a form to send one."""
+    membership = getattr(context["request"], "membership", None)
+    if not has_permission(membership, "contacts.view"):
+        return {"visible": False}
+    can_send = has_permission(membership, "activities.add")
+    return {
+        "visible": True, "contact": contact, "can_send": can_send,
+        "can_market": has_permission(membership, "campaigns.manage"),
+        "number": texting.number_of(contact),
+        "refusal": texting.why_not(contact, marketing=False),
+        "texts": list(TextMessage.objects.filter(contact=contact)[:BOX_LIMIT]),
+        "limit": texting.MAX_BODY, "csrf_token": context.get("csrf_token"),
     }

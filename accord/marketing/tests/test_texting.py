@@ -234,3 +234,39 @@ def test_a_marketing_text_by_token_needs_the_campaigns_write_scope(org, admin, a
     refused = post(contacts_only, body="Sale!", marketing=True)
     assert (refused.status_code, refused.json()["missing_scope"]) == (403, "campaigns:write")
     assert post(both, body="Sale!", marketing=True).status_code == 201
+
+
+def test_a_text_is_written_and_sent_from_the_contact_page(org, admin, ada, in_org,
+                                                          client_for, make_member):
+    client = client_for(admin)
+    reader = client_for(make_member(org, Role.READ_ONLY, email="rita@example.com"))
+
+    page = client.get(f"/contacts/{ada.pk}/").content.decode()
+    sent = client.post(f"/contacts/{ada.pk}/texts/", {"body": "See you at 10:00."},
+                       follow=True)
+    refused = client.post(f"/contacts/{ada.pk}/texts/", {"body": "Sale!", "marketing": "on"},
+                          follow=True)
+    read_only_page = reader.get(f"/contacts/{ada.pk}/").content.decode()
+    read_only_post = reader.post(f"/contacts/{ada.pk}/texts/", {"body": "Hi"})
+
+    assert 'id="contact-texts"' in page
+    assert "No text messages yet." in page
+    assert "Text +4915123456789" in page
+    assert "Text sent to +4915123456789." in sent.content.decode()
+    assert "See you at 10:00." in sent.content.decode()
+    assert "The contact has not agreed to marketing by SMS." in refused.content.decode()
+    assert 'action="/contacts/%d/texts/"' % ada.pk not in read_only_page
+    assert read_only_post.status_code == 403
+    with in_org(org):
+        assert list(TextMessage.objects.values_list("body", "status")) == [
+            ("See you at 10:00.", "sent")]
+
+
+def test_the_contact_page_says_why_no_text_can_be_sent(org, admin, in_org, client_for):
+    with in_org(org):
+        nobody = customers.create_contact(org, admin.user, data={"first_name": "Nobody"})
+
+    page = client_for(admin).get(f"/contacts/{nobody.pk}/").content.decode()
+
+    assert "The contact has no phone number in international form." in page
+    assert 'name="body"' not in page.split('id="contact-texts"')[1]
