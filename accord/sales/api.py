@@ -11,7 +11,9 @@ from django.utils import timezone
 from ninja import Query, Router, Status
 
 from accord import search
+from accord.customers import bulk_api as bulk
 from accord.customers import services as customer_services
+from accord.customers.bulk_api import RecordsBulkIn, RecordsBulkOut
 from accord.customers.custom_fields import refuse_hidden
 from accord.errors import InvalidInput, NotFound
 from accord.identity.api_auth import allow
@@ -60,6 +62,9 @@ from .schemas import (
 
 pipelines = Router(tags=["pipelines"])
 deals = Router(tags=["deals"])
+# Deals written in bulk go through the same schemas, checks and service as one by one.
+DEALS = bulk.Kind("deal", "deals", DealIn, DealPatch, services.create_deal,
+                  services.update_deal, services.get_deal, to_service_data)
 exchange_rates = Router(tags=["exchange rates"])
 quotas = Router(tags=["quotas"])
 
@@ -264,6 +269,12 @@ def create_deal(request: HttpRequest, payload: DealIn):
     deal = services.create_deal(request.organization, request.user,
                                 data=to_service_data(payload))
     return Status(201, _deal_detail(deal.pk))
+
+
+@deals.post("/bulk", response=RecordsBulkOut,
+             summary="Create or change up to 1,000 deals, with a result for each")
+def bulk_deals(request: HttpRequest, payload: RecordsBulkIn):
+    return bulk.run_bulk(request, DEALS, payload.items)
 
 
 @deals.get("/{deal_id}", response=DealDetailOut, summary="Read a deal")

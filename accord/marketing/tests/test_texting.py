@@ -255,7 +255,7 @@ def test_a_text_is_written_and_sent_from_the_contact_page(org, admin, ada, in_or
     assert "Text sent to +4915123456789." in sent.content.decode()
     assert "See you at 10:00." in sent.content.decode()
     assert "The contact has not agreed to marketing by SMS." in refused.content.decode()
-    assert 'action="/contacts/%d/texts/"' % ada.pk not in read_only_page
+    assert f'action="/contacts/{ada.pk}/texts/"' not in read_only_page
     assert read_only_post.status_code == 403
     with in_org(org):
         assert list(TextMessage.objects.values_list("body", "status")) == [

@@ -1,6 +1,7 @@
 """Deals through `/api/v1/deals`: the collection contract, stage moves and line items."""
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -9,7 +10,7 @@ from django_scopes import scope
 from accord.audit.models import AuditEntry
 from accord.core.models import DomainEvent
 from accord.customers.services import create_company, create_contact
-from accord.identity.models import Role
+from accord.identity.models import Membership, Role
 from accord.sales import services
 from accord.sales.models import Deal, StageChange
 
@@ -377,3 +378,39 @@ def test_openapi_document_describes_the_sales_and_catalogue_routes(db, client):
         "/api/v1/quotas": {"get", "put"},
     }.items():
         assert set(document["paths"][route]) == methods, route
+
+
+def test_deals_are_created_and_changed_in_bulk_each_with_its_result(
+    org, admin, other_org, pipeline, customer, make_member, api_client_for
+):
+    company, contact = customer
+    existing = make_deal(org, admin.user, name="Renewal", amount="100")
+    outsider = Membership.unscoped.get(organization=other_org, role=Role.ADMIN).user
+    with scope(organization=other_org):
+        services.create_pipeline(other_org, outsider, name="Theirs")
+        theirs = services.create_deal(other_org, outsider, data={"name": "Theirs"})
+
+    answer = post(api_client_for(admin), "/api/v1/deals/bulk", {"items": [
+        {"name": "Forty laptops", "company_id": company.pk,
+         "contacts": [{"contact_id": contact.pk}],
+         "line_items": [{"name": "Laptop", "quantity": "40", "unit_price": "999.99"}]},
+        {"name": "No amount", "amount": 12.5},
+        {"id": existing.pk, "version": existing.version, "name": "Renewal 2027"},
+        {"id": existing.pk, "version": 1, "name": "Stale"},
+        {"id": theirs.pk, "version": 1, "name": "Spy"},
+    ]})
+    reader = post(api_client_for(make_member(org, Role.READ_ONLY, email="r@example.com")),
+                  "/api/v1/deals/bulk", {"items": [{"name": "Mine"}]})
+
+    assert answer.status_code == 200, answer.content
+    body = answer.json()
+    assert (body["created"], body["changed"], body["failed"]) == (1, 1, 3)
+    assert [item["status"] for item in body["items"]] == [201, 422, 200, 409, 404]
+    assert body["items"][1]["errors"][0]["field"] == "amount"
+    with scope(organization=org):
+        made = Deal.objects.get(pk=body["items"][0]["id"])
+        assert (made.amount, made.company_id) == (Decimal("39999.60"), company.pk)
+        assert made.contacts.get().pk == contact.pk
+        existing.refresh_from_db()
+        assert existing.name == "Renewal 2027"
+    assert reader.status_code == 403
