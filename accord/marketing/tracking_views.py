@@ -1,4 +1,4 @@
-"""The links inside campaign e-mails: no sign-in, a signed token in the path.
+"""The links inside campaign and sequence e-mails: no sign-in, a signed token in the path.
 
 Unsubscribing answers a GET with a page to confirm and unsubscribes on POST;
 a POST needs no CSRF token, because mail programs make the RFC 8058
@@ -7,6 +7,8 @@ one-click POST themselves and the token in the URL is what authorises it.
 
 import base64
 import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -23,99 +25,97 @@ from . import sequence_tracking, tracking
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 
 
-@csrf_exempt
-@never_cache
-@require_http_methods(["GET", "POST"])
-def unsubscribe(request, token: str):
+@dataclass(frozen=True)
+class Mail:
+    """Where the e-mail behind a token is kept, and what its links do to it."""
+
+    kind: str  # token kinds are "<kind>unsubscribe", "<kind>open" and "<kind>click"
+    find: Callable
+    unsubscribe: Callable
+    record_open: Callable
+    record_click: Callable
+
+
+CAMPAIGN = Mail("", tracking.recipient_for, tracking.unsubscribe, tracking.record_open,
+                tracking.record_click)
+SEQUENCE = Mail("sequence_", sequence_tracking.message_for, sequence_tracking.unsubscribe,
+                sequence_tracking.record_open, sequence_tracking.record_click)
+
+
+def _unsubscribe(request, token: str, mail: Mail):
     try:
-        org, (recipient_id,) = tracking.read_token("unsubscribe", token)
+        org, (sent_id,) = tracking.read_token(f"{mail.kind}unsubscribe", token)
     except (NotFound, ValueError):
         return render(request, "marketing/unsubscribe.html", {"invalid": True}, status=404)
     with scope(organization=org):
         try:
-            recipient = tracking.recipient_for(recipient_id)
+            sent = mail.find(sent_id)
         except NotFound:
             return render(request, "marketing/unsubscribe.html", {"invalid": True}, status=404)
         if request.method == "POST":
-            tracking.unsubscribe(org, recipient)
+            mail.unsubscribe(org, sent)
             return render(request, "marketing/unsubscribe.html", {"done": True, "org": org})
         return render(request, "marketing/unsubscribe.html", {
-            "org": org, "address": recipient.address,
-            "done": recipient.unsubscribed_at is not None})
+            "org": org, "address": sent.address, "done": sent.unsubscribed_at is not None})
+
+
+def _open(token: str, mail: Mail):
+    try:
+        org, (sent_id,) = tracking.read_token(f"{mail.kind}open", token)
+    except (NotFound, ValueError):
+        # A broken pixel must not show a broken image in the e-mail.
+        return HttpResponse(PIXEL, content_type="image/gif")
+    with scope(organization=org), contextlib.suppress(NotFound):
+        mail.record_open(org, mail.find(sent_id))
+    return HttpResponse(PIXEL, content_type="image/gif")
+
+
+def _click(token: str, mail: Mail):
+    try:
+        org, (sent_id, position) = tracking.read_token(f"{mail.kind}click", token)
+    except (NotFound, ValueError) as exc:
+        raise Http404("This link is not valid.") from exc
+    with scope(organization=org):
+        try:
+            url = mail.record_click(org, mail.find(sent_id), position)
+        except NotFound as exc:
+            raise Http404(exc.detail) from exc
+    return HttpResponseRedirect(url)
+
+
+@csrf_exempt
+@never_cache
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request, token: str):
+    return _unsubscribe(request, token, CAMPAIGN)
 
 
 @never_cache
 @require_GET
 def track_open(request, token: str):
-    try:
-        org, (recipient_id,) = tracking.read_token("open", token)
-    except (NotFound, ValueError):
-        # A broken pixel must not show a broken image in the e-mail.
-        return HttpResponse(PIXEL, content_type="image/gif")
-    with scope(organization=org), contextlib.suppress(NotFound):
-        tracking.record_open(org, tracking.recipient_for(recipient_id))
-    return HttpResponse(PIXEL, content_type="image/gif")
+    return _open(token, CAMPAIGN)
 
 
 @never_cache
 @require_GET
 def track_click(request, token: str):
-    try:
-        org, (recipient_id, position) = tracking.read_token("click", token)
-    except (NotFound, ValueError) as exc:
-        raise Http404("This link is not valid.") from exc
-    with scope(organization=org):
-        try:
-            url = tracking.record_click(org, tracking.recipient_for(recipient_id), position)
-        except NotFound as exc:
-            raise Http404(exc.detail) from exc
-    return HttpResponseRedirect(url)
+    return _click(token, CAMPAIGN)
 
 
 @csrf_exempt
 @never_cache
 @require_http_methods(["GET", "POST"])
 def sequence_unsubscribe(request, token: str):
-    try:
-        org, (message_id,) = tracking.read_token("sequence_unsubscribe", token)
-    except (NotFound, ValueError):
-        return render(request, "marketing/unsubscribe.html", {"invalid": True}, status=404)
-    with scope(organization=org):
-        try:
-            message = sequence_tracking.message_for(message_id)
-        except NotFound:
-            return render(request, "marketing/unsubscribe.html", {"invalid": True}, status=404)
-        if request.method == "POST":
-            sequence_tracking.unsubscribe(org, message)
-            return render(request, "marketing/unsubscribe.html", {"done": True, "org": org})
-        return render(request, "marketing/unsubscribe.html", {
-            "org": org, "address": message.address,
-            "done": message.unsubscribed_at is not None})
+    return _unsubscribe(request, token, SEQUENCE)
 
 
 @never_cache
 @require_GET
 def sequence_open(request, token: str):
-    try:
-        org, (message_id,) = tracking.read_token("sequence_open", token)
-    except (NotFound, ValueError):
-        return HttpResponse(PIXEL, content_type="image/gif")
-    with scope(organization=org), contextlib.suppress(NotFound):
-        sequence_tracking.record_open(org, sequence_tracking.message_for(message_id))
-    return HttpResponse(PIXEL, content_type="image/gif")
+    return _open(token, SEQUENCE)
 
 
 @never_cache
 @require_GET
 def sequence_click(request, token: str):
-    try:
-        org, (message_id, position) = tracking.read_token("sequence_click", token)
-    except (NotFound, ValueError) as exc:
-        raise Http404("This link is not valid.") from exc
-    with scope(organization=org):
-        try:
-            url = sequence_tracking.record_click(org, sequence_tracking.message_for(message_id),
-                                                 position)
-        except NotFound as exc:
-            raise Http404(exc.detail) from exc
-    return HttpResponseRedirect(url)
+    return _click(token, SEQUENCE)
