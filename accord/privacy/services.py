@@ -10,19 +10,16 @@ made and when it is done.
 import datetime as dt
 import logging
 import os
-import smtplib
 import tempfile
 
-from django.conf import settings
 from django.core.files import File
-from django.core.mail import EmailMessage
 from django.db import transaction
-from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from accord.activities.services import site_url
 from accord.audit import services as audit
 from accord.audit.models import Action
+from accord.core.notify import mail_once
 from accord.customers.models import Contact
 from accord.customers.services import get_contact
 from accord.errors import Conflict, InvalidInput, NotFound
@@ -177,26 +174,12 @@ def notify_requester(org, request: DataRequest) -> bool:
     mail server refuses, the claim is undone so that a re-run can try again.
     """
     user = request.requested_by
-    if user is None or not user.is_active or not user.email:
-        return False
-    claimed = DataRequest.objects.filter(pk=request.pk, notified_at__isnull=True).update(
-        notified_at=timezone.now())
-    if not claimed:
-        return False
     context = {"org": org, "request": request, "user": user,
                "page_url": site_url() + request.get_absolute_url(),
                "url": site_url() + request.get_download_url()}
-    with timezone.override(dt.UTC), translation.override(settings.LANGUAGE_CODE):
-        subject = render_to_string("privacy/email/request_done_subject.txt", context)
-        body = render_to_string("privacy/email/request_done.txt", context)
-    try:
-        EmailMessage(subject=" ".join(subject.split()), body=body, to=[user.email]).send()
-    except (smtplib.SMTPException, OSError):
-        DataRequest.objects.filter(pk=request.pk).update(notified_at=None)
-        logger.warning("privacy.notify_failed", extra={"organization_id": org.id,
-                                                       "request_id": request.pk})
-        return False
-    return True
+    return mail_once(request, user, templates="privacy/email/request_done", context=context,
+                     failure_log="privacy.notify_failed",
+                     log_extra={"organization_id": org.id, "request_id": request.pk})
 
 
 def get_request(request_id) -> DataRequest:

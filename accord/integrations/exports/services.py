@@ -9,22 +9,19 @@ out of Accord, which is an admin action.
 import datetime as dt
 import logging
 import os
-import smtplib
 import tempfile
 import zipfile
 from collections.abc import Callable
 
-from django.conf import settings
 from django.core.files import File
-from django.core.mail import EmailMessage
 from django.db import transaction
 from django.http import QueryDict
-from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from accord.activities.services import site_url
 from accord.audit import services as audit
 from accord.audit.models import Action
+from accord.core.notify import mail_once
 from accord.customers import queries
 from accord.errors import Conflict, InvalidInput, NotFound
 from accord.identity.models import Membership
@@ -276,26 +273,12 @@ def notify_export_ready(org, job: ExportJob) -> bool:
     server refuses, the claim is undone so that a re-run can try again.
     """
     user = job.created_by
-    if user is None or not user.is_active or not user.email:
-        return False
-    claimed = ExportJob.objects.filter(pk=job.pk, notified_at__isnull=True).update(
-        notified_at=timezone.now())
-    if not claimed:
-        return False
     context = {"org": org, "job": job, "user": user,
                "url": site_url() + job.get_download_url(),
                "page_url": site_url() + job.get_absolute_url()}
-    with timezone.override(dt.UTC), translation.override(settings.LANGUAGE_CODE):
-        subject = render_to_string("integrations/email/export_ready_subject.txt", context)
-        body = render_to_string("integrations/email/export_ready.txt", context)
-    try:
-        EmailMessage(subject=" ".join(subject.split()), body=body, to=[user.email]).send()
-    except (smtplib.SMTPException, OSError):
-        ExportJob.objects.filter(pk=job.pk).update(notified_at=None)
-        logger.warning("export.notify_failed", extra={"organization_id": org.id,
-                                                      "export_id": job.pk})
-        return False
-    return True
+    return mail_once(job, user, templates="integrations/email/export_ready", context=context,
+                     failure_log="export.notify_failed",
+                     log_extra={"organization_id": org.id, "export_id": job.pk})
 
 
 def visible_exports(membership):
