@@ -21,7 +21,7 @@ from accord.customers import services as customers
 from accord.customers.models import Company, Contact
 from accord.errors import InvalidInput
 from accord.records import services as records
-from accord.records.models import Record, RecordType, RelationType
+from accord.records.models import Record, RecordLink, RecordType, RelationType
 from accord.relationships.models import Relationship
 from accord.sales import services as sales
 from accord.sales.models import Deal, Pipeline
@@ -174,6 +174,11 @@ class SampleData(Block):
         logged = Activity.objects.filter(**{kind: obj}).exclude(kind=Kind.SYSTEM).count()
         if kind == "contact":
             logged += Relationship.objects.filter(Q(contact=obj) | Q(related=obj)).count()
+        # Sample records linking to it were removed before it, unless kept.
+        linked = RecordLink.objects.filter(
+            **{"target" if kind == "custom_record" else kind: obj}).count()
+        if linked:
+            return f"{linked} custom record link(s) point at it"
         return f"{logged} activity or relationship record(s) hang off it" if logged else ""
 
     def delete(self, ctx, obj, *, delete_data, changed):

@@ -6,6 +6,7 @@ import json
 import pytest
 from django_scopes import scope
 
+from accord.customers.models import Contact
 from accord.packs import document, services
 from accord.packs.document import InvalidPack, parse
 from accord.packs.models import InstalledObject
@@ -226,3 +227,21 @@ def test_a_problem_only_the_records_service_sees_names_the_field(org, admin, ins
     assert refused.value.errors == [{"field": "record_types[0].fields[2].target",
                                      "code": "invalid",
                                      "message": "There is no record type with this key."}]
+
+
+def test_a_sample_contact_a_users_record_links_to_is_kept(org, admin, insurance):
+    insurance(POLICY, HOUSEHOLD, sample_data=[
+        {"type": "contact", "first_name": "Ada", "last_name": "Smith",
+         "email": "ada@example.org"}])
+    apply(org, admin)
+    with scope(organization=org):
+        ada = Contact.objects.get()
+        records.create_record(org, admin.user, RecordType.objects.get(key="policy"),
+                              data={"values": {"number": "P-9", "holder": ada.pk}})
+
+    kept = remove(org, admin)
+
+    assert outcomes(kept, "sample_data") == [
+        ("contact:ada@example.org", "kept", "1 custom record link(s) point at it")]
+    with scope(organization=org):
+        assert Contact.objects.filter(pk=ada.pk).exists()
