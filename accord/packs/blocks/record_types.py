@@ -107,8 +107,9 @@ class RecordTypes(Block):
         for index, item in enumerate(items):
             if isinstance(item, dict) and id(item) not in settled:
                 problems.add(f"{self.section}[{index}].fields",
-                             "links to a type of this pack that links back to it; add one "
-                             "of the two links after the pack is applied")
+                             "links in a circle with this pack's types (or to a type in "
+                             "one), so no type can be saved first; add one of the links "
+                             "after the pack is applied")
 
     def arrange(self, items):
         """The entries in apply order: each type after the types of the pack it links to."""
