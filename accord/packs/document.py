@@ -153,6 +153,7 @@ def parse(text: str, *, expected: str | None = None) -> Pack:
             if key in keys:
                 problems.add(path, f"repeats the entry {key!r}")
             keys.add(key)
+        block.check_section(items, problems)
         sections[section] = items
     problems.raise_if_any()
     return Pack(name=name, version=version, title=title, description=description,

@@ -270,8 +270,9 @@ def _remove_one(ctx, record: InstalledObject, *, delete_data: bool) -> Outcome:
 
 def _entries(pack: Pack):
     for block in blocks.ordered():
-        for index, item in enumerate(pack.sections.get(block.section, [])):
-            yield block, index, item
+        items = pack.sections.get(block.section, [])
+        for item in block.arrange(items):
+            yield block, next(index for index, each in enumerate(items) if each is item), item
 
 
 def _made(installation: Installation | None) -> dict:

@@ -38,6 +38,13 @@ class Block:
     def check(self, item: dict, path: str, problems) -> None:
         raise NotImplementedError
 
+    def check_section(self, items: list, problems) -> None:
+        """Check what depends on several entries at once, after each entry's own check."""
+
+    def arrange(self, items: list) -> list:
+        """The section's entries in the order they are applied."""
+        return items
+
     def key(self, item: dict) -> str:
         return str(item.get("name", ""))
 
@@ -86,6 +93,7 @@ def _load() -> None:
         email_templates,
         loyalty,
         pipelines,
+        record_types,
         relationship_roles,
         reports,
         rules,

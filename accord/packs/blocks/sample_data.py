@@ -1,6 +1,7 @@
-"""A few sample companies, contacts and deals, so that a pack's reports show figures.
+"""A few sample companies, contacts, deals and custom records, so that a pack's reports
+show figures.
 
-Sample records are made by the customers and sales services like any other.
+Sample records are made by the customers, sales and records services like any other.
 One nobody touched since is deleted for good on removal (it was never anyone's
 data); one somebody changed, or that gained a note, a call or a relationship,
 is kept unless data may be deleted, and then goes to the trash.
@@ -19,28 +20,40 @@ from accord.audit.models import Action
 from accord.customers import services as customers
 from accord.customers.models import Company, Contact
 from accord.errors import InvalidInput
+from accord.records import services as records
+from accord.records.models import Record, RecordLink, RecordType, RelationType
 from accord.relationships.models import Relationship
 from accord.sales import services as sales
 from accord.sales.models import Deal, Pipeline
 
 from . import Block, register
 
-RELATIVE_DATE = re.compile(r"^today(?P<days>[+-]\d{1,4})?$")
-KINDS = {"company": Company, "contact": Contact, "deal": Deal}
+RELATIVE_DATE = re.compile(r"^today(?P<days>[+-]\d{1,4})?( (?P<time>\d\d:\d\d))?$")
+KINDS = {"company": Company, "contact": Contact, "deal": Deal, "record": Record}
 FIELDS = {
     "company": {"name", "domain", "industry", "country", "tags", "custom_fields"},
     "contact": {"first_name", "last_name", "email", "title", "company", "lifecycle_stage",
                 "country", "tags", "custom_fields"},
     "deal": {"name", "pipeline", "stage", "amount", "currency", "contact", "company",
              "expected_close"},
+    "record": {"record_type", "name", "values"},
 }
+# A sample custom record names the records it links to as the other sample
+# entries do: a contact by e-mail, a company, deal or custom record by name.
+LINKED = {RelationType.CONTACT: (Contact, "email"), RelationType.COMPANY: (Company, "name"),
+          RelationType.DEAL: (Deal, "name"), RelationType.RECORD: (Record, "title")}
 
 
 def relative_date(value):
-    """"today", "today+30" or "today-90" as an ISO date; any other value as it is."""
-    if isinstance(value, str) and (match := RELATIVE_DATE.match(value)):
-        return (timezone.localdate() + dt.timedelta(days=int(match["days"] or 0))).isoformat()
-    return value
+    """"today", "today+30" or "today-90" as an ISO date, "today+2 15:00" as an ISO date
+    and time in the current time zone; any other value as it is."""
+    if not isinstance(value, str) or not (match := RELATIVE_DATE.match(value)):
+        return value
+    day = timezone.localdate() + dt.timedelta(days=int(match["days"] or 0))
+    if match["time"] is None:
+        return day.isoformat()
+    moment = dt.datetime.combine(day, dt.time.fromisoformat(match["time"]))
+    return timezone.make_aware(moment).isoformat()
 
 
 class SampleData(Block):
@@ -56,25 +69,37 @@ class SampleData(Block):
         problems.only(item, path, FIELDS[kind] | {"type"})
         name = "email" if kind == "contact" else "name"
         problems.text(item, name, path, limit=200)
+        if kind == "record":
+            problems.text(item, "record_type", path, limit=50)
+            problems.mapping(item.get("values"), f"{path}.values")
         if kind == "deal":
             problems.text(item, "pipeline", path, limit=120)
             problems.text(item, "stage", path, limit=120)
 
     def key(self, item):
         name = item.get("email") if item.get("type") == "contact" else item.get("name")
+        if item.get("type") == "record":
+            return f"record:{item.get('record_type')}:{str(name or '').strip().lower()}"
         return f"{item.get('type')}:{str(name or '').strip().lower()}"
 
     def describe(self, item):
         if item.get("type") == "contact":
             return f"contact {item.get('first_name', '')} {item.get('last_name', '')}".strip()
+        if item.get("type") == "record":
+            return f"{item.get('record_type')} {item.get('name')}"
         return f"{item.get('type')} {item.get('name')}"
 
     def existing(self, ctx, item):
         if item["type"] == "contact":
             return Contact.objects.filter(email__iexact=item["email"].strip()).first()
+        if item["type"] == "record":
+            return Record.objects.filter(record_type__key=item["record_type"],
+                                         title__iexact=item["name"].strip()).first()
         return KINDS[item["type"]].objects.filter(name__iexact=item["name"].strip()).first()
 
     def create(self, ctx, item):
+        if item["type"] == "record":
+            return self._record(ctx, item)
         data = {name: value for name, value in item.items() if name != "type"}
         if "custom_fields" in data:
             data["custom_fields"] = {key: relative_date(value)
@@ -99,6 +124,37 @@ class SampleData(Block):
             data["expected_close_date"] = relative_date(data.pop("expected_close"))
         return sales.create_deal(ctx.org, ctx.actor, data=data)
 
+    def _record(self, ctx, item):
+        record_type = RecordType.objects.filter(key=item["record_type"]).first()
+        if record_type is None:
+            raise InvalidInput({"record_type": "No record type with this key."})
+        values = {}
+        for key, value in item["values"].items():
+            field = record_type.fields.filter(key=key).first()
+            if field is None or not field.is_relation:
+                values[key] = relative_date(value)
+                continue
+            names = value if isinstance(value, list) else [value]
+            linked = [self._linked(field, f"values.{key}", name) for name in names]
+            values[key] = linked if isinstance(value, list) else linked[0]
+        record = records.create_record(ctx.org, ctx.actor, record_type,
+                                       data={"values": values})
+        if record.title.lower() != item["name"].strip().lower():
+            raise InvalidInput({"name": "Must be the record's title, the value of the type's "
+                                        f"title field ({record_type.title_field or 'none'})."})
+        return record
+
+    @staticmethod
+    def _linked(field, path: str, name) -> int:
+        model, attribute = LINKED[field.field_type]
+        found = model.objects.filter(**{f"{attribute}__iexact": str(name).strip()})
+        if field.field_type == RelationType.RECORD:
+            found = found.filter(record_type=field.target)
+        record = found.first()
+        if record is None:
+            raise InvalidInput({path: f"No sample record named {name!r}."})
+        return record.pk
+
     @staticmethod
     def _pk(model, field: str, name: str) -> int:
         record = model.objects.filter(name__iexact=name).first()
@@ -113,16 +169,22 @@ class SampleData(Block):
     def holds_data(self, ctx, obj):
         # A record untouched itself may still have gained a note, a call or a
         # relationship, which are people's work and go with it.
-        kind = {Contact: "contact", Company: "company", Deal: "deal"}[type(obj)]
+        kind = {Contact: "contact", Company: "company", Deal: "deal",
+                Record: "custom_record"}[type(obj)]
         logged = Activity.objects.filter(**{kind: obj}).exclude(kind=Kind.SYSTEM).count()
         if kind == "contact":
             logged += Relationship.objects.filter(Q(contact=obj) | Q(related=obj)).count()
+        # Sample records linking to it were removed before it, unless kept.
+        linked = RecordLink.objects.filter(
+            **{"target" if kind == "custom_record" else kind: obj}).count()
+        if linked:
+            return f"{linked} custom record link(s) point at it"
         return f"{logged} activity or relationship record(s) hang off it" if logged else ""
 
     def delete(self, ctx, obj, *, delete_data, changed):
         if changed or self.holds_data(ctx, obj):
             trash = {Contact: customers.delete_contact, Company: customers.delete_company,
-                     Deal: sales.delete_deal}[type(obj)]
+                     Deal: sales.delete_deal, Record: records.delete_record}[type(obj)]
             trash(ctx.org, ctx.actor, obj)
             return "moved to the trash"
         audit.record(ctx.org, ctx.actor, Action.PURGE, obj)

@@ -4,13 +4,11 @@ walked through the API, and removed again without leaving anything behind."""
 import io
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.test import override_settings
 from django_scopes import scope
 
 from accord.customers.models import Contact, CustomField
-from accord.identity.models import Membership, Organization, Role
+from accord.identity.models import Membership, Role
 from accord.insights import loyalty
 from accord.insights.models import LoyaltyProgram
 from accord.marketing.models import Segment
@@ -134,21 +132,6 @@ def test_each_pack_removes_cleanly_from_an_empty_organisation(
         assert not SavedReport.objects.exists()
         assert not InstalledObject.objects.exists()
         assert not LoyaltyProgram.objects.filter(is_active=True).exists()
-
-
-@pytest.fixture(scope="module")
-def demo(django_db_setup, django_db_blocker, tmp_path_factory):
-    """The demo organisation, loaded once for this module and removed afterwards."""
-    with override_settings(DEMO_PASSWORD="demo-password-for-tests",
-                           VAR_DIR=tmp_path_factory.mktemp("var")), \
-            django_db_blocker.unblock():
-        call_command("loaddemo", "--once", stdout=io.StringIO())
-        org = Organization.objects.get(slug="demo")
-        yield org
-        users = list(Membership.unscoped.filter(organization=org).values_list("user", flat=True))
-        Deal.unscoped.filter(organization=org).delete()
-        org.delete()
-        get_user_model().objects.filter(pk__in=users).delete()
 
 
 @pytest.mark.parametrize("name", ["subscriptions-saas", "ecommerce-retail"])
