@@ -614,6 +614,9 @@ def start_due_campaigns(now: dt.datetime | None = None) -> int:
 # Suppression list
 
 
+SUPPRESSED_ADDRESS_LENGTH = SuppressedAddress._meta.get_field("address").max_length
+
+
 def suppress_address(org, actor, address: str, *, reason: str = SuppressionReason.MANUAL,
                      note: str = "", campaign: Campaign | None = None) -> SuppressedAddress:
     """Put `address` on the suppression list (once); InvalidInput for a bad address."""
@@ -621,6 +624,9 @@ def suppress_address(org, actor, address: str, *, reason: str = SuppressionReaso
     cleaned = clean_email(address or "", "address", errors)
     if not cleaned and not errors.errors:
         errors.add("address", "Enter an e-mail address.", "required")
+    elif cleaned and len(cleaned) > SUPPRESSED_ADDRESS_LENGTH:
+        errors.add("address", "Enter a valid e-mail address of at most "
+                              f"{SUPPRESSED_ADDRESS_LENGTH} characters.", "too_long")
     if reason not in SuppressionReason.values:
         errors.add("reason", "Choose a reason from the list.")
     if len(note or "") > 300:
