@@ -86,9 +86,10 @@ def _clean_settings(trigger: str, raw, errors: dict) -> dict:
         out["status"] = status
     elif trigger == Trigger.DATE_REACHED:
         date = str(raw.get("date") or "")
-        if not triggers.date_field(date)[0]:
-            errors["settings.date"] = _("Choose a date: %(names)s, or contact.custom.<key>.") % {
-                "names": ", ".join(triggers.DATE_FIELDS)}
+        if not triggers.is_known_date(date):
+            errors["settings.date"] = _(
+                "Choose a date: %(names)s, or contact.custom.<key> for a contact custom "
+                "field of type date.") % {"names": ", ".join(triggers.DATE_FIELDS)}
         out["date"] = date
         # Negative: days before the date; positive: days after it.
         whole("days", -actions.MAX_DAYS, actions.MAX_DAYS, 0)
