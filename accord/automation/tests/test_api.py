@@ -193,3 +193,11 @@ def test_a_date_rule_counts_only_from_a_contact_custom_field_of_type_date(org, a
         assert [error["field"] for error in refused.json()["errors"]] == ["settings.date"]
     assert dated.status_code == 201
     assert dated.json()["settings"]["date"] == "contact.custom.renewal"
+
+
+def test_the_api_description_of_the_trigger_names_every_trigger(client):
+    schema = client.get("/api/v1/openapi.json").json()
+    described = schema["components"]["schemas"]["RuleIn"]["properties"]["trigger"]["description"]
+
+    assert described.startswith("created, field_changed, stage_moved, ticket_status, "
+                                "date_reached, event, behaviour or schedule;")
