@@ -182,6 +182,13 @@ def update_rule(org, actor, rule: Rule, *, data: dict,
     if values.get("is_active") and not rule.is_active:
         # Days a switched-off rule did not look at are not caught up later.
         rule.last_checked_on = None
+    if values.get("trigger", rule.trigger) == Trigger.DATE_REACHED and (
+            values.get("settings", rule.settings) != rule.settings
+            or values.get("trigger", rule.trigger) != rule.trigger):
+        # A changed date or offset looks again today, so records due under the
+        # new settings today are not skipped; runs are keyed by record and
+        # target day, so records already run for are not run again.
+        rule.last_checked_on = None
     for field, value in values.items():
         setattr(rule, field, value)
     changes = audit.diff(before, audit.snapshot(rule, RULE_FIELDS))
