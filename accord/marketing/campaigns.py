@@ -310,6 +310,14 @@ def clean_campaign(data: dict, *, current: Campaign | None = None) -> dict:
             errors.add("in_recipient_time_zone", "Choose a time to send at: each recipient "
                                                  "gets the e-mail at that time of day in "
                                                  "their own time zone.")
+    elif "scheduled_at" in data and out["scheduled_at"] is None and current is not None \
+            and current.in_recipient_time_zone:
+        # Refused rather than switched off quietly: a draft keeping the flag
+        # without a time would mean nothing, and the caller may have meant to
+        # move the time, not to give up sending by time zone.
+        errors.add("scheduled_at", "This campaign is sent in each recipient's time zone, "
+                                   "which needs a time; to keep it as a draft, also set "
+                                   "in_recipient_time_zone to false.")
     errors.raise_if_any()
     return out
 

@@ -117,3 +117,29 @@ def test_a_campaign_in_recipients_time_zones_needs_a_time(org, admin, world, cli
 
     assert answer.status_code == 422
     assert "each recipient gets the e-mail at that time of day" in answer.content.decode()
+
+
+def test_taking_the_time_off_a_campaign_in_recipients_zones_needs_the_flag_off(
+        org, admin, world, in_org, api_client_for):
+    _people, segment, template = world
+    api = api_client_for(admin)
+    made = api.post("/api/v1/campaigns", {
+        "name": "Morning", "template_id": template.pk, "segment_id": segment.pk,
+        "from_email": "news@northwind.example", "in_recipient_time_zone": True,
+        "scheduled_at": (timezone.now() + dt.timedelta(days=2)).isoformat()},
+        content_type="application/json").json()
+    url = f"/api/v1/campaigns/{made['id']}"
+
+    refused = api.patch(url, {"scheduled_at": None, "version": made["version"]},
+                        content_type="application/json")
+    unchanged = api.get(url).json()
+    unscheduled = api.patch(url, {"scheduled_at": None, "in_recipient_time_zone": False,
+                                  "version": made["version"]},
+                            content_type="application/json")
+
+    assert refused.status_code == 422
+    assert [error["field"] for error in refused.json()["errors"]] == ["scheduled_at"]
+    assert (unchanged["status"], unchanged["in_recipient_time_zone"]) == ("scheduled", True)
+    assert unscheduled.status_code == 200
+    assert (unscheduled.json()["status"], unscheduled.json()["scheduled_at"],
+            unscheduled.json()["in_recipient_time_zone"]) == ("draft", None, False)
