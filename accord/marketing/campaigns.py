@@ -411,9 +411,16 @@ def cancel_campaign(org, actor, campaign: Campaign, *,
     campaign.status = CampaignStatus.CANCELLED
     campaign.finished_at = timezone.now()
     campaign.save_new_version()
+    # Rows still waiting (for their time zone, a retry or the subject test's
+    # winner) will never go: marked so, the sender cannot claim them, since it
+    # only takes `pending` rows, and the report does not show them as waiting.
+    not_sent = CampaignRecipient.objects.filter(
+        campaign=campaign, status__in=(RecipientStatus.PENDING, RecipientStatus.HELD),
+    ).update(status=RecipientStatus.CANCELLED, next_attempt_at=None)
 
     audit.record(org, actor, Action.UPDATE, campaign,
-                 changes={"status": [before, CampaignStatus.CANCELLED]})
+                 changes={"status": [before, CampaignStatus.CANCELLED],
+                          "not_sent": [None, not_sent]})
     events.emit(org, actor, "campaign.cancelled", campaign, data=_event_data(campaign))
     return campaign
 

@@ -21,7 +21,7 @@ from django.utils import timezone
 from accord.audit import services as audit
 from accord.audit.models import Action
 
-from .models import Campaign, CampaignRecipient, RecipientStatus, TestMetric
+from .models import Campaign, CampaignRecipient, CampaignStatus, RecipientStatus, TestMetric
 
 logger = logging.getLogger(__name__)
 
@@ -105,13 +105,16 @@ def figures(campaign: Campaign) -> dict:
 def choose_winner(org, campaign: Campaign, now: dt.datetime | None = None) -> str:
     """Choose the winning subject once the test is over and release the held recipients.
 
-    Returns the winner ("a" or "b"), or "" while the test still runs.
+    Returns the winner ("a" or "b"), or "" while the test still runs or when the
+    campaign was cancelled.
     """
     now = now or timezone.now()
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
         if campaign.winner:
             return campaign.winner
+        if campaign.status == CampaignStatus.CANCELLED:
+            return ""  # nobody is left to send the winner to
         if campaign.test_ends_at is None or campaign.test_ends_at > now:
             return ""
         halves = figures(campaign)

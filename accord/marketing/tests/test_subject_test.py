@@ -197,3 +197,32 @@ def test_a_test_that_ran_is_not_reported_as_skipped(org, admin, twenty, in_org,
     after = api.get(f"/api/v1/campaigns/{made['id']}/report").json()["subject_test"]
 
     assert (before["skipped"], after["skipped"]) == (False, False)
+
+
+def test_cancelling_during_the_test_marks_the_held_recipients_not_sent(
+        org, admin, twenty, in_org, api_client_for, client_for, smtp_inbox):
+    segment, template = twenty
+    api = api_client_for(admin)
+    made = create(api, segment, template, subject_b=B, test_percent=40, test_hours=2).json()
+    started = api.post(f"/api/v1/campaigns/{made['id']}/start").json()
+    with in_org(org):
+        campaign = Campaign.objects.get()
+        sending.send_campaign(org, campaign)
+
+    cancelled = api.post(f"/api/v1/campaigns/{made['id']}/cancel?version={started['version']}")
+    with in_org(org):
+        Campaign.objects.filter(pk=campaign.pk).update(
+            test_ends_at=timezone.now() - dt.timedelta(minutes=1))
+        later = sending.send_campaign(org, campaign)
+        winner = subject_test.choose_winner(org, campaign)
+    report = api.get(f"/api/v1/campaigns/{made['id']}/report").json()
+    page = client_for(admin).get(f"/campaigns/{made['id']}/").content.decode()
+
+    assert cancelled.status_code == 200
+    assert later == 0
+    assert len(smtp_inbox.messages) == 8
+    assert (report["statuses"]["held"], report["statuses"]["pending"]) == (0, 0)
+    assert report["statuses"]["cancelled"] == 12
+    assert report["subject_test"]["held"] == 0
+    assert winner == ""
+    assert "Not sent: the campaign was cancelled</dt><dd>12</dd>" in page
