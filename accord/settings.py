@@ -11,6 +11,7 @@ from pathlib import Path
 import dj_database_url
 import dj_email_url
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -23,6 +24,35 @@ def env_bool(name: str, default: bool) -> bool:
     if value is None or value == "":
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_whole_number(name: str, default: int) -> int:
+    """A count such as seconds; ImproperlyConfigured naming `name` unless it is 0 or more."""
+    value = os.environ.get(name, "").strip()
+    if value == "":
+        return default
+    if not value.isascii() or not value.isdigit():
+        raise ImproperlyConfigured(f"{name} must be a whole number of 0 or more, not {value!r}.")
+    return int(value)
+
+
+def env_request_header(name: str) -> str | None:
+    """An HTTP header name as Django's request.META spells it, given with or without HTTP_.
+
+    `X-Forwarded-Proto`, `x_forwarded_proto` and `HTTP_X_FORWARDED_PROTO` are
+    one header; anything but letters, digits, dashes and underscores is
+    refused with ImproperlyConfigured naming `name`.
+    """
+    value = os.environ.get(name, "").strip()
+    if value == "":
+        return None
+    key = value.upper().replace("-", "_")
+    if key.startswith("HTTP_"):
+        key = key.removeprefix("HTTP_")
+    if not key or not key.isascii() or not key.replace("_", "").isalnum():
+        raise ImproperlyConfigured(
+            f"{name} must be a header name such as X-Forwarded-Proto, not {value!r}.")
+    return f"HTTP_{key}"
 
 
 def env_list(name: str, default: str) -> list[str]:
@@ -195,14 +225,13 @@ X_FRAME_OPTIONS = "DENY"
 # HTTPS in production: HSTS for HSTS_SECONDS (0 sends none), plain HTTP
 # redirected to HTTPS, and the proxy's header that says a request came over
 # HTTPS. The health checks stay on plain HTTP for load balancers.
-SECURE_HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", "0"))
+SECURE_HSTS_SECONDS = env_whole_number("HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD", True)
 SECURE_SSL_REDIRECT = env_bool("SSL_REDIRECT", False)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
-if os.environ.get("PROXY_SSL_HEADER"):
-    SECURE_PROXY_SSL_HEADER = (
-        "HTTP_" + os.environ["PROXY_SSL_HEADER"].upper().replace("-", "_"), "https")
+if proxy_ssl_header := env_request_header("PROXY_SSL_HEADER"):
+    SECURE_PROXY_SSL_HEADER = (proxy_ssl_header, "https")
 # See accord/core/security.py; an empty CONTENT_SECURITY_POLICY sends none.
 CONTENT_SECURITY_POLICY = os.environ.get("CONTENT_SECURITY_POLICY", (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "

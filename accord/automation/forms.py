@@ -62,7 +62,8 @@ class RuleForm(forms.Form):
     date = forms.CharField(
         label=_("Date"), required=False, max_length=100,
         help_text=_("For “A date is reached”: subscription.renews_on, "
-                    "deal.expected_close_date or contact.custom.<key>."))
+                    "deal.expected_close_date or contact.custom.<key> for a contact "
+                    "custom field of type date."))
     days = forms.IntegerField(label=_("Days from the date"), required=False,
                               help_text=_("Negative for days before the date."))
     time = forms.CharField(label=_("At (HH:MM)"), required=False, max_length=5,

@@ -6,8 +6,11 @@ from typing import Any
 from ninja import Field, Schema
 from pydantic import ConfigDict
 
-TRIGGER_HELP = ("created, field_changed, stage_moved, ticket_status, date_reached, event or "
-                "schedule; docs/automation.md lists each one's settings.")
+from .models import Trigger
+
+# Made from the choices, so a new trigger is listed here without a second edit.
+TRIGGER_HELP = (f"{', '.join(Trigger.values[:-1])} or {Trigger.values[-1]}; "
+                "docs/automation.md lists each one's settings.")
 
 
 class RuleIn(Schema):

@@ -86,9 +86,10 @@ def _clean_settings(trigger: str, raw, errors: dict) -> dict:
         out["status"] = status
     elif trigger == Trigger.DATE_REACHED:
         date = str(raw.get("date") or "")
-        if not triggers.date_field(date)[0]:
-            errors["settings.date"] = _("Choose a date: %(names)s, or contact.custom.<key>.") % {
-                "names": ", ".join(triggers.DATE_FIELDS)}
+        if not triggers.is_known_date(date):
+            errors["settings.date"] = _(
+                "Choose a date: %(names)s, or contact.custom.<key> for a contact custom "
+                "field of type date.") % {"names": ", ".join(triggers.DATE_FIELDS)}
         out["date"] = date
         # Negative: days before the date; positive: days after it.
         whole("days", -actions.MAX_DAYS, actions.MAX_DAYS, 0)
@@ -180,6 +181,13 @@ def update_rule(org, actor, rule: Rule, *, data: dict,
     before = audit.snapshot(rule, RULE_FIELDS)
     if values.get("is_active") and not rule.is_active:
         # Days a switched-off rule did not look at are not caught up later.
+        rule.last_checked_on = None
+    if values.get("trigger", rule.trigger) == Trigger.DATE_REACHED and (
+            values.get("settings", rule.settings) != rule.settings
+            or values.get("trigger", rule.trigger) != rule.trigger):
+        # A changed date or offset looks again today, so records due under the
+        # new settings today are not skipped; runs are keyed by record and
+        # target day, so records already run for are not run again.
         rule.last_checked_on = None
     for field, value in values.items():
         setattr(rule, field, value)

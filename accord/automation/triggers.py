@@ -18,7 +18,7 @@ from accord.commerce.models import BehaviourEvent, Order, Subscription
 from accord.commerce.orders import ORDER_FIELDS
 from accord.commerce.subscriptions import SUBSCRIPTION_FIELDS
 from accord.core.models import DomainEvent
-from accord.customers.models import Contact
+from accord.customers.models import Contact, CustomField, FieldType
 from accord.customers.services import CONTACT_FIELDS
 from accord.sales.models import Deal, DealContact
 from accord.sales.services import DEAL_FIELDS
@@ -85,6 +85,19 @@ def date_field(name: str) -> tuple[str, str]:
     if name.startswith(CUSTOM_DATE_PREFIX) and len(name) > len(CUSTOM_DATE_PREFIX):
         return "contact", name.removeprefix("contact.")
     return "", ""
+
+
+def is_known_date(name: str) -> bool:
+    """Whether a date rule can count from `name`: a built-in date, or an active
+    contact custom field of type date; call inside the tenant scope."""
+    entity, field = date_field(name)
+    if not entity:
+        return False
+    if not field.startswith("custom."):
+        return True
+    return CustomField.objects.filter(
+        entity="contact", key=field.removeprefix("custom."), field_type=FieldType.DATE,
+        is_active=True).exists()
 
 
 def matches(rule: Rule, event: DomainEvent) -> bool:

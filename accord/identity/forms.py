@@ -256,6 +256,21 @@ class TokenForm(forms.Form):
         return next(box for box in self["scopes"] if box.data["value"] == token_scopes.ALL)
 
 
+class TokenEditForm(TokenForm):
+    # The token as the page showed it; a save is refused when it has changed since.
+    fingerprint = forms.CharField(
+        widget=forms.HiddenInput, max_length=64,
+        error_messages={"required": _("This page is missing what the token looked like when "
+                                      "it was opened; reload it and make your change again.")})
+
+    def clean(self):
+        cleaned = super().clean()
+        # A hidden field's error has no place beside a field: show it above the form.
+        if "fingerprint" in self.errors:
+            self.add_error(None, self.errors.pop("fingerprint"))
+        return cleaned
+
+
 class AcceptInvitationForm(forms.Form):
     """A new user's name and password, checked by the configured password validators."""
 

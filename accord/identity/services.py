@@ -6,6 +6,8 @@ values stored on contacts and companies belong to `accord.customers`.
 """
 
 import datetime as dt
+import hashlib
+import json
 import logging
 import secrets
 import smtplib
@@ -23,7 +25,7 @@ from django_scopes import scope
 
 from accord.audit import services as audit
 from accord.audit.models import Action
-from accord.errors import Conflict, InvalidInput, NotFound
+from accord.errors import Conflict, InvalidInput, NotFound, StaleVersion
 
 from . import scopes as token_scopes
 from .models import (
@@ -118,6 +120,9 @@ def _clean_token(name: str, scopes, expires_at: dt.datetime | None) -> tuple[str
     name = (name or "").strip() or "API token"
     if len(name) > 120:
         raise InvalidInput({"name": "Keep the name under 120 characters."})
+    if token_scopes.ALL in (scopes or ()) and len(set(scopes)) > 1:
+        raise InvalidInput({"scopes": "Choose either everything your role allows or some "
+                                      "areas, not both."})
     try:
         scopes = token_scopes.normalise(scopes)
     except ValueError:
@@ -138,15 +143,31 @@ def _expiry_text(expires_at: dt.datetime | None) -> str | None:
 
 
 @transaction.atomic
+def token_fingerprint(token: ApiToken) -> str:
+    """A short digest of what an edit of `token` can change: its name, scopes and expiry.
+
+    Tokens carry no version number; an edit form holds this instead, so a save
+    made from a page opened before someone else's change is refused.
+    """
+    state = json.dumps([token.name, token.scopes, _expiry_text(token.expires_at)])
+    return hashlib.sha256(state.encode()).hexdigest()[:16]
+
+
 def update_token(org, actor, token: ApiToken, *, name: str, scopes,
-                 expires_at: dt.datetime | None) -> ApiToken:
+                 expires_at: dt.datetime | None,
+                 expected_fingerprint: str | None = None) -> ApiToken:
     """Rename a live token, or change its scopes or expiry; the secret stays the same.
 
-    A revoked token stays as it was revoked: InvalidInput.
+    A revoked token stays as it was revoked: InvalidInput. StaleVersion when
+    `expected_fingerprint` is given and the token changed since it was taken.
     """
     token = ApiToken.objects.select_for_update().get(pk=token.pk)
     if token.revoked_at is not None:
         raise InvalidInput({"name": "This token is revoked; make a new one instead."})
+    if expected_fingerprint is not None and expected_fingerprint != token_fingerprint(token):
+        raise StaleVersion("This token was changed by someone else since you opened it. "
+                           "Reload the page to see its name, scopes and expiry now, then "
+                           "make your change again.")
     name, scopes = _clean_token(name, scopes, expires_at)
     changes = {
         field: [before, after] for field, before, after in (
@@ -158,7 +179,7 @@ def update_token(org, actor, token: ApiToken, *, name: str, scopes,
     if changes:
         token.name, token.scopes, token.expires_at = name, scopes, expires_at
         token.save(update_fields=["name", "scopes", "expires_at"])
-        audit.record(org, actor, Action.ACCESS, token, entity="api_token", changes=changes)
+        audit.record(org, actor, Action.UPDATE, token, entity="api_token", changes=changes)
         logger.info("token.updated", extra={"organization_id": org.id, "token_id": token.pk})
     return token
 

@@ -19,7 +19,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accord.errors import Conflict, InvalidInput, NotFound
+from accord.errors import Conflict, InvalidInput, NotFound, StaleVersion
 from accord.pagination import paginate, parse_ordering
 from accord.web import apply_errors, pager
 
@@ -32,6 +32,7 @@ from .forms import (
     ResetRequestForm,
     SignInForm,
     TeamForm,
+    TokenEditForm,
     TokenForm,
 )
 from .middleware import SESSION_ORG_KEY
@@ -452,14 +453,20 @@ def token_list(request):
 def token_edit(request, pk: int):
     token = get_object_or_404(_visible_tokens(request).filter(revoked_at__isnull=True), pk=pk)
     initial = {"name": token.name, "scopes": token.scopes,
-               "expires_on": timezone.localdate(token.expires_at) if token.expires_at else None}
-    form = TokenForm(request.POST or None, initial=initial)
+               "expires_on": timezone.localdate(token.expires_at) if token.expires_at else None,
+               "fingerprint": services.token_fingerprint(token)}
+    form = TokenEditForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             services.update_token(
                 request.organization, request.user, token, name=form.cleaned_data["name"],
                 scopes=form.cleaned_data["scopes"], expires_at=form.expires_at(),
+                expected_fingerprint=form.cleaned_data["fingerprint"],
             )
+        except StaleVersion as exc:
+            form.add_error(None, exc.detail)
+            return render(request, "identity/apitoken_edit.html",
+                          {"form": form, "token": token}, status=409)
         except InvalidInput as exc:
             apply_errors(form, exc, TOKEN_FORM_FIELDS.get)
         else:

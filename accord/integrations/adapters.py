@@ -6,6 +6,7 @@ the API, finds the existing record a row stands for, and writes. The engine
 only talks to adapters, so deals or products add one adapter each.
 """
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -33,6 +34,9 @@ from accord.search import fold
 from . import cells, values
 from .models import ExternalId
 
+# Dates before this are misread or placeholder cells (1900-01-01 is a common
+# spreadsheet default), not the start of a real deal.
+EARLIEST_OPENED_ON = dt.date(1970, 1, 1)
 NAME_LOOKUP_BATCH = 100  # OR-ed conditions per query; SQLite caps expression depth at 1000
 
 
@@ -561,6 +565,10 @@ class DealAdapter(Adapter):
         closed_on = draft.values.get("closed_on")
         if opened_on > timezone.localdate():
             draft.fail(*draft.origin["opened_on"], "A deal cannot have begun in the future.")
+        elif opened_on < EARLIEST_OPENED_ON:
+            draft.fail(*draft.origin["opened_on"], "A deal cannot have begun before "
+                                                   f"{EARLIEST_OPENED_ON.isoformat()}; "
+                                                   "check the date.")
         elif closed_on is not None and opened_on > closed_on:
             draft.fail(*draft.origin["opened_on"], "The deal began after it closed; check "
                                                    "both dates.")

@@ -291,8 +291,9 @@ DEAL_TARGETS = [
     Target("expected_close_date", _("Expected close"), "date", synonyms=(
         "Expected close date", "Expected closing date", "Forecast close date")),
     Target("opened_on", _("Began on (dates the deal's history; new deals only)"), "date",
-           synonyms=("Engage date", "Engaged on", "Created date", "Created on", "Open date",
-                     "Opened on", "Start date", "Date created")),
+           synonyms=("Began on", "Begin date", "Engage date", "Engaged on", "Created",
+                     "Created date", "Created on", "Open date", "Opened on", "Start date",
+                     "Date created")),
     Target("closed_on", _("Closed on (won or lost deals)"), "date", synonyms=(
         "Close date", "Closing date", "Date closed", "Won date", "Lost date")),
     Target("close_reason", _("Won or lost reason"), synonyms=(

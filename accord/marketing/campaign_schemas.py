@@ -146,7 +146,10 @@ class CampaignReport(Schema):
     links: list[dict] = Field(description="Each tracked link with its clicks.")
     subject_test: dict | None = Field(description="With a subject test: `a` and `b` (subject, "
                                       "sent, opened, clicked, open_rate, click_rate), `held`, "
-                                      "`metric`, `ends_at` and `winner` (null until chosen).")
+                                      "`metric`, `ends_at`, `winner` (null until chosen) "
+                                      "and `skipped` (true when the campaign had fewer than "
+                                      "two recipients, so no test was run and everyone got "
+                                      "A).")
 
 
 class SuppressionFilters(Schema):

@@ -101,12 +101,18 @@ def template_edit(request, pk: int):
 
 
 def _preview_contact(request) -> Contact | None:
-    """The contact chosen to fill the template in for; 404 when the member may not see it."""
-    pk = as_pk(request.GET.get("contact") or request.POST.get("contact"))
-    if pk is None or not can(request, "contacts.view"):
+    """The contact chosen to fill the template in for, None when none was chosen.
+
+    404 when the id is not one of a contact the member may see: unknown, in
+    the bin, of another organisation or hidden by record visibility.
+    """
+    given = request.GET.get("contact") or request.POST.get("contact")
+    if not given:
         return None
-    contact = Contact.objects.filter(pk=pk, deleted_at__isnull=True).first()
-    if contact is not None and not can_see(request.membership, contact, Area.CONTACTS):
+    pk = as_pk(given)
+    contact = (Contact.objects.filter(pk=pk, deleted_at__isnull=True).first()
+               if pk is not None and can(request, "contacts.view") else None)
+    if contact is None or not can_see(request.membership, contact, Area.CONTACTS):
         raise Http404(_("No contact with this id."))
     return contact
 

@@ -310,6 +310,14 @@ def clean_campaign(data: dict, *, current: Campaign | None = None) -> dict:
             errors.add("in_recipient_time_zone", "Choose a time to send at: each recipient "
                                                  "gets the e-mail at that time of day in "
                                                  "their own time zone.")
+    elif "scheduled_at" in data and out["scheduled_at"] is None and current is not None \
+            and current.in_recipient_time_zone:
+        # Refused rather than switched off quietly: a draft keeping the flag
+        # without a time would mean nothing, and the caller may have meant to
+        # move the time, not to give up sending by time zone.
+        errors.add("scheduled_at", "This campaign is sent in each recipient's time zone, "
+                                   "which needs a time; to keep it as a draft, also set "
+                                   "in_recipient_time_zone to false.")
     errors.raise_if_any()
     return out
 
@@ -403,9 +411,16 @@ def cancel_campaign(org, actor, campaign: Campaign, *,
     campaign.status = CampaignStatus.CANCELLED
     campaign.finished_at = timezone.now()
     campaign.save_new_version()
+    # Rows still waiting (for their time zone, a retry or the subject test's
+    # winner) will never go: marked so, the sender cannot claim them, since it
+    # only takes `pending` rows, and the report does not show them as waiting.
+    not_sent = CampaignRecipient.objects.filter(
+        campaign=campaign, status__in=(RecipientStatus.PENDING, RecipientStatus.HELD),
+    ).update(status=RecipientStatus.CANCELLED, next_attempt_at=None)
 
     audit.record(org, actor, Action.UPDATE, campaign,
-                 changes={"status": [before, CampaignStatus.CANCELLED]})
+                 changes={"status": [before, CampaignStatus.CANCELLED],
+                          "not_sent": [None, not_sent]})
     events.emit(org, actor, "campaign.cancelled", campaign, data=_event_data(campaign))
     return campaign
 
@@ -614,6 +629,9 @@ def start_due_campaigns(now: dt.datetime | None = None) -> int:
 # Suppression list
 
 
+SUPPRESSED_ADDRESS_LENGTH = SuppressedAddress._meta.get_field("address").max_length
+
+
 def suppress_address(org, actor, address: str, *, reason: str = SuppressionReason.MANUAL,
                      note: str = "", campaign: Campaign | None = None) -> SuppressedAddress:
     """Put `address` on the suppression list (once); InvalidInput for a bad address."""
@@ -621,6 +639,9 @@ def suppress_address(org, actor, address: str, *, reason: str = SuppressionReaso
     cleaned = clean_email(address or "", "address", errors)
     if not cleaned and not errors.errors:
         errors.add("address", "Enter an e-mail address.", "required")
+    elif cleaned and len(cleaned) > SUPPRESSED_ADDRESS_LENGTH:
+        errors.add("address", "Enter a valid e-mail address of at most "
+                              f"{SUPPRESSED_ADDRESS_LENGTH} characters.", "too_long")
     if reason not in SuppressionReason.values:
         errors.add("reason", "Choose a reason from the list.")
     if len(note or "") > 300:

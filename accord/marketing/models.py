@@ -195,6 +195,7 @@ class RecipientStatus(models.TextChoices):
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
     BOUNCED = "bounced", _("Bounced")
+    CANCELLED = "cancelled", _("Not sent: the campaign was cancelled")
 
 
 class ExclusionReason(models.TextChoices):

@@ -43,9 +43,11 @@ def report(campaign) -> dict:
 
 
 def _subject_test(campaign, statuses: dict) -> dict | None:
-    """Each half's subject and figures, how many are held, and the winner once chosen."""
+    """Each half's subject and figures, how many are held, and the winner once chosen;
+    `skipped` when the campaign had too few recipients to run the test."""
     if not subject_test.is_test(campaign):
         return None
     return {**subject_test.figures(campaign), "held": statuses[RecipientStatus.HELD],
             "metric": campaign.test_metric, "ends_at": campaign.test_ends_at,
-            "winner": campaign.winner or None}
+            "winner": campaign.winner or None,
+            "skipped": subject_test.was_skipped(campaign)}

@@ -21,13 +21,20 @@ from django.utils import timezone
 from accord.audit import services as audit
 from accord.audit.models import Action
 
-from .models import Campaign, CampaignRecipient, RecipientStatus, TestMetric
+from .models import Campaign, CampaignRecipient, CampaignStatus, RecipientStatus, TestMetric
 
 logger = logging.getLogger(__name__)
 
 VARIANTS = ("a", "b")
 MAX_HOURS = 168  # a week; a test longer than that outlives the campaign's news
 CHUNK = 500  # ids per UPDATE
+MIN_RECIPIENTS = 2  # one per half; fewer and there is nothing to compare
+
+
+def was_skipped(campaign: Campaign) -> bool:
+    """Whether the campaign started without running its test, having too few recipients."""
+    return (is_test(campaign) and campaign.started_at is not None
+            and campaign.test_ends_at is None)
 
 
 def is_test(campaign: Campaign) -> bool:
@@ -38,11 +45,16 @@ def split(campaign: Campaign, now: dt.datetime) -> dict:
     """Put the test share of the waiting recipients in halves A and B and hold the others.
 
     The draw is seeded with the campaign's id, so it is the same if repeated.
-    Returns how many went to each half and how many are held.
+    Returns how many went to each half and how many are held. With fewer than
+    two waiting recipients no test is run: nobody is held, everyone gets A,
+    and `test_ends_at` stays empty.
     """
     waiting = list(CampaignRecipient.objects.filter(
         campaign=campaign, status=RecipientStatus.PENDING).order_by("pk")
         .values_list("pk", flat=True))
+    if len(waiting) < MIN_RECIPIENTS:
+        campaign.test_ends_at = None
+        return {"a": 0, "b": 0, "held": 0}
     random.Random(campaign.pk).shuffle(waiting)  # noqa: S311 - a fair draw, not a secret
     size = len(waiting) if campaign.test_percent >= 100 else max(
         min(2, len(waiting)), round(len(waiting) * campaign.test_percent / 100))
@@ -93,13 +105,16 @@ def figures(campaign: Campaign) -> dict:
 def choose_winner(org, campaign: Campaign, now: dt.datetime | None = None) -> str:
     """Choose the winning subject once the test is over and release the held recipients.
 
-    Returns the winner ("a" or "b"), or "" while the test still runs.
+    Returns the winner ("a" or "b"), or "" while the test still runs or when the
+    campaign was cancelled.
     """
     now = now or timezone.now()
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
         if campaign.winner:
             return campaign.winner
+        if campaign.status == CampaignStatus.CANCELLED:
+            return ""  # nobody is left to send the winner to
         if campaign.test_ends_at is None or campaign.test_ends_at > now:
             return ""
         halves = figures(campaign)

@@ -167,3 +167,37 @@ def test_only_admins_and_managers_reach_rules(org, make_member, api_client_for, 
     response = api_client_for(membership).get("/api/v1/rules")
 
     assert response.status_code == status
+
+
+def test_a_date_rule_counts_only_from_a_contact_custom_field_of_type_date(org, admin, in_org,
+                                                                          api_client_for):
+    from accord.customers.models import CustomField
+
+    with in_org(org):
+        CustomField.objects.create(organization=org, entity="contact", key="renewal",
+                                   label="Renewal", field_type="date")
+        CustomField.objects.create(organization=org, entity="contact", key="notes",
+                                   label="Notes", field_type="text")
+    client = api_client_for(admin)
+
+    def post(date):
+        return client.post("/api/v1/rules", {
+            "name": "Due", "trigger": "date_reached", "settings": {"date": date},
+            "actions": [{"type": "add_tag", "tag": "due"}]}, content_type="application/json")
+
+    missing, not_a_date = post("contact.custom.no_such_field"), post("contact.custom.notes")
+    dated = post("contact.custom.renewal")
+
+    for refused in (missing, not_a_date):
+        assert refused.status_code == 422
+        assert [error["field"] for error in refused.json()["errors"]] == ["settings.date"]
+    assert dated.status_code == 201
+    assert dated.json()["settings"]["date"] == "contact.custom.renewal"
+
+
+def test_the_api_description_of_the_trigger_names_every_trigger(client):
+    schema = client.get("/api/v1/openapi.json").json()
+    described = schema["components"]["schemas"]["RuleIn"]["properties"]["trigger"]["description"]
+
+    assert described.startswith("created, field_changed, stage_moved, ticket_status, "
+                                "date_reached, event, behaviour or schedule;")

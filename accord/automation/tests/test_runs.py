@@ -343,3 +343,37 @@ def test_a_rule_on_a_custom_date_field_finds_its_contacts_and_catches_up(
     with in_org(org):
         ran_for = set(RuleRun.objects.filter(rule=rule).values_list("object_id", flat=True))
     assert ran_for == {due["Yesterday"].pk, due["Today"].pk}
+
+
+def test_changing_a_date_rules_offset_looks_again_the_same_day(org, admin, in_org, make_rule,
+                                                               eager, api_client_for):
+    today = timezone.now().date()
+    with in_org(org):
+        contact = customers.create_contact(org, admin.user, data={"first_name": "Ada"})
+        month = {
+            days: subscriptions.create_subscription(org, admin.user, data={
+                "plan_name": f"Plan {days}", "mrr": "10", "started_at": "2026-01-01",
+                "contact": contact.pk,
+                "renews_on": (today + dt.timedelta(days=days)).isoformat()})
+            for days in (30, 31)
+        }
+    rule = make_rule(org, trigger="date_reached",
+                     settings={"date": "subscription.renews_on", "days": -30, "time": "00:00"},
+                     actions=[{"type": "add_tag", "tag": "renewal"}])
+    client = api_client_for(admin)
+
+    first = tasks.check_dated_rules()
+    changed = client.patch(f"/api/v1/rules/{rule.pk}", {
+        "settings": {"date": "subscription.renews_on", "days": -31, "time": "00:00"},
+        "version": rule.version}, content_type="application/json")
+    after_change = tasks.check_dated_rules()
+    renamed = client.patch(f"/api/v1/rules/{rule.pk}", {
+        "name": "Renewals", "version": changed.json()["version"]},
+        content_type="application/json")
+    after_rename = tasks.check_dated_rules()
+
+    assert (first, changed.status_code, after_change) == (1, 200, 1)
+    assert (renamed.status_code, after_rename) == (200, 0)
+    with in_org(org):
+        ran_for = sorted(RuleRun.objects.filter(rule=rule).values_list("object_id", flat=True))
+    assert ran_for == sorted([month[30].pk, month[31].pk])

@@ -175,3 +175,17 @@ def test_editing_a_rule_keeps_its_rows_and_refuses_a_stale_copy(org, admin, in_o
     with in_org(org):
         fresh = Rule.objects.get()
     assert (fresh.name, fresh.version, fresh.is_active) == ("Qualify deals", 2, False)
+
+
+def test_a_date_rule_on_an_unknown_custom_field_is_refused_on_the_form(org, admin, in_org,
+                                                                       client_for):
+    response = client_for(admin).post("/settings/rules/new/", builder_post(**{
+        "trigger": "date_reached", "date": "contact.custom.no_such_field", "days": "0",
+        "time": "09:00", "a0:type": "add_tag", "a0:tag": "due", "action": "save"}))
+
+    assert response.status_code == 422
+    assert ("Choose a date: subscription.renews_on, deal.expected_close_date, or "
+            "contact.custom.&lt;key&gt; for a contact custom field of type date.") in (
+        response.content.decode())
+    with in_org(org):
+        assert not Rule.objects.exists()

@@ -67,6 +67,37 @@ def test_production_settings_pass_the_deployment_check(tmp_path):
     assert "no issues" in done.stdout
 
 
+def test_bad_https_settings_are_refused_naming_the_variable(tmp_path):
+    not_a_number = deploy_check(tmp_path, HSTS_SECONDS="abc")
+    negative = deploy_check(tmp_path, HSTS_SECONDS="-5")
+    bad_header = deploy_check(tmp_path, HSTS_SECONDS="31536000", PROXY_SSL_HEADER="X Proto!")
+
+    for done in (not_a_number, negative):
+        assert done.returncode != 0
+        assert "ImproperlyConfigured: HSTS_SECONDS must be a whole number of 0 or more" in (
+            done.stderr)
+    assert bad_header.returncode != 0
+    assert "ImproperlyConfigured: PROXY_SSL_HEADER must be a header name" in bad_header.stderr
+
+
+def test_the_proxy_header_is_read_with_or_without_its_http_prefix(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    shown = {}
+    for given in ("X-Forwarded-Proto", "HTTP_X_FORWARDED_PROTO", "http-x-forwarded-proto"):
+        env = {**os.environ, "ACCORD_VAR_DIR": str(tmp_path), "PROXY_SSL_HEADER": given}
+        env.pop("DJANGO_SETTINGS_MODULE", None)
+        done = subprocess.run(
+            [sys.executable, "-m", "accord", "shell", "-c",
+             "from django.conf import settings; print(settings.SECURE_PROXY_SSL_HEADER)"],
+            env=env, capture_output=True, text=True, timeout=120)
+        shown[given] = done.stdout.strip().splitlines()[-1]
+
+    assert set(shown.values()) == {"('HTTP_X_FORWARDED_PROTO', 'https')"}
+
+
 def test_the_deployment_check_names_what_a_production_set_up_left_out(tmp_path):
     done = deploy_check(tmp_path)
 

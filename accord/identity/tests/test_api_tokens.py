@@ -184,6 +184,11 @@ def test_form_names_a_missing_scope_and_a_past_expiry_beside_the_fields(org, mem
         assert not ApiToken.objects.exists()
 
 
+def shown_fingerprint(page) -> str:
+    """The hidden fingerprint of the token as an edit page showed it."""
+    return re.search(r'name="fingerprint" value="([^"]+)"', page.content.decode()).group(1)
+
+
 def bearer(raw: str) -> Client:
     return Client(headers={"Authorization": f"Bearer {raw}"})
 
@@ -309,7 +314,7 @@ def test_a_tokens_scopes_and_expiry_are_changed_without_changing_the_token(org, 
     page = client.get(f"/settings/api-tokens/{token.pk}/edit")
     saved = client.post(f"/settings/api-tokens/{token.pk}/edit", {
         "name": "Billing sync (writes)", "scopes": ["contacts:write"],
-        "expires_on": "2030-06-30"})
+        "expires_on": "2030-06-30", "fingerprint": shown_fingerprint(page)})
     created = bearer(raw).post("/api/v1/contacts", {"first_name": "Ana"},
                                content_type="application/json")
 
@@ -324,6 +329,7 @@ def test_a_tokens_scopes_and_expiry_are_changed_without_changing_the_token(org, 
         entry = AuditEntry.objects.filter(entity="api_token").order_by("-id").first()
     assert (token.name, token.scopes) == ("Billing sync (writes)", ["contacts:write"])
     assert token.expires_at == dt.datetime(2030, 6, 30, 23, 59, 59, tzinfo=dt.UTC)
+    assert entry.action == "update"
     assert entry.changes == {
         "name": ["Billing sync", "Billing sync (writes)"],
         "scopes": [["contacts:read"], ["contacts:write"]],
@@ -338,9 +344,10 @@ def test_editing_a_token_names_bad_values_and_keeps_the_old_ones(org, member, cl
     with in_org(org):
         token = ApiToken.objects.get()
 
+    page = client.get(f"/settings/api-tokens/{token.pk}/edit")
     answer = client.post(f"/settings/api-tokens/{token.pk}/edit",
                          {"name": "Sync", "scopes": ["contacts:read"],
-                          "expires_on": "2001-01-01"})
+                          "expires_on": "2001-01-01", "fingerprint": shown_fingerprint(page)})
 
     assert answer.status_code == 422
     assert "Choose an expiry in the future." in answer.content.decode()
@@ -359,8 +366,11 @@ def test_only_the_owner_or_an_admin_edits_a_live_token(org, admin, member, make_
         services.revoke_token(org, member.user, revoked)
 
     by_other = client_for(other).get(f"/settings/api-tokens/{token.pk}/edit")
+    with in_org(org):
+        fingerprint = services.token_fingerprint(token)
     by_admin = client_for(admin).post(f"/settings/api-tokens/{token.pk}/edit",
-                                      {"name": "Mine", "scopes": ["*"]})
+                                      {"name": "Mine", "scopes": ["*"],
+                                       "fingerprint": fingerprint})
     on_revoked = client_for(member).get(f"/settings/api-tokens/{revoked.pk}/edit")
 
     assert by_other.status_code == 404
@@ -369,3 +379,59 @@ def test_only_the_owner_or_an_admin_edits_a_live_token(org, admin, member, make_
     with in_org(org):
         token.refresh_from_db()
     assert token.scopes == ["*"]
+
+
+def test_a_stale_token_edit_is_refused_and_the_other_change_kept(org, member, admin,
+                                                                 client_for, in_org):
+    mine, theirs = client_for(member), client_for(admin)
+    create_in_ui(mine, scopes=["contacts:read"])
+    with in_org(org):
+        token = ApiToken.objects.get()
+    url = f"/settings/api-tokens/{token.pk}/edit"
+    my_page, their_page = mine.get(url), theirs.get(url)
+
+    first = theirs.post(url, {"name": "Billing sync", "scopes": ["deals:read"],
+                              "fingerprint": shown_fingerprint(their_page)})
+    stale = mine.post(url, {"name": "Renamed", "scopes": ["contacts:read"],
+                            "fingerprint": shown_fingerprint(my_page)})
+    without = mine.post(url, {"name": "Renamed", "scopes": ["contacts:read"]})
+
+    assert first.status_code == 302
+    assert stale.status_code == 409
+    assert "This token was changed by someone else since you opened it." in (
+        stale.content.decode())
+    assert without.status_code == 422
+    assert "reload it and make your change again" in without.content.decode()
+    with in_org(org):
+        token.refresh_from_db()
+    assert (token.name, token.scopes) == ("Billing sync", ["deals:read"])
+
+
+def test_everything_and_areas_together_are_refused_on_create_and_edit(org, member, client_for,
+                                                                      in_org):
+    client = client_for(member)
+    both = ["*", "contacts:read"]
+
+    created = client.post("/settings/api-tokens/", {"name": "Sync", "scopes": both})
+    create_in_ui(client, scopes=["contacts:read"])
+    with in_org(org):
+        token = ApiToken.objects.get()
+    url = f"/settings/api-tokens/{token.pk}/edit"
+    edited = client.post(url, {"name": "Sync", "scopes": both,
+                               "fingerprint": shown_fingerprint(client.get(url))})
+
+    message = "Choose either everything your role allows or some areas, not both."
+    for answer in (created, edited):
+        assert answer.status_code == 422
+        assert message in answer.content.decode()
+    with in_org(org):
+        assert list(ApiToken.objects.values_list("scopes", flat=True)) == [["contacts:read"]]
+
+
+def test_the_readme_lists_every_scope_area():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("- **Scopes**", 1)[1].split("- **The role still applies**", 1)[0]
+
+    assert [area for area in scopes.AREAS if f"`{area}`" not in section] == []

@@ -203,3 +203,22 @@ def test_a_parent_named_in_the_file_is_one_company_whichever_row_comes_first(
         companies = sorted(Company.objects.values_list("name", "parent__name", "country"))
     assert companies == [("Acme Corporation", None, "US"),
                          ("Bluth Company", "Acme Corporation", "US")]
+
+
+def test_the_help_and_the_readme_name_every_kind_of_record_the_command_takes():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from accord.integrations import entities
+
+    shown = subprocess.run([sys.executable, "-m", "accord", "import", "--help"],
+                           capture_output=True, text=True, timeout=120).stdout
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    [table_row] = [line for line in readme.splitlines() if line.startswith("| `accord import")]
+    plural = {"company": "companies"}
+
+    described = " ".join(shown.split("positional arguments", 1)[0].split())
+    for entity in entities.REGISTRY:
+        assert plural.get(entity, f"{entity}s") in described, entity
+        assert entity in table_row.split("--entity ", 1)[1].split(" ", 1)[0].split("\\|"), entity

@@ -348,3 +348,36 @@ def test_a_begin_date_after_the_close_or_in_the_future_fails_its_cell(seller, ad
         3: [{"column": "Engage date", "value": "2999-01-01",
              "reason": "A deal cannot have begun in the future."}],
     }
+
+
+def test_a_begin_date_before_1970_fails_its_cell(seller, admin, in_org, tmp_path):
+    path = tmp_path / "deals.csv"
+    path.write_text(
+        "Deal,Stage,Began on,Amount,Account\n"
+        "Placeholder,Prospecting,1900-01-01,,Acme\n"
+        "First day,Prospecting,1970-01-01,,Acme\n")
+
+    summary, _ = run(str(path), org=seller.slug, entity="deal")
+
+    assert (summary["created"], summary["failed"]) == (1, 1)
+    with in_org(seller):
+        job = ImportJob.objects.get(pk=summary["import_id"])
+        problems = dict(job.ledger.exclude(errors=[]).values_list("row", "errors"))
+        began = StageChange.objects.get(deal__name="First day").changed_at
+    assert problems == {
+        2: [{"column": "Began on", "value": "1900-01-01",
+             "reason": "A deal cannot have begun before 1970-01-01; check the date."}],
+    }
+    assert began.date() == dt.date(1970, 1, 1)
+
+
+@pytest.mark.parametrize("heading", ["Began on", "Created", "began on"])
+def test_a_began_on_or_created_column_is_read_as_the_begin_date(seller, admin, heading,
+                                                                tmp_path):
+    path = tmp_path / "deals.csv"
+    path.write_text(f"Deal,Stage,{heading},Account\nOld one,Prospecting,2025-03-04,Acme\n")
+
+    summary, _ = run(str(path), org=seller.slug, entity="deal")
+
+    assert "opened_on" in summary["mapping"].values()
+    assert (summary["created"], summary["failed"]) == (1, 0)

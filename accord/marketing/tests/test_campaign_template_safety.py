@@ -51,8 +51,13 @@ def test_preview_offers_and_fills_in_only_contacts_the_member_may_see(
     admin_api = api_client_for(admin).get(
         f"/api/v1/templates/{template.pk}/preview?contact_id={theirs.pk}")
 
+    unknown_page = client.get(f"/templates/{template.pk}/?contact=999999")
+    unknown_frame = client.get(f"/templates/{template.pk}/preview.html?contact=999999")
+    not_an_id = client.get(f"/templates/{template.pk}/?contact=abc")
+
     assert [c.pk for c in page.context["contacts"]] == [mine.pk]
     assert hidden_page.status_code == hidden_frame.status_code == hidden_api.status_code == 404
+    assert unknown_page.status_code == unknown_frame.status_code == not_an_id.status_code == 404
     assert b"Hidden" not in hidden_frame.content
     assert "<p>Hi Mine</p>" in own_frame.content.decode()
     assert own_api.status_code == 200

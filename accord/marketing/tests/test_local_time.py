@@ -117,3 +117,56 @@ def test_a_campaign_in_recipients_time_zones_needs_a_time(org, admin, world, cli
 
     assert answer.status_code == 422
     assert "each recipient gets the e-mail at that time of day" in answer.content.decode()
+
+
+def test_taking_the_time_off_a_campaign_in_recipients_zones_needs_the_flag_off(
+        org, admin, world, in_org, api_client_for):
+    _people, segment, template = world
+    api = api_client_for(admin)
+    made = api.post("/api/v1/campaigns", {
+        "name": "Morning", "template_id": template.pk, "segment_id": segment.pk,
+        "from_email": "news@northwind.example", "in_recipient_time_zone": True,
+        "scheduled_at": (timezone.now() + dt.timedelta(days=2)).isoformat()},
+        content_type="application/json").json()
+    url = f"/api/v1/campaigns/{made['id']}"
+
+    refused = api.patch(url, {"scheduled_at": None, "version": made["version"]},
+                        content_type="application/json")
+    unchanged = api.get(url).json()
+    unscheduled = api.patch(url, {"scheduled_at": None, "in_recipient_time_zone": False,
+                                  "version": made["version"]},
+                            content_type="application/json")
+
+    assert refused.status_code == 422
+    assert [error["field"] for error in refused.json()["errors"]] == ["scheduled_at"]
+    assert (unchanged["status"], unchanged["in_recipient_time_zone"]) == ("scheduled", True)
+    assert unscheduled.status_code == 200
+    assert (unscheduled.json()["status"], unscheduled.json()["scheduled_at"],
+            unscheduled.json()["in_recipient_time_zone"]) == ("draft", None, False)
+
+
+def test_cancelling_marks_recipients_waiting_for_their_zone_not_sent(
+        org, admin, world, in_org, client_for, smtp_inbox):
+    _people, segment, template = world
+    with in_org(org):
+        campaign = campaigns.create_campaign(org, admin.user, data={
+            "name": "Morning", "template": template.pk, "segment": segment.pk,
+            "from_email": "news@northwind.example", "in_recipient_time_zone": True,
+            "scheduled_at": timezone.now() + dt.timedelta(hours=20)})
+        campaign = campaigns.start_campaign(org, admin.user, campaign, by_schedule=True)
+        waiting = CampaignRecipient.objects.filter(status="pending").count()
+    client = client_for(admin)
+
+    cancelled = client.post(f"/campaigns/{campaign.pk}/cancel/", {"version": campaign.version})
+    with in_org(org):
+        CampaignRecipient.objects.update(next_attempt_at=timezone.now())  # all now due
+        sent = sending.send_campaign(org, campaigns.get_campaign(campaign.pk))
+        statuses = set(CampaignRecipient.objects.values_list("status", flat=True))
+    page = client.get(f"/campaigns/{campaign.pk}/").content.decode()
+
+    assert waiting == 3
+    assert cancelled.status_code == 302
+    assert (sent, smtp_inbox.messages) == (0, [])
+    assert statuses == {"cancelled"}
+    assert "<dt>Waiting</dt><dd>0</dd>" in page
+    assert "Not sent: the campaign was cancelled</dt><dd>3</dd>" in page

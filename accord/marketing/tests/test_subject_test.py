@@ -154,3 +154,75 @@ def test_the_campaign_page_sets_up_the_test_and_shows_both_halves(
     assert "10 recipients are held until the winner is chosen" in page
     assert 'id="subject-test"' in page
     assert "B: {{ contact.first_name }}, your spring offer" in page
+
+
+def test_with_one_recipient_no_test_is_run_and_the_report_says_so(
+        org, admin, in_org, api_client_for, client_for, smtp_inbox):
+    with in_org(org):
+        contact = customer_services.create_contact(org, admin.user, data={
+            "first_name": "Solo", "email": "solo@example.com"})
+        customer_services.record_consent(org, admin.user, contact, channel="email",
+                                         purpose="marketing", status="granted",
+                                         method="web_form")
+        segment = Segment.objects.create(organization=org, name="Just one",
+                                         conditions={"all": []})
+        template = campaigns.create_template(org, admin.user, data={
+            "name": "Spring", "subject": A, "html": "<p>Hello</p>"})
+    api = api_client_for(admin)
+    made = create(api, segment, template, subject_b=B, test_percent=40, test_hours=2).json()
+
+    started = api.post(f"/api/v1/campaigns/{made['id']}/start").json()
+    with in_org(org):
+        campaign = Campaign.objects.get()
+        sent = sending.send_campaign(org, campaign)
+        campaign.refresh_from_db()
+    report = api.get(f"/api/v1/campaigns/{campaign.pk}/report").json()["subject_test"]
+    page = client_for(admin).get(f"/campaigns/{campaign.pk}/").content.decode()
+
+    assert started["test_ends_at"] is None
+    assert (sent, campaign.status) == (1, "sent")
+    assert subjects(smtp_inbox) == {"A": 1}
+    assert (report["skipped"], report["ends_at"], report["held"]) == (True, None, 0)
+    assert "No test was run: with fewer than two recipients" in page
+    assert "held until the winner is chosen" not in page
+
+
+def test_a_test_that_ran_is_not_reported_as_skipped(org, admin, twenty, in_org,
+                                                    api_client_for):
+    segment, template = twenty
+    api = api_client_for(admin)
+    made = create(api, segment, template, subject_b=B, test_percent=40).json()
+    before = api.get(f"/api/v1/campaigns/{made['id']}/report").json()["subject_test"]
+    api.post(f"/api/v1/campaigns/{made['id']}/start")
+    after = api.get(f"/api/v1/campaigns/{made['id']}/report").json()["subject_test"]
+
+    assert (before["skipped"], after["skipped"]) == (False, False)
+
+
+def test_cancelling_during_the_test_marks_the_held_recipients_not_sent(
+        org, admin, twenty, in_org, api_client_for, client_for, smtp_inbox):
+    segment, template = twenty
+    api = api_client_for(admin)
+    made = create(api, segment, template, subject_b=B, test_percent=40, test_hours=2).json()
+    started = api.post(f"/api/v1/campaigns/{made['id']}/start").json()
+    with in_org(org):
+        campaign = Campaign.objects.get()
+        sending.send_campaign(org, campaign)
+
+    cancelled = api.post(f"/api/v1/campaigns/{made['id']}/cancel?version={started['version']}")
+    with in_org(org):
+        Campaign.objects.filter(pk=campaign.pk).update(
+            test_ends_at=timezone.now() - dt.timedelta(minutes=1))
+        later = sending.send_campaign(org, campaign)
+        winner = subject_test.choose_winner(org, campaign)
+    report = api.get(f"/api/v1/campaigns/{made['id']}/report").json()
+    page = client_for(admin).get(f"/campaigns/{made['id']}/").content.decode()
+
+    assert cancelled.status_code == 200
+    assert later == 0
+    assert len(smtp_inbox.messages) == 8
+    assert (report["statuses"]["held"], report["statuses"]["pending"]) == (0, 0)
+    assert report["statuses"]["cancelled"] == 12
+    assert report["subject_test"]["held"] == 0
+    assert winner == ""
+    assert "Not sent: the campaign was cancelled</dt><dd>12</dd>" in page

@@ -42,16 +42,22 @@ def test_an_address_is_added_once_listed_read_and_taken_off(org, admin, api_clie
     assert actions == ["create", "create", "delete"]
 
 
-def test_bad_input_is_refused_naming_the_field(org, admin, api_client_for):
+def test_bad_input_is_refused_naming_the_field(org, admin, api_client_for, in_org):
     api = api_client_for(admin)
 
     bad_address = add(api, address="not an address")
     bad_reason = add(api, address="x@example.com", reason="because")
     bad_filter = api.get(API, {"reason": "because"})
+    too_long = add(api, address=f"{'a' * 64}@{'b' * 63}.{'c' * 63}.{'d' * 63}.{'e' * 47}.com")
 
     assert [error["field"] for error in bad_address.json()["errors"]] == ["address"]
+    assert too_long.status_code == 422
+    assert [(error["field"], error["message"]) for error in too_long.json()["errors"]] == [
+        ("address", "Enter a valid e-mail address of at most 254 characters.")]
     assert [error["field"] for error in bad_reason.json()["errors"]] == ["reason"]
     assert bad_filter.status_code == 422
+    with in_org(org):
+        assert not SuppressedAddress.objects.exists()
 
 
 def test_only_campaign_managers_use_the_list_and_only_their_own(

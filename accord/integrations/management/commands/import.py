@@ -27,8 +27,9 @@ class _RollBack(Exception):
 
 class Command(BaseCommand):
     help = (
-        "Import contacts or companies from a CSV, XLSX or vCard file, in this process (no "
-        "worker needed). Columns are mapped from their headers, or by --mapping. Rows that "
+        "Import companies, contacts, deals, leads, orders or products (as --entity says) "
+        "from a CSV, XLSX or vCard file, in this process (no worker needed). Columns are "
+        "mapped from their headers, or by --mapping. Rows that "
         "match an existing record are handled as --duplicates says. A progress bar goes to "
         "stderr on a terminal, and the first problems are listed there; the last line on "
         "stdout is a JSON summary with the counts of created, updated, skipped and failed "
