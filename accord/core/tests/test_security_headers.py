@@ -49,7 +49,11 @@ def deploy_check(tmp_path, **env):
 
     base = {key: value for key, value in os.environ.items()
             if key not in {"DEBUG", "SECURE_COOKIES", "HSTS_SECONDS", "SSL_REDIRECT",
-                           "DJANGO_SETTINGS_MODULE"}}
+                           "PROXY_SSL_HEADER", "HSTS_INCLUDE_SUBDOMAINS", "HSTS_PRELOAD",
+                           "DJANGO_SETTINGS_MODULE",
+                           # Set by the browser tests of this process; a deployment
+                           # never runs with it, and the check warns about it.
+                           "DJANGO_ALLOW_ASYNC_UNSAFE"}}
     base.update({"ACCORD_VAR_DIR": str(tmp_path), "SECRET_KEY": secrets.token_urlsafe(50),
                  "ALLOWED_HOSTS": "crm.example.com", "DATABASE_URL": "sqlite:///:memory:",
                  "BROKER_URL": "filesystem://"})
