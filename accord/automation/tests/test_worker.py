@@ -8,6 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from django.db import OperationalError
 
 from accord.activities.models import Activity
 from accord.automation import runner
@@ -19,9 +20,15 @@ from accord.customers.models import ContactTag
 
 def wait_for_run(org, in_org, rule, *, status="done", seconds=60):
     deadline = time.monotonic() + seconds
+    run = None
     while time.monotonic() < deadline:
-        with in_org(org):
-            run = RuleRun.objects.filter(rule=rule).first()
+        try:
+            with in_org(org):
+                run = RuleRun.objects.filter(rule=rule).first()
+        except OperationalError:
+            # SQLite's shared in-memory test database refuses a read while the
+            # worker thread writes ("table is locked"); look again.
+            run = None
         if run is not None and run.status == status:
             return run
         time.sleep(0.1)
