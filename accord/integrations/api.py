@@ -48,7 +48,7 @@ def create_import(request: HttpRequest, file: File[UploadedFile], entity: Form[s
     dry_run and id_system. Answers 202 with the queued job; poll it.
     """
     allow(request, "imports.run")
-    kind = entities.get(entity)
+    kind = entities.for_org(request.organization, entity)
     if kind is not None:
         allow(request, kind.permission_to_add())
     job = services.create_job(
