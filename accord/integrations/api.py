@@ -50,7 +50,8 @@ def create_import(request: HttpRequest, file: File[UploadedFile], entity: Form[s
     allow(request, "imports.run")
     kind = entities.for_org(request.organization, entity)
     if kind is not None:
-        allow(request, kind.permission_to_add())
+        for permission in kind.permissions_to_import():
+            allow(request, permission)
     job = services.create_job(
         request.organization, request.user, entity=entity, upload=file,
         options=services.parse_json_object(options, "options"),

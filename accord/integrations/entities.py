@@ -64,6 +64,10 @@ class Entity:
     def permission_to_add(self) -> str:
         return self.add_permission or f"{self.permission}.add"
 
+    def permissions_to_import(self) -> list[str]:
+        """Every permission, besides `imports.run`, a member needs to import this entity."""
+        return [self.permission_to_add()]
+
     def targets(self) -> list[Target]:
         """Built-in targets and every active custom field as `cf.<key>`; inside a scope.
 
@@ -451,6 +455,10 @@ class RecordEntity(Entity):
     """The records of one custom type: a target per field the acting member may see."""
 
     record_type: object = None
+
+    def permissions_to_import(self) -> list[str]:
+        # A row matching an earlier import changes that record.
+        return ["records.add", "records.change"]
 
     def targets(self) -> list[Target]:
         """`cf.<key>` for plain fields, `link.<key>` for links, then owner and external id."""

@@ -44,7 +44,8 @@ def import_create(request):
     form = UploadForm(request.POST or None, request.FILES or None, org=request.organization)
     if request.method == "POST" and form.is_valid():
         entity = entities.for_org(request.organization, form.cleaned_data["entity"])
-        require(request.membership, entity.permission_to_add())
+        for permission in entity.permissions_to_import():
+            require(request.membership, permission)
         try:
             job = services.create_job(request.organization, request.user, entity=entity.key,
                                       upload=form.cleaned_data["file"])
@@ -60,7 +61,8 @@ def import_create(request):
 def _job_to_configure(request, pk):
     job = services.get_job(pk)
     entity = entities.for_org(request.organization, job.entity)
-    require(request.membership, entity.permission_to_add() if entity else "records.add")
+    for permission in entity.permissions_to_import() if entity else ["records.add"]:
+        require(request.membership, permission)
     return job
 
 

@@ -98,7 +98,7 @@ class Command(BaseCommand):
             if kind is None:
                 raise CommandError(f"There is nothing called {entity!r} to import; use one "
                                    "of: " + ", ".join(entities.keys_for(organization)) + ".")
-            for permission in ("imports.run", kind.permission_to_add()):
+            for permission in ("imports.run", *kind.permissions_to_import()):
                 if not has_permission(member, permission):
                     raise CommandError(f"{member.user.email} may not import "
                                        f"{str(kind.plural).lower()}: their role does not "
