@@ -130,8 +130,11 @@ def clean_mapping(entity: entities.Entity, mapping) -> dict:
 def _entity(org, key) -> entities.Entity:
     entity = entities.for_org(org, key)
     if entity is None:
-        raise InvalidInput({"entity": f"There is nothing called “{key}” to import; choose "
-                                      "one of: " + ", ".join(entities.keys_for(org)) + "."})
+        known = ", ".join(entities.keys_for(org))
+        if str(key or "").startswith(entities.RECORD_PREFIX):
+            raise InvalidInput({"entity": f"There is no active record type “{key}” to "
+                                          f"import; choose one of: {known}."})
+        raise InvalidInput({"entity": f"Choose what the file holds: {known}."})
     return entity
 
 

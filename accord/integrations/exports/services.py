@@ -58,9 +58,11 @@ class _StoredFile(File):
 def check_request(entity: str, format: str, query: str = "", viewer=None) -> None:
     """Raise InvalidInput naming `entity`, `format` or the bad list parameter."""
     if entity not in ExportEntity.values and spec_for(entity) is None:
-        raise InvalidInput({"entity": f"There is nothing called “{entity}” to export; export "
-                                      "one of: " + ", ".join(ExportEntity.values) + ", or "
-                                      "record:<key> for an active record type."})
+        if entity.startswith("record:"):
+            raise InvalidInput({"entity": f"There is no active record type “{entity}” to "
+                                          "export."})
+        raise InvalidInput({"entity": "Export one of: " + ", ".join(ExportEntity.values)
+                            + ", or record:<key> for an active record type."})
     if format not in ExportFormat.values:
         raise InvalidInput({"format": "Export as one of: " + ", ".join(ExportFormat.values)
                             + "."})

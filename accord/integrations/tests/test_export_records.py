@@ -189,7 +189,7 @@ def test_an_unknown_record_type_answers_422_naming_the_entity(org, admin, api_cl
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "entity"
     assert response.json()["errors"][0]["message"].startswith(
-        "There is nothing called “record:boat” to export;")
+        "There is no active record type “record:boat” to export.")
 
 
 def test_the_exports_page_offers_active_record_types(org, admin, in_org, client_for):

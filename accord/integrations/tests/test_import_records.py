@@ -200,7 +200,7 @@ def test_the_api_names_an_unknown_record_type(org, admin, api_client_for):
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "entity"
     assert response.json()["errors"][0]["message"].startswith(
-        "There is nothing called “record:boat” to import; choose one of: contact,")
+        "There is no active record type “record:boat” to import; choose one of: contact,")
 
 
 def test_read_only_members_cannot_import_records(org, make_member, types, api_client_for):
@@ -223,3 +223,21 @@ def test_the_wizard_offers_the_organisations_active_record_types(org, admin, typ
     assert page.status_code == 200
     assert b'<option value="record:property">Properties</option>' in page.content
     assert b"record:household" not in page.content
+
+
+def test_the_wizard_maps_columns_to_the_types_fields_and_links(org, admin, types, in_org,
+                                                              client_for):
+    client = client_for(admin)
+    upload = SimpleUploadedFile("p.csv", b"Address,Households\n1 Canal Street,Vos\n",
+                                content_type="text/csv")
+
+    created = client.post("/imports/new/", {"entity": "record:property", "file": upload})
+    page = client.get(created["Location"])
+
+    assert created.status_code == 302
+    with in_org(org):
+        job = ImportJob.objects.get()
+    assert job.options["mapping"] == {"Address": "cf.address", "Households": "link.households"}
+    assert page.status_code == 200
+    assert "Households (by title)" in page.content.decode()
+
