@@ -21,13 +21,7 @@ from accord.commerce.validation import clean_product, sku_from_name
 from accord.customers import bulk, custom_fields
 from accord.customers import services as customers
 from accord.customers.duplicates import company_name_keys
-from accord.customers.models import (
-    Company,
-    Contact,
-    ContactEmail,
-    EmailKind,
-    PhoneKind,
-)
+from accord.customers.models import Company, Contact, ContactEmail, EmailKind, PhoneKind
 from accord.customers.validation import clean_company, clean_contact
 from accord.errors import InvalidInput
 from accord.identity.context import acting_member

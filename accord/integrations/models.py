@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accord.core.models import TenantModel, VersionedModel
+from accord.records.models import RecordType
 
 
 class ExportEntity(models.TextChoices):
@@ -82,8 +83,6 @@ class ExportJob(VersionedModel):
         """The entity's label; a custom record type ("record:property") by its plural."""
         if self.entity in ExportEntity.values:
             return str(ExportEntity(self.entity).label)
-        from accord.records.models import RecordType
-
         record_type = RecordType.objects.filter(
             organization_id=self.organization_id,
             key=self.entity.removeprefix("record:")).first()

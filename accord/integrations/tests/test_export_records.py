@@ -199,3 +199,16 @@ def test_the_exports_page_offers_active_record_types(org, admin, in_org, client_
     page = client_for(admin).get("/exports/")
 
     assert b'<option value="record:policy">Policies</option>' in page.content
+
+
+def test_the_exports_page_starts_a_record_export_and_lists_it_by_type(org, admin, in_org,
+                                                                     client_for):
+    with in_org(org):
+        arrange(org, admin.user, with_records=True)
+    client = client_for(admin)
+
+    started = client.post("/exports/", {"entity": "record:policy", "format": "xlsx"})
+    listed = client.get("/exports/")
+
+    assert started.status_code == 302
+    assert ">Policies</a>" in listed.content.decode()
