@@ -25,6 +25,9 @@ from accord.customers.duplicates import company_name_keys
 from accord.customers.models import Company, Contact, ContactEmail, EmailKind, PhoneKind
 from accord.customers.validation import clean_company, clean_contact
 from accord.errors import InvalidInput
+from accord.identity.context import acting_member
+from accord.records import services as records
+from accord.records.models import Record, RelationType
 from accord.sales import leads
 from accord.sales import services as sales
 from accord.sales.models import Deal, Lead, LeadStatus, Pipeline, StageKind
@@ -965,3 +968,150 @@ class OrderAdapter(Adapter):
 ADAPTERS: dict[str, Adapter] = {"contact": ContactAdapter(), "company": CompanyAdapter(),
                                 "deal": DealAdapter(), "product": ProductAdapter(),
                                 "lead": LeadAdapter(), "order": OrderAdapter()}
+
+
+class RecordAdapter(Adapter):
+    """Rows of one custom record type; made per job, as record types differ per organisation.
+
+    Values go through `records.clean_record`, the check of the record form
+    and the API. Links name existing records only: a contact by e-mail, a
+    company by name or domain, a deal by name, a record by its title.
+    """
+
+    model = Record
+    area = "records"
+    has_duplicates = False
+
+    def __init__(self, record_type):
+        self.record_type = record_type
+        self.entity = f"record:{record_type.key}"
+
+    def clean(self, org, draft: Draft, fields: list) -> None:
+        incoming = dict(draft.data.get("custom_fields") or {})
+        origin = {"owner_id": draft.origin.get("owner_id", ("", ""))}
+        for key in incoming:
+            origin[f"values.{key}"] = draft.origin.get(f"custom_fields.{key}", ("", ""))
+        by_key = {custom.key: custom for custom in self._fields}
+        for name, text in draft.data.items():
+            if not name.startswith("link."):
+                continue
+            key = name.removeprefix("link.")
+            column, _text = draft.origin.get(name, ("", text))
+            origin[f"values.{key}"] = (column, text)
+            incoming[key] = self._link(by_key[key], column, text, draft)
+        draft.origin = origin
+        data = {"values": incoming}
+        if "owner" in draft.data:
+            data["owner"] = draft.data["owner"]
+        # Checked even when a link failed, so the error file lists every bad cell.
+        failed = {f"values.{key}" for key in incoming if incoming[key] in (None, [])}
+        try:
+            records.clean_record(org, self.record_type, data, partial=False,
+                                 viewer=acting_member())
+        except InvalidInput as exc:
+            draft.absorb(InvalidInput([error for error in exc.errors
+                                       if not (draft.errors and error["field"] in failed)]))
+        if not draft.errors:
+            draft.values = data
+
+    @cached_property
+    def _fields(self) -> list:
+        return records.fields_of(self.record_type)
+
+    def _link(self, custom, column: str, text: str, draft: Draft):
+        """The id (or ids, for a field linking to several) a link cell names."""
+        names = [part.strip() for part in text.split(";") if part.strip()]
+        if len(names) > 1 and not custom.many:
+            draft.fail(column, text, f"{custom.label} links to one record; name only one.")
+            return None
+        ids = []
+        for name in names:
+            try:
+                ids.append(self._find(custom, name))
+            except ValueError as exc:
+                draft.fail(column, name, str(exc))
+        return ids if custom.many else next(iter(ids), None)
+
+    def _find(self, custom, name: str) -> int:
+        if custom.field_type == RelationType.CONTACT:
+            found = list(ContactEmail.objects.annotate(folded=Lower("address"))
+                         .filter(folded=name.lower(), contact__deleted_at__isnull=True)
+                         .values_list("contact_id", flat=True).distinct()[:2])
+            what = "contact has this e-mail address"
+        elif custom.field_type == RelationType.COMPANY:
+            keys = {("name", fold(name))}
+            if "." in name and " " not in name:
+                keys.add(("domain", name.lower()))
+            lookup = ADAPTERS["company"].lookup(keys, "")
+            found = [lookup[key] for key in sorted(keys) if key in lookup][:1]
+            what = "company has this name or domain"
+        elif custom.field_type == RelationType.DEAL:
+            found = list(Deal.objects.filter(name__iexact=name).values_list("pk", flat=True)[:2])
+            what = "deal has this name"
+        else:
+            found = list(Record.objects.filter(record_type=custom.target, title__iexact=name)
+                         .values_list("pk", flat=True)[:2])
+            what = f"{str(custom.target.singular).lower()} has this title"
+        if not found:
+            raise ValueError(f"No {what}; add it first.")
+        if len(found) > 1:
+            raise ValueError(f"More than one {what}; link it on the record's page instead.")
+        return found[0]
+
+    def keys(self, draft: Draft) -> list[tuple[str, str]]:
+        return [("ext", draft.external_id)] if draft.external_id else []
+
+    def lookup(self, keys, system: str) -> dict:
+        return self.external_keys(keys, system)
+
+    def get(self, record_id):
+        return (Record.objects.select_related("record_type")
+                .filter(pk=record_id, record_type=self.record_type).first())
+
+    def create_many(self, org, actor, drafts: list[Draft]) -> list:
+        return [records.create_record(org, actor, self.record_type, data=draft.values,
+                                      viewer=acting_member())
+                for draft in drafts]
+
+    def changes(self, record, draft: Draft, *, fill_only: bool) -> tuple[dict, dict]:
+        incoming = draft.values["values"]
+        cleaned = records.clean_record(record.organization, self.record_type,
+                                       {"values": incoming}, current=record, partial=True,
+                                       viewer=acting_member())
+        links = records.link_values(record, self._fields)
+        data, before = {}, {}
+        for key in incoming:
+            if key in cleaned["links"]:
+                targets = [target.pk for target in cleaned["links"][key]]
+                new = targets if key in links and isinstance(links[key], list) else next(
+                    iter(targets), None)
+                current = links.get(key)
+            else:
+                new, current = cleaned["values"].get(key), record.values.get(key)
+            if new in (None, "", []) or new == current:
+                continue
+            if fill_only and current not in (None, "", []):
+                continue
+            data.setdefault("values", {})[key] = new
+            before.setdefault("values", {})[key] = current
+        owner = draft.values.get("owner")
+        if owner and owner != record.owner_id and not (fill_only and record.owner_id):
+            data["owner"], before["owner"] = owner, record.owner_id
+        return data, before
+
+    def update(self, org, actor, record, data: dict):
+        return records.update_record(org, actor, record, data=data, viewer=acting_member())
+
+    def remove(self, org, actor, ids: list[int]) -> list[int]:
+        removed = []
+        for record in Record.objects.filter(pk__in=ids, record_type=self.record_type):
+            records.delete_record(org, actor, record)
+            removed.append(record.pk)
+        return removed
+
+
+def adapter_for(entity) -> Adapter:
+    """The adapter of an entity from `entities.for_org`: a record type's own, else the
+    built-in one."""
+    record_type = getattr(entity, "record_type", None)
+    return RecordAdapter(record_type) if record_type is not None else ADAPTERS[entity.key]

@@ -48,9 +48,10 @@ def create_import(request: HttpRequest, file: File[UploadedFile], entity: Form[s
     dry_run and id_system. Answers 202 with the queued job; poll it.
     """
     allow(request, "imports.run")
-    kind = entities.get(entity)
+    kind = entities.for_org(request.organization, entity)
     if kind is not None:
-        allow(request, kind.permission_to_add())
+        for permission in kind.permissions_to_import():
+            allow(request, permission)
     job = services.create_job(
         request.organization, request.user, entity=entity, upload=file,
         options=services.parse_json_object(options, "options"),

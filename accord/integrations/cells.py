@@ -86,6 +86,8 @@ class _Fragment(ValueError):
 
 def _read(target: Target, text: str, date_order: str, number_style: str, tz):
     kind = target.kind
+    if kind == "money":
+        return _money(text, number_style)
     try:
         if kind in ("date", "cf.date"):
             return values.parse_date(text, date_order)
@@ -113,6 +115,24 @@ def _read(target: Target, text: str, date_order: str, number_style: str, tz):
     if kind == "country":
         return country(text)
     return text if kind == "cf.long_text" else text.strip()
+
+
+def _money(text: str, number_style: str) -> dict:
+    """An amount that may name its currency: "1,250.00 EUR", "EUR 1250" or "1250"."""
+    parts = text.split()
+    code = ""
+    if len(parts) == 2 and len(parts[0]) == 3 and parts[0].isalpha():
+        code, text = parts[0], parts[1]
+    elif len(parts) == 2 and len(parts[1]) == 3 and parts[1].isalpha():
+        text, code = parts[0], parts[1]
+    try:
+        amount = values.parse_decimal(text, number_style)
+    except ValueError as exc:
+        raise _Fragment(str(exc)) from None
+    money = {"amount": format(amount, "f")}
+    if code:
+        money["currency"] = code.upper()
+    return money
 
 
 def as_custom_value(value):

@@ -26,7 +26,7 @@ from accord.errors import InvalidInput
 from accord.search import fold
 
 from . import cells, entities, values
-from .adapters import ADAPTERS, Draft, draft_from_card, draft_from_cells
+from .adapters import ADAPTERS, Draft, adapter_for, draft_from_card, draft_from_cells
 from .models import (
     IMPORT_SYSTEM,
     DuplicatePolicy,
@@ -131,8 +131,11 @@ class Run:
 
     def __init__(self, org, actor, job: ImportJob):
         self.org, self.actor, self.job = org, actor, job
-        self.entity = entities.get(job.entity)
-        self.adapter = ADAPTERS[job.entity]
+        self.entity = entities.for_org(org, job.entity)
+        if self.entity is None:
+            raise InvalidInput({"entity": f"There is no active record type “{job.entity}” "
+                                          "to import into."})
+        self.adapter = adapter_for(self.entity)
         self.options = {**DEFAULT_OPTIONS, **job.options}
         self.policy = self.options["duplicate_policy"]
         self.system = self.options.get("id_system") or IMPORT_SYSTEM
@@ -637,8 +640,8 @@ DUPLICATE_CHUNK = 1000
 def flag_duplicates(org, job: ImportJob) -> int:
     """Look for likely duplicates of every record the import created or updated, for the
     review queue; returns how many open pairs involve them. Safe to run again."""
-    adapter = ADAPTERS[job.entity]
-    if not adapter.has_duplicates:
+    adapter = ADAPTERS.get(job.entity)
+    if adapter is None or not adapter.has_duplicates:
         return 0
     model = adapter.model
     ids = list(job.ledger.filter(action__in=[RowAction.CREATED, RowAction.UPDATED],

@@ -23,6 +23,8 @@ from accord.customers.models import (
     LifecycleStage,
 )
 from accord.identity.context import acting_member
+from accord.records import services as records
+from accord.records.models import Record, RecordType
 from accord.sales.models import Deal, Lead
 from accord.search import fold
 
@@ -61,6 +63,10 @@ class Entity:
 
     def permission_to_add(self) -> str:
         return self.add_permission or f"{self.permission}.add"
+
+    def permissions_to_import(self) -> list[str]:
+        """Every permission, besides `imports.run`, a member needs to import this entity."""
+        return [self.permission_to_add()]
 
     def targets(self) -> list[Target]:
         """Built-in targets and every active custom field as `cf.<key>`; inside a scope.
@@ -431,3 +437,79 @@ register(Entity(
 ))
 
 CUSTOM_KINDS = {f"cf.{kind}" for kind in FieldType.values}
+
+
+# Custom record types differ per organisation, so they are not in REGISTRY:
+# `for_org` builds an entity for "record:<type key>" from the type's fields.
+
+RECORD_PREFIX = "record:"
+LINK_HINTS = {
+    "contact": _("by e-mail"),
+    "company": _("by name or domain"),
+    "deal": _("by name"),
+    "record": _("by title"),
+}
+
+
+@dataclass
+class RecordEntity(Entity):
+    """The records of one custom type: a target per field the acting member may see."""
+
+    record_type: object = None
+
+    def permissions_to_import(self) -> list[str]:
+        # A row matching an earlier import changes that record.
+        return ["records.add", "records.change"]
+
+    def targets(self) -> list[Target]:
+        """`cf.<key>` for plain fields, `link.<key>` for links, then owner and external id."""
+        found = []
+        for custom in records.fields_of(self.record_type, acting_member()):
+            label = custom.label
+            if custom.is_relation:
+                label = f"{label} ({LINK_HINTS[custom.field_type]})"
+                found.append(Target(f"link.{custom.key}", label, "link", (custom.key,)))
+                continue
+            # Money is read as text: a cell may name its currency ("1250.00 EUR").
+            kind = "money" if custom.field_type == FieldType.MONEY else f"cf.{custom.field_type}"
+            found.append(Target(f"cf.{custom.key}", label, kind, (custom.key,), custom=custom))
+        found.append(Target("owner", _("Owner (e-mail or full name)"), "member",
+                            synonyms=("Owner e-mail", "Record owner")))
+        found.append(Target("external_id", _("Id in another system"), "identifier",
+                            synonyms=("External ID", "ID", "Record ID")))
+        return found
+
+
+def record_entity(record_type) -> RecordEntity:
+    return RecordEntity(
+        key=f"{RECORD_PREFIX}{record_type.key}", label=record_type.singular,
+        plural=record_type.plural, model=Record, permission="records", built_in=[],
+        required_hint=_("Each row needs the fields the type requires. Links name an existing "
+                        "contact by e-mail, company by name or domain, deal by name or record "
+                        "by title; several are separated by ;."),
+        match_hint=_("A row matches an existing record of this type by its id in another "
+                     "system only; without one, every row is a new record."),
+        record_type=record_type,
+    )
+
+
+def for_org(org, key) -> Entity | None:
+    """The entity `key` names in `org`: a built-in one, or "record:<type key>" for one of
+    its active record types; None when it names neither. Call inside the org's scope."""
+    key = str(key or "")
+    if not key.startswith(RECORD_PREFIX):
+        return get(key)
+    record_type = RecordType.objects.filter(organization=org, is_active=True,
+                                            key=key.removeprefix(RECORD_PREFIX)).first()
+    return record_entity(record_type) if record_type else None
+
+
+def choices_for(org) -> list[tuple[str, str]]:
+    """The built-in entities, then the organisation's active record types."""
+    types = RecordType.objects.filter(organization=org, is_active=True).order_by(
+        "position", "plural", "id")
+    return [*choices(), *((f"{RECORD_PREFIX}{kind.key}", kind.plural) for kind in types)]
+
+
+def keys_for(org) -> list[str]:
+    return [key for key, _label in choices_for(org)]

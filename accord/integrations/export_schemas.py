@@ -14,7 +14,8 @@ FilterValue = str | int | float | bool | list[str | int | float | bool]
 class ExportIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    entity: Literal["contacts", "companies", "organisation"]
+    entity: str = Field(description="contacts, companies, organisation, or record:<key> for "
+                                    "the records of an active custom record type.")
     format: Literal["csv", "xlsx", "vcf", "jsonl"]
     q: str | None = Field(None, description="Search words, as `q` on the list.")
     filters: dict[str, FilterValue] | None = Field(

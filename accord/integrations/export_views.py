@@ -7,8 +7,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from accord.errors import Conflict, InvalidInput
-from accord.identity.permissions import has_permission, permission_required
+from accord.identity.permissions import has_permission, permission_required, require
 from accord.identity.visibility import require_all_records
+from accord.records.services import active_types
 
 from . import exports
 from .models import ExportEntity, ExportFormat
@@ -25,7 +26,11 @@ def export_list(request):
     errors = []
     if request.method == "POST":
         entity = request.POST.get("entity", "")
-        require_all_records(request.membership, entity)
+        if entity.startswith("record:"):
+            require(request.membership, "records.export")
+            require_all_records(request.membership, "records")
+        else:
+            require_all_records(request.membership, entity)
         try:
             job = exports.start_export(
                 request.organization, request.user,
@@ -44,6 +49,8 @@ def export_list(request):
         "formats": ORGANISATION_FORMATS,
         "sees_everyone": has_permission(request.membership, "data.export_any"),
         "organisation": ExportEntity.ORGANISATION,
+        "record_types": ([(f"record:{kind.key}", kind.plural) for kind in active_types()]
+                         if has_permission(request.membership, "records.export") else []),
     }
     return render(request, "integrations/exportjob_list.html", context,
                   status=422 if errors else 200)

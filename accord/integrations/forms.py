@@ -29,9 +29,9 @@ class UploadForm(forms.Form):
         "CSV (any encoding and separator), Excel workbook (.xlsx) or vCard (.vcf)."))
     entity = forms.ChoiceField(label=_("The rows are"), choices=())
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, org, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["entity"].choices = entities.choices()
+        self.fields["entity"].choices = entities.choices_for(org)
 
 
 class ReadingForm(forms.Form):

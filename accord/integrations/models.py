@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accord.core.models import TenantModel, VersionedModel
+from accord.records.models import RecordType
 
 
 class ExportEntity(models.TextChoices):
@@ -42,7 +43,7 @@ class ExportJob(VersionedModel):
     task deletes it and empties `file`; the row stays as a record of the export.
     """
 
-    entity = models.CharField(_("what"), max_length=16, choices=ExportEntity.choices)
+    entity = models.CharField(_("what"), max_length=64)
     format = models.CharField(_("format"), max_length=8, choices=ExportFormat.choices)
     # The list's query string (filters, search, ordering) the export came from.
     query = models.CharField(max_length=2000, blank=True)
@@ -77,6 +78,15 @@ class ExportJob(VersionedModel):
 
     def get_absolute_url(self) -> str:
         return reverse("integrations:export_detail", args=[self.pk])
+
+    def get_entity_display(self) -> str:
+        """The entity's label; a custom record type ("record:property") by its plural."""
+        if self.entity in ExportEntity.values:
+            return str(ExportEntity(self.entity).label)
+        record_type = RecordType.objects.filter(
+            organization_id=self.organization_id,
+            key=self.entity.removeprefix("record:")).first()
+        return str(record_type.plural) if record_type else self.entity
 
     def get_download_url(self) -> str:
         return reverse("integrations:export_download", args=[self.pk])
@@ -128,7 +138,7 @@ class RowAction(models.TextChoices):
 class ImportJob(VersionedModel):
     """One uploaded file being brought into one entity, and how far it got."""
 
-    entity = models.CharField(_("record type"), max_length=32)
+    entity = models.CharField(_("record type"), max_length=64)
     status = models.CharField(_("status"), max_length=16, choices=ImportStatus.choices,
                               default=ImportStatus.UPLOADED)
     file = models.FileField(upload_to=upload_path, max_length=300)
@@ -206,7 +216,7 @@ class ImportRow(TenantModel):
 class ImportMapping(VersionedModel):
     """A named column mapping, offered again for files with the same headers."""
 
-    entity = models.CharField(_("record type"), max_length=32)
+    entity = models.CharField(_("record type"), max_length=64)
     name = models.CharField(_("name"), max_length=80)
     # Folded headers, sorted and joined; how a new file finds this mapping.
     header_key = models.CharField(max_length=64)
@@ -230,7 +240,7 @@ IMPORT_SYSTEM = "import"
 class ExternalId(TenantModel):
     """A record's id in another system, so rows can find it again by that id."""
 
-    entity = models.CharField(max_length=32)
+    entity = models.CharField(max_length=64)
     record_id = models.BigIntegerField()
     system = models.CharField(max_length=40)
     value = models.CharField(max_length=200)

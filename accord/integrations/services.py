@@ -12,7 +12,7 @@ from accord.audit.models import Action
 from accord.errors import Conflict, InvalidInput, NotFound
 
 from . import engine, entities
-from .adapters import ADAPTERS
+from .adapters import adapter_for
 from .models import DuplicatePolicy, ImportJob, ImportMapping, ImportStatus, RowAction
 from .readers import ReadError
 
@@ -127,11 +127,14 @@ def clean_mapping(entity: entities.Entity, mapping) -> dict:
     return out
 
 
-def _entity(key) -> entities.Entity:
-    entity = entities.get(key or "")
+def _entity(org, key) -> entities.Entity:
+    entity = entities.for_org(org, key)
     if entity is None:
-        raise InvalidInput({"entity": "Choose what the file holds: " + ", ".join(
-            entities.REGISTRY) + "."})
+        known = ", ".join(entities.keys_for(org))
+        if str(key or "").startswith(entities.RECORD_PREFIX):
+            raise InvalidInput({"entity": f"There is no active record type “{key}” to "
+                                          f"import; choose one of: {known}."})
+        raise InvalidInput({"entity": f"Choose what the file holds: {known}."})
     return entity
 
 
@@ -146,7 +149,7 @@ def create_job(org, actor, *, entity: str, upload=None, path: str | None = None,
     else from the headers themselves. Raises InvalidInput for a bad entity,
     option or mapping, and for a file that cannot be read (naming `file`).
     """
-    kind = _entity(entity)
+    kind = _entity(org, entity)
     chosen = clean_options(kind, dict(options or {}))
     if mapping is not None:
         chosen["mapping"] = clean_mapping(kind, mapping)
@@ -200,7 +203,7 @@ def configure_job(org, actor, job: ImportJob, *, options: dict) -> ImportJob:
     job = ImportJob.objects.select_for_update().get(pk=job.pk)
     if job.status != ImportStatus.UPLOADED:
         raise Conflict("This import has started; its settings can no longer change.")
-    kind = _entity(job.entity)
+    kind = _entity(org, job.entity)
     chosen = clean_options(kind, options)
     reread = any(name in chosen and chosen[name] != job.options.get(name)
                  for name in ("encoding", "delimiter", "sheet"))
@@ -264,7 +267,7 @@ def undo_job(org, actor, job: ImportJob) -> dict:
         raise Conflict("Only a finished, cancelled or failed import can be undone.")
     if job.options.get("dry_run"):
         raise Conflict("A dry run wrote nothing, so there is nothing to undo.")
-    adapter = ADAPTERS[job.entity]
+    adapter = adapter_for(_entity(org, job.entity))
     report = {"removed": 0, "reverted": 0, "not_reverted": []}
     created_by_job = set()
     reverted_versions: dict[int, int] = {}
@@ -372,7 +375,7 @@ def find_mapping(entity: str, headers: list[str]) -> ImportMapping | None:
 def save_mapping(org, actor, *, entity: str, name: str, headers: list[str],
                  mapping: dict) -> ImportMapping:
     """Save a column mapping under a name, replacing one of the same name and entity."""
-    kind = _entity(entity)
+    kind = _entity(org, entity)
     name = (name or "").strip()
     if not name:
         raise InvalidInput({"mapping_name": "Give the mapping a name."})

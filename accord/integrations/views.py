@@ -31,7 +31,7 @@ def import_list(request):
     except InvalidInput as exc:
         jobs, next_cursor, error = [], None, exc.errors[0]["message"]
     for job in jobs:
-        kind = entities.get(job.entity)
+        kind = entities.for_org(request.organization, job.entity)
         job.entity_label = kind.plural if kind else job.entity
     return render(request, "integrations/importjob_list.html", {
         "jobs": jobs, "next_cursor": next_cursor, "error": error,
@@ -41,10 +41,11 @@ def import_list(request):
 
 @permission_required("imports.run")
 def import_create(request):
-    form = UploadForm(request.POST or None, request.FILES or None)
+    form = UploadForm(request.POST or None, request.FILES or None, org=request.organization)
     if request.method == "POST" and form.is_valid():
-        entity = entities.get(form.cleaned_data["entity"])
-        require(request.membership, entity.permission_to_add())
+        entity = entities.for_org(request.organization, form.cleaned_data["entity"])
+        for permission in entity.permissions_to_import():
+            require(request.membership, permission)
         try:
             job = services.create_job(request.organization, request.user, entity=entity.key,
                                       upload=form.cleaned_data["file"])
@@ -59,7 +60,9 @@ def import_create(request):
 
 def _job_to_configure(request, pk):
     job = services.get_job(pk)
-    require(request.membership, entities.get(job.entity).permission_to_add())
+    entity = entities.for_org(request.organization, job.entity)
+    for permission in entity.permissions_to_import() if entity else ["records.add"]:
+        require(request.membership, permission)
     return job
 
 
@@ -68,7 +71,7 @@ def import_map(request, pk):
     job = _job_to_configure(request, pk)
     if job.status != ImportStatus.UPLOADED:
         return redirect(job)
-    entity = entities.get(job.entity)
+    entity = entities.for_org(request.organization, job.entity)
     targets = entity.targets()
     reading = ReadingForm(request.POST or None, job=job)
     form = MappingForm(request.POST or None, job=job, targets=targets)
@@ -162,7 +165,7 @@ def import_preview(request, pk):
     mapping = job.options.get("mapping") or {}
     return render(request, "integrations/importjob_preview.html", {
         "job": job, "form": form, "preview": shown, "read_error": form_error,
-        "entity": entities.get(job.entity),
+        "entity": entities.for_org(request.organization, job.entity),
         "headers": [(header, header in mapping) for header in (shown or {}).get("headers", [])],
     }, status=422 if form.errors else 200)
 
@@ -171,7 +174,7 @@ def import_preview(request, pk):
 def import_detail(request, pk):
     job = services.get_job(pk)
     context = {
-        "job": job, "entity": entities.get(job.entity),
+        "job": job, "entity": entities.for_org(request.organization, job.entity),
         "errors": services.first_errors(job, 20),
         "undo": job.options.get("undo"),
         "can_run": has_permission(request.membership, "imports.run"),

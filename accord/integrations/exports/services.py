@@ -30,6 +30,7 @@ from accord.identity.permissions import has_permission
 from ..models import ExportEntity, ExportFormat, ExportJob, ExportStatus
 from ..writers import CsvWriter, JsonLinesWriter, VcardWriter, XlsxWriter
 from .entities import ORGANISATION, REGISTRY, flat_value
+from .records import spec_for
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +54,12 @@ class _StoredFile(File):
 
 def check_request(entity: str, format: str, query: str = "", viewer=None) -> None:
     """Raise InvalidInput naming `entity`, `format` or the bad list parameter."""
-    if entity not in ExportEntity.values:
-        raise InvalidInput({"entity": "Export one of: " + ", ".join(ExportEntity.values) + "."})
+    if entity not in ExportEntity.values and spec_for(entity) is None:
+        if entity.startswith("record:"):
+            raise InvalidInput({"entity": f"There is no active record type “{entity}” to "
+                                          "export."})
+        raise InvalidInput({"entity": "Export one of: " + ", ".join(ExportEntity.values)
+                            + ", or record:<key> for an active record type."})
     if format not in ExportFormat.values:
         raise InvalidInput({"format": "Export as one of: " + ", ".join(ExportFormat.values)
                             + "."})
@@ -65,10 +70,15 @@ def check_request(entity: str, format: str, query: str = "", viewer=None) -> Non
         if query:
             raise InvalidInput({"query": "The whole organisation is exported unfiltered."})
         return
-    spec = REGISTRY[entity]
+    spec = spec_for(entity)
     if format not in spec.formats:
         raise InvalidInput({"format": "vCard holds contacts only; export companies as CSV, "
                                       "XLSX or JSON Lines."})
+    if entity not in REGISTRY:
+        # A record type is exported whole: its list filters are not read here.
+        if query:
+            raise InvalidInput({"query": "Custom records are exported unfiltered."})
+        return
     queries.check_parameter_names(QueryDict(query), spec.model._meta.model_name)
     # Builds the filtered query without running it: bad filters fail here.
     spec.queryset(query, viewer)
@@ -80,13 +90,13 @@ def check_request(entity: str, format: str, query: str = "", viewer=None) -> Non
 def export_filename(entity: str, format: str, *, on: dt.date | None = None) -> str:
     stamp = (on or timezone.localdate()).isoformat()
     extension = "zip" if entity == ExportEntity.ORGANISATION else WRITERS[format].extension
-    return f"{entity}-{stamp}.{extension}"
+    return f"{entity.replace(':', '-')}-{stamp}.{extension}"
 
 
 def count_rows(entity: str, query: str = "", viewer=None) -> int:
     """How many rows the export will write: one COUNT per entity, about one read's cost."""
     keys = ORGANISATION if entity == ExportEntity.ORGANISATION else [entity]
-    return sum(REGISTRY[key].queryset(query if key == entity else "", viewer)[0].count()
+    return sum(spec_for(key).queryset(query if key == entity else "", viewer)[0].count()
                for key in keys)
 
 
@@ -108,7 +118,7 @@ def write_export(entity: str, format: str, stream, *, query: str = "",
 def _write_entity(key: str, format: str, stream, *, query: str = "",
                   progress: Progress | None = None, done_before: int = 0,
                   viewer=None) -> int:
-    spec = REGISTRY[key]
+    spec = spec_for(key)
     writer = (XlsxWriter(stream, title=spec.label) if format == ExportFormat.XLSX
               else WRITERS[format](stream))
     rows = 0
@@ -168,10 +178,17 @@ def record_export(org, actor, *, entity: str, format: str, query: str, rows: int
     audit.record(
         org, actor, Action.ACCESS, job, entity="export",
         object_id=job.pk if job else None,
-        object_repr=f"{ExportEntity(entity).label} ({ExportFormat(format).label})",
+        object_repr=f"{_entity_label(entity)} ({ExportFormat(format).label})",
         changes={"entity": [None, entity], "format": [None, format],
                  "query": [None, query], "rows": [None, rows]},
     )
+
+
+def _entity_label(entity: str) -> str:
+    if entity in ExportEntity.values:
+        return str(ExportEntity(entity).label)
+    spec = spec_for(entity)
+    return spec.label if spec else entity
 
 
 # Jobs

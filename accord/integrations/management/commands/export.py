@@ -33,7 +33,8 @@ class Command(BaseCommand):
         parser.add_argument("--org", required=True, metavar="SLUG",
                             help="Slug of the organisation to export from.")
         parser.add_argument("--entity", required=True, metavar="ENTITY",
-                            help="What to export: " + ", ".join(ExportEntity.values) + ".")
+                            help="What to export: " + ", ".join(ExportEntity.values)
+                                 + ", or record:<key> for a custom record type.")
         parser.add_argument("--format", required=True, metavar="FORMAT",
                             help="csv, xlsx, vcf (contacts only) or jsonl.")
         parser.add_argument("--output", metavar="FILE",
@@ -51,7 +52,7 @@ class Command(BaseCommand):
         organization = Organization.objects.filter(slug=org).first()
         if organization is None:
             raise CommandError(f"No organisation has the slug {org!r}.")
-        if entity not in ExportEntity.values:
+        if entity not in ExportEntity.values and not entity.startswith("record:"):
             raise CommandError(f"Unknown entity {entity!r}; choose one of "
                                + ", ".join(ExportEntity.values) + ".")
         if format not in ExportFormat.values:

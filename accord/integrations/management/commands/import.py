@@ -41,8 +41,10 @@ class Command(BaseCommand):
         parser.add_argument("file", metavar="FILE", help="The .csv, .xlsx or .vcf file.")
         parser.add_argument("--org", required=True, metavar="SLUG",
                             help="Slug of the organisation to import into.")
-        parser.add_argument("--entity", required=True, choices=sorted(entities.REGISTRY),
-                            help="What each row (or card) of the file is.")
+        parser.add_argument("--entity", required=True, metavar="ENTITY",
+                            help="What each row (or card) of the file is: "
+                                 + ", ".join(sorted(entities.REGISTRY))
+                                 + ", or record:<key> for a custom record type.")
         parser.add_argument(
             "--mapping", metavar="FILE",
             help='JSON file {"header": "field"} saying which column fills which field '
@@ -93,8 +95,11 @@ class Command(BaseCommand):
 
         with scope(organization=organization), channel("cli"):
             member = self._member(organization, acting)
-            kind = entities.get(entity)
-            for permission in ("imports.run", kind.permission_to_add()):
+            kind = entities.for_org(organization, entity)
+            if kind is None:
+                raise CommandError(f"There is nothing called {entity!r} to import; use one "
+                                   "of: " + ", ".join(entities.keys_for(organization)) + ".")
+            for permission in ("imports.run", *kind.permissions_to_import()):
                 if not has_permission(member, permission):
                     raise CommandError(f"{member.user.email} may not import "
                                        f"{str(kind.plural).lower()}: their role does not "
