@@ -27,7 +27,8 @@ class _RollBack(Exception):
 
 class Command(BaseCommand):
     help = (
-        "Import companies, contacts, deals, leads, orders or products (as --entity says) "
+        "Import companies, contacts, deals, leads, orders, products or the records of a "
+        "custom record type (as --entity says) "
         "from a CSV, XLSX or vCard file, in this process (no worker needed). Columns are "
         "mapped from their headers, or by --mapping. Rows that "
         "match an existing record are handled as --duplicates says. A progress bar goes to "
