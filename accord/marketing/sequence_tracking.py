@@ -8,17 +8,13 @@ a link stored on that row when the e-mail was written.
 import logging
 
 from django.db import transaction
-from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
 from accord.activities import services as timeline
-from accord.customers import services as customer_services
-from accord.customers.models import ConsentChannel, ConsentMethod, ConsentPurpose, ConsentStatus
 from accord.errors import NotFound
 
-from . import campaigns, tracking
-from .models import SuppressionReason
+from . import tracking
 from .sequence_models import EnrolmentStatus, SequenceMessage
 
 logger = logging.getLogger(__name__)
@@ -48,10 +44,7 @@ def message_for(message_id: int) -> SequenceMessage:
 
 def record_open(org, message: SequenceMessage) -> None:
     """Count an open; the first one is timed and goes on the contact's timeline."""
-    first = SequenceMessage.objects.filter(pk=message.pk, opened_at__isnull=True).update(
-        opened_at=timezone.now(), open_count=F("open_count") + 1)
-    if not first:
-        SequenceMessage.objects.filter(pk=message.pk).update(open_count=F("open_count") + 1)
+    if not tracking.count_open(message):
         return
     timeline.log_event(org, None, "sequence.opened", contact=message.contact,
                        data={"sequence": message.sequence.name,
@@ -66,12 +59,7 @@ def record_click(org, message: SequenceMessage, position: int) -> str:
     url = message.links[position]
     now = timezone.now()
     with transaction.atomic():
-        first = SequenceMessage.objects.filter(pk=message.pk, clicked_at__isnull=True).update(
-            clicked_at=now)
-        SequenceMessage.objects.filter(pk=message.pk).update(click_count=F("click_count") + 1)
-        SequenceMessage.objects.filter(pk=message.pk, opened_at__isnull=True).update(
-            opened_at=now)
-        if first:
+        if tracking.count_click(message, now):
             timeline.log_event(org, None, "sequence.clicked", contact=message.contact,
                                data={"sequence": message.sequence.name,
                                      "sequence_id": message.sequence_id, "url": url})
@@ -82,20 +70,10 @@ def record_click(org, message: SequenceMessage, position: int) -> str:
 def unsubscribe(org, message: SequenceMessage) -> bool:
     """Withdraw the contact's e-mail marketing consent, suppress the address and take the
     contact out of the sequence at once. False when this e-mail's link was used before."""
-    first = SequenceMessage.objects.filter(
-        pk=message.pk, unsubscribed_at__isnull=True).update(unsubscribed_at=timezone.now())
-    if not first:
-        return False
-
     sequence = message.sequence
-    customer_services.record_consent(
-        org, None, message.contact, channel=ConsentChannel.EMAIL,
-        purpose=ConsentPurpose.MARKETING, status=ConsentStatus.WITHDRAWN,
-        method=ConsentMethod.UNSUBSCRIBE,
-        evidence=f"Unsubscribe link in sequence “{sequence.name}” (#{sequence.pk})"[:300])
-    if message.address:
-        campaigns.suppress_address(org, None, message.address,
-                                   reason=SuppressionReason.UNSUBSCRIBED)
+    if not tracking.withdraw_consent(
+            org, message, f"Unsubscribe link in sequence “{sequence.name}” (#{sequence.pk})"):
+        return False
     enrolment = message.enrolment
     if enrolment.status == EnrolmentStatus.ACTIVE:
         from .sequence_runner import finish

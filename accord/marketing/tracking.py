@@ -84,14 +84,46 @@ def recipient_for(recipient_id: int) -> CampaignRecipient:
     return recipient
 
 
+def count_open(row) -> bool:
+    """Count an open of `row` (a tracked e-mail: a campaign recipient or a sequence message);
+    True for the first, which is also timed."""
+    first = type(row).objects.filter(pk=row.pk, opened_at__isnull=True).update(
+        opened_at=timezone.now(), open_count=F("open_count") + 1)
+    if not first:
+        type(row).objects.filter(pk=row.pk).update(open_count=F("open_count") + 1)
+    return bool(first)
+
+
+def count_click(row, now) -> bool:
+    """Count a click of `row`, which is also an open (images may be off); True for the first
+    click, which is also timed. Call inside a transaction."""
+    rows = type(row).objects.filter(pk=row.pk)
+    first = rows.filter(clicked_at__isnull=True).update(clicked_at=now)
+    rows.update(click_count=F("click_count") + 1)
+    rows.filter(opened_at__isnull=True).update(opened_at=now)
+    return bool(first)
+
+
+def withdraw_consent(org, row, evidence: str, *, campaign=None) -> bool:
+    """Mark `row`'s e-mail unsubscribed, withdraw its contact's e-mail marketing consent
+    with `evidence`, and suppress its address; False when its link was used before."""
+    first = type(row).objects.filter(pk=row.pk, unsubscribed_at__isnull=True).update(
+        unsubscribed_at=timezone.now())
+    if not first:
+        return False
+    customer_services.record_consent(
+        org, None, row.contact, channel=ConsentChannel.EMAIL,
+        purpose=ConsentPurpose.MARKETING, status=ConsentStatus.WITHDRAWN,
+        method=ConsentMethod.UNSUBSCRIBE, evidence=evidence[:300])
+    if row.address:
+        campaigns.suppress_address(org, None, row.address,
+                                   reason=SuppressionReason.UNSUBSCRIBED, campaign=campaign)
+    return True
+
+
 def record_open(org, recipient: CampaignRecipient) -> None:
     """Count an open; the first one is timed and goes on the contact's timeline."""
-    now = timezone.now()
-    first = CampaignRecipient.objects.filter(pk=recipient.pk, opened_at__isnull=True).update(
-        opened_at=now, open_count=F("open_count") + 1)
-    if not first:
-        CampaignRecipient.objects.filter(pk=recipient.pk).update(
-            open_count=F("open_count") + 1)
+    if not count_open(recipient):
         return
     timeline.log_event(org, None, "campaign.opened", contact=recipient.contact,
                        data={"campaign": recipient.campaign.name,
@@ -119,13 +151,7 @@ def record_click(org, recipient: CampaignRecipient, position: int) -> str:
             except IntegrityError:
                 LinkClick.objects.filter(recipient=recipient, link=link).update(
                     count=F("count") + 1)
-        first = CampaignRecipient.objects.filter(
-            pk=recipient.pk, clicked_at__isnull=True).update(clicked_at=now)
-        CampaignRecipient.objects.filter(pk=recipient.pk).update(
-            click_count=F("click_count") + 1)
-        CampaignRecipient.objects.filter(pk=recipient.pk, opened_at__isnull=True).update(
-            opened_at=now)
-        if first:
+        if count_click(recipient, now):
             timeline.log_event(org, None, "campaign.clicked", contact=recipient.contact,
                                data={"campaign": recipient.campaign.name,
                                      "campaign_id": recipient.campaign_id, "url": link.url})
@@ -136,20 +162,11 @@ def record_click(org, recipient: CampaignRecipient, position: int) -> str:
 def unsubscribe(org, recipient: CampaignRecipient) -> bool:
     """Withdraw the contact's e-mail marketing consent, with the campaign as evidence, and
     suppress the address. False when this recipient had unsubscribed already."""
-    first = CampaignRecipient.objects.filter(
-        pk=recipient.pk, unsubscribed_at__isnull=True).update(unsubscribed_at=timezone.now())
-    if not first:
-        return False
-
     campaign = recipient.campaign
-    customer_services.record_consent(
-        org, None, recipient.contact, channel=ConsentChannel.EMAIL,
-        purpose=ConsentPurpose.MARKETING, status=ConsentStatus.WITHDRAWN,
-        method=ConsentMethod.UNSUBSCRIBE,
-        evidence=f"Unsubscribe link in campaign “{campaign.name}” (#{campaign.pk})"[:300])
-    if recipient.address:
-        campaigns.suppress_address(org, None, recipient.address,
-                                   reason=SuppressionReason.UNSUBSCRIBED, campaign=campaign)
+    if not withdraw_consent(
+            org, recipient, f"Unsubscribe link in campaign “{campaign.name}” (#{campaign.pk})",
+            campaign=campaign):
+        return False
     timeline.log_event(org, None, "campaign.unsubscribed", contact=recipient.contact,
                        data={"campaign": campaign.name, "campaign_id": campaign.pk})
     logger.info("marketing.unsubscribed", extra={
