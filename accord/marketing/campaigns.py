@@ -551,7 +551,7 @@ def _send_times(org, local: dt.datetime | None):
 
 
 def _write_recipients(org, campaign, rows, suppressed: dict, counts: dict, send_at) -> None:
-    consent = _marketing_consent([row[0] for row in rows])
+    consent = marketing_consent([row[0] for row in rows])
     recipients = []
     for pk, address, do_not_contact, zone in rows:
         reason = exclusion_reason(address, do_not_contact, consent.get(pk), suppressed)
@@ -585,7 +585,7 @@ def exclusion_reason(address: str, do_not_contact: bool, consent: str | None,
     return ""
 
 
-def _marketing_consent(contact_ids: list[int]) -> dict[int, str]:
+def marketing_consent(contact_ids: list[int]) -> dict[int, str]:
     """The latest e-mail marketing consent status per contact, for those with any."""
     latest: dict[int, str] = {}
     rows = (Consent.objects.filter(contact_id__in=contact_ids, channel=ConsentChannel.EMAIL,

@@ -9,6 +9,7 @@ import html
 import re
 
 import nh3
+from django.core.mail import EmailMultiAlternatives
 from django.utils.translation import gettext as _
 
 from accord import merge_fields
@@ -132,3 +133,18 @@ class Compiled:
                for (template, field), escape in zip(self.parts, (False, True, False),
                                                     strict=True)]
         return " ".join(out[0].split()), sanitize_html(out[1]), out[2]
+
+
+def marketing_message(subject: str, html_body: str, text_body: str, *, sender: str, to: str,
+                      message_id: str, unsubscribe: str) -> EmailMultiAlternatives:
+    """A marketing e-mail (campaign or sequence) with its plain and HTML parts and the
+    headers mail programs use for a one-click unsubscribe (RFC 8058)."""
+    message = EmailMultiAlternatives(
+        subject=subject, body=text_body, from_email=sender, to=[to],
+        headers={
+            "Message-ID": message_id,
+            "List-Unsubscribe": f"<{unsubscribe}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        })
+    message.attach_alternative(html_body, "text/html")
+    return message

@@ -21,7 +21,7 @@ import time
 from email.utils import formataddr, make_msgid
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import get_connection
 from django.db import connection, transaction
 from django.db.models import Count, Min
 from django.utils import timezone
@@ -177,16 +177,9 @@ def _message(org, texts: emails.Compiled, recipient, writer, sender, message_id,
     values = emails.person_values(recipient.contact, org, writer)
     values["tracking"] = links.values(recipient.pk)
     subject, html_body, text_body = texts.render(values)
-    unsubscribe = values["tracking"]["unsubscribe"]
-    message = EmailMultiAlternatives(
-        subject=subject, body=text_body, from_email=sender, to=[recipient.address],
-        headers={
-            "Message-ID": message_id,
-            "List-Unsubscribe": f"<{unsubscribe}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        })
-    message.attach_alternative(html_body, "text/html")
-    return message
+    return emails.marketing_message(subject, html_body, text_body, sender=sender,
+                                    to=recipient.address, message_id=message_id,
+                                    unsubscribe=values["tracking"]["unsubscribe"])
 
 
 def _refused(org, campaign, recipient, code: int, text, *, address_refused=False) -> None:

@@ -24,7 +24,7 @@ import time
 from email.utils import formataddr, make_msgid
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import get_connection
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -202,7 +202,7 @@ def exit_reason(org, sequence: Sequence, enrolment: Enrolment) -> str:
 def _unsubscribed(contact) -> bool:
     if contact.do_not_contact:
         return True
-    consent = campaigns._marketing_consent([contact.pk]).get(contact.pk)
+    consent = campaigns.marketing_consent([contact.pk]).get(contact.pk)
     if consent == "withdrawn":
         return True
     return bool(contact.email) and SuppressedAddress.objects.filter(
@@ -356,7 +356,7 @@ def _prepare_email(org, sequence: Sequence, enrolment: Enrolment, step: dict,
         _move(enrolment, _following(sequence, key), now)
         return None
 
-    consent = campaigns._marketing_consent([contact.pk]).get(contact.pk)
+    consent = campaigns.marketing_consent([contact.pk]).get(contact.pk)
     suppressed = dict(SuppressedAddress.objects.filter(address=(contact.email or "").lower())
                       .values_list("address", "reason"))
     reason = campaigns.exclusion_reason(contact.email, contact.do_not_contact, consent,
@@ -399,13 +399,10 @@ def _prepare_email(org, sequence: Sequence, enrolment: Enrolment, step: dict,
                       step_key=key, at=now)
         _move(enrolment, _following(sequence, key), now)
         return None
-    unsubscribe = values["tracking"]["unsubscribe"]
-    message = EmailMultiAlternatives(
-        subject=subject, body=plain, to=[contact.email],
-        from_email=formataddr((sequence.from_name, sequence.from_email)),
-        headers={"Message-ID": message_id, "List-Unsubscribe": f"<{unsubscribe}>",
-                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"})
-    message.attach_alternative(html_text, "text/html")
+    message = emails.marketing_message(
+        subject, html_text, plain, to=contact.email,
+        sender=formataddr((sequence.from_name, sequence.from_email)), message_id=message_id,
+        unsubscribe=values["tracking"]["unsubscribe"])
     return Outgoing(message, row.pk)
 
 

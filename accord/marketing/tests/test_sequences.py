@@ -144,7 +144,7 @@ def test_the_unsubscribe_link_withdraws_consent_and_ends_the_enrolment_at_once(
     assert len(smtp_inbox.messages) == 1
     with in_org(org):
         enrolment = Enrolment.objects.get(contact=ada)
-        consent = campaigns._marketing_consent([ada.pk])[ada.pk]
+        consent = campaigns.marketing_consent([ada.pk])[ada.pk]
     assert (enrolment.status, enrolment.exit_reason, consent) == (
         "exited", "unsubscribed", "withdrawn")
 
