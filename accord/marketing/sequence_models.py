@@ -154,6 +154,7 @@ class EnrolmentEntry(TenantModel):
 class MessageStatus(models.TextChoices):
     EXCLUDED = "excluded", _("Not sent")
     SENDING = "sending", _("Handed to the mail server, not confirmed")
+    DEFERRED = "deferred", _("Refused for now, to be tried again")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
     BOUNCED = "bounced", _("Bounced")
@@ -164,7 +165,8 @@ class SequenceMessage(TenantModel):
 
     The row is written as `sending` and committed before the e-mail is handed
     to the mail server, and marked `sent` after; a step whose row exists is
-    never sent again, whatever state the row is in.
+    never sent again, unless the mail server refused it for now (`deferred`):
+    then the same row is taken again at the retry.
     """
 
     enrolment = models.ForeignKey(Enrolment, on_delete=models.CASCADE, related_name="messages")
@@ -177,6 +179,7 @@ class SequenceMessage(TenantModel):
     reason = models.CharField(max_length=16, blank=True)
     message_id = models.CharField(max_length=255, blank=True)
     error = models.CharField(max_length=300, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
     # The tracked links of the e-mail as sent; a click redirects only to these.
     links = models.JSONField(default=list)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -41,7 +41,7 @@ from accord.errors import DomainError, InvalidInput
 from accord.identity.models import Membership, Organization
 from accord.timezones import zone_named
 
-from . import campaigns, emails, sequence_tracking, sequences
+from . import campaigns, emails, sending, sequence_tracking, sequences
 from .models import Segment, SuppressedAddress, SuppressionReason
 from .sequence_models import (
     Enrolment,
@@ -338,8 +338,19 @@ ACTIONS = {"task": _task, "set_field": _set_field, "add_tag": _add_tag}
 class Outgoing:
     """An e-mail whose ledger row is written: the message to hand over and its row."""
 
-    def __init__(self, message, row_id: int):
-        self.message, self.row_id = message, row_id
+    def __init__(self, message, row_id: int, attempts: int = 0):
+        self.message, self.row_id, self.attempts = message, row_id, attempts
+
+
+def _write_row(org, enrolment: Enrolment, sequence: Sequence, key: str,
+               existing: SequenceMessage | None, **fields) -> SequenceMessage:
+    """The step's ledger row with `fields`: a new row, or the deferred one taken again."""
+    if existing is None:
+        return SequenceMessage.objects.create(
+            organization=org, enrolment=enrolment, sequence=sequence, step_key=key,
+            contact=enrolment.contact, **fields)
+    SequenceMessage.objects.filter(pk=existing.pk).update(**fields)
+    return existing
 
 
 def _prepare_email(org, sequence: Sequence, enrolment: Enrolment, step: dict,
@@ -348,7 +359,7 @@ def _prepare_email(org, sequence: Sequence, enrolment: Enrolment, step: dict,
     (the row existed, or the contact is left out), with the enrolment moved on."""
     key, contact = step["key"], enrolment.contact
     existing = SequenceMessage.objects.filter(enrolment=enrolment, step_key=key).first()
-    if existing is not None:
+    if existing is not None and existing.status != MessageStatus.DEFERRED:
         if existing.status == MessageStatus.SENDING:
             sequences.log(enrolment, "step_done", _(
                 "The e-mail was handed to the mail server before a restart and is not sent "
@@ -365,10 +376,8 @@ def _prepare_email(org, sequence: Sequence, enrolment: Enrolment, step: dict,
     if template is None and not reason:
         reason = "no_template"
     if reason:
-        SequenceMessage.objects.create(
-            organization=org, enrolment=enrolment, sequence=sequence, step_key=key,
-            contact=contact, address=contact.email or "", status=MessageStatus.EXCLUDED,
-            reason=reason)
+        _write_row(org, enrolment, sequence, key, existing, address=contact.email or "",
+                   status=MessageStatus.EXCLUDED, reason=reason)
         sequences.log(enrolment, "skipped", _("E-mail not sent: %(why)s.") % {
             "why": SKIP_WORDS.get(reason, reason)}, step_key=key, at=now)
         if reason in LEAVING:
@@ -380,10 +389,8 @@ def _prepare_email(org, sequence: Sequence, enrolment: Enrolment, step: dict,
     html_body, urls = emails.track_links(template.html)
     html_body, text_body = emails.with_footer(html_body, template.text)
     message_id = make_msgid(domain=sequence.from_email.rpartition("@")[2] or None)
-    row = SequenceMessage.objects.create(
-        organization=org, enrolment=enrolment, sequence=sequence, step_key=key,
-        contact=contact, address=contact.email, status=MessageStatus.SENDING,
-        message_id=message_id, links=urls)
+    row = _write_row(org, enrolment, sequence, key, existing, address=contact.email,
+                     status=MessageStatus.SENDING, message_id=message_id, links=urls, error="")
     # Merge fields show what the person who made the sequence may see, no more.
     writer = Membership.objects.filter(user_id=sequence.created_by_id).first()
     values = emails.person_values(contact, org, writer)
@@ -403,7 +410,7 @@ def _prepare_email(org, sequence: Sequence, enrolment: Enrolment, step: dict,
         subject, html_text, plain, to=contact.email,
         sender=formataddr((sequence.from_name, sequence.from_email)), message_id=message_id,
         unsubscribe=values["tracking"]["unsubscribe"])
-    return Outgoing(message, row.pk)
+    return Outgoing(message, row.pk, existing.attempts if existing else 0)
 
 
 SKIP_WORDS = {
@@ -419,31 +426,56 @@ SKIP_WORDS = {
 
 def _deliver(org, sequence: Sequence, enrolment: Enrolment, step: dict, outgoing: Outgoing,
              now: dt.datetime) -> None:
-    """Hand the e-mail to the mail server, then record how it went and move on."""
+    """Hand the e-mail to the mail server, then record how it went and move on.
+
+    A temporary refusal (a 4xx reply, or no connection to the mail server at
+    all) keeps the enrolment on the step and tries again later, up to
+    sending.MAX_ATTEMPTS times, as campaigns do.
+    """
     key = step["key"]
-    status, error, leave = MessageStatus.SENT, "", ""
+    status, error, leave, temporary = MessageStatus.SENT, "", "", False
+    mail = get_connection()
     try:
-        with get_connection() as mail:
-            mail.send_messages([outgoing.message])
-    except smtplib.SMTPRecipientsRefused as exc:
-        code, text = next(iter(exc.recipients.values()))
-        status, error = MessageStatus.FAILED, _smtp_error(code, text)
-        if code >= 500:
-            status, leave = MessageStatus.BOUNCED, "bounced"
-    except (smtplib.SMTPResponseException, smtplib.SMTPSenderRefused) as exc:
-        status, error = MessageStatus.FAILED, _smtp_error(exc.smtp_code, exc.smtp_error)
+        mail.open()
     except (smtplib.SMTPException, OSError) as exc:
-        # The connection broke while the e-mail was on its way: it may have
-        # arrived, so it is not sent again.
-        status, error = MessageStatus.FAILED, (str(exc) or exc.__class__.__name__)[:300]
+        # Nothing was handed over, so trying again later cannot send it twice.
+        status, error, temporary = (MessageStatus.FAILED,
+                                    (str(exc) or exc.__class__.__name__)[:300], True)
+    else:
+        try:
+            mail.send_messages([outgoing.message])
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, text = next(iter(exc.recipients.values()))
+            status, error, temporary = MessageStatus.FAILED, _smtp_error(code, text), code < 500
+            if code >= 500:
+                status, leave = MessageStatus.BOUNCED, "bounced"
+        except (smtplib.SMTPResponseException, smtplib.SMTPSenderRefused) as exc:
+            status, error = MessageStatus.FAILED, _smtp_error(exc.smtp_code, exc.smtp_error)
+            temporary = 400 <= exc.smtp_code < 500
+        except (smtplib.SMTPException, OSError) as exc:
+            # The connection broke while the e-mail was on its way: it may
+            # have arrived, so it is not sent again.
+            status, error = MessageStatus.FAILED, (str(exc) or exc.__class__.__name__)[:300]
+        finally:
+            mail.close()
+    attempts = outgoing.attempts + 1
+    retry_at = None
+    if temporary and attempts < sending.MAX_ATTEMPTS:
+        delays = sending.RETRY_DELAYS
+        retry_at = now + dt.timedelta(seconds=delays[min(attempts - 1, len(delays) - 1)])
+        status = MessageStatus.DEFERRED
 
     with transaction.atomic():
         SequenceMessage.objects.filter(pk=outgoing.row_id).update(
-            status=status, error=error,
+            status=status, error=error, attempts=attempts,
             sent_at=timezone.now() if status == MessageStatus.SENT else None)
         enrolment = Enrolment.objects.select_for_update().get(pk=enrolment.pk)
         if status == MessageStatus.SENT:
             sequences.log(enrolment, "step_done", _("Sent the e-mail."), step_key=key, at=now)
+        elif retry_at is not None:
+            sequences.log(enrolment, "deferred", _(
+                "The mail server refused the e-mail for now (%(why)s); it is tried again "
+                "later.") % {"why": error}, step_key=key, at=now)
         else:
             sequences.log(enrolment, "failed", _("The e-mail was not sent: %(why)s") % {
                 "why": error}, step_key=key, at=now)
@@ -454,6 +486,8 @@ def _deliver(org, sequence: Sequence, enrolment: Enrolment, step: dict, outgoing
             return  # taken out, or moved on by another run, meanwhile
         if leave:
             finish(org, enrolment, EnrolmentStatus.EXITED, leave, now)
+        elif retry_at is not None:
+            _move(enrolment, key, retry_at)
         else:
             _move(enrolment, _following(sequence, key), now)
     logger.info("marketing.sequence_email", extra={

@@ -5,14 +5,16 @@ import datetime as dt
 import re
 
 import pytest
+from aiosmtpd.controller import Controller
 from django.test import Client
 from django.utils import timezone
 
 from accord.activities import services as activities
 from accord.customers import services as customer_services
 from accord.identity.models import Role
-from accord.marketing import campaigns, sequence_runner, sequences
+from accord.marketing import campaigns, sending, sequence_runner, sequences
 from accord.marketing.sequence_models import Enrolment, EnrolmentEntry, SequenceMessage
+from conftest import Inbox, free_port
 
 # The runner is handed the time; each test starts from the moment the module
 # was loaded, so that what the test does "now" happens after the start.
@@ -397,3 +399,105 @@ def test_marketer_creates_a_sequence_from_the_page_and_finds_it_in_the_list(
         sequence = sequences.Sequence.objects.get()
     assert (sequence.status, sequence.exit) == (
         "draft", {"reply": True, "customer": False, "goal_segment": None})
+
+
+class Busy(Inbox):
+    """Answers 451 to the first `refusals` RCPT commands, then accepts."""
+
+    def __init__(self, refusals: int):
+        super().__init__()
+        self.refusals = refusals
+
+    async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802 - aiosmtpd's hook name
+        if self.refusals:
+            self.refusals -= 1
+            return "451 4.3.0 Try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+@pytest.fixture
+def busy_server(settings):
+    def start(refusals: int) -> Busy:
+        inbox = Busy(refusals)
+        controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+        controller.start()
+        started.append(controller)
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+        return inbox
+
+    started = []
+    yield start
+    for controller in started:
+        controller.stop()
+
+
+def test_a_temporary_refusal_keeps_the_step_and_sends_it_once_at_the_retry(
+        org, admin, in_org, nurture, busy_server):
+    inbox = busy_server(refusals=1)
+    with in_org(org):
+        ada = _contact(org, admin, "Ada", "ada@example.com")
+        sequences.enrol_contact(org, admin.user, nurture, ada, now=START)
+
+    sequence_runner.run_due(now=START)
+    with in_org(org):
+        deferred = SequenceMessage.objects.get(contact=ada)
+        waiting = Enrolment.objects.get(contact=ada)
+    sequence_runner.run_due(now=START + dt.timedelta(seconds=30))
+    early = len(inbox.messages)
+    sequence_runner.run_due(now=START + dt.timedelta(seconds=61))
+    sequence_runner.run_due(now=START + dt.timedelta(seconds=120))
+
+    assert (deferred.status, deferred.attempts, deferred.error) == (
+        "deferred", 1, "451 4.3.0 Try again later")
+    assert (waiting.step_key, waiting.next_run_at) == ("s1", START + dt.timedelta(seconds=60))
+    assert early == 0
+    assert _subjects(inbox, "ada@example.com") == ["Welcome Ada"]
+    with in_org(org):
+        message = SequenceMessage.objects.get(contact=ada)
+        enrolment = Enrolment.objects.get(contact=ada)
+        kinds = list(EnrolmentEntry.objects.filter(enrolment=enrolment)
+                     .values_list("kind", flat=True))
+    assert (message.status, message.attempts, message.error) == ("sent", 2, "")
+    assert enrolment.step_key == "s3"
+    assert kinds == ["enrolled", "deferred", "step_done", "waited"]
+
+
+def test_a_step_refused_for_now_every_time_fails_after_the_last_attempt_and_goes_on(
+        org, admin, in_org, nurture, busy_server):
+    inbox = busy_server(refusals=99)
+    with in_org(org):
+        ada = _contact(org, admin, "Ada", "ada@example.com")
+        sequences.enrol_contact(org, admin.user, nurture, ada, now=START)
+
+    moment = START
+    for _attempt in range(sending.MAX_ATTEMPTS):
+        sequence_runner.run_due(now=moment)
+        moment += dt.timedelta(hours=2)
+
+    assert inbox.messages == []
+    with in_org(org):
+        message = SequenceMessage.objects.get(contact=ada)
+        enrolment = Enrolment.objects.get(contact=ada)
+    assert (message.status, message.attempts) == ("failed", sending.MAX_ATTEMPTS)
+    assert enrolment.step_key == "s3"
+
+
+def test_a_mail_server_that_cannot_be_reached_is_tried_again(
+        org, admin, in_org, nurture, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    with in_org(org):
+        ada = _contact(org, admin, "Ada", "ada@example.com")
+        sequences.enrol_contact(org, admin.user, nurture, ada, now=START)
+
+    sequence_runner.run_due(now=START)
+
+    with in_org(org):
+        message = SequenceMessage.objects.get(contact=ada)
+        enrolment = Enrolment.objects.get(contact=ada)
+    assert (message.status, message.attempts) == ("deferred", 1)
+    assert (enrolment.step_key, enrolment.next_run_at) == ("s1", START + dt.timedelta(seconds=60))
