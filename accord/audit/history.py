@@ -17,6 +17,8 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accord.identity.models import Role
+
 from .models import Action, AuditEntry
 
 VIA_LABELS = {
@@ -86,9 +88,7 @@ def describe_entries(entries: list[AuditEntry], *,
 def redacted_changes(entry: AuditEntry, viewer) -> dict:
     """The entry's changes without the values of custom fields hidden from the
     `viewer` (a Membership): in the record's custom fields and in merge choices."""
-    from accord.customers.custom_fields import hidden_keys
-
-    hidden = hidden_keys(entry.entity, viewer)
+    hidden = _hidden_keys(entry, viewer)
     changes = entry.changes or {}
     if not hidden:
         return changes
@@ -107,6 +107,38 @@ def redacted_changes(entry: AuditEntry, viewer) -> dict:
                                       or not name.startswith("cf.")}]
         shown[field] = values
     return shown
+
+
+class _Every:
+    """Stands for every field: a custom record whose type is gone shows no values."""
+
+    def __contains__(self, key) -> bool:
+        return True
+
+    def __bool__(self) -> bool:
+        return True
+
+
+def _hidden_keys(entry: AuditEntry, viewer):
+    """The custom field keys of the entry's record hidden from the `viewer`.
+
+    A custom record's fields belong to its type, so the type is looked up
+    through the record, in the trash or not.
+    """
+    from accord.customers.custom_fields import hidden_keys
+
+    if entry.entity != "record":
+        return hidden_keys(entry.entity, viewer)
+    if viewer is None or viewer.role == Role.ADMIN:
+        return frozenset()
+    from accord.records.models import Record
+    from accord.records.services import hidden_keys as record_hidden_keys
+
+    record = (Record.unscoped.filter(organization_id=entry.organization_id, pk=entry.object_id)
+              .select_related("record_type").first())
+    if record is None:
+        return _Every()
+    return record_hidden_keys(record.record_type, viewer)
 
 
 def model_for(entity: str) -> type[models.Model] | None:

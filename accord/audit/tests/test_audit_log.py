@@ -202,3 +202,64 @@ def test_field_history_of_a_record_without_changes_says_so(org, in_org):
     assert history == []
     assert "No changes recorded yet." in render_to_string("audit/_field_history.html",
                                                            {"history": history})
+
+
+@pytest.fixture
+def case_file(org, admin, in_org):
+    """A custom record whose income field is hidden from managers, created then changed."""
+    from accord.records import services as records
+
+    with in_org(org):
+        kind = records.save_type(org, admin.user, {
+            "key": "case", "singular": "Case", "plural": "Cases", "title_field": "name",
+            "fields": [{"key": "name", "label": "Name", "type": "text", "required": True},
+                       {"key": "income", "label": "Income", "type": "number",
+                        "hidden_from_roles": ["manager"]}]})
+        record = records.create_record(org, admin.user, kind, data={
+            "values": {"name": "Oakridge", "income": 48213}})
+        records.update_record(org, admin.user, record, data={"values": {"income": 51977}})
+    return record
+
+
+def test_audit_log_leaves_out_custom_record_values_hidden_from_the_reader(
+    org, make_member, client_for, api_client_for, case_file
+):
+    manager = make_member(org, Role.MANAGER)
+    browser = client_for(manager)
+
+    page = browser.get(LOG_URL, {"entity": "record"}).content.decode()
+    exported = b"".join(browser.get(LOG_URL, {"entity": "record", "export": "csv"})
+                        .streaming_content).decode()
+    from_api = api_client_for(manager).get("/api/v1/audit-log", {"entity": "record"}).text
+
+    assert "Oakridge" in page
+    assert "Oakridge" in exported
+    assert "Oakridge" in from_api
+    for text in (page, exported, from_api):
+        assert "48213" not in text
+        assert "51977" not in text
+
+
+def test_admins_read_the_hidden_custom_record_values_in_the_audit_log(
+    org, admin, client_for, case_file
+):
+    page = client_for(admin).get(LOG_URL, {"entity": "record"}).content.decode()
+
+    assert "48213" in page
+    assert "51977" in page
+
+
+def test_values_of_a_custom_record_whose_type_is_gone_are_not_shown_to_managers(
+    org, admin, make_member, client_for, case_file, in_org
+):
+    from accord.records.models import Record
+
+    with in_org(org):
+        Record.unscoped.filter(pk=case_file.pk).delete()
+
+    page = client_for(make_member(org, Role.MANAGER)).get(LOG_URL, {"entity": "record"})
+
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "48213" not in text
+    assert "51977" not in text
