@@ -7,6 +7,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Status
 
 from accord.identity.api_auth import allow
+from accord.identity.visibility import through_records
 from accord.pagination import Nullable, clamp_limit, paginate, parse_ordering
 
 from . import services
@@ -58,7 +59,8 @@ def filter_activities(queryset, filters: ActivityFilters):
 def list_activities(request: HttpRequest, filters: Query[ActivityFilters]):
     allow(request, "activities.view")
     ordering = parse_ordering(filters.ordering, ORDERINGS, "-occurred_at")
-    queryset = filter_activities(Activity.objects.all(), filters)
+    queryset = filter_activities(through_records(Activity.objects.all(), request.membership),
+                                 filters)
     items, next_cursor = paginate(queryset, ordering, cursor=filters.cursor,
                                   limit=clamp_limit(filters.limit))
     return {"items": items, "next": next_cursor}
@@ -75,13 +77,13 @@ def log_activity(request: HttpRequest, payload: ActivityIn):
 @router.get("/{activity_id}", response=ActivityOut, summary="Read a timeline entry")
 def read_activity(request: HttpRequest, activity_id: int):
     allow(request, "activities.view")
-    return services.get_activity(activity_id)
+    return services.get_activity(activity_id, request.membership)
 
 
 @router.patch("/{activity_id}", response=ActivityOut, summary="Change a timeline entry")
 def update_activity(request: HttpRequest, activity_id: int, payload: ActivityPatch):
     allow(request, "activities.change")
-    activity = services.get_activity(activity_id)
+    activity = services.get_activity(activity_id, request.membership)
     return services.update_activity(request.organization, request.user, activity,
                                      data=to_service_data(payload),
                                      expected_version=payload.version)
@@ -90,6 +92,6 @@ def update_activity(request: HttpRequest, activity_id: int, payload: ActivityPat
 @router.delete("/{activity_id}", response={204: None}, summary="Delete a timeline entry")
 def delete_activity(request: HttpRequest, activity_id: int):
     allow(request, "activities.delete")
-    activity = services.get_activity(activity_id)
+    activity = services.get_activity(activity_id, request.membership)
     services.delete_activity(request.organization, request.user, activity)
     return Status(204, None)

@@ -52,9 +52,16 @@ def log_event(org, actor, event: str, *, contact=None, company=None, deal=None,
     )
 
 
-def get_activity(activity_id) -> Activity:
+def get_activity(activity_id, membership=None) -> Activity:
+    """The entry with this id; given a `membership`, NotFound also when a record the entry
+    hangs on is hidden from the member."""
+    from accord.identity.visibility import through_records
+
+    entries = Activity.objects.all()
+    if membership is not None:
+        entries = through_records(entries, membership)
     try:
-        activity = Activity.objects.filter(pk=int(activity_id)).first()
+        activity = entries.filter(pk=int(activity_id)).first()
     except (TypeError, ValueError):
         activity = None
     if activity is None:

@@ -15,6 +15,7 @@ from accord.audit.history import field_history
 from accord.customers import services as customers
 from accord.errors import InvalidInput, NotFound, StaleVersion
 from accord.identity.permissions import has_permission, permission_required, require
+from accord.identity.visibility import require_visible
 from accord.records import services as records
 from accord.sales import services as sales
 
@@ -27,17 +28,20 @@ from .timeline import build_timeline, describe_event
 RECORD_TYPES = ("contact", "company", "deal", "custom_record")
 
 
-def _record_from(params) -> tuple[str, object]:
+def _record_from(params, membership) -> tuple[str, object]:
     """The contact, company, deal or custom record named in `params`; NotFound when none is
-    one of ours."""
+    one of ours or the member may not see it."""
     if params.get("contact"):
-        return "contact", customers.get_contact(params["contact"])
+        return "contact", require_visible(membership, customers.get_contact(params["contact"]),
+                                          "contacts")
     if params.get("company"):
-        return "company", customers.get_company(params["company"])
+        return "company", require_visible(membership, customers.get_company(params["company"]),
+                                          "companies")
     if params.get("deal"):
-        return "deal", sales.get_deal(params["deal"])
+        return "deal", require_visible(membership, sales.get_deal(params["deal"]), "deals")
     if params.get("custom_record"):
-        return "custom_record", records.find_record(params["custom_record"])
+        return "custom_record", require_visible(
+            membership, records.find_record(params["custom_record"]), "records")
     raise NotFound("No contact, company, deal or record given.")
 
 
@@ -51,7 +55,7 @@ def create(request):
     """The composer: GET shows it for one kind, POST adds the entry to the record's timeline."""
     require(request.membership, "activities.add")
     params = request.POST if request.method == "POST" else request.GET
-    entity, record = _record_from(params)
+    entity, record = _record_from(params, request.membership)
     kind = params.get("kind") or params.get("compose")
     if kind not in USER_KINDS:
         kind = Kind.NOTE
@@ -95,7 +99,7 @@ def timeline(request, entity: str, pk: int):
     require(request.membership, "activities.view")
     if entity not in RECORD_TYPES:
         raise Http404
-    _, record = _record_from({entity: pk})
+    _, record = _record_from({entity: pk}, request.membership)
     cursor = request.GET.get("cursor") or None
     try:
         timeline = _timeline_for(request, entity, record, kind=request.GET.get("compose"),
@@ -116,7 +120,7 @@ def timeline(request, entity: str, pk: int):
 def detail(request, pk: int):
     """One entry with its details, task actions and field history."""
     require(request.membership, "activities.view")
-    activity = services.get_activity(pk)
+    activity = services.get_activity(pk, request.membership)
     if activity.kind == Kind.SYSTEM:
         activity.event_text = describe_event(activity)
     return render(request, "activities/activity_detail.html", {
@@ -130,7 +134,7 @@ def detail(request, pk: int):
 def edit(request, pk: int):
     """Edit an entry; a save over someone else's newer change answers 409."""
     require(request.membership, "activities.change")
-    activity = services.get_activity(pk)
+    activity = services.get_activity(pk, request.membership)
     if activity.kind == Kind.SYSTEM:
         raise PermissionDenied(_("System events cannot be edited."))
     status = 200
@@ -164,7 +168,7 @@ def edit(request, pk: int):
 @require_POST
 def delete(request, pk: int):
     require(request.membership, "activities.delete")
-    activity = services.get_activity(pk)
+    activity = services.get_activity(pk, request.membership)
     record = activity.record
     try:
         services.delete_activity(request.organization, request.user, activity)
@@ -180,7 +184,7 @@ def delete(request, pk: int):
 def task_done(request, pk: int):
     """Mark a task done (done=1) or not done (done=0)."""
     require(request.membership, "tasks.change")
-    task = services.get_activity(pk)
+    task = services.get_activity(pk, request.membership)
     if task.kind != Kind.TASK:
         raise Http404
     done = request.POST.get("done") == "1"

@@ -14,7 +14,7 @@ from accord import search as text_search
 from accord.activities.models import Activity, Kind
 from accord.customers.models import Company, Contact, LifecycleStage
 from accord.identity.permissions import has_permission
-from accord.identity.visibility import through_contact, visible
+from accord.identity.visibility import through_records, visible
 from accord.records.models import Record
 from accord.reports.dashboards import role_dashboard
 from accord.sales.models import Deal
@@ -94,10 +94,9 @@ def home(request):
         "stages": [
             (value, label, stage_counts.get(value, 0)) for value, label in LifecycleStage.choices
         ],
-        # Activities follow their contact's visibility, as in reports.
+        # Activities follow the visibility of the records they hang on.
         "recent_activity": list(
-            through_contact(Activity.objects.exclude(kind=Kind.SYSTEM),
-                                      request.membership)
+            through_records(Activity.objects.exclude(kind=Kind.SYSTEM), request.membership)
             .select_related("contact", "company", "author")
             .order_by("-occurred_at", "-id")[:8]
         ),

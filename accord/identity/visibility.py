@@ -53,6 +53,14 @@ NOT_FOUND = {
 }
 
 
+# Exports that hold more than one area's records: a timeline entry hangs on a
+# contact, a company, a deal or a custom record.
+DEPENDS_ON = {
+    "organisation": AREAS,
+    "activities": [Area.CONTACTS, Area.COMPANIES, Area.DEALS, Area.RECORDS],
+}
+
+
 def policy_of(org) -> VisibilityPolicy:
     """The organisation's stored policy, or an unsaved one (version 0) saying "all" everywhere."""
     policy = VisibilityPolicy.unscoped.filter(organization_id=org.pk).first()
@@ -133,6 +141,32 @@ def through_contact(queryset: QuerySet, membership: Membership | None, *,
     return queryset.filter(seen)
 
 
+def through_records(queryset: QuerySet, membership: Membership | None) -> QuerySet:
+    """Narrow timeline entries (activities) to those a member may see: entries whose every
+    record (contact, company, deal, custom record) the member sees, and the member's own
+    entries and tasks (written by or assigned to them).
+
+    A note on a contact the member may not see is as hidden as the contact.
+    """
+    from accord.customers.models import Company, Contact
+    from accord.records.models import Record
+    from accord.sales.models import Deal
+
+    if membership is None:
+        return queryset.none()
+    hangs_on = {"contact": (Contact, Area.CONTACTS), "company": (Company, Area.COMPANIES),
+                "deal": (Deal, Area.DEALS), "custom_record": (Record, Area.RECORDS)}
+    seen = Q()
+    for field, (model, area) in hangs_on.items():
+        if scope_for(membership, area) != Scope.ALL:
+            records = visible(model.objects.all(), membership, area).values("pk")
+            seen &= Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__in": records})
+    if not seen:
+        return queryset
+    mine = Q(author_id=membership.user_id) | Q(assignee_id=membership.user_id)
+    return queryset.filter(seen | mine)
+
+
 def can_see(membership: Membership | None, record, area: str) -> bool:
     """Whether the member may see `record` (a row of the area's model)."""
     if membership is None:
@@ -160,7 +194,7 @@ def require_all_records(membership: Membership | None, entity: str) -> None:
     exports from the list instead, which is narrowed like every other list.
     Names that are no area are left to the export to refuse.
     """
-    areas = AREAS if entity == "organisation" else [area for area in AREAS if area == entity]
+    areas = DEPENDS_ON.get(entity, [area for area in AREAS if area == entity])
     if membership is None or any(scope_for(membership, area) != Scope.ALL for area in areas):
         raise NotPermitted("Your role sees only some of these records; export them from "
                            "the list instead.")
