@@ -12,7 +12,14 @@ exist for that report.
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.db.models import BooleanField, DecimalField, ExpressionWrapper, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    DecimalField,
+    ExpressionWrapper,
+    Q,
+    QuerySet,
+    TextField,
+)
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
@@ -229,8 +236,10 @@ def entity_for(key: str, viewer) -> Entity | None:
     for custom in active_fields(entity.custom_entity, viewer):
         path = f"custom_fields__{custom.key}"
         if custom.field_type == FieldType.CHOICE:
+            # Cast to plain text: a JSON key compared as JSON would never equal
+            # the plain text of a filter or drill-down value.
             entity.dimensions.append(Dimension(
-                f"cf_{custom.key}", custom.label, KT(path), CHOICE,
+                f"cf_{custom.key}", custom.label, Cast(KT(path), TextField()), CHOICE,
                 tuple((choice, choice) for choice in custom.choices)))
         elif custom.field_type == FieldType.NUMBER:
             entity.numbers.append(Number(
