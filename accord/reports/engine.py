@@ -492,21 +492,23 @@ def _bucket_label(day: dt.date, bucket: str) -> str:
 
 
 def _sorter(grouping: Grouping):
-    """The sort key of a grouping's values: choices and stages in their own order,
-    members by id, dates and text as they read, the empty group last."""
+    """The sort key of a grouping's values: choices, stages and linked records in their
+    own order, members by id, dates and text as they read, the empty group last."""
     dimension = grouping.dimension
     order: list[str] = []
     if dimension is not None and dimension.kind == CHOICE:
         order = [value for value, _label in dimension.choices]
     elif dimension is not None and dimension.kind == RECORD:
         order = [str(value) for value, _label in dimension.records()]
-    numeric = dimension is not None and dimension.kind == USER
+    numeric = dimension is not None and dimension.kind in (USER, RECORD)
 
     def key(value: str):
         if value == NONE:
-            return (1, 0, "")
+            return (1, 0, 0, "")
+        number = int(value) if numeric and value.isdigit() else 0
         if order:
-            return (0, order.index(value) if value in order else len(order), value)
-        return (0, int(value) if numeric else 0, value)
+            # Ids missing from the order (records the viewer may not see) go last.
+            return (0, order.index(value) if value in order else len(order), number, value)
+        return (0, 0, number, value)
 
     return key

@@ -38,6 +38,8 @@ from accord.records.services import RELATION_MODELS, active_types, fields_of
 from .entities import CHOICE, FLAG, OWNER, RECORD, TEXT, USER, DateField, Dimension, Entity, Number
 
 PREFIX = "record:"
+# The visibility area of what a link field points to, by its attribute on RecordLink.
+AREAS = {"contact": "contacts", "company": "companies", "deal": "deals", "target": "records"}
 PERMISSION = "records.view"
 
 
@@ -70,11 +72,11 @@ def record_entity(key: str, viewer: Membership) -> Entity | None:
                     records, [Dimension("owner", OWNER, "owner_id", USER)],
                     dates=[DateField("created_at", _("Created"))])
     for field in fields:
-        _add_field(entity, field, lambda: records(Record.objects.all(), viewer))
+        _add_field(entity, field, lambda: records(Record.objects.all(), viewer), viewer)
     return entity
 
 
-def _add_field(entity: Entity, field, seen) -> None:
+def _add_field(entity: Entity, field, seen, viewer: Membership) -> None:
     """Add what `field` offers to `entity`: a grouping, a measure or a date."""
     key, path = f"cf_{field.key}", f"values__{field.key}"
     kind = field.field_type
@@ -108,7 +110,7 @@ def _add_field(entity: Entity, field, seen) -> None:
         _model, attribute, _message = RELATION_MODELS[kind]
         entity.dimensions.append(Dimension(
             key, field.label, f"link_{field.key}__{attribute}_id", RECORD,
-            records=lambda: _linked(field, seen())))
+            records=lambda: _linked(field, seen(), viewer)))
 
 
 def _text(path: str):
@@ -120,12 +122,15 @@ def _decimal(expression):
     return Cast(expression, DecimalField(max_digits=24, decimal_places=6))
 
 
-def _linked(field, seen: QuerySet) -> list[tuple[int, str]]:
-    """What the field links to from the records the viewer sees, as (id, name) by name."""
+def _linked(field, seen: QuerySet, viewer: Membership) -> list[tuple[int, str]]:
+    """What the field links to from the records the viewer sees, as (id, name) by name.
+
+    Only what the viewer may see itself is named; a report shows the others by id.
+    """
     model, attribute, _message = RELATION_MODELS[field.field_type]
     ids = RecordLink.objects.filter(field=field, record__in=seen.values("pk")).values(
         f"{attribute}_id")
-    linked = model.objects.filter(pk__in=ids)
+    linked = visible(model.objects.filter(pk__in=ids), viewer, AREAS[attribute])
     if model is Record:
         linked = linked.select_related("record_type")
     return sorted(((item.pk, str(item)) for item in linked),

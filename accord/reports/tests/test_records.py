@@ -132,6 +132,17 @@ def test_visibility_narrows_the_records_as_the_list_does(org, admin, seller, pro
                             (("Sold",), "", 1)]
 
 
+def test_a_linked_contact_the_member_may_not_see_is_shown_by_id(org, admin, seller,
+                                                                 properties):
+    with scope(organization=org):
+        update_visibility(org, admin.user, roles={"sales": {"contacts": "own"}})
+
+    result = run(org, seller, group_by=["cf_seller"])
+
+    assert rows(result) == [((str(properties["Ada"]),), "", 2),
+                            ((str(properties["Bo"]),), "", 1), (("(none)",), "", 1)]
+
+
 def test_a_field_hidden_from_the_role_cannot_be_measured_or_grouped(org, admin, seller,
                                                                       properties):
     with pytest.raises(InvalidInput) as refused:
