@@ -1,12 +1,12 @@
 """What a report can be about: each record type's groupings, measures, dates and visibility.
 
 A report reads one entity: a built-in one, or a custom record type
-(`record:<type key>`, see `record_entities`). Its dimensions are the fields it may be grouped
-and filtered by, its numbers the fields it may be measured by, its dates the
-fields a date bucket or a period filter applies to. Custom fields join these
-per viewer: a choice field is a dimension and a number field a measure,
-unless the viewer's role may not see the field, in which case it does not
-exist for that report.
+(`record:<type key>`, see `record_entities`). Its dimensions are the fields
+it may be grouped and filtered by, its numbers the fields it may be measured
+by, its dates the fields a date bucket or a period filter applies to. Custom
+fields join these per viewer: a choice field is a dimension and a number
+field a measure, unless the viewer's role may not see the field, in which
+case it does not exist for that report.
 """
 
 from collections.abc import Callable
