@@ -10,7 +10,7 @@ from accord.identity.models import Membership
 from accord.marketing.services import visible_segments
 
 from .engine import BUCKETS, FUNCTIONS, ME, NONE, PERIODS
-from .entities import CHOICE, ENTITY_LABELS, FLAG, RECORD, TEXT, USER, Entity
+from .entities import CHOICE, FLAG, RECORD, TEXT, USER, Entity, entity_labels
 from .models import Chart
 from .params import FILTER_PREFIX
 
@@ -36,7 +36,7 @@ def flat_errors(errors: list[dict]) -> dict[str, str]:
 def controls(entity: Entity | None, viewer: Membership, params, errors: dict) -> dict:
     """What the builder form shows for `entity`, with the values in `params` selected."""
     context = {
-        "entities": list(ENTITY_LABELS.items()),
+        "entities": entity_labels(viewer),
         "entity": entity,
         "charts": Chart.choices,
         "chart": params.get("chart") or Chart.BAR,

@@ -59,6 +59,8 @@ class Grouping:
     date: str | None = None
     bucket: str | None = None
     is_datetime: bool = True
+    # The date's expression when it is not a column (see entities.DateField).
+    expression: object = None
 
 
 @dataclass
@@ -185,7 +187,7 @@ def _grouping(entity: Entity, key: str) -> Grouping | None:
     if date is None or bucket not in BUCKETS:
         return None
     return Grouping(key, f"{date.label} ({BUCKETS[bucket]})", date=name, bucket=bucket,
-                    is_datetime=date.is_datetime)
+                    is_datetime=date.is_datetime, expression=date.expression)
 
 
 def _clean_filter(entity: Entity, name: str, value):
@@ -228,7 +230,7 @@ def records(definition: dict, entity: Entity, viewer: Membership) -> QuerySet:
         date = entity.date(name)
         if date is not None:
             start, end = period_bounds(value, zone)
-            rows = rows.filter(_date_range(name, start, end, date.is_datetime, zone))
+            rows = _in_dates(rows, name, date.expression, start, end, date.is_datetime, zone)
         else:
             rows = _filter_dimension(rows, entity.dimension(name), value, viewer)
     if definition.get("segment"):
@@ -262,7 +264,12 @@ def run(definition, viewer: Membership) -> Result:
         columns["in_currency"] = _as_expression(number.currency)
     aggregate = Count("pk") if number is None else FUNCTIONS[function](number.expression)
     if columns:
-        query = rows.order_by().values(**columns).annotate(value=aggregate).order_by(*columns)
+        query = rows.order_by().values(**columns)
+        if by_currency:
+            # An amount without a currency is no amount (a money value in JSON
+            # holds both); such records are left out of the figure.
+            query = query.filter(in_currency__isnull=False)
+        query = query.annotate(value=aggregate).order_by(*columns)
         found = list(query[:MAX_ROWS + 1])
     else:
         found = [rows.aggregate(value=aggregate)]
@@ -308,12 +315,13 @@ def drill_down(definition, viewer: Membership, keys: list[str],
                 start = dt.date.fromisoformat(key)
             except ValueError:
                 raise InvalidInput({"g": _("Give the first day of the period.")}) from None
-            rows = rows.filter(_date_range(grouping.date, start, bucket_end(start,
-                               grouping.bucket), grouping.is_datetime, zone))
+            rows = _in_dates(rows, grouping.date, grouping.expression, start,
+                             bucket_end(start, grouping.bucket), grouping.is_datetime, zone)
     if currency:
         number = entity.number(definition["measure"].partition(":")[2])
         if number is not None and number.currency:
-            rows = rows.filter(**{number.currency: currency})
+            rows = rows.alias(report_currency=_as_expression(number.currency)).filter(
+                report_currency=currency)
     return rows
 
 
@@ -328,9 +336,10 @@ def _measure_words() -> dict[str, str]:
 def _group_expression(grouping: Grouping, zone):
     if grouping.dimension is not None:
         return _as_expression(grouping.dimension.expression)
+    source = grouping.expression if grouping.expression is not None else grouping.date
     if grouping.is_datetime:
-        return Trunc(grouping.date, grouping.bucket, tzinfo=zone)
-    return Trunc(grouping.date, grouping.bucket)
+        return Trunc(source, grouping.bucket, tzinfo=zone)
+    return Trunc(source, grouping.bucket)
 
 
 def _as_expression(expression):
@@ -365,6 +374,15 @@ def _dimension_is(dimension: Dimension, value: str, viewer: Membership) -> Q:
     if dimension.kind == FLAG:
         return Q(**{path: value == "yes"})
     return Q(**{path: value})
+
+
+def _in_dates(rows: QuerySet, name: str, expression, start: dt.date, end: dt.date,
+              is_datetime: bool, zone) -> QuerySet:
+    """`rows` whose date `name` (a column, or `expression`) falls from `start` up to `end`."""
+    if expression is not None:
+        name = f"report_{name}"
+        rows = rows.alias(**{name: expression})
+    return rows.filter(_date_range(name, start, end, is_datetime, zone))
 
 
 def _date_range(name: str, start: dt.date, end: dt.date, is_datetime: bool, zone) -> Q:
@@ -443,7 +461,8 @@ def _labeller(grouping: Grouping, viewer: Membership):
         names = dict(dimension.choices)
         return lambda value: names.get(value, value) if value else none
     if dimension.kind == FLAG:
-        return lambda value: _("Yes") if value else _("No")
+        # Built-in flags are never empty; a yes/no field of a record may be.
+        return lambda value: none if value is None else _("Yes") if value else _("No")
     if dimension.kind == USER:
         names = _user_names(viewer)
         return lambda value: names.get(value, _("Former member")) if value else none
@@ -473,21 +492,23 @@ def _bucket_label(day: dt.date, bucket: str) -> str:
 
 
 def _sorter(grouping: Grouping):
-    """The sort key of a grouping's values: choices and stages in their own order,
-    members by id, dates and text as they read, the empty group last."""
+    """The sort key of a grouping's values: choices, stages and linked records in their
+    own order, members by id, dates and text as they read, the empty group last."""
     dimension = grouping.dimension
     order: list[str] = []
     if dimension is not None and dimension.kind == CHOICE:
         order = [value for value, _label in dimension.choices]
     elif dimension is not None and dimension.kind == RECORD:
         order = [str(value) for value, _label in dimension.records()]
-    numeric = dimension is not None and dimension.kind == USER
+    numeric = dimension is not None and dimension.kind in (USER, RECORD)
 
     def key(value: str):
         if value == NONE:
-            return (1, 0, "")
+            return (1, 0, 0, "")
+        number = int(value) if numeric and value.isdigit() else 0
         if order:
-            return (0, order.index(value) if value in order else len(order), value)
-        return (0, int(value) if numeric else 0, value)
+            # Ids missing from the order (records the viewer may not see) go last.
+            return (0, order.index(value) if value in order else len(order), number, value)
+        return (0, 0, number, value)
 
     return key

@@ -1,17 +1,25 @@
 """What a report can be about: each record type's groupings, measures, dates and visibility.
 
-A report reads one entity. Its dimensions are the fields it may be grouped
-and filtered by, its numbers the fields it may be measured by, its dates the
-fields a date bucket or a period filter applies to. Custom fields join these
-per viewer: a choice field is a dimension and a number field a measure,
-unless the viewer's role may not see the field, in which case it does not
-exist for that report.
+A report reads one entity: a built-in one, or a custom record type
+(`record:<type key>`, see `record_entities`). Its dimensions are the fields
+it may be grouped and filtered by, its numbers the fields it may be measured
+by, its dates the fields a date bucket or a period filter applies to. Custom
+fields join these per viewer: a choice field is a dimension and a number
+field a measure, unless the viewer's role may not see the field, in which
+case it does not exist for that report.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.db.models import BooleanField, DecimalField, ExpressionWrapper, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    DecimalField,
+    ExpressionWrapper,
+    Q,
+    QuerySet,
+    TextField,
+)
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
@@ -60,6 +68,8 @@ class DateField:
     key: str
     label: str
     is_datetime: bool = True
+    # For a date that is not a column of its own, such as a value in JSON.
+    expression: object = None
 
 
 @dataclass
@@ -202,19 +212,34 @@ def _builtin() -> dict[str, Entity]:
 ENTITY_LABELS = {key: entity.label for key, entity in _builtin().items()}
 
 
+def entity_labels(viewer) -> list[tuple[str, str]]:
+    """Every entity `viewer` (a Membership) may choose, as (key, label): the built-in
+    ones, then the organisation's active record types. Call inside the tenant scope."""
+    from .record_entities import record_entity_labels  # it imports this module
+
+    return [*ENTITY_LABELS.items(), *record_entity_labels(viewer)]
+
+
 def entity_for(key: str, viewer) -> Entity | None:
     """The entity `key` as `viewer` (a Membership) may report on it, custom fields included.
 
     Call inside the tenant scope. None for an unknown entity.
     """
+    if key.startswith("record:"):
+        # Imported here: record types build on the classes of this module.
+        from .record_entities import PREFIX, record_entity
+
+        return record_entity(key.removeprefix(PREFIX), viewer)
     entity = _builtin().get(key)
     if entity is None or entity.custom_entity is None:
         return entity
     for custom in active_fields(entity.custom_entity, viewer):
         path = f"custom_fields__{custom.key}"
         if custom.field_type == FieldType.CHOICE:
+            # Cast to plain text: a JSON key compared as JSON would never equal
+            # the plain text of a filter or drill-down value.
             entity.dimensions.append(Dimension(
-                f"cf_{custom.key}", custom.label, KT(path), CHOICE,
+                f"cf_{custom.key}", custom.label, Cast(KT(path), TextField()), CHOICE,
                 tuple((choice, choice) for choice in custom.choices)))
         elif custom.field_type == FieldType.NUMBER:
             entity.numbers.append(Number(

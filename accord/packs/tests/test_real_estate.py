@@ -45,12 +45,14 @@ def test_an_agent_lists_a_property_finds_a_buyer_and_follows_up_the_viewing(
     applied = post(api, "/api/v1/packs/real-estate/apply", {"dry_run": False})
 
     assert applied.status_code == 200
-    assert applied.json()["counts"]["added"] == 31
+    assert applied.json()["counts"]["added"] == 32
     assert result(api, org, "Buyer pipeline") == {
         ("Buyers: Qualified",): "1", ("Buyers: Viewing booked",): "1",
         ("Buyers: Offer made",): "1"}
     assert result(api, org, "Listings by stage") == {
         ("Sellers: Listing agreed",): "510000.00", ("Sellers: On the market",): "425000.00"}
+    assert result(api, org, "Properties by status") == {
+        ("Available",): "467500.00", ("Under offer",): "285000.00"}
     assert members(api, org, OLD_TOWN_BUYERS) == ["lena.voss@example.org"]
 
     # A seller brings a house in Old Town ...
@@ -65,6 +67,8 @@ def test_an_agent_lists_a_property_finds_a_buyer_and_follows_up_the_viewing(
                         {"cf.area": "Old Town", "cf.status": "Available"}).json()["items"]
     assert sorted(item["title"] for item in available) == [
         "12 Mill Lane", "3 Bell Yard", "7 Chapel Row"]
+    assert result(api, org, "Properties by status") == {
+        ("Available",): "465000.00", ("Under offer",): "285000.00"}
 
     # ... a new buyer who can pay for it joins the segment of Old Town buyers ...
     buyer = post(api, "/api/v1/contacts", {
@@ -144,6 +148,7 @@ def test_the_pack_applies_to_the_demo_and_removes_cleanly(demo, client_for):
     assert properties == 3
     assert page.status_code == 200
     assert "Buyer pipeline" in page.content.decode()
+    assert "Properties by status" in page.content.decode()
     assert "7 Chapel Row" in listing.content.decode()
     with scope(organization=demo):
         assert Contact.objects.count() == contacts_before

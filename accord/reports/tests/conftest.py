@@ -7,6 +7,7 @@ from django_scopes import scope
 from accord.customers.models import Contact, CustomField
 from accord.customers.services import create_contact
 from accord.identity.models import Role
+from accord.records import services as records
 from accord.sales import services as sales_services
 from accord.sales.models import Deal
 
@@ -78,6 +79,73 @@ def secret_tier(org, berlin_contacts):
             contact.custom_fields = {"tier": "gold" if gold else "silver",
                                      "credit": "10.5" if gold else "1"}
             contact.save(update_fields=["custom_fields"])
+
+
+PROPERTY = {
+    "key": "property", "singular": "Property", "plural": "Properties",
+    "title_field": "address",
+    "fields": [
+        {"key": "address", "label": "Address", "type": "text", "required": True},
+        {"key": "status", "label": "Status", "type": "choice",
+         "choices": ["Available", "Under offer", "Sold"]},
+        {"key": "price", "label": "Price", "type": "money", "currency": "EUR"},
+        {"key": "deposit", "label": "Deposit", "type": "money"},
+        {"key": "bedrooms", "label": "Bedrooms", "type": "number"},
+        {"key": "listed_on", "label": "Listed on", "type": "date"},
+        {"key": "viewed_at", "label": "First viewing", "type": "datetime"},
+        {"key": "garden", "label": "Garden", "type": "boolean"},
+        {"key": "town", "label": "Town", "type": "text"},
+        {"key": "seller", "label": "Seller", "type": "contact"},
+        {"key": "buyers", "label": "Buyers", "type": "contact", "many": True},
+        {"key": "commission", "label": "Commission", "type": "money", "currency": "EUR",
+         "hidden_from_roles": ["sales"]},
+    ],
+}
+
+
+@pytest.fixture
+def properties(org, admin, seller):
+    """Four properties (and one in the trash, and a record of another type).
+
+    Owners: 1 and 3 Sam Seller, 2 the admin, 4 nobody. Viewing times sit
+    either side of midnight in Berlin on 31 January.
+    """
+    with scope(organization=org):
+        property_type = records.save_type(org, admin.user, PROPERTY)
+        records.save_type(org, admin.user, {"key": "office", "singular": "Office",
+                                            "plural": "Offices", "fields": [
+                                                {"key": "status", "type": "text"}]})
+        people = {name: create_contact(org, admin.user, data={
+            "first_name": name, "last_name": "Lind"}).pk for name in ("Ada", "Bo", "Ben", "Cy")}
+        for owner, values in [
+            (seller.user, {"address": "1 Mill Lane", "status": "Available",
+                           "price": "400000.00", "deposit": {"amount": "1000", "currency": "EUR"},
+                           "bedrooms": "3", "listed_on": "2026-01-15",
+                           "viewed_at": "2026-01-31T23:30:00Z", "garden": True,
+                           "town": "Lund", "seller": people["Ada"],
+                           "buyers": [people["Ben"], people["Cy"]], "commission": "12000"}),
+            (admin.user, {"address": "2 Mill Lane", "status": "Available",
+                          "price": "500000.00", "deposit": {"amount": "2000", "currency": "GBP"},
+                          "bedrooms": "4", "listed_on": "2026-02-03",
+                          "viewed_at": "2026-01-31T22:30:00Z", "garden": False,
+                          "town": "Lund", "seller": people["Ada"], "buyers": [people["Ben"]],
+                          "commission": "15000"}),
+            (seller.user, {"address": "3 Quay", "status": "Under offer", "price": "250000.50",
+                           "deposit": {"amount": "500", "currency": "EUR"}, "bedrooms": "2",
+                           "listed_on": "2026-02-20", "seller": people["Bo"]}),
+            (None, {"address": "4 Quay", "status": "Sold"}),
+        ]:
+            records.create_record(org, admin.user, property_type,
+                                  data={"values": values, "owner": owner.pk if owner else None})
+        binned = records.create_record(org, admin.user, property_type, data={
+            "values": {"address": "5 Bin Street", "status": "Sold", "price": "1.00"}})
+        records.delete_record(org, admin.user, binned)
+        records.create_record(org, admin.user, records.get_type("office"), data={
+            "values": {"status": "Available"}})
+    for membership in (admin, seller):
+        membership.user.time_zone = "Europe/Berlin"
+        membership.user.save(update_fields=["time_zone"])
+    return people
 
 
 __all__ = ["Decimal", "at"]

@@ -42,3 +42,26 @@ def test_a_member_builds_saves_and_drills_into_a_report(page, org, admin, pipeli
     page.locator("table.report-table tbody tr").first.get_by_role("link").click()
     expect(page).to_have_url(re.compile(r"/reports/records/"))
     expect(page.locator("#record-rows tbody tr")).to_have_count(3)
+
+
+def test_a_member_reports_on_a_record_type_and_follows_a_bar_to_a_record(page, org, admin,
+                                                                          properties):
+    sign_in(page, admin)
+    page.goto("/reports/new/")
+    page.get_by_role("navigation", name="What the report is about").get_by_role(
+        "link", name="Properties").click()
+    page.get_by_label("Group by").select_option(label="Status")
+    page.get_by_label("Measure").select_option(label="Average Price")
+    page.get_by_role("button", name="Show").click()
+
+    table = page.locator("table.report-table")
+    expect(table.locator("tbody tr")).to_have_count(3)
+    expect(table.locator("tbody tr").first).to_contain_text("450,000.00 EUR")
+
+    page.get_by_label("Name").fill("Prices by status")
+    page.get_by_role("button", name="Save report").click()
+    expect(page.get_by_role("heading", name="Prices by status")).to_be_visible()
+    page.locator("table.report-table tbody tr").first.get_by_role("link").click()
+    expect(page.locator("#record-rows tbody tr")).to_have_count(2)
+    page.get_by_role("link", name="1 Mill Lane").click()
+    expect(page).to_have_url(re.compile(r"/records/property/\d+/$"))

@@ -102,6 +102,17 @@ def test_a_custom_choice_field_groups_and_a_number_field_sums(org, admin, secret
     assert rows(result) == [(("gold",), "", Decimal("21.00")), (("silver",), "", Decimal("3.00"))]
 
 
+def test_a_custom_choice_field_filters_and_drills_down(org, admin, secret_tier):
+    with scope(organization=org):
+        gold = engine.run({"entity": "contacts", "filters": {"cf_tier": ["gold"]}}, admin)
+        drilled = engine.drill_down({"entity": "contacts", "group_by": ["cf_tier"]}, admin,
+                                    ["silver"])
+        emails = sorted(drilled.values_list("email", flat=True))
+
+    assert rows(gold) == [((), "", 2)]
+    assert emails == ["feb1@example.com", "feb2@example.com", "mar1@example.com"]
+
+
 @pytest.mark.parametrize(("definition", "field"), [
     ({"entity": "contacts", "group_by": ["cf_tier"]}, "group_by.0"),
     ({"entity": "contacts", "filters": {"cf_tier": ["gold"]}}, "filters.cf_tier"),
