@@ -1,13 +1,14 @@
 """Rules about custom records: triggers, dates, conditions, actions, the type switched off."""
 
 import datetime as dt
+import json
 
 import pytest
 from django.utils import timezone
 
 from accord.activities.models import Activity
 from accord.audit.models import AuditEntry
-from accord.automation import scheduling, tasks
+from accord.automation import scheduling, tasks, triggers
 from accord.automation.models import Rule, RuleRun
 from accord.core.models import DomainEvent
 from accord.customers import services as customers
@@ -267,3 +268,76 @@ def test_runs_of_a_type_switched_off_or_deleted_are_skipped_with_the_reason(
         "deactivate": "The record type “Policy” is deactivated.",
         "delete": "The record type “policy” no longer exists."}[change]
 
+
+
+def test_the_conditions_contact_is_the_first_the_contact_links_point_to(org, admin, in_org):
+    with in_org(org):
+        first = customers.create_contact(org, admin.user, data={"first_name": "Ada"})
+        second = customers.create_contact(org, admin.user, data={"first_name": "Bob"})
+        # The clients field comes first on the form, so its first link counts; a
+        # contact in the trash counts for nothing.
+        matter = records.save_type(org, admin.user, {
+            "key": "matter", "singular": "Matter", "plural": "Matters",
+            "fields": [{"key": "clients", "type": "contact", "many": True},
+                       {"key": "broker", "type": "contact"}]})
+        both = records.create_record(org, admin.user, matter, data={
+            "values": {"broker": first.pk, "clients": [second.pk, first.pk]}})
+        brokered = records.create_record(org, admin.user, matter,
+                                         data={"values": {"broker": first.pk}})
+        customers.delete_contact(org, admin.user, first)
+
+        assert triggers.contact_of("record:matter", both) == second
+        assert triggers.contact_of("record:matter", brokered) is None
+
+
+def test_a_pack_brings_a_record_type_with_rules_that_name_it_by_key(org, admin, in_org,
+                                                                     monkeypatch):
+    from accord.packs import document
+    from accord.packs import services as packs
+
+    loaded = document.parse(json.dumps({
+        "name": "insurance", "version": "1.0", "title": "Insurance",
+        "description": "Policies and their renewals.", "record_types": [POLICY],
+        "rules": [{"name": "Policy renewal", "trigger": "date_reached", "is_active": True,
+                   "settings": {"date": "record:policy.renews_on", "days": -30,
+                                "time": "08:00"},
+                   "actions": [{"type": "create_task", "days": 7,
+                                "subject": "Renew {{ record.title }}"}]},
+                  {"name": "Lapsed policy", "trigger": "field_changed",
+                   "settings": {"entity": "record:policy", "field": "status"},
+                   "actions": [{"type": "notify_user", "message": "{{ record.title }}"}]}]}))
+    monkeypatch.setattr(document, "load", lambda name: loaded)
+
+    with in_org(org):
+        summary = packs.apply_pack(org, admin.user, "insurance")
+
+    assert [(item.section, item.key, item.outcome) for item in summary.outcomes] == [
+        ("record_types", "policy", "added"), ("rules", "policy renewal", "added"),
+        ("rules", "lapsed policy", "added")]
+    with in_org(org):
+        assert dict(Rule.objects.values_list("name", "settings")) == {
+            "Policy renewal": {"date": "record:policy.renews_on", "days": -30,
+                               "time": "08:00"},
+            "Lapsed policy": {"entity": "record:policy", "field": "status"}}
+
+
+def test_a_pack_rule_naming_a_record_type_the_organisation_lacks_is_refused(
+    org, admin, in_org, monkeypatch
+):
+    from accord.packs import document
+    from accord.packs import services as packs
+
+    loaded = document.parse(json.dumps({
+        "name": "insurance", "version": "1.0", "title": "Insurance",
+        "description": "Renewals of a type the pack does not bring.",
+        "rules": [{"name": "Policy renewal", "trigger": "created",
+                   "settings": {"entity": "record:policy"},
+                   "actions": [{"type": "create_task", "days": 7, "subject": "Check"}]}]}))
+    monkeypatch.setattr(document, "load", lambda name: loaded)
+
+    with in_org(org), pytest.raises(document.InvalidPack) as refused:
+        packs.apply_pack(org, admin.user, "insurance")
+
+    assert "No active record type has the key “policy”." in str(refused.value.errors)
+    with in_org(org):
+        assert not Rule.objects.exists()
