@@ -143,8 +143,13 @@ def clean_rule(org, data: dict, *, current: Rule | None = None) -> dict:
         errors["trigger"] = _("Choose one of: %(names)s.") % {"names": ", ".join(Trigger.values)}
         raise InvalidInput(errors)
     out["trigger"] = trigger
-    out["settings"] = _clean_settings(
-        trigger, data.get("settings", current.settings if current else {}), errors)
+    if current is not None and "settings" not in data and trigger == current.trigger:
+        # Kept settings are not checked again, so a rule whose record type or
+        # date field was switched off can still be renamed or switched off.
+        out["settings"] = current.settings
+    else:
+        out["settings"] = _clean_settings(
+            trigger, data.get("settings", current.settings if current else {}), errors)
     probe = Rule(trigger=trigger, settings=out["settings"])
     entity = triggers.rule_entity(probe)
     if "conditions" in data or current is None:

@@ -93,7 +93,7 @@ def test_unknown_record_types_and_fields_are_named(org, admin, other_org, in_org
         "settings.entity": "Name the record type as record:<type key>, such as record:policy."}
 
 
-def test_a_rule_of_a_deactivated_type_says_so_and_cannot_be_saved_again(
+def test_a_rule_of_a_deactivated_type_says_so_and_keeps_only_its_settings(
     org, admin, in_org, policy_type, api_client_for, client_for
 ):
     client = api_client_for(admin)
@@ -106,9 +106,13 @@ def test_a_rule_of_a_deactivated_type_says_so_and_cannot_be_saved_again(
         "version": 1, "settings": {**RENEWAL["settings"], "days": -10}},
         content_type="application/json")
 
+    renamed = client.patch(f"/api/v1/rules/{rule_id}", {"version": 1, "name": "Old renewal"},
+                           content_type="application/json")
+
     assert "The record type “Policy” is deactivated." in page.content.decode()
     assert patched.status_code == 422
     assert list(errors_of(patched)) == ["settings.date"]
+    assert (renamed.status_code, renamed.json()["name"]) == (200, "Old renewal")
 
 
 def test_the_builder_offers_record_types_their_dates_and_fields(org, admin, policy_type,
