@@ -256,7 +256,13 @@ def _preview_set_field(step: Step, settings_: dict) -> str:
     return _("Would set %(field)s to “%(value)s”.") % settings_
 
 
+def _not_in_trash(step: Step) -> None:
+    if getattr(step.record, "deleted_at", None) is not None:
+        raise ActionSkipped(_("The record is in the trash; it is not changed."))
+
+
 def _perform_set_field(step: Step, settings_: dict) -> str:
+    _not_in_trash(step)
     updater = _updater(step.entity)
     if updater is None or settings_["field"] not in settable_fields(step.entity):
         # A custom field switched off since the rule was saved ends up here.
@@ -340,6 +346,7 @@ def _preview_assign(step: Step, settings_: dict) -> str:
 
 
 def _perform_assign(step: Step, settings_: dict) -> str:
+    _not_in_trash(step)
     updater = _updater(step.entity)
     if updater is None:
         raise ActionFailed(_("This kind of record has no owner to assign."))
@@ -381,7 +388,12 @@ def _perform_task(step: Step, settings_: dict) -> str:
     if step.entity == "deal":
         data["deal"] = step.record.pk
     if custom_records.is_record(step.entity):
-        data["custom_record"] = step.record.pk
+        # A record in the trash has no timeline to show the task on.
+        if step.record.deleted_at is None:
+            data["custom_record"] = step.record.pk
+        elif step.contact is None:
+            raise ActionSkipped(_("The record is in the trash and links to no contact, so "
+                                  "the task has nowhere to go."))
     elif step.contact is None and step.entity != "deal":
         raise ActionFailed(_("A task needs a contact or a deal, and this record has neither."))
     task = activities.log_activity(step.org, None, data=data)

@@ -104,12 +104,14 @@ def date_choices() -> list[tuple[str, str]]:
              f"{field.record_type.singular}: {field.label}") for field in found]
 
 
-def load(entity: str, object_id) -> Record | None:
-    """The live record of the entity's active type, or None; inside the tenant scope."""
+def load(entity: str, object_id, *, trashed: bool = False) -> Record | None:
+    """The live record of the entity's active type, or None; with `trashed`, a record in
+    the trash too. Inside the tenant scope."""
     key = type_key(entity)
     if not key:
         return None
-    return (Record.objects.select_related("record_type", "owner")
+    manager = Record.with_deleted if trashed else Record.objects
+    return (manager.select_related("record_type", "owner")
             .filter(pk=object_id, record_type__key=key, record_type__is_active=True).first())
 
 

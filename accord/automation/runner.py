@@ -105,7 +105,7 @@ def advance(org, run_id: int, *, now: dt.datetime | None = None) -> str | None:
     now = now or timezone.now()
     if not _claim(run_id, now):
         return None
-    run = RuleRun.objects.select_related("rule", "rule__created_by").get(pk=run_id)
+    run = RuleRun.objects.select_related("rule", "rule__created_by", "event").get(pk=run_id)
     rule = run.rule
 
     if custom_records.is_record(run.entity):
@@ -114,7 +114,9 @@ def advance(org, run_id: int, *, now: dt.datetime | None = None) -> str | None:
         if reason:
             status = RunStatus.SKIPPED if run.next_action == 0 else RunStatus.STOPPED
             return _finish(run, status, now, _entry(None, "", status, reason, now))
-    record = triggers.load_record(run.entity, run.object_id)
+    # A rule on `record.deleted` runs for the record it finds in the trash.
+    trashed = run.event_id is not None and run.event.type == "record.deleted"
+    record = triggers.load_record(run.entity, run.object_id, trashed=trashed)
     if run.next_action == 0 and not run.log:
         stop = _check_start(org, run, rule, record, now)
         if stop is not None:

@@ -170,10 +170,11 @@ def is_known_entity(entity: str) -> bool:
     return entity in ENTITIES or custom_records.active_type(entity) is not None
 
 
-def load_record(entity: str, object_id: int):
-    """The live record, or None when it is gone; inside the tenant scope."""
+def load_record(entity: str, object_id: int, *, trashed: bool = False):
+    """The live record, or None when it is gone; inside the tenant scope. With `trashed`,
+    a custom record in the trash is found too (for a run set off by its deletion)."""
     if custom_records.is_record(entity):
-        return custom_records.load(entity, object_id)
+        return custom_records.load(entity, object_id, trashed=trashed)
     model = ENTITIES.get(entity)
     if model is None:
         return None

@@ -32,6 +32,9 @@ from .forms import (
 from .models import Rule, RuleRun
 
 PAGE_SIZE = 50
+# Custom records the dry run offers, newest changed first: a list short
+# enough to scan; an older record is tried with `?record=<id>` in the address.
+DRY_RUN_CHOICES = 200
 ORDERINGS = {"name": Lower("name"), "updated_at": "updated_at", "created_at": "created_at"}
 NEWEST_FIRST = Ordering("id", F("id"), descending=True)
 
@@ -210,8 +213,6 @@ def rule_dry_run(request, pk: int):
         "entity": triggers.entity_label(entity), "choices": _record_choices(entity),
     }, status=404 if error else 200)
 
-
-DRY_RUN_CHOICES = 200  # the newest records offered to choose from; others by id
 
 
 def _record_choices(entity: str) -> list[tuple[int, str]]:

@@ -341,3 +341,28 @@ def test_a_pack_rule_naming_a_record_type_the_organisation_lacks_is_refused(
     assert "No active record type has the key “policy”." in str(refused.value.errors)
     with in_org(org):
         assert not Rule.objects.exists()
+
+
+def test_a_rule_on_deleted_records_runs_for_the_record_in_the_trash(
+    org, admin, in_org, make_rule, policies, eager, mailoutbox,
+    django_capture_on_commit_callbacks
+):
+    rule = make_rule(org, trigger="event",
+                     settings={"event_type": "record.deleted", "entity": "record:policy"},
+                     actions=[{"type": "notify_user", "message": "{{ record.title }} is gone."},
+                              {"type": "set_field", "field": "status", "value": "Lapsed"},
+                              {"type": "create_task", "days": 1, "subject": "Check"}])
+    policy = policies(number="P-5")
+
+    with in_org(org), django_capture_on_commit_callbacks(execute=True):
+        records.delete_record(org, admin.user, policy)
+
+    run = only_run(org, in_org, rule)
+    assert [(entry["type"], entry["status"], entry["detail"]) for entry in run.log] == [
+        ("notify_user", "done", f"E-mailed {admin.user.full_name}."),
+        ("set_field", "skipped", "The record is in the trash; it is not changed."),
+        ("create_task", "skipped", "The record is in the trash and links to no contact, so "
+                                   "the task has nowhere to go.")]
+    assert [message.body for message in mailoutbox] == ["P-5 is gone."]
+    with in_org(org):
+        assert Record.with_deleted.get(pk=policy.pk).values.get("status") is None
