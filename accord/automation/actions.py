@@ -28,6 +28,7 @@ from accord.identity.models import Membership, Team, User
 from accord.integrations import outbound
 from accord.marketing import emails, texting
 from accord.marketing.models import SuppressedAddress
+from accord.records import services as records
 from accord.sales import services as sales
 from accord.sales.models import Deal, Stage
 from accord.sales.validation import clean_deal
@@ -35,6 +36,7 @@ from accord.service import services as service
 from accord.service.models import Ticket
 from accord.service.validation import clean_ticket
 
+from . import custom_records
 from .models import Rule
 
 MAX_DAYS = 3650  # ten years: longer waits and due dates are a typing mistake
@@ -67,11 +69,21 @@ class Step:
     run_id: int | None = None
 
 
-# Which field of each record holds its owner, and which service changes it.
+# Which field of each record holds its owner, and which service changes it;
+# a custom record's owner is its `owner`.
 OWNER_FIELDS = {"contact": "owner", "deal": "owner", "ticket": "assignee"}
+# Actions that make a new deal or ticket for a contact: a rule about custom
+# records has no place for them, as the record would not be linked to them.
+NOT_FOR_RECORDS = {"create_deal", "create_ticket"}
+
+
+def _owner_field(entity: str) -> str | None:
+    return "owner" if custom_records.is_record(entity) else OWNER_FIELDS.get(entity)
 
 
 def _updater(entity: str):
+    if custom_records.is_record(entity):
+        return records.update_record
     return {"contact": customers.update_contact, "deal": sales.update_deal,
             "ticket": service.update_ticket}.get(entity)
 
@@ -118,7 +130,10 @@ def _member(org, value, errors: dict, name: str = "user") -> int | None:
 
 
 def _merge_values(step: Step) -> dict:
-    return merge_fields.person_values(step.contact)
+    values = merge_fields.person_values(step.contact)
+    if custom_records.is_record(step.entity):
+        values.update(custom_records.merge_values(step.record))
+    return values
 
 
 def _render(text: str, step: Step, field: str) -> str:
@@ -126,11 +141,14 @@ def _render(text: str, step: Step, field: str) -> str:
 
 
 def _owner_id(step: Step) -> int | None:
-    field = OWNER_FIELDS.get(step.entity, "owner")
+    field = _owner_field(step.entity) or "owner"
     return getattr(step.record, f"{field}_id", None) or getattr(step.contact, "owner_id", None)
 
 
 def _need_contact(step: Step) -> None:
+    if step.contact is None and custom_records.is_record(step.entity):
+        # A custom record may well have no contact; that is no failure to retry.
+        raise ActionSkipped(_("The record links to no contact."))
     if step.contact is None:
         raise ActionFailed(_("This record has no contact."))
 
@@ -154,14 +172,19 @@ YES_NO = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0"
 
 
 def settable_fields(entity: str) -> list[str]:
-    """The names `set_field` takes for `entity`: built-in fields, then `cf.<key>`."""
+    """The names `set_field` takes for `entity`: built-in fields, then `cf.<key>`; for a
+    custom record, the keys of its type's plain fields."""
+    if custom_records.is_record(entity):
+        return custom_records.settable_fields(entity)
     custom = custom_fields.active_fields(entity) if entity in SETTABLE_FIELDS else []
     return [*SETTABLE_FIELDS.get(entity, []),
             *(f"{CUSTOM_PREFIX}{field.key}" for field in custom)]
 
 
-def _field_input(field: str, value: str) -> dict:
+def _field_input(field: str, value: str, entity: str = "") -> dict:
     """The update a service takes for setting `field` to the stored text `value`."""
+    if custom_records.is_record(entity):
+        return custom_records.field_input(custom_records.active_type(entity), field, value)
     if field.startswith(CUSTOM_PREFIX):
         return {"custom_fields": {field.removeprefix(CUSTOM_PREFIX): value}}
     if field == "do_not_contact":
@@ -171,6 +194,8 @@ def _field_input(field: str, value: str) -> dict:
 
 def _check_field_value(org, entity: str, field: str, value: str) -> str:
     """The service's complaint about the value, checked on a blank record; empty if none."""
+    if custom_records.is_record(entity):
+        return _check_record_value(org, entity, field, value)
     data = _field_input(field, value)
     if field == "do_not_contact" and not isinstance(data[field], bool):
         return _("Enter true or false.")
@@ -184,6 +209,21 @@ def _check_field_value(org, entity: str, field: str, value: str) -> str:
         probes[entity]()
     except InvalidInput as exc:
         return exc.errors[0]["message"]
+    return ""
+
+
+def _check_record_value(org, entity: str, field: str, value: str) -> str:
+    """The records service's complaint about the value alone; empty if none."""
+    record_type = custom_records.active_type(entity)
+    try:
+        records.clean_record(org, record_type, _field_input(field, value, entity),
+                             partial=True)
+    except InvalidInput as exc:
+        # Checked without a record, every required field looks empty: only
+        # the complaint about this field counts.
+        for error in exc.errors:
+            if error["field"] == f"values.{field}":
+                return error["message"]
     return ""
 
 
@@ -202,7 +242,9 @@ def _clean_set_field(org, entity: str, data: dict, errors: dict) -> dict:
     return {"field": field, "value": value}
 
 
-def _field_value(record, field: str):
+def _field_value(record, field: str, entity: str = ""):
+    if custom_records.is_record(entity):
+        return (record.values or {}).get(field)
     if field.startswith(CUSTOM_PREFIX):
         return (record.custom_fields or {}).get(field.removeprefix(CUSTOM_PREFIX))
     return getattr(record, record._meta.get_field(field).attname)
@@ -214,15 +256,22 @@ def _preview_set_field(step: Step, settings_: dict) -> str:
     return _("Would set %(field)s to “%(value)s”.") % settings_
 
 
+def _not_in_trash(step: Step) -> None:
+    if getattr(step.record, "deleted_at", None) is not None:
+        raise ActionSkipped(_("The record is in the trash; it is not changed."))
+
+
 def _perform_set_field(step: Step, settings_: dict) -> str:
+    _not_in_trash(step)
     updater = _updater(step.entity)
     if updater is None or settings_["field"] not in settable_fields(step.entity):
         # A custom field switched off since the rule was saved ends up here.
         raise ActionFailed(_("A rule cannot set the field %(field)s.") % settings_)
-    before = _field_value(step.record, settings_["field"])
+    before = _field_value(step.record, settings_["field"], step.entity)
     updater(step.org, None, step.record,
-            data=_field_input(settings_["field"], settings_["value"]))
-    after = _field_value(type(step.record).objects.get(pk=step.record.pk), settings_["field"])
+            data=_field_input(settings_["field"], settings_["value"], step.entity))
+    after = _field_value(type(step.record).objects.get(pk=step.record.pk), settings_["field"],
+                         step.entity)
     if after == before:
         return _("%(field)s was “%(value)s” already; nothing changed.") % settings_
     return _("Set %(field)s to “%(value)s”.") % settings_
@@ -260,7 +309,7 @@ def _perform_add_tag(step: Step, settings_: dict) -> str:
 
 
 def _clean_assign(org, entity: str, data: dict, errors: dict) -> dict:
-    if entity not in OWNER_FIELDS:
+    if _owner_field(entity) is None:
         errors["type"] = _("This kind of record has no owner to assign.")
     user = _member(org, data.get("user"), errors)
     team = None
@@ -297,11 +346,12 @@ def _preview_assign(step: Step, settings_: dict) -> str:
 
 
 def _perform_assign(step: Step, settings_: dict) -> str:
+    _not_in_trash(step)
     updater = _updater(step.entity)
     if updater is None:
         raise ActionFailed(_("This kind of record has no owner to assign."))
     user_id = settings_["user"] or _next_in_team(step.rule, settings_["team"], commit=True)
-    updater(step.org, None, step.record, data={OWNER_FIELDS[step.entity]: user_id})
+    updater(step.org, None, step.record, data={_owner_field(step.entity): user_id})
     return _("Assigned the record to %(name)s.") % {"name": _user_name(user_id)}
 
 
@@ -309,16 +359,21 @@ def _perform_assign(step: Step, settings_: dict) -> str:
 
 
 def _clean_task(org, entity: str, data: dict, errors: dict) -> dict:
-    return {"subject": _text(data, "subject", errors, merge=True),
-            "days": _days(data, "days", errors)}
+    values = {"subject": _text(data, "subject", errors, merge=True),
+              "days": _days(data, "days", errors)}
+    # Without a member the task goes to the record's owner, named when it runs.
+    user = _member(org, data.get("user"), errors)
+    if user is not None:
+        values["user"] = user
+    return values
 
 
-def _task_assignee(step: Step) -> int | None:
-    return _owner_id(step) or step.rule.created_by_id
+def _task_assignee(step: Step, settings_: dict) -> int | None:
+    return settings_.get("user") or _owner_id(step) or step.rule.created_by_id
 
 
 def _preview_task(step: Step, settings_: dict) -> str:
-    assignee = _task_assignee(step)
+    assignee = _task_assignee(step, settings_)
     return _("Would create the task “%(subject)s”, due in %(days)s days, for %(name)s.") % {
         "subject": _render(settings_["subject"], step, "subject"), "days": settings_["days"],
         "name": _user_name(assignee) if assignee else _("no one")}
@@ -327,12 +382,19 @@ def _preview_task(step: Step, settings_: dict) -> str:
 def _perform_task(step: Step, settings_: dict) -> str:
     data = {"kind": "task", "subject": _render(settings_["subject"], step, "subject"),
             "due_at": timezone.now() + dt.timedelta(days=settings_["days"]),
-            "assignee": _task_assignee(step)}
+            "assignee": _task_assignee(step, settings_)}
     if step.contact is not None:
         data["contact"] = step.contact.pk
     if step.entity == "deal":
         data["deal"] = step.record.pk
-    if step.contact is None and step.entity != "deal":
+    if custom_records.is_record(step.entity):
+        # A record in the trash has no timeline to show the task on.
+        if step.record.deleted_at is None:
+            data["custom_record"] = step.record.pk
+        elif step.contact is None:
+            raise ActionSkipped(_("The record is in the trash and links to no contact, so "
+                                  "the task has nowhere to go."))
+    elif step.contact is None and step.entity != "deal":
         raise ActionFailed(_("A task needs a contact or a deal, and this record has neither."))
     task = activities.log_activity(step.org, None, data=data)
     return _("Created the task “%(subject)s” (%(id)s).") % {"subject": task.subject,
@@ -690,6 +752,12 @@ def clean_actions(org, entity: str, raw) -> list[dict]:
         if action is None:
             errors[f"actions[{index}].type"] = _("Choose one of: %(types)s.") % {
                 "types": ", ".join(ACTIONS)}
+            continue
+        if kind in NOT_FOR_RECORDS and custom_records.is_record(entity):
+            errors[f"actions[{index}].type"] = _(
+                "“%(action)s” cannot be used in a rule about custom records; choose a task, "
+                "a notification, a field to set, a webhook or a wait.") % {
+                "action": action.label}
             continue
         found: dict[str, str] = {}
         values = action.clean(org, entity, item, found)

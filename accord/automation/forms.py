@@ -5,19 +5,20 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accord import events
+from accord.customers.models import CustomField, FieldType
 from accord.sales.models import Stage
 from accord.service.models import TicketStatus
 
-from . import triggers
-from .actions import ACTIONS
-from .models import Trigger
+from . import custom_records, triggers
+from .actions import ACTIONS, settable_fields
+from .models import Rule, Trigger
 
 # The settings each action row shows once its type is chosen.
 ACTION_INPUTS = {
     "set_field": ["field", "value"],
     "add_tag": ["tag"],
     "assign_owner": ["user", "team"],
-    "create_task": ["subject", "days"],
+    "create_task": ["subject", "days", "user"],
     "create_deal": ["name", "stage"],
     "create_ticket": ["subject"],
     "send_email": ["subject", "body"],
@@ -50,11 +51,14 @@ class RuleForm(forms.Form):
     entity = forms.ChoiceField(
         label=_("Record"), required=False,
         choices=[(key, label) for key, label in triggers.ENTITY_LABELS.items()],
-        help_text=_("For “A record is created” and “A field changes”."))
+        help_text=_("For “A record is created” and “A field changes”, and for an event "
+                    "about records of a custom record type."))
     field = forms.CharField(label=_("Field"), required=False, max_length=64,
                             help_text=_("For “A field changes”: its name, such as "
                                         "lifecycle_stage or owner; custom_fields for any "
-                                        "custom field."))
+                                        "custom field; for a custom record, owner or the "
+                                        "field's key."),
+                            widget=forms.TextInput(attrs={"list": "rule-change-fields"}))
     stage = forms.ChoiceField(label=_("Stage"), required=False,
                               help_text=_("For “A deal moves to a stage”; empty for any."))
     status = forms.ChoiceField(label=_("Ticket status"), required=False,
@@ -62,8 +66,10 @@ class RuleForm(forms.Form):
     date = forms.CharField(
         label=_("Date"), required=False, max_length=100,
         help_text=_("For “A date is reached”: subscription.renews_on, "
-                    "deal.expected_close_date or contact.custom.<key> for a contact "
-                    "custom field of type date."))
+                    "deal.expected_close_date, contact.custom.<key> for a contact "
+                    "custom field of type date, or record:<type key>.<field key> for a "
+                    "date field of a custom record type."),
+        widget=forms.TextInput(attrs={"list": "rule-dates"}))
     days = forms.IntegerField(label=_("Days from the date"), required=False,
                               help_text=_("Negative for days before the date."))
     time = forms.CharField(label=_("At (HH:MM)"), required=False, max_length=5,
@@ -80,6 +86,10 @@ class RuleForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["entity"].choices = [
+            *self.fields["entity"].choices,
+            *((name, _("%(type)s (custom record)") % {"type": label})
+              for name, label in custom_records.entity_choices())]
         self.fields["stage"].choices = [("", _("Any stage"))] + [
             (stage.pk, f"{stage.pipeline.name}: {stage.name}")
             for stage in Stage.objects.select_related("pipeline").order_by(
@@ -103,6 +113,33 @@ class RuleForm(forms.Form):
     def initial_for(rule) -> dict:
         return {"name": rule.name, "trigger": rule.trigger, "is_active": rule.is_active,
                 "version": rule.version, **(rule.settings or {})}
+
+
+def date_options() -> list[tuple[str, str]]:
+    """(date name, label) of every date a date rule can count from, for the form's list."""
+    contact_dates = CustomField.objects.filter(entity="contact", field_type=FieldType.DATE,
+                                               is_active=True).order_by("label", "id")
+    return [*((name, name) for name in triggers.DATE_FIELDS),
+            *((f"{triggers.CUSTOM_DATE_PREFIX}{field.key}",
+               _("Contact: %(label)s") % {"label": field.label}) for field in contact_dates),
+            *custom_records.date_choices()]
+
+
+def entity_of(form: RuleForm) -> str:
+    """The kind of record the rule on the form is about, as far as the form says yet."""
+    data = form.data if form.is_bound else form.initial
+    settings = {name: data.get(name) for name in SETTING_FIELDS if data.get(name)}
+    return triggers.rule_entity(Rule(trigger=data.get("trigger") or "", settings=settings))
+
+
+def field_options(entity: str) -> dict[str, list[str]]:
+    """The field names the form offers for `entity`: `changes` for “A field changes”,
+    `settable` for the “Set a field” action."""
+    if custom_records.is_record(entity):
+        changes = custom_records.change_fields(entity)
+    else:
+        changes = triggers.CHANGE_FIELDS.get(entity, [])
+    return {"changes": changes, "settable": settable_fields(entity)}
 
 
 def read_actions(post) -> list[dict]:

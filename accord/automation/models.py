@@ -81,7 +81,7 @@ class RuleRun(TenantModel):
     event = models.ForeignKey("core.DomainEvent", null=True, blank=True,
                               on_delete=models.SET_NULL, related_name="+")
     trigger_text = models.CharField(max_length=300, blank=True)
-    entity = models.CharField(max_length=32)
+    entity = models.CharField(max_length=64)  # "record:" and a type key of up to 50
     object_id = models.BigIntegerField()
     depth = models.PositiveSmallIntegerField(default=1)
     status = models.CharField(max_length=16, choices=RunStatus.choices,

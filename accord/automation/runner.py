@@ -23,7 +23,7 @@ from accord.activities.services import site_url
 from accord.core.models import DomainEvent
 from accord.errors import DomainError
 
-from . import actions, triggers
+from . import actions, custom_records, triggers
 from .models import Rule, RuleRun, RunStatus
 from .services import conditions_met, error_text
 
@@ -45,7 +45,8 @@ def open_run(rule: Rule, event: DomainEvent) -> RuleRun | None:
     """The run of `rule` for `event`, made once; None when it exists already."""
     run, made = RuleRun.objects.get_or_create(
         organization_id=rule.organization_id, rule=rule, key=f"event:{event.pk}",
-        defaults={"event": event, "entity": event.entity, "object_id": event.object_id,
+        defaults={"event": event, "entity": triggers.run_entity(event),
+                  "object_id": event.object_id,
                   "depth": events.chain_depth(event) + 1, "actions": rule.actions,
                   "trigger_text": triggers.event_text(event)},
     )
@@ -104,10 +105,18 @@ def advance(org, run_id: int, *, now: dt.datetime | None = None) -> str | None:
     now = now or timezone.now()
     if not _claim(run_id, now):
         return None
-    run = RuleRun.objects.select_related("rule", "rule__created_by").get(pk=run_id)
+    run = RuleRun.objects.select_related("rule", "rule__created_by", "event").get(pk=run_id)
     rule = run.rule
 
-    record = triggers.load_record(run.entity, run.object_id)
+    if custom_records.is_record(run.entity):
+        # A record type switched off (or deleted) stops its runs, waiting ones too.
+        reason = custom_records.why_not_running(run.entity)
+        if reason:
+            status = RunStatus.SKIPPED if run.next_action == 0 else RunStatus.STOPPED
+            return _finish(run, status, now, _entry(None, "", status, reason, now))
+    # A rule on `record.deleted` runs for the record it finds in the trash.
+    trashed = run.event_id is not None and run.event.type == "record.deleted"
+    record = triggers.load_record(run.entity, run.object_id, trashed=trashed)
     if run.next_action == 0 and not run.log:
         stop = _check_start(org, run, rule, record, now)
         if stop is not None:
@@ -168,7 +177,7 @@ def _check_start(org, run: RuleRun, rule: Rule, record, now: dt.datetime) -> str
     if not rule.is_active:
         return _finish(run, RunStatus.SKIPPED, now, _entry(
             None, "", RunStatus.SKIPPED, _("The rule was switched off."), now))
-    if run.entity not in triggers.ENTITIES:
+    if not triggers.is_known_entity(run.entity):
         return _finish(run, RunStatus.SKIPPED, now, _entry(
             None, "", RunStatus.SKIPPED,
             _("Rules do not act on %(entity)s records yet.") % {"entity": run.entity}, now))
@@ -176,7 +185,7 @@ def _check_start(org, run: RuleRun, rule: Rule, record, now: dt.datetime) -> str
         return _finish(run, RunStatus.SKIPPED, now, _entry(
             None, "", RunStatus.SKIPPED, _("The record no longer exists."), now))
     matched, reason = conditions_met(org, rule.conditions,
-                                     triggers.contact_of(run.entity, record))
+                                     triggers.contact_of(run.entity, record), entity=run.entity)
     if not matched:
         return _finish(run, RunStatus.SKIPPED, now, _entry(None, "", RunStatus.SKIPPED,
                                                            reason, now))

@@ -18,8 +18,9 @@ import logging
 from django.db.models import Q
 
 from accord.marketing.conditions import Conditions
+from accord.records.models import Record
 
-from . import runner, triggers
+from . import custom_records, runner, triggers
 from .models import Rule, RuleRun, Trigger
 
 logger = logging.getLogger(__name__)
@@ -53,6 +54,15 @@ def dated_records(rule: Rule, days: list[dt.date]) -> tuple[str, list[tuple[int,
     entity, field = triggers.date_field(rule.settings.get("date", ""))
     offset = dt.timedelta(days=int(rule.settings.get("days") or 0))
     targets = [day - offset for day in days]
+    if custom_records.is_record(entity):
+        # Date values sit in the JSON column as ISO text ("2026-05-01"), so
+        # the days are matched as text, which both databases compare exactly.
+        name = f"values__{field}"
+        found = Record.objects.filter(record_type__key=custom_records.type_key(entity),
+                                      record_type__is_active=True,
+                                      **{f"{name}__in": [t.isoformat() for t in targets]})
+        pairs = [(pk, dt.date.fromisoformat(value)) for pk, value in found.values_list("pk", name)]
+        return entity, sorted(pairs, key=lambda pair: (pair[1], pair[0]))
     model = triggers.ENTITIES[entity]
     if field.startswith("custom."):
         name = f"custom_fields__{field.removeprefix('custom.')}"
@@ -80,6 +90,13 @@ def start_due(org, local: dt.datetime) -> list[int]:
                                 is_active=True).order_by("pk")
     for rule in rules:
         if local.time() < _time_of(rule) or not _claim_day(rule, today):
+            continue
+        if rule.trigger == Trigger.DATE_REACHED and not triggers.is_known_date(
+                rule.settings.get("date", "")):
+            # The record type or its date field was switched off or deleted:
+            # the rule finds nothing to run for until it is back.
+            logger.warning("rule.date_unknown", extra={"organization_id": org.id,
+                                                       "rule_id": rule.pk})
             continue
         if rule.trigger == Trigger.DATE_REACHED:
             entity, found = dated_records(rule, days_to_look_at(rule.last_checked_on, today))

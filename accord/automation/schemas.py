@@ -20,7 +20,9 @@ class RuleIn(Schema):
     trigger: str = Field(description=TRIGGER_HELP)
     settings: dict[str, Any] = Field(default_factory=dict,
                                      description='The trigger\'s settings, such as '
-                                                 '`{"entity": "contact"}`.')
+                                                 '`{"entity": "contact"}`, or '
+                                                 '`{"entity": "record:policy"}` for the '
+                                                 'records of a custom record type.')
     conditions: dict[str, Any] = Field(default_factory=dict,
                                        description="A segment condition tree checked against "
                                                    "the record's contact.")

@@ -16,7 +16,7 @@ from accord.marketing.conditions import Conditions
 from accord.sales.models import Stage
 from accord.service.models import TicketStatus
 
-from . import actions, triggers
+from . import actions, custom_records, triggers
 from .models import Rule, Trigger
 
 logger = logging.getLogger(__name__)
@@ -39,11 +39,17 @@ def _clean_settings(trigger: str, raw, errors: dict) -> dict:
     raw = raw if isinstance(raw, dict) else {}
     out: dict = {}
 
-    def entity(allowed) -> None:
-        value = raw.get("entity") or "contact"
-        if value not in allowed:
+    def entity(allowed, default="contact") -> None:
+        value = str(raw.get("entity") or default)
+        if custom_records.is_record(value):
+            if custom_records.active_type(value) is None:
+                errors["settings.entity"] = _(
+                    "No active record type has the key “%(key)s”.") % {
+                    "key": custom_records.type_key(value)}
+        elif value not in allowed:
+            names = [*allowed, *(name for name, _label in custom_records.entity_choices())]
             errors["settings.entity"] = _("Choose one of: %(names)s.") % {
-                "names": ", ".join(allowed)}
+                "names": ", ".join(names)}
         out["entity"] = value
 
     def time() -> None:
@@ -67,8 +73,11 @@ def _clean_settings(trigger: str, raw, errors: dict) -> dict:
     elif trigger == Trigger.FIELD_CHANGED:
         entity(["contact", "deal", "ticket", "order", "subscription"])
         field = str(raw.get("field") or "").strip()
-        known = triggers.CHANGE_FIELDS.get(out["entity"], [])
-        if field not in known:
+        if custom_records.is_record(out["entity"]):
+            known = custom_records.change_fields(out["entity"])
+        else:
+            known = triggers.CHANGE_FIELDS.get(out["entity"], [])
+        if field not in known and "settings.entity" not in errors:
             errors["settings.field"] = _("Choose one of: %(names)s.") % {
                 "names": ", ".join(known)}
         out["field"] = field
@@ -88,8 +97,9 @@ def _clean_settings(trigger: str, raw, errors: dict) -> dict:
         date = str(raw.get("date") or "")
         if not triggers.is_known_date(date):
             errors["settings.date"] = _(
-                "Choose a date: %(names)s, or contact.custom.<key> for a contact custom "
-                "field of type date.") % {"names": ", ".join(triggers.DATE_FIELDS)}
+                "Choose a date: %(names)s, contact.custom.<key> for a contact custom "
+                "field of type date, or record:<type key>.<field key> for a date field of "
+                "an active record type.") % {"names": ", ".join(triggers.DATE_FIELDS)}
         out["date"] = date
         # Negative: days before the date; positive: days after it.
         whole("days", -actions.MAX_DAYS, actions.MAX_DAYS, 0)
@@ -99,6 +109,12 @@ def _clean_settings(trigger: str, raw, errors: dict) -> dict:
         if event_type not in events.EVENT_TYPES:
             errors["settings.event_type"] = _("Choose an event type Accord sends.")
         out["event_type"] = event_type
+        if event_type.startswith("record."):
+            # Actions depend on the type's fields, so a rule hears one type.
+            entity([], default="")
+            if not custom_records.is_record(out["entity"]):
+                errors["settings.entity"] = _(
+                    "Name the record type as record:<type key>, such as record:policy.")
     elif trigger == Trigger.BEHAVIOUR:
         behaviour = str(raw.get("behaviour") or "").strip()
         if not BEHAVIOUR_TYPE.match(behaviour):
@@ -127,8 +143,13 @@ def clean_rule(org, data: dict, *, current: Rule | None = None) -> dict:
         errors["trigger"] = _("Choose one of: %(names)s.") % {"names": ", ".join(Trigger.values)}
         raise InvalidInput(errors)
     out["trigger"] = trigger
-    out["settings"] = _clean_settings(
-        trigger, data.get("settings", current.settings if current else {}), errors)
+    if current is not None and "settings" not in data and trigger == current.trigger:
+        # Kept settings are not checked again, so a rule whose record type or
+        # date field was switched off can still be renamed or switched off.
+        out["settings"] = current.settings
+    else:
+        out["settings"] = _clean_settings(
+            trigger, data.get("settings", current.settings if current else {}), errors)
     probe = Rule(trigger=trigger, settings=out["settings"])
     entity = triggers.rule_entity(probe)
     if "conditions" in data or current is None:
@@ -221,19 +242,25 @@ def dry_run(org, rule: Rule, object_id) -> dict:
     one of the organisation's.
     """
     entity = triggers.rule_entity(rule)
+    if custom_records.is_record(entity) and custom_records.why_not_running(entity):
+        raise NotFound(custom_records.why_not_running(entity))
     pk = as_pk(object_id)
     record = triggers.load_record(entity, pk) if pk else None
     if record is None:
-        raise NotFound(_("No %(entity)s with this id.") % {"entity": entity})
+        raise NotFound(_("No %(entity)s with this id.") % {
+            "entity": triggers.entity_label(entity) if custom_records.is_record(entity)
+            else entity})
     contact = triggers.contact_of(entity, record)
 
-    matched, reason = conditions_met(org, rule.conditions, contact)
+    matched, reason = conditions_met(org, rule.conditions, contact, entity=entity)
     step = actions.Step(org=org, rule=rule, entity=entity, record=record, contact=contact)
     previews = []
     for action in rule.actions:
         result, error = "", ""
         try:
             result = actions.preview(step, action)
+        except actions.ActionSkipped as exc:
+            result = _("Would skip: %(reason)s") % {"reason": exc}
         except DomainError as exc:
             error = error_text(exc)
         previews.append({"type": action["type"], "label": actions.describe(action),
@@ -242,11 +269,13 @@ def dry_run(org, rule: Rule, object_id) -> dict:
             "actions": previews}
 
 
-def conditions_met(org, tree, contact) -> tuple[bool, str]:
+def conditions_met(org, tree, contact, *, entity: str = "") -> tuple[bool, str]:
     """Whether the contact meets the rule's conditions, with the reason in words."""
     conditions = Conditions(org)
     if not tree or tree == {"all": []}:
         return True, _("The rule has no conditions.")
+    if contact is None and custom_records.is_record(entity):
+        return False, _("The record links to no contact to check the conditions against.")
     if contact is None:
         return False, _("The record has no contact to check the conditions against.")
     try:

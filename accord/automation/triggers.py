@@ -25,13 +25,15 @@ from accord.sales.services import DEAL_FIELDS
 from accord.service.models import Ticket
 from accord.service.services import TICKET_FIELDS
 
+from . import custom_records
 from .models import Rule, Trigger
 
 logger = logging.getLogger(__name__)
 
 BEHAVIOUR_WINDOW = dt.timedelta(days=7)
 
-# The records rules run for, by the entity name domain events carry.
+# The records rules run for, by the entity name domain events carry; records
+# of a custom record type are `record:<type key>` (see custom_records.py).
 ENTITIES = {
     "contact": Contact,
     "deal": Deal,
@@ -74,14 +76,20 @@ def rule_entity(rule: Rule) -> str:
     if rule.trigger == Trigger.DATE_REACHED:
         return date_field(settings.get("date", ""))[0] or "contact"
     if rule.trigger == Trigger.EVENT:
-        return str(settings.get("event_type", "")).split(".", 1)[0]
+        kind = str(settings.get("event_type", "")).split(".", 1)[0]
+        if kind == "record":
+            return str(settings.get("entity") or "record")
+        return kind
     return str(settings.get("entity", "contact"))
 
 
 def date_field(name: str) -> tuple[str, str]:
-    """(entity, field) of a date rules count from; custom: ("contact", "custom.<key>")."""
+    """(entity, field) of a date rules count from; custom: ("contact", "custom.<key>"),
+    a record type's date field: ("record:<type key>", "<field key>")."""
     if name in DATE_FIELDS:
         return DATE_FIELDS[name]
+    if name.startswith(custom_records.PREFIX):
+        return custom_records.date_field(name)
     if name.startswith(CUSTOM_DATE_PREFIX) and len(name) > len(CUSTOM_DATE_PREFIX):
         return "contact", name.removeprefix("contact.")
     return "", ""
@@ -93,6 +101,8 @@ def is_known_date(name: str) -> bool:
     entity, field = date_field(name)
     if not entity:
         return False
+    if custom_records.is_record(entity):
+        return custom_records.is_known_date(name)
     if not field.startswith("custom."):
         return True
     return CustomField.objects.filter(
@@ -104,11 +114,20 @@ def matches(rule: Rule, event: DomainEvent) -> bool:
     """Whether `event` sets `rule` off, before its conditions are checked."""
     settings = rule.settings or {}
     data = event.data if isinstance(event.data, dict) else {}
-    if rule.trigger == Trigger.CREATED:
-        return event.type == f"{settings.get('entity')}.created"
-    if rule.trigger == Trigger.FIELD_CHANGED:
-        if event.type != f"{settings.get('entity')}.updated":
+    entity = str(settings.get("entity") or "")
+    if custom_records.is_record(entity) and rule.trigger in (
+            Trigger.CREATED, Trigger.FIELD_CHANGED, Trigger.EVENT):
+        # Record events carry the type's key; a rule hears its own type only.
+        if data.get("type") != custom_records.type_key(entity):
             return False
+        entity = "record"
+    if rule.trigger == Trigger.CREATED:
+        return event.type == f"{entity}.created"
+    if rule.trigger == Trigger.FIELD_CHANGED:
+        if event.type != f"{entity}.updated":
+            return False
+        if entity == "record":
+            return settings.get("field") in (data.get("fields") or [])
         changed = data.get("changed") or list(data.get("changes") or {})
         return settings.get("field") in changed
     if rule.trigger == Trigger.STAGE_MOVED:
@@ -130,8 +149,32 @@ def event_text(event: DomainEvent) -> str:
     return f"{event.type} ({events.EVENT_TYPES.get(event.type, '')})"[:300]
 
 
-def load_record(entity: str, object_id: int):
-    """The live record, or None when it is gone; inside the tenant scope."""
+def run_entity(event: DomainEvent) -> str:
+    """The entity a run for `event` is about: `record:<type key>` for a record's event."""
+    data = event.data if isinstance(event.data, dict) else {}
+    if event.entity == "record" and data.get("type"):
+        return f"{custom_records.PREFIX}{data['type']}"
+    return event.entity
+
+
+def entity_label(entity: str) -> str:
+    """The kind of record in words, such as "Deal" or a record type's singular label."""
+    if custom_records.is_record(entity):
+        record_type = custom_records.active_type(entity)
+        return record_type.singular if record_type else custom_records.type_key(entity)
+    return str(ENTITY_LABELS.get(entity, entity))
+
+
+def is_known_entity(entity: str) -> bool:
+    """Whether rules can run for this kind of record: built in, or an active record type."""
+    return entity in ENTITIES or custom_records.active_type(entity) is not None
+
+
+def load_record(entity: str, object_id: int, *, trashed: bool = False):
+    """The live record, or None when it is gone; inside the tenant scope. With `trashed`,
+    a custom record in the trash is found too (for a run set off by its deletion)."""
+    if custom_records.is_record(entity):
+        return custom_records.load(entity, object_id, trashed=trashed)
     model = ENTITIES.get(entity)
     if model is None:
         return None
@@ -141,11 +184,14 @@ def load_record(entity: str, object_id: int):
 def contact_of(entity: str, record) -> Contact | None:
     """The contact whose conditions a rule checks: the record itself, or the one it is for.
 
-    A deal's contact is the first linked to it; a record with no contact has
-    none, and a rule with conditions then does not run for it.
+    A deal's contact is the first linked to it, a custom record's the first
+    its contact-link fields point to; a record with no contact has none, and a
+    rule with conditions then does not run for it.
     """
     if record is None:
         return None
+    if custom_records.is_record(entity):
+        return custom_records.contact_of(record)
     if entity == "contact":
         return record
     if entity == "deal":

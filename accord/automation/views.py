@@ -6,6 +6,7 @@ from django.db.models import F
 from django.db.models.functions import Lower
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -14,13 +15,26 @@ from accord.identity.permissions import permission_required
 from accord.marketing import builder
 from accord.marketing.conditions import Conditions
 from accord.pagination import Ordering, paginate
+from accord.records.models import Record
 from accord.web import apply_errors, list_page, pager
 
-from . import actions, services, starters, triggers
-from .forms import RuleForm, action_choices, apply_row_action, layout_actions, read_actions
+from . import actions, custom_records, services, starters, triggers
+from .forms import (
+    RuleForm,
+    action_choices,
+    apply_row_action,
+    date_options,
+    entity_of,
+    field_options,
+    layout_actions,
+    read_actions,
+)
 from .models import Rule, RuleRun
 
 PAGE_SIZE = 50
+# Custom records the dry run offers, newest changed first: a list short
+# enough to scan; an older record is tried with `?record=<id>` in the address.
+DRY_RUN_CHOICES = 200
 ORDERINGS = {"name": Lower("name"), "updated_at": "updated_at", "created_at": "created_at"}
 NEWEST_FIRST = Ordering("id", F("id"), descending=True)
 
@@ -123,7 +137,8 @@ def _builder_page(request, rule: Rule | None):
         "subject_options": builder.subject_options(conditions), "tree_errors": general,
         "action_rows": layout_actions(action_rows, action_errors),
         "actions_error": action_errors.get("actions", ""),
-        "action_choices": action_choices(),
+        "action_choices": action_choices(), "date_options": date_options(),
+        "field_options": field_options(entity_of(form)),
     }, status=status)
 
 
@@ -143,12 +158,23 @@ def rule_detail(request, pk: int):
     rule = _rule(pk)
     page, next_cursor = paginate(RuleRun.objects.filter(rule=rule), NEWEST_FIRST,
                                  cursor=request.GET.get("cursor"), limit=PAGE_SIZE)
+    entity = triggers.rule_entity(rule)
+    for run in page:
+        run.record_url = _record_url(run)
     return render(request, "automation/rule_detail.html", {
-        "rule": rule, "entity": triggers.ENTITY_LABELS.get(triggers.rule_entity(rule), ""),
+        "rule": rule, "entity": triggers.entity_label(entity),
+        "stopped_because": (custom_records.why_not_running(entity)
+                            if custom_records.is_record(entity) else ""),
         "summary": Conditions(request.organization).describe(rule.conditions),
         "actions": [actions.describe(action) for action in rule.actions],
         "runs": page, **pager(request.GET, next_cursor),
     })
+
+
+def _record_url(run: RuleRun) -> str:
+    """The page of the custom record a run was for; empty for other records."""
+    key = custom_records.type_key(run.entity)
+    return reverse("records:detail", args=[key, run.object_id]) if key else ""
 
 
 @permission_required("automation.manage")
@@ -181,7 +207,19 @@ def rule_dry_run(request, pk: int):
             result = services.dry_run(request.organization, rule, record_id)
         except NotFound as exc:
             error = str(exc.detail)
+    entity = triggers.rule_entity(rule)
     return render(request, "automation/rule_dry_run.html", {
         "rule": rule, "record_id": record_id, "result": result, "error": error,
-        "entity": triggers.ENTITY_LABELS.get(triggers.rule_entity(rule), ""),
+        "entity": triggers.entity_label(entity), "choices": _record_choices(entity),
     }, status=404 if error else 200)
+
+
+
+def _record_choices(entity: str) -> list[tuple[int, str]]:
+    """The records of a custom record type to try a rule on, newest changed first."""
+    record_type = custom_records.active_type(entity)
+    if record_type is None:
+        return []
+    found = (Record.objects.filter(record_type=record_type).select_related("record_type")
+             .order_by("-updated_at", "-id")[:DRY_RUN_CHOICES])
+    return [(record.pk, str(record)) for record in found]

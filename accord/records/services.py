@@ -542,6 +542,13 @@ def _audit_state(record: Record) -> dict:
             "custom_fields": {**record.values, **link_values(record, fields)}}
 
 
+def _changed_keys(before: dict, after: dict) -> list[str]:
+    """The field keys (and `owner`) whose value differs between two audit states."""
+    keys = ["owner"] if before["owner"] != after["owner"] else []
+    old, new = before["custom_fields"], after["custom_fields"]
+    return keys + sorted(key for key in {*old, *new} if old.get(key) != new.get(key))
+
+
 def event_data(record: Record) -> dict:
     """The plain facts an event about a record carries."""
     return {"id": record.pk, "type": record.record_type.key, "title": record.title,
@@ -586,7 +593,8 @@ def update_record(org, actor, record: Record, *, data: dict,
     if "owner" in cleaned:
         record.owner = cleaned["owner"]
     _write_links(org, record, cleaned["links"])
-    changes = audit.diff(before, _audit_state(record))
+    after = _audit_state(record)
+    changes = audit.diff(before, after)
     if not changes:
         return record
     record.version = F("version") + 1
@@ -595,7 +603,8 @@ def update_record(org, actor, record: Record, *, data: dict,
     search.reindex(Record, [record.pk])
     audit.record(org, actor, Action.UPDATE, record, changes=changes)
     events.emit(org, actor, "record.updated", record,
-                data={**event_data(record), "changed": sorted(changes)})
+                data={**event_data(record), "changed": sorted(changes),
+                      "fields": _changed_keys(before, after)})
     return record
 
 

@@ -50,3 +50,40 @@ def test_a_rule_is_set_off_only_by_its_own_events(trigger, options, happened, ex
 ])
 def test_a_rule_runs_for_the_records_its_trigger_is_about(trigger, options, entity):
     assert rule_entity(Rule(trigger=trigger, settings=options)) == entity
+
+
+def record_event(kind: str, record_type: str, **data) -> DomainEvent:
+    return DomainEvent(type=kind, entity="record", object_id=1,
+                       data={"type": record_type, **data})
+
+
+@pytest.mark.parametrize(("trigger", "options", "happened", "expected"), [
+    ("created", {"entity": "record:policy"}, record_event("record.created", "policy"), True),
+    # Another type's record, or a built-in record, is not the rule's.
+    ("created", {"entity": "record:policy"}, record_event("record.created", "matter"), False),
+    ("created", {"entity": "record:policy"}, event("contact.created"), False),
+    ("field_changed", {"entity": "record:policy", "field": "renews_on"},
+     record_event("record.updated", "policy", changed=["custom_fields"],
+                  fields=["renews_on", "status"]), True),
+    ("field_changed", {"entity": "record:policy", "field": "renews_on"},
+     record_event("record.updated", "policy", changed=["custom_fields"], fields=["status"]),
+     False),
+    ("field_changed", {"entity": "record:policy", "field": "owner"},
+     record_event("record.updated", "policy", changed=["owner"], fields=["owner"]), True),
+    ("event", {"event_type": "record.deleted", "entity": "record:policy"},
+     record_event("record.deleted", "policy"), True),
+    ("event", {"event_type": "record.deleted", "entity": "record:policy"},
+     record_event("record.deleted", "matter"), False),
+])
+def test_a_record_rule_is_set_off_by_its_own_types_events(trigger, options, happened,
+                                                          expected):
+    assert matches(Rule(trigger=trigger, settings=options), happened) is expected
+
+
+@pytest.mark.parametrize(("trigger", "options", "entity"), [
+    ("created", {"entity": "record:policy"}, "record:policy"),
+    ("date_reached", {"date": "record:retainer.renews_on"}, "record:retainer"),
+    ("event", {"event_type": "record.updated", "entity": "record:matter"}, "record:matter"),
+])
+def test_a_record_rule_runs_for_records_of_its_type(trigger, options, entity):
+    assert rule_entity(Rule(trigger=trigger, settings=options)) == entity

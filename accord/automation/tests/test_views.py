@@ -184,8 +184,10 @@ def test_a_date_rule_on_an_unknown_custom_field_is_refused_on_the_form(org, admi
         "time": "09:00", "a0:type": "add_tag", "a0:tag": "due", "action": "save"}))
 
     assert response.status_code == 422
-    assert ("Choose a date: subscription.renews_on, deal.expected_close_date, or "
-            "contact.custom.&lt;key&gt; for a contact custom field of type date.") in (
+    assert ("Choose a date: subscription.renews_on, deal.expected_close_date, "
+            "contact.custom.&lt;key&gt; for a contact custom field of type date, or "
+            "record:&lt;type key&gt;.&lt;field key&gt; for a date field of an active record "
+            "type.") in (
         response.content.decode())
     with in_org(org):
         assert not Rule.objects.exists()
