@@ -6,6 +6,8 @@ from django.db.models import Q
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
+from accord import bulk
+from accord.bulk import RecordsBulkIn, RecordsBulkOut
 from accord.identity.api_auth import allow
 from accord.identity.visibility import through_records
 from accord.pagination import Nullable, clamp_limit, paginate, parse_ordering
@@ -22,6 +24,11 @@ from .schemas import (
 )
 
 router = Router(tags=["activities"])
+# Entries written in bulk go through the same schemas, checks and services as one by one.
+ACTIVITIES = bulk.Kind(
+    "activity", ActivityIn, ActivityPatch, services.log_activity, services.update_activity,
+    lambda request, pk: services.get_activity(pk, request.membership),
+    "activities.add", "activities.change", to_service_data, takes_viewer=True)
 
 ORDERINGS = {"occurred_at": "occurred_at", "due_at": Nullable("due_at"),
              "created_at": "created_at", "updated_at": "updated_at"}
@@ -70,8 +77,14 @@ def list_activities(request: HttpRequest, filters: Query[ActivityFilters]):
 def log_activity(request: HttpRequest, payload: ActivityIn):
     allow(request, "activities.add")
     activity = services.log_activity(request.organization, request.user,
-                                     data=to_service_data(payload))
+                                     data=to_service_data(payload), viewer=request.membership)
     return Status(201, activity)
+
+
+@router.post("/bulk", response=RecordsBulkOut,
+             summary="Log or change up to 1,000 timeline entries, with a result for each")
+def bulk_activities(request: HttpRequest, payload: RecordsBulkIn):
+    return bulk.run_bulk(request, ACTIVITIES, payload.items)
 
 
 @router.get("/{activity_id}", response=ActivityOut, summary="Read a timeline entry")
@@ -86,7 +99,8 @@ def update_activity(request: HttpRequest, activity_id: int, payload: ActivityPat
     activity = services.get_activity(activity_id, request.membership)
     return services.update_activity(request.organization, request.user, activity,
                                      data=to_service_data(payload),
-                                     expected_version=payload.version)
+                                     expected_version=payload.version,
+                                     viewer=request.membership)
 
 
 @router.delete("/{activity_id}", response={204: None}, summary="Delete a timeline entry")

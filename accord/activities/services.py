@@ -14,17 +14,17 @@ from django.utils.dateparse import parse_datetime
 
 from accord.audit import services as audit
 from accord.audit.models import Action
-from accord.customers.models import Contact
+from accord.customers.models import Company, Contact
 from accord.customers.validation import (
     Collector,
     clean_choice,
-    clean_company_ref,
     clean_member,
     clean_ref,
     clean_text,
 )
 from accord.errors import InvalidInput, NotFound, StaleVersion
 from accord.identity.models import Membership
+from accord.identity.visibility import can_see
 from accord.records.models import Record
 from accord.sales.models import Deal
 from accord.timezones import zone_named
@@ -69,8 +69,22 @@ def get_activity(activity_id, membership=None) -> Activity:
     return activity
 
 
-def clean_activity(org, data: dict, *, current: Activity | None = None) -> dict:
-    """Validate activity input, naming each bad field; only given keys are returned."""
+# What an entry hangs on: the visibility area of each, and the message for a record
+# that is not there or that the member may not see.
+RECORDS = {
+    "contact": ("contacts", Contact, "Choose an existing contact."),
+    "company": ("companies", Company, "Choose an existing company."),
+    "deal": ("deals", Deal, "Choose an existing deal."),
+    "custom_record": ("records", Record, "Choose an existing record."),
+}
+
+
+def clean_activity(org, data: dict, *, current: Activity | None = None, viewer=None) -> dict:
+    """Validate activity input, naming each bad field; only given keys are returned.
+
+    Given a `viewer` (a Membership), a record the member may not see is refused
+    as one that does not exist.
+    """
     errors = Collector()
     out: dict = {}
     if "kind" in data or current is None:
@@ -87,17 +101,14 @@ def clean_activity(org, data: dict, *, current: Activity | None = None) -> dict:
             errors.add("body", "Keep the details under 50,000 characters.")
         else:
             out["body"] = body.strip()
-    if "contact" in data:
-        out["contact"] = clean_ref(Contact, data["contact"], "contact_id", errors,
-                                   "Choose an existing contact.")
-    if "company" in data:
-        out["company"] = clean_company_ref(data["company"], "company_id", errors)
-    if "deal" in data:
-        out["deal"] = clean_ref(Deal, data["deal"], "deal_id", errors,
-                                "Choose an existing deal.")
-    if "custom_record" in data:
-        out["custom_record"] = clean_ref(Record, data["custom_record"], "custom_record_id",
-                                         errors, "Choose an existing record.")
+    for key, (area, model, message) in RECORDS.items():
+        if key not in data:
+            continue
+        record = clean_ref(model, data[key], f"{key}_id", errors, message)
+        if record is not None and viewer is not None and not can_see(viewer, record, area):
+            errors.add(f"{key}_id", message)
+            record = None
+        out[key] = record
     for field in ("occurred_at", "due_at", "remind_at"):
         if field in data:
             out[field] = _clean_datetime(data[field], field, errors)
@@ -166,9 +177,11 @@ def _clean_datetime(value, field: str, errors) -> dt.datetime | None:
 
 
 @transaction.atomic
-def log_activity(org, actor, *, data: dict) -> Activity:
-    """Log a note, call, meeting, e-mail or task; raises InvalidInput naming bad fields."""
-    values = clean_activity(org, data)
+def log_activity(org, actor, *, data: dict, viewer=None) -> Activity:
+    """Log a note, call, meeting, e-mail or task; raises InvalidInput naming bad fields.
+
+    Given a `viewer`, the entry may hang only on records the member sees."""
+    values = clean_activity(org, data, viewer=viewer)
     values.setdefault("occurred_at", None)
     if values["occurred_at"] is None:
         values["occurred_at"] = timezone.now()
@@ -196,13 +209,13 @@ def log_activity(org, actor, *, data: dict) -> Activity:
 
 @transaction.atomic
 def update_activity(org, actor, activity: Activity, *, data: dict,
-                    expected_version: int | None = None) -> Activity:
+                    expected_version: int | None = None, viewer=None) -> Activity:
     activity = Activity.objects.select_for_update().get(pk=activity.pk)
     if activity.kind == Kind.SYSTEM:
         raise InvalidInput({"kind": "System events cannot be edited."})
     if expected_version is not None and int(expected_version) != activity.version:
         raise StaleVersion(current_version=activity.version)
-    values = clean_activity(org, data, current=activity)
+    values = clean_activity(org, data, current=activity, viewer=viewer)
 
     before = audit.snapshot(activity, ACTIVITY_FIELDS)
     for field, value in values.items():

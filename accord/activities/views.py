@@ -145,7 +145,8 @@ def edit(request, pk: int):
         if form.is_valid():
             try:
                 services.update_activity(request.organization, request.user, activity,
-                                         data=form.to_data(), expected_version=version)
+                                         data=form.to_data(), expected_version=version,
+                                         viewer=request.membership)
             except InvalidInput as exc:
                 form.add_service_errors(exc.errors)
             except StaleVersion as exc:

@@ -5,6 +5,8 @@ from django.db.models.functions import Lower
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
+from accord import bulk
+from accord.bulk import RecordsBulkIn, RecordsBulkOut
 from accord.identity.api_auth import allow
 from accord.pagination import clamp_limit, paginate, parse_ordering
 
@@ -13,6 +15,11 @@ from .models import Product
 from .schemas import ProductFilters, ProductIn, ProductOut, ProductPage, ProductPatch
 
 products = Router(tags=["products"])
+# Products written in bulk go through the same schemas, checks and services as one by one.
+PRODUCTS = bulk.Kind(
+    "product", ProductIn, ProductPatch, services.create_product, services.update_product,
+    lambda request, pk: services.get_product(pk), "products.manage", "products.manage",
+    lambda payload: payload.model_dump(exclude_unset=True, exclude={"version"}))
 
 PRODUCT_ORDERINGS = {"name": Lower("name"), "sku": "sku", "unit_price": "unit_price",
                      "updated_at": "updated_at"}
@@ -49,6 +56,12 @@ def create_product(request: HttpRequest, payload: ProductIn):
     product = services.create_product(request.organization, request.user,
                                       data=payload.model_dump(exclude_unset=True))
     return Status(201, _product(product.pk))
+
+
+@products.post("/bulk", response=RecordsBulkOut,
+               summary="Create or change up to 1,000 products, with a result for each")
+def bulk_products(request: HttpRequest, payload: RecordsBulkIn):
+    return bulk.run_bulk(request, PRODUCTS, payload.items)
 
 
 @products.get("/{product_id}", response=ProductOut, summary="Read a product")

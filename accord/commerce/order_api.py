@@ -8,6 +8,8 @@ of the contacts they may see, and guest orders.
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
+from accord import bulk
+from accord.bulk import RecordsBulkIn, RecordsBulkOut
 from accord.errors import NotFound
 from accord.identity.api_auth import allow
 from accord.identity.visibility import through_contact
@@ -83,6 +85,17 @@ def create_order(request: HttpRequest, payload: OrderIn):
     order = order_services.create_order(request.organization, request.user,
                                         data=_data(payload))
     return Status(201, _order(request, order.pk))
+
+
+# Orders written in bulk go through the same schemas, checks and services as one by one.
+ORDERS = bulk.Kind("order", OrderIn, OrderPatch, order_services.create_order,
+                   order_services.update_order, _order, "orders.add", "orders.change", _data)
+
+
+@orders.post("/bulk", response=RecordsBulkOut,
+             summary="Create or change up to 1,000 orders and returns, with a result for each")
+def bulk_orders(request: HttpRequest, payload: RecordsBulkIn):
+    return bulk.run_bulk(request, ORDERS, payload.items)
 
 
 @orders.get("/{order_id}", response=OrderOut, summary="Read an order")

@@ -10,10 +10,9 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Query, Router, Status
 
-from accord import search
-from accord.customers import bulk_api as bulk
+from accord import bulk, search
+from accord.bulk import RecordsBulkIn, RecordsBulkOut
 from accord.customers import services as customer_services
-from accord.customers.bulk_api import RecordsBulkIn, RecordsBulkOut
 from accord.customers.custom_fields import refuse_hidden
 from accord.errors import InvalidInput, NotFound
 from accord.identity.api_auth import allow
@@ -63,8 +62,9 @@ from .schemas import (
 pipelines = Router(tags=["pipelines"])
 deals = Router(tags=["deals"])
 # Deals written in bulk go through the same schemas, checks and service as one by one.
-DEALS = bulk.Kind("deal", "deals", DealIn, DealPatch, services.create_deal,
-                  services.update_deal, services.get_deal, to_service_data)
+DEALS = bulk.Kind("deal", DealIn, DealPatch, services.create_deal, services.update_deal,
+                  bulk.owned(services.get_deal, "deals"), "deals.add", "deals.change",
+                  to_service_data)
 exchange_rates = Router(tags=["exchange rates"])
 quotas = Router(tags=["quotas"])
 

@@ -4,10 +4,14 @@ Lists read the same query parameters as the lead list page
 (`leads.lead_filters`), so a filter means the same in both.
 """
 
+import functools
+
 from django.db.models.functions import Lower
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
+from accord import bulk
+from accord.bulk import RecordsBulkIn, RecordsBulkOut
 from accord.identity.api_auth import allow
 from accord.identity.visibility import require_visible, visible
 from accord.pagination import clamp_limit, paginate, parse_ordering
@@ -41,6 +45,10 @@ from .models import AssignmentRule, Lead, ScoringRule
 router = Router(tags=["leads"])
 assignment_rules = Router(tags=["leads"])
 scoring_rules = Router(tags=["leads"])
+# Leads written in bulk go through the same schemas, checks and services as one by one.
+LEADS = bulk.Kind("lead", LeadIn, LeadPatch, functools.partial(leads.create_lead, channel="api"),
+                  leads.update_lead, bulk.owned(leads.get_lead, "leads"), "leads.add",
+                  "leads.change", to_service_data)
 
 LEAD_ORDERINGS = {
     "created_at": "created_at", "updated_at": "updated_at", "score": "score",
@@ -77,6 +85,12 @@ def create_lead(request: HttpRequest, payload: LeadIn):
     lead = leads.create_lead(request.organization, request.user,
                              data=to_service_data(payload), channel="api")
     return Status(201, leads.get_lead(lead.pk))
+
+
+@router.post("/bulk", response=RecordsBulkOut,
+             summary="Create or change up to 1,000 leads, with a result for each")
+def bulk_leads(request: HttpRequest, payload: RecordsBulkIn):
+    return bulk.run_bulk(request, LEADS, payload.items)
 
 
 @router.get("/{lead_id}", response=LeadOut, summary="Read a lead")

@@ -1,11 +1,12 @@
-"""Creating and changing many records in one API call, with a result each: contacts and
-companies here, deals through the same machinery in the sales API.
+"""Creating and changing many records in one API call, with a result each.
 
-Each record goes through the same schema, permission, visibility and service
-as a single call, in a savepoint of its own: one bad record is reported and
-the others are still written.
+Each area names its kind of record (`Kind`): the schemas, services and the
+lookup a single call uses. Each record goes through the same schema,
+permission, visibility and service as a single call, in a savepoint of its
+own: one bad record is reported and the others are still written.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pydantic
@@ -13,13 +14,10 @@ from django.db import transaction
 from django.http import HttpRequest
 from ninja import Field, Schema
 
+from accord.customers.custom_fields import refuse_hidden
 from accord.errors import DomainError, InvalidInput
 from accord.identity.permissions import require as allow_membership
 from accord.identity.visibility import require_visible
-
-from . import services
-from .custom_fields import refuse_hidden
-from .schemas import CompanyIn, CompanyPatch, ContactIn, ContactPatch, to_service_data
 
 MAX_ITEMS = 1000
 
@@ -47,40 +45,61 @@ class RecordsBulkOut(Schema):
 
 @dataclass(frozen=True)
 class Kind:
+    """One kind of record written in bulk.
+
+    `create(org, user, data=...)` and `update(org, user, record, data=...,
+    expected_version=...)` are the area's services; `find(request, id)` is
+    the lookup its single calls use, which answers NotFound for a record the
+    member may not see; `to_data(payload)` turns a validated payload into the
+    service's data. Custom fields, where the kind has them, are checked against
+    the fields hidden from the member's role. A kind whose services check the
+    records an entry points to (`takes_viewer`) is handed the member as `viewer`.
+    """
+
     entity: str
-    area: str
     new: type
     patch: type
-    create: object
-    update: object
-    get: object
-    # Turns a validated payload into the service's data; each area keys it its own way.
-    to_data: object = to_service_data
+    create: Callable
+    update: Callable
+    find: Callable
+    add_permission: str
+    change_permission: str
+    to_data: Callable
+    takes_viewer: bool = False
 
 
-CONTACTS = Kind("contact", "contacts", ContactIn, ContactPatch, services.create_contact,
-                services.update_contact, services.get_contact)
-COMPANIES = Kind("company", "companies", CompanyIn, CompanyPatch, services.create_company,
-                 services.update_company, services.get_company)
+def owned(get: Callable, area: str) -> Callable:
+    """A `find` for records with an owner: `get(id)`, NotFound when the member's role does
+    not see it in `area`."""
+
+    def find(request, record_id):
+        return require_visible(request.membership, get(record_id), area)
+
+    return find
+
+
+def _viewer(request, kind: Kind) -> dict:
+    return {"viewer": request.membership} if kind.takes_viewer else {}
 
 
 def _write_one(request, kind: Kind, index: int, item) -> dict:
     if item.get("id") is None:
         payload = kind.new.model_validate({key: value for key, value in item.items()
                                            if key != "id"})
-        refuse_hidden(kind.entity, request.membership, payload.custom_fields)
-        record = kind.create(request.organization, request.user,
-                             data=kind.to_data(payload))
+        refuse_hidden(kind.entity, request.membership, getattr(payload, "custom_fields", None))
+        record = kind.create(request.organization, request.user, data=kind.to_data(payload),
+                             **_viewer(request, kind))
         status = 201
     else:
         if not isinstance(item["id"], int) or isinstance(item["id"], bool):
             raise InvalidInput({"id": "Give the record's id as a whole number."})
         payload = kind.patch.model_validate({key: value for key, value in item.items()
                                              if key != "id"})
-        record = require_visible(request.membership, kind.get(item["id"]), kind.area)
-        refuse_hidden(kind.entity, request.membership, payload.custom_fields)
+        record = kind.find(request, item["id"])
+        refuse_hidden(kind.entity, request.membership, getattr(payload, "custom_fields", None))
         kind.update(request.organization, request.user, record,
-                    data=kind.to_data(payload), expected_version=payload.version)
+                    data=kind.to_data(payload), expected_version=payload.version,
+                    **_viewer(request, kind))
         status = 200
     record.refresh_from_db(fields=["version"])
     return {"index": index, "status": status, "id": record.pk, "version": record.version}
@@ -93,9 +112,9 @@ def run_bulk(request: HttpRequest, kind: Kind, items: list) -> dict:
     if len(items) > MAX_ITEMS:
         raise InvalidInput({"items": f"Send at most {MAX_ITEMS} records at once."})
     if any(item.get("id") is None for item in items):
-        allow_membership(request.membership, f"{kind.area}.add")
+        allow_membership(request.membership, kind.add_permission)
     if any(item.get("id") is not None for item in items):
-        allow_membership(request.membership, f"{kind.area}.change")
+        allow_membership(request.membership, kind.change_permission)
 
     results = []
     for index, item in enumerate(items):
