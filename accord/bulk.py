@@ -8,6 +8,7 @@ own: one bad record is reported and the others are still written.
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pydantic
 from django.db import transaction
@@ -23,8 +24,11 @@ MAX_ITEMS = 1000
 
 
 class RecordsBulkIn(Schema):
-    items: list[dict] = Field(description="Up to 1,000 records. One without `id` is created; "
-                                          "one with `id` and `version` is changed.")
+    # Any JSON value is taken here, so that an item that is not an object is
+    # reported on its own instead of refusing the whole call.
+    items: list[Any] = Field(description="Up to 1,000 records, each an object. One without "
+                                         "`id` is created; one with `id` and `version` is "
+                                         "changed.")
 
 
 class RecordBulkResult(Schema):
@@ -111,13 +115,19 @@ def run_bulk(request: HttpRequest, kind: Kind, items: list) -> dict:
         raise InvalidInput({"items": "Send at least one record."})
     if len(items) > MAX_ITEMS:
         raise InvalidInput({"items": f"Send at most {MAX_ITEMS} records at once."})
-    if any(item.get("id") is None for item in items):
+    objects = [item for item in items if isinstance(item, dict)]
+    if any(item.get("id") is None for item in objects):
         allow_membership(request.membership, kind.add_permission)
-    if any(item.get("id") is not None for item in items):
+    if any(item.get("id") is not None for item in objects):
         allow_membership(request.membership, kind.change_permission)
 
     results = []
     for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            results.append({"index": index, "status": 422, "detail": "Some fields are not valid.",
+                            "errors": [{"field": "item", "code": "invalid",
+                                        "message": "Give the record as an object."}]})
+            continue
         try:
             with transaction.atomic():
                 results.append(_write_one(request, kind, index, item))

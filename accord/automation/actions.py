@@ -137,7 +137,12 @@ def _merge_values(step: Step) -> dict:
 
 
 def _render(text: str, step: Step, field: str) -> str:
-    return merge_fields.render(text, _merge_values(step), field=field).strip()
+    rendered = merge_fields.render(text, _merge_values(step), field=field)
+    if field == "subject":
+        # A subject is one line: a line break in a merged value (a name typed
+        # with one) would not go into a mail header.
+        return " ".join(rendered.split())
+    return rendered.strip()
 
 
 def _owner_id(step: Step) -> int | None:

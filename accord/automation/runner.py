@@ -43,10 +43,10 @@ def backoff(attempts: int) -> dt.timedelta:
 
 def open_run(rule: Rule, event: DomainEvent) -> RuleRun | None:
     """The run of `rule` for `event`, made once; None when it exists already."""
+    entity, object_id = triggers.run_target(event)
     run, made = RuleRun.objects.get_or_create(
         organization_id=rule.organization_id, rule=rule, key=f"event:{event.pk}",
-        defaults={"event": event, "entity": triggers.run_entity(event),
-                  "object_id": event.object_id,
+        defaults={"event": event, "entity": entity, "object_id": object_id,
                   "depth": events.chain_depth(event) + 1, "actions": rule.actions,
                   "trigger_text": triggers.event_text(event)},
     )
@@ -180,7 +180,10 @@ def _check_start(org, run: RuleRun, rule: Rule, record, now: dt.datetime) -> str
     if not triggers.is_known_entity(run.entity):
         return _finish(run, RunStatus.SKIPPED, now, _entry(
             None, "", RunStatus.SKIPPED,
-            _("Rules do not act on %(entity)s records yet.") % {"entity": run.entity}, now))
+            _("Rules do not act on %(entity)s records.") % {"entity": run.entity}
+            if run.entity != "form_submission" else
+            _("The form was sent without a contact (it made a lead only), so there is no "
+              "contact for the rule to act on."), now))
     if record is None:
         return _finish(run, RunStatus.SKIPPED, now, _entry(
             None, "", RunStatus.SKIPPED, _("The record no longer exists."), now))

@@ -80,14 +80,19 @@ def installed() -> dict[str, Rule]:
 
 
 @transaction.atomic
-def switch_on(org, actor, key: str) -> Rule:
-    """Switch the starter's rule on, making it first if the organisation has none yet."""
+def add(org, actor, key: str) -> Rule:
+    """The starter's rule, made switched off if the organisation has none yet.
+
+    A starter arrives off so that the admin can try it on a record with the
+    dry run and adapt it before it acts: a schedule rule whose time has passed
+    would otherwise act within minutes.
+    """
     starter = BY_KEY.get(key)
     if starter is None:
         raise NotFound(_("No starter with this name."))
     rule = installed().get(key)
     if rule is not None:
-        return services.set_rule_active(org, actor, rule, active=True)
+        return rule
     # Tag conditions name tags the organisation has; a starter's tag is made
     # here so that it can be switched on before anyone is tagged.
     for node in starter.conditions.get("all", []):
@@ -96,5 +101,5 @@ def switch_on(org, actor, key: str) -> Rule:
             Tag.objects.create(organization=org, name=node["value"])
     return services.create_rule(org, actor, starter=key, data={
         "name": str(starter.name), "trigger": starter.trigger, "settings": starter.settings,
-        "conditions": starter.conditions, "actions": starter.actions, "is_active": True,
+        "conditions": starter.conditions, "actions": starter.actions, "is_active": False,
     })

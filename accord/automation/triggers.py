@@ -52,6 +52,9 @@ DATE_FIELDS = {
     "deal.expected_close_date": ("deal", "expected_close_date"),
 }
 CUSTOM_DATE_PREFIX = "contact.custom."
+# Events about something that is no record of its own, whose rules run for the
+# contact the event names (a web form sent by a known or new contact).
+ABOUT_CONTACT = {"form.submitted"}
 # The field names a change event of each kind of record lists as changed,
 # which a `field_changed` rule can wait for; a change to any custom field is
 # listed as `custom_fields`.
@@ -76,7 +79,10 @@ def rule_entity(rule: Rule) -> str:
     if rule.trigger == Trigger.DATE_REACHED:
         return date_field(settings.get("date", ""))[0] or "contact"
     if rule.trigger == Trigger.EVENT:
-        kind = str(settings.get("event_type", "")).split(".", 1)[0]
+        event_type = str(settings.get("event_type", ""))
+        if event_type in ABOUT_CONTACT:
+            return "contact"
+        kind = event_type.split(".", 1)[0]
         if kind == "record":
             return str(settings.get("entity") or "record")
         return kind
@@ -149,12 +155,15 @@ def event_text(event: DomainEvent) -> str:
     return f"{event.type} ({events.EVENT_TYPES.get(event.type, '')})"[:300]
 
 
-def run_entity(event: DomainEvent) -> str:
-    """The entity a run for `event` is about: `record:<type key>` for a record's event."""
+def run_target(event: DomainEvent) -> tuple[str, int]:
+    """(entity, id) of the record a run for `event` is about: `record:<type key>` for a
+    record's event, the contact for a web form's, else the event's own record."""
     data = event.data if isinstance(event.data, dict) else {}
     if event.entity == "record" and data.get("type"):
-        return f"{custom_records.PREFIX}{data['type']}"
-    return event.entity
+        return f"{custom_records.PREFIX}{data['type']}", event.object_id
+    if event.type in ABOUT_CONTACT and isinstance(data.get("contact_id"), int):
+        return "contact", data["contact_id"]
+    return event.entity, event.object_id
 
 
 def entity_label(entity: str) -> str:

@@ -68,12 +68,14 @@ def rule_list(request):
 
 @permission_required("automation.manage")
 @require_POST
-def starter_switch_on(request, key: str):
+def starter_add(request, key: str):
     try:
-        rule = starters.switch_on(request.organization, request.user, key)
+        rule = starters.add(request.organization, request.user, key)
     except NotFound as exc:
         raise Http404(str(exc)) from exc
-    messages.success(request, _("“%(name)s” is on.") % {"name": rule.name})
+    messages.success(request, _(
+        "“%(name)s” is added, switched off. Try it on a record with the dry run, adapt it, "
+        "then switch it on.") % {"name": rule.name})
     return redirect(rule.get_absolute_url())
 
 

@@ -24,7 +24,7 @@ class WebhookPatch(Schema):
     events: list[str] | None = None
     description: str | None = None
     is_active: bool | None = Field(None, description="true also lifts a pause.")
-version: int = Field(description="The version the change is based on.")
+    version: int = Field(description="The version the change is based on.")
 
 
 class WebhookOut(Schema):

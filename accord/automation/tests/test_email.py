@@ -139,3 +139,18 @@ def test_the_re_engagement_starter_mails_only_lapsed_customers_with_marketing_co
     assert "consent to E-mail for Marketing is granted" in answers["Bob"]["reason"]
     assert answers["Ada"]["actions"][0]["result"] == (
         "Would e-mail “We miss you, Ada” to ada@example.com.")
+
+
+def test_a_name_typed_with_a_line_break_gives_a_one_line_subject(org, admin, in_org,
+                                                                make_rule, smtp_inbox):
+    rule = make_rule(org, trigger="created", settings={"entity": "contact"},
+                     actions=MAIL_THEN_TAG)
+
+    status, log, _tags = run_for_new_contact(
+        org, admin, in_org, rule, first_name="Line\r\nBcc: victim@example.net",
+        email="crlf@example.com")
+
+    recipients, subject, _body = smtp_inbox.only()
+    assert status == "done"
+    assert log[0] == ("done", "E-mailed “Hello Line Bcc: victim@example.net” to the contact.")
+    assert (recipients, subject) == (["crlf@example.com"], "Hello Line Bcc: victim@example.net")

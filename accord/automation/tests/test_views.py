@@ -94,21 +94,32 @@ def test_switching_a_rule_off_and_on_from_its_page(org, admin, in_org, client_fo
         assert (after_off, Rule.objects.get().is_active) == (False, True)
 
 
-def test_every_starter_switches_on_as_a_valid_active_rule(org, admin, in_org, client_for):
+def test_every_starter_is_added_as_a_valid_rule_that_waits_to_be_switched_on(
+        org, admin, in_org, client_for):
     client = client_for(admin)
     keys = ["renewal_reminder", "viewing_follow_up", "annual_review", "re_engagement"]
 
     answers = [client.post(f"/settings/rules/starters/{key}/").status_code for key in keys]
+    again = client.post("/settings/rules/starters/annual_review/", follow=True)
     listing = client.get("/settings/rules/").content.decode()
 
     assert answers == [302] * 4
     with in_org(org):
         rules = {rule.starter: rule for rule in Rule.objects.all()}
+        count = Rule.objects.count()
+        switched_on = client.post(f"/settings/rules/{rules['annual_review'].pk}/active/",
+                                  {"active": "1", "version": rules["annual_review"].version})
+        rules["annual_review"].refresh_from_db()
     assert sorted(rules) == sorted(keys)
-    assert all(rule.is_active for rule in rules.values())
+    assert count == 4
+    assert not any(rule.is_active for starter, rule in rules.items() if starter != "annual_review")
+    assert rules["annual_review"].is_active
+    assert switched_on.status_code == 302
+    assert again.status_code == 200
     assert rules["renewal_reminder"].settings == {"date": "subscription.renews_on",
                                                   "days": -30, "time": "08:00"}
-    assert "Switch on" not in listing
+    assert "Add “" not in listing
+    assert listing.count("Added, off: open the rule") == 4
 
 
 def test_another_organizations_rule_pages_answer_404(org, admin, other_org, make_member,

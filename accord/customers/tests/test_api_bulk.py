@@ -61,3 +61,15 @@ def test_companies_too_and_the_limits_hold(org, admin, make_member, api_client_f
     assert too_many.json()["errors"][0]["field"] == "items"
     assert empty.status_code == 422
     assert refused.status_code == 403
+
+
+def test_an_item_that_is_not_an_object_is_refused_alone(org, admin, api_client_for):
+    answer = bulk(api_client_for(admin), "/api/v1/contacts/bulk", [
+        {"first_name": "Ada"}, "Grace", 7, {"first_name": "Edsger"}])
+
+    body = answer.json()
+    assert answer.status_code == 200, answer.content
+    assert [item["status"] for item in body["items"]] == [201, 422, 422, 201]
+    assert body["items"][1]["errors"][0]["message"] == "Give the record as an object."
+    with scope(organization=org):
+        assert sorted(Contact.objects.values_list("first_name", flat=True)) == ["Ada", "Edsger"]

@@ -268,10 +268,27 @@ def test_switching_a_paused_webhook_on_lifts_the_pause(org, admin, api_client_fo
     api = api_client_for(admin)
     hook = subscribe(api, receiver.url)
     Webhook.unscoped.filter(pk=hook["id"]).update(paused_at=timezone.now(), pause_reason="x")
-    answer = api.patch(f"{API}/{hook['id']}", {"is_active": True},
+    answer = api.patch(f"{API}/{hook['id']}", {"is_active": True, "version": hook["version"]},
                        content_type="application/json")
     assert answer.status_code == 200
     assert answer.json()["paused_at"] is None
+
+
+def test_a_change_needs_the_current_version(org, admin, api_client_for, receiver):
+    api = api_client_for(admin)
+    hook = subscribe(api, receiver.url)
+    url = f"{API}/{hook['id']}"
+
+    missing = api.patch(url, {"is_active": False}, content_type="application/json")
+    changed = api.patch(url, {"is_active": False, "version": hook["version"]},
+                        content_type="application/json")
+    stale = api.patch(url, {"is_active": True, "version": hook["version"]},
+                      content_type="application/json")
+
+    assert missing.status_code == 422
+    assert missing.json()["errors"][0]["field"] == "version"
+    assert (changed.status_code, changed.json()["version"]) == (200, hook["version"] + 1)
+    assert stale.status_code == 409
 
 
 @pytest.mark.worker
