@@ -18,6 +18,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accord.audit import services as audit
 from accord.audit.models import Action
@@ -176,9 +177,16 @@ def rows_of_json(body: bytes) -> bytes:
         raise FeedError(_("The feed is not valid JSON: %(error)s") % {"error": exc}) from None
     if isinstance(data, dict):
         data = data.get("products", data.get("items"))
-    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+    if not isinstance(data, list):
         raise FeedError(_("The JSON feed should be a list of product objects, or an object "
                           "with such a list under “products”."))
+    strays = [str(position) for position, item in enumerate(data, start=1)
+              if not isinstance(item, dict)]
+    if strays:
+        raise FeedError(ngettext(
+            "Item %(items)s of the JSON feed is not a product object; nothing was imported.",
+            "Items %(items)s of the JSON feed are not product objects; nothing was imported.",
+            len(strays)) % {"items": ", ".join(strays[:10]) + (" …" if len(strays) > 10 else "")})
     headers: dict[str, None] = {}
     for item in data:
         headers.update(dict.fromkeys(str(key) for key in item))
@@ -230,7 +238,7 @@ def run_feed(org, feed: ProductFeed, *, actor=None) -> ProductFeedRun:
         run.status = FeedRunStatus.FAILED
         run.error = " ".join(error["message"] for error in exc.errors)
     run.finished_at = timezone.now()
-    run.save(update_fields=["status", "error", "finished_at", "deactivated"])
+    run.save(update_fields=["status", "error", "finished_at", "deactivated", "bytes"])
     logger.info("product_feed.ran", extra={"organization_id": org.id, "feed_id": feed.pk,
                                            "status": run.status})
     return run

@@ -122,7 +122,23 @@ def test_a_feed_that_cannot_be_read_fails_with_the_reason(org, admin, publisher,
     assert (missing.status, missing.error) == ("failed", "The address answered 404 Not Found.")
     assert private.status == "failed"
     assert "private, loopback or link-local" in private.error
-    assert "list of product objects" in not_products.error
+    assert (not_products.error, not_products.bytes) == (
+        "Items 1, 2 of the JSON feed are not product objects; nothing was imported.", 6)
+
+
+def test_a_json_feed_names_the_item_that_is_not_a_product(org, admin, publisher):
+    items = [{"sku": "A-1", "name": "Tea", "unit_price": "4"}, "stray",
+             {"sku": "A-2", "name": "Cup", "unit_price": "9"}]
+    publisher.body = json.dumps(items).encode()
+    feed = make_feed(org, admin, publisher.url, format="json")
+    with scope(organization=org):
+        run = feeds.run_feed(org, feed)
+        made = Product.objects.count()
+
+    assert (run.status, run.error) == (
+        "failed", "Item 2 of the JSON feed is not a product object; nothing was imported.")
+    assert run.bytes == len(publisher.body)
+    assert made == 0
 
 
 def test_the_scheduler_runs_due_feeds_once(org, admin, publisher, monkeypatch):
