@@ -30,7 +30,7 @@ from accord.commerce.models import Order, OrderKind, OrderStatus
 from accord.customers.custom_fields import active_fields
 from accord.customers.models import Company, CompanySize, Contact, FieldType, LifecycleStage
 from accord.identity.models import Membership
-from accord.identity.visibility import through_contact, visible
+from accord.identity.visibility import through_contact, through_records, visible
 from accord.sales.models import Deal, DealContact, DealStatus, Pipeline, Stage
 from accord.service.models import Queue, Ticket
 from accord.service.models.ticket import Channel, Priority, TicketStatus
@@ -196,7 +196,7 @@ def _builtin() -> dict[str, Entity]:
         ),
         Entity(
             "activities", _("Activities"), Activity, "activities.view",
-            through_contact,
+            through_records,
             [Dimension("kind", _("Type"), "kind", CHOICE, _choices(ActivityKind)),
              _owner(_("Author"), "author_id", "author"),
              _owner(_("Assignee"), "assignee_id", "assignee"),

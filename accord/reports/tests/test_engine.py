@@ -158,3 +158,27 @@ def test_bad_parts_of_a_definition_are_each_named(org, admin):
 
     assert sorted(error["field"] for error in caught.value.errors) == [
         "chart", "filters.stage", "group_by.0", "group_by.1", "measure"]
+
+
+def test_activity_counts_leave_out_entries_on_companies_the_member_may_not_see(
+        org, admin, make_member):
+    from accord.activities import services as activities
+    from accord.customers import services as customers
+    from accord.identity import visibility
+    from accord.identity.models import Role
+
+    seller = make_member(org, Role.SALES)
+    with scope(organization=org):
+        mine = customers.create_company(org, seller.user, data={"name": "Kestrel Mills"})
+        theirs = customers.create_company(org, admin.user, data={"name": "Heron Works"})
+        for company in (mine, theirs, theirs):
+            activities.log_activity(org, admin.user, data={
+                "kind": "note", "body": "Visited", "company": company})
+        visibility.update_visibility(org, admin.user, roles={Role.SALES: {"companies": "own"}})
+        definition = {"entity": "activities", "group_by": ["kind"],
+                      "filters": {"kind": ["note"]}}
+        for_seller = engine.run(definition, seller)
+        for_admin = engine.run(definition, admin)
+
+    assert rows(for_seller) == [(("Note",), "", 1)]
+    assert rows(for_admin) == [(("Note",), "", 3)]
