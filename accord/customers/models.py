@@ -338,6 +338,10 @@ class ConsentPurpose(models.TextChoices):
     NEWSLETTER = "newsletter", _("Newsletter")
     PRODUCT_UPDATES = "product_updates", _("Product updates")
     SURVEYS = "surveys", _("Surveys")
+    # Care purposes: a patient may agree to be reminded of an appointment or
+    # invited back for a check-up without agreeing to any marketing.
+    APPOINTMENTS = "appointments", _("Appointment reminders")
+    RECALLS = "recalls", _("Recalls")
 
 
 class ConsentStatus(models.TextChoices):
