@@ -344,6 +344,11 @@ class ConsentPurpose(models.TextChoices):
     RECALLS = "recalls", _("Recalls")
 
 
+# Purposes only some organisations use; the preference centre offers them
+# once the organisation has recorded a consent for them.
+CARE_PURPOSES = (ConsentPurpose.APPOINTMENTS, ConsentPurpose.RECALLS)
+
+
 class ConsentStatus(models.TextChoices):
     GRANTED = "granted", _("Granted")
     WITHDRAWN = "withdrawn", _("Withdrawn")

@@ -9,14 +9,17 @@ import json
 
 import pytest
 from django.core.management import call_command
+from django.test import Client
 from django.utils import timezone
 from django_scopes import scope
 
 from accord.audit.models import AuditEntry
 from accord.automation import tasks as automation_tasks
+from accord.customers import services as customers
 from accord.customers.models import Contact, CustomField
 from accord.identity.models import Membership, Role
 from accord.marketing.models import EmailTemplate
+from accord.marketing.preferences import preference_link
 from accord.packs.models import InstalledObject
 from accord.privacy.models import RetentionRule
 from accord.records.models import Record, RecordType
@@ -55,6 +58,10 @@ def patient(api, first: str, last: str, *, consents=(), **fields) -> dict:
             "channel": "email", "purpose": purpose, "status": status, "method": "written"})
         assert answer.status_code == 201, answer.json()
     return made.json()
+
+
+def path_of(link: str) -> str:
+    return "/" + link.split("://", 1)[1].split("/", 1)[1]
 
 
 def download(client, url: str) -> str:
@@ -126,6 +133,25 @@ def test_marketing_reaches_only_patients_whose_marketing_consent_is_granted(
     assert report["excluded"] == {"no_email": 0, "do_not_contact": 0, "no_consent": 4,
                                   "unsubscribed": 1, "suppressed": 0, "bounced": 0}
     assert report["statuses"]["pending"] == 1
+
+
+def test_the_preference_centre_offers_care_purposes_only_where_they_are_used(
+        org, other_org, admin, api_client_for):
+    post(api_client_for(admin), f"{PACK}/apply", {"dry_run": False})
+    with scope(organization=org):
+        ana = Contact.objects.get(email="ana.silva@example.org")
+    with scope(organization=other_org):
+        shopper = customers.create_contact(other_org, None, data={
+            "first_name": "Noor", "email": "noor@example.net"})
+
+    patient_page = Client().get(path_of(preference_link(ana))).content.decode()
+    shop_page = Client().get(path_of(preference_link(shopper))).content.decode()
+
+    assert 'name="consent" value="email:recalls" checked' in patient_page
+    assert 'name="consent" value="email:appointments" checked' in patient_page
+    assert "Recalls" not in shop_page
+    assert "Appointment reminders" not in shop_page
+    assert 'name="consent" value="email:newsletter"' in shop_page
 
 
 def test_clinical_fields_stay_hidden_from_reception_and_marketing_and_changes_are_audited(
