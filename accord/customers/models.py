@@ -338,6 +338,15 @@ class ConsentPurpose(models.TextChoices):
     NEWSLETTER = "newsletter", _("Newsletter")
     PRODUCT_UPDATES = "product_updates", _("Product updates")
     SURVEYS = "surveys", _("Surveys")
+    # Care purposes: a patient may agree to be reminded of an appointment or
+    # invited back for a check-up without agreeing to any marketing.
+    APPOINTMENTS = "appointments", _("Appointment reminders")
+    RECALLS = "recalls", _("Recalls")
+
+
+# Purposes only some organisations use; the preference centre offers them
+# once the organisation has recorded a consent for them.
+CARE_PURPOSES = (ConsentPurpose.APPOINTMENTS, ConsentPurpose.RECALLS)
 
 
 class ConsentStatus(models.TextChoices):

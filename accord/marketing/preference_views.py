@@ -7,7 +7,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 from django_scopes import scope
 
-from accord.customers.models import ConsentChannel, ConsentPurpose
+from accord.customers.models import ConsentChannel
 from accord.errors import NotFound
 
 from . import preferences
@@ -40,11 +40,12 @@ def preference_centre(request, token: str) -> HttpResponse:
                 preferences.save_preferences(org, contact, wanted, ip=ip)
                 saved = _("Your preferences are saved.")
         state = preferences.current_state(contact)
+        offered = preferences.purposes_offered(org)
     rows = [{"purpose": label,
              "cells": [{"value": f"{channel}:{purpose}", "channel": channel_label,
                         "checked": state[(channel, purpose)]}
                        for channel, channel_label in ConsentChannel.choices]}
-            for purpose, label in ConsentPurpose.choices]
+            for purpose, label in offered]
     return render(request, "marketing/preference_centre.html", {
         "org": org, "contact": contact, "rows": rows, "channels": ConsentChannel.labels,
         "saved": saved})

@@ -18,6 +18,8 @@ from django.utils import timezone
 from accord.activities.services import site_url
 from accord.customers import services as customers
 from accord.customers.models import (
+    CARE_PURPOSES,
+    Consent,
     ConsentChannel,
     ConsentMethod,
     ConsentPurpose,
@@ -53,6 +55,16 @@ def contact_for_token(token: str) -> Contact:
     if contact is None:
         raise NotFound("This link is not valid any more.")
     return contact
+
+
+def purposes_offered(org) -> list[tuple[str, str]]:
+    """(purpose, label) for the preference centre: every general purpose, and the care
+    purposes (appointment reminders, recalls) the organisation has recorded consent for,
+    so that a shop's customers are not asked about recalls."""
+    used = set(Consent.objects.filter(organization_id=org.pk, purpose__in=CARE_PURPOSES)
+               .values_list("purpose", flat=True).distinct())
+    return [(purpose, label) for purpose, label in ConsentPurpose.choices
+            if purpose not in CARE_PURPOSES or purpose in used]
 
 
 def current_state(contact: Contact) -> dict[tuple[str, str], bool]:

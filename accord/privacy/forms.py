@@ -3,6 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accord.records.models import RecordType
 from accord.web import MapsServiceErrors
 
 from .models import RequestKind, RetentionAction, RetentionCondition, RetentionEntity
@@ -41,9 +42,21 @@ class RetentionRuleForm(MapsServiceErrors, forms.Form):
                                   max_value=MAX_AGE_DAYS,
                                   help_text=_("For example 1095 for three years."))
     action = forms.ChoiceField(label=_("Action"), choices=RetentionAction.choices)
+    record_type = forms.ChoiceField(
+        label=_("Record type"), required=False,
+        help_text=_("Only for custom records: the type whose records go."))
+    date_field = forms.CharField(
+        label=_("Date field"), max_length=50, required=False,
+        help_text=_("Only for custom records counted from a date: the key of the type's "
+                    "date field, such as appointment_date."))
     is_active = forms.BooleanField(label=_("Active (runs every night)"), required=False,
                                    initial=True)
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        types = RecordType.objects.order_by("position", "plural").values_list("key", "plural")
+        self.fields["record_type"].choices = [("", _("None")), *types]
 
     def spec(self) -> dict:
         data = dict(self.cleaned_data)

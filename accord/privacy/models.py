@@ -106,6 +106,7 @@ class RetentionEntity(models.TextChoices):
     ACTIVITY = "activity", _("Activities")
     CONTACT = "contact", _("Contacts")
     FORM_SUBMISSION = "form_submission", _("Form submissions")
+    CUSTOM_RECORD = "custom_record", _("Custom records")
 
 
 class RetentionCondition(models.TextChoices):
@@ -115,6 +116,8 @@ class RetentionCondition(models.TextChoices):
     INACTIVE_NO_CONSENT = "inactive_no_consent", _(
         "with no activity, order or deal for longer than the age and no consent given")
     RECEIVED_BEFORE = "received_before", _("received longer ago than the age")
+    DATE_PASSED = "date_passed", _("whose date field is longer ago than the age")
+    CREATED_BEFORE = "created_before", _("created longer ago than the age")
 
 
 class RetentionAction(models.TextChoices):
@@ -132,6 +135,12 @@ class RetentionRule(VersionedModel):
     age_days = models.PositiveIntegerField(_("age in days"))
     action = models.CharField(_("action"), max_length=10, choices=RetentionAction.choices)
     is_active = models.BooleanField(_("active"), default=True)
+    # Only for custom records: the type whose records go, and for the
+    # `date_passed` condition the key of its date field the age counts from.
+    record_type = models.ForeignKey("records.RecordType", null=True, blank=True,
+                                    on_delete=models.CASCADE, related_name="+",
+                                    verbose_name=_("record type"))
+    date_field = models.CharField(_("date field"), max_length=50, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
     last_run_at = models.DateTimeField(null=True, blank=True, editable=False)

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
-from django.db.models.functions import Coalesce
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Coalesce, Substr
 from django.utils import timezone
 
+from accord import search
 from accord.activities.models import Activity
 from accord.audit import services as audit
 from accord.audit.models import Action
@@ -23,6 +25,7 @@ from accord.commerce.models import Order
 from accord.customers.models import Consent, ConsentStatus, Contact
 from accord.errors import InvalidInput, NotFound, StaleVersion
 from accord.marketing.webform_models import WebFormSubmission
+from accord.records.models import Record, RecordType
 from accord.sales.models import DealContact, Lead, LeadActivity
 from accord.service.models import TicketMessage, TicketStatus
 
@@ -42,7 +45,9 @@ BATCH = 200  # records per transaction: a second or two of deletes at most
 RUN_LIMIT = 20_000  # records per rule per night; the rest waits for the next night
 PREVIEW_ROWS = 20
 MAX_AGE_DAYS = 36_500  # a hundred years
-RULE_FIELDS = ["name", "entity", "condition", "age_days", "action", "is_active"]
+RULE_FIELDS = ["name", "entity", "condition", "age_days", "action", "is_active",
+               "record_type", "date_field"]
+DATE_TYPES = ("date", "datetime")
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,9 @@ ENTITIES = {
         (RetentionAction.DELETE, RetentionAction.ANONYMISE)),
     RetentionEntity.FORM_SUBMISSION: EntityRules(
         (RetentionCondition.RECEIVED_BEFORE,), (RetentionAction.DELETE,)),
+    RetentionEntity.CUSTOM_RECORD: EntityRules(
+        (RetentionCondition.DATE_PASSED, RetentionCondition.CREATED_BEFORE),
+        (RetentionAction.DELETE,)),
 }
 
 
@@ -117,12 +125,13 @@ def clean_rule(spec: dict, current: RetentionRule | None = None) -> dict:
         age = None
     if age is None or not 1 <= age <= MAX_AGE_DAYS:
         errors["age_days"] = f"Enter a whole number of days from 1 to {MAX_AGE_DAYS}."
+    record_type, date_field = _clean_record_type(entity, condition, given, errors)
     # Left empty, the name says what the rule does; it is made only once the
     # rest is valid, so that a bad field is not reported twice.
     name = str(given("name", "") or "").strip()
     if not name and not errors:
-        name = f"{RetentionEntity(entity).label}: {RetentionAction(action).label.lower()} " \
-               f"after {age} days"
+        what = record_type.plural if record_type else RetentionEntity(entity).label
+        name = f"{what}: {RetentionAction(action).label.lower()} after {age} days"
     if len(name) > 120:
         errors["name"] = "Keep the name under 120 characters."
     active = given("is_active", True)
@@ -131,7 +140,38 @@ def clean_rule(spec: dict, current: RetentionRule | None = None) -> dict:
     if errors:
         raise InvalidInput(errors)
     return {"name": name, "entity": entity, "condition": condition, "age_days": age,
-            "action": action, "is_active": active}
+            "action": action, "is_active": active, "record_type": record_type,
+            "date_field": date_field}
+
+
+def _clean_record_type(entity, condition, given, errors: dict
+                       ) -> tuple[RecordType | None, str]:
+    """The record type (given by key) and date field of a custom-record rule; none for
+    other entities, which may not name them."""
+    named = given("record_type")
+    if isinstance(named, RecordType):
+        named = named.key
+    date_field = str(given("date_field", "") or "").strip()
+    if entity != RetentionEntity.CUSTOM_RECORD:
+        if named:
+            errors["record_type"] = "Only a rule on custom records names a record type."
+        if date_field:
+            errors["date_field"] = "Only a rule on custom records names a date field."
+        return None, ""
+    record_type = RecordType.objects.filter(key=str(named or "")).first()
+    if record_type is None:
+        errors["record_type"] = "Choose the key of a record type."
+        return None, ""
+    if condition != RetentionCondition.DATE_PASSED:
+        if date_field:
+            errors["date_field"] = "Only the condition date_passed counts from a date field."
+        return record_type, ""
+    dates = list(record_type.fields.filter(field_type__in=DATE_TYPES)
+                 .order_by("position", "pk").values_list("key", flat=True))
+    if date_field not in dates:
+        errors["date_field"] = ("Choose one of the type's date fields: "
+                                + (", ".join(dates) or "it has none") + ".")
+    return record_type, date_field
 
 
 @transaction.atomic
@@ -202,7 +242,22 @@ def matching(rule: RetentionRule, *, now: dt.datetime | None = None):
     if rule.entity == RetentionEntity.FORM_SUBMISSION:
         return WebFormSubmission.objects.filter(created_at__lt=cutoff).select_related(
             "form").order_by("pk")
+    if rule.entity == RetentionEntity.CUSTOM_RECORD:
+        return _old_records(rule, cutoff)
     return _inactive_contacts(cutoff, anonymise)
+
+
+def _old_records(rule: RetentionRule, cutoff: dt.datetime):
+    # Records in the trash count too: retention means gone for good.
+    rows = Record.with_deleted.filter(record_type_id=rule.record_type_id).select_related(
+        "record_type")
+    if rule.condition == RetentionCondition.CREATED_BEFORE:
+        return rows.filter(created_at__lt=cutoff).order_by("pk")
+    # Dates are stored as ISO text ("2019-05-01", or with a time after it),
+    # so the first ten characters compare as the day itself on both databases.
+    day = Substr(KeyTextTransform(rule.date_field, "values"), 1, 10)
+    return rows.annotate(day=day).filter(day__lt=cutoff.date().isoformat()).exclude(
+        day="").order_by("pk")
 
 
 def _inactive_contacts(cutoff: dt.datetime, anonymise: bool):
@@ -299,6 +354,12 @@ def _apply(org, actor, rule: RetentionRule, ids: list[int]) -> int:
         return len(ids)
     if rule.entity == RetentionEntity.FORM_SUBMISSION:
         WebFormSubmission.objects.filter(pk__in=ids).delete()
+        return len(ids)
+    if rule.entity == RetentionEntity.CUSTOM_RECORD:
+        # Links from and to the records go with them (cascade); the run's
+        # audit entry on the rule counts them, as for the other entities.
+        Record.with_deleted.filter(pk__in=ids).delete()
+        search.reindex(Record, ids)
         return len(ids)
     for contact in Contact.objects.filter(pk__in=ids):
         erasure.erase(org, actor, load(contact), anonymise=anonymise, suppress=False,

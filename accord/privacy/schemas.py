@@ -67,7 +67,7 @@ class RetentionRuleListParams(Schema):
     cursor: str | None = Field(None, description="The `next` value of the previous page.")
     q: str | None = Field(None, description="Words of the rule's name.")
     entity: Literal["ticket_message", "lead", "activity", "contact",
-                    "form_submission"] | None = None
+                    "form_submission", "custom_record"] | None = None
     is_active: bool | None = None
 
 
@@ -75,11 +75,16 @@ class RetentionRuleIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = None
-    entity: Literal["ticket_message", "lead", "activity", "contact", "form_submission"]
+    entity: Literal["ticket_message", "lead", "activity", "contact", "form_submission",
+                    "custom_record"]
     condition: str | None = Field(None, description="Left out, the entity's only condition.")
     age_days: int
     action: Literal["delete", "anonymise"]
     is_active: bool = True
+    record_type: str | None = Field(None, description="Custom records only: the type's key.")
+    date_field: str | None = Field(None, description="Custom records under `date_passed` "
+                                                     "only: the key of the date field the "
+                                                     "age counts from.")
 
 
 class RetentionRulePatch(Schema):
@@ -91,6 +96,7 @@ class RetentionRulePatch(Schema):
     age_days: int | None = None
     action: Literal["delete", "anonymise"] | None = None
     is_active: bool | None = None
+    date_field: str | None = None
 
 
 class RetentionRuleOut(Schema):
@@ -101,6 +107,12 @@ class RetentionRuleOut(Schema):
     age_days: int
     action: str
     is_active: bool
+    record_type: str | None
+    date_field: str
+
+    @staticmethod
+    def resolve_record_type(rule) -> str | None:
+        return rule.record_type.key if rule.record_type_id else None
     last_run_at: dt.datetime | None
     created_at: dt.datetime
     updated_at: dt.datetime

@@ -133,6 +133,7 @@ def rule_create(request):
 def rule_edit(request, pk: int):
     rule = _found(retention.get_rule, pk)
     initial = {name: getattr(rule, name) for name in retention.RULE_FIELDS}
+    initial["record_type"] = rule.record_type.key if rule.record_type_id else ""
     form = RetentionRuleForm(request.POST or None, initial={**initial, "version": rule.version})
 
     def save(form):

@@ -96,6 +96,7 @@ def _load() -> None:
         record_types,
         relationship_roles,
         reports,
+        retention_rules,
         rules,
         sample_data,
         segments,

@@ -18,7 +18,7 @@ from accord.activities.models import Activity, Kind
 from accord.audit import services as audit
 from accord.audit.models import Action
 from accord.customers import services as customers
-from accord.customers.models import Company, Contact
+from accord.customers.models import Company, ConsentMethod, Contact
 from accord.errors import InvalidInput
 from accord.records import services as records
 from accord.records.models import Record, RecordLink, RecordType, RelationType
@@ -33,7 +33,7 @@ KINDS = {"company": Company, "contact": Contact, "deal": Deal, "record": Record}
 FIELDS = {
     "company": {"name", "domain", "industry", "country", "tags", "custom_fields"},
     "contact": {"first_name", "last_name", "email", "title", "company", "lifecycle_stage",
-                "country", "tags", "custom_fields"},
+                "country", "tags", "custom_fields", "consents"},
     "deal": {"name", "pipeline", "stage", "amount", "currency", "contact", "company",
              "expected_close"},
     "record": {"record_type", "name", "values"},
@@ -75,6 +75,16 @@ class SampleData(Block):
         if kind == "deal":
             problems.text(item, "pipeline", path, limit=120)
             problems.text(item, "stage", path, limit=120)
+        consents = item.get("consents", [])
+        if not isinstance(consents, list):
+            problems.add(f"{path}.consents", "must list channel, purpose and status")
+            consents = []
+        for index, consent in enumerate(consents):
+            where = f"{path}.consents[{index}]"
+            if problems.mapping(consent, where):
+                problems.only(consent, where, {"channel", "purpose", "status"})
+                for name in ("channel", "purpose", "status"):
+                    problems.text(consent, name, where, limit=20)
 
     def key(self, item):
         name = item.get("email") if item.get("type") == "contact" else item.get("name")
@@ -109,7 +119,13 @@ class SampleData(Block):
         if "company" in data:
             data["company"] = self._pk(Company, "company", data["company"])
         if item["type"] == "contact":
-            return customers.create_contact(ctx.org, ctx.actor, data=data)
+            consents = data.pop("consents", [])
+            contact = customers.create_contact(ctx.org, ctx.actor, data=data)
+            for consent in consents:
+                customers.record_consent(ctx.org, ctx.actor, contact, **consent,
+                                         method=ConsentMethod.WRITTEN,
+                                         evidence="Sample record of an industry pack")
+            return contact
         pipeline = Pipeline.objects.filter(name__iexact=data.pop("pipeline")).first()
         stage = pipeline and pipeline.stages.filter(name__iexact=data.pop("stage")).first()
         if stage is None:

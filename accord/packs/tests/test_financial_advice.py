@@ -1,0 +1,163 @@
+"""The financial-advice pack walked through as an adviser would: a household of two
+clients takes out a policy, its renewal goes into the renewals pipeline, the annual
+review reminder arrives, and what is sensitive stays hidden from marketing and support."""
+
+import datetime as dt
+import io
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+from django_scopes import scope
+
+from accord.automation import tasks as automation_tasks
+from accord.customers.models import Contact, CustomField
+from accord.identity.models import Membership, Role
+from accord.packs.models import InstalledObject
+from accord.privacy.models import RetentionRule
+from accord.records.models import Record, RecordType
+from accord.reports.models import Dashboard, SavedReport
+from accord.sales.models import Deal, Pipeline
+
+pytestmark = pytest.mark.django_db
+
+PACK = "/api/v1/packs/financial-advice"
+
+
+def post(api, path: str, body: dict):
+    return api.post(path, body, content_type="application/json")
+
+
+def result(api, org, name: str) -> dict:
+    with scope(organization=org):
+        report = SavedReport.objects.get(name=name)
+    rows = api.get(f"/api/v1/reports/{report.pk}/result").json()["rows"]
+    return {tuple(row["labels"]): row["value"] for row in rows}
+
+
+def day(days: int) -> str:
+    return (timezone.localdate() + dt.timedelta(days=days)).isoformat()
+
+
+def test_a_household_gets_a_policy_its_renewal_and_the_review_reminder(
+        org, admin, make_member, api_client_for, eager):
+    api = api_client_for(admin)
+
+    applied = post(api, f"{PACK}/apply", {"dry_run": False})
+
+    assert applied.status_code == 200, applied.json()
+    assert applied.json()["counts"] == {"added": 43, "kept": 0, "installed": 0,
+                                        "removed": 0, "gone": 0}
+    assert result(api, org, "Policy renewals by stage") == {
+        ("Policy renewals: Renewal due",): "820.00", ("Policy renewals: Quote sent",): "1460.00"}
+    assert result(api, org, "Clients in onboarding") == {
+        ("Client onboarding: Know-your-customer checks",): "1"}
+    assert result(api, org, "Clients by risk profile") == {
+        ("Adventurous",): "1", ("Balanced",): "1", ("Cautious",): "2"}
+    rules = api.get("/api/v1/retention-rules").json()["items"]
+    assert sorted((rule["record_type"], rule["date_field"], rule["age_days"], rule["is_active"])
+                  for rule in rules) == [("kyc_check", "checked_on", 1825, False),
+                                         ("suitability", "advice_date", 2190, False)]
+
+    # Two clients form a household ...
+    anna = post(api, "/api/v1/contacts", {
+        "first_name": "Anna", "last_name": "Lindqvist", "email": "anna.lindqvist@example.org",
+        "custom_fields": {"next_review": day(14), "risk_profile": "Balanced",
+                          "annual_income": 91000, "net_worth": 1250000}}).json()
+    erik = post(api, "/api/v1/contacts", {
+        "first_name": "Erik", "last_name": "Lindqvist",
+        "email": "erik.lindqvist@example.org"}).json()
+    household = post(api, "/api/v1/records/household", {"values": {
+        "name": "Lindqvist household", "members": [anna["id"], erik["id"]]}})
+    assert household.status_code == 201, household.json()
+
+    # ... takes out a home policy, whose renewal goes into the renewals pipeline ...
+    policy = post(api, "/api/v1/records/policy", {"values": {
+        "policy_number": "POL-30001", "household": household.json()["id"],
+        "holder": anna["id"], "insurer": "Meridian Insurance", "policy_type": "Home",
+        "premium": {"amount": "940.00", "currency": "EUR"}, "renewal_date": day(30),
+        "status": "Renewal due"}})
+    assert policy.status_code == 201, policy.json()
+    with scope(organization=org):
+        renewals = Pipeline.objects.get(name="Policy renewals")
+        due = renewals.stages.get(name="Renewal due")
+    deal = post(api, "/api/v1/deals", {
+        "name": "POL-30001 home insurance renewal", "pipeline_id": renewals.pk,
+        "stage_id": due.pk, "amount": "940.00", "currency": "EUR",
+        "contacts": [{"contact_id": anna["id"]}]})
+    assert deal.status_code == 201, deal.json()
+    assert result(api, org, "Policy renewals by stage") == {
+        ("Policy renewals: Renewal due",): "1760.00", ("Policy renewals: Quote sent",): "1460.00"}
+    policies = api.get("/api/v1/records/policy", {"cf.household": household.json()["id"]})
+    assert [item["title"] for item in policies.json()["items"]] == ["POL-30001"]
+
+    # ... and two weeks before Anna's annual review, her adviser gets the task.
+    started = automation_tasks.check_dated_rules()
+
+    assert started == 1
+    tasks = api.get("/api/v1/activities", {"contact_id": anna["id"], "kind": "task"})
+    assert [task["subject"] for task in tasks.json()["items"]] == [
+        "Prepare the annual review with Anna Lindqvist"]
+
+    # Marketing and support see neither income, net worth nor account values.
+    for role in (Role.MARKETING, Role.SUPPORT):
+        other = api_client_for(make_member(org, role))
+        read = other.get(f"/api/v1/contacts/{anna['id']}").json()
+        assert read["custom_fields"] == {"next_review": day(14), "risk_profile": "Balanced"}
+        accounts = other.get("/api/v1/records/account").json()["items"]
+        assert accounts
+        assert all("value" not in item["values"] for item in accounts), role
+    seen = api.get(f"/api/v1/contacts/{anna['id']}").json()["custom_fields"]
+    assert (seen["annual_income"], seen["net_worth"]) == ("91000", "1250000")
+
+
+def test_removal_keeps_the_advisers_records_until_data_may_be_deleted(
+        org, admin, api_client_for):
+    api = api_client_for(admin)
+    post(api, f"{PACK}/apply", {"dry_run": False})
+    client = post(api, "/api/v1/contacts", {"first_name": "Iris", "last_name": "Moreau"}).json()
+    post(api, "/api/v1/records/kyc_check", {"values": {
+        "title": "Iris Moreau, identity", "client": client["id"], "checked_on": day(0),
+        "outcome": "Verified"}})
+
+    kept = post(api, f"{PACK}/remove", {"delete_data": False}).json()
+    removed = post(api, f"{PACK}/remove", {"delete_data": True}).json()
+
+    assert [(item["key"], item["reason"]) for item in kept["outcomes"]
+            if item["outcome"] == "kept"] == [
+        ("kyc_check", "1 record(s) of this type exist")]
+    assert removed["counts"]["kept"] == 0
+    with scope(organization=org):
+        assert not RecordType.objects.exists()
+        assert not Record.with_deleted.exists()
+        assert not CustomField.objects.exists()
+        assert not RetentionRule.objects.exists()
+        assert not Pipeline.objects.filter(
+            name__in=["Client onboarding", "Policy renewals"], is_active=True).exists()
+        assert not InstalledObject.objects.exists()
+        assert list(Contact.objects.values_list("first_name", flat=True)) == ["Iris"]
+
+
+def test_the_pack_applies_to_the_demo_and_removes_cleanly(demo, client_for):
+    with scope(organization=demo):
+        admin = Membership.objects.filter(role=Role.ADMIN).order_by("pk").first()
+        contacts_before = Contact.objects.count()
+        deals_before = Deal.objects.count()
+    out = io.StringIO()
+
+    call_command("pack", "apply", "financial-advice", "--org", "demo", stdout=out)
+    with scope(organization=demo):
+        dashboard = Dashboard.objects.get(owner=admin.user, name="Financial advice")
+    page = client_for(admin).get(f"/dashboards/{dashboard.pk}/").content.decode()
+    policies = client_for(admin).get("/records/policy/").content.decode()
+    call_command("pack", "remove", "financial-advice", "--org", "demo", stdout=out)
+
+    assert "Policy renewals by stage" in page
+    assert "1,460.00" in page or "1460.00" in page
+    assert "POL-18842" in policies
+    with scope(organization=demo):
+        assert Contact.objects.count() == contacts_before
+        assert Deal.objects.count() == deals_before
+        assert not RecordType.objects.exists()
+        assert not RetentionRule.objects.exists()
+        assert not InstalledObject.objects.exists()
