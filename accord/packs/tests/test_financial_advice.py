@@ -46,7 +46,7 @@ def test_a_household_gets_a_policy_its_renewal_and_the_review_reminder(
     applied = post(api, f"{PACK}/apply", {"dry_run": False})
 
     assert applied.status_code == 200, applied.json()
-    assert applied.json()["counts"] == {"added": 43, "kept": 0, "installed": 0,
+    assert applied.json()["counts"] == {"added": 44, "kept": 0, "installed": 0,
                                         "removed": 0, "gone": 0}
     assert result(api, org, "Policy renewals by stage") == {
         ("Policy renewals: Renewal due",): "820.00", ("Policy renewals: Quote sent",): "1460.00"}
@@ -91,13 +91,20 @@ def test_a_household_gets_a_policy_its_renewal_and_the_review_reminder(
     policies = api.get("/api/v1/records/policy", {"cf.household": household.json()["id"]})
     assert [item["title"] for item in policies.json()["items"]] == ["POL-30001"]
 
-    # ... and two weeks before Anna's annual review, her adviser gets the task.
+    # ... and two weeks before Anna's annual review, her adviser gets the task, as
+    # thirty days before the policy renews the policy's owner does.
     started = automation_tasks.check_dated_rules()
 
-    assert started == 1
+    assert started == 2
     tasks = api.get("/api/v1/activities", {"contact_id": anna["id"], "kind": "task"})
-    assert [task["subject"] for task in tasks.json()["items"]] == [
+    assert sorted(task["subject"] for task in tasks.json()["items"]) == [
+        "Policy POL-30001 with Meridian Insurance renews in 30 days: quote the renewal",
         "Prepare the annual review with Anna Lindqvist"]
+    renewal = api.get("/api/v1/activities", {"custom_record_id": policy.json()["id"],
+                                             "kind": "task"}).json()["items"]
+    assert [(task["subject"], task["assignee_id"]) for task in renewal] == [(
+        "Policy POL-30001 with Meridian Insurance renews in 30 days: quote the renewal",
+        admin.user_id)]
 
     # Marketing and support see neither income, net worth nor account values.
     for role in (Role.MARKETING, Role.SUPPORT):
