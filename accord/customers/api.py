@@ -54,6 +54,7 @@ from .schemas import (
     CustomFieldFilters,
     CustomFieldOut,
     CustomFieldPage,
+    CustomFieldPatch,
     TagFilters,
     TagPage,
     to_service_data,
@@ -314,3 +315,17 @@ def read_custom_field(request: HttpRequest, field_id: int):
     if field is None or not may_see(request.membership, field):
         raise NotFound("No custom field with this id.")
     return field
+
+
+@custom_fields.patch("/{field_id}", response=CustomFieldOut,
+                     summary="Change a custom field definition")
+def update_custom_field(request: HttpRequest, field_id: int, payload: CustomFieldPatch):
+    """Changing `encrypted` re-stores the field's existing values in the background."""
+    allow(request, "custom_fields.manage")
+    field = CustomField.objects.filter(pk=field_id).first()
+    if field is None:
+        raise NotFound("No custom field with this id.")
+    changes = payload.model_dump(exclude_unset=True, exclude={"version"})
+    data = {name: getattr(field, name) for name in services.CUSTOM_FIELD_AUDITED} | changes
+    return services.update_custom_field(request.organization, request.user, field, data=data,
+                                        expected_version=payload.version)

@@ -23,6 +23,7 @@ from accord.audit.models import Action, AuditEntry
 from accord.audit.services import json_safe
 
 from .duplicates import company_name_keys, contact_name_keys
+from .fields import CustomValuesField, encrypted_keys, sealed_changes
 from .models import (
     Affiliation,
     Company,
@@ -138,11 +139,12 @@ def create_companies(org, actor, rows: list[dict]) -> list[Company]:
         for company in companies
     )
     entries = []
+    keys = encrypted_keys(org.pk, "company")
     for company, tags in zip(companies, tag_lists, strict=True):
         after = audit.snapshot(company, COMPANY_FIELDS)
         after["tags"] = tags
         entries.append(_entry(org, user, Action.CREATE, "company", company,
-                              audit.diff({}, after)))
+                              audit.diff({}, after), keys=keys))
     AuditEntry.unscoped.bulk_create(entries)
     search.index(Company, companies)
     return companies
@@ -228,11 +230,11 @@ def save_new(model, records: list, *, now) -> None:
     for record in records:
         for attname in stamped:
             setattr(record, attname, now)
-    convert = [(field.attname, None if field.get_internal_type() in _AS_IS
+    convert = [(field, None if field.get_internal_type() in _AS_IS
                 else field.get_db_prep_save) for field in fields]
-    rows = [tuple(getattr(record, attname) if prep is None
-                  else prep(getattr(record, attname), connection)
-                  for attname, prep in convert) for record in records]
+    rows = [tuple(getattr(record, field.attname) if prep is None
+                  else prep(_value(field, record), connection)
+                  for field, prep in convert) for record in records]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
     one = f"({', '.join(['%s'] * len(fields))})"
@@ -253,6 +255,13 @@ def save_new(model, records: list, *, now) -> None:
                 record.pk = pk
                 record._state.adding = False
                 record._state.db = connection.alias
+
+
+def _value(field, record):
+    # Custom values are sealed in their field's pre_save, which this insert skips.
+    if isinstance(field, CustomValuesField):
+        return field.pre_save(record, True)
+    return getattr(record, field.attname)
 
 
 # Fields whose Python values the database drivers take as they are.
@@ -299,17 +308,21 @@ def _add_entries(org, user, action: str, entity: str, entries: list[tuple], *, n
     via, ip = current_channel()
     label = (user.email if user else via)[:254]
     changes = AuditEntry._meta.get_field("changes")
+    keys = encrypted_keys(org.pk, entity)
     insert_rows(AuditEntry, ("organization_id", "actor_id", "actor_label", "via", "ip",
                              "action", "entity", "object_id", "object_repr", "changes"),
                 [(org.pk, user.pk if user else None, label, via, ip, action, entity, pk, text,
-                  changes.get_db_prep_save(diff, connection))
+                  changes.get_db_prep_save(sealed_changes(org.pk, entity, diff, keys=keys),
+                                          connection))
                  for pk, text, diff in entries], now=now)
 
 
-def _entry(org, user, action: str, entity: str, record, changes: dict) -> AuditEntry:
+def _entry(org, user, action: str, entity: str, record, changes: dict, *,
+           keys: frozenset[str] | None = None) -> AuditEntry:
     via, ip = current_channel()
     return AuditEntry(
         organization=org, actor=user, actor_label=(user.email if user else via)[:254], via=via,
         ip=ip, action=action, entity=entity, object_id=record.pk,
-        object_repr=str(record)[:200], changes=audit.json_safe(changes),
+        object_repr=str(record)[:200],
+        changes=sealed_changes(org.pk, entity, audit.json_safe(changes), keys=keys),
     )

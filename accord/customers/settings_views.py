@@ -54,7 +54,7 @@ def customfield_edit(request, pk: int):
     initial = {
         "label": field.label, "choices": "\n".join(field.choices), "currency": field.currency,
         "required": field.required, "help_text": field.help_text, "position": field.position,
-        "hidden_from_roles": field.hidden_from_roles,
+        "hidden_from_roles": field.hidden_from_roles, "encrypted": field.encrypted,
     }
     form = CustomFieldForm(request.POST or None, initial=initial, creating=False)
     if request.method == "POST" and form.is_valid():
