@@ -36,6 +36,7 @@ from .queries import (
     custom_field_orderings,
     filter_companies,
     filter_contacts,
+    refuse_encrypted_ordering,
 )
 from .schemas import (
     CompanyFilters,
@@ -104,6 +105,7 @@ def list_contacts(request: HttpRequest, filters: Query[ContactFilters]):
     allow(request, "contacts.view")
     orderings = CONTACT_ORDERINGS | custom_field_orderings(Entity.CONTACT,
                                                            viewer=request.membership)
+    refuse_encrypted_ordering(filters.ordering, Entity.CONTACT, request.membership)
     ordering = parse_ordering(filters.ordering, orderings, "name")
     contacts = visible(_contact_rows(), request.membership, "contacts")
     return _page(filter_contacts(contacts, request.GET, viewer=request.membership), ordering,
@@ -211,6 +213,7 @@ def list_companies(request: HttpRequest, filters: Query[CompanyFilters]):
     allow(request, "companies.view")
     orderings = COMPANY_ORDERINGS | custom_field_orderings(Entity.COMPANY,
                                                            viewer=request.membership)
+    refuse_encrypted_ordering(filters.ordering, Entity.COMPANY, request.membership)
     ordering = parse_ordering(filters.ordering, orderings, "name")
     companies = visible(_company_rows(), request.membership, "companies")
     return _page(filter_companies(companies, request.GET, viewer=request.membership),
