@@ -163,9 +163,12 @@ def test_marking_a_field_with_values_encrypts_them_in_a_job_and_unmarking_decryp
             "first_name": "Bo", "custom_fields": {"income": "91234"}})
     assert "91234" in raw_row("customers_contact", contact.pk)
 
-    response = client_for(admin).post(f"/settings/custom-fields/{field.pk}/", {
+    client = client_for(admin)
+    response = client.post(f"/settings/custom-fields/{field.pk}/", {
         "label": "Income", "currency": "EUR", "position": "1", "encrypted": "on"})
     assert response.status_code == 302
+    assert "Its stored values are being encrypted in the background." in client.get(
+        response.url).content.decode()
     tasks.restore_custom_field_values(org.pk, field.pk)
 
     assert "91234" not in raw_row("customers_contact", contact.pk)
