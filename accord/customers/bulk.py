@@ -21,6 +21,7 @@ from accord.audit import services as audit
 from accord.audit.context import current_channel
 from accord.audit.models import Action, AuditEntry
 from accord.audit.services import json_safe
+from accord.core import crypto
 
 from .duplicates import company_name_keys, contact_name_keys
 from .fields import CustomValuesField, encrypted_keys, sealed_changes
@@ -232,8 +233,12 @@ def save_new(model, records: list, *, now) -> None:
             setattr(record, attname, now)
     convert = [(field, None if field.get_internal_type() in _AS_IS
                 else field.get_db_prep_save) for field in fields]
+    # Custom values are sealed in their field's pre_save, which this insert
+    # skips; the keys to seal are looked up once for every record.
+    sealed = (encrypted_keys(records[0].organization_id, model._meta.model_name)
+              if any(isinstance(field, CustomValuesField) for field in fields) else frozenset())
     rows = [tuple(getattr(record, field.attname) if prep is None
-                  else prep(_value(field, record), connection)
+                  else prep(_value(field, record, sealed), connection)
                   for field, prep in convert) for record in records]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
@@ -257,11 +262,11 @@ def save_new(model, records: list, *, now) -> None:
                 record._state.db = connection.alias
 
 
-def _value(field, record):
-    # Custom values are sealed in their field's pre_save, which this insert skips.
-    if isinstance(field, CustomValuesField):
-        return field.pre_save(record, True)
-    return getattr(record, field.attname)
+def _value(field, record, sealed: frozenset[str]):
+    value = getattr(record, field.attname)
+    if isinstance(field, CustomValuesField) and isinstance(value, dict):
+        return crypto.seal_keys(value, sealed)
+    return value
 
 
 # Fields whose Python values the database drivers take as they are.
