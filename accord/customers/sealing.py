@@ -93,8 +93,8 @@ def rotation_total(org) -> int:
                         "changes").count()
 
 
-def rotate_org(org, *, batch: int = BATCH, progress: Callable[[int], None] | None = None,
-               ) -> dict:
+def rotate_org(org, *, batch: int = BATCH,
+               progress: Callable[[int], None] | None = None) -> dict:
     """Re-encrypt with the first key every sealed value of `org`'s records and audit
     entries; returns counts of rows `rotated`, `current` (already on the first key) and
     `unreadable` (no key opens a value; they are left as they are)."""
