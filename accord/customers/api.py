@@ -325,9 +325,7 @@ def read_custom_field(request: HttpRequest, field_id: int):
 def update_custom_field(request: HttpRequest, field_id: int, payload: CustomFieldPatch):
     """Changing `encrypted` re-stores the field's existing values in the background."""
     allow(request, "custom_fields.manage")
-    field = CustomField.objects.filter(pk=field_id).first()
-    if field is None:
-        raise NotFound("No custom field with this id.")
+    field = services.get_custom_field(field_id)
     changes = payload.model_dump(exclude_unset=True, exclude={"version"})
     data = {name: getattr(field, name) for name in services.CUSTOM_FIELD_AUDITED} | changes
     return services.update_custom_field(request.organization, request.user, field, data=data,

@@ -620,6 +620,17 @@ CUSTOM_FIELD_AUDITED = ["label", "choices", "currency", "required", "help_text",
                         "is_active", "hidden_from_roles", "encrypted"]
 
 
+def get_custom_field(field_id) -> CustomField:
+    """The organisation's field definition `field_id`; NotFound for any other."""
+    try:
+        field = CustomField.objects.filter(pk=int(field_id)).first()
+    except (TypeError, ValueError):
+        field = None
+    if field is None:
+        raise NotFound("No custom field with this id.")
+    return field
+
+
 @transaction.atomic
 def create_custom_field(org, actor, *, data: dict) -> CustomField:
     """Add a typed custom field to one record type (contacts, companies, deals, tickets).
