@@ -47,8 +47,9 @@ class CustomValuesField(models.JSONField):
     when the record is saved and opened when it is loaded, so code that reads
     `record.custom_fields` sees plain values and the row never holds them.
 
-    Writes that skip `save()` (a queryset's `update`, raw SQL) skip the sealing too;
-    they go through `seal_for` first.
+    Writes that skip `save()` (a queryset's `update`, `bulk_update`, raw SQL)
+    skip the sealing too, so they seal with `crypto.seal_keys` and
+    `encrypted_keys` first, as `bulk.save_new` and `sealing` do.
     """
 
     def deconstruct(self):
