@@ -300,6 +300,7 @@ def register_routers() -> None:
     PATH_RECORDS.update({
         "contact_id": customer_services.get_contact,
         "company_id": customer_services.get_company,
+        "field_id": customer_services.get_custom_field,
         "activity_id": activity_services.get_activity,
         "pair_id": duplicates.get_pair,
         "export_id": exports.find_export,

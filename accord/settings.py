@@ -77,6 +77,10 @@ SMTP_PORT = int(os.environ.get("SMTP_PORT", "2525"))
 WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS", "")
 # Fernet keys for secrets Accord must read back (see accord/crypto.py).
 ENCRYPTION_KEYS = env_list("ENCRYPTION_KEYS", "")
+# Fernet keys for custom fields marked encrypted (see accord/core/crypto.py):
+# the first encrypts, all decrypt. Empty means a key derived from SECRET_KEY,
+# which `accord check --deploy` warns about.
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", "")
 # API requests a token (or a signed-in user) may make per minute.
 API_RATE_LIMIT = int(os.environ.get("API_RATE_LIMIT", "600"))
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "")

@@ -87,9 +87,12 @@ def describe_entries(entries: list[AuditEntry], *,
 
 def redacted_changes(entry: AuditEntry, viewer) -> dict:
     """The entry's changes without the values of custom fields hidden from the
-    `viewer` (a Membership): in the record's custom fields and in merge choices."""
+    `viewer` (a Membership): in the record's custom fields and in merge choices.
+    Values of encrypted custom fields, stored sealed, are opened."""
+    from accord.customers.fields import unsealed_changes
+
     hidden = _hidden_keys(entry, viewer)
-    changes = entry.changes or {}
+    changes = unsealed_changes(entry.changes or {})
     if not hidden:
         return changes
     shown = {}

@@ -60,7 +60,12 @@ def record(
     object_repr: str | None = None,
     changes: dict | None = None,
 ) -> AuditEntry:
-    """Append one audit entry; the channel and IP come from the current request or job."""
+    """Append one audit entry; the channel and IP come from the current request or job.
+
+    Values of custom fields marked encrypted are stored sealed, never as plain text.
+    """
+    from accord.customers.fields import sealed_changes
+
     via, ip = current_channel()
     entity = entity or instance._meta.model_name
     entry = AuditEntry.unscoped.create(
@@ -73,7 +78,7 @@ def record(
         entity=entity,
         object_id=object_id if object_id is not None else getattr(instance, "pk", None),
         object_repr=(object_repr if object_repr is not None else str(instance))[:200],
-        changes=json_safe(changes or {}),
+        changes=sealed_changes(org.pk, entity, json_safe(changes or {})),
     )
     logger.info(
         "audit.recorded",

@@ -36,6 +36,7 @@ from .queries import (
     custom_field_orderings,
     filter_companies,
     filter_contacts,
+    refuse_encrypted_ordering,
 )
 from .schemas import (
     CompanyFilters,
@@ -54,6 +55,7 @@ from .schemas import (
     CustomFieldFilters,
     CustomFieldOut,
     CustomFieldPage,
+    CustomFieldPatch,
     TagFilters,
     TagPage,
     to_service_data,
@@ -110,6 +112,7 @@ def list_contacts(request: HttpRequest, filters: Query[ContactFilters]):
     allow(request, "contacts.view")
     orderings = CONTACT_ORDERINGS | custom_field_orderings(Entity.CONTACT,
                                                            viewer=request.membership)
+    refuse_encrypted_ordering(filters.ordering, Entity.CONTACT, request.membership)
     ordering = parse_ordering(filters.ordering, orderings, "name")
     contacts = visible(_contact_rows(), request.membership, "contacts")
     return _page(filter_contacts(contacts, request.GET, viewer=request.membership), ordering,
@@ -217,6 +220,7 @@ def list_companies(request: HttpRequest, filters: Query[CompanyFilters]):
     allow(request, "companies.view")
     orderings = COMPANY_ORDERINGS | custom_field_orderings(Entity.COMPANY,
                                                            viewer=request.membership)
+    refuse_encrypted_ordering(filters.ordering, Entity.COMPANY, request.membership)
     ordering = parse_ordering(filters.ordering, orderings, "name")
     companies = visible(_company_rows(), request.membership, "companies")
     return _page(filter_companies(companies, request.GET, viewer=request.membership),
@@ -321,3 +325,15 @@ def read_custom_field(request: HttpRequest, field_id: int):
     if field is None or not may_see(request.membership, field):
         raise NotFound("No custom field with this id.")
     return field
+
+
+@custom_fields.patch("/{field_id}", response=CustomFieldOut,
+                     summary="Change a custom field definition")
+def update_custom_field(request: HttpRequest, field_id: int, payload: CustomFieldPatch):
+    """Changing `encrypted` re-stores the field's existing values in the background."""
+    allow(request, "custom_fields.manage")
+    field = services.get_custom_field(field_id)
+    changes = payload.model_dump(exclude_unset=True, exclude={"version"})
+    data = {name: getattr(field, name) for name in services.CUSTOM_FIELD_AUDITED} | changes
+    return services.update_custom_field(request.organization, request.user, field, data=data,
+                                        expected_version=payload.version)

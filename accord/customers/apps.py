@@ -6,5 +6,8 @@ class CustomersConfig(AppConfig):
     label = "customers"
 
     def ready(self):
-        # Registers contacts and companies with accord.search.
+        # Registers the checks on FIELD_ENCRYPTION_KEYS, and contacts and
+        # companies with accord.search.
+        from accord.core import crypto  # noqa: F401
+
         from . import services  # noqa: F401

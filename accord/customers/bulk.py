@@ -21,8 +21,10 @@ from accord.audit import services as audit
 from accord.audit.context import current_channel
 from accord.audit.models import Action, AuditEntry
 from accord.audit.services import json_safe
+from accord.core import crypto
 
 from .duplicates import company_name_keys, contact_name_keys
+from .fields import CustomValuesField, encrypted_keys, sealed_changes
 from .models import (
     Affiliation,
     Company,
@@ -138,11 +140,12 @@ def create_companies(org, actor, rows: list[dict]) -> list[Company]:
         for company in companies
     )
     entries = []
+    keys = encrypted_keys(org.pk, "company")
     for company, tags in zip(companies, tag_lists, strict=True):
         after = audit.snapshot(company, COMPANY_FIELDS)
         after["tags"] = tags
         entries.append(_entry(org, user, Action.CREATE, "company", company,
-                              audit.diff({}, after)))
+                              audit.diff({}, after), keys=keys))
     AuditEntry.unscoped.bulk_create(entries)
     search.index(Company, companies)
     return companies
@@ -228,11 +231,15 @@ def save_new(model, records: list, *, now) -> None:
     for record in records:
         for attname in stamped:
             setattr(record, attname, now)
-    convert = [(field.attname, None if field.get_internal_type() in _AS_IS
+    convert = [(field, None if field.get_internal_type() in _AS_IS
                 else field.get_db_prep_save) for field in fields]
-    rows = [tuple(getattr(record, attname) if prep is None
-                  else prep(getattr(record, attname), connection)
-                  for attname, prep in convert) for record in records]
+    # Custom values are sealed in their field's pre_save, which this insert
+    # skips; the keys to seal are looked up once for every record.
+    sealed = (encrypted_keys(records[0].organization_id, model._meta.model_name)
+              if any(isinstance(field, CustomValuesField) for field in fields) else frozenset())
+    rows = [tuple(getattr(record, field.attname) if prep is None
+                  else prep(_value(field, record, sealed), connection)
+                  for field, prep in convert) for record in records]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
     one = f"({', '.join(['%s'] * len(fields))})"
@@ -253,6 +260,13 @@ def save_new(model, records: list, *, now) -> None:
                 record.pk = pk
                 record._state.adding = False
                 record._state.db = connection.alias
+
+
+def _value(field, record, sealed: frozenset[str]):
+    value = getattr(record, field.attname)
+    if isinstance(field, CustomValuesField) and isinstance(value, dict):
+        return crypto.seal_keys(value, sealed)
+    return value
 
 
 # Fields whose Python values the database drivers take as they are.
@@ -299,17 +313,21 @@ def _add_entries(org, user, action: str, entity: str, entries: list[tuple], *, n
     via, ip = current_channel()
     label = (user.email if user else via)[:254]
     changes = AuditEntry._meta.get_field("changes")
+    keys = encrypted_keys(org.pk, entity)
     insert_rows(AuditEntry, ("organization_id", "actor_id", "actor_label", "via", "ip",
                              "action", "entity", "object_id", "object_repr", "changes"),
                 [(org.pk, user.pk if user else None, label, via, ip, action, entity, pk, text,
-                  changes.get_db_prep_save(diff, connection))
+                  changes.get_db_prep_save(sealed_changes(org.pk, entity, diff, keys=keys),
+                                          connection))
                  for pk, text, diff in entries], now=now)
 
 
-def _entry(org, user, action: str, entity: str, record, changes: dict) -> AuditEntry:
+def _entry(org, user, action: str, entity: str, record, changes: dict, *,
+           keys: frozenset[str] | None = None) -> AuditEntry:
     via, ip = current_channel()
     return AuditEntry(
         organization=org, actor=user, actor_label=(user.email if user else via)[:254], via=via,
         ip=ip, action=action, entity=entity, object_id=record.pk,
-        object_repr=str(record)[:200], changes=audit.json_safe(changes),
+        object_repr=str(record)[:200],
+        changes=sealed_changes(org.pk, entity, audit.json_safe(changes), keys=keys),
     )

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
 from django.utils.dateparse import parse_date, parse_datetime
 
+from accord.core.crypto import Unreadable
 from accord.errors import InvalidInput
 from accord.identity.context import acting_member
 from accord.identity.models import Role
@@ -139,6 +140,15 @@ def clean_values(
         if key not in incoming:
             if not partial and current and key in current:
                 result[key] = current[key]
+            continue
+        if isinstance((current or {}).get(key), Unreadable):
+            if incoming[key] != current[key]:
+                # Replacing it would lose a value that may only need its key back.
+                errors.append({"field": f"custom_fields.{key}", "code": "unreadable",
+                               "message": "This value cannot be decrypted with the configured "
+                                          "keys, so it cannot be changed until an admin "
+                                          "restores the key."})
+            result[key] = current[key]
             continue
         try:
             value = clean_value(field, incoming[key])

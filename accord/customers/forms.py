@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
+from accord.core.crypto import Unreadable
 from accord.identity.models import TIME_ZONE_CHOICES
 from accord.web import MapsServiceErrors
 
@@ -104,6 +105,8 @@ def custom_initial(custom: CustomField, stored):
     """The stored JSON value as the form field shows it."""
     if stored in (None, ""):
         return None
+    if isinstance(stored, Unreadable):
+        return str(stored)
     if custom.field_type == FieldType.MONEY:
         return stored.get("amount")
     if custom.field_type == FieldType.BOOLEAN:
@@ -134,6 +137,12 @@ class CustomFieldsMixin(MapsServiceErrors):
         self.custom_fields = custom_fields
         for custom in custom_fields:
             self.fields[f"cf_{custom.key}"] = custom_form_field(custom)
+            if stored and isinstance(stored.get(custom.key), Unreadable):
+                # Shown as a placeholder and left out of the change, so saving
+                # the form keeps the value sealed as it is.
+                self.fields[f"cf_{custom.key}"] = forms.CharField(
+                    label=custom.label, required=False, disabled=True,
+                    help_text=_("This value cannot be decrypted with the configured keys."))
             if stored is not None:
                 self.initial.setdefault(f"cf_{custom.key}",
                                         custom_initial(custom, stored.get(custom.key)))
@@ -143,7 +152,7 @@ class CustomFieldsMixin(MapsServiceErrors):
 
     def custom_data(self) -> dict:
         return {custom.key: custom_input(custom, self.cleaned_data.get(f"cf_{custom.key}"))
-                for custom in self.custom_fields}
+                for custom in self.custom_fields if not self.fields[f"cf_{custom.key}"].disabled}
 
 
 class RecordForm(CustomFieldsMixin, forms.Form):

@@ -10,6 +10,8 @@ from django_scopes import ScopedManager
 
 from accord.core.models import TenantModel, VersionedModel
 
+from .fields import CustomValuesField
+
 
 class LiveManager(models.Manager):
     """Hides records that sit in the trash or were merged into another record."""
@@ -55,7 +57,7 @@ class CustomerRecord(VersionedModel, Address):
         related_name="+", verbose_name=_("owner"),
     )
     source = models.CharField(_("source"), max_length=80, blank=True)
-    custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)
+    custom_fields = CustomValuesField(_("custom fields"), default=dict, blank=True)
     # Lower-cased, accent-folded names and addresses; what search matches on.
     deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Set when this record was merged into another: the survivor answers for
@@ -424,6 +426,9 @@ class CustomField(VersionedModel):
     is_active = models.BooleanField(default=True)
     # Roles that may neither see nor change the field's values (admins always may).
     hidden_from_roles = models.JSONField(_("hidden from roles"), default=list, blank=True)
+    # Values are stored encrypted (see accord.core.crypto); such a field cannot
+    # be searched, filtered, sorted or grouped by.
+    encrypted = models.BooleanField(_("encrypted at rest"), default=False)
 
     class Meta(VersionedModel.Meta):
         ordering = ["entity", "position", "id"]

@@ -184,8 +184,27 @@ def custom_field_orderings(entity: str, fields: list[CustomField] | None = None,
     return {
         f"cf.{field.key}": Nullable(_custom_expression(field, column))
         for field in fields
-        if field.field_type != FieldType.MULTI_CHOICE
+        if field.field_type != FieldType.MULTI_CHOICE and not getattr(field, "encrypted", False)
     }
+
+
+def refuse_encrypted_ordering(value: str | None, entity: str, viewer=None) -> None:
+    """InvalidInput naming the field when `value` (an `ordering`) sorts by an encrypted
+    custom field the `viewer` may see; stored sealed, its values have no order."""
+    from .custom_fields import active_fields
+
+    key = (value or "").strip().lstrip("-")
+    if not key.startswith("cf."):
+        return
+    for field in active_fields(entity, viewer):
+        if field.encrypted and key == f"cf.{field.key}":
+            raise InvalidInput({"ordering": encrypted_message(field, "sorted")})
+
+
+def encrypted_message(field, verb: str) -> str:
+    """Why records cannot be `verb` (sorted, filtered, grouped) by an encrypted field."""
+    return (f"{field.label} is stored encrypted, so records cannot be {verb} by it. "
+            "An admin can turn off its encryption in the custom field settings.")
 
 
 def _apply_custom(queryset: QuerySet, params: Mapping, entity: str, viewer) -> QuerySet:
@@ -208,6 +227,8 @@ def filter_by_fields(queryset: QuerySet, params: Mapping, fields: list,
         field = fields.get(key)
         if field is None:
             raise InvalidInput({name: "There is no custom field with this key."})
+        if getattr(field, "encrypted", False):
+            raise InvalidInput({name: encrypted_message(field, "filtered")})
         if operator not in ("", "gte", "lte") or (operator and field.field_type
                                                    not in RANGE_TYPES):
             raise InvalidInput({name: "This filter is not available for this field."})

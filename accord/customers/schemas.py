@@ -346,9 +346,25 @@ class CustomFieldOut(Schema):
     position: int
     is_active: bool
     hidden_from_roles: list[str]
+    encrypted: bool
     created_at: dt.datetime
     updated_at: dt.datetime
     version: int
+
+
+class CustomFieldPatch(Schema):
+    """Settings to change; the key, record type and field type are fixed. Send the
+    `version` last read to have a change made meanwhile refused with 409."""
+
+    label: str | None = None
+    choices: list[str] | None = None
+    currency: str | None = None
+    required: bool | None = None
+    help_text: str | None = None
+    position: int | None = None
+    hidden_from_roles: list[str] | None = None
+    encrypted: bool | None = None
+    version: int | None = None
 
 
 class CustomFieldPage(Schema):

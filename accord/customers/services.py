@@ -617,7 +617,18 @@ def delete_saved_view(org, actor, view: SavedView, *, may_manage_shared: bool) -
 
 
 CUSTOM_FIELD_AUDITED = ["label", "choices", "currency", "required", "help_text", "position",
-                        "is_active", "hidden_from_roles"]
+                        "is_active", "hidden_from_roles", "encrypted"]
+
+
+def get_custom_field(field_id) -> CustomField:
+    """The organisation's field definition `field_id`; NotFound for any other."""
+    try:
+        field = CustomField.objects.filter(pk=int(field_id)).first()
+    except (TypeError, ValueError):
+        field = None
+    if field is None:
+        raise NotFound("No custom field with this id.")
+    return field
 
 
 @transaction.atomic
@@ -651,7 +662,7 @@ def create_custom_field(org, actor, *, data: dict) -> CustomField:
 
     field = CustomField.objects.create(
         organization=org, entity=entity, key=key, label=label, field_type=field_type,
-        **options,
+        encrypted=bool(data.get("encrypted")), **options,
     )
     audit.record(org, actor, Action.CREATE, field, entity="custom_field",
                  changes=audit.diff({}, {"key": key, "field_type": field_type,
@@ -662,8 +673,17 @@ def create_custom_field(org, actor, *, data: dict) -> CustomField:
 
 
 @transaction.atomic
-def update_custom_field(org, actor, field: CustomField, *, data: dict) -> CustomField:
-    """Change a field's label, choices, currency, required flag, help text or order."""
+def update_custom_field(org, actor, field: CustomField, *, data: dict,
+                        expected_version: int | None = None) -> CustomField:
+    """Change a field's label, choices, currency, required flag, help text, order or
+    encryption.
+
+    Marking a field encrypted, or no longer encrypted, queues a job that
+    re-stores its existing values that way (`tasks.restore_custom_field_values`);
+    until it has run, records keep working, as values are read in either form.
+    Raises StaleVersion when `expected_version` is not the field's version.
+    """
+    _check_version(field, expected_version)
     errors: dict[str, str] = {}
     label = clean_field_label(data.get("label"), errors)
     options = clean_field_settings(field.field_type, data, errors)
@@ -674,9 +694,18 @@ def update_custom_field(org, actor, field: CustomField, *, data: dict) -> Custom
     field.label = label
     for name, value in options.items():
         setattr(field, name, value)
+    encrypted = bool(data.get("encrypted", field.encrypted))
+    restore = encrypted != field.encrypted
+    field.encrypted = encrypted
     field.save_new_version()
     audit.record(org, actor, Action.UPDATE, field, entity="custom_field",
                  changes=audit.diff(before, audit.snapshot(field, CUSTOM_FIELD_AUDITED)))
+    if restore:
+        from .tasks import restore_custom_field_values
+
+        transaction.on_commit(lambda: restore_custom_field_values.delay(org.pk, field.pk))
+        logger.info("custom_field.encryption_changed", extra={
+            "organization_id": org.id, "custom_field_id": field.pk, "encrypted": encrypted})
     return field
 
 

@@ -52,6 +52,14 @@ class CustomFieldForm(forms.Form):
                     "the field anywhere (pages, lists, exports, the API, history) and cannot "
                     "change it. Admins always see it."),
     )
+    encrypted = forms.BooleanField(
+        label=_("Encrypted at rest"), required=False,
+        help_text=_("For values such as health details or finances: they are stored "
+                    "encrypted and shown as usual to those who may see the field, but records "
+                    "cannot be searched, filtered, sorted or grouped by the field, nor can "
+                    "segments and reports use it. Changing this re-stores existing values in "
+                    "the background."),
+    )
     position = forms.IntegerField(
         label=_("Order"), min_value=0, required=False,
         help_text=_("Fields with a lower number come first."),

@@ -54,10 +54,11 @@ def customfield_edit(request, pk: int):
     initial = {
         "label": field.label, "choices": "\n".join(field.choices), "currency": field.currency,
         "required": field.required, "help_text": field.help_text, "position": field.position,
-        "hidden_from_roles": field.hidden_from_roles,
+        "hidden_from_roles": field.hidden_from_roles, "encrypted": field.encrypted,
     }
     form = CustomFieldForm(request.POST or None, initial=initial, creating=False)
     if request.method == "POST" and form.is_valid():
+        was_encrypted = field.encrypted
         try:
             services.update_custom_field(
                 request.organization, request.user, field, data=form.service_data()
@@ -66,6 +67,10 @@ def customfield_edit(request, pk: int):
             add_service_errors(form, exc)
         else:
             messages.success(request, _("The field %(label)s is saved.") % {"label": field.label})
+            if field.encrypted != was_encrypted:
+                messages.info(request, _("Its stored values are being encrypted in the "
+                                         "background.") if field.encrypted else
+                              _("Its stored values are being decrypted in the background."))
             return redirect("identity:customfield_list")
     return render(request, "customers/customfield_form.html", {"form": form, "field": field},
                   status=form_status(form))

@@ -1,15 +1,18 @@
-"""Background work for customers: emptying the trash, the nightly duplicate scan."""
+"""Background work for customers: emptying the trash, the nightly duplicate scan,
+encrypting or decrypting a field's stored values."""
 
 import logging
 
 from celery import shared_task
 from django_scopes import scope
 
+from accord.audit import services as audit
 from accord.audit.context import channel
+from accord.audit.models import Action
 from accord.identity.models import Organization
 
-from . import duplicates, services
-from .models import Company, Contact
+from . import duplicates, sealing, services
+from .models import Company, Contact, CustomField
 
 logger = logging.getLogger(__name__)
 
@@ -44,3 +47,24 @@ def scan_for_duplicates() -> int:
             for model in (Contact, Company):
                 total += duplicates.scan(org, model)
     return total
+
+
+@shared_task
+def restore_custom_field_values(org_id: int, field_id: int) -> int:
+    """Encrypt or decrypt the stored values of a field just marked or unmarked encrypted.
+
+    Safe to run twice or concurrently: each run stores every value as the
+    field's current setting says, so the last run wins with the right state.
+    """
+    org = Organization.objects.get(pk=org_id)
+    with scope(organization=org), channel("job"):
+        field = CustomField.objects.filter(pk=field_id).first()
+        if field is None:
+            return 0
+        count = sealing.restore_field_values(org, field)
+        unreadable = sealing.unreadable_count(org, field)
+        change = "values_encrypted" if field.encrypted else "values_decrypted"
+        audit.record(org, None, Action.UPDATE, field, entity="custom_field",
+                     changes={change: [None, count],
+                              **({"values_unreadable": [None, unreadable]} if unreadable else {})})
+    return count

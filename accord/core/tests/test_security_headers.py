@@ -4,6 +4,7 @@ no framing, a same-origin referrer."""
 import re
 from pathlib import Path
 
+from cryptography.fernet import Fernet
 from django.test import Client
 
 TEMPLATES = Path(__file__).resolve().parents[2]
@@ -50,13 +51,14 @@ def deploy_check(tmp_path, **env):
     base = {key: value for key, value in os.environ.items()
             if key not in {"DEBUG", "SECURE_COOKIES", "HSTS_SECONDS", "SSL_REDIRECT",
                            "PROXY_SSL_HEADER", "HSTS_INCLUDE_SUBDOMAINS", "HSTS_PRELOAD",
-                           "DJANGO_SETTINGS_MODULE",
+                           "DJANGO_SETTINGS_MODULE", "FIELD_ENCRYPTION_KEYS",
                            # Set by the browser tests of this process; a deployment
                            # never runs with it, and the check warns about it.
                            "DJANGO_ALLOW_ASYNC_UNSAFE"}}
     base.update({"ACCORD_VAR_DIR": str(tmp_path), "SECRET_KEY": secrets.token_urlsafe(50),
                  "ALLOWED_HOSTS": "crm.example.com", "DATABASE_URL": "sqlite:///:memory:",
-                 "BROKER_URL": "filesystem://"})
+                 "BROKER_URL": "filesystem://",
+                 "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode()})
     base.update(env)
     return subprocess.run(
         [sys.executable, "-m", "accord", "check", "--deploy", "--fail-level", "WARNING"],
@@ -104,10 +106,14 @@ def test_the_proxy_header_is_read_with_or_without_its_http_prefix(tmp_path):
 
 def test_the_deployment_check_names_what_a_production_set_up_left_out(tmp_path):
     done = deploy_check(tmp_path)
+    without_keys = deploy_check(tmp_path, HSTS_SECONDS="31536000", SSL_REDIRECT="true",
+                                PROXY_SSL_HEADER="X-Forwarded-Proto", FIELD_ENCRYPTION_KEYS="")
 
     assert done.returncode != 0
     assert "security.W004" in done.stderr  # no HSTS
     assert "security.W008" in done.stderr  # plain HTTP not redirected
+    assert without_keys.returncode != 0
+    assert "(accord.W010) FIELD_ENCRYPTION_KEYS is not set" in without_keys.stderr
 
 
 def test_https_is_enforced_with_hsts_but_health_checks_stay_on_http(settings, member,

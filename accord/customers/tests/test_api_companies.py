@@ -200,7 +200,7 @@ def test_tags_and_custom_field_definitions_are_listed(
         "id": contract_field.pk, "entity": "company", "key": "contract_value",
         "label": "Contract value", "field_type": "money", "choices": [], "currency": "EUR",
         "required": False, "help_text": "", "position": 1, "is_active": True,
-        "hidden_from_roles": [],
+        "hidden_from_roles": [], "encrypted": False,
         "created_at": None, "updated_at": None, "version": 1,
     }
 

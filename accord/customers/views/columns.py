@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext_lazy as _
 
+from accord.core.crypto import Unreadable
+
 from ..models import Contact, CustomField, FieldType
 
 
@@ -177,6 +179,8 @@ def custom_cell(custom: CustomField, stored) -> Cell:
     kind = custom.field_type
     if stored in (None, "", []):
         return Cell("text", "")
+    if isinstance(stored, Unreadable):
+        return Cell("text", str(stored))
     if kind == FieldType.NUMBER:
         return Cell("number", decimal.Decimal(stored))
     if kind == FieldType.MONEY:
@@ -204,15 +208,17 @@ def _custom_column(custom: CustomField) -> Column:
     if custom.field_type == FieldType.MONEY:
         def amount(record):
             stored = record.custom_fields.get(custom.key)
+            if isinstance(stored, Unreadable):
+                return str(stored)
             return decimal.Decimal(stored["amount"]) if stored else ""
 
         def currency(record):
             stored = record.custom_fields.get(custom.key)
-            return stored["currency"] if stored else ""
+            return stored["currency"] if stored and isinstance(stored, dict) else ""
 
         export = ((custom.label, amount), (_("%(label)s currency") % {"label": custom.label},
                                            currency))
-    sortable = custom.field_type != FieldType.MULTI_CHOICE
+    sortable = custom.field_type != FieldType.MULTI_CHOICE and not custom.encrypted
     return Column(
         f"cf.{custom.key}", custom.label, read, sort=f"cf.{custom.key}" if sortable else None,
         numeric=custom.field_type in (FieldType.NUMBER, FieldType.MONEY), export=export,

@@ -175,6 +175,8 @@ class ListState:
 
     def filtered(self):
         """The filtered queryset and the ordering; InvalidInput for a bad parameter."""
+        queries.refuse_encrypted_ordering(self.ordering_value, self.kind.entity,
+                                          self.membership)
         ordering = parse_ordering(self.ordering_value, self.allowed_orderings,
                                   self.kind.default_ordering)
         filters = {name: self.params.getlist(name) for name in self.params
@@ -305,7 +307,8 @@ def _filter_bar(request, state: ListState) -> dict:
         "companies": company_choices(selected_companies)
         if state.kind.model is Contact else [],
         "tags": list(Tag.objects.order_by("name").values_list("name", flat=True)[:500]),
-        "custom_filters": [_custom_filter(custom, params) for custom in state.custom_fields],
+        "custom_filters": [_custom_filter(custom, params) for custom in state.custom_fields
+                           if not custom.encrypted],
         "column_choices": [(column, column.key in shown) for column in state.available.values()],
     }
 

@@ -22,7 +22,7 @@ from accord.customers.models import Contact
 from accord.errors import InvalidInput
 from accord.timezones import zone_named
 
-from .fields import field_subjects
+from .fields import encrypted_subject_label, field_subjects
 from .types import (
     BadValue,
     Context,
@@ -115,6 +115,7 @@ class Conditions:
         # Given a viewer (a Membership), custom fields hidden from its role are
         # not offered and a tree naming one is refused as naming an unknown field.
         self.org = org
+        self.viewer = viewer
         self.fields = {subject.key: subject for subject in field_subjects(viewer)}
 
     # What the builder offers
@@ -180,8 +181,16 @@ class Conditions:
         subject = self.subject_of(node)
         head = "kind" if "kind" in node else "field"
         if subject is None:
-            errors.add(_join(path, head), _("There is no field with this name.")
-                       if head == "field" else _("There is no condition kind with this name."))
+            encrypted = (encrypted_subject_label(str(node["field"]), self.viewer)
+                         if head == "field" else None)
+            if encrypted:
+                errors.add(_join(path, head), _(
+                    "%(label)s is stored encrypted, so segments and rules cannot use it in "
+                    "conditions.") % {"label": encrypted})
+            else:
+                errors.add(_join(path, head), _("There is no field with this name.")
+                           if head == "field"
+                           else _("There is no condition kind with this name."))
             return dict(node)
         clean = {head: subject.name if head == "kind" else subject.key}
         allowed = {head, "op", "value", *(param.name for param in subject.params)}

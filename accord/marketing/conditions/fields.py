@@ -167,14 +167,29 @@ def _custom_subject(field: CustomField) -> FieldSubject:
 
 def field_subjects(viewer=None) -> list[FieldSubject]:
     """Every field a condition may compare, the organisation's custom fields included,
-    less those hidden from the `viewer` (a Membership) when one is given.
+    less those hidden from the `viewer` (a Membership) when one is given and those
+    stored encrypted (`encrypted_subject_label` names them for the error).
 
     Call inside the tenant scope.
     """
+    # Encrypted fields are stored sealed, so SQL cannot compare their values.
     custom = [field for field in CustomField.objects.filter(
-        entity__in=[Entity.CONTACT, Entity.COMPANY], is_active=True,
+        entity__in=[Entity.CONTACT, Entity.COMPANY], is_active=True, encrypted=False,
     ).order_by("entity", "position", "id") if may_see(viewer, field)]
     contact_custom = [_custom_subject(f) for f in custom if f.entity == Entity.CONTACT]
     company_custom = [_custom_subject(f) for f in custom if f.entity == Entity.COMPANY]
     return (_builtin_contact_fields() + contact_custom + _builtin_company_fields()
             + company_custom)
+
+
+def encrypted_subject_label(key: str, viewer=None) -> str | None:
+    """The label of the encrypted custom field a condition key (`cf.<key>` or
+    `company.cf.<key>`) names, if it does and the `viewer` may see it."""
+    if key.startswith("company.cf."):
+        entity, field_key = Entity.COMPANY, key.removeprefix("company.cf.")
+    elif key.startswith("cf."):
+        entity, field_key = Entity.CONTACT, key.removeprefix("cf.")
+    else:
+        return None
+    field = CustomField.objects.filter(entity=entity, key=field_key, encrypted=True).first()
+    return field.label if field is not None and may_see(viewer, field) else None

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
 from accord.core.models import TenantModel, VersionedModel
+from accord.customers.fields import CustomValuesField
 
 from .pipeline import Pipeline, Stage
 
@@ -67,7 +68,7 @@ class Deal(VersionedModel):
     )
     next_step = models.CharField(_("next step"), max_length=200, blank=True)
     description = models.TextField(_("description"), blank=True)
-    custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)
+    custom_fields = CustomValuesField(_("custom fields"), default=dict, blank=True)
     stage_entered_at = models.DateTimeField(_("in this stage since"))
     last_activity_at = models.DateTimeField(_("last activity"))
     closed_on = models.DateField(_("closed on"), null=True, blank=True)

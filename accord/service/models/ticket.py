@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
 from accord.core.models import TenantModel, VersionedModel
+from accord.customers.fields import CustomValuesField
 
 
 class LiveTicketManager(models.Manager):
@@ -143,7 +144,7 @@ class Ticket(VersionedModel):
                                  on_delete=models.SET_NULL, related_name="+",
                                  verbose_name=_("assignee"))
     tags = models.ManyToManyField("customers.Tag", through="TicketTag", related_name="tickets")
-    custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)
+    custom_fields = CustomValuesField(_("custom fields"), default=dict, blank=True)
     last_message_at = models.DateTimeField(_("last message"))
     last_customer_message_at = models.DateTimeField(_("last customer message"), null=True,
                                                     blank=True)
