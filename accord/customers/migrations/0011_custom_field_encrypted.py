@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0009_custom_field_hidden_roles'),
+        ('customers', '0010_consent_care_purposes'),
     ]
 
     operations = [
