@@ -234,6 +234,10 @@ def entity_for(key: str, viewer) -> Entity | None:
     if entity is None or entity.custom_entity is None:
         return entity
     for custom in active_fields(entity.custom_entity, viewer):
+        if custom.encrypted:
+            # Sealed values cannot be grouped or added up in SQL; the field is
+            # not offered, and naming it answers as for a field that is not there.
+            continue
         path = f"custom_fields__{custom.key}"
         if custom.field_type == FieldType.CHOICE:
             # Cast to plain text: a JSON key compared as JSON would never equal

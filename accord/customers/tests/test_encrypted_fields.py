@@ -14,6 +14,7 @@ from accord.core import crypto
 from accord.core.models import DomainEvent
 from accord.customers import services, tasks
 from accord.customers.models import Company, Contact, CustomField
+from accord.errors import InvalidInput
 from accord.identity.models import Role
 from accord.sales import services as sales
 
@@ -371,3 +372,22 @@ def test_deal_and_ticket_values_are_sealed(org, admin, in_org, api_client_for):
     assert LATER not in raw_row("service_ticket", ticket.json()["id"])
     assert DIAGNOSIS not in raw_audit("deal", deal.json()["id"])
     assert LATER not in raw_audit("ticket", ticket.json()["id"])
+
+
+def test_reports_neither_offer_nor_compute_an_encrypted_field(org, admin, in_org,
+                                                             api_client_for):
+    from accord.reports import engine
+    from accord.reports.entities import entity_for
+
+    with in_org(org):
+        CustomField.objects.create(organization=org, entity="contact", key="income",
+                                   label="Income", field_type="number", encrypted=True)
+        CustomField.objects.create(organization=org, entity="contact", key="visits",
+                                   label="Visits", field_type="number")
+        offered = [number.key for number in entity_for("contacts", admin).numbers]
+        with pytest.raises(InvalidInput) as refused:
+            engine.run({"entity": "contacts", "measure": "sum:cf_income"}, admin)
+
+    assert "cf_visits" in offered
+    assert "cf_income" not in offered
+    assert refused.value.errors[0]["field"] == "measure"
