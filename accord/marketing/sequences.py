@@ -81,6 +81,7 @@ STEP_TYPES = {
     "branch": gettext_lazy("Branch"),
 }
 BRANCH_CONDITIONS = ["opened", "clicked", "segment"]
+EXIT_KEYS = ("reply", "customer", "goal_segment")
 SEQUENCE_FIELDS = ["name", "description", "from_name", "from_email", "steps", "exit",
                    "segment", "status"]
 ENROL_CHUNK = 500  # contacts per query while enrolling a segment
@@ -286,19 +287,31 @@ CLEANERS = {
 
 def clean_exit(raw) -> dict:
     """The exit conditions: `reply`, `customer` (both on unless turned off) and an optional
-    `goal_segment`."""
-    raw = raw if isinstance(raw, dict) else {}
-    if raw and not isinstance(raw, dict):
+    `goal_segment`; InvalidInput names each value that is not true or false and each
+    unknown key."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
         raise InvalidInput({"exit": _("Give the exit conditions as an object.")})
-    goal = None
+    errors = Collector()
+    for key in sorted(raw.keys() - set(EXIT_KEYS)):
+        errors.add(f"exit.{key}", _("Use only these keys: %(keys)s.") % {
+            "keys": ", ".join(EXIT_KEYS)}, "unknown")
+    out: dict = {}
+    for key in ("reply", "customer"):
+        value = raw.get(key, True)
+        if not isinstance(value, bool):
+            errors.add(f"exit.{key}", _("Give true or false."))
+        out[key] = value is not False
+    out["goal_segment"] = None
     if raw.get("goal_segment") not in (None, ""):
         pk = as_pk(raw.get("goal_segment"))
         segment = visible_segments().filter(pk=pk).first() if pk else None
         if segment is None:
-            raise InvalidInput({"exit.goal_segment": _("Choose one of your segments.")})
-        goal = segment.pk
-    return {"reply": bool(raw.get("reply", True)), "customer": bool(raw.get("customer", True)),
-            "goal_segment": goal}
+            errors.add("exit.goal_segment", _("Choose one of your segments."))
+        out["goal_segment"] = segment.pk if segment else None
+    errors.raise_if_any()
+    return out
 
 
 def describe_step(step: dict) -> str:

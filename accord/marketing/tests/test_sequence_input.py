@@ -1,0 +1,45 @@
+"""What the sequence API takes as exit conditions."""
+
+import pytest
+
+from accord.identity.models import Role
+from accord.marketing.sequence_models import Sequence
+
+
+@pytest.fixture
+def marketer(org, make_member):
+    return make_member(org, Role.MARKETING)
+
+
+def _sequence(**extra) -> dict:
+    return {"name": "Welcome", "from_email": "hello@example.com",
+            "steps": [{"type": "wait", "amount": 1, "unit": "days"}], **extra}
+
+
+def test_exit_values_that_are_not_true_or_false_and_unknown_keys_are_named(
+        org, marketer, api_client_for, in_org):
+    api = api_client_for(marketer)
+
+    response = api.post("/api/v1/sequences", _sequence(
+        exit={"reply": "maybe", "customer": "no", "bogus": 1}),
+        content_type="application/json")
+
+    assert response.status_code == 422
+    assert {error["field"]: error["message"] for error in response.json()["errors"]} == {
+        "exit.bogus": "Use only these keys: reply, customer, goal_segment.",
+        "exit.reply": "Give true or false.",
+        "exit.customer": "Give true or false.",
+    }
+    with in_org(org):
+        assert not Sequence.objects.exists()
+
+
+def test_exit_conditions_given_as_true_or_false_are_kept(marketer, api_client_for):
+    api = api_client_for(marketer)
+
+    response = api.post("/api/v1/sequences", _sequence(exit={"reply": False}),
+                        content_type="application/json")
+
+    assert response.status_code == 201
+    assert response.json()["exit"] == {"reply": False, "customer": True, "goal_segment": None}
+
