@@ -37,7 +37,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from accord.audit import services as audit
 from accord.audit.models import Action
@@ -321,13 +321,18 @@ def describe_step(step: dict) -> str:
         template = EmailTemplate.objects.filter(pk=step.get("template")).first()
         return _("Send the e-mail “%(name)s”") % {"name": template or _("(deleted template)")}
     if kind == "wait":
-        return _("Wait %(amount)s %(unit)s") % step
+        if step["unit"] == "hours":
+            return ngettext("Wait %(amount)s hour", "Wait %(amount)s hours",
+                            step["amount"]) % step
+        return ngettext("Wait %(amount)s day", "Wait %(amount)s days", step["amount"]) % step
     if kind == "wait_until":
         return _("Wait until %(weekday)s %(time)s (%(zone)s time)") % {
             **step, "weekday": step["weekday"].capitalize(),
             "zone": _("the contact's") if step["zone"] == "contact" else _("the organisation's")}
     if kind == "task":
-        return _("Create the task “%(subject)s” for the owner, due in %(days)s days") % step
+        return ngettext("Create the task “%(subject)s” for the owner, due in %(days)s day",
+                        "Create the task “%(subject)s” for the owner, due in %(days)s days",
+                        step["days"]) % step
     if kind == "set_field":
         return _("Set %(field)s to “%(value)s”") % step
     if kind == "add_tag":

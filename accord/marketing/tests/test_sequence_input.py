@@ -1,4 +1,4 @@
-"""What the sequence API takes as exit conditions."""
+"""What the sequence API takes as exit conditions, and how the report words its steps."""
 
 import pytest
 
@@ -43,3 +43,18 @@ def test_exit_conditions_given_as_true_or_false_are_kept(marketer, api_client_fo
     assert response.status_code == 201
     assert response.json()["exit"] == {"reply": False, "customer": True, "goal_segment": None}
 
+
+def test_the_report_counts_one_hour_and_one_day_in_the_singular(marketer, api_client_for):
+    api = api_client_for(marketer)
+    sequence = api.post("/api/v1/sequences", _sequence(steps=[
+        {"type": "wait", "amount": 1, "unit": "hours"},
+        {"type": "wait", "amount": 3, "unit": "hours"},
+        {"type": "wait", "amount": 1, "unit": "days"},
+        {"type": "task", "subject": "Call", "days": 1}]),
+        content_type="application/json").json()
+
+    report = api.get(f"/api/v1/sequences/{sequence['id']}/report").json()
+
+    assert [step["description"] for step in report] == [
+        "Wait 1 hour", "Wait 3 hours", "Wait 1 day",
+        "Create the task “Call” for the owner, due in 1 day"]
