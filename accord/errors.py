@@ -5,6 +5,7 @@ views turn them into form errors. Messages never echo the input back.
 """
 
 import json
+from contextlib import contextmanager
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse
@@ -90,3 +91,18 @@ class InvalidInput(DomainError):
 
     def as_dict(self) -> dict[str, str]:
         return {error["field"]: error["message"] for error in self.errors}
+
+
+@contextmanager
+def input_names(names: dict[str, str]):
+    """Inside the block, InvalidInput names its fields as the API's input does.
+
+    Services name a link after the model field (`segment`) where the API takes
+    its id (`segment_id`); `names` maps the one to the other.
+    """
+    try:
+        yield
+    except InvalidInput as exc:
+        for error in exc.errors:
+            error["field"] = names.get(error["field"], error["field"])
+        raise

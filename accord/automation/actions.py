@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from accord import merge_fields
 from accord.activities import services as activities
@@ -255,10 +255,19 @@ def _field_value(record, field: str, entity: str = ""):
     return getattr(record, record._meta.get_field(field).attname)
 
 
+def _shown(settings_: dict) -> dict:
+    """The field and value as the log words them: a deal's stage by its name, not its id."""
+    value = settings_["value"]
+    if settings_["field"] == "stage" and value.isdigit():
+        stage = Stage.objects.filter(pk=int(value)).first()
+        value = stage.name if stage else value
+    return {**settings_, "value": value}
+
+
 def _preview_set_field(step: Step, settings_: dict) -> str:
     if settings_["field"] not in settable_fields(step.entity):
         raise ActionFailed(_("A rule cannot set the field %(field)s.") % settings_)
-    return _("Would set %(field)s to “%(value)s”.") % settings_
+    return _("Would set %(field)s to “%(value)s”.") % _shown(settings_)
 
 
 def _not_in_trash(step: Step) -> None:
@@ -278,8 +287,8 @@ def _perform_set_field(step: Step, settings_: dict) -> str:
     after = _field_value(type(step.record).objects.get(pk=step.record.pk), settings_["field"],
                          step.entity)
     if after == before:
-        return _("%(field)s was “%(value)s” already; nothing changed.") % settings_
-    return _("Set %(field)s to “%(value)s”.") % settings_
+        return _("%(field)s was “%(value)s” already; nothing changed.") % _shown(settings_)
+    return _("Set %(field)s to “%(value)s”.") % _shown(settings_)
 
 
 # add_tag
@@ -379,7 +388,9 @@ def _task_assignee(step: Step, settings_: dict) -> int | None:
 
 def _preview_task(step: Step, settings_: dict) -> str:
     assignee = _task_assignee(step, settings_)
-    return _("Would create the task “%(subject)s”, due in %(days)s days, for %(name)s.") % {
+    return ngettext("Would create the task “%(subject)s”, due in %(days)s day, for %(name)s.",
+                    "Would create the task “%(subject)s”, due in %(days)s days, for %(name)s.",
+                    settings_["days"]) % {
         "subject": _render(settings_["subject"], step, "subject"), "days": settings_["days"],
         "name": _user_name(assignee) if assignee else _("no one")}
 
@@ -698,7 +709,13 @@ def wait_for(settings_: dict) -> dt.timedelta:
 
 
 def _preview_wait(step: Step, settings_: dict) -> str:
-    return _("Would wait %(amount)s %(unit)s before the next action.") % settings_
+    if settings_["unit"] == "hours":
+        return ngettext("Would wait %(amount)s hour before the next action.",
+                        "Would wait %(amount)s hours before the next action.",
+                        settings_["amount"]) % settings_
+    return ngettext("Would wait %(amount)s day before the next action.",
+                    "Would wait %(amount)s days before the next action.",
+                    settings_["amount"]) % settings_
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Status
 
 from accord.customers import services as customer_services
-from accord.errors import InvalidInput
+from accord.errors import InvalidInput, input_names
 from accord.identity.api_auth import allow
 from accord.identity.models import Area
 from accord.identity.visibility import require_visible
@@ -38,6 +38,7 @@ campaigns = Router(tags=["campaigns"])
 suppressions = Router(tags=["suppression list"])
 
 ORDERINGS = {"name": Lower("name"), "created_at": "created_at", "updated_at": "updated_at"}
+INPUT_NAMES = {"template": "template_id", "segment": "segment_id"}
 
 
 def _named(rows, q: str | None):
@@ -126,8 +127,9 @@ def list_campaigns(request: HttpRequest, filters: Query[CampaignFilters]):
 @campaigns.post("", response={201: CampaignOut}, summary="Save a campaign")
 def create_campaign(request: HttpRequest, payload: CampaignIn):
     allow(request, "campaigns.manage")
-    campaign = services.create_campaign(request.organization, request.user,
-                                        data=_data(payload))
+    with input_names(INPUT_NAMES):
+        campaign = services.create_campaign(request.organization, request.user,
+                                            data=_data(payload))
     return Status(201, campaign)
 
 
@@ -141,17 +143,20 @@ def read_campaign(request: HttpRequest, campaign_id: int):
                  summary="Change, schedule or unschedule a campaign that has not started")
 def update_campaign(request: HttpRequest, campaign_id: int, payload: CampaignPatch):
     allow(request, "campaigns.manage")
-    return services.update_campaign(request.organization, request.user,
-                                    services.get_campaign(campaign_id), data=_data(payload),
-                                    expected_version=payload.version)
+    with input_names(INPUT_NAMES):
+        return services.update_campaign(request.organization, request.user,
+                                        services.get_campaign(campaign_id), data=_data(payload),
+                                        expected_version=payload.version)
 
 
 @campaigns.post("/{campaign_id}/start", response=CampaignOut,
                 summary="Choose the recipients now and start sending")
 def start_campaign(request: HttpRequest, campaign_id: int, version: int | None = None):
     allow(request, "campaigns.manage")
-    return services.start_campaign(request.organization, request.user,
-                                   services.get_campaign(campaign_id), expected_version=version)
+    with input_names(INPUT_NAMES):
+        return services.start_campaign(request.organization, request.user,
+                                       services.get_campaign(campaign_id),
+                                       expected_version=version)
 
 
 @campaigns.post("/{campaign_id}/cancel", response=CampaignOut,

@@ -5,7 +5,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Status
 
 from accord.customers.models import Contact
-from accord.errors import InvalidInput
+from accord.errors import InvalidInput, input_names
 from accord.identity.api_auth import allow
 from accord.identity.models import Area
 from accord.identity.visibility import visible
@@ -32,6 +32,7 @@ router = Router(tags=["sequences"])
 
 ORDERINGS = {"name": Lower("name"), "created_at": "created_at", "updated_at": "updated_at"}
 ENROLMENT_ORDERINGS = {"enrolled_at": "enrolled_at"}
+INPUT_NAMES = {"segment": "segment_id"}
 
 
 def _data(payload) -> dict:
@@ -64,7 +65,9 @@ def create_sequence(request: HttpRequest, payload: SequenceIn):
     data.setdefault("status", SequenceStatus.DRAFT)
     if data["status"] not in SequenceStatus.values:
         raise InvalidInput({"status": "Choose draft, active or paused."})
-    return Status(201, services.save_sequence(request.organization, request.user, data))
+    with input_names(INPUT_NAMES):
+        sequence = services.save_sequence(request.organization, request.user, data)
+    return Status(201, sequence)
 
 
 @router.get("/{sequence_id}", response=SequenceOut, summary="Read a sequence")
@@ -77,9 +80,10 @@ def read_sequence(request: HttpRequest, sequence_id: int):
               summary="Change a sequence, its steps, or activate or pause it")
 def update_sequence(request: HttpRequest, sequence_id: int, payload: SequencePatch):
     allow(request, "campaigns.manage")
-    return services.save_sequence(request.organization, request.user, _data(payload),
-                                  sequence=services.get_sequence(sequence_id),
-                                  expected_version=payload.version)
+    with input_names(INPUT_NAMES):
+        return services.save_sequence(request.organization, request.user, _data(payload),
+                                      sequence=services.get_sequence(sequence_id),
+                                      expected_version=payload.version)
 
 
 @router.delete("/{sequence_id}", response={204: None},

@@ -37,7 +37,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from accord.audit import services as audit
 from accord.audit.models import Action
@@ -81,6 +81,7 @@ STEP_TYPES = {
     "branch": gettext_lazy("Branch"),
 }
 BRANCH_CONDITIONS = ["opened", "clicked", "segment"]
+EXIT_KEYS = ("reply", "customer", "goal_segment")
 SEQUENCE_FIELDS = ["name", "description", "from_name", "from_email", "steps", "exit",
                    "segment", "status"]
 ENROL_CHUNK = 500  # contacts per query while enrolling a segment
@@ -286,19 +287,31 @@ CLEANERS = {
 
 def clean_exit(raw) -> dict:
     """The exit conditions: `reply`, `customer` (both on unless turned off) and an optional
-    `goal_segment`."""
-    raw = raw if isinstance(raw, dict) else {}
-    if raw and not isinstance(raw, dict):
+    `goal_segment`; InvalidInput names each value that is not true or false and each
+    unknown key."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
         raise InvalidInput({"exit": _("Give the exit conditions as an object.")})
-    goal = None
+    errors = Collector()
+    for key in sorted(raw.keys() - set(EXIT_KEYS)):
+        errors.add(f"exit.{key}", _("Use only these keys: %(keys)s.") % {
+            "keys": ", ".join(EXIT_KEYS)}, "unknown")
+    out: dict = {}
+    for key in ("reply", "customer"):
+        value = raw.get(key, True)
+        if not isinstance(value, bool):
+            errors.add(f"exit.{key}", _("Give true or false."))
+        out[key] = value is not False
+    out["goal_segment"] = None
     if raw.get("goal_segment") not in (None, ""):
         pk = as_pk(raw.get("goal_segment"))
         segment = visible_segments().filter(pk=pk).first() if pk else None
         if segment is None:
-            raise InvalidInput({"exit.goal_segment": _("Choose one of your segments.")})
-        goal = segment.pk
-    return {"reply": bool(raw.get("reply", True)), "customer": bool(raw.get("customer", True)),
-            "goal_segment": goal}
+            errors.add("exit.goal_segment", _("Choose one of your segments."))
+        out["goal_segment"] = segment.pk if segment else None
+    errors.raise_if_any()
+    return out
 
 
 def describe_step(step: dict) -> str:
@@ -308,13 +321,18 @@ def describe_step(step: dict) -> str:
         template = EmailTemplate.objects.filter(pk=step.get("template")).first()
         return _("Send the e-mail “%(name)s”") % {"name": template or _("(deleted template)")}
     if kind == "wait":
-        return _("Wait %(amount)s %(unit)s") % step
+        if step["unit"] == "hours":
+            return ngettext("Wait %(amount)s hour", "Wait %(amount)s hours",
+                            step["amount"]) % step
+        return ngettext("Wait %(amount)s day", "Wait %(amount)s days", step["amount"]) % step
     if kind == "wait_until":
         return _("Wait until %(weekday)s %(time)s (%(zone)s time)") % {
             **step, "weekday": step["weekday"].capitalize(),
             "zone": _("the contact's") if step["zone"] == "contact" else _("the organisation's")}
     if kind == "task":
-        return _("Create the task “%(subject)s” for the owner, due in %(days)s days") % step
+        return ngettext("Create the task “%(subject)s” for the owner, due in %(days)s day",
+                        "Create the task “%(subject)s” for the owner, due in %(days)s days",
+                        step["days"]) % step
     if kind == "set_field":
         return _("Set %(field)s to “%(value)s”") % step
     if kind == "add_tag":

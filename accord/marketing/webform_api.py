@@ -8,6 +8,7 @@ from django.db.models.functions import Lower
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
+from accord.errors import input_names
 from accord.identity.api_auth import allow
 from accord.pagination import clamp_limit, paginate, parse_ordering
 
@@ -26,6 +27,7 @@ from .webform_schemas import (
 router = Router(tags=["forms"])
 
 ORDERINGS = {"name": Lower("name"), "created_at": "created_at", "updated_at": "updated_at"}
+INPUT_NAMES = {"owner": "owner_id"}
 
 
 def _out(form: WebForm, viewer) -> dict:
@@ -62,7 +64,8 @@ def list_forms(request: HttpRequest, filters: Query[WebFormFilters]):
 @router.post("", response={201: WebFormOut}, summary="Create a web form")
 def create_form(request: HttpRequest, payload: WebFormIn):
     allow(request, "forms.manage")
-    form = webforms.create_form(request.organization, request.user, data=_data(payload))
+    with input_names(INPUT_NAMES):
+        form = webforms.create_form(request.organization, request.user, data=_data(payload))
     return Status(201, _out(form, request.membership))
 
 
@@ -75,9 +78,10 @@ def read_form(request: HttpRequest, form_id: int):
 @router.patch("/{form_id}", response=WebFormOut, summary="Change a web form")
 def update_form(request: HttpRequest, form_id: int, payload: WebFormPatch):
     allow(request, "forms.manage")
-    form = webforms.update_form(request.organization, request.user,
-                                webforms.get_form(form_id), data=_data(payload),
-                                expected_version=payload.version)
+    with input_names(INPUT_NAMES):
+        form = webforms.update_form(request.organization, request.user,
+                                    webforms.get_form(form_id), data=_data(payload),
+                                    expected_version=payload.version)
     return _out(form, request.membership)
 
 

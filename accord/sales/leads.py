@@ -607,6 +607,12 @@ def submit_capture_form(form: CaptureForm, data: dict, *, ip: str) -> Lead | Non
         return None
 
     values = {name: data[name] for name in FORM_FIELDS if name in data}
+    # A JSON post may carry an object or a list where text belongs; stored as
+    # text it would read as Python, so the sender is told instead.
+    wrong = {name: _("Send a single text value.") for name, value in values.items()
+             if isinstance(value, dict | list)}
+    if wrong:
+        raise InvalidInput(wrong)
     values["source"] = WEB_FORM_SOURCE
     values["custom_fields"] = {"capture_form": form.name}
     return create_lead(org, None, data=values, channel="web_form")

@@ -5,9 +5,11 @@ import re
 
 from django.test import Client
 from django.utils import timezone
+from django.utils.formats import date_format
 from django_scopes import scope
 
 from accord.activities import calendar, services
+from accord.activities.models import CalendarFeed
 from accord.audit.models import AuditEntry
 from accord.customers import services as customers
 from accord.identity.models import Role
@@ -68,7 +70,9 @@ def test_a_new_address_stops_the_old_one_and_stopping_ends_both(org, member, cli
 
     assert Client().get(first).status_code == 404
     assert Client().get(second).status_code == 200
-    assert "last read it" in client.get("/settings/calendar/").content.decode()
+    settings_page = client.get("/settings/calendar/").content.decode()
+    assert "<dt>Last read by your calendar</dt><dd>" in settings_page
+    assert "<dd>Not yet</dd>" not in settings_page
     with in_org(org):
         assert AuditEntry.objects.filter(entity="calendar_feed", action="create").count() == 2
     client.post("/settings/calendar/", {"action": "stop"})
@@ -92,3 +96,19 @@ def test_long_lines_fold_without_splitting_a_character():
 
     assert all(len(part.encode()) <= 75 for part in folded.split("\r\n"))
     assert folded.replace("\r\n ", "") == line
+
+
+def test_the_settings_page_shows_when_the_address_was_made_and_last_read(
+        org, member, client_for, in_org):
+    client = client_for(member)
+    Client().get(make_address(client))
+    with in_org(org):
+        feed = CalendarFeed.objects.get(user=member.user)
+    made = date_format(timezone.localtime(feed.created_at), "DATETIME_FORMAT")
+    read = date_format(timezone.localtime(feed.last_read_at), "DATETIME_FORMAT")
+
+    page = client.get("/settings/calendar/").content.decode()
+
+    assert f"<dt>Address made</dt><dd>{made}</dd>" in page
+    assert f"<dt>Last read by your calendar</dt><dd>{read}</dd>" in page
+    assert "m.." not in page

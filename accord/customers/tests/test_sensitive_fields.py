@@ -355,7 +355,7 @@ def test_a_campaign_cannot_be_made_on_such_a_segment_by_those_it_is_hidden_from(
         "from_email": "news@example.com"}, content_type="application/json")
 
     assert refused.status_code == 422
-    assert [error["field"] for error in refused.json()["errors"]] == ["segment"]
+    assert [error["field"] for error in refused.json()["errors"]] == ["segment_id"]
 
 
 def test_a_campaign_made_before_its_segment_was_hidden_cannot_be_started_by_that_role(
@@ -379,6 +379,6 @@ def test_a_campaign_made_before_its_segment_was_hidden_cannot_be_started_by_that
     started = admin_api.post(f"/api/v1/campaigns/{campaign['id']}/start")
 
     assert refused.status_code == 422
-    assert [error["field"] for error in refused.json()["errors"]] == ["segment"]
+    assert [error["field"] for error in refused.json()["errors"]] == ["segment_id"]
     assert started.status_code == 200
     assert started.json()["status"] == "sending"

@@ -77,6 +77,30 @@ def test_a_marketer_designs_a_form_and_gets_its_link_and_snippet(
     assert "Nothing sent through this form yet." in body
 
 
+def test_the_snippet_box_holds_the_whole_snippet_as_the_hosted_page_draws_it(
+        org, marketer, client_for, in_org):
+    with in_org(org):
+        form = webforms.create_form(org, marketer.user, data={
+            "name": "Contact us", "consent_purpose": "marketing",
+            "consent_text": "I agree <img src=x onerror=alert(document.domain)>",
+            "fields": [{"name": "first_name", "label": "Name <b>here</b>", "required": True},
+                       {"name": "message", "label": "Your question"}]})
+
+    body = client_for(marketer).get(f"/campaigns/forms/{form.pk}/").content.decode()
+    hosted = Client().get(f"/f/{form.public_key}").content.decode()
+
+    box = re.search(r'<textarea id="webform-snippet"[^>]*>(.*?)</textarea>', body, re.S).group(1)
+    copied = html.unescape(box)
+    assert "<" not in box
+    assert "<img" not in body
+    assert copied.endswith("</form>\n")
+    assert 'I agree &lt;img src=x onerror=alert(document.domain)&gt;</label>' in copied
+    assert '<label for="wf-first_name">Name &lt;b&gt;here&lt;/b&gt; *</label>' in copied
+    assert '<textarea id="wf-message" name="message" rows="5"></textarea>' in copied
+    fields = re.compile(r"<form [^>]*>(.*?)<div hidden>", re.S)
+    assert fields.search(copied).group(1).strip() == fields.search(hosted).group(1).strip()
+
+
 def test_form_settings_are_checked_and_errors_shown_beside_the_fields(marketer, client_for):
     response = client_for(marketer).post("/campaigns/forms/new/", _page_data(
         redirect_url="javascript:alert(1)", consent_text="", allowed_origins="example.com"))

@@ -84,6 +84,19 @@ def test_bad_fields_are_listed(org, capture_form, browser):
         "message": "Enter an e-mail address such as name@example.com."}]
 
 
+def test_a_json_post_with_an_object_or_list_for_a_text_field_names_the_field(
+        org, capture_form, browser):
+    response = browser.post(url(capture_form), {
+        "first_name": {"x": 1}, "last_name": "Jackson", "company_name": ["NASA"]},
+        content_type="application/json")
+
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {"field": "first_name", "code": "invalid", "message": "Send a single text value."},
+        {"field": "company_name", "code": "invalid", "message": "Send a single text value."}]
+    with scope(organization=org):
+        assert not Lead.objects.exists()
+
 def test_one_address_posting_too_often_is_throttled(org, capture_form, browser):
     for number in range(leads.MAX_POSTS_PER_IP):
         assert browser.post(url(capture_form),
