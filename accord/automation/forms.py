@@ -118,7 +118,8 @@ class RuleForm(forms.Form):
 def date_options() -> list[tuple[str, str]]:
     """(date name, label) of every date a date rule can count from, for the form's list."""
     contact_dates = CustomField.objects.filter(entity="contact", field_type=FieldType.DATE,
-                                               is_active=True).order_by("label", "id")
+                                               is_active=True, encrypted=False
+                                               ).order_by("label", "id")
     return [*((name, name) for name in triggers.DATE_FIELDS),
             *((f"{triggers.CUSTOM_DATE_PREFIX}{field.key}",
                _("Contact: %(label)s") % {"label": field.label}) for field in contact_dates),

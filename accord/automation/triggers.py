@@ -103,7 +103,8 @@ def date_field(name: str) -> tuple[str, str]:
 
 def is_known_date(name: str) -> bool:
     """Whether a date rule can count from `name`: a built-in date, or an active
-    contact custom field of type date; call inside the tenant scope."""
+    contact custom field of type date that is not encrypted; call inside the tenant
+    scope."""
     entity, field = date_field(name)
     if not entity:
         return False
@@ -111,9 +112,10 @@ def is_known_date(name: str) -> bool:
         return custom_records.is_known_date(name)
     if not field.startswith("custom."):
         return True
+    # An encrypted field's stored values are sealed, so no date can be matched.
     return CustomField.objects.filter(
         entity="contact", key=field.removeprefix("custom."), field_type=FieldType.DATE,
-        is_active=True).exists()
+        is_active=True, encrypted=False).exists()
 
 
 def matches(rule: Rule, event: DomainEvent) -> bool:

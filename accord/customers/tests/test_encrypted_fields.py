@@ -391,3 +391,18 @@ def test_reports_neither_offer_nor_compute_an_encrypted_field(org, admin, in_org
     assert "cf_visits" in offered
     assert "cf_income" not in offered
     assert refused.value.errors[0]["field"] == "measure"
+
+
+def test_a_date_rule_cannot_count_from_an_encrypted_date(org, admin, in_org, api_client_for):
+    with in_org(org):
+        CustomField.objects.create(organization=org, entity="contact", key="diagnosed_on",
+                                   label="Diagnosed on", field_type="date", encrypted=True)
+
+    answer = api_client_for(admin).post("/api/v1/rules", {
+        "name": "Check-up", "trigger": "date_reached",
+        "settings": {"date": "contact.custom.diagnosed_on", "days": 30},
+        "actions": [{"type": "create_task", "subject": "Call", "days": 1}]},
+        content_type="application/json")
+
+    assert answer.status_code == 422
+    assert [error["field"] for error in answer.json()["errors"]] == ["settings.date"]
