@@ -15,6 +15,7 @@ from accord.audit.history import field_history
 from accord.customers import services as customers
 from accord.errors import InvalidInput, NotFound, StaleVersion
 from accord.identity.permissions import has_permission, permission_required, require
+from accord.identity.visibility import require_visible
 from accord.records import services as records
 from accord.sales import services as sales
 
@@ -27,9 +28,9 @@ from .timeline import build_timeline, describe_event
 RECORD_TYPES = ("contact", "company", "deal", "custom_record")
 
 
-def _record_from(params) -> tuple[str, object]:
+def _record_from(params, membership) -> tuple[str, object]:
     """The contact, company, deal or custom record named in `params`; NotFound when none is
-    one of ours."""
+    one of ours, or when it is a custom record the member may not see."""
     if params.get("contact"):
         return "contact", customers.get_contact(params["contact"])
     if params.get("company"):
@@ -37,7 +38,8 @@ def _record_from(params) -> tuple[str, object]:
     if params.get("deal"):
         return "deal", sales.get_deal(params["deal"])
     if params.get("custom_record"):
-        return "custom_record", records.find_record(params["custom_record"])
+        return "custom_record", require_visible(
+            membership, records.find_record(params["custom_record"]), "records")
     raise NotFound("No contact, company, deal or record given.")
 
 
@@ -51,7 +53,7 @@ def create(request):
     """The composer: GET shows it for one kind, POST adds the entry to the record's timeline."""
     require(request.membership, "activities.add")
     params = request.POST if request.method == "POST" else request.GET
-    entity, record = _record_from(params)
+    entity, record = _record_from(params, request.membership)
     kind = params.get("kind") or params.get("compose")
     if kind not in USER_KINDS:
         kind = Kind.NOTE
@@ -95,7 +97,7 @@ def timeline(request, entity: str, pk: int):
     require(request.membership, "activities.view")
     if entity not in RECORD_TYPES:
         raise Http404
-    _, record = _record_from({entity: pk})
+    _, record = _record_from({entity: pk}, request.membership)
     cursor = request.GET.get("cursor") or None
     try:
         timeline = _timeline_for(request, entity, record, kind=request.GET.get("compose"),

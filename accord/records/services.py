@@ -489,7 +489,8 @@ def clean_record(org, record_type: RecordType, data: dict, *, current: Record | 
             errors.add(f"values.{name}", message, error["code"])
     for field in relations:
         if field.key in incoming:
-            out["links"][field.key] = _clean_links(field, incoming[field.key], errors)
+            out["links"][field.key] = _clean_links(field, incoming[field.key], errors,
+                                                   viewer=viewer, current=current)
         if not custom_fields.may_see(viewer, field) or not field.required:
             continue
         given = out["links"].get(field.key)
@@ -526,8 +527,10 @@ def _clean_shares(org, record_type: RecordType, value, errors: Collector) -> lis
     return list({user.pk: user for user in users if user is not None}.values())
 
 
-def _clean_links(field: RecordField, value, errors: Collector) -> list:
-    """The records a relation field's value names, in the order given."""
+def _clean_links(field: RecordField, value, errors: Collector, *, viewer=None,
+                 current: Record | None = None) -> list:
+    """The records a relation field's value names, in the order given: for a `viewer`, of
+    the records of a type those they may see or the record links to already."""
     model, _attribute, message = RELATION_MODELS[field.field_type]
     name = f"values.{field.key}"
     if value in (None, "", []):
@@ -551,6 +554,11 @@ def _clean_links(field: RecordField, value, errors: Collector) -> list:
     rows = model.objects.filter(pk__in=ids)
     if field.field_type == RelationType.RECORD:
         rows = rows.filter(record_type=field.target)
+        if viewer is not None:
+            kept = (RecordLink.objects.filter(record=current, field=field).values("target_id")
+                    if current is not None else RecordLink.objects.none().values("target_id"))
+            rows = rows.filter(Q(pk__in=visible(rows, viewer, "records").values("pk"))
+                               | Q(pk__in=kept))
     found = rows.in_bulk()
     if len(found) != len(ids):
         errors.add(name, message)
@@ -609,7 +617,7 @@ def _audit_state(record: Record) -> dict:
 
 def shared_with(record: Record) -> list[int]:
     """The ids of the members a record is shared with, in the order they were added."""
-    return list(record.shares.order_by("id").values_list("user_id", flat=True))
+    return [share.user_id for share in sorted(record.shares.all(), key=lambda row: row.pk)]
 
 
 def _party_values(cleaned: dict) -> dict:
