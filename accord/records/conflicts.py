@@ -146,6 +146,12 @@ def parties_of(record_type: RecordType, values: dict, names: list | None = None)
     return [party for party in found if words(party.name) or party.domain]
 
 
+def _name_words(party: Party) -> tuple[str, ...]:
+    """The words a party is compared by; none for an e-mail address, which is compared by
+    its domain only."""
+    return () if "@" in party.name else words(party.name)
+
+
 def _id(value) -> int:
     try:
         return int(value)
@@ -157,7 +163,7 @@ def _candidates(model, party: Party, base=None):
     """Rows of `model` the search index finds by any of the party's words."""
     queryset = base if base is not None else model.objects.all()
     ids: set[int] = set()
-    for word in words(party.name):
+    for word in _name_words(party):
         if len(word) >= 2:
             ids.update(search.search(queryset, word).values_list("pk", flat=True)[:CANDIDATES])
     return queryset.filter(pk__in=ids)
@@ -175,7 +181,7 @@ def check(record_type: RecordType, parties: list[Party], viewer) -> tuple[list[H
     contacts: dict[int, Party] = {}
     companies: dict[int, Party] = {}
     for party in parties:
-        wanted = words(party.name)
+        wanted = _name_words(party)
         for contact in _candidates(Contact, party):
             reason = compare(wanted, words(contact.full_name))
             if reason:
@@ -215,7 +221,7 @@ def _record_hits(record_type: RecordType, parties: list[Party], contacts: dict,
     labels = {field.pk: field.label for field in fields.values()}
     records = Record.objects.filter(record_type=record_type).select_related("record_type")
     for party in parties:
-        wanted = words(party.name)
+        wanted = _name_words(party)
         for record in _candidates(Record, party, base=records):
             for key, field in fields.items():
                 value = record.values.get(key)

@@ -10,6 +10,7 @@ change with its audit entry in one transaction and emits its event.
 import datetime as dt
 import logging
 import re
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
@@ -788,10 +789,10 @@ def purge_expired_trash(org, *, now: dt.datetime | None = None) -> int:
     return purged
 
 
-def linking_records(viewer, **target) -> list[tuple[RecordType, list[Record]]]:
+def linking_records(viewer, **target) -> list[tuple[RecordType, list[Record], list[tuple]]]:
     """Live records of active types linking to a contact, company, deal or record (given as
     `contact=`, `company=`, `deal=` or `target=`) that the `viewer` (a Membership) may see,
-    grouped by type."""
+    grouped by type, each group with the totals of its type's number fields."""
     seen = visible(Record.objects.all(), viewer, "records").values("pk")
     links = (RecordLink.objects.filter(**target, record__deleted_at__isnull=True,
                                        record__record_type__is_active=True, record__in=seen)
@@ -801,7 +802,24 @@ def linking_records(viewer, **target) -> list[tuple[RecordType, list[Record]]]:
     for link in links:
         record_type = link.record.record_type
         grouped.setdefault(record_type.pk, (record_type, {}))[1][link.record_id] = link.record
-    return [(record_type, list(records.values())) for record_type, records in grouped.values()]
+    return [(record_type, list(records.values()),
+             totals(record_type, list(records.values()), viewer))
+            for record_type, records in grouped.values()]
+
+
+def totals(record_type: RecordType, records: list[Record], viewer) -> list[tuple]:
+    """(field, sum) for each number field of the type the viewer may see that any of the
+    records fills: the hours of a matter's time entries. Money is not added up, because
+    its values may each name another currency."""
+    sums = []
+    for field in fields_of(record_type, viewer):
+        if field.field_type != FieldType.NUMBER:
+            continue
+        given = [record.values[field.key] for record in records
+                 if record.values.get(field.key) not in (None, "")]
+        if given:
+            sums.append((field, sum((Decimal(str(value)) for value in given), Decimal(0))))
+    return sums
 
 
 def _search_text(record: Record) -> str:
