@@ -170,7 +170,9 @@ def _candidates(model, party: Party, base=None):
 
 
 def check(record_type: RecordType, parties: list[Party], viewer) -> tuple[list[Hit], bool]:
-    """The hits for `parties` and whether more than MAX_HITS were found."""
+    """The hits for `parties` and whether more than MAX_HITS were found; records the
+    `viewer` (a Membership; None for code acting for the organisation) may not see are
+    hits without their name."""
     hits: dict[tuple[str, int], Hit] = {}
 
     def add(kind, row, name, url, party, reason, hidden=False):
@@ -185,12 +187,12 @@ def check(record_type: RecordType, parties: list[Party], viewer) -> tuple[list[H
         for contact in _candidates(Contact, party):
             reason = compare(wanted, words(contact.full_name))
             if reason:
-                contacts[contact.pk] = party
+                contacts.setdefault(contact.pk, party)
                 add("contact", contact, contact, contact.get_absolute_url(), party, reason)
         for company in _candidates(Company, party):
             reason = compare(wanted, words(company.name))
             if reason:
-                companies[company.pk] = party
+                companies.setdefault(company.pk, party)
                 add("company", company, company.name, company.get_absolute_url(), party,
                     reason)
         if party.domain:
@@ -198,14 +200,15 @@ def check(record_type: RecordType, parties: list[Party], viewer) -> tuple[list[H
             addresses = ContactEmail.objects.filter(
                 address__iendswith=f"@{party.domain}").values("contact_id")
             for contact in Contact.objects.filter(pk__in=addresses)[:CANDIDATES]:
-                contacts[contact.pk] = party
+                contacts.setdefault(contact.pk, party)
                 add("contact", contact, contact, contact.get_absolute_url(), party, same)
             for company in Company.objects.filter(domain__iexact=party.domain)[:CANDIDATES]:
-                companies[company.pk] = party
+                companies.setdefault(company.pk, party)
                 add("company", company, company.name, company.get_absolute_url(), party,
                     same)
     for record, party, reason in _record_hits(record_type, parties, contacts, companies):
-        hidden = not visible(Record.objects.filter(pk=record.pk), viewer, "records").exists()
+        hidden = viewer is not None and not visible(Record.objects.filter(pk=record.pk),
+                                                    viewer, "records").exists()
         add("record", record, record, record.get_absolute_url(), party, reason, hidden)
 
     ordered = sorted(hits.values(), key=lambda hit: ("record", "company", "contact")

@@ -42,9 +42,8 @@ def test_an_agency_signs_a_retainer_and_is_reminded_a_month_before_it_renews(
     applied = post(api, "/api/v1/packs/agencies/apply", {"dry_run": False})
 
     assert applied.status_code == 200, applied.json().get("errors")
-    assert result(api, org, "New business pipeline") == {
-        ("New business: Proposal sent",): "18000.00",
-        ("New business: Negotiation",): "9000.00"}
+    assert result(api, org, "Pitch pipeline") == {
+        ("Pitches: Proposal sent",): "18000.00", ("Pitches: Negotiation",): "9000.00"}
     month = today + dt.timedelta(days=30)
     later = today + dt.timedelta(days=75)
     renewals = result(api, org, "Retainer renewals by month")
@@ -110,7 +109,8 @@ def test_removal_keeps_retainers_someone_added_unless_data_may_go(
     removed = post(api, "/api/v1/packs/agencies/remove", {"delete_data": True}).json()
 
     assert [(item["key"], item["reason"]) for item in kept["outcomes"]
-            if item["reason"]] == [("retainer", "1 record(s) of this type exist")]
+            if item["section"] == "record_types" and item["reason"]] == [
+        ("retainer", "1 record(s) of this type exist")]
     assert removed["counts"]["kept"] == 0
     with scope(organization=org):
         assert not RecordType.objects.exists()
@@ -129,7 +129,7 @@ def test_the_pack_removes_cleanly_from_an_empty_organisation(org, admin, api_cli
         assert not RecordType.objects.exists()
         assert not Company.objects.exists()
         assert not Deal.objects.exists()
-        assert not Pipeline.objects.filter(name__in=["New business", "Renewals"]).exists()
+        assert not Pipeline.objects.filter(name__in=["Pitches", "Renewals"]).exists()
         assert not SavedReport.objects.exists()
 
 
