@@ -174,6 +174,15 @@ def describe_event(entry: Activity) -> str:
     if entry.event == "sms.unconfirmed":
         return _("Text message to %(to)s, not confirmed by the gateway: %(body)s") % {
             "to": data.get("to", ""), "body": data.get("body", "")}
+    if entry.event == "record.conflict_checked":
+        hits = data.get("hits") or []
+        return _("Conflict check for %(names)s: %(count)s possible conflicts (%(hits)s); "
+                 "%(member)s confirmed there is no conflict") % {
+            "names": ", ".join(data.get("query") or []) or _("no names"),
+            "count": len(hits),
+            "hits": "; ".join(f"{hit.get('name') or _('a record you cannot see')}: "
+                              f"{hit.get('reason', '')}" for hit in hits) or _("none"),
+            "member": data.get("confirmed_by") or _("the system")}
     if entry.event == "outreach.sent":
         return _("E-mailed: %(subject)s") % {"subject": data.get("subject", "")}
     if entry.event.endswith(".merged"):

@@ -21,9 +21,13 @@ The rules:
   that unassigned work is found and picked up rather than lost.
 - Every cell starts as "all", so an organisation that never opens the
   setting keeps working as before.
+- An area may keep some of its records from everyone but named members,
+  whatever their scope (confidential custom records): its app registers the
+  rule with `restrict`. Admins still see every record.
 """
 
 import logging
+from collections.abc import Callable
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -59,6 +63,18 @@ DEPENDS_ON = {
     "organisation": AREAS,
     "activities": [Area.CONTACTS, Area.COMPANIES, Area.DEALS, Area.RECORDS],
 }
+
+
+# Per area: given a membership, the condition picking the restricted records
+# and the condition picking those of them the member may see.
+Restriction = Callable[[Membership], tuple[Q, Q]]
+RESTRICTIONS: dict[str, Restriction] = {}
+
+
+def restrict(area: str, rule: Restriction) -> None:
+    """Keep the records `rule` restricts from members it does not name, whatever their
+    role's scope; admins are not asked."""
+    RESTRICTIONS[area] = rule
 
 
 def policy_of(org) -> VisibilityPolicy:
@@ -111,12 +127,16 @@ def visible(queryset: QuerySet, membership: Membership | None, area: str) -> Que
     if membership is None:
         return queryset.none()
     scope = scope_for(membership, area)
-    if scope == Scope.ALL:
-        return queryset
-    seen = Q(owner__isnull=True) | Q(owner_id=membership.user_id)
-    if scope == Scope.TEAM:
-        seen |= Q(owner_id__in=_team_user_ids(membership))
-    return queryset.filter(seen)
+    seen = Q()
+    if scope != Scope.ALL:
+        seen = Q(owner__isnull=True) | Q(owner_id=membership.user_id)
+        if scope == Scope.TEAM:
+            seen |= Q(owner_id__in=_team_user_ids(membership))
+    rule = RESTRICTIONS.get(area)
+    if rule is not None and membership.role != Role.ADMIN:
+        restricted, allowed = rule(membership)
+        return queryset.filter((~restricted & seen) | (restricted & allowed))
+    return queryset.filter(seen) if seen else queryset
 
 
 def through_contact(queryset: QuerySet, membership: Membership | None, *,
@@ -157,8 +177,9 @@ def through_records(queryset: QuerySet, membership: Membership | None) -> QueryS
     hangs_on = {"contact": (Contact, Area.CONTACTS), "company": (Company, Area.COMPANIES),
                 "deal": (Deal, Area.DEALS), "custom_record": (Record, Area.RECORDS)}
     seen = Q()
+    restricts = membership.role != Role.ADMIN
     for field, (model, area) in hangs_on.items():
-        if scope_for(membership, area) != Scope.ALL:
+        if scope_for(membership, area) != Scope.ALL or (restricts and area in RESTRICTIONS):
             records = visible(model.objects.all(), membership, area).values("pk")
             seen &= Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__in": records})
     if not seen:
@@ -171,6 +192,9 @@ def can_see(membership: Membership | None, record, area: str) -> bool:
     """Whether the member may see `record` (a row of the area's model)."""
     if membership is None:
         return False
+    if area in RESTRICTIONS and membership.role != Role.ADMIN:
+        return visible(type(record)._base_manager.filter(pk=record.pk), membership,
+                       area).exists()
     scope = scope_for(membership, area)
     if scope == Scope.ALL or record.owner_id is None or record.owner_id == membership.user_id:
         return True

@@ -26,6 +26,7 @@ from accord.customers.models import Company, Contact, ContactEmail, EmailKind, P
 from accord.customers.validation import clean_company, clean_contact
 from accord.errors import InvalidInput
 from accord.identity.context import acting_member
+from accord.identity.visibility import visible
 from accord.records import services as records
 from accord.records.models import Record, RelationType
 from accord.sales import leads
@@ -970,6 +971,12 @@ ADAPTERS: dict[str, Adapter] = {"contact": ContactAdapter(), "company": CompanyA
                                 "lead": LeadAdapter(), "order": OrderAdapter()}
 
 
+def _importer_sees(records):
+    """The records the importing member may see; all of them for an import run by code."""
+    member = acting_member()
+    return records if member is None else visible(records, member, "records")
+
+
 class RecordAdapter(Adapter):
     """Rows of one custom record type; made per job, as record types differ per organisation.
 
@@ -1049,7 +1056,8 @@ class RecordAdapter(Adapter):
             found = list(Deal.objects.filter(name__iexact=name).values_list("pk", flat=True)[:2])
             what = "deal has this name"
         else:
-            found = list(Record.objects.filter(record_type=custom.target, title__iexact=name)
+            found = list(_importer_sees(Record.objects.filter(record_type=custom.target,
+                                                              title__iexact=name))
                          .values_list("pk", flat=True)[:2])
             what = f"{str(custom.target.singular).lower()} has this title"
         if not found:
@@ -1062,10 +1070,15 @@ class RecordAdapter(Adapter):
         return [("ext", draft.external_id)] if draft.external_id else []
 
     def lookup(self, keys, system: str) -> dict:
-        return self.external_keys(keys, system)
+        # A row matches only records the importer may see, so an id in another
+        # system cannot reach a confidential record of someone else.
+        found = self.external_keys(keys, system)
+        seen = set(_importer_sees(Record.objects.filter(pk__in=found.values()))
+                   .values_list("pk", flat=True))
+        return {key: record_id for key, record_id in found.items() if record_id in seen}
 
     def get(self, record_id):
-        return (Record.objects.select_related("record_type")
+        return (_importer_sees(Record.objects.select_related("record_type"))
                 .filter(pk=record_id, record_type=self.record_type).first())
 
     def create_many(self, org, actor, drafts: list[Draft]) -> list:

@@ -14,9 +14,11 @@ from accord.identity.api_auth import allow
 from accord.identity.visibility import require_visible, visible
 from accord.pagination import clamp_limit, paginate, parse_ordering
 
-from . import queries, services
+from . import conflicts, queries, services
 from .models import Record, RecordLink, RecordType
 from .schemas import (
+    ConflictCheckIn,
+    ConflictCheckOut,
     RecordFilters,
     RecordIn,
     RecordOut,
@@ -43,7 +45,8 @@ def type_out(record_type: RecordType, viewer) -> dict:
         "id": record_type.pk, "key": record_type.key, "singular": record_type.singular,
         "plural": record_type.plural, "description": record_type.description,
         "title_field": record_type.title_field, "position": record_type.position,
-        "active": record_type.is_active, "created_at": record_type.created_at,
+        "active": record_type.is_active, "confidential": record_type.is_confidential,
+        "party_fields": record_type.party_fields, "created_at": record_type.created_at,
         "updated_at": record_type.updated_at, "version": record_type.version,
         "fields": [{
             "id": field.pk, "key": field.key, "label": field.label, "type": field.field_type,
@@ -61,7 +64,9 @@ def record_out(record: Record, fields: list) -> dict:
               if not field.is_relation and field.key in record.values}
     values.update(services.link_values(record, fields))
     return {"id": record.pk, "type": record.record_type.key, "title": record.title,
-            "owner_id": record.owner_id, "values": values, "created_at": record.created_at,
+            "owner_id": record.owner_id, "values": values,
+            "shared_with": services.shared_with(record) if record.record_type.is_confidential
+            else [], "created_at": record.created_at,
             "updated_at": record.updated_at, "version": record.version}
 
 
@@ -128,7 +133,8 @@ def delete_type(request: HttpRequest, type_key: str, delete_records: bool = Fals
 
 def _rows(record_type: RecordType):
     return (Record.objects.filter(record_type=record_type).select_related("record_type")
-            .prefetch_related(Prefetch("links", RecordLink.objects.order_by("position", "id"))))
+            .prefetch_related(Prefetch("links", RecordLink.objects.order_by("position", "id")),
+                              "shares"))
 
 
 @records.get("/{type_key}", response=RecordPage, summary="List the records of a type")
@@ -150,13 +156,24 @@ def list_records(request: HttpRequest, type_key: str, filters: Query[RecordFilte
 def create_record(request: HttpRequest, type_key: str, payload: RecordIn):
     allow(request, "records.add")
     record_type = services.get_type(type_key)
-    data = {"values": payload.values}
+    data = {"values": payload.values, "conflict_checked": payload.conflict_checked}
     if "owner_id" in payload.model_fields_set:
         data["owner"] = payload.owner_id
+    if payload.shared_with is not None:
+        data["shared_with"] = payload.shared_with
     record = services.create_record(request.organization, request.user, record_type,
                                     data=data, viewer=request.membership)
     record = _rows(record_type).get(pk=record.pk)
     return Status(201, record_out(record, services.fields_of(record_type, request.membership)))
+
+
+@records.post("/{type_key}/conflict-check", response=ConflictCheckOut,
+              summary="Look for conflicts with the parties a new record would name")
+def conflict_check(request: HttpRequest, type_key: str, payload: ConflictCheckIn):
+    allow(request, "records.add")
+    record_type = services.get_type(type_key)
+    return conflicts.run(record_type, request.membership, values=payload.values,
+                         names=payload.names)
 
 
 @records.get("/{type_key}/{record_id}", response=RecordOut, summary="Read a record")
@@ -178,6 +195,8 @@ def update_record(request: HttpRequest, type_key: str, record_id: int, payload: 
     data = {"values": payload.values or {}}
     if "owner_id" in payload.model_fields_set:
         data["owner"] = payload.owner_id
+    if payload.shared_with is not None:
+        data["shared_with"] = payload.shared_with
     record = services.update_record(request.organization, request.user, record, data=data,
                                     expected_version=payload.version,
                                     viewer=request.membership)

@@ -11,10 +11,12 @@ from django.utils.translation import gettext_lazy as _
 from accord.customers.forms import custom_form_field, custom_initial, custom_input, members_of
 from accord.customers.models import Company, Contact, FieldType
 from accord.identity.models import Role
+from accord.identity.visibility import visible
 from accord.sales.models import Deal
 from accord.web import MapsServiceErrors
 
 from .models import FIELD_TYPE_CHOICES, Record, RecordField, RecordType, RelationType
+from .services import PARTY_TYPES
 
 PICKER_LIMIT = 500  # linkable records listed in a select, the chosen ones always among them
 
@@ -44,16 +46,35 @@ class RecordTypeForm(forms.Form):
         help_text=_("An inactive type leaves the navigation, lists and the API; its records "
                     "are kept and come back when it is active again."),
     )
+    confidential = forms.BooleanField(
+        label=_("Confidential"), required=False,
+        help_text=_("Each record is seen only by its owner, the members it is shared with "
+                    "and admins, whatever a role's visibility: in lists, search, links, "
+                    "exports and the API."),
+    )
+    party_fields = forms.MultipleChoiceField(
+        label=_("Party fields (conflict check)"), required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Fields that name parties, such as the client or the opposing party. "
+                    "Before a record is opened, its parties are looked up among contacts, "
+                    "companies and this type's records, and the person opening it confirms "
+                    "there is no conflict."),
+    )
 
     def __init__(self, *args, record_type: RecordType | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         if record_type is None:
             del self.fields["title_field"]
+            del self.fields["party_fields"]
         else:
             del self.fields["key"]
+            active = list(record_type.fields.filter(is_active=True))
             self.fields["title_field"].choices = [("", "—")] + [
-                (field.key, field.label) for field in record_type.fields.filter(is_active=True)
-                if not field.is_relation
+                (field.key, field.label) for field in active if not field.is_relation
+            ]
+            self.fields["party_fields"].choices = [
+                (field.key, field.label) for field in active
+                if field.field_type in PARTY_TYPES and not field.hidden_from_roles
             ]
 
     def spec(self) -> dict:
@@ -122,17 +143,25 @@ def _open_money(field: RecordField) -> bool:
     return field.field_type == FieldType.MONEY and not field.currency
 
 
-def _relation_choices(field: RecordField, selected: list[int]) -> list[tuple]:
+def _relation_choices(field: RecordField, selected: list[int], viewer) -> list[tuple]:
     model = {RelationType.CONTACT: Contact, RelationType.COMPANY: Company,
              RelationType.DEAL: Deal, RelationType.RECORD: Record}[field.field_type]
     rows = model.objects.all()
+    chosen_hidden = []
     if field.field_type == RelationType.RECORD:
         rows = rows.filter(record_type=field.target)
+        seen = visible(rows, viewer, "records")
+        # A link the member may not follow stays, unnamed, so saving the form
+        # does not drop it.
+        chosen_hidden = [(pk, str(_("A record you cannot see"))) for pk in rows.filter(
+            pk__in=selected).exclude(pk__in=seen.values("pk")).values_list("pk", flat=True)]
+        rows = seen
     chosen = list(rows.filter(pk__in=selected))
     shown = list(rows.order_by("-pk")[:PICKER_LIMIT])
     known = {row.pk for row in shown}
     rows = shown + [row for row in chosen if row.pk not in known]
-    return sorted(((row.pk, str(row)) for row in rows), key=lambda pair: pair[1].lower())
+    return sorted([*((row.pk, str(row)) for row in rows), *chosen_hidden],
+                  key=lambda pair: pair[1].lower())
 
 
 class RecordForm(MapsServiceErrors, forms.Form):
@@ -142,18 +171,37 @@ class RecordForm(MapsServiceErrors, forms.Form):
     owner = forms.ModelChoiceField(label=_("Owner"), queryset=None, required=False)
     error_aliases = {"owner_id": "owner"}
 
+    shared_with = forms.ModelMultipleChoiceField(
+        label=_("Shared with"), queryset=None, required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Besides the owner and admins, only these members see the record."),
+    )
+    conflict_checked = forms.BooleanField(
+        label=_("I have checked these results: there is no conflict."), required=False,
+    )
+
     def __init__(self, *args, org, fields: list[RecordField], instance: Record | None = None,
-                 links: dict | None = None, **kwargs):
+                 links: dict | None = None, record_type: RecordType | None = None,
+                 viewer=None, may_share: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.record_fields = fields
         self.fields["owner"].queryset = members_of(org)
+        if record_type is not None and record_type.is_confidential and may_share:
+            self.fields["shared_with"].queryset = members_of(org)
+            if instance is not None:
+                self.initial["shared_with"] = list(
+                    instance.shares.values_list("user_id", flat=True))
+        else:
+            del self.fields["shared_with"]
+        if instance is not None or record_type is None or not record_type.party_fields:
+            del self.fields["conflict_checked"]
         links = links or {}
         for field in fields:
             name = f"v_{field.key}"
             if field.is_relation:
                 stored = links.get(field.key)
                 selected = stored if isinstance(stored, list) else [stored] if stored else []
-                choices = _relation_choices(field, selected)
+                choices = _relation_choices(field, selected, viewer)
                 common = {"label": field.label, "required": False,
                           "help_text": field.help_text}
                 if field.many:
@@ -199,7 +247,12 @@ class RecordForm(MapsServiceErrors, forms.Form):
                 values[field.key] = {"amount": amount, "currency": currency.strip()}
             else:
                 values[field.key] = custom_input(field, value)
-        return {"values": values, "owner": self.cleaned_data.get("owner")}
+        data = {"values": values, "owner": self.cleaned_data.get("owner")}
+        if "shared_with" in self.fields:
+            data["shared_with"] = [user.pk for user in self.cleaned_data["shared_with"]]
+        if "conflict_checked" in self.fields:
+            data["conflict_checked"] = self.cleaned_data.get("conflict_checked") is True
+        return data
 
     def expected_version(self) -> int | None:
         return self.cleaned_data.get("version")

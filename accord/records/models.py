@@ -41,6 +41,12 @@ class RecordType(VersionedModel):
     title_field = models.CharField(_("title field"), max_length=50, blank=True)
     position = models.PositiveIntegerField(_("position"), default=0)
     is_active = models.BooleanField(_("active"), default=True)
+    # Confidential records are seen by their owner, the members they are
+    # shared with and admins only, whatever the role's visibility scope.
+    is_confidential = models.BooleanField(_("confidential"), default=False)
+    # Keys of the fields that name parties (a client, an opposing party); when
+    # there are any, a record is opened only after a conflict check.
+    party_fields = models.JSONField(_("party fields"), default=list, blank=True)
 
     class Meta(VersionedModel.Meta):
         ordering = ["position", "plural", "id"]
@@ -174,3 +180,22 @@ class RecordLink(TenantModel):
     @property
     def linked(self):
         return self.contact or self.company or self.deal or self.target
+
+
+class RecordShare(TenantModel):
+    """A member a confidential record is shared with, besides its owner."""
+
+    record = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="shares")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="+")
+
+    class Meta(TenantModel.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "record", "user"],
+                                    name="recordshare_unique"),
+        ]
+        indexes = [models.Index(fields=["organization", "user", "record"],
+                                name="recordshare_user")]
+
+    def __str__(self) -> str:
+        return f"{self.record_id} → {self.user_id}"

@@ -39,6 +39,8 @@ class RecordTypeOut(Schema):
     title_field: str
     position: int
     active: bool
+    confidential: bool
+    party_fields: list[str]
     fields: list[RecordFieldOut]
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -58,6 +60,12 @@ class RecordTypeIn(RecordInputSchema):
     title_field: str | None = None
     position: int | None = None
     active: bool | None = None
+    confidential: bool | None = Field(
+        None, description="Records are seen by their owner, the members they are shared "
+                          "with and admins only.")
+    party_fields: list[str] | None = Field(
+        None, description="Keys of the text, contact or company fields that name parties; "
+                          "a record is opened only after a conflict check on them.")
     fields: list[dict] | None = Field(
         None, description="Field specs, matched by key: new keys are added, known ones "
                           "changed, and fields left out are kept (see docs/records.md).")
@@ -70,6 +78,12 @@ class RecordTypePatch(RecordInputSchema):
     title_field: str | None = None
     position: int | None = None
     active: bool | None = None
+    confidential: bool | None = Field(
+        None, description="Records are seen by their owner, the members they are shared "
+                          "with and admins only.")
+    party_fields: list[str] | None = Field(
+        None, description="Keys of the text, contact or company fields that name parties; "
+                          "a record is opened only after a conflict check on them.")
     fields: list[dict] | None = None
     version: int = Field(description="The version the change is based on.")
 
@@ -88,6 +102,8 @@ class RecordOut(Schema):
     owner_id: int | None
     values: dict = Field(description="Values by field key: plain values as for custom "
                                      "fields, links as an id or a list of ids.")
+    shared_with: list[int] = Field(description="Members (user ids) a record of a "
+                                               "confidential type is shared with.")
     created_at: dt.datetime
     updated_at: dt.datetime
     version: int
@@ -101,11 +117,18 @@ class RecordPage(Schema):
 class RecordIn(RecordInputSchema):
     values: dict = Field(default_factory=dict)
     owner_id: int | None = None
+    shared_with: list[int] | None = Field(None, description="For confidential types.")
+    conflict_checked: bool = Field(
+        False, description="For types with party fields: true once the conflict check was "
+                           "run and shows no conflict. The check runs again on the saved "
+                           "values and is kept on the record's timeline.")
 
 
 class RecordPatch(RecordInputSchema):
     values: dict | None = None
     owner_id: int | None = None
+    shared_with: list[int] | None = Field(
+        None, description="The whole list; only the owner and admins may change it.")
     version: int = Field(description="The version the change is based on.")
 
 
@@ -117,3 +140,31 @@ class RecordFilters(Schema):
                           "descending.")
     q: str | None = Field(None, description="Search words; each must match.")
     owner_id: str | None = Field(None, description="Owner's user id; `none` for unowned.")
+
+
+class ConflictCheckIn(RecordInputSchema):
+    values: dict = Field(default_factory=dict, description="The record's values as for "
+                                                           "creating it; party fields are read.")
+    names: list[str] = Field(default_factory=list, description="More names to look for.")
+
+
+class ConflictParty(Schema):
+    field: str
+    name: str
+    domain: str
+
+
+class ConflictHit(Schema):
+    kind: str = Field(description="contact, company or record")
+    id: int
+    name: str = Field(description="Empty for a record the caller may not see.")
+    url: str
+    party: str = Field(description="The name looked for that this hit matches.")
+    reason: str
+    hidden: bool
+
+
+class ConflictCheckOut(Schema):
+    query: list[ConflictParty]
+    hits: list[ConflictHit]
+    truncated: bool

@@ -10,23 +10,27 @@ change with its audit entry in one transaction and emits its event.
 import datetime as dt
 import logging
 import re
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from accord import events, search
+from accord.activities.models import Activity, Kind
 from accord.audit import services as audit
 from accord.audit.models import Action
 from accord.customers import custom_fields
 from accord.customers.models import Company, Contact, FieldType
 from accord.customers.validation import Collector, clean_member
-from accord.errors import Conflict, InvalidInput, NotFound, StaleVersion
-from accord.identity.visibility import visible
+from accord.errors import Conflict, InvalidInput, NotFound, NotPermitted, StaleVersion
+from accord.identity.models import Role
+from accord.identity.visibility import restrict, visible
 from accord.sales.models import Deal
 
-from .models import Record, RecordField, RecordLink, RecordType, RelationType
+from . import conflicts
+from .models import Record, RecordField, RecordLink, RecordShare, RecordType, RelationType
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +38,8 @@ TYPE_KEY = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
 MAX_FIELDS = 100  # a form longer than this is several record types
 MAX_LINKS = 200  # one relation field; more belongs in a list of the other side
 MAX_ID = 2**63 - 1  # the largest id any table can hold
-TYPE_AUDITED = ["singular", "plural", "description", "title_field", "position", "is_active"]
+TYPE_AUDITED = ["singular", "plural", "description", "title_field", "position", "is_active",
+                "is_confidential", "party_fields"]
 FIELD_AUDITED = ["label", "choices", "currency", "required", "help_text", "position",
                  "is_active", "hidden_from_roles", "many"]
 RELATION_MODELS = {
@@ -46,6 +51,10 @@ RELATION_MODELS = {
 # Field types whose value can name a record in lists and links.
 TITLE_TYPES = {FieldType.TEXT, FieldType.EMAIL, FieldType.PHONE, FieldType.URL,
                FieldType.CHOICE, FieldType.NUMBER, FieldType.DATE}
+# Field types that can name a party for the conflict check: a name as text,
+# or a link to the contact or company itself.
+PARTY_TYPES = {FieldType.TEXT, RelationType.CONTACT, RelationType.COMPANY}
+MAX_SHARES = 100  # members one record is shared with; more is a team's job
 # Field types whose values the global search finds a record by.
 SEARCHED_TYPES = {FieldType.TEXT, FieldType.EMAIL, FieldType.PHONE, FieldType.CHOICE}
 
@@ -170,6 +179,7 @@ def save_type(org, actor, spec: dict) -> RecordType:
     if field_specs is not None:
         _save_fields(org, actor, record_type, field_specs)
     _check_title_field(record_type)
+    _check_party_fields(record_type)
     after = audit.snapshot(record_type, TYPE_AUDITED)
     changes = audit.diff(before, after)
     if created:
@@ -212,7 +222,30 @@ def _clean_type(spec: dict, current: RecordType | None, errors: Collector) -> di
             errors.add("position", "Enter a whole number of zero or more.")
     if "active" in spec:
         values["is_active"] = bool(spec["active"])
+    if "confidential" in spec:
+        values["is_confidential"] = bool(spec["confidential"])
+    if "party_fields" in spec:
+        keys = spec.get("party_fields") or []
+        if not isinstance(keys, list) or not all(isinstance(key, str) for key in keys):
+            errors.add("party_fields", "Give the keys of the fields that name parties as a "
+                                       "list.")
+        else:
+            values["party_fields"] = list(dict.fromkeys(key.strip().lower() for key in keys))
     return values
+
+
+def _check_party_fields(record_type: RecordType) -> None:
+    """Each party field must be an active text field, or a link to contacts or companies."""
+    fields = {field.key: field for field in record_type.fields.all()}
+    for key in record_type.party_fields:
+        field = fields.get(key)
+        if field is None or field.field_type not in PARTY_TYPES or not field.is_active:
+            raise InvalidInput({"party_fields": f"“{key}” is not an active text field or link "
+                                                "to contacts or companies of this type."})
+        if field.hidden_from_roles:
+            raise InvalidInput({"party_fields": f"“{key}” is hidden from some roles, who could "
+                                                "then not run the conflict check; choose a "
+                                                "field everyone sees."})
 
 
 def _check_title_field(record_type: RecordType) -> None:
@@ -290,6 +323,11 @@ def save_field(org, actor, record_type: RecordType, spec: dict, *,
     options = custom_fields.clean_field_settings(
         None if is_relation else field_type, spec, errors, currency_required=False)
     target = _clean_target(record_type, field_type, spec, field, errors)
+    if (field is not None and field.key in record_type.party_fields
+            and options.get("hidden_from_roles")):
+        errors["hidden_from_roles"] = ("The conflict check reads this field, so everyone who "
+                                       "opens a record sees it; it cannot be hidden from "
+                                       "roles.")
     if (field is not None and field.key == record_type.title_field
             and options.get("hidden_from_roles")):
         errors["hidden_from_roles"] = ("The title field is shown to everyone who sees a "
@@ -357,6 +395,9 @@ def set_field_active(org, actor, field: RecordField, *, active: bool) -> RecordF
     if not active and field.record_type.title_field == field.key:
         raise InvalidInput({"is_active": "The title field cannot be deactivated; choose "
                                          "another title field first."})
+    if not active and field.key in field.record_type.party_fields:
+        raise InvalidInput({"is_active": "The conflict check reads this field; take it out "
+                                         "of the party fields first."})
     RecordField.objects.filter(pk=field.pk).update(
         is_active=active, version=F("version") + 1, updated_at=timezone.now())
     audit.record(org, actor, Action.UPDATE, field, entity="record_field",
@@ -449,7 +490,8 @@ def clean_record(org, record_type: RecordType, data: dict, *, current: Record | 
             errors.add(f"values.{name}", message, error["code"])
     for field in relations:
         if field.key in incoming:
-            out["links"][field.key] = _clean_links(field, incoming[field.key], errors)
+            out["links"][field.key] = _clean_links(field, incoming[field.key], errors,
+                                                   viewer=viewer, current=current)
         if not custom_fields.may_see(viewer, field) or not field.required:
             continue
         given = out["links"].get(field.key)
@@ -460,12 +502,36 @@ def clean_record(org, record_type: RecordType, data: dict, *, current: Record | 
             errors.add(f"values.{field.key}", f"{field.label} is required.", "required")
     if "owner" in data:
         out["owner"] = clean_member(org, data["owner"], "owner_id", errors)
+    if "shared_with" in data:
+        out["shared_with"] = _clean_shares(org, record_type, data["shared_with"], errors)
+    if current is None and record_type.party_fields and data.get("conflict_checked") is not True:
+        errors.add("conflict_checked",
+                   f"Run the conflict check and confirm there is no conflict before "
+                   f"opening a {str(record_type.singular).lower()}.", "conflict_check")
     errors.raise_if_any()
     return out
 
 
-def _clean_links(field: RecordField, value, errors: Collector) -> list:
-    """The records a relation field's value names, in the order given."""
+def _clean_shares(org, record_type: RecordType, value, errors: Collector) -> list:
+    """The members a confidential record is shared with, by id."""
+    if not record_type.is_confidential:
+        if value not in (None, []):
+            errors.add("shared_with", "Only records of confidential types are shared.")
+        return []
+    if not isinstance(value, list | tuple):
+        errors.add("shared_with", "Give a list of member ids.")
+        return []
+    if len(value) > MAX_SHARES:
+        errors.add("shared_with", f"Share a record with at most {MAX_SHARES} members.")
+        return []
+    users = [clean_member(org, item, "shared_with", errors) for item in value]
+    return list({user.pk: user for user in users if user is not None}.values())
+
+
+def _clean_links(field: RecordField, value, errors: Collector, *, viewer=None,
+                 current: Record | None = None) -> list:
+    """The records a relation field's value names, in the order given: for a `viewer`, of
+    the records of a type those they may see or the record links to already."""
     model, _attribute, message = RELATION_MODELS[field.field_type]
     name = f"values.{field.key}"
     if value in (None, "", []):
@@ -489,6 +555,11 @@ def _clean_links(field: RecordField, value, errors: Collector) -> list:
     rows = model.objects.filter(pk__in=ids)
     if field.field_type == RelationType.RECORD:
         rows = rows.filter(record_type=field.target)
+        if viewer is not None:
+            kept = (RecordLink.objects.filter(record=current, field=field).values("target_id")
+                    if current is not None else RecordLink.objects.none().values("target_id"))
+            rows = rows.filter(Q(pk__in=visible(rows, viewer, "records").values("pk"))
+                               | Q(pk__in=kept))
     found = rows.in_bulk()
     if len(found) != len(ids):
         errors.add(name, message)
@@ -538,8 +609,39 @@ def _retitle(record_type: RecordType) -> None:
 
 def _audit_state(record: Record) -> dict:
     fields = list(record.record_type.fields.all())
-    return {"owner": record.owner_id,
-            "custom_fields": {**record.values, **link_values(record, fields)}}
+    state = {"owner": record.owner_id,
+             "custom_fields": {**record.values, **link_values(record, fields)}}
+    if record.record_type.is_confidential:
+        state["shared_with"] = shared_with(record)
+    return state
+
+
+def shared_with(record: Record) -> list[int]:
+    """The ids of the members a record is shared with, in the order they were added."""
+    return [share.user_id for share in sorted(record.shares.all(), key=lambda row: row.pk)]
+
+
+def _party_values(cleaned: dict) -> dict:
+    """Cleaned record input as the conflict check reads it: links by id."""
+    links = {key: [target.pk for target in targets]
+             for key, targets in cleaned["links"].items()}
+    return {**cleaned["values"], **links}
+
+
+def _record_conflict_check(org, actor, record: Record, check: dict) -> None:
+    """Keep the check a record was opened after on its timeline and in the audit log: what
+    was looked for, what was found, and who confirmed there is no conflict."""
+    confirmed_by = getattr(actor, "email", "") if getattr(actor, "pk", None) else ""
+    data = {"query": [party["name"] for party in check["query"]],
+            "hits": [{name: hit[name] for name in ("kind", "id", "name", "party", "reason")}
+                     for hit in check["hits"]],
+            "truncated": check["truncated"], "confirmed_by": confirmed_by}
+    Activity.objects.create(organization=org, kind=Kind.SYSTEM,
+                            event="record.conflict_checked", data=data, custom_record=record,
+                            occurred_at=timezone.now(),
+                            author=actor if getattr(actor, "pk", None) else None)
+    audit.record(org, actor, Action.UPDATE, record, entity="record",
+                 changes={"conflict_check": [None, data]})
 
 
 def _changed_keys(before: dict, after: dict) -> list[str]:
@@ -560,6 +662,12 @@ def create_record(org, actor, record_type: RecordType, *, data: dict, viewer=Non
     """Create a record of the type from `{"values": {...}, "owner": id}`; InvalidInput names
     each bad value. The owner defaults to the acting user."""
     cleaned = clean_record(org, record_type, data, partial=False, viewer=viewer)
+    check = None
+    if record_type.party_fields:
+        # Run again on what is saved, so the recorded hits are those of the
+        # values the record opens with, whatever the form showed earlier.
+        check = conflicts.run(record_type, viewer, values=_party_values(cleaned),
+                              strict=False)
 
     record = Record(organization=org, record_type=record_type, values=cleaned["values"],
                     title=title_of(record_type, cleaned["values"]))
@@ -567,9 +675,13 @@ def create_record(org, actor, record_type: RecordType, *, data: dict, viewer=Non
         actor if getattr(actor, "pk", None) else None)
     record.save()
     _write_links(org, record, cleaned["links"])
+    RecordShare.objects.bulk_create([RecordShare(organization=org, record=record, user=user)
+                                     for user in cleaned.get("shared_with", [])])
     search.reindex(Record, [record.pk])
     audit.record(org, actor, Action.CREATE, record,
                  changes=audit.diff({}, _audit_state(record)))
+    if check is not None:
+        _record_conflict_check(org, actor, record, check)
     events.emit(org, actor, "record.created", record, data=event_data(record))
     logger.info("record.created", extra={"organization_id": org.id, "record_id": record.pk,
                                          "record_type_id": record_type.pk})
@@ -587,12 +699,17 @@ def update_record(org, actor, record: Record, *, data: dict,
     cleaned = clean_record(org, record.record_type, data, current=record, partial=True,
                            viewer=viewer)
 
+    if "shared_with" in cleaned and not may_share(viewer, record):
+        raise NotPermitted("Only the record's owner and admins change whom it is shared with.")
+
     before = _audit_state(record)
     record.values = cleaned["values"]
     record.title = title_of(record.record_type, record.values)
     if "owner" in cleaned:
         record.owner = cleaned["owner"]
     _write_links(org, record, cleaned["links"])
+    if "shared_with" in cleaned:
+        _write_shares(org, record, cleaned["shared_with"])
     after = _audit_state(record)
     changes = audit.diff(before, after)
     if not changes:
@@ -606,6 +723,39 @@ def update_record(org, actor, record: Record, *, data: dict,
                 data={**event_data(record), "changed": sorted(changes),
                       "fields": _changed_keys(before, after)})
     return record
+
+
+def may_share(viewer, record: Record) -> bool:
+    """Whether the member (None: code acting for the organisation) may change whom a
+    record is shared with: its owner and admins may."""
+    return viewer is None or viewer.role == Role.ADMIN or (
+        record.owner_id is not None and record.owner_id == viewer.user_id)
+
+
+def _write_shares(org, record: Record, users: list) -> None:
+    wanted = {user.pk for user in users}
+    record.shares.exclude(user_id__in=wanted).delete()
+    have = set(record.shares.values_list("user_id", flat=True))
+    RecordShare.objects.bulk_create([RecordShare(organization=org, record=record, user_id=pk)
+                                     for pk in wanted - have])
+
+
+@transaction.atomic
+def share_record(org, actor, record: Record, *, members: list, viewer=None) -> Record:
+    """Share a confidential record with exactly these members (user ids); the change of
+    the list is audited. NotPermitted unless the `viewer` owns the record or is an admin."""
+    return update_record(org, actor, record, data={"shared_with": members}, viewer=viewer)
+
+
+def _confidential(membership) -> tuple[Q, Q]:
+    """Records of confidential types, and those of them the member owns or shares."""
+    shared = RecordShare.unscoped.filter(organization_id=OuterRef("organization_id"),
+                                         record=OuterRef("pk"), user_id=membership.user_id)
+    return (Q(record_type__is_confidential=True),
+            Q(owner_id=membership.user_id) | Q(Exists(shared)))
+
+
+restrict("records", _confidential)
 
 
 @transaction.atomic
@@ -648,10 +798,10 @@ def purge_expired_trash(org, *, now: dt.datetime | None = None) -> int:
     return purged
 
 
-def linking_records(viewer, **target) -> list[tuple[RecordType, list[Record]]]:
+def linking_records(viewer, **target) -> list[tuple[RecordType, list[Record], list[tuple]]]:
     """Live records of active types linking to a contact, company, deal or record (given as
     `contact=`, `company=`, `deal=` or `target=`) that the `viewer` (a Membership) may see,
-    grouped by type."""
+    grouped by type, each group with the totals of its type's number fields."""
     seen = visible(Record.objects.all(), viewer, "records").values("pk")
     links = (RecordLink.objects.filter(**target, record__deleted_at__isnull=True,
                                        record__record_type__is_active=True, record__in=seen)
@@ -661,7 +811,24 @@ def linking_records(viewer, **target) -> list[tuple[RecordType, list[Record]]]:
     for link in links:
         record_type = link.record.record_type
         grouped.setdefault(record_type.pk, (record_type, {}))[1][link.record_id] = link.record
-    return [(record_type, list(records.values())) for record_type, records in grouped.values()]
+    return [(record_type, list(records.values()),
+             totals(record_type, list(records.values()), viewer))
+            for record_type, records in grouped.values()]
+
+
+def totals(record_type: RecordType, records: list[Record], viewer) -> list[tuple]:
+    """(field, sum) for each number field of the type the viewer may see that any of the
+    records fills: the hours of a matter's time entries. Money is not added up, because
+    its values may each name another currency."""
+    sums = []
+    for field in fields_of(record_type, viewer):
+        if field.field_type != FieldType.NUMBER:
+            continue
+        given = [record.values[field.key] for record in records
+                 if record.values.get(field.key) not in (None, "")]
+        if given:
+            sums.append((field, sum((Decimal(str(value)) for value in given), Decimal(0))))
+    return sums
 
 
 def _search_text(record: Record) -> str:

@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.db.models import F, Prefetch
 from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -23,9 +24,9 @@ from accord.identity.visibility import require_visible, visible
 from accord.integrations.writers import escape_cell, iso_utc
 from accord.pagination import Ordering, paginate, parse_ordering
 from accord.pagination import ordered as in_order
-from accord.web import can, list_page, pager, query_string, save_form
+from accord.web import apply_errors, can, list_page, pager, query_string, save_form
 
-from . import queries, services
+from . import conflicts, queries, services
 from .forms import RecordFieldForm, RecordForm, RecordTypeForm
 from .models import Record, RecordLink, RecordType
 
@@ -69,7 +70,9 @@ def type_edit(request, pk: int):
     record_type = services.get_type_by_id(pk)
     initial = {"singular": record_type.singular, "plural": record_type.plural,
                "description": record_type.description, "title_field": record_type.title_field,
-               "position": record_type.position, "active": record_type.is_active}
+               "position": record_type.position, "active": record_type.is_active,
+               "confidential": record_type.is_confidential,
+               "party_fields": record_type.party_fields}
     form = RecordTypeForm(request.POST or None, initial=initial, record_type=record_type)
     if request.method == "POST" and form.is_valid():
         try:
@@ -289,7 +292,7 @@ def _visible_record(request, record_type: RecordType, pk) -> Record:
     return require_visible(request.membership, services.get_record(record_type, pk), "records")
 
 
-def _links_shown(record: Record, fields) -> list[tuple]:
+def _links_shown(record: Record, fields, viewer) -> list[tuple]:
     """(field, linked records) for each relation field the member may see."""
     by_field: dict[int, list] = {}
     for link in record.links.select_related("contact", "company", "deal",
@@ -297,6 +300,14 @@ def _links_shown(record: Record, fields) -> list[tuple]:
         linked = link.linked
         if linked is not None and getattr(linked, "deleted_at", None) is None:
             by_field.setdefault(link.field_id, []).append(linked)
+    hidden = set()
+    targets = [link.target_id for link in record.links.all() if link.target_id]
+    if targets:
+        seen = visible(Record.objects.filter(pk__in=targets), viewer, "records")
+        hidden = set(targets) - set(seen.values_list("pk", flat=True))
+    by_field = {key: [linked for linked in items
+                      if not (isinstance(linked, Record) and linked.pk in hidden)]
+                for key, items in by_field.items()}
     return [(field, by_field.get(field.pk, [])) for field in fields if field.is_relation]
 
 
@@ -307,6 +318,13 @@ def _history(record: Record, viewer, fields) -> list:
     defined = {field.key: field for field in record.record_type.fields.all()}
     rows = []
     for row in field_history("record", record.pk, viewer=viewer):
+        if row.field == "conflict_check":
+            continue  # the timeline shows the check with its hits
+        if row.field == "shared_with":
+            rows.append(dataclasses.replace(row, label=_("Shared with"),
+                                            old=_member_names(row.old),
+                                            new=_member_names(row.new)))
+            continue
         key = row.field.removeprefix("custom_fields.")
         if not row.field.startswith("custom_fields.") or key not in defined:
             rows.append(row)
@@ -316,20 +334,32 @@ def _history(record: Record, viewer, fields) -> list:
         field = defined[key]
         row = dataclasses.replace(row, label=field.label)
         if field.is_relation:
-            row = dataclasses.replace(row, old=_linked_names(field, row.old),
-                                      new=_linked_names(field, row.new))
+            row = dataclasses.replace(row, old=_linked_names(field, row.old, viewer),
+                                      new=_linked_names(field, row.new, viewer))
         rows.append(row)
     return rows
 
 
-def _linked_names(field, ids_text: str) -> str:
+def _linked_names(field, ids_text: str, viewer) -> str:
     """The names of the records a history value lists by id ("3, 4"); "#id" for one that is
     gone."""
     ids = [int(part) for part in ids_text.split(", ") if part.isdigit()]
     if not ids:
         return ids_text
     model = services.RELATION_MODELS[field.field_type][0]
-    found = model.objects.in_bulk(ids)
+    rows = model.objects.all()
+    if model is Record:
+        rows = visible(rows, viewer, "records")
+    found = rows.in_bulk(ids)
+    return ", ".join(str(found[pk]) if pk in found else f"#{pk}" for pk in ids)
+
+
+def _member_names(ids_text: str) -> str:
+    """The names of the members a history value lists by id ("3, 4")."""
+    ids = [int(part) for part in ids_text.split(", ") if part.isdigit()]
+    if not ids:
+        return ids_text
+    found = get_user_model().objects.in_bulk(ids)
     return ", ".join(str(found[pk]) if pk in found else f"#{pk}" for pk in ids)
 
 
@@ -342,7 +372,9 @@ def record_detail(request, type_key: str, pk: int):
         "record_type": record_type, "record": record,
         "values": [(field, custom_cell(field, record.values.get(field.key)))
                    for field in fields if not field.is_relation],
-        "links": _links_shown(record, fields),
+        "links": _links_shown(record, fields, request.membership),
+        "shared_with": (record.shares.select_related("user").order_by("id")
+                        if record_type.is_confidential else []),
         "incoming": services.linking_records(request.membership, target=record),
         "can_change": can(request, "records.change"),
         "can_delete": can(request, "records.delete"),
@@ -354,10 +386,19 @@ def record_detail(request, type_key: str, pk: int):
 
 @permission_required("records.add")
 def record_create(request, type_key: str):
+    """The new-record form; for a type with party fields, "Check for conflicts" shows the
+    hits first, and the record is opened once the member confirms there is no conflict."""
     record_type = services.get_type(type_key)
     fields = services.fields_of(record_type, request.membership)
     form = RecordForm(request.POST or None, org=request.organization, fields=fields,
-                      initial={"owner": request.user.pk})
+                      initial={"owner": request.user.pk}, record_type=record_type,
+                      viewer=request.membership)
+    context = {"record_type": record_type, "record": None}
+    if request.method == "POST" and request.POST.get("action") == "check":
+        context["check"] = _conflict_check(request, record_type, form)
+        context["form"] = form
+        return render(request, "records/record_form.html", context,
+                      status=422 if form.errors else 200)
 
     def save(form):
         record = services.create_record(request.organization, request.user, record_type,
@@ -367,7 +408,19 @@ def record_create(request, type_key: str):
         return redirect(record)
 
     return save_form(request, form=form, template="records/record_form.html",
-                     context={"record_type": record_type, "record": None}, save=save)
+                     context=context, save=save)
+
+
+def _conflict_check(request, record_type: RecordType, form) -> dict | None:
+    """The conflict check of the form's values, or None with the problems on the form."""
+    if not form.is_valid():
+        return None
+    try:
+        return conflicts.run(record_type, request.membership,
+                             values=form.to_data()["values"])
+    except InvalidInput as exc:
+        apply_errors(form, exc, form.field_for_error)
+        return None
 
 
 @permission_required("records.change")
@@ -376,7 +429,9 @@ def record_edit(request, type_key: str, pk: int):
     record = _visible_record(request, record_type, pk)
     fields = services.fields_of(record_type, request.membership)
     form = RecordForm(request.POST or None, org=request.organization, fields=fields,
-                      instance=record, links=services.link_values(record, fields))
+                      instance=record, links=services.link_values(record, fields),
+                      record_type=record_type, viewer=request.membership,
+                      may_share=services.may_share(request.membership, record))
 
     def save(form):
         services.update_record(request.organization, request.user, record,
@@ -405,7 +460,9 @@ def record_delete(request, type_key: str, pk: int):
 def record_trash(request, type_key: str):
     """The type's records in the trash, newest deletion first, restorable until purged."""
     record_type = services.get_type(type_key)
-    deleted = Record.with_deleted.filter(record_type=record_type, deleted_at__isnull=False)
+    deleted = visible(Record.with_deleted.filter(record_type=record_type,
+                                                 deleted_at__isnull=False),
+                      request.membership, "records")
     error = ""
     try:
         records, next_cursor = paginate(deleted, TRASH_ORDER,
@@ -425,7 +482,8 @@ def record_trash(request, type_key: str):
 @permission_required("trash.restore")
 def record_restore(request, type_key: str, pk: int):
     record_type = services.get_type(type_key)
-    record = services.get_record(record_type, pk, with_deleted=True)
+    record = require_visible(request.membership,
+                             services.get_record(record_type, pk, with_deleted=True), "records")
     record = services.restore_record(request.organization, request.user, record)
     messages.success(request, _("“%(name)s” restored.") % {"name": record})
     return redirect(record)

@@ -17,7 +17,7 @@ from accord.records.models import Record, RecordField, RecordType, RelationType
 from . import Block, register
 
 SETTINGS = {"key", "singular", "plural", "description", "title_field", "position", "active",
-            "fields"}
+            "confidential", "party_fields", "fields"}
 FIELD_SETTINGS = {"key", "label", "type", "target", "many", "required", "choices", "currency",
                   "help_text", "hidden_from_roles", "active"}
 FIELD_TYPES = [*FieldType.values, *RelationType.values]
@@ -61,6 +61,14 @@ class RecordTypes(Block):
                 if spec.get("key") in keys:
                     problems.add(f"{where}.key", f"repeats the field {spec['key']!r}")
                 keys[spec.get("key")] = spec.get("type")
+        if not isinstance(item.get("confidential", False), bool):
+            problems.add(f"{path}.confidential", "must be true or false")
+        parties = item.get("party_fields", [])
+        if not isinstance(parties, list) or any(
+                not isinstance(key, str) or keys.get(key) not in records.PARTY_TYPES
+                for key in parties):
+            problems.add(f"{path}.party_fields", "must list keys of the type's text, contact "
+                                                 "or company fields")
         title = item.get("title_field")
         if title is not None and keys.get(title) not in records.TITLE_TYPES:
             problems.add(f"{path}.title_field", "must be the key of one of the type's text, "

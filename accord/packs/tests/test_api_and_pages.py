@@ -26,13 +26,15 @@ def test_the_api_lists_previews_applies_and_removes_a_pack(admin, api_client_for
                        content_type="application/json")
 
     assert [(item["name"], item["installed_version"]) for item in listed.json()["items"]] == [
-        ("ecommerce-retail", None), ("financial-advice", None), ("healthcare", None),
+        ("agencies", None), ("ecommerce-retail", None), ("financial-advice", None),
+        ("healthcare", None), ("law-firms", None),
         ("real-estate", None), ("subscriptions-saas", None)]
     assert {item["outcome"] for item in preview.json()["plan"]} == {"added"}
     assert applied.status_code == 200
     assert applied.json()["counts"] == {"added": 19, "kept": 0, "installed": 0, "removed": 0,
                                         "gone": 0}
-    assert again.json()["items"][0]["installed_version"] == "1.0"
+    assert {item["name"]: item["installed_version"]
+            for item in again.json()["items"]}["ecommerce-retail"] == "1.0"
     assert removed.json()["counts"]["removed"] == 19
 
 
