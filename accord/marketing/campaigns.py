@@ -34,6 +34,7 @@ from accord.customers.models import (
     ConsentPurpose,
     ConsentStatus,
     Contact,
+    consents_in_effect,
 )
 from accord.customers.validation import Collector, as_pk, clean_email
 from accord.errors import InvalidInput, NotFound, StaleVersion
@@ -586,10 +587,12 @@ def exclusion_reason(address: str, do_not_contact: bool, consent: str | None,
 
 
 def marketing_consent(contact_ids: list[int]) -> dict[int, str]:
-    """The latest e-mail marketing consent status per contact, for those with any."""
+    """The latest e-mail marketing consent status in effect per contact, for those with
+    any."""
     latest: dict[int, str] = {}
-    rows = (Consent.objects.filter(contact_id__in=contact_ids, channel=ConsentChannel.EMAIL,
-                                   purpose=ConsentPurpose.MARKETING)
+    rows = (consents_in_effect(Consent.objects.filter(
+                contact_id__in=contact_ids, channel=ConsentChannel.EMAIL,
+                purpose=ConsentPurpose.MARKETING))
             .order_by("recorded_at", "id").values_list("contact_id", "status"))
     for contact_id, status in rows:
         latest[contact_id] = status
