@@ -64,6 +64,7 @@ logger = logging.getLogger(__name__)
 NAME_LIMIT = 120
 SUBJECT_LIMIT = 250
 TEMPLATE_FIELDS = ["name", "subject", "html", "text", "text_by_hand"]
+PREVIEW_LINK = "#"  # in place of each signed link in previews and test sends
 CAMPAIGN_FIELDS = ["name", "template", "segment", "from_name", "from_email", "scheduled_at",
                    "in_recipient_time_zone", "subject_b", "test_percent", "test_hours",
                    "test_metric"]
@@ -222,11 +223,16 @@ def delete_template(org, actor, template: EmailTemplate, *,
 def preview(org, template: EmailTemplate, contact: Contact | None,
             viewer) -> tuple[str, str, str]:
     """(subject, HTML, text) of the template as `contact` would get it (empty values
-    without a contact), with only the custom fields the `viewer` may see; tracking links
-    point nowhere in a preview."""
+    without a contact), with only the custom fields the `viewer` may see.
+
+    The unsubscribe and preference-centre links point nowhere: the real ones
+    are signed for the contact, and whoever holds them can change the
+    contact's consent, which a preview or a test send must not hand out.
+    """
     values = emails.person_values(contact, org, viewer)
+    values["contact"]["preferences_url"] = PREVIEW_LINK
     html_body, urls = emails.track_links(template.html)
-    values["tracking"] = {"links": urls, "unsubscribe": "#", "open": ""}
+    values["tracking"] = {"links": urls, "unsubscribe": PREVIEW_LINK, "open": ""}
     html_body, text_body = emails.with_footer(html_body, template.text)
     return emails.render(template.subject, html_body, text_body, values)
 
