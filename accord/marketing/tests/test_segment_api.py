@@ -134,3 +134,15 @@ def test_a_segment_a_campaign_uses_cannot_be_deleted(org, admin, api_client_for,
     assert refused.json()["detail"] == "A campaign uses this segment; delete the campaign first."
     assert "A campaign uses this segment" in page.content.decode()
     assert api.get(f"/api/v1/segments/{segment['id']}").status_code == 200
+
+
+@pytest.mark.parametrize("match", ["all", "any"])
+def test_a_tree_without_conditions_counts_every_contact_as_its_summary_says(
+        marketer, leads, api_client_for, match):
+    response = api_client_for(marketer).post(
+        "/api/v1/segments/preview", {"conditions": {match: []}},
+        content_type="application/json")
+
+    assert response.status_code == 200
+    assert response.json() == {"count": 3, "summary": "Every contact"}
+
