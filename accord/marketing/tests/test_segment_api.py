@@ -146,3 +146,13 @@ def test_a_tree_without_conditions_counts_every_contact_as_its_summary_says(
     assert response.status_code == 200
     assert response.json() == {"count": 3, "summary": "Every contact"}
 
+
+def test_text_with_a_nul_character_is_refused_for_that_reason(marketer, api_client_for):
+    tree = {"all": [{"field": "first_name", "op": "equals", "value": "Ada\u0000"}]}
+
+    response = api_client_for(marketer).post(
+        "/api/v1/segments/preview", {"conditions": tree}, content_type="application/json")
+
+    assert response.status_code == 422
+    assert [(e["field"], e["message"]) for e in response.json()["errors"]] == [
+        ("all[0].value", "The text holds a NUL character; remove it.")]
