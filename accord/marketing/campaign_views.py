@@ -14,6 +14,7 @@ from accord.errors import InvalidInput, NotFound, StaleVersion
 from accord.identity.models import Area
 from accord.identity.permissions import permission_required
 from accord.identity.visibility import can_see, visible
+from accord.search import search
 from accord.web import can, list_page, pager, save_form
 
 from . import campaigns as services
@@ -31,6 +32,7 @@ from .models import (
 
 PAGE_SIZE = 50
 ORDERINGS = {"name": Lower("name"), "updated_at": "updated_at", "created_at": "created_at"}
+PREVIEW_CHOICES = 50  # contacts offered to preview for; the search finds the others
 # What the preview frame may do: show the e-mail and its images, nothing else.
 PREVIEW_POLICY = ("sandbox; default-src 'none'; img-src http: https: data:; "
                   "style-src 'unsafe-inline'; frame-ancestors 'self'")
@@ -121,16 +123,25 @@ def _preview_contact(request) -> Contact | None:
 def template_detail(request, pk: int):
     template = _get(services.get_template, pk)
     contact = _preview_contact(request)
+    query = request.GET.get("q", "").strip()
+    can_see_contacts = can(request, "contacts.view")
+    contacts = []
+    if can_see_contacts:
+        rows = visible(Contact.objects.filter(deleted_at__isnull=True).exclude(email=""),
+                       request.membership, Area.CONTACTS)
+        contacts = list(search(rows, query).order_by("last_name", "first_name", "id")
+                        [:PREVIEW_CHOICES])
+        if contact is not None and contact not in contacts:
+            contacts.insert(0, contact)
+    context = {"template": template, "contact": contact, "contacts": contacts,
+               "query": query, "can_see_contacts": can_see_contacts}
+    if request.htmx:
+        return render(request, "marketing/template_detail.html#preview-contact", context)
     subject, _html, text = services.preview(request.organization, template, contact,
                                             request.membership)
-    contacts = []
-    if can(request, "contacts.view"):
-        contacts = visible(Contact.objects.filter(deleted_at__isnull=True).exclude(email=""),
-                           request.membership, Area.CONTACTS).order_by(
-            "last_name", "first_name", "id")[:50]
     return render(request, "marketing/template_detail.html", {
-        "template": template, "contact": contact, "contacts": contacts,
-        "subject": subject, "text": text, "can_manage": can(request, "campaigns.manage"),
+        **context, "subject": subject, "text": text,
+        "can_manage": can(request, "campaigns.manage"),
     })
 
 
