@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from accord.customers.models import Contact
 from accord.customers.validation import as_pk
-from accord.errors import InvalidInput, NotFound, StaleVersion
+from accord.errors import Conflict, InvalidInput, NotFound, StaleVersion
 from accord.identity.models import Area
 from accord.identity.permissions import permission_required
 from accord.identity.visibility import can_see, visible
@@ -177,8 +177,8 @@ def template_delete(request, pk: int):
     try:
         services.delete_template(request.organization, request.user, template,
                                  expected_version=_version(request))
-    except (StaleVersion, InvalidInput) as exc:
-        messages.error(request, _message(exc))
+    except (StaleVersion, Conflict) as exc:
+        messages.error(request, exc.detail)
         return redirect(template.get_absolute_url())
     messages.success(request, _("Template deleted."))
     return redirect("marketing:template_list")
@@ -259,6 +259,7 @@ def campaign_detail(request, pk: int):
         "excluded": [(reasons[key], count) for key, count in figures["excluded"].items()],
         "problems": problems, "can_manage": can(request, "campaigns.manage"),
         "can_see_contacts": can(request, "contacts.view"),
+        "can_delete": services.can_delete_campaign(campaign),
     })
 
 
@@ -288,6 +289,21 @@ def campaign_cancel(request, pk: int):
     else:
         messages.success(request, _("The campaign was stopped."))
     return redirect(campaign.get_absolute_url())
+
+
+@permission_required("campaigns.manage")
+def campaign_delete(request, pk: int):
+    campaign = _get(services.get_campaign, pk)
+    if request.method != "POST":
+        return render(request, "marketing/campaign_delete.html", {"campaign": campaign})
+    try:
+        services.delete_campaign(request.organization, request.user, campaign,
+                                 expected_version=_version(request))
+    except (StaleVersion, Conflict) as exc:
+        messages.error(request, exc.detail)
+        return redirect(campaign.get_absolute_url())
+    messages.success(request, _("Campaign deleted."))
+    return redirect("marketing:campaign_list")
 
 
 # Suppression list

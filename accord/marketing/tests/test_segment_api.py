@@ -131,7 +131,9 @@ def test_a_segment_a_campaign_uses_cannot_be_deleted(org, admin, api_client_for,
                                   {"version": segment["version"]}, follow=True)
 
     assert refused.status_code == 409
-    assert refused.json()["detail"] == "A campaign uses this segment; delete the campaign first."
+    assert refused.json()["detail"] == (
+        "A campaign uses this segment; delete the campaign first. A campaign that has sent "
+        "e-mail cannot be deleted: its report needs the segment.")
     assert "A campaign uses this segment" in page.content.decode()
     assert api.get(f"/api/v1/segments/{segment['id']}").status_code == 200
 
