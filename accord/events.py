@@ -80,6 +80,7 @@ EVENT_TYPES = {
     "campaign.started": "A campaign's recipients were chosen and sending began",
     "campaign.sent": "A campaign finished sending",
     "campaign.cancelled": "A campaign was stopped before it finished",
+    "campaign.deleted": "A campaign that had sent nothing was deleted",
     "record.created": "A record of a custom record type was created",
     "record.updated": "A record of a custom record type was changed",
     "record.deleted": "A record of a custom record type was moved to the trash",

@@ -6,7 +6,6 @@ does (`phones.0.number`, `custom_fields.<key>`, `company_id`), and
 `field_for_error` says which form field shows each one.
 """
 
-import datetime as dt
 import re
 
 from django import forms
@@ -32,6 +31,7 @@ from .models import (
     LifecycleStage,
     PhoneKind,
 )
+from .validation import consent_time_problem
 
 User = get_user_model()
 
@@ -404,8 +404,9 @@ class ConsentForm(forms.Form):
 
     def clean_recorded_at(self):
         moment = self.cleaned_data.get("recorded_at")
-        if moment is not None and moment > timezone.now() + dt.timedelta(minutes=5):
-            raise forms.ValidationError(_("Consent cannot be recorded in the future."))
+        problem = moment and consent_time_problem(moment, timezone.now())
+        if problem:
+            raise forms.ValidationError(problem)
         return moment
 
 

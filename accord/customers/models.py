@@ -1,10 +1,13 @@
 """Companies, contacts and what hangs off them: e-mails, phones, links, tags, consent."""
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F
 from django.db.models.functions import Lower
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
@@ -367,7 +370,8 @@ class ConsentMethod(models.TextChoices):
 
 
 class Consent(TenantModel):
-    """A consent event; a contact's current consent per channel and purpose is the latest."""
+    """A consent event; a contact's current consent per channel and purpose is the latest
+    one in effect (see `consents_in_effect`)."""
 
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="consents")
     channel = models.CharField(_("channel"), max_length=8, choices=ConsentChannel.choices)
@@ -386,6 +390,16 @@ class Consent(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.channel}/{self.purpose}: {self.status}"
+
+
+def consents_in_effect(consents, now: dt.datetime | None = None):
+    """Narrow a Consent queryset to the rows already in effect at `now`.
+
+    Consent can no longer be recorded with a time ahead of the clock, but rows
+    stored before that rule may carry one; such a row has not happened yet, so
+    it must not outrank a withdrawal recorded since.
+    """
+    return consents.filter(recorded_at__lte=now or timezone.now())
 
 
 class Entity(models.TextChoices):

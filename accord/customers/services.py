@@ -40,9 +40,10 @@ from .models import (
     LifecycleChange,
     SavedView,
     Tag,
+    consents_in_effect,
 )
 from .phones import national_digits
-from .validation import clean_company, clean_contact
+from .validation import clean_company, clean_contact, consent_time_problem
 
 logger = logging.getLogger(__name__)
 
@@ -362,10 +363,19 @@ def restore_contact(org, actor, contact: Contact) -> Contact:
 def record_consent(org, actor, contact: Contact, *, channel: str, purpose: str, status: str,
                    method: str, recorded_at: dt.datetime | None = None,
                    evidence: str = "") -> Consent:
-    """Append a consent event; the newest per channel and purpose is the current state."""
+    """Append a consent event; the newest per channel and purpose is the current state.
+
+    Raises InvalidInput for a time ahead of the clock or before 1990.
+    """
+    now = timezone.now()
+    problem = consent_time_problem(recorded_at or now, now)
+    if problem:
+        raise InvalidInput({"recorded_at": problem})
+    # A time a few minutes ahead is a fast clock and is stored as now, so no
+    # row waits in the future to outrank a withdrawal recorded meanwhile.
     consent = Consent(
         organization=org, contact=contact, channel=channel, purpose=purpose, status=status,
-        method=method, recorded_at=recorded_at or timezone.now(), evidence=evidence,
+        method=method, recorded_at=min(recorded_at or now, now), evidence=evidence,
         recorded_by=actor if getattr(actor, "pk", None) else None,
     )
     try:
@@ -383,9 +393,9 @@ def record_consent(org, actor, contact: Contact, *, channel: str, purpose: str, 
 
 
 def current_consents(contact: Contact) -> list[Consent]:
-    """The latest consent event per channel and purpose."""
+    """The latest consent event in effect per channel and purpose."""
     latest: dict[tuple[str, str], Consent] = {}
-    for consent in contact.consents.order_by("-recorded_at", "-id"):
+    for consent in consents_in_effect(contact.consents.all()).order_by("-recorded_at", "-id"):
         latest.setdefault((consent.channel, consent.purpose), consent)
     return sorted(latest.values(), key=lambda c: (c.channel, c.purpose))
 

@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
 from django.utils import timezone
 from django.utils.dateparse import parse_date
+from django.utils.translation import gettext
 
 from accord.errors import InvalidInput
 from accord.money import is_currency
@@ -33,6 +34,10 @@ from .models import (
 from .phones import parse_phone
 
 User = get_user_model()
+
+CONSENT_CLOCK_SKEW = dt.timedelta(minutes=5)  # a sender's clock may run a little fast
+# The floor behaviour events use too: nothing Accord records predates 1990.
+CONSENT_EARLIEST = dt.datetime(1990, 1, 1, tzinfo=dt.UTC)
 
 _email_validator = EmailValidator()
 # Every region with a telephone numbering plan, which is every country a
@@ -507,3 +512,12 @@ def _clean_money(value, field: str, errors: Collector) -> decimal.Decimal | None
         errors.add(field, "Enter an amount with at most two decimal places.")
         return None
     return amount
+
+
+def consent_time_problem(moment: dt.datetime, now: dt.datetime) -> str:
+    """Why `moment` (aware) cannot be when a consent was given; empty when it can."""
+    if moment > now + CONSENT_CLOCK_SKEW:
+        return gettext("Consent cannot be recorded in the future.")
+    if moment < CONSENT_EARLIEST:
+        return gettext("Consent cannot be recorded before 1990; check the date.")
+    return ""

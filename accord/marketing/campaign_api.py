@@ -167,6 +167,15 @@ def cancel_campaign(request: HttpRequest, campaign_id: int, version: int | None 
                                     services.get_campaign(campaign_id), expected_version=version)
 
 
+@campaigns.delete("/{campaign_id}", response={204: None},
+                  summary="Delete a campaign that has sent nothing")
+def delete_campaign(request: HttpRequest, campaign_id: int, version: int | None = None):
+    allow(request, "campaigns.manage")
+    services.delete_campaign(request.organization, request.user,
+                             services.get_campaign(campaign_id), expected_version=version)
+    return Status(204, None)
+
+
 @campaigns.get("/{campaign_id}/report", response=CampaignReport,
                summary="Who was sent to, left out, opened, clicked and unsubscribed")
 def campaign_report(request: HttpRequest, campaign_id: int):

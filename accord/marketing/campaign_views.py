@@ -10,10 +10,11 @@ from django.views.decorators.http import require_POST
 
 from accord.customers.models import Contact
 from accord.customers.validation import as_pk
-from accord.errors import InvalidInput, NotFound, StaleVersion
+from accord.errors import Conflict, InvalidInput, NotFound, StaleVersion
 from accord.identity.models import Area
 from accord.identity.permissions import permission_required
 from accord.identity.visibility import can_see, visible
+from accord.search import search
 from accord.web import can, list_page, pager, save_form
 
 from . import campaigns as services
@@ -31,6 +32,7 @@ from .models import (
 
 PAGE_SIZE = 50
 ORDERINGS = {"name": Lower("name"), "updated_at": "updated_at", "created_at": "created_at"}
+PREVIEW_CHOICES = 50  # contacts offered to preview for; the search finds the others
 # What the preview frame may do: show the e-mail and its images, nothing else.
 PREVIEW_POLICY = ("sandbox; default-src 'none'; img-src http: https: data:; "
                   "style-src 'unsafe-inline'; frame-ancestors 'self'")
@@ -121,16 +123,25 @@ def _preview_contact(request) -> Contact | None:
 def template_detail(request, pk: int):
     template = _get(services.get_template, pk)
     contact = _preview_contact(request)
+    query = request.GET.get("q", "").strip()
+    can_see_contacts = can(request, "contacts.view")
+    contacts = []
+    if can_see_contacts:
+        rows = visible(Contact.objects.filter(deleted_at__isnull=True).exclude(email=""),
+                       request.membership, Area.CONTACTS)
+        contacts = list(search(rows, query).order_by("last_name", "first_name", "id")
+                        [:PREVIEW_CHOICES])
+        if contact is not None and contact not in contacts:
+            contacts.insert(0, contact)
+    context = {"template": template, "contact": contact, "contacts": contacts,
+               "query": query, "can_see_contacts": can_see_contacts}
+    if request.htmx:
+        return render(request, "marketing/template_detail.html#preview-contact", context)
     subject, _html, text = services.preview(request.organization, template, contact,
                                             request.membership)
-    contacts = []
-    if can(request, "contacts.view"):
-        contacts = visible(Contact.objects.filter(deleted_at__isnull=True).exclude(email=""),
-                           request.membership, Area.CONTACTS).order_by(
-            "last_name", "first_name", "id")[:50]
     return render(request, "marketing/template_detail.html", {
-        "template": template, "contact": contact, "contacts": contacts,
-        "subject": subject, "text": text, "can_manage": can(request, "campaigns.manage"),
+        **context, "subject": subject, "text": text,
+        "can_manage": can(request, "campaigns.manage"),
     })
 
 
@@ -166,8 +177,8 @@ def template_delete(request, pk: int):
     try:
         services.delete_template(request.organization, request.user, template,
                                  expected_version=_version(request))
-    except (StaleVersion, InvalidInput) as exc:
-        messages.error(request, _message(exc))
+    except (StaleVersion, Conflict) as exc:
+        messages.error(request, exc.detail)
         return redirect(template.get_absolute_url())
     messages.success(request, _("Template deleted."))
     return redirect("marketing:template_list")
@@ -248,6 +259,7 @@ def campaign_detail(request, pk: int):
         "excluded": [(reasons[key], count) for key, count in figures["excluded"].items()],
         "problems": problems, "can_manage": can(request, "campaigns.manage"),
         "can_see_contacts": can(request, "contacts.view"),
+        "can_delete": services.can_delete_campaign(campaign),
     })
 
 
@@ -277,6 +289,21 @@ def campaign_cancel(request, pk: int):
     else:
         messages.success(request, _("The campaign was stopped."))
     return redirect(campaign.get_absolute_url())
+
+
+@permission_required("campaigns.manage")
+def campaign_delete(request, pk: int):
+    campaign = _get(services.get_campaign, pk)
+    if request.method != "POST":
+        return render(request, "marketing/campaign_delete.html", {"campaign": campaign})
+    try:
+        services.delete_campaign(request.organization, request.user, campaign,
+                                 expected_version=_version(request))
+    except (StaleVersion, Conflict) as exc:
+        messages.error(request, exc.detail)
+        return redirect(campaign.get_absolute_url())
+    messages.success(request, _("Campaign deleted."))
+    return redirect("marketing:campaign_list")
 
 
 # Suppression list

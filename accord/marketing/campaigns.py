@@ -23,6 +23,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django_scopes import scope, scopes_disabled
 
 from accord import events, merge_fields
@@ -34,9 +36,10 @@ from accord.customers.models import (
     ConsentPurpose,
     ConsentStatus,
     Contact,
+    consents_in_effect,
 )
 from accord.customers.validation import Collector, as_pk, clean_email
-from accord.errors import InvalidInput, NotFound, StaleVersion
+from accord.errors import Conflict, InvalidInput, NotFound, StaleVersion
 from accord.timezones import zone_named
 
 from . import emails, subject_test
@@ -63,6 +66,11 @@ logger = logging.getLogger(__name__)
 NAME_LIMIT = 120
 SUBJECT_LIMIT = 250
 TEMPLATE_FIELDS = ["name", "subject", "html", "text", "text_by_hand"]
+DELETABLE = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED, CampaignStatus.CANCELLED)
+# Recipient rows of a campaign that never reached the mail server.
+NEVER_HANDED_OVER = (RecipientStatus.EXCLUDED, RecipientStatus.PENDING, RecipientStatus.HELD,
+                     RecipientStatus.CANCELLED)
+PREVIEW_LINK = "#"  # in place of each signed link in previews and test sends
 CAMPAIGN_FIELDS = ["name", "template", "segment", "from_name", "from_email", "scheduled_at",
                    "in_recipient_time_zone", "subject_b", "test_percent", "test_hours",
                    "test_metric"]
@@ -204,14 +212,21 @@ def update_template(org, actor, template: EmailTemplate, *, data: dict,
 @transaction.atomic
 def delete_template(org, actor, template: EmailTemplate, *,
                     expected_version: int | None = None) -> None:
-    """Delete a template; InvalidInput while a campaign uses it."""
+    """Delete a template; Conflict while a campaign or a sequence uses it."""
     template = EmailTemplate.objects.select_for_update().get(pk=template.pk)
     _check_version(template, expected_version)
-    if Campaign.objects.filter(template=template).exists():
-        raise InvalidInput({"template": "Campaigns use this template; it cannot be deleted."})
+    used_by = Campaign.objects.filter(template=template).count()
+    if used_by:
+        raise Conflict(ngettext(
+            "A campaign uses this template; delete the campaign first. A campaign that has "
+            "sent e-mail cannot be deleted: its report needs the template.",
+            "%(count)d campaigns use this template; delete them first. A campaign that has "
+            "sent e-mail cannot be deleted: its report needs the template.", used_by)
+            % {"count": used_by})
     if any(step.get("template") == template.pk for steps in
            Sequence.objects.values_list("steps", flat=True) for step in steps):
-        raise InvalidInput({"template": "Sequences use this template; it cannot be deleted."})
+        raise Conflict(_("A sequence uses this template; take it out of the sequence's "
+                         "steps first."))
 
     audit.record(org, actor, Action.DELETE, template,
                  changes=audit.diff(audit.snapshot(template, TEMPLATE_FIELDS), {}))
@@ -221,11 +236,16 @@ def delete_template(org, actor, template: EmailTemplate, *,
 def preview(org, template: EmailTemplate, contact: Contact | None,
             viewer) -> tuple[str, str, str]:
     """(subject, HTML, text) of the template as `contact` would get it (empty values
-    without a contact), with only the custom fields the `viewer` may see; tracking links
-    point nowhere in a preview."""
+    without a contact), with only the custom fields the `viewer` may see.
+
+    The unsubscribe and preference-centre links point nowhere: the real ones
+    are signed for the contact, and whoever holds them can change the
+    contact's consent, which a preview or a test send must not hand out.
+    """
     values = emails.person_values(contact, org, viewer)
+    values["contact"]["preferences_url"] = PREVIEW_LINK
     html_body, urls = emails.track_links(template.html)
-    values["tracking"] = {"links": urls, "unsubscribe": "#", "open": ""}
+    values["tracking"] = {"links": urls, "unsubscribe": PREVIEW_LINK, "open": ""}
     html_body, text_body = emails.with_footer(html_body, template.text)
     return emails.render(template.subject, html_body, text_body, values)
 
@@ -425,6 +445,31 @@ def cancel_campaign(org, actor, campaign: Campaign, *,
     return campaign
 
 
+def can_delete_campaign(campaign: Campaign) -> bool:
+    """Whether the campaign has sent nothing and so may be deleted."""
+    return campaign.status in DELETABLE and not CampaignRecipient.objects.filter(
+        campaign=campaign).exclude(status__in=NEVER_HANDED_OVER).exists()
+
+
+@transaction.atomic
+def delete_campaign(org, actor, campaign: Campaign, *,
+                    expected_version: int | None = None) -> None:
+    """Delete a campaign that has sent nothing: a draft, a scheduled one or one cancelled
+    before its first e-mail went. Conflict for any other, whose report must stay."""
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    _check_version(campaign, expected_version)
+    if campaign.status == CampaignStatus.SENDING:
+        raise Conflict(_("This campaign is sending; cancel it before deleting it."))
+    if not can_delete_campaign(campaign):
+        raise Conflict(_("This campaign has sent e-mail, and its report is kept; it cannot "
+                         "be deleted."))
+
+    audit.record(org, actor, Action.DELETE, campaign, changes=audit.diff(
+        audit.snapshot(campaign, ["name", "status"]), {}))
+    events.emit(org, actor, "campaign.deleted", campaign, data=_event_data(campaign))
+    campaign.delete()
+
+
 def local_send_time(org, campaign: Campaign) -> dt.datetime | None:
     """The clock time (naive) each recipient gets the campaign at, or None when it is sent
     at one moment for everyone."""
@@ -586,10 +631,12 @@ def exclusion_reason(address: str, do_not_contact: bool, consent: str | None,
 
 
 def marketing_consent(contact_ids: list[int]) -> dict[int, str]:
-    """The latest e-mail marketing consent status per contact, for those with any."""
+    """The latest e-mail marketing consent status in effect per contact, for those with
+    any."""
     latest: dict[int, str] = {}
-    rows = (Consent.objects.filter(contact_id__in=contact_ids, channel=ConsentChannel.EMAIL,
-                                   purpose=ConsentPurpose.MARKETING)
+    rows = (consents_in_effect(Consent.objects.filter(
+                contact_id__in=contact_ids, channel=ConsentChannel.EMAIL,
+                purpose=ConsentPurpose.MARKETING))
             .order_by("recorded_at", "id").values_list("contact_id", "status"))
     for contact_id, status in rows:
         latest[contact_id] = status

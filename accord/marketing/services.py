@@ -229,8 +229,10 @@ def delete_segment(org, actor, segment: Segment, *,
     used_by = Campaign.objects.filter(segment=segment).count()
     if used_by:
         raise Conflict(ngettext(
-            "A campaign uses this segment; delete the campaign first.",
-            "%(count)d campaigns use this segment; delete them first.", used_by)
+            "A campaign uses this segment; delete the campaign first. A campaign that has "
+            "sent e-mail cannot be deleted: its report needs the segment.",
+            "%(count)d campaigns use this segment; delete them first. A campaign that has "
+            "sent e-mail cannot be deleted: its report needs the segment.", used_by)
             % {"count": used_by})
 
     audit.record(org, actor, Action.DELETE, segment,

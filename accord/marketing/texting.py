@@ -40,6 +40,7 @@ from accord.customers.models import (
     ConsentStatus,
     ContactPhone,
     PhoneKind,
+    consents_in_effect,
 )
 from accord.errors import DomainError, InvalidInput
 from accord.integrations import outbound
@@ -129,8 +130,9 @@ def why_not(contact, *, marketing: bool) -> str:
     if not number_of(contact):
         return _("The contact has no phone number in international form.")
     if marketing:
-        latest = (Consent.objects.filter(contact=contact, channel=ConsentChannel.SMS,
-                                         purpose=ConsentPurpose.MARKETING)
+        latest = (consents_in_effect(Consent.objects.filter(
+                      contact=contact, channel=ConsentChannel.SMS,
+                      purpose=ConsentPurpose.MARKETING))
                   .order_by("-recorded_at", "-id").values_list("status", flat=True).first())
         if latest != ConsentStatus.GRANTED:
             return _("The contact has not agreed to marketing by SMS.")

@@ -45,6 +45,7 @@ urlpatterns = [
     path("campaigns/<int:pk>/edit/", campaign_views.campaign_edit, name="campaign_edit"),
     path("campaigns/<int:pk>/start/", campaign_views.campaign_start, name="campaign_start"),
     path("campaigns/<int:pk>/cancel/", campaign_views.campaign_cancel, name="campaign_cancel"),
+    path("campaigns/<int:pk>/delete/", campaign_views.campaign_delete, name="campaign_delete"),
     path("campaigns/suppressed/", campaign_views.suppression_list, name="suppression_list"),
     path("campaigns/suppressed/<int:pk>/remove/", campaign_views.suppression_remove,
          name="suppression_remove"),

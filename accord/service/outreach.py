@@ -21,7 +21,13 @@ from accord import merge_fields
 from accord.activities import services as timeline
 from accord.audit import services as audit
 from accord.audit.models import Action
-from accord.customers.models import Consent, ConsentChannel, ConsentStatus, Contact
+from accord.customers.models import (
+    Consent,
+    ConsentChannel,
+    ConsentStatus,
+    Contact,
+    consents_in_effect,
+)
 from accord.customers.validation import Collector
 from accord.errors import InvalidInput
 from accord.identity.models import Membership
@@ -88,7 +94,8 @@ def _refused_email(contact_ids: list[int]) -> set[int]:
     """Contacts whose latest word on any kind of e-mail is no."""
     latest: dict[tuple[int, str], str] = {}
     for contact_id, purpose, status in (
-            Consent.objects.filter(contact_id__in=contact_ids, channel=ConsentChannel.EMAIL)
+            consents_in_effect(Consent.objects.filter(contact_id__in=contact_ids,
+                                                      channel=ConsentChannel.EMAIL))
             .order_by("recorded_at", "id").values_list("contact_id", "purpose", "status")):
         latest[(contact_id, purpose)] = status
     return {contact_id for (contact_id, _), status in latest.items()

@@ -134,7 +134,8 @@ class Conditions:
     def validate(self, tree) -> dict:
         """The tree in its stored form, or InvalidInput with one error per bad place.
 
-        An empty root group is allowed and matches every contact.
+        An empty root group, `{"all": []}` or `{"any": []}`, is allowed and matches
+        every contact.
         """
         errors = _Errors()
         counter = [0]
@@ -238,8 +239,8 @@ class Conditions:
             combined = Q()
             for part in parts:
                 combined = combined & part if match == "all" else combined | part
-            if match == "any" and not parts:
-                return Q(pk__in=[])
+            # Only the root group can be empty (validation refuses empty inner
+            # ones), and an empty root, "all" or "any", matches every contact.
             return combined
         return self.subject_of(node).compile(node, ctx)
 

@@ -19,6 +19,7 @@ from accord.customers.models import (
     ConsentStatus,
     ContactTag,
     Tag,
+    consents_in_effect,
 )
 from accord.sales.models import DealContact, DealStatus
 from accord.service.models.ticket import UNRESOLVED, Ticket
@@ -49,7 +50,7 @@ class TagKind(ConditionKind):
 
 
 class ConsentKind(ConditionKind):
-    """The current consent for a channel and purpose: the latest Consent row's status."""
+    """The current consent for a channel and purpose: the latest Consent row in effect."""
 
     name = "consent"
     label = _("Consent")
@@ -66,10 +67,10 @@ class ConsentKind(ConditionKind):
     )
 
     def compile(self, node, ctx):
-        latest = Consent.objects.filter(
+        latest = consents_in_effect(Consent.objects.filter(
             organization_id=ctx.org.pk, contact=OuterRef("pk"), channel=node["channel"],
             purpose=node["purpose"],
-        ).order_by("-recorded_at", "-id").values("status")[:1]
+        ), ctx.now).order_by("-recorded_at", "-id").values("status")[:1]
         # No consent recorded reads as not granted.
         status = Coalesce(Subquery(latest), Value(""))
         granted = Q(status.get_lookup("exact")(status, ConsentStatus.GRANTED))

@@ -127,7 +127,9 @@ def clean_scalar(value_type: ValueType, value, choices=None):
     if value_type == ValueType.TEXT:
         if not isinstance(value, str) or not value.strip():
             raise BadValue(_("Enter some text."))
-        if len(value) > MAX_TEXT or "\x00" in value:
+        if "\x00" in value:
+            raise BadValue(_("The text holds a NUL character; remove it."))
+        if len(value) > MAX_TEXT:
             raise BadValue(_("Keep the text under %(limit)s characters.") % {"limit": MAX_TEXT})
         return value.strip()
     if value_type in (ValueType.NUMBER, ValueType.MONEY):

@@ -71,7 +71,7 @@ def test_template_and_campaign_are_created_changed_started_and_reported(
     assert again.status_code == 422
     assert report.json()["statuses"]["pending"] == 3
     assert [item["name"] for item in listed.json()["items"]] == ["Hello everyone"]
-    assert in_use.status_code == 422
+    assert in_use.status_code == 409
 
 
 def test_another_organisations_campaign_answers_404(org, other_org, admin, segment, in_org,
@@ -141,3 +141,93 @@ def test_a_refused_address_bounces_and_a_busy_one_is_tried_again_later(
     assert len(queued) == 1
     assert queued[0][1]["countdown"] > 50
     assert suppressed == [("bad@example.com", "bounced")]
+
+
+def _draft(api, segment_id: int) -> tuple[dict, dict]:
+    template = api.post("/api/v1/templates", {"name": "News", "subject": "Hi",
+                                              "html": "<p>Hi</p>"},
+                        content_type="application/json").json()
+    campaign = api.post("/api/v1/campaigns", {
+        "name": "Spring", "template_id": template["id"], "segment_id": segment_id,
+        "from_email": "news@northwind.example"}, content_type="application/json").json()
+    return template, campaign
+
+
+def test_a_campaign_that_sent_nothing_is_deleted_and_frees_its_template_and_segment(
+        org, marketer, segment, api_client_for, in_org):
+    api = api_client_for(marketer)
+    template, campaign = _draft(api, segment.pk)
+
+    template_in_use = api.delete(f"/api/v1/templates/{template['id']}")
+    segment_in_use = api.delete(f"/api/v1/segments/{segment.pk}")
+    stale = api.delete(f"/api/v1/campaigns/{campaign['id']}?version=7")
+    deleted = api.delete(f"/api/v1/campaigns/{campaign['id']}?version=1")
+    gone = api.get(f"/api/v1/campaigns/{campaign['id']}")
+    template_deleted = api.delete(f"/api/v1/templates/{template['id']}")
+    segment_deleted = api.delete(f"/api/v1/segments/{segment.pk}")
+
+    assert (template_in_use.status_code, segment_in_use.status_code) == (409, 409)
+    assert template_in_use.json()["detail"] == (
+        "A campaign uses this template; delete the campaign first. A campaign that has sent "
+        "e-mail cannot be deleted: its report needs the template.")
+    assert segment_in_use.json()["detail"] == (
+        "A campaign uses this segment; delete the campaign first. A campaign that has sent "
+        "e-mail cannot be deleted: its report needs the segment.")
+    assert stale.status_code == 409
+    assert deleted.status_code == 204
+    assert gone.status_code == 404
+    assert (template_deleted.status_code, segment_deleted.status_code) == (204, 204)
+
+
+def test_a_sending_campaign_is_cancelled_before_it_is_deleted(marketer, segment,
+                                                              api_client_for):
+    api = api_client_for(marketer)
+    _template, campaign = _draft(api, segment.pk)
+    api.post(f"/api/v1/campaigns/{campaign['id']}/start")
+
+    sending_refused = api.delete(f"/api/v1/campaigns/{campaign['id']}")
+    api.post(f"/api/v1/campaigns/{campaign['id']}/cancel")
+    deleted = api.delete(f"/api/v1/campaigns/{campaign['id']}")
+
+    assert sending_refused.status_code == 409
+    assert sending_refused.json()["detail"] == \
+        "This campaign is sending; cancel it before deleting it."
+    assert deleted.status_code == 204
+
+
+def test_a_campaign_that_sent_email_keeps_its_report_and_cannot_be_deleted(
+        org, marketer, segment, api_client_for, client_for, in_org, smtp_inbox):
+    api = api_client_for(marketer)
+    _template, campaign = _draft(api, segment.pk)
+    api.post(f"/api/v1/campaigns/{campaign['id']}/start")
+    with in_org(org):
+        sending.send_campaign(org, campaigns.get_campaign(campaign["id"]))
+
+    refused = api.delete(f"/api/v1/campaigns/{campaign['id']}")
+    page = client_for(marketer).get(f"/campaigns/{campaign['id']}/")
+    by_page = client_for(marketer).post(f"/campaigns/{campaign['id']}/delete/", follow=True)
+
+    assert refused.status_code == 409
+    assert refused.json()["detail"] == (
+        "This campaign has sent e-mail, and its report is kept; it cannot be deleted.")
+    assert f'href="/campaigns/{campaign["id"]}/delete/"' not in page.content.decode()
+    assert "its report is kept; it cannot be deleted." in by_page.content.decode()
+    assert api.get(f"/api/v1/campaigns/{campaign['id']}/report").status_code == 200
+
+
+def test_a_draft_campaign_is_deleted_from_its_page(org, marketer, segment, api_client_for,
+                                                   client_for):
+    _template, campaign = _draft(api_client_for(marketer), segment.pk)
+    client = client_for(marketer)
+
+    page = client.get(f"/campaigns/{campaign['id']}/")
+    confirm = client.get(f"/campaigns/{campaign['id']}/delete/")
+    deleted = client.post(f"/campaigns/{campaign['id']}/delete/", {"version": 1})
+    gone = client.get(f"/campaigns/{campaign['id']}/")
+
+    assert f'href="/campaigns/{campaign["id"]}/delete/"' in page.content.decode()
+    assert "Only a campaign that has sent no e-mail can be deleted." in \
+        confirm.content.decode()
+    assert deleted.status_code == 302
+    assert deleted["Location"] == "/campaigns/"
+    assert gone.status_code == 404

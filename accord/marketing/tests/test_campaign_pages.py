@@ -57,4 +57,4 @@ def test_marketer_writes_a_template_plans_a_campaign_and_reads_its_report(
     assert b"Contacts in the segment" in report_page.content
     assert [c.name for c in listed.context["campaigns"]] == ["Hello all"]
     assert delete_page.status_code == 200
-    assert b"Campaigns use this template; it cannot be deleted." in refused.content
+    assert b"A campaign uses this template; delete the campaign first." in refused.content

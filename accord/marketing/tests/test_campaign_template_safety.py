@@ -1,6 +1,8 @@
 """What a template may show and to whom: previews only of contacts the member may see,
 merge values that cannot become links or markup, and the filters the sandbox refuses."""
 
+import re
+
 import pytest
 
 from accord import merge_fields
@@ -8,7 +10,7 @@ from accord.customers import services as customer_services
 from accord.errors import InvalidInput
 from accord.identity.models import Role
 from accord.identity.visibility import update_visibility
-from accord.marketing import campaigns, sending
+from accord.marketing import campaign_views, campaigns, sending
 from accord.marketing.models import Campaign, EmailTemplate, Segment
 
 
@@ -119,3 +121,35 @@ def test_a_template_using_safe_is_not_saved_and_says_why(org, marketer, client_f
     assert "The filter |safe cannot be used here" in page.context["form"].errors["html"][0]
     with in_org(org):
         assert not EmailTemplate.objects.exists()
+
+
+def test_preview_search_offers_matching_contacts_the_member_may_see(
+        org, admin, member, client_for, in_org, monkeypatch):
+    monkeypatch.setattr(campaign_views, "PREVIEW_CHOICES", 2)
+    for name in ("Abe", "Ada", "Amy"):
+        _contact(org, admin, in_org, name, f"{name.lower()}@example.com", owner=member)
+    zoe = _contact(org, admin, in_org, "Zoe", "zoe@example.com", owner=member)
+    _contact(org, admin, in_org, "Zoey", "zoey@example.com", owner=admin)
+    template = _template(org, admin, in_org, "<p>Hi {{ contact.first_name }}</p>")
+    update_visibility(org, admin.user, roles={Role.SALES: {"contacts": "own"}})
+    client = client_for(member)
+
+    first = client.get(f"/templates/{template.pk}/")
+    found = client.get(f"/templates/{template.pk}/", {"q": "zo"})
+    typed = client.get(f"/templates/{template.pk}/", {"q": "zo", "contact": ""},
+                       HTTP_HX_REQUEST="true")
+    chosen = client.get(f"/templates/{template.pk}/", {"q": "ab", "contact": zoe.pk},
+                        HTTP_HX_REQUEST="true")
+    nobody = client.get(f"/templates/{template.pk}/", {"q": "nobody"}, HTTP_HX_REQUEST="true")
+
+    assert [c.first_name for c in first.context["contacts"]] == ["Abe", "Ada"]
+    assert 'name="q"' in first.content.decode()
+    assert [c.first_name for c in found.context["contacts"]] == ["Zoe"]
+    fragment = typed.content.decode().strip()
+    assert fragment.startswith('<select id="preview-contact" name="contact">')
+    assert fragment.endswith("</select>")
+    assert f'<option value="{zoe.pk}">Zoe &lt;zoe@example.com&gt;</option>' in fragment
+    assert "Zoey" not in fragment
+    options = re.findall(r'<option value="\d+"( selected)?>(\w+) ', chosen.content.decode())
+    assert options == [(" selected", "Zoe"), ("", "Abe")]
+    assert "No contact with an e-mail address matches “nobody”." in nobody.content.decode()

@@ -131,6 +131,30 @@ def test_a_segment_a_campaign_uses_cannot_be_deleted(org, admin, api_client_for,
                                   {"version": segment["version"]}, follow=True)
 
     assert refused.status_code == 409
-    assert refused.json()["detail"] == "A campaign uses this segment; delete the campaign first."
+    assert refused.json()["detail"] == (
+        "A campaign uses this segment; delete the campaign first. A campaign that has sent "
+        "e-mail cannot be deleted: its report needs the segment.")
     assert "A campaign uses this segment" in page.content.decode()
     assert api.get(f"/api/v1/segments/{segment['id']}").status_code == 200
+
+
+@pytest.mark.parametrize("match", ["all", "any"])
+def test_a_tree_without_conditions_counts_every_contact_as_its_summary_says(
+        marketer, leads, api_client_for, match):
+    response = api_client_for(marketer).post(
+        "/api/v1/segments/preview", {"conditions": {match: []}},
+        content_type="application/json")
+
+    assert response.status_code == 200
+    assert response.json() == {"count": 3, "summary": "Every contact"}
+
+
+def test_text_with_a_nul_character_is_refused_for_that_reason(marketer, api_client_for):
+    tree = {"all": [{"field": "first_name", "op": "equals", "value": "Ada\u0000"}]}
+
+    response = api_client_for(marketer).post(
+        "/api/v1/segments/preview", {"conditions": tree}, content_type="application/json")
+
+    assert response.status_code == 422
+    assert [(e["field"], e["message"]) for e in response.json()["errors"]] == [
+        ("all[0].value", "The text holds a NUL character; remove it.")]
