@@ -22,7 +22,7 @@ from accord.activities.models import Activity
 from accord.audit import services as audit
 from accord.audit.models import Action
 from accord.commerce.models import Order
-from accord.customers.models import Consent, ConsentStatus, Contact
+from accord.customers.models import Consent, ConsentStatus, Contact, consents_in_effect
 from accord.errors import InvalidInput, NotFound, StaleVersion
 from accord.marketing.webform_models import WebFormSubmission
 from accord.records.models import Record, RecordType
@@ -261,10 +261,14 @@ def _old_records(rule: RetentionRule, cutoff: dt.datetime):
 
 
 def _inactive_contacts(cutoff: dt.datetime, anonymise: bool):
-    later = Consent.objects.filter(
+    # Only consents already in effect count: a grant dated ahead of the clock
+    # has not happened yet and must neither outrank a withdrawal nor keep a
+    # contact for ever.
+    in_effect = consents_in_effect(Consent.objects.all())
+    later = in_effect.filter(
         contact=OuterRef("contact"), channel=OuterRef("channel"), purpose=OuterRef("purpose"),
         recorded_at__gt=OuterRef("recorded_at"))
-    granted = Consent.objects.filter(contact=OuterRef("pk"), status=ConsentStatus.GRANTED) \
+    granted = in_effect.filter(contact=OuterRef("pk"), status=ConsentStatus.GRANTED) \
         .exclude(Exists(later))
     rows = Contact.objects.filter(created_at__lt=cutoff).exclude(
         Exists(Activity.objects.filter(contact=OuterRef("pk"), occurred_at__gte=cutoff))

@@ -3,6 +3,8 @@ nightly task, and the pages."""
 
 import datetime as dt
 
+from django.utils import timezone
+
 from accord.activities import services as activity_services
 from accord.activities.models import Activity
 from accord.audit.models import AuditEntry
@@ -168,3 +170,26 @@ def test_a_rule_is_made_tried_and_deleted_in_the_pages(org, admin, client_for, i
     assert deleted.status_code == 302
     with in_org(org):
         assert not RetentionRule.objects.exists()
+
+
+def test_a_grant_dated_ahead_of_the_clock_does_not_keep_an_inactive_contact(
+        org, admin, in_org):
+    from accord.customers.models import Consent
+
+    user = admin.user
+    with in_org(org):
+        idle = customer_services.create_contact(org, user, data={
+            "first_name": "Fay", "last_name": "Future", "email": "fay@future.example"})
+        customer_services.record_consent(org, user, idle, channel="email",
+                                         purpose="newsletter", status="granted",
+                                         method="verbal")
+        # A row stored before consent times were checked, dated years ahead.
+        Consent.unscoped.filter(contact=idle).update(
+            recorded_at=timezone.now() + dt.timedelta(days=3650))
+        Contact.unscoped.filter(pk=idle.pk).update(created_at=LONG_AGO)
+        Activity.unscoped.filter(contact=idle).update(occurred_at=LONG_AGO)
+        rule = retention.save_retention_rule(org, user, {
+            "entity": "contact", "age_days": 730, "action": "anonymise"})
+        preview = retention.dry_run(rule)
+
+    assert [row["id"] for row in preview["first"]] == [idle.pk]
