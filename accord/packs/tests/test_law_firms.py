@@ -54,7 +54,7 @@ def firm(org, admin, api_client_for, make_member):
 
 
 def test_the_dashboard_shows_the_engagement_pipeline_and_the_hours_add_up_on_a_matter(
-        org, admin, api_client_for, client_for, firm):
+        org, admin, api_client_for, client_for, make_member, firm):
     api = api_client_for(admin)
     _lena, _colin, ids = firm
 
@@ -65,6 +65,12 @@ def test_the_dashboard_shows_the_engagement_pipeline_and_the_hours_add_up_on_a_m
         ("Engagement letter sent",): "3600.00"}
     assert result(api, org, "Companies by sector") == {("Retail",): "1", ("Manufacturing",): "1"}
     assert result(api, org, "Contacts by client type")[("Client",)] == "2"
+    assert result(api, org, "Hours by matter") == {
+        (SUPPLY_DISPUTE,): "5.50", ("Okafor, employment contract review",): "0.50"}
+    # A lawyer the matters are not shared with sees the hours, not whose matters they are.
+    hidden = result(api_client_for(make_member(org, Role.SALES)), org, "Hours by matter")
+    assert SUPPLY_DISPUTE not in str(hidden)
+    assert sorted(hidden.values()) == ["0.50", "5.50"]
     assert matter.status_code == 200
     assert "Time entries Review of the supply contract Letter before action to Brightwater " \
            "Total Hours 5.50" in text(matter)
