@@ -82,13 +82,17 @@ def test_an_agency_signs_a_retainer_and_is_reminded_a_month_before_it_renews(
     started = tasks.check_dated_rules()
     monkeypatch.undo()
 
-    assert started == 2  # the sample Lumen renewal and Fieldstone's, both 30 days away
+    # The sample Lumen retainer and Fieldstone's both renew in 30 days; the
+    # pitches, whatever their expected close dates, set nothing off.
+    assert started == 2
     with scope(organization=org):
-        reminders = sorted(Activity.objects.filter(kind="task").values_list("subject",
-                                                                            flat=True))
+        reminders = sorted(Activity.objects.filter(kind="task").values_list(
+            "subject", "custom_record__title"))
     assert reminders == [
-        "Prepare the renewal with Aisha Khan: results, plan and fee",
-        "Prepare the renewal with Maya Torres: results, plan and fee"]
+        ("Prepare the renewal of Fieldstone Dental, content: results, plan and fee",
+         "Fieldstone Dental, content"),
+        ("Prepare the renewal of Lumen Coffee, social media: results, plan and fee",
+         "Lumen Coffee, social media")]
     company_page = client_for(admin).get(f"/companies/{fieldstone.pk}/")
     assert "Fieldstone Dental, content" in company_page.content.decode()
     assert "Fieldstone patient guide" in company_page.content.decode()
