@@ -36,3 +36,45 @@ def eager():
     yield
     app.conf.task_always_eager = False
     app.conf.task_eager_propagates = False
+
+
+@pytest.fixture
+def on_demo(demo, client_for):
+    """`on_demo(pack, dashboard, *paths)` applies the pack to the demo organisation, reads
+    its dashboard (the admin's, by name) and the pages at `paths` as the demo admin, then
+    removes the pack; it answers the pages' texts, dashboard first, after checking that
+    removal left the demo's own contacts, companies and deals as they were and nothing of
+    the pack behind."""
+    from django_scopes import scope
+
+    from accord.customers.models import Company, Contact
+    from accord.identity.models import Role
+    from accord.packs.models import InstalledObject
+    from accord.privacy.models import RetentionRule
+    from accord.records.models import RecordType
+    from accord.reports.models import Dashboard
+
+    def walk(pack: str, dashboard: str, *paths: str) -> list[str]:
+        def counts():
+            return (Contact.objects.count(), Company.objects.count(), Deal.objects.count())
+
+        with scope(organization=demo):
+            admin = Membership.objects.filter(role=Role.ADMIN).order_by("pk").first()
+            before = counts()
+        out = io.StringIO()
+        call_command("pack", "apply", pack, "--org", "demo", stdout=out)
+        with scope(organization=demo):
+            board = Dashboard.objects.get(owner=admin.user, name=dashboard)
+        browser = client_for(admin)
+        answers = [browser.get(path) for path in (f"/dashboards/{board.pk}/", *paths)]
+        call_command("pack", "remove", pack, "--org", "demo", stdout=out)
+
+        assert [answer.status_code for answer in answers] == [200] * len(answers)
+        with scope(organization=demo):
+            assert counts() == before
+            assert not RecordType.objects.exists()
+            assert not RetentionRule.objects.exists()
+            assert not InstalledObject.objects.exists()
+        return [answer.content.decode() for answer in answers]
+
+    return walk
