@@ -192,13 +192,23 @@ def test_a_sequence_naming_a_template_the_organisation_lacks_is_refused_by_name(
         assert not EmailTemplate.objects.exists()
 
 
-def test_a_rule_naming_a_sequence_that_is_not_there_is_refused(org, admin):
-    broken = {"name": "broken", "version": "1.0", "title": "Broken", "description": "Broken",
-              "rules": [{"name": "Enrol", "trigger": "behaviour",
-                         "settings": {"behaviour": "cart_abandoned"},
-                         "actions": [{"type": "enrol_in_sequence"}]}]}
+def test_a_pack_rule_must_name_a_sequence_that_is_there(org, admin, tmp_path, monkeypatch):
+    rule = {"name": "Enrol", "trigger": "behaviour", "settings": {"behaviour": "cart_abandoned"},
+            "actions": [{"type": "enrol_in_sequence"}]}
+    pack = {"name": "baskets", "version": "1.0", "title": "Baskets", "description": "Baskets",
+            "rules": [rule]}
+    with pytest.raises(InvalidPack) as unnamed:
+        document.parse(json.dumps(pack), expected="baskets")
+    rule["actions"][0]["sequence"] = "Nowhere"
+    (tmp_path / "baskets.json").write_text(json.dumps(pack))
+    monkeypatch.setattr(document, "DEFINITIONS", tmp_path)
 
-    with pytest.raises(InvalidPack) as refused:
-        document.parse(json.dumps(broken), expected="broken")
+    with scope(organization=org), pytest.raises(InvalidPack) as unknown:
+        services.apply_pack(org, admin.user, "baskets")
 
-    assert [error["field"] for error in refused.value.errors] == ["rules[0].actions[0].sequence"]
+    assert [error["field"] for error in unnamed.value.errors] == [
+        "rules[0].actions[0].sequence"]
+    assert [(error["field"], error["message"]) for error in unknown.value.errors] == [
+        ("rules[0].actions[0].sequence", "No sequence named 'Nowhere'.")]
+    with scope(organization=org):
+        assert not Rule.objects.exists()
