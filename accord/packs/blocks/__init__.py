@@ -6,7 +6,8 @@ object that already has that key (`existing`), creates one through its area's
 own services (`create`), and on removal says whether the object holds data
 users entered (`holds_data`) before taking it away (`delete`). Blocks apply
 in their `order` and are removed in reverse, so a dashboard goes before the
-reports on it and a pipeline's sample deals before the pipeline.
+reports on it, a pipeline's sample deals before the pipeline, and a rule
+before the sequence it enrols contacts in.
 """
 
 from dataclasses import dataclass, field
@@ -100,6 +101,7 @@ def _load() -> None:
         rules,
         sample_data,
         segments,
+        sequences,
         tags,
     )
 

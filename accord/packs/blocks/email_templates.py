@@ -2,12 +2,18 @@
 
 from accord.marketing import campaigns
 from accord.marketing.models import Campaign, EmailTemplate
+from accord.marketing.sequence_models import Sequence
 
 from . import Block, register
 
 
 def _campaigns(template: EmailTemplate) -> int:
     return Campaign.objects.filter(template=template).count()
+
+
+def _sequences(template: EmailTemplate) -> int:
+    return sum(1 for steps in Sequence.objects.values_list("steps", flat=True)
+               if any(step.get("template") == template.pk for step in steps))
 
 
 class EmailTemplates(Block):
@@ -42,7 +48,11 @@ class EmailTemplates(Block):
         return f"{count} campaign(s) use it" if count else ""
 
     def blocked(self, ctx, obj):
-        return "campaigns use it; delete them first" if _campaigns(obj) else ""
+        if _campaigns(obj):
+            return "campaigns use it; delete them first"
+        if _sequences(obj):
+            return "sequences send it; change or delete them first"
+        return ""
 
     def delete(self, ctx, obj, *, delete_data, changed):
         campaigns.delete_template(ctx.org, ctx.actor, obj)

@@ -30,7 +30,7 @@ def run(*args) -> str:
 def test_apply_adds_every_section_and_records_the_installation(org):
     output = run("apply", "subscriptions-saas", "--org", org.slug)
 
-    assert "Applied subscriptions-saas 1.0" in output
+    assert "Applied subscriptions-saas 1.1" in output
     with scope(organization=org):
         assert set(CustomField.objects.values_list("key", flat=True)) == {
             "plan", "mrr", "renewal_date", "churn_risk", "account_notes"}
@@ -43,13 +43,13 @@ def test_apply_adds_every_section_and_records_the_installation(org):
         assert Segment.objects.filter(name="Renewal in 30 days").exists()
         assert EmailTemplate.objects.filter(name="Renewal reminder").exists()
         assert Rule.objects.get(name="Renewal reminder, 30 days ahead").is_active is False
-        assert SavedReport.objects.filter(is_shared=True).count() == 3
-        assert Dashboard.objects.get(name="Subscriptions").tiles.count() == 3
+        assert SavedReport.objects.filter(is_shared=True).count() == 4
+        assert Dashboard.objects.get(name="Subscriptions").tiles.count() == 4
         assert Contact.objects.count() == 3
         assert Deal.objects.get(name="Quillstone Labs renewal").pipeline == renewals
         installation = Installation.objects.get(name="subscriptions-saas")
-        assert installation.pack_version == "1.0"
-        assert InstalledObject.objects.filter(installation=installation).count() == 23
+        assert installation.pack_version == "1.1"
+        assert InstalledObject.objects.filter(installation=installation).count() == 27
         assert AuditEntry.objects.filter(entity="pack", action="create").count() == 1
 
 
@@ -58,7 +58,7 @@ def test_applying_twice_adds_nothing(org):
 
     output = run("apply", "subscriptions-saas", "--org", org.slug)
 
-    assert output.endswith("Summary: 23 installed\n")
+    assert output.endswith("Summary: 27 installed\n")
     with scope(organization=org):
         assert CustomField.objects.count() == 5
         assert Contact.objects.count() == 3
@@ -67,7 +67,7 @@ def test_applying_twice_adds_nothing(org):
 def test_dry_run_reports_what_would_change_and_changes_nothing(org):
     output = run("apply", "ecommerce-retail", "--org", org.slug, "--dry-run")
 
-    assert output.startswith("Dry run, nothing changed: would apply ecommerce-retail 1.0\n")
+    assert output.startswith("Dry run, nothing changed: would apply ecommerce-retail 1.1\n")
     assert "added     Custom fields: Preferred size (contact, choice)" in output
     with scope(organization=org):
         assert not CustomField.objects.exists()
@@ -95,7 +95,7 @@ def test_remove_takes_away_what_the_pack_created(org):
 
     output = run("remove", "subscriptions-saas", "--org", org.slug)
 
-    assert output.endswith("Summary: 23 removed\n")
+    assert output.endswith("Summary: 27 removed\n")
     with scope(organization=org):
         assert not CustomField.objects.exists()
         assert not Pipeline.objects.filter(name="Renewals").exists()
@@ -179,7 +179,7 @@ def test_a_newer_version_adds_only_what_is_new_and_an_older_one_is_refused(
     with scope(organization=org):
         services.apply_pack(org, admin.user, "ecommerce-retail")
     newer = document.load("ecommerce-retail")
-    newer.version = "1.1"
+    newer.version = "1.2"
     newer.sections["tags"].append({"name": "gift-buyer", "color": "#0369a1"})
     monkeypatch.setattr(document, "load", lambda name: newer)
 
@@ -191,7 +191,7 @@ def test_a_newer_version_adds_only_what_is_new_and_an_older_one_is_refused(
 
     assert [(item.description, item.outcome) for item in summary.outcomes
             if item.outcome != "installed"] == [("gift-buyer", "added")]
-    assert refused.value.detail == ("Version 1.1 of this pack is installed, newer than 1.0.")
+    assert refused.value.detail == ("Version 1.2 of this pack is installed, newer than 1.1.")
     with scope(organization=org):
-        assert Installation.objects.get().pack_version == "1.1"
-        assert InstalledObject.objects.get(key="gift-buyer").pack_version == "1.1"
+        assert Installation.objects.get().pack_version == "1.2"
+        assert InstalledObject.objects.get(key="gift-buyer").pack_version == "1.2"

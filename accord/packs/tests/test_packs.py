@@ -47,7 +47,7 @@ def test_subscriptions_pack_shows_renewals_due_and_mrr_by_risk(org, admin, api_c
 
     applied = apply(api, "subscriptions-saas")
 
-    assert applied.json()["counts"]["added"] == 23
+    assert applied.json()["counts"]["added"] == 27
     assert members(api, org, "Renewal in 30 days") == [
         "ines.marlow@brightlane.example", "tobias.renn@quillstone.example"]
     assert members(api, org, "High churn risk") == ["tobias.renn@quillstone.example"]
@@ -111,7 +111,7 @@ def test_ecommerce_pack_keeps_a_loyalty_programme_already_running(
 
     assert [item["outcome"] for item in applied.json()["outcomes"]
             if item["section"] == "loyalty"] == ["kept"]
-    assert removed.json()["counts"]["removed"] == 18
+    assert removed.json()["counts"]["removed"] == 22
     with scope(organization=org):
         assert LoyaltyProgram.objects.get().tiers == [{"name": "Friend", "points": 0}]
 
