@@ -10,22 +10,12 @@ from django_scopes import scope
 from accord.activities.models import Activity
 from accord.customers.models import Company, Contact
 from accord.packs.models import InstalledObject
+from accord.packs.tests.helpers import post, result
 from accord.records.models import Record, RecordType
 from accord.reports.models import SavedReport
 from accord.sales.models import Deal, Pipeline
 
 pytestmark = pytest.mark.django_db
-
-
-def post(api, path: str, body: dict):
-    return api.post(path, body, content_type="application/json")
-
-
-def result(api, org, name: str) -> dict:
-    with scope(organization=org):
-        report = SavedReport.objects.get(name=name)
-    rows = api.get(f"/api/v1/reports/{report.pk}/result").json()["rows"]
-    return {tuple(row["labels"]): row["value"] for row in rows}
 
 
 def test_an_agency_signs_a_retainer_and_is_reminded_a_month_before_it_renews(

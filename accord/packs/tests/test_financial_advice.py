@@ -2,39 +2,22 @@
 clients takes out a policy, its renewal goes into the renewals pipeline, the annual
 review reminder arrives, and what is sensitive stays hidden from marketing and support."""
 
-import datetime as dt
 
 import pytest
-from django.utils import timezone
 from django_scopes import scope
 
 from accord.automation import tasks as automation_tasks
 from accord.customers.models import Contact, CustomField
 from accord.identity.models import Role
 from accord.packs.models import InstalledObject
+from accord.packs.tests.helpers import day, post, result
 from accord.privacy.models import RetentionRule
 from accord.records.models import Record, RecordType
-from accord.reports.models import SavedReport
 from accord.sales.models import Pipeline
 
 pytestmark = pytest.mark.django_db
 
 PACK = "/api/v1/packs/financial-advice"
-
-
-def post(api, path: str, body: dict):
-    return api.post(path, body, content_type="application/json")
-
-
-def result(api, org, name: str) -> dict:
-    with scope(organization=org):
-        report = SavedReport.objects.get(name=name)
-    rows = api.get(f"/api/v1/reports/{report.pk}/result").json()["rows"]
-    return {tuple(row["labels"]): row["value"] for row in rows}
-
-
-def day(days: int) -> str:
-    return (timezone.localdate() + dt.timedelta(days=days)).isoformat()
 
 
 def test_a_household_gets_a_policy_its_renewal_and_the_review_reminder(

@@ -3,12 +3,10 @@ gets a recall and the reminder task, marketing reaches only patients with a gran
 consent, clinical fields stay hidden from reception and marketing everywhere, and every
 change to a patient is in the audit log."""
 
-import datetime as dt
 import json
 
 import pytest
 from django.test import Client
-from django.utils import timezone
 from django_scopes import scope
 
 from accord.audit.models import AuditEntry
@@ -18,6 +16,7 @@ from accord.customers.models import Contact, CustomField
 from accord.identity.models import Role
 from accord.marketing.models import EmailTemplate
 from accord.marketing.preferences import preference_link
+from accord.packs.tests.helpers import day, post, result
 from accord.privacy.models import RetentionRule
 from accord.records.models import Record, RecordType
 from accord.reports.models import SavedReport
@@ -27,21 +26,6 @@ pytestmark = pytest.mark.django_db
 PACK = "/api/v1/packs/healthcare"
 ALLERGY = "Latex 4c1e"
 NOTES = "Fissure sealant 9b2d"
-
-
-def post(api, path: str, body: dict):
-    return api.post(path, body, content_type="application/json")
-
-
-def result(api, org, name: str) -> dict:
-    with scope(organization=org):
-        report = SavedReport.objects.get(name=name)
-    rows = api.get(f"/api/v1/reports/{report.pk}/result").json()["rows"]
-    return {tuple(row["labels"]): row["value"] for row in rows}
-
-
-def day(days: int) -> str:
-    return (timezone.localdate() + dt.timedelta(days=days)).isoformat()
 
 
 def patient(api, first: str, last: str, *, consents=(), **fields) -> dict:

@@ -11,24 +11,13 @@ from accord.activities.models import Activity
 from accord.audit.models import AuditEntry
 from accord.customers.models import Company, Contact
 from accord.identity.models import Role
+from accord.packs.tests.helpers import post, result
 from accord.records.models import Record, RecordType
-from accord.reports.models import SavedReport
 from accord.sales.models import Pipeline
 
 pytestmark = pytest.mark.django_db
 
 SUPPLY_DISPUTE = "Northwind v. Brightwater, supply dispute"
-
-
-def post(api, path: str, body: dict):
-    return api.post(path, body, content_type="application/json")
-
-
-def result(api, org, name: str) -> dict:
-    with scope(organization=org):
-        report = SavedReport.objects.get(name=name)
-    rows = api.get(f"/api/v1/reports/{report.pk}/result").json()["rows"]
-    return {tuple(row["labels"]): row["value"] for row in rows}
 
 
 def text(response) -> str:

@@ -13,6 +13,7 @@ from accord.insights import loyalty
 from accord.insights.models import LoyaltyProgram
 from accord.marketing.models import Segment
 from accord.packs.models import InstalledObject
+from accord.packs.tests.helpers import result
 from accord.reports.models import Dashboard, SavedReport
 from accord.sales.models import Deal
 
@@ -25,13 +26,6 @@ def apply(api, name: str, **body):
 
 def remove(api, name: str, **body):
     return api.post(f"/api/v1/packs/{name}/remove", body, content_type="application/json")
-
-
-def result(api, org, name: str) -> dict:
-    with scope(organization=org):
-        report = SavedReport.objects.get(name=name)
-    rows = api.get(f"/api/v1/reports/{report.pk}/result").json()["rows"]
-    return {tuple(row["labels"]): row["value"] for row in rows}
 
 
 def members(api, org, name: str) -> list[str]:

@@ -8,6 +8,7 @@ from django_scopes import scope
 from accord.customers.models import Contact, CustomField
 from accord.marketing.models import Segment
 from accord.packs.models import InstalledObject
+from accord.packs.tests.helpers import post, result
 from accord.records.models import Record, RecordType
 from accord.reports.models import SavedReport
 from accord.sales.models import Pipeline
@@ -17,22 +18,11 @@ pytestmark = pytest.mark.django_db
 OLD_TOWN_BUYERS = "Buyers with a budget over 400,000 in Old Town"
 
 
-def post(api, path: str, body: dict):
-    return api.post(path, body, content_type="application/json")
-
-
 def members(api, org, name: str) -> list[str]:
     with scope(organization=org):
         segment = Segment.objects.get(name=name)
     items = api.get(f"/api/v1/segments/{segment.pk}/members").json()["items"]
     return sorted(item["email"] for item in items)
-
-
-def result(api, org, name: str) -> dict:
-    with scope(organization=org):
-        report = SavedReport.objects.get(name=name)
-    rows = api.get(f"/api/v1/reports/{report.pk}/result").json()["rows"]
-    return {tuple(row["labels"]): row["value"] for row in rows}
 
 
 def test_an_agent_lists_a_property_finds_a_buyer_and_follows_up_the_viewing(
