@@ -2,12 +2,13 @@
 
 from collections.abc import Callable
 
+from django.contrib import messages
 from django.db.models import QuerySet
 from django.http import QueryDict
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from accord.errors import InvalidInput, StaleVersion
+from accord.errors import Conflict, InvalidInput, StaleVersion
 from accord.identity.permissions import has_permission
 from accord.pagination import paginate, parse_ordering
 
@@ -118,3 +119,26 @@ def save_form(request, *, form, template: str, context: dict, save):
                 apply_errors(form, exc, form.field_for_error)
     context["form"] = form
     return render(request, template, context, status=status)
+
+
+def posted_version(request) -> int | None:
+    """The record version a form posted, or None when it sent none."""
+    value = request.POST.get("version", "")
+    return int(value) if value.isdigit() else None
+
+
+def confirm_delete(request, record, *, delete: Callable, template: str, name: str,
+                   done: str, then: str):
+    """A delete confirmation: the page on GET; on POST `delete(org, user, record,
+    expected_version=...)`, then `done` and the page `then`. A refusal (a newer change,
+    or the record is still in use) goes back to the record with its reason."""
+    if request.method != "POST":
+        return render(request, template, {name: record})
+    try:
+        delete(request.organization, request.user, record,
+               expected_version=posted_version(request))
+    except (StaleVersion, Conflict) as exc:
+        messages.error(request, exc.detail)
+        return redirect(record.get_absolute_url())
+    messages.success(request, done)
+    return redirect(then)

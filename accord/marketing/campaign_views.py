@@ -10,12 +10,12 @@ from django.views.decorators.http import require_POST
 
 from accord.customers.models import Contact
 from accord.customers.validation import as_pk
-from accord.errors import Conflict, InvalidInput, NotFound, StaleVersion
+from accord.errors import InvalidInput, NotFound, StaleVersion
 from accord.identity.models import Area
 from accord.identity.permissions import permission_required
 from accord.identity.visibility import can_see, visible
 from accord.search import search
-from accord.web import can, list_page, pager, save_form
+from accord.web import can, confirm_delete, list_page, pager, posted_version, save_form
 
 from . import campaigns as services
 from . import reports
@@ -43,11 +43,6 @@ def _get(lookup, pk):
         return lookup(pk)
     except NotFound as exc:
         raise Http404(str(exc)) from exc
-
-
-def _version(request) -> int | None:
-    value = request.POST.get("version", "")
-    return int(value) if value.isdigit() else None
 
 
 def _named(rows, params):
@@ -171,17 +166,10 @@ def template_test_send(request, pk: int):
 
 @permission_required("campaigns.manage")
 def template_delete(request, pk: int):
-    template = _get(services.get_template, pk)
-    if request.method != "POST":
-        return render(request, "marketing/template_delete.html", {"template": template})
-    try:
-        services.delete_template(request.organization, request.user, template,
-                                 expected_version=_version(request))
-    except (StaleVersion, Conflict) as exc:
-        messages.error(request, exc.detail)
-        return redirect(template.get_absolute_url())
-    messages.success(request, _("Template deleted."))
-    return redirect("marketing:template_list")
+    return confirm_delete(request, _get(services.get_template, pk),
+                          delete=services.delete_template, name="template",
+                          template="marketing/template_delete.html",
+                          done=_("Template deleted."), then="marketing:template_list")
 
 
 # Campaigns
@@ -269,7 +257,7 @@ def campaign_start(request, pk: int):
     campaign = _get(services.get_campaign, pk)
     try:
         services.start_campaign(request.organization, request.user, campaign,
-                                expected_version=_version(request))
+                                expected_version=posted_version(request))
     except (StaleVersion, InvalidInput) as exc:
         messages.error(request, _message(exc))
     else:
@@ -283,7 +271,7 @@ def campaign_cancel(request, pk: int):
     campaign = _get(services.get_campaign, pk)
     try:
         services.cancel_campaign(request.organization, request.user, campaign,
-                                 expected_version=_version(request))
+                                 expected_version=posted_version(request))
     except (StaleVersion, InvalidInput) as exc:
         messages.error(request, _message(exc))
     else:
@@ -293,17 +281,10 @@ def campaign_cancel(request, pk: int):
 
 @permission_required("campaigns.manage")
 def campaign_delete(request, pk: int):
-    campaign = _get(services.get_campaign, pk)
-    if request.method != "POST":
-        return render(request, "marketing/campaign_delete.html", {"campaign": campaign})
-    try:
-        services.delete_campaign(request.organization, request.user, campaign,
-                                 expected_version=_version(request))
-    except (StaleVersion, Conflict) as exc:
-        messages.error(request, exc.detail)
-        return redirect(campaign.get_absolute_url())
-    messages.success(request, _("Campaign deleted."))
-    return redirect("marketing:campaign_list")
+    return confirm_delete(request, _get(services.get_campaign, pk),
+                          delete=services.delete_campaign, name="campaign",
+                          template="marketing/campaign_delete.html",
+                          done=_("Campaign deleted."), then="marketing:campaign_list")
 
 
 # Suppression list

@@ -13,7 +13,7 @@ from accord.errors import InvalidInput, NotFound, StaleVersion
 from accord.identity.models import Area
 from accord.identity.permissions import permission_required
 from accord.identity.visibility import can_see
-from accord.web import apply_errors, can, list_page, pager, safe_next, save_form
+from accord.web import apply_errors, can, list_page, pager, posted_version, safe_next, save_form
 
 from . import sequences as services
 from .sequence_forms import EnrolSegmentForm, SequenceForm, StepForm
@@ -34,11 +34,6 @@ def _sequence(pk) -> Sequence:
         return services.get_sequence(pk)
     except NotFound as exc:
         raise Http404(str(exc)) from exc
-
-
-def _version(request) -> int | None:
-    value = request.POST.get("version", "")
-    return int(value) if value.isdigit() else None
 
 
 @permission_required("campaigns.view")
@@ -140,7 +135,7 @@ def sequence_steps(request, pk: int):
                 steps[position], steps[other] = steps[other], steps[position]
     try:
         services.save_sequence(request.organization, request.user, {"steps": steps},
-                               sequence=sequence, expected_version=_version(request))
+                               sequence=sequence, expected_version=posted_version(request))
     except StaleVersion as exc:
         return _detail(request, _sequence(pk), step_form=form, status=409, error=exc.detail)
     except InvalidInput as exc:
@@ -158,7 +153,8 @@ def sequence_status(request, pk: int):
     sequence = _sequence(pk)
     try:
         services.set_status(request.organization, request.user, sequence,
-                            request.POST.get("status", ""), expected_version=_version(request))
+                            request.POST.get("status", ""),
+                            expected_version=posted_version(request))
     except (InvalidInput, StaleVersion) as exc:
         message = (" ".join(error["message"] for error in exc.errors)
                    if isinstance(exc, InvalidInput) else exc.detail)
@@ -172,7 +168,7 @@ def sequence_delete(request, pk: int):
     sequence = _sequence(pk)
     try:
         services.delete_sequence(request.organization, request.user, sequence,
-                                 expected_version=_version(request))
+                                 expected_version=posted_version(request))
     except (InvalidInput, StaleVersion) as exc:
         message = (" ".join(error["message"] for error in exc.errors)
                    if isinstance(exc, InvalidInput) else exc.detail)

@@ -14,11 +14,11 @@ from django.views.decorators.http import require_POST
 from django_scopes import scope
 
 from accord.customers.queries import CONTACT_ORDERINGS
-from accord.errors import Conflict, InvalidInput, NotFound, StaleVersion
+from accord.errors import InvalidInput, NotFound, StaleVersion
 from accord.identity.permissions import permission_required
 from accord.integrations.writers import escape_cell
 from accord.pagination import paginate, parse_ordering
-from accord.web import apply_errors, can, list_page, pager
+from accord.web import apply_errors, can, confirm_delete, list_page, pager, posted_version
 
 from . import builder, services
 from .conditions import Conditions
@@ -39,11 +39,6 @@ def _segment(pk) -> Segment:
         return services.get_segment(pk)
     except NotFound as exc:
         raise Http404(str(exc)) from exc
-
-
-def _version(request) -> int | None:
-    value = request.POST.get("version", "")
-    return int(value) if value.isdigit() else None
 
 
 def _count(org, segment, membership) -> int | None:
@@ -253,7 +248,7 @@ def segment_freeze(request, pk: int):
     try:
         services.update_segment(request.organization, request.user, segment,
                                 data={"kind": SegmentKind.FROZEN},
-                                expected_version=_version(request))
+                                expected_version=posted_version(request))
     except (StaleVersion, InvalidInput) as exc:
         messages.error(request, _message(exc))
     else:
@@ -267,7 +262,7 @@ def segment_refresh(request, pk: int):
     segment = _segment(pk)
     try:
         services.refresh_segment(request.organization, request.user, segment,
-                                 expected_version=_version(request))
+                                 expected_version=posted_version(request))
     except (StaleVersion, InvalidInput) as exc:
         messages.error(request, _message(exc))
     else:
@@ -277,17 +272,9 @@ def segment_refresh(request, pk: int):
 
 @permission_required("segments.manage")
 def segment_delete(request, pk: int):
-    segment = _segment(pk)
-    if request.method != "POST":
-        return render(request, "marketing/segment_delete.html", {"segment": segment})
-    try:
-        services.delete_segment(request.organization, request.user, segment,
-                                expected_version=_version(request))
-    except (StaleVersion, Conflict) as exc:
-        messages.error(request, exc.detail)
-        return redirect(segment.get_absolute_url())
-    messages.success(request, _("Segment deleted."))
-    return redirect("marketing:segment_list")
+    return confirm_delete(request, _segment(pk), delete=services.delete_segment,
+                          name="segment", template="marketing/segment_delete.html",
+                          done=_("Segment deleted."), then="marketing:segment_list")
 
 
 def _message(exc) -> str:

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from accord.errors import InvalidInput, NotFound, StaleVersion
 from accord.identity.permissions import permission_required
 from accord.integrations.writers import text_cell
-from accord.web import can, list_page, pager, save_form
+from accord.web import can, list_page, pager, posted_version, save_form
 
 from . import knowledge, services
 from .knowledge_forms import ArticleForm, CategoryForm
@@ -155,7 +155,7 @@ def article_publish(request, pk: int):
     article = _article(pk)
     try:
         knowledge.publish_article(request.organization, request.user, article,
-                                  expected_version=_version(request))
+                                  expected_version=posted_version(request))
     except StaleVersion as exc:
         messages.error(request, exc.detail)
     else:
@@ -169,7 +169,7 @@ def article_unpublish(request, pk: int):
     article = _article(pk)
     try:
         knowledge.unpublish_article(request.organization, request.user, article,
-                                    expected_version=_version(request))
+                                    expected_version=posted_version(request))
     except StaleVersion as exc:
         messages.error(request, exc.detail)
     else:
@@ -184,11 +184,6 @@ def article_delete(request, pk: int):
     knowledge.delete_article(request.organization, request.user, article)
     messages.success(request, _("Article deleted."))
     return redirect("knowledge:list")
-
-
-def _version(request) -> int | None:
-    value = request.POST.get("version", "")
-    return int(value) if value.isdigit() else None
 
 
 # Categories
