@@ -45,10 +45,6 @@ from .models import AssignmentRule, Lead, ScoringRule
 router = Router(tags=["leads"])
 assignment_rules = Router(tags=["leads"])
 scoring_rules = Router(tags=["leads"])
-# Leads written in bulk go through the same schemas, checks and services as one by one.
-LEADS = bulk.Kind("lead", LeadIn, LeadPatch, functools.partial(leads.create_lead, channel="api"),
-                  leads.update_lead, bulk.owned(leads.get_lead, "leads"), "leads.add",
-                  "leads.change", to_service_data)
 
 LEAD_ORDERINGS = {
     "created_at": "created_at", "updated_at": "updated_at", "score": "score",
@@ -69,6 +65,12 @@ def _page(queryset, ordering, params) -> dict:
 def _visible_lead(request, lead_id: int) -> Lead:
     """The lead, when the caller may see it; a hidden one is not found."""
     return require_visible(request.membership, leads.get_lead(lead_id), "leads")
+
+
+# Leads written in bulk go through the same schemas, checks and services as one by one.
+LEADS = bulk.Kind("lead", LeadIn, LeadPatch, functools.partial(leads.create_lead, channel="api"),
+                  leads.update_lead, _visible_lead, "leads.add",
+                  "leads.change", to_service_data)
 
 
 @router.get("", response=LeadPage, summary="List leads")
