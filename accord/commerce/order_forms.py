@@ -51,13 +51,14 @@ def _choice(value):
     return int(value) if str(value or "").isdigit() else None
 
 
-def _offer_customers(form) -> None:
-    """Fill the contact and company pickers, keeping the ones chosen or posted."""
+def _offer_customers(form, viewer) -> None:
+    """Fill the contact and company pickers with what `viewer` sees, keeping the ones
+    chosen or posted."""
     wanted = form.data if form.is_bound else form.initial
     form.fields["contact"].choices = [("", "—")] + contact_choices(
-        [pk for pk in (_choice(wanted.get("contact")),) if pk])
+        [pk for pk in (_choice(wanted.get("contact")),) if pk], viewer=viewer)
     form.fields["company"].choices = [("", "—")] + company_choices(
-        [pk for pk in (_choice(wanted.get("company")),) if pk])
+        [pk for pk in (_choice(wanted.get("company")),) if pk], viewer=viewer)
 
 
 class OrderForm(forms.Form):
@@ -83,7 +84,7 @@ class OrderForm(forms.Form):
     note = forms.CharField(label=_("Note"), required=False,
                            widget=forms.Textarea(attrs={"rows": 3}))
 
-    def __init__(self, *args, org, instance: Order | None = None, **kwargs):
+    def __init__(self, *args, org, viewer, instance: Order | None = None, **kwargs):
         self.org = org
         self.instance = instance
         super().__init__(*args, **kwargs)
@@ -97,7 +98,7 @@ class OrderForm(forms.Form):
                 "note": instance.note})
         else:
             self.initial.setdefault("currency", org.base_currency)
-        _offer_customers(self)
+        _offer_customers(self, viewer)
         initial_lines = [{
             "sku": line.sku, "description": line.description,
             "quantity": line.quantity.normalize(), "unit_price": line.unit_price.normalize(),
@@ -179,7 +180,7 @@ class SubscriptionForm(forms.Form):
     cancel_reason = forms.CharField(label=_("Cancellation reason"), required=False,
                                     max_length=200)
 
-    def __init__(self, *args, org, instance: Subscription | None = None, **kwargs):
+    def __init__(self, *args, org, viewer, instance: Subscription | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         if instance is not None:
             self.initial.update({
@@ -190,7 +191,7 @@ class SubscriptionForm(forms.Form):
                 "renews_on": instance.renews_on, "cancel_reason": instance.cancel_reason})
         else:
             self.initial.setdefault("currency", org.base_currency)
-        _offer_customers(self)
+        _offer_customers(self, viewer)
 
     def service_data(self) -> dict:
         data = {key: value for key, value in self.cleaned_data.items() if key != "version"}

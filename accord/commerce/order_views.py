@@ -112,8 +112,8 @@ def _order_form(request, *, order: Order | None):
         for name in ("contact", "company"):
             if str(request.GET.get(name, "")).isdigit():
                 initial[name] = int(request.GET[name])
-    form = OrderForm(request.POST or None, org=request.organization, instance=order,
-                     initial=initial)
+    form = OrderForm(request.POST or None, org=request.organization,
+                     viewer=request.membership, instance=order, initial=initial)
 
     def save(form):
         data = form.service_data()
@@ -192,7 +192,8 @@ def _subscription_form(request, *, subscription: Subscription | None):
     if subscription is None and str(request.GET.get("contact", "")).isdigit():
         initial["contact"] = int(request.GET["contact"])
     form = SubscriptionForm(request.POST or None, org=request.organization,
-                            instance=subscription, initial=initial)
+                            viewer=request.membership, instance=subscription,
+                            initial=initial)
 
     def save(form):
         if subscription is None:

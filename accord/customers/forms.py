@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accord.core.crypto import Unreadable
 from accord.identity.models import TIME_ZONE_CHOICES
+from accord.identity.visibility import visible
 from accord.web import MapsServiceErrors
 
 from .models import (
@@ -46,9 +47,10 @@ def members_of(org):
     ).order_by("full_name", "email")
 
 
-def company_choices(selected_ids=(), *, exclude_id=None) -> list[tuple]:
-    """(id, name) pairs for a company select: the first companies by name plus the selected."""
-    companies = Company.objects.order_by("name", "id")
+def company_choices(selected_ids=(), *, viewer, exclude_id=None) -> list[tuple]:
+    """(id, name) pairs for a company select: the first companies `viewer` sees by name,
+    plus the selected ones (a record keeps showing what it links to)."""
+    companies = visible(Company.objects.all(), viewer, "companies").order_by("name", "id")
     if exclude_id is not None:
         companies = companies.exclude(pk=exclude_id)
     rows = list(companies.values_list("pk", "name")[:PICKER_LIMIT])
@@ -161,9 +163,10 @@ class RecordForm(CustomFieldsMixin, forms.Form):
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
     error_aliases: dict[str, str] = {"owner_id": "owner"}
 
-    def __init__(self, *args, org, custom_fields: list[CustomField], instance=None,
+    def __init__(self, *args, org, viewer, custom_fields: list[CustomField], instance=None,
                  **kwargs):
         self.org = org
+        self.viewer = viewer
         self.instance = instance
         super().__init__(*args, **kwargs)
         owner = self.fields["owner"]
@@ -252,7 +255,7 @@ class ContactForm(RecordForm):
         selected = [instance.company_id] if instance is not None else []
         if self.is_bound and str(self.data.get("company", "")).isdigit():
             selected.append(int(self.data["company"]))
-        choices = company_choices(selected)
+        choices = company_choices(selected, viewer=self.viewer)
         self.company_overflow = len(choices) >= PICKER_LIMIT
         self.fields["company"].choices = [("", "—")] + choices
         self._sent_rows: dict[str, list[int]] = {"emails": [], "phones": []}
@@ -367,7 +370,8 @@ class CompanyForm(RecordForm):
         if self.is_bound and str(self.data.get("parent", "")).isdigit():
             selected.append(int(self.data["parent"]))
         self.fields["parent"].choices = [("", "—")] + company_choices(
-            selected, exclude_id=instance.pk if instance is not None else None
+            selected, viewer=self.viewer,
+            exclude_id=instance.pk if instance is not None else None
         )
         if instance is not None:
             for name in [*self.TEXT, *ADDRESS, "employees", "annual_revenue"]:
@@ -415,12 +419,9 @@ class AffiliationForm(forms.Form):
     title = forms.CharField(label=_("Role or title"), required=False, max_length=120)
     is_primary = forms.BooleanField(label=_("Main company"), required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, viewer, **kwargs):
         super().__init__(*args, **kwargs)
-        selected = []
-        if self.is_bound and str(self.data.get("company", "")).isdigit():
-            selected.append(int(self.data["company"]))
-        self.fields["company"].choices = [("", "—")] + company_choices(selected)
+        self.fields["company"].choices = [("", "—")] + company_choices(viewer=viewer)
 
 
 class SavedViewForm(forms.Form):

@@ -139,6 +139,21 @@ def visible(queryset: QuerySet, membership: Membership | None, area: str) -> Que
     return queryset.filter(seen) if seen else queryset
 
 
+def owners_seen(membership: Membership, area: str) -> QuerySet | None:
+    """The users whose records in `area` the member sees by ownership, as a subquery of
+    user ids, or None when the member sees everyone's.
+
+    For figures kept per person beside the records, such as sales quotas.
+    """
+    scope = scope_for(membership, area)
+    if scope == Scope.ALL:
+        return None
+    mine = Q(pk=membership.pk)
+    if scope == Scope.TEAM:
+        mine |= Q(user_id__in=_team_user_ids(membership))
+    return Membership.unscoped.filter(mine).values("user_id")
+
+
 def through_contact(queryset: QuerySet, membership: Membership | None, *,
                     also: Q | None = None) -> QuerySet:
     """Narrow records that belong to a contact (tickets, orders, subscriptions, activities)

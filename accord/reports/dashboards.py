@@ -124,7 +124,7 @@ def _forecast_tile(membership: Membership) -> Tile | None:
         return None
     org = membership.organization
     period = period_containing(Period.QUARTER, today_for(org))
-    totals = build_forecast(org, period=period).totals
+    totals = build_forecast(membership, period=period).totals
     currency = org.base_currency
     link = reverse("sales_insights:forecast")
     lines = [(_("Won"), value_text(totals.won, currency), link),

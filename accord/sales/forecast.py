@@ -16,6 +16,7 @@ from django.db.models import Count, DecimalField, F, OuterRef, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accord.identity import visibility
 from accord.identity.models import Membership, Team
 from accord.money import quantize
 from accord.timezones import zone_named
@@ -171,20 +172,24 @@ def _group_expression(org, group_by: str):
     return Subquery(team[:1])
 
 
-def build_forecast(org, *, period: PeriodRange, group_by: str = "owner") -> Forecast:
-    """The forecast of `period` per owner, team (the owner's) or pipeline, with totals.
+def build_forecast(viewer: Membership, *, period: PeriodRange,
+                   group_by: str = "owner") -> Forecast:
+    """The forecast of `period` per owner, team (the owner's) or pipeline, with totals,
+    of the deals and quotas `viewer` sees.
 
     Must run inside the organisation's tenant scope. ValueError for an
     unknown `group_by`.
     """
     if group_by not in GROUPINGS:
         raise ValueError(f"Unknown grouping {group_by!r}")
+    org = viewer.organization
+    deals = visibility.visible(Deal.objects.all(), viewer, "deals")
     convert = BaseConverter(org)
     groups: dict[int | None, Figures] = defaultdict(Figures)
     key = _group_expression(org, group_by)
     money = DecimalField(max_digits=24, decimal_places=4)
 
-    won = (Deal.objects.filter(status=DealStatus.WON,
+    won = (deals.filter(status=DealStatus.WON,
                                closed_on__range=(period.starts_on, period.ends_on))
            .values(group_key=key, deal_currency=F("currency"), day=F("closed_on"))
            .annotate(total=Sum("amount"), deals=Count("id")).order_by())
@@ -195,7 +200,7 @@ def build_forecast(org, *, period: PeriodRange, group_by: str = "owner") -> Fore
         except MissingRate:
             figures.add_unconverted(row["deal_currency"], row["deals"], row["total"] or ZERO)
 
-    open_deals = (Deal.objects.filter(status=DealStatus.OPEN,
+    open_deals = (deals.filter(status=DealStatus.OPEN,
                                       expected_close_date__range=(period.starts_on,
                                                                   period.ends_on))
                   .exclude(forecast_category=ForecastCategory.OMITTED)
@@ -220,7 +225,7 @@ def build_forecast(org, *, period: PeriodRange, group_by: str = "owner") -> Fore
         if row["category"] == ForecastCategory.COMMIT:
             figures.commit += amount
 
-    quotas = quotas_for(period)
+    quotas = quotas_for(period, holders=visibility.owners_seen(viewer, "deals"))
     if group_by == "owner":
         for user_id, amount in quotas.items():
             groups[user_id].quota = amount
@@ -240,16 +245,18 @@ def build_forecast(org, *, period: PeriodRange, group_by: str = "owner") -> Fore
                     groups=_label_groups(group_by, groups), totals=totals)
 
 
-def quotas_for(period: PeriodRange) -> dict[int, Decimal]:
-    """Each salesperson's quota for `period`, by user id.
+def quotas_for(period: PeriodRange, *, holders=None) -> dict[int, Decimal]:
+    """Each salesperson's quota for `period`, by user id, of everyone or of `holders`
+    (a subquery of user ids).
 
     A quarter without a quarterly quota takes the sum of that person's
     monthly quotas within it.
     """
-    quotas = dict(Quota.objects.filter(period=period.kind, starts_on=period.starts_on)
+    held = Quota.objects.all() if holders is None else Quota.objects.filter(user_id__in=holders)
+    quotas = dict(held.filter(period=period.kind, starts_on=period.starts_on)
                   .values_list("user_id", "amount"))
     if period.kind == Period.QUARTER:
-        months = (Quota.objects.filter(period=Period.MONTH,
+        months = (held.filter(period=Period.MONTH,
                                        starts_on__range=(period.starts_on, period.ends_on))
                   .values("user_id").annotate(total=Sum("amount")).order_by())
         for row in months:

@@ -16,6 +16,7 @@ from accord.customers.forms import (
     members_of,
 )
 from accord.customers.models import Contact
+from accord.identity.visibility import visible
 
 from .models import DealStatus, ForecastCategory, Stage, StageKind
 
@@ -26,9 +27,11 @@ LINE_ROWS_EXTRA = 2  # empty line item rows offered beyond the stored ones
 PICKER_LIMIT = 500  # contacts listed in a select, as for companies
 
 
-def contact_choices(selected_ids=()) -> list[tuple]:
-    """(id, name) pairs for a contact select: the first contacts by name plus the selected."""
-    contacts = list(Contact.objects.order_by("last_name", "first_name", "id")[:PICKER_LIMIT])
+def contact_choices(selected_ids=(), *, viewer) -> list[tuple]:
+    """(id, name) pairs for a contact select: the first contacts `viewer` sees by name,
+    plus the selected ones (a record keeps showing what it links to)."""
+    contacts = list(visible(Contact.objects.all(), viewer, "contacts")
+                    .order_by("last_name", "first_name", "id")[:PICKER_LIMIT])
     shown = {contact.pk for contact in contacts}
     missing = [pk for pk in selected_ids if pk and pk not in shown]
     if missing:
@@ -76,7 +79,8 @@ class DealForm(CustomFieldsMixin, forms.Form):
 
     error_aliases = {"owner_id": "owner", "company_id": "company", "pipeline": "stage"}
 
-    def __init__(self, *args, org, pipelines, custom_fields, instance=None, **kwargs):
+    def __init__(self, *args, org, viewer, pipelines, custom_fields, instance=None, **kwargs):
+        self.viewer = viewer
         self.org = org
         self.instance = instance
         super().__init__(*args, **kwargs)
@@ -100,7 +104,8 @@ class DealForm(CustomFieldsMixin, forms.Form):
             selected.append(int(self.data["company"]))
         elif str(self.initial.get("company") or "").isdigit():
             selected.append(int(self.initial["company"]))
-        self.fields["company"].choices = [("", "—")] + company_choices(selected)
+        self.fields["company"].choices = [("", "—")] + company_choices(selected,
+                                                                       viewer=viewer)
         self._contact_fields(instance)
         self.add_custom_fields(custom_fields,
                                instance.custom_fields if instance is not None else None)
@@ -120,7 +125,7 @@ class DealForm(CustomFieldsMixin, forms.Form):
             selected += _selected_ids(self, "contacts", self.contact_rows)
         elif self.initial.get("contacts_0_contact"):
             selected.append(self.initial["contacts_0_contact"])
-        choices = [("", "—")] + contact_choices(selected)
+        choices = [("", "—")] + contact_choices(selected, viewer=self.viewer)
         for index in range(self.contact_rows):
             self.fields[f"contacts_{index}_contact"] = forms.TypedChoiceField(
                 label=_("Contact") if index == 0 else _("Contact %(n)s") % {"n": index + 1},
@@ -180,12 +185,9 @@ class DealContactForm(forms.Form):
     contact = forms.TypedChoiceField(label=_("Contact"), coerce=int, empty_value=None)
     role = forms.CharField(label=_("Role"), required=False, max_length=80)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, viewer, **kwargs):
         super().__init__(*args, **kwargs)
-        selected = []
-        if self.is_bound and str(self.data.get("contact", "")).isdigit():
-            selected.append(int(self.data["contact"]))
-        self.fields["contact"].choices = [("", "—")] + contact_choices(selected)
+        self.fields["contact"].choices = [("", "—")] + contact_choices(viewer=viewer)
 
 
 LINE_FIELDS = ["product", "name", "quantity", "unit_price", "discount_percent", "tax_percent"]

@@ -43,7 +43,7 @@ def read_forecast(request: HttpRequest, params: Query[ForecastParams]):
     if not dt.date(1900, 1, 1) <= day <= dt.date(9998, 12, 31):
         raise InvalidInput({"date": "Choose a date from 1900 to 9998."})
     period = period_containing(params.period, day)
-    result = build_forecast(request.organization, period=period, group_by=params.group_by)
+    result = build_forecast(request.membership, period=period, group_by=params.group_by)
     return {
         "period": {"kind": period.kind, "starts_on": period.starts_on,
                    "ends_on": period.ends_on},
@@ -66,7 +66,7 @@ def read_pipeline_report(request: HttpRequest, pipeline_id: int, params: Query[R
     if (date_to - date_from).days > MAX_REPORT_DAYS:
         raise InvalidInput({"date_to": "Choose a range of at most ten years."})
 
-    report = build_pipeline_report(request.organization, pipeline, date_from=date_from,
+    report = build_pipeline_report(request.membership, pipeline, date_from=date_from,
                                    date_to=date_to)
     return {
         "pipeline_id": pipeline.pk, "date_from": date_from, "date_to": date_to,

@@ -71,7 +71,7 @@ def _period_label(period) -> str:
 @permission_required("forecast.view")
 def forecast(request):
     period, when, group_by = _forecast_choice(request)
-    result = build_forecast(request.organization, period=period, group_by=group_by)
+    result = build_forecast(request.membership, period=period, group_by=group_by)
 
     currency = result.currency
     rows = [{
@@ -102,7 +102,7 @@ def forecast(request):
 @permission_required("forecast.view")
 def forecast_export(request):
     period, _when, group_by = _forecast_choice(request)
-    result = build_forecast(request.organization, period=period, group_by=group_by)
+    result = build_forecast(request.membership, period=period, group_by=group_by)
 
     header = [_("Group"), _("Won"), _("Commit"), _("Best case"), _("Pipeline"),
               _("Weighted"), _("Quota"), _("Attainment (%)"), _("Deals not converted"),
@@ -232,7 +232,7 @@ def pipeline_report(request, pk: int):
     form = _report_range(request)
     report = None
     if form.is_valid():
-        report = build_pipeline_report(request.organization, pipeline, **form.cleaned_data)
+        report = build_pipeline_report(request.membership, pipeline, **form.cleaned_data)
 
     context = {"pipeline": pipeline, "pipelines": Pipeline.objects.all(), "form": form,
                "report": report}
@@ -272,7 +272,7 @@ def pipeline_report_export(request, pk: int):
     form = _report_range(request)
     if not form.is_valid():
         return redirect("sales_insights:pipeline_report", pk=pipeline.pk)
-    report = build_pipeline_report(request.organization, pipeline, **form.cleaned_data)
+    report = build_pipeline_report(request.membership, pipeline, **form.cleaned_data)
 
     lines = [[_("Section"), _("Item"), _("Value")]]
     for step in report.steps:

@@ -18,6 +18,8 @@ from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accord.identity import visibility
+from accord.identity.models import Membership
 from accord.money import quantize
 from accord.timezones import zone_named
 
@@ -93,20 +95,22 @@ def funnel_steps(pipeline: Pipeline) -> list[FunnelStep]:
     return steps
 
 
-def build_pipeline_report(org, pipeline: Pipeline, *, date_from: dt.date,
+def build_pipeline_report(viewer: Membership, pipeline: Pipeline, *, date_from: dt.date,
                           date_to: dt.date) -> PipelineReport:
-    """The report of `pipeline` for deals created, and deals closed, from `date_from`
-    to `date_to` (both included, in the organisation's time zone).
+    """The report of `pipeline` for the deals `viewer` sees that were created, and
+    that closed, from `date_from` to `date_to` (both included, in the organisation's
+    time zone).
 
     Must run inside the organisation's tenant scope.
     """
+    org = viewer.organization
+    deals = visibility.visible(Deal.objects.filter(pipeline=pipeline), viewer, "deals")
     start, end = _day_bounds(org, date_from, date_to)
-    created = _with_start(Deal.objects.filter(pipeline=pipeline)).filter(
-        started_at__gte=start, started_at__lt=end)
+    created = _with_start(deals).filter(started_at__gte=start, started_at__lt=end)
     steps = _funnel(created, steps=funnel_steps(pipeline))
 
-    closed = Deal.objects.filter(pipeline=pipeline, closed_on__range=(date_from, date_to),
-                                 status__in=[DealStatus.WON, DealStatus.LOST])
+    closed = deals.filter(closed_on__range=(date_from, date_to),
+                          status__in=[DealStatus.WON, DealStatus.LOST])
     outcome = closed.aggregate(won=Count("id", filter=Q(status=DealStatus.WON)),
                                lost=Count("id", filter=Q(status=DealStatus.LOST)))
     average_won, not_converted = _average_won(org, closed.filter(status=DealStatus.WON))

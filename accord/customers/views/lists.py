@@ -304,7 +304,7 @@ def _filter_bar(request, state: ListState) -> dict:
         },
         "stages": LifecycleStage.choices,
         "members": members,
-        "companies": company_choices(selected_companies)
+        "companies": company_choices(selected_companies, viewer=request.membership)
         if state.kind.model is Contact else [],
         "tags": list(Tag.objects.order_by("name").values_list("name", flat=True)[:500]),
         "custom_filters": [_custom_filter(custom, params) for custom in state.custom_fields

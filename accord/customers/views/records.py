@@ -10,7 +10,7 @@ from accord.activities.timeline import timeline_context
 from accord.audit.history import field_history
 from accord.errors import NotFound, StaleVersion
 from accord.identity.permissions import permission_required
-from accord.identity.visibility import require_visible
+from accord.identity.visibility import require_visible, visible
 
 from .. import custom_fields as custom_field_defs
 from .. import services
@@ -44,14 +44,19 @@ def _company(request, pk) -> Company:
 def _render_contact(request, contact: Contact, *, consent_form=None, affiliation_form=None,
                     status=200):
     fields = custom_field_defs.active_fields(Entity.CONTACT, request.membership)
+    membership = request.membership
+    companies_seen = visible(Company.objects.all(), membership, "companies").values("pk")
     affiliations = list(
-        contact.affiliations.select_related("company").filter(company__deleted_at__isnull=True)
+        contact.affiliations.select_related("company").filter(company__deleted_at__isnull=True,
+                                                               company__in=companies_seen)
     )
     colleagues = []
     if contact.company_id:
         colleagues = list(
-            Contact.objects.filter(company_id=contact.company_id).exclude(pk=contact.pk)
-            .order_by("last_name", "first_name", "id")[:OTHER_CONTACTS_SHOWN]
+            visible(Contact.objects.filter(company_id=contact.company_id), membership,
+                    "contacts")
+            .exclude(pk=contact.pk).order_by("last_name", "first_name", "id")
+            [:OTHER_CONTACTS_SHOWN]
         )
     context = {
         "contact": contact,
@@ -64,7 +69,7 @@ def _render_contact(request, contact: Contact, *, consent_form=None, affiliation
         "custom_values": _custom_values(contact, fields),
         "consents": services.current_consents(contact),
         "consent_form": consent_form or ConsentForm(),
-        "affiliation_form": affiliation_form or AffiliationForm(),
+        "affiliation_form": affiliation_form or AffiliationForm(viewer=membership),
         "colleagues": colleagues,
         "can_change": can(request, "contacts.change"),
         "can_delete": can(request, "contacts.delete"),
@@ -83,7 +88,7 @@ def contact_detail(request, pk: int):
 @permission_required("contacts.add")
 def contact_create(request):
     form = ContactForm(
-        request.POST or None, org=request.organization,
+        request.POST or None, org=request.organization, viewer=request.membership,
         custom_fields=custom_field_defs.active_fields(Entity.CONTACT, request.membership),
         initial={"owner": request.user.pk, "company": request.GET.get("company")},
     )
@@ -101,7 +106,8 @@ def contact_create(request):
 @permission_required("contacts.change")
 def contact_edit(request, pk: int):
     contact = _contact(request, pk)
-    form = ContactForm(request.POST or None, org=request.organization, instance=contact,
+    form = ContactForm(request.POST or None, org=request.organization,
+                       viewer=request.membership, instance=contact,
                        custom_fields=custom_field_defs.active_fields(Entity.CONTACT,
                                                                      request.membership))
 
@@ -159,7 +165,7 @@ def contact_consent(request, pk: int):
 @permission_required("contacts.change")
 def contact_affiliation_add(request, pk: int):
     contact = _contact(request, pk)
-    form = AffiliationForm(request.POST)
+    form = AffiliationForm(request.POST, viewer=request.membership)
     if not form.is_valid():
         return _render_contact(request, contact, affiliation_form=form, status=422)
     company = services.get_company(form.cleaned_data["company"])
@@ -193,20 +199,24 @@ def contact_affiliation_remove(request, pk: int, affiliation_pk: int):
 def company_detail(request, pk: int):
     company = _company(request, pk)
     fields = custom_field_defs.active_fields(Entity.COMPANY, request.membership)
+    membership = request.membership
+    contacts_seen = visible(Contact.objects.all(), membership, "contacts")
     people = list(
-        Affiliation.objects.filter(company=company, contact__deleted_at__isnull=True)
+        Affiliation.objects.filter(company=company, contact__deleted_at__isnull=True,
+                                   contact__in=contacts_seen.values("pk"))
         .select_related("contact").order_by("contact__last_name", "contact__first_name", "id")
     )
     linked = {affiliation.contact_id for affiliation in people}
     unlinked = list(
-        Contact.objects.filter(company=company).exclude(pk__in=linked)
+        contacts_seen.filter(company=company).exclude(pk__in=linked)
         .order_by("last_name", "first_name", "id")
     )
     context = {
         "company": company,
         "people": people,
         "unlinked": unlinked,
-        "subsidiaries": list(Company.objects.filter(parent=company).order_by("name", "id")),
+        "subsidiaries": list(visible(Company.objects.filter(parent=company), membership,
+                                     "companies").order_by("name", "id")),
         "parent": company.parent if company.parent_id and company.parent.deleted_at is None
         else None,
         "tags": [link.tag for link in company.tag_links.select_related("tag")
@@ -224,6 +234,7 @@ def company_detail(request, pk: int):
 @permission_required("companies.add")
 def company_create(request):
     form = CompanyForm(request.POST or None, org=request.organization,
+                       viewer=request.membership,
                        custom_fields=custom_field_defs.active_fields(Entity.COMPANY,
                                                                      request.membership),
                        initial={"owner": request.user.pk})
@@ -241,7 +252,8 @@ def company_create(request):
 @permission_required("companies.change")
 def company_edit(request, pk: int):
     company = _company(request, pk)
-    form = CompanyForm(request.POST or None, org=request.organization, instance=company,
+    form = CompanyForm(request.POST or None, org=request.organization,
+                       viewer=request.membership, instance=company,
                        custom_fields=custom_field_defs.active_fields(Entity.COMPANY,
                                                                      request.membership))
 

@@ -133,3 +133,47 @@ def test_leads_follow_their_own_setting_not_the_deals_one(
                 api_client_for(people.seller).get("/api/v1/leads").json()["items"]]
 
     assert sorted(from_api) == ["Outsider", "Seller", "Teammate"]
+
+
+@pytest.fixture
+def priced(org, people, deals):
+    """Each seller's deal worth 100, 200 or 400 closing today, and a quota of 1,000 each."""
+    from accord.sales.forecast import today_for
+
+    today = today_for(org)
+    with scope(organization=org):
+        for key, amount in (("seller", 100), ("teammate", 200), ("outsider", 400)):
+            deal = getattr(deals, key)
+            sales_services.update_deal(org, people.admin.user, deal,
+                                       data={"amount": str(amount),
+                                             "expected_close_date": today.isoformat()})
+            sales_services.set_quota(org, people.admin.user, user=getattr(people, key).user.pk,
+                                     period="quarter", starts_on=_quarter_start(today),
+                                     amount="1000")
+    return today
+
+
+def _quarter_start(day):
+    return day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1)
+
+
+def test_the_forecast_and_pipeline_report_count_only_the_deals_a_member_sees(
+    org, people, deals, priced, client_for, api_client_for
+):
+    set_scope(org, people.admin.user, "deals", "team")
+    api = api_client_for(people.seller)
+
+    forecast = api.get("/api/v1/forecasts", {"period": "quarter"}).json()
+    report = api.get(f"/api/v1/sales-reports/pipelines/{deals.pipeline.pk}").json()
+    page = client_for(people.seller).get("/forecast/").content.decode()
+    everyone = api_client_for(people.admin).get("/api/v1/forecasts",
+                                                {"period": "quarter"}).json()
+
+    assert sorted(group["label"] for group in forecast["groups"]) == [
+        "Sam Seller", "Tess Teammate"]
+    assert (forecast["totals"]["pipeline"], forecast["totals"]["quota"]) == (
+        "300.00", "2000.00")
+    assert report["created"] == 2
+    assert "Olga Outsider" not in page
+    assert (everyone["totals"]["pipeline"], everyone["totals"]["quota"]) == (
+        "700.00", "3000.00")

@@ -3,6 +3,7 @@
 from django import template
 
 from accord.identity.permissions import has_permission
+from accord.identity.visibility import visible
 
 from ..models import Deal, DealStatus
 
@@ -19,7 +20,7 @@ def deals_box(context, *, company=None, contact=None):
     membership = getattr(request, "membership", None)
     if not has_permission(membership, "deals.view"):
         return {"visible": False}
-    deals = Deal.objects.select_related("stage").order_by("-id")
+    deals = visible(Deal.objects.select_related("stage"), membership, "deals").order_by("-id")
     if company is not None:
         deals = deals.filter(company=company)
         new_query = f"company={company.pk}"

@@ -80,7 +80,7 @@ def test_periods_are_calendar_months_and_quarters():
 
 def test_forecast_per_owner_converts_each_deal_on_its_day(org, book, member, admin):
     with scope(organization=org):
-        forecast = build_forecast(org, period=Q1, group_by="owner")
+        forecast = build_forecast(admin, period=Q1, group_by="owner")
 
     rows = {group.label: figures_of(group.figures) for group in forecast.groups}
     assert rows == {
@@ -105,9 +105,9 @@ def test_forecast_per_owner_converts_each_deal_on_its_day(org, book, member, adm
     }
 
 
-def test_a_deal_without_a_rate_is_counted_apart_never_summed_unconverted(org, book, member):
+def test_a_deal_without_a_rate_is_counted_apart_never_summed_unconverted(org, book, member, admin):
     with scope(organization=org):
-        february = build_forecast(org, period=period_containing("month", dt.date(2026, 2, 1)))
+        february = build_forecast(admin, period=period_containing("month", dt.date(2026, 2, 1)))
 
     sam = figures_of(february.groups[-1].figures)
     assert sam["pipeline"] == Decimal("2400.00")
@@ -115,10 +115,10 @@ def test_a_deal_without_a_rate_is_counted_apart_never_summed_unconverted(org, bo
     assert february.totals.not_converted_count == 1
 
 
-def test_the_quarter_boundary_splits_wins_by_their_close_day(org, book):
+def test_the_quarter_boundary_splits_wins_by_their_close_day(org, book, admin):
     with scope(organization=org):
-        march = build_forecast(org, period=period_containing("month", dt.date(2026, 3, 5)))
-        april = build_forecast(org, period=Q1.shifted(1))
+        march = build_forecast(admin, period=period_containing("month", dt.date(2026, 3, 5)))
+        april = build_forecast(admin, period=Q1.shifted(1))
 
     assert figures_of(march.totals)["won"] == Decimal("500.00")
     assert figures_of(march.totals)["quota"] == Decimal("1000.00")
@@ -131,7 +131,7 @@ def test_forecast_per_team_follows_the_owners_membership(org, book, member, admi
     with scope(organization=org):
         east = Team.objects.create(organization=org, name="East")
         Membership.objects.filter(pk=member.pk).update(team=east)
-        forecast = build_forecast(org, period=Q1, group_by="team")
+        forecast = build_forecast(admin, period=Q1, group_by="team")
 
     assert [(group.key, group.label) for group in forecast.groups] == [
         (east.pk, "East"), (None, "No team")]
@@ -146,7 +146,7 @@ def test_forecast_per_pipeline_keeps_the_quota_in_the_totals_only(org, book, adm
     with scope(organization=org):
         other = SalesBook(org, admin.user, pipeline="Renewals")
         other.open_deal("250.50", close=dt.date(2026, 3, 31), category="commit")
-        forecast = build_forecast(org, period=Q1, group_by="pipeline")
+        forecast = build_forecast(admin, period=Q1, group_by="pipeline")
 
     rows = {group.label: figures_of(group.figures) for group in forecast.groups}
     assert rows["Renewals"]["commit"] == Decimal("250.50")
@@ -167,8 +167,8 @@ def test_a_deal_won_just_after_midnight_in_the_organisations_zone_counts_in_that
         deal = data.open_deal("900", close=dt.date(2026, 3, 31))
         deal = data.move(deal, "Won")
         today = today_for(org)
-        q1 = build_forecast(org, period=Q1)
-        q2 = build_forecast(org, period=period_containing("quarter", today))
+        q1 = build_forecast(admin, period=Q1)
+        q2 = build_forecast(admin, period=period_containing("quarter", today))
 
     assert deal.closed_on == dt.date(2026, 4, 1)
     assert today == dt.date(2026, 4, 1)

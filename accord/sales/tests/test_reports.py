@@ -61,9 +61,9 @@ def book(org, admin):
         yield data
 
 
-def test_funnel_counts_a_skipped_stage_as_passed_and_converts_step_by_step(org, book):
+def test_funnel_counts_a_skipped_stage_as_passed_and_converts_step_by_step(org, book, admin):
     with scope(organization=org):
-        report = build_pipeline_report(org, book.pipeline, date_from=START, date_to=END)
+        report = build_pipeline_report(admin, book.pipeline, date_from=START, date_to=END)
 
     assert report.created == 4
     assert [(step.label, step.reached, step.conversion) for step in report.steps] == [
@@ -75,9 +75,9 @@ def test_funnel_counts_a_skipped_stage_as_passed_and_converts_step_by_step(org, 
     ]
 
 
-def test_average_time_in_stage_comes_from_the_moves_out_of_it(org, book):
+def test_average_time_in_stage_comes_from_the_moves_out_of_it(org, book, admin):
     with scope(organization=org):
-        report = build_pipeline_report(org, book.pipeline, date_from=START, date_to=END)
+        report = build_pipeline_report(admin, book.pipeline, date_from=START, date_to=END)
 
     assert [(step.label, step.average_days, step.moves_out) for step in report.steps] == [
         ("Qualification", Decimal("4.0"), 3),
@@ -88,9 +88,9 @@ def test_average_time_in_stage_comes_from_the_moves_out_of_it(org, book):
     ]
 
 
-def test_outcomes_of_deals_closed_in_the_range(org, book):
+def test_outcomes_of_deals_closed_in_the_range(org, book, admin):
     with scope(organization=org):
-        report = build_pipeline_report(org, book.pipeline, date_from=START, date_to=END)
+        report = build_pipeline_report(admin, book.pipeline, date_from=START, date_to=END)
 
     assert (report.won, report.lost, report.win_rate) == (3, 2, Decimal("60.0"))
     assert report.average_won == Decimal("800.00")
@@ -103,9 +103,9 @@ def test_outcomes_of_deals_closed_in_the_range(org, book):
     assert [(item.text, item.count) for item in report.lost_reasons] == [("Price", 2)]
 
 
-def test_an_empty_range_gives_no_rates_rather_than_zeros(org, book):
+def test_an_empty_range_gives_no_rates_rather_than_zeros(org, book, admin):
     with scope(organization=org):
-        report = build_pipeline_report(org, book.pipeline, date_from=dt.date(2024, 1, 1),
+        report = build_pipeline_report(admin, book.pipeline, date_from=dt.date(2024, 1, 1),
                                        date_to=dt.date(2024, 1, 31))
 
     assert report.created == 0

@@ -13,11 +13,11 @@ from accord.audit.history import field_history
 from accord.commerce.models import Product
 from accord.customers import custom_fields as custom_field_defs
 from accord.customers import services as customers
-from accord.customers.models import Entity
+from accord.customers.models import Contact, Entity
 from accord.customers.views.columns import custom_cell
 from accord.errors import InvalidInput, StaleVersion
 from accord.identity.permissions import permission_required
-from accord.identity.visibility import require_visible
+from accord.identity.visibility import require_visible, visible
 
 from .. import services
 from ..forms import DealContactForm, DealForm, LineItemsForm, MoveForm
@@ -71,12 +71,15 @@ def _render_deal(request, deal: Deal, *, line_form=None, contact_form=None, move
         "stages": stages,
         "won_stage": next((s for s in stages if s.kind == StageKind.WON), None),
         "lost_stage": next((s for s in stages if s.kind == StageKind.LOST), None),
-        "contact_links": list(deal.contact_links.select_related("contact")
-                              .order_by("contact__last_name", "contact__first_name")),
+        "contact_links": list(
+            deal.contact_links.select_related("contact")
+            .filter(contact__in=visible(Contact.objects.all(), request.membership,
+                                        "contacts").values("pk"))
+            .order_by("contact__last_name", "contact__first_name")),
         "line_items": list(zip(items, totals.lines, strict=True)),
         "totals": totals,
         "line_form": line_form or LineItemsForm(deal=deal, products=products),
-        "contact_form": contact_form or DealContactForm(),
+        "contact_form": contact_form or DealContactForm(viewer=request.membership),
         "move_form": move_form or MoveForm(initial={"version": deal.version}),
         "stage_changes": _stage_history(deal),
         "custom_values": [(custom, custom_cell(custom, deal.custom_fields.get(custom.key)))
@@ -111,7 +114,8 @@ def deal_create(request):
     if wanted is not None:
         first = next((s for s in wanted.stages.all() if s.kind == StageKind.OPEN), None)
         initial["stage"] = first.pk if first else None
-    form = DealForm(request.POST or None, org=request.organization, pipelines=pipelines,
+    form = DealForm(request.POST or None, org=request.organization,
+                    viewer=request.membership, pipelines=pipelines,
                     custom_fields=custom_field_defs.active_fields(Entity.DEAL, request.membership),
                     initial=initial)
 
@@ -126,7 +130,8 @@ def deal_create(request):
 @permission_required("deals.change")
 def deal_edit(request, pk: int):
     deal = _deal(request, pk)
-    form = DealForm(request.POST or None, org=request.organization, pipelines=[],
+    form = DealForm(request.POST or None, org=request.organization,
+                    viewer=request.membership, pipelines=[],
                     custom_fields=custom_field_defs.active_fields(Entity.DEAL,
                                                                   request.membership),
                     instance=deal)
@@ -170,7 +175,7 @@ def deal_restore(request, pk: int):
 @permission_required("deals.change")
 def deal_contact_add(request, pk: int):
     deal = _deal(request, pk)
-    form = DealContactForm(request.POST)
+    form = DealContactForm(request.POST, viewer=request.membership)
     if not form.is_valid():
         return _render_deal(request, deal, contact_form=form, status=422)
     contact = customers.get_contact(form.cleaned_data["contact"])
