@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
 from accord.identity.api_auth import allow
+from accord.identity.visibility import through_audit
 from accord.pagination import clamp_limit, paginate, parse_ordering
 
 from .history import visible_changes
@@ -101,7 +102,7 @@ def _utc(moment: dt.datetime) -> dt.datetime:
 @router.get("", response=AuditPage, summary="The organisation's audit log")
 def list_audit_entries(request: HttpRequest, filters: Query[AuditFilters]):
     allow(request, "audit.view")
-    queryset = AuditEntry.objects.all()
+    queryset = through_audit(AuditEntry.objects.all(), request.membership)
     if filters.entity:
         queryset = queryset.filter(entity=filters.entity)
     if filters.object_id is not None:

@@ -17,6 +17,7 @@ from django_scopes import scope
 
 from accord.errors import InvalidInput
 from accord.identity.permissions import permission_required
+from accord.identity.visibility import through_audit
 from accord.integrations.writers import text_cell
 from accord.pagination import Ordering, paginate
 
@@ -103,7 +104,7 @@ def _start_of(day: dt.date) -> dt.datetime:
 def log(request):
     """The audit log page; `?export=csv` downloads every entry matching the filters."""
     form = AuditFilterForm(request.GET or None, org=request.organization)
-    queryset = AuditEntry.objects.select_related("actor")
+    queryset = through_audit(AuditEntry.objects.select_related("actor"), request.membership)
     status = 200
     entries, next_cursor = [], None
     if form.is_bound and not form.is_valid():

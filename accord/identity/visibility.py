@@ -154,6 +154,13 @@ def owners_seen(membership: Membership, area: str) -> QuerySet | None:
     return Membership.unscoped.filter(mine).values("user_id")
 
 
+def narrows(membership: Membership, area: str) -> bool:
+    """Whether `visible` leaves out any of the area's records for the member."""
+    if scope_for(membership, area) != Scope.ALL:
+        return True
+    return area in RESTRICTIONS and membership.role != Role.ADMIN
+
+
 def through_contact(queryset: QuerySet, membership: Membership | None, *,
                     also: Q | None = None) -> QuerySet:
     """Narrow records that belong to a contact (tickets, orders, subscriptions, activities)
@@ -192,15 +199,57 @@ def through_records(queryset: QuerySet, membership: Membership | None) -> QueryS
     hangs_on = {"contact": (Contact, Area.CONTACTS), "company": (Company, Area.COMPANIES),
                 "deal": (Deal, Area.DEALS), "custom_record": (Record, Area.RECORDS)}
     seen = Q()
-    restricts = membership.role != Role.ADMIN
     for field, (model, area) in hangs_on.items():
-        if scope_for(membership, area) != Scope.ALL or (restricts and area in RESTRICTIONS):
+        if narrows(membership, area):
             records = visible(model.objects.all(), membership, area).values("pk")
             seen &= Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__in": records})
     if not seen:
         return queryset
     mine = Q(author_id=membership.user_id) | Q(assignee_id=membership.user_id)
     return queryset.filter(seen | mine)
+
+
+def through_audit(queryset: QuerySet, membership: Membership | None) -> QuerySet:
+    """Narrow audit entries to those a member may read: entries about a contact, company,
+    deal, lead, ticket, timeline entry, order, subscription or custom record only when the
+    member sees that record (deleted ones included); every other entry as it is.
+
+    An entry names its record and holds its changed values, so it is as hidden as the
+    record. Admins read every entry.
+    """
+    from accord.activities.models import Activity
+    from accord.commerce.models import Order, Subscription
+    from accord.customers.models import Company, Contact
+    from accord.records.models import Record
+    from accord.sales.models import Deal, Lead
+    from accord.service.models import Ticket
+
+    if membership is None:
+        return queryset.none()
+    if membership.role == Role.ADMIN:
+        return queryset
+    org_id = membership.organization_id
+    owned = {"contact": (Contact, Area.CONTACTS), "company": (Company, Area.COMPANIES),
+             "deal": (Deal, Area.DEALS), "lead": (Lead, Area.LEADS),
+             "record": (Record, Area.RECORDS)}
+    hidden = Q()
+    for entity, (model, area) in owned.items():
+        if narrows(membership, area):
+            seen = visible(model.unscoped.filter(organization_id=org_id), membership, area)
+            named = Q(entity=entity)
+            if entity == "record":  # custom records are logged as "record:<type key>" too
+                named |= Q(entity__startswith="record:")
+            hidden |= named & ~Q(object_id__in=seen.values("pk"))
+    if narrows(membership, Area.CONTACTS):
+        for entity, model in (("ticket", Ticket), ("order", Order),
+                              ("subscription", Subscription)):
+            seen = through_contact(model.objects.all(), membership)
+            if model is Ticket:
+                seen = seen | model.objects.filter(assignee_id=membership.user_id)
+            hidden |= Q(entity=entity) & ~Q(object_id__in=seen.values("pk"))
+    entries = through_records(Activity.objects.all(), membership)
+    hidden |= Q(entity="activity") & ~Q(object_id__in=entries.values("pk"))
+    return queryset.exclude(hidden) if hidden else queryset
 
 
 def can_see(membership: Membership | None, record, area: str) -> bool:
