@@ -274,6 +274,13 @@ def require_visible(membership: Membership | None, record, area: str):
     return record
 
 
+def sees_all_records(membership: Membership | None, entity: str) -> bool:
+    """Whether the member sees every record an export job of `entity` would copy."""
+    areas = DEPENDS_ON.get(entity, [area for area in AREAS if area == entity])
+    return membership is not None and all(scope_for(membership, area) == Scope.ALL
+                                          for area in areas)
+
+
 def require_all_records(membership: Membership | None, entity: str) -> None:
     """Raise NotPermitted unless the member sees every record `entity` exports.
 
@@ -282,8 +289,7 @@ def require_all_records(membership: Membership | None, entity: str) -> None:
     exports from the list instead, which is narrowed like every other list.
     Names that are no area are left to the export to refuse.
     """
-    areas = DEPENDS_ON.get(entity, [area for area in AREAS if area == entity])
-    if membership is None or any(scope_for(membership, area) != Scope.ALL for area in areas):
+    if not sees_all_records(membership, entity):
         raise NotPermitted("Your role sees only some of these records; export them from "
                            "the list instead.")
 

@@ -22,7 +22,7 @@ from django_scopes import scope
 
 from accord.errors import InvalidInput, NotFound
 from accord.identity.permissions import permission_required, require
-from accord.identity.visibility import visible
+from accord.identity.visibility import sees_all_records, visible
 from accord.integrations.writers import escape_cell
 from accord.pagination import DEFAULT_LIMIT, MAX_LIMIT, paginate, parse_ordering
 
@@ -273,7 +273,9 @@ def render_list(request, kind: ListKind):
         "can_bulk": can(request, f"{kind.perm}.bulk"),
         "can_add": can(request, f"{kind.perm}.add"),
         "can_export": can(request, f"{kind.perm}.export"),
-        "can_export_data": can(request, "data.export"),
+        # Export jobs copy the whole area, so only for members who see all of it.
+        "can_export_data": can(request, "data.export")
+        and sees_all_records(request.membership, kind.perm),
         "export_job_query": state.filter_query(),
     }
     if request.htmx and not request.htmx.boosted:

@@ -316,6 +316,20 @@ def test_a_manager_who_sees_only_their_teams_cannot_start_an_export_job(
     assert contacts.status_code == 202
 
 
+def test_the_list_offers_export_jobs_only_to_members_who_see_the_whole_area(
+    org, people, client_for
+):
+    set_scope(org, people.admin.user, Role.MANAGER, "companies", "team")
+    browser = client_for(people.manager)
+
+    companies = browser.get("/companies/").content.decode()
+    contacts = browser.get("/contacts/").content.decode()
+
+    assert "Excel (XLSX)" not in companies
+    assert "Export CSV" in companies
+    assert "Excel (XLSX)" in contacts
+
+
 def test_own_narrows_the_home_pages_stage_counts_and_latest_activity(
     org, people, contacts, client_for
 ):
