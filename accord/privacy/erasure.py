@@ -76,8 +76,8 @@ def erase(org, actor, subject: Subject, *, anonymise: bool, note: str = "",
     All or nothing: one transaction. `note` goes on the suppression entries
     and must not name the person (the request's reference does). Retention
     rules pass `suppress=False` and `sweep_tables=False`: they remove old
-    records in bulk, on no one's request, and a sweep per contact would read
-    every table hundreds of times a night.
+    records in bulk, on no one's request, and sweep once for a whole batch of
+    people rather than reading every table once per person.
     """
     counts: dict[str, int] = {}
     with transaction.atomic():

@@ -6,5 +6,5 @@ class SalesConfig(AppConfig):
     label = "sales"
 
     def ready(self):
-        # Registers deals with accord.search.
-        from . import services  # noqa: F401
+        # Registers deals and leads with accord.search.
+        from . import leads, services  # noqa: F401

@@ -193,3 +193,29 @@ def test_a_grant_dated_ahead_of_the_clock_does_not_keep_an_inactive_contact(
         preview = retention.dry_run(rule)
 
     assert [row["id"] for row in preview["first"]] == [idle.pk]
+
+
+def test_a_contact_rule_scrubs_the_peoples_addresses_and_phones_from_other_records(
+        org, admin, in_org):
+    user = admin.user
+    with in_org(org):
+        idle = customer_services.create_contact(org, user, data={
+            "first_name": "Ida", "last_name": "Idle", "email": "ida@idle.example",
+            "phones": [{"number": "+44 20 7946 0991"}]})
+        acme = customer_services.create_company(org, user, data={"name": "Acme"})
+        note = activity_services.log_activity(org, user, data={
+            "kind": "note", "company": acme.pk,
+            "body": "Ida (ida@idle.example, +442079460991) asked for the price list."})
+        Contact.unscoped.filter(pk=idle.pk).update(created_at=LONG_AGO)
+        Activity.unscoped.filter(contact=idle).update(occurred_at=LONG_AGO)
+        retention.save_retention_rule(org, user, {
+            "entity": "contact", "age_days": 730, "action": "delete"})
+
+    assert run_retention_rules() == 1
+
+    with in_org(org):
+        body = Activity.objects.get(pk=note.pk).body
+        assert not Contact.with_deleted.filter(pk=idle.pk).exists()
+    assert "ida@idle.example" not in body
+    assert "+442079460991" not in body
+    assert "asked for the price list" in body
