@@ -31,6 +31,7 @@ from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model, login
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
@@ -52,6 +53,10 @@ PENDING_KEY = "sso_pending"
 BOUND_ORG_KEY = "sso_organization_id"
 PENDING_SECONDS = 600  # time enough for the provider's own sign-in and its second factor
 MAX_DOCUMENT = 256 * 1024  # a discovery document or key set is a few kilobytes
+# How long a provider's discovery document and key set are reused. A key the
+# provider has just rotated in is fetched at once: a token that does not check
+# against a kept key set is checked again against a fresh one.
+PROVIDER_CACHE_SECONDS = 3600
 LEEWAY = 60  # seconds of clock difference allowed between Accord and the provider
 MAX_DOMAINS = 20
 SCOPE = "openid email profile"
@@ -246,10 +251,29 @@ def _get_json(url: str, what: str) -> dict:
     return document
 
 
-def discover(issuer: str) -> Provider:
-    """Read the provider's discovery document; ProviderError saying what is wrong."""
-    document = _get_json(issuer.rstrip("/") + "/.well-known/openid-configuration",
-                         _("discovery document"))
+def _cache_key(kind: str, url: str) -> str:
+    return f"sso:{kind}:{hashlib.sha256(url.encode()).hexdigest()}"
+
+
+def _get_kept_json(kind: str, url: str, what: str, *, fresh: bool) -> tuple[dict, bool]:
+    """The JSON document at `url` and whether it came from the cache; a document read
+    afresh is kept for PROVIDER_CACHE_SECONDS."""
+    key = _cache_key(kind, url)
+    if not fresh:
+        kept = cache.get(key)
+        if isinstance(kept, dict):
+            return kept, True
+    document = _get_json(url, what)
+    cache.set(key, document, PROVIDER_CACHE_SECONDS)
+    return document, False
+
+
+def discover(issuer: str, *, fresh: bool = False) -> Provider:
+    """Read the provider's discovery document (a kept copy unless `fresh`);
+    ProviderError saying what is wrong."""
+    document, _kept = _get_kept_json(
+        "discovery", issuer.rstrip("/") + "/.well-known/openid-configuration",
+        _("discovery document"), fresh=fresh)
     named = document.get("issuer")
     if not isinstance(named, str) or named.rstrip("/") != issuer.rstrip("/"):
         raise ProviderError(_("The discovery document names another issuer; check the "
@@ -284,18 +308,24 @@ def check_provider(issuer: str) -> Provider:
     if not issuer:
         raise InvalidInput({"issuer": _("Give the issuer URL to test.")})
     try:
-        provider = discover(issuer)
-        _key_set(provider.jwks_uri)
+        provider = discover(issuer, fresh=True)
+        _key_set(provider.jwks_uri, fresh=True)
     except ProviderError as exc:
         raise InvalidInput({"issuer": str(exc)}) from None
     return provider
 
 
-def _key_set(jwks_uri: str) -> KeySet:
-    document = _get_json(jwks_uri, _("key set"))
+def _key_set(jwks_uri: str, *, fresh: bool = False) -> KeySet:
+    return _kept_key_set(jwks_uri, fresh=fresh)[0]
+
+
+def _kept_key_set(jwks_uri: str, *, fresh: bool) -> tuple[KeySet, bool]:
+    """The provider's key set (a kept copy unless `fresh`) and whether it was kept."""
+    document, kept = _get_kept_json("keys", jwks_uri, _("key set"), fresh=fresh)
     try:
-        return KeySet.import_key_set(document)
+        return KeySet.import_key_set(document), kept
     except (JoseError, ValueError, TypeError, KeyError):
+        cache.delete(_cache_key("keys", jwks_uri))
         raise ProviderError(_("The provider's key set holds no usable key.")) from None
 
 
@@ -473,14 +503,7 @@ def complete_sign_in(request, params, *, redirect_uri: str) -> tuple[Membership,
             "administrator."))
 
     id_token = _exchange_code(config, pending, code, redirect_uri)
-    try:
-        keys = _key_set(pending["jwks_uri"])
-    except ProviderError:
-        raise SignInFailed("provider_unreachable", _(
-            "Your organisation's sign-in provider could not be reached. Try again later.")
-        ) from None
-    claims = verify_id_token(id_token, keys=keys, issuer=pending["issuer"],
-                             client_id=config.client_id, nonce=pending["nonce"])
+    claims = _checked_claims(id_token, config, pending)
     email = _verified_email(claims)
     if email.rpartition("@")[2] not in config.allowed_domains:
         raise SignInFailed("domain_not_allowed", _(
@@ -489,6 +512,29 @@ def complete_sign_in(request, params, *, redirect_uri: str) -> tuple[Membership,
 
     membership = _member_for(org, config, email, claims)
     return membership, pending.get("next") or "/"
+
+
+def _checked_claims(id_token: str, config: SingleSignOn, pending: dict) -> dict:
+    """The ID token's claims, checked against the kept key set and, when that fails,
+    against a fresh one: the provider may have rotated its keys since."""
+    unreachable = SignInFailed("provider_unreachable", _(
+        "Your organisation's sign-in provider could not be reached. Try again later."))
+    expected = {"issuer": pending["issuer"], "client_id": config.client_id,
+                "nonce": pending["nonce"]}
+    try:
+        keys, kept = _kept_key_set(pending["jwks_uri"], fresh=False)
+    except ProviderError:
+        raise unreachable from None
+    try:
+        return verify_id_token(id_token, keys=keys, **expected)
+    except SignInFailed:
+        if not kept:
+            raise
+    try:
+        keys = _key_set(pending["jwks_uri"], fresh=True)
+    except ProviderError:
+        raise unreachable from None
+    return verify_id_token(id_token, keys=keys, **expected)
 
 
 def _verified_email(claims: dict) -> str:

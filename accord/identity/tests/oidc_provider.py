@@ -35,6 +35,7 @@ class Provider:
         self.sign_with_stranger = False
         self.codes: dict[str, dict] = {}
         self.token_requests: list[dict] = []
+        self.reads: list[str] = []  # paths of the documents Accord read
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -49,6 +50,10 @@ class Provider:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+    def rotate_key(self) -> None:
+        """Sign with a new key from now on and publish only that one."""
+        self.key = RSAKey.generate_key(2048, parameters={"kid": "rotated"})
 
     def discovery(self) -> dict:
         return {
@@ -68,7 +73,7 @@ class Provider:
         claims.update(self.token_changes)
         claims = {name: value for name, value in claims.items() if value is not None}
         key = self.stranger_key if self.sign_with_stranger else self.key
-        return jwt.encode({"alg": "RS256", "kid": "signing"}, claims, key)
+        return jwt.encode({"alg": "RS256", "kid": key.kid}, claims, key)
 
     def authorize(self, url: str) -> str:
         """Follow the browser's visit to the authorization endpoint; returns where the
@@ -99,6 +104,7 @@ class Provider:
 
             def do_GET(self):  # noqa: N802 - the name http.server calls
                 parts = urlsplit(self.path)
+                provider.reads.append(parts.path)
                 if parts.path == "/.well-known/openid-configuration":
                     return self._json(200, provider.discovery())
                 if parts.path == "/jwks":

@@ -11,6 +11,7 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 
 from accord.audit.models import AuditEntry
@@ -32,6 +33,8 @@ PASSWORD = "correct-horse-battery-staple"
 @pytest.fixture
 def provider(settings):
     settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+    # Documents kept from another test's provider on the same port must not answer.
+    cache.clear()
     provider = Provider(client_id="accord-northwind").start()
     yield provider
     provider.stop()
@@ -90,6 +93,26 @@ def test_known_member_signs_in_by_e_mail_domain_and_the_session_is_listed(
     assert client.get("/contacts/").wsgi_request.organization == org
     assert UserSession.objects.filter(user=pat.user, user_agent="Pat laptop").count() == 1
     assert "Pat laptop" in client.get("/profile/sessions/").content.decode()
+
+
+def test_the_discovery_document_and_key_set_are_read_once_and_a_rotated_key_is_fetched(
+        org, configured, provider, pat):
+    def documents_read():
+        return [path for path in provider.reads if path != "/authorize"]
+
+    provider.reads.clear()
+    sign_in(Client(), provider)
+    sign_in(Client(), provider)
+    read_before_rotation = documents_read()
+    provider.rotate_key()
+
+    client = Client()
+    response = sign_in(client, provider)
+
+    assert read_before_rotation == ["/.well-known/openid-configuration", "/jwks"]
+    assert documents_read()[2:] == ["/jwks"]
+    assert response.status_code == 302
+    assert signed_in_user(client) == pat.user
 
 
 def test_the_request_to_the_provider_carries_state_nonce_and_a_pkce_challenge(
