@@ -50,6 +50,8 @@ logger = logging.getLogger(__name__)
 User = get_user_model()
 
 PENDING_KEY = "sso_pending"
+# What signing out at the provider needs, kept for a session begun there.
+SIGN_OUT_KEY = "sso_sign_out"
 BOUND_ORG_KEY = "sso_organization_id"
 PENDING_SECONDS = 600  # time enough for the provider's own sign-in and its second factor
 MAX_DOCUMENT = 256 * 1024  # a discovery document or key set is a few kilobytes
@@ -95,6 +97,8 @@ class Provider:
     token_endpoint: str
     jwks_uri: str
     send_secret_in_body: bool
+    # Where the browser signs out at the provider too; blank when it offers none.
+    end_session_endpoint: str = ""
 
 
 # The organisation's settings.
@@ -293,6 +297,13 @@ def discover(issuer: str, *, fresh: bool = False) -> Provider:
     if isinstance(methods, list) and "S256" not in methods:
         raise ProviderError(_("The provider does not offer PKCE with S256, which Accord "
                               "needs."))
+    end_session = document.get("end_session_endpoint")
+    if isinstance(end_session, str):
+        try:
+            outbound.check_url(end_session)
+        except outbound.Refused:
+            end_session = None
+    endpoints["end_session_endpoint"] = end_session if isinstance(end_session, str) else ""
     auth_methods = document.get("token_endpoint_auth_methods_supported")
     in_body = (isinstance(auth_methods, list) and "client_secret_basic" not in auth_methods
                and "client_secret_post" in auth_methods)
@@ -451,6 +462,7 @@ def begin_sign_in(request, org: Organization, *, redirect_uri: str, next_url: st
         "next": next_url, "since": int(time.time()), "issuer": provider.issuer,
         "token_endpoint": provider.token_endpoint, "jwks_uri": provider.jwks_uri,
         "secret_in_body": provider.send_secret_in_body,
+        "end_session_endpoint": provider.end_session_endpoint,
     }
 
     query = urlencode({
@@ -463,10 +475,11 @@ def begin_sign_in(request, org: Organization, *, redirect_uri: str, next_url: st
     return provider.authorization_endpoint + separator + query
 
 
-def complete_sign_in(request, params, *, redirect_uri: str) -> tuple[Membership, str]:
+def complete_sign_in(request, params, *, redirect_uri: str) -> tuple[Membership, str, dict]:
     """Finish the attempt this session began with the provider's answer in `params`.
 
-    Returns the member to sign in and where they wanted to go. Raises
+    Returns the member to sign in, where they wanted to go, and what signing
+    out at the provider will need (empty when it offers no sign-out). Raises
     SignInFailed for a missing or stale attempt, a state that is not this
     session's, an error from the provider, an untrusted ID token, an e-mail
     that is not verified or not of an allowed domain, and a person who may
@@ -511,7 +524,11 @@ def complete_sign_in(request, params, *, redirect_uri: str) -> tuple[Membership,
             "administrator."))
 
     membership = _member_for(org, config, email, claims)
-    return membership, pending.get("next") or "/"
+    sign_out = {}
+    if pending.get("end_session_endpoint"):
+        sign_out = {"endpoint": pending["end_session_endpoint"], "id_token": id_token,
+                    "client_id": config.client_id}
+    return membership, pending.get("next") or "/", sign_out
 
 
 def _checked_claims(id_token: str, config: SingleSignOn, pending: dict) -> dict:
@@ -582,14 +599,17 @@ def _member_for(org: Organization, config: SingleSignOn, email: str,
     return membership
 
 
-def sign_in(request, membership: Membership) -> None:
-    """Sign the member's user in, bound to the membership's organisation."""
+def sign_in(request, membership: Membership, *, sign_out: dict | None = None) -> None:
+    """Sign the member's user in, bound to the membership's organisation; `sign_out` is
+    kept for signing out at the provider later."""
     login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
     # Imported here because the middleware imports this module.
     from .middleware import SESSION_ORG_KEY
 
     request.session[SESSION_ORG_KEY] = membership.organization_id
     request.session[BOUND_ORG_KEY] = membership.organization_id
+    if sign_out:
+        request.session[SIGN_OUT_KEY] = sign_out
     logger.info("sso.signed_in", extra={"organization_id": membership.organization_id,
                                         "user_id": membership.user_id})
 
@@ -624,3 +644,16 @@ def password_sign_in_refused(email: str) -> bool:
     if not memberships.exists():
         return False
     return not reachable_memberships({}, memberships).exists()
+
+
+def provider_sign_out_url(sign_out: dict | None, *, return_to: str) -> str | None:
+    """The provider's address that ends the person's session there too and sends the
+    browser back to `return_to`; None for a session not begun at a provider that offers it.
+    """
+    if not isinstance(sign_out, dict) or not sign_out.get("endpoint"):
+        return None
+    query = urlencode({"id_token_hint": sign_out.get("id_token", ""),
+                       "client_id": sign_out.get("client_id", ""),
+                       "post_logout_redirect_uri": return_to})
+    endpoint = sign_out["endpoint"]
+    return endpoint + ("&" if "?" in endpoint else "?") + query

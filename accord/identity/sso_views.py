@@ -7,6 +7,7 @@ with a message that names what went wrong but none of the provider's answer.
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth.views import LogoutView
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -145,11 +146,23 @@ def sso_start(request):
 def sso_callback(request):
     """Where the provider sends the browser back; signs the person in or says why not."""
     try:
-        membership, next_url = sso.complete_sign_in(request, request.GET,
-                                                    redirect_uri=_redirect_uri(request))
+        membership, next_url, sign_out = sso.complete_sign_in(
+            request, request.GET, redirect_uri=_redirect_uri(request))
     except sso.SignInFailed as exc:
         context = {"form": SingleSignOnStartForm(), "error": exc.message,
                    "next": reverse("core:home")}
         return render(request, "identity/login_sso.html", context, status=400)
-    sso.sign_in(request, membership)
+    sso.sign_in(request, membership, sign_out=sign_out)
     return redirect(_safe_next(request, next_url))
+
+
+class SignOutView(LogoutView):
+    """Sign out of Accord and, for a session begun at a provider that offers it, at the
+    provider too, which then sends the browser back to Accord's sign-in page."""
+
+    def post(self, request, *args, **kwargs):
+        sign_out = request.session.get(sso.SIGN_OUT_KEY)
+        response = super().post(request, *args, **kwargs)
+        at_provider = sso.provider_sign_out_url(
+            sign_out, return_to=request.build_absolute_uri(reverse("identity:login")))
+        return redirect(at_provider) if at_provider else response

@@ -1,4 +1,3 @@
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from accord.customers import settings_views as custom_fields
@@ -11,7 +10,7 @@ urlpatterns = [
     path("login/code", security_views.sign_in_code, name="login_code"),
     path("login/sso", sso_views.sso_start, name="sso_start"),
     path("login/sso/callback", sso_views.sso_callback, name="sso_callback"),
-    path("logout", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout", sso_views.SignOutView.as_view(), name="logout"),
     path("password-reset", views.ResetRequestView.as_view(), name="password_reset"),
     path("password-reset/sent", views.ResetSentView.as_view(), name="password_reset_done"),
     path("password-reset/<uidb64>/<token>", views.ResetConfirmView.as_view(),

@@ -115,6 +115,25 @@ def test_the_discovery_document_and_key_set_are_read_once_and_a_rotated_key_is_f
     assert signed_in_user(client) == pat.user
 
 
+def test_signing_out_of_a_session_begun_at_the_provider_signs_out_there_too(
+        org, configured, provider, pat, admin, client_for):
+    client = Client()
+    sign_in(client, provider)
+
+    response = client.post("/logout")
+    password_session = client_for(admin).post("/logout")
+
+    target = urlsplit(response["Location"])
+    query = parse_qs(target.query)
+    assert f"{target.scheme}://{target.netloc}{target.path}" == f"{provider.issuer}/logout"
+    assert query["tenant"] == ["northwind"]
+    assert query["client_id"] == ["accord-northwind"]
+    assert query["post_logout_redirect_uri"] == ["http://testserver/login"]
+    assert query["id_token_hint"][0].count(".") == 2
+    assert not signed_in_user(client).is_authenticated
+    assert password_session["Location"] == "/login"
+
+
 def test_the_request_to_the_provider_carries_state_nonce_and_a_pkce_challenge(
         org, configured, provider, pat):
     client = Client()
