@@ -132,7 +132,7 @@ def create_contact(request: HttpRequest, payload: ContactIn):
     contact = services.create_contact(request.organization, request.user,
                                       data=to_service_data(payload))
     detail = _contact_detail(contact.pk)
-    detail.possible_duplicates = duplicates.as_api_items(detail)
+    detail.possible_duplicates = duplicates.as_api_items(detail, request.membership)
     return Status(201, detail)
 
 
@@ -142,14 +142,14 @@ def create_contact(request: HttpRequest, payload: ContactIn):
 @contacts.get("/{contact_id}", response=ContactDetailOut, summary="Read a contact")
 def read_contact(request: HttpRequest, contact_id: int):
     allow(request, "contacts.view")
-    merge.raise_if_merged(Contact, contact_id)
+    merge.raise_if_merged(Contact, contact_id, request.membership)
     return require_visible(request.membership, _contact_detail(contact_id), "contacts")
 
 
 @contacts.patch("/{contact_id}", response=ContactDetailOut, summary="Change a contact")
 def update_contact(request: HttpRequest, contact_id: int, payload: ContactPatch):
     allow(request, "contacts.change")
-    merge.raise_if_merged(Contact, contact_id)
+    merge.raise_if_merged(Contact, contact_id, request.membership)
     contact = _visible_contact(request, contact_id)
     refuse_hidden("contact", request.membership, payload.custom_fields)
     services.update_contact(request.organization, request.user, contact,
@@ -160,7 +160,7 @@ def update_contact(request: HttpRequest, contact_id: int, payload: ContactPatch)
 @contacts.delete("/{contact_id}", response={204: None}, summary="Move a contact to the trash")
 def delete_contact(request: HttpRequest, contact_id: int, version: int | None = None):
     allow(request, "contacts.delete")
-    merge.raise_if_merged(Contact, contact_id)
+    merge.raise_if_merged(Contact, contact_id, request.membership)
     contact = _visible_contact(request, contact_id)
     services.delete_contact(request.organization, request.user, contact,
                             expected_version=version)
@@ -239,21 +239,21 @@ def create_company(request: HttpRequest, payload: CompanyIn):
     refuse_hidden("company", request.membership, payload.custom_fields)
     company = services.create_company(request.organization, request.user,
                                       data=to_service_data(payload))
-    company.possible_duplicates = duplicates.as_api_items(company)
+    company.possible_duplicates = duplicates.as_api_items(company, request.membership)
     return Status(201, company)
 
 
 @companies.get("/{company_id}", response=CompanyOut, summary="Read a company")
 def read_company(request: HttpRequest, company_id: int):
     allow(request, "companies.view")
-    merge.raise_if_merged(Company, company_id)
+    merge.raise_if_merged(Company, company_id, request.membership)
     return require_visible(request.membership, services.get_company(company_id), "companies")
 
 
 @companies.patch("/{company_id}", response=CompanyOut, summary="Change a company")
 def update_company(request: HttpRequest, company_id: int, payload: CompanyPatch):
     allow(request, "companies.change")
-    merge.raise_if_merged(Company, company_id)
+    merge.raise_if_merged(Company, company_id, request.membership)
     company = _visible_company(request, company_id)
     refuse_hidden("company", request.membership, payload.custom_fields)
     return services.update_company(request.organization, request.user, company,
@@ -264,7 +264,7 @@ def update_company(request: HttpRequest, company_id: int, payload: CompanyPatch)
 @companies.delete("/{company_id}", response={204: None}, summary="Move a company to the trash")
 def delete_company(request: HttpRequest, company_id: int, version: int | None = None):
     allow(request, "companies.delete")
-    merge.raise_if_merged(Company, company_id)
+    merge.raise_if_merged(Company, company_id, request.membership)
     company = _visible_company(request, company_id)
     services.delete_company(request.organization, request.user, company,
                             expected_version=version)

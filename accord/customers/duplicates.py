@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -25,6 +25,8 @@ from rapidfuzz import fuzz
 from accord.audit import services as audit
 from accord.audit.models import Action
 from accord.errors import NotFound
+from accord.identity.models import Area
+from accord.identity.visibility import visible
 from accord.search import fold
 
 from .models import (
@@ -237,6 +239,11 @@ def describe_reason(reason: dict) -> str:
 
 def _model(entity: str):
     return Contact if entity == Entity.CONTACT else Company
+
+
+def area_of(model) -> str:
+    """The visibility area of contacts or companies."""
+    return Area.CONTACTS if model is Contact else Area.COMPANIES
 
 
 def _entity(model) -> str:
@@ -463,20 +470,23 @@ def open_pairs(entity: str, ids: Iterable[int]) -> list[DuplicatePair]:
     return sorted(found.values(), key=lambda pair: (-pair.score, pair.pk))
 
 
-def possible_duplicates(record) -> list[tuple[DuplicatePair, object]]:
-    """(pair, other record) for each open pair of this live record, best first."""
+def possible_duplicates(record, viewer) -> list[tuple[DuplicatePair, object]]:
+    """(pair, other record) for each open pair of this live record whose other record
+    the viewer sees, best first."""
     model = type(record)
     pairs = open_pairs(_entity(model), [record.pk])
-    others = model.objects.in_bulk([pair.other_id(record.pk) for pair in pairs])
+    seen = visible(model.objects.all(), viewer, area_of(model))
+    others = seen.in_bulk([pair.other_id(record.pk) for pair in pairs])
     return [(pair, others[pair.other_id(record.pk)]) for pair in pairs
             if pair.other_id(record.pk) in others]
 
 
-def as_api_items(record) -> list[dict]:
-    """What the API's `possible_duplicates` lists: [{id, score, reasons}]."""
+def as_api_items(record, viewer) -> list[dict]:
+    """What the API's `possible_duplicates` lists: [{id, score, reasons}], of the records
+    the viewer sees."""
     return [
         {"id": other.pk, "score": pair.score, "reasons": api_reasons(pair)}
-        for pair, other in possible_duplicates(record)
+        for pair, other in possible_duplicates(record, viewer)
     ]
 
 
@@ -496,6 +506,29 @@ def get_pair(pair_id, *, entity: str | None = None) -> DuplicatePair:
         query = query.filter(entity=entity)
     pair = query.first() if pair_id is not None else None
     if pair is None:
+        raise NotFound("No possible duplicate with this id.")
+    return pair
+
+
+def visible_pairs(queryset: QuerySet, viewer) -> QuerySet:
+    """Narrow a queryset of pairs to those whose two records the viewer sees.
+
+    Records in the trash or merged away count by their owner like live ones,
+    so the merged and dismissed pairs of the queue follow the same rule.
+    """
+    seen = Q(pk__in=[])
+    for entity in (Entity.CONTACT, Entity.COMPANY):
+        model = _model(entity)
+        ids = visible(model.with_deleted.all(), viewer, area_of(model)).values("pk")
+        seen |= Q(entity=entity, low_id__in=ids, high_id__in=ids)
+    return queryset.filter(seen)
+
+
+def get_visible_pair(pair_id, viewer) -> DuplicatePair:
+    """The pair with this id when the viewer sees both its records; NotFound otherwise,
+    as for an id that does not exist."""
+    pair = get_pair(pair_id)
+    if not visible_pairs(DuplicatePair.objects.filter(pk=pair.pk), viewer).exists():
         raise NotFound("No possible duplicate with this id.")
     return pair
 

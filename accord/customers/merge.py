@@ -23,6 +23,7 @@ from accord.activities import services as timeline
 from accord.audit import services as audit
 from accord.audit.models import Action
 from accord.errors import InvalidInput, NotFound, StaleVersion
+from accord.identity.visibility import can_see, visible
 
 from . import custom_fields as custom_field_defs
 from . import duplicates
@@ -107,21 +108,29 @@ def survivor_of(model, record_id) -> models.Model | None:
     return record
 
 
-def raise_if_merged(model, record_id) -> None:
-    """Raise RecordMerged when `record_id` names a record merged into a live one."""
+def raise_if_merged(model, record_id, viewer) -> None:
+    """Raise RecordMerged when `record_id` names a record merged into a live one the
+    viewer sees.
+
+    A survivor the viewer may not see is not pointed at: the caller goes on to
+    answer as for an id that does not exist.
+    """
     survivor = survivor_of(model, record_id)
-    if survivor is not None:
+    if survivor is not None and can_see(viewer, survivor, duplicates.area_of(model)):
         raise RecordMerged(model, int(record_id), survivor)
 
 
-def load_records(model, survivor_id, merge_ids: Iterable) -> tuple:
-    """The live survivor and the records to merge into it, in the order given.
+def load_records(model, survivor_id, merge_ids: Iterable, *, viewer) -> tuple:
+    """The live survivor and the records to merge into it, in the order given, all of
+    them records the viewer sees.
 
     Raises NotFound for the survivor and InvalidInput naming `merge_ids` for
     ids that are not live records of this organisation (another
-    organisation's id reads as no such record), repeated, or the survivor's.
+    organisation's id, or a record hidden from the viewer, reads as no such
+    record), repeated, or the survivor's.
     """
-    survivor = model.objects.filter(pk=_int(survivor_id)).first()
+    seen = visible(model.objects.all(), viewer, duplicates.area_of(model))
+    survivor = seen.filter(pk=_int(survivor_id)).first()
     if survivor is None:
         raise NotFound(f"No {model._meta.verbose_name} with this id.")
     try:
@@ -135,7 +144,7 @@ def load_records(model, survivor_id, merge_ids: Iterable) -> tuple:
     if survivor.pk in wanted or len(set(wanted)) != len(wanted):
         raise InvalidInput({"merge_ids": "Name each other record once, and not the record "
                                          "kept."})
-    found = model.objects.in_bulk(wanted)
+    found = seen.in_bulk(wanted)
     missing = [pk for pk in wanted if pk not in found]
     if missing:
         noun = model._meta.verbose_name_plural

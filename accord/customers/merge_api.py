@@ -114,7 +114,8 @@ def _with_names(pairs: list[DuplicatePair]) -> list[DuplicatePair]:
 def list_duplicates(request: HttpRequest, filters: Query[DuplicateFilters]):
     entity = ENTITIES[filters.entity]
     allow(request, "contacts.view" if entity == Entity.CONTACT else "companies.view")
-    queryset = DuplicatePair.objects.filter(entity=entity, status=filters.status)
+    queryset = duplicates.visible_pairs(
+        DuplicatePair.objects.filter(entity=entity, status=filters.status), request.membership)
     items, next_cursor = paginate(queryset, QUEUE_ORDER, cursor=filters.cursor,
                                   limit=clamp_limit(filters.limit))
     return {"items": _with_names(items), "next": next_cursor}
@@ -124,7 +125,7 @@ def list_duplicates(request: HttpRequest, filters: Query[DuplicateFilters]):
              summary="Mark a possible duplicate as not a duplicate")
 def dismiss_duplicate(request: HttpRequest, pair_id: int):
     allow(request, "records.merge")
-    pair = duplicates.get_pair(pair_id)
+    pair = duplicates.get_visible_pair(pair_id, request.membership)
     pair = duplicates.dismiss_pair(request.organization, request.user, pair)
     return _with_names([pair])[0]
 
@@ -135,7 +136,8 @@ def merge_contacts(request: HttpRequest, contact_id: int, payload: MergeIn):
     from .api import _contact_detail
 
     allow(request, "records.merge")
-    survivor, others = merge.load_records(Contact, contact_id, payload.merge_ids)
+    survivor, others = merge.load_records(Contact, contact_id, payload.merge_ids,
+                                            viewer=request.membership)
     refuse_hidden_choices("contact", request.membership, payload.choices)
     merge.merge_contacts(request.organization, request.user, survivor, others,
                          choices=payload.choices, expected_version=payload.version)
@@ -146,7 +148,8 @@ def merge_contacts(request: HttpRequest, contact_id: int, payload: MergeIn):
              summary="Merge other companies into this one", tags=["companies"])
 def merge_companies(request: HttpRequest, company_id: int, payload: MergeIn):
     allow(request, "records.merge")
-    survivor, others = merge.load_records(Company, company_id, payload.merge_ids)
+    survivor, others = merge.load_records(Company, company_id, payload.merge_ids,
+                                            viewer=request.membership)
     refuse_hidden_choices("company", request.membership, payload.choices)
     return merge.merge_companies(request.organization, request.user, survivor, others,
                                  choices=payload.choices, expected_version=payload.version)

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from accord.errors import InvalidInput, NotFound, StaleVersion
 from accord.identity.permissions import permission_required
+from accord.identity.visibility import can_see, visible
 from accord.pagination import DEFAULT_LIMIT, paginate
 
 from .. import custom_fields as custom_field_defs
@@ -49,6 +50,15 @@ def _summary(record) -> list[str]:
     return [fact for fact in facts if fact]
 
 
+def _visible_record(request, model, pk: int):
+    """The live record with this id when the member sees it; NotFound otherwise."""
+    record = visible(model.objects.filter(pk=pk), request.membership,
+                     duplicates.area_of(model)).first()
+    if record is None:
+        raise NotFound("No record with this id.")
+    return record
+
+
 # The record pages: merged ids redirect, and the panel of possible duplicates.
 
 
@@ -56,12 +66,14 @@ def _follow(model, view):
     @permission_required(f"{_kind(model)}.view")
     def page(request, pk: int):
         survivor = merge.survivor_of(model, pk)
-        if survivor is not None:
+        if survivor is not None and can_see(request.membership, survivor,
+                                            duplicates.area_of(model)):
             return redirect(survivor)
         return view(request, pk)
 
     page.__name__ = view.__name__
-    page.__doc__ = f"{view.__name__}, sending the id of a merged record on to its survivor."
+    page.__doc__ = (f"{view.__name__}, sending the id of a merged record on to its survivor "
+                    "when the member sees it.")
     return page
 
 
@@ -70,10 +82,8 @@ company_page = _follow(Company, records.company_detail)
 
 
 def _panel(request, model, pk: int):
-    record = model.objects.filter(pk=pk).first()
-    if record is None:
-        raise NotFound("No record with this id.")
-    found = duplicates.possible_duplicates(record)
+    record = _visible_record(request, model, pk)
+    found = duplicates.possible_duplicates(record, request.membership)
     if not found:
         return HttpResponse("")
     context = {
@@ -104,7 +114,9 @@ def company_duplicates(request, pk: int):
 def duplicate_list(request):
     showing = "companies" if request.GET.get("type") == "companies" else "contacts"
     entity, model, merge_url = KINDS[showing]
-    queryset = DuplicatePair.objects.filter(entity=entity, status=DuplicateStatus.OPEN)
+    queryset = duplicates.visible_pairs(
+        DuplicatePair.objects.filter(entity=entity, status=DuplicateStatus.OPEN),
+        request.membership)
     error = ""
     try:
         pairs, next_cursor = paginate(queryset, QUEUE_ORDER,
@@ -137,7 +149,7 @@ def duplicate_list(request):
 @require_POST
 @permission_required("records.merge")
 def duplicate_dismiss(request, pk: int):
-    pair = duplicates.get_pair(pk)
+    pair = duplicates.get_visible_pair(pk, request.membership)
     duplicates.dismiss_pair(request.organization, request.user, pair)
     messages.success(request, _("Marked as not a duplicate. Later scans will not suggest "
                                 "this pair again."))
@@ -178,19 +190,18 @@ def _labels(model, viewer) -> dict[str, str]:
 
 
 def _merge_page(request, model, pk: int):
-    survivor = model.objects.filter(pk=pk).first()
-    if survivor is None:
-        raise NotFound("No record with this id.")
+    survivor = _visible_record(request, model, pk)
     given = request.POST if request.method == "POST" else request.GET
     wanted = [value for value in given.getlist("with") if value.strip()]
     kind = _kind(model)
+    found = duplicates.possible_duplicates(survivor, request.membership)
     context = {"record": survivor, "kind": kind, "others": [], "rows": [],
-               "candidates": [other for _pair, other in duplicates.possible_duplicates(survivor)],
+               "candidates": [other for _pair, other in found],
                "errors": [], "list_url": reverse(f"customers:{model._meta.model_name}_list")}
     if not wanted:
         return render(request, "customers/record_merge.html", context)
     try:
-        survivor, others = merge.load_records(model, pk, wanted)
+        survivor, others = merge.load_records(model, pk, wanted, viewer=request.membership)
     except InvalidInput as exc:
         context["errors"] = [error["message"] for error in exc.errors]
         return render(request, "customers/record_merge.html", context, status=422)
