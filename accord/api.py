@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from django.core.exceptions import RequestDataTooBig
 from django.db import DataError
+from django.db.models import Q
 from django.http import Http404, HttpRequest
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -13,7 +14,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.renderers import JSONRenderer
 from ninja.responses import NinjaJSONEncoder
 
-from accord.errors import PROBLEM_TYPE, DomainError
+from accord.errors import PROBLEM_TYPE, DomainError, NotFound
 from accord.identity.api_auth import AUTH
 
 logger = logging.getLogger(__name__)
@@ -120,16 +121,70 @@ def field_errors(errors, *, whole: str = "body") -> list[dict]:
 
 
 def _missing_path_record(request) -> DomainError | None:
+    membership = getattr(request, "membership", None)
     match = getattr(request, "resolver_match", None)
     for name, value in (match.kwargs if match else {}).items():
         lookup = PATH_RECORDS.get(name)
         if lookup is None:
             continue
         try:
-            lookup(value)
+            record = lookup(value)
+            seen = PATH_VISIBILITY.get(name)
+            if seen is not None:
+                seen(membership, record)
         except DomainError as exc:
             return exc
     return None
+
+
+def _through_contact(message: str, *, assignee: bool = False):
+    """A check that a record hanging on a contact is one the member sees; NotFound
+    with `message`, as for an id that does not exist, otherwise."""
+    def check(membership, record) -> None:
+        from accord.identity.visibility import through_contact
+
+        also = Q(assignee_id=membership.user_id) if assignee and membership else None
+        found = through_contact(type(record).objects.filter(pk=record.pk), membership,
+                                also=also)
+        if not found.exists():
+            raise NotFound(message)
+    return check
+
+
+def _require_visible(area: str):
+    def check(membership, record) -> None:
+        from accord.identity.visibility import require_visible
+
+        require_visible(membership, record, area)
+    return check
+
+
+def _activity_seen(membership, activity) -> None:
+    from accord.activities.services import get_activity
+
+    get_activity(activity.pk, membership)
+
+
+def _pair_seen(membership, pair) -> None:
+    from accord.customers.duplicates import get_visible_pair
+
+    get_visible_pair(pair.pk, membership)
+
+
+# Path ids of records that follow record visibility: a hidden one answers the
+# same 404 as an id that does not exist, even when the body is invalid.
+PATH_VISIBILITY = {
+    "contact_id": _require_visible("contacts"),
+    "company_id": _require_visible("companies"),
+    "deal_id": _require_visible("deals"),
+    "lead_id": _require_visible("leads"),
+    "record_id": _require_visible("records"),
+    "ticket_id": _through_contact("No ticket with this id.", assignee=True),
+    "order_id": _through_contact("No order with this id."),
+    "subscription_id": _through_contact("No subscription with this id."),
+    "activity_id": _activity_seen,
+    "pair_id": _pair_seen,
+}
 
 
 def _plain_message(error: dict) -> str:

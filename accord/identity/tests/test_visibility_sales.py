@@ -177,3 +177,18 @@ def test_the_forecast_and_pipeline_report_count_only_the_deals_a_member_sees(
     assert "Olga Outsider" not in page
     assert (everyone["totals"]["pipeline"], everyone["totals"]["quota"]) == (
         "700.00", "3000.00")
+
+
+def test_a_hidden_record_answers_404_even_to_an_invalid_body(
+    org, people, deals, api_client_for
+):
+    set_scope(org, people.admin.user, "deals", "own")
+    api = api_client_for(people.seller)
+
+    hidden = patch(api, f"/api/v1/deals/{deals.outsider.pk}", {"amount": ["not", "money"]})
+    made_up = patch(api, "/api/v1/deals/999999", {"amount": ["not", "money"]})
+    own = patch(api, f"/api/v1/deals/{deals.seller.pk}", {"amount": ["not", "money"]})
+
+    assert (hidden.status_code, hidden.json()["detail"]) == (
+        made_up.status_code, made_up.json()["detail"]) == (404, "No deal with this id.")
+    assert own.status_code == 422
