@@ -272,7 +272,7 @@ def _target(value, field, errors, *, keys, index) -> str:
     return value
 
 
-def _clean_branch(org, item, field, errors, *, keys, index, raw) -> dict:
+def _clean_branch(org, item, field, errors, *, keys, index, raw, **_context) -> dict:
     condition = item.get("condition")
     out: dict = {"condition": condition}
     if condition not in BRANCH_CONDITIONS:
