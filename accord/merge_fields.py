@@ -9,6 +9,9 @@ nested ones multiply a short text into megabytes, and so are `include`,
 `load`, `url`, `debug` and the rest, when the text is saved or rendered. The
 `safe` and `safeseq` filters are refused too: in HTML they would let a value
 add markup of its own.
+
+A group of values written on its own (`{{ contact }}`, `{{ company }}`) shows
+its name, as a person reading the text expects, never the values inside it.
 """
 
 import re
@@ -76,6 +79,17 @@ def fill(template, values: dict, *, html: bool = False, field: str = "body") -> 
     return rendered
 
 
+class Named(dict):
+    """Merge values that print as `name` when a text names the group itself."""
+
+    def __init__(self, values: dict, name: str = ""):
+        super().__init__(values)
+        self.name = name
+
+    def __str__(self) -> str:
+        return self.name
+
+
 def person_values(contact, viewer=None) -> dict:
     """The merge fields of a contact (and its company) as plain strings.
 
@@ -84,23 +98,22 @@ def person_values(contact, viewer=None) -> dict:
     from accord.customers.custom_fields import visible_values
 
     if contact is None:
-        return {"contact": {}, "company": {}}
+        return {"contact": Named({}), "company": Named({})}
     company = getattr(contact, "company", None)
+    full_name = " ".join(part for part in (contact.first_name, contact.last_name) if part)
     return {
-        "contact": {
+        "contact": Named({
             "first_name": contact.first_name, "last_name": contact.last_name,
-            "full_name": " ".join(part for part in (contact.first_name, contact.last_name)
-                                  if part),
-            "email": contact.email, "title": contact.title,
+            "full_name": full_name, "email": contact.email, "title": contact.title,
             "custom": {key: str(value) for key, value in
                        visible_values("contact", viewer, contact.custom_fields).items()},
             # Read only when a text uses it: the template engine calls it then.
             "suggested_products": lambda: _suggested_products(contact),
             "loyalty_tier": lambda: _loyalty_tier(contact),
             "preferences_url": lambda: _preferences_url(contact),
-        },
-        "company": {"name": company.name, "domain": getattr(company, "domain", "")}
-        if company is not None else {},
+        }, full_name),
+        "company": Named({"name": company.name, "domain": getattr(company, "domain", "")},
+                         company.name) if company is not None else Named({}),
     }
 
 

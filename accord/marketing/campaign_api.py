@@ -180,7 +180,7 @@ def delete_campaign(request: HttpRequest, campaign_id: int, version: int | None 
                summary="Who was sent to, left out, opened, clicked and unsubscribed")
 def campaign_report(request: HttpRequest, campaign_id: int):
     allow(request, "campaigns.view")
-    return reports.report(services.get_campaign(campaign_id))
+    return reports.report(services.get_campaign(campaign_id), request.membership)
 
 
 SUPPRESSION_ORDERINGS = {"address": "address", "created_at": "created_at"}

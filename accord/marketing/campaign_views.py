@@ -13,7 +13,7 @@ from accord.customers.validation import as_pk
 from accord.errors import InvalidInput, NotFound, StaleVersion
 from accord.identity.models import Area
 from accord.identity.permissions import permission_required
-from accord.identity.visibility import can_see, visible
+from accord.identity.visibility import can_see, through_contact, visible
 from accord.search import search
 from accord.web import can, confirm_delete, list_page, pager, posted_version, save_form
 
@@ -237,11 +237,11 @@ def campaign_edit(request, pk: int):
 @permission_required("campaigns.view")
 def campaign_detail(request, pk: int):
     campaign = _get(services.get_campaign, pk)
-    figures = reports.report(campaign)
+    figures = reports.report(campaign, request.membership)
     reasons = dict(ExclusionReason.choices)
-    problems = (CampaignRecipient.objects.filter(
-        campaign=campaign, status__in=[RecipientStatus.FAILED, RecipientStatus.BOUNCED])
-        .select_related("contact").order_by("id")[:PAGE_SIZE])
+    problems = (through_contact(CampaignRecipient.objects.filter(
+        campaign=campaign, status__in=[RecipientStatus.FAILED, RecipientStatus.BOUNCED]),
+        request.membership).select_related("contact").order_by("id")[:PAGE_SIZE])
     return render(request, "marketing/campaign_detail.html", {
         "campaign": campaign, "report": figures,
         "excluded": [(reasons[key], count) for key, count in figures["excluded"].items()],

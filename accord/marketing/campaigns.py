@@ -11,7 +11,10 @@ A contact is sent to only when all of these hold:
   withdrawal (by the unsubscribe link, on the contact page, through the API
   or an import) as unsubscribed;
 - its address is not on the organisation's suppression list (bounced
-  addresses are put there by the sender).
+  addresses are put there by the sender);
+- the campaign's author may see it (accord.identity.visibility), and so
+  may the member who starts it by hand: a member whose role sees only some
+  contacts reaches only those, an admin the whole segment.
 """
 
 import datetime as dt
@@ -40,6 +43,9 @@ from accord.customers.models import (
 )
 from accord.customers.validation import Collector, as_pk, clean_email
 from accord.errors import Conflict, InvalidInput, NotFound, StaleVersion
+from accord.identity.context import acting_member
+from accord.identity.models import Area, Membership
+from accord.identity.visibility import visible
 from accord.timezones import zone_named
 
 from . import emails, subject_test
@@ -517,7 +523,8 @@ def start_campaign(org, actor, campaign: Campaign, *,
         CampaignLink(organization=org, campaign=campaign, position=position, url=url)
         for position, url in enumerate(urls)])
     counts = _resolve_recipients(org, campaign,
-                                 local_send_time(org, campaign) if by_schedule else None)
+                                 local_send_time(org, campaign) if by_schedule else None,
+                                 members=[author_of(campaign), acting_member()])
     now = timezone.now()
     if subject_test.is_test(campaign):
         counts["subject_test"] = subject_test.split(campaign, now)
@@ -542,9 +549,26 @@ def queue_sending(org_id: int, campaign_id: int, countdown: float = 0) -> None:
     send_campaign.apply_async((org_id, campaign_id), countdown=countdown)
 
 
+def author_of(record) -> Membership | None:
+    """The membership of the person who made a campaign or sequence in the scope's
+    organisation, or None when code made it or its author has left."""
+    if record.created_by_id is None:
+        return None
+    return Membership.objects.filter(user_id=record.created_by_id).first()
+
+
+def reached_by(contacts, members):
+    """`contacts` narrowed to those each of `members` may see; a None in `members` (the
+    scheduler, code, an author who has left) narrows nothing."""
+    for membership in members:
+        if membership is not None:
+            contacts = visible(contacts, membership, Area.CONTACTS)
+    return contacts
+
+
 def segment_contacts(org, segment: Segment):
-    """Every live contact of the segment in the organisation, whoever may see it: a
-    campaign reaches the whole segment, not the part its author sees."""
+    """Every live contact of the segment in the organisation, whoever may see it; narrow
+    it with `reached_by` for the people it is sent to."""
     if segment.is_frozen:
         stored = SegmentMember.objects.filter(organization_id=org.pk, segment=segment,
                                               contact=OuterRef("pk"))
@@ -558,15 +582,18 @@ def segment_contacts(org, segment: Segment):
     return contacts.filter(deleted_at__isnull=True, merged_into__isnull=True)
 
 
-def _resolve_recipients(org, campaign: Campaign, local: dt.datetime | None = None) -> dict:
-    """Write one recipient row per contact of the segment; the counts by outcome.
+def _resolve_recipients(org, campaign: Campaign, local: dt.datetime | None = None, *,
+                        members=()) -> dict:
+    """Write one recipient row per contact of the segment that all `members` may see;
+    the counts by outcome.
 
     With a `local` clock time, each row waits until that time in its contact's
     time zone (the organisation's when the contact has none).
     """
     suppressed = dict(SuppressedAddress.objects.values_list("address", "reason"))
     counts = {"pending": 0, **dict.fromkeys(ExclusionReason.values, 0)}
-    ids = segment_contacts(org, campaign.segment).order_by("pk").values_list(
+    contacts = reached_by(segment_contacts(org, campaign.segment), members)
+    ids = contacts.order_by("pk").values_list(
         "pk", "email", "do_not_contact", "time_zone")
     send_at = _send_times(org, local)
     batch: list[tuple] = []

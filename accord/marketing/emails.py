@@ -92,11 +92,12 @@ def person_values(contact, org, viewer) -> dict:
     if contact is not None:
         values["contact"]["lifecycle_stage"] = contact.lifecycle_stage
         owner = contact.owner if contact.owner_id else None
-        values["owner"] = ({"name": owner.full_name or owner.email, "email": owner.email}
-                           if owner is not None else {})
+        name = owner.full_name or owner.email if owner is not None else ""
+        values["owner"] = merge_fields.Named(
+            {"name": name, "email": owner.email} if owner is not None else {}, name)
     else:
-        values["owner"] = {}
-    values["organization"] = {"name": org.name}
+        values["owner"] = merge_fields.Named({})
+    values["organization"] = merge_fields.Named({"name": org.name}, org.name)
     return values
 
 

@@ -2,19 +2,24 @@
 
 from django.db.models import Count, Q
 
+from accord.identity.visibility import through_contact
+
 from . import subject_test
 from .models import CampaignLink, CampaignRecipient, ExclusionReason, RecipientStatus
 
 
-def report(campaign) -> dict:
-    """Counts over the campaign's recipient rows, in a handful of queries.
+def report(campaign, membership) -> dict:
+    """Counts over the campaign's recipient rows that `membership` may see, in a handful
+    of queries.
 
     `recipients` counts every contact of the segment when the campaign
     started, those left out included; `included` counts those it was to go to.
+    A recipient whose contact the member may not see is in none of the counts,
+    as the segment's own count leaves it out.
     `delivered` counts e-mails the mail server accepted; an e-mail still
     marked as handed over (its worker died before the answer) is not counted.
     """
-    rows = CampaignRecipient.objects.filter(campaign=campaign)
+    rows = through_contact(CampaignRecipient.objects.filter(campaign=campaign), membership)
     totals = rows.aggregate(
         recipients=Count("id"),
         opened=Count("id", filter=Q(opened_at__isnull=False)),

@@ -99,7 +99,7 @@ def delete_sequence(request: HttpRequest, sequence_id: int, version: int | None 
             summary="Per step: waiting, sent, opened, clicked, not sent and exited")
 def sequence_report(request: HttpRequest, sequence_id: int):
     allow(request, "campaigns.view")
-    return services.step_report(services.get_sequence(sequence_id))
+    return services.step_report(services.get_sequence(sequence_id), request.membership)
 
 
 @router.get("/{sequence_id}/enrolments", response=EnrolmentPage,
@@ -109,7 +109,8 @@ def list_enrolments(request: HttpRequest, sequence_id: int, filters: Query[Enrol
     sequence = services.get_sequence(sequence_id)
     if filters.status and filters.status not in EnrolmentStatus.values:
         raise InvalidInput({"status": "Choose active, completed, exited or removed."})
-    rows = services.enrolments(sequence, status=filters.status, step=filters.step)
+    rows = services.enrolments(sequence, request.membership, status=filters.status,
+                               step=filters.step)
     if filters.contact_id is not None:
         rows = rows.filter(contact_id=filters.contact_id)
     ordering = parse_ordering("-enrolled_at", ENROLMENT_ORDERINGS, "-enrolled_at")
@@ -136,7 +137,8 @@ def enrol(request: HttpRequest, sequence_id: int, payload: EnrolIn):
         segment = visible_segments().filter(pk=payload.segment_id).first()
         if segment is None:
             raise InvalidInput({"segment_id": "Choose one of your segments."})
-        more = services.enrol_segment(request.organization, request.user, sequence, segment)
+        more = services.enrol_segment(request.organization, request.user, sequence, segment,
+                                      request.membership)
         counts = {name: counts[name] + more.get(name, 0) for name in counts}
     return counts
 
@@ -145,14 +147,16 @@ def enrol(request: HttpRequest, sequence_id: int, payload: EnrolIn):
             summary="Read an enrolment with its log")
 def read_enrolment(request: HttpRequest, sequence_id: int, enrolment_id: int):
     allow(request, "campaigns.view")
-    return services.get_enrolment(services.get_sequence(sequence_id), enrolment_id)
+    return services.get_enrolment(services.get_sequence(sequence_id), enrolment_id,
+                                  request.membership)
 
 
 @router.delete("/{sequence_id}/enrolments/{enrolment_id}", response=EnrolmentDetailOut,
                summary="Take a contact out of the sequence")
 def remove_enrolment(request: HttpRequest, sequence_id: int, enrolment_id: int):
     allow(request, "campaigns.manage")
-    enrolment = services.get_enrolment(services.get_sequence(sequence_id), enrolment_id)
+    enrolment = services.get_enrolment(services.get_sequence(sequence_id), enrolment_id,
+                                       request.membership)
     return services.remove_enrolment(request.organization, request.user, enrolment)
 
 

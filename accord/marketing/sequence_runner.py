@@ -516,7 +516,7 @@ def enrol_new_members() -> int:
             sequence = Sequence.objects.select_related("segment").get(pk=sequence_id)
             try:
                 counts = sequences.enrol_segment(org, None, sequence, sequence.segment,
-                                                 only_new=True)
+                                                 campaigns.author_of(sequence), only_new=True)
             except InvalidInput:
                 logger.warning("marketing.sequence_segment_invalid", extra={
                     "organization_id": org_id, "sequence_id": sequence_id})

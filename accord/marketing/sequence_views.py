@@ -18,7 +18,6 @@ from accord.web import apply_errors, can, list_page, pager, posted_version, safe
 from . import sequences as services
 from .sequence_forms import EnrolSegmentForm, SequenceForm, StepForm
 from .sequence_models import (
-    Enrolment,
     EnrolmentStatus,
     Sequence,
     SequenceStatus,
@@ -97,12 +96,12 @@ def _detail(request, sequence, *, step_form=None, status=200, error=""):
         "sequence": sequence,
         "steps": [{**step, "description": services.describe_step(step)}
                   for step in sequence.steps],
-        "report": services.step_report(sequence),
+        "report": services.step_report(sequence, request.membership),
         "step_form": step_form or StepForm(initial={"version": sequence.version}),
         "enrol_form": EnrolSegmentForm(),
         "can_manage": can(request, "campaigns.manage"), "error": error,
-        "active_count": Enrolment.objects.filter(sequence=sequence,
-                                                 status=EnrolmentStatus.ACTIVE).count(),
+        "active_count": services.enrolments(sequence, request.membership,
+                                            status=EnrolmentStatus.ACTIVE).count(),
     }, status=status)
 
 
@@ -187,7 +186,7 @@ def enrol_segment(request, pk: int):
                        error=_("Choose one of your segments."))
     try:
         counts = services.enrol_segment(request.organization, request.user, sequence,
-                                        form.cleaned_data["segment"])
+                                        form.cleaned_data["segment"], request.membership)
     except InvalidInput as exc:
         return _detail(request, sequence, status=422,
                        error=" ".join(error["message"] for error in exc.errors))
@@ -202,7 +201,8 @@ def enrolment_list(request, pk: int):
     params = request.GET
     status = params.get("status") if params.get("status") in EnrolmentStatus.values else None
     page, next_cursor, errors = list_page(
-        params, lambda: services.enrolments(sequence, status=status, step=params.get("step")),
+        params, lambda: services.enrolments(sequence, request.membership, status=status,
+                                            step=params.get("step")),
         orderings=ENROLMENT_ORDERINGS, default="-enrolled_at", limit=PAGE_SIZE)
     return render(request, "marketing/enrolment_list.html", {
         "sequence": sequence, "enrolments": page, "errors": errors, "filters": params,
@@ -213,9 +213,9 @@ def enrolment_list(request, pk: int):
     }, status=422 if errors else 200)
 
 
-def _enrolment(sequence, enrolment_pk):
+def _enrolment(request, sequence, enrolment_pk):
     try:
-        return services.get_enrolment(sequence, enrolment_pk)
+        return services.get_enrolment(sequence, enrolment_pk, request.membership)
     except NotFound as exc:
         raise Http404(str(exc)) from exc
 
@@ -223,12 +223,11 @@ def _enrolment(sequence, enrolment_pk):
 @permission_required("campaigns.view")
 def enrolment_detail(request, pk: int, enrolment_pk: int):
     sequence = _sequence(pk)
-    enrolment = _enrolment(sequence, enrolment_pk)
+    enrolment = _enrolment(request, sequence, enrolment_pk)
     step = sequence.step(enrolment.step_key) if enrolment.is_active else None
     return render(request, "marketing/enrolment_detail.html", {
         "sequence": sequence, "enrolment": enrolment, "log": enrolment.log.all(),
         "current_step": services.describe_step(step) if step else "",
-        "contact_visible": can_see(request.membership, enrolment.contact, Area.CONTACTS),
         "can_manage": can(request, "campaigns.manage"),
     })
 
@@ -237,7 +236,7 @@ def enrolment_detail(request, pk: int, enrolment_pk: int):
 @permission_required("campaigns.manage")
 def enrolment_remove(request, pk: int, enrolment_pk: int):
     sequence = _sequence(pk)
-    enrolment = _enrolment(sequence, enrolment_pk)
+    enrolment = _enrolment(request, sequence, enrolment_pk)
     try:
         services.remove_enrolment(request.organization, request.user, enrolment)
     except InvalidInput as exc:

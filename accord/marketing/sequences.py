@@ -45,6 +45,8 @@ from accord.customers import custom_fields
 from accord.customers.models import Contact, LifecycleStage
 from accord.customers.validation import Collector, as_pk, clean_contact, clean_email
 from accord.errors import InvalidInput, NotFound, StaleVersion
+from accord.identity.context import acting_member
+from accord.identity.visibility import through_contact
 
 from .models import EmailTemplate, Segment
 from .sequence_models import (
@@ -100,10 +102,12 @@ def get_sequence(sequence_id) -> Sequence:
     return sequence
 
 
-def get_enrolment(sequence: Sequence, enrolment_id) -> Enrolment:
+def get_enrolment(sequence: Sequence, enrolment_id, membership) -> Enrolment:
+    """The sequence's enrolment with this id; NotFound otherwise, also when `membership`
+    may not see its contact."""
     pk = as_pk(enrolment_id)
-    enrolment = (Enrolment.objects.select_related("contact").filter(pk=pk, sequence=sequence)
-                 .first() if pk else None)
+    rows = through_contact(Enrolment.objects.select_related("contact"), membership)
+    enrolment = rows.filter(pk=pk, sequence=sequence).first() if pk else None
     if enrolment is None:
         raise NotFound("No enrolment with this id in this sequence.")
     return enrolment
@@ -112,9 +116,12 @@ def get_enrolment(sequence: Sequence, enrolment_id) -> Enrolment:
 # The step language
 
 
-def settable_fields() -> list[str]:
+def settable_fields(viewer=None) -> list[str]:
+    """The fields a step may set; given a `viewer` (a Membership), without the custom
+    fields hidden from its role."""
     return [*SETTABLE_FIELDS,
-            *(f"{CUSTOM_PREFIX}{field.key}" for field in custom_fields.active_fields("contact"))]
+            *(f"{CUSTOM_PREFIX}{field.key}"
+              for field in custom_fields.active_fields("contact", viewer))]
 
 
 def field_input(field: str, value: str) -> dict:
@@ -141,8 +148,13 @@ def _next_key(used: set[str]) -> str:
     return f"s{number}"
 
 
-def clean_steps(org, raw) -> list[dict]:
-    """The steps in their stored form, with keys; InvalidInput naming `steps[i].<setting>`."""
+def clean_steps(org, raw, stored: list[dict] | None = None) -> list[dict]:
+    """The steps in their stored form, with keys; InvalidInput naming `steps[i].<setting>`.
+
+    A step may set only a field the acting member may see, except that a step
+    kept as it is stored (`stored`, the sequence's steps now) stays as someone
+    who may see the field wrote it.
+    """
     if raw is None:
         return []
     if not isinstance(raw, list):
@@ -167,7 +179,8 @@ def clean_steps(org, raw) -> list[dict]:
                 "types": ", ".join(STEP_TYPES)})
             continue
         cleaner = CLEANERS[kind]
-        values = cleaner(org, item, field, errors, keys=keys, index=index, raw=raw)
+        values = cleaner(org, item, field, errors, keys=keys, index=index, raw=raw,
+                         stored=stored or [])
         steps.append({"key": keys[index], "type": kind, **values})
     errors.raise_if_any()
     return steps
@@ -219,13 +232,18 @@ def _clean_task(org, item, field, errors, **_context) -> dict:
     return {"subject": subject, "days": days}
 
 
-def _clean_set_field(org, item, field, errors, **_context) -> dict:
+def _clean_set_field(org, item, field, errors, *, stored, **_context) -> dict:
     name = str(item.get("field") or "")
     value = item.get("value")
     value = "" if value is None else str(value)[:2000]
-    if name not in settable_fields():
+    # A field hidden from the member's role is as unknown to them as a made-up one.
+    offered = settable_fields(acting_member())
+    kept = {"type": "set_field", "field": name, "value": value} in [
+        {"type": step.get("type"), "field": step.get("field"), "value": step.get("value")}
+        for step in stored]
+    if name not in offered and not (kept and name in settable_fields()):
         errors.add(f"{field}.field", _("Choose one of: %(names)s.") % {
-            "names": ", ".join(settable_fields())})
+            "names": ", ".join(offered)})
     else:
         try:
             clean_contact(org, field_input(name, value), current=Contact(first_name="-"))
@@ -254,7 +272,7 @@ def _target(value, field, errors, *, keys, index) -> str:
     return value
 
 
-def _clean_branch(org, item, field, errors, *, keys, index, raw) -> dict:
+def _clean_branch(org, item, field, errors, *, keys, index, raw, **_context) -> dict:
     condition = item.get("condition")
     out: dict = {"condition": condition}
     if condition not in BRANCH_CONDITIONS:
@@ -407,7 +425,8 @@ def clean_sequence(org, data: dict, *, current: Sequence | None = None) -> dict:
         out["segment"] = segment
     if "steps" in data or current is None:
         try:
-            out["steps"] = clean_steps(org, data.get("steps"))
+            out["steps"] = clean_steps(org, data.get("steps"),
+                                       getattr(current, "steps", None))
         except InvalidInput as exc:
             errors.absorb(exc)
     if "exit" in data or current is None:
@@ -570,16 +589,17 @@ def enrol_contacts(org, actor, sequence: Sequence, contact_ids: list, *,
     return counts
 
 
-def enrol_segment(org, actor, sequence: Sequence, segment: Segment, *,
+def enrol_segment(org, actor, sequence: Sequence, segment: Segment, membership, *,
                   only_new: bool = False) -> dict:
-    """Enrol every current member of the segment that is not in the sequence now.
+    """Enrol every current member of the segment that `membership` may see and that is
+    not in the sequence now; None for `membership` (code) enrols every member.
 
     With `only_new`, a contact that was ever enrolled is left out, which is
     how new members are picked up without enrolling again those who finished.
     """
-    from .campaigns import segment_contacts
+    from .campaigns import reached_by, segment_contacts
 
-    contacts = segment_contacts(org, segment)
+    contacts = reached_by(segment_contacts(org, segment), [membership])
     if only_new:
         contacts = contacts.exclude(pk__in=Enrolment.objects.filter(sequence=sequence)
                                     .values("contact_id"))
@@ -623,8 +643,11 @@ def remove_contact(org, actor, sequence: Sequence, contact: Contact, *, why: str
     return True
 
 
-def enrolments(sequence: Sequence, *, status: str | None = None, step: str | None = None):
-    rows = Enrolment.objects.filter(sequence=sequence).select_related("contact")
+def enrolments(sequence: Sequence, membership, *, status: str | None = None,
+               step: str | None = None):
+    """The sequence's enrolments of contacts `membership` may see."""
+    rows = through_contact(Enrolment.objects.filter(sequence=sequence),
+                           membership).select_related("contact")
     if status:
         rows = rows.filter(status=status)
     if step:
@@ -637,12 +660,14 @@ def contact_enrolments(contact: Contact):
             .order_by("-enrolled_at", "-id"))
 
 
-def step_report(sequence: Sequence) -> list[dict]:
+def step_report(sequence: Sequence, membership) -> list[dict]:
     """Per step: its description, how many enrolments wait at it, and for e-mail steps how
     many were sent, opened, clicked and not sent; exits are counted at the step they
-    left from."""
+    left from. Only contacts `membership` may see are counted."""
     messages = dict.fromkeys([step["key"] for step in sequence.steps])
-    rows = (SequenceMessage.objects.filter(sequence=sequence).values("step_key").annotate(
+    sent = through_contact(SequenceMessage.objects.filter(sequence=sequence), membership)
+    enrolled = through_contact(Enrolment.objects.filter(sequence=sequence), membership)
+    rows = (sent.values("step_key").annotate(
         sent=Count("id", filter=Q(status__in=[MessageStatus.SENT, MessageStatus.SENDING])),
         opened=Count("id", filter=Q(opened_at__isnull=False)),
         clicked=Count("id", filter=Q(clicked_at__isnull=False)),
@@ -650,9 +675,9 @@ def step_report(sequence: Sequence) -> list[dict]:
         failed=Count("id", filter=Q(status__in=[MessageStatus.FAILED, MessageStatus.BOUNCED]))))
     for row in rows:
         messages[row["step_key"]] = row
-    waiting = dict(Enrolment.objects.filter(sequence=sequence, status=EnrolmentStatus.ACTIVE)
+    waiting = dict(enrolled.filter(status=EnrolmentStatus.ACTIVE).order_by()
                    .values("step_key").annotate(n=Count("id")).values_list("step_key", "n"))
-    exited = dict(Enrolment.objects.filter(sequence=sequence, status=EnrolmentStatus.EXITED)
+    exited = dict(enrolled.filter(status=EnrolmentStatus.EXITED).order_by()
                   .values("step_key").annotate(n=Count("id")).values_list("step_key", "n"))
     report = []
     for position, step in enumerate(sequence.steps, start=1):

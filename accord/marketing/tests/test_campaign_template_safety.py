@@ -153,3 +153,38 @@ def test_preview_search_offers_matching_contacts_the_member_may_see(
     options = re.findall(r'<option value="\d+"( selected)?>(\w+) ', chosen.content.decode())
     assert options == [(" selected", "Zoe"), ("", "Abe")]
     assert "No contact with an e-mail address matches “nobody”." in nobody.content.decode()
+
+
+def test_a_group_of_merge_values_shows_its_name_in_preview_and_mail(
+        org, admin, marketer, api_client_for, in_org, smtp_inbox):
+    with in_org(org):
+        acme = customer_services.create_company(org, admin.user, data={"name": "Acme"})
+        ada = customer_services.create_contact(org, admin.user, data={
+            "first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com",
+            "company": acme.pk, "owner": admin.user_id})
+        customer_services.record_consent(org, admin.user, ada, channel="email",
+                                         purpose="marketing", status="granted",
+                                         method="web_form")
+    template = _template(org, admin, in_org,
+                         "<p>{{ contact }} of {{ company }}, from {{ owner }} at "
+                         "{{ organization }}</p>", subject="Hi {{ contact }}")
+    expected = f"<p>Ada Lovelace of Acme, from {admin.user.full_name} at Northwind</p>"
+
+    preview = api_client_for(marketer).get(
+        f"/api/v1/templates/{template.pk}/preview?contact_id={ada.pk}").json()
+    empty = api_client_for(marketer).get(f"/api/v1/templates/{template.pk}/preview").json()
+    with in_org(org):
+        segment = Segment.objects.create(organization=org, name="All", conditions={"all": []})
+        campaign = campaigns.create_campaign(org, marketer.user, data={
+            "name": "Hello", "template": template.pk, "segment": segment.pk,
+            "from_email": "news@northwind.example"})
+        campaigns.start_campaign(org, marketer.user, campaign)
+        sending.send_campaign(org, Campaign.objects.get(pk=campaign.pk))
+    [(_recipients, message)] = smtp_inbox.messages
+
+    assert preview["subject"] == message["Subject"] == "Hi Ada Lovelace"
+    assert expected in preview["html"]
+    assert expected in message.get_body(("html",)).get_content()
+    assert "Ada Lovelace of Acme" in message.get_body(("plain",)).get_content()
+    assert (empty["subject"], empty["html"].split("</p>")[0]) == ("Hi", "<p> of , from  at "
+                                                                          "Northwind")

@@ -282,7 +282,7 @@ def test_click_redirects_only_to_the_stored_link_and_refuses_tampered_tokens(
         # shows the click alone.
         assert [(e.event, e.data["campaign"]) for e in people["ada"].activities.filter(
             event__startswith="campaign.")] == [("campaign.clicked", "Spring campaign")]
-        result = reports.report(campaign)
+        result = reports.report(campaign, admin)
     assert (result["opened"], result["clicked"]) == (1, 1)
     assert result["links"] == [{"url": "https://shop.example/spring?ref=mail&x=1",
                                 "clicks": 2, "people": 1}]
