@@ -147,7 +147,7 @@ def test_a_hidden_contact_or_company_named_in_a_link_field_is_refused_like_a_mad
     assert admins.status_code == 201
 
 
-def test_the_record_form_lists_only_the_contacts_and_companies_the_member_sees(
+def test_the_record_form_and_page_show_only_the_contacts_and_companies_the_member_sees(
         org, firm, client_for, in_org):
     page = client_for(firm.seller).get("/records/matter/new")
     admins = client_for(firm.admin).get("/records/matter/new")
@@ -157,6 +157,8 @@ def test_the_record_form_lists_only_the_contacts_and_companies_the_member_sees(
                 "values": {"title": "Shared one", "client": firm.hidden_contact.pk},
                 "owner": firm.seller.user_id, "conflict_checked": True})
     edit = client_for(firm.seller).get(f"/records/matter/{mine.pk}/edit")
+    detail = client_for(firm.seller).get(f"/records/matter/{mine.pk}/")
+    admins_detail = client_for(firm.admin).get(f"/records/matter/{mine.pk}/")
     saved = client_for(firm.seller).post(f"/records/matter/{mine.pk}/edit", {
         "v_title": "Shared one, renamed", "v_client": firm.hidden_contact.pk,
         "owner": firm.seller.user_id, "version": 1})
@@ -172,6 +174,10 @@ def test_the_record_form_lists_only_the_contacts_and_companies_the_member_sees(
     assert f'<option value="{firm.hidden_contact.pk}" selected>A contact you cannot see' \
         in edit.content.decode()
     assert "Hidden Quasarvictim" not in edit.content.decode()
+    assert detail.status_code == 200
+    assert "Hidden Quasarvictim" not in detail.content.decode()
+    assert f"/contacts/{firm.hidden_contact.pk}/" not in detail.content.decode()
+    assert "Hidden Quasarvictim" in admins_detail.content.decode()
     assert saved.status_code == 302
     with in_org(org):
         assert services.link_values(Record.objects.get(pk=mine.pk), services.fields_of(
