@@ -37,7 +37,8 @@ def list_rules(request: HttpRequest, params: Query[RuleListParams]):
 @router.post("", response={201: RuleOut}, summary="Create a rule")
 def create_rule(request: HttpRequest, payload: RuleIn):
     allow(request, "automation.manage")
-    rule = services.create_rule(request.organization, request.user, data=payload.dict())
+    rule = services.create_rule(request.organization, request.user, data=payload.dict(),
+                                viewer=request.membership)
     return Status(201, rule)
 
 
@@ -54,7 +55,7 @@ def update_rule(request: HttpRequest, rule_id: int, payload: RulePatch):
     data = payload.dict(exclude_unset=True)
     version = data.pop("version", None)
     return services.update_rule(request.organization, request.user, rule, data=data,
-                                expected_version=version)
+                                expected_version=version, viewer=request.membership)
 
 
 @router.delete("/{rule_id}", response={204: None}, summary="Delete a rule")
@@ -80,4 +81,5 @@ def list_runs(request: HttpRequest, rule_id: int, params: Query[RuleListParams])
 def dry_run(request: HttpRequest, rule_id: int, payload: DryRunIn):
     allow(request, "automation.manage")
     rule = services.get_rule(rule_id)
-    return services.dry_run(request.organization, rule, payload.record_id)
+    return services.dry_run(request.organization, rule, payload.record_id,
+                            viewer=request.membership)

@@ -12,15 +12,20 @@ from accord.audit.models import Action
 from accord.commerce.behaviour import TYPE as BEHAVIOUR_TYPE
 from accord.customers.validation import as_pk
 from accord.errors import DomainError, InvalidInput, NotFound, StaleVersion
+from accord.identity.models import Area
+from accord.identity.visibility import can_see, through_contact
 from accord.marketing.conditions import Conditions
 from accord.sales.models import Stage
 from accord.service.models import TicketStatus
+from accord.service.queries import may_see_ticket
 
 from . import actions, custom_records, triggers
 from .models import Rule, Trigger
 
 logger = logging.getLogger(__name__)
 
+# The visibility area of the records rules run for that have one of their own.
+SEEN_AREAS = {"contact": Area.CONTACTS, "deal": Area.DEALS}
 RULE_FIELDS = ["name", "trigger", "settings", "conditions", "actions", "is_active"]
 TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 DEFAULT_TIME = "08:00"
@@ -129,8 +134,10 @@ def _clean_settings(trigger: str, raw, errors: dict) -> dict:
     return out
 
 
-def clean_rule(org, data: dict, *, current: Rule | None = None) -> dict:
-    """Plain input as a rule's values, or InvalidInput naming each bad place."""
+def clean_rule(org, data: dict, *, current: Rule | None = None, viewer=None) -> dict:
+    """Plain input as a rule's values, or InvalidInput naming each bad place; conditions
+    on a custom field hidden from the `viewer`'s role (a Membership) answer as an unknown
+    field."""
     errors: dict[str, str] = {}
     out: dict = {}
     if "name" in data or current is None:
@@ -155,7 +162,7 @@ def clean_rule(org, data: dict, *, current: Rule | None = None) -> dict:
     if "conditions" in data or current is None:
         tree = data.get("conditions") or {"all": []}
         try:
-            out["conditions"] = Conditions(org).validate(tree)
+            out["conditions"] = Conditions(org, viewer).validate(tree)
         except InvalidInput as exc:
             errors.update({f"conditions.{e['field']}": e["message"] for e in exc.errors})
     if "actions" in data or current is None:
@@ -176,9 +183,9 @@ def clean_rule(org, data: dict, *, current: Rule | None = None) -> dict:
 
 
 @transaction.atomic
-def create_rule(org, actor, *, data: dict, starter: str = "") -> Rule:
+def create_rule(org, actor, *, data: dict, starter: str = "", viewer=None) -> Rule:
     """A new rule (off unless `is_active` says otherwise); raises InvalidInput."""
-    values = clean_rule(org, data)
+    values = clean_rule(org, data, viewer=viewer)
 
     rule = Rule.objects.create(organization=org, starter=starter,
                                created_by=actor if getattr(actor, "pk", None) else None,
@@ -192,12 +199,12 @@ def create_rule(org, actor, *, data: dict, starter: str = "") -> Rule:
 
 @transaction.atomic
 def update_rule(org, actor, rule: Rule, *, data: dict,
-                expected_version: int | None = None) -> Rule:
+                expected_version: int | None = None, viewer=None) -> Rule:
     """Change a rule; StaleVersion when someone saved it since `expected_version`."""
     rule = Rule.objects.select_for_update().get(pk=rule.pk)
     if expected_version is not None and int(expected_version) != rule.version:
         raise StaleVersion(current_version=rule.version)
-    values = clean_rule(org, data, current=rule)
+    values = clean_rule(org, data, current=rule, viewer=viewer)
 
     before = audit.snapshot(rule, RULE_FIELDS)
     if values.get("is_active") and not rule.is_active:
@@ -234,25 +241,34 @@ def delete_rule(org, actor, rule: Rule) -> None:
     rule.delete()
 
 
-def dry_run(org, rule: Rule, object_id) -> dict:
+def dry_run(org, rule: Rule, object_id, *, viewer=None) -> dict:
     """What the rule would do for one record, changing nothing.
 
     Answers `{"entity", "record", "matched", "reason", "actions": [{"type",
     "label", "result", "error"}]}`; raises NotFound when the record is not
-    one of the organisation's.
+    one of the organisation's, or is one the `viewer` (a Membership; None for
+    code acting for the organisation) may not see, with the same message.
     """
     entity = triggers.rule_entity(rule)
     if custom_records.is_record(entity) and custom_records.why_not_running(entity):
         raise NotFound(custom_records.why_not_running(entity))
     pk = as_pk(object_id)
     record = triggers.load_record(entity, pk) if pk else None
+    if record is not None and not _seen_by(viewer, entity, record):
+        record = None
     if record is None:
         raise NotFound(_("No %(entity)s with this id.") % {
             "entity": triggers.entity_label(entity) if custom_records.is_record(entity)
             else entity})
     contact = triggers.contact_of(entity, record)
 
-    matched, reason = conditions_met(org, rule.conditions, contact, entity=entity)
+    if contact is not None and not _seen_by(viewer, "contact", contact):
+        # The answer would tell what the hidden contact's values are.
+        matched, reason = False, _("The record's contact is one you cannot see, so the "
+                                   "conditions are not checked.")
+        contact = None
+    else:
+        matched, reason = conditions_met(org, rule.conditions, contact, entity=entity)
     step = actions.Step(org=org, rule=rule, entity=entity, record=record, contact=contact)
     previews = []
     for action in rule.actions:
@@ -267,6 +283,20 @@ def dry_run(org, rule: Rule, object_id) -> dict:
                          "result": result, "error": error})
     return {"entity": entity, "record": str(record), "matched": matched, "reason": reason,
             "actions": previews}
+
+
+def _seen_by(viewer, entity: str, record) -> bool:
+    """Whether the member may see the record a rule is tried on; tickets, orders and
+    subscriptions follow their contact."""
+    if viewer is None:
+        return True
+    if custom_records.is_record(entity):
+        return can_see(viewer, record, Area.RECORDS)
+    if entity in SEEN_AREAS:
+        return can_see(viewer, record, SEEN_AREAS[entity])
+    if entity == "ticket":
+        return may_see_ticket(record, viewer)
+    return through_contact(type(record).objects.filter(pk=record.pk), viewer).exists()
 
 
 def conditions_met(org, tree, contact, *, entity: str = "") -> tuple[bool, str]:

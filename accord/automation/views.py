@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from accord.errors import InvalidInput, NotFound, StaleVersion
 from accord.identity.permissions import permission_required
+from accord.identity.visibility import visible
 from accord.marketing import builder
 from accord.marketing.conditions import Conditions
 from accord.pagination import Ordering, paginate
@@ -146,10 +147,12 @@ def _builder_page(request, rule: Rule | None):
 
 def _save(request, rule: Rule | None, form: RuleForm, data: dict) -> Rule:
     if rule is None:
-        saved = services.create_rule(request.organization, request.user, data=data)
+        saved = services.create_rule(request.organization, request.user, data=data,
+                                     viewer=request.membership)
     else:
         saved = services.update_rule(request.organization, request.user, rule, data=data,
-                                     expected_version=form.cleaned_data.get("version"))
+                                     expected_version=form.cleaned_data.get("version"),
+                                     viewer=request.membership)
     messages.success(request, _("Rule saved."))
     return saved
 
@@ -206,22 +209,25 @@ def rule_dry_run(request, pk: int):
     result, error = None, ""
     if record_id:
         try:
-            result = services.dry_run(request.organization, rule, record_id)
+            result = services.dry_run(request.organization, rule, record_id,
+                                      viewer=request.membership)
         except NotFound as exc:
             error = str(exc.detail)
     entity = triggers.rule_entity(rule)
     return render(request, "automation/rule_dry_run.html", {
         "rule": rule, "record_id": record_id, "result": result, "error": error,
-        "entity": triggers.entity_label(entity), "choices": _record_choices(entity),
+        "entity": triggers.entity_label(entity),
+        "choices": _record_choices(entity, request.membership),
     }, status=404 if error else 200)
 
 
 
-def _record_choices(entity: str) -> list[tuple[int, str]]:
-    """The records of a custom record type to try a rule on, newest changed first."""
+def _record_choices(entity: str, viewer) -> list[tuple[int, str]]:
+    """The records of a custom record type the member sees, to try a rule on, newest
+    changed first."""
     record_type = custom_records.active_type(entity)
     if record_type is None:
         return []
-    found = (Record.objects.filter(record_type=record_type).select_related("record_type")
-             .order_by("-updated_at", "-id")[:DRY_RUN_CHOICES])
+    found = (visible(Record.objects.filter(record_type=record_type), viewer, "records")
+             .select_related("record_type").order_by("-updated_at", "-id")[:DRY_RUN_CHOICES])
     return [(record.pk, str(record)) for record in found]

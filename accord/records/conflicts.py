@@ -19,9 +19,11 @@ hit with the reason it matched:
 - a record of the type is a hit when one of its party fields names a
   matching party, and says which field ("named as Opposing party").
 
-Records the member may not see (a confidential matter of a colleague) are
-hits too, without their name or link, so that nobody misses a conflict
-they may not read about.
+Contacts, companies and records the member may not see (a colleague's
+client, a confidential matter) are hits too, so that nobody misses a
+conflict they may not read about, but only as a kind and a reason: no id,
+name or link, and a reason that names the party the member gave, never the
+hidden row.
 """
 
 import re
@@ -33,7 +35,7 @@ from django.utils.translation import gettext as _
 from accord import search
 from accord.customers.models import Company, Contact, ContactEmail
 from accord.errors import InvalidInput
-from accord.identity.visibility import visible
+from accord.identity.visibility import can_see, visible
 
 from .models import Record, RecordLink, RecordType, RelationType
 
@@ -66,8 +68,8 @@ class Party:
 @dataclass
 class Hit:
     kind: str  # contact, company or record
-    id: int
-    name: str  # empty for a record the member may not see
+    id: int | None  # None, like name and url, for a row the member may not see
+    name: str
     url: str
     party: str  # the party's name as the record gives it
     reason: str
@@ -109,9 +111,11 @@ def compare(party: tuple[str, ...], other: tuple[str, ...]) -> str:
     return ""
 
 
-def parties_of(record_type: RecordType, values: dict, names: list | None = None) -> list[Party]:
+def parties_of(record_type: RecordType, values: dict, names: list | None = None, *,
+               viewer=None) -> list[Party]:
     """The parties a record's values name in the type's party fields, plus `names` given
-    as plain text; InvalidInput names a value that is not a party."""
+    as plain text; InvalidInput names a value that is not a party, or (for a `viewer`)
+    a contact or company the member may not see, as if it did not exist."""
     fields = {field.key: field for field in record_type.fields.filter(
         key__in=record_type.party_fields)}
     found: list[Party] = []
@@ -123,14 +127,16 @@ def parties_of(record_type: RecordType, values: dict, names: list | None = None)
             continue
         if field.field_type == RelationType.CONTACT:
             ids = value if isinstance(value, list) else [value]
-            contacts = Contact.objects.filter(pk__in=[_id(item) for item in ids])
+            contacts = _seen(Contact.objects.filter(pk__in=[_id(item) for item in ids]),
+                             viewer, "contacts")
             if len(contacts) != len(set(ids)):
                 errors[f"values.{key}"] = "Choose an existing contact."
             found += [Party(field.label, contact.full_name or contact.email,
                             domain_of(contact.email)) for contact in contacts]
         elif field.field_type == RelationType.COMPANY:
             ids = value if isinstance(value, list) else [value]
-            companies = Company.objects.filter(pk__in=[_id(item) for item in ids])
+            companies = _seen(Company.objects.filter(pk__in=[_id(item) for item in ids]),
+                              viewer, "companies")
             if len(companies) != len(set(ids)):
                 errors[f"values.{key}"] = "Choose an existing company."
             found += [Party(field.label, company.name, domain_of(company.domain))
@@ -144,6 +150,12 @@ def parties_of(record_type: RecordType, values: dict, names: list | None = None)
     if len(found) > MAX_PARTIES:
         raise InvalidInput({"names": f"Check at most {MAX_PARTIES} names at once."})
     return [party for party in found if words(party.name) or party.domain]
+
+
+def _seen(queryset, viewer, area: str):
+    """The rows of `queryset` the member sees; all of them for code acting for the
+    organisation."""
+    return queryset if viewer is None else visible(queryset, viewer, area)
 
 
 def _name_words(party: Party) -> tuple[str, ...]:
@@ -170,55 +182,66 @@ def _candidates(model, party: Party, base=None):
 
 
 def check(record_type: RecordType, parties: list[Party], viewer) -> tuple[list[Hit], bool]:
-    """The hits for `parties` and whether more than MAX_HITS were found; records the
+    """The hits for `parties` and whether more than MAX_HITS were found; rows the
     `viewer` (a Membership; None for code acting for the organisation) may not see are
-    hits without their name."""
+    hits without their id, name or link, listed after the others of their kind."""
     hits: dict[tuple[str, int], Hit] = {}
+    areas = {"contact": "contacts", "company": "companies", "record": "records"}
 
-    def add(kind, row, name, url, party, reason, hidden=False):
-        hits.setdefault((kind, row.pk), Hit(kind, row.pk, "" if hidden else str(name),
-                                            "" if hidden else url, party.name, reason, hidden))
+    known: dict[tuple[str, int], bool] = {}
 
-    # The contacts and companies found, with the party each was found for.
-    contacts: dict[int, Party] = {}
-    companies: dict[int, Party] = {}
+    def seen(kind, row) -> bool:
+        if (kind, row.pk) not in known:
+            known[kind, row.pk] = viewer is None or can_see(viewer, row, areas[kind])
+        return known[kind, row.pk]
+
+    def add(kind, row, name, party, reason):
+        if (kind, row.pk) in hits:
+            return
+        if seen(kind, row):
+            hits[kind, row.pk] = Hit(kind, row.pk, str(name), row.get_absolute_url(),
+                                     party.name, reason)
+        else:
+            hits[kind, row.pk] = Hit(kind, None, "", "", party.name, reason, hidden=True)
+
+    # The contacts and companies found, with the party each was found for and why.
+    contacts: dict[int, tuple[Party, str]] = {}
+    companies: dict[int, tuple[Party, str]] = {}
     for party in parties:
         wanted = _name_words(party)
         for contact in _candidates(Contact, party):
             reason = compare(wanted, words(contact.full_name))
             if reason:
-                contacts.setdefault(contact.pk, party)
-                add("contact", contact, contact, contact.get_absolute_url(), party, reason)
+                contacts.setdefault(contact.pk, (party, reason))
+                add("contact", contact, contact, party, reason)
         for company in _candidates(Company, party):
             reason = compare(wanted, words(company.name))
             if reason:
-                companies.setdefault(company.pk, party)
-                add("company", company, company.name, company.get_absolute_url(), party,
-                    reason)
+                companies.setdefault(company.pk, (party, reason))
+                add("company", company, company.name, party, reason)
         if party.domain:
             same = _("the same e-mail domain")
             addresses = ContactEmail.objects.filter(
                 address__iendswith=f"@{party.domain}").values("contact_id")
             for contact in Contact.objects.filter(pk__in=addresses)[:CANDIDATES]:
-                contacts.setdefault(contact.pk, party)
-                add("contact", contact, contact, contact.get_absolute_url(), party, same)
+                contacts.setdefault(contact.pk, (party, same))
+                add("contact", contact, contact, party, same)
             for company in Company.objects.filter(domain__iexact=party.domain)[:CANDIDATES]:
-                companies.setdefault(company.pk, party)
-                add("company", company, company.name, company.get_absolute_url(), party,
-                    same)
-    for record, party, reason in _record_hits(record_type, parties, contacts, companies):
-        hidden = viewer is not None and not visible(Record.objects.filter(pk=record.pk),
-                                                    viewer, "records").exists()
-        add("record", record, record, record.get_absolute_url(), party, reason, hidden)
+                companies.setdefault(company.pk, (party, same))
+                add("company", company, company.name, party, same)
+    for record, party, reason in _record_hits(record_type, parties, contacts, companies,
+                                              seen):
+        add("record", record, record, party, reason)
 
-    ordered = sorted(hits.values(), key=lambda hit: ("record", "company", "contact")
-                     .index(hit.kind))
+    ordered = sorted(hits.values(), key=lambda hit: (
+        ("record", "company", "contact").index(hit.kind), hit.hidden))
     return ordered[:MAX_HITS], len(ordered) > MAX_HITS
 
 
 def _record_hits(record_type: RecordType, parties: list[Party], contacts: dict,
-                 companies: dict):
-    """(record, party, reason) for each record of the type that names a matching party."""
+                 companies: dict, seen):
+    """(record, party, reason) for each record of the type that names a matching party; a
+    linked contact or company is named in the reason only when `seen(kind, row)`."""
     fields = {field.key: field for field in record_type.fields.filter(
         key__in=record_type.party_fields)}
     labels = {field.pk: field.label for field in fields.values()}
@@ -240,10 +263,13 @@ def _record_hits(record_type: RecordType, parties: list[Party], contacts: dict,
                                         record__deleted_at__isnull=True)
               .filter(company__in=list(companies)))
     for link in linked.select_related("record__record_type", "contact", "company")[:CANDIDATES]:
-        other = link.contact or link.company
-        party = contacts.get(link.contact_id) or companies[link.company_id]
+        kind, other = ("contact", link.contact) if link.contact_id else ("company", link.company)
+        party, why = contacts.get(link.contact_id) or companies[link.company_id]
+        # A hidden contact or company is described by how it matched the party,
+        # so the reason says no more than the party the member gave.
+        name = str(other) if seen(kind, other) else why
         yield link.record, party, _("%(name)s, named as %(field)s") % {
-            "name": other, "field": labels[link.field_id]}
+            "name": name, "field": labels[link.field_id]}
 
 
 def run(record_type: RecordType, viewer, *, values: dict, names: list | None = None,
@@ -255,7 +281,7 @@ def run(record_type: RecordType, viewer, *, values: dict, names: list | None = N
     """
     if not record_type.party_fields:
         raise InvalidInput({"type": "This record type has no party fields to check."})
-    parties = parties_of(record_type, values, names)
+    parties = parties_of(record_type, values, names, viewer=viewer)
     if not parties and strict:
         raise InvalidInput({"values": "Name at least one party to check."})
     hits, more = check(record_type, parties, viewer)

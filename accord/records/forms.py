@@ -16,9 +16,15 @@ from accord.sales.models import Deal
 from accord.web import MapsServiceErrors
 
 from .models import FIELD_TYPE_CHOICES, Record, RecordField, RecordType, RelationType
-from .services import PARTY_TYPES
+from .services import LINK_AREAS, PARTY_TYPES
 
 PICKER_LIMIT = 500  # linkable records listed in a select, the chosen ones always among them
+HIDDEN_LINK = {
+    RelationType.CONTACT: _("A contact you cannot see"),
+    RelationType.COMPANY: _("A company you cannot see"),
+    RelationType.DEAL: _("A deal you cannot see"),
+    RelationType.RECORD: _("A record you cannot see"),
+}
 
 
 class RecordTypeForm(forms.Form):
@@ -147,15 +153,14 @@ def _relation_choices(field: RecordField, selected: list[int], viewer) -> list[t
     model = {RelationType.CONTACT: Contact, RelationType.COMPANY: Company,
              RelationType.DEAL: Deal, RelationType.RECORD: Record}[field.field_type]
     rows = model.objects.all()
-    chosen_hidden = []
     if field.field_type == RelationType.RECORD:
         rows = rows.filter(record_type=field.target)
-        seen = visible(rows, viewer, "records")
-        # A link the member may not follow stays, unnamed, so saving the form
-        # does not drop it.
-        chosen_hidden = [(pk, str(_("A record you cannot see"))) for pk in rows.filter(
-            pk__in=selected).exclude(pk__in=seen.values("pk")).values_list("pk", flat=True)]
-        rows = seen
+    seen = visible(rows, viewer, LINK_AREAS[field.field_type])
+    # A link the member may not follow stays, unnamed, so saving the form
+    # does not drop it.
+    chosen_hidden = [(pk, str(HIDDEN_LINK[field.field_type])) for pk in rows.filter(
+        pk__in=selected).exclude(pk__in=seen.values("pk")).values_list("pk", flat=True)]
+    rows = seen
     chosen = list(rows.filter(pk__in=selected))
     shown = list(rows.order_by("-pk")[:PICKER_LIMIT])
     known = {row.pk for row in shown}
@@ -227,6 +232,11 @@ class RecordForm(MapsServiceErrors, forms.Form):
         if instance is not None:
             self.initial["version"] = instance.version
             self.initial["owner"] = instance.owner_id
+            if record_type is not None and record_type.is_confidential and not may_share:
+                # Only the owner and admins hand a confidential record on.
+                self.fields["owner"].disabled = True
+                self.fields["owner"].help_text = _("Only the owner and admins change the "
+                                                   "owner of a confidential record.")
 
     def field_for_error(self, name: str) -> str | None:
         if name.startswith("values."):
@@ -247,7 +257,9 @@ class RecordForm(MapsServiceErrors, forms.Form):
                 values[field.key] = {"amount": amount, "currency": currency.strip()}
             else:
                 values[field.key] = custom_input(field, value)
-        data = {"values": values, "owner": self.cleaned_data.get("owner")}
+        data = {"values": values}
+        if not self.fields["owner"].disabled:
+            data["owner"] = self.cleaned_data.get("owner")
         if "shared_with" in self.fields:
             data["shared_with"] = [user.pk for user in self.cleaned_data["shared_with"]]
         if "conflict_checked" in self.fields:

@@ -156,12 +156,13 @@ class ConflictParty(Schema):
 
 class ConflictHit(Schema):
     kind: str = Field(description="contact, company or record")
-    id: int
-    name: str = Field(description="Empty for a record the caller may not see.")
-    url: str
+    id: int | None = Field(description="None for a row the caller may not see.")
+    name: str = Field(description="Empty for a row the caller may not see.")
+    url: str = Field(description="Empty for a row the caller may not see.")
     party: str = Field(description="The name looked for that this hit matches.")
     reason: str
-    hidden: bool
+    hidden: bool = Field(description="The caller may not see the contact, company or "
+                                     "record: only its kind and the reason are given.")
 
 
 class ConflictCheckOut(Schema):

@@ -48,6 +48,9 @@ RELATION_MODELS = {
     RelationType.DEAL: (Deal, "deal", "Choose an existing deal."),
     RelationType.RECORD: (Record, "target", "Choose an existing record of the linked type."),
 }
+# The visibility area of the rows each relation type links to.
+LINK_AREAS = {RelationType.CONTACT: "contacts", RelationType.COMPANY: "companies",
+              RelationType.DEAL: "deals", RelationType.RECORD: "records"}
 # Field types whose value can name a record in lists and links.
 TITLE_TYPES = {FieldType.TEXT, FieldType.EMAIL, FieldType.PHONE, FieldType.URL,
                FieldType.CHOICE, FieldType.NUMBER, FieldType.DATE}
@@ -532,7 +535,7 @@ def _clean_links(field: RecordField, value, errors: Collector, *, viewer=None,
                  current: Record | None = None) -> list:
     """The records a relation field's value names, in the order given: for a `viewer`, of
     the records of a type those they may see or the record links to already."""
-    model, _attribute, message = RELATION_MODELS[field.field_type]
+    model, attribute, message = RELATION_MODELS[field.field_type]
     name = f"values.{field.key}"
     if value in (None, "", []):
         return []
@@ -555,11 +558,13 @@ def _clean_links(field: RecordField, value, errors: Collector, *, viewer=None,
     rows = model.objects.filter(pk__in=ids)
     if field.field_type == RelationType.RECORD:
         rows = rows.filter(record_type=field.target)
-        if viewer is not None:
-            kept = (RecordLink.objects.filter(record=current, field=field).values("target_id")
-                    if current is not None else RecordLink.objects.none().values("target_id"))
-            rows = rows.filter(Q(pk__in=visible(rows, viewer, "records").values("pk"))
-                               | Q(pk__in=kept))
+    if viewer is not None:
+        # A link the record has already stays, so saving a form that lists it
+        # unnamed does not drop it; any other row must be one the member sees.
+        kept = (RecordLink.objects.filter(record=current, field=field).values(attribute)
+                if current is not None else RecordLink.objects.none().values(attribute))
+        rows = rows.filter(Q(pk__in=visible(rows, viewer, LINK_AREAS[field.field_type])
+                             .values("pk")) | Q(pk__in=kept))
     found = rows.in_bulk()
     if len(found) != len(ids):
         errors.add(name, message)
@@ -701,6 +706,12 @@ def update_record(org, actor, record: Record, *, data: dict,
 
     if "shared_with" in cleaned and not may_share(viewer, record):
         raise NotPermitted("Only the record's owner and admins change whom it is shared with.")
+    if (record.record_type.is_confidential and "owner" in cleaned
+            and getattr(cleaned["owner"], "pk", None) != record.owner_id
+            and not may_share(viewer, record)):
+        # Handing the record on would lock its owner out, so it is theirs to give.
+        raise NotPermitted("Only the record's owner and admins change the owner of a "
+                           "confidential record.")
 
     before = _audit_state(record)
     record.values = cleaned["values"]

@@ -20,7 +20,7 @@ from accord.customers.views.columns import custom_cell, plain
 from accord.errors import Conflict, InvalidInput
 from accord.identity.permissions import permission_required
 from accord.identity.views import add_service_errors, form_status
-from accord.identity.visibility import require_visible, visible
+from accord.identity.visibility import can_see, require_visible, visible
 from accord.integrations.writers import escape_cell, iso_utc
 from accord.pagination import Ordering, paginate, parse_ordering
 from accord.pagination import ordered as in_order
@@ -292,6 +292,11 @@ def _visible_record(request, record_type: RecordType, pk) -> Record:
     return require_visible(request.membership, services.get_record(record_type, pk), "records")
 
 
+# The visibility area of each kind of row a link points to.
+AREAS = {model: services.LINK_AREAS[kind]
+         for kind, (model, _attribute, _message) in services.RELATION_MODELS.items()}
+
+
 def _links_shown(record: Record, fields, viewer) -> list[tuple]:
     """(field, linked records) for each relation field the member may see."""
     by_field: dict[int, list] = {}
@@ -300,13 +305,13 @@ def _links_shown(record: Record, fields, viewer) -> list[tuple]:
         linked = link.linked
         if linked is not None and getattr(linked, "deleted_at", None) is None:
             by_field.setdefault(link.field_id, []).append(linked)
-    hidden = set()
-    targets = [link.target_id for link in record.links.all() if link.target_id]
-    if targets:
-        seen = visible(Record.objects.filter(pk__in=targets), viewer, "records")
-        hidden = set(targets) - set(seen.values_list("pk", flat=True))
-    by_field = {key: [linked for linked in items
-                      if not (isinstance(linked, Record) and linked.pk in hidden)]
+    hidden: set[tuple[type, int]] = set()
+    for items in by_field.values():
+        for linked in items:
+            if (type(linked), linked.pk) not in hidden and not can_see(
+                    viewer, linked, AREAS[type(linked)]):
+                hidden.add((type(linked), linked.pk))
+    by_field = {key: [linked for linked in items if (type(linked), linked.pk) not in hidden]
                 for key, items in by_field.items()}
     return [(field, by_field.get(field.pk, [])) for field in fields if field.is_relation]
 
@@ -347,10 +352,8 @@ def _linked_names(field, ids_text: str, viewer) -> str:
     if not ids:
         return ids_text
     model = services.RELATION_MODELS[field.field_type][0]
-    rows = model.objects.all()
-    if model is Record:
-        rows = visible(rows, viewer, "records")
-    found = rows.in_bulk(ids)
+    found = visible(model.objects.all(), viewer, services.LINK_AREAS[field.field_type]
+                    ).in_bulk(ids)
     return ", ".join(str(found[pk]) if pk in found else f"#{pk}" for pk in ids)
 
 

@@ -4,24 +4,30 @@ Record types differ per organisation, so their entities are made when an
 export asks for one rather than kept in REGISTRY. Each visible field is a
 column, written the way the import reads it back: money as "1250.00 EUR",
 several choices or links separated by "; ", a linked contact by e-mail, a
-company by name, a deal by name and a record by its title.
+company by name, a deal by name and a record by its title. A linked row the
+member may not see is written by its id alone: "#17" in a cell, `{"id": 17,
+"name": null}` in a document, as the record's list writes its links.
 """
 
 import decimal
 
-from django.db.models import F, Prefetch
+from django.db.models import Exists, F, OuterRef, Prefetch
 from django.utils.translation import gettext as _
 
-from accord.customers.models import FieldType
+from accord.customers.models import Company, Contact, FieldType
 from accord.identity.visibility import visible
 from accord.pagination import Ordering
 from accord.records import services as records
 from accord.records.models import Record, RecordLink, RecordType, RelationType
+from accord.sales.models import Deal
 
 from ..writers import iso_utc
 from .entities import REGISTRY, Column, EntitySpec, _owner_email
 
 PREFIX = "record:"
+# What a link points to: its column, the model and the visibility area.
+LINKED = [("contact", Contact, "contacts"), ("company", Company, "companies"),
+          ("deal", Deal, "deals"), ("target", Record, "records")]
 
 
 class RecordEntitySpec(EntitySpec):
@@ -55,6 +61,12 @@ def _rows(spec: EntitySpec, params, viewer):
     record_type = spec.extra["record_type"]
     links = RecordLink.objects.select_related("contact", "company", "deal", "target").order_by(
         "position", "id")
+    if viewer is not None:
+        # Whether the member sees what each link points to, read with the links.
+        links = links.annotate(**{
+            f"seen_{column}": Exists(visible(model._base_manager.filter(
+                pk=OuterRef(f"{column}_id")), viewer, area))
+            for column, model, area in LINKED})
     # Export jobs need a role that sees every record, but records of a
     # confidential type are still only those the member owns or shares. An
     # export made by code for the organisation (no viewer) has them all.
@@ -67,9 +79,18 @@ def _rows(spec: EntitySpec, params, viewer):
 
 
 def _linked(record, field) -> list:
-    return [link.linked for link in record.export_links
+    """(row, whether it is written by its id alone) for each live row the field links to."""
+    return [(link.linked, _hidden(link)) for link in record.export_links
             if link.field_id == field.pk and link.linked is not None
             and getattr(link.linked, "deleted_at", None) is None]
+
+
+def _hidden(link) -> bool:
+    """Whether the member the export is for may not see what the link points to; an
+    export without a member (code acting for the organisation) sees everything."""
+    if not hasattr(link, "seen_contact"):
+        return False
+    return not any(getattr(link, f"seen_{column}") for column, _model, _area in LINKED)
 
 
 def _link_name(field, linked) -> str:
@@ -82,7 +103,8 @@ def _link_name(field, linked) -> str:
 
 def _cell(field, record):
     if field.is_relation:
-        return "; ".join(_link_name(field, linked) for linked in _linked(record, field))
+        return "; ".join(f"#{linked.pk}" if hidden else _link_name(field, linked)
+                         for linked, hidden in _linked(record, field))
     value = record.values.get(field.key)
     if value in (None, "", []):
         return ""
@@ -112,8 +134,8 @@ def _document(record: Record) -> dict:
     values = dict(record.values)
     for field in fields:
         if field.is_relation:
-            linked = [{"id": item.pk, "name": _link_name(field, item)}
-                      for item in _linked(record, field)]
+            linked = [{"id": item.pk, "name": None if hidden else _link_name(field, item)}
+                      for item, hidden in _linked(record, field)]
             values[field.key] = linked if field.many else next(iter(linked), None)
     return {
         "id": record.pk, "type": record.record_type.key, "title": record.title,
