@@ -22,6 +22,7 @@ from accord.sales import services as sales
 from accord.sales.models import Deal
 
 MADE_UP = 987654
+LINES = [{"description": "Probe", "quantity": "1", "unit_price": "10"}]
 
 
 def post(client, url, body):
@@ -61,8 +62,8 @@ def link_writes(world):
         ("patch", f"/api/v1/deals/{world.deal.pk}", {"company_id": "ID"}),
         ("patch", f"/api/v1/deals/{world.deal.pk}", {"contacts": [{"contact_id": "ID"}]}),
         ("post", "/api/v1/tickets", {"subject": "probe", "contact_id": "ID"}),
-        ("post", "/api/v1/orders", {"number": "PROBE-1", "contact": "ID"}),
-        ("post", "/api/v1/orders", {"number": "PROBE-2", "company": "ID"}),
+        ("post", "/api/v1/orders", {"number": "P-1", "lines": LINES, "contact": "ID"}),
+        ("post", "/api/v1/orders", {"number": "P-2", "lines": LINES, "company": "ID"}),
     ]
 
 
