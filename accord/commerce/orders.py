@@ -92,9 +92,11 @@ def clean_order(org, data: dict, *, current: Order | None = None) -> dict:
     if "note" in data:
         values["note"] = str(data.get("note") or "").strip()[:20000]
     if "contact" in data:
-        values["contact"] = find_contact(data["contact"], errors)
+        values["contact"] = find_contact(data["contact"], errors,
+                                         kept=getattr(current, "contact_id", None))
     if "company" in data:
-        values["company"] = find_company(data["company"], errors)
+        values["company"] = find_company(data["company"], errors,
+                                         kept=getattr(current, "company_id", None))
     if "original" in data:
         original = None
         if data["original"] not in (None, ""):

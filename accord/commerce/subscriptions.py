@@ -101,9 +101,11 @@ def clean_subscription(org, data: dict, *, current: Subscription | None = None) 
             errors.add("cancel_reason", _("Use at most 200 characters."))
         values["cancel_reason"] = reason
     if "contact" in data:
-        values["contact"] = find_contact(data["contact"], errors)
+        values["contact"] = find_contact(data["contact"], errors,
+                                         kept=getattr(current, "contact_id", None))
     if "company" in data:
-        values["company"] = find_company(data["company"], errors)
+        values["company"] = find_company(data["company"], errors,
+                                         kept=getattr(current, "company_id", None))
     if "product" in data:
         product = None
         if data["product"] not in (None, ""):

@@ -9,7 +9,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from accord.customers.models import Company, Contact
-from accord.customers.validation import Collector
+from accord.customers.validation import Collector, may_link
 from accord.errors import InvalidInput
 from accord.money import is_currency
 from accord.sales.validation import clean_decimal
@@ -107,19 +107,26 @@ def clean_choice(value, choices, field: str, errors: Collector):
     return value
 
 
-def find_contact(value, errors: Collector) -> Contact | None:
+def find_contact(value, errors: Collector, *, kept=None) -> Contact | None:
+    """The contact `value` names; one the acting member may not see reads as missing,
+    unless it is `kept`, the id linked already."""
     if value in (None, ""):
         return None
     contact = Contact.objects.filter(pk=to_pk(value)).first() if to_pk(value) else None
+    if contact is not None and not may_link(contact, "contacts", kept=kept):
+        contact = None
     if contact is None:
         errors.add("contact", _("No contact with this id."))
     return contact
 
 
-def find_company(value, errors: Collector) -> Company | None:
+def find_company(value, errors: Collector, *, kept=None) -> Company | None:
+    """The company `value` names, checked like `find_contact`."""
     if value in (None, ""):
         return None
     company = Company.objects.filter(pk=to_pk(value)).first() if to_pk(value) else None
+    if company is not None and not may_link(company, "companies", kept=kept):
+        company = None
     if company is None:
         errors.add("company", _("No company with this id."))
     return company

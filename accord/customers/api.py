@@ -171,7 +171,8 @@ def delete_contact(request: HttpRequest, contact_id: int, version: int | None = 
                summary="Bring a contact back from the trash")
 def restore_contact(request: HttpRequest, contact_id: int):
     allow(request, "trash.restore")
-    contact = services.get_contact(contact_id, with_deleted=True)
+    contact = require_visible(request.membership,
+                              services.get_contact(contact_id, with_deleted=True), "contacts")
     services.restore_contact(request.organization, request.user, contact)
     return _contact_detail(contact_id)
 
@@ -275,7 +276,8 @@ def delete_company(request: HttpRequest, company_id: int, version: int | None = 
                 summary="Bring a company back from the trash")
 def restore_company(request: HttpRequest, company_id: int):
     allow(request, "trash.restore")
-    company = services.get_company(company_id, with_deleted=True)
+    company = require_visible(request.membership,
+                              services.get_company(company_id, with_deleted=True), "companies")
     return services.restore_company(request.organization, request.user, company)
 
 

@@ -20,6 +20,8 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext
 
 from accord.errors import InvalidInput
+from accord.identity import visibility
+from accord.identity.context import acting_member
 from accord.money import is_currency
 
 from . import custom_fields
@@ -152,21 +154,41 @@ def as_pk(value) -> int | None:
         return None
 
 
-def clean_ref(model, value, field: str, errors: Collector, message: str):
-    """The organisation's `model` row with the id (or instance) `value`; `message` if none."""
+def clean_ref(model, value, field: str, errors: Collector, message: str, *,
+              area: str | None = None, kept=None):
+    """The organisation's `model` row with the id (or instance) `value`; `message` if none.
+
+    With `area` (a visibility area), a row the acting member may not see is
+    refused with the same `message`, so a hidden id reads like a made-up one;
+    `kept`, the id the record links to already, stays whoever may see it.
+    """
     if value in (None, ""):
         return None
     try:
         record = model.objects.filter(pk=int(getattr(value, "pk", value))).first()
     except (TypeError, ValueError):
         record = None
+    if record is not None and area is not None and not may_link(record, area, kept=kept):
+        record = None
     if record is None:
         errors.add(field, message)
     return record
 
 
-def clean_company_ref(value, field: str, errors: Collector) -> Company | None:
-    return clean_ref(Company, value, field, errors, "Choose an existing company.")
+def may_link(record, area: str, *, kept=None) -> bool:
+    """Whether the acting member may name `record` (of a visibility area) in a link field.
+
+    A member links only records they see; the link a record has already
+    (`kept`, an id) may stay. Outside a request or job acting for a member
+    (the command line, an inbound e-mail) every record may be linked.
+    """
+    member = acting_member()
+    return member is None or record.pk == kept or visibility.can_see(member, record, area)
+
+
+def clean_company_ref(value, field: str, errors: Collector, *, kept=None) -> Company | None:
+    return clean_ref(Company, value, field, errors, "Choose an existing company.",
+                     area="companies", kept=kept)
 
 
 def clean_date(value, field: str, errors: Collector) -> dt.date | None:
@@ -295,7 +317,8 @@ def clean_contact(org, data: dict, *, current=None) -> dict:
     if "owner" in data:
         out["owner"] = clean_member(org, data["owner"], "owner_id", errors)
     if "company" in data:
-        out["company"] = clean_company_ref(data["company"], "company_id", errors)
+        out["company"] = clean_company_ref(data["company"], "company_id", errors,
+                                           kept=getattr(current, "company_id", None))
     if "birthday" in data:
         out["birthday"] = clean_date(data["birthday"], "birthday", errors)
         if out["birthday"] and out["birthday"] > timezone.localdate():
@@ -417,7 +440,8 @@ def clean_company(org, data: dict, *, current=None) -> dict:
     if "owner" in data:
         out["owner"] = clean_member(org, data["owner"], "owner_id", errors)
     if "parent" in data:
-        out["parent"] = clean_company_ref(data["parent"], "parent_id", errors)
+        out["parent"] = clean_company_ref(data["parent"], "parent_id", errors,
+                                          kept=getattr(current, "parent_id", None))
         if current is not None and _is_descendant(out["parent"], current):
             errors.add("parent_id", "A company cannot be its own parent or its subsidiary's "
                                     "subsidiary.")

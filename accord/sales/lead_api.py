@@ -143,7 +143,7 @@ def convert_lead(request: HttpRequest, lead_id: int, payload: ConvertIn):
     if deal is not None:
         allow(request, "deals.add")
     return leads.convert_lead(request.organization, request.user, lead, deal=deal,
-                              expected_version=payload.version)
+                              expected_version=payload.version, viewer=request.membership)
 
 
 @router.post("/{lead_id}/events", response={201: LeadEventOut},

@@ -265,15 +265,16 @@ def lead_convert(request, pk: int):
         return redirect(lead)
     form = ConvertForm(request.POST or None,
                        initial={"version": lead.version, "name": lead.company_name or str(lead)})
-    context = {"lead": lead, "company": leads.matching_company(lead),
-               "contact": leads.matching_contact(lead)}
+    context = {"lead": lead, "company": leads.matching_company(lead, request.membership),
+               "contact": leads.matching_contact(lead, request.membership)}
     if request.method == "POST" and form.is_valid():
         deal = form.deal()
         try:
             if deal is not None and not can(request, "deals.add"):
                 raise InvalidInput({"create_deal": _("Your role may not open deals.")})
             leads.convert_lead(request.organization, request.user, lead, deal=deal,
-                               expected_version=form.cleaned_data["version"])
+                               expected_version=form.cleaned_data["version"],
+                               viewer=request.membership)
         except (InvalidInput, StaleVersion, Conflict) as exc:
             return _render_form_error(request, form, exc, "sales/leads/lead_convert.html",
                                       context)

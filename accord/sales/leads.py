@@ -29,6 +29,7 @@ from accord.customers.models import Company, CompanySize, Contact, ContactEmail
 from accord.customers.phones import parse_phone
 from accord.customers.validation import COUNTRY_CODES
 from accord.errors import Conflict, DomainError, InvalidInput, NotFound, StaleVersion
+from accord.identity.visibility import visible
 
 from . import assignment, scoring
 from .models import CaptureForm, FormSubmission, Lead, LeadActivity, LeadEntryKind, LeadStatus
@@ -376,22 +377,25 @@ def reopen_lead(org, actor, lead: Lead, *, expected_version: int | None = None) 
 # Conversion
 
 
-def matching_contact(lead: Lead) -> Contact | None:
-    """The live contact with the lead's e-mail address, if there is one."""
+def matching_contact(lead: Lead, viewer=None) -> Contact | None:
+    """The live contact with the lead's e-mail address, if there is one the `viewer` (a
+    Membership; None for code acting for the organisation) may see."""
     if not lead.email:
         return None
+    contacts = _seen(Contact.objects.filter(merged_into__isnull=True), viewer, "contacts")
     live = {"contact__deleted_at__isnull": True, "contact__merged_into__isnull": True}
-    found = (ContactEmail.objects.filter(address__iexact=lead.email, **live)
+    found = (ContactEmail.objects.filter(address__iexact=lead.email,
+                                         contact__in=contacts.values("pk"), **live)
              .order_by("contact_id").values_list("contact_id", flat=True).first())
-    contacts = Contact.objects.filter(merged_into__isnull=True)
     if found is not None:
         return contacts.get(pk=found)
     return contacts.filter(email__iexact=lead.email).order_by("id").first()
 
 
-def matching_company(lead: Lead) -> Company | None:
-    """The live company with the lead's domain, else with its name less any legal form."""
-    companies = Company.objects.filter(merged_into__isnull=True)
+def matching_company(lead: Lead, viewer=None) -> Company | None:
+    """The live company with the lead's domain, else with its name less any legal form,
+    among those the `viewer` may see."""
+    companies = _seen(Company.objects.filter(merged_into__isnull=True), viewer, "companies")
     if lead.domain:
         company = companies.filter(domain__iexact=lead.domain).order_by("id").first()
         if company is not None:
@@ -403,16 +407,23 @@ def matching_company(lead: Lead) -> Company | None:
     return None
 
 
+def _seen(queryset, viewer, area: str):
+    return queryset if viewer is None else visible(queryset, viewer, area)
+
+
 @transaction.atomic
 def convert_lead(org, actor, lead: Lead, *, deal: dict | None = None,
-                 expected_version: int | None = None) -> Lead:
+                 expected_version: int | None = None, viewer=None) -> Lead:
     """Turn a lead into a contact, a company and, when `deal` is given, a deal.
 
     The contact is the one with the lead's e-mail address or a new one; the
     company is matched by domain, then by name, or made from the company
-    name. The lead's timeline moves onto the contact. Everything happens in
-    one transaction; Conflict when the lead was converted already, and
-    InvalidInput naming `deal.<field>` when the deal cannot be made.
+    name. Only records the `viewer` (the converting member) may see are
+    matched: a contact or company hidden from them is neither shown nor
+    changed, and a new one is made beside it. The lead's timeline moves onto
+    the contact. Everything happens in one transaction; Conflict when the
+    lead was converted already, and InvalidInput naming `deal.<field>` when
+    the deal cannot be made.
     """
     from . import services as sales
 
@@ -423,7 +434,7 @@ def convert_lead(org, actor, lead: Lead, *, deal: dict | None = None,
         raise Conflict(_("This lead was disqualified; reopen it before converting it."))
 
     owner = {"owner": lead.owner_id} if lead.owner_id else {}
-    company = matching_company(lead)
+    company = matching_company(lead, viewer)
     company_created = False
     if company is None and lead.company_name:
         company = customers.create_company(org, actor, data={
@@ -432,7 +443,7 @@ def convert_lead(org, actor, lead: Lead, *, deal: dict | None = None,
             "source": lead.source, **owner,
         })
         company_created = True
-    contact = matching_contact(lead)
+    contact = matching_contact(lead, viewer)
     contact_created = contact is None
     if contact is None:
         contact = customers.create_contact(org, actor, data={

@@ -19,6 +19,7 @@ from accord import events, search
 from accord.activities import services as timeline
 from accord.audit import services as audit
 from accord.audit.models import Action
+from accord.customers.validation import may_link
 from accord.errors import Conflict, InvalidInput, NotFound, StaleVersion
 from accord.money import Line, document_totals, quantize
 from accord.timezones import zone_named
@@ -422,7 +423,8 @@ def update_deal(org, actor, deal: Deal, *, data: dict,
     _check_version(deal, expected_version)
     values = clean_deal(org, data, current=deal)
     stage = values.pop("stage", None)
-    contacts = _clean_contacts(data["contacts"]) if "contacts" in data else None
+    contacts = (_clean_contacts(data["contacts"], kept=_contact_ids(deal)) if "contacts" in data
+                else None)
 
     before = audit.snapshot(deal, DEAL_FIELDS)
     for field, value in values.items():
@@ -466,7 +468,13 @@ def _contact_links(deal: Deal) -> list[str]:
     return sorted(f"{link.contact_id}:{link.role}" for link in deal.contact_links.all())
 
 
-def _clean_contacts(raw) -> list[tuple]:
+def _contact_ids(deal: Deal) -> set[int]:
+    return set(deal.contact_links.values_list("contact_id", flat=True))
+
+
+def _clean_contacts(raw, *, kept=frozenset()) -> list[tuple]:
+    """The (contact, role) pairs of a deal's contact list. A contact the acting member
+    may not see reads as missing, unless it is on the deal already (an id in `kept`)."""
     from accord.customers.models import Contact
 
     if raw in (None, ""):
@@ -481,6 +489,8 @@ def _clean_contacts(raw) -> list[tuple]:
             item = {"contact": item}
         contact = Contact.objects.filter(pk=_pk(item.get("contact") or item.get("contact_id")))
         contact = contact.first()
+        if contact is not None and contact.pk not in kept and not may_link(contact, "contacts"):
+            contact = None
         role = str(item.get("role") or "").strip()
         if contact is None:
             errors.append({"field": f"contacts.{index}.contact",
@@ -501,6 +511,13 @@ def _clean_contacts(raw) -> list[tuple]:
 
 @transaction.atomic
 def add_deal_contact(org, actor, deal: Deal, contact, *, role: str = "") -> DealContact:
+    """Put `contact` on the deal with `role`, or change the role of one on it already.
+
+    A contact the acting member may not see is NotFound, as a missing one.
+    """
+    kept = contact.pk if contact.pk in _contact_ids(deal) else None
+    if not may_link(contact, "contacts", kept=kept):
+        raise NotFound("No contact with this id.")
     role = str(role or "").strip()
     if len(role) > 80:
         raise InvalidInput({"role": "Use at most 80 characters."})

@@ -9,6 +9,7 @@ from django.utils.dateparse import parse_date
 
 from accord.customers import custom_fields
 from accord.customers.models import Company, Entity
+from accord.customers.validation import may_link
 from accord.errors import InvalidInput
 from accord.identity.models import Membership
 from accord.identity.permissions import has_permission
@@ -119,7 +120,8 @@ def clean_deal(org, data: dict, *, current=None) -> dict:
     if "owner" in data:
         values["owner"] = member(org, data["owner"], "owner", errors, may="deals.change")
     if "company" in data:
-        values["company"] = _company(data["company"], errors)
+        values["company"] = _company(data["company"], errors,
+                                     kept=getattr(current, "company_id", None))
     if "forecast_category" in data:
         category = data["forecast_category"] or ForecastCategory.PIPELINE
         if category not in ForecastCategory.values:
@@ -150,14 +152,18 @@ def clean_deal(org, data: dict, *, current=None) -> dict:
     return values
 
 
-def _company(value, errors: dict):
+def _company(value, errors: dict, *, kept=None):
+    """The company `value` names; one the acting member may not see reads as missing."""
     if value in (None, ""):
         return None
     if isinstance(value, Company):
-        return value
-    try:
-        company = Company.objects.filter(pk=int(value)).first()
-    except (TypeError, ValueError):
+        company = value
+    else:
+        try:
+            company = Company.objects.filter(pk=int(value)).first()
+        except (TypeError, ValueError):
+            company = None
+    if company is not None and not may_link(company, "companies", kept=kept):
         company = None
     if company is None:
         errors["company"] = "No company with this id."

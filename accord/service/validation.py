@@ -94,7 +94,8 @@ def clean_ticket(org, data: dict, *, current=None, require_custom_fields: bool =
         out["channel"] = clean_choice(data["channel"], "channel", Channel, errors, blank=False)
     if "contact" in data:
         contact = clean_ref(Contact, data["contact"], "contact_id", errors,
-                            "Choose an existing contact.")
+                            "Choose an existing contact.", area="contacts",
+                            kept=getattr(current, "contact_id", None))
         if contact is not None and (contact.deleted_at or contact.merged_into_id):
             errors.add("contact_id", "This contact is in the trash or was merged.")
         out["contact"] = contact

@@ -1,4 +1,7 @@
-"""The trash: deleted contacts and companies, restorable until they are purged."""
+"""The trash: deleted contacts and companies, restorable until they are purged.
+
+A member meets only the deleted records they may see; others are not found.
+"""
 
 import datetime as dt
 
@@ -11,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from accord.errors import InvalidInput
 from accord.identity.permissions import permission_required
+from accord.identity.visibility import require_visible, visible
 from accord.pagination import DEFAULT_LIMIT, Ordering, paginate
 
 from .. import services
@@ -25,7 +29,8 @@ TRASH_ORDER = Ordering("deleted_at", F("deleted_at"), True)
 def trash(request):
     showing = "companies" if request.GET.get("type") == "companies" else "contacts"
     model = Company if showing == "companies" else Contact
-    queryset = model.with_deleted.filter(deleted_at__isnull=False)
+    queryset = visible(model.with_deleted.filter(deleted_at__isnull=False), request.membership,
+                       showing)
     if model is Contact:
         queryset = queryset.select_related("company")
     error = ""
@@ -50,7 +55,8 @@ def trash(request):
 @require_POST
 @permission_required("trash.restore")
 def contact_restore(request, pk: int):
-    contact = services.get_contact(pk, with_deleted=True)
+    contact = require_visible(request.membership, services.get_contact(pk, with_deleted=True),
+                              "contacts")
     contact = services.restore_contact(request.organization, request.user, contact)
     messages.success(request, _("“%(name)s” restored.") % {"name": contact})
     return redirect(contact)
@@ -59,7 +65,8 @@ def contact_restore(request, pk: int):
 @require_POST
 @permission_required("trash.restore")
 def company_restore(request, pk: int):
-    company = services.get_company(pk, with_deleted=True)
+    company = require_visible(request.membership, services.get_company(pk, with_deleted=True),
+                              "companies")
     company = services.restore_company(request.organization, request.user, company)
     messages.success(request, _("“%(name)s” restored.") % {"name": company})
     return redirect(company)
