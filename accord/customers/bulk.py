@@ -8,6 +8,7 @@ already cleaned by `validation`; call inside the tenant scope and a
 transaction.
 """
 
+import operator
 import sqlite3
 from types import SimpleNamespace
 
@@ -226,20 +227,33 @@ def save_new(model, records: list, *, now) -> None:
     if not records:
         return
     fields = [field for field in model._meta.concrete_fields if not field.primary_key]
-    stamped = [field.attname for field in fields if getattr(field, "auto_now", False)
+    stamped = [field for field in fields if getattr(field, "auto_now", False)
                or getattr(field, "auto_now_add", False)]
     for record in records:
-        for attname in stamped:
-            setattr(record, attname, now)
-    convert = [(field, None if field.get_internal_type() in _AS_IS
-                else field.get_db_prep_save) for field in fields]
+        for field in stamped:
+            setattr(record, field.attname, now)
+    # Columns go in three groups, so that a row costs one call per group and
+    # one per converted value, not one per column: values taken as they are,
+    # read at once; the timestamps, the same for every record; the rest,
+    # converted by their fields.
+    as_is = [field for field in fields
+             if field not in stamped and field.get_internal_type() in _AS_IS]
+    converted = [field for field in fields if field not in stamped and field not in as_is]
+    fixed = tuple(field.get_db_prep_save(now, connection) for field in stamped)
+    read = operator.attrgetter(*(field.attname for field in as_is)) if as_is else None
     # Custom values are sealed in their field's pre_save, which this insert
     # skips; the keys to seal are looked up once for every record.
     sealed = (encrypted_keys(records[0].organization_id, model._meta.model_name)
               if any(isinstance(field, CustomValuesField) for field in fields) else frozenset())
-    rows = [tuple(getattr(record, field.attname) if prep is None
-                  else prep(_value(field, record, sealed), connection)
-                  for field, prep in convert) for record in records]
+    rows = []
+    for record in records:
+        values = read(record) if read else ()
+        if len(as_is) == 1:
+            values = (values,)
+        rows.append(values + fixed + tuple(
+            field.get_db_prep_save(_value(field, record, sealed), connection)
+            for field in converted))
+    fields = as_is + stamped + converted
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
     one = f"({', '.join(['%s'] * len(fields))})"
@@ -295,6 +309,9 @@ def db_value(model, name: str, value):
     return model._meta.get_field(name).get_db_prep_save(value, connection)
 
 
+_JSON_PLAIN = frozenset({str, int, bool, type(None)})
+
+
 def _snapshotter(model, names: list[str]):
     """A faster `audit.snapshot(record, names)` for many records of one model."""
     attnames = []
@@ -303,7 +320,12 @@ def _snapshotter(model, names: list[str]):
         attnames.append((name, field.attname if isinstance(field, ForeignKey) else name))
 
     def snapshot(record) -> dict:
-        return {name: json_safe(getattr(record, attname)) for name, attname in attnames}
+        found = {}
+        for name, attname in attnames:
+            value = getattr(record, attname)
+            # Text, numbers and ids are JSON already, and most values are.
+            found[name] = value if type(value) in _JSON_PLAIN else json_safe(value)
+        return found
 
     return snapshot
 
