@@ -33,6 +33,7 @@ it brings the entries of those ids up to date, dropping those of records that
 are gone, deleted or merged away.
 """
 
+import functools
 import re
 import string
 import unicodedata
@@ -57,7 +58,27 @@ MAX_TERMS = 8
 TYPO_MIN_LENGTH = 4
 
 
+# Names, titles and companies repeat across the records an import indexes;
+# long texts (descriptions, articles) are not kept, so the cache stays small.
+FOLD_REMEMBERED_LENGTH = 120
+
+
 def fold(text: str) -> str:
+    if text.isascii():
+        # Nothing to decompose or map: what remains below is the casefold,
+        # which for ASCII is lower().
+        return text.lower()
+    if len(text) <= FOLD_REMEMBERED_LENGTH:
+        return _fold_short(text)
+    return _fold(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _fold_short(text: str) -> str:
+    return _fold(text)
+
+
+def _fold(text: str) -> str:
     text = unicodedata.normalize("NFKD", text.translate(_FOLD))
     text = "".join(char for char in text if not unicodedata.combining(char))
     return unicodedata.normalize("NFC", text).casefold()

@@ -8,6 +8,7 @@ import phonenumbers
 from accord.errors import InvalidInput
 
 # Digits, the usual separators and an extension ("ext. 42", "x42"); no other letters.
+_DIGITS = re.compile(r"\D")
 PHONE_TEXT = re.compile(r"\+?[\d\s().\-/]+((ext\.?|extension|x|#)\s*\d{1,10})?", re.IGNORECASE)
 
 
@@ -45,7 +46,28 @@ def parse_phone(raw: str, country: str = "", field: str = "phone") -> Phone:
     if not phonenumbers.is_possible_number(parsed):
         raise InvalidInput({field: "This phone number has the wrong number of digits."})
     e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    _remember_national(parsed, e164)
     return Phone(raw=raw.strip(), e164=e164, extension=parsed.extension or "")
+
+
+# The national digits of the numbers parsed last, so that indexing a number
+# just validated does not parse it again: the parse is most of the cost of a
+# phone in an import. Cleared when full, so it never holds more than this.
+NATIONAL_REMEMBERED = 10_000  # the phones of several import chunks
+_national: dict[str, str] = {}
+
+
+def _remember_national(parsed, e164: str) -> None:
+    # Formatted as the E.164 form parses: without the extension, which the
+    # national format would otherwise append.
+    plain = phonenumbers.PhoneNumber(
+        country_code=parsed.country_code, national_number=parsed.national_number,
+        italian_leading_zero=parsed.italian_leading_zero,
+        number_of_leading_zeros=parsed.number_of_leading_zeros)
+    if len(_national) >= NATIONAL_REMEMBERED:
+        _national.clear()
+    _national[e164] = _DIGITS.sub("", phonenumbers.format_number(
+        plain, phonenumbers.PhoneNumberFormat.NATIONAL))
 
 
 def display_phone(e164: str) -> str:
@@ -58,9 +80,12 @@ def display_phone(e164: str) -> str:
 
 def national_digits(e164: str) -> str:
     """The digits of the number as dialled inside its country ("02079460958"), or ""."""
+    remembered = _national.get(e164)
+    if remembered is not None:
+        return remembered
     try:
         parsed = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
         return ""
     national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
-    return re.sub(r"\D", "", national)
+    return _DIGITS.sub("", national)

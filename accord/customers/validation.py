@@ -321,7 +321,7 @@ def clean_contact(org, data: dict, *, current=None) -> dict:
                                            kept=getattr(current, "company_id", None))
     if "birthday" in data:
         out["birthday"] = clean_date(data["birthday"], "birthday", errors)
-        if out["birthday"] and out["birthday"] > timezone.localdate():
+        if _may_be_future(out["birthday"]) and out["birthday"] > timezone.localdate():
             errors.add("birthday", "A birthday cannot be in the future.")
     if "time_zone" in data:
         out["time_zone"] = _clean_time_zone(data["time_zone"], errors)
@@ -354,6 +354,13 @@ def clean_contact(org, data: dict, *, current=None) -> dict:
         errors.add("first_name", "Give the contact a name or an e-mail address.", "required")
     errors.raise_if_any()
     return out
+
+
+def _may_be_future(day: dt.date | None) -> bool:
+    """Whether `day` may come after today somewhere: the local date anywhere is at most a
+    day before the date in UTC, so an older day needs no time zone looked up (an import
+    checks a birthday per row)."""
+    return day is not None and day >= dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
 
 
 def _clean_contact_channels(data, out, country, current, errors: Collector) -> None:

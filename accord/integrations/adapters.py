@@ -411,6 +411,8 @@ def _list_items(text: str) -> list[str]:
 def _unique(items: list, key) -> list:
     """The first of each value: an address in both an "E-mail" column and an "All e-mails"
     one is stored once, with the kind its own column gives it."""
+    if len(items) < 2:
+        return items
     items = sorted(items, key=lambda item: item[0])
     seen, kept = set(), []
     for item in items:

@@ -6,6 +6,7 @@ so a worker killed mid-job and started again neither loses nor repeats a
 row. Only one chunk of rows is held in memory, whatever the file's size.
 """
 
+import gc
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -500,7 +501,7 @@ def run_job(org, actor, job: ImportJob, *, after_chunk: Callable | None = None,
     if progress and job.rows_done:
         progress(job.rows_done)
 
-    with table_for(job) as table, _small_page_cache():
+    with table_for(job) as table, _small_page_cache(), _frozen_heap():
         run.bind(table.headers)
         items = (item for item in _items(table, job.kind) if item.number > done_up_to)
         carry: list = []
@@ -559,6 +560,22 @@ def _small_page_cache():
         if connection.connection is not None:
             with connection.cursor() as cursor:
                 cursor.execute(f"PRAGMA cache_size = {int(before):d}")
+
+
+@contextmanager
+def _frozen_heap():
+    """Leave the objects alive before the job out of garbage collection while it runs.
+
+    An import allocates many short-lived objects, so the collector runs
+    often, and each full run walked every object of the loaded application
+    too: a sixth of an import's time. Objects made during the job are
+    collected as usual, so memory stays as flat as before.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 class _DryRun(Exception):

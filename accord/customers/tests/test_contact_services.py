@@ -167,6 +167,27 @@ def test_contact_values_that_cannot_be_right_are_refused(org, admin, in_org, dat
     assert caught.value.as_dict() == errors
 
 
+@pytest.mark.parametrize(("zone", "days", "refused"), [
+    ("Pacific/Kiritimati", 0, False),  # its date is a day ahead of UTC's at times
+    ("Pacific/Kiritimati", 1, True),
+    ("Etc/GMT+12", 0, False),  # a day behind
+    ("Etc/GMT+12", 1, True),
+])
+def test_a_birthday_after_today_in_the_current_time_zone_is_refused(org, admin, in_org, zone,
+                                                                    days, refused):
+    with timezone.override(zone):
+        day = timezone.localdate() + dt.timedelta(days=days)
+        with in_org(org):
+            try:
+                services.create_contact(org, admin.user, data={"first_name": "Ada",
+                                                                "birthday": day.isoformat()})
+                errors = {}
+            except InvalidInput as exc:
+                errors = exc.as_dict()
+
+    assert errors == ({"birthday": "A birthday cannot be in the future."} if refused else {})
+
+
 def test_a_company_cannot_become_its_own_grandparent(org, admin, in_org):
     with in_org(org):
         top = services.create_company(org, admin.user, data={"name": "Top"})

@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from accord.customers import phones
 from accord.customers.phones import parse_phone
 from accord.errors import InvalidInput
 
@@ -50,3 +51,19 @@ def test_impossible_numbers_are_refused_with_the_field_named(typed, message):
     assert caught.value.errors == [
         {"field": "phones.0.number", "code": "invalid", "message": message}
     ]
+
+
+@pytest.mark.parametrize(("typed", "country", "national"), [
+    ("+44 20 7946 0958 ext. 42", "", "02079460958"),
+    ("02 1234 5678", "IT", "0212345678"),
+    ("8 (495) 123-45-67", "RU", "84951234567"),
+    ("011 15 1234 5678", "AR", "0111512345678"),
+    ("(202) 555-0143 x12", "US", "2025550143"),
+])
+def test_national_digits_of_a_number_just_parsed_are_those_of_its_e164_form(typed, country,
+                                                                            national):
+    e164 = parse_phone(typed, country).e164
+    remembered = phones.national_digits(e164)
+    phones._national.clear()
+
+    assert (remembered, phones.national_digits(e164)) == (national, national)
