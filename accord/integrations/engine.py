@@ -24,6 +24,8 @@ from accord.customers import bulk, duplicates
 from accord.customers.models import Company
 from accord.customers.validation import clean_company
 from accord.errors import InvalidInput
+from accord.identity.context import acting_member
+from accord.identity.visibility import AREAS, narrows, visible
 from accord.search import fold
 
 from . import cells, entities, values
@@ -253,7 +255,8 @@ class Run:
         wanted -= set(self.companies)
         if not wanted:
             return
-        found = ADAPTERS["company"].lookup(wanted, self.system)
+        found = importer_sees(ADAPTERS["company"].lookup(wanted, self.system), Company,
+                              "companies")
         records = Company.objects.in_bulk(set(found.values()))
         for key, pk in found.items():
             if pk in records:
@@ -268,7 +271,8 @@ class Run:
                 for other in keys:
                     self.companies.setdefault(other, company)
                 return company
-        found = ADAPTERS["company"].lookup(set(keys), self.system)
+        found = importer_sees(ADAPTERS["company"].lookup(set(keys), self.system), Company,
+                              "companies")
         for key in keys:
             if key in found:
                 company = Company.objects.get(pk=found[key])
@@ -311,7 +315,10 @@ class Run:
         self.new_companies = []
         valid = [draft for draft in drafts if not draft.errors]
         wanted = {key for draft in valid for key in self.adapter.keys(draft)}
-        index = self.adapter.lookup(wanted, self.system) if self.policy != "create" else {}
+        index = {}
+        if self.policy != "create":
+            index = importer_sees(self.adapter.lookup(wanted, self.system), self.adapter.model,
+                                  self.adapter.area)
         self.prefetch_companies(valid)
         outcomes: list[Outcome] = []
         pending: list[Outcome] = []
@@ -464,6 +471,21 @@ class Run:
         where = {"contact": record} if self.job.entity == "contact" else {"company": record}
         timeline.log_activity(self.org, self.actor,
                               data={"kind": "note", "body": outcome.draft.note, **where})
+
+
+def importer_sees(found: dict, model, area: str) -> dict:
+    """The matches in `found` ({key: record id}) that the importing member may see.
+
+    A row matching only records hidden from the member is taken as new, as
+    when no record matched: an import neither changes a record its member may
+    not see nor tells that one exists. Imports run by code see everything.
+    """
+    member = acting_member()
+    if member is None or not found or area not in AREAS or not narrows(member, area):
+        return found
+    seen = set(visible(model._base_manager.filter(pk__in=set(found.values())), member, area)
+               .values_list("pk", flat=True))
+    return {key: pk for key, pk in found.items() if pk in seen}
 
 
 def _items(table, kind: str) -> Iterator:
@@ -723,8 +745,9 @@ def preview(org, actor, job: ImportJob, *, limit: int = PREVIEW_ROWS) -> dict:
         read = [(item, run.draft(item))
                 for item in islice(_items(table, job.kind), PREVIEW_COUNT_ROWS)]
     valid = [draft for _, draft in read if not draft.errors]
-    found = run.adapter.lookup({key for draft in valid for key in run.adapter.keys(draft)},
-                               run.system)
+    found = importer_sees(
+        run.adapter.lookup({key for draft in valid for key in run.adapter.keys(draft)},
+                           run.system), run.adapter.model, run.adapter.area)
     rows: list[PreviewRow] = []
     counts = {"new": 0, "match": 0, "invalid": 0, "checked": len(read)}
     seen: set = set()
