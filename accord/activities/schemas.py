@@ -55,6 +55,16 @@ class ActivityOut(Schema):
     def resolve_done(obj) -> bool:
         return obj.completed_at is not None
 
+    @staticmethod
+    def resolve_data(obj, context) -> dict:
+        data = obj.data or {}
+        if obj.event != "record.conflict_checked":
+            return data
+        from accord.records.conflicts import hits_for
+
+        viewer = getattr(context["request"], "membership", None)
+        return {**data, "hits": hits_for(viewer, data.get("hits") or [])}
+
 
 class ActivityPage(Schema):
     items: list[ActivityOut]

@@ -93,7 +93,7 @@ def build_timeline(request, *, contact: Contact | None = None, company: Company 
         entries, next_cursor = paginate(queryset, ORDERING, cursor=cursor, limit=PAGE_SIZE)
     for entry in entries:
         if entry.kind == Kind.SYSTEM:
-            entry.event_text = describe_event(entry)
+            entry.event_text = describe_event(entry, membership)
 
     timeline_url = reverse("activities:timeline", args=[entity, record.pk])
     older_url = f"{timeline_url}?{urlencode({'cursor': next_cursor})}" if next_cursor else None
@@ -138,8 +138,8 @@ def composer_tabs(request, entity: str, record, selected: str) -> list[Tab]:
     return tabs
 
 
-def describe_event(entry: Activity) -> str:
-    """A system event as one readable sentence."""
+def describe_event(entry: Activity, viewer) -> str:
+    """A system event as one readable sentence, for `viewer` (a Membership)."""
     data = entry.data or {}
     if entry.event == "contact.created":
         return _("Contact created")
@@ -175,13 +175,17 @@ def describe_event(entry: Activity) -> str:
         return _("Text message to %(to)s, not confirmed by the gateway: %(body)s") % {
             "to": data.get("to", ""), "body": data.get("body", "")}
     if entry.event == "record.conflict_checked":
-        hits = data.get("hits") or []
+        from accord.records.conflicts import hidden_label, hits_for
+
+        hits = hits_for(viewer, data.get("hits") or [])
         return _("Conflict check for %(names)s: %(count)s possible conflicts (%(hits)s); "
                  "%(member)s confirmed there is no conflict") % {
             "names": ", ".join(data.get("query") or []) or _("no names"),
             "count": len(hits),
-            "hits": "; ".join(f"{hit.get('name') or _('a record you cannot see')}: "
-                              f"{hit.get('reason', '')}" for hit in hits) or _("none"),
+            "hits": "; ".join(
+                ": ".join(filter(None, [hit.get("name") or hidden_label(hit.get("kind", "")),
+                                        hit.get("reason", "")]))
+                for hit in hits) or _("none"),
             "member": data.get("confirmed_by") or _("the system")}
     if entry.event == "outreach.sent":
         return _("E-mailed: %(subject)s") % {"subject": data.get("subject", "")}

@@ -122,7 +122,7 @@ def detail(request, pk: int):
     require(request.membership, "activities.view")
     activity = services.get_activity(pk, request.membership)
     if activity.kind == Kind.SYSTEM:
-        activity.event_text = describe_event(activity)
+        activity.event_text = describe_event(activity, request.membership)
     return render(request, "activities/activity_detail.html", {
         "activity": activity,
         "history": field_history("activity", activity.pk),

@@ -287,3 +287,40 @@ def run(record_type: RecordType, viewer, *, values: dict, names: list | None = N
     hits, more = check(record_type, parties, viewer)
     return {"query": [asdict(party) for party in parties],
             "hits": [asdict(hit) for hit in hits], "truncated": more}
+
+
+KEPT_AREAS = {"contact": (Contact, "contacts"), "company": (Company, "companies"),
+              "record": (Record, "records")}
+
+
+def hits_for(viewer, hits: list[dict]) -> list[dict]:
+    """Conflict-check hits kept on a timeline, as `viewer` may read them.
+
+    The hits were worked out for the member who ran the check; someone who
+    reads the record later may see less. A hit on a row this viewer may not
+    see keeps only its kind and party, as the check itself answers such hits.
+    """
+    wanted: dict[str, set[int]] = {}
+    for hit in hits:
+        if hit.get("kind") in KEPT_AREAS and isinstance(hit.get("id"), int):
+            wanted.setdefault(hit["kind"], set()).add(hit["id"])
+    seen: set[tuple[str, int]] = set()
+    for kind, ids in wanted.items():
+        model, area = KEPT_AREAS[kind]
+        rows = visible(model._base_manager.filter(pk__in=ids), viewer, area)
+        seen.update((kind, pk) for pk in rows.values_list("pk", flat=True))
+    shown = []
+    for hit in hits:
+        if hit.get("id") is None or (hit.get("kind"), hit.get("id")) in seen:
+            # Hidden from whoever ran the check already: its reason names nobody.
+            shown.append(hit)
+        else:
+            shown.append({"kind": hit.get("kind", ""), "id": None, "name": "",
+                          "party": hit.get("party", ""), "reason": "", "hidden": True})
+    return shown
+
+
+def hidden_label(kind: str) -> str:
+    """How a hit the reader may not see is named."""
+    return {"contact": _("a contact you cannot see"),
+            "company": _("a company you cannot see")}.get(kind, _("a record you cannot see"))

@@ -645,8 +645,12 @@ def _record_conflict_check(org, actor, record: Record, check: dict) -> None:
                             event="record.conflict_checked", data=data, custom_record=record,
                             occurred_at=timezone.now(),
                             author=actor if getattr(actor, "pk", None) else None)
+    # The audit log names the rows found by kind and id only: its readers may
+    # see less than whoever ran the check.
+    audited = {**data, "hits": [{name: hit[name] for name in ("kind", "id", "party")}
+                                for hit in data["hits"]]}
     audit.record(org, actor, Action.UPDATE, record, entity="record",
-                 changes={"conflict_check": [None, data]})
+                 changes={"conflict_check": [None, audited]})
 
 
 def _changed_keys(before: dict, after: dict) -> list[str]:

@@ -215,3 +215,31 @@ def test_a_member_a_confidential_record_is_shared_with_cannot_take_it_over(
     assert owners.json()["values"]["other_side"] == "Brightwater Ltd"
     assert handed.status_code == 200
     assert handed.json()["owner_id"] == firm.outsider.user_id
+
+
+def test_a_conflict_check_on_the_timeline_names_only_rows_its_reader_may_see(
+        firm, org, client_for, api_client_for):
+    from accord.activities.models import Activity
+    from accord.audit.models import AuditEntry
+
+    with scope(organization=org):
+        matter = services.create_record(
+            org, firm.admin.user, RecordType.objects.get(key="matter"),
+            data={"values": {"title": "Vera v. Quasar", "other_side": "Quasarvictim"},
+                  "shared_with": [firm.seller.user.pk], "conflict_checked": True},
+            viewer=firm.admin)
+        entry = Activity.objects.get(custom_record=matter, event="record.conflict_checked")
+        audited = AuditEntry.objects.get(changes__has_key="conflict_check",
+                                         object_id=matter.pk)
+    timeline = f"/activities/timeline/custom_record/{matter.pk}/"
+
+    as_seller = client_for(firm.seller).get(timeline).content.decode()
+    as_admin = client_for(firm.admin).get(timeline).content.decode()
+    from_api = api_client_for(firm.seller).get(f"/api/v1/activities/{entry.pk}").json()
+
+    assert "Vera Quasarvictim" in as_seller
+    assert "Hidden Quasarvictim" not in as_seller
+    assert "a contact you cannot see" in as_seller
+    assert "Hidden Quasarvictim" in as_admin
+    assert "Hidden Quasarvictim" not in json.dumps(from_api["data"])
+    assert "Hidden Quasarvictim" not in json.dumps(audited.changes)
