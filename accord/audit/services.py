@@ -64,7 +64,7 @@ def record(
 
     Values of custom fields marked encrypted are stored sealed, never as plain text.
     """
-    from accord.customers.fields import sealed_changes
+    from accord.customers.fields import encrypted_keys_of, sealed_changes
 
     via, ip = current_channel()
     entity = entity or instance._meta.model_name
@@ -78,7 +78,8 @@ def record(
         entity=entity,
         object_id=object_id if object_id is not None else getattr(instance, "pk", None),
         object_repr=(object_repr if object_repr is not None else str(instance))[:200],
-        changes=sealed_changes(org.pk, entity, json_safe(changes or {})),
+        changes=sealed_changes(org.pk, entity, json_safe(changes or {}),
+                               keys=encrypted_keys_of(instance) if instance is not None else None),
     )
     logger.info(
         "audit.recorded",

@@ -17,6 +17,15 @@ def encrypted_keys(organization_id, entity: str) -> frozenset[str]:
         return frozenset(keys)
 
 
+def encrypted_keys_of(instance) -> frozenset[str] | None:
+    """Keys of the encrypted fields whose values `instance` holds in its custom values
+    field; None for a model without one."""
+    for field in instance._meta.concrete_fields:
+        if isinstance(field, CustomValuesField):
+            return field.encrypted_keys_for(instance)
+    return None
+
+
 def sealed_changes(organization_id, entity: str, changes: dict, *,
                    keys: frozenset[str] | None = None) -> dict:
     """Audit `changes` ({field: [old, new]}) of a record of `entity` with the values of
@@ -41,7 +50,8 @@ def unsealed_changes(changes: dict) -> dict:
 
 
 class CustomValuesField(models.JSONField):
-    """A record's custom field values, on a model named as its `Entity`.
+    """A record's custom field values, on a model named as its `Entity` (a subclass
+    says where else the encrypted keys come from, see `encrypted_keys_for`).
 
     The values of fields marked encrypted are sealed (see accord.core.crypto)
     when the record is saved and opened when it is loaded, so code that reads
@@ -74,5 +84,8 @@ class CustomValuesField(models.JSONField):
         """`values` as `record`'s row stores them: the encrypted fields' values sealed."""
         if not isinstance(values, dict) or not values:
             return values
-        entity = self.model._meta.model_name
-        return crypto.seal_keys(values, encrypted_keys(record.organization_id, entity))
+        return crypto.seal_keys(values, self.encrypted_keys_for(record))
+
+    def encrypted_keys_for(self, record) -> frozenset[str]:
+        """Keys of the fields marked encrypted among those `record` holds values of."""
+        return encrypted_keys(record.organization_id, self.model._meta.model_name)

@@ -1,5 +1,5 @@
-"""Re-storing custom field values after a field is marked or unmarked encrypted, and
-re-encrypting every sealed value with the newest key.
+"""Re-storing the values of a custom field, or of a record type's field, after it is
+marked or unmarked encrypted, and re-encrypting every sealed value with the newest key.
 
 Both walk the records in primary-key batches, each batch its own transaction,
 so other users are never blocked for long and a run that stops half-way
@@ -19,8 +19,10 @@ from django.db import transaction
 from django.db.models import TextField
 from django.db.models.functions import Cast
 
-from accord.audit.models import AuditEntry
+from accord.audit import services as audit
+from accord.audit.models import Action, AuditEntry
 from accord.core import crypto
+from accord.records.fields import encrypted_keys as record_encrypted_keys
 
 from .fields import encrypted_keys
 from .models import CustomField, Entity
@@ -40,40 +42,76 @@ def model_of(entity: str):
     return apps.get_model(*MODELS[entity])
 
 
-def restore_field_values(org, field: CustomField, *, batch: int = BATCH) -> int:
-    """Store every value of `field` as its current `encrypted` setting says: sealed, or
-    plain. Returns how many records hold a value of the field.
+def _stores() -> list[tuple]:
+    """(model, JSON column, audit entity) of every table holding sealed values."""
+    return [*((model_of(entity), "custom_fields", entity) for entity in MODELS),
+            (apps.get_model("records", "Record"), "values", "record")]
+
+
+def _holders(org, field) -> tuple:
+    """The model holding the values of `field` (a custom field, or a record type's field),
+    their JSON column, the rows of `org` holding a value of it, and a function giving
+    the keys to seal in those rows now."""
+    if isinstance(field, CustomField):
+        model, column = model_of(field.entity), "custom_fields"
+        rows = model.unscoped.filter(organization_id=org.pk)
+
+        def keys():
+            return encrypted_keys(org.pk, field.entity)
+    else:
+        model, column = apps.get_model("records", "Record"), "values"
+        rows = model.unscoped.filter(organization_id=org.pk, record_type_id=field.record_type_id)
+
+        def keys():
+            return record_encrypted_keys(org.pk, field.record_type_id)
+    return model, column, rows.filter(**{f"{column}__has_key": field.key}), keys
+
+
+def restore_field_values(org, field, *, batch: int = BATCH) -> int:
+    """Store every value of `field` (a CustomField or RecordField) as its current
+    `encrypted` setting says: sealed, or plain. Returns how many records hold a value
+    of the field.
 
     A value no key opens stays sealed (and is counted) whatever the setting;
     it is reported by `unreadable_count`.
     """
-    model = model_of(field.entity)
-    records = model.unscoped.filter(organization_id=org.pk,
-                                    custom_fields__has_key=field.key)
+    model, column, records, keys_now = _holders(org, field)
     done, last = 0, 0
     while True:
         with transaction.atomic():
-            keys = encrypted_keys(org.pk, field.entity)
+            keys = keys_now()
             rows = list(records.filter(pk__gt=last).order_by("pk")
-                        .select_for_update().only("pk", "custom_fields")[:batch])
-            for row in rows:
-                stored = crypto.seal_keys(row.custom_fields, keys)
-                model.unscoped.filter(pk=row.pk).update(custom_fields=stored)
+                        .select_for_update().values_list("pk", column)[:batch])
+            for pk, values in rows:
+                stored = crypto.seal_keys(values, keys)
+                model.unscoped.filter(pk=pk).update(**{column: stored})
         if not rows:
             break
         done += len(rows)
-        last = rows[-1].pk
-    logger.info("custom_field.values_restored", extra={
-        "organization_id": org.id, "custom_field_id": field.pk, "count": done})
+        last = rows[-1][0]
+    logger.info("field.values_restored", extra={
+        "organization_id": org.id, "field_id": field.pk, "count": done})
     return done
 
 
-def unreadable_count(org, field: CustomField) -> int:
-    """How many records hold a value of `field` that no configured key opens."""
-    model = model_of(field.entity)
-    records = model.unscoped.filter(organization_id=org.pk, custom_fields__has_key=field.key)
+def restore_and_audit(org, field, *, entity: str) -> int:
+    """`restore_field_values`, then an audit entry on `field` (as `entity`) with how
+    many values were re-stored, and how many no key opens when there are any."""
+    count = restore_field_values(org, field)
+    unreadable = unreadable_count(org, field)
+    change = "values_encrypted" if field.encrypted else "values_decrypted"
+    audit.record(org, None, Action.UPDATE, field, entity=entity,
+                 changes={change: [None, count],
+                          **({"values_unreadable": [None, unreadable]} if unreadable else {})})
+    return count
+
+
+def unreadable_count(org, field) -> int:
+    """How many records hold a value of `field` (a CustomField or RecordField) that no
+    configured key opens."""
+    _model, column, records, _keys = _holders(org, field)
     return sum(isinstance(values.get(field.key), crypto.Unreadable)
-               for values in records.values_list("custom_fields", flat=True).iterator())
+               for values in records.values_list(column, flat=True).iterator())
 
 
 def _raw(queryset, column: str):
@@ -87,23 +125,27 @@ def _raw(queryset, column: str):
 
 def rotation_total(org) -> int:
     """How many records and audit entries of `org` hold sealed values, for progress."""
-    total = sum(_raw(model_of(entity).unscoped.filter(organization_id=org.pk),
-                     "custom_fields").count() for entity in MODELS)
-    return total + _raw(AuditEntry.unscoped.filter(organization_id=org.pk, entity__in=MODELS),
+    stores = _stores()
+    total = sum(_raw(model.unscoped.filter(organization_id=org.pk), column).count()
+                for model, column, _entity in stores)
+    entities = [entity for _model, _column, entity in stores]
+    return total + _raw(AuditEntry.unscoped.filter(organization_id=org.pk, entity__in=entities),
                         "changes").count()
 
 
 def rotate_org(org, *, batch: int = BATCH,
                progress: Callable[[int], None] | None = None) -> dict:
-    """Re-encrypt with the first key every sealed value of `org`'s records and audit
-    entries; returns counts of rows `rotated`, `current` (already on the first key) and
-    `unreadable` (no key opens a value; they are left as they are)."""
+    """Re-encrypt with the first key every sealed value of `org`'s records (custom
+    records too) and audit entries; returns counts of rows `rotated`, `current`
+    (already on the first key) and `unreadable` (no key opens a value; they are left
+    as they are)."""
     counts = {"rotated": 0, "current": 0, "unreadable": 0}
-    for entity in MODELS:
-        model = model_of(entity)
-        rows = _raw(model.unscoped.filter(organization_id=org.pk), "custom_fields")
-        _rotate_rows(rows, model, "custom_fields", _rotate_values, counts, batch, progress)
-    entries = _raw(AuditEntry.unscoped.filter(organization_id=org.pk, entity__in=MODELS),
+    stores = _stores()
+    for model, column, _entity in stores:
+        rows = _raw(model.unscoped.filter(organization_id=org.pk), column)
+        _rotate_rows(rows, model, column, _rotate_values, counts, batch, progress)
+    entities = [entity for _model, _column, entity in stores]
+    entries = _raw(AuditEntry.unscoped.filter(organization_id=org.pk, entity__in=entities),
                    "changes")
     _rotate_rows(entries, AuditEntry, "changes", _rotate_changes, counts, batch, progress)
     logger.info("custom_field.keys_rotated", extra={"organization_id": org.id, **counts})

@@ -6,9 +6,7 @@ import logging
 from celery import shared_task
 from django_scopes import scope
 
-from accord.audit import services as audit
 from accord.audit.context import channel
-from accord.audit.models import Action
 from accord.identity.models import Organization
 
 from . import duplicates, sealing, services
@@ -61,10 +59,4 @@ def restore_custom_field_values(org_id: int, field_id: int) -> int:
         field = CustomField.objects.filter(pk=field_id).first()
         if field is None:
             return 0
-        count = sealing.restore_field_values(org, field)
-        unreadable = sealing.unreadable_count(org, field)
-        change = "values_encrypted" if field.encrypted else "values_decrypted"
-        audit.record(org, None, Action.UPDATE, field, entity="custom_field",
-                     changes={change: [None, count],
-                              **({"values_unreadable": [None, unreadable]} if unreadable else {})})
-    return count
+        return sealing.restore_and_audit(org, field, entity="custom_field")

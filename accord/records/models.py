@@ -17,6 +17,8 @@ from django_scopes import ScopedManager
 from accord.core.models import TenantModel, VersionedModel
 from accord.customers.models import FieldType
 
+from .fields import RecordValuesField
+
 
 class RelationType(models.TextChoices):
     CONTACT = "contact", _("Link to contacts")
@@ -84,6 +86,9 @@ class RecordField(VersionedModel):
     target = models.ForeignKey(RecordType, null=True, blank=True, on_delete=models.PROTECT,
                                related_name="+", verbose_name=_("linked type"))
     many = models.BooleanField(_("several"), default=False)
+    # Values are stored encrypted (see accord.core.crypto); such a field cannot
+    # be searched, filtered, sorted, grouped by or name a record.
+    encrypted = models.BooleanField(_("encrypted at rest"), default=False)
 
     class Meta(VersionedModel.Meta):
         ordering = ["position", "id"]
@@ -120,7 +125,8 @@ class Record(VersionedModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
         related_name="+", verbose_name=_("owner"),
     )
-    values = models.JSONField(_("values"), default=dict, blank=True)
+    # Values of fields marked encrypted are sealed in the row (see fields.py).
+    values = RecordValuesField(_("values"), default=dict, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     unscoped = models.Manager()

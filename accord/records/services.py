@@ -41,7 +41,7 @@ MAX_ID = 2**63 - 1  # the largest id any table can hold
 TYPE_AUDITED = ["singular", "plural", "description", "title_field", "position", "is_active",
                 "is_confidential", "party_fields"]
 FIELD_AUDITED = ["label", "choices", "currency", "required", "help_text", "position",
-                 "is_active", "hidden_from_roles", "many"]
+                 "is_active", "hidden_from_roles", "many", "encrypted"]
 RELATION_MODELS = {
     RelationType.CONTACT: (Contact, "contact", "Choose an existing contact."),
     RelationType.COMPANY: (Company, "company", "Choose an existing company."),
@@ -249,6 +249,9 @@ def _check_party_fields(record_type: RecordType) -> None:
             raise InvalidInput({"party_fields": f"“{key}” is hidden from some roles, who could "
                                                 "then not run the conflict check; choose a "
                                                 "field everyone sees."})
+        if field.encrypted:
+            raise InvalidInput({"party_fields": f"“{key}” is stored encrypted, so the conflict "
+                                                "check cannot look its values up."})
 
 
 def _check_title_field(record_type: RecordType) -> None:
@@ -264,6 +267,9 @@ def _check_title_field(record_type: RecordType) -> None:
     if field.hidden_from_roles:
         raise InvalidInput({"title_field": "A record's title is shown to everyone who sees "
                                            "it; choose a field that is not hidden from roles."})
+    if field.encrypted:
+        raise InvalidInput({"title_field": f"{field.label} is stored encrypted, and a record's "
+                                           "title is kept in plain text; choose another field."})
 
 
 def _save_fields(org, actor, record_type: RecordType, specs: list) -> None:
@@ -296,9 +302,11 @@ def save_field(org, actor, record_type: RecordType, spec: dict, *,
     The spec holds key (derived from the label when empty), label, type (any
     custom field type, or contact, company, deal or record), required,
     choices, currency, help_text, hidden_from_roles, position, active, and for
-    relations many and target (the key of the linked record type). The key,
-    type and target are fixed once the field exists, because stored values
-    depend on them.
+    relations many and target (the key of the linked record type), and
+    encrypted. The key, type and target are fixed once the field exists,
+    because stored values depend on them. Marking a field encrypted, or no
+    longer encrypted, queues a job that re-stores its existing values that way
+    (`tasks.restore_record_field_values`).
     """
     errors: dict[str, str] = {}
     field_type = spec.get("type", spec.get("field_type"))
@@ -337,10 +345,15 @@ def save_field(org, actor, record_type: RecordType, spec: dict, *,
                                        "record; it cannot be hidden from roles.")
     if field is not None and "many" in spec and bool(spec["many"]) != field.many:
         errors["many"] = "Whether a field links to one or several records cannot change."
+    encrypted = bool(spec.get("encrypted", field.encrypted if field is not None else False))
+    _check_encrypted(record_type, field_type, key if field is None else field.key, encrypted,
+                     errors)
     if errors:
         raise InvalidInput(errors)
     if field is None:
         options["many"] = bool(spec.get("many")) and is_relation
+    restore = field is not None and encrypted != field.encrypted
+    options["encrypted"] = encrypted
     if "active" in spec:
         options["is_active"] = bool(spec["active"])
     if spec.get("position") in (None, ""):
@@ -366,7 +379,30 @@ def save_field(org, actor, record_type: RecordType, spec: dict, *,
     if changes:
         field.save_new_version()
         audit.record(org, actor, Action.UPDATE, field, entity="record_field", changes=changes)
+    if restore:
+        from .tasks import restore_record_field_values
+
+        transaction.on_commit(lambda: restore_record_field_values.delay(org.pk, field.pk))
+        logger.info("record_field.encryption_changed", extra={
+            "organization_id": org.id, "record_field_id": field.pk, "encrypted": encrypted})
     return field
+
+
+def _check_encrypted(record_type: RecordType, field_type, key: str, encrypted: bool,
+                     errors: dict) -> None:
+    """An encrypted field holds plain values that neither name the record nor the parties
+    of the conflict check, which both read them in plain text."""
+    if not encrypted:
+        return
+    if field_type in RelationType.values:
+        errors["encrypted"] = ("Links are stored as links between records and cannot be "
+                               "encrypted; only fields with values can.")
+    elif key and key == record_type.title_field:
+        errors["encrypted"] = ("The title field names a record in plain text in lists and "
+                               "links; choose another title field before encrypting it.")
+    elif key and key in record_type.party_fields:
+        errors["encrypted"] = ("The conflict check looks this field's values up; take it out "
+                               "of the party fields before encrypting it.")
 
 
 def _clean_target(record_type: RecordType, field_type, spec: dict, field: RecordField | None,
@@ -849,9 +885,10 @@ def totals(record_type: RecordType, records: list[Record], viewer) -> list[tuple
 def _search_text(record: Record) -> str:
     # The index is shared by every role, so fields hidden from any role stay
     # out of it: a search must not find a record by a value the searcher
-    # may not see.
+    # may not see. Encrypted fields stay out too, as the index is plain text.
     texts = [str(value) for field in record.record_type.fields.all()
              if field.field_type in SEARCHED_TYPES and not field.hidden_from_roles
+             and not field.encrypted
              and (value := record.values.get(field.key)) not in (None, "")]
     return search.build_search_text(record.title, *texts)
 

@@ -1,4 +1,5 @@
-"""Background work for custom records: emptying their trash."""
+"""Background work for custom records: emptying their trash, and re-storing a field's
+values after it is marked or unmarked encrypted."""
 
 import logging
 
@@ -6,9 +7,11 @@ from celery import shared_task
 from django_scopes import scope
 
 from accord.audit.context import channel
+from accord.customers import sealing
 from accord.identity.models import Organization
 
 from . import services
+from .models import RecordField
 
 logger = logging.getLogger(__name__)
 
@@ -28,3 +31,19 @@ def purge_expired_trash() -> int:
                         extra={"organization_id": org.id, "count": purged})
         total += purged
     return total
+
+
+@shared_task
+def restore_record_field_values(org_id: int, field_id: int) -> int:
+    """Encrypt or decrypt the stored values of a record type's field just marked or
+    unmarked encrypted; the count is audited on the field.
+
+    Safe to run twice or concurrently: each run stores every value as the
+    field's current setting says, so the last run wins with the right state.
+    """
+    org = Organization.objects.get(pk=org_id)
+    with scope(organization=org), channel("job"):
+        field = RecordField.objects.filter(pk=field_id).first()
+        if field is None:
+            return 0
+        return sealing.restore_and_audit(org, field, entity="record_field")
