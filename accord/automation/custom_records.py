@@ -87,17 +87,19 @@ def date_field(name: str) -> tuple[str, str]:
 
 
 def is_known_date(name: str) -> bool:
-    """Whether `name` is an active date field of an active record type."""
+    """Whether `name` is an active date field of an active record type that is not
+    encrypted (its sealed values match no date)."""
     entity, key = date_field(name)
     return bool(entity) and RecordField.objects.filter(
         record_type__key=type_key(entity), record_type__is_active=True, key=key,
-        field_type=FieldType.DATE, is_active=True).exists()
+        field_type=FieldType.DATE, is_active=True, encrypted=False).exists()
 
 
 def date_choices() -> list[tuple[str, str]]:
-    """(date name, label) of every active date field of the active types."""
+    """(date name, label) of every active date field of the active types, encrypted ones
+    left out."""
     found = (RecordField.objects.filter(record_type__is_active=True, field_type=FieldType.DATE,
-                                        is_active=True)
+                                        is_active=True, encrypted=False)
              .select_related("record_type")
              .order_by("record_type__position", "record_type__plural", "position", "id"))
     return [(f"{PREFIX}{field.record_type.key}.{field.key}",
@@ -131,11 +133,12 @@ def contact_of(record: Record):
 def merge_values(record: Record) -> dict:
     """The record's merge fields: `record.title`, `record.type`, and each plain field by
     key as text. Fields hidden from any role stay out, as whoever reads a task's subject
-    or a notification may be one of those roles."""
+    or a notification may be one of those roles; encrypted fields too, as what a rule
+    writes with them is stored in plain text."""
     values = {"title": str(record), "type": record.record_type.singular}
     for field in fields(record.record_type, plain=True):
         value = record.values.get(field.key)
-        if field.hidden_from_roles or value in (None, ""):
+        if field.hidden_from_roles or field.encrypted or value in (None, ""):
             continue
         if isinstance(value, dict):
             value = f"{value.get('amount', '')} {value.get('currency', '')}".strip()

@@ -188,23 +188,25 @@ def custom_field_orderings(entity: str, fields: list[CustomField] | None = None,
     }
 
 
-def refuse_encrypted_ordering(value: str | None, entity: str, viewer=None) -> None:
+def refuse_encrypted_ordering(value: str | None, entity: str | None, viewer=None, *,
+                              fields: list | None = None) -> None:
     """InvalidInput naming the field when `value` (an `ordering`) sorts by an encrypted
-    custom field the `viewer` may see; stored sealed, its values have no order."""
+    custom field of `entity` the `viewer` may see (or one of `fields`, when given);
+    stored sealed, its values have no order."""
     from .custom_fields import active_fields
 
     key = (value or "").strip().lstrip("-")
     if not key.startswith("cf."):
         return
-    for field in active_fields(entity, viewer):
-        if field.encrypted and key == f"cf.{field.key}":
+    for field in fields if fields is not None else active_fields(entity, viewer):
+        if getattr(field, "encrypted", False) and key == f"cf.{field.key}":
             raise InvalidInput({"ordering": encrypted_message(field, "sorted")})
 
 
 def encrypted_message(field, verb: str) -> str:
     """Why records cannot be `verb` (sorted, filtered, grouped) by an encrypted field."""
     return (f"{field.label} is stored encrypted, so records cannot be {verb} by it. "
-            "An admin can turn off its encryption in the custom field settings.")
+            "An admin can turn off its encryption in the field's settings.")
 
 
 def _apply_custom(queryset: QuerySet, params: Mapping, entity: str, viewer) -> QuerySet:

@@ -54,6 +54,7 @@ def type_out(record_type: RecordType, viewer) -> dict:
             "help_text": field.help_text, "hidden_from_roles": field.hidden_from_roles,
             "position": field.position, "active": field.is_active,
             "target": field.target.key if field.target_id else None, "many": field.many,
+            "encrypted": field.encrypted,
         } for field in fields],
     }
 
@@ -142,7 +143,7 @@ def list_records(request: HttpRequest, type_key: str, filters: Query[RecordFilte
     allow(request, "records.view")
     record_type = services.get_type(type_key)
     fields = services.fields_of(record_type, request.membership)
-    ordering = parse_ordering(filters.ordering, queries.orderings(fields), "title")
+    ordering = queries.ordering_of(filters.ordering, fields)
     rows = queries.filter_records(visible(_rows(record_type), request.membership, "records"),
                                   request.GET, fields,
                                   fixed=set(RecordFilters.model_fields),

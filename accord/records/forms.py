@@ -8,6 +8,7 @@ are put next to the form field they name.
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accord.core.crypto import Unreadable
 from accord.customers.forms import custom_form_field, custom_initial, custom_input, members_of
 from accord.customers.models import Company, Contact, FieldType
 from accord.identity.models import Role
@@ -124,6 +125,14 @@ class RecordFieldForm(forms.Form):
         help_text=_("These roles neither see nor change the field anywhere. Admins always "
                     "see it."),
     )
+    encrypted = forms.BooleanField(
+        label=_("Encrypted at rest"), required=False,
+        help_text=_("For values such as health details or finances: they are stored "
+                    "encrypted and shown as usual to those who may see the field, but records "
+                    "cannot be searched, filtered, sorted or grouped by it, nor can reports, "
+                    "date rules, the title or the conflict check use it. Links cannot be "
+                    "encrypted. Changing this re-stores existing values in the background."),
+    )
 
     FIXED = ("key", "type", "target", "many")
 
@@ -217,6 +226,14 @@ class RecordForm(MapsServiceErrors, forms.Form):
                         choices=[("", "—"), *choices], coerce=int, empty_value=None, **common)
                 if instance is not None:
                     self.initial[name] = stored
+            elif instance is not None and isinstance(instance.values.get(field.key),
+                                                     Unreadable):
+                # Shown as a placeholder and left out of the change, so saving
+                # the form keeps the value sealed as it is.
+                self.fields[name] = forms.CharField(
+                    label=field.label, required=False, disabled=True,
+                    help_text=_("This value cannot be decrypted with the configured keys."))
+                self.initial[name] = str(instance.values[field.key])
             elif _open_money(field):
                 self.fields[name] = forms.CharField(
                     label=field.label, required=False,
@@ -250,6 +267,8 @@ class RecordForm(MapsServiceErrors, forms.Form):
         values = {}
         for field in self.record_fields:
             value = self.cleaned_data.get(f"v_{field.key}")
+            if self.fields[f"v_{field.key}"].disabled:
+                continue
             if field.is_relation:
                 values[field.key] = value
             elif _open_money(field) and value:

@@ -13,8 +13,13 @@ from django.db.models.functions import Lower
 
 from accord import search
 from accord.customers.models import FieldType
-from accord.customers.queries import custom_field_orderings, filter_by_fields
+from accord.customers.queries import (
+    custom_field_orderings,
+    filter_by_fields,
+    refuse_encrypted_ordering,
+)
 from accord.errors import InvalidInput
+from accord.pagination import Ordering, parse_ordering
 
 from .models import RecordLink
 from .services import RELATION_MODELS, _pk
@@ -27,6 +32,18 @@ def orderings(fields: list) -> dict:
     """The orderings a list of records of these fields offers."""
     plain = [field for field in fields if not field.is_relation]
     return BUILT_IN_ORDERINGS | custom_field_orderings("record", plain, column="values")
+
+
+def ordering_of(value: str | None, fields: list) -> Ordering:
+    """The order `value` names among the fields' orderings (by title when empty);
+    InvalidInput names the field when it is encrypted, as sealed values have no order."""
+    refuse_encrypted(value, fields)
+    return parse_ordering(value, orderings(fields), "title")
+
+
+def refuse_encrypted(value: str | None, fields: list) -> None:
+    """InvalidInput naming the field when `value` (an `ordering`) sorts by an encrypted one."""
+    refuse_encrypted_ordering(value, None, fields=fields)
 
 
 def filter_records(queryset: QuerySet, params: Mapping, fields: list, *, fixed: set,

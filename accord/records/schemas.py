@@ -28,6 +28,8 @@ class RecordFieldOut(Schema):
     active: bool
     target: str | None = Field(None, description="The linked record type's key.")
     many: bool
+    encrypted: bool = Field(description="Values stored encrypted at rest; such a field "
+                                        "cannot be filtered, sorted or reported on.")
 
 
 class RecordTypeOut(Schema):

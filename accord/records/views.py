@@ -22,7 +22,7 @@ from accord.identity.permissions import permission_required
 from accord.identity.views import add_service_errors, form_status
 from accord.identity.visibility import can_see, require_visible, visible
 from accord.integrations.writers import escape_cell, iso_utc
-from accord.pagination import Ordering, paginate, parse_ordering
+from accord.pagination import Ordering, paginate
 from accord.pagination import ordered as in_order
 from accord.web import apply_errors, can, list_page, pager, query_string, save_form
 
@@ -133,10 +133,12 @@ def field_edit(request, pk: int, field_pk: int):
     field = services.get_field(record_type, field_pk)
     initial = {"label": field.label, "choices": "\n".join(field.choices),
                "currency": field.currency, "required": field.required,
-               "help_text": field.help_text, "hidden_from_roles": field.hidden_from_roles}
+               "help_text": field.help_text, "hidden_from_roles": field.hidden_from_roles,
+               "encrypted": field.encrypted}
     form = RecordFieldForm(request.POST or None, initial=initial, record_type=record_type,
                            field=field)
     if request.method == "POST" and form.is_valid():
+        was_encrypted = field.encrypted
         try:
             services.save_field(request.organization, request.user, record_type,
                                 {**form.spec(), "key": field.key}, field=field)
@@ -144,6 +146,10 @@ def field_edit(request, pk: int, field_pk: int):
             add_service_errors(form, exc)
         else:
             messages.success(request, _("The field %(label)s is saved.") % {"label": field.label})
+            if field.encrypted != was_encrypted:
+                messages.info(request, _("Its stored values are being encrypted in the "
+                                         "background.") if field.encrypted else
+                              _("Its stored values are being decrypted in the background."))
             return redirect("records:type_edit", record_type.pk)
     return render(request, "records/recordfield_form.html",
                   {"form": form, "record_type": record_type, "field": field},
@@ -204,7 +210,8 @@ def _headers(request, record_type, columns) -> list[dict]:
     for key, label in [("title", record_type.singular),
                        *((f"cf.{field.key}", field.label) for field in columns)]:
         sortable = key == "title" or any(
-            f"cf.{field.key}" == key and field.field_type != "multi_choice" for field in columns)
+            f"cf.{field.key}" == key and field.field_type != "multi_choice"
+            and not field.encrypted for field in columns)
         sort = ("ascending" if current == key else "descending" if current == f"-{key}"
                 else None)
         flipped = f"-{key}" if current == key else key
@@ -219,9 +226,14 @@ def record_list(request, type_key: str):
     record_type = services.get_type(type_key)
     fields = services.fields_of(record_type, request.membership)
     columns = _columns(fields)
-    records, next_cursor, errors = list_page(
-        request.GET, _filtered(request, record_type, fields),
-        orderings=queries.orderings(fields), default="title", limit=PAGE_SIZE)
+    try:
+        queries.refuse_encrypted(request.GET.get("ordering"), fields)
+    except InvalidInput as exc:
+        records, next_cursor, errors = [], None, [exc.errors[0]["message"]]
+    else:
+        records, next_cursor, errors = list_page(
+            request.GET, _filtered(request, record_type, fields),
+            orderings=queries.orderings(fields), default="title", limit=PAGE_SIZE)
     rows = [(record, [custom_cell(field, record.values.get(field.key)) for field in columns])
             for record in records]
     filters = [{"field": field, "name": f"cf.{field.key}",
@@ -252,8 +264,7 @@ def record_export(request, type_key: str):
     record_type = services.get_type(type_key)
     fields = services.fields_of(record_type, request.membership)
     try:
-        ordering = parse_ordering(request.GET.get("ordering"), queries.orderings(fields),
-                                  "title")
+        ordering = queries.ordering_of(request.GET.get("ordering"), fields)
         rows = in_order(_filtered(request, record_type, fields)(), ordering)
     except InvalidInput as exc:
         messages.error(request, exc.errors[0]["message"])

@@ -8,7 +8,9 @@ each link field joins them through its own filtered relation, so a record
 that links to several contacts counts once for each of them.
 
 Fields hidden from the viewer's role are left out, so they can be neither
-offered nor computed for that role.
+offered nor computed for that role. Encrypted fields are left out for
+everyone: their values are sealed in the column, so SQL can neither group
+nor add them up, and naming one answers as for a field that is not there.
 """
 
 from django.db.models import (
@@ -72,7 +74,8 @@ def record_entity(key: str, viewer: Membership) -> Entity | None:
                     records, [Dimension("owner", OWNER, "owner_id", USER)],
                     dates=[DateField("created_at", _("Created"))])
     for field in fields:
-        _add_field(entity, field, lambda: records(Record.objects.all(), viewer), viewer)
+        if not field.encrypted:
+            _add_field(entity, field, lambda: records(Record.objects.all(), viewer), viewer)
     return entity
 
 

@@ -1,4 +1,5 @@
-"""`accord rotate_field_keys`: re-encrypt encrypted custom field values with the first key."""
+"""`accord rotate_field_keys`: re-encrypt the values of encrypted custom fields and record
+fields with the first key."""
 
 import json
 import sys
@@ -14,8 +15,8 @@ from accord.identity.models import Organization
 
 class Command(BaseCommand):
     help = (
-        "Re-encrypt every stored value of encrypted custom fields (in records and in the "
-        "audit trail) with the first key of FIELD_ENCRYPTION_KEYS, in batches that each "
+        "Re-encrypt every stored value of encrypted custom fields and fields of custom "
+        "record types (in records and in the audit trail) with the first key of FIELD_ENCRYPTION_KEYS, in batches that each "
         "commit. Run it after putting a new key in front; once it reports no unreadable "
         "values, the old key can go. A run that stops can be started again: values already "
         "on the first key are skipped. A progress bar goes to stderr on a terminal; the last "
