@@ -17,7 +17,8 @@ class Command(BaseCommand):
     help = (
         "Re-encrypt every stored value of encrypted custom fields and fields of custom "
         "record types (in records and in the audit trail) with the first key of "
-        "FIELD_ENCRYPTION_KEYS, in batches that each commit. Run it after putting a new key in front; once it reports no unreadable "
+        "FIELD_ENCRYPTION_KEYS, in batches that each commit. Run it after putting a new key "
+        "in front; once it reports no unreadable "
         "values, the old key can go. A run that stops can be started again: values already "
         "on the first key are skipped. A progress bar goes to stderr on a terminal; the last "
         "line on stdout is a JSON summary."
