@@ -6,12 +6,13 @@ import logging
 from celery import shared_task
 from django_scopes import scope
 
+from accord import search
 from accord.audit.context import channel
 from accord.customers import sealing
 from accord.identity.models import Organization
 
 from . import services
-from .models import RecordField
+from .models import Record, RecordField
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,8 @@ def purge_expired_trash() -> int:
 @shared_task
 def restore_record_field_values(org_id: int, field_id: int) -> int:
     """Encrypt or decrypt the stored values of a record type's field just marked or
-    unmarked encrypted; the count is audited on the field.
+    unmarked encrypted; the count is audited on the field. The type's records are
+    indexed again, as search leaves encrypted values out.
 
     Safe to run twice or concurrently: each run stores every value as the
     field's current setting says, so the last run wins with the right state.
@@ -46,4 +48,8 @@ def restore_record_field_values(org_id: int, field_id: int) -> int:
         field = RecordField.objects.filter(pk=field_id).first()
         if field is None:
             return 0
-        return sealing.restore_and_audit(org, field, entity="record_field")
+        count = sealing.restore_and_audit(org, field, entity="record_field")
+        if field.field_type in services.SEARCHED_TYPES:
+            search.reindex(Record, Record.with_deleted.filter(
+                record_type_id=field.record_type_id).values_list("pk", flat=True))
+    return count

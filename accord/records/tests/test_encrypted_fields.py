@@ -28,6 +28,7 @@ PATIENT = {
         {"key": "diagnosis", "label": "Diagnosis", "type": "text", "encrypted": True},
         {"key": "seen_on", "label": "Seen on", "type": "date", "encrypted": True},
         {"key": "visits", "label": "Visits", "type": "number"},
+        {"key": "allergy", "label": "Allergy", "type": "text"},
         {"key": "doctor", "label": "Doctor", "type": "contact"},
     ],
 }
@@ -58,7 +59,8 @@ def patient_type(org, admin, in_org):
 def patient(org, admin, patient_type, in_org):
     with in_org(org):
         return services.create_record(org, admin.user, patient_type, data={
-            "values": {"name": "Ada Lovelace", "diagnosis": DIAGNOSIS, "visits": 2}})
+            "values": {"name": "Ada Lovelace", "diagnosis": DIAGNOSIS, "visits": 2,
+                       "allergy": "Peanuts"}})
 
 
 def test_a_record_saved_through_the_form_is_sealed_and_shown_plain_everywhere(
@@ -162,6 +164,27 @@ def test_marking_a_field_on_the_settings_page_encrypts_its_values_in_a_job_and_t
         assert Record.objects.get(pk=patient.pk).values["visits"] == "2"
     assert changes[-4:] == [{"encrypted": [False, True]}, {"values_encrypted": [None, 1]},
                             {"encrypted": [True, False]}, {"values_decrypted": [None, 1]}]
+
+
+def test_marking_a_searched_field_takes_its_values_out_of_search(
+        org, admin, patient_type, patient, api_client_for, in_org):
+    api = api_client_for(admin)
+    found = api.get("/api/v1/records/patient?q=Peanuts").json()["items"]
+    with in_org(org):
+        allergy = patient_type.fields.get(key="allergy")
+    version = api.get("/api/v1/record-types/patient").json()["version"]
+
+    marked = api.patch("/api/v1/record-types/patient", {
+        "version": version, "fields": [{"key": "allergy", "position": 6, "encrypted": True}]},
+        content_type="application/json")
+    tasks.restore_record_field_values(org.pk, allergy.pk)
+
+    assert [item["id"] for item in found] == [patient.pk]
+    assert marked.status_code == 200, marked.content
+    assert "Peanuts" not in raw_values(patient.pk)
+    assert api.get("/api/v1/records/patient?q=Peanuts").json()["items"] == []
+    assert [item["id"] for item in api.get("/api/v1/records/patient?q=Ada").json()["items"]
+            ] == [patient.pk]
 
 
 def test_links_the_title_and_party_fields_cannot_be_encrypted(
