@@ -206,7 +206,7 @@ def refuse_encrypted_ordering(value: str | None, entity: str | None, viewer=None
 def encrypted_message(field, verb: str) -> str:
     """Why records cannot be `verb` (sorted, filtered, grouped) by an encrypted field."""
     return (f"{field.label} is stored encrypted, so records cannot be {verb} by it. "
-            "An admin can turn off its encryption in the field's settings.")
+            "An admin can turn off its encryption in the field settings.")
 
 
 def _apply_custom(queryset: QuerySet, params: Mapping, entity: str, viewer) -> QuerySet:

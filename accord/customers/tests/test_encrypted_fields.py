@@ -122,7 +122,7 @@ def test_filtering_and_sorting_by_the_field_are_refused_naming_it(
         org, admin, contact, api_client_for, client_for):
     api = api_client_for(admin)
     message = ("Diagnosis is stored encrypted, so records cannot be {} by it. An admin can "
-               "turn off its encryption in the field's settings.")
+               "turn off its encryption in the field settings.")
 
     filtered = api.get("/api/v1/contacts?cf.diagnosis=x")
     sorted_ = api.get("/api/v1/contacts?ordering=-cf.diagnosis")

@@ -8,7 +8,6 @@ import pytest
 from cryptography.fernet import Fernet
 from django.core.management import call_command
 from django.db import connection
-from django.utils.html import escape
 
 from accord.audit.models import AuditEntry
 from accord.core import crypto
@@ -225,7 +224,7 @@ def test_filtering_and_sorting_by_the_field_are_refused_naming_it(
         org, admin, patient, api_client_for, client_for):
     api = api_client_for(admin)
     message = ("Diagnosis is stored encrypted, so records cannot be {} by it. An admin can "
-               "turn off its encryption in the field's settings.")
+               "turn off its encryption in the field settings.")
 
     filtered = api.get("/api/v1/records/patient?cf.diagnosis=x")
     sorted_ = api.get("/api/v1/records/patient?ordering=-cf.diagnosis")
@@ -238,9 +237,9 @@ def test_filtering_and_sorting_by_the_field_are_refused_naming_it(
     assert sorted_.status_code == 422
     assert sorted_.json()["errors"][0] == {
         "field": "ordering", "code": "invalid", "message": message.format("sorted")}
-    assert escape(message.format("sorted")) in page.content.decode()
+    assert message.format("sorted") in page.content.decode()
     assert page.context["rows"] == []
-    assert escape(message.format("filtered")) in export.content.decode()
+    assert message.format("filtered") in export.content.decode()
     assert search.context["rows"] == []
     listed = client_for(admin).get("/records/patient/")
     assert [header["query"] for header in listed.context["headers"]
