@@ -141,6 +141,7 @@ def test_marking_a_field_on_the_settings_page_encrypts_its_values_in_a_job_and_t
         "label": "Visits", "encrypted": "on"}, follow=True)
     tasks.restore_record_field_values(org.pk, visits.pk)
     sealed = raw_values(patient.pk)
+    settings_page = client.get(f"/settings/record-types/{patient_type.pk}/").content.decode()
     type_read = api_client_for(admin).get("/api/v1/record-types/patient").json()
     unmarked = api_client_for(admin).patch("/api/v1/record-types/patient", {
         "version": type_read["version"],
@@ -154,6 +155,7 @@ def test_marking_a_field_on_the_settings_page_encrypts_its_values_in_a_job_and_t
     assert '"visits": "2"' not in sealed
     assert [field["encrypted"] for field in type_read["fields"]
             if field["key"] == "visits"] == [True]
+    assert settings_page.count(">Encrypted</span>") == 3
     assert unmarked.status_code == 200, unmarked.content
     assert '"visits": "2"' in raw_values(patient.pk)
     assert DIAGNOSIS not in raw_values(patient.pk)
