@@ -62,9 +62,10 @@ def record(
 ) -> AuditEntry:
     """Append one audit entry; the channel and IP come from the current request or job.
 
-    Values of custom fields marked encrypted are stored sealed, never as plain text.
+    Values of custom fields and record fields marked encrypted are stored sealed, never
+    as plain text.
     """
-    from accord.customers.fields import encrypted_keys_of, sealed_changes
+    from accord.customers.fields import sealed_changes
 
     via, ip = current_channel()
     entity = entity or instance._meta.model_name
@@ -78,8 +79,7 @@ def record(
         entity=entity,
         object_id=object_id if object_id is not None else getattr(instance, "pk", None),
         object_repr=(object_repr if object_repr is not None else str(instance))[:200],
-        changes=sealed_changes(org.pk, entity, json_safe(changes or {}),
-                               keys=encrypted_keys_of(instance) if instance is not None else None),
+        changes=sealed_changes(org.pk, entity, json_safe(changes or {}), instance=instance),
     )
     logger.info(
         "audit.recorded",

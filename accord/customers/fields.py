@@ -27,13 +27,15 @@ def encrypted_keys_of(instance) -> frozenset[str] | None:
 
 
 def sealed_changes(organization_id, entity: str, changes: dict, *,
-                   keys: frozenset[str] | None = None) -> dict:
-    """Audit `changes` ({field: [old, new]}) of a record of `entity` with the values of
-    encrypted custom fields (or of `keys`, when the caller looked them up) sealed, so the
-    audit trail never holds them in plain text."""
+                   keys: frozenset[str] | None = None, instance=None) -> dict:
+    """Audit `changes` ({field: [old, new]}) of a record of `entity` (the `instance`, when
+    given) with the values of encrypted custom fields (or of `keys`, when the caller
+    looked them up) sealed, so the audit trail never holds them in plain text."""
     pair = changes.get("custom_fields")
     if not isinstance(pair, list | tuple) or len(pair) != 2:
         return changes
+    if keys is None and instance is not None:
+        keys = encrypted_keys_of(instance)
     if keys is None:
         keys = encrypted_keys(organization_id, entity)
     sides = [crypto.seal_keys(side, keys) if isinstance(side, dict) else side for side in pair]
