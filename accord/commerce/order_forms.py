@@ -51,14 +51,20 @@ def _choice(value):
     return int(value) if str(value or "").isdigit() else None
 
 
-def _offer_customers(form, viewer) -> None:
-    """Fill the contact and company pickers with what `viewer` sees, keeping the ones
-    chosen or posted."""
+def _offer_customers(form, viewer, instance) -> None:
+    """Fill the contact and company pickers with what `viewer` sees, plus the ones chosen
+    or posted that the viewer sees, and the record's own (named only when seen)."""
     wanted = form.data if form.is_bound else form.initial
+
+    def ids(*values):
+        return [pk for pk in values if pk]
+
     form.fields["contact"].choices = [("", "—")] + contact_choices(
-        [pk for pk in (_choice(wanted.get("contact")),) if pk], viewer=viewer)
+        ids(_choice(wanted.get("contact"))), viewer=viewer,
+        kept=ids(instance.contact_id) if instance is not None else [])
     form.fields["company"].choices = [("", "—")] + company_choices(
-        [pk for pk in (_choice(wanted.get("company")),) if pk], viewer=viewer)
+        ids(_choice(wanted.get("company"))), viewer=viewer,
+        kept=ids(instance.company_id) if instance is not None else [])
 
 
 class OrderForm(forms.Form):
@@ -98,7 +104,7 @@ class OrderForm(forms.Form):
                 "note": instance.note})
         else:
             self.initial.setdefault("currency", org.base_currency)
-        _offer_customers(self, viewer)
+        _offer_customers(self, viewer, instance)
         initial_lines = [{
             "sku": line.sku, "description": line.description,
             "quantity": line.quantity.normalize(), "unit_price": line.unit_price.normalize(),
@@ -191,7 +197,7 @@ class SubscriptionForm(forms.Form):
                 "renews_on": instance.renews_on, "cancel_reason": instance.cancel_reason})
         else:
             self.initial.setdefault("currency", org.base_currency)
-        _offer_customers(self, viewer)
+        _offer_customers(self, viewer, instance)
 
     def service_data(self) -> dict:
         data = {key: value for key, value in self.cleaned_data.items() if key != "version"}

@@ -47,17 +47,29 @@ def members_of(org):
     ).order_by("full_name", "email")
 
 
-def company_choices(selected_ids=(), *, viewer, exclude_id=None) -> list[tuple]:
+def company_choices(selected_ids=(), *, viewer, kept=(), exclude_id=None) -> list[tuple]:
     """(id, name) pairs for a company select: the first companies `viewer` sees by name,
-    plus the selected ones (a record keeps showing what it links to)."""
-    companies = visible(Company.objects.all(), viewer, "companies").order_by("name", "id")
+    those of `selected_ids` (asked for or posted) the viewer sees, and `kept`, the record's
+    own links, which stay listed even when hidden, without their name."""
+    seen = visible(Company.objects.only("name"), viewer, "companies")
+    return picker_choices(seen, ("name", "id"), selected_ids, kept,
+                          hidden_label=_("A company you cannot see"), exclude_id=exclude_id)
+
+
+def picker_choices(seen, ordering, selected_ids, kept, *, hidden_label, exclude_id=None):
+    """(id, label) pairs of a select over `seen` (the rows the member sees, ordered by
+    `ordering`): the first PICKER_LIMIT, the `selected_ids` among `seen`, and the `kept`
+    ids, named when seen and called `hidden_label` otherwise."""
     if exclude_id is not None:
-        companies = companies.exclude(pk=exclude_id)
-    rows = list(companies.values_list("pk", "name")[:PICKER_LIMIT])
+        seen = seen.exclude(pk=exclude_id)
+    rows = [(row.pk, str(row)) for row in seen.order_by(*ordering)[:PICKER_LIMIT]]
     shown = {pk for pk, _name in rows}
-    missing = [pk for pk in selected_ids if pk and pk not in shown]
-    if missing:
-        rows += list(Company.objects.filter(pk__in=missing).values_list("pk", "name"))
+    wanted = {pk for pk in [*selected_ids, *kept] if pk and pk not in shown}
+    if wanted:
+        found = {row.pk: str(row) for row in seen.filter(pk__in=wanted)}
+        rows += list(found.items())
+        rows += [(pk, str(hidden_label)) for pk in dict.fromkeys(kept)
+                 if pk and pk not in shown and pk not in found]
         rows.sort(key=lambda row: (row[1].lower(), row[0]))
     return rows
 
@@ -252,10 +264,13 @@ class ContactForm(RecordForm):
                 label=_("Type"), choices=PhoneKind.choices, initial=PhoneKind.MOBILE,
                 required=False,
             )
-        selected = [instance.company_id] if instance is not None else []
+        kept = [instance.company_id] if instance is not None else []
+        selected = []
         if self.is_bound and str(self.data.get("company", "")).isdigit():
             selected.append(int(self.data["company"]))
-        choices = company_choices(selected, viewer=self.viewer)
+        elif str(self.initial.get("company") or "").isdigit():
+            selected.append(int(self.initial["company"]))
+        choices = company_choices(selected, viewer=self.viewer, kept=kept)
         self.company_overflow = len(choices) >= PICKER_LIMIT
         self.fields["company"].choices = [("", "—")] + choices
         self._sent_rows: dict[str, list[int]] = {"emails": [], "phones": []}
@@ -366,11 +381,12 @@ class CompanyForm(RecordForm):
         super().__init__(*args, **kwargs)
         _address_fields(self)
         instance = self.instance
-        selected = [instance.parent_id] if instance is not None else []
+        kept = [instance.parent_id] if instance is not None else []
+        selected = []
         if self.is_bound and str(self.data.get("parent", "")).isdigit():
             selected.append(int(self.data["parent"]))
         self.fields["parent"].choices = [("", "—")] + company_choices(
-            selected, viewer=self.viewer,
+            selected, viewer=self.viewer, kept=kept,
             exclude_id=instance.pk if instance is not None else None
         )
         if instance is not None:

@@ -14,6 +14,7 @@ from accord.customers.forms import (
     CustomFieldsMixin,
     company_choices,
     members_of,
+    picker_choices,
 )
 from accord.customers.models import Contact
 from accord.identity.visibility import visible
@@ -24,19 +25,16 @@ User = get_user_model()
 
 CONTACT_ROWS_EXTRA = 2  # empty contact rows offered beyond the linked ones
 LINE_ROWS_EXTRA = 2  # empty line item rows offered beyond the stored ones
-PICKER_LIMIT = 500  # contacts listed in a select, as for companies
 
 
-def contact_choices(selected_ids=(), *, viewer) -> list[tuple]:
+def contact_choices(selected_ids=(), *, viewer, kept=()) -> list[tuple]:
     """(id, name) pairs for a contact select: the first contacts `viewer` sees by name,
-    plus the selected ones (a record keeps showing what it links to)."""
-    contacts = list(visible(Contact.objects.all(), viewer, "contacts")
-                    .order_by("last_name", "first_name", "id")[:PICKER_LIMIT])
-    shown = {contact.pk for contact in contacts}
-    missing = [pk for pk in selected_ids if pk and pk not in shown]
-    if missing:
-        contacts += list(Contact.objects.filter(pk__in=missing))
-    return [(contact.pk, str(contact)) for contact in contacts]
+    those of `selected_ids` (asked for or posted) the viewer sees, and `kept`, the record's
+    own links, which stay listed even when hidden, without their name."""
+    seen = visible(Contact.objects.only("first_name", "last_name", "email"), viewer,
+                   "contacts")
+    return picker_choices(seen, ("last_name", "first_name", "id"), selected_ids, kept,
+                          hidden_label=_("A contact you cannot see"))
 
 
 def stage_choices(pipelines) -> list[tuple]:
@@ -99,13 +97,14 @@ class DealForm(CustomFieldsMixin, forms.Form):
                 "source": instance.source, "forecast_category": instance.forecast_category,
                 "next_step": instance.next_step, "description": instance.description,
             })
-        selected = [instance.company_id] if instance is not None else []
+        kept = [instance.company_id] if instance is not None else []
+        selected = []
         if self.is_bound and str(self.data.get("company", "")).isdigit():
             selected.append(int(self.data["company"]))
         elif str(self.initial.get("company") or "").isdigit():
             selected.append(int(self.initial["company"]))
-        self.fields["company"].choices = [("", "—")] + company_choices(selected,
-                                                                       viewer=viewer)
+        self.fields["company"].choices = [("", "—")] + company_choices(
+            selected, viewer=viewer, kept=kept)
         self._contact_fields(instance)
         self.add_custom_fields(custom_fields,
                                instance.custom_fields if instance is not None else None)
@@ -120,12 +119,13 @@ class DealForm(CustomFieldsMixin, forms.Form):
             sent = [name for name in self.data if name.startswith("contacts_")
                     and name.endswith("_contact")]
             self.contact_rows = max(self.contact_rows, len(sent))
-        selected = [link.contact_id for link in links]
+        kept = [link.contact_id for link in links]
+        selected = []
         if self.is_bound:
             selected += _selected_ids(self, "contacts", self.contact_rows)
         elif self.initial.get("contacts_0_contact"):
             selected.append(self.initial["contacts_0_contact"])
-        choices = [("", "—")] + contact_choices(selected, viewer=self.viewer)
+        choices = [("", "—")] + contact_choices(selected, viewer=self.viewer, kept=kept)
         for index in range(self.contact_rows):
             self.fields[f"contacts_{index}_contact"] = forms.TypedChoiceField(
                 label=_("Contact") if index == 0 else _("Contact %(n)s") % {"n": index + 1},

@@ -14,6 +14,8 @@ from ninja import Field, Schema
 from pydantic import ConfigDict, field_validator
 
 from accord.customers.custom_fields import values_for_api
+from accord.customers.models import Contact
+from accord.identity.visibility import visible
 from accord.money import quantize
 
 from .models import DealStatus, ForecastCategory, Period, StageKind
@@ -206,12 +208,8 @@ class DealPage(Schema):
 
 class DealContactOut(Schema):
     contact_id: int
-    name: str
+    name: str = Field(description="Blank for a contact the reader may not see.")
     role: str
-
-    @staticmethod
-    def resolve_name(obj) -> str:
-        return str(obj.contact)
 
 
 class LineItemOut(Schema):
@@ -256,8 +254,14 @@ class DealDetailOut(DealOut):
     stage_history: StageHistorySummary
 
     @staticmethod
-    def resolve_contacts(obj) -> list:
-        return list(obj.contact_links.all())
+    def resolve_contacts(obj, context) -> list:
+        links = list(obj.contact_links.all())
+        viewer = getattr(context["request"], "membership", None)
+        seen = set(visible(Contact.objects.filter(pk__in=[link.contact_id for link in links]),
+                           viewer, "contacts").values_list("pk", flat=True))
+        return [{"contact_id": link.contact_id, "role": link.role,
+                 "name": str(link.contact) if link.contact_id in seen else ""}
+                for link in links]
 
     @staticmethod
     def resolve_line_items(obj) -> list[dict]:

@@ -186,8 +186,8 @@ def ticket_create(request):
     initial = {}
     contact = None
     if request.GET.get("contact"):
-        contact = Contact.objects.filter(pk=request.GET["contact"].isdigit()
-                                         and int(request.GET["contact"])).first()
+        contact = visible(Contact.objects.all(), request.membership, "contacts").filter(
+            pk=request.GET["contact"].isdigit() and int(request.GET["contact"])).first()
         if contact is not None:
             initial["contact_email"] = contact.email
     form = TicketForm(request.POST or None, org=request.organization, initial=initial,
@@ -215,7 +215,11 @@ def _create_from_form(request, data: dict, custom: dict) -> Ticket:
     contact = None
     address = (data.get("contact_email") or "").strip().lower()
     if address:
+        # A contact the member may not see is as unknown as no contact: the
+        # ticket gets a new one rather than telling the address is taken.
+        seen = visible(Contact.objects.all(), request.membership, "contacts")
         found = (ContactEmail.objects.filter(address__iexact=address,
+                                             contact__in=seen.values("pk"),
                                              contact__deleted_at__isnull=True,
                                              contact__merged_into__isnull=True)
                  .select_related("contact").first())

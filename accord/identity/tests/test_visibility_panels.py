@@ -33,7 +33,8 @@ def world(org, admin, make_member):
         sigrid = customers.create_contact(org, seller.user, data={
             "first_name": "Sigrid", "last_name": "Zebrowski", "company": acme.pk})
         otto = customers.create_contact(org, outsider.user, data={
-            "first_name": "Otto", "last_name": "Zebrowski", "company": acme.pk})
+            "first_name": "Otto", "last_name": "Zebrowski", "company": acme.pk,
+            "email": "otto@west.example"})
         customers.add_affiliation(org, admin.user, sigrid, other)
         sales.create_pipeline(org, admin.user, name="New business")
         deals = {}
@@ -126,3 +127,50 @@ def test_linking_a_contact_to_a_hidden_company_is_refused(world, client_for):
     assert response.status_code == 422
     with scope(organization=world.seller.organization):
         assert not world.sigrid.affiliations.filter(company=world.sub).exists()
+
+
+def test_a_new_form_asked_to_start_from_a_hidden_record_starts_as_from_a_made_up_one(
+    world, client_for
+):
+    browser = client_for(world.seller)
+    pages = {
+        "deal": (f"/deals/new/?contact={world.otto.pk}&company={world.other.pk}",
+                 "/deals/new/?contact=999999&company=999999"),
+        "order": (f"/orders/new/?contact={world.otto.pk}&company={world.other.pk}",
+                  "/orders/new/?contact=999999&company=999999"),
+        "ticket": (f"/tickets/new/?contact={world.otto.pk}", "/tickets/new/?contact=999999"),
+    }
+
+    for name, (hidden, made_up) in pages.items():
+        seen, unknown = browser.get(hidden), browser.get(made_up)
+        assert seen.status_code == unknown.status_code == 200, name
+        assert "Otto" not in seen.content.decode(), name
+        assert "otto@west.example" not in seen.content.decode(), name
+
+
+def test_a_deal_keeps_a_hidden_contact_unnamed_in_its_form_and_api(
+    world, client_for, api_client_for
+):
+    form = client_for(world.seller).get(f"/deals/{world.seller_deal.pk}/edit/")
+    from_api = api_client_for(world.seller).get(f"/api/v1/deals/{world.seller_deal.pk}")
+    as_admin = api_client_for(world.admin).get(f"/api/v1/deals/{world.seller_deal.pk}")
+
+    assert "Otto Zebrowski" not in form.content.decode()
+    assert f'<option value="{world.otto.pk}" selected>A contact you cannot see' in \
+        form.content.decode()
+    assert {item["contact_id"]: item["name"] for item in from_api.json()["contacts"]} == {
+        world.sigrid.pk: "Sigrid Zebrowski", world.otto.pk: ""}
+    assert "Otto Zebrowski" in {item["name"] for item in as_admin.json()["contacts"]}
+
+
+def test_a_hidden_contact_posted_in_a_deal_form_is_refused_like_a_made_up_one(
+    world, client_for
+):
+    browser = client_for(world.seller)
+
+    def refusal(contact_id):
+        response = browser.post("/deals/new/", {
+            "name": "Probe", "contacts_0_contact": contact_id})
+        return response.status_code, "Select a valid choice" in response.content.decode()
+
+    assert refusal(world.otto.pk) == refusal(999999) == (422, True)
