@@ -70,7 +70,8 @@ def delete_rule(request: HttpRequest, rule_id: int):
 def list_runs(request: HttpRequest, rule_id: int, params: Query[RuleListParams]):
     allow(request, "automation.manage")
     rule = services.get_rule(rule_id)
-    items, next_cursor = paginate(RuleRun.objects.filter(rule=rule), NEWEST_FIRST,
+    runs = services.runs_seen(RuleRun.objects.filter(rule=rule), request.membership)
+    items, next_cursor = paginate(runs, NEWEST_FIRST,
                                   cursor=params.cursor, limit=clamp_limit(params.limit))
     return {"items": items, "next": next_cursor}
 

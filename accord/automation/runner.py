@@ -25,7 +25,7 @@ from accord.errors import DomainError
 
 from . import actions, custom_records, triggers
 from .models import Rule, RuleRun, RunStatus
-from .services import conditions_met, error_text
+from .services import conditions_met, error_text, may_run_for
 
 logger = logging.getLogger(__name__)
 
@@ -117,14 +117,21 @@ def advance(org, run_id: int, *, now: dt.datetime | None = None) -> str | None:
     # A rule on `record.deleted` runs for the record it finds in the trash.
     trashed = run.event_id is not None and run.event.type == "record.deleted"
     record = triggers.load_record(run.entity, run.object_id, trashed=trashed)
-    if run.next_action == 0 and not run.log:
+    starting = run.next_action == 0 and not run.log
+    contact = triggers.contact_of(run.entity, record)
+    if record is not None and not may_run_for(rule, run.entity, record, contact):
+        # A member's rule keeps to the records they see, checked afresh when a wait
+        # ends; the entry names nothing, and their run list leaves the run out.
+        status = RunStatus.SKIPPED if starting else RunStatus.STOPPED
+        return _finish(run, status, now, _entry(
+            None, "", status, _("The rule's author may not see this record."), now))
+    if starting:
         stop = _check_start(org, run, rule, record, now)
         if stop is not None:
             return stop
     elif record is None:
         return _finish(run, RunStatus.STOPPED, now, _entry(
             None, "", RunStatus.STOPPED, _("The record no longer exists."), now))
-    contact = triggers.contact_of(run.entity, record)
     step = actions.Step(org=org, rule=rule, entity=run.entity, record=record, contact=contact,
                         depth=run.depth, run_id=run.pk)
 

@@ -4,20 +4,24 @@ import logging
 import re
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from accord import events
 from accord.audit import services as audit
 from accord.audit.models import Action
 from accord.commerce.behaviour import TYPE as BEHAVIOUR_TYPE
+from accord.commerce.models import Order, Subscription
+from accord.customers.models import Contact
 from accord.customers.validation import as_pk
 from accord.errors import DomainError, InvalidInput, NotFound, StaleVersion
-from accord.identity.models import Area
-from accord.identity.visibility import can_see, through_contact
+from accord.identity.models import Area, Membership, Role
+from accord.identity.visibility import can_see, through_contact, visible
 from accord.marketing.conditions import Conditions
-from accord.sales.models import Stage
-from accord.service.models import TicketStatus
-from accord.service.queries import may_see_ticket
+from accord.records.models import Record
+from accord.sales.models import Deal, Stage
+from accord.service.models import Ticket, TicketStatus
+from accord.service.queries import may_see_ticket, visible_tickets
 
 from . import actions, custom_records, triggers
 from .models import Rule, Trigger
@@ -254,7 +258,7 @@ def dry_run(org, rule: Rule, object_id, *, viewer=None) -> dict:
         raise NotFound(custom_records.why_not_running(entity))
     pk = as_pk(object_id)
     record = triggers.load_record(entity, pk) if pk else None
-    if record is not None and not _seen_by(viewer, entity, record):
+    if record is not None and not seen_by(viewer, entity, record):
         record = None
     if record is None:
         raise NotFound(_("No %(entity)s with this id.") % {
@@ -262,7 +266,7 @@ def dry_run(org, rule: Rule, object_id, *, viewer=None) -> dict:
             else entity})
     contact = triggers.contact_of(entity, record)
 
-    if contact is not None and not _seen_by(viewer, "contact", contact):
+    if contact is not None and not seen_by(viewer, "contact", contact):
         # The answer would tell what the hidden contact's values are.
         matched, reason = False, _("The record's contact is one you cannot see, so the "
                                    "conditions are not checked.")
@@ -285,9 +289,9 @@ def dry_run(org, rule: Rule, object_id, *, viewer=None) -> dict:
             "actions": previews}
 
 
-def _seen_by(viewer, entity: str, record) -> bool:
-    """Whether the member may see the record a rule is tried on; tickets, orders and
-    subscriptions follow their contact."""
+def seen_by(viewer, entity: str, record) -> bool:
+    """Whether the member may see the record a rule is tried on or runs for; tickets,
+    orders and subscriptions follow their contact."""
     if viewer is None:
         return True
     if custom_records.is_record(entity):
@@ -297,6 +301,50 @@ def _seen_by(viewer, entity: str, record) -> bool:
     if entity == "ticket":
         return may_see_ticket(record, viewer)
     return through_contact(type(record).objects.filter(pk=record.pk), viewer).exists()
+
+
+def author_of(rule: Rule) -> Membership | None:
+    """The member whose visibility a rule's runs keep to: its author while they are an
+    active member who is no admin; None for rules that act on every record (made by an
+    admin or by code, or by a member who has since left)."""
+    if rule.created_by_id is None:
+        return None
+    return (Membership.unscoped.filter(organization_id=rule.organization_id,
+                                       user_id=rule.created_by_id, is_active=True)
+            .exclude(role=Role.ADMIN).first())
+
+
+def may_run_for(rule: Rule, entity: str, record, contact) -> bool:
+    """Whether the rule may act on `record` and read its `contact`: a rule never reaches
+    past what its author may see."""
+    author = author_of(rule)
+    if author is None:
+        return True
+    return seen_by(author, entity, record) and (contact is None
+                                                or seen_by(author, "contact", contact))
+
+
+def runs_seen(runs, viewer):
+    """Narrow rule runs to those for records the member may see (deleted records by
+    their visibility when they were last kept); admins see every run."""
+    if viewer is None:
+        return runs.none()
+    if viewer.role == Role.ADMIN:
+        return runs
+    org_id = viewer.organization_id
+    models = {"contact": (Contact, Area.CONTACTS), "deal": (Deal, Area.DEALS)}
+    seen = Q()
+    for entity, (model, area) in models.items():
+        records = visible(model.unscoped.filter(organization_id=org_id), viewer, area)
+        seen |= Q(entity=entity, object_id__in=records.values("pk"))
+    tickets = visible_tickets(Ticket.unscoped.filter(organization_id=org_id), viewer)
+    seen |= Q(entity="ticket", object_id__in=tickets.values("pk"))
+    for entity, model in (("order", Order), ("subscription", Subscription)):
+        records = through_contact(model.unscoped.filter(organization_id=org_id), viewer)
+        seen |= Q(entity=entity, object_id__in=records.values("pk"))
+    records = visible(Record.unscoped.filter(organization_id=org_id), viewer, Area.RECORDS)
+    seen |= Q(entity__startswith=custom_records.PREFIX, object_id__in=records.values("pk"))
+    return runs.filter(seen)
 
 
 def conditions_met(org, tree, contact, *, entity: str = "") -> tuple[bool, str]:

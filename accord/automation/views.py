@@ -161,7 +161,8 @@ def _save(request, rule: Rule | None, form: RuleForm, data: dict) -> Rule:
 def rule_detail(request, pk: int):
     """A rule in words, with its run log newest first, a page at a time."""
     rule = _rule(pk)
-    page, next_cursor = paginate(RuleRun.objects.filter(rule=rule), NEWEST_FIRST,
+    runs = services.runs_seen(RuleRun.objects.filter(rule=rule), request.membership)
+    page, next_cursor = paginate(runs, NEWEST_FIRST,
                                  cursor=request.GET.get("cursor"), limit=PAGE_SIZE)
     entity = triggers.rule_entity(rule)
     for run in page:

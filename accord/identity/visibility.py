@@ -212,15 +212,19 @@ def through_records(queryset: QuerySet, membership: Membership | None) -> QueryS
 def through_audit(queryset: QuerySet, membership: Membership | None) -> QuerySet:
     """Narrow audit entries to those a member may read: entries about a contact, company,
     deal, lead, ticket, timeline entry, order, subscription or custom record only when the
-    member sees that record (deleted ones included); every other entry as it is.
+    member sees that record (deleted ones included); entries about a relationship only
+    when the member sees both its contacts, and about a sequence enrolment only when they
+    see its contact (for both, while the row is kept); every other entry as it is.
 
     An entry names its record and holds its changed values, so it is as hidden as the
-    record. Admins read every entry.
+    record, or as the contacts it names. Admins read every entry.
     """
     from accord.activities.models import Activity
     from accord.commerce.models import Order, Subscription
     from accord.customers.models import Company, Contact
+    from accord.marketing.sequence_models import Enrolment
     from accord.records.models import Record
+    from accord.relationships.models import Relationship
     from accord.sales.models import Deal, Lead
     from accord.service.models import Ticket
 
@@ -247,6 +251,11 @@ def through_audit(queryset: QuerySet, membership: Membership | None) -> QuerySet
             if model is Ticket:
                 seen = seen | model.objects.filter(assignee_id=membership.user_id)
             hidden |= Q(entity=entity) & ~Q(object_id__in=seen.values("pk"))
+        contacts = visible(Contact.objects.all(), membership, Area.CONTACTS).values("pk")
+        pairs = Relationship.objects.filter(contact__in=contacts, related__in=contacts)
+        hidden |= Q(entity="relationship") & ~Q(object_id__in=pairs.values("pk"))
+        enrolments = through_contact(Enrolment.objects.all(), membership)
+        hidden |= Q(entity="enrolment") & ~Q(object_id__in=enrolments.values("pk"))
     entries = through_records(Activity.objects.all(), membership)
     hidden |= Q(entity="activity") & ~Q(object_id__in=entries.values("pk"))
     return queryset.exclude(hidden) if hidden else queryset

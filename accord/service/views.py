@@ -314,7 +314,8 @@ def _customer_deals(request, ticket: Ticket) -> list:
     same = Q(contact_links__contact_id=ticket.contact_id) if ticket.contact_id else Q()
     if ticket.company_id:
         same |= Q(company_id=ticket.company_id)
-    return list(Deal.objects.filter(same).select_related("stage").distinct().order_by("-id")[:10])
+    deals = visible(Deal.objects.filter(same), request.membership, "deals")
+    return list(deals.select_related("stage").distinct().order_by("-id")[:10])
 
 
 @require_POST

@@ -1,0 +1,123 @@
+"""A member's workflow rule keeps to the records its author may see: it neither reads nor
+changes a hidden record, and its run list leaves such runs out. An admin's rule, and a
+rule whose author has left, act on every record."""
+
+import json
+from types import SimpleNamespace
+
+import pytest
+from django_scopes import scope
+
+from accord.customers import services as customers
+from accord.identity import visibility
+from accord.identity.models import Membership, Role
+from accord.sales import services as sales
+
+
+@pytest.fixture
+def world(org, admin, make_member):
+    """Hiro, a manager seeing his team's contacts and deals; a contact and a deal of a
+    member outside his team, and a contact of his own."""
+    hiro = make_member(org, Role.MANAGER, full_name="Hiro Manager")
+    west = make_member(org, Role.SALES, full_name="Wes West")
+    with scope(organization=org):
+        hidden = customers.create_contact(org, west.user, data={
+            "first_name": "Quintessa", "last_name": "Hiddenberg",
+            "email": "quintessa@example.com"})
+        own = customers.create_contact(org, hiro.user, data={
+            "first_name": "Otto", "email": "otto@example.com"})
+        sales.create_pipeline(org, admin.user, name="New business")
+        visibility.update_visibility(org, admin.user, roles={Role.MANAGER: {
+            "contacts": "team", "deals": "team"}})
+    return SimpleNamespace(hiro=hiro, west=west, admin=admin, hidden=hidden, own=own)
+
+
+def spy_rule(api, user_id: int, entity: str = "contact") -> int:
+    settings = ({"entity": "contact", "field": "title"} if entity == "contact"
+                else {"entity": entity})
+    actions = [{"type": "notify_user", "user": user_id,
+                "message": "SPY {{ contact.first_name }} {{ contact.email }}"}]
+    if entity == "contact":
+        actions.append({"type": "set_field", "field": "lifecycle_stage", "value": "customer"})
+    created = api.post("/api/v1/rules", json.dumps({
+        "name": f"Spy on {entity}", "is_active": True,
+        "trigger": "field_changed" if entity == "contact" else "created",
+        "settings": settings, "actions": actions}), content_type="application/json")
+    assert created.status_code == 201, created.json()
+    return created.json()["id"]
+
+
+def retitle(org, admin, contact, commit_callbacks) -> None:
+    with scope(organization=org), commit_callbacks(execute=True):
+        customers.update_contact(org, admin.user, contact, data={"title": "Chief"})
+
+
+def stage_of(api, contact) -> str:
+    return api.get(f"/api/v1/contacts/{contact.pk}").json()["lifecycle_stage"]
+
+
+def test_a_managers_rule_neither_reads_nor_changes_a_contact_hidden_from_him(
+        org, world, api_client_for, eager, mailoutbox, django_capture_on_commit_callbacks):
+    hiros = api_client_for(world.hiro)
+    admins = api_client_for(world.admin)
+    rule_id = spy_rule(hiros, world.hiro.user.pk)
+
+    retitle(org, world.admin, world.hidden, django_capture_on_commit_callbacks)
+    retitle(org, world.admin, world.own, django_capture_on_commit_callbacks)
+
+    bodies = " ".join(mail.body for mail in mailoutbox)
+    assert "Quintessa" not in bodies
+    assert "quintessa@example.com" not in bodies
+    assert "SPY Otto otto@example.com" in bodies
+    assert stage_of(admins, world.hidden) != "customer"
+    assert stage_of(admins, world.own) == "customer"
+    hiros_runs = hiros.get(f"/api/v1/rules/{rule_id}/runs").json()["items"]
+    assert [run["object_id"] for run in hiros_runs] == [world.own.pk]
+    admins_runs = {run["object_id"]: run for run in
+                   admins.get(f"/api/v1/rules/{rule_id}/runs").json()["items"]}
+    assert admins_runs[world.hidden.pk]["status"] == "skipped"
+
+
+def test_the_rule_page_lists_only_runs_on_records_the_reader_sees(
+        org, world, api_client_for, client_for, eager, django_capture_on_commit_callbacks):
+    rule_id = spy_rule(api_client_for(world.admin), world.admin.user.pk)
+
+    retitle(org, world.admin, world.hidden, django_capture_on_commit_callbacks)
+
+    hiros = client_for(world.hiro).get(f"/settings/rules/{rule_id}/").content.decode()
+    admins = client_for(world.admin).get(f"/settings/rules/{rule_id}/").content.decode()
+    assert f"contact {world.hidden.pk}</td>" in admins
+    assert f"contact {world.hidden.pk}</td>" not in hiros
+
+
+def test_a_managers_deal_rule_skips_a_deal_hidden_from_him(
+        org, world, api_client_for, eager, mailoutbox, django_capture_on_commit_callbacks):
+    hiros = api_client_for(world.hiro)
+    rule_id = spy_rule(hiros, world.hiro.user.pk, entity="deal")
+
+    with scope(organization=org), django_capture_on_commit_callbacks(execute=True):
+        hidden = sales.create_deal(org, world.west.user, data={"name": "Hidden deal"})
+        sales.add_deal_contact(org, world.admin.user, hidden, world.hidden)
+    with scope(organization=org), django_capture_on_commit_callbacks(execute=True):
+        sales.create_deal(org, world.hiro.user, data={"name": "Own deal"})
+
+    assert len(mailoutbox) == 1
+    assert "Quintessa" not in mailoutbox[0].body
+    items = hiros.get(f"/api/v1/rules/{rule_id}/runs").json()["items"]
+    assert hidden.pk not in [run["object_id"] for run in items]
+    assert len(items) == 1
+
+
+def test_an_admins_rule_and_a_departed_members_rule_act_on_every_contact(
+        org, world, api_client_for, eager, mailoutbox, django_capture_on_commit_callbacks):
+    admins = api_client_for(world.admin)
+    spy_rule(admins, world.admin.user.pk)
+    spy_rule(api_client_for(world.hiro), world.admin.user.pk)
+    with scope(organization=org):
+        Membership.objects.filter(pk=world.hiro.pk).update(is_active=False)
+
+    retitle(org, world.admin, world.hidden, django_capture_on_commit_callbacks)
+
+    assert sum("SPY Quintessa quintessa@example.com" in mail.body
+               for mail in mailoutbox) == 2
+    assert stage_of(admins, world.hidden) == "customer"
