@@ -40,6 +40,10 @@ def _order(request, pk) -> Order:
         "contact", "company", "original").first()
     if found is None:
         raise Http404("No order with this id.")
+    if found.original_id and not through_contact(
+            Order.objects.filter(pk=found.original_id), request.membership).exists():
+        # The return stays; the order it gives back is not named to this member.
+        found.original = None
     return found
 
 

@@ -21,6 +21,8 @@ from accord.audit import services as audit
 from accord.audit.models import Action
 from accord.customers.validation import Collector
 from accord.errors import InvalidInput, NotFound, StaleVersion
+from accord.identity import visibility
+from accord.identity.context import acting_member
 from accord.money import Line, document_totals, is_currency, quantize
 from accord.sales.validation import clean_decimal
 
@@ -44,6 +46,23 @@ def get_order(order_id) -> Order:
     if order is None:
         raise NotFound(_("No order with this id."))
     return order
+
+
+def find_original(value, *, kept=None) -> Order | None:
+    """The order a return names as its original, or None.
+
+    Orders follow their contact's visibility: one the acting member may not
+    see reads as missing, unless it is `kept`, the original linked already.
+    Outside a request or job acting for a member every order may be named.
+    """
+    pk = to_pk(value)
+    if not pk:
+        return None
+    orders = Order.objects.filter(pk=pk)
+    member = acting_member()
+    if member is not None and pk != kept:
+        orders = visibility.through_contact(orders, member)
+    return orders.first()
 
 
 def clean_order(org, data: dict, *, current: Order | None = None) -> dict:
@@ -100,7 +119,8 @@ def clean_order(org, data: dict, *, current: Order | None = None) -> dict:
     if "original" in data:
         original = None
         if data["original"] not in (None, ""):
-            original = Order.objects.filter(pk=to_pk(data["original"])).first()
+            original = find_original(data["original"],
+                                     kept=getattr(current, "original_id", None))
             if original is None:
                 errors.add("original", _("No order with this id."))
             elif original.kind == OrderKind.RETURN or (current and original.pk == current.pk):

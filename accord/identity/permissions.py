@@ -89,6 +89,10 @@ ADMIN_ONLY = {
     "tags.manage", "trash.purge",
     # Seeing and downloading everyone's export jobs, not only one's own.
     "data.export_any",
+    # Seeing, cancelling and undoing everyone's imports, not only one's own:
+    # an import's file and rejected rows hold records of every team, and its
+    # undo trashes them.
+    "imports.any",
     # Webhooks send record data to an address outside Accord.
     "webhooks.manage",
     # Data-subject requests copy out or erase everything about a person, and

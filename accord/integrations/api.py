@@ -27,7 +27,7 @@ def _detail(job: ImportJob) -> ImportJob:
 @router.get("", response=ImportPage, summary="List imports")
 def list_imports(request: HttpRequest, params: Query[ImportParams]):
     allow(request, "imports.view")
-    jobs = ImportJob.objects.all()
+    jobs = services.visible_imports(request.membership)
     if params.status:
         jobs = jobs.filter(status=params.status)
     items, next_cursor = paginate(jobs, parse_ordering("-created_at", ORDERINGS, "created_at"),
@@ -64,7 +64,7 @@ def create_import(request: HttpRequest, file: File[UploadedFile], entity: Form[s
 @router.get("/{import_id}", response=ImportDetailOut, summary="Read an import")
 def read_import(request: HttpRequest, import_id: int):
     allow(request, "imports.view")
-    return _detail(services.get_job(import_id))
+    return _detail(services.get_job(request.membership, import_id))
 
 
 @router.post("/{import_id}/cancel", response=ImportDetailOut, summary="Cancel an import")
@@ -72,7 +72,7 @@ def cancel_import(request: HttpRequest, import_id: int):
     """Stop after the chunk in progress; rows already imported stay and can be undone."""
     allow(request, "imports.run")
     job = services.cancel_job(request.organization, request.user,
-                              services.get_job(import_id))
+                              services.get_job(request.membership, import_id))
     return _detail(job)
 
 
@@ -85,7 +85,7 @@ def undo_import(request: HttpRequest, import_id: int):
     """
     allow(request, "imports.undo")
     return services.undo_job(request.organization, request.user,
-                             services.get_job(import_id))
+                             services.get_job(request.membership, import_id))
 
 
 @router.get("/{import_id}/errors", summary="Download an import's problems as CSV",
@@ -93,7 +93,7 @@ def undo_import(request: HttpRequest, import_id: int):
 def import_errors(request: HttpRequest, import_id: int):
     """Every row not taken and every value not stored: row, column, value, reason."""
     allow(request, "imports.view")
-    job = services.get_job(import_id)
+    job = services.get_job(request.membership, import_id)
     return error_file_response(request.organization, job)
 
 

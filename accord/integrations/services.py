@@ -10,6 +10,7 @@ from django.utils import timezone
 from accord.audit import services as audit
 from accord.audit.models import Action
 from accord.errors import Conflict, InvalidInput, NotFound
+from accord.identity.permissions import has_permission
 
 from . import engine, entities
 from .adapters import adapter_for
@@ -26,10 +27,21 @@ MAX_BYTES = 200 * 2**20  # about a million rows of a wide CSV; more is better sp
 ERRORS_SHOWN = 100  # ledger errors in an API answer; the CSV has them all
 
 
-def get_job(job_id) -> ImportJob:
-    """The import with this id in the current organisation, or NotFound."""
+def visible_imports(membership):
+    """The imports this member may see: their own, or everyone's with `imports.any`."""
+    jobs = ImportJob.objects.select_related("created_by")
+    if has_permission(membership, "imports.any"):
+        return jobs
+    return jobs.filter(created_by=membership.user)
+
+
+def get_job(membership, job_id) -> ImportJob:
+    """An import of the current organisation this member may see, or NotFound.
+
+    Someone else's import answers like an id that does not exist.
+    """
     try:
-        job = ImportJob.objects.select_related("created_by").filter(pk=int(job_id)).first()
+        job = visible_imports(membership).filter(pk=int(job_id)).first()
     except (TypeError, ValueError):
         job = None
     if job is None:

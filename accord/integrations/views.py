@@ -14,7 +14,7 @@ from accord.pagination import DEFAULT_LIMIT, Ordering, paginate
 from . import engine, entities, services
 from .api import error_file_response
 from .forms import MappingForm, ReadingForm, RunForm, UploadForm
-from .models import ImportJob, ImportStatus
+from .models import ImportStatus
 from .readers import ReadError
 
 NEWEST_FIRST = Ordering("id", F("id"), True)
@@ -25,7 +25,7 @@ FORMAT_KINDS = {"date", "decimal", "integer", "cf.date", "cf.datetime", "cf.numb
 def import_list(request):
     error = ""
     try:
-        jobs, next_cursor = paginate(ImportJob.objects.select_related("created_by"),
+        jobs, next_cursor = paginate(services.visible_imports(request.membership),
                                      NEWEST_FIRST, cursor=request.GET.get("cursor") or None,
                                      limit=DEFAULT_LIMIT)
     except InvalidInput as exc:
@@ -59,7 +59,7 @@ def import_create(request):
 
 
 def _job_to_configure(request, pk):
-    job = services.get_job(pk)
+    job = services.get_job(request.membership, pk)
     entity = entities.for_org(request.organization, job.entity)
     for permission in entity.permissions_to_import() if entity else ["records.add"]:
         require(request.membership, permission)
@@ -172,7 +172,7 @@ def import_preview(request, pk):
 
 @permission_required("imports.view")
 def import_detail(request, pk):
-    job = services.get_job(pk)
+    job = services.get_job(request.membership, pk)
     context = {
         "job": job, "entity": entities.for_org(request.organization, job.entity),
         "errors": services.first_errors(job, 20),
@@ -190,7 +190,7 @@ def import_detail(request, pk):
 @require_POST
 @permission_required("imports.run")
 def import_cancel(request, pk):
-    job = services.get_job(pk)
+    job = services.get_job(request.membership, pk)
     try:
         services.cancel_job(request.organization, request.user, job)
     except Conflict as exc:
@@ -203,7 +203,7 @@ def import_cancel(request, pk):
 
 @permission_required("imports.undo")
 def import_undo(request, pk):
-    job = services.get_job(pk)
+    job = services.get_job(request.membership, pk)
     if request.method == "POST":
         try:
             report = services.undo_job(request.organization, request.user, job)
@@ -220,4 +220,4 @@ def import_undo(request, pk):
 
 @permission_required("imports.view")
 def import_errors(request, pk):
-    return error_file_response(request.organization, services.get_job(pk))
+    return error_file_response(request.organization, services.get_job(request.membership, pk))

@@ -188,13 +188,14 @@ class ListState:
         return queryset, ordering
 
     def _check_linked_companies(self, filters: dict) -> None:
-        """A filter naming a company that is not this organisation's answers 404."""
+        """A filter naming a company that is not this organisation's, or that the member
+        may not see, answers 404."""
         param = "company_id" if self.kind.model is Contact else "parent_id"
         wanted = {value for value in filters.get(param, []) if value}
         if not wanted:
             return
-        if not all(value.isdigit() for value in wanted) or Company.objects.filter(
-            pk__in=wanted
+        if not all(value.isdigit() for value in wanted) or visible(
+            Company.objects.filter(pk__in=wanted), self.membership, "companies"
         ).count() != len(wanted):
             raise NotFound("No company with this id.")
 

@@ -88,3 +88,75 @@ def test_a_hidden_company_is_refused_like_a_made_up_one_when_links_are_not_creat
               for error in client.get(f"/api/v1/imports/{job_id}").json()["errors"]}
     assert errors[4] == errors[5]
     assert errors[4].startswith("No company with this name or domain exists")
+
+
+def test_a_member_sees_cancels_and_undoes_only_the_imports_they_started(
+    org, admin, teams, make_member, api_client_for, client_for
+):
+    manager, otto = teams
+    reader = make_member(org, Role.READ_ONLY, full_name="Rita Reader")
+    admins = api_client_for(admin)
+    job_id = admins.post("/api/v1/imports", {
+        "file": SimpleUploadedFile("west.csv", b"Email,First name\r\nwest@new.example,Wes\r\n"
+                                   b"not-an-email,Bad\r\n", content_type="text/csv"),
+        "entity": "contact"}).json()["id"]
+    run_import(job_id)
+    with scope(organization=org):
+        # West's contact, hidden from the East manager.
+        Contact.objects.filter(email="west@new.example").update(owner=otto.owner)
+        imported = Contact.objects.get(email="west@new.example")
+    missing = job_id + 1000
+
+    for member in (manager, reader):
+        api, pages = api_client_for(member), client_for(member)
+        answers = [
+            api.get(f"/api/v1/imports/{job_id}").status_code,
+            api.get(f"/api/v1/imports/{job_id}/errors").status_code,
+            api.post(f"/api/v1/imports/{job_id}/cancel").status_code,
+            api.post(f"/api/v1/imports/{job_id}/undo").status_code,
+            pages.get(f"/imports/{job_id}/").status_code,
+            pages.get(f"/imports/{job_id}/errors.csv").status_code,
+            pages.get(f"/imports/{job_id}/undo/").status_code,
+            pages.post(f"/imports/{job_id}/undo/").status_code,
+            pages.post(f"/imports/{job_id}/cancel/").status_code,
+        ]
+        made_up = [
+            api.get(f"/api/v1/imports/{missing}").status_code,
+            api.get(f"/api/v1/imports/{missing}/errors").status_code,
+            api.post(f"/api/v1/imports/{missing}/cancel").status_code,
+            api.post(f"/api/v1/imports/{missing}/undo").status_code,
+            pages.get(f"/imports/{missing}/").status_code,
+            pages.get(f"/imports/{missing}/errors.csv").status_code,
+            pages.get(f"/imports/{missing}/undo/").status_code,
+            pages.post(f"/imports/{missing}/undo/").status_code,
+            pages.post(f"/imports/{missing}/cancel/").status_code,
+        ]
+        assert answers == made_up, member.user.full_name
+        assert api.get(f"/api/v1/imports/{job_id}").json() == api.get(
+            f"/api/v1/imports/{missing}").json()
+        assert api.get("/api/v1/imports").json()["items"] == []
+        listing = pages.get("/imports/").content.decode()
+        assert "west.csv" not in listing
+    with scope(organization=org):
+        assert Contact.objects.filter(pk=imported.pk).exists()
+
+    assert [item["id"] for item in admins.get("/api/v1/imports").json()["items"]] == [job_id]
+    assert "west.csv" in client_for(admin).get("/imports/").content.decode()
+    assert "not-an-email" in b"".join(
+        admins.get(f"/api/v1/imports/{job_id}/errors").streaming_content).decode()
+    assert admins.post(f"/api/v1/imports/{job_id}/undo").json()["removed"] == 1
+    with scope(organization=org):
+        assert not Contact.objects.filter(pk=imported.pk).exists()
+
+
+def test_a_member_still_follows_and_undoes_their_own_import(org, teams, api_client_for,
+                                                            client_for):
+    manager, _otto = teams
+    client = api_client_for(manager)
+    job_id = start(client)
+    run_import(job_id)
+
+    assert [item["id"] for item in client.get("/api/v1/imports").json()["items"]] == [job_id]
+    assert client_for(manager).get(f"/imports/{job_id}/").status_code == 200
+    assert client.get(f"/api/v1/imports/{job_id}/errors").status_code == 200
+    assert client.post(f"/api/v1/imports/{job_id}/undo").json()["removed"] == 3

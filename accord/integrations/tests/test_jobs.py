@@ -43,7 +43,7 @@ def test_a_job_killed_after_some_chunks_resumes_without_duplicates_or_losses(
         with pytest.raises(engine.Interrupted):
             engine.run_job(org, admin.user, job, after_chunk=killed_after_two)
         halfway = (Contact.objects.count(), ImportRow.objects.count(), job.status)
-        job = engine.run_job(org, admin.user, services.get_job(job.pk))
+        job = engine.run_job(org, admin.user, services.get_job(admin, job.pk))
 
         assert chunks == [100, 200]
         assert halfway == (200, 200, "running")
@@ -115,7 +115,7 @@ def test_undo_removes_created_records_and_reverts_updates_unless_changed_since(
         assert Contact.objects.get(pk=edited.pk).title == "Owner"
         assert not Contact.objects.filter(email="new@example.com").exists()
         assert Contact.with_deleted.filter(email="new@example.com").count() == 1
-        assert services.get_job(job.pk).status == "undone"
+        assert services.get_job(admin, job.pk).status == "undone"
 
 
 def test_undo_keeps_a_created_record_that_another_was_merged_into(org, admin, in_org,
