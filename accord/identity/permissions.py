@@ -143,6 +143,14 @@ def has_permission(membership: Membership | None, permission: str) -> bool:
     return permission in ROLE_PERMISSIONS[membership.role]
 
 
+def own_unless(membership: Membership, jobs, permission: str):
+    """The background jobs (imports, exports) of `jobs` the member may see: those they
+    started, or all of them with `permission`."""
+    if has_permission(membership, permission):
+        return jobs
+    return jobs.filter(created_by=membership.user)
+
+
 def require(membership: Membership | None, permission: str) -> None:
     """Raise NotPermitted unless the membership's role grants `permission`."""
     if not has_permission(membership, permission):

@@ -10,7 +10,7 @@ from django.utils import timezone
 from accord.audit import services as audit
 from accord.audit.models import Action
 from accord.errors import Conflict, InvalidInput, NotFound
-from accord.identity.permissions import has_permission
+from accord.identity.permissions import own_unless
 
 from . import engine, entities
 from .adapters import adapter_for
@@ -29,10 +29,8 @@ ERRORS_SHOWN = 100  # ledger errors in an API answer; the CSV has them all
 
 def visible_imports(membership):
     """The imports this member may see: their own, or everyone's with `imports.any`."""
-    jobs = ImportJob.objects.select_related("created_by")
-    if has_permission(membership, "imports.any"):
-        return jobs
-    return jobs.filter(created_by=membership.user)
+    return own_unless(membership, ImportJob.objects.select_related("created_by"),
+                      "imports.any")
 
 
 def get_job(membership, job_id) -> ImportJob:

@@ -25,7 +25,7 @@ from accord.core.notify import mail_once
 from accord.customers import queries
 from accord.errors import Conflict, InvalidInput, NotFound
 from accord.identity.models import Membership
-from accord.identity.permissions import has_permission
+from accord.identity.permissions import own_unless
 
 from ..models import ExportEntity, ExportFormat, ExportJob, ExportStatus
 from ..writers import CsvWriter, JsonLinesWriter, VcardWriter, XlsxWriter
@@ -300,10 +300,8 @@ def notify_export_ready(org, job: ExportJob) -> bool:
 
 def visible_exports(membership):
     """The jobs this member may see: their own, or everyone's with `data.export_any`."""
-    jobs = ExportJob.objects.select_related("created_by")
-    if has_permission(membership, "data.export_any"):
-        return jobs
-    return jobs.filter(created_by=membership.user)
+    return own_unless(membership, ExportJob.objects.select_related("created_by"),
+                      "data.export_any")
 
 
 def get_export(membership, export_id) -> ExportJob:

@@ -53,6 +53,21 @@ def start(client, **options):
         "options": json.dumps({"duplicate_policy": "overwrite", **options})}).json()["id"]
 
 
+def statuses(api, pages, job_id) -> list[int]:
+    """What the API and the pages answer for every way of reaching one import."""
+    return [
+        api.get(f"/api/v1/imports/{job_id}").status_code,
+        api.get(f"/api/v1/imports/{job_id}/errors").status_code,
+        api.post(f"/api/v1/imports/{job_id}/cancel").status_code,
+        api.post(f"/api/v1/imports/{job_id}/undo").status_code,
+        pages.get(f"/imports/{job_id}/").status_code,
+        pages.get(f"/imports/{job_id}/errors.csv").status_code,
+        pages.get(f"/imports/{job_id}/undo/").status_code,
+        pages.post(f"/imports/{job_id}/undo/").status_code,
+        pages.post(f"/imports/{job_id}/cancel/").status_code,
+    ]
+
+
 def test_an_import_neither_changes_nor_reveals_records_hidden_from_its_member(
     org, teams, api_client_for
 ):
@@ -109,28 +124,7 @@ def test_a_member_sees_cancels_and_undoes_only_the_imports_they_started(
 
     for member in (manager, reader):
         api, pages = api_client_for(member), client_for(member)
-        answers = [
-            api.get(f"/api/v1/imports/{job_id}").status_code,
-            api.get(f"/api/v1/imports/{job_id}/errors").status_code,
-            api.post(f"/api/v1/imports/{job_id}/cancel").status_code,
-            api.post(f"/api/v1/imports/{job_id}/undo").status_code,
-            pages.get(f"/imports/{job_id}/").status_code,
-            pages.get(f"/imports/{job_id}/errors.csv").status_code,
-            pages.get(f"/imports/{job_id}/undo/").status_code,
-            pages.post(f"/imports/{job_id}/undo/").status_code,
-            pages.post(f"/imports/{job_id}/cancel/").status_code,
-        ]
-        made_up = [
-            api.get(f"/api/v1/imports/{missing}").status_code,
-            api.get(f"/api/v1/imports/{missing}/errors").status_code,
-            api.post(f"/api/v1/imports/{missing}/cancel").status_code,
-            api.post(f"/api/v1/imports/{missing}/undo").status_code,
-            pages.get(f"/imports/{missing}/").status_code,
-            pages.get(f"/imports/{missing}/errors.csv").status_code,
-            pages.get(f"/imports/{missing}/undo/").status_code,
-            pages.post(f"/imports/{missing}/undo/").status_code,
-            pages.post(f"/imports/{missing}/cancel/").status_code,
-        ]
+        answers, made_up = statuses(api, pages, job_id), statuses(api, pages, missing)
         assert answers == made_up, member.user.full_name
         assert api.get(f"/api/v1/imports/{job_id}").json() == api.get(
             f"/api/v1/imports/{missing}").json()
