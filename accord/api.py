@@ -6,7 +6,6 @@ from collections.abc import Callable
 
 from django.core.exceptions import RequestDataTooBig
 from django.db import DataError
-from django.db.models import Q
 from django.http import Http404, HttpRequest
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -137,18 +136,23 @@ def _missing_path_record(request) -> DomainError | None:
     return None
 
 
-def _through_contact(message: str, *, assignee: bool = False):
-    """A check that a record hanging on a contact is one the member sees; NotFound
-    with `message`, as for an id that does not exist, otherwise."""
+def _through_contact(message: str):
+    """A check that an order or subscription, which follows its contact, is one the
+    member sees; NotFound with `message`, as for an id that does not exist, otherwise."""
     def check(membership, record) -> None:
         from accord.identity.visibility import through_contact
 
-        also = Q(assignee_id=membership.user_id) if assignee and membership else None
-        found = through_contact(type(record).objects.filter(pk=record.pk), membership,
-                                also=also)
-        if not found.exists():
+        if not through_contact(type(record).objects.filter(pk=record.pk),
+                               membership).exists():
             raise NotFound(message)
     return check
+
+
+def _ticket_seen(membership, ticket) -> None:
+    from accord.service.queries import may_see_ticket
+
+    if not may_see_ticket(ticket, membership):
+        raise NotFound("No ticket with this id.")
 
 
 def _require_visible(area: str):
@@ -179,7 +183,7 @@ PATH_VISIBILITY = {
     "deal_id": _require_visible("deals"),
     "lead_id": _require_visible("leads"),
     "record_id": _require_visible("records"),
-    "ticket_id": _through_contact("No ticket with this id.", assignee=True),
+    "ticket_id": _ticket_seen,
     "order_id": _through_contact("No order with this id."),
     "subscription_id": _through_contact("No subscription with this id."),
     "activity_id": _activity_seen,
