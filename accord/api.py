@@ -13,8 +13,9 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.renderers import JSONRenderer
 from ninja.responses import NinjaJSONEncoder
 
-from accord.errors import PROBLEM_TYPE, DomainError, NotFound
+from accord.errors import PROBLEM_TYPE, DomainError
 from accord.identity.api_auth import AUTH
+from accord.identity.visibility import require_seen
 
 logger = logging.getLogger(__name__)
 
@@ -128,67 +129,11 @@ def _missing_path_record(request) -> DomainError | None:
             continue
         try:
             record = lookup(value)
-            seen = PATH_VISIBILITY.get(name)
-            if seen is not None:
-                seen(membership, record)
+            if membership is not None:
+                require_seen(membership, record)
         except DomainError as exc:
             return exc
     return None
-
-
-def _through_contact(message: str):
-    """A check that an order or subscription, which follows its contact, is one the
-    member sees; NotFound with `message`, as for an id that does not exist, otherwise."""
-    def check(membership, record) -> None:
-        from accord.identity.visibility import through_contact
-
-        if not through_contact(type(record).objects.filter(pk=record.pk),
-                               membership).exists():
-            raise NotFound(message)
-    return check
-
-
-def _ticket_seen(membership, ticket) -> None:
-    from accord.service.queries import may_see_ticket
-
-    if not may_see_ticket(ticket, membership):
-        raise NotFound("No ticket with this id.")
-
-
-def _require_visible(area: str):
-    def check(membership, record) -> None:
-        from accord.identity.visibility import require_visible
-
-        require_visible(membership, record, area)
-    return check
-
-
-def _activity_seen(membership, activity) -> None:
-    from accord.activities.services import get_activity
-
-    get_activity(activity.pk, membership)
-
-
-def _pair_seen(membership, pair) -> None:
-    from accord.customers.duplicates import get_visible_pair
-
-    get_visible_pair(pair.pk, membership)
-
-
-# Path ids of records that follow record visibility: a hidden one answers the
-# same 404 as an id that does not exist, even when the body is invalid.
-PATH_VISIBILITY = {
-    "contact_id": _require_visible("contacts"),
-    "company_id": _require_visible("companies"),
-    "deal_id": _require_visible("deals"),
-    "lead_id": _require_visible("leads"),
-    "record_id": _require_visible("records"),
-    "ticket_id": _ticket_seen,
-    "order_id": _through_contact("No order with this id."),
-    "subscription_id": _through_contact("No subscription with this id."),
-    "activity_id": _activity_seen,
-    "pair_id": _pair_seen,
-}
 
 
 def _plain_message(error: dict) -> str:

@@ -56,6 +56,9 @@ NOT_FOUND = {
     Area.RECORDS: "No record with this id.",
 }
 
+# Kinds whose "no such id" message does not name them by their model's name.
+NOT_FOUND_LABELS = {"DuplicatePair": "possible duplicate"}
+
 
 # Exports that hold more than one area's records: a timeline entry hangs on a
 # contact, a company, a deal or a custom record.
@@ -274,6 +277,65 @@ def can_see(membership: Membership | None, record, area: str) -> bool:
     if scope == Scope.OWN:
         return False
     return _team_user_ids(membership).filter(user_id=record.owner_id).exists()
+
+
+def sees(membership: Membership | None, record) -> bool:
+    """Whether the member may see `record`, whatever its kind.
+
+    Contacts, companies, deals, leads and custom records follow their area's
+    rule; tickets, orders, subscriptions and sequence enrolments follow their
+    contact (a ticket is also seen by its assignee); a timeline entry follows
+    every record it hangs on; a possible-duplicate pair follows both its
+    records, and a relationship both its contacts. Other kinds (pipelines,
+    rules, products, ...) keep no per-record visibility and are seen by every
+    member. No membership sees nothing.
+    """
+    if membership is None:
+        return False
+    check = _checks().get(type(record)._meta.concrete_model)
+    return True if check is None else check(membership, record)
+
+
+def _checks() -> dict:
+    from accord.activities.models import Activity
+    from accord.commerce.models import Order, Subscription
+    from accord.customers.duplicates import visible_pairs
+    from accord.customers.models import Company, Contact, DuplicatePair
+    from accord.marketing.sequence_models import Enrolment
+    from accord.records.models import Record
+    from accord.relationships.models import Relationship
+    from accord.sales.models import Deal, Lead
+    from accord.service.models import Ticket
+    from accord.service.queries import visible_tickets
+
+    def both_contacts(queryset, membership):
+        contacts = visible(Contact.objects.all(), membership, Area.CONTACTS).values("pk")
+        return queryset.filter(contact__in=contacts, related__in=contacts)
+
+    def by_area(area):
+        return lambda membership, record: can_see(membership, record, area)
+
+    def narrowed(narrow):
+        return lambda membership, record: narrow(
+            type(record)._base_manager.filter(pk=record.pk), membership).exists()
+
+    return {
+        Contact: by_area(Area.CONTACTS), Company: by_area(Area.COMPANIES),
+        Deal: by_area(Area.DEALS), Lead: by_area(Area.LEADS), Record: by_area(Area.RECORDS),
+        Ticket: narrowed(visible_tickets), Order: narrowed(through_contact),
+        Subscription: narrowed(through_contact), Enrolment: narrowed(through_contact),
+        Activity: narrowed(through_records), DuplicatePair: narrowed(visible_pairs),
+        Relationship: narrowed(both_contacts),
+    }
+
+
+def require_seen(membership: Membership | None, record):
+    """Return `record` when the member sees it (`sees`); raise NotFound otherwise, with
+    the message an id that does not exist gets."""
+    if not sees(membership, record):
+        label = NOT_FOUND_LABELS.get(type(record).__name__, record._meta.verbose_name)
+        raise NotFound(f"No {label} with this id.")
+    return record
 
 
 def require_visible(membership: Membership | None, record, area: str):
