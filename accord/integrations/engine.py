@@ -707,6 +707,12 @@ def _cancel_requested(job: ImportJob) -> bool:
     return ImportJob.objects.filter(pk=job.pk, cancel_requested=True).exists()
 
 
+def stop(job: ImportJob) -> ImportJob:
+    """Mark a run interrupted in this process as cancelled: the rows it committed stay,
+    and the job can be undone like any cancelled one."""
+    return _finish(job, ImportStatus.CANCELLED)
+
+
 def _finish(job: ImportJob, status: str) -> ImportJob:
     job.status = status
     job.finished_at = timezone.now()

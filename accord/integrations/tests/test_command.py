@@ -222,3 +222,31 @@ def test_the_help_and_the_readme_name_every_kind_of_record_the_command_takes():
     for entity in entities.REGISTRY:
         assert plural.get(entity, f"{entity}s") in described, entity
         assert entity in table_row.split("--entity ", 1)[1].split(" ", 1)[0].split("\\|"), entity
+
+
+def test_a_stopped_run_keeps_the_chunks_it_committed_and_is_cancelled(
+    org, admin, in_org, tmp_path, monkeypatch
+):
+    from accord.integrations import engine
+
+    path = tmp_path / "many.csv"
+    rows = [f"Person{number},person{number}@example.com" for number in range(engine.CHUNK + 5)]
+    path.write_text("first_name,email\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    write_chunk = engine._write_chunk
+    written = []
+
+    def fail_on_the_second_chunk(run, job, chunk):
+        if written:
+            raise KeyboardInterrupt
+        written.append(len(chunk))
+        return write_chunk(run, job, chunk)
+
+    monkeypatch.setattr(engine, "_write_chunk", fail_on_the_second_chunk)
+    with pytest.raises(CommandError, match=f"Stopped after {engine.CHUNK} rows"):
+        run(str(path), org=org.slug, entity="contact")
+
+    with in_org(org):
+        job = ImportJob.objects.get()
+        assert Contact.objects.count() == engine.CHUNK
+    assert (job.status, job.rows_done, job.created_count) == (
+        "cancelled", engine.CHUNK, engine.CHUNK)

@@ -34,7 +34,9 @@ class Command(BaseCommand):
         "match an existing record are handled as --duplicates says. A progress bar goes to "
         "stderr on a terminal, and the first problems are listed there; the last line on "
         "stdout is a JSON summary with the counts of created, updated, skipped and failed "
-        "rows. Except in a dry run the job is kept: its page under Imports has the file of "
+        "rows. It commits every 500 rows: a run stopped half-way (Ctrl-C) keeps what it "
+        "wrote, and its job is cancelled, ready to undo. "
+        "Except in a dry run the job is kept: its page under Imports has the file of "
         "every problem and can undo it."
     )
 
@@ -116,23 +118,37 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(summary, ensure_ascii=False))
 
     def _run(self, organization, user, path, entity, columns, job_options, dry_run) -> dict:
-        result = {}
+        """Import the file; a real run commits chunk by chunk, as the worker does, so
+        other people keep working meanwhile and an interrupted run keeps what it wrote.
+        A dry run is rolled back whole, so that its later chunks see the records its
+        earlier ones would have made."""
+        if not dry_run:
+            job = self._import(organization, user, path, entity, columns, job_options)
+            result = self._summary(job, dry_run)
+            result["possible_duplicates"] = engine.flag_duplicates(organization, job)
+            return result
         try:
             with transaction.atomic():
-                job = services.create_job(organization, user, entity=entity, path=path.resolve(),
-                                          filename=path.name, options=job_options,
-                                          mapping=columns)
-                job.total_rows = engine.count_rows(job)
-                with tqdm(total=job.total_rows, file=sys.stderr, unit="rows",
-                          disable=None) as bar:
-                    job = engine.run_job(organization, user, job, progress=bar.update)
+                job = self._import(organization, user, path, entity, columns, job_options)
                 result = self._summary(job, dry_run)
-                if dry_run:
-                    raise _RollBack
-            result["possible_duplicates"] = engine.flag_duplicates(organization, job)
+                raise _RollBack
         except _RollBack:
             pass
         return result
+
+    def _import(self, organization, user, path, entity, columns, job_options):
+        job = services.create_job(organization, user, entity=entity, path=path.resolve(),
+                                  filename=path.name, options=job_options, mapping=columns)
+        job.total_rows = engine.count_rows(job)
+        try:
+            with tqdm(total=job.total_rows, file=sys.stderr, unit="rows",
+                      disable=None) as bar:
+                return engine.run_job(organization, user, job, progress=bar.update)
+        except KeyboardInterrupt:
+            engine.stop(job)
+            raise CommandError(
+                f"Stopped after {job.rows_done} rows. The rows written stay; undo them on "
+                f"the import's page (import #{job.pk}) if you do not want them.") from None
 
     def _summary(self, job, dry_run: bool) -> dict:
         problems = services.first_errors(job, ERRORS_PRINTED)
