@@ -404,7 +404,6 @@ def _store(org, entity: str, scored: dict, considered: set[tuple], *,
         DuplicatePair.objects.filter(pk__in=chunk).delete()
 
 
-@transaction.atomic
 def find_duplicates_for(org, model, ids: Iterable[int]) -> list[DuplicatePair]:
     """Look for duplicates of these contacts or companies; returns their open pairs.
 
@@ -416,13 +415,18 @@ def find_duplicates_for(org, model, ids: Iterable[int]) -> list[DuplicatePair]:
     if not ids:
         return []
     entity = _entity(model)
-    refresh_name_keys(model, ids)
+    with transaction.atomic():
+        refresh_name_keys(model, ids)
     # Open pairs of these records are scored again too, so one that no
-    # longer holds after an edit is dropped.
+    # longer holds after an edit is dropped. Finding and scoring only read,
+    # so they run before the write transaction: on SQLite that takes the
+    # database's one write lock, which other people's requests then wait for.
     considered = _candidates_for(entity, ids) | {
         (pair.low_id, pair.high_id) for pair in open_pairs(entity, ids)
     }
-    _store(org, entity, _score_all(entity, considered), considered, drop_unseen=False)
+    scored = _score_all(entity, considered)
+    with transaction.atomic():
+        _store(org, entity, scored, considered, drop_unseen=False)
     found = open_pairs(entity, ids)
     if found:
         logger.info("duplicates.found", extra={

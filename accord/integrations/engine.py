@@ -688,9 +688,9 @@ def flag_duplicates(org, job: ImportJob) -> int:
                .order_by("record_id").values_list("record_id", flat=True).distinct())
     pairs = 0
     for start in range(0, len(ids), DUPLICATE_CHUNK):
-        with transaction.atomic():
-            pairs += len(duplicates.find_duplicates_for(org, model,
-                                                        ids[start:start + DUPLICATE_CHUNK]))
+        # Each batch writes in short transactions of its own (see find_duplicates_for).
+        pairs += len(duplicates.find_duplicates_for(org, model,
+                                                    ids[start:start + DUPLICATE_CHUNK]))
     return pairs
 
 
