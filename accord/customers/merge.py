@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from urllib.parse import parse_qsl, urlencode
 
 from django.db import models, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -23,6 +23,7 @@ from accord.activities import services as timeline
 from accord.audit import services as audit
 from accord.audit.models import Action
 from accord.errors import InvalidInput, NotFound, StaleVersion
+from accord.identity import visibility
 from accord.identity.visibility import can_see, visible
 
 from . import custom_fields as custom_field_defs
@@ -288,16 +289,38 @@ def _move_related(model, survivor, loser) -> dict[str, int]:
     return moved
 
 
-def related_counts(record) -> list[tuple[str, int]]:
-    """What would move from this record in a merge: (what, how many), for the merge page."""
+def related_counts(record, viewer=None) -> list[tuple[str, int]]:
+    """What would move from this record in a merge: (what, how many), for the merge page.
+
+    Given a `viewer`, only rows they may see are counted: rows of a kind that
+    follows record visibility (deals, tickets, timeline entries, ...), and
+    rows linking to another record (a deal's contacts, a contact's
+    companies, ...) when the viewer sees that record.
+    """
     counts = []
     for related_model, fk in _relations(type(record)):
         if related_model is type(record) and fk.name == "merged_into":
             continue
-        count = related_model._base_manager.filter(**{fk.name: record}).count()
+        rows = related_model._base_manager.filter(**{fk.name: record})
+        if viewer is not None:
+            rows = _seen_rows(rows, fk, viewer)
+        count = rows.count()
         if count:
             counts.append((str(related_model._meta.verbose_name_plural), count))
     return counts
+
+
+def _seen_rows(rows, fk, viewer):
+    if visibility.follows_visibility(rows.model):
+        return visibility.narrow(rows, viewer)
+    for field in rows.model._meta.fields:
+        target = field.related_model
+        if field is fk or target is None or not visibility.follows_visibility(target):
+            continue
+        seen = visibility.narrow(target._base_manager.all(), viewer).values("pk")
+        rows = rows.filter(Q(**{f"{field.name}__isnull": True})
+                           | Q(**{f"{field.name}__in": seen}))
+    return rows
 
 
 def _union_channels(contact: Contact, own_email_ids: set, own_phone_ids: set) -> None:

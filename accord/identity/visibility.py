@@ -292,19 +292,48 @@ def sees(membership: Membership | None, record) -> bool:
     """
     if membership is None:
         return False
-    check = _checks().get(type(record)._meta.concrete_model)
-    return True if check is None else check(membership, record)
+    model = type(record)._meta.concrete_model
+    if model in _areas():
+        return can_see(membership, record, _areas()[model])
+    if model not in _narrowers():
+        return True
+    return narrow(model._base_manager.filter(pk=record.pk), membership).exists()
 
 
-def _checks() -> dict:
+def follows_visibility(model) -> bool:
+    """Whether records of `model` are seen per record (see `sees`)."""
+    model = model._meta.concrete_model
+    return model in _areas() or model in _narrowers()
+
+
+def narrow(queryset: QuerySet, membership: Membership | None) -> QuerySet:
+    """Narrow a queryset of any kind to the rows the member sees, by the rules of `sees`;
+    kinds without per-record visibility come back whole."""
+    if membership is None:
+        return queryset.none()
+    model = queryset.model._meta.concrete_model
+    if model in _areas():
+        return visible(queryset, membership, _areas()[model])
+    narrower = _narrowers().get(model)
+    return queryset if narrower is None else narrower(queryset, membership)
+
+
+def _areas() -> dict:
+    from accord.customers.models import Company, Contact
+    from accord.records.models import Record
+    from accord.sales.models import Deal, Lead
+
+    return {Contact: Area.CONTACTS, Company: Area.COMPANIES, Deal: Area.DEALS,
+            Lead: Area.LEADS, Record: Area.RECORDS}
+
+
+def _narrowers() -> dict:
     from accord.activities.models import Activity
     from accord.commerce.models import Order, Subscription
     from accord.customers.duplicates import visible_pairs
-    from accord.customers.models import Company, Contact, DuplicatePair
+    from accord.customers.models import Contact, DuplicatePair
     from accord.marketing.sequence_models import Enrolment
-    from accord.records.models import Record
     from accord.relationships.models import Relationship
-    from accord.sales.models import Deal, Lead
     from accord.service.models import Ticket
     from accord.service.queries import visible_tickets
 
@@ -312,20 +341,10 @@ def _checks() -> dict:
         contacts = visible(Contact.objects.all(), membership, Area.CONTACTS).values("pk")
         return queryset.filter(contact__in=contacts, related__in=contacts)
 
-    def by_area(area):
-        return lambda membership, record: can_see(membership, record, area)
-
-    def narrowed(narrow):
-        return lambda membership, record: narrow(
-            type(record)._base_manager.filter(pk=record.pk), membership).exists()
-
     return {
-        Contact: by_area(Area.CONTACTS), Company: by_area(Area.COMPANIES),
-        Deal: by_area(Area.DEALS), Lead: by_area(Area.LEADS), Record: by_area(Area.RECORDS),
-        Ticket: narrowed(visible_tickets), Order: narrowed(through_contact),
-        Subscription: narrowed(through_contact), Enrolment: narrowed(through_contact),
-        Activity: narrowed(through_records), DuplicatePair: narrowed(visible_pairs),
-        Relationship: narrowed(both_contacts),
+        Ticket: visible_tickets, Order: through_contact, Subscription: through_contact,
+        Enrolment: through_contact, Activity: through_records, DuplicatePair: visible_pairs,
+        Relationship: both_contacts,
     }
 
 

@@ -244,7 +244,8 @@ def _merge_page(request, model, pk: int):
                  # A custom field without a label is one hidden from this member;
                  # its values merge as decided without being shown.
                  if name in labels or not name.startswith(merge.CUSTOM_PREFIX)],
-        "moving": [(other, merge.related_counts(other)) for other in others],
+        "moving": [(other, merge.related_counts(other, request.membership))
+                   for other in others],
         "swap_url": (reverse(f"customers:{model._meta.model_name}_merge", args=[others[0].pk])
                      + f"?with={survivor.pk}") if len(others) == 1 else "",
     })

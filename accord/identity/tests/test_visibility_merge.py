@@ -277,3 +277,33 @@ def test_a_merged_record_whose_survivor_the_member_sees_still_leads_there(
     assert read.status_code == 301
     assert read["Location"] == f"/api/v1/contacts/{world.mine.pk}"
     assert (page.status_code, page["Location"]) == (302, f"/contacts/{world.mine.pk}/")
+
+
+def test_the_merge_page_counts_only_what_the_member_sees_moving(org, world, client_for):
+    from accord.relationships import services as relationships
+
+    with scope(organization=org):
+        customers.add_affiliation(org, world.admin.user, world.unowned, world.hidden_acme,
+                                  title="Board member")
+        relationships.add_relationship(org, world.admin.user, world.admin, world.unowned,
+                                       data={"related": world.hidden.pk, "role": "spouse"})
+        activity_services.log_activity(org, world.seller.user, data={
+            "kind": "note", "body": "Met at the fair", "contact": world.unowned.pk})
+        activity_services.log_activity(org, world.admin.user, data={
+            "kind": "note", "body": "Also at Acme Ltd", "contact": world.unowned.pk,
+            "company": world.hidden_acme.pk})
+        everything = dict(merge.related_counts(world.unowned))
+        seen = dict(merge.related_counts(world.unowned, world.seller))
+    url = f"/contacts/{world.mine.pk}/merge/?with={world.unowned.pk}"
+
+    page = text(client_for(world.seller).get(url))
+    as_admin = text(client_for(world.admin).get(url))
+
+    assert (everything["affiliations"], everything["relationships"]) == (1, 1)
+    assert "affiliations" not in seen
+    assert "relationships" not in seen
+    assert seen["activities"] == everything["activities"] - 1  # not the note on Acme Ltd
+    assert f"{seen['activities']} activities" in page
+    assert "affiliations" not in page
+    assert f"{everything['activities']} activities" in as_admin
+    assert "1 relationships" in as_admin
