@@ -127,6 +127,8 @@ def _check_version(segment: Segment, expected_version) -> None:
 def _freeze(org, segment: Segment, viewer=None) -> int:
     """Replace the stored members with the contacts that match now, by the related
     records the `viewer` (the Membership freezing it, if any) sees; return how many."""
+    # The list is kept, not evaluated again: a later reader sees the stored contacts
+    # they may see, even one that matched through a deal hidden from that reader.
     SegmentMember.objects.filter(segment=segment).delete()
     ids = Conditions(org).contacts(segment.conditions, seen_by=(viewer,)).values_list(
         "pk", flat=True)

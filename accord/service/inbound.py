@@ -6,14 +6,14 @@ or References that belongs to a ticket's thread (mail Accord sent or
 received), then by a "[#1042]" tag in the subject when the sender already
 takes part in that ticket. The sender becomes a contact if no contact has the
 address. A message already stored (the same Message-ID) is not stored again.
+Bounces, complaints and read receipts never open a ticket; auto-replies
+join a thread quietly but never open or reopen one, so two robots cannot
+keep answering each other.
 
 A member uploading a saved message (`viewer`) threads it only onto tickets
 they see, and a contact or lead hidden from them is as unknown as a missing
 one: the message opens a ticket (or a lead) of its own instead. Mail that
 arrives by itself (the listener, the mailbox poll) has no viewer.
-Bounces, complaints and read receipts never open a ticket; auto-replies
-join a thread quietly but never open or reopen one, so two robots cannot
-keep answering each other.
 """
 
 import dataclasses
@@ -109,6 +109,8 @@ def receive_mail(org, queue: Queue | None, parsed: ParsedMail, raw: bytes | None
     """
     if queue is not None and queue.purpose == QueuePurpose.LEADS:
         return receive_lead_mail(org, parsed, viewer=viewer)
+    # A message already on a ticket hidden from the uploading member is reported
+    # as known too: its Message-ID is unique, so it cannot be stored a second time.
     if parsed.message_id and TicketMessage.objects.filter(
             message_id=parsed.message_id).exists():
         return Received("duplicate")

@@ -251,7 +251,7 @@ class Conditions:
 
     def contacts(self, tree, *, seen_by=()) -> QuerySet:
         """The organisation's live contacts that match `tree`, as one query (see `compile`
-        for `seen_by`); narrow them to the contacts a member sees apart."""
+        for `seen_by`). The contacts themselves are not narrowed: `visible` does that."""
         return Contact.objects.filter(organization_id=self.org.pk).filter(
             self.compile(tree, seen_by=seen_by))
 
