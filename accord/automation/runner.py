@@ -25,7 +25,7 @@ from accord.errors import DomainError
 
 from . import actions, custom_records, triggers
 from .models import Rule, RuleRun, RunStatus
-from .services import conditions_met, error_text, may_run_for
+from .services import author_of, conditions_met, error_text, may_run_for
 
 logger = logging.getLogger(__name__)
 
@@ -195,7 +195,8 @@ def _check_start(org, run: RuleRun, rule: Rule, record, now: dt.datetime) -> str
         return _finish(run, RunStatus.SKIPPED, now, _entry(
             None, "", RunStatus.SKIPPED, _("The record no longer exists."), now))
     matched, reason = conditions_met(org, rule.conditions,
-                                     triggers.contact_of(run.entity, record), entity=run.entity)
+                                     triggers.contact_of(run.entity, record), entity=run.entity,
+                                     seen_by=(author_of(rule),))
     if not matched:
         return _finish(run, RunStatus.SKIPPED, now, _entry(None, "", RunStatus.SKIPPED,
                                                            reason, now))

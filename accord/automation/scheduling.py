@@ -22,6 +22,7 @@ from accord.records.models import Record
 
 from . import custom_records, runner, triggers
 from .models import Rule, RuleRun, Trigger
+from .services import author_of
 
 logger = logging.getLogger(__name__)
 
@@ -78,8 +79,8 @@ def scheduled_contacts(org, rule: Rule, today: dt.date) -> list[int]:
     repeat = int(rule.settings.get("repeat_days") or 1)
     since = today - dt.timedelta(days=repeat - 1)
     recent = RuleRun.objects.filter(rule=rule, created_at__date__gte=since).values("object_id")
-    return list(Conditions(org).contacts(rule.conditions).exclude(pk__in=recent)
-                .values_list("pk", flat=True))
+    contacts = Conditions(org).contacts(rule.conditions, seen_by=(author_of(rule),))
+    return list(contacts.exclude(pk__in=recent).values_list("pk", flat=True))
 
 
 def start_due(org, local: dt.datetime) -> list[int]:

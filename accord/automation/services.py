@@ -271,7 +271,9 @@ def dry_run(org, rule: Rule, object_id, *, viewer=None) -> dict:
                                    "conditions are not checked.")
         contact = None
     else:
-        matched, reason = conditions_met(org, rule.conditions, contact, entity=entity)
+        # As the rule would run (its author's view), told only of what the viewer sees.
+        matched, reason = conditions_met(org, rule.conditions, contact, entity=entity,
+                                         seen_by=(author_of(rule), viewer))
     step = actions.Step(org=org, rule=rule, entity=entity, record=record, contact=contact)
     previews = []
     for action in rule.actions:
@@ -337,8 +339,12 @@ def runs_seen(runs, viewer):
     return runs.filter(seen)
 
 
-def conditions_met(org, tree, contact, *, entity: str = "") -> tuple[bool, str]:
-    """Whether the contact meets the rule's conditions, with the reason in words."""
+def conditions_met(org, tree, contact, *, entity: str = "", seen_by=()) -> tuple[bool, str]:
+    """Whether the contact meets the rule's conditions, with the reason in words.
+
+    Conditions about the contact's deals, company or activities count only the
+    records every membership in `seen_by` sees (a rule's author; None counts all).
+    """
     conditions = Conditions(org)
     if not tree or tree == {"all": []}:
         return True, _("The rule has no conditions.")
@@ -347,7 +353,7 @@ def conditions_met(org, tree, contact, *, entity: str = "") -> tuple[bool, str]:
     if contact is None:
         return False, _("The record has no contact to check the conditions against.")
     try:
-        met = conditions.contacts(tree).filter(pk=contact.pk).exists()
+        met = conditions.contacts(tree, seen_by=seen_by).filter(pk=contact.pk).exists()
     except InvalidInput:
         return False, _("The conditions name something that no longer exists; edit the rule.")
     summary = conditions.describe(tree)

@@ -217,10 +217,14 @@ def through_audit(queryset: QuerySet, membership: Membership | None) -> QuerySet
     deal, lead, ticket, timeline entry, order, subscription or custom record only when the
     member sees that record (deleted ones included); entries about a relationship only
     when the member sees both its contacts, and about a sequence enrolment only when they
-    see its contact (for both, while the row is kept); every other entry as it is.
+    see its contact (for both, while the row is kept); entries about a saved report or a
+    dashboard only when it is the member's own or a shared report, or when the member
+    wrote the entry; every other entry as it is.
 
     An entry names its record and holds its changed values, so it is as hidden as the
-    record, or as the contacts it names. Admins read every entry.
+    record, or as the contacts it names. A private report's definition may name a
+    contact the reader may not see (an e-mail address in a condition), so its entries
+    are its owner's; a deleted report's are its actor's. Admins read every entry.
     """
     from accord.activities.models import Activity
     from accord.commerce.models import Order, Subscription
@@ -228,6 +232,7 @@ def through_audit(queryset: QuerySet, membership: Membership | None) -> QuerySet
     from accord.marketing.sequence_models import Enrolment
     from accord.records.models import Record
     from accord.relationships.models import Relationship
+    from accord.reports.models import Dashboard, SavedReport
     from accord.sales.models import Deal, Lead
     from accord.service.models import Ticket
 
@@ -261,7 +266,13 @@ def through_audit(queryset: QuerySet, membership: Membership | None) -> QuerySet
         hidden |= Q(entity="enrolment") & ~Q(object_id__in=enrolments.values("pk"))
     entries = through_records(Activity.objects.all(), membership)
     hidden |= Q(entity="activity") & ~Q(object_id__in=entries.values("pk"))
-    return queryset.exclude(hidden) if hidden else queryset
+    mine = Q(owner_id=membership.user_id)
+    reports = SavedReport.unscoped.filter(mine | Q(is_shared=True), organization_id=org_id)
+    dashboards = Dashboard.unscoped.filter(mine, organization_id=org_id)
+    written = Q(actor_id=membership.user_id)
+    for entity, seen in (("savedreport", reports), ("dashboard", dashboards)):
+        hidden |= Q(entity=entity) & ~Q(object_id__in=seen.values("pk")) & ~written
+    return queryset.exclude(hidden)
 
 
 def can_see(membership: Membership | None, record, area: str) -> bool:

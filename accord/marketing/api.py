@@ -118,7 +118,7 @@ def refresh_segment(request: HttpRequest, segment_id: int, version: int | None =
     allow(request, "segments.manage")
     segment = services.refresh_segment(request.organization, request.user,
                                        services.get_segment(segment_id),
-                                       expected_version=version)
+                                       expected_version=version, viewer=request.membership)
     return _out(segment, Conditions(request.organization), request)
 
 

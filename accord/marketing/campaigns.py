@@ -566,16 +566,17 @@ def reached_by(contacts, members):
     return contacts
 
 
-def segment_contacts(org, segment: Segment):
+def segment_contacts(org, segment: Segment, members=()):
     """Every live contact of the segment in the organisation, whoever may see it; narrow
-    it with `reached_by` for the people it is sent to."""
+    it with `reached_by` for the people it is sent to. A dynamic segment's conditions
+    about related records (deals, companies, activities) count those all `members` see."""
     if segment.is_frozen:
         stored = SegmentMember.objects.filter(organization_id=org.pk, segment=segment,
                                               contact=OuterRef("pk"))
         contacts = Contact.objects.filter(Exists(stored))
     else:
         try:
-            contacts = Conditions(org).contacts(segment.conditions)
+            contacts = Conditions(org).contacts(segment.conditions, seen_by=members)
         except InvalidInput as exc:
             raise InvalidInput({"segment": "The segment's conditions refer to something that "
                                            "no longer exists; edit the segment."}) from exc
@@ -592,7 +593,7 @@ def _resolve_recipients(org, campaign: Campaign, local: dt.datetime | None = Non
     """
     suppressed = dict(SuppressedAddress.objects.values_list("address", "reason"))
     counts = {"pending": 0, **dict.fromkeys(ExclusionReason.values, 0)}
-    contacts = reached_by(segment_contacts(org, campaign.segment), members)
+    contacts = reached_by(segment_contacts(org, campaign.segment, members), members)
     ids = contacts.order_by("pk").values_list(
         "pk", "email", "do_not_contact", "time_zone")
     send_at = _send_times(org, local)

@@ -194,7 +194,7 @@ def exit_reason(org, sequence: Sequence, enrolment: Enrolment) -> str:
     if rules.get("customer", True) and sequences.is_customer(contact):
         return "customer"
     goal = rules.get("goal_segment")
-    if goal and in_segment(org, goal, contact):
+    if goal and in_segment(org, goal, contact, campaigns.author_of(sequence)):
         return "goal"
     return ""
 
@@ -222,12 +222,15 @@ def replied_since(contact, since: dt.datetime) -> bool:
                                         mail_kind__in=REPLY_KINDS).exists()
 
 
-def in_segment(org, segment_id: int, contact) -> bool:
+def in_segment(org, segment_id: int, contact, author: Membership | None) -> bool:
+    """Whether the contact is in the segment as the sequence's `author` sees related
+    records (None: as code, counting every record)."""
     segment = Segment.objects.filter(pk=segment_id).first()
     if segment is None:
         return False
     try:
-        return campaigns.segment_contacts(org, segment).filter(pk=contact.pk).exists()
+        contacts = campaigns.segment_contacts(org, segment, [author])
+        return contacts.filter(pk=contact.pk).exists()
     except InvalidInput:
         return False
 
@@ -295,7 +298,8 @@ def next_weekday_time(step: dict, zone, now: dt.datetime) -> dt.datetime:
 
 def _branch_holds(org, enrolment: Enrolment, step: dict) -> bool:
     if step["condition"] == "segment":
-        return in_segment(org, step["segment"], enrolment.contact)
+        return in_segment(org, step["segment"], enrolment.contact,
+                          campaigns.author_of(enrolment.sequence))
     message = SequenceMessage.objects.filter(enrolment=enrolment, step_key=step["step"]).first()
     if message is None:
         return False

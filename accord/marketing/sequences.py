@@ -599,7 +599,7 @@ def enrol_segment(org, actor, sequence: Sequence, segment: Segment, membership, 
     """
     from .campaigns import reached_by, segment_contacts
 
-    contacts = reached_by(segment_contacts(org, segment), [membership])
+    contacts = reached_by(segment_contacts(org, segment, [membership]), [membership])
     if only_new:
         contacts = contacts.exclude(pk__in=Enrolment.objects.filter(sequence=sequence)
                                     .values("contact_id"))

@@ -124,10 +124,14 @@ def _check_version(segment: Segment, expected_version) -> None:
         raise StaleVersion(current_version=segment.version)
 
 
-def _freeze(org, segment: Segment) -> int:
-    """Replace the stored members with the contacts that match now; return how many."""
+def _freeze(org, segment: Segment, viewer=None) -> int:
+    """Replace the stored members with the contacts that match now, by the related
+    records the `viewer` (the Membership freezing it, if any) sees; return how many."""
+    # The list is kept, not evaluated again: a later reader sees the stored contacts
+    # they may see, even one that matched through a deal hidden from that reader.
     SegmentMember.objects.filter(segment=segment).delete()
-    ids = Conditions(org).contacts(segment.conditions).values_list("pk", flat=True)
+    ids = Conditions(org).contacts(segment.conditions, seen_by=(viewer,)).values_list(
+        "pk", flat=True)
     batch, total = [], 0
     for contact_id in ids.order_by("pk").iterator(chunk_size=FREEZE_BATCH):
         batch.append(SegmentMember(organization=org, segment=segment, contact_id=contact_id))
@@ -155,7 +159,7 @@ def create_segment(org, actor, *, data: dict, viewer=None) -> Segment:
     segment = Segment.objects.create(organization=org, created_by=_user(actor), **values)
     changes = audit.diff({}, audit.snapshot(segment, FIELDS))
     if segment.is_frozen:
-        changes["members"] = [None, _freeze(org, segment)]
+        changes["members"] = [None, _freeze(org, segment, viewer)]
         segment.save(update_fields=["frozen_at"])
 
     audit.record(org, actor, Action.CREATE, segment, changes=changes)
@@ -182,7 +186,7 @@ def update_segment(org, actor, segment: Segment, *, data: dict,
     if not changes:
         return segment
     if segment.is_frozen and ({"kind", "conditions"} & set(changes)):
-        changes["members"] = [None, _freeze(org, segment)]
+        changes["members"] = [None, _freeze(org, segment, viewer)]
     elif "kind" in changes:
         SegmentMember.objects.filter(segment=segment).delete()
         segment.frozen_at = None
@@ -196,8 +200,9 @@ def update_segment(org, actor, segment: Segment, *, data: dict,
 
 @transaction.atomic
 def refresh_segment(org, actor, segment: Segment, *,
-                    expected_version: int | None = None) -> Segment:
-    """Take a frozen segment's members anew from its conditions."""
+                    expected_version: int | None = None, viewer=None) -> Segment:
+    """Take a frozen segment's members anew from its conditions, by the related records
+    the `viewer` (the actor's Membership) sees."""
     segment = Segment.objects.select_for_update().get(pk=segment.pk)
     _check_version(segment, expected_version)
     if not segment.is_frozen:
@@ -207,7 +212,7 @@ def refresh_segment(org, actor, segment: Segment, *,
     Conditions(org).validate(segment.conditions)
 
     before = SegmentMember.objects.filter(segment=segment).count()
-    after = _freeze(org, segment)
+    after = _freeze(org, segment, viewer)
     segment.save_new_version()
 
     audit.record(org, actor, Action.UPDATE, segment, changes={"members": [before, after]})
@@ -257,10 +262,11 @@ def members(org, segment: Segment, membership) -> QuerySet:
                                               contact=OuterRef("pk"))
         contacts = Contact.objects.filter(Exists(stored))
     else:
-        contacts = Conditions(org).contacts(segment.conditions)
+        contacts = Conditions(org).contacts(segment.conditions, seen_by=(membership,))
     return visible(contacts, membership, "contacts")
 
 
 def preview_count(org, membership, tree) -> int:
     """How many contacts `membership` sees that match `tree`; InvalidInput when it is bad."""
-    return visible(Conditions(org).contacts(tree), membership, "contacts").count()
+    contacts = Conditions(org).contacts(tree, seen_by=(membership,))
+    return visible(contacts, membership, "contacts").count()

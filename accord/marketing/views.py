@@ -248,7 +248,8 @@ def segment_freeze(request, pk: int):
     try:
         services.update_segment(request.organization, request.user, segment,
                                 data={"kind": SegmentKind.FROZEN},
-                                expected_version=posted_version(request))
+                                expected_version=posted_version(request),
+                                viewer=request.membership)
     except (StaleVersion, InvalidInput) as exc:
         messages.error(request, _message(exc))
     else:
@@ -262,7 +263,8 @@ def segment_refresh(request, pk: int):
     segment = _segment(pk)
     try:
         services.refresh_segment(request.organization, request.user, segment,
-                                 expected_version=posted_version(request))
+                                 expected_version=posted_version(request),
+                                 viewer=request.membership)
     except (StaleVersion, InvalidInput) as exc:
         messages.error(request, _message(exc))
     else:

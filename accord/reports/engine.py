@@ -240,7 +240,7 @@ def records(definition: dict, entity: Entity, viewer: Membership) -> QuerySet:
         rows = rows.filter(entity.contacts(members(viewer.organization, segment, viewer)))
     if definition.get("conditions"):
         conditions = Conditions(viewer.organization, viewer)
-        rows = rows.filter(conditions.compile(definition["conditions"]))
+        rows = rows.filter(conditions.compile(definition["conditions"], seen_by=(viewer,)))
     return rows
 
 

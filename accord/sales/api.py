@@ -354,7 +354,7 @@ def add_deal_contact(request: HttpRequest, deal_id: int, payload: DealContactIn)
 def remove_deal_contact(request: HttpRequest, deal_id: int, contact_id: int):
     allow(request, "deals.change")
     deal = _visible_deal(request, deal_id)
-    contact = customer_services.get_contact(contact_id)
+    contact = services.linked_contact(deal, contact_id, request.membership)
     services.remove_deal_contact(request.organization, request.user, deal, contact)
     return Status(204, None)
 

@@ -21,6 +21,7 @@ from accord.audit import services as audit
 from accord.audit.models import Action
 from accord.customers.validation import may_link
 from accord.errors import Conflict, InvalidInput, NotFound, StaleVersion
+from accord.identity.visibility import can_see
 from accord.money import Line, document_totals, quantize
 from accord.timezones import zone_named
 
@@ -534,6 +535,18 @@ def add_deal_contact(org, actor, deal: Deal, contact, *, role: str = "") -> Deal
 
 
 @transaction.atomic
+def linked_contact(deal: Deal, contact_id, membership):
+    """The live contact with this id on the deal, when the member sees it; NotFound with
+    the made-up id's message for a contact not on the deal or hidden from the member."""
+    link = (DealContact.objects.filter(deal=deal, contact_id=contact_id,
+                                       contact__deleted_at__isnull=True,
+                                       contact__merged_into__isnull=True)
+            .select_related("contact").first())
+    if link is None or not can_see(membership, link.contact, "contacts"):
+        raise NotFound("No contact with this id.")
+    return link.contact
+
+
 def remove_deal_contact(org, actor, deal: Deal, contact) -> None:
     deleted, _ = DealContact.objects.filter(deal=deal, contact=contact).delete()
     if deleted:

@@ -9,6 +9,11 @@ address. A message already stored (the same Message-ID) is not stored again.
 Bounces, complaints and read receipts never open a ticket; auto-replies
 join a thread quietly but never open or reopen one, so two robots cannot
 keep answering each other.
+
+A member uploading a saved message (`viewer`) threads it only onto tickets
+they see, and a contact or lead hidden from them is as unknown as a missing
+one: the message opens a ticket (or a lead) of its own instead. Mail that
+arrives by itself (the listener, the mailbox poll) has no viewer.
 """
 
 import dataclasses
@@ -24,6 +29,8 @@ from accord.audit.context import channel
 from accord.customers import services as customers
 from accord.customers.models import Contact, ContactEmail
 from accord.errors import InvalidInput
+from accord.identity.models import Area
+from accord.identity.visibility import visible
 
 from . import services
 from .mail.parse import ParsedMail, parse_message
@@ -37,6 +44,7 @@ from .models import (
     TicketMessage,
     TicketStatus,
 )
+from .queries import visible_tickets
 
 logger = logging.getLogger(__name__)
 
@@ -91,13 +99,18 @@ def deliver(raw: bytes, recipients: list[str], sender: str = "") -> list[Receive
     return results
 
 
-def receive_mail(org, queue: Queue | None, parsed: ParsedMail, raw: bytes | None) -> Received:
+def receive_mail(org, queue: Queue | None, parsed: ParsedMail, raw: bytes | None, *,
+                 viewer=None) -> Received:
     """Thread or open a ticket for one parsed message, inside the organisation's scope.
 
     Mail to a sales address (a queue whose purpose is leads) becomes a lead instead.
+    A `viewer` (the Membership of a member uploading the message) meets only the
+    tickets, contacts and leads they see.
     """
     if queue is not None and queue.purpose == QueuePurpose.LEADS:
-        return receive_lead_mail(org, parsed)
+        return receive_lead_mail(org, parsed, viewer=viewer)
+    # A message already on a ticket hidden from the uploading member is reported
+    # as known too: its Message-ID is unique, so it cannot be stored a second time.
     if parsed.message_id and TicketMessage.objects.filter(
             message_id=parsed.message_id).exists():
         return Received("duplicate")
@@ -106,7 +119,7 @@ def receive_mail(org, queue: Queue | None, parsed: ParsedMail, raw: bytes | None
         # support address of Accord's own, which answering would send round in a loop.
         logger.info("mail.no_customer_sender", extra={"organization_id": org.id})
         return Received("ignored")
-    ticket = find_thread(parsed)
+    ticket = find_thread(parsed, viewer=viewer)
     if parsed.kind in NOT_FOR_TICKETS:
         logger.info("mail.not_for_tickets", extra={"organization_id": org.id,
                                                    "kind": parsed.kind})
@@ -117,7 +130,7 @@ def receive_mail(org, queue: Queue | None, parsed: ParsedMail, raw: bytes | None
         return Received("ignored")
     try:
         with transaction.atomic():
-            return _store(org, queue, ticket, parsed, raw)
+            return _store(org, queue, ticket, parsed, raw, viewer)
     except IntegrityError:
         # The same message arrived through another door at the same moment.
         if TicketMessage.objects.filter(message_id=parsed.message_id).exists():
@@ -125,8 +138,9 @@ def receive_mail(org, queue: Queue | None, parsed: ParsedMail, raw: bytes | None
         raise
 
 
-def receive_lead_mail(org, parsed: ParsedMail) -> Received:
-    """A new lead from the sender, or a note on their open lead when they have one.
+def receive_lead_mail(org, parsed: ParsedMail, *, viewer=None) -> Received:
+    """A new lead from the sender, or a note on their open lead when they have one
+    (and the `viewer`, if any, sees it).
 
     The lead's owner comes from the lead assignment rules, as for any lead.
     Only people's mail counts: bounces, receipts and auto-replies are dropped.
@@ -140,8 +154,11 @@ def receive_lead_mail(org, parsed: ParsedMail) -> Received:
         return Received("ignored")
     text = (parsed.reply_text or parsed.text).strip()
     with transaction.atomic():
-        open_lead = (Lead.objects.filter(email__iexact=parsed.from_address,
-                                         status__in=[LeadStatus.NEW, LeadStatus.WORKING])
+        candidates = Lead.objects.all()
+        if viewer is not None:
+            candidates = visible(candidates, viewer, Area.LEADS)
+        open_lead = (candidates.filter(email__iexact=parsed.from_address,
+                                       status__in=[LeadStatus.NEW, LeadStatus.WORKING])
                      .order_by("-id").first())
         if open_lead is not None:
             leads.add_note(org, None, open_lead,
@@ -164,16 +181,21 @@ def receive_lead_mail(org, parsed: ParsedMail) -> Received:
     return Received("created", lead=lead)
 
 
-def find_thread(parsed: ParsedMail) -> Ticket | None:
-    """The live ticket this message answers, by its headers first, then by the subject tag."""
+def find_thread(parsed: ParsedMail, *, viewer=None) -> Ticket | None:
+    """The live ticket this message answers, by its headers first, then by the subject tag;
+    given a `viewer`, only a ticket that member sees."""
+    tickets = Ticket.objects.all()
+    if viewer is not None:
+        tickets = visible_tickets(tickets, viewer)
     if parsed.all_ids:
         known = (TicketMessage.objects.filter(message_id__in=parsed.all_ids,
-                                              ticket__deleted_at__isnull=True)
+                                              ticket__deleted_at__isnull=True,
+                                              ticket__in=tickets.values("pk"))
                  .select_related("ticket").order_by("-id").first())
         if known is not None:
             return known.ticket
     if parsed.ticket_number and parsed.from_address:
-        ticket = Ticket.objects.filter(number=parsed.ticket_number).first()
+        ticket = tickets.filter(number=parsed.ticket_number).first()
         if ticket is not None and _takes_part(ticket, parsed.from_address):
             return ticket
     return None
@@ -188,12 +210,17 @@ def _takes_part(ticket: Ticket, address: str) -> bool:
         address__iexact=address).exists())
 
 
-def contact_for_sender(org, parsed: ParsedMail) -> Contact | None:
-    """The contact with the sender's address, or a new one made from the From header."""
+def contact_for_sender(org, parsed: ParsedMail, *, viewer=None) -> Contact | None:
+    """The contact with the sender's address (one the `viewer` sees, if given), or a new
+    one made from the From header."""
     address = parsed.reply_to if parsed.from_address == "" else parsed.from_address
     if not address:
         return None
-    found = (ContactEmail.objects.annotate(lower=Lower("address"))
+    emails = ContactEmail.objects.all()
+    if viewer is not None:
+        seen = visible(Contact.objects.all(), viewer, Area.CONTACTS)
+        emails = emails.filter(contact__in=seen.values("pk"))
+    found = (emails.annotate(lower=Lower("address"))
              .filter(lower=address.lower(), contact__deleted_at__isnull=True,
                      contact__merged_into__isnull=True)
              .select_related("contact").order_by("-is_primary", "id").first())
@@ -233,8 +260,8 @@ def _message_values(parsed: ParsedMail, raw: bytes | None, contact: Contact | No
     }
 
 
-def _store(org, queue, ticket, parsed: ParsedMail, raw) -> Received:
-    contact = contact_for_sender(org, parsed)
+def _store(org, queue, ticket, parsed: ParsedMail, raw, viewer) -> Received:
+    contact = contact_for_sender(org, parsed, viewer=viewer)
     values = _message_values(parsed, raw, contact)
     if ticket is not None and ticket.status != TicketStatus.CLOSED:
         message = services.add_customer_message(org, None, ticket, message=values,

@@ -459,7 +459,8 @@ def eml_upload(request):
                                          "Subject or Message-ID header. Save the message "
                                          "from your mail program as .eml and try again."))
                 return render(request, "service/eml_upload.html", {"form": form}, status=422)
-            result = receive_mail(request.organization, queue, parse_message(raw), raw)
+            result = receive_mail(request.organization, queue, parse_message(raw), raw,
+                                  viewer=request.membership)
             if result.ticket is not None:
                 note = {"created": _("Ticket #%(number)d opened from the e-mail."),
                         "threaded": _("The e-mail was added to ticket #%(number)d.")}

@@ -223,14 +223,19 @@ class Conditions:
 
     # SQL
 
-    def context(self) -> Context:
+    def context(self, seen_by=()) -> Context:
         zone = zone_named(getattr(self.org, "time_zone", ""))
         now = timezone.now()
-        return Context(org=self.org, now=now, today=now.astimezone(zone).date(), zone=zone)
+        return Context(org=self.org, now=now, today=now.astimezone(zone).date(), zone=zone,
+                       seen_by=tuple(seen_by))
 
-    def compile(self, tree) -> Q:
-        """The Q over Contact that the validated tree stands for; InvalidInput when it is bad."""
-        return self._compile(self.validate(tree), self.context())
+    def compile(self, tree, *, seen_by=()) -> Q:
+        """The Q over Contact that the validated tree stands for; InvalidInput when it is bad.
+
+        Conditions about related records (deals, companies, activities) count
+        only those every membership in `seen_by` sees; a None there narrows nothing.
+        """
+        return self._compile(self.validate(tree), self.context(seen_by))
 
     def _compile(self, node: dict, ctx: Context) -> Q:
         match = next(iter(node)) if len(node) == 1 else None
@@ -244,9 +249,11 @@ class Conditions:
             return combined
         return self.subject_of(node).compile(node, ctx)
 
-    def contacts(self, tree) -> QuerySet:
-        """The organisation's live contacts that match `tree`, as one query."""
-        return Contact.objects.filter(organization_id=self.org.pk).filter(self.compile(tree))
+    def contacts(self, tree, *, seen_by=()) -> QuerySet:
+        """The organisation's live contacts that match `tree`, as one query (see `compile`
+        for `seen_by`). The contacts themselves are not narrowed: `visible` does that."""
+        return Contact.objects.filter(organization_id=self.org.pk).filter(
+            self.compile(tree, seen_by=seen_by))
 
     # Words
 

@@ -24,7 +24,7 @@ from accord.customers.models import (
     LifecycleStage,
 )
 from accord.customers.queries import custom_field_orderings
-from accord.identity.models import Membership
+from accord.identity.models import Area, Membership
 
 from .types import TYPE_OPERATORS, Context, Operator, Target, ValueType, compile_comparison
 
@@ -67,9 +67,18 @@ class FieldSubject:
         if not self.via_company:
             return q
         companies = Company.objects.filter(organization_id=ctx.org.pk, pk=OuterRef("company_id"))
+        every = Company.objects.filter(organization_id=ctx.org.pk)
+        seen = ctx.seen_in(every, Area.COMPANIES)
+        hidden = None
+        if seen is not every:
+            # A company the members may not see reads as no company at all.
+            hidden = companies.exclude(pk__in=seen.values("pk"))
+            companies = companies.filter(pk__in=seen.values("pk"))
         matches = Q(Exists(companies.filter(q)))
         if node["op"] in WITHOUT_COMPANY_MATCHES:
             matches |= Q(company__isnull=True)
+            if hidden is not None:
+                matches |= Q(Exists(hidden))
         return matches
 
 

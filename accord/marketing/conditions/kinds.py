@@ -1,7 +1,9 @@
 """The condition kinds Accord ships: tags, consent, activities, behaviour events, tickets, deals.
 
 Each compiles to an EXISTS over its own table, correlated with the contact
-and limited to the organisation, so a whole tree stays one query.
+and limited to the organisation, so a whole tree stays one query. Activities
+and deals count only those the context's members see (`Context.seen`); tags,
+consent, behaviour events and tickets belong to the contact and follow it.
 """
 
 import datetime as dt
@@ -21,7 +23,9 @@ from accord.customers.models import (
     Tag,
     consents_in_effect,
 )
-from accord.sales.models import DealContact, DealStatus
+from accord.identity.models import Area
+from accord.identity.visibility import through_records
+from accord.sales.models import Deal, DealContact, DealStatus
 from accord.service.models.ticket import UNRESOLVED, Ticket
 
 from .engine import ConditionKind, Param, register
@@ -94,6 +98,10 @@ class ActivityKind(ConditionKind):
             organization_id=ctx.org.pk, contact=OuterRef("pk"), kind=node["type"],
             occurred_at__gte=ctx.since(node["value"]), occurred_at__lte=ctx.now,
         )
+        every = Activity.objects.filter(organization_id=ctx.org.pk)
+        seen = ctx.seen(every, through_records)
+        if seen is not every:
+            activities = activities.filter(pk__in=seen.values("pk"))
         return exists(activities, node["op"] == "not_in_last_days")
 
 
@@ -153,6 +161,10 @@ class DealKind(ConditionKind):
     def compile(self, node, ctx):
         links = DealContact.objects.filter(organization_id=ctx.org.pk, contact=OuterRef("pk"),
                                            deal__deleted_at__isnull=True)
+        deals = Deal.objects.filter(organization_id=ctx.org.pk)
+        seen = ctx.seen_in(deals, Area.DEALS)
+        if seen is not deals:
+            links = links.filter(deal__in=seen.values("pk"))
         op = node["op"]
         if op in ("has_open", "has_no_open"):
             return exists(links.filter(deal__status=DealStatus.OPEN), op == "has_no_open")

@@ -231,12 +231,33 @@ def clean_value(operator: Operator, value_type: ValueType, value, choices=None):
 
 @dataclass(frozen=True)
 class Context:
-    """What compiling needs besides the tree: the organisation and its today."""
+    """What compiling needs besides the tree: the organisation, its today, and the
+    members whose view of related records (deals, companies, activities) counts.
+
+    A condition about a contact's deals or company considers only the records
+    every member in `seen_by` sees, so that a count never tells of a hidden
+    one; with no member (the scheduler, code) every record counts.
+    """
 
     org: object
     now: dt.datetime
     today: dt.date
     zone: dt.tzinfo
+    seen_by: tuple = ()
+
+    def seen(self, queryset, narrow: Callable):
+        """`queryset` narrowed by `narrow(queryset, membership)` for every member in
+        `seen_by`, or `queryset` itself when no one narrows it."""
+        for membership in self.seen_by:
+            if membership is not None:
+                queryset = narrow(queryset, membership)
+        return queryset
+
+    def seen_in(self, queryset, area: str):
+        """`queryset` (of an area's model) narrowed to the records every member sees."""
+        from accord.identity.visibility import visible
+
+        return self.seen(queryset, lambda rows, membership: visible(rows, membership, area))
 
     def day_start(self, day: dt.date) -> dt.datetime:
         return dt.datetime.combine(day, dt.time.min, tzinfo=self.zone)

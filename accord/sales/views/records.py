@@ -193,7 +193,7 @@ def deal_contact_add(request, pk: int):
 @permission_required("deals.change")
 def deal_contact_remove(request, pk: int, contact_pk: int):
     deal = _deal(request, pk)
-    contact = customers.get_contact(contact_pk)
+    contact = services.linked_contact(deal, contact_pk, request.membership)
     services.remove_deal_contact(request.organization, request.user, deal, contact)
     messages.success(request, _("%(contact)s removed from the deal.") % {"contact": contact})
     return redirect(reverse("sales:deal", args=[deal.pk]) + "#deal-contacts")
