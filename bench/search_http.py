@@ -9,8 +9,9 @@ Run by hand, never in the suite:
 It loads N contacts (default 1,000,000) into a "big" organisation and a few
 thousand into a "small" one sharing the database (bulk inserts plus their
 search entries, as bench/contact_list.py does), starts gunicorn on a free
-127.0.0.1 port, and sends the same mix of queries to both organisations one
-after another: beginnings of names, full names, exact e-mails, phone digits
+127.0.0.1 port (or --port), and sends the same mix of queries to both
+organisations one after another, drawn from their contacts the same way on
+every run: beginnings of names, full names, exact e-mails, phone digits
 and names with two letters swapped. It prints the median, 95th percentile and
 worst time of the search box (`/search`, signed in) and of the contact API
 (`/api/v1/contacts?q=`, with a token). Without --database-url the data goes to
@@ -78,8 +79,12 @@ def queries(org, count: int) -> list[str]:
 
     rng = random.Random(11)
     with scope(organization=org):
-        sample = list(Contact.objects.order_by("?").values_list(
-            "first_name", "last_name", "email", "phone")[:count])
+        # The same contacts on every run over the same data, so that runs compare.
+        ids = list(Contact.objects.order_by("pk").values_list("pk", flat=True))
+        picked = rng.sample(ids, min(count, len(ids)))
+        rows = Contact.objects.in_bulk(picked)
+        sample = [(rows[pk].first_name, rows[pk].last_name, rows[pk].email, rows[pk].phone)
+                  for pk in picked]
     mixed = []
     for number, (first, last, email, phone) in enumerate(sample):
         shape = number % len(SHAPES)
