@@ -15,11 +15,15 @@ module knows which:
 - SQLite: an FTS5 table (`search_fts`, prefix indexes for 2-4 letters) kept
   in step with `core_searchentry` by triggers. The organisation and entity
   are FTS columns of their own, so the FTS side drives every query and a small
-  organisation's search never walks a large one's rows.
+  organisation's search never walks a large one's rows. A longer beginning
+  is looked up by its first four letters and checked on the rows found.
 - PostgreSQL: a stored tsvector column with a GIN index; the rows it finds
-  are then narrowed to the organisation and entity (a small organisation's
-  query can start from its own rows through the (organisation, entity)
-  index instead).
+  are then narrowed to the organisation and entity. A small organisation's
+  query starts from its own rows through the (organisation, entity) index
+  instead, and the search box first tries a sample of a large one's rows for
+  a beginning of a few letters.
+
+The search box skips the kinds of records an organisation has none of.
 
 A typing mistake is forgiven the same way on both: when nothing matches, each
 word of four letters or more is also looked up as every word one mistake away
@@ -115,6 +119,12 @@ class Whole(str):
     e-mail domain) does not make the search gather all its spellings."""
 
 
+class Tail(str):
+    """The last word of a token whose other words are finished ("exampl" in
+    "anna.fischer@bench.exampl"): still a beginning, but mostly of a domain or
+    ending that many records share."""
+
+
 def terms(query: str) -> list[str]:
     """The words a query asks for; a phone-shaped query is one run of digits."""
     query = query.strip()
@@ -124,7 +134,8 @@ def terms(query: str) -> list[str]:
     found: list[str] = []
     for token in query.split():
         parts = words(token)
-        found += [Whole(part) if at < len(parts) - 1 and len(part) > PREFIX_INDEXED else part
+        found += [Whole(part) if at < len(parts) - 1 and len(part) > PREFIX_INDEXED
+                  else Tail(part) if at and at == len(parts) - 1 else part
                   for at, part in enumerate(parts)]
     return found[:MAX_TERMS]
 
@@ -229,12 +240,13 @@ def search(queryset: QuerySet, query: str) -> QuerySet:
     found = terms(query)
     if not found:
         return queryset
-    sql, params = _backend().matching(
+    backend = _backend()
+    sql, params = backend.matching(
         _organization_id(), entity_of(queryset.model), found, prefix=True
     )
     # The SQL is one of this module's constant statements; every value in it
     # is a bound parameter.
-    return queryset.filter(pk__in=RawSQL(sql, params))  # noqa: S611
+    return queryset.filter(pk__in=RawSQL(backend.ids(sql), params))  # noqa: S611
 
 
 @dataclass(frozen=True)
@@ -257,20 +269,29 @@ def find(model: type[Model], query: str, *, limit: int = 8) -> list[Hit]:
     if not found:
         return []
     backend, organization_id, entity = _backend(), _organization_id(), entity_of(model)
+    entries = backend.entries(organization_id, entity)
+    if not entries:
+        # An organisation that keeps no records of this kind: nothing to rank,
+        # and no spellings to try.
+        return []
     hits: dict[int, Hit] = {}
+
+    def top(found, *, prefix):
+        return backend.top(organization_id, entity, found, prefix=prefix, limit=limit,
+                           entries=entries)
 
     def add(rows, rank):
         for record_id, title in rows:
             if record_id not in hits and len(hits) < limit:
                 hits[record_id] = Hit(record_id, title, rank)
 
-    add(backend.top(organization_id, entity, found, prefix=False, limit=limit), 1)
+    add(top(found, prefix=False), 1)
     if len(hits) < limit:
-        add(backend.top(organization_id, entity, found, prefix=True, limit=limit), 2)
+        add(top(found, prefix=True), 2)
     if not hits and _may_correct(query, found):
         corrected = _corrections(found)
         if corrected:
-            add(backend.top(organization_id, entity, corrected, prefix=False, limit=limit), 3)
+            add(top(corrected, prefix=False), 3)
     typed = unicodedata.normalize("NFC", query.strip()).casefold()
     return sorted(hits.values(), key=lambda hit: (
         hit.rank, typed not in unicodedata.normalize("NFC", hit.title).casefold()
@@ -315,23 +336,77 @@ def _star(term: str, prefix: bool, star: str) -> str:
     return star if prefix and not isinstance(term, Whole) else ""
 
 
+def _long(term, prefix: bool) -> bool:
+    """A beginning of a word longer than the prefix indexes hold ("exampl"): looked up
+    as it stands, the index gathers every word it starts, all of them at once."""
+    return (prefix and isinstance(term, str) and not isinstance(term, Whole)
+            and len(term) > PREFIX_INDEXED)
+
+
+def _begins_a_word(column: str) -> str:
+    """SQL true when the bound word begins a word of `column` (words are space-separated)."""
+    # instr on SQLite and strpos on PostgreSQL take the same arguments.
+    find = "strpos" if connection.vendor == "postgresql" else "instr"
+    return f"{find}(' ' || {column}, ' ' || %s) > 0"
+
+
 def _backend():
     return _POSTGRES if connection.vendor == "postgresql" else _SQLITE
 
 
 class _Sqlite:
-    """FTS5: `search_fts(org, kind, text)`, contentless, rowid = core_searchentry.id."""
+    """FTS5: `search_fts(org, kind, text)`, contentless, rowid = core_searchentry.id.
 
-    def expression(self, organization_id: int, entity: str, found, *, prefix: bool) -> str:
-        # Terms are folded words or digits only, so quoting them is enough.
-        words = " AND ".join(
-            "(" + " OR ".join(f'text:"{word}"' for word in term) + ")"
-            if isinstance(term, tuple) else f'text:"{term}"{_star(term, prefix, "*")}'
-            for term in found
-        )
+    A beginning longer than the prefix indexes ("exampl") is not handed to
+    FTS5 as it stands: FTS5 would first gather every row holding a word it
+    starts, which for a word most records share ("example" in an e-mail
+    domain) is every row of the index. The query asks for its first
+    PREFIX_INDEXED letters instead, and the entries it finds are kept when
+    one of their words begins with the whole of it. When that leaves too many
+    rows to read (the short beginning is common, the long one is not), the
+    long beginning is looked up as it stands after all, which is then cheap.
+    """
+
+    # Rows matched by the short beginnings that are read to check the long ones.
+    NARROWED_ROWS = 500
+
+    def expression(self, organization_id: int, entity: str, found, *, prefix: bool,
+                   shortened: bool = False) -> str:
+        def word(term) -> str:
+            # Terms are folded words or digits only, so quoting them is enough.
+            if isinstance(term, tuple):
+                return "(" + " OR ".join(f'text:"{variant}"' for variant in term) + ")"
+            if shortened and _long(term, prefix):
+                return f'text:"{term[:PREFIX_INDEXED]}"*'
+            return f'text:"{term}"{_star(term, prefix, "*")}'
+
+        words = " AND ".join(word(term) for term in found)
         return f'org:"o{int(organization_id)}" AND kind:"{entity}" AND {words}'
 
+    def entries(self, organization_id, entity) -> int:
+        """1 when the organisation has entries of this entity, else 0."""
+        return _entries(organization_id, entity, 1)
+
+    def _count(self, expression: str, at_most: int) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM (SELECT rowid FROM search_fts "
+                           "WHERE search_fts MATCH %s LIMIT %s)", [expression, at_most])
+            return cursor.fetchone()[0]
+
+    def ids(self, matching: str) -> str:
+        return matching
+
     def matching(self, organization_id, entity, found, *, prefix):
+        long = [term for term in found if _long(term, prefix)]
+        shortened = self.expression(organization_id, entity, found, prefix=prefix,
+                                    shortened=True)
+        if long and self._count(shortened, self.NARROWED_ROWS + 1) <= self.NARROWED_ROWS:
+            return (
+                "SELECT record_id FROM core_searchentry WHERE id IN "  # noqa: S608 - constant SQL
+                "(SELECT rowid FROM search_fts WHERE search_fts MATCH %s) AND "
+                + " AND ".join(_begins_a_word("text") for _ in long),
+                [shortened, *long],
+            )
         # Driven from the FTS side: SQLite looks the matching rowids up, never
         # walks the organisation's rows to test each against the index.
         return (
@@ -340,7 +415,23 @@ class _Sqlite:
             [self.expression(organization_id, entity, found, prefix=prefix)],
         )
 
-    def top(self, organization_id, entity, found, *, prefix, limit):
+    def top(self, organization_id, entity, found, *, prefix, limit, entries):
+        long = [term for term in found if _long(term, prefix)]
+        if long:
+            shortened = self.expression(organization_id, entity, found, prefix=prefix,
+                                        shortened=True)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT e.record_id, e.title FROM "  # noqa: S608 - constant SQL
+                    "(SELECT rowid FROM search_fts WHERE search_fts MATCH %s LIMIT %s) AS m "
+                    "CROSS JOIN core_searchentry e ON e.id = m.rowid WHERE "
+                    + " AND ".join(_begins_a_word("e.text") for _ in long) + " LIMIT %s",
+                    [shortened, self.NARROWED_ROWS, *long, limit],
+                )
+                rows = cursor.fetchall()
+            if len(rows) == limit or self._count(shortened, self.NARROWED_ROWS) < \
+                    self.NARROWED_ROWS:
+                return rows
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT e.record_id, e.title FROM "
@@ -352,7 +443,19 @@ class _Sqlite:
 
 
 class _Postgres:
-    """A tsvector GIN index for beginnings of words, trigrams for typing mistakes."""
+    """A tsvector GIN index; the rows it finds are narrowed to the organisation and entity.
+
+    GIN gathers every row holding a word that a beginning starts before it
+    combines the words of a query. The end of an address ("exampl" in
+    "anna.fischer@bench.exampl") mostly begins a domain many records share,
+    so when the query has other words it is left to a check of the rows those
+    words find. A small organisation's rows are read through the
+    (organisation, entity) index and each tested, which costs less than the
+    index of every organisation's words.
+    """
+
+    # Up to this many entries of an entity, an organisation counts as small.
+    SMALL = 5000
 
     def tsquery(self, found, *, prefix: bool) -> str:
         return " & ".join(
@@ -361,19 +464,80 @@ class _Postgres:
             for term in found
         )
 
-    def matching(self, organization_id, entity, found, *, prefix):
-        return (
-            "SELECT record_id FROM core_searchentry WHERE organization_id = %s AND entity = %s "
-            "AND words @@ to_tsquery('simple'::regconfig, %s)",
-            [organization_id, entity, self.tsquery(found, prefix=prefix)],
-        )
+    def entries(self, organization_id, entity) -> int:
+        """How many entries the organisation has of this entity, counting up to SMALL + 1."""
+        return _entries(organization_id, entity, self.SMALL + 1)
 
-    def top(self, organization_id, entity, found, *, prefix, limit):
-        sql, params = self.matching(organization_id, entity, found, prefix=prefix)
+    def ids(self, matching: str) -> str:
+        """The matching ids gathered before the records are read. Left to join them to
+        the records, the planner may walk a list in its order (by name) testing each
+        record, and a beginning that matches few records, or only late in that order
+        ("schm"), then reads most of a large organisation's."""
+        return f"SELECT unnest(ARRAY({matching}))"
+
+    def _test(self, found, *, prefix) -> tuple[str, list]:
+        """The condition an entry of the query's words meets, and its parameters."""
+        checked = [term for term in found if isinstance(term, Tail) and _long(term, prefix)]
+        indexed = [term for term in found if term not in checked] or found
+        checked = [term for term in checked if term not in indexed]
+        return ("words @@ to_tsquery('simple'::regconfig, %s)"
+                + "".join(" AND " + _begins_a_word("text") for _ in checked),
+                [self.tsquery(indexed, prefix=prefix), *checked])
+
+    def matching(self, organization_id, entity, found, *, prefix, entries=None):
+        if entries is None:
+            entries = self.entries(organization_id, entity)
+        test, params = self._test(found, prefix=prefix)
+        params = [organization_id, entity, *params]
+        if entries > self.SMALL or any(isinstance(term, tuple) for term in found):
+            return ("SELECT record_id FROM core_searchentry WHERE organization_id = %s "  # noqa: S608
+                    f"AND entity = %s AND {test}", params)
+        # OFFSET 0 keeps the planner from answering the test from the words
+        # index. (Not for corrected words: testing each row against hundreds
+        # of spellings costs more than looking them up.)
+        return ("SELECT record_id FROM (SELECT record_id, title, text, words "  # noqa: S608
+                "FROM core_searchentry WHERE organization_id = %s AND entity = %s OFFSET 0) "
+                f"AS own WHERE {test}", params)
+
+    # Entries of a large organisation tested as they are stored before the
+    # index is asked, when a query has a beginning of a few letters: such a
+    # beginning mostly matches enough of them, and GIN would first gather
+    # every row of every organisation that it starts.
+    SAMPLED = 1000
+
+    def top(self, organization_id, entity, found, *, prefix, limit, entries):
+        if prefix and entries > self.SMALL and any(
+                isinstance(term, str) and not isinstance(term, Whole)
+                and len(term) <= PREFIX_INDEXED for term in found):
+            test, params = self._test(found, prefix=prefix)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT record_id, title FROM (SELECT record_id, title, text, words "  # noqa: S608
+                    "FROM core_searchentry WHERE organization_id = %s AND entity = %s "
+                    f"LIMIT %s) AS sampled WHERE {test} LIMIT %s",
+                    [organization_id, entity, self.SAMPLED, *params, limit])
+                rows = cursor.fetchall()
+            if len(rows) == limit:
+                return rows
+        sql, params = self.matching(organization_id, entity, found, prefix=prefix,
+                                    entries=entries)
         sql = sql.replace("SELECT record_id", "SELECT record_id, title", 1)
+        # Planned as a whole, "LIMIT 8" makes reading the table until eight rows
+        # match look cheap, and a rare word then reads all of it. Planned
+        # apart, the matching rows come from the index; the limit still stops
+        # reading them early.
         with connection.cursor() as cursor:
-            cursor.execute(sql + " LIMIT %s", [*params, limit])
+            cursor.execute(f"WITH found AS MATERIALIZED ({sql}) "  # noqa: S608 - constant SQL
+                           "SELECT record_id, title FROM found LIMIT %s", [*params, limit])
             return cursor.fetchall()
+
+
+def _entries(organization_id, entity, at_most: int) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM (SELECT 1 FROM core_searchentry "
+                       "WHERE organization_id = %s AND entity = %s LIMIT %s) AS e",
+                       [organization_id, entity, at_most])
+        return cursor.fetchone()[0]
 
 
 _SQLITE = _Sqlite()

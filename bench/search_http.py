@@ -3,17 +3,23 @@
 Run by hand, never in the suite:
 
     .venv/bin/python bench/search_http.py [--contacts N] [--small N] [--queries N]
-                                          [--database-url URL]
+                                          [--database-url URL] [--port PORT]
+                                          [--keep] [--reuse]
 
 It loads N contacts (default 1,000,000) into a "big" organisation and a few
 thousand into a "small" one sharing the database (bulk inserts plus their
 search entries, as bench/contact_list.py does), starts gunicorn on a free
-127.0.0.1 port, and sends the same mix of queries to both organisations one
-after another: beginnings of names, full names, exact e-mails, phone digits
+127.0.0.1 port (or --port), and sends the same mix of queries to both
+organisations one after another, drawn from their contacts the same way on
+every run: beginnings of names, full names, exact e-mails, phone digits
 and names with two letters swapped. It prints the median, 95th percentile and
 worst time of the search box (`/search`, signed in) and of the contact API
 (`/api/v1/contacts?q=`, with a token). Without --database-url the data goes to
-a throwaway SQLite file under var/bench/.
+a throwaway SQLite file under var/bench/ (kept with --keep); in a database
+given by URL the bench organisations stay. --reuse times the newest bench
+organisations already in the database instead of loading new ones, e.g.
+`--reuse --database-url sqlite:///$PWD/var/bench/contacts.sqlite3` after a
+run with --keep.
 """
 
 import argparse
@@ -44,7 +50,16 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--small", type=int, default=2_000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--database-url", default="")
-    return parser.parse_args()
+    parser.add_argument("--port", type=int, default=0,
+                        help="the 127.0.0.1 port for gunicorn (default: any free one)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the throwaway SQLite file afterwards")
+    parser.add_argument("--reuse", action="store_true",
+                        help="time the bench organisations already in --database-url")
+    args = parser.parse_args()
+    if args.reuse and not args.database_url:
+        parser.error("--reuse needs --database-url: the database that holds the bench data")
+    return args
 
 
 def free_port() -> int:
@@ -64,8 +79,12 @@ def queries(org, count: int) -> list[str]:
 
     rng = random.Random(11)
     with scope(organization=org):
-        sample = list(Contact.objects.order_by("?").values_list(
-            "first_name", "last_name", "email", "phone")[:count])
+        # The same contacts on every run over the same data, so that runs compare.
+        ids = list(Contact.objects.order_by("pk").values_list("pk", flat=True))
+        picked = rng.sample(ids, min(count, len(ids)))
+        rows = Contact.objects.in_bulk(picked)
+        sample = [(rows[pk].first_name, rows[pk].last_name, rows[pk].email, rows[pk].phone)
+                  for pk in picked]
     mixed = []
     for number, (first, last, email, phone) in enumerate(sample):
         shape = number % len(SHAPES)
@@ -82,6 +101,19 @@ def queries(org, count: int) -> list[str]:
             at = rng.randrange(1, len(last) - 1)
             mixed.append(last[:at] + last[at + 1] + last[at] + last[at + 2:])
     return mixed
+
+
+def loaded(name: str):
+    """The newest bench organisation of this name and its admin."""
+    from django_scopes import scopes_disabled
+
+    from accord.identity.models import Membership, Organization
+
+    with scopes_disabled():
+        org = Organization.objects.filter(name=name).order_by("-pk").first()
+        if org is None:
+            raise SystemExit(f"No organisation named {name!r} to reuse; run without --reuse.")
+        return org, Membership.objects.filter(organization=org).get().user
 
 
 class Session:
@@ -132,11 +164,16 @@ def main() -> None:
     stamp = time.time_ns()
     orgs = {}
     for name, count in (("big", args.contacts), ("small", args.small)):
-        email = f"{name}-{stamp}@bench.example"
-        org, admin = create_organization(f"Bench {name}", admin_email=email,
-                                         admin_password=PASSWORD, admin_name=name)
-        seconds = insert_contacts(org.id, admin.id, count)
-        print(f"{name}: {count:,} contacts loaded in {seconds:.0f} s")
+        if args.reuse:
+            org, admin = loaded(f"Bench {name}")
+            email = admin.email
+            print(f"{name}: reusing {org.name} #{org.pk}")
+        else:
+            email = f"{name}-{stamp}@bench.example"
+            org, admin = create_organization(f"Bench {name}", admin_email=email,
+                                             admin_password=PASSWORD, admin_name=name)
+            seconds = insert_contacts(org.id, admin.id, count)
+            print(f"{name}: {count:,} contacts loaded in {seconds:.0f} s")
         with scope(organization=org):
             _, token = create_token(org, admin, name="bench")
         orgs[name] = (org, email, token)
@@ -144,12 +181,12 @@ def main() -> None:
     database_url = args.database_url or f"sqlite:///{url}"
     connection.close()
 
-    port = free_port()
+    port = args.port or free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "ALLOWED_HOSTS": "127.0.0.1",
            "SECURE_COOKIES": "false",
            "ACCORD_VAR_DIR": str(settings.VAR_DIR)}
     server = subprocess.Popen(  # noqa: S603 - our own gunicorn, on loopback
-        [str(ROOT / ".venv" / "bin" / "gunicorn"), "accord.wsgi", "-b", f"127.0.0.1:{port}",
+        [str(Path(sys.executable).parent / "gunicorn"), "accord.wsgi", "-b", f"127.0.0.1:{port}",
          "-w", "2", "--log-level", "warning"], env=env, cwd=ROOT,
     )
     base = f"http://127.0.0.1:{port}"
@@ -179,7 +216,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
-        if not args.database_url:
+        if not args.database_url and not args.keep:
             for path in (ROOT / "var" / "bench").glob("contacts.sqlite3*"):
                 path.unlink()
 

@@ -3,6 +3,7 @@
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accord import search
 from accord.core.models import SearchEntry
@@ -127,7 +128,34 @@ def test_reindex_command_rebuilds_missing_entries(mira, org, admin, client_for):
     assert SearchEntry.unscoped.filter(entity="contacts").count() == 1
 
 
-def test_searches_are_answered_from_the_search_indexes(mira, org, in_org):
+def _search_statements(queries) -> list[str]:
+    """The statements of a request that read the search index."""
+    marker = "search_fts" if connection.vendor == "sqlite" else "words @@"
+    return [query["sql"] for query in queries if marker in query["sql"]]
+
+
+def _plan(sql: str) -> str:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Whether the planner prefers an index over reading the table shifts
+            # with the statistics other tests leave; with table scans priced
+            # out it still reads the table only if no index fits the query,
+            # which is what this checks.
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("EXPLAIN " + sql)
+        else:
+            cursor.execute("EXPLAIN QUERY PLAN " + sql)
+        return " ".join(str(row[-1]) for row in cursor.fetchall())
+
+
+@pytest.mark.parametrize("query", ["holt", "ho", "mira.holt@exampl", "hlot"])
+def test_searches_are_answered_from_the_search_indexes(mira, org, admin, make_org, in_org,
+                                                       client_for, api_client_for, query):
+    """Every statement the search box and the contact API's ?q= send to the index, for a
+    large organisation and for a small one sharing the database, reads it through an
+    index: the FTS table on SQLite; on PostgreSQL the words index, or for the small
+    organisation (and a sample of the large one's rows) the (organisation, entity)
+    index."""
     # Enough entries for the planner to weigh the index against reading the
     # table, as it does at any real size.
     with connection.cursor() as cursor:
@@ -138,26 +166,88 @@ def test_searches_are_answered_from_the_search_indexes(mira, org, in_org):
             [org.pk],
         )
         cursor.execute("ANALYZE")
-    # The part of every search that reads the index (the rest joins the
-    # matching ids to the records).
-    sql, params = search._backend().matching(org.pk, "contacts", ["holt"], prefix=True)
-    with in_org(org), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # Whether the planner prefers the index over reading 100,000 rows
-            # shifts with the statistics other tests leave; with table scans
-            # priced out it still reads the table only if no index fits the
-            # query, which is what this checks.
-            cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute(("EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN ")
-                       + sql, params)
-        plan = " ".join(str(row[-1]) for row in cursor.fetchall())
-    if connection.vendor == "sqlite":
-        assert "SCAN search_fts VIRTUAL TABLE INDEX" in plan
-        assert "SCAN core_searchentry" not in plan
-    else:
-        assert "Bitmap Index Scan on searchentry_words" in plan
+    small = make_org("Small Ltd")
+    with in_org(small):
+        small_admin = Membership.objects.get()
+        services.create_contact(small, small_admin.user, data={
+            "first_name": "Mira", "last_name": "Holt", "email": "mira.holt@example.org"})
+
+    for membership in (admin, small_admin):
+        with CaptureQueriesContext(connection) as box:
+            assert client_for(membership).get("/search", {"q": query}).status_code == 200
+        with CaptureQueriesContext(connection) as api:
+            response = api_client_for(membership).get("/api/v1/contacts", {"q": query})
+            assert response.status_code == 200
+        statements = _search_statements(box.captured_queries)
+        assert statements
+        if query != "hlot":  # a typing mistake is forgiven in the search box only
+            assert _search_statements(api.captured_queries)
+        for sql in statements + _search_statements(api.captured_queries):
+            plan = _plan(sql)
+            if connection.vendor == "sqlite":
+                assert "SCAN search_fts VIRTUAL TABLE INDEX" in plan, plan
+                assert "SCAN core_searchentry" not in plan, plan
+                assert "SCAN customers_contact" not in plan, plan
+            else:
+                assert "Seq Scan" not in plan, plan
+                assert "Index Scan using searchentry_" in plan \
+                    or "Bitmap Index Scan on searchentry_" in plan, plan
+        if connection.vendor == "postgresql" and membership == admin and query != "hlot":
+            # The large organisation's 100,000 contacts, beyond the sample, and
+            # the API's list: its matches are gathered from the words index
+            # before the contacts are read, never tested contact by contact.
+            found_by_words = [sql for sql in statements if "'contacts'" in sql
+                              and "sampled" not in sql] + _search_statements(
+                                  api.captured_queries)
+            assert len(found_by_words) >= 2
+            for sql in found_by_words:
+                assert "Bitmap Index Scan on searchentry_words" in _plan(sql)
 
 
 @pytest.mark.parametrize("query", ["mira.holt@exampel.org", "mira holt hollow oakk"])
 def test_e_mail_addresses_and_long_queries_are_not_corrected(mira, admin, client_for, query):
     assert found(client_for(admin), query) == []
+
+
+@pytest.fixture(params=["as configured", "narrowest"])
+def index_limits(request, monkeypatch):
+    """Run a test with the search's thresholds as shipped and at their narrowest, so that
+    both ways of answering a long beginning (and a large or small organisation's way on
+    PostgreSQL) are taken."""
+    if request.param == "narrowest":
+        monkeypatch.setattr(search._Sqlite, "NARROWED_ROWS", 1)
+        monkeypatch.setattr(search._Postgres, "SMALL", 0)
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("schmit", ["Lena Schmitz"]), ("schmid", ["Ada Schmidt", "Bo Schmidt", "Cy Schmidt"]),
+    ("schmix", []), ("lena schmit", ["Lena Schmitz"]),
+    ("lena.schmitz@exampl", ["Lena Schmitz"]), ("lena.schmitz@exampx", []),
+])
+def test_a_long_beginning_finds_the_same_records_whichever_way_it_is_looked_up(
+        org, admin, in_org, client_for, api_client_for, index_limits, query, expected):
+    with in_org(org):
+        for first, last in (("Ada", "Schmidt"), ("Bo", "Schmidt"), ("Cy", "Schmidt"),
+                            ("Lena", "Schmitz")):
+            services.create_contact(org, admin.user, data={
+                "first_name": first, "last_name": last,
+                "email": f"{first}.{last}@example.org".lower()})
+
+    api = api_client_for(admin).get("/api/v1/contacts", {"q": query}).json()["items"]
+
+    assert sorted(found(client_for(admin), query)) == expected
+    assert sorted(f"{item['first_name']} {item['last_name']}" for item in api) == expected
+
+
+def test_a_kind_of_record_the_organisation_has_none_of_is_not_looked_up(mira, admin,
+                                                                       client_for):
+    client = client_for(admin)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert found(client, "hlot") == ["Mira Holt"]
+
+    looked_up = " ".join(_search_statements(queries.captured_queries))
+    assert "contacts" in looked_up
+    assert "companies" in looked_up  # Hollow Oak Ltd
+    for entity in ("deals", "tickets", "records"):
+        assert entity not in looked_up
