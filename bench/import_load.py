@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from contact_list import insert_contacts  # noqa: E402
 from import_contacts import write_csv  # noqa: E402
-from search_http import PASSWORD, Session, free_port  # noqa: E402
+from search_http import PASSWORD, Session, server_env, start_server  # noqa: E402
 
 BENCH_DIR = ROOT / "var" / "bench"
 
@@ -107,7 +107,6 @@ def main() -> None:
     args = parse_args()
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     database_url = setup_django(args.database_url)
-    from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
     from django_scopes import scope
@@ -130,21 +129,9 @@ def main() -> None:
     if not source.exists():
         write_csv(source, args.rows)
 
-    env = {**os.environ, "DATABASE_URL": database_url, "ALLOWED_HOSTS": "127.0.0.1",
-           "SECURE_COOKIES": "false", "ACCORD_VAR_DIR": str(settings.VAR_DIR)}
-    port = free_port()
-    server = subprocess.Popen(  # noqa: S603 - our own gunicorn, on loopback
-        [str(ROOT / ".venv" / "bin" / "gunicorn"), "accord.wsgi", "-b", f"127.0.0.1:{port}",
-         "-w", "2", "--log-level", "warning"], env=env, cwd=ROOT)
-    base = f"http://127.0.0.1:{port}"
+    server, base = start_server(database_url)
     importer = None
     try:
-        for _ in range(60):
-            try:
-                urllib.request.urlopen(base + "/healthz").read()  # noqa: S310 - loopback
-                break
-            except OSError:
-                time.sleep(0.5)
         session = Session(base)
         session.sign_in(email)
         round_ = requests_of(contact_id, token)
@@ -158,9 +145,10 @@ def main() -> None:
         busy = {name: [] for name in round_}
         started = time.perf_counter()
         importer = subprocess.Popen(  # noqa: S603 - our own command
-            [str(ROOT / ".venv" / "bin" / "accord"), "import", str(source), "--org", org.slug,
+            [str(Path(sys.executable).parent / "accord"), "import", str(source), "--org", org.slug,
              "--entity", "contact", "--date-order", "dmy"],
-            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            env=server_env(database_url), cwd=ROOT, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, text=True)
         while importer.poll() is None:
             one_round(session, round_, busy, failures)
         took = time.perf_counter() - started

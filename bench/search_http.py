@@ -143,6 +143,31 @@ class Session:
         return (time.perf_counter() - started) * 1000
 
 
+def server_env(database_url: str) -> dict:
+    """The environment the bench's server and commands run with."""
+    from django.conf import settings
+
+    return {**os.environ, "DATABASE_URL": database_url, "ALLOWED_HOSTS": "127.0.0.1",
+            "SECURE_COOKIES": "false", "ACCORD_VAR_DIR": str(settings.VAR_DIR)}
+
+
+def start_server(database_url: str, port: int = 0) -> tuple[subprocess.Popen, str]:
+    """Start gunicorn (two workers) on 127.0.0.1 and wait until it answers; (process, base URL)."""
+    port = port or free_port()
+    server = subprocess.Popen(  # noqa: S603 - our own gunicorn, on loopback
+        [str(Path(sys.executable).parent / "gunicorn"), "accord.wsgi", "-b", f"127.0.0.1:{port}",
+         "-w", "2", "--log-level", "warning"], env=server_env(database_url), cwd=ROOT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(60):
+        try:
+            urllib.request.urlopen(base + "/healthz").read()  # noqa: S310 - loopback
+            break
+        except OSError:
+            time.sleep(0.5)
+    return server, base
+
+
 def summary(times: list[float]) -> str:
     ordered = sorted(times)
     p95 = ordered[max(0, int(len(ordered) * 0.95) - 1)]
@@ -153,7 +178,6 @@ def summary(times: list[float]) -> str:
 def main() -> None:
     args = parse_args()
     setup_django(args.database_url)
-    from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
     from django_scopes import scope
@@ -181,22 +205,8 @@ def main() -> None:
     database_url = args.database_url or f"sqlite:///{url}"
     connection.close()
 
-    port = args.port or free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "ALLOWED_HOSTS": "127.0.0.1",
-           "SECURE_COOKIES": "false",
-           "ACCORD_VAR_DIR": str(settings.VAR_DIR)}
-    server = subprocess.Popen(  # noqa: S603 - our own gunicorn, on loopback
-        [str(Path(sys.executable).parent / "gunicorn"), "accord.wsgi", "-b", f"127.0.0.1:{port}",
-         "-w", "2", "--log-level", "warning"], env=env, cwd=ROOT,
-    )
-    base = f"http://127.0.0.1:{port}"
+    server, base = start_server(database_url, args.port)
     try:
-        for _ in range(60):
-            try:
-                urllib.request.urlopen(base + "/healthz").read()  # noqa: S310 - loopback
-                break
-            except OSError:
-                time.sleep(0.5)
         print(f"\n{args.queries} queries per organisation, one at a time:")
         for name, (org, email, token) in orgs.items():
             session = Session(base)
