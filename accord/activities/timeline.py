@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from accord.customers.models import Company, Contact, LifecycleStage
 from accord.identity.permissions import has_permission
+from accord.identity.visibility import through_records
 from accord.pagination import Ordering, paginate
 from accord.records.models import Record
 from accord.sales.models import Deal
@@ -85,7 +86,11 @@ def build_timeline(request, *, contact: Contact | None = None, company: Company 
     membership = request.membership
     can_add = has_permission(membership, "activities.add")
 
-    queryset = Activity.objects.filter(**{entity: record}).select_related(
+    # An entry on this record may also hang on a record hidden from the member
+    # (a note on a colleague's contact at this company): it is left out, as the
+    # API leaves it out.
+    queryset = through_records(Activity.objects.filter(**{entity: record}),
+                               membership).select_related(
         "author", "assignee", "contact", "company", "deal", "custom_record__record_type"
     )
     entries, next_cursor = [], None
