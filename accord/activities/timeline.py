@@ -180,12 +180,13 @@ def describe_event(entry: Activity, viewer) -> str:
         return _("Text message to %(to)s, not confirmed by the gateway: %(body)s") % {
             "to": data.get("to", ""), "body": data.get("body", "")}
     if entry.event == "record.conflict_checked":
-        from accord.records.conflicts import hidden_label, hits_for
+        from accord.records.conflicts import hidden_label, kept_check_for
 
-        hits = hits_for(viewer, data.get("hits") or [])
+        data = kept_check_for(viewer, entry.custom_record, data)
+        hits = data["hits"]
         return _("Conflict check for %(names)s: %(count)s possible conflicts (%(hits)s); "
                  "%(member)s confirmed there is no conflict") % {
-            "names": ", ".join(data.get("query") or []) or _("no names"),
+            "names": ", ".join(data["query"]) or _("no names"),
             "count": len(hits),
             "hits": "; ".join(
                 ": ".join(filter(None, [hit.get("name") or hidden_label(hit.get("kind", "")),
