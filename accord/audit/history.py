@@ -92,7 +92,7 @@ def redacted_changes(entry: AuditEntry, viewer) -> dict:
     from accord.customers.fields import unsealed_changes
 
     hidden = _hidden_keys(entry, viewer)
-    changes = unsealed_changes(entry.changes or {})
+    changes = _unnamed_affiliations(entry, unsealed_changes(entry.changes or {}), viewer)
     if not hidden:
         return changes
     shown = {}
@@ -110,6 +110,48 @@ def redacted_changes(entry: AuditEntry, viewer) -> dict:
                                       or not name.startswith("cf.")}]
         shown[field] = values
     return shown
+
+
+def _unnamed_affiliations(entry: AuditEntry, changes: dict, viewer) -> dict:
+    """`changes` with a contact's affiliation to a company hidden from the `viewer` shown
+    as "A company you cannot see", its title left out.
+
+    An affiliation is kept as "<company name>: <title>", so the company is
+    found by its name; a company renamed since is not recognised.
+    """
+    from accord.customers.models import Company
+    from accord.identity.visibility import narrows, visible
+
+    values = changes.get("affiliations")
+    if (entry.entity != "contact" or not isinstance(values, list | tuple)
+            or viewer is None or not narrows(viewer, "companies")):
+        return changes
+    labels = [value for value in values if isinstance(value, str) and value]
+    names = {label[:end] for label in labels for end in _name_ends(label)}
+    companies = Company._base_manager.filter(organization_id=entry.organization_id,
+                                             name__in=names)
+    seen = set(visible(companies, viewer, "companies").values_list("name", flat=True))
+    hidden = set(companies.values_list("name", flat=True)) - seen
+
+    def shown(label):
+        if not isinstance(label, str) or not any(label[:end] in hidden
+                                                 for end in _name_ends(label)):
+            return label
+        if any(label[:end] in seen for end in _name_ends(label)):
+            return label  # a visible company of the same name
+        return str(_("A company you cannot see"))
+
+    return {**changes, "affiliations": [shown(value) for value in values]}
+
+
+def _name_ends(label: str) -> list[int]:
+    """Where a company's name may end in an affiliation label "<name>: <title>"."""
+    ends = [len(label)]
+    start = label.find(": ")
+    while start != -1:
+        ends.append(start)
+        start = label.find(": ", start + 1)
+    return ends
 
 
 class _Every:
