@@ -1,7 +1,6 @@
 """Order and subscription pages: lists with filters and export, the order, the forms."""
 
 import csv
-import dataclasses
 
 from django.contrib import messages
 from django.db.models import Exists, OuterRef
@@ -11,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accord.audit.history import field_history
+from accord.audit.history import field_history, unnamed
 from accord.customers.models import Company
 from accord.errors import InvalidInput, NotFound, StaleVersion
 from accord.identity.permissions import permission_required
@@ -55,10 +54,7 @@ def _history(request, entity: str, row) -> list:
     rows = field_history(entity, row.pk, viewer=request.membership)
     if not row.company_id or row.company_seen:
         return rows
-    hidden, label = str(row.company), _("A company you cannot see")
-    return [dataclasses.replace(change, old=label if change.old == hidden else change.old,
-                                new=label if change.new == hidden else change.new)
-            if change.field == "company" else change for change in rows]
+    return unnamed(rows, "company", str(row.company), _("A company you cannot see"))
 
 
 def _visible(request, queryset):
