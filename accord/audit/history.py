@@ -101,6 +101,7 @@ def redacted_changes(entry: AuditEntry, viewer) -> dict:
 
     hidden = _hidden_keys(entry, viewer)
     changes = _unnamed_affiliations(entry, unsealed_changes(entry.changes or {}), viewer)
+    changes = _unnamed_parties(entry, changes, viewer)
     if not hidden:
         return changes
     shown = {}
@@ -150,6 +151,23 @@ def _unnamed_affiliations(entry: AuditEntry, changes: dict, viewer) -> dict:
         return str(_("A company you cannot see"))
 
     return {**changes, "affiliations": [shown(value) for value in values]}
+
+
+def _unnamed_parties(entry: AuditEntry, changes: dict, viewer) -> dict:
+    """`changes` with a custom record's conflict check as the `viewer` may read it: rows and
+    parties hidden from them named by kind alone, as on the record's timeline."""
+    values = changes.get("conflict_check")
+    if (entry.entity != "record" or not isinstance(values, list | tuple)
+            or viewer is None or viewer.role == Role.ADMIN):
+        return changes
+    from accord.records.conflicts import kept_check_for
+    from accord.records.models import Record
+
+    record = Record._base_manager.filter(organization_id=entry.organization_id,
+                                         pk=entry.object_id).first()
+    return {**changes, "conflict_check": [
+        kept_check_for(viewer, record, value) if isinstance(value, dict) else value
+        for value in values]}
 
 
 def _name_ends(label: str) -> list[int]:

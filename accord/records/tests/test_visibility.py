@@ -274,3 +274,29 @@ def test_a_kept_conflict_check_names_the_records_hidden_parties_by_kind_only(
     [kept] = [item["data"] for item in admins_api if item["event"] == "record.conflict_checked"]
     assert "Conflict check for Hidden Quasarvictim, Quasar Holdings" in as_admin
     assert kept["query"] == ["Hidden Quasarvictim", "Quasar Holdings"]
+
+
+def test_the_audit_log_names_a_records_hidden_parties_by_kind_only(
+        firm, org, make_member, api_client_for):
+    manager = make_member(org, Role.MANAGER, full_name="Mona Manager")
+    with scope(organization=org):
+        visibility.update_visibility(org, firm.admin.user, roles={Role.MANAGER: {
+            "contacts": "team", "companies": "team"}})
+        matter = services.create_record(
+            org, firm.admin.user, RecordType.objects.get(key="matter"),
+            data={"values": {"title": "Mona's hidden client",
+                             "client": firm.hidden_contact.pk,
+                             "client_company": firm.hidden_company.pk},
+                  "owner": manager.user_id, "conflict_checked": True},
+            viewer=firm.admin)
+    url = f"/api/v1/audit-log?entity=record&object_id={matter.pk}"
+
+    managers = api_client_for(manager).get(url).text
+    admins = api_client_for(firm.admin).get(url).text
+
+    assert "conflict_check" in managers
+    assert "Hidden Quasarvictim" not in managers
+    assert "Quasar Holdings" not in managers
+    assert "a contact you cannot see" in managers
+    assert "Hidden Quasarvictim" in admins
+    assert "Quasar Holdings" in admins
