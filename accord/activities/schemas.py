@@ -60,10 +60,10 @@ class ActivityOut(Schema):
         data = obj.data or {}
         if obj.event != "record.conflict_checked":
             return data
-        from accord.records.conflicts import hits_for
+        from accord.records.conflicts import kept_check_for
 
         viewer = getattr(context["request"], "membership", None)
-        return {**data, "hits": hits_for(viewer, data.get("hits") or [])}
+        return kept_check_for(viewer, obj.custom_record, data)
 
 
 class ActivityPage(Schema):

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from accord.customers.models import Company, Contact, LifecycleStage
 from accord.identity.permissions import has_permission
+from accord.identity.visibility import through_records
 from accord.pagination import Ordering, paginate
 from accord.records.models import Record
 from accord.sales.models import Deal
@@ -85,7 +86,11 @@ def build_timeline(request, *, contact: Contact | None = None, company: Company 
     membership = request.membership
     can_add = has_permission(membership, "activities.add")
 
-    queryset = Activity.objects.filter(**{entity: record}).select_related(
+    # An entry on this record may also hang on a record hidden from the member
+    # (a note on a colleague's contact at this company): it is left out, as the
+    # API leaves it out.
+    queryset = through_records(Activity.objects.filter(**{entity: record}),
+                               membership).select_related(
         "author", "assignee", "contact", "company", "deal", "custom_record__record_type"
     )
     entries, next_cursor = [], None
@@ -175,12 +180,13 @@ def describe_event(entry: Activity, viewer) -> str:
         return _("Text message to %(to)s, not confirmed by the gateway: %(body)s") % {
             "to": data.get("to", ""), "body": data.get("body", "")}
     if entry.event == "record.conflict_checked":
-        from accord.records.conflicts import hidden_label, hits_for
+        from accord.records.conflicts import hidden_label, kept_check_for
 
-        hits = hits_for(viewer, data.get("hits") or [])
+        data = kept_check_for(viewer, entry.custom_record, data)
+        hits = data["hits"]
         return _("Conflict check for %(names)s: %(count)s possible conflicts (%(hits)s); "
                  "%(member)s confirmed there is no conflict") % {
-            "names": ", ".join(data.get("query") or []) or _("no names"),
+            "names": ", ".join(data["query"]) or _("no names"),
             "count": len(hits),
             "hits": "; ".join(
                 ": ".join(filter(None, [hit.get("name") or hidden_label(hit.get("kind", "")),

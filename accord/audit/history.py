@@ -7,7 +7,7 @@ organisation's scope, as every request is.
 """
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
@@ -68,6 +68,14 @@ def field_history(entity: str, object_id: int, *, limit: int = 50,
     return [row for entry in entries for row in rows[entry.pk]][:limit]
 
 
+def unnamed(rows: list[FieldChange], field: str, name: str, label: str) -> list[FieldChange]:
+    """`rows` with `name` shown as `label` where `field` changed from or to it: for a
+    linked record hidden from the reader, such as an order's company."""
+    return [replace(row, old=label if row.old == name else row.old,
+                    new=label if row.new == name else row.new)
+            if row.field == field else row for row in rows]
+
+
 def describe_entries(entries: list[AuditEntry], *,
                      viewer=None) -> dict[int, list[FieldChange]]:
     """Readable rows for each entry, keyed by entry id; linked names are fetched in bulk.
@@ -92,7 +100,8 @@ def redacted_changes(entry: AuditEntry, viewer) -> dict:
     from accord.customers.fields import unsealed_changes
 
     hidden = _hidden_keys(entry, viewer)
-    changes = unsealed_changes(entry.changes or {})
+    changes = _unnamed_affiliations(entry, unsealed_changes(entry.changes or {}), viewer)
+    changes = _unnamed_parties(entry, changes, viewer)
     if not hidden:
         return changes
     shown = {}
@@ -110,6 +119,65 @@ def redacted_changes(entry: AuditEntry, viewer) -> dict:
                                       or not name.startswith("cf.")}]
         shown[field] = values
     return shown
+
+
+def _unnamed_affiliations(entry: AuditEntry, changes: dict, viewer) -> dict:
+    """`changes` with a contact's affiliation to a company hidden from the `viewer` shown
+    as "A company you cannot see", its title left out.
+
+    An affiliation is kept as "<company name>: <title>", so the company is
+    found by its name; a company renamed since is not recognised.
+    """
+    from accord.customers.models import Company
+    from accord.identity.visibility import narrows, visible
+
+    values = changes.get("affiliations")
+    if (entry.entity != "contact" or not isinstance(values, list | tuple)
+            or viewer is None or not narrows(viewer, "companies")):
+        return changes
+    labels = [value for value in values if isinstance(value, str) and value]
+    names = {label[:end] for label in labels for end in _name_ends(label)}
+    companies = Company._base_manager.filter(organization_id=entry.organization_id,
+                                             name__in=names)
+    seen = set(visible(companies, viewer, "companies").values_list("name", flat=True))
+    hidden = set(companies.values_list("name", flat=True)) - seen
+
+    def shown(label):
+        if not isinstance(label, str) or not any(label[:end] in hidden
+                                                 for end in _name_ends(label)):
+            return label
+        if any(label[:end] in seen for end in _name_ends(label)):
+            return label  # a visible company of the same name
+        return str(_("A company you cannot see"))
+
+    return {**changes, "affiliations": [shown(value) for value in values]}
+
+
+def _unnamed_parties(entry: AuditEntry, changes: dict, viewer) -> dict:
+    """`changes` with a custom record's conflict check as the `viewer` may read it: rows and
+    parties hidden from them named by kind alone, as on the record's timeline."""
+    values = changes.get("conflict_check")
+    if (entry.entity != "record" or not isinstance(values, list | tuple)
+            or viewer is None or viewer.role == Role.ADMIN):
+        return changes
+    from accord.records.conflicts import kept_check_for
+    from accord.records.models import Record
+
+    record = Record._base_manager.filter(organization_id=entry.organization_id,
+                                         pk=entry.object_id).first()
+    return {**changes, "conflict_check": [
+        kept_check_for(viewer, record, value) if isinstance(value, dict) else value
+        for value in values]}
+
+
+def _name_ends(label: str) -> list[int]:
+    """Where a company's name may end in an affiliation label "<name>: <title>"."""
+    ends = [len(label)]
+    start = label.find(": ")
+    while start != -1:
+        ends.append(start)
+        start = label.find(": ", start + 1)
+    return ends
 
 
 class _Every:

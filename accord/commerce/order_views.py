@@ -3,16 +3,18 @@
 import csv
 
 from django.contrib import messages
+from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accord.audit.history import field_history
+from accord.audit.history import field_history, unnamed
+from accord.customers.models import Company
 from accord.errors import InvalidInput, NotFound, StaleVersion
 from accord.identity.permissions import permission_required
-from accord.identity.visibility import through_contact
+from accord.identity.visibility import through_contact, visible
 from accord.integrations.writers import text_cell
 from accord.web import can, list_page, pager, save_form
 
@@ -35,8 +37,7 @@ def _order(request, pk) -> Order:
         order = order_services.get_order(pk)
     except NotFound as exc:
         raise Http404(str(exc)) from exc
-    found = through_contact(Order.objects.filter(pk=order.pk),
-                                          request.membership).select_related(
+    found = _visible(request, Order.objects.filter(pk=order.pk)).select_related(
         "contact", "company", "original").first()
     if found is None:
         raise Http404("No order with this id.")
@@ -47,8 +48,22 @@ def _order(request, pk) -> Order:
     return found
 
 
+def _history(request, entity: str, row) -> list:
+    """The order's or subscription's field history, its company named as one the reader
+    cannot see when it is hidden from them."""
+    rows = field_history(entity, row.pk, viewer=request.membership)
+    if not row.company_id or row.company_seen:
+        return rows
+    return unnamed(rows, "company", str(row.company), _("A company you cannot see"))
+
+
 def _visible(request, queryset):
-    return through_contact(queryset, request.membership)
+    """The orders or subscriptions the member sees, each knowing as `company_seen` whether
+    the member sees its company: one hidden from them is shown unnamed, without a link."""
+    companies = visible(Company._base_manager.filter(pk=OuterRef("company_id")),
+                        request.membership, "companies")
+    return through_contact(queryset, request.membership).annotate(
+        company_seen=Exists(companies))
 
 
 @permission_required("orders.view")
@@ -86,13 +101,14 @@ def order_export(request):
     writer.writerow(CSV_COLUMNS)
     for order in rows.prefetch_related("lines").order_by("-placed_at", "-id").iterator(
             chunk_size=500):
+        company = order.company if order.company_seen else _("A company you cannot see")
         # Amounts are written as plain decimals: a spreadsheet reads "-4.65"
         # as a number, so they are not escaped like text.
         writer.writerow([
             text_cell(order.number), order.kind, order.status, order.channel,
             order.placed_at.isoformat(), text_cell(order.contact or ""),
             text_cell(order.contact.email if order.contact_id else ""),
-            text_cell(order.company or ""),
+            text_cell(company if order.company_id else ""),
             order.currency, f"{order.subtotal:.2f}", f"{order.discount_total:.2f}",
             f"{order.tax_total:.2f}", f"{order.total:.2f}", len(order.lines.all())])
     return response
@@ -105,7 +121,7 @@ def order_detail(request, pk: int):
         "order": order, "lines": list(order.lines.select_related("product")),
         "returns": list(_visible(request, order.returns.all())),
         "can_change": can(request, "orders.change"), "can_delete": can(request, "orders.delete"),
-        "history": field_history("order", order.pk),
+        "history": _history(request, "order", order),
     }
     return render(request, "commerce/order_detail.html", context)
 
@@ -186,9 +202,10 @@ def _subscription(request, pk) -> Subscription:
         subscription = subscription_services.get_subscription(pk)
     except NotFound as exc:
         raise Http404(str(exc)) from exc
-    if not _visible(request, Subscription.objects.filter(pk=subscription.pk)).exists():
+    found = _visible(request, Subscription.objects.filter(pk=subscription.pk)).first()
+    if found is None:
         raise Http404("No subscription with this id.")
-    return subscription
+    return found
 
 
 def _subscription_form(request, *, subscription: Subscription | None):
@@ -210,7 +227,7 @@ def _subscription_form(request, *, subscription: Subscription | None):
         messages.success(request, _("Subscription saved."))
         return redirect(saved)
 
-    history = field_history("subscription", subscription.pk) if subscription else []
+    history = _history(request, "subscription", subscription) if subscription else []
     return save_form(request, form=form, template="commerce/subscription_form.html",
                      context={"subscription": subscription, "history": history}, save=save)
 
@@ -237,4 +254,4 @@ def _subscription_view(request, pk: int):
     subscription = _subscription(request, pk)
     return render(request, "commerce/subscription_detail.html", {
         "subscription": subscription,
-        "history": field_history("subscription", subscription.pk)})
+        "history": _history(request, "subscription", subscription)})

@@ -16,6 +16,7 @@ from pydantic import ConfigDict, field_validator
 from accord.customers.custom_fields import values_for_api
 
 from .models import (
+    Company,
     CompanySize,
     ConsentChannel,
     ConsentMethod,
@@ -160,6 +161,19 @@ class ContactOut(Address):
 
 class ContactDetailOut(ContactOut):
     affiliations: list[AffiliationOut]
+
+    @staticmethod
+    def resolve_affiliations(obj, context) -> list:
+        """The contact's companies the reader sees, as the page's Companies panel lists
+        them: a hidden company is not named, nor counted."""
+        from accord.identity.visibility import visible
+
+        affiliations = list(obj.affiliations.all())
+        viewer = getattr((context or {}).get("request"), "membership", None)
+        seen = set(visible(Company.objects.filter(
+            pk__in=[affiliation.company_id for affiliation in affiliations]), viewer,
+            "companies").values_list("pk", flat=True))
+        return [affiliation for affiliation in affiliations if affiliation.company_id in seen]
 
 
 class ContactPage(Schema):

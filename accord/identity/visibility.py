@@ -191,8 +191,10 @@ def through_records(queryset: QuerySet, membership: Membership | None) -> QueryS
     record (contact, company, deal, custom record) the member sees, and the member's own
     entries and tasks (written by or assigned to them).
 
-    A note on a contact the member may not see is as hidden as the contact.
+    A note on a contact the member may not see is as hidden as the contact; so is a
+    system entry about it, whoever set the entry off.
     """
+    from accord.activities.models import Kind
     from accord.customers.models import Company, Contact
     from accord.records.models import Record
     from accord.sales.models import Deal
@@ -208,7 +210,11 @@ def through_records(queryset: QuerySet, membership: Membership | None) -> QueryS
             seen &= Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__in": records})
     if not seen:
         return queryset
-    mine = Q(author_id=membership.user_id) | Q(assignee_id=membership.user_id)
+    # A system entry is about its records, not written by the member who set
+    # it off ("Contact created" for a contact since handed on), so it stays
+    # only with them.
+    mine = ((Q(author_id=membership.user_id) | Q(assignee_id=membership.user_id))
+            & ~Q(kind=Kind.SYSTEM))
     return queryset.filter(seen | mine)
 
 

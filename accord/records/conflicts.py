@@ -30,6 +30,7 @@ import re
 import unicodedata
 from dataclasses import asdict, dataclass
 
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from accord import search
@@ -318,6 +319,42 @@ def hits_for(viewer, hits: list[dict]) -> list[dict]:
             shown.append({"kind": hit.get("kind", ""), "id": None, "name": "",
                           "party": hit.get("party", ""), "reason": "", "hidden": True})
     return shown
+
+
+def kept_check_for(viewer, record: Record | None, data: dict) -> dict:
+    """A conflict check kept on `record`'s timeline (the entry's data) as `viewer` may
+    read it: its hits as `hits_for` gives them, and each party the record links to that
+    the viewer may not see named by its kind alone, in what was looked for and as the
+    party of each hit. The stored entry keeps every name."""
+    hits = hits_for(viewer, data.get("hits") or [])
+    hidden = hidden_parties(viewer, record)
+
+    def named(name):
+        return hidden_label(hidden[name]) if name in hidden else name
+
+    return {**data, "query": [named(name) for name in data.get("query") or []],
+            "hits": [{**hit, "party": named(hit.get("party", ""))} for hit in hits]}
+
+
+def hidden_parties(viewer, record: Record | None) -> dict[str, str]:
+    """{name: kind} of the contacts and companies `record` links to that `viewer` may not
+    see, named as the check names a party."""
+    if record is None:
+        return {}
+    links = list(RecordLink.objects.filter(record=record).filter(
+        Q(contact__isnull=False) | Q(company__isnull=False)).select_related(
+        "contact", "company"))
+    contacts = {link.contact_id: link.contact for link in links if link.contact_id}
+    companies = {link.company_id: link.company for link in links if link.company_id}
+    seen_contacts = set(visible(Contact._base_manager.filter(pk__in=contacts), viewer,
+                                "contacts").values_list("pk", flat=True))
+    seen_companies = set(visible(Company._base_manager.filter(pk__in=companies), viewer,
+                                 "companies").values_list("pk", flat=True))
+    hidden = {contact.full_name or contact.email: "contact"
+              for pk, contact in contacts.items() if pk not in seen_contacts}
+    hidden.update({company.name: "company"
+                   for pk, company in companies.items() if pk not in seen_companies})
+    return hidden
 
 
 def hidden_label(kind: str) -> str:

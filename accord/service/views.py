@@ -5,7 +5,7 @@ import csv
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,13 +14,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accord import merge_fields
-from accord.audit.history import field_history
+from accord.audit.history import field_history, unnamed
 from accord.customers import custom_fields
-from accord.customers.models import Contact, ContactEmail, Entity
+from accord.customers.models import Company, Contact, ContactEmail, Entity
 from accord.customers.services import create_contact
 from accord.errors import InvalidInput, NotFound, StaleVersion
 from accord.identity.permissions import permission_required
-from accord.identity.visibility import visible
+from accord.identity.visibility import can_see, visible
 from accord.integrations.writers import text_cell
 from accord.sales.models import Deal
 from accord.web import apply_errors, can, list_page, pager, save_form
@@ -87,8 +87,9 @@ def ticket_list(request):
                                                                      "assignee_id", "priority")):
         params["view"] = "unresolved"
     page, next_cursor, errors = list_page(
-        params, lambda: ticket_filters(_visible(request, Ticket.objects.select_related(
-            "contact", "company", "queue", "assignee")), params, request.user),
+        params, lambda: ticket_filters(_with_company_seen(request, _visible(
+            request, Ticket.objects.select_related("contact", "company", "queue", "assignee"))),
+            params, request.user),
         orderings=ORDERINGS, default="-last_message_at", limit=PAGE_SIZE)
     now = timezone.now()
     for ticket in page:
@@ -123,6 +124,14 @@ def _visible(request, queryset):
     return visible_tickets(queryset, request.membership)
 
 
+def _with_company_seen(request, queryset):
+    """The tickets, each knowing as `company_seen` whether the member sees its company: one
+    hidden from them is shown unnamed."""
+    companies = visible(Company._base_manager.filter(pk=OuterRef("company_id")),
+                        request.membership, "companies")
+    return queryset.annotate(company_seen=Exists(companies))
+
+
 def _view_counts(request) -> dict:
     """How many tickets each quick view holds; cheap, because they are indexed filters."""
     from .queries import apply_view
@@ -137,8 +146,9 @@ def _view_counts(request) -> dict:
 @permission_required("tickets.export")
 def ticket_export(request):
     try:
-        rows = ticket_filters(_visible(request, Ticket.objects.select_related(
-            "contact", "company", "queue", "assignee")), request.GET, request.user)
+        rows = ticket_filters(_with_company_seen(request, _visible(
+            request, Ticket.objects.select_related("contact", "company", "queue", "assignee"))),
+            request.GET, request.user)
     except InvalidInput as exc:
         messages.error(request, exc.errors[0]["message"])
         return redirect(reverse("service:list"))
@@ -152,7 +162,8 @@ def ticket_export(request):
         writer.writerow([text_cell(value) for value in (
             ticket.number, ticket.subject, ticket.status, ticket.priority, ticket.channel,
             ticket.contact or "", ticket.contact.email if ticket.contact_id else "",
-            ticket.company or "", ticket.queue or "", ticket.assignee or "",
+            (ticket.company if ticket.company_seen else _("A company you cannot see"))
+            if ticket.company_id else "", ticket.queue or "", ticket.assignee or "",
             ticket.created_at.isoformat(),
             ticket.first_response_at.isoformat() if ticket.first_response_at else "",
             ticket.solved_at.isoformat() if ticket.solved_at else "")])
@@ -265,6 +276,13 @@ def _render_ticket(request, ticket: Ticket, *, reply_form=None, fields_form=None
                 body = _fill_canned(request, ticket, canned)
         reply_form = ReplyForm(initial={
             "body": body, "seen_message": thread[-1].pk if thread else 0})
+    # The customer's company may be hidden from the reader: it is then not named.
+    company_seen = (ticket.company_id is None
+                    or can_see(request.membership, ticket.company, "companies"))
+    history = field_history("ticket", ticket.pk, viewer=request.membership) if can_change else []
+    if not company_seen:
+        history = unnamed(history, "company", str(ticket.company),
+                          _("A company you cannot see"))
     context = {
         "ticket": ticket, "thread": thread, "tags": tags, "mail_csp": MAIL_CSP,
         "fields_form": fields_form or TicketFieldsForm(org=request.organization, ticket=ticket,
@@ -281,8 +299,8 @@ def _render_ticket(request, ticket: Ticket, *, reply_form=None, fields_form=None
         "suggested_articles": (knowledge.suggest_articles(ticket)
                                if can_change and can(request, "knowledge.view") else None),
         "deals": _customer_deals(request, ticket),
-        "history": (field_history("ticket", ticket.pk, viewer=request.membership)
-                    if can_change else []),
+        "company_seen": company_seen,
+        "history": history,
     }
     return render(request, "service/ticket_detail.html", context, status=status)
 

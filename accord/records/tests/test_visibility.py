@@ -243,3 +243,60 @@ def test_a_conflict_check_on_the_timeline_names_only_rows_its_reader_may_see(
     assert "Hidden Quasarvictim" in as_admin
     assert "Hidden Quasarvictim" not in json.dumps(from_api["data"])
     assert "Hidden Quasarvictim" not in json.dumps(audited.changes)
+
+
+def test_a_kept_conflict_check_names_the_records_hidden_parties_by_kind_only(
+        firm, org, client_for, api_client_for):
+    with scope(organization=org):
+        matter = services.create_record(
+            org, firm.admin.user, RecordType.objects.get(key="matter"),
+            data={"values": {"title": "Milan's hidden client",
+                             "client": firm.hidden_contact.pk,
+                             "client_company": firm.hidden_company.pk},
+                  "owner": firm.seller.user_id, "conflict_checked": True},
+            viewer=firm.admin)
+    page = f"/records/matter/{matter.pk}/"
+    entries = f"/api/v1/activities?custom_record_id={matter.pk}"
+
+    as_seller = client_for(firm.seller).get(page).content.decode()
+    from_api = api_client_for(firm.seller).get(entries).json()["items"]
+    as_admin = client_for(firm.admin).get(page).content.decode()
+    admins_api = api_client_for(firm.admin).get(entries).json()["items"]
+
+    [check] = [item["data"] for item in from_api if item["event"] == "record.conflict_checked"]
+    assert "Conflict check for a contact you cannot see, a company you cannot see" in as_seller
+    for text in (as_seller, json.dumps(check)):
+        assert "Hidden Quasarvictim" not in text
+        assert "Quasar Holdings" not in text
+    assert check["query"] == ["a contact you cannot see", "a company you cannot see"]
+    assert {hit["party"] for hit in check["hits"]} <= {
+        "a contact you cannot see", "a company you cannot see"}
+    [kept] = [item["data"] for item in admins_api if item["event"] == "record.conflict_checked"]
+    assert "Conflict check for Hidden Quasarvictim, Quasar Holdings" in as_admin
+    assert kept["query"] == ["Hidden Quasarvictim", "Quasar Holdings"]
+
+
+def test_the_audit_log_names_a_records_hidden_parties_by_kind_only(
+        firm, org, make_member, api_client_for):
+    manager = make_member(org, Role.MANAGER, full_name="Mona Manager")
+    with scope(organization=org):
+        visibility.update_visibility(org, firm.admin.user, roles={Role.MANAGER: {
+            "contacts": "team", "companies": "team"}})
+        matter = services.create_record(
+            org, firm.admin.user, RecordType.objects.get(key="matter"),
+            data={"values": {"title": "Mona's hidden client",
+                             "client": firm.hidden_contact.pk,
+                             "client_company": firm.hidden_company.pk},
+                  "owner": manager.user_id, "conflict_checked": True},
+            viewer=firm.admin)
+    url = f"/api/v1/audit-log?entity=record&object_id={matter.pk}"
+
+    managers = api_client_for(manager).get(url).text
+    admins = api_client_for(firm.admin).get(url).text
+
+    assert "conflict_check" in managers
+    assert "Hidden Quasarvictim" not in managers
+    assert "Quasar Holdings" not in managers
+    assert "a contact you cannot see" in managers
+    assert "Hidden Quasarvictim" in admins
+    assert "Quasar Holdings" in admins
