@@ -247,31 +247,22 @@ def through_audit(queryset: QuerySet, membership: Membership | None) -> QuerySet
     if membership.role == Role.ADMIN:
         return queryset
     org_id = membership.organization_id
-    owned = {"contact": (Contact, Area.CONTACTS), "company": (Company, Area.COMPANIES),
-             "deal": (Deal, Area.DEALS), "lead": (Lead, Area.LEADS),
-             "record": (Record, Area.RECORDS)}
-    hidden = Q()
-    for entity, (model, area) in owned.items():
-        if narrows(membership, area):
-            seen = visible(model.unscoped.filter(organization_id=org_id), membership, area)
-            named = Q(entity=entity)
-            if entity == "record":  # custom records are logged as "record:<type key>" too
-                named |= Q(entity__startswith="record:")
-            hidden |= named & ~Q(object_id__in=seen.values("pk"))
+    kinds = {"contact": Contact, "company": Company, "deal": Deal, "lead": Lead,
+             "record": Record, "activity": Activity}
     if narrows(membership, Area.CONTACTS):
-        for entity, model in (("ticket", Ticket), ("order", Order),
-                              ("subscription", Subscription)):
-            seen = through_contact(model.objects.all(), membership)
-            if model is Ticket:
-                seen = seen | model.objects.filter(assignee_id=membership.user_id)
-            hidden |= Q(entity=entity) & ~Q(object_id__in=seen.values("pk"))
-        contacts = visible(Contact.objects.all(), membership, Area.CONTACTS).values("pk")
-        pairs = Relationship.objects.filter(contact__in=contacts, related__in=contacts)
-        hidden |= Q(entity="relationship") & ~Q(object_id__in=pairs.values("pk"))
-        enrolments = through_contact(Enrolment.objects.all(), membership)
-        hidden |= Q(entity="enrolment") & ~Q(object_id__in=enrolments.values("pk"))
-    entries = through_records(Activity.objects.all(), membership)
-    hidden |= Q(entity="activity") & ~Q(object_id__in=entries.values("pk"))
+        kinds |= {"ticket": Ticket, "order": Order, "subscription": Subscription,
+                  "relationship": Relationship, "enrolment": Enrolment}
+    hidden = Q()
+    for entity, model in kinds.items():
+        area = _areas().get(model)
+        if area is not None and not narrows(membership, area):
+            continue
+        # Deleted records count too: their entries stay as hidden as they were.
+        seen = narrow(model._base_manager.filter(organization_id=org_id), membership)
+        named = Q(entity=entity)
+        if entity == "record":  # custom records are logged as "record:<type key>" too
+            named |= Q(entity__startswith="record:")
+        hidden |= named & ~Q(object_id__in=seen.values("pk"))
     mine = Q(owner_id=membership.user_id)
     reports = SavedReport.unscoped.filter(mine | Q(is_shared=True), organization_id=org_id)
     dashboards = Dashboard.unscoped.filter(mine, organization_id=org_id)
