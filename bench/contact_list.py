@@ -40,12 +40,14 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def setup_django(database_url: str) -> None:
+def setup_django(database_url: str, name: str = "contacts") -> str:
+    """Point Django at `database_url`, or at a new SQLite file var/bench/<name>.sqlite3;
+    returns the URL, for servers and commands the bench starts."""
     if not database_url:
         bench_dir = ROOT / "var" / "bench"
         bench_dir.mkdir(parents=True, exist_ok=True)
-        path = bench_dir / "contacts.sqlite3"
-        for leftover in bench_dir.glob("contacts.sqlite3*"):
+        path = bench_dir / f"{name}.sqlite3"
+        for leftover in bench_dir.glob(f"{name}.sqlite3*"):
             leftover.unlink()
         database_url = f"sqlite:///{path}"
     os.environ["DATABASE_URL"] = database_url
@@ -55,6 +57,7 @@ def setup_django(database_url: str) -> None:
     django.setup()
     # Every service logs its writes at INFO; the table is what matters here.
     logging.disable(logging.INFO)
+    return database_url
 
 
 def contact_rows(org_id: int, owner_id: int, count: int, now):

@@ -20,7 +20,6 @@ requests that failed (with how long each took), and how long the import took.
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -33,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from contact_list import insert_contacts  # noqa: E402
+from contact_list import insert_contacts, setup_django  # noqa: E402
 from import_contacts import write_csv  # noqa: E402
 from search_http import PASSWORD, Session, server_env, start_server  # noqa: E402
 
@@ -51,24 +50,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--database-url", default="",
                         help="a database to use instead of a throwaway SQLite file")
     return parser.parse_args()
-
-
-def setup_django(database_url: str) -> str:
-    """Point Django at the bench database; returns its URL for the server and the import."""
-    if not database_url:
-        path = BENCH_DIR / "load.sqlite3"
-        for leftover in BENCH_DIR.glob("load.sqlite3*"):
-            leftover.unlink()
-        database_url = f"sqlite:///{path}"
-    os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "accord.settings")
-    import logging
-
-    import django
-
-    django.setup()
-    logging.disable(logging.INFO)
-    return database_url
 
 
 def requests_of(contact_id: int, token: str) -> dict[str, tuple[str, dict]]:
@@ -106,7 +87,7 @@ def line(values: list[float]) -> str:
 def main() -> None:
     args = parse_args()
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
-    database_url = setup_django(args.database_url)
+    database_url = setup_django(args.database_url, name="load")
     from django.core.management import call_command
     from django.db import connection
     from django_scopes import scope
