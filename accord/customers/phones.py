@@ -31,7 +31,7 @@ def parse_phone(raw: str, country: str = "", field: str = "phone") -> Phone:
     phone number at all raises InvalidInput naming `field`.
     """
     text = raw.strip()
-    digits = sum(char.isdigit() for char in text)
+    digits = _count_digits(text)
     if digits < 3 or not PHONE_TEXT.fullmatch(text):
         raise InvalidInput({field: "Enter a phone number, such as +44 20 7946 0958."})
     international = text.startswith(("+", "00"))
@@ -45,7 +45,7 @@ def parse_phone(raw: str, country: str = "", field: str = "phone") -> Phone:
             country_code, national = quick
             e164 = f"+{country_code}{national}"
             if e164 not in _national:
-                _remember_national(phonenumbers.PhoneNumber(
+                _remember_national_of(phonenumbers.PhoneNumber(
                     country_code=country_code, national_number=int(national)), e164)
             return Phone(raw=raw.strip(), e164=e164)
     try:
@@ -57,6 +57,16 @@ def parse_phone(raw: str, country: str = "", field: str = "phone") -> Phone:
     e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     _remember_national(parsed, e164)
     return Phone(raw=raw.strip(), e164=e164, extension=parsed.extension or "")
+
+
+_ASCII_DIGITS = "0123456789"
+
+
+def _count_digits(text: str) -> int:
+    """How many characters of `text` are digits, Unicode ones ("٣", "²") included."""
+    if text.isascii():
+        return sum(text.count(digit) for digit in _ASCII_DIGITS)
+    return sum(char.isdigit() for char in text)
 
 
 # "+", then digits in groups split by single spaces or hyphens: no trunk
@@ -111,10 +121,14 @@ _national: dict[str, str] = {}
 def _remember_national(parsed, e164: str) -> None:
     # Formatted as the E.164 form parses: without the extension, which the
     # national format would otherwise append.
-    plain = phonenumbers.PhoneNumber(
+    _remember_national_of(phonenumbers.PhoneNumber(
         country_code=parsed.country_code, national_number=parsed.national_number,
         italian_leading_zero=parsed.italian_leading_zero,
-        number_of_leading_zeros=parsed.number_of_leading_zeros)
+        number_of_leading_zeros=parsed.number_of_leading_zeros), e164)
+
+
+def _remember_national_of(plain, e164: str) -> None:
+    """Remember the national digits of `plain`, a number without an extension."""
     if len(_national) >= NATIONAL_REMEMBERED:
         _national.clear()
     _national[e164] = _DIGITS.sub("", phonenumbers.format_number(

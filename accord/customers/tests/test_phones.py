@@ -131,3 +131,9 @@ def test_quick_reading_of_international_numbers_agrees_with_phonenumbers(monkeyp
     assert [(typed, country, mine, theirs)
             for (typed, country), mine, theirs in zip(typings, quick, full, strict=True)
             if mine != theirs] == []
+
+
+@pytest.mark.parametrize("typed", ["+44 20 7946 0958", "", "call me", "+٤٤ ٢٠ ٧٩٤٦ ٠٩٥٨",
+                                   "12²³", "０２０ ７９４６", "x1y2z3", "\t 0049 30 901820 \n"])
+def test_digits_are_counted_as_python_counts_them(typed):
+    assert phones._count_digits(typed) == sum(char.isdigit() for char in typed)
