@@ -187,12 +187,28 @@ def index(model: type[Model], records: list[Model]) -> None:
         _write(kind, [record.pk for record in chunk], chunk)
 
 
+def index_texts(model: type[Model], entries: list[tuple[Model, str]]) -> None:
+    """Write the entries of live records already in memory from their text, made by the
+    caller with the function the model's `text_of` uses; for bulk writers that hold
+    what the text needs in plain values rather than in related rows."""
+    kind = _KINDS[model]
+    for start in range(0, len(entries), REINDEX_CHUNK):
+        chunk = entries[start:start + REINDEX_CHUNK]
+        _write_rows(kind, [record.pk for record, _ in chunk],
+                    [(record.organization_id, kind.entity, record.pk, text[:4000],
+                      str(kind.title_of(record))[:300]) for record, text in chunk])
+
+
 def _write(kind: Kind, ids: list[int], records: list[Model]) -> None:
+    _write_rows(kind, ids, [(record.organization_id, kind.entity, record.pk,
+                             kind.text_of(record)[:4000], str(kind.title_of(record))[:300])
+                            for record in records])
+
+
+def _write_rows(kind: Kind, ids: list[int], rows: list[tuple]) -> None:
     from accord.core.models import SearchEntry
 
     SearchEntry.unscoped.filter(entity=kind.entity, record_id__in=ids).delete()
-    rows = [(record.organization_id, kind.entity, record.pk, kind.text_of(record)[:4000],
-             str(kind.title_of(record))[:300]) for record in records]
     if not rows:
         return
     # One prepared statement for the whole chunk: building entries and an

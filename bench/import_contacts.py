@@ -11,8 +11,11 @@ then, on the same database and so the same tables, indexes, search triggers
 and connection settings:
 
 1. loads the same rows, parsed beforehand, with nothing but `executemany`
-   (SQLite) or `COPY` (PostgreSQL) into the contacts, their e-mail rows and
-   their search entries, committing every 500 rows as the importer does, in
+   (SQLite) or `COPY` (PostgreSQL) into the tables that hold what the file
+   says: the companies it names, the contacts (linked to their company, with
+   their primary e-mail and phone), their e-mail and phone rows, their
+   company affiliations, and the search entries of both, with the text the
+   importer gives them, committing every 500 rows as the importer does, in
    a child process of its own so its memory does not count below;
 2. imports the file with the engine the worker and the `import` command use
    (chunks, ledger, validation, duplicate matching, e-mails, phones, company
@@ -91,35 +94,47 @@ def current_rss() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def parse_rows(path: Path) -> list[tuple]:
-    """The file's rows as the baseline loads them: typed, with keys and search text made."""
+def parse_rows(path: Path) -> tuple[list[tuple], list[str]]:
+    """The file's rows as the baseline loads them: typed, with keys and search text made,
+    and the names of the companies they link to, in order of first use."""
     from accord.customers.duplicates import contact_name_keys
     from accord.search import build_search_text, phone_words
 
-    rows = []
+    rows, companies = [], {}
     with open(path, newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)
         next(reader)
-        for first, last, email, phone, title, _company, city, country, birthday in reader:
+        for first, last, email, phone, title, company, city, country, birthday in reader:
             day, month, year = birthday.split("/")
             number = "+49" + phone.replace(" ", "")[3:]
             name_key, block_key = contact_name_keys(first, last)
-            text = " ".join([build_search_text(first, last, email, title),
+            text = " ".join([build_search_text(first, last, email, title, company),
                              *phone_words(number, "0" + number[3:])])
+            companies.setdefault(company, len(companies))
             rows.append((first, last, email, title, city, country,
                          dt.date(int(year), int(month), int(day)), name_key, block_key,
-                         text, f"{first} {last}"))
-    return rows
+                         text, f"{first} {last}", number, phone, companies[company]))
+    return rows, list(companies)
 
 
 CONTACT_COLUMNS = ("id", "organization_id", "created_at", "updated_at", "version", "street",
                    "city", "region", "postal_code", "country", "source", "custom_fields",
                    "name_key", "block_key", "first_name", "last_name", "title", "email",
-                   "phone", "lifecycle_stage", "birthday", "time_zone", "do_not_contact")
+                   "phone", "lifecycle_stage", "birthday", "time_zone", "do_not_contact",
+                   "company_id")
 EMAIL_COLUMNS = ("organization_id", "contact_id", "address", "kind", "label", "is_primary")
+PHONE_COLUMNS = ("organization_id", "contact_id", "number", "raw", "extension", "kind",
+                 "label", "is_primary")
+AFFILIATION_COLUMNS = ("organization_id", "contact_id", "company_id", "title", "is_primary")
 ENTRY_COLUMNS = ("organization_id", "entity", "record_id", "text", "title")
 TABLES = (("customers_contact", CONTACT_COLUMNS), ("customers_contactemail", EMAIL_COLUMNS),
+          ("customers_contactphone", PHONE_COLUMNS),
+          ("customers_affiliation", AFFILIATION_COLUMNS),
           ("core_searchentry", ENTRY_COLUMNS))
+COMPANY_COLUMNS = ("id", "organization_id", "created_at", "updated_at", "version", "street",
+                   "city", "region", "postal_code", "country", "source", "custom_fields",
+                   "name_key", "block_key", "name", "domain", "website", "industry", "size",
+                   "currency", "phone", "description")
 
 
 def baseline(organization_id: int, path: Path, results) -> None:
@@ -132,50 +147,78 @@ def baseline(organization_id: int, path: Path, results) -> None:
     from django.db import connection, transaction
     from django.utils import timezone
 
+    from accord.customers.duplicates import company_name_keys
     from accord.integrations.engine import CHUNK
+    from accord.search import build_search_text
 
-    rows = parse_rows(path)
+    rows, names = parse_rows(path)
     now = timezone.now()
     postgres = connection.vendor == "postgresql"
     stamp = now if postgres else connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
         cursor.execute("SELECT COALESCE(MAX(id), 0) FROM customers_contact")
         (next_id,) = cursor.fetchone()
+        cursor.execute("SELECT COALESCE(MAX(id), 0) FROM customers_company")
+        (next_company,) = cursor.fetchone()
+    companies = [(next_company + at + 1, name, *company_name_keys(name))
+                 for at, name in enumerate(names)]
 
     started = time.perf_counter()
+    # The companies first, as the importer makes each before the first row
+    # that links to it.
+    with transaction.atomic():
+        _load(connection, (
+            ("customers_company", COMPANY_COLUMNS),
+            ("core_searchentry", ENTRY_COLUMNS),
+        ), (
+            [(pk, organization_id, stamp, stamp, 1, "", "", "", "", "", "", "{}", name_key,
+              block_key, name, "", "", "", "", "", "", "")
+             for pk, name, name_key, block_key in companies],
+            [(organization_id, "companies", pk, build_search_text(name), name)
+             for pk, name, _, _ in companies],
+        ))
     for start in range(0, len(rows), CHUNK):
-        tables = ([], [], [])
+        tables = ([], [], [], [], [])
         for offset, row in enumerate(rows[start:start + CHUNK]):
             first, last, email, title, city, country, birthday, name_key, block_key = row[:9]
+            number, raw, company = row[11:]
             pk = next_id + start + offset + 1
+            company_id = companies[company][0]
             tables[0].append((pk, organization_id, stamp, stamp, 1, "", city, "", "", country,
-                              "", "{}", name_key, block_key, first, last, title, email, "",
+                              "", "{}", name_key, block_key, first, last, title, email, number,
                               "lead", birthday if postgres else birthday.isoformat(), "",
-                              False))
+                              False, company_id))
             tables[1].append((organization_id, pk, email, "work", "", True))
-            tables[2].append((organization_id, "contacts", pk, row[9], row[10]))
+            tables[2].append((organization_id, pk, number, raw, "", "mobile", "", True))
+            tables[3].append((organization_id, pk, company_id, title, True))
+            tables[4].append((organization_id, "contacts", pk, row[9], row[10]))
         with transaction.atomic():
-            if postgres:
-                _copy(connection, tables)
-            else:
-                with connection.cursor() as cursor:
-                    for (table, columns), values in zip(TABLES, tables, strict=True):
-                        cursor.executemany(
-                            f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
-                            f"VALUES ({', '.join(['%s'] * len(columns))})", values)
+            _load(connection, TABLES, tables)
     elapsed = time.perf_counter() - started
     if postgres:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT setval(pg_get_serial_sequence('customers_contact', 'id'), "
-                           "(SELECT MAX(id) FROM customers_contact))")
+            for table in ("customers_contact", "customers_company"):
+                cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
+                               f"(SELECT MAX(id) FROM {table}))")
     results.put(len(rows) / elapsed)
 
 
-def _copy(connection, tables) -> None:
+def _load(connection, tables, values) -> None:
+    if connection.vendor == "postgresql":
+        _copy(connection, tables, values)
+        return
+    with connection.cursor() as cursor:
+        for (table, columns), rows in zip(tables, values, strict=True):
+            cursor.executemany(
+                f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
+                f"VALUES ({', '.join(['%s'] * len(columns))})", rows)
+
+
+def _copy(connection, tables, tables_rows) -> None:
     with connection.connection.cursor() as cursor:
-        for (table, columns), values in zip(TABLES, tables, strict=True):
+        for (table, columns), rows in zip(tables, tables_rows, strict=True):
             with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in values:
+                for row in rows:
                     copy.write_row(row)
 
 
@@ -243,7 +286,8 @@ def main() -> None:
         print(f"{database}, {args.rows} rows")
         print(f"importer: {job.rows_done} rows in {elapsed:.1f} s = {rate:.0f} rows/s; "
               f"created {job.created_count}, failed {job.failed_count}")
-        print(f"plain {plain_name} (contacts, e-mails, search entries): "
+        print(f"plain {plain_name} (companies, contacts, e-mails, phones, affiliations, "
+              "search entries): "
               f"{plain_rate:.0f} rows/s; importer/plain = {rate / plain_rate:.0%}")
         print(f"importer RSS (MiB): before {before:.0f}, 10% {samples.get(1, 0):.0f}, "
               f"50% {samples.get(5, 0):.0f}, peak {peak:.0f}")

@@ -10,7 +10,6 @@ transaction.
 
 import operator
 import sqlite3
-from types import SimpleNamespace
 
 from django.db import connection
 from django.db.models import ForeignKey
@@ -37,7 +36,7 @@ from .models import (
     LifecycleChange,
     Tag,
 )
-from .services import COMPANY_FIELDS, CONTACT_FIELDS
+from .services import COMPANY_FIELDS, CONTACT_FIELDS, contact_search_text
 
 # Contacts go in through one multi-row INSERT per few thousand values, which
 # reads their ids back; the rows that hang off them go in through one COPY
@@ -74,20 +73,17 @@ def create_contacts(org, actor, rows: list[dict]) -> list[Contact]:
     now = timezone.now()
     save_new(Contact, contacts, now=now)
 
-    email_rows, phone_rows = [], []
+    email_rows, phone_rows, texts = [], [], []
     for contact, (emails, phones, _) in zip(contacts, extras, strict=True):
         email_rows += [(org.pk, contact.pk, email["address"], email["kind"], email["label"],
                         email["is_primary"]) for email in emails]
         phone_rows += [(org.pk, contact.pk, phone["number"], phone["raw"], phone["extension"],
                         phone["kind"], phone["label"], phone["is_primary"]) for phone in phones]
-        # Kept on the contact as if prefetched, so its search text is built
-        # from them below without a query per contact; the text reads only
-        # these attributes, so no model instances are made for them.
-        contact._prefetched_objects_cache = {
-            "emails": [SimpleNamespace(address=email["address"]) for email in emails],
-            "phones": [SimpleNamespace(number=phone["number"], raw=phone["raw"])
-                       for phone in phones],
-        }
+        # Made from the rows just written, as the contact's search text is
+        # made from its e-mail and phone rows, without a query per contact.
+        texts.append((contact, contact_search_text(
+            contact, [email["address"] for email in emails],
+            [(phone["number"], phone["raw"]) for phone in phones])))
     insert_rows(ContactEmail, ("organization_id", "contact_id", "address", "kind", "label",
                                "is_primary"), email_rows, now=now)
     insert_rows(ContactPhone, ("organization_id", "contact_id", "number", "raw", "extension",
@@ -114,9 +110,7 @@ def create_contacts(org, actor, rows: list[dict]) -> list[Contact]:
         after["tags"] = tags
         entries.append((contact.pk, str(contact)[:200], audit.diff({}, after)))
     _add_entries(org, user, Action.CREATE, "contact", entries, now=now)
-    search.index(Contact, contacts)
-    for contact in contacts:
-        del contact._prefetched_objects_cache
+    search.index_texts(Contact, texts)
     return contacts
 
 

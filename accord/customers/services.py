@@ -113,13 +113,19 @@ def _tag_names(record) -> list[str]:
 
 
 def _contact_search_text(contact: Contact) -> str:
-    emails = [email.address for email in contact.emails.all()] or [contact.email]
-    phones = list(contact.phones.all())
-    numbers = [number for phone in phones
-               for number in (phone.number, phone.raw, national_digits(phone.number))]
+    return contact_search_text(contact, [email.address for email in contact.emails.all()],
+                               [(phone.number, phone.raw) for phone in contact.phones.all()])
+
+
+def contact_search_text(contact: Contact, emails: list[str],
+                        phones: list[tuple[str, str]]) -> str:
+    """The search text of `contact` with these addresses and (number, raw) phones, for
+    writers that hold them without the contact's e-mail and phone rows."""
+    numbers = [number for e164, raw in phones
+               for number in (e164, raw, national_digits(e164))]
     return " ".join(filter(None, [
-        build_search_text(contact.first_name, contact.last_name, *emails, contact.title,
-                          contact.company.name if contact.company_id else ""),
+        build_search_text(contact.first_name, contact.last_name, *(emails or [contact.email]),
+                          contact.title, contact.company.name if contact.company_id else ""),
         *phone_words(*(numbers or [contact.phone])),
     ]))
 

@@ -121,11 +121,24 @@ def clean_country(value, errors: Collector) -> str | None:
 def clean_choice(value, field: str, choices, errors: Collector, *, blank: bool) -> str | None:
     if value in (None, "") and blank:
         return ""
-    valid = [choice.value for choice in choices]
+    valid = _choice_values(choices)
     if value not in valid:
         errors.add(field, "Choose one of: " + ", ".join(valid) + ".")
         return None
     return value
+
+
+# The values of each choices class, listed once: going through an enum costs
+# more than the rest of checking an import's e-mail or phone kind.
+_CHOICE_VALUES: dict[type, list[str]] = {}
+
+
+def _choice_values(choices) -> list[str]:
+    if not isinstance(choices, type):
+        return [choice.value for choice in choices]
+    if choices not in _CHOICE_VALUES:
+        _CHOICE_VALUES[choices] = [choice.value for choice in choices]
+    return _CHOICE_VALUES[choices]
 
 
 def clean_member(org, value, field: str, errors: Collector):

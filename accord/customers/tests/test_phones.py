@@ -67,3 +67,73 @@ def test_national_digits_of_a_number_just_parsed_are_those_of_its_e164_form(type
     phones._national.clear()
 
     assert (remembered, phones.national_digits(e164)) == (national, national)
+
+
+def _typings() -> list[tuple[str, str]]:
+    """(text, country) pairs: every region's example numbers written the ways people
+    write them, near misses of each, and the phone cases of the shared test data."""
+    import phonenumbers
+
+    formats = phonenumbers.PhoneNumberFormat
+    typings = []
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        for kind in (phonenumbers.PhoneNumberType.FIXED_LINE,
+                     phonenumbers.PhoneNumberType.MOBILE,
+                     phonenumbers.PhoneNumberType.TOLL_FREE):
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            e164 = phonenumbers.format_number(example, formats.E164)
+            spaced = phonenumbers.format_number(example, formats.INTERNATIONAL)
+            code = str(example.country_code)
+            national = e164[1 + len(code):]
+            prefix = metadata.national_prefix or "0"
+            typings += [
+                (e164, ""), (spaced, ""), (spaced.replace(" ", "-"), region),
+                ("00" + e164[1:], ""), (e164[:-1], ""), (e164 + "7", ""),
+                (e164[:-3] + " " + e164[-3:], ""), (f"+{code} {prefix}{national}", ""),
+                (f"+{code} 0{national}", ""), (f"+{code}{national[:2]}", ""),
+                (f"+{code} {national} ext 12", ""), (f"+{code} ({prefix}) {national}", ""),
+            ]
+    for code in sorted(phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS):
+        example = phonenumbers.example_number_for_non_geo_entity(code)
+        if example is not None:
+            typings.append((phonenumbers.format_number(example, formats.E164), ""))
+    typings += [("+1 555 010 0199", ""), ("+1 1555 010 0199", "US"), ("+49 30 0000123", "DE"),
+                ("+0 30 1234567", ""), ("+999 1234 5678", ""), ("+49  30 1234567", ""),
+                ("+49 30 1234567-", ""), ("+4930123", ""), ("+49 3", ""), ("+123", "")]
+    with CASE.open(encoding="utf-8", newline="") as handle:
+        typings += [(row["phone"], row["country"]) for row in csv.DictReader(handle)]
+    return typings
+
+
+def _read(typed: str, country: str):
+    try:
+        phone = parse_phone(typed, country)
+    except InvalidInput as exc:
+        return exc.errors
+    phones._national.clear()
+    return phone, phones.national_digits(phone.e164) if phone.e164 else ""
+
+
+def test_quick_reading_of_international_numbers_agrees_with_phonenumbers(monkeypatch):
+    typings = _typings()
+    taken = sum(phones._parse_plain_international("+" + typed.strip()[2:]
+                                                 if typed.startswith("00") else typed.strip())
+                is not None for typed, _ in typings)
+    quick = [_read(typed, country) for typed, country in typings]
+
+    monkeypatch.setattr(phones, "_parse_plain_international", lambda text: None)
+    full = [_read(typed, country) for typed, country in typings]
+
+    assert (len(typings) > 2000, taken > len(typings) // 4) == (True, True)
+    assert [(typed, country, mine, theirs)
+            for (typed, country), mine, theirs in zip(typings, quick, full, strict=True)
+            if mine != theirs] == []
+
+
+@pytest.mark.parametrize("typed", ["+44 20 7946 0958", "", "call me", "+٤٤ ٢٠ ٧٩٤٦ ٠٩٥٨",
+                                   "12²³", "０２０ ７９４６", "x1y2z3", "\t 0049 30 901820 \n"])
+def test_digits_are_counted_as_python_counts_them(typed):
+    assert phones._count_digits(typed) == sum(char.isdigit() for char in typed)

@@ -11,7 +11,6 @@ import csv
 import io
 import os
 import re
-import unicodedata
 from collections.abc import Iterator
 from contextlib import closing
 from itertools import islice
@@ -106,9 +105,13 @@ BINARY_CONTROL_SHARE = 0.05
 BINARY_CONTROL_MIN = 32
 
 
+# The characters of Unicode's category Cc (control), which is exactly
+# U+0000-U+001F and U+007F-U+009F, but for tab, line ends and NUL.
+_CONTROL = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def _looks_binary(text: str) -> bool:
-    controls = sum(1 for char in text
-                   if char not in "\t\r\n\x00" and unicodedata.category(char) == "Cc")
+    controls = len(_CONTROL.findall(text))
     return controls >= BINARY_CONTROL_MIN and controls > BINARY_CONTROL_SHARE * len(text)
 
 

@@ -250,3 +250,35 @@ def test_a_stopped_run_keeps_the_chunks_it_committed_and_is_cancelled(
         assert Contact.objects.count() == engine.CHUNK
     assert (job.status, job.rows_done, job.created_count) == (
         "cancelled", engine.CHUNK, engine.CHUNK)
+
+
+def test_imported_contacts_have_the_search_text_a_reindex_gives_them(org, admin, in_org,
+                                                                      tmp_path):
+    from accord import search
+    from accord.core.models import SearchEntry
+
+    path = tmp_path / "contacts.csv"
+    path.write_text(
+        "First name,Last name,E-mail,Other e-mails,Mobile,Work phone,Country,Company\n"
+        "Siobhán,O'Rourke,s.orourke@example.ie,shiv@example.com;s@example.org,"
+        "+353 85 123 4567,01 234 5678,IE,Łódź Traders\n"
+        "Jörg,Weiß,,,,030 1234567,DE,\n"
+        "Ada,,ada@example.com,,0049 30 901820,+44 (0)20 7946 0958 ext. 42,,Łódź Traders\n"
+        ",,only@example.com,,020 7946 0958,,,\n", encoding="utf-8")
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(json.dumps({
+        "First name": "first_name", "Last name": "last_name", "E-mail": "email",
+        "Other e-mails": "emails_all", "Mobile": "phone_mobile", "Work phone": "phone_work",
+        "Country": "country", "Company": "company"}), encoding="utf-8")
+
+    summary, _ = run(str(path), org=org.slug, entity="contact", mapping=str(mapping))
+
+    assert (summary["created"], summary["failed"]) == (4, 0)
+    with in_org(org):
+        entries = SearchEntry.unscoped.filter(entity="contacts").order_by("record_id")
+        imported = list(entries.values_list("record_id", "title", "text"))
+        search.reindex(Contact, [record_id for record_id, _, _ in imported])
+        assert list(entries.values_list("record_id", "title", "text")) == imported
+    assert imported[0][1:] == ("Siobhán O'Rourke", (
+        "siobhan o rourke s orourke example ie shiv example com s example org lodz traders "
+        "353851234567 0851234567 851234567 35312345678 012345678 12345678"))

@@ -525,3 +525,12 @@ def test_real_exports_read_record_by_record(name, width, count):
     assert len(rows) == count
     assert rows[-1].number == count + 1
     assert all(len(row.values) == width and row.extra == [] for row in rows)
+
+
+def test_control_characters_are_counted_as_unicode_defines_them():
+    from accord.integrations.readers.csvfile import _CONTROL
+
+    text = "".join(chr(code) for code in range(0x3000)) * 2
+
+    assert len(_CONTROL.findall(text)) == sum(
+        1 for char in text if char not in "\t\r\n\x00" and unicodedata.category(char) == "Cc")
