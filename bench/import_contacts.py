@@ -28,7 +28,6 @@ the import, after 10% and 50% of the rows, and at its peak.
 import argparse
 import csv
 import datetime as dt
-import logging
 import multiprocessing
 import os
 import random
@@ -39,6 +38,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from contact_list import setup_django  # noqa: E402
 
 FIRST = ["Ada", "Ömer", "Siobhán", "Jörg", "Mira", "Tomás", "Anke", "Lotte", "Ravi", "Ines"]
 LAST = ["Lovelace", "Özdemir", "O'Rourke", "Weiß", "Holt", "Reyes", "Vos", "Peeters", "Menon"]
@@ -53,21 +54,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true",
                         help="keep the bench organisation (and the SQLite file) afterwards")
     return parser.parse_args()
-
-
-def setup_django(database_url: str, bench_dir: Path) -> None:
-    if not database_url:
-        path = bench_dir / "import.sqlite3"
-        for leftover in bench_dir.glob("import.sqlite3*"):
-            leftover.unlink()
-        database_url = f"sqlite:///{path}"
-    os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "accord.settings")
-    import django
-
-    django.setup()
-    # Every write logs at INFO; the numbers are what matters here.
-    logging.disable(logging.INFO)
 
 
 def write_csv(path: Path, rows: int) -> None:
@@ -243,7 +229,7 @@ def main() -> None:
     args = parse_args()
     bench_dir = ROOT / "var" / "bench"
     bench_dir.mkdir(parents=True, exist_ok=True)
-    setup_django(args.database_url, bench_dir)
+    setup_django(args.database_url, name="import")
 
     from django.core.management import call_command
     from django_scopes import scope
