@@ -85,7 +85,7 @@ def describe_entries(entries: list[AuditEntry], *,
     for entry in entries:
         # Only the in-memory copy changes; audit entries are never saved again.
         entry.changes = redacted_changes(entry, viewer)
-    names = _linked_names(entries)
+    names = _linked_names(entries, viewer)
     custom_labels = _custom_field_labels({entry.entity for entry in entries})
     return {
         entry.pk: _rows(entry, names, custom_labels.get(entry.entity, {}))
@@ -126,7 +126,9 @@ def _unnamed_affiliations(entry: AuditEntry, changes: dict, viewer) -> dict:
     as "A company you cannot see", its title left out.
 
     An affiliation is kept as "<company name>: <title>", so the company is
-    found by its name; a company renamed since is not recognised.
+    found by its name; a company renamed since is not recognised. A name that
+    a hidden company bears is masked even when a visible company shares it:
+    the text cannot tell the two apart.
     """
     from accord.customers.models import Company
     from accord.identity.visibility import narrows, visible
@@ -139,15 +141,13 @@ def _unnamed_affiliations(entry: AuditEntry, changes: dict, viewer) -> dict:
     names = {label[:end] for label in labels for end in _name_ends(label)}
     companies = Company._base_manager.filter(organization_id=entry.organization_id,
                                              name__in=names)
-    seen = set(visible(companies, viewer, "companies").values_list("name", flat=True))
-    hidden = set(companies.values_list("name", flat=True)) - seen
+    seen = visible(companies, viewer, "companies").values_list("pk", flat=True)
+    hidden = set(companies.exclude(pk__in=seen).values_list("name", flat=True))
 
     def shown(label):
         if not isinstance(label, str) or not any(label[:end] in hidden
                                                  for end in _name_ends(label)):
             return label
-        if any(label[:end] in seen for end in _name_ends(label)):
-            return label  # a visible company of the same name
         return str(_("A company you cannot see"))
 
     return {**changes, "affiliations": [shown(value) for value in values]}
@@ -311,8 +311,21 @@ def _field_label(model, name: str) -> str:
     return name.replace("_", " ").capitalize()
 
 
-def _linked_names(entries: list[AuditEntry]) -> dict[tuple, str]:
-    """{(related model, id): name} for every link value in `entries`, one query per model."""
+HIDDEN_LABELS = {
+    "contact": gettext_lazy("A contact you cannot see"),
+    "company": gettext_lazy("A company you cannot see"),
+    "deal": gettext_lazy("A deal you cannot see"),
+}
+
+
+def _linked_names(entries: list[AuditEntry], viewer=None) -> dict[tuple, str]:
+    """{(related model, id): name} for every link value in `entries`, one query per model.
+
+    A linked record hidden from the `viewer` (a Membership) is named by its kind
+    alone, "A company you cannot see"; without a viewer every name is given.
+    """
+    from accord.identity.visibility import follows_visibility, narrow
+
     wanted: dict[type, set] = {}
     for entry in entries:
         model = model_for(entry.entity)
@@ -325,8 +338,16 @@ def _linked_names(entries: list[AuditEntry]) -> dict[tuple, str]:
     names = {}
     for related, ids in wanted.items():
         manager = getattr(related, "with_deleted", None) or related._default_manager
-        for obj in manager.filter(pk__in=ids):
-            names[(related, obj.pk)] = str(obj)
+        found = manager.filter(pk__in=ids)
+        seen = None
+        if viewer is not None and follows_visibility(related):
+            seen = set(narrow(found, viewer).values_list("pk", flat=True))
+        for obj in found:
+            if seen is None or obj.pk in seen:
+                names[(related, obj.pk)] = str(obj)
+            else:
+                names[(related, obj.pk)] = str(HIDDEN_LABELS.get(
+                    related._meta.model_name, _("A record you cannot see")))
     return names
 
 
