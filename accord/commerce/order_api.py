@@ -73,7 +73,8 @@ def list_orders(request: HttpRequest, filters: Query[OrderFilters]):
     allow(request, "orders.view")
     ordering = parse_ordering(filters.ordering, ORDER_ORDERINGS, "-placed_at")
     queryset = order_filters(through_contact(
-        Order.objects.prefetch_related("lines__order"), request.membership), request.GET)
+        Order.objects.prefetch_related("lines__order"), request.membership), request.GET,
+        request.membership)
     items, next_cursor = paginate(queryset, ordering, cursor=filters.cursor,
                                   limit=clamp_limit(filters.limit))
     return {"items": items, "next": next_cursor}
@@ -127,7 +128,7 @@ def list_subscriptions(request: HttpRequest, filters: Query[SubscriptionFilters]
     allow(request, "orders.view")
     ordering = parse_ordering(filters.ordering, SUBSCRIPTION_ORDERINGS, "-started_at")
     queryset = subscription_filters(through_contact(
-        Subscription.objects.all(), request.membership), request.GET)
+        Subscription.objects.all(), request.membership), request.GET, request.membership)
     items, next_cursor = paginate(queryset, ordering, cursor=filters.cursor,
                                   limit=clamp_limit(filters.limit))
     return {"items": items, "next": next_cursor}

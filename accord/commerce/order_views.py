@@ -71,7 +71,7 @@ def order_list(request):
     params = request.GET
     page, next_cursor, errors = list_page(
         params, lambda: order_filters(_visible(request, Order.objects.select_related(
-            "contact", "company")), params),
+            "contact", "company")), params, request.membership),
         orderings=ORDERINGS, default="-placed_at", limit=PAGE_SIZE)
     context = {
         "orders": page, "errors": errors, "filters": params,
@@ -89,7 +89,7 @@ def order_list(request):
 def order_export(request):
     try:
         rows = order_filters(_visible(request, Order.objects.select_related(
-            "contact", "company")), request.GET)
+            "contact", "company")), request.GET, request.membership)
     except InvalidInput as exc:
         messages.error(request, exc.errors[0]["message"])
         return redirect(reverse("commerce:order_list"))
@@ -186,7 +186,8 @@ def subscription_list(request):
     params = request.GET
     page, next_cursor, errors = list_page(
         params, lambda: subscription_filters(_visible(
-            request, Subscription.objects.select_related("contact", "company")), params),
+            request, Subscription.objects.select_related("contact", "company")), params,
+            request.membership),
         orderings=SUBSCRIPTION_ORDERINGS, default="-started_at", limit=PAGE_SIZE)
     context = {
         "subscriptions": page, "errors": errors, "filters": params,

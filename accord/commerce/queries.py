@@ -7,7 +7,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
+from accord.customers.models import Company
 from accord.customers.validation import Collector
+from accord.identity.visibility import narrows, visible
 
 from .models import Channel, OrderKind, OrderStatus, SubscriptionStatus
 
@@ -55,26 +57,42 @@ def _choices(params, name: str, choices, errors: Collector) -> list[str]:
     return wanted
 
 
-def order_filters(queryset: QuerySet, params) -> QuerySet:
+def _company_seen(viewer) -> Q:
+    """Rows whose company the reader sees: a hidden company's name or id matches nothing,
+    as a company that does not exist."""
+    if not narrows(viewer, "companies"):
+        return Q()
+    return Q(company__in=visible(Company.objects.all(), viewer, "companies").values("pk"))
+
+
+def _by_customer(queryset: QuerySet, params, viewer, errors: Collector) -> QuerySet:
+    for name in ("contact_id", "company_id"):
+        if params.get(name) not in (None, ""):
+            queryset = queryset.filter(**{name: _ids(params.get(name), name, errors)})
+            if name == "company_id":
+                queryset = queryset.filter(_company_seen(viewer))
+    return queryset
+
+
+def order_filters(queryset: QuerySet, params, viewer) -> QuerySet:
     """Narrow `queryset` by the query parameters; InvalidInput names each bad one.
 
     `q` matches the beginning of the order number, or a word of the
-    customer's name, e-mail or company; `placed_before` with a bare date
-    includes that whole day.
+    customer's name, e-mail or company (one `viewer` sees); `placed_before`
+    with a bare date includes that whole day.
     """
     errors = Collector()
+    company_seen = _company_seen(viewer)
     for word in str(params.get("q") or "").split():
         queryset = queryset.filter(
             Q(number__istartswith=word) | Q(contact__first_name__istartswith=word)
             | Q(contact__last_name__istartswith=word) | Q(contact__email__istartswith=word)
-            | Q(company__name__icontains=word))
+            | (Q(company__name__icontains=word) & company_seen))
     for name, choices in (("status", OrderStatus), ("channel", Channel), ("kind", OrderKind)):
         wanted = _choices(params, name, choices, errors)
         if wanted:
             queryset = queryset.filter(**{f"{name}__in": wanted})
-    for name in ("contact_id", "company_id"):
-        if params.get(name) not in (None, ""):
-            queryset = queryset.filter(**{name: _ids(params.get(name), name, errors)})
+    queryset = _by_customer(queryset, params, viewer, errors)
     after = _moment(params.get("placed_after"), "placed_after", errors)
     before = _moment(params.get("placed_before"), "placed_before", errors, end_of_day=True)
     if after:
@@ -85,19 +103,19 @@ def order_filters(queryset: QuerySet, params) -> QuerySet:
     return queryset
 
 
-def subscription_filters(queryset: QuerySet, params) -> QuerySet:
+def subscription_filters(queryset: QuerySet, params, viewer) -> QuerySet:
     """Narrow subscriptions by `q` (plan or customer), status, customer and renewal dates."""
     errors = Collector()
+    company_seen = _company_seen(viewer)
     for word in str(params.get("q") or "").split():
         queryset = queryset.filter(
             Q(plan_name__icontains=word) | Q(contact__first_name__istartswith=word)
-            | Q(contact__last_name__istartswith=word) | Q(company__name__icontains=word))
+            | Q(contact__last_name__istartswith=word)
+            | (Q(company__name__icontains=word) & company_seen))
     wanted = _choices(params, "status", SubscriptionStatus, errors)
     if wanted:
         queryset = queryset.filter(status__in=wanted)
-    for name in ("contact_id", "company_id"):
-        if params.get(name) not in (None, ""):
-            queryset = queryset.filter(**{name: _ids(params.get(name), name, errors)})
+    queryset = _by_customer(queryset, params, viewer, errors)
     for name, lookup in (("renews_after", "renews_on__gte"), ("renews_before", "renews_on__lt")):
         value = params.get(name)
         if value in (None, ""):

@@ -70,7 +70,8 @@ def list_tickets(request: HttpRequest, filters: Query[TicketFilters]):
     refuse_unknown_parameters(request.GET, filters)
     ordering = parse_ordering(filters.ordering, TICKET_ORDERINGS, "-created_at")
     queryset = ticket_filters(visible_tickets(Ticket.objects.prefetch_related("tag_links__tag"),
-                                              request.membership), request.GET)
+                                              request.membership), request.GET,
+                              viewer=request.membership)
     page = _page(queryset, ordering, filters)
     return {"items": [_out(ticket) for ticket in page["items"]], "next": page["next"]}
 

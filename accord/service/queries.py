@@ -7,7 +7,9 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accord import search
+from accord.customers.models import Company
 from accord.customers.validation import Collector
+from accord.identity.visibility import narrows, visible
 
 from .models import UNRESOLVED, Channel, Priority, Ticket, TicketStatus
 
@@ -78,8 +80,27 @@ def apply_view(queryset: QuerySet, view: str, user) -> QuerySet:
     return queryset
 
 
-def ticket_filters(queryset: QuerySet[Ticket], params, user=None) -> QuerySet[Ticket]:
-    """Narrow `queryset` by the query parameters a list or the API was given."""
+def _companies_seen(viewer) -> QuerySet[Company]:
+    return visible(Company.objects.all(), viewer, "companies")
+
+
+def matching(queryset: QuerySet[Ticket], query: str, viewer) -> QuerySet[Ticket]:
+    """The tickets in which every word of `query` begins a word of the ticket (number,
+    subject, customer, conversation) or of its company, a company counting only when
+    `viewer` sees it: the ticket's search entry holds no company, so a hidden company's
+    name finds nothing, and a company's new name is found at once."""
+    companies = _companies_seen(viewer)
+    for word in query.split():
+        queryset = queryset.filter(
+            Q(pk__in=search.search(Ticket.objects.all(), word).values("pk"))
+            | Q(company__in=search.search(companies, word).values("pk")))
+    return queryset
+
+
+def ticket_filters(queryset: QuerySet[Ticket], params, user=None, *,
+                   viewer) -> QuerySet[Ticket]:
+    """Narrow `queryset` by the query parameters a list or the API was given; `viewer`
+    is the reader, whose hidden companies match neither `q` nor `company_id`."""
     errors = Collector()
     query = (params.get("q") or "").strip()
     if query and EMAIL.fullmatch(query):
@@ -90,10 +111,10 @@ def ticket_filters(queryset: QuerySet[Ticket], params, user=None) -> QuerySet[Ti
     elif query:
         digits = query.lstrip("#")
         if digits.isdigit() and len(digits) < 10:
-            queryset = queryset.filter(Q(number=int(digits)) | Q(pk__in=search.search(
-                Ticket.objects.all(), query).values("pk")))
+            queryset = queryset.filter(Q(number=int(digits)) | Q(pk__in=matching(
+                Ticket.objects.all(), query, viewer).values("pk")))
         else:
-            queryset = search.search(queryset, query)
+            queryset = matching(queryset, query, viewer)
     status = (params.get("status") or "").strip()
     if status == "unresolved":
         queryset = queryset.filter(status__in=UNRESOLVED)
@@ -116,6 +137,8 @@ def ticket_filters(queryset: QuerySet[Ticket], params, user=None) -> QuerySet[Ti
                 errors.add(name, "Give the id as a number.")
                 continue
             queryset = queryset.filter(**{name: _ids(value)})
+            if name == "company_id" and narrows(viewer, "companies"):
+                queryset = queryset.filter(company__in=_companies_seen(viewer).values("pk"))
     errors.raise_if_any()
     if str(params.get("unassigned", "")).lower() in ("1", "true", "on"):
         queryset = queryset.filter(assignee__isnull=True)

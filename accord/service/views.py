@@ -89,7 +89,7 @@ def ticket_list(request):
     page, next_cursor, errors = list_page(
         params, lambda: ticket_filters(_with_company_seen(request, _visible(
             request, Ticket.objects.select_related("contact", "company", "queue", "assignee"))),
-            params, request.user),
+            params, request.user, viewer=request.membership),
         orderings=ORDERINGS, default="-last_message_at", limit=PAGE_SIZE)
     now = timezone.now()
     for ticket in page:
@@ -148,7 +148,7 @@ def ticket_export(request):
     try:
         rows = ticket_filters(_with_company_seen(request, _visible(
             request, Ticket.objects.select_related("contact", "company", "queue", "assignee"))),
-            request.GET, request.user)
+            request.GET, request.user, viewer=request.membership)
     except InvalidInput as exc:
         messages.error(request, exc.errors[0]["message"])
         return redirect(reverse("service:list"))
