@@ -292,9 +292,18 @@ def _pairs_in(blocks: Iterable[list[int]], around: set[int] | None = None) -> se
     return pairs
 
 
-def _candidates_for(entity: str, ids: set[int]) -> set[tuple[int, int]]:
+def _candidates_for(entity: str, ids: set[int],
+                    too_large: dict[int, set] | None = None) -> set[tuple[int, int]]:
+    """Pairs of these records with the records sharing a key with them.
+
+    `too_large` remembers, per key source, the key values whose blocks are
+    over the limit: a caller going through many records in batches passes
+    the same dict each time, so a common name is counted once rather than
+    having its thousands of records read again for every batch.
+    """
+    too_large = {} if too_large is None else too_large
     pairs = set()
-    for queryset, key, id_column, limit in _key_sources(entity):
+    for source, (queryset, key, id_column, limit) in enumerate(_key_sources(entity)):
         values = set()
         for chunk in _chunks(ids):
             values |= set(
@@ -302,8 +311,23 @@ def _candidates_for(entity: str, ids: set[int]) -> set[tuple[int, int]]:
                 .values_list("block", flat=True)
             )
         values.discard("")
-        pairs |= _pairs_in(_members(queryset, key, id_column, values, limit), around=ids)
+        skipped = too_large.setdefault(source, set())
+        values -= skipped
+        sizes = _block_sizes(queryset, key, id_column, values)
+        skipped.update(value for value, size in sizes.items() if size > limit)
+        small = [value for value, size in sizes.items() if size <= limit]
+        pairs |= _pairs_in(_members(queryset, key, id_column, small, limit), around=ids)
     return pairs
+
+
+def _block_sizes(queryset, key, id_column: str, values: Iterable[str]) -> dict[str, int]:
+    """How many records share each key value."""
+    sizes = {}
+    for chunk in _chunks(values):
+        sizes.update(queryset.annotate(block=key).filter(block__in=chunk).values("block")
+                     .annotate(records=Count(id_column, distinct=True))
+                     .values_list("block", "records"))
+    return sizes
 
 
 def _all_candidates(entity: str) -> set[tuple[int, int]]:
@@ -404,7 +428,8 @@ def _store(org, entity: str, scored: dict, considered: set[tuple], *,
         DuplicatePair.objects.filter(pk__in=chunk).delete()
 
 
-def find_duplicates_for(org, model, ids: Iterable[int]) -> list[DuplicatePair]:
+def find_duplicates_for(org, model, ids: Iterable[int], *,
+                        too_large: dict[int, set] | None = None) -> list[DuplicatePair]:
     """Look for duplicates of these contacts or companies; returns their open pairs.
 
     Call inside the organisation's scope, after the records and their
@@ -421,7 +446,7 @@ def find_duplicates_for(org, model, ids: Iterable[int]) -> list[DuplicatePair]:
     # longer holds after an edit is dropped. Finding and scoring only read,
     # so they run before the write transaction: on SQLite that takes the
     # database's one write lock, which other people's requests then wait for.
-    considered = _candidates_for(entity, ids) | {
+    considered = _candidates_for(entity, ids, too_large) | {
         (pair.low_id, pair.high_id) for pair in open_pairs(entity, ids)
     }
     scored = _score_all(entity, considered)

@@ -687,10 +687,12 @@ def flag_duplicates(org, job: ImportJob) -> int:
                                  record_id__isnull=False)
                .order_by("record_id").values_list("record_id", flat=True).distinct())
     pairs = 0
+    too_large: dict = {}  # names too common to compare, found once for every batch
     for start in range(0, len(ids), DUPLICATE_CHUNK):
         # Each batch writes in short transactions of its own (see find_duplicates_for).
         pairs += len(duplicates.find_duplicates_for(org, model,
-                                                    ids[start:start + DUPLICATE_CHUNK]))
+                                                    ids[start:start + DUPLICATE_CHUNK],
+                                                    too_large=too_large))
     return pairs
 
 

@@ -276,6 +276,28 @@ def test_large_blocks_are_skipped_and_the_scan_reads_in_few_queries(org, admin, 
     assert len(queries) < 40
 
 
+def test_batches_read_the_members_of_a_large_block_never_and_count_it_once(org, admin,
+                                                                           in_org):
+    with in_org(org):
+        crowd = Contact.objects.bulk_create([
+            Contact(organization=org, first_name=f"Person{n}", last_name="Shared")
+            for n in range(duplicates.NAME_BLOCK_LIMIT + 1)
+        ] + [Contact(organization=org, first_name="Kim", last_name="Lee"),
+             Contact(organization=org, first_name="Kim", last_name="Lee")])
+        duplicates.refresh_name_keys(Contact)
+        ids = [contact.pk for contact in crowd]
+        too_large: dict = {}
+        duplicates.find_duplicates_for(org, Contact, ids[:50], too_large=too_large)
+
+        with CaptureQueriesContext(connection) as queries:
+            found = duplicates.find_duplicates_for(org, Contact, ids[50:], too_large=too_large)
+        block = Contact.objects.get(pk=ids[0]).block_key
+
+    assert [(pair.low_id, pair.high_id) for pair in found] == [(ids[-2], ids[-1])]
+    assert block in set().union(*too_large.values())
+    assert not any(block in query["sql"] for query in queries.captured_queries)
+
+
 # The review queue through the API
 
 
