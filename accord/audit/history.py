@@ -7,7 +7,7 @@ organisation's scope, as every request is.
 """
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
@@ -66,14 +66,6 @@ def field_history(entity: str, object_id: int, *, limit: int = 50,
     )
     rows = describe_entries(entries, viewer=viewer)
     return [row for entry in entries for row in rows[entry.pk]][:limit]
-
-
-def unnamed(rows: list[FieldChange], field: str, name: str, label: str) -> list[FieldChange]:
-    """`rows` with `name` shown as `label` where `field` changed from or to it: for a
-    linked record hidden from the reader, such as an order's company."""
-    return [replace(row, old=label if row.old == name else row.old,
-                    new=label if row.new == name else row.new)
-            if row.field == field else row for row in rows]
 
 
 def describe_entries(entries: list[AuditEntry], *,

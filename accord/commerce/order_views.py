@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accord.audit.history import field_history, unnamed
+from accord.audit.history import field_history
 from accord.customers.models import Company
 from accord.errors import InvalidInput, NotFound, StaleVersion
 from accord.identity.permissions import permission_required
@@ -46,15 +46,6 @@ def _order(request, pk) -> Order:
         # The return stays; the order it gives back is not named to this member.
         found.original = None
     return found
-
-
-def _history(request, entity: str, row) -> list:
-    """The order's or subscription's field history, its company named as one the reader
-    cannot see when it is hidden from them."""
-    rows = field_history(entity, row.pk, viewer=request.membership)
-    if not row.company_id or row.company_seen:
-        return rows
-    return unnamed(rows, "company", str(row.company), _("A company you cannot see"))
 
 
 def _visible(request, queryset):
@@ -121,7 +112,7 @@ def order_detail(request, pk: int):
         "order": order, "lines": list(order.lines.select_related("product")),
         "returns": list(_visible(request, order.returns.all())),
         "can_change": can(request, "orders.change"), "can_delete": can(request, "orders.delete"),
-        "history": _history(request, "order", order),
+        "history": field_history("order", order.pk, viewer=request.membership),
     }
     return render(request, "commerce/order_detail.html", context)
 
@@ -228,7 +219,8 @@ def _subscription_form(request, *, subscription: Subscription | None):
         messages.success(request, _("Subscription saved."))
         return redirect(saved)
 
-    history = _history(request, "subscription", subscription) if subscription else []
+    history = (field_history("subscription", subscription.pk, viewer=request.membership)
+               if subscription else [])
     return save_form(request, form=form, template="commerce/subscription_form.html",
                      context={"subscription": subscription, "history": history}, save=save)
 
@@ -255,4 +247,4 @@ def _subscription_view(request, pk: int):
     subscription = _subscription(request, pk)
     return render(request, "commerce/subscription_detail.html", {
         "subscription": subscription,
-        "history": _history(request, "subscription", subscription)})
+        "history": field_history("subscription", subscription.pk, viewer=request.membership)})

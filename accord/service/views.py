@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accord import merge_fields
-from accord.audit.history import field_history, unnamed
+from accord.audit.history import field_history
 from accord.customers import custom_fields
 from accord.customers.models import Company, Contact, ContactEmail, Entity
 from accord.customers.services import create_contact
@@ -276,13 +276,11 @@ def _render_ticket(request, ticket: Ticket, *, reply_form=None, fields_form=None
                 body = _fill_canned(request, ticket, canned)
         reply_form = ReplyForm(initial={
             "body": body, "seen_message": thread[-1].pk if thread else 0})
-    # The customer's company may be hidden from the reader: it is then not named.
+    # The customer's company may be hidden from the reader: it is then not named, here
+    # nor in field history, which names it as one they cannot see.
     company_seen = (ticket.company_id is None
                     or can_see(request.membership, ticket.company, "companies"))
     history = field_history("ticket", ticket.pk, viewer=request.membership) if can_change else []
-    if not company_seen:
-        history = unnamed(history, "company", str(ticket.company),
-                          _("A company you cannot see"))
     context = {
         "ticket": ticket, "thread": thread, "tags": tags, "mail_csp": MAIL_CSP,
         "fields_form": fields_form or TicketFieldsForm(org=request.organization, ticket=ticket,
