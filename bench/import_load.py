@@ -10,7 +10,8 @@ It builds a throwaway SQLite database under var/bench/ (or uses the database
 a CSV of N new contacts (default 1,000,000; the file bench/import_contacts.py
 generates) and starts gunicorn (two workers) on a free 127.0.0.1 port. A
 signed-in member then sends a fixed round of requests, one at a time: the
-contact list, a contact's page, the search box and the contact API. It times
+contact list, a contact's page, the search box, the contact API and a note
+added through the API (a write). It times
 --rounds rounds with nothing else running, then starts `accord import` of the
 file into the same organisation in a process of its own and keeps sending
 rounds until the import ends. It prints the median, 95th percentile and worst
@@ -52,23 +53,29 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def requests_of(contact_id: int, token: str) -> dict[str, tuple[str, dict]]:
-    """The round a member sends: what each request is called, its path and headers."""
+def requests_of(contact_id: int, token: str) -> dict[str, tuple[str, dict, dict | None]]:
+    """The round a member sends: what each request is called, its path, headers and the
+    JSON body it posts (None for a GET)."""
+    api = {"Authorization": f"Bearer {token}"}
     return {
-        "contact list": ("/contacts/", {}),
-        "contact page": (f"/contacts/{contact_id}/", {}),
-        "search box": ("/search?q=" + urllib.parse.quote("Müller"), {"HX-Request": "true"}),
-        "contact API": ("/api/v1/contacts?limit=50", {"Authorization": f"Bearer {token}"}),
+        "contact list": ("/contacts/", {}, None),
+        "contact page": (f"/contacts/{contact_id}/", {}, None),
+        "search box": ("/search?q=" + urllib.parse.quote("Müller"), {"HX-Request": "true"},
+                       None),
+        "contact API": ("/api/v1/contacts?limit=50", api, None),
+        # A write, which on SQLite waits for the import's chunk to commit.
+        "note (API)": ("/api/v1/activities", api,
+                       {"kind": "note", "body": "Called back.", "contact_id": contact_id}),
     }
 
 
 def one_round(session: Session, round_: dict, times: dict[str, list[float]],
               failures: list[str]) -> None:
     """Send each request once; a failed one is told in `failures`, with how long it took."""
-    for name, (path, headers) in round_.items():
+    for name, (path, headers, body) in round_.items():
         started = time.perf_counter()
         try:
-            times[name].append(session.get(path, headers))
+            times[name].append(session.get(path, headers, body))
         except urllib.error.HTTPError as exc:
             failures.append(f"{name}: {exc.code} after "
                             f"{(time.perf_counter() - started) * 1000:.0f} ms")

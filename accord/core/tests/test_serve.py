@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from accord.core.priority import BACKGROUND_NICENESS
 from conftest import free_port
 
 START_TIMEOUT = 60  # seconds; a cold start takes a few
@@ -58,6 +59,11 @@ def command_line(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
         return ""
+
+
+def niceness(pid: int) -> int:
+    """The nice value of `pid`, read from /proc (field 19 of its stat line)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
 
 
 def get(url: str) -> int:
@@ -158,10 +164,19 @@ def test_serve_answers_health_checks_and_stops_every_child_on_sigterm(server):
     readyz = get(f"{server.url}/readyz")
     smtp_greeting = greeting(server.smtp_port)
     processes = descendants(server.process.pid)
+    worker, web = server.child(" worker "), server.child("gunicorn")
+    pool = descendants(worker)
+    priorities = {"web": niceness(web), "worker": niceness(worker),
+                  "pool": {niceness(pid) for pid in pool}}
     server.process.send_signal(signal.SIGTERM)
     code = server.wait()
 
     assert (healthz, readyz) == (200, 200)
+    # Background work gives way to people's requests: the worker and the
+    # processes it forks run nicer than the web server.
+    base = os.nice(0)
+    assert priorities == {"web": base, "worker": max(BACKGROUND_NICENESS, base),
+                          "pool": {max(BACKGROUND_NICENESS, base)}}
     assert smtp_greeting.startswith(b"220 ")
     assert len(processes) >= 4 + 2  # four children, and gunicorn's and Celery's workers
     assert code == 0

@@ -3,7 +3,9 @@ mail listener together.
 
 The four run as child processes, each in its own process group so that
 stopping one also stops the processes it forked (gunicorn's and Celery's
-workers). The command stays in the foreground: Ctrl-C or SIGTERM stops all
+workers). The Celery worker runs at a lower CPU priority than the web server
+(accord.core.priority), so a long import or export never slows people's
+requests. The command stays in the foreground: Ctrl-C or SIGTERM stops all
 four, and if one of them dies the others are stopped and the command exits
 non-zero, so a supervisor sees the failure instead of half a system.
 """
@@ -24,6 +26,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, connection
 
 from accord.core.demo import DEMO_ADMIN_EMAIL, DEMO_SLUG, demo_password
+from accord.core.priority import lower_priority
 
 READY_TIMEOUT = 60.0  # seconds; gunicorn answers in two or three on a cold start
 STOP_TIMEOUT = 20.0  # seconds; a Celery worker finishes its running task first
@@ -34,6 +37,7 @@ POLL = 0.2  # seconds between looks at the children
 class Child:
     name: str
     command: list[str]
+    background: bool = False  # runs at lower CPU priority than the web server
     process: subprocess.Popen | None = None
 
     @property
@@ -89,6 +93,7 @@ class Command(BaseCommand):
             for child in children:
                 child.process = subprocess.Popen(  # noqa: S603 - our own interpreter
                     child.command, start_new_session=True,
+                    preexec_fn=lower_priority if child.background else None,
                 )
             url = f"http://{local_address(host)}:{port}"
             dead = self._wait_until_ready(children, url, stop_requested)
@@ -131,7 +136,7 @@ class Command(BaseCommand):
                 # Gossip and mingle only help clusters of workers and add a
                 # few seconds to every start.
                 "--without-gossip", "--without-mingle",
-            ]),
+            ], background=True),
             Child("Celery beat", [
                 python, "-m", "celery", "-A", "accord", "beat", "--loglevel", "INFO",
                 "--schedule", str(settings.CELERY_BEAT_SCHEDULE_FILENAME),
