@@ -28,9 +28,11 @@ The search box skips the kinds of records an organisation has none of.
 A typing mistake is forgiven the same way on both: when nothing matches, each
 word of four letters or more is also looked up as every word one mistake away
 (a letter missing, added or changed, two neighbours swapped), a few hundred
-exact index lookups. Trigram similarity (pg_trgm) was tried and left out:
-it misses swapped letters in short names ("hlot" for "holt") and has no
-SQLite counterpart, so the two databases would answer differently.
+exact index lookups. The few spellings with a letter missing or two swapped
+are asked for first, and the rest only when those leave places in the box.
+Trigram similarity (pg_trgm) was tried and left out: it misses swapped
+letters in short names ("hlot" for "holt") and has no SQLite counterpart, so
+the two databases would answer differently.
 
 Whoever writes a searchable record calls `reindex(Model, ids)` afterwards;
 it brings the entries of those ids up to date, dropping those of records that
@@ -265,6 +267,57 @@ def search(queryset: QuerySet, query: str) -> QuerySet:
     return queryset.filter(pk__in=RawSQL(backend.ids(sql), params))  # noqa: S611
 
 
+def _parts(query: str) -> list[str]:
+    """The parts of `query` matched one at a time: its words, or the whole of a phone
+    number, whose digits are one word of the index."""
+    query = query.strip()
+    if _PHONE_QUERY.match(query):
+        return [query]
+    return query.split()[:MAX_TERMS]
+
+
+def search_through(queryset: QuerySet, query: str, field: str, related: QuerySet) -> QuerySet:
+    """Narrow `queryset` to records in which every word of `query` begins a word of the
+    record or of the record its foreign key `field` points to, that record counting only
+    when it is one of `related`: the words of related records stay out of a record's own
+    entry, so who may see them is decided when reading, and a new name is found at once.
+
+    It asks the index which related records each word begins while narrowing; a word
+    that begins none is looked up with the others like it, as `search` does.
+    """
+    backend, organization_id = _backend(), _organization_id()
+    entity, linked = entity_of(queryset.model), entity_of(related.model)
+    own_only: list[str] = []
+    for part in _parts(query):
+        found = terms(part)
+        if not found:
+            continue
+        linked_sql, linked_params = backend.matching(organization_id, linked, found,
+                                                     prefix=True)
+        found_related = related.filter(
+            pk__in=RawSQL(backend.ids(linked_sql), linked_params))  # noqa: S611
+        if not found_related.exists():
+            # Most words begin no related record's word: those are asked of the
+            # record's own entries together, in one lookup, as `search` does.
+            own_only += found
+            continue
+        own_sql, own_params = backend.matching(organization_id, entity, found, prefix=True)
+        # The related ids are already the organisation's, so the records pointing at
+        # them are read through the foreign key's index alone.
+        through = queryset.model._base_manager.filter(
+            **{f"{field}__in": found_related.values("pk")})
+        through_sql, through_params = through.values("pk").order_by().query.sql_with_params()
+        # One list of ids per word, from both sides, so the records are looked up by
+        # id as `search` does rather than each tested against two lists.
+        queryset = queryset.filter(pk__in=RawSQL(  # noqa: S611
+            backend.ids(f"{own_sql} UNION ALL {through_sql}"), [*own_params, *through_params]))
+    if own_only:
+        sql, params = backend.matching(organization_id, entity, own_only[:MAX_TERMS],
+                                       prefix=True)
+        queryset = queryset.filter(pk__in=RawSQL(backend.ids(sql), params))  # noqa: S611
+    return queryset
+
+
 @dataclass(frozen=True)
 class Hit:
     record_id: int
@@ -272,20 +325,33 @@ class Hit:
     rank: int  # 1: whole words; 2: beginnings of words; 3: corrected typing mistakes
 
 
-def find(model: type[Model], query: str, *, limit: int = 8) -> list[Hit]:
-    """The best `limit` records for a search box.
+def entry_counts(models: Iterable[type[Model]]) -> dict[type[Model], int]:
+    """For each of `models`, whether the organisation keeps entries of it (0 when not),
+    asked in one statement; each is what `find` takes as `entries`."""
+    models = list(models)
+    if not models:
+        return {}
+    return dict(zip(models, _backend().entries_of(
+        _organization_id(), [entity_of(model) for model in models]), strict=True))
+
+
+def find(model: type[Model], query: str, *, limit: int = 8,
+         entries: int | None = None) -> list[Hit]:
+    """The best `limit` records for a search box; `entries` is what `entry_counts`
+    answered for the model, when the caller has asked already.
 
     Whole words first, then beginnings of words, then, when neither finds
     anything in a query of up to three words that is no e-mail address, words
-    one typing mistake away; within each, records
-    whose title holds the query exactly as typed (accents included) first,
-    then in the order the index yields them.
+    one typing mistake away (swapped and missing letters first); within each,
+    records whose title holds the query exactly as typed (accents included)
+    first, then in the order the index yields them.
     """
     found = terms(query)
     if not found:
         return []
     backend, organization_id, entity = _backend(), _organization_id(), entity_of(model)
-    entries = backend.entries(organization_id, entity)
+    if entries is None:
+        entries = backend.entries_of(organization_id, [entity])[0]
     if not entries:
         # An organisation that keeps no records of this kind: nothing to rank,
         # and no spellings to try.
@@ -305,9 +371,13 @@ def find(model: type[Model], query: str, *, limit: int = 8) -> list[Hit]:
     if len(hits) < limit:
         add(top(found, prefix=True), 2)
     if not hits and _may_correct(query, found):
-        corrected = _corrections(found)
-        if corrected:
-            add(top(corrected, prefix=False), 3)
+        # Swapped and missing letters give a few spellings per word and are
+        # tried first: when they fill the box, the few hundred spellings with a
+        # letter changed or added, each one more lookup, are not asked for.
+        for mistakes in (_slips, _variants):
+            corrected = _corrections(found, mistakes)
+            if corrected and len(hits) < limit:
+                add(top(corrected, prefix=False), 3)
     typed = unicodedata.normalize("NFC", query.strip()).casefold()
     return sorted(hits.values(), key=lambda hit: (
         hit.rank, typed not in unicodedata.normalize("NFC", hit.title).casefold()
@@ -331,6 +401,16 @@ def _variants(term: str) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
+def _slips(term: str) -> tuple[str, ...]:
+    """The words `term` is when one of its letters is missing or two neighbours are
+    swapped: the part of `_variants` that grows with the word's length alone."""
+    found = {term[:at] + term[at + 1:] for at in range(len(term))}
+    found.update(term[:at] + term[at + 1] + term[at] + term[at + 2:]
+                 for at in range(len(term) - 1))
+    found.discard(term)
+    return tuple(sorted(found))
+
+
 # Longer queries and e-mail addresses are not corrected: each word widens to
 # hundreds of spellings, and an address with a typing mistake is another one.
 MAX_CORRECTED_TERMS = 3
@@ -340,10 +420,10 @@ def _may_correct(query: str, found: list[str]) -> bool:
     return "@" not in query and len(found) <= MAX_CORRECTED_TERMS
 
 
-def _corrections(found: list[str]) -> list:
-    """The query with each long enough word widened to itself or its one-mistake variants;
-    empty when no word can be corrected."""
-    corrected = [(term, *_variants(term)) if len(term) >= TYPO_MIN_LENGTH
+def _corrections(found: list[str], mistakes: Callable[[str], tuple[str, ...]]) -> list:
+    """The query with each long enough word widened to itself or the words `mistakes`
+    makes of it; empty when no word can be corrected."""
+    corrected = [(term, *mistakes(term)) if len(term) >= TYPO_MIN_LENGTH
                  and not term.isdigit() else term for term in found]
     return corrected if corrected != found else []
 
@@ -399,9 +479,9 @@ class _Sqlite:
         words = " AND ".join(word(term) for term in found)
         return f'org:"o{int(organization_id)}" AND kind:"{entity}" AND {words}'
 
-    def entries(self, organization_id, entity) -> int:
-        """1 when the organisation has entries of this entity, else 0."""
-        return _entries(organization_id, entity, 1)
+    def entries_of(self, organization_id, entities: list[str]) -> list[int]:
+        """For each entity, 1 when the organisation has entries of it, else 0."""
+        return _entries(organization_id, entities, 1)
 
     def _count(self, expression: str, at_most: int) -> int:
         with connection.cursor() as cursor:
@@ -472,6 +552,11 @@ class _Postgres:
 
     # Up to this many entries of an entity, an organisation counts as small.
     SMALL = 5000
+    # Corrected words with up to this many spellings in all (a letter missing
+    # or two swapped, in up to three words) are tested on a small
+    # organisation's rows: the words index would first gather every
+    # organisation's rows holding a common name such as "eriksen".
+    TESTED_SPELLINGS = 64
 
     def tsquery(self, found, *, prefix: bool) -> str:
         return " & ".join(
@@ -480,9 +565,10 @@ class _Postgres:
             for term in found
         )
 
-    def entries(self, organization_id, entity) -> int:
-        """How many entries the organisation has of this entity, counting up to SMALL + 1."""
-        return _entries(organization_id, entity, self.SMALL + 1)
+    def entries_of(self, organization_id, entities: list[str]) -> list[int]:
+        """For each entity, how many entries the organisation has of it, counting up to
+        SMALL + 1."""
+        return _entries(organization_id, entities, self.SMALL + 1)
 
     def ids(self, matching: str) -> str:
         """The matching ids gathered before the records are read. Left to join them to
@@ -502,15 +588,16 @@ class _Postgres:
 
     def matching(self, organization_id, entity, found, *, prefix, entries=None):
         if entries is None:
-            entries = self.entries(organization_id, entity)
+            entries = self.entries_of(organization_id, [entity])[0]
         test, params = self._test(found, prefix=prefix)
         params = [organization_id, entity, *params]
-        if entries > self.SMALL or any(isinstance(term, tuple) for term in found):
+        spellings = sum(len(term) for term in found if isinstance(term, tuple))
+        if entries > self.SMALL or spellings > self.TESTED_SPELLINGS:
             return ("SELECT record_id FROM core_searchentry WHERE organization_id = %s "  # noqa: S608
                     f"AND entity = %s AND {test}", params)
         # OFFSET 0 keeps the planner from answering the test from the words
-        # index. (Not for corrected words: testing each row against hundreds
-        # of spellings costs more than looking them up.)
+        # index. (Not for the hundreds of spellings of every possible mistake:
+        # testing each row against them costs more than looking them up.)
         return ("SELECT record_id FROM (SELECT record_id, title, text, words "  # noqa: S608
                 "FROM core_searchentry WHERE organization_id = %s AND entity = %s OFFSET 0) "
                 f"AS own WHERE {test}", params)
@@ -548,12 +635,17 @@ class _Postgres:
             return cursor.fetchall()
 
 
-def _entries(organization_id, entity, at_most: int) -> int:
+def _entries(organization_id, entities: list[str], at_most: int) -> list[int]:
+    """How many entries the organisation has of each entity, counting up to `at_most`."""
+    # Only placeholders are put into the SQL, one group per entity.
+    counted = ", ".join("(SELECT count(*) FROM (SELECT 1 FROM core_searchentry "  # noqa: S608
+                        f"WHERE organization_id = %s AND entity = %s LIMIT %s) AS e{at})"
+                        for at in range(len(entities)))
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM (SELECT 1 FROM core_searchentry "
-                       "WHERE organization_id = %s AND entity = %s LIMIT %s) AS e",
-                       [organization_id, entity, at_most])
-        return cursor.fetchone()[0]
+        cursor.execute(f"SELECT {counted}",  # noqa: S608
+                       [value for entity in entities
+                        for value in (organization_id, entity, at_most)])
+        return list(cursor.fetchone())
 
 
 _SQLITE = _Sqlite()

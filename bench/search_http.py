@@ -24,6 +24,7 @@ run with --keep.
 
 import argparse
 import http.cookiejar
+import json
 import os
 import random
 import re
@@ -132,13 +133,19 @@ class Session:
             headers={"Referer": self.base + "/login"})
         self.opener.open(request).read()
 
-    def get(self, path: str, headers: dict | None = None) -> float:
+    def get(self, path: str, headers: dict | None = None, body: dict | None = None) -> float:
+        """Milliseconds to GET `path`, or to POST `body` to it as JSON when given."""
+        headers = dict(headers or {})
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
         request = urllib.request.Request(  # noqa: S310 - the bench server on loopback
-            self.base + path, headers=headers or {})
+            self.base + path, headers=headers, data=data)
         started = time.perf_counter()
         with self.opener.open(request) as response:
             response.read()
-            if response.status != 200:
+            if response.status not in (200, 201):
                 raise RuntimeError(f"{path} answered {response.status}")
         return (time.perf_counter() - started) * 1000
 

@@ -6,15 +6,16 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.db.models import Count
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accord import search as text_search
 from accord.activities.models import Activity, Kind
 from accord.customers.models import Company, Contact, LifecycleStage
 from accord.identity.permissions import has_permission
-from accord.identity.visibility import through_records, visible
+from accord.identity.visibility import through_records, visible, with_seen
 from accord.records.models import Record
 from accord.reports.dashboards import role_dashboard
 from accord.sales.models import Deal
@@ -79,8 +80,9 @@ def home(request):
         .select_related("contact", "company")
         .order_by("due_at", "id")
     )
-    contacts = visible(Contact.objects.select_related("company"), request.membership,
-                       "contacts").order_by("-updated_at", "-id")
+    contacts = with_seen(visible(Contact.objects.select_related("company"), request.membership,
+                                 "contacts"), request.membership, "company", "companies"
+                         ).order_by("-updated_at", "-id")
     mine = list(contacts.filter(owner=request.user)[:8])
     stage_counts = dict(
         visible(Contact.objects.all(), request.membership, "contacts").order_by()
@@ -113,37 +115,51 @@ def search(request):
     if request.membership is None:
         return _no_organization(request)
     query = request.GET.get("q", "").strip()
-    contacts, companies, deals, tickets, records = [], [], [], [], []
-    if has_permission(request.membership, "contacts.view"):
-        contacts = _found(visible(Contact.objects.select_related("company"),
-                                  request.membership, "contacts"), query)
-    if has_permission(request.membership, "companies.view"):
-        companies = _found(visible(Company.objects.all(), request.membership, "companies"),
-                           query)
-    if has_permission(request.membership, "deals.view"):
-        deals = _found(visible(Deal.objects.select_related("company", "stage"),
-                               request.membership, "deals"), query)
-    if has_permission(request.membership, "tickets.view"):
-        tickets = _found(visible_tickets(Ticket.objects.select_related("contact"),
-                                         request.membership), query)
-    if has_permission(request.membership, "records.view"):
-        records = _found(visible(Record.objects.filter(record_type__is_active=True)
-                                 .select_related("record_type"), request.membership,
-                                 "records"), query)
-    template = "core/search.html#search-results" if request.htmx else "core/search.html"
-    return render(request, template, {
-        "search_query": query, "contacts": contacts, "companies": companies, "deals": deals,
-        "tickets": tickets, "records": records,
-    })
+    membership = request.membership
+    sources = {}
+    if has_permission(membership, "contacts.view"):
+        sources["contacts"] = with_seen(visible(Contact.objects.select_related("company"),
+                                                membership, "contacts"),
+                                        membership, "company", "companies")
+    if has_permission(membership, "companies.view"):
+        sources["companies"] = visible(Company.objects.all(), membership, "companies")
+    if has_permission(membership, "deals.view"):
+        sources["deals"] = with_seen(visible(Deal.objects.select_related("company", "stage"),
+                                             membership, "deals"),
+                                     membership, "company", "companies")
+    if has_permission(membership, "tickets.view"):
+        sources["tickets"] = visible_tickets(Ticket.objects.select_related("contact"),
+                                             membership)
+    if has_permission(membership, "records.view"):
+        sources["records"] = visible(Record.objects.filter(record_type__is_active=True)
+                                     .select_related("record_type"), membership, "records")
+    context = {"search_query": query, "contacts": [], "companies": [], "deals": [],
+               "tickets": [], "records": []}
+    if text_search.terms(query):
+        # Which kinds the organisation keeps at all, asked once for every kind.
+        kept = text_search.entry_counts(queryset.model for queryset in sources.values())
+        for name, queryset in sources.items():
+            if kept[queryset.model]:
+                context[name] = _found(queryset, query, kept[queryset.model])
+    if request.htmx:
+        # The dropdown holds no navigation, so the context processors that
+        # gather it (saved views, record types) are not run for it.
+        return HttpResponse(render_to_string("core/search.html#search-results", context))
+    return render(request, "core/search.html", context)
 
 
-def _found(queryset, query: str) -> list:
-    """The best matches for the search box, in rank order.
+def _found(queryset, query: str, entries: int) -> list:
+    """The best matches for the search box that the member sees, in rank order.
 
-    Records the member may not see are dropped after ranking, so a member who
-    sees only some records may get fewer than SEARCH_LIMIT of them even when
-    more of theirs match: the index knows nothing of owners.
+    The index ranks every record of the organisation, knowing nothing of
+    owners. When ranking put records hidden from the member among the best,
+    the rest of the places go to the member's own matches, found the way
+    the lists find them (each word beginning a word of the record).
     """
-    hits = text_search.find(queryset.model, query, limit=SEARCH_LIMIT)
+    hits = text_search.find(queryset.model, query, limit=SEARCH_LIMIT, entries=entries)
     records = queryset.in_bulk([hit.record_id for hit in hits])
-    return [records[hit.record_id] for hit in hits if hit.record_id in records]
+    found = [records[hit.record_id] for hit in hits if hit.record_id in records]
+    if len(found) < len(hits):
+        found += text_search.search(queryset, query).exclude(
+            pk__in=[record.pk for record in found])[:SEARCH_LIMIT - len(found)]
+    return found

@@ -101,3 +101,27 @@ def test_search_escapes_names(org, admin, client_for, in_org):
     body = response.content.decode()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
     assert "<script>alert(1)</script>" not in body
+
+
+def test_a_member_who_sees_only_their_own_contacts_still_finds_them(org, admin, make_member,
+                                                                    client_for, in_org):
+    from accord.identity import visibility
+    from accord.identity.models import Role
+
+    seller = make_member(org, Role.SALES)
+    with in_org(org):
+        # More of others' matches than the box shows, and ranked alike.
+        for number in range(12):
+            services.create_contact(org, admin.user, data={
+                "first_name": "Anders", "last_name": f"Other{number}"})
+        services.create_contact(org, seller.user, data={
+            "first_name": "Anders", "last_name": "Abara"})
+        visibility.update_visibility(org, admin.user, roles={Role.SALES: {"contacts": "own"}})
+
+    seen = client_for(seller).get("/search", {"q": "anders"})
+    everyone = client_for(admin).get("/search", {"q": "anders"})
+
+    assert [str(contact) for contact in seen.context["contacts"]] == ["Anders Abara"]
+    assert "Other" not in seen.content.decode()
+    # The admin sees every match, so the box is full.
+    assert len(everyone.context["contacts"]) == 8

@@ -25,7 +25,7 @@ def deals(org, admin):
 def test_search_page_lists_matching_deals_with_stage_and_company(
     org, admin, deals, client_for
 ):
-    response = client_for(admin).get("/search", {"q": "wisla"})
+    response = client_for(admin).get("/search", {"q": "forty"})
 
     assert response.status_code == 200
     assert [deal.name for deal in response.context["deals"]] == ["Forty laptops"]

@@ -1,9 +1,12 @@
 """The search index: what finds a record, and that every write keeps it current."""
 
+import re
+
 import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from accord import search
 from accord.core.models import SearchEntry
@@ -30,7 +33,7 @@ def found(client, query, kind="contacts"):
 
 @pytest.mark.parametrize("query", [
     "mi", "mir", "Holt", "HOLT mira", "holt@example", "example.org", "mira.holt@example.org",
-    "hollow", "020 7946 0958", "+44 20 7946 0958", "0044 20 7946", "2079460958",
+    "020 7946 0958", "+44 20 7946 0958", "0044 20 7946", "2079460958",
 ])
 def test_a_contact_is_found_by_beginnings_of_its_words_and_digits(mira, admin, client_for,
                                                                   query):
@@ -96,15 +99,20 @@ def test_edits_deletes_and_restores_keep_the_index_current(mira, org, admin, in_
     assert found(client, "lindqvist") == ["Mira Lindqvist"]
 
 
-def test_renaming_a_company_updates_its_contacts_entries(mira, org, admin, in_org, client_for):
+def test_a_renamed_company_is_found_by_its_new_name_and_lists_its_contacts_by_it(
+        mira, org, admin, in_org, client_for, api_client_for):
     with in_org(org):
         company = Company.objects.get(name="Hollow Oak Ltd")
         services.update_company(org, admin.user, company, data={"name": "Brightwater"})
 
     client = client_for(admin)
-    assert found(client, "brightwater") == ["Mira Holt"]
     assert found(client, "brightwater", "companies") == ["Brightwater"]
-    assert found(client, "hollow") == []
+    assert found(client, "hollow", "companies") == []
+    assert found(client, "brightwater") == []
+    api = api_client_for(admin)
+    assert [item["last_name"] for item in api.get("/api/v1/contacts", {
+        "q": "brightwater"}).json()["items"]] == ["Holt"]
+    assert api.get("/api/v1/contacts", {"q": "hollow"}).json()["items"] == []
 
 
 def test_a_small_organisation_never_sees_a_large_ones_records(mira, make_org, in_org,
@@ -196,9 +204,12 @@ def test_searches_are_answered_from_the_search_indexes(mira, org, admin, make_or
             # The large organisation's 100,000 contacts, beyond the sample, and
             # the API's list: its matches are gathered from the words index
             # before the contacts are read, never tested contact by contact.
+            # (The API also asks about its one company, a small set read
+            # through the organisation's entries, checked above.)
             found_by_words = [sql for sql in statements if "'contacts'" in sql
-                              and "sampled" not in sql] + _search_statements(
-                                  api.captured_queries)
+                              and "sampled" not in sql] + [
+                                  sql for sql in _search_statements(api.captured_queries)
+                                  if "'contacts'" in sql]
             assert len(found_by_words) >= 2
             for sql in found_by_words:
                 assert "Bitmap Index Scan on searchentry_words" in _plan(sql)
@@ -251,3 +262,66 @@ def test_a_kind_of_record_the_organisation_has_none_of_is_not_looked_up(mira, ad
     assert "companies" in looked_up  # Hollow Oak Ltd
     for entity in ("deals", "tickets", "records"):
         assert entity not in looked_up
+
+
+def _reads_of(table: str, plan: str) -> list[str]:
+    """How a SQLite plan reads `table`: the condition of each search of it, or "SCAN"."""
+    return re.findall(rf"(?:SCAN {table}\b|SEARCH {table} USING [A-Z ]*INDEX \S+ \([^)]*\)"
+                      rf"|SEARCH {table} USING INTEGER PRIMARY KEY \([^)]*\))", plan)
+
+
+@pytest.mark.parametrize("query", ["hollow", "holl", "hollow mira", "mira hollow",
+                                   "person12 hollow"])
+def test_a_company_in_the_contact_list_query_is_reached_through_the_company_index(
+        mira, org, admin, in_org, api_client_for, query):
+    """The contact API's `q` matches a contact's own words or its company's: the
+    contacts of the companies found are read through the contacts' company index, and
+    both lists of ids are gathered before the contacts are, so the list never walks a
+    large organisation's contacts testing each against them."""
+    # Many companies, with many contacts each, so the planner weighs reading
+    # every contact against looking the matching ones up.
+    with in_org(org):
+        firms = Company.unscoped.bulk_create(
+            Company(organization=org, name=f"Firm {at}") for at in range(2000))
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000) "
+            "INSERT INTO customers_contact (organization_id, created_at, updated_at, version, "
+            "street, city, region, postal_code, country, source, custom_fields, first_name, "
+            "last_name, title, email, phone, company_id, lifecycle_stage, time_zone, "
+            "do_not_contact, name_key, block_key) "
+            "SELECT %s, %s, %s, 1, '', '', '', '', '', '', '{}', 'Person', 'P' || i, '', '', "
+            "'', %s + i %% 2000, 'lead', '', FALSE, '', '' FROM n",
+            [org.pk, now, now, firms[0].pk])
+        cursor.execute(
+            "INSERT INTO core_searchentry (organization_id, entity, record_id, title, text) "
+            "SELECT organization_id, 'contacts', id, 'x', 'person p' || id FROM customers_contact "
+            "WHERE first_name = 'Person'")
+        cursor.execute(
+            "INSERT INTO core_searchentry (organization_id, entity, record_id, title, text) "
+            "SELECT organization_id, 'companies', id, 'x', 'firm ' || id FROM customers_company "
+            "WHERE name LIKE 'Firm %%'")
+        cursor.execute("ANALYZE")
+
+    with CaptureQueriesContext(connection) as api:
+        response = api_client_for(admin).get("/api/v1/contacts", {"q": query})
+
+    assert response.status_code == 200
+    statements = [sql["sql"] for sql in api.captured_queries if "UNION ALL" in sql["sql"]]
+    assert statements
+    for sql in statements:
+        plan = _plan(sql)
+        if connection.vendor == "sqlite":
+            reads = _reads_of("customers_contact", plan)
+            assert "SCAN search_fts VIRTUAL TABLE INDEX" in plan, plan
+            assert _reads_of("U0", plan) == ["SEARCH U0 USING INTEGER PRIMARY KEY (rowid=?)"] * \
+                plan.count(" U0 "), plan
+        else:
+            # Each node of the plan that reads contacts, with its conditions.
+            reads = [node for node in plan.split("->")
+                     if re.search(r" on customers_contact\b", node)]
+            assert "Seq Scan" not in plan, plan
+        assert any("company_id" in read for read in reads), plan
+        for read in reads:
+            assert re.search(r"\b(rowid=\?|company_id=\?|id = |company_id = )", read), plan
