@@ -94,7 +94,7 @@ def parse_rows(path: Path) -> tuple[list[tuple], list[str]]:
             day, month, year = birthday.split("/")
             number = "+49" + phone.replace(" ", "")[3:]
             name_key, block_key = contact_name_keys(first, last)
-            text = " ".join([build_search_text(first, last, email, title, company),
+            text = " ".join([build_search_text(first, last, email, title),
                              *phone_words(number, "0" + number[3:])])
             companies.setdefault(company, len(companies))
             rows.append((first, last, email, title, city, country,

@@ -11,8 +11,8 @@ transaction.
 import operator
 import sqlite3
 
-from django.db import connection
-from django.db.models import ForeignKey
+from django.db import connection, connections
+from django.db.models import DateField, ForeignKey
 from django.utils import timezone
 
 from accord import search
@@ -71,7 +71,9 @@ def create_contacts(org, actor, rows: list[dict]) -> list[Contact]:
         contacts.append(contact)
         extras.append((emails or [], phones or [], values.get("tags") or []))
     now = timezone.now()
-    save_new(Contact, contacts, now=now)
+    # One look-up serves the new rows' custom values and their audit entries.
+    keys = encrypted_keys(org.pk, "contact")
+    save_new(Contact, contacts, now=now, sealed=keys)
 
     email_rows, phone_rows, texts = [], [], []
     for contact, (emails, phones, _) in zip(contacts, extras, strict=True):
@@ -109,7 +111,7 @@ def create_contacts(org, actor, rows: list[dict]) -> list[Contact]:
         after = snapshot(contact)
         after["tags"] = tags
         entries.append((contact.pk, str(contact)[:200], audit.diff({}, after)))
-    _add_entries(org, user, Action.CREATE, "contact", entries, now=now)
+    _add_entries(org, user, Action.CREATE, "contact", entries, now=now, keys=keys)
     search.index_texts(Contact, texts)
     return contacts
 
@@ -220,14 +222,17 @@ def _link_tags(org, link_model, link_field: str, pairs: list) -> None:
     )
 
 
-def insert_rows(model, names: tuple[str, ...], rows: list[tuple], *, now) -> None:
+def insert_rows(model, names: tuple[str, ...], rows: list[tuple], *, now,
+                skip_taken: bool = False) -> None:
     """Insert rows of database-ready values for the fields `names` (attnames) of `model`.
 
     Every other column gets what bulk_create would give it: the field's
     default, `now` for automatic timestamps, NULL where allowed. One COPY
     (PostgreSQL) or executemany (SQLite) per call, with no model instances
     and no SQL built per row; the ids are not read back, so use it for rows
-    nothing refers to yet.
+    nothing refers to yet. With `skip_taken`, a row that would break a unique
+    constraint is left out instead (an executemany on PostgreSQL too, as COPY
+    cannot leave rows out).
     """
     if not rows:
         return
@@ -239,7 +244,7 @@ def insert_rows(model, names: tuple[str, ...], rows: list[tuple], *, now) -> Non
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     names_sql = ", ".join(quote(column) for column in columns)
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and not skip_taken:
         # COPY streams the rows in one command, several times faster than
         # even a pipelined executemany; it runs in the caller's transaction.
         connection.ensure_connection()
@@ -250,18 +255,20 @@ def insert_rows(model, names: tuple[str, ...], rows: list[tuple], *, now) -> Non
         return
     # Only the model's own table and column names are put into the SQL.
     sql = (f"INSERT INTO {table} ({names_sql}) "  # noqa: S608
-           f"VALUES ({', '.join(['%s'] * len(columns))})")
+           f"VALUES ({', '.join(['%s'] * len(columns))})"
+           + (" ON CONFLICT DO NOTHING" if skip_taken else ""))
     with connection.cursor() as cursor:
         cursor.executemany(sql, [row + fixed for row in rows] if fixed else rows)
 
 
-def save_new(model, records: list, *, now) -> None:
+def save_new(model, records: list, *, now, sealed: frozenset[str] | None = None) -> None:
     """Insert new `records` of `model` and set their ids, as bulk_create does, but faster.
 
     Only fields whose values need converting go through the field (dates,
     JSON); text, numbers and keys go in as they are. Timestamps set
     automatically are set to `now` on the records too. Save-time hooks and
-    signals do not run, as with bulk_create.
+    signals do not run, as with bulk_create. `sealed` are the keys of the
+    encrypted custom fields, when the caller has looked them up already.
     """
     if not records:
         return
@@ -282,16 +289,25 @@ def save_new(model, records: list, *, now) -> None:
     read = operator.attrgetter(*(field.attname for field in as_is)) if as_is else None
     # Custom values are sealed in their field's pre_save, which this insert
     # skips; the keys to seal are looked up once for every record.
-    sealed = (encrypted_keys(records[0].organization_id, model._meta.model_name)
-              if any(isinstance(field, CustomValuesField) for field in fields) else frozenset())
+    if not any(isinstance(field, CustomValuesField) for field in fields):
+        sealed = frozenset()
+    elif sealed is None:
+        sealed = encrypted_keys(records[0].organization_id, model._meta.model_name)
+    # The connection itself, not the proxy every attribute read goes through.
+    database = connections[connection.alias]
+    # A missing date is NULL on every database, without asking the field.
+    nullable = [isinstance(field, DateField) for field in converted]
     rows = []
     for record in records:
         values = read(record) if read else ()
         if len(as_is) == 1:
             values = (values,)
-        rows.append(values + fixed + tuple(
-            field.get_db_prep_save(_value(field, record, sealed), connection)
-            for field in converted))
+        converted_values = []
+        for field, plain_null in zip(converted, nullable, strict=True):
+            value = _value(field, record, sealed)
+            converted_values.append(None if value is None and plain_null
+                                    else field.get_db_prep_save(value, database))
+        rows.append(values + fixed + tuple(converted_values))
     fields = as_is + stamped + converted
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
@@ -369,17 +385,21 @@ def _snapshotter(model, names: list[str]):
     return snapshot
 
 
-def _add_entries(org, user, action: str, entity: str, entries: list[tuple], *, now) -> None:
-    """Write one audit entry per (record id, label, JSON-safe changes), as `_entry` would."""
+def _add_entries(org, user, action: str, entity: str, entries: list[tuple], *, now,
+                 keys: frozenset[str] | None = None) -> None:
+    """Write one audit entry per (record id, label, JSON-safe changes), as `_entry` would;
+    `keys` are the entity's encrypted custom fields, when the caller has them."""
     via, ip = current_channel()
     label = (user.email if user else via)[:254]
     changes = AuditEntry._meta.get_field("changes")
-    keys = encrypted_keys(org.pk, entity)
+    database = connections[connection.alias]
+    if keys is None:
+        keys = encrypted_keys(org.pk, entity)
     insert_rows(AuditEntry, ("organization_id", "actor_id", "actor_label", "via", "ip",
                              "action", "entity", "object_id", "object_repr", "changes"),
                 [(org.pk, user.pk if user else None, label, via, ip, action, entity, pk, text,
                   changes.get_db_prep_save(sealed_changes(org.pk, entity, diff, keys=keys),
-                                          connection))
+                                          database))
                  for pk, text, diff in entries], now=now)
 
 

@@ -23,6 +23,7 @@ from accord.money import is_currency
 
 from .models import CustomField, FieldType
 from .phones import parse_phone
+from .text import trim
 
 MAX_TEXT = 1000
 MAX_LONG_TEXT = 20000
@@ -188,7 +189,7 @@ def _text(limit: int):
     def clean(field, value):
         if not isinstance(value, str | int | float | decimal.Decimal) or isinstance(value, bool):
             raise ValueError("Enter text.")
-        text = str(value).strip()
+        text = trim(str(value))
         if len(text) > limit:
             raise ValueError(f"Keep this under {limit} characters.")
         if "\x00" in text:

@@ -393,69 +393,86 @@ def _store(org, entity: str, scored: dict, considered: set[tuple], *,
     """Write new pairs, refresh open ones, drop open ones that no longer hold.
 
     Dismissed and merged pairs are never touched, so a dismissal outlives
-    every later scan.
+    every later scan. The pairs are read as plain values and written a batch
+    per transaction: an import can find hundreds of thousands, and on SQLite
+    one transaction for all of them held the database's only write lock for
+    seconds, while other people's requests waited for it.
     """
     now = timezone.now()
-    existing = {}
+    columns = ("pk", "low_id", "high_id", "status", "score", "reasons")
     pairs = DuplicatePair.objects.filter(entity=entity)
     if drop_unseen:
-        rows = pairs
+        rows = pairs.values_list(*columns).iterator(chunk_size=CHUNK * 4)
     else:
         lows = {low for low, _high in considered}
-        rows = [pair for chunk in _chunks(lows) for pair in pairs.filter(low_id__in=chunk)]
-    for pair in rows:
-        existing[(pair.low_id, pair.high_id)] = pair
+        rows = (row for chunk in _chunks(lows)
+                for row in pairs.filter(low_id__in=chunk).values_list(*columns)
+                if (row[1], row[2]) in considered)
+    existing = {(low, high): (pk, status, score, reasons)
+                for pk, low, high, status, score, reasons in rows}
 
     new, changed, stale = [], [], []
+    as_json = DuplicatePair._meta.get_field("reasons").get_db_prep_save
+    found_at = DuplicatePair._meta.get_field("found_at").get_db_prep_save(now, connection)
     for key, (score, reasons) in scored.items():
-        pair = existing.get(key)
-        if pair is None:
-            new.append(DuplicatePair(organization=org, entity=entity, low_id=key[0],
-                                     high_id=key[1], score=score, reasons=reasons,
-                                     found_at=now))
-        elif pair.status == DuplicateStatus.OPEN and (pair.score, pair.reasons) != (score,
-                                                                                     reasons):
-            pair.score, pair.reasons = score, reasons
-            changed.append(pair)
-    for key, pair in existing.items():
-        if pair.status != DuplicateStatus.OPEN or key in scored:
-            continue
-        if key in considered or drop_unseen:
-            stale.append(pair.pk)
-    DuplicatePair.objects.bulk_create(new, batch_size=CHUNK, ignore_conflicts=True)
-    DuplicatePair.objects.bulk_update(changed, ["score", "reasons"], batch_size=CHUNK)
-    for chunk in _chunks(stale):
-        DuplicatePair.objects.filter(pk__in=chunk).delete()
+        found = existing.get(key)
+        if found is None:
+            new.append((org.pk, entity, key[0], key[1], score, as_json(reasons, connection),
+                        DuplicateStatus.OPEN, found_at))
+        elif found[1] == DuplicateStatus.OPEN and found[2:] != (score, reasons):
+            changed.append(DuplicatePair(pk=found[0], score=score, reasons=reasons))
+    for key, (pk, status, _score, _reasons) in existing.items():
+        if status == DuplicateStatus.OPEN and key not in scored and (
+                key in considered or drop_unseen):
+            stale.append(pk)
+    from .bulk import insert_rows  # it builds on this module's name keys
+
+    for batch in _chunks(new):
+        with transaction.atomic():
+            # A pair another run stored meanwhile is left as that run wrote it.
+            insert_rows(DuplicatePair, ("organization_id", "entity", "low_id", "high_id", "score",
+                                        "reasons", "status", "found_at"),
+                        batch, now=now, skip_taken=True)
+    for batch in _chunks(changed):
+        with transaction.atomic():
+            DuplicatePair.objects.bulk_update(batch, ["score", "reasons"])
+    for batch in _chunks(stale):
+        with transaction.atomic():
+            # One dismissed meanwhile stays, with its dismissal.
+            DuplicatePair.objects.filter(pk__in=batch, status=DuplicateStatus.OPEN).delete()
 
 
-def find_duplicates_for(org, model, ids: Iterable[int], *,
-                        too_large: dict[int, set] | None = None) -> list[DuplicatePair]:
-    """Look for duplicates of these contacts or companies; returns their open pairs.
+def look_for_duplicates(org, model, ids: Iterable[int], *,
+                        too_large: dict[int, set] | None = None) -> None:
+    """Find, score and keep the likely duplicates of these contacts or companies.
 
     Call inside the organisation's scope, after the records and their
-    e-mails and phones are written (the importer calls it after each chunk).
-    Safe to call again: existing pairs are refreshed, dismissed ones kept.
+    e-mails and phones are written. Safe to call again: existing pairs are
+    refreshed, dismissed ones kept.
     """
     ids = {int(pk) for pk in ids}
     if not ids:
-        return []
+        return
     entity = _entity(model)
     with transaction.atomic():
         refresh_name_keys(model, ids)
     # Open pairs of these records are scored again too, so one that no
     # longer holds after an edit is dropped. Finding and scoring only read,
-    # so they run before the write transaction: on SQLite that takes the
-    # database's one write lock, which other people's requests then wait for.
-    considered = _candidates_for(entity, ids, too_large) | {
-        (pair.low_id, pair.high_id) for pair in open_pairs(entity, ids)
-    }
-    scored = _score_all(entity, considered)
-    with transaction.atomic():
-        _store(org, entity, scored, considered, drop_unseen=False)
-    found = open_pairs(entity, ids)
+    # so they run before any write: on SQLite a write takes the database's
+    # one write lock, which other people's requests then wait for.
+    considered = _candidates_for(entity, ids, too_large) | open_pair_keys(entity, ids)
+    _store(org, entity, _score_all(entity, considered), considered, drop_unseen=False)
+
+
+def find_duplicates_for(org, model, ids: Iterable[int], *,
+                        too_large: dict[int, set] | None = None) -> list[DuplicatePair]:
+    """Look for duplicates of these contacts or companies; returns their open pairs."""
+    ids = {int(pk) for pk in ids}
+    look_for_duplicates(org, model, ids, too_large=too_large)
+    found = open_pairs(_entity(model), ids)
     if found:
         logger.info("duplicates.found", extra={
-            "organization_id": org.id, "entity": entity, "count": len(found)})
+            "organization_id": org.id, "entity": _entity(model), "count": len(found)})
     return found
 
 
@@ -471,9 +488,7 @@ def scan(org, model) -> int:
     with transaction.atomic():
         refresh_name_keys(model)
     pairs = _all_candidates(entity)
-    scored = _score_all(entity, pairs, everyone=True)
-    with transaction.atomic():
-        _store(org, entity, scored, pairs, drop_unseen=True)
+    _store(org, entity, _score_all(entity, pairs, everyone=True), pairs, drop_unseen=True)
     count = DuplicatePair.objects.filter(entity=entity, status=DuplicateStatus.OPEN).count()
     logger.info("duplicates.scanned", extra={
         "organization_id": org.id, "entity": entity, "candidates": len(pairs),
@@ -482,6 +497,22 @@ def scan(org, model) -> int:
 
 
 # Reading and resolving pairs.
+
+
+def open_pair_keys(entity: str, ids: Iterable[int]) -> set[tuple[int, int]]:
+    """(low id, high id) of the open pairs that involve any of these records."""
+    keys = set()
+    for chunk in _chunks(ids):
+        keys.update(DuplicatePair.objects.filter(
+            Q(low_id__in=chunk) | Q(high_id__in=chunk), entity=entity,
+            status=DuplicateStatus.OPEN,
+        ).values_list("low_id", "high_id"))
+    return keys
+
+
+def count_open_pairs(model, ids: Iterable[int]) -> int:
+    """How many open pairs involve any of these contacts or companies, each counted once."""
+    return len(open_pair_keys(_entity(model), ids))
 
 
 def open_pairs(entity: str, ids: Iterable[int]) -> list[DuplicatePair]:
@@ -551,6 +582,14 @@ def visible_pairs(queryset: QuerySet, viewer) -> QuerySet:
         ids = visible(model.with_deleted.all(), viewer, area_of(model)).values("pk")
         seen |= Q(entity=entity, low_id__in=ids, high_id__in=ids)
     return queryset.filter(seen)
+
+
+def live_pairs(queryset: QuerySet, entity: str) -> QuerySet:
+    """Narrow a queryset of one entity's pairs to those whose two records are live: a
+    record moved to the trash (an undone import's, say) leaves its open pairs until the
+    next scan drops them, and they cannot be merged meanwhile."""
+    ids = _model(entity).objects.values("pk")
+    return queryset.filter(low_id__in=ids, high_id__in=ids)
 
 
 def get_visible_pair(pair_id, viewer) -> DuplicatePair:

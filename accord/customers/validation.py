@@ -34,6 +34,7 @@ from .models import (
     PhoneKind,
 )
 from .phones import parse_phone
+from .text import trim
 
 User = get_user_model()
 
@@ -81,7 +82,7 @@ def clean_text(value, field: str, errors: Collector) -> str | None:
     if not isinstance(value, str):
         errors.add(field, "Enter text.")
         return None
-    text = unicodedata.normalize("NFC", value.strip())
+    text = unicodedata.normalize("NFC", trim(value))
     if "\x00" in text:
         errors.add(field, "Remove the NUL character; it cannot be stored.")
         return None

@@ -21,9 +21,19 @@ from accord.commerce.models import Order, OrderKind, Product
 from accord.commerce.validation import clean_product, sku_from_name
 from accord.customers import bulk, custom_fields
 from accord.customers import services as customers
+from accord.customers.custom_fields import clean_field_label, clean_field_settings
 from accord.customers.duplicates import company_name_keys
-from accord.customers.models import Company, Contact, ContactEmail, EmailKind, PhoneKind
-from accord.customers.validation import clean_company, clean_contact
+from accord.customers.models import (
+    Company,
+    Contact,
+    ContactEmail,
+    CustomField,
+    EmailKind,
+    FieldType,
+    PhoneKind,
+)
+from accord.customers.phones import parse_phone
+from accord.customers.validation import Collector, clean_company, clean_contact, clean_email
 from accord.errors import InvalidInput
 from accord.identity.context import acting_member
 from accord.identity.visibility import visible
@@ -60,9 +70,20 @@ class Draft:
     note: str = ""
     values: dict | None = None  # the cleaned input, once valid
     links_created: list = field(default_factory=list)
+    # Columns whose cell could not be read; the row is still checked
+    # without them, and a check they fail only repeats the reading error.
+    unread: set = field(default_factory=set)
 
     def fail(self, column: str, value: str, reason: str) -> None:
+        if column in self.unread:
+            return
         self.errors.append({"column": column, "value": value, "reason": str(reason)})
+
+    def fail_to_read(self, column: str, value: str, reason: str, *, field_name: str) -> None:
+        """Report a cell that could not be read, standing for the input `field_name`."""
+        self.fail(column, value, reason)
+        self.unread.add(column)
+        self.origin.setdefault(field_name, (column, value))
 
     def absorb(self, exc: InvalidInput) -> None:
         for error in exc.errors:
@@ -87,6 +108,9 @@ class Adapter:
     # Whether rows sharing a key are parts of one record (an order's lines):
     # the engine then keeps them in one chunk and writes them together.
     group_rows = False
+    # Whether a record's match keys are unique, so that a row matching one can
+    # never be another record: with the "create" policy such a row is skipped.
+    unique_match = False
 
     def clean(self, org, draft: Draft, fields: list) -> None:
         """Set `draft.values`, or add an error per bad value; `fields` are the custom fields."""
@@ -329,13 +353,17 @@ PHONE_KINDS = {"phone": PhoneKind.MOBILE, "phone_mobile": PhoneKind.MOBILE,
 
 
 def draft_from_cells(number: int, row_cells: list, *, member_of,
-                     owner_required: bool = False) -> Draft:
+                     owner_required: bool = False, unread: list = ()) -> Draft:
     """A draft from [(target, column, text, typed value)]: the columns a mapping chose.
 
-    An owner who is no member here fails the row when `owner_required`, and
-    is otherwise noted while the row comes in owned by the importer.
+    `unread` are the cells that could not be read, as [(target, column,
+    text, reason)]: each is an error of the row. An owner who is no member
+    here fails the row when `owner_required`, and is otherwise noted while
+    the row comes in owned by the importer.
     """
     draft = Draft(number)
+    for target, column, text, reason in unread:
+        draft.fail_to_read(column, text, reason, field_name=_input_field(target))
     emails, phones, full_name = [], [], None
     for target, column, text, value in row_cells:
         key = target.key
@@ -364,7 +392,7 @@ def draft_from_cells(number: int, row_cells: list, *, member_of,
                 draft.data["owner"] = member_of(value)
             except ValueError as exc:
                 if owner_required:
-                    draft.fail(column, text, str(exc))
+                    draft.fail_to_read(column, text, str(exc), field_name="owner_id")
                     continue
                 # Owners named in another system's (or organisation's) file
                 # are often not members here; the row still comes in, owned
@@ -404,6 +432,13 @@ def draft_from_cells(number: int, row_cells: list, *, member_of,
     return draft
 
 
+def _input_field(target) -> str:
+    """The service input a column fills, as `Draft.origin` names it."""
+    if target.custom is not None:
+        return f"custom_fields.{target.custom.key}"
+    return "owner_id" if target.key == "owner" else target.key
+
+
 def _list_items(text: str) -> list[str]:
     return [part.strip() for part in str(text or "").split(";") if part.strip()]
 
@@ -431,6 +466,42 @@ def _kind(value: str, choices, default: str) -> str:
     return value if value in choices.values else default
 
 
+def _email_problem(email: dict) -> str | None:
+    errors = Collector()
+    clean_email(email["address"], "email", errors)
+    return errors.errors[0]["message"] if errors.errors else None
+
+
+def _phone_problem(phone: dict) -> str | None:
+    try:
+        parse_phone(phone["raw"])
+    except InvalidInput as exc:
+        return exc.errors[0]["message"]
+    return None
+
+
+def _readable(draft: Draft, items: list[dict], column: str, problem) -> list[dict]:
+    """The card's e-mails or phones that can be stored; each other one becomes a note.
+
+    Address books keep placeholders ("BusinessPhone") and mistyped numbers
+    beside good values, so one of them leaves the rest of the card as it is
+    rather than failing it, and the problems file names the value left out.
+    """
+    kept = []
+    for item in items:
+        reason = problem(item)
+        if reason is None:
+            kept.append(item)
+            continue
+        value = item.get("address") or item.get("raw") or ""
+        draft.notes.append({"column": column, "value": value,
+                            "reason": f"This value was not imported: {reason}"})
+    if kept and any(item.get("is_primary") for item in items) and not any(
+            item.get("is_primary") for item in kept):
+        kept[0] = {**kept[0], "is_primary": True}
+    return kept
+
+
 def draft_from_card(card) -> Draft:
     """A contact draft from a vCard; whatever a contact cannot hold becomes a note."""
     draft = Draft(card.number)
@@ -455,7 +526,7 @@ def draft_from_card(card) -> Draft:
             draft.data["birthday"] = (card.birthday if hasattr(card.birthday, "isoformat")
                                       else values.parse_date(text, "ymd"))
         except ValueError as exc:
-            draft.fail("BDAY", text, str(exc))
+            draft.fail_to_read("BDAY", text, str(exc), field_name="birthday")
         draft.origin["birthday"] = ("BDAY", text)
     if card.note:
         draft.note = card.note
@@ -463,7 +534,7 @@ def draft_from_card(card) -> Draft:
         draft.data["tags"] = list(card.categories)
         draft.origin["tags"] = ("CATEGORIES", ",".join(card.categories))
     emails = []
-    for index, email in enumerate(card.emails):
+    for index, email in enumerate(_readable(draft, card.emails, "EMAIL", _email_problem)):
         emails.append({"address": email["address"],
                        "kind": _kind(email.get("kind"), EmailKind, EmailKind.OTHER),
                        "label": email.get("label") or "",
@@ -472,7 +543,7 @@ def draft_from_card(card) -> Draft:
     if emails:
         draft.data["emails"] = emails
     phones = []
-    for index, phone in enumerate(card.phones):
+    for index, phone in enumerate(_readable(draft, card.phones, "TEL", _phone_problem)):
         phones.append({"number": phone["raw"],
                        "kind": _kind(phone.get("kind"), PhoneKind, PhoneKind.OTHER),
                        "label": phone.get("label") or "",
@@ -968,9 +1039,113 @@ class OrderAdapter(Adapter):
         return removed
 
 
+class CustomFieldAdapter(Adapter):
+    """Custom field definitions by row, written by the services of the settings page.
+
+    New rows go through `create_custom_field`, matched ones through
+    `update_custom_field`, so an import checks and audits a definition as
+    the settings page does. A row matches the field of its record type with
+    the same key; a field's key and type never change, because its stored
+    values depend on them, so a row giving another type fails.
+    """
+
+    entity = "custom_field"
+    model = CustomField
+    area = "custom_fields"
+    has_duplicates = False
+    unique_match = True
+    SETTINGS = ["label", "choices", "currency", "required", "help_text", "position",
+                "hidden_from_roles", "encrypted", "is_active"]
+    LISTS = ("choices", "hidden_from_roles")
+
+    def clean(self, org, draft: Draft, fields: list) -> None:
+        data = {key: value for key, value in draft.data.items() if key != "custom_fields"}
+        for name in self.LISTS:
+            if name in data:
+                data[name] = _list_items(data[name])
+        existing = None
+        if data.get("entity"):
+            existing = CustomField.objects.filter(
+                entity=data["entity"], key=customers.custom_field_key(data)).first()
+        try:
+            draft.values = (customers.clean_custom_field(data) if existing is None
+                            else self._clean_change(existing, data))
+        except InvalidInput as exc:
+            draft.absorb(exc)
+
+    def _clean_change(self, existing: CustomField, data: dict) -> dict:
+        """The row's settings as a change to `existing`, checked as the settings page checks
+        one; settings the file leaves out keep the field's own."""
+        if data.get("field_type") and data["field_type"] != existing.field_type:
+            kind = FieldType(existing.field_type).label
+            raise InvalidInput({"field_type": (
+                f"The field {existing.key} is a {str(kind).lower()} field here, and a "
+                "field's type cannot change.")})
+        merged = {name: getattr(existing, name) for name in self.SETTINGS} | data
+        errors: dict[str, str] = {}
+        label = clean_field_label(merged["label"], errors)
+        settings = clean_field_settings(existing.field_type, merged, errors)
+        if errors:
+            raise InvalidInput(errors)
+        return {**merged, **settings, "label": label, "entity": existing.entity,
+                "key": existing.key, "field_type": existing.field_type,
+                "encrypted": bool(merged["encrypted"]), "is_active": bool(merged["is_active"])}
+
+    def keys(self, draft: Draft) -> list[tuple[str, str]]:
+        return [("field", f"{draft.values['entity']}.{draft.values['key']}")]
+
+    def lookup(self, keys, system: str) -> dict:
+        wanted = {value for kind, value in keys if kind == "field"}
+        entities_ = {value.split(".", 1)[0] for value in wanted}
+        found = CustomField.objects.filter(entity__in=entities_).values_list("entity", "key",
+                                                                             "pk")
+        return {("field", f"{entity}.{key}"): pk for entity, key, pk in found
+                if f"{entity}.{key}" in wanted}
+
+    def create_many(self, org, actor, drafts: list[Draft]) -> list:
+        return [customers.create_custom_field(org, actor, data=draft.values)
+                for draft in drafts]
+
+    def changes(self, record, draft: Draft, *, fill_only: bool) -> tuple[dict, dict]:
+        """The settings the file gives that differ; filling never changes whether the
+        field is active, as a field switched off was switched off on purpose."""
+        data, before = {}, {}
+        for name in self.SETTINGS:
+            if name not in draft.data:
+                continue
+            new, current = draft.values[name], getattr(record, name)
+            if new == current:
+                continue
+            if fill_only and (name == "is_active" or current not in ("", [])):
+                continue
+            data[name], before[name] = new, current
+        return data, before
+
+    def update(self, org, actor, record, data: dict):
+        settings = {key: value for key, value in data.items() if key != "is_active"}
+        if settings:
+            current = {name: getattr(record, name) for name in customers.CUSTOM_FIELD_AUDITED}
+            record = customers.update_custom_field(org, actor, record,
+                                                   data=current | settings)
+        if "is_active" in data:
+            record = customers.set_custom_field_active(org, actor, record,
+                                                       active=data["is_active"])
+        record.refresh_from_db()
+        return record
+
+    def remove(self, org, actor, ids: list[int]) -> list[int]:
+        """Custom fields are never deleted, as records keep their values: the ones an import
+        created are deactivated, as on the settings page, with their values kept."""
+        fields = list(CustomField.objects.filter(pk__in=ids, is_active=True))
+        for custom in fields:
+            customers.set_custom_field_active(org, actor, custom, active=False)
+        return [custom.pk for custom in fields]
+
+
 ADAPTERS: dict[str, Adapter] = {"contact": ContactAdapter(), "company": CompanyAdapter(),
                                 "deal": DealAdapter(), "product": ProductAdapter(),
-                                "lead": LeadAdapter(), "order": OrderAdapter()}
+                                "lead": LeadAdapter(), "order": OrderAdapter(),
+                                "custom_field": CustomFieldAdapter()}
 
 
 def _importer_sees(records):
@@ -998,8 +1173,9 @@ class RecordAdapter(Adapter):
     def clean(self, org, draft: Draft, fields: list) -> None:
         incoming = dict(draft.data.get("custom_fields") or {})
         origin = {"owner_id": draft.origin.get("owner_id", ("", ""))}
-        for key in incoming:
-            origin[f"values.{key}"] = draft.origin.get(f"custom_fields.{key}", ("", ""))
+        for name, place in draft.origin.items():
+            if name.startswith("custom_fields."):
+                origin[f"values.{name.removeprefix('custom_fields.')}"] = place
         by_key = {custom.key: custom for custom in self._fields}
         for name, text in draft.data.items():
             if not name.startswith("link."):

@@ -38,7 +38,8 @@ def list_imports(request: HttpRequest, params: Query[ImportParams]):
 @router.post("", response={202: ImportDetailOut}, summary="Upload a file to import")
 def create_import(request: HttpRequest, file: File[UploadedFile], entity: Form[str],
                   mapping: Form[str | None] = None, options: Form[str | None] = None):
-    """Start importing a CSV, XLSX or vCard file as `entity` (contact or company).
+    """Start importing a CSV, XLSX or vCard file as `entity` (contact, company, deal, lead,
+    order, product, custom_field or record:<key>).
 
     `mapping` is a JSON object {header: field}; without it, columns are
     mapped from a saved mapping for the same headers, else from the headers.
@@ -56,6 +57,7 @@ def create_import(request: HttpRequest, file: File[UploadedFile], entity: Form[s
         request.organization, request.user, entity=entity, upload=file,
         options=services.parse_json_object(options, "options"),
         mapping=services.parse_json_object(mapping, "mapping") if mapping else None,
+        require_mapped=True,
     )
     job = services.queue_job(request.organization, request.user, job)
     return Status(202, _detail(job))

@@ -9,6 +9,7 @@ import datetime as dt
 import decimal
 import re
 
+from accord.customers.text import trim
 from accord.customers.validation import COUNTRY_CODES
 from accord.search import fold
 
@@ -114,7 +115,7 @@ def _read(target: Target, text: str, date_order: str, number_style: str, tz):
         return choice(target, text)
     if kind == "country":
         return country(text)
-    return text if kind == "cf.long_text" else text.strip()
+    return text if kind == "cf.long_text" else trim(text)
 
 
 def _money(text: str, number_style: str) -> dict:

@@ -8,6 +8,7 @@ row. Only one chunk of rows is held in memory, whatever the file's size.
 
 import gc
 import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,7 +45,22 @@ from .readers import open_table
 logger = logging.getLogger(__name__)
 User = get_user_model()
 
-CHUNK = 500  # rows per transaction: a few seconds of writes, never a long lock
+CHUNK = 500  # most rows per transaction
+# How long a chunk's transaction should last. On SQLite it holds the
+# database's only write lock, which every other writer waits for, so rows
+# that are slow to write (a deal moved through its stages) go in smaller
+# chunks: 500 deals took 20 seconds, longer than others' requests wait.
+CHUNK_SECONDS = 0.5
+
+
+def next_chunk_size(rows: int, seconds: float) -> int:
+    """How many rows the next chunk takes, after `rows` took `seconds` to write: as many
+    as fit in CHUNK_SECONDS at that pace, at least one, at most CHUNK, and at most
+    twice as many as before, so one fast chunk does not make the next a long one."""
+    if rows <= 0 or seconds <= 0:
+        return CHUNK
+    fitting = int(rows * CHUNK_SECONDS / seconds)
+    return max(1, min(CHUNK, fitting, rows * 2))
 SAMPLE_ROWS = 200  # rows read to detect each column's date order and number format
 PREVIEW_ROWS = 20
 PREVIEW_COUNT_ROWS = 1000  # rows checked for the preview's new/matching counts
@@ -167,15 +183,24 @@ class Run:
     # Reading
 
     def draft(self, item) -> Draft:
+        """A row read and checked: every cell that cannot be read and every value the
+        record's checks refuse is an error of the draft, which has `values` only when
+        there is none. The import and the wizard's preview both read rows here."""
         draft = (draft_from_card(item) if self.job.kind == "vcard"
                  else self._draft_from_row(item))
-        if not draft.errors:
-            self.adapter.clean(self.org, draft, self.fields)
+        # The record is checked with the cells that did read, so that one bad
+        # cell does not hide the others of its row.
+        self.adapter.clean(self.org, draft, self.fields)
+        if draft.errors:
+            draft.values = None
         return draft
 
     def _draft_from_row(self, row) -> Draft:
-        row_cells, errors = [], []
+        row_cells, unread = [], []
         for index, header, target, order, style in self.columns:
+            if index in row.unreadable:
+                unread.append((target, header, *row.unreadable[index]))
+                continue
             text = row.values[index] if index < len(row.values) else ""
             if values.is_blank(text):
                 continue
@@ -184,12 +209,11 @@ class Run:
                 value = cells.read(target, text, date_order=order, number_style=style,
                                    tz=self.tz)
             except ValueError as exc:
-                errors.append({"column": header, "value": text, "reason": str(exc)})
+                unread.append((target, header, text, str(exc)))
                 continue
             row_cells.append((target, header, text, value))
         draft = draft_from_cells(row.number, row_cells, member_of=self.member_of,
-                                 owner_required=self.adapter.owner_required)
-        draft.errors[:0] = errors
+                                 owner_required=self.adapter.owner_required, unread=unread)
         if row.extra:
             draft.notes.append({"column": "", "value": ", ".join(row.extra), "reason": (
                 "This row has more cells than the file has headers; the extra cells were "
@@ -262,6 +286,62 @@ class Run:
             if pk in records:
                 self.companies[key] = records[pk]
 
+    def create_linked_companies(self, drafts: list[Draft]) -> None:
+        """Create in one go the companies a chunk's rows link to that do not exist yet,
+        as `_company` would row by row; call after `prefetch_companies`.
+
+        Made one by one, each new company cost a dozen statements, most of the
+        time of a file naming many companies. Rows are taken in order, so each
+        company is the one the same rows would have made, and is credited to
+        the row that first names it. A row whose company cannot be made is left
+        to `_company`, which reports why.
+        """
+        planned: dict[tuple[str, str], object] = {}  # key -> a Company, or a place in `new`
+        new: list[tuple[dict, Draft, list]] = []  # (cleaned values, first row, keys)
+        for draft in drafts:
+            name = draft.links.get("company")
+            domain = draft.links.get("company_domain")
+            if not (name or domain):
+                continue
+            keys = self._company_keys(name, domain)
+            known = next((self.companies.get(key, planned.get(key)) for key in keys
+                          if key in self.companies or key in planned), None)
+            if known is not None:
+                for other in keys:
+                    if other not in self.companies:
+                        planned.setdefault(other, known)
+                continue
+            name_value = name[2].strip() if name else ""
+            if not self.options.get("create_missing_links") or not name_value:
+                continue
+            domain_value = dict(keys).get("domain", "")
+            try:
+                values = clean_company(
+                    self.org,
+                    {"name": name_value, **({"domain": domain_value} if domain_value else {})})
+            except InvalidInput:
+                continue
+            for key in keys:
+                planned[key] = len(new)
+            new.append((values, draft, keys))
+        if not new:
+            return
+        companies = bulk.create_companies(self.org, self.actor, [values for values, _, _ in new])
+        # Only the keys of the row that names a company first are known now;
+        # the other rows add theirs when they are written, as before.
+        for company, (_, draft, keys) in zip(companies, new, strict=True):
+            self._made_company(company, keys, draft)
+
+    def _made_company(self, company: Company, keys, draft: Draft) -> None:
+        """Note a company this import created for `draft`'s row, found by `keys` later."""
+        self.new_companies.append(company.pk)
+        logger.info("company.created",
+                    extra={"organization_id": self.org.id, "company_id": company.pk})
+        for key in keys:
+            self.companies[key] = company
+        self.placeholders.add(company.pk)
+        draft.links_created.append({"entity": "company", "id": company.pk})
+
     def _company(self, name, domain, draft: Draft):
         column, text, _value = name or domain
         keys = self._company_keys(name, domain)
@@ -297,13 +377,7 @@ class Run:
         # all of a chunk's new companies: run per company it read every pair
         # found so far again, which took half the time of a large import.
         company = bulk.create_companies(self.org, self.actor, [values])[0]
-        self.new_companies.append(company.pk)
-        logger.info("company.created",
-                    extra={"organization_id": self.org.id, "company_id": company.pk})
-        for key in keys:
-            self.companies[key] = company
-        self.placeholders.add(company.pk)
-        draft.links_created.append({"entity": "company", "id": company.pk})
+        self._made_company(company, keys, draft)
         return company
 
     # Writing
@@ -316,10 +390,12 @@ class Run:
         valid = [draft for draft in drafts if not draft.errors]
         wanted = {key for draft in valid for key in self.adapter.keys(draft)}
         index = {}
-        if self.policy != "create":
+        if self.policy != DuplicatePolicy.CREATE or self.adapter.unique_match:
             index = importer_sees(self.adapter.lookup(wanted, self.system), self.adapter.model,
                                   self.adapter.area)
         self.prefetch_companies(valid)
+        if self.job.entity in ("contact", "deal"):
+            self.create_linked_companies(valid)
         outcomes: list[Outcome] = []
         pending: list[Outcome] = []
         pending_keys: set = set()
@@ -346,7 +422,8 @@ class Run:
                 match = next(((key, self.companies[key].pk) for key in keys
                               if key in self.companies
                               and self.companies[key].pk in self.placeholders), None)
-            if match is None or self.policy == DuplicatePolicy.CREATE:
+            if match is None or (self.policy == DuplicatePolicy.CREATE
+                                 and not self.adapter.unique_match):
                 outcome = Outcome(draft, RowAction.CREATED)
                 outcomes.append(outcome)
                 pending.append(outcome)
@@ -436,7 +513,7 @@ class Run:
 
     def _apply_match(self, draft: Draft, key: tuple, record_id: int) -> Outcome:
         how = {"email": "e-mail", "ext": "id", "domain": "domain", "name": "name",
-               "sku": "SKU"}[key[0]]
+               "sku": "SKU", "field": "record type and key"}[key[0]]
         label = str(self.entity.label).lower()
         # A company this run made for a link is filled in from its own row,
         # whatever the policy says about records that were there before.
@@ -446,6 +523,11 @@ class Run:
                 "column": "", "value": key[1],
                 "reason": f"Matches {label} #{record_id} by {how}; skipped, as this import "
                           "skips duplicates."}])
+        if policy == DuplicatePolicy.CREATE:
+            return Outcome(draft, RowAction.SKIPPED, record_id=record_id, errors=[{
+                "column": "", "value": key[1],
+                "reason": f"Matches {label} #{record_id} by {how}; skipped, as no two "
+                          f"{str(self.entity.plural).lower()} may share it."}])
         record = self.adapter.get(record_id)
         data, before = self.adapter.changes(record, draft,
                                             fill_only=policy == DuplicatePolicy.FILL)
@@ -527,10 +609,11 @@ def run_job(org, actor, job: ImportJob, *, after_chunk: Callable | None = None,
         run.bind(table.headers)
         items = (item for item in _items(table, job.kind) if item.number > done_up_to)
         carry: list = []
+        size = CHUNK
         while True:
             if _cancel_requested(job):
                 return _finish(job, ImportStatus.CANCELLED)
-            chunk = carry + list(islice(items, CHUNK - len(carry)))
+            chunk = carry + list(islice(items, max(0, size - len(carry))))
             carry = []
             if not chunk:
                 break
@@ -544,13 +627,14 @@ def run_job(org, actor, job: ImportJob, *, after_chunk: Callable | None = None,
                         break
                     chunk.append(item)
             try:
-                written = _write_chunk(run, job, chunk)
+                written, seconds = _write_chunk(run, job, chunk)
             except IntegrityError:
                 # Another run of the same job wrote these rows first: it is
                 # ahead of this one, so this one stops and leaves it the job.
                 logger.warning("import.concurrent_run", extra={
                     "organization_id": org.id, "import_id": job.pk})
                 return job
+            size = next_chunk_size(written, seconds)
             if progress:
                 progress(written)
             if after_chunk:
@@ -605,8 +689,10 @@ class _DryRun(Exception):
         self.outcomes = outcomes
 
 
-def _write_chunk(run: Run, job: ImportJob, chunk: list) -> int:
+def _write_chunk(run: Run, job: ImportJob, chunk: list) -> tuple[int, float]:
+    """Write one chunk in a transaction; (rows written, seconds the transaction took)."""
     drafts = [run.draft(item) for item in chunk]
+    started = time.monotonic()
     with transaction.atomic():
         try:
             # A dry run writes each chunk and rolls it back, so its counts
@@ -640,11 +726,12 @@ def _write_chunk(run: Run, job: ImportJob, chunk: list) -> int:
             failed_count=F("failed_count") + tally[RowAction.FAILED],
             heartbeat_at=now,
         )
+    seconds = time.monotonic() - started
     job.refresh_from_db(fields=["rows_done", "created_count", "updated_count", "skipped_count",
                                 "failed_count", "heartbeat_at"])
     logger.info("import.chunk_written", extra={
         "organization_id": run.org.id, "import_id": job.pk, "rows": len(outcomes)})
-    return len(outcomes)
+    return len(outcomes), seconds
 
 
 def _write_ledger(org, job: ImportJob, outcomes: list[Outcome]) -> None:
@@ -686,14 +773,14 @@ def flag_duplicates(org, job: ImportJob) -> int:
     ids = list(job.ledger.filter(action__in=[RowAction.CREATED, RowAction.UPDATED],
                                  record_id__isnull=False)
                .order_by("record_id").values_list("record_id", flat=True).distinct())
-    pairs = 0
     too_large: dict = {}  # names too common to compare, found once for every batch
     for start in range(0, len(ids), DUPLICATE_CHUNK):
-        # Each batch writes in short transactions of its own (see find_duplicates_for).
-        pairs += len(duplicates.find_duplicates_for(org, model,
-                                                    ids[start:start + DUPLICATE_CHUNK],
-                                                    too_large=too_large))
-    return pairs
+        # Each batch writes in short transactions of its own (see look_for_duplicates).
+        duplicates.look_for_duplicates(org, model, ids[start:start + DUPLICATE_CHUNK],
+                                       too_large=too_large)
+    # Counted once at the end: a pair of two records of the import involves
+    # two batches, and counted per batch it was counted twice.
+    return duplicates.count_open_pairs(model, ids)
 
 
 def _recount(job: ImportJob) -> None:
@@ -764,7 +851,8 @@ def preview(org, actor, job: ImportJob, *, limit: int = PREVIEW_ROWS) -> dict:
         if not draft.errors:
             keys = run.adapter.keys(draft)
             duplicate = any(key in found or key in seen for key in keys)
-            status = "match" if duplicate and run.policy != DuplicatePolicy.CREATE else "new"
+            status = ("match" if duplicate and (run.policy != DuplicatePolicy.CREATE
+                                                or run.adapter.unique_match) else "new")
             if not run.adapter.group_rows:
                 # The other rows of a record are parts of it, not duplicates.
                 seen.update(keys)

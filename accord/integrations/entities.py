@@ -22,6 +22,7 @@ from accord.customers.models import (
     FieldType,
     LifecycleStage,
 )
+from accord.customers.models import Entity as FieldOwner
 from accord.identity.context import acting_member
 from accord.records import services as records
 from accord.records.models import Record, RecordType
@@ -434,6 +435,49 @@ register(Entity(
                  "the SKU and description without one. The customer column finds a contact "
                  "by its id in another system (17850.0 reads as 17850); a blank one makes a "
                  "guest order."),
+))
+
+CUSTOM_FIELD_TARGETS = [
+    Target("entity", _("Record type"), "choice", synonyms=("Entity", "Object", "Record"),
+           choices=tuple(FieldOwner.choices)),
+    Target("key", _("Key"), synonyms=("Field key", "API name", "Internal name")),
+    Target("label", _("Label"), synonyms=("Name", "Field name", "Field label")),
+    Target("field_type", _("Type"), "choice", synonyms=("Field type", "Data type"),
+           choices=tuple(FieldType.choices)),
+    Target("choices", _("Choices (separated by ;)"), synonyms=("Options", "Picklist values")),
+    Target("currency", _("Currency")),
+    Target("required", _("Required"), "bool", synonyms=("Mandatory",)),
+    Target("help_text", _("Help text"), synonyms=("Help", "Description")),
+    Target("position", _("Position"), "integer", synonyms=("Order", "Sort order")),
+    Target("is_active", _("Active"), "bool", synonyms=("Is active", "Enabled")),
+    Target("hidden_from_roles", _("Hidden from roles (separated by ;)"),
+           synonyms=("Hidden from",)),
+    Target("encrypted", _("Encrypted at rest"), "bool", synonyms=("Encrypted",)),
+]
+
+
+@dataclass
+class FieldDefinitionEntity(Entity):
+    """Custom field definitions: their own settings are the only targets."""
+
+    def targets(self) -> list[Target]:
+        return list(self.built_in)
+
+
+register(FieldDefinitionEntity(
+    key="custom_field", label=_("Custom field"), plural=_("Custom fields"), model=CustomField,
+    permission="custom_fields", add_permission="custom_fields.manage",
+    built_in=CUSTOM_FIELD_TARGETS,
+    required_hint=_("Each row needs a record type (contact, company, deal or ticket), a label "
+                    "and a type; the key is made from the label when the file gives none. "
+                    "Choices and hidden roles are separated by ;, as an organisation export "
+                    "writes them, so a choice cannot contain ; here."),
+    match_hint=_("A row matches the field of its record type with the same key. Skip leaves "
+                 "that field as it is; fill gives it the file's choices, currency, help text "
+                 "or hidden roles where it has none; overwrite gives it every setting the "
+                 "file has, as editing it under Settings does, active or not included. A "
+                 "field's key and type never change, so a row naming another type fails, and "
+                 "create skips a matching row, as a key is used once per record type."),
 ))
 
 CUSTOM_KINDS = {f"cf.{kind}" for kind in FieldType.values}

@@ -4,6 +4,7 @@ import datetime as dt
 
 from ninja import Field, Schema
 
+from . import services
 from .models import ImportJob
 
 
@@ -42,6 +43,10 @@ class ImportOut(Schema):
     finished_at: dt.datetime | None
     error: str
     mapping: dict[str, str] = Field(description="{header: field} the file is read with.")
+    unmapped: list[str] = Field(description="Columns of the file that fill no field, when "
+                                            "the mapping was guessed from the headers: no "
+                                            "field has their name. Their values are not "
+                                            "imported.")
     options: dict
 
     @staticmethod
@@ -63,6 +68,10 @@ class ImportOut(Schema):
     @staticmethod
     def resolve_mapping(job: ImportJob) -> dict:
         return job.options.get("mapping") or {}
+
+    @staticmethod
+    def resolve_unmapped(job: ImportJob) -> list[str]:
+        return services.unmapped_columns(job)
 
     @staticmethod
     def resolve_options(job: ImportJob) -> dict:

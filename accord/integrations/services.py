@@ -151,13 +151,15 @@ def _entity(org, key) -> entities.Entity:
 @transaction.atomic
 def create_job(org, actor, *, entity: str, upload=None, path: str | None = None,
                filename: str | None = None, options: dict | None = None,
-               mapping: dict | None = None) -> ImportJob:
+               mapping: dict | None = None, require_mapped: bool = False) -> ImportJob:
     """Store an uploaded file (or point at a local `path`) as a new import, ready to map.
 
     Detects encoding, delimiter, sheet and each column's formats, and maps
     columns from `mapping`, else from a saved mapping for the same headers,
     else from the headers themselves. Raises InvalidInput for a bad entity,
-    option or mapping, and for a file that cannot be read (naming `file`).
+    option or mapping, and for a file that cannot be read (naming `file`); with
+    `require_mapped`, for a file none of whose columns is mapped (naming `mapping`),
+    keeping nothing.
     """
     kind = _entity(org, entity)
     chosen = clean_options(kind, dict(options or {}))
@@ -189,6 +191,14 @@ def create_job(org, actor, *, entity: str, upload=None, path: str | None = None,
             {header: key for header, key in saved.mapping.items() if header in info["headers"]}
             if saved else kind.suggest(info["headers"])
         )
+        job.options["mapping_guessed"] = saved is None
+    if require_mapped:
+        try:
+            refuse_unmapped(job)
+        except InvalidInput:
+            if job.file:
+                job.file.delete(save=False)
+            raise
     if not job.options.get("date_order"):
         job.options["date_order"] = next(iter(job.options["detected_date_orders"].values()),
                                          None)
@@ -201,6 +211,18 @@ def create_job(org, actor, *, entity: str, upload=None, path: str | None = None,
                  changes={"filename": [None, job.filename], "entity": [None, job.entity]})
     logger.info("import.created", extra={"organization_id": org.id, "import_id": job.pk})
     return job
+
+
+def unmapped_columns(job: ImportJob) -> list[str]:
+    """The file's columns that fill no field and were not skipped on purpose: with a
+    mapping guessed from the headers, those no field's name or synonym matched (a custom
+    field not defined yet, say), in file order. A mapping someone chose (or saved) leaves
+    out only what they meant to."""
+    if not job.options.get("mapping_guessed"):
+        return []
+    mapping = job.options.get("mapping") or {}
+    return [header for header in job.options.get("headers") or []
+            if header.strip() and header not in mapping]
 
 
 @transaction.atomic
@@ -218,6 +240,9 @@ def configure_job(org, actor, job: ImportJob, *, options: dict) -> ImportJob:
     reread = any(name in chosen and chosen[name] != job.options.get(name)
                  for name in ("encoding", "delimiter", "sheet"))
     job.options = {**job.options, **chosen}
+    if "mapping" in chosen:
+        job.options["mapping_guessed"] = False
+        refuse_unmapped(job)
     if reread:
         try:
             info = engine.inspect(job)
@@ -227,14 +252,30 @@ def configure_job(org, actor, job: ImportJob, *, options: dict) -> ImportJob:
         engine.apply_inspection(job, info)
         if info["headers"] != headers_before and "mapping" not in chosen:
             job.options["mapping"] = kind.suggest(info["headers"])
+            job.options["mapping_guessed"] = True
     job.save_new_version()
     return job
 
 
+def refuse_unmapped(job: ImportJob) -> None:
+    """InvalidInput naming `mapping` when no column of the job's file fills a field: such
+    an import would fail every row, so it is refused before it starts."""
+    if any((job.options.get("mapping") or {}).values()):
+        return
+    headers = [header for header in job.options.get("headers") or [] if header.strip()]
+    shown = ", ".join(headers[:10]) + (", …" if len(headers) > 10 else "")
+    raise InvalidInput({"mapping": (
+        f"No column of the file fills a field (its headers: {shown or 'none'}). "
+        "Map at least one column to a field.")})
+
+
 @transaction.atomic
 def queue_job(org, actor, job: ImportJob) -> ImportJob:
-    """Hand an uploaded import to the worker; Conflict if it was queued already."""
+    """Hand an uploaded import to the worker; Conflict if it was queued already, and
+    InvalidInput when no column is mapped."""
     from .tasks import run_import
+
+    refuse_unmapped(job)
 
     updated = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.UPLOADED).update(
         status=ImportStatus.QUEUED, heartbeat_at=timezone.now())

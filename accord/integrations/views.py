@@ -176,6 +176,7 @@ def import_detail(request, pk):
     context = {
         "job": job, "entity": entities.for_org(request.organization, job.entity),
         "errors": services.first_errors(job, 20),
+        "unmapped": services.unmapped_columns(job) if job.status != "uploaded" else [],
         "undo": job.options.get("undo"),
         "can_run": has_permission(request.membership, "imports.run"),
         "can_undo": (has_permission(request.membership, "imports.undo")

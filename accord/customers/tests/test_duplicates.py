@@ -324,6 +324,27 @@ def test_api_lists_open_pairs_best_first_and_dismisses(org, admin, in_org, api_c
     assert entry is not None
 
 
+def test_a_pair_with_a_record_in_the_trash_leaves_the_queue(org, admin, in_org,
+                                                             api_client_for, client_for):
+    make_contact(org, admin.user, in_org, first_name="Kim", last_name="Lee", email="k@l.example")
+    gone = make_contact(org, admin.user, in_org, first_name="K.", last_name="Lee",
+                        email="k@l.example")
+    make_contact(org, admin.user, in_org, first_name="Jose", last_name="Ibanez")
+    make_contact(org, admin.user, in_org, first_name="José", last_name="Ibáñez")
+    api = api_client_for(admin)
+    before = api.get("/api/v1/duplicates", {"entity": "contacts"}).json()["items"]
+
+    assert api.delete(f"/api/v1/contacts/{gone.pk}").status_code == 204
+    after = api.get("/api/v1/duplicates", {"entity": "contacts"}).json()["items"]
+    page = client_for(admin).get("/duplicates/").content.decode()
+
+    assert [item["score"] for item in before] == [99, 75]
+    assert [[r["name"] for r in item["records"]] for item in after] == [["Jose Ibanez",
+                                                                         "José Ibáñez"]]
+    assert "K. Lee" not in page
+    assert "Ibáñez" in page
+
+
 def test_api_queue_pages_by_cursor(org, admin, in_org, api_client_for):
     for n in range(3):
         make_contact(org, admin.user, in_org, first_name=f"Twin{n}", last_name="Alpha",

@@ -301,7 +301,10 @@ def test_rotation_of_an_unknown_organisation_is_refused(db):
     assert str(failed.value) == "There is no organisation with the slug 'nowhere'."
 
 
-def test_check_deploy_warns_without_keys_and_refuses_a_bad_key(settings):
+def test_check_deploy_warns_without_keys_and_refuses_a_bad_key(settings, monkeypatch):
+    # Set by the browser tests when they run first in this process; a deployment never
+    # runs with it, and the deployment check refuses it.
+    monkeypatch.delenv("DJANGO_ALLOW_ASYNC_UNSAFE", raising=False)
     settings.FIELD_ENCRYPTION_KEYS = []
     warned = io.StringIO()
     call_command("check", "--deploy", stderr=warned, stdout=io.StringIO())

@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from django.db.models import F, Prefetch
+from django.db.models import BooleanField, F, Prefetch, Value
 from django.http import QueryDict
 from django.utils.translation import gettext as _
 
@@ -35,8 +35,10 @@ from accord.customers.models import (
 from accord.customers.views.columns import (
     COMPANY_BUILT_IN,
     CONTACT_BUILT_IN,
+    HIDDEN_COMPANY,
     available_columns,
 )
+from accord.identity.visibility import with_seen
 from accord.pagination import Ordering, paginate, parse_ordering
 
 from ..models import IMPORT_SYSTEM, ExternalId
@@ -102,10 +104,19 @@ class EntitySpec:
 def _list_rows(entity: EntitySpec, params: QueryDict, viewer):
     kind = entity.extra["entity"]
     custom = custom_field_defs.active_fields(kind, viewer)
-    allowed = {**entity.extra["orderings"], **queries.custom_field_orderings(kind, custom)}
+    allowed = {**entity.extra["orderings"](viewer), **queries.custom_field_orderings(kind, custom)}
     ordering = parse_ordering(params.get("ordering"), allowed, "name")
     filters = {name: params.getlist(name) for name in params if name not in LIST_CONTROLS}
-    return entity.extra["filter"](entity.extra["base"](), filters, viewer=viewer), ordering
+    rows = entity.extra["filter"](entity.extra["base"](), filters, viewer=viewer)
+    return _with_link_seen(rows, entity.extra["link"], viewer), ordering
+
+
+def _with_link_seen(queryset, link: str, viewer):
+    """The rows, each knowing as `<link>_seen` whether the viewer sees the company it
+    links to (every one for the command line, which exports for the organisation)."""
+    if viewer is None:
+        return queryset.annotate(**{f"{link}_seen": Value(True, output_field=BooleanField())})
+    return with_seen(queryset, viewer, link, "companies")
 
 
 def _by_id(entity: EntitySpec, params: QueryDict, viewer):
@@ -181,8 +192,13 @@ def _record_base(record) -> dict:
     }
 
 
+def _company_name(company: Company, seen: bool) -> str:
+    return company.name if seen else str(HIDDEN_COMPANY)
+
+
 def contact_document(contact: Contact) -> dict:
-    company = ({"id": contact.company_id, "name": contact.company.name}
+    company = ({"id": contact.company_id,
+                "name": _company_name(contact.company, contact.company_seen)}
                if contact.company_id else None)
     return {
         "id": contact.pk,
@@ -215,7 +231,8 @@ def company_document(company: Company) -> dict:
                            if company.annual_revenue is not None else None),
         "currency": company.currency, "phone": company.phone,
         "description": company.description,
-        "parent": ({"id": company.parent_id, "name": company.parent.name}
+        "parent": ({"id": company.parent_id,
+                    "name": _company_name(company.parent, company.parent_seen)}
                    if company.parent_id else None),
     } | _record_base(company)
 
@@ -249,6 +266,7 @@ def custom_field_document(custom: CustomField) -> dict:
         "currency": custom.currency, "required": custom.required,
         "help_text": custom.help_text, "position": custom.position,
         "is_active": custom.is_active, "hidden_from_roles": custom.hidden_from_roles,
+        "encrypted": custom.encrypted,
         "created_at": iso_utc(custom.created_at), "updated_at": iso_utc(custom.updated_at),
     }
 
@@ -367,14 +385,14 @@ REGISTRY: dict[str, EntitySpec] = {
     "contacts": EntitySpec(
         key="contacts", label="Contacts", model=Contact, document=contact_document,
         rows=_list_rows, columns=contact_columns, formats=("csv", "xlsx", "vcf", "jsonl"),
-        extra={"entity": Entity.CONTACT, "orderings": queries.CONTACT_ORDERINGS,
-               "filter": queries.filter_contacts, "base": _contact_base},
+        extra={"entity": Entity.CONTACT, "orderings": queries.contact_orderings,
+               "filter": queries.filter_contacts, "base": _contact_base, "link": "company"},
     ),
     "companies": EntitySpec(
         key="companies", label="Companies", model=Company, document=company_document,
         rows=_list_rows, columns=company_columns,
-        extra={"entity": Entity.COMPANY, "orderings": queries.COMPANY_ORDERINGS,
-               "filter": queries.filter_companies, "base": _company_base},
+        extra={"entity": Entity.COMPANY, "orderings": queries.company_orderings,
+               "filter": queries.filter_companies, "base": _company_base, "link": "parent"},
     ),
     "activities": EntitySpec(
         key="activities", label="Activities", model=Activity, document=activity_document,

@@ -2,7 +2,7 @@
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 
@@ -20,6 +20,9 @@ class Row:
     number: int
     values: list[str]
     extra: list[str]
+    # Cells that hold something the file does not let us read, by column
+    # index: (what the cell holds, why it cannot be read). Their text is "".
+    unreadable: dict[int, tuple[str, str]] = field(default_factory=dict)
 
 
 _SPACE = re.compile(r"\s+")
@@ -50,15 +53,20 @@ def make_headers(cells: list[str]) -> list[str]:
     return headers
 
 
-def fit_row(number: int, cells: list[str], width: int) -> Row:
-    """A row of exactly `width` values; cells past it, less trailing blanks, go to extra."""
+def fit_row(number: int, cells: list[str], width: int,
+            unreadable: dict[int, tuple[str, str]] | None = None) -> Row:
+    """A row of exactly `width` values; cells past it, less trailing blanks, go to extra.
+
+    `unreadable` cells past `width` are dropped with the other extra cells.
+    """
     values = cells[:width]
     if len(values) < width:
         values += [""] * (width - len(values))
     extra = cells[width:]
     while extra and not extra[-1]:
         extra.pop()
-    return Row(number=number, values=values, extra=extra)
+    kept = {index: cell for index, cell in (unreadable or {}).items() if index < width}
+    return Row(number=number, values=values, extra=extra, unreadable=kept)
 
 
 class Table:

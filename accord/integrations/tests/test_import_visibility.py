@@ -3,10 +3,12 @@ started the import is taken as new, and a company it names that the member may n
 treated as a made-up one: created when the import creates missing companies, refused
 otherwise."""
 
+import io
 import json
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django_scopes import scope
 
 from accord.customers import services as customers
@@ -154,3 +156,26 @@ def test_a_member_still_follows_and_undoes_their_own_import(org, teams, api_clie
     assert client_for(manager).get(f"/imports/{job_id}/").status_code == 200
     assert client.get(f"/api/v1/imports/{job_id}/errors").status_code == 200
     assert client.post(f"/api/v1/imports/{job_id}/undo").json()["removed"] == 3
+
+
+def test_the_import_command_acting_as_a_member_sees_what_the_member_sees(
+    org, teams, tmp_path
+):
+    manager, otto = teams
+    path = tmp_path / "people.csv"
+    path.write_bytes(ROWS)
+    out = io.StringIO()
+
+    call_command("import", str(path), org=org.slug, entity="contact", duplicates="overwrite",
+                 **{"as": manager.user.email}, stdout=out)
+
+    summary = json.loads(out.getvalue().strip().splitlines()[-1])
+    with scope(organization=org):
+        otto.refresh_from_db()
+        ottos = sorted(Contact.objects.filter(email="otto@west.example")
+                       .values_list("last_name", flat=True))
+        job = ImportJob.objects.get(pk=summary["import_id"])
+    assert (summary["created"], summary["updated"], summary["failed"]) == (3, 1, 0)
+    assert (otto.first_name, otto.last_name) == ("Otto", "Zebrowski")
+    assert ottos == ["ByManager", "Zebrowski"]
+    assert job.created_by_id == manager.user.pk

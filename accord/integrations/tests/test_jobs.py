@@ -22,7 +22,34 @@ def make_job(org, actor, path, **options):
 
 @pytest.fixture
 def small_chunks(monkeypatch):
+    """Chunks of exactly 100 rows, however slow the machine writes them."""
     monkeypatch.setattr(engine, "CHUNK", 100)
+    monkeypatch.setattr(engine, "CHUNK_SECONDS", 3600)
+
+
+@pytest.mark.parametrize(("rows", "seconds", "expected"), [
+    (500, 0.25, 500),  # fast: as many as the most a chunk takes
+    (500, 5.0, 50),  # ten times too slow: a tenth
+    (10, 0.01, 20),  # fast after a small chunk: twice as many, not the most
+    (3, 30.0, 1),  # very slow: one row at a time, never none
+    (0, 0.0, 500),  # nothing written: start again from the most
+])
+def test_the_next_chunk_fits_the_time_a_chunk_should_take(rows, seconds, expected):
+    assert engine.next_chunk_size(rows, seconds) == expected
+
+
+def test_rows_slow_to_write_go_in_smaller_chunks(org, admin, in_org, tmp_path, monkeypatch):
+    monkeypatch.setattr(engine, "CHUNK", 100)
+    monkeypatch.setattr(engine, "CHUNK_SECONDS", 1e-9)  # every chunk is too slow
+    path = write_csv(tmp_path, [f"p{n}@example.com,P{n},Person," for n in range(104)])
+    done = []
+
+    with in_org(org):
+        job = engine.run_job(org, admin.user, make_job(org, admin.user, path),
+                             after_chunk=lambda job: done.append(job.rows_done))
+
+        assert done == [100, 101, 102, 103, 104]
+        assert (job.status, job.created_count, Contact.objects.count()) == ("done", 104, 104)
 
 
 def test_a_job_killed_after_some_chunks_resumes_without_duplicates_or_losses(
@@ -200,6 +227,40 @@ def test_one_company_is_created_for_every_row_naming_it_and_undo_removes_it(
                           ("Cy", "Brandt & Co. KG")]
         assert companies == 2
         assert (Contact.objects.count(), Company.objects.count()) == (0, 0)
+
+
+def test_rows_find_the_companies_earlier_rows_made_by_the_name_or_domain_those_gave(
+    org, admin, in_org, tmp_path
+):
+    path = write_csv(tmp_path, ["a@example.com,Ann,Kessler AG,kessler.example",
+                                "b@example.com,Bo,,kessler.example",
+                                "c@example.com,Cy,Brandt KG,",
+                                "d@example.com,Di,,nobody.example",
+                                "e@example.com,Ed,brandt kg,",
+                                "h@example.com,Hy,,brandt.example",
+                                "f@example.com,Fe,Brandt KG,brandt.example",
+                                "g@example.com,Gu,,brandt.example"],
+                     header="email,first_name,company,domain")
+    mapping = {"email": "email", "first_name": "first_name", "company": "company",
+               "domain": "company_domain"}
+
+    with in_org(org):
+        job = engine.run_job(org, admin.user, make_job(org, admin.user, path, mapping=mapping))
+        linked = dict(Contact.objects.values_list("first_name", "company__name"))
+        companies = dict(Company.objects.values_list("name", "pk"))
+        created = dict(job.ledger.values_list("row", "links_created"))
+        failed = [row[:2] for row in services.error_rows(job)]
+        entries = AuditEntry.objects.filter(entity="company", action="create").count()
+
+    assert linked == {"Ann": "Kessler AG", "Bo": "Kessler AG", "Cy": "Brandt KG",
+                      "Ed": "Brandt KG", "Fe": "Brandt KG", "Gu": "Brandt KG"}
+    # A domain is known once a row has named it: "Hy" comes before the row
+    # that gives Brandt KG its domain.
+    assert failed == [[5, "domain"], [7, "domain"]]
+    assert created == {2: [{"entity": "company", "id": companies["Kessler AG"]}], 3: [],
+                       4: [{"entity": "company", "id": companies["Brandt KG"]}], 5: [], 6: [],
+                       7: [], 8: [], 9: []}
+    assert entries == 2
 
 
 def test_a_dry_run_counts_and_lists_problems_but_keeps_no_record(org, admin, in_org, tmp_path):

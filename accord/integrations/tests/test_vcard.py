@@ -3,7 +3,9 @@
 import datetime as dt
 import io
 import json
+from pathlib import Path
 
+import pytest
 from django.core.management import call_command
 
 from accord.activities.models import Activity
@@ -85,3 +87,34 @@ def test_quoted_printable_cards_from_a_phone_decode_whole_characters(org, admin,
     assert (first.street, first.city, first.postal_code, first.country) == (
         "12 rue des Pêcheurs", "Saint-Étienne", "42000", "FR")
     assert note == "Line one\nLine two = ok"
+
+
+VCARDS = Path(__file__).resolve().parents[2] / "testdata" / "vcards"
+
+
+@pytest.mark.parametrize("path", sorted(VCARDS.glob("*.vcf")), ids=lambda path: path.name)
+def test_every_sample_address_book_imports_without_a_failed_card(org, admin, in_org, path):
+    from accord.integrations.readers import open_table
+
+    cards = len(list(open_table(path).cards()))
+
+    summary = run(path, org, duplicates="create")
+
+    assert (summary["failed"], summary["created"]) == (0, cards)
+
+
+def test_a_placeholder_phone_is_left_out_and_named_while_the_card_comes_in(org, admin,
+                                                                            in_org):
+    summary = run(VCARDS / "outlook-2003.vcf", org)
+
+    with in_org(org):
+        contact = Contact.objects.get()
+        job = ImportJob.objects.get(pk=summary["import_id"])
+        problems = services.first_errors(job, 20)
+        emails = list(contact.emails.values_list("address", flat=True))
+    assert (summary["created"], summary["failed"]) == (1, 0)
+    assert emails == ["jdoe@hotmail.com"]
+    assert {(problem["column"], problem["value"]) for problem in problems} >= {
+        ("TEL", "BusinessPhone"), ("TEL", "HomePhone")}
+    assert all(problem["reason"].startswith("This value was not imported: ")
+               for problem in problems if problem["column"] == "TEL")

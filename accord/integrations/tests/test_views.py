@@ -128,3 +128,24 @@ def test_choosing_another_separator_reads_the_file_again(org, admin, client_for,
     with in_org(org):
         assert ImportJob.objects.get().options["headers"] == [
             "Name;Firma;Betrag;Abschlussdatum;Phase;Beschreibung"]
+
+
+def test_the_wizard_will_not_run_an_import_with_no_mapped_column(org, admin, client_for,
+                                                                 in_org, tmp_path):
+    client = client_for(admin)
+    path = tmp_path / "tiers.csv"
+    path.write_text("Tier,Remark\nGold,Met at fair\n", encoding="utf-8")
+    upload(client, path)
+    with in_org(org):
+        job = ImportJob.objects.get()
+
+    refused = client.post(f"/imports/{job.pk}/preview/", {"duplicate_policy": "skip"})
+    unmapped = client.post(f"/imports/{job.pk}/map/", {
+        "column_0": "", "column_1": "", "date_order": "dmy", "number_style": "1,234.56"})
+
+    assert refused.status_code == 422
+    assert "No column of the file fills a field (its headers: Tier, Remark)." in refused.text
+    assert unmapped.status_code == 422
+    assert "No column of the file fills a field (its headers: Tier, Remark)." in unmapped.text
+    with in_org(org):
+        assert ImportJob.objects.get().status == "uploaded"

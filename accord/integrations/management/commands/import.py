@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from accord.audit.context import channel
 from accord.errors import DomainError
+from accord.identity.context import acting_as
 from accord.identity.models import Membership, Organization, Role
 from accord.identity.permissions import has_permission
 from accord.integrations import engine, entities, services
@@ -27,8 +28,8 @@ class _RollBack(Exception):
 
 class Command(BaseCommand):
     help = (
-        "Import companies, contacts, deals, leads, orders, products or the records of a "
-        "custom record type (as --entity says) "
+        "Import companies, contacts, deals, leads, orders, products, custom field "
+        "definitions or the records of a custom record type (as --entity says) "
         "from a CSV, XLSX or vCard file, in this process (no worker needed). Columns are "
         "mapped from their headers, or by --mapping. Rows that "
         "match an existing record are handled as --duplicates says. A progress bar goes to "
@@ -37,7 +38,8 @@ class Command(BaseCommand):
         "rows. It commits every 500 rows: a run stopped half-way (Ctrl-C) keeps what it "
         "wrote, and its job is cancelled, ready to undo. "
         "Except in a dry run the job is kept: its page under Imports has the file of "
-        "every problem and can undo it."
+        "every problem and can undo it. Run as `accord import`, it takes background CPU "
+        "priority (nice 10), so the web server's requests go first."
     )
 
     def add_arguments(self, parser):
@@ -98,24 +100,33 @@ class Command(BaseCommand):
 
         with scope(organization=organization), channel("cli"):
             member = self._member(organization, acting)
-            kind = entities.for_org(organization, entity)
-            if kind is None:
-                raise CommandError(f"There is nothing called {entity!r} to import; use one "
-                                   "of: " + ", ".join(entities.keys_for(organization)) + ".")
-            for permission in ("imports.run", *kind.permissions_to_import()):
-                if not has_permission(member, permission):
-                    raise CommandError(f"{member.user.email} may not import "
-                                       f"{str(kind.plural).lower()}: their role does not "
-                                       "allow it.")
-            try:
-                summary = self._run(organization, member.user, path, entity, columns,
-                                    job_options, dry_run)
-            except DomainError as exc:
-                messages = [f"{error['field']}: {error['message']}" for error in exc.errors]
-                raise CommandError(" ".join(messages) or exc.detail) from None
-            except ReadError as exc:
-                raise CommandError(str(exc)) from None
+            with acting_as(member):
+                summary = self._checked_run(organization, member, path, entity, columns,
+                                            job_options, dry_run)
         self.stdout.write(json.dumps(summary, ensure_ascii=False))
+
+    def _checked_run(self, organization, member, path, entity, columns, job_options,
+                     dry_run) -> dict:
+        """Import as `member`: with their rights, seeing only the records and fields their
+        role lets them see, as the wizard does."""
+        kind = entities.for_org(organization, entity)
+        if kind is None:
+            raise CommandError(f"There is nothing called {entity!r} to import; use one "
+                               "of: " + ", ".join(entities.keys_for(organization)) + ".")
+        for permission in ("imports.run", *kind.permissions_to_import()):
+            if not has_permission(member, permission):
+                raise CommandError(f"{member.user.email} may not import "
+                                   f"{str(kind.plural).lower()}: their role does not "
+                                   "allow it.")
+        try:
+            summary = self._run(organization, member.user, path, entity, columns,
+                                job_options, dry_run)
+        except DomainError as exc:
+            messages = [f"{error['field']}: {error['message']}" for error in exc.errors]
+            raise CommandError(" ".join(messages) or exc.detail) from None
+        except ReadError as exc:
+            raise CommandError(str(exc)) from None
+        return summary
 
     def _run(self, organization, user, path, entity, columns, job_options, dry_run) -> dict:
         """Import the file; a real run commits chunk by chunk, as the worker does, so
@@ -138,7 +149,8 @@ class Command(BaseCommand):
 
     def _import(self, organization, user, path, entity, columns, job_options):
         job = services.create_job(organization, user, entity=entity, path=path.resolve(),
-                                  filename=path.name, options=job_options, mapping=columns)
+                                  filename=path.name, options=job_options, mapping=columns,
+                                  require_mapped=True)
         job.total_rows = engine.count_rows(job)
         try:
             with tqdm(total=job.total_rows, file=sys.stderr, unit="rows",
@@ -151,6 +163,11 @@ class Command(BaseCommand):
                 f"the import's page (import #{job.pk}) if you do not want them.") from None
 
     def _summary(self, job, dry_run: bool) -> dict:
+        unmapped = services.unmapped_columns(job)
+        if unmapped:
+            self.stderr.write(
+                "Not imported, as no field has their name: " + ", ".join(unmapped)
+                + ". Name their fields with --mapping (a custom field must exist first).")
         problems = services.first_errors(job, ERRORS_PRINTED)
         for problem in problems:
             column = f" {problem['column']}" if problem["column"] else ""
@@ -161,6 +178,7 @@ class Command(BaseCommand):
             "rows": job.rows_done, "status": job.status, "dry_run": dry_run,
             "import_id": None if dry_run else job.pk,
             "mapping": job.options.get("mapping", {}),
+            "unmapped": unmapped,
         }
 
     def _read_mapping(self, name: str) -> dict:
