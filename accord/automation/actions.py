@@ -21,9 +21,10 @@ from accord import merge_fields
 from accord.activities import services as activities
 from accord.customers import custom_fields
 from accord.customers import services as customers
-from accord.customers.models import Contact, ContactTag
+from accord.customers.models import Contact, ContactTag, CustomField, Entity
 from accord.customers.validation import clean_contact
 from accord.errors import DomainError, InvalidInput
+from accord.identity.context import acting_member
 from accord.identity.models import Membership, Team, User
 from accord.integrations import outbound
 from accord.marketing import emails, texting
@@ -37,6 +38,7 @@ from accord.service.models import Ticket
 from accord.service.validation import clean_ticket
 
 from . import custom_records
+from .authors import author_of
 from .models import Rule
 
 MAX_DAYS = 3650  # ten years: longer waits and due dates are a typing mistake
@@ -130,7 +132,16 @@ def _member(org, value, errors: dict, name: str = "user") -> int | None:
 
 
 def _merge_values(step: Step) -> dict:
-    values = merge_fields.person_values(step.contact)
+    """The merge fields a rule's texts are filled from, as the rule's author sees them (a
+    company hidden from them stays empty). Contact fields hidden from any role, or
+    encrypted, stay out, as for custom records: whoever reads the task or notification a
+    rule writes may be of such a role, and what it writes is plain text."""
+    values = merge_fields.person_values(step.contact, author_of(step.rule))
+    shared = {field.key for field in CustomField.objects.filter(entity=Entity.CONTACT)
+              if not field.hidden_from_roles and not field.encrypted}
+    values["contact"]["custom"] = {key: value for key, value in
+                                   values["contact"].get("custom", {}).items()
+                                   if key in shared}
     if custom_records.is_record(step.entity):
         values.update(custom_records.merge_values(step.record))
     return values
@@ -176,12 +187,13 @@ CUSTOM_PREFIX = "cf."
 YES_NO = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 
 
-def settable_fields(entity: str) -> list[str]:
+def settable_fields(entity: str, viewer=None) -> list[str]:
     """The names `set_field` takes for `entity`: built-in fields, then `cf.<key>`; for a
-    custom record, the keys of its type's plain fields."""
+    custom record, the keys of its type's plain fields. Given a `viewer` (a Membership),
+    without the custom fields hidden from its role, which it may neither read nor set."""
     if custom_records.is_record(entity):
-        return custom_records.settable_fields(entity)
-    custom = custom_fields.active_fields(entity) if entity in SETTABLE_FIELDS else []
+        return custom_records.settable_fields(entity, viewer)
+    custom = custom_fields.active_fields(entity, viewer) if entity in SETTABLE_FIELDS else []
     return [*SETTABLE_FIELDS.get(entity, []),
             *(f"{CUSTOM_PREFIX}{field.key}" for field in custom)]
 
@@ -235,11 +247,13 @@ def _check_record_value(org, entity: str, field: str, value: str) -> str:
 def _clean_set_field(org, entity: str, data: dict, errors: dict) -> dict:
     field = _text(data, "field", errors, limit=100)
     value = str(data.get("value") if data.get("value") is not None else "")[:2000]
+    # A field hidden from the member's role is as unknown to them as a made-up one.
+    offered = settable_fields(entity, acting_member())
     if _updater(entity) is None:
         errors["type"] = _("Fields of this kind of record cannot be set by a rule.")
-    elif field and field not in settable_fields(entity):
+    elif field and field not in offered:
         errors["field"] = _("A rule cannot set this field. Choose one of: %(names)s.") % {
-            "names": ", ".join(settable_fields(entity))}
+            "names": ", ".join(offered)}
     elif field:
         problem = _check_field_value(org, entity, field, value)
         if problem:
@@ -265,7 +279,7 @@ def _shown(settings_: dict) -> dict:
 
 
 def _preview_set_field(step: Step, settings_: dict) -> str:
-    if settings_["field"] not in settable_fields(step.entity):
+    if settings_["field"] not in settable_fields(step.entity, author_of(step.rule)):
         raise ActionFailed(_("A rule cannot set the field %(field)s.") % settings_)
     return _("Would set %(field)s to “%(value)s”.") % _shown(settings_)
 
@@ -278,8 +292,10 @@ def _not_in_trash(step: Step) -> None:
 def _perform_set_field(step: Step, settings_: dict) -> str:
     _not_in_trash(step)
     updater = _updater(step.entity)
-    if updater is None or settings_["field"] not in settable_fields(step.entity):
-        # A custom field switched off since the rule was saved ends up here.
+    if updater is None or settings_["field"] not in settable_fields(step.entity,
+                                                                    author_of(step.rule)):
+        # A custom field switched off since the rule was saved, or hidden since from
+        # the author's role, ends up here.
         raise ActionFailed(_("A rule cannot set the field %(field)s.") % settings_)
     before = _field_value(step.record, settings_["field"], step.entity)
     updater(step.org, None, step.record,

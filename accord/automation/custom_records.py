@@ -10,6 +10,7 @@ import re
 
 from django.utils.translation import gettext as _
 
+from accord.customers import custom_fields
 from accord.customers.models import FieldType
 from accord.records.models import Record, RecordField, RecordLink, RecordType, RelationType
 
@@ -74,10 +75,14 @@ def change_fields(entity: str) -> list[str]:
     return ["owner", *(field.key for field in fields(record_type))] if record_type else []
 
 
-def settable_fields(entity: str) -> list[str]:
-    """The keys `set_field` takes for records of the type: its active plain fields."""
+def settable_fields(entity: str, viewer=None) -> list[str]:
+    """The keys `set_field` takes for records of the type: its active plain fields, less
+    those hidden from the `viewer`'s role (a Membership; None for the organisation)."""
     record_type = active_type(entity)
-    return [field.key for field in fields(record_type, plain=True)] if record_type else []
+    if record_type is None:
+        return []
+    return [field.key for field in fields(record_type, plain=True)
+            if custom_fields.may_see(viewer, field)]
 
 
 def date_field(name: str) -> tuple[str, str]:
@@ -86,24 +91,26 @@ def date_field(name: str) -> tuple[str, str]:
     return (f"{PREFIX}{found[1]}", found[2]) if found else ("", "")
 
 
-def is_known_date(name: str) -> bool:
+def is_known_date(name: str, viewer=None) -> bool:
     """Whether `name` is an active date field of an active record type that is not
-    encrypted (its sealed values match no date)."""
+    encrypted (its sealed values match no date) nor hidden from the `viewer`'s role."""
     entity, key = date_field(name)
-    return bool(entity) and RecordField.objects.filter(
+    field = entity and RecordField.objects.filter(
         record_type__key=type_key(entity), record_type__is_active=True, key=key,
-        field_type=FieldType.DATE, is_active=True, encrypted=False).exists()
+        field_type=FieldType.DATE, is_active=True, encrypted=False).first()
+    return bool(field) and custom_fields.may_see(viewer, field)
 
 
-def date_choices() -> list[tuple[str, str]]:
+def date_choices(viewer=None) -> list[tuple[str, str]]:
     """(date name, label) of every active date field of the active types, encrypted ones
-    left out."""
+    and those hidden from the `viewer`'s role left out."""
     found = (RecordField.objects.filter(record_type__is_active=True, field_type=FieldType.DATE,
                                         is_active=True, encrypted=False)
              .select_related("record_type")
              .order_by("record_type__position", "record_type__plural", "position", "id"))
     return [(f"{PREFIX}{field.record_type.key}.{field.key}",
-             f"{field.record_type.singular}: {field.label}") for field in found]
+             f"{field.record_type.singular}: {field.label}") for field in found
+            if custom_fields.may_see(viewer, field)]
 
 
 def load(entity: str, object_id, *, trashed: bool = False) -> Record | None:

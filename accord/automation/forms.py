@@ -5,7 +5,9 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accord import events
+from accord.customers import custom_fields
 from accord.customers.models import CustomField, FieldType
+from accord.identity.context import acting_member
 from accord.sales.models import Stage
 from accord.service.models import TicketStatus
 
@@ -116,14 +118,16 @@ class RuleForm(forms.Form):
 
 
 def date_options() -> list[tuple[str, str]]:
-    """(date name, label) of every date a date rule can count from, for the form's list."""
-    contact_dates = CustomField.objects.filter(entity="contact", field_type=FieldType.DATE,
-                                               is_active=True, encrypted=False
-                                               ).order_by("label", "id")
+    """(date name, label) of every date a date rule can count from, for the form's list;
+    a field hidden from the member's role is not offered."""
+    viewer = acting_member()
+    contact_dates = [field for field in CustomField.objects.filter(
+        entity="contact", field_type=FieldType.DATE, is_active=True, encrypted=False
+    ).order_by("label", "id") if custom_fields.may_see(viewer, field)]
     return [*((name, name) for name in triggers.DATE_FIELDS),
             *((f"{triggers.CUSTOM_DATE_PREFIX}{field.key}",
                _("Contact: %(label)s") % {"label": field.label}) for field in contact_dates),
-            *custom_records.date_choices()]
+            *custom_records.date_choices(viewer)]
 
 
 def entity_of(form: RuleForm) -> str:
@@ -140,7 +144,7 @@ def field_options(entity: str) -> dict[str, list[str]]:
         changes = custom_records.change_fields(entity)
     else:
         changes = triggers.CHANGE_FIELDS.get(entity, [])
-    return {"changes": changes, "settable": settable_fields(entity)}
+    return {"changes": changes, "settable": settable_fields(entity, acting_member())}
 
 
 def read_actions(post) -> list[dict]:

@@ -40,6 +40,10 @@ class Rule(VersionedModel):
     last_assignee_id = models.BigIntegerField(null=True, blank=True)
     created_by = models.ForeignKey("identity.User", null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
+    # Who saved the rule last: its runs keep to what that member may see
+    # (automation.authors).
+    edited_by = models.ForeignKey("identity.User", null=True, blank=True,
+                                  on_delete=models.SET_NULL, related_name="+")
 
     class Meta(VersionedModel.Meta):
         indexes = [

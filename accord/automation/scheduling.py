@@ -93,9 +93,10 @@ def start_due(org, local: dt.datetime) -> list[int]:
         if local.time() < _time_of(rule) or not _claim_day(rule, today):
             continue
         if rule.trigger == Trigger.DATE_REACHED and not triggers.is_known_date(
-                rule.settings.get("date", "")):
-            # The record type or its date field was switched off or deleted:
-            # the rule finds nothing to run for until it is back.
+                rule.settings.get("date", ""), author_of(rule)):
+            # The record type or its date field was switched off or deleted, or
+            # hidden since from the author's role: the rule finds nothing to run
+            # for until it is back.
             logger.warning("rule.date_unknown", extra={"organization_id": org.id,
                                                        "rule_id": rule.pk})
             continue

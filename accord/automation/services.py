@@ -15,7 +15,7 @@ from accord.commerce.models import Order, Subscription
 from accord.customers.models import Contact
 from accord.customers.validation import as_pk
 from accord.errors import DomainError, InvalidInput, NotFound, StaleVersion
-from accord.identity.models import Area, Membership, Role
+from accord.identity.models import Area, Role
 from accord.identity.visibility import sees, through_contact, visible
 from accord.marketing.conditions import Conditions
 from accord.records.models import Record
@@ -24,6 +24,7 @@ from accord.service.models import Ticket, TicketStatus
 from accord.service.queries import visible_tickets
 
 from . import actions, custom_records, triggers
+from .authors import author_of
 from .models import Rule, Trigger
 
 logger = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ def get_rule(rule_id) -> Rule:
     return rule
 
 
-def _clean_settings(trigger: str, raw, errors: dict) -> dict:
+def _clean_settings(trigger: str, raw, errors: dict, viewer=None) -> dict:
     raw = raw if isinstance(raw, dict) else {}
     out: dict = {}
 
@@ -103,7 +104,7 @@ def _clean_settings(trigger: str, raw, errors: dict) -> dict:
         out["status"] = status
     elif trigger == Trigger.DATE_REACHED:
         date = str(raw.get("date") or "")
-        if not triggers.is_known_date(date):
+        if not triggers.is_known_date(date, viewer):
             errors["settings.date"] = _(
                 "Choose a date: %(names)s, contact.custom.<key> for a contact custom "
                 "field of type date, or record:<type key>.<field key> for a date field of "
@@ -159,7 +160,8 @@ def clean_rule(org, data: dict, *, current: Rule | None = None, viewer=None) -> 
         out["settings"] = current.settings
     else:
         out["settings"] = _clean_settings(
-            trigger, data.get("settings", current.settings if current else {}), errors)
+            trigger, data.get("settings", current.settings if current else {}), errors,
+            viewer)
     probe = Rule(trigger=trigger, settings=out["settings"])
     entity = triggers.rule_entity(probe)
     if "conditions" in data or current is None:
@@ -190,9 +192,9 @@ def create_rule(org, actor, *, data: dict, starter: str = "", viewer=None) -> Ru
     """A new rule (off unless `is_active` says otherwise); raises InvalidInput."""
     values = clean_rule(org, data, viewer=viewer)
 
-    rule = Rule.objects.create(organization=org, starter=starter,
-                               created_by=actor if getattr(actor, "pk", None) else None,
-                               **values)
+    author = actor if getattr(actor, "pk", None) else None
+    rule = Rule.objects.create(organization=org, starter=starter, created_by=author,
+                               edited_by=author, **values)
 
     audit.record(org, actor, Action.CREATE, rule, entity="rule",
                  changes=audit.diff({}, audit.snapshot(rule, RULE_FIELDS)))
@@ -224,6 +226,8 @@ def update_rule(org, actor, rule: Rule, *, data: dict,
         setattr(rule, field, value)
     changes = audit.diff(before, audit.snapshot(rule, RULE_FIELDS))
     if changes:
+        if getattr(actor, "pk", None):
+            rule.edited_by = actor
         rule.save_new_version()
         audit.record(org, actor, Action.UPDATE, rule, entity="rule", changes=changes)
         logger.info("rule.updated", extra={"organization_id": org.id, "rule_id": rule.pk})
@@ -294,17 +298,6 @@ def seen_by(viewer, record) -> bool:
     """Whether the member may see the record a rule is tried on or runs for; code acting
     for the organisation (no member) sees every record."""
     return viewer is None or sees(viewer, record)
-
-
-def author_of(rule: Rule) -> Membership | None:
-    """The member whose visibility a rule's runs keep to: its author while they are an
-    active member who is no admin; None for rules that act on every record (made by an
-    admin or by code, or by a member who has since left)."""
-    if rule.created_by_id is None:
-        return None
-    return (Membership.unscoped.filter(organization_id=rule.organization_id,
-                                       user_id=rule.created_by_id, is_active=True)
-            .exclude(role=Role.ADMIN).first())
 
 
 def may_run_for(rule: Rule, entity: str, record, contact) -> bool:

@@ -18,6 +18,7 @@ from accord.commerce.models import BehaviourEvent, Order, Subscription
 from accord.commerce.orders import ORDER_FIELDS
 from accord.commerce.subscriptions import SUBSCRIPTION_FIELDS
 from accord.core.models import DomainEvent
+from accord.customers import custom_fields
 from accord.customers.models import Contact, CustomField, FieldType
 from accord.customers.services import CONTACT_FIELDS
 from accord.sales.models import Deal, DealContact
@@ -101,21 +102,23 @@ def date_field(name: str) -> tuple[str, str]:
     return "", ""
 
 
-def is_known_date(name: str) -> bool:
+def is_known_date(name: str, viewer=None) -> bool:
     """Whether a date rule can count from `name`: a built-in date, or an active
-    contact custom field of type date that is not encrypted; call inside the tenant
+    contact custom field of type date that is not encrypted nor hidden from the
+    `viewer`'s role (a Membership; None for the organisation); call inside the tenant
     scope."""
     entity, field = date_field(name)
     if not entity:
         return False
     if custom_records.is_record(entity):
-        return custom_records.is_known_date(name)
+        return custom_records.is_known_date(name, viewer)
     if not field.startswith("custom."):
         return True
     # An encrypted field's stored values are sealed, so no date can be matched.
-    return CustomField.objects.filter(
+    found = CustomField.objects.filter(
         entity="contact", key=field.removeprefix("custom."), field_type=FieldType.DATE,
-        is_active=True, encrypted=False).exists()
+        is_active=True, encrypted=False).first()
+    return found is not None and custom_fields.may_see(viewer, found)
 
 
 def matches(rule: Rule, event: DomainEvent) -> bool:

@@ -121,3 +121,104 @@ def test_an_admins_rule_and_a_departed_members_rule_act_on_every_contact(
     assert sum("SPY Quintessa quintessa@example.com" in mail.body
                for mail in mailoutbox) == 2
     assert stage_of(admins, world.hidden) == "customer"
+
+
+def test_a_rules_texts_name_neither_a_company_nor_a_field_hidden_from_its_author(
+        org, world, admin, api_client_for, eager, mailoutbox,
+        django_capture_on_commit_callbacks):
+    with scope(organization=org):
+        for key, hidden_from in (("income", ["manager"]), ("shoe_size", ["sales"]),
+                                 ("region_code", [])):
+            customers.create_custom_field(org, admin.user, data={
+                "entity": "contact", "key": key, "label": key, "field_type": "text",
+                "hidden_from_roles": hidden_from})
+        yarrow = customers.create_company(org, world.west.user, data={"name": "Yarrow Secret"})
+        customers.update_contact(org, admin.user, world.own, data={
+            "company": yarrow.pk, "custom_fields": {
+                "income": "INCOME999", "shoe_size": "SHOE42", "region_code": "R7"}})
+        visibility.update_visibility(org, admin.user, roles={Role.MANAGER: {
+            "contacts": "team", "deals": "team", "companies": "team"}})
+    created = api_client_for(world.hiro).post("/api/v1/rules", json.dumps({
+        "name": "Tell me", "is_active": True, "trigger": "field_changed",
+        "settings": {"entity": "contact", "field": "title"},
+        "actions": [{"type": "notify_user", "user": world.hiro.user.pk, "message":
+                     "SPY <{{ company.name }}> <{{ contact.custom.income }}> "
+                     "<{{ contact.custom.shoe_size }}> <{{ contact.custom.region_code }}>"}],
+    }), content_type="application/json")
+    assert created.status_code == 201, created.json()
+
+    retitle(org, world.admin, world.own, django_capture_on_commit_callbacks)
+
+    assert len(mailoutbox) == 1
+    assert "SPY <> <> <> <R7>" in mailoutbox[0].body
+
+
+def test_a_member_who_changes_an_admins_rule_makes_it_keep_to_what_he_sees(
+        org, world, api_client_for, eager, mailoutbox, django_capture_on_commit_callbacks):
+    rule_id = spy_rule(api_client_for(world.admin), world.hiro.user.pk)
+    changed = api_client_for(world.hiro).patch(
+        f"/api/v1/rules/{rule_id}", {"name": "Spy, renamed", "version": 1},
+        content_type="application/json")
+    assert changed.status_code == 200, changed.json()["errors"]
+
+    retitle(org, world.admin, world.hidden, django_capture_on_commit_callbacks)
+    retitle(org, world.admin, world.own, django_capture_on_commit_callbacks)
+
+    bodies = " ".join(mail.body for mail in mailoutbox)
+    assert "Quintessa" not in bodies
+    assert "SPY Otto otto@example.com" in bodies
+
+
+def test_a_rule_can_neither_set_nor_count_from_a_field_hidden_from_its_author(
+        org, world, admin, api_client_for, client_for):
+    with scope(organization=org):
+        for key, field_type in (("income", "text"), ("diagnosed_on", "date")):
+            customers.create_custom_field(org, admin.user, data={
+                "entity": "contact", "key": key, "label": key.replace("_", " ").title(),
+                "field_type": field_type, "hidden_from_roles": ["manager"]})
+    hiros, admins = api_client_for(world.hiro), api_client_for(world.admin)
+
+    def post(api, **rule):
+        return api.post("/api/v1/rules", json.dumps({"name": "Probe", **rule}),
+                        content_type="application/json")
+
+    set_income = {"trigger": "field_changed", "settings": {"entity": "contact",
+                                                           "field": "title"},
+                  "actions": [{"type": "set_field", "field": "cf.income", "value": "X"}]}
+    by_diagnosis = {"trigger": "date_reached",
+                    "settings": {"date": "contact.custom.diagnosed_on", "days": -3},
+                    "actions": [{"type": "add_tag", "tag": "probe"}]}
+    setting, counting = post(hiros, **set_income), post(hiros, **by_diagnosis)
+    form = client_for(world.hiro).get("/settings/rules/new/").content.decode()
+
+    assert setting.status_code == 422
+    assert {error["field"] for error in setting.json()["errors"]} == {"actions[0].field"}
+    assert "cf.income" not in json.dumps(setting.json())
+    assert counting.status_code == 422
+    assert {error["field"] for error in counting.json()["errors"]} == {"settings.date"}
+    assert "cf.income" not in form
+    assert "Diagnosed On" not in form
+    assert post(admins, **set_income).status_code == 201
+    assert post(admins, **by_diagnosis).status_code == 201
+    assert "Diagnosed On" in client_for(world.admin).get("/settings/rules/new/").content.decode()
+
+
+def test_a_rule_does_not_set_a_field_hidden_since_from_its_author(
+        org, world, admin, api_client_for, eager, django_capture_on_commit_callbacks):
+    with scope(organization=org):
+        field = customers.create_custom_field(org, admin.user, data={
+            "entity": "contact", "key": "income", "label": "Income", "field_type": "text"})
+    created = api_client_for(world.hiro).post("/api/v1/rules", json.dumps({
+        "name": "Set income", "is_active": True, "trigger": "field_changed",
+        "settings": {"entity": "contact", "field": "title"},
+        "actions": [{"type": "set_field", "field": "cf.income", "value": "GUESS"}],
+    }), content_type="application/json")
+    assert created.status_code == 201, created.json()
+    with scope(organization=org):
+        customers.update_custom_field(org, admin.user, field,
+                                      data={"label": "Income", "hidden_from_roles": ["manager"]})
+
+    retitle(org, world.admin, world.own, django_capture_on_commit_callbacks)
+
+    contact = api_client_for(world.admin).get(f"/api/v1/contacts/{world.own.pk}").json()
+    assert (contact["custom_fields"] or {}).get("income") is None
