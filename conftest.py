@@ -122,6 +122,19 @@ def client_for():
 
 
 @pytest.fixture
+def search_box():
+    """`search_box(client, query, kind)`: the names of the records of `kind` ("contacts",
+    "companies", "deals", ...) the search box shows that client for `query`."""
+
+    def find(client, query: str, kind: str) -> list[str]:
+        response = client.get("/search", {"q": query})
+        assert response.status_code == 200
+        return [str(record) for record in response.context[kind]]
+
+    return find
+
+
+@pytest.fixture
 def api_client_for():
     """A test client that sends a fresh bearer token of the membership's user."""
 

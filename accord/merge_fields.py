@@ -93,13 +93,18 @@ class Named(dict):
 def person_values(contact, viewer=None) -> dict:
     """The merge fields of a contact (and its company) as plain strings.
 
-    Given a `viewer` (a Membership), custom fields hidden from its role stay empty.
+    Given a `viewer` (a Membership), custom fields hidden from its role stay empty, and
+    so does the company when the viewer may not see it: a text must not show its writer
+    what the rest of Accord hides from them.
     """
     from accord.customers.custom_fields import visible_values
+    from accord.identity.visibility import sees
 
     if contact is None:
         return {"contact": Named({}), "company": Named({})}
     company = getattr(contact, "company", None)
+    if company is not None and viewer is not None and not sees(viewer, company):
+        company = None
     full_name = " ".join(part for part in (contact.first_name, contact.last_name) if part)
     return {
         "contact": Named({

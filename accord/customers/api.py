@@ -32,7 +32,7 @@ from .models import (
 )
 from .queries import (
     COMPANY_ORDERINGS,
-    CONTACT_ORDERINGS,
+    contact_orderings,
     custom_field_orderings,
     filter_companies,
     filter_contacts,
@@ -110,7 +110,7 @@ def _visible_contact(request, contact_id: int) -> Contact:
 @contacts.get("", response=ContactPage, summary="List contacts")
 def list_contacts(request: HttpRequest, filters: Query[ContactFilters]):
     allow(request, "contacts.view")
-    orderings = CONTACT_ORDERINGS | custom_field_orderings(Entity.CONTACT,
+    orderings = contact_orderings(request.membership) | custom_field_orderings(Entity.CONTACT,
                                                            viewer=request.membership)
     refuse_encrypted_ordering(filters.ordering, Entity.CONTACT, request.membership)
     ordering = parse_ordering(filters.ordering, orderings, "name")

@@ -478,9 +478,6 @@ def _merge(org, actor, model, survivor, others, choices, expected_version):
                                                    version=F("version") + 1)
     _repoint_pairs(org, actor, entity, survivor.pk, loser_ids)
     search.reindex(model, ids)
-    if model is Company:
-        search.reindex(Contact, Contact.objects.filter(company=survivor).values_list("pk",
-                                                                                     flat=True))
 
     changes = audit.diff(before, audit.snapshot(survivor, _audited_fields(model)))
     changes["merged_records"] = [None, [{"id": other.pk, "name": str(other)}

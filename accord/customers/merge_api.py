@@ -18,7 +18,7 @@ from accord.identity.api_auth import allow
 from accord.pagination import Ordering, clamp_limit, paginate
 
 from . import duplicates, merge
-from .models import Company, Contact, DuplicatePair, Entity
+from .models import Company, Contact, DuplicatePair, DuplicateStatus, Entity
 from .schemas import CompanyOut, ContactDetailOut, InputSchema, ListParams
 
 router = Router(tags=["duplicates"])
@@ -116,6 +116,8 @@ def list_duplicates(request: HttpRequest, filters: Query[DuplicateFilters]):
     allow(request, "contacts.view" if entity == Entity.CONTACT else "companies.view")
     queryset = duplicates.visible_pairs(
         DuplicatePair.objects.filter(entity=entity, status=filters.status), request.membership)
+    if filters.status == DuplicateStatus.OPEN:
+        queryset = duplicates.live_pairs(queryset, entity)
     items, next_cursor = paginate(queryset, QUEUE_ORDER, cursor=filters.cursor,
                                   limit=clamp_limit(filters.limit))
     return {"items": _with_names(items), "next": next_cursor}

@@ -3,7 +3,8 @@
 Both read the same query parameters, so a saved view's query string, a link
 from the UI and an API call mean the same thing:
 
-- `q`: search words (accord.search); `tag`: a tag name (repeatable);
+- `q`: search words (accord.search), which a contact also matches in its
+  company when the viewer sees that company; `tag`: a tag name (repeatable);
 - built-in filters listed in CONTACT_FILTERS / COMPANY_FILTERS (repeatable
   ones match any of the given values);
 - `cf.<key>` (equals; contains for multi-choice), and for number, money,
@@ -17,16 +18,27 @@ import decimal
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from django.db.models import DecimalField, Exists, F, OuterRef, QuerySet, TextField, Value
+from django.db.models import (
+    DecimalField,
+    Exists,
+    F,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+)
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Cast, Coalesce, Lower
 from django.utils.dateparse import parse_date, parse_datetime
 
 from accord.errors import InvalidInput
+from accord.identity.visibility import narrows, visible
 from accord.pagination import Nullable
-from accord.search import search
+from accord.search import search, search_through
 
 from .models import (
+    Company,
     CompanySize,
     CompanyTag,
     ContactTag,
@@ -121,6 +133,21 @@ CONTACT_ORDERINGS: dict[str, object] = {
     "created_at": "created_at",
     "updated_at": "updated_at",
 }
+
+
+def contact_orderings(viewer=None) -> dict[str, object]:
+    """The contact orderings for a `viewer` (a Membership; None for the whole organisation).
+
+    Sorting by company places a contact whose company the viewer does not see as if it
+    had none, so a row's place says nothing of a hidden name.
+    """
+    if viewer is None or not narrows(viewer, "companies"):
+        return CONTACT_ORDERINGS
+    names = visible(Company.objects.filter(pk=OuterRef("company_id")), viewer,
+                    "companies").values("name")[:1]
+    return CONTACT_ORDERINGS | {"company": Lower(Coalesce(Subquery(names), Value("")))}
+
+
 COMPANY_ORDERINGS: dict[str, object] = {
     "name": Lower(F("name")),
     "domain": "domain",
@@ -133,6 +160,13 @@ COMPANY_ORDERINGS: dict[str, object] = {
     "created_at": "created_at",
     "updated_at": "updated_at",
 }
+
+
+
+def company_orderings(viewer=None) -> dict[str, object]:
+    """The company orderings; the same for every viewer."""
+    return COMPANY_ORDERINGS
+
 
 NUMERIC_TYPES = {FieldType.NUMBER, FieldType.MONEY}
 RANGE_TYPES = NUMERIC_TYPES | {FieldType.DATE, FieldType.DATETIME}
@@ -297,22 +331,48 @@ def check_parameter_names(params: Mapping, entity: str) -> None:
         raise InvalidInput(dict.fromkeys(unknown, "There is no filter with this name."))
 
 
+def search_with_company(queryset: QuerySet, query: str, viewer) -> QuerySet:
+    """`queryset` (contacts or deals) narrowed to the records in which every word of
+    `query` begins a word of the record or of its company, a company counting only when
+    the `viewer` (a Membership; None for code acting for the organisation) sees it.
+
+    A record's search entry holds no company name, so a company hidden from the viewer
+    finds nothing, and a renamed company is found by its new name at once.
+    """
+    return search_through(queryset, query, "company",
+                          visible(Company.objects.all(), viewer, "companies"))
+
+
+def linked_company_seen(queryset: QuerySet, params: Mapping, param: str, viewer) -> QuerySet:
+    """Given a filter on a linked company (`company_id`, `parent_id`), keep only rows
+    whose company the `viewer` sees: filtering by a hidden company's id would otherwise
+    tell which records share it."""
+    if viewer is None or not _values(params, param) or not narrows(viewer, "companies"):
+        return queryset
+    field = param.removesuffix("_id")
+    return queryset.filter(**{f"{field}__in": visible(Company.objects.all(), viewer,
+                                                       "companies").values("pk")})
+
+
 def filter_contacts(queryset: QuerySet, params: Mapping, *, viewer=None) -> QuerySet:
     """Narrow a contact queryset by the list parameters described in the module docstring.
 
-    Custom field filters are limited to the fields the `viewer` may see.
+    Custom field filters are limited to the fields the `viewer` may see, and `q` matches
+    only the companies the viewer sees (`search_with_company`); without a viewer, all.
     """
     queryset, params = _unowned(queryset, params)
     queryset = _apply(queryset, params, CONTACT_FILTERS)
+    queryset = linked_company_seen(queryset, params, "company_id", viewer)
     queryset = _apply_tags(queryset, params, ContactTag, "contact")
     queryset = _apply_custom(queryset, params, Entity.CONTACT, viewer)
     query = " ".join(_values(params, "q"))
-    return search(queryset, query) if query else queryset
+    return search_with_company(queryset, query, viewer) if query else queryset
 
 
 def filter_companies(queryset: QuerySet, params: Mapping, *, viewer=None) -> QuerySet:
     queryset, params = _unowned(queryset, params)
     queryset = _apply(queryset, params, COMPANY_FILTERS)
+    queryset = linked_company_seen(queryset, params, "parent_id", viewer)
     queryset = _apply_tags(queryset, params, CompanyTag, "company")
     queryset = _apply_custom(queryset, params, Entity.COMPANY, viewer)
     query = " ".join(_values(params, "q"))

@@ -121,11 +121,14 @@ def contact_search_text(contact: Contact, emails: list[str],
                         phones: list[tuple[str, str]]) -> str:
     """The search text of `contact` with these addresses and (number, raw) phones, for
     writers that hold them without the contact's e-mail and phone rows."""
+    # The company is left out: lists match it through the companies the reader
+    # sees (`queries.search_with_company`), so a hidden company's name finds no
+    # contact and a renamed company needs no contact written again.
     numbers = [number for e164, raw in phones
                for number in (e164, raw, national_digits(e164))]
     return " ".join(filter(None, [
         build_search_text(contact.first_name, contact.last_name, *(emails or [contact.email]),
-                          contact.title, contact.company.name if contact.company_id else ""),
+                          contact.title),
         *phone_words(*(numbers or [contact.phone])),
     ]))
 
@@ -140,7 +143,7 @@ def _company_search_text(company: Company) -> str:
 search.register(
     Contact, "contacts", text_of=_contact_search_text,
     live=lambda contacts: contacts.filter(deleted_at__isnull=True, merged_into__isnull=True)
-    .select_related("company").prefetch_related("emails", "phones"),
+    .prefetch_related("emails", "phones"),
 )
 search.register(
     Company, "companies", text_of=_company_search_text,
@@ -485,9 +488,6 @@ def update_company(org, actor, company: Company, *, data: dict,
     audit.record(org, actor, Action.UPDATE, company, changes=changes)
     events.emit(org, actor, "company.updated", company,
                 data={**_company_event(company), "changed": sorted(changes)})
-    if "name" in changes:
-        # A contact is also found by the name of its company.
-        search.reindex(Contact, company.contacts.values_list("pk", flat=True))
     return company
 
 
@@ -647,13 +647,19 @@ def get_custom_field(field_id) -> CustomField:
     return field
 
 
-@transaction.atomic
-def create_custom_field(org, actor, *, data: dict) -> CustomField:
-    """Add a typed custom field to one record type (contacts, companies, deals, tickets).
+def custom_field_key(data: dict) -> str:
+    """The key a new field gets: the one given, else one made from its label."""
+    return ((data.get("key") or "").strip().lower()
+            or slugify((data.get("label") or "").strip()).replace("-", "_"))
+
+
+def clean_custom_field(data: dict) -> dict:
+    """The checked definition of a new custom field; InvalidInput naming each bad value.
 
     `data` holds entity, key (derived from the label when empty), label,
-    field_type, choices, currency, required, help_text and position. The key
-    and type are fixed from here on, because stored values depend on them.
+    field_type, choices, currency, required, help_text, position,
+    hidden_from_roles, encrypted and is_active. Call inside the tenant scope:
+    a key another field of the record type uses is refused.
     """
     errors: dict[str, str] = {}
     entity = data.get("entity")
@@ -661,9 +667,10 @@ def create_custom_field(org, actor, *, data: dict) -> CustomField:
         errors["entity"] = "Choose one of: " + ", ".join(Entity.values) + "."
     field_type = data.get("field_type")
     if field_type not in FieldType.values:
-        errors["field_type"] = "Choose one of the field types."
+        errors["field_type"] = ("Choose one of the field types: " + ", ".join(FieldType.values)
+                                + ".")
     label = clean_field_label(data.get("label"), errors)
-    key = (data.get("key") or "").strip().lower() or slugify(label or "").replace("-", "_")
+    key = custom_field_key(data)
     if not FIELD_KEY.match(key):
         errors["key"] = ("Use lower-case letters, digits and underscores, starting with a "
                          "letter (at most 50 characters).")
@@ -675,13 +682,23 @@ def create_custom_field(org, actor, *, data: dict) -> CustomField:
     if data.get("position") in (None, ""):
         last = CustomField.objects.filter(entity=entity).order_by("-position").first()
         options["position"] = last.position + 1 if last else 1
+    return {"entity": entity, "key": key, "label": label, "field_type": field_type,
+            "encrypted": bool(data.get("encrypted")),
+            "is_active": bool(data.get("is_active", True)), **options}
 
-    field = CustomField.objects.create(
-        organization=org, entity=entity, key=key, label=label, field_type=field_type,
-        encrypted=bool(data.get("encrypted")), **options,
-    )
+
+@transaction.atomic
+def create_custom_field(org, actor, *, data: dict) -> CustomField:
+    """Add a typed custom field to one record type (contacts, companies, deals, tickets).
+
+    `data` is checked by `clean_custom_field`, which raises InvalidInput. The
+    key and type are fixed from here on, because stored values depend on them.
+    """
+    values = clean_custom_field(data)
+
+    field = CustomField.objects.create(organization=org, **values)
     audit.record(org, actor, Action.CREATE, field, entity="custom_field",
-                 changes=audit.diff({}, {"key": key, "field_type": field_type,
+                 changes=audit.diff({}, {"key": field.key, "field_type": field.field_type,
                                          **audit.snapshot(field, CUSTOM_FIELD_AUDITED)}))
     logger.info("custom_field.created",
                 extra={"organization_id": org.id, "custom_field_id": field.pk})

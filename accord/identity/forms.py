@@ -7,6 +7,7 @@ organisation and views put a service's InvalidInput back on these fields.
 import datetime as dt
 
 from django import forms
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.utils import timezone
@@ -66,8 +67,12 @@ class SignInForm(AuthenticationForm):
         return cleaned
 
 
+def _minutes(wait) -> int:
+    return max(1, int(wait.total_seconds() // 60) + 1)
+
+
 def locked_error(wait) -> forms.ValidationError:
-    minutes = max(1, int(wait.total_seconds() // 60) + 1)
+    minutes = _minutes(wait)
     return forms.ValidationError(
         ngettext(
             "Too many failed sign-ins. Try again in %(minutes)d minute, or reset "
@@ -78,6 +83,16 @@ def locked_error(wait) -> forms.ValidationError:
         ) % {"minutes": minutes},
         code="throttled",
     )
+
+
+def proof_locked_message(wait) -> str:
+    """What the profile's password and code checks say while the address is locked."""
+    minutes = _minutes(wait)
+    return ngettext(
+        "Too many wrong passwords or codes. Try again in %(minutes)d minute.",
+        "Too many wrong passwords or codes. Try again in %(minutes)d minutes.",
+        minutes,
+    ) % {"minutes": minutes}
 
 
 class SignInCodeForm(forms.Form):
@@ -118,6 +133,26 @@ class ConfirmCodeForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
                                       "spellcheck": "false"}),
     )
+
+
+class PasswordChangeForm(auth_forms.PasswordChangeForm):
+    """Django's form, with the current password under the sign-in lock-out: a wrong one
+    counts as a failed sign-in of the address, and while the address is locked not even
+    the right one is accepted."""
+
+    def __init__(self, user, *args, request, **kwargs):
+        super().__init__(user, *args, **kwargs)
+        self.ip = request.META.get("REMOTE_ADDR", "")
+
+    def clean_old_password(self) -> str:
+        wait = throttle.locked_for(self.user.email, self.ip)
+        if wait is not None:
+            raise forms.ValidationError(proof_locked_message(wait), code="throttled")
+        try:
+            return super().clean_old_password()
+        except forms.ValidationError:
+            throttle.record_failure(self.user.email, self.ip)
+            raise
 
 
 class ProveIdentityForm(forms.Form):

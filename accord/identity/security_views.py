@@ -7,6 +7,7 @@ InvalidInput goes back on the form field it names, answering 422.
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -15,8 +16,14 @@ from django.views.decorators.http import require_POST
 
 from accord.errors import InvalidInput
 
-from . import sessions, twofactor
-from .forms import ConfirmCodeForm, ProveIdentityForm, SignInCodeForm, TwoFactorRequirementForm
+from . import sessions, throttle, twofactor
+from .forms import (
+    ConfirmCodeForm,
+    ProveIdentityForm,
+    SignInCodeForm,
+    TwoFactorRequirementForm,
+    proof_locked_message,
+)
 from .permissions import permission_required
 from .views import add_service_errors, form_status
 
@@ -93,9 +100,8 @@ def two_factor_start(request):
 @require_POST
 def recovery_codes_regenerate(request):
     form = ProveIdentityForm(request.POST)
-    form.is_valid()
     try:
-        codes = twofactor.regenerate_recovery_codes(request.user, **form.cleaned_data)
+        codes = _with_proof(request, form, twofactor.regenerate_recovery_codes)
     except InvalidInput as exc:
         return _prove_failed(request, form, exc)
     return _show_recovery_codes(request, codes, _("New recovery codes are made; the old "
@@ -106,13 +112,35 @@ def recovery_codes_regenerate(request):
 @require_POST
 def two_factor_disable(request):
     form = ProveIdentityForm(request.POST)
-    form.is_valid()
     try:
-        twofactor.disable_two_factor(request.user, **form.cleaned_data)
+        _with_proof(request, form, twofactor.disable_two_factor)
     except InvalidInput as exc:
         return _prove_failed(request, form, exc)
     messages.success(request, _("Two-factor sign-in is off."))
     return redirect("identity:two_factor")
+
+
+def _with_proof(request, form, change):
+    """Make `change` with the code or password on the form as proof, under the sign-in
+    lock-out: while the user's address is locked nothing is checked, not even a right
+    proof, and each wrong one (a code and a password sent together are two guesses)
+    counts as a failed sign-in. Raises InvalidInput.
+
+    The failures are written after the change's transaction has rolled back, so they
+    stay.
+    """
+    form.is_valid()
+    user, ip = request.user, request.META.get("REMOTE_ADDR", "")
+    wait = throttle.locked_for(user.email, ip)
+    if wait is not None:
+        raise InvalidInput({NON_FIELD_ERRORS: proof_locked_message(wait)})
+    try:
+        return change(user, **form.cleaned_data)
+    except twofactor.WrongProof:
+        for value in (form.cleaned_data.get("code"), form.cleaned_data.get("password")):
+            if value:
+                throttle.record_failure(user.email, ip)
+        raise
 
 
 def _prove_failed(request, form, exc: InvalidInput):

@@ -43,6 +43,11 @@ PENDING_SINCE_KEY = "two_factor_since"
 PENDING_SECONDS = 300  # time enough to find the phone, short for a forgotten tab
 
 
+class WrongProof(InvalidInput):
+    """A code or password given as proof that is not right; callers count it as a failed
+    sign-in of the user's address."""
+
+
 def two_factor_enabled(user) -> bool:
     return TwoFactorDevice.objects.filter(user=user, confirmed_at__isnull=False).exists()
 
@@ -195,9 +200,9 @@ def _check_identity(user, device: TwoFactorDevice, *, password: str, code: str) 
     if password and user.check_password(password):
         return
     if code:
-        raise InvalidInput({"code": _("This code is not correct.")})
+        raise WrongProof({"code": _("This code is not correct.")})
     if password:
-        raise InvalidInput({"password": _("This password is not correct.")})
+        raise WrongProof({"password": _("This password is not correct.")})
     raise InvalidInput({"code": _("Enter a current code from your app, or your password.")})
 
 

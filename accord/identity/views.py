@@ -28,6 +28,7 @@ from .forms import (
     AcceptInvitationForm,
     InvitationForm,
     MembershipForm,
+    PasswordChangeForm,
     ProfileForm,
     ResetRequestForm,
     SignInForm,
@@ -129,8 +130,12 @@ def profile(request):
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
+    form_class = PasswordChangeForm
     template_name = "identity/user_password.html"
     success_url = reverse_lazy("identity:profile")
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}
 
     def form_valid(self, form):
         response = super().form_valid(form)

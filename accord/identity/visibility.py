@@ -30,7 +30,7 @@ import logging
 from collections.abc import Callable
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Value
 
 from accord.audit import services as audit
 from accord.audit.models import Action
@@ -164,6 +164,24 @@ def narrows(membership: Membership, area: str) -> bool:
     return area in RESTRICTIONS and membership.role != Role.ADMIN
 
 
+def with_seen(queryset: QuerySet, membership: Membership | None, field: str,
+              area: str) -> QuerySet:
+    """Annotate each row with `<field>_seen`: whether the member sees the record of `area`
+    that the row's `field` links to (true when the link is empty).
+
+    For pages that name a linked record: one hidden from the member is named by its
+    kind alone. The answer is part of the row's own query, so a list page costs no
+    query per row. No membership sees nothing.
+    """
+    name = f"{field}_seen"
+    if membership is not None and not narrows(membership, area):
+        return queryset.annotate(**{name: Value(True, output_field=BooleanField())})
+    model = queryset.model._meta.get_field(field).related_model
+    linked = visible(model._base_manager.filter(pk=OuterRef(f"{field}_id")), membership, area)
+    seen = Q(**{f"{field}_id__isnull": True}) | Exists(linked)
+    return queryset.annotate(**{name: ExpressionWrapper(seen, output_field=BooleanField())})
+
+
 def through_contact(queryset: QuerySet, membership: Membership | None, *,
                     also: Q | None = None) -> QuerySet:
     """Narrow records that belong to a contact (tickets, orders, subscriptions, activities)
@@ -225,12 +243,15 @@ def through_audit(queryset: QuerySet, membership: Membership | None) -> QuerySet
     when the member sees both its contacts, and about a sequence enrolment only when they
     see its contact (for both, while the row is kept); entries about a saved report or a
     dashboard only when it is the member's own or a shared report, or when the member
-    wrote the entry; every other entry as it is.
+    wrote the entry; entries about a custom field definition only when its field is not
+    hidden from the member's role; every other entry as it is.
 
     An entry names its record and holds its changed values, so it is as hidden as the
     record, or as the contacts it names. A private report's definition may name a
     contact the reader may not see (an e-mail address in a condition), so its entries
-    are its owner's; a deleted report's are its actor's. Admins read every entry.
+    are its owner's; a deleted report's are its actor's. A hidden field's definition
+    names what the field holds (its key and label), so for such a role it is not there,
+    as on every other page. Admins read every entry.
     """
     from accord.activities.models import Activity
     from accord.commerce.models import Order, Subscription
@@ -263,6 +284,7 @@ def through_audit(queryset: QuerySet, membership: Membership | None) -> QuerySet
         if entity == "record":  # custom records are logged as "record:<type key>" too
             named |= Q(entity__startswith="record:")
         hidden |= named & ~Q(object_id__in=seen.values("pk"))
+    hidden |= _hidden_definitions(membership)
     mine = Q(owner_id=membership.user_id)
     reports = SavedReport.unscoped.filter(mine | Q(is_shared=True), organization_id=org_id)
     dashboards = Dashboard.unscoped.filter(mine, organization_id=org_id)
@@ -270,6 +292,37 @@ def through_audit(queryset: QuerySet, membership: Membership | None) -> QuerySet
     for entity, seen in (("savedreport", reports), ("dashboard", dashboards)):
         hidden |= Q(entity=entity) & ~Q(object_id__in=seen.values("pk")) & ~written
     return queryset.exclude(hidden)
+
+
+def _hidden_definitions(membership: Membership) -> Q:
+    """Audit entries about custom field definitions (of contacts, companies, deals,
+    tickets and custom record types) hidden from the member's role.
+
+    Whether a field is hidden is a list in a JSON column, which SQLite cannot
+    match in a query, so the few definitions are read and matched here. A
+    definition deleted since keeps the last setting its audit entries recorded.
+    """
+    from accord.audit.models import AuditEntry
+    from accord.customers.models import CustomField
+    from accord.records.models import RecordField
+
+    org_id, role = membership.organization_id, membership.role
+    hidden = Q()
+    for entity, model in (("custom_field", CustomField), ("record_field", RecordField)):
+        fields = model._base_manager.filter(organization_id=org_id)
+        ids = {pk for pk, roles in fields.values_list("pk", "hidden_from_roles")
+               if role in (roles or [])}
+        settings = (AuditEntry.unscoped.filter(organization_id=org_id, entity=entity,
+                                               changes__has_key="hidden_from_roles")
+                    .exclude(object_id__in=fields.values("pk")).order_by("pk")
+                    .values_list("object_id", "changes"))
+        last: dict[int, list] = {}
+        for object_id, changes in settings:
+            last[object_id] = changes["hidden_from_roles"][1]  # [old, new]
+        ids |= {pk for pk, roles in last.items() if role in (roles or [])}
+        if ids:
+            hidden |= Q(entity=entity, object_id__in=ids)
+    return hidden
 
 
 def can_see(membership: Membership | None, record, area: str) -> bool:

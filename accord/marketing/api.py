@@ -9,12 +9,11 @@ from django.db.models.functions import Lower
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
-from accord.customers.queries import CONTACT_ORDERINGS
+from accord.customers.queries import contact_orderings, search_with_company
 from accord.customers.schemas import ContactPage
 from accord.errors import InvalidInput
 from accord.identity.api_auth import allow
 from accord.pagination import clamp_limit, paginate, parse_ordering
-from accord.search import search
 
 from . import services
 from .conditions import Conditions
@@ -136,11 +135,12 @@ def list_members(request: HttpRequest, segment_id: int, filters: Query[SegmentMe
     allow(request, "segments.view")
     allow(request, "contacts.view")
     segment = services.get_segment(segment_id)
-    ordering = parse_ordering(filters.ordering, CONTACT_ORDERINGS, "name")
+    ordering = parse_ordering(filters.ordering, contact_orderings(request.membership),
+                              "name")
     contacts = services.members(request.organization, segment, request.membership)
     contacts = contacts.prefetch_related("emails", "phones", "tag_links__tag")
     if filters.q:
-        contacts = search(contacts, filters.q)
+        contacts = search_with_company(contacts, filters.q, request.membership)
     items, next_cursor = paginate(contacts, ordering, cursor=filters.cursor,
                                   limit=clamp_limit(filters.limit))
     return {"items": items, "next": next_cursor}

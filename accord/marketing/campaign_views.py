@@ -9,12 +9,12 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
 from accord.customers.models import Contact
+from accord.customers.queries import search_with_company
 from accord.customers.validation import as_pk
 from accord.errors import InvalidInput, NotFound, StaleVersion
 from accord.identity.models import Area
 from accord.identity.permissions import permission_required
 from accord.identity.visibility import can_see, through_contact, visible
-from accord.search import search
 from accord.web import can, confirm_delete, list_page, pager, posted_version, save_form
 
 from . import campaigns as services
@@ -124,8 +124,8 @@ def template_detail(request, pk: int):
     if can_see_contacts:
         rows = visible(Contact.objects.filter(deleted_at__isnull=True).exclude(email=""),
                        request.membership, Area.CONTACTS)
-        contacts = list(search(rows, query).order_by("last_name", "first_name", "id")
-                        [:PREVIEW_CHOICES])
+        contacts = list(search_with_company(rows, query, request.membership)
+                        .order_by("last_name", "first_name", "id")[:PREVIEW_CHOICES])
         if contact is not None and contact not in contacts:
             contacts.insert(0, contact)
     context = {"template": template, "contact": contact, "contacts": contacts,

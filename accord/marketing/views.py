@@ -13,9 +13,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_scopes import scope
 
-from accord.customers.queries import CONTACT_ORDERINGS
+from accord.customers.queries import contact_orderings
 from accord.errors import InvalidInput, NotFound, StaleVersion
 from accord.identity.permissions import permission_required
+from accord.identity.visibility import with_seen
 from accord.integrations.writers import escape_cell
 from accord.pagination import paginate, parse_ordering
 from accord.web import apply_errors, can, confirm_delete, list_page, pager, posted_version
@@ -169,9 +170,11 @@ def segment_detail(request, pk: int):
     can_see_contacts = can(request, "contacts.view")
     if can_see_contacts:
         try:
-            ordering = parse_ordering(params.get("ordering"), CONTACT_ORDERINGS, "name")
-            members = services.members(org, segment, request.membership).select_related(
-                "company")
+            ordering = parse_ordering(params.get("ordering"),
+                                      contact_orderings(request.membership), "name")
+            members = with_seen(services.members(org, segment, request.membership)
+                                .select_related("company"), request.membership, "company",
+                                "companies")
             page, next_cursor = paginate(members, ordering, cursor=params.get("cursor"),
                                          limit=PAGE_SIZE)
         except InvalidInput as exc:
@@ -219,13 +222,20 @@ def _with_bom(lines):
     yield from lines
 
 
+def _company_name(contact) -> str:
+    if not contact.company_id:
+        return ""
+    return contact.company.name if contact.company_seen else _("A company you cannot see")
+
+
 def _export_rows(org, segment: Segment, membership):
     # The response streams after the request's scope has closed, so the
     # generator opens its own.
     with scope(organization=org):
         yield CSV_COLUMNS
-        ordering = parse_ordering("name", CONTACT_ORDERINGS, "name")
-        members = services.members(org, segment, membership).select_related("company")
+        ordering = parse_ordering("name", contact_orderings(membership), "name")
+        members = with_seen(services.members(org, segment, membership).select_related("company"),
+                            membership, "company", "companies")
         cursor, count = None, 0
         while True:
             rows, cursor = paginate(members, ordering, cursor=cursor, limit=EXPORT_CHUNK)
@@ -233,7 +243,7 @@ def _export_rows(org, segment: Segment, membership):
                 count += 1
                 yield [escape_cell(value) for value in (
                     contact.pk, contact.first_name, contact.last_name, contact.email,
-                    contact.phone, contact.company.name if contact.company_id else "",
+                    contact.phone, _company_name(contact),
                     contact.lifecycle_stage, contact.city, contact.country)]
             if cursor is None:
                 break

@@ -299,7 +299,9 @@ def hits_for(viewer, hits: list[dict]) -> list[dict]:
 
     The hits were worked out for the member who ran the check; someone who
     reads the record later may see less. A hit on a row this viewer may not
-    see keeps only its kind and party, as the check itself answers such hits.
+    see keeps only its kind and party, as the check itself answers such hits;
+    a hit on a record they see names the contacts and companies that record
+    links to and that are hidden from them by kind alone in its reason.
     """
     wanted: dict[str, set[int]] = {}
     for hit in hits:
@@ -310,15 +312,28 @@ def hits_for(viewer, hits: list[dict]) -> list[dict]:
         model, area = KEPT_AREAS[kind]
         rows = visible(model._base_manager.filter(pk__in=ids), viewer, area)
         seen.update((kind, pk) for pk in rows.values_list("pk", flat=True))
+    linked = _hidden_links(viewer, [pk for kind, pk in seen if kind == "record"])
     shown = []
     for hit in hits:
-        if hit.get("id") is None or (hit.get("kind"), hit.get("id")) in seen:
+        if hit.get("id") is None:
             # Hidden from whoever ran the check already: its reason names nobody.
             shown.append(hit)
+        elif (hit.get("kind"), hit.get("id")) in seen:
+            hidden = linked.get(hit["id"], {}) if hit.get("kind") == "record" else {}
+            shown.append({**hit, "reason": _unnamed(hit.get("reason", ""), hidden)})
         else:
             shown.append({"kind": hit.get("kind", ""), "id": None, "name": "",
                           "party": hit.get("party", ""), "reason": "", "hidden": True})
     return shown
+
+
+def _unnamed(text: str, hidden: dict[str, str]) -> str:
+    """`text` with each name in `hidden` ({name: kind}) replaced by its kind."""
+    # Longer names first, so that a name inside another is not left half shown.
+    for name in sorted(hidden, key=len, reverse=True):
+        if name:
+            text = text.replace(name, hidden_label(hidden[name]))
+    return text
 
 
 def kept_check_for(viewer, record: Record | None, data: dict) -> dict:
@@ -341,7 +356,15 @@ def hidden_parties(viewer, record: Record | None) -> dict[str, str]:
     see, named as the check names a party."""
     if record is None:
         return {}
-    links = list(RecordLink.objects.filter(record=record).filter(
+    return _hidden_links(viewer, [record.pk]).get(record.pk, {})
+
+
+def _hidden_links(viewer, record_ids: list[int]) -> dict[int, dict[str, str]]:
+    """{record id: {name: kind}} of the contacts and companies each record links to that
+    `viewer` may not see: three queries whatever the number of records."""
+    if not record_ids:
+        return {}
+    links = list(RecordLink.objects.filter(record_id__in=record_ids).filter(
         Q(contact__isnull=False) | Q(company__isnull=False)).select_related(
         "contact", "company"))
     contacts = {link.contact_id: link.contact for link in links if link.contact_id}
@@ -350,10 +373,13 @@ def hidden_parties(viewer, record: Record | None) -> dict[str, str]:
                                 "contacts").values_list("pk", flat=True))
     seen_companies = set(visible(Company._base_manager.filter(pk__in=companies), viewer,
                                  "companies").values_list("pk", flat=True))
-    hidden = {contact.full_name or contact.email: "contact"
-              for pk, contact in contacts.items() if pk not in seen_contacts}
-    hidden.update({company.name: "company"
-                   for pk, company in companies.items() if pk not in seen_companies})
+    hidden: dict[int, dict[str, str]] = {}
+    for link in links:
+        names = hidden.setdefault(link.record_id, {})
+        if link.contact_id and link.contact_id not in seen_contacts:
+            names[link.contact.full_name or link.contact.email] = "contact"
+        if link.company_id and link.company_id not in seen_companies:
+            names[link.company.name] = "company"
     return hidden
 
 

@@ -10,10 +10,12 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Query, Router, Status
 
-from accord import bulk, search
+from accord import bulk
 from accord.bulk import RecordsBulkIn, RecordsBulkOut
 from accord.customers import services as customer_services
 from accord.customers.custom_fields import refuse_hidden
+from accord.customers.models import Contact
+from accord.customers.queries import linked_company_seen, search_with_company
 from accord.errors import InvalidInput, NotFound
 from accord.identity.api_auth import allow
 from accord.identity.visibility import require_visible, visible
@@ -251,14 +253,16 @@ def list_deals(request: HttpRequest, filters: Query[DealFilters]):
         value = getattr(filters, field)
         if value is not None:
             queryset = queryset.filter(**{field: value})
+    queryset = linked_company_seen(queryset, request.GET, "company_id", request.membership)
     if filters.contact_id is not None:
-        queryset = queryset.filter(contact_links__contact_id=filters.contact_id)
+        queryset = queryset.filter(contact_links__contact__in=visible(
+            Contact.objects.filter(pk=filters.contact_id), request.membership, "contacts"))
     if filters.expected_close_from is not None:
         queryset = queryset.filter(expected_close_date__gte=filters.expected_close_from)
     if filters.expected_close_to is not None:
         queryset = queryset.filter(expected_close_date__lte=filters.expected_close_to)
     if filters.q:
-        queryset = search.search(queryset, filters.q)
+        queryset = search_with_company(queryset, filters.q, request.membership)
     return _page(queryset, ordering, filters)
 
 

@@ -19,7 +19,7 @@ from accord.audit.history import field_history
 from accord.customers.forms import members_of
 from accord.errors import Conflict, InvalidInput, StaleVersion, problem_response
 from accord.identity.permissions import permission_required
-from accord.identity.visibility import require_visible, visible
+from accord.identity.visibility import require_visible, sees, visible
 from accord.integrations.writers import text_cell
 from accord.pagination import paginate, parse_ordering
 from accord.web import apply_errors, can, pager
@@ -136,9 +136,25 @@ def lead_export(request):
 # The record
 
 
+def _converted_into(request, lead: Lead) -> list[dict]:
+    """The records a converted lead became, each naming whether the member sees it: one
+    now hidden from them (given to another owner, say) is named by its kind alone."""
+    parts = [
+        (_("Contact"), lead.converted_contact, _("A contact you cannot see")),
+        (_("Company"), lead.converted_company, _("A company you cannot see")),
+        (_("Deal"), lead.converted_deal, _("A deal you cannot see")),
+    ]
+    return [
+        {"label": label, "record": record, "hidden": hidden_label,
+         "seen": sees(request.membership, record)}
+        for label, record, hidden_label in parts if record is not None
+    ]
+
+
 def _render_lead(request, lead: Lead, *, note_form=None, disqualify_form=None, status=200):
     context = {
         "lead": lead,
+        "converted_into": _converted_into(request, lead) if lead.is_converted else [],
         "entries": list(lead.activities.select_related("author")[:100]),
         "score_changes": list(lead.score_changes.select_related("rule")[:50]),
         "note_form": note_form or NoteForm(),

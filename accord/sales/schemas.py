@@ -208,7 +208,7 @@ class DealPage(Schema):
 
 class DealContactOut(Schema):
     contact_id: int
-    name: str = Field(description="Blank for a contact the reader may not see.")
+    name: str
     role: str
 
 
@@ -255,13 +255,14 @@ class DealDetailOut(DealOut):
 
     @staticmethod
     def resolve_contacts(obj, context) -> list:
+        """The deal's contacts the reader sees, as the deal's page lists them: a hidden
+        contact is left out, with its id and role."""
         links = list(obj.contact_links.all())
         viewer = getattr(context["request"], "membership", None)
         seen = set(visible(Contact.objects.filter(pk__in=[link.contact_id for link in links]),
                            viewer, "contacts").values_list("pk", flat=True))
-        return [{"contact_id": link.contact_id, "role": link.role,
-                 "name": str(link.contact) if link.contact_id in seen else ""}
-                for link in links]
+        return [{"contact_id": link.contact_id, "role": link.role, "name": str(link.contact)}
+                for link in links if link.contact_id in seen]
 
     @staticmethod
     def resolve_line_items(obj) -> list[dict]:

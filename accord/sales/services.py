@@ -21,7 +21,8 @@ from accord.audit import services as audit
 from accord.audit.models import Action
 from accord.customers.validation import may_link
 from accord.errors import Conflict, InvalidInput, NotFound, StaleVersion
-from accord.identity.visibility import can_see
+from accord.identity.context import acting_member
+from accord.identity.visibility import can_see, visible
 from accord.money import Line, document_totals, quantize
 from accord.timezones import zone_named
 
@@ -58,13 +59,15 @@ DEFAULT_STAGES = [  # a pipeline nobody described gets the stages most teams sta
 
 
 def _deal_search_text(deal: Deal) -> str:
-    company = deal.company.name if deal.company_id else ""
-    return search.build_search_text(deal.name, company, deal.source, deal.next_step)
+    # The company is left out: lists match it through the companies the reader
+    # sees (`customers.queries.search_with_company`), so a hidden company's name
+    # finds no deal.
+    return search.build_search_text(deal.name, deal.source, deal.next_step)
 
 
 search.register(
     Deal, "deals", text_of=_deal_search_text,
-    live=lambda deals: deals.filter(deleted_at__isnull=True).select_related("company"),
+    live=lambda deals: deals.filter(deleted_at__isnull=True),
 )
 
 
@@ -435,7 +438,10 @@ def update_deal(org, actor, deal: Deal, *, data: dict,
     changes = audit.diff(before, audit.snapshot(deal, DEAL_FIELDS))
     if contacts is not None:
         before_links = _contact_links(deal)
-        DealContact.objects.filter(deal=deal).delete()
+        # The member's list cannot name contacts hidden from them (the API
+        # leaves those out), so their links stay.
+        hidden = _links_hidden_from_actor(deal, named={contact.pk for contact, _ in contacts})
+        DealContact.objects.filter(deal=deal).exclude(pk__in=hidden).delete()
         for contact, role in contacts:
             DealContact.objects.create(organization=org, deal=deal, contact=contact, role=role)
         changes.update(audit.diff({"contacts": before_links},
@@ -471,6 +477,19 @@ def _contact_links(deal: Deal) -> list[str]:
 
 def _contact_ids(deal: Deal) -> set[int]:
     return set(deal.contact_links.values_list("contact_id", flat=True))
+
+
+def _links_hidden_from_actor(deal: Deal, *, named: set[int]) -> list[int]:
+    """The ids of the deal's contact links whose contact the acting member may not see,
+    less those naming a contact in `named`; none outside a member's request or job."""
+    from accord.customers.models import Contact
+
+    member = acting_member()
+    if member is None:
+        return []
+    seen = visible(Contact.objects.all(), member, "contacts").values("pk")
+    return list(deal.contact_links.exclude(contact__in=seen).exclude(contact_id__in=named)
+                .values_list("pk", flat=True))
 
 
 def _clean_contacts(raw, *, kept=frozenset()) -> list[tuple]:

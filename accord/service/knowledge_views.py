@@ -16,9 +16,10 @@ from accord.identity.permissions import permission_required
 from accord.integrations.writers import text_cell
 from accord.web import can, list_page, pager, posted_version, save_form
 
-from . import knowledge, services
+from . import knowledge
 from .knowledge_forms import ArticleForm, CategoryForm
 from .models import ArticleCategory, ArticleStatus, Visibility
+from .queries import seen_ticket_by_number
 
 PAGE_SIZE = 50
 CSV_COLUMNS = ["id", "title", "category", "status", "visibility", "published_at",
@@ -232,11 +233,12 @@ def category_delete(request, pk: int):
 
 @permission_required("tickets.view")
 def ticket_suggestions(request, number: int):
-    """The suggested-articles fragment of a ticket, for htmx or a page of its own."""
+    """The suggested-articles fragment of a ticket, for htmx or a page of its own; 404 for
+    a ticket the member may not see, as on the ticket's page."""
     if not can(request, "knowledge.view"):
         raise Http404
     try:
-        ticket = services.get_ticket_by_number(number)
+        ticket = seen_ticket_by_number(number, request.membership)
     except NotFound as exc:
         raise Http404(str(exc)) from exc
     return render(request, "service/knowledge/_suggestions.html", {

@@ -9,9 +9,11 @@ from django.utils import timezone
 from accord import search
 from accord.customers.models import Company
 from accord.customers.validation import Collector
+from accord.errors import NotFound
 from accord.identity.visibility import narrows, visible
 
 from .models import UNRESOLVED, Channel, Priority, Ticket, TicketStatus
+from .services import get_ticket_by_number
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
@@ -52,6 +54,19 @@ def may_see_ticket(ticket: Ticket, membership) -> bool:
     return visible_tickets(Ticket.objects.filter(pk=ticket.pk), membership).exists()
 
 
+def seen_ticket_by_number(number, membership) -> Ticket:
+    """The ticket with this number when the member may see it; raise NotFound otherwise,
+    with the message a number that does not exist gets.
+
+    Every page and fragment that takes a ticket number loads it through here, so a
+    hidden ticket answers exactly as a missing one.
+    """
+    ticket = get_ticket_by_number(number)
+    if not may_see_ticket(ticket, membership):
+        raise NotFound("No ticket with this number.")
+    return ticket
+
+
 def breached_q(now) -> Q:
     """Tickets past a target: first answer late or missing, or resolution overdue."""
     return (Q(sla_breached_at__isnull=False)
@@ -89,12 +104,7 @@ def matching(queryset: QuerySet[Ticket], query: str, viewer) -> QuerySet[Ticket]
     subject, customer, conversation) or of its company, a company counting only when
     `viewer` sees it: the ticket's search entry holds no company, so a hidden company's
     name finds nothing, and a company's new name is found at once."""
-    companies = _companies_seen(viewer)
-    for word in query.split():
-        queryset = queryset.filter(
-            Q(pk__in=search.search(Ticket.objects.all(), word).values("pk"))
-            | Q(company__in=search.search(companies, word).values("pk")))
-    return queryset
+    return search.search_through(queryset, query, "company", _companies_seen(viewer))
 
 
 def ticket_filters(queryset: QuerySet[Ticket], params, user=None, *,

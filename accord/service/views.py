@@ -20,7 +20,7 @@ from accord.customers.models import Company, Contact, ContactEmail, Entity
 from accord.customers.services import create_contact
 from accord.errors import InvalidInput, NotFound, StaleVersion
 from accord.identity.permissions import permission_required
-from accord.identity.visibility import can_see, visible
+from accord.identity.visibility import can_see, visible, with_seen
 from accord.integrations.writers import text_cell
 from accord.sales.models import Deal
 from accord.web import apply_errors, can, list_page, pager, save_form
@@ -47,7 +47,7 @@ from .models import (
     TicketMessage,
     TicketStatus,
 )
-from .queries import VIEWS, may_see_ticket, ticket_filters, visible_tickets
+from .queries import VIEWS, seen_ticket_by_number, ticket_filters, visible_tickets
 
 PAGE_SIZE = 50
 ORDERINGS = {"created_at": "created_at", "number": "number", "priority": "priority",
@@ -65,12 +65,9 @@ CSV_COLUMNS = ["number", "subject", "status", "priority", "channel", "contact", 
 def _ticket(request, number) -> Ticket:
     """The ticket with this number, 404 when there is none or the member may not see it."""
     try:
-        ticket = services.get_ticket_by_number(number)
+        return seen_ticket_by_number(number, request.membership)
     except NotFound as exc:
         raise Http404(str(exc)) from exc
-    if not may_see_ticket(ticket, request.membership):
-        raise Http404("No ticket with this number.")
-    return ticket
 
 
 def _tags(text: str) -> list[str]:
@@ -625,8 +622,9 @@ def at_risk(request):
         many = max(1, min(100, int(request.GET.get("many") or outreach.MANY_TICKETS)))
     except ValueError:
         many = outreach.MANY_TICKETS
-    rows = list(visible(outreach.at_risk(reason=reason, many=many), request.membership,
-                        "contacts")[:outreach.MAX_RECIPIENTS])
+    rows = list(with_seen(visible(outreach.at_risk(reason=reason, many=many),
+                                  request.membership, "contacts"),
+                          request.membership, "company", "companies")[:outreach.MAX_RECIPIENTS])
     # Only customers on this list can be e-mailed from it.
     listed = {str(row.pk) for row in rows}
     form = OutreachForm(request.POST or None)

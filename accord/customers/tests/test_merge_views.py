@@ -130,6 +130,7 @@ def test_merging_through_the_page_redirects_the_old_address(org, admin, in_org, 
     assert (survivor.first_name, survivor.last_name, survivor.title, survivor.city) == (
         "Jose", "Ibanez", "Buyer", "")
     assert f"/contacts/{lose.pk}/" not in text(listed)
+    assert "Merged into “Jose Ibanez”." in text(listed)  # the first page shown after
     with in_org(org):
         entry = AuditEntry.objects.get(entity="contact", object_id=keep.pk, action="merge")
     assert entry.via == "web"

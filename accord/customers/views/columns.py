@@ -19,6 +19,8 @@ from accord.core.crypto import Unreadable
 
 from ..models import Contact, CustomField, FieldType
 
+HIDDEN_COMPANY = _("A company you cannot see")
+
 
 @dataclass(frozen=True)
 class Cell:
@@ -98,8 +100,12 @@ def _tags(record) -> Cell:
 
 
 def _contact_company(record) -> Cell:
+    # The list annotates `company_seen` (visibility.with_seen): a company hidden
+    # from the reader is named by its kind alone, without a link.
     if not record.company_id:
         return Cell("text", "")
+    if not record.company_seen:
+        return Cell("text", HIDDEN_COMPANY)
     return Cell("link", record.company.name, url=record.company.get_absolute_url())
 
 
@@ -117,6 +123,8 @@ def _stage(record) -> Cell:
 def _parent(record) -> Cell:
     if not record.parent_id:
         return Cell("text", "")
+    if not record.parent_seen:
+        return Cell("text", HIDDEN_COMPANY)
     return Cell("link", record.parent.name, url=record.parent.get_absolute_url())
 
 

@@ -114,9 +114,9 @@ def company_duplicates(request, pk: int):
 def duplicate_list(request):
     showing = "companies" if request.GET.get("type") == "companies" else "contacts"
     entity, model, merge_url = KINDS[showing]
-    queryset = duplicates.visible_pairs(
+    queryset = duplicates.live_pairs(duplicates.visible_pairs(
         DuplicatePair.objects.filter(entity=entity, status=DuplicateStatus.OPEN),
-        request.membership)
+        request.membership), entity)
     error = ""
     try:
         pairs, next_cursor = paginate(queryset, QUEUE_ORDER,
@@ -215,13 +215,13 @@ def _merge_page(request, model, pk: int):
             custom_field_defs.refuse_hidden_choices(
                 "contact" if model is Contact else "company", request.membership, choices)
             if model is Contact:
-                merge.merge_contacts(request.organization, request.user, survivor, others,
-                                     choices=choices,
-                                     expected_version=request.POST.get("version") or None)
+                merged = merge.merge_contacts(
+                    request.organization, request.user, survivor, others, choices=choices,
+                    expected_version=request.POST.get("version") or None)
             else:
-                merge.merge_companies(request.organization, request.user, survivor, others,
-                                      choices=choices,
-                                      expected_version=request.POST.get("version") or None)
+                merged = merge.merge_companies(
+                    request.organization, request.user, survivor, others, choices=choices,
+                    expected_version=request.POST.get("version") or None)
         except StaleVersion as exc:
             context["errors"], status, choices = [exc.detail], 409, {}
             survivor = model.objects.get(pk=survivor.pk)
@@ -230,8 +230,8 @@ def _merge_page(request, model, pk: int):
             context["errors"], status, choices = [e["message"] for e in exc.errors], 422, {}
         else:
             messages.success(request, _("Merged into “%(name)s”. The other records now lead "
-                                        "here.") % {"name": survivor})
-            return redirect(survivor)
+                                        "here.") % {"name": merged})
+            return redirect(merged)
     decisions = merge.differing(merge.decide(model, everyone, choices))
     labels = _labels(model, request.membership)
     context.update({

@@ -7,6 +7,7 @@ is the list as shown, every page of it.
 
 import csv
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib import messages
@@ -22,7 +23,7 @@ from django_scopes import scope
 
 from accord.errors import InvalidInput, NotFound
 from accord.identity.permissions import permission_required, require
-from accord.identity.visibility import sees_all_records, visible
+from accord.identity.visibility import sees_all_records, visible, with_seen
 from accord.integrations.writers import escape_cell
 from accord.pagination import DEFAULT_LIMIT, MAX_LIMIT, paginate, parse_ordering
 
@@ -57,7 +58,7 @@ class ListKind:
     model: type
     perm: str
     filter: object
-    orderings: dict
+    orderings: Callable  # a viewer (Membership) -> {name: ordering expression}
     default_ordering: str
     tag_link: type
     tag_field: str
@@ -83,7 +84,7 @@ class ListKind:
 
 CONTACTS = ListKind(
     entity=Entity.CONTACT, model=Contact, perm="contacts", filter=queries.filter_contacts,
-    orderings=queries.CONTACT_ORDERINGS, default_ordering="name", tag_link=ContactTag,
+    orderings=queries.contact_orderings, default_ordering="name", tag_link=ContactTag,
     tag_field="contact", template="customers/contact_list.html",
     rows_partial="customers/contact_list.html#contact-rows",
     list_url="customers:contact_list", export_url="customers:contact_export",
@@ -98,7 +99,7 @@ CONTACTS = ListKind(
 )
 COMPANIES = ListKind(
     entity=Entity.COMPANY, model=Company, perm="companies", filter=queries.filter_companies,
-    orderings=queries.COMPANY_ORDERINGS, default_ordering="name", tag_link=CompanyTag,
+    orderings=queries.company_orderings, default_ordering="name", tag_link=CompanyTag,
     tag_field="company", template="customers/company_list.html",
     rows_partial="customers/company_list.html#company-rows",
     list_url="customers:company_list", export_url="customers:company_export",
@@ -156,7 +157,7 @@ class ListState:
         self.columns = chosen_columns(self._requested_columns(params), self.available,
                                       kind.model)
         self.allowed_orderings = {
-            **kind.orderings,
+            **kind.orderings(self.membership),
             **queries.custom_field_orderings(kind.entity, self.custom_fields),
         }
         self.ordering_value = params.get("ordering") or kind.default_ordering
@@ -184,6 +185,8 @@ class ListState:
         self._check_linked_companies(filters)
         queryset = visible(self.kind.base_queryset(self.columns), self.membership,
                            self.kind.perm)
+        link = "company" if self.kind.model is Contact else "parent"
+        queryset = with_seen(queryset, self.membership, link, "companies")
         queryset = self.kind.filter(queryset, filters, viewer=self.membership)
         return queryset, ordering
 

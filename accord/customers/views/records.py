@@ -10,7 +10,7 @@ from accord.activities.timeline import timeline_context
 from accord.audit.history import field_history
 from accord.errors import NotFound, StaleVersion
 from accord.identity.permissions import permission_required
-from accord.identity.visibility import require_visible, visible
+from accord.identity.visibility import can_see, require_visible, visible
 
 from .. import custom_fields as custom_field_defs
 from .. import services
@@ -60,6 +60,9 @@ def _render_contact(request, contact: Contact, *, consent_form=None, affiliation
         )
     context = {
         "contact": contact,
+        # A company hidden from the reader is shown by its kind alone.
+        "company_seen": contact.company_id is None
+        or can_see(membership, contact.company, "companies"),
         "emails": list(contact.emails.all()),
         "phones": list(contact.phones.all()),
         "affiliations": affiliations,
@@ -219,6 +222,8 @@ def company_detail(request, pk: int):
                                      "companies").order_by("name", "id")),
         "parent": company.parent if company.parent_id and company.parent.deleted_at is None
         else None,
+        "parent_seen": company.parent_id is None
+        or can_see(membership, company.parent, "companies"),
         "tags": [link.tag for link in company.tag_links.select_related("tag")
                  .order_by("tag__name")],
         "custom_values": _custom_values(company, fields),

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from accord.errors import InvalidInput
 from accord.identity.permissions import permission_required
-from accord.identity.visibility import require_visible, visible
+from accord.identity.visibility import require_visible, visible, with_seen
 from accord.pagination import DEFAULT_LIMIT, Ordering, paginate
 
 from .. import services
@@ -32,7 +32,8 @@ def trash(request):
     queryset = visible(model.with_deleted.filter(deleted_at__isnull=False), request.membership,
                        showing)
     if model is Contact:
-        queryset = queryset.select_related("company")
+        queryset = with_seen(queryset.select_related("company"), request.membership,
+                             "company", "companies")
     error = ""
     try:
         records, next_cursor = paginate(queryset, TRASH_ORDER,

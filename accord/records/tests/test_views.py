@@ -176,10 +176,12 @@ def test_hidden_field_is_not_in_the_list_or_page_for_sales(
     edit = client.get(reverse("records:edit", args=["property", record.pk]))
     admin_page = client_for(admin).get(record.get_absolute_url())
 
-    assert "987" not in page.content.decode()
+    assert "987654" not in page.content.decode()
+    assert "987,654" not in page.content.decode()
     assert "Income" not in page.content.decode()
     assert "v_income" not in edit.content.decode()
     assert "Income" in admin_page.content.decode()
+    assert "987,654" in admin_page.content.decode()
 
 
 def test_record_of_another_organization_answers_404(

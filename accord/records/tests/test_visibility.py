@@ -300,3 +300,30 @@ def test_the_audit_log_names_a_records_hidden_parties_by_kind_only(
     assert "a contact you cannot see" in managers
     assert "Hidden Quasarvictim" in admins
     assert "Quasar Holdings" in admins
+
+
+def test_a_kept_conflict_check_names_a_hidden_party_of_a_hit_by_kind_only(
+        firm, org, client_for, api_client_for):
+    with scope(organization=org):
+        matter = RecordType.objects.get(key="matter")
+        services.create_record(org, firm.admin.user, matter, data={
+            "values": {"title": "Sam's older matter", "client_company": firm.hidden_company.pk},
+            "owner": firm.seller.user_id, "conflict_checked": True}, viewer=firm.admin)
+        checked = services.create_record(org, firm.admin.user, matter, data={
+            "values": {"title": "Sam's new matter", "other_side": "quasar.example"},
+            "owner": firm.seller.user_id, "conflict_checked": True}, viewer=firm.admin)
+    page = f"/records/matter/{checked.pk}/"
+    entries = f"/api/v1/activities?custom_record_id={checked.pk}"
+
+    as_seller = client_for(firm.seller).get(page).content.decode()
+    from_api = api_client_for(firm.seller).get(entries).json()["items"]
+    admins_api = api_client_for(firm.admin).get(entries).json()["items"]
+
+    [check] = [item["data"] for item in from_api if item["event"] == "record.conflict_checked"]
+    [kept] = [item["data"] for item in admins_api if item["event"] == "record.conflict_checked"]
+    shown = [(hit["name"], hit["reason"]) for hit in check["hits"] if hit["id"] is not None]
+    assert shown == [("Sam's older matter", "a company you cannot see, named as Client company")]
+    for text in (as_seller, json.dumps(check)):
+        assert "Quasar Holdings" not in text
+    assert ("Sam's older matter", "Quasar Holdings, named as Client company") in [
+        (hit["name"], hit["reason"]) for hit in kept["hits"]]

@@ -4,8 +4,10 @@ import pytest
 from django_scopes import scope
 
 from accord.customers import services as customers
+from accord.identity import visibility
 from accord.identity.models import Role
 from accord.sales import leads, scoring
+from accord.sales import services as sales
 from accord.sales.models import AssignmentRule, CaptureForm, Lead
 
 
@@ -206,3 +208,33 @@ def test_settings_page_makes_a_web_form_with_its_address(org, boss):
         form = CaptureForm.objects.get()
     page = boss.get("/settings/leads/").content.decode()
     assert f"/forms/{form.token}/lead" in page
+
+
+def test_a_converted_lead_names_records_hidden_from_the_member_by_kind_only(
+        org, admin, seller, boss):
+    with scope(organization=org):
+        pipeline = sales.create_pipeline(org, admin.user, name="New business")
+    lead = make_lead(org, admin.user, first_name="Hank", last_name="Scorpio",
+                     email="hank@globex.example", company_name="Globex Hidden")
+    with scope(organization=org):
+        leads.convert_lead(org, admin.user, lead, deal={"name": "Doomsday device",
+                                                        "pipeline_id": pipeline.pk})
+        lead.refresh_from_db()
+        visibility.update_visibility(org, admin.user, roles={Role.SALES: {
+            "contacts": "own", "companies": "own", "deals": "own"}})
+
+    page = seller.get(f"/leads/{lead.pk}/")
+    admin_page = boss.get(f"/leads/{lead.pk}/").content.decode()
+
+    assert page.status_code == 200
+    text = page.content.decode()
+    for hidden in ("A contact you cannot see", "A company you cannot see",
+                   "A deal you cannot see"):
+        assert hidden in text
+    for url in (f"/contacts/{lead.converted_contact_id}/",
+                f"/companies/{lead.converted_company_id}/",
+                f"/deals/{lead.converted_deal_id}/"):
+        assert url not in text
+        assert url in admin_page
+    assert "Doomsday device" not in text
+    assert "Doomsday device" in admin_page

@@ -23,7 +23,7 @@ from accord.activities.models import Activity, Kind
 from accord.errors import InvalidInput, NotFound, StaleVersion
 from accord.identity.models import Membership, Team
 from accord.identity.permissions import permission_required
-from accord.identity.visibility import require_visible, visible
+from accord.identity.visibility import require_visible, visible, with_seen
 from accord.pagination import Ordering, paginate
 
 from .. import services
@@ -138,8 +138,11 @@ class Board:
         now = timezone.now()
         for stage in stages:
             column = columns[stage.pk]
+            # Only the cards name their company; the totals need not know it.
+            cards = with_seen(deals.filter(stage=stage), self.request.membership, "company",
+                              "companies")
             column.cards, column.next_cursor = paginate(
-                deals.filter(stage=stage), CARD_ORDER, cursor=cursor, limit=CARDS_PER_COLUMN)
+                cards, CARD_ORDER, cursor=cursor, limit=CARDS_PER_COLUMN)
             _annotate_cards(column.cards, stage, now)
         return [columns[stage.pk] for stage in stages]
 

@@ -8,15 +8,16 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_scopes import scope
 
+from accord.customers.queries import search_with_company
 from accord.errors import InvalidInput
 from accord.identity.permissions import permission_required
-from accord.identity.visibility import visible
+from accord.identity.visibility import visible, with_seen
 from accord.integrations.writers import escape_cell
 from accord.pagination import DEFAULT_LIMIT, Nullable, paginate, parse_ordering
-from accord.search import search
 
 from ..forms import BoardFilterForm
 from ..models import Deal, Pipeline, Stage
@@ -60,8 +61,10 @@ class DealList:
     def filtered(self):
         """The filtered queryset and its ordering; InvalidInput for a bad parameter."""
         ordering = parse_ordering(self.ordering_value, ORDERINGS, DEFAULT_ORDERING)
-        deals = visible(Deal.objects.select_related("company", "owner", "stage", "pipeline"),
-                        self.request.membership, "deals")
+        membership = self.request.membership
+        deals = with_seen(visible(Deal.objects.select_related("company", "owner", "stage",
+                                                              "pipeline"), membership, "deals"),
+                          membership, "company", "companies")
         deals = filter_deals(deals, self.filters)
         for name, message in LINK_FILTERS.items():
             value = self.params.get(name, "")
@@ -71,7 +74,7 @@ class DealList:
                 deals = deals.filter(**{f"{name}_id": int(value)})
         query = self.params.get("q", "").strip()
         if query:
-            deals = search(deals, query)
+            deals = search_with_company(deals, query, self.request.membership)
         return deals, ordering
 
     def headers(self) -> list[dict]:
@@ -134,9 +137,15 @@ EXPORT_HEADERS = [
 ]
 
 
+def _company_name(deal: Deal) -> str:
+    if not deal.company_id:
+        return ""
+    return deal.company.name if deal.company_seen else _("A company you cannot see")
+
+
 def _export_row(deal: Deal) -> list:
     return [
-        deal.name, deal.company.name if deal.company_id else "", deal.pipeline.name,
+        deal.name, _company_name(deal), deal.pipeline.name,
         deal.stage.name, deal.get_status_display(),
         "" if deal.amount is None else f"{deal.amount.normalize():f}", deal.currency,
         deal.expected_close_date.isoformat() if deal.expected_close_date else "",

@@ -17,7 +17,7 @@ from accord.customers.models import Contact, Entity
 from accord.customers.views.columns import custom_cell
 from accord.errors import InvalidInput, StaleVersion
 from accord.identity.permissions import permission_required
-from accord.identity.visibility import require_visible, visible
+from accord.identity.visibility import can_see, require_visible, visible
 
 from .. import services
 from ..forms import DealContactForm, DealForm, LineItemsForm, MoveForm
@@ -68,6 +68,9 @@ def _render_deal(request, deal: Deal, *, line_form=None, contact_form=None, move
     stages = list(deal.pipeline.stages.order_by("position", "id"))
     context = {
         "deal": deal,
+        # A company hidden from the reader is shown by its kind alone.
+        "company_seen": deal.company_id is None
+        or can_see(request.membership, deal.company, "companies"),
         "stages": stages,
         "won_stage": next((s for s in stages if s.kind == StageKind.WON), None),
         "lost_stage": next((s for s in stages if s.kind == StageKind.LOST), None),
