@@ -280,6 +280,8 @@ if BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
+    # Kombu's own folder transport lets a worker read a message half written.
+    CELERY_BROKER_TRANSPORT = "accord.core.broker:Transport"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
