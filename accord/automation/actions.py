@@ -24,6 +24,7 @@ from accord.customers import services as customers
 from accord.customers.models import Contact, ContactTag, CustomField, Entity
 from accord.customers.validation import clean_contact
 from accord.errors import DomainError, InvalidInput
+from accord.identity import visibility
 from accord.identity.context import acting_member
 from accord.identity.models import Membership, Team, User
 from accord.integrations import outbound
@@ -131,24 +132,46 @@ def _member(org, value, errors: dict, name: str = "user") -> int | None:
     return user_id
 
 
-def _merge_values(step: Step) -> dict:
+def _merge_values(step: Step, *, readers=(), to_contact: bool = False) -> dict:
     """The merge fields a rule's texts are filled from, as the rule's author sees them (a
     company hidden from them stays empty). Contact fields hidden from any role, or
     encrypted, stay out, as for custom records: whoever reads the task or notification a
-    rule writes may be of such a role, and what it writes is plain text."""
+    rule writes may be of such a role, and what it writes is plain text.
+
+    What a rule writes into Accord (a task, a notification, a deal's name, the run log)
+    is read by the members given as `readers` (user ids) and by every member who sees the
+    record, so the company stays empty there unless each of them sees it too. Only a text
+    `to_contact`, the e-mail a contact gets, is filled as the author sees it.
+    """
     values = merge_fields.person_values(step.contact, author_of(step.rule))
     shared = {field.key for field in CustomField.objects.filter(entity=Entity.CONTACT)
               if not field.hidden_from_roles and not field.encrypted}
     values["contact"]["custom"] = {key: value for key, value in
                                    values["contact"].get("custom", {}).items()
                                    if key in shared}
+    if values["company"] and not to_contact and not _seen_by_every_reader(
+            step, step.contact.company, readers):
+        values["company"] = merge_fields.Named({})
     if custom_records.is_record(step.entity):
         values.update(custom_records.merge_values(step.record))
     return values
 
 
-def _render(text: str, step: Step, field: str) -> str:
-    rendered = merge_fields.render(text, _merge_values(step), field=field)
+def _seen_by_every_reader(step: Step, company, readers) -> bool:
+    """Whether every active member who may read a rule's text about this step sees
+    `company`: the members in `readers` and whoever sees the step's record or contact."""
+    records = [record for record in (step.record, step.contact) if record is not None]
+    for member in Membership.objects.filter(is_active=True):
+        reads = member.user_id in readers or any(visibility.sees(member, record)
+                                                 for record in records)
+        if reads and not visibility.sees(member, company):
+            return False
+    return True
+
+
+def _render(text: str, step: Step, field: str, *, readers=(), to_contact: bool = False) -> str:
+    rendered = merge_fields.render(
+        text, _merge_values(step, readers=readers, to_contact=to_contact), field=field)
     if field == "subject":
         # A subject is one line: a line break in a merged value (a name typed
         # with one) would not go into a mail header.
@@ -404,17 +427,21 @@ def _task_assignee(step: Step, settings_: dict) -> int | None:
 
 def _preview_task(step: Step, settings_: dict) -> str:
     assignee = _task_assignee(step, settings_)
+    readers = [assignee] if assignee else []
     return ngettext("Would create the task “%(subject)s”, due in %(days)s day, for %(name)s.",
                     "Would create the task “%(subject)s”, due in %(days)s days, for %(name)s.",
                     settings_["days"]) % {
-        "subject": _render(settings_["subject"], step, "subject"), "days": settings_["days"],
+        "subject": _render(settings_["subject"], step, "subject", readers=readers),
+        "days": settings_["days"],
         "name": _user_name(assignee) if assignee else _("no one")}
 
 
 def _perform_task(step: Step, settings_: dict) -> str:
-    data = {"kind": "task", "subject": _render(settings_["subject"], step, "subject"),
-            "due_at": timezone.now() + dt.timedelta(days=settings_["days"]),
-            "assignee": _task_assignee(step, settings_)}
+    assignee = _task_assignee(step, settings_)
+    data = {"kind": "task", "due_at": timezone.now() + dt.timedelta(days=settings_["days"]),
+            "subject": _render(settings_["subject"], step, "subject",
+                               readers=[assignee] if assignee else []),
+            "assignee": assignee}
     if step.contact is not None:
         data["contact"] = step.contact.pk
     if step.entity == "deal":
@@ -449,16 +476,22 @@ def _clean_deal(org, entity: str, data: dict, errors: dict) -> dict:
     return {"name": name, "stage": stage.pk if stage else None}
 
 
+def _deal_owner(step: Step) -> list[int]:
+    owner = _owner_id(step) or step.rule.created_by_id
+    return [owner] if owner else []
+
+
 def _preview_deal(step: Step, settings_: dict) -> str:
     stage = Stage.objects.filter(pk=settings_["stage"]).first()
     return _("Would create the deal “%(name)s” in the stage %(stage)s.") % {
-        "name": _render(settings_["name"], step, "name"),
+        "name": _render(settings_["name"], step, "name", readers=_deal_owner(step)),
         "stage": stage.name if stage else _("(removed)")}
 
 
 def _perform_deal(step: Step, settings_: dict) -> str:
-    data = {"name": _render(settings_["name"], step, "name"), "stage": settings_["stage"],
-            "owner": _owner_id(step) or step.rule.created_by_id}
+    owner = _owner_id(step) or step.rule.created_by_id
+    data = {"name": _render(settings_["name"], step, "name", readers=_deal_owner(step)),
+            "stage": settings_["stage"], "owner": owner}
     if step.contact is not None:
         data["contacts"] = [{"contact": step.contact.pk, "role": ""}]
     deal = sales.create_deal(step.org, None, data=data)
@@ -518,9 +551,10 @@ def _contact_message(subject: str, body: str, step: Step) -> EmailMessage:
     to = {"subject": subject, "from_email": settings.DEFAULT_FROM_EMAIL,
           "to": [step.contact.email]}
     if not HTML_TAG.search(body):
-        return EmailMessage(body=_render(body, step, "body"), **to)
+        return EmailMessage(body=_render(body, step, "body", to_contact=True), **to)
     markup = emails.sanitize_html(
-        merge_fields.render(body, _merge_values(step), html=True, field="body"))
+        merge_fields.render(body, _merge_values(step, to_contact=True), html=True,
+                            field="body"))
     message = EmailMultiAlternatives(body=emails.html_to_text(markup), **to)
     message.attach_alternative(markup, "text/html")
     return message
@@ -540,9 +574,11 @@ def _perform_email(step: Step, settings_: dict) -> str:
     reason = _why_not_mail(step.contact)
     if reason:
         raise ActionSkipped(_("E-mail not sent: %(reason)s") % {"reason": reason})
-    subject = _render(settings_["subject"], step, "subject")
-    _send(_contact_message(subject, settings_["body"], step))
-    return _("E-mailed “%(subject)s” to the contact.") % {"subject": subject}
+    _send(_contact_message(_render(settings_["subject"], step, "subject", to_contact=True),
+                           settings_["body"], step))
+    # The run log is read by members, so it names the subject as they may read it.
+    return _("E-mailed “%(subject)s” to the contact.") % {
+        "subject": _render(settings_["subject"], step, "subject")}
 
 
 # send_sms, send_service_sms
@@ -609,7 +645,7 @@ def _preview_notify(step: Step, settings_: dict) -> str:
 
 def _perform_notify(step: Step, settings_: dict) -> str:
     user = _recipient(step, settings_)
-    message = _render(settings_["message"], step, "message")
+    message = _render(settings_["message"], step, "message", readers=[user.pk])
     _send(EmailMessage(subject=_("Accord: %(rule)s") % {"rule": step.rule.name}, body=message,
                        from_email=settings.DEFAULT_FROM_EMAIL, to=[user.email]))
     return _("E-mailed %(name)s.") % {"name": user.full_name or user.email}

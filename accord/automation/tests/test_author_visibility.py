@@ -222,3 +222,47 @@ def test_a_rule_does_not_set_a_field_hidden_since_from_its_author(
 
     contact = api_client_for(world.admin).get(f"/api/v1/contacts/{world.own.pk}").json()
     assert (contact["custom_fields"] or {}).get("income") is None
+
+
+def test_an_admins_rule_writes_a_company_into_accord_only_where_every_reader_sees_it(
+        org, world, admin, api_client_for, eager, mailoutbox,
+        django_capture_on_commit_callbacks):
+    with scope(organization=org):
+        yarrow = customers.create_company(org, world.west.user, data={"name": "Yarrow Secret"})
+        open_company = customers.create_company(org, world.hiro.user,
+                                                data={"name": "Open Kettle"})
+        customers.update_contact(org, admin.user, world.own, data={"company": yarrow.pk})
+        other = customers.create_contact(org, world.hiro.user, data={
+            "first_name": "Pia", "email": "pia@example.com", "company": open_company.pk})
+        visibility.update_visibility(org, admin.user, roles={Role.MANAGER: {
+            "contacts": "team", "deals": "team", "companies": "team"}})
+    admins = api_client_for(world.admin)
+    created = admins.post("/api/v1/rules", json.dumps({
+        "name": "Follow up", "is_active": True, "trigger": "field_changed",
+        "settings": {"entity": "contact", "field": "title"},
+        "actions": [
+            {"type": "create_task", "user": world.hiro.user.pk, "days": 1,
+             "subject": "Call <{{ company.name }}>"},
+            {"type": "notify_user", "user": world.hiro.user.pk,
+             "message": "About <{{ company.name }}>"},
+            {"type": "send_email", "subject": "Hello from <{{ company.name }}>",
+             "body": "Regards"}],
+    }), content_type="application/json")
+    assert created.status_code == 201, created.json()
+
+    retitle(org, world.admin, world.own, django_capture_on_commit_callbacks)
+    retitle(org, world.admin, other, django_capture_on_commit_callbacks)
+
+    tasks = {task["contact_id"]: task["subject"] for task in
+             admins.get("/api/v1/activities?kind=task").json()["items"]}
+    assert tasks == {world.own.pk: "Call <>", other.pk: "Call <Open Kettle>"}
+    notes = sorted(mail.body for mail in mailoutbox if mail.to == [world.hiro.user.email])
+    assert notes == ["About <>", "About <Open Kettle>"]
+    # The contact gets the mail as the admin wrote it; members read the run log.
+    subjects = sorted(mail.subject for mail in mailoutbox
+                      if mail.to == [world.own.email])
+    assert subjects == ["Hello from <Yarrow Secret>"]
+    runs = admins.get(f"/api/v1/rules/{created.json()['id']}/runs").json()["items"]
+    log = json.dumps([run["log"] for run in runs])
+    assert "Yarrow" not in log
+    assert "Open Kettle" in log
