@@ -77,8 +77,12 @@ LEADS = bulk.Kind("lead", LeadIn, LeadPatch, functools.partial(leads.create_lead
 def list_leads(request: HttpRequest, filters: Query[LeadFilters]):
     allow(request, "leads.view")
     ordering = parse_ordering(filters.ordering, LEAD_ORDERINGS, "-created_at")
-    return _page(leads.lead_filters(
+    page = _page(leads.lead_filters(
         visible(Lead.objects.all(), request.membership, "leads"), request.GET), ordering, filters)
+    seen = leads.seen_conversions(request.membership, page["items"])
+    for lead in page["items"]:
+        lead.seen_conversions = seen[lead.pk]
+    return page
 
 
 @router.post("", response={201: LeadOut}, summary="Create a lead")

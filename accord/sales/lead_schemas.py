@@ -55,13 +55,43 @@ class LeadOut(Schema):
     score_reasons: list[ScoreReasonOut] = Field(
         description="The field rules that hold now; the rest of the score is behaviour.")
     behaviour_points: int
-    converted_contact_id: int | None
+    converted_contact_id: int | None = Field(
+        description="Empty while the contact it became is hidden from the caller; so for "
+                    "the company and the deal.")
     converted_company_id: int | None
     converted_deal_id: int | None
     converted_at: dt.datetime | None
     created_at: dt.datetime
     updated_at: dt.datetime
     version: int
+
+
+    @staticmethod
+    def resolve_converted_contact_id(obj, context) -> int | None:
+        return _converted_id(obj, context, "contact")
+
+    @staticmethod
+    def resolve_converted_company_id(obj, context) -> int | None:
+        return _converted_id(obj, context, "company")
+
+    @staticmethod
+    def resolve_converted_deal_id(obj, context) -> int | None:
+        return _converted_id(obj, context, "deal")
+
+
+def _converted_id(lead, context, relation: str) -> int | None:
+    """The id of the record the lead became, when the caller sees it. A list marks its
+    page's leads beforehand (`seen_conversions`); a single lead is looked up here."""
+    from .leads import seen_conversions
+
+    record_id = getattr(lead, f"converted_{relation}_id")
+    if record_id is None:
+        return None
+    seen = getattr(lead, "seen_conversions", None)
+    if seen is None:
+        seen = lead.seen_conversions = seen_conversions(
+            getattr(context["request"], "membership", None), [lead])[lead.pk]
+    return record_id if relation in seen else None
 
 
 class LeadPage(Schema):

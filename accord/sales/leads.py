@@ -32,7 +32,15 @@ from accord.errors import Conflict, DomainError, InvalidInput, NotFound, StaleVe
 from accord.identity.visibility import visible
 
 from . import assignment, scoring
-from .models import CaptureForm, FormSubmission, Lead, LeadActivity, LeadEntryKind, LeadStatus
+from .models import (
+    CaptureForm,
+    Deal,
+    FormSubmission,
+    Lead,
+    LeadActivity,
+    LeadEntryKind,
+    LeadStatus,
+)
 from .models.lead import WEB_FORM_SOURCE
 from .validation import member
 
@@ -627,3 +635,24 @@ def submit_capture_form(form: CaptureForm, data: dict, *, ip: str) -> Lead | Non
     values["source"] = WEB_FORM_SOURCE
     values["custom_fields"] = {"capture_form": form.name}
     return create_lead(org, None, data=values, channel="web_form")
+
+
+CONVERSIONS = (("contact", Contact, "contacts"), ("company", Company, "companies"),
+               ("deal", Deal, "deals"))
+
+
+def seen_conversions(membership, leads) -> dict[int, set[str]]:
+    """For each lead, which of the records it became ("contact", "company", "deal") the
+    member sees; one query per kind, whatever the number of leads. A record in the trash
+    counts as seen by whoever would see it there."""
+    seen = {lead.pk: set() for lead in leads}
+    for relation, model, area in CONVERSIONS:
+        ids = {getattr(lead, f"converted_{relation}_id") for lead in leads} - {None}
+        if not ids:
+            continue
+        shown = set(visible(model._base_manager.filter(pk__in=ids), membership, area)
+                    .values_list("pk", flat=True)) if membership is not None else set()
+        for lead in leads:
+            if getattr(lead, f"converted_{relation}_id") in shown:
+                seen[lead.pk].add(relation)
+    return seen

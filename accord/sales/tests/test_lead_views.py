@@ -238,3 +238,31 @@ def test_a_converted_lead_names_records_hidden_from_the_member_by_kind_only(
         assert url in admin_page
     assert "Doomsday device" not in text
     assert "Doomsday device" in admin_page
+
+
+def test_the_lead_api_gives_no_id_of_a_record_the_lead_became_that_is_hidden(
+        org, admin, member, api_client_for):
+    with scope(organization=org):
+        pipeline = sales.create_pipeline(org, admin.user, name="New business")
+    lead = make_lead(org, admin.user, first_name="Hank", last_name="Scorpio",
+                     email="hank@globex.example", company_name="Globex Hidden")
+    with scope(organization=org):
+        leads.convert_lead(org, admin.user, lead, deal={"name": "Doomsday device",
+                                                        "pipeline_id": pipeline.pk})
+        lead.refresh_from_db()
+        visibility.update_visibility(org, admin.user, roles={Role.SALES: {
+            "contacts": "own", "companies": "all", "deals": "own"}})
+    converted = ("converted_contact_id", "converted_company_id", "converted_deal_id")
+
+    def ids(api) -> list[tuple]:
+        one = api.get(f"/api/v1/leads/{lead.pk}").json()
+        listed = next(item for item in api.get("/api/v1/leads").json()["items"]
+                      if item["id"] == lead.pk)
+        return [tuple(answer[key] for key in converted) for answer in (one, listed)]
+
+    mine = (None, lead.converted_company_id, None)
+    everything = (lead.converted_contact_id, lead.converted_company_id,
+                  lead.converted_deal_id)
+    assert ids(api_client_for(member)) == [mine, mine]
+    assert ids(api_client_for(admin)) == [everything, everything]
+    assert None not in everything
