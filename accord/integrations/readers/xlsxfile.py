@@ -2,22 +2,31 @@
 
 openpyxl's read-only mode parses the sheet as it goes, so a large workbook
 never sits in memory. A formula gives the value the spreadsheet last
-calculated; a workbook written by a program that stores formulas without
-calculating them therefore reads as empty in those cells, as the formulas
-cannot be evaluated here.
+calculated. A workbook written by a program that stores formulas without
+calculating them has no value in those cells, and formulas cannot be
+evaluated here, so such a cell is read as unreadable, with its formula and
+the reason, instead of as empty: its row fails and says why, rather than
+coming in without the value. To know which cells those are, the sheet is
+read a second time alongside, with formulas instead of values.
 """
 
 import datetime as dt
 import os
+import re
+import zipfile
 from collections.abc import Iterator
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
 from openpyxl import load_workbook
+from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
 from .base import ReadError, Row, Table, fit_row, make_headers
 
 HALF_SECOND = dt.timedelta(microseconds=500_000)
+# A formula element in the sheet's XML, whatever namespace prefix the writer used.
+FORMULA_ELEMENT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s/>]")
+SCAN_CHUNK = 1 << 20  # bytes of the sheet's XML looked at a time
 
 
 def cell_text(value) -> str:
@@ -63,6 +72,8 @@ class XlsxTable(Table):
         super().__init__()
         self.path = os.fspath(path)
         self.workbook = None
+        self.formulas = None  # the same workbook read with formulas, when it has any
+        self.formula_file = None
         # Given an open file, openpyxl does not insist on an .xlsx name, which
         # a temporary upload file does not have.
         self.file = open(self.path, "rb")  # noqa: SIM115 - open until close()
@@ -87,6 +98,11 @@ class XlsxTable(Table):
             # write none, some the whole grid), so rows are read to their end.
             worksheet.reset_dimensions()
             self.worksheet = worksheet
+            if _has_formulas(self.path, worksheet._worksheet_path):
+                self.formula_file = open(self.path, "rb")  # noqa: SIM115 - see close()
+                self.formulas = load_workbook(self.formula_file, read_only=True)
+                self.formula_sheet = self.formulas[self.sheet]
+                self.formula_sheet.reset_dimensions()
 
             header = next(self._cell_rows(), None)
             if header is None:
@@ -94,7 +110,7 @@ class XlsxTable(Table):
         except BaseException:
             self.close()
             raise
-        self.header_number, cells = header
+        self.header_number, cells, _unreadable = header
         self.headers = make_headers(cells)
 
     def _choose_sheet(self, sheet: str | None) -> str:
@@ -114,22 +130,34 @@ class XlsxTable(Table):
 
     def rows(self) -> Iterator[Row]:
         width = len(self.headers)
-        for number, cells in self._cell_rows(after=self.header_number):
-            yield fit_row(number, cells, width)
+        for number, cells, unreadable in self._cell_rows(after=self.header_number):
+            yield fit_row(number, cells, width, unreadable)
 
-    def _cell_rows(self, after: int = 0) -> Iterator[tuple[int, list[str]]]:
-        """Each row with a value, as texts without trailing blanks, and its row number."""
+    def _cell_rows(self, after: int = 0) -> Iterator[tuple[int, list[str], dict]]:
+        """Each row with a value, as texts without trailing blanks, its row number and
+        its cells holding a formula with no calculated value (see the module's text)."""
         number = 0
+        values_rows = self.worksheet.iter_rows(min_row=1, min_col=1, values_only=True)
+        formula_rows = (self.formula_sheet.iter_rows(min_row=1, min_col=1, values_only=True)
+                        if self.formulas is not None else None)
         try:
-            for number, values in enumerate(
-                    self.worksheet.iter_rows(min_row=1, min_col=1, values_only=True), start=1):
+            for number, values in enumerate(values_rows, start=1):
+                formulas = next(formula_rows, ()) if formula_rows is not None else ()
                 if number <= after:
                     continue
                 cells = [cell_text(value) for value in values]
-                while cells and not cells[-1].strip():
+                unreadable = {
+                    index: (str(formula), _(
+                        "The cell holds a formula the spreadsheet never calculated, and "
+                        "formulas cannot be calculated here; open the file in a spreadsheet "
+                        "program, save it and upload it again."))
+                    for index, formula in enumerate(formulas)
+                    if index < len(values) and values[index] is None and _is_formula(formula)
+                }
+                while cells and not cells[-1].strip() and len(cells) - 1 not in unreadable:
                     cells.pop()
                 if cells:
-                    yield number, cells
+                    yield number, cells, unreadable
         except ReadError:
             raise
         except Exception:
@@ -139,6 +167,29 @@ class XlsxTable(Table):
             ) % {"row": number}) from None
 
     def close(self) -> None:
-        if self.workbook is not None:
-            self.workbook.close()
-        self.file.close()
+        for workbook in (self.workbook, self.formulas):
+            if workbook is not None:
+                workbook.close()
+        for file in (self.file, self.formula_file):
+            if file is not None:
+                file.close()
+
+
+def _is_formula(value) -> bool:
+    """Whether a cell read with formulas holds one: a text starting with "=", or one of
+    openpyxl's array and data-table formula objects."""
+    if isinstance(value, str):
+        return value.startswith("=")
+    return isinstance(value, ArrayFormula | DataTableFormula)
+
+
+def _has_formulas(path: str, member: str) -> bool:
+    """Whether the sheet's XML holds any formula; read in chunks, so it costs a fraction
+    of parsing the sheet and spares a workbook without formulas the second reading."""
+    with zipfile.ZipFile(path) as archive, archive.open(member) as stream:
+        tail = b""
+        while chunk := stream.read(SCAN_CHUNK):
+            if FORMULA_ELEMENT.search(tail + chunk):
+                return True
+            tail = chunk[-64:]
+    return False

@@ -128,12 +128,28 @@ def test_an_empty_sheet_is_refused(tmp_path):
     assert str(raised.value) == "The sheet “Empty” is empty."
 
 
-def test_a_formula_without_a_calculated_value_reads_as_empty(tmp_path):
-    path = save(tmp_path, {"Sheet": [["Total", "Label"], ["=1+2", "sum"]]})
+def test_a_formula_without_a_calculated_value_is_unreadable_and_says_why(tmp_path):
+    path = save(tmp_path, {"Sheet": [["Total", "Label", "Note"], ["=1+2", "sum"],
+                                      ["3", "plain", "=A2&B2"]]})
 
-    table = open_table(path)
+    with open_table(path) as table:
+        rows = list(table.rows())
 
-    assert [row.values for row in table.rows()] == [["", "sum"]]
+    assert [row.values for row in rows] == [["", "sum", ""], ["3", "plain", ""]]
+    assert [{index: formula for index, (formula, _why) in row.unreadable.items()}
+            for row in rows] == [{0: "=1+2"}, {2: "=A2&B2"}]
+    assert rows[0].unreadable[0][1].startswith(
+        "The cell holds a formula the spreadsheet never calculated")
+
+
+def test_text_that_looks_like_a_formula_is_read_as_text(tmp_path):
+    path = save(tmp_path, {"Sheet": [["Name", "Motto"], ["Anna", "=1+2"]]})
+    formula_as_text(path, "B2")
+
+    with open_table(path) as table:
+        rows = list(table.rows())
+
+    assert [(row.values, row.unreadable) for row in rows] == [(["Anna", "=1+2"], {})]
 
 
 def test_a_damaged_workbook_is_refused(tmp_path):

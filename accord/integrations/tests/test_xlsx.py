@@ -39,3 +39,25 @@ def test_a_workbook_sheet_imports_companies_with_typed_cells(org, admin, in_org,
          {"founded": "1987-03-01"}),
         ("Brandt & Co. KG", "brandt.example", 15, None, {"founded": "2001-11-30"}),
     ]
+
+
+def test_a_row_whose_formula_was_never_calculated_fails_naming_the_cell(
+        org, admin, in_org, tmp_path):
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Company Name", "Employees"])
+    sheet.append(["Kessler Antriebe AG", "=B3*2"])
+    sheet.append(["Brandt & Co. KG", 15])
+    path = tmp_path / "accounts.xlsx"
+    book.save(path)  # openpyxl stores formulas without calculating them
+
+    with in_org(org):
+        job = services.create_job(org, admin.user, entity="company", path=path)
+        job = engine.run_job(org, admin.user, job)
+        names = list(Company.objects.values_list("name", flat=True))
+        problems = list(services.error_rows(job))
+
+    assert (job.created_count, job.failed_count) == (1, 1)
+    assert names == ["Brandt & Co. KG"]
+    assert [problem[:3] for problem in problems] == [[2, "Employees", "=B3*2"]]
+    assert "formula the spreadsheet never calculated" in problems[0][3]
