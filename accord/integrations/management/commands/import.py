@@ -2,11 +2,14 @@
 """`accord import FILE --org SLUG --entity ENTITY`: import a CSV, XLSX or vCard file in-process."""
 
 import json
+import sqlite3
 import sys
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import connection, transaction
 from django_scopes import scope
 from tqdm import tqdm
 
@@ -58,7 +61,9 @@ class Command(BaseCommand):
                  'for files with the same columns, else suggested from the headers.')
         parser.add_argument(
             "--dry-run", action="store_true",
-            help="Read, check and match every row and print the counts, but write nothing.")
+            help="Read, check and match every row and print the counts, but write nothing. "
+                 "On SQLite it works on a copy of the database file, made in the same "
+                 "folder and deleted afterwards, so others keep writing meanwhile.")
         parser.add_argument(
             "--as", dest="acting", metavar="EMAIL",
             help="E-mail of the member the import acts as, who owns new records and appears "
@@ -132,19 +137,22 @@ class Command(BaseCommand):
         """Import the file; a real run commits chunk by chunk, as the worker does, so
         other people keep working meanwhile and an interrupted run keeps what it wrote.
         A dry run is rolled back whole, so that its later chunks see the records its
-        earlier ones would have made."""
+        earlier ones would have made; on a SQLite file it runs on a copy of the database,
+        as one transaction would hold SQLite's only write lock for the whole run."""
         if not dry_run:
             job = self._import(organization, user, path, entity, columns, job_options)
             result = self._summary(job, dry_run)
             result["possible_duplicates"] = engine.flag_duplicates(organization, job)
             return result
-        try:
-            with transaction.atomic():
-                job = self._import(organization, user, path, entity, columns, job_options)
-                result = self._summary(job, dry_run)
-                raise _RollBack
-        except _RollBack:
-            pass
+        with _sqlite_scratch_copy():
+            try:
+                with transaction.atomic():
+                    job = self._import(organization, user, path, entity, columns,
+                                       job_options)
+                    result = self._summary(job, dry_run)
+                    raise _RollBack
+            except _RollBack:
+                pass
         return result
 
     def _import(self, organization, user, path, entity, columns, job_options):
@@ -208,3 +216,34 @@ class Command(BaseCommand):
             raise CommandError(f"{organization.slug} has no active admin; name a member "
                                "with --as EMAIL.")
         return member
+
+
+@contextmanager
+def _sqlite_scratch_copy():
+    """Point this process's database connection at a copy of the SQLite file for the
+    block, and delete the copy after it; other databases, and SQLite in memory, are left
+    as they are.
+
+    Copying reads the database as one snapshot, which in WAL mode never stops other
+    processes writing, and the copy costs as much disk as the database for the run.
+    """
+    if connection.vendor != "sqlite" or connection.is_in_memory_db():
+        yield
+        return
+    original = connection.settings_dict["NAME"]
+    with tempfile.TemporaryDirectory(dir=Path(original).parent,
+                                     prefix="import-dry-run-") as folder:
+        copy = Path(folder) / "copy.sqlite3"
+        connection.ensure_connection()
+        target = sqlite3.connect(copy)
+        try:
+            connection.connection.backup(target)
+        finally:
+            target.close()
+        connection.close()
+        connection.settings_dict["NAME"] = str(copy)
+        try:
+            yield
+        finally:
+            connection.close()
+            connection.settings_dict["NAME"] = original
