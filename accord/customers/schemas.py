@@ -366,7 +366,7 @@ class CustomFieldOut(Schema):
     version: int
 
 
-class CustomFieldPatch(Schema):
+class CustomFieldPatch(InputSchema):
     """Settings to change; the key, record type and field type are fixed. Send the
     `version` last read to have a change made meanwhile refused with 409."""
 

@@ -15,6 +15,14 @@ class FormField(Schema):
     required: bool = False
 
 
+class FormFieldIn(InputSchema):
+    name: str = Field(description="A contact field (`first_name`, `last_name`, `email`, "
+                      "`phone`, `company_name`, `title`, `message`) or `cf_<key>` for a "
+                      "contact custom field.")
+    label: str = ""
+    required: bool = False
+
+
 class WebFormFilters(Schema):
     limit: int | None = Field(None, description="Items per page, 1 to 500 (default 50).")
     cursor: str | None = Field(None, description="The `next` value of the previous page.")
@@ -53,7 +61,7 @@ class WebFormPage(Schema):
 
 class WebFormIn(InputSchema):
     name: str
-    fields: list[FormField] = Field(default_factory=list, description="Asked in this order; "
+    fields: list[FormFieldIn] = Field(default_factory=list, description="Asked in this order; "
                                     "`email` is always asked and always required.")
     consent_purpose: str = Field("", description="A consent purpose such as `newsletter`; "
                                  "empty for no consent checkbox.")
@@ -73,7 +81,7 @@ class WebFormIn(InputSchema):
 
 class WebFormPatch(InputSchema):
     name: str | None = None
-    fields: list[FormField] | None = None
+    fields: list[FormFieldIn] | None = None
     consent_purpose: str | None = None
     consent_text: str | None = None
     creates: str | None = None
