@@ -16,7 +16,7 @@ from accord.customers import services as customer_services
 from accord.customers.custom_fields import refuse_hidden
 from accord.customers.models import Contact
 from accord.customers.queries import linked_company_seen, search_with_company
-from accord.errors import InvalidInput, NotFound
+from accord.errors import InvalidInput, NotFound, input_names
 from accord.identity.api_auth import allow
 from accord.identity.visibility import require_visible, visible
 from accord.pagination import (
@@ -30,6 +30,7 @@ from accord.pagination import (
 from . import services
 from .models import Deal, DealContact, ExchangeRate, Pipeline, Quota, Stage, StageChange
 from .schemas import (
+    API_NAMES,
     DealContactIn,
     DealDetailOut,
     DealFilters,
@@ -132,6 +133,7 @@ def read_pipeline(request: HttpRequest, pipeline_id: int):
 
 
 @pipelines.patch("/{pipeline_id}", response=PipelineOut, summary="Change a pipeline")
+@input_names(API_NAMES)
 def update_pipeline(request: HttpRequest, pipeline_id: int, payload: PipelinePatch):
     allow(request, "pipelines.manage")
     pipeline = services.get_pipeline(pipeline_id)
@@ -169,6 +171,7 @@ def reorder_stages(request: HttpRequest, pipeline_id: int, payload: StageOrderIn
 
 @pipelines.patch("/{pipeline_id}/stages/{stage_id}", response=StageOut,
                  summary="Change a stage")
+@input_names(API_NAMES)
 def update_stage(request: HttpRequest, pipeline_id: int, stage_id: int, payload: StagePatch):
     allow(request, "pipelines.manage")
     stage = _stage_of(pipeline_id, stage_id)
@@ -267,6 +270,7 @@ def list_deals(request: HttpRequest, filters: Query[DealFilters]):
 
 
 @deals.post("", response={201: DealDetailOut}, summary="Create a deal")
+@input_names(API_NAMES)
 def create_deal(request: HttpRequest, payload: DealIn):
     allow(request, "deals.add")
     refuse_hidden("deal", request.membership, payload.custom_fields)
@@ -289,6 +293,7 @@ def read_deal(request: HttpRequest, deal_id: int):
 
 
 @deals.patch("/{deal_id}", response=DealDetailOut, summary="Change a deal")
+@input_names(API_NAMES)
 def update_deal(request: HttpRequest, deal_id: int, payload: DealPatch):
     allow(request, "deals.change")
     deal = _visible_deal(request, deal_id)
@@ -333,6 +338,7 @@ def deal_history(request: HttpRequest, deal_id: int, filters: Query[PageParams])
 
 @deals.put("/{deal_id}/line-items", response=DealDetailOut,
            summary="Replace a deal's line items")
+@input_names(API_NAMES)
 def replace_line_items(request: HttpRequest, deal_id: int, payload: LineItemsIn):
     allow(request, "deals.change")
     deal = _visible_deal(request, deal_id)
@@ -405,6 +411,7 @@ def list_quotas(request: HttpRequest, filters: Query[QuotaFilters]):
 
 
 @quotas.put("", response=QuotaOut, summary="Set a salesperson's quota for a period")
+@input_names(API_NAMES)
 def set_quota(request: HttpRequest, payload: QuotaIn):
     allow(request, "quotas.manage")
     data = payload.model_dump()

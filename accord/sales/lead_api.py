@@ -12,12 +12,14 @@ from ninja import Query, Router, Status
 
 from accord import bulk
 from accord.bulk import RecordsBulkIn, RecordsBulkOut
+from accord.errors import input_names
 from accord.identity.api_auth import allow
 from accord.identity.visibility import require_visible, visible
 from accord.pagination import clamp_limit, paginate, parse_ordering
 
 from . import assignment, leads, scoring
 from .lead_schemas import (
+    API_NAMES,
     AssignmentRuleIn,
     AssignmentRuleOut,
     AssignmentRulePage,
@@ -86,6 +88,7 @@ def list_leads(request: HttpRequest, filters: Query[LeadFilters]):
 
 
 @router.post("", response={201: LeadOut}, summary="Create a lead")
+@input_names(API_NAMES)
 def create_lead(request: HttpRequest, payload: LeadIn):
     allow(request, "leads.add")
     lead = leads.create_lead(request.organization, request.user,
@@ -106,6 +109,7 @@ def read_lead(request: HttpRequest, lead_id: int):
 
 
 @router.patch("/{lead_id}", response=LeadOut, summary="Change a lead")
+@input_names(API_NAMES)
 def update_lead(request: HttpRequest, lead_id: int, payload: LeadPatch):
     allow(request, "leads.change")
     lead = _visible_lead(request, lead_id)
@@ -140,6 +144,7 @@ def disqualify_lead(request: HttpRequest, lead_id: int, payload: DisqualifyIn):
 
 @router.post("/{lead_id}/convert", response=LeadOut,
              summary="Convert a lead into a contact, a company and optionally a deal")
+@input_names(API_NAMES)
 def convert_lead(request: HttpRequest, lead_id: int, payload: ConvertIn):
     allow(request, "leads.convert")
     lead = _visible_lead(request, lead_id)
@@ -182,6 +187,7 @@ def list_assignment_rules(request: HttpRequest, params: Query[ListParams]):
 
 @assignment_rules.post("", response={201: AssignmentRuleOut},
                        summary="Add a lead assignment rule")
+@input_names(API_NAMES)
 def create_assignment_rule(request: HttpRequest, payload: AssignmentRuleIn):
     allow(request, RULES_PERMISSION)
     rule = assignment.create_rule(request.organization, request.user,
@@ -191,6 +197,7 @@ def create_assignment_rule(request: HttpRequest, payload: AssignmentRuleIn):
 
 @assignment_rules.patch("/{assignment_rule_id}", response=AssignmentRuleOut,
                         summary="Change a lead assignment rule")
+@input_names(API_NAMES)
 def update_assignment_rule(request: HttpRequest, assignment_rule_id: int,
                            payload: AssignmentRulePatch):
     allow(request, RULES_PERMISSION)
@@ -220,6 +227,7 @@ def list_scoring_rules(request: HttpRequest, params: Query[ListParams]):
 
 
 @scoring_rules.post("", response={201: ScoringRuleOut}, summary="Add a lead scoring rule")
+@input_names(API_NAMES)
 def create_scoring_rule(request: HttpRequest, payload: ScoringRuleIn):
     allow(request, RULES_PERMISSION)
     rule = scoring.create_rule(request.organization, request.user,
@@ -229,6 +237,7 @@ def create_scoring_rule(request: HttpRequest, payload: ScoringRuleIn):
 
 @scoring_rules.patch("/{scoring_rule_id}", response=ScoringRuleOut,
                      summary="Change a lead scoring rule")
+@input_names(API_NAMES)
 def update_scoring_rule(request: HttpRequest, scoring_rule_id: int,
                         payload: ScoringRulePatch):
     allow(request, RULES_PERMISSION)

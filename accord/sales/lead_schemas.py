@@ -13,6 +13,8 @@ from pydantic import ConfigDict
 from accord.customers.schemas import ListParams
 
 SERVICE_KEYS = {"owner_id": "owner", "team_id": "team", "pipeline_id": "pipeline"}
+# Errors the services raise name the service keys; the API names its own inputs.
+API_NAMES = {service: name for name, service in SERVICE_KEYS.items()}
 
 
 def to_service_data(payload: Schema, *, drop: tuple[str, ...] = ("version",)) -> dict:

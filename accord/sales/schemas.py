@@ -25,6 +25,8 @@ SERVICE_KEYS = {
     "company_id": "company", "contact_id": "contact", "product_id": "product",
     "user_id": "user",
 }
+# Errors the services raise name the service keys; the API names its own inputs.
+API_NAMES = {service: name for name, service in SERVICE_KEYS.items()}
 
 
 def to_service_data(payload: Schema, *, drop: tuple[str, ...] = ("version",)) -> dict:
