@@ -20,6 +20,7 @@ from accord.identity import services as identity
 from accord.identity import visibility
 from accord.identity.models import Role
 from accord.identity.permissions import ROLE_PERMISSIONS
+from accord.integrations import engine
 from accord.integrations.exports import services as exports
 from accord.integrations.models import ImportJob
 from accord.integrations.tasks import run_import
@@ -273,3 +274,32 @@ def restored_timeline() -> list[tuple]:
          entry.duration_minutes)
         for entry in Activity.objects.exclude(kind=Kind.SYSTEM)
         .select_related("contact", "company").order_by("occurred_at")]
+
+
+def test_the_wizard_suggests_the_columns_previews_and_runs_an_activities_file(
+    org, admin, client_for, in_org, records
+):
+    client = client_for(admin)
+    text = ("Type,Subject,Date,Contact e-mail\r\n"
+            "note,Fair,2026-03-02 10:15,dana@hollow.example\r\n"
+            "fax,Sent a fax,2026-03-02,dana@hollow.example\r\n")
+
+    client.post("/imports/new/", {
+        "file": SimpleUploadedFile("timeline.csv", text.encode()), "entity": "activity"})
+    with in_org(org):
+        job = ImportJob.objects.get()
+    mapping_page = client.get(f"/imports/{job.pk}/map/")
+    client.post(f"/imports/{job.pk}/map/", {
+        "column_0": "kind", "column_1": "subject", "column_2": "occurred_at",
+        "column_3": "contact", "date_order": "ymd", "number_style": "1,234.56"})
+    preview = client.get(f"/imports/{job.pk}/preview/")
+    client.post(f"/imports/{job.pk}/preview/", {"duplicate_policy": "fill"})
+    with in_org(org):
+        engine.run_job(org, admin.user, ImportJob.objects.get(pk=job.pk))
+    detail = client.get(f"/imports/{job.pk}/")
+
+    assert '<option value="contact" selected>' in mapping_page.text
+    assert "1 look new, 0 match an existing record or an earlier row, 1 " in preview.text
+    assert "Choose one of: note, call, meeting, email, task." in preview.text
+    assert "<dt>Created</dt><dd>1</dd>" in detail.text
+    assert [entry[:2] for entry in entries(org, in_org)] == [("note", "Fair")]
