@@ -217,8 +217,9 @@ def test_an_id_an_earlier_import_stored_matches_and_other_rows_are_always_new(
                       .values_list("body", flat=True)) == ["No id", "No id", "Second words"]
 
 
+@pytest.mark.parametrize("format", ["csv", "xlsx"])
 def test_the_organisation_export_restores_the_timeline_in_another_organisation(
-    org, admin, other_org, make_member, in_org, tmp_path
+    org, admin, other_org, make_member, in_org, tmp_path, format
 ):
     other_admin = make_member(other_org, Role.ADMIN, email="restorer@example.com")
     with in_org(org):
@@ -243,15 +244,15 @@ def test_the_organisation_export_restores_the_timeline_in_another_organisation(
             "occurred_at": "2026-03-06T08:00:00Z", "due_at": "2026-04-01T09:00:00Z"})
         before = restored_timeline()
         with (tmp_path / "org.zip").open("wb") as stream:
-            exports.write_export("organisation", "csv", stream)
+            exports.write_export("organisation", format, stream)
     with zipfile.ZipFile(tmp_path / "org.zip") as archive:
         archive.extractall(tmp_path / "org")
     folder = tmp_path / "org"
 
     options = {"org": other_org.slug, "acting": "restorer@example.com"}
-    run(str(folder / "companies.csv"), entity="company", **options)
-    run(str(folder / "contacts.csv"), entity="contact", **options)
-    summary, _ = run(str(folder / "activities.csv"), entity="activity", **options)
+    run(str(folder / f"companies.{format}"), entity="company", **options)
+    run(str(folder / f"contacts.{format}"), entity="contact", **options)
+    summary, _ = run(str(folder / f"activities.{format}"), entity="activity", **options)
 
     with in_org(org):
         system_events = Activity.objects.filter(kind=Kind.SYSTEM).count()
