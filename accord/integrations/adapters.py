@@ -11,9 +11,12 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from django.contrib.auth import get_user_model
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from accord.activities import services as timeline
+from accord.activities.models import Activity, Kind
 from accord.audit.services import json_safe
 from accord.commerce import orders as commerce_orders
 from accord.commerce import services as commerce
@@ -36,7 +39,7 @@ from accord.customers.phones import parse_phone
 from accord.customers.validation import Collector, clean_company, clean_contact, clean_email
 from accord.errors import InvalidInput
 from accord.identity.context import acting_member
-from accord.identity.visibility import visible
+from accord.identity.visibility import through_records, visible
 from accord.records import services as records
 from accord.records.models import Record, RelationType
 from accord.sales import leads
@@ -46,12 +49,17 @@ from accord.sales.validation import clean_deal
 from accord.search import fold
 
 from . import cells, values
-from .models import ExternalId
+from .models import IMPORT_SYSTEM, ExternalId
+
+User = get_user_model()
 
 # Dates before this are misread or placeholder cells (1900-01-01 is a common
 # spreadsheet default), not the start of a real deal.
 EARLIEST_OPENED_ON = dt.date(1970, 1, 1)
 NAME_LOOKUP_BATCH = 100  # OR-ed conditions per query; SQLite caps expression depth at 1000
+# The system the "ID" column of Accord's own contacts and companies export is
+# kept under, so that the export's activities file finds those records again.
+EXPORT_SYSTEM = "accord"
 
 
 @dataclass
@@ -65,6 +73,9 @@ class Draft:
     errors: list = field(default_factory=list)  # [{column, value, reason}]
     notes: list = field(default_factory=list)  # values read but not stored, same shape
     external_id: str = ""
+    export_id: str = ""  # the record's id in the Accord organisation a file was exported from
+    # {column, value, reason} when the row is read but deliberately not imported
+    skip: dict | None = None
     # "company", "company_domain" or "parent" -> (column, text, value)
     links: dict = field(default_factory=dict)
     note: str = ""
@@ -385,6 +396,8 @@ def draft_from_cells(number: int, row_cells: list, *, member_of,
             draft.links[key] = (column, text, value)
         elif key == "external_id":
             draft.external_id = value
+        elif key == "export_id":
+            draft.export_id = value
         elif key == "note":
             draft.note = value
         elif key == "owner":
@@ -1142,10 +1155,242 @@ class CustomFieldAdapter(Adapter):
         return [custom.pk for custom in fields]
 
 
+def _seen_by_importer(queryset, area: str):
+    """The records of `area` the importing member may see; all of them for code."""
+    member = acting_member()
+    return queryset if member is None else visible(queryset, member, area)
+
+
+class ActivityAdapter(Adapter):
+    """Timeline entries by row, each logged through `log_activity` as if typed in.
+
+    The record a row hangs on must be here already and seen by the member
+    importing: a contact by e-mail or id, a company by name, domain or id, a
+    deal by name. An id is the record's "ID" in the Accord organisation the
+    file was exported from, else its id in another system. Rows are never
+    matched by their content; only an id in another system that an earlier
+    import of activities stored finds the entry again. System events are
+    skipped, as the services write their own when records change.
+    """
+
+    entity = "activity"
+    model = Activity
+    area = "activities"
+    has_duplicates = False
+    FIELDS = ["subject", "body", "occurred_at", "due_at", "direction", "outcome",
+              "duration_minutes"]
+    PLAIN = ("kind", "subject", "body", "occurred_at", "due_at", "direction", "outcome",
+             "duration_minutes")
+    LINKS = ("contact", "contact_id", "company", "company_id", "deal")
+
+    def clean(self, org, draft: Draft, fields: list) -> None:
+        data = draft.data
+        if data.get("kind") == Kind.SYSTEM:
+            column, text = draft.origin["kind"]
+            draft.skip = {"column": column, "value": text, "reason": (
+                "System events are not imported: Accord writes its own as records are "
+                "created and changed.")}
+            return
+        service = {key: data[key] for key in self.PLAIN if key in data}
+        # What the row lacks is said here in the file's terms; the service's own
+        # message for it names no column, so it is left out below.
+        lacking = set()
+        if "kind" not in service:
+            draft.fail("", "", "Give the row a type: note, call, meeting, email or task.")
+            lacking.add("kind")
+        done = data.get("done")
+        completed_at = data.get("completed_at")
+        if done is None:
+            done = completed_at is not None
+        if done:
+            service["done"] = True
+            draft.origin["completed_at"] = draft.origin.get(
+                "done", draft.origin.get("completed_at", ("", "")))
+        if "assignee" in data:
+            self._assignee(org, draft, service)
+        self._links(draft, service)
+        if not any(service.get(key) for key in ("contact", "company", "deal")):
+            lacking.add("contact_id")
+
+        try:
+            timeline.clean_activity(org, service, viewer=acting_member())
+        except InvalidInput as exc:
+            draft.absorb(InvalidInput([error for error in exc.errors
+                                       if error["field"] not in lacking]))
+        if not draft.errors:
+            draft.values = {"data": service,
+                            "completed_at": completed_at if done else None}
+
+    def _assignee(self, org, draft: Draft, service: dict) -> None:
+        """An assignee who is no member here is noted, and the task goes to the importer."""
+        text = str(draft.data["assignee"]).strip()
+        column, _text = draft.origin["assignee"]
+        wanted = text.casefold()
+        for user in User.objects.filter(memberships__organization=org,
+                                        memberships__is_active=True).order_by("pk"):
+            if wanted in (user.email.casefold(), (user.full_name or "").casefold()):
+                service["assignee"] = user.pk
+                draft.origin["assignee_id"] = (column, text)
+                return
+        draft.notes.append({"column": column, "value": text, "reason": (
+            "No active member of this organisation has this e-mail address or name; the "
+            "task is assigned to the person who imported it.")})
+
+    def _links(self, draft: Draft, service: dict) -> None:
+        """Find the records the row names; one that is missing or hidden fails the row."""
+        given = [key for key in self.LINKS if str(draft.data.get(key) or "").strip()]
+        if not given:
+            draft.fail("", "", "Name the record the activity belongs to: a contact (by "
+                               "e-mail or id), a company (by name, domain or id) or a deal "
+                               "(by name).")
+            return
+        for key in given:
+            text = str(draft.data[key]).strip()
+            column, _text = draft.origin[key]
+            try:
+                record_id = getattr(self, f"_{key}")(text)
+            except ValueError as exc:
+                draft.fail(column, text, str(exc))
+                continue
+            field_name = key.removesuffix("_id")
+            if service.get(field_name) not in (None, record_id):
+                draft.fail(column, text, f"This names another {field_name} than the row's "
+                                         "other column; name one.")
+                continue
+            service[field_name] = record_id
+            draft.origin[f"{field_name}_id"] = (column, text)
+
+    @staticmethod
+    def _contact(text: str) -> int:
+        found = (_seen_by_importer(Contact.objects.filter(
+            pk__in=ContactEmail.objects.annotate(folded=Lower("address"))
+            .filter(folded=text.lower()).values("contact_id")), "contacts")
+            .order_by("pk").values_list("pk", flat=True).first())
+        if found is None:
+            raise ValueError("No contact has this e-mail address.")
+        return found
+
+    @staticmethod
+    def _by_id(model, entity: str, area: str, text: str) -> int | None:
+        """The record with this id from an Accord export, else with this id in another
+        system; None when there is none the importer sees. ValueError when the other
+        systems' ids name several."""
+        ids = {}
+        for system, record_id in (ExternalId.objects.filter(entity=entity, value=text)
+                                  .values_list("system", "record_id")):
+            ids.setdefault(system, record_id)
+        seen = set(_seen_by_importer(model.objects.filter(pk__in=ids.values()), area)
+                   .values_list("pk", flat=True))
+        if ids.get(EXPORT_SYSTEM) in seen:
+            return ids[EXPORT_SYSTEM]
+        if ids.get(IMPORT_SYSTEM) in seen:
+            return ids[IMPORT_SYSTEM]
+        others = {record_id for record_id in ids.values() if record_id in seen}
+        if len(others) > 1:
+            raise ValueError(f"Several {model._meta.verbose_name_plural} have this id in "
+                             "different systems; name the record by another column.")
+        return next(iter(others), None)
+
+    def _contact_id(self, text: str) -> int:
+        found = self._by_id(Contact, "contact", "contacts", text)
+        if found is None:
+            raise ValueError("No contact has this id; import the contacts first, from a "
+                             "file with the same ids.")
+        return found
+
+    @staticmethod
+    def _company(text: str) -> int:
+        keys = {("name", fold(text))}
+        if "." in text and " " not in text:
+            keys.add(("domain", text.lower()))
+        found = ADAPTERS["company"].lookup(keys, "")
+        seen = set(_seen_by_importer(Company.objects.filter(pk__in=found.values()),
+                                     "companies").values_list("pk", flat=True))
+        for key in sorted(keys):
+            if found.get(key) in seen:
+                return found[key]
+        raise ValueError("No company has this name or domain.")
+
+    def _company_id(self, text: str) -> int:
+        found = self._by_id(Company, "company", "companies", text)
+        if found is None:
+            raise ValueError("No company has this id; import the companies first, from a "
+                             "file with the same ids.")
+        return found
+
+    @staticmethod
+    def _deal(text: str) -> int:
+        found = list(_seen_by_importer(Deal.objects.filter(name__iexact=text), "deals")
+                     .values_list("pk", flat=True)[:2])
+        if not found:
+            raise ValueError("No deal has this name.")
+        if len(found) > 1:
+            raise ValueError("More than one deal has this name; log the activity on the "
+                             "deal's page instead.")
+        return found[0]
+
+    def keys(self, draft: Draft) -> list[tuple[str, str]]:
+        return [("ext", draft.external_id)] if draft.external_id else []
+
+    def lookup(self, keys, system: str) -> dict:
+        # A row matches only entries the importer may see, as on the timeline.
+        found = self.external_keys(keys, system)
+        seen = set(self._visible(Activity.objects.filter(pk__in=found.values()))
+                   .values_list("pk", flat=True))
+        return {key: record_id for key, record_id in found.items() if record_id in seen}
+
+    @staticmethod
+    def _visible(entries):
+        member = acting_member()
+        return entries if member is None else through_records(entries, member)
+
+    def get(self, record_id):
+        return self._visible(Activity.objects.all()).filter(pk=record_id).first()
+
+    def create_many(self, org, actor, drafts: list[Draft]) -> list:
+        created = []
+        for draft in drafts:
+            activity = timeline.log_activity(org, actor, data=draft.values["data"],
+                                             viewer=acting_member())
+            completed_at = draft.values["completed_at"]
+            if completed_at is not None:
+                # The service marks a task done now; the file knows when it was
+                # done, which "My tasks" and reports count from.
+                Activity.objects.filter(pk=activity.pk).update(completed_at=completed_at)
+                activity.completed_at = completed_at
+            created.append(activity)
+        return created
+
+    def changes(self, record, draft: Draft, *, fill_only: bool) -> tuple[dict, dict]:
+        data, before = {}, {}
+        incoming = draft.values["data"]
+        for key in self.FIELDS:
+            new, current = json_safe(incoming.get(key)), json_safe(getattr(record, key))
+            if key not in incoming or new in (None, "") or new == current:
+                continue
+            if fill_only and current not in (None, ""):
+                continue
+            data[key], before[key] = new, current
+        return data, before
+
+    def update(self, org, actor, record, data: dict):
+        return timeline.update_activity(org, actor, record, data=data, viewer=acting_member())
+
+    def remove(self, org, actor, ids: list[int]) -> list[int]:
+        """Timeline entries have no trash: the ones an import created are deleted, each
+        written to the audit log as when deleted by hand."""
+        removed = []
+        for activity in Activity.objects.filter(pk__in=ids).exclude(kind=Kind.SYSTEM):
+            timeline.delete_activity(org, actor, activity)
+            removed.append(activity.pk)
+        return removed
+
+
 ADAPTERS: dict[str, Adapter] = {"contact": ContactAdapter(), "company": CompanyAdapter(),
                                 "deal": DealAdapter(), "product": ProductAdapter(),
                                 "lead": LeadAdapter(), "order": OrderAdapter(),
-                                "custom_field": CustomFieldAdapter()}
+                                "custom_field": CustomFieldAdapter(),
+                                "activity": ActivityAdapter()}
 
 
 def _importer_sees(records):

@@ -30,7 +30,14 @@ from accord.identity.visibility import AREAS, narrows, visible
 from accord.search import fold
 
 from . import cells, entities, values
-from .adapters import ADAPTERS, Draft, adapter_for, draft_from_card, draft_from_cells
+from .adapters import (
+    ADAPTERS,
+    EXPORT_SYSTEM,
+    Draft,
+    adapter_for,
+    draft_from_card,
+    draft_from_cells,
+)
 from .models import (
     IMPORT_SYSTEM,
     DuplicatePolicy,
@@ -387,7 +394,7 @@ class Run:
         if self.adapter.group_rows:
             return self._apply_groups(drafts)
         self.new_companies = []
-        valid = [draft for draft in drafts if not draft.errors]
+        valid = [draft for draft in drafts if not draft.errors and draft.skip is None]
         wanted = {key for draft in valid for key in self.adapter.keys(draft)}
         index = {}
         if self.policy != DuplicatePolicy.CREATE or self.adapter.unique_match:
@@ -402,6 +409,9 @@ class Run:
         for draft in drafts:
             if draft.errors:
                 outcomes.append(Outcome(draft, RowAction.FAILED, errors=draft.errors))
+                continue
+            if draft.skip is not None:
+                outcomes.append(Outcome(draft, RowAction.SKIPPED, errors=[draft.skip]))
                 continue
             parent = draft.links.get("parent") if self.job.entity == "company" else None
             if parent and pending_keys & set(self._company_keys(parent, None)):
@@ -509,12 +519,21 @@ class Run:
                 externals.append(ExternalId(
                     organization=self.org, entity=self.job.entity, record_id=record.pk,
                     system=self.system, value=outcome.draft.external_id))
+            if outcome.draft.export_id:
+                externals.append(ExternalId(
+                    organization=self.org, entity=self.job.entity, record_id=record.pk,
+                    system=EXPORT_SYSTEM, value=outcome.draft.export_id))
         ExternalId.objects.bulk_create(externals, ignore_conflicts=True)
 
     def _apply_match(self, draft: Draft, key: tuple, record_id: int) -> Outcome:
         how = {"email": "e-mail", "ext": "id", "domain": "domain", "name": "name",
                "sku": "SKU", "field": "record type and key"}[key[0]]
         label = str(self.entity.label).lower()
+        if draft.export_id:
+            # Kept whatever the policy: the export's activities find the record by it.
+            ExternalId.objects.bulk_create([ExternalId(
+                organization=self.org, entity=self.job.entity, record_id=record_id,
+                system=EXPORT_SYSTEM, value=draft.export_id)], ignore_conflicts=True)
         # A company this run made for a link is filled in from its own row,
         # whatever the policy says about records that were there before.
         policy = DuplicatePolicy.FILL if record_id in self.placeholders else self.policy

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext_lazy as _
 from rapidfuzz import fuzz
 
+from accord.activities.models import USER_KINDS, Activity, CallOutcome, Direction
 from accord.commerce.models import Channel, Order, OrderStatus, Product
 from accord.customers import custom_fields
 from accord.customers.models import (
@@ -45,6 +46,9 @@ class Target:
     synonyms: tuple[str, ...] = ()
     custom: CustomField | None = None
     choices: tuple = ()
+    # Headers taken only when no other target claimed them by key, label or
+    # synonym: Accord's own export has both "ID" and "Id in another system".
+    fallback: tuple[str, ...] = ()
 
 
 @dataclass
@@ -122,16 +126,19 @@ def header_key(headers: list[str]) -> str:
 def suggest(headers: list[str], targets: list[Target]) -> dict[str, str]:
     own: dict[str, str] = {}
     names: dict[str, str] = {}
+    fallback: dict[str, str] = {}
     for target in targets:
         for name in (target.key, str(target.label)):
             own.setdefault(fold_header(name), target.key)
         for name in (target.key, str(target.label), *target.synonyms):
             names.setdefault(fold_header(name), target.key)
+        for name in target.fallback:
+            fallback.setdefault(fold_header(name), target.key)
     result: dict[str, str] = {}
     taken: set[str] = set()
     # A field's own key or label wins over another column's synonym: in
     # Accord's export, "Id in another system" fills that field, not "ID".
-    for lookup in (own, names):
+    for lookup in (own, names, fallback):
         for header in headers:
             key = lookup.get(fold_header(header))
             if header not in result and key and key not in taken:
@@ -171,6 +178,10 @@ ADDRESS = [
         "Country/Region", "Business Country/Region", "Home Country/Region",
         "Address 1 - Country", "Land", "Pays")),
 ]
+# The "ID" column of Accord's own contacts and companies export: kept so that
+# the export's activities file, which names records by these ids, finds them.
+EXPORT_ID = Target("export_id", _("ID in the exported Accord organisation"), "identifier",
+                   fallback=("ID",))
 COMMON = [
     Target("owner", _("Owner"), "member", synonyms=("Owner e-mail", "Account Owner",
                                                     "Contact Owner", "Besitzer")),
@@ -240,6 +251,7 @@ CONTACT_TARGETS = [
         "Notes", "Comment", "Comments", "Notiz", "Notizen", "Bemerkung", "Remarque",
         "Opmerking")),
     *COMMON,
+    EXPORT_ID,
 ]
 
 COMPANY_TARGETS = [
@@ -267,6 +279,7 @@ COMPANY_TARGETS = [
         "Parent", "Parent Account", "Muttergesellschaft", "Société mère", "Moederbedrijf")),
     *ADDRESS,
     *COMMON,
+    EXPORT_ID,
 ]
 
 register(Entity(
@@ -478,6 +491,69 @@ register(FieldDefinitionEntity(
                  "file has, as editing it under Settings does, active or not included. A "
                  "field's key and type never change, so a row naming another type fails, and "
                  "create skips a matching row, as a key is used once per record type."),
+))
+
+ACTIVITY_TARGETS = [
+    Target("kind", _("Type (note, call, meeting, email or task)"), "choice", synonyms=(
+        "Type", "Activity type", "Activity", "Typ", "Art", "Aktivitätstyp"),
+           choices=tuple((kind.value, kind.label) for kind in USER_KINDS)),
+    Target("subject", _("Subject"), synonyms=(
+        "Title", "Summary", "Task", "Betreff", "Titel", "Objet", "Sujet", "Onderwerp")),
+    Target("body", _("Details"), synonyms=(
+        "Body", "Description", "Note", "Notes", "Comment", "Comments", "Content", "Text",
+        "Beschreibung", "Notiz", "Inhalt", "Remarque", "Omschrijving")),
+    Target("occurred_at", _("When (date and time)"), "datetime", synonyms=(
+        "Date", "Occurred at", "Occurred on", "Activity date", "Date and time", "Datum",
+        "Zeitpunkt", "Date de l'activité")),
+    Target("due_at", _("Due (tasks)"), "datetime", synonyms=(
+        "Due", "Due date", "Due on", "Deadline", "Fällig", "Fälligkeit", "Échéance")),
+    Target("done", _("Done (tasks)"), "bool", synonyms=(
+        "Completed", "Is done", "Is completed", "Erledigt", "Terminé", "Klaar")),
+    Target("completed_at", _("Done at (tasks)"), "datetime", synonyms=(
+        "Completed at", "Completed on", "Completion date", "Done on", "Erledigt am")),
+    Target("contact", _("Contact (by e-mail)"), synonyms=(
+        "Contact e-mail", "Contact email", "E-mail", "Email", "Kontakt")),
+    Target("contact_id", _("Contact (by ID in the exported organisation or another system)"),
+           "identifier", synonyms=("Contact ID", "Kontakt-ID")),
+    Target("company", _("Company (by name or domain)"), synonyms=(
+        "Company name", "Company domain", "Account", "Account name", "Organization",
+        "Organisation", "Firma", "Unternehmen", "Société", "Entreprise", "Bedrijf")),
+    Target("company_id", _("Company (by ID in the exported organisation or another system)"),
+           "identifier", synonyms=("Company ID", "Account ID", "Firmen-ID")),
+    Target("deal", _("Deal (by name)"), synonyms=("Deal name", "Opportunity", "Affaire")),
+    Target("direction", _("Direction (inbound or outbound)"), "choice",
+           synonyms=("Call direction", "Richtung"), choices=tuple(Direction.choices)),
+    Target("outcome", _("Call outcome"), "choice", synonyms=("Result", "Call result",
+                                                             "Ergebnis"),
+           choices=tuple(CallOutcome.choices)),
+    Target("duration_minutes", _("Duration (minutes)"), "integer", synonyms=(
+        "Duration", "Minutes", "Dauer", "Durée")),
+    Target("assignee", _("Assignee (e-mail or full name; tasks)"), "member", synonyms=(
+        "Assigned to", "Task owner", "Owner", "Zuständig", "Responsable")),
+    Target("external_id", _("Id in another system"), "identifier", synonyms=(
+        "External ID", "ID", "Activity ID", "Record ID")),
+]
+
+@dataclass
+class ActivityEntity(Entity):
+    """Timeline entries: activities have no custom fields, so the built-in targets are all."""
+
+    def targets(self) -> list[Target]:
+        return list(self.built_in)
+
+
+register(ActivityEntity(
+    key="activity", label=_("Activity"), plural=_("Activities"), model=Activity,
+    permission="activities", built_in=ACTIVITY_TARGETS,
+    required_hint=_("Each row is one note, call, meeting, e-mail or task on the timeline of a "
+                    "contact (by e-mail or id), a company (by name, domain or id) or a deal "
+                    "(by name) that is already here; a task needs a subject, the others a "
+                    "subject or details. Dates carry their time zone or are read in yours."),
+    match_hint=_("Activities are never matched by their content: every row is a new entry, "
+                 "unless its id in another system is one an earlier import of activities "
+                 "gave, which then matches that entry. System events (created, stage "
+                 "changed) in Accord's own export are skipped: the new organisation writes "
+                 "its own."),
 ))
 
 CUSTOM_KINDS = {f"cf.{kind}" for kind in FieldType.values}

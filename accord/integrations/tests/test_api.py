@@ -96,7 +96,8 @@ def test_a_mapping_and_options_given_as_json_are_used(org, admin, api_client_for
 
 @pytest.mark.parametrize(("fields", "field", "message"), [
     ({"entity": "ticket"}, "entity",
-     "Choose what the file holds: contact, company, deal, product, lead, order, custom_field."),
+     "Choose what the file holds: contact, company, deal, product, lead, order, custom_field, "
+     "activity."),
     ({"entity": "contact", "mapping": "[1]"}, "mapping",
      'Give a JSON object, such as {"Email": "email"}.'),
     ({"entity": "contact", "mapping": '{"Email": "fax_number"}'}, "mapping.Email", None),

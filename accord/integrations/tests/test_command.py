@@ -216,7 +216,8 @@ def test_the_help_and_the_readme_name_every_kind_of_record_the_command_takes():
                            capture_output=True, text=True, timeout=120).stdout
     readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
     [table_row] = [line for line in readme.splitlines() if line.startswith("| `accord import")]
-    plural = {"company": "companies", "custom_field": "custom field definitions"}
+    plural = {"company": "companies", "custom_field": "custom field definitions",
+              "activity": "activities"}
 
     described = " ".join(shown.split("positional arguments", 1)[0].split())
     for entity in entities.REGISTRY:

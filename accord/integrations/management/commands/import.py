@@ -31,7 +31,8 @@ class _RollBack(Exception):
 
 class Command(BaseCommand):
     help = (
-        "Import companies, contacts, deals, leads, orders, products, custom field "
+        "Import companies, contacts, activities (notes, calls, meetings, e-mails and tasks "
+        "on records already here), deals, leads, orders, products, custom field "
         "definitions or the records of a custom record type (as --entity says) "
         "from a CSV, XLSX or vCard file, in this process (no worker needed). Columns are "
         "mapped from their headers, or by --mapping. Rows that "
