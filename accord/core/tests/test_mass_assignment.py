@@ -7,7 +7,7 @@ field), and none may declare such a field. Operations are listed by kind, so a
 new one that accepts unknown fields fails here until it refuses them too. The
 fields that legitimately name a person (`owner_id`, a quota's `user_id`) are
 checked to refuse anyone who is not an active member of the caller's
-organisation.
+organisation (quotas: test_api_rates_and_quotas.py).
 """
 
 import json
@@ -195,17 +195,3 @@ def test_an_owner_from_another_organisation_is_refused(
 
     assert response.status_code == 422
     assert errors_of(response) == {"owner_id"}
-
-
-def test_a_quota_for_someone_outside_the_organisation_is_refused(
-        admin, other_org, api_client_for):
-    with scope(organization=other_org):
-        stranger = Membership.unscoped.get(organization=other_org).user
-
-    response = api_client_for(admin).put("/api/v1/quotas", json.dumps({
-        "user_id": stranger.pk, "period": "quarter", "starts_on": "2026-01-01",
-        "amount": "1000.00"}),
-        content_type="application/json")
-
-    assert response.status_code == 422
-    assert "user_id" in errors_of(response)

@@ -89,7 +89,7 @@ def test_a_quota_for_someone_outside_the_organization_answers_422(
 
     assert response.status_code == 422
     assert [(e["field"], e["message"]) for e in response.json()["errors"]] == [
-        ("user", "Choose a member of this organisation."),
+        ("user_id", "Choose a member of this organisation."),
         ("starts_on", "A period starts on the first day of a month or quarter."),
     ]
 
