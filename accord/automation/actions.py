@@ -140,7 +140,8 @@ def _merge_values(step: Step, *, readers=(), to_contact: bool = False) -> dict:
 
     What a rule writes into Accord (a task, a notification, a deal's name, the run log)
     is read by the members given as `readers` (user ids) and by every member who sees the
-    record, so the company stays empty there unless each of them sees it too. Only a text
+    record, so the company stays empty there unless each of them sees it too, and the
+    contact stays empty when one of the `readers` may not see it. Only a text
     `to_contact`, the e-mail a contact gets, is filled as the author sees it.
     """
     values = merge_fields.person_values(step.contact, author_of(step.rule))
@@ -152,9 +153,18 @@ def _merge_values(step: Step, *, readers=(), to_contact: bool = False) -> dict:
     if values["company"] and not to_contact and not _seen_by_every_reader(
             step, step.contact.company, readers):
         values["company"] = merge_fields.Named({})
+    if step.contact is not None and not to_contact and not all(
+            visibility.sees(_membership(user_id), step.contact) for user_id in readers):
+        # A task or notification goes to its reader even about a contact hidden
+        # from them (so that no work is lost); it names no one they may not see.
+        values["contact"] = merge_fields.Named({})
     if custom_records.is_record(step.entity):
         values.update(custom_records.merge_values(step.record))
     return values
+
+
+def _membership(user_id: int) -> Membership | None:
+    return Membership.objects.filter(user_id=user_id, is_active=True).first()
 
 
 def _seen_by_every_reader(step: Step, company, readers) -> bool:

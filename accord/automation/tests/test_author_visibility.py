@@ -266,3 +266,28 @@ def test_an_admins_rule_writes_a_company_into_accord_only_where_every_reader_see
     log = json.dumps([run["log"] for run in runs])
     assert "Yarrow" not in log
     assert "Open Kettle" in log
+
+
+def test_an_admins_rule_names_no_contact_to_a_reader_who_may_not_see_it(
+        org, world, api_client_for, eager, mailoutbox, django_capture_on_commit_callbacks):
+    admins = api_client_for(world.admin)
+    created = admins.post("/api/v1/rules", json.dumps({
+        "name": "Hand over", "is_active": True, "trigger": "field_changed",
+        "settings": {"entity": "contact", "field": "title"},
+        "actions": [
+            {"type": "create_task", "user": world.hiro.user.pk, "days": 1,
+             "subject": "Call <{{ contact.first_name }} {{ contact.email }}>"},
+            {"type": "notify_user", "user": world.hiro.user.pk,
+             "message": "About <{{ contact.full_name }} {{ contact.email }}>"}],
+    }), content_type="application/json")
+    assert created.status_code == 201, created.json()
+
+    retitle(org, world.admin, world.hidden, django_capture_on_commit_callbacks)
+    retitle(org, world.admin, world.own, django_capture_on_commit_callbacks)
+
+    tasks = {task["contact_id"]: task["subject"] for task in
+             admins.get("/api/v1/activities?kind=task").json()["items"]}
+    assert tasks == {world.hidden.pk: "Call < >",
+                     world.own.pk: "Call <Otto otto@example.com>"}
+    assert sorted(mail.body for mail in mailoutbox) == [
+        "About < >", "About <Otto otto@example.com>"]
