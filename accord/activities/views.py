@@ -125,7 +125,7 @@ def detail(request, pk: int):
         activity.event_text = describe_event(activity, request.membership)
     return render(request, "activities/activity_detail.html", {
         "activity": activity,
-        "history": field_history("activity", activity.pk),
+        "history": field_history("activity", activity.pk, viewer=request.membership),
     })
 
 

@@ -94,6 +94,7 @@ def redacted_changes(entry: AuditEntry, viewer) -> dict:
     hidden = _hidden_keys(entry, viewer)
     changes = _unnamed_affiliations(entry, unsealed_changes(entry.changes or {}), viewer)
     changes = _unnamed_parties(entry, changes, viewer)
+    changes = _unnamed_conversion(entry, changes, viewer)
     if not hidden:
         return changes
     shown = {}
@@ -160,6 +161,31 @@ def _unnamed_parties(entry: AuditEntry, changes: dict, viewer) -> dict:
     return {**changes, "conflict_check": [
         kept_check_for(viewer, record, value) if isinstance(value, dict) else value
         for value in values]}
+
+
+def _unnamed_conversion(entry: AuditEntry, changes: dict, viewer) -> dict:
+    """`changes` with the ids of the records a lead became left empty where the `viewer`
+    may not see them, as the lead API leaves them."""
+    values = changes.get("converted_to")
+    if (entry.entity != "lead" or not isinstance(values, list | tuple) or viewer is None
+            or viewer.role == Role.ADMIN):
+        return changes
+    from accord.identity.visibility import visible
+    from accord.sales.leads import CONVERSIONS
+
+    def shown(value):
+        if not isinstance(value, dict):
+            return value
+        kept = dict(value)
+        for relation, model, area in CONVERSIONS:
+            record_id = value.get(relation)
+            if record_id is not None and not visible(
+                    model._base_manager.filter(organization_id=entry.organization_id,
+                                               pk=record_id), viewer, area).exists():
+                kept[relation] = None
+        return kept
+
+    return {**changes, "converted_to": [shown(value) for value in values]}
 
 
 def _name_ends(label: str) -> list[int]:

@@ -162,7 +162,7 @@ def _render_lead(request, lead: Lead, *, note_form=None, disqualify_form=None, s
         "can_change": can(request, "leads.change") and not lead.is_converted,
         "can_convert": can(request, "leads.convert") and not lead.is_converted,
         "can_delete": can(request, "leads.delete"),
-        "history": field_history("lead", lead.pk),
+        "history": field_history("lead", lead.pk, viewer=request.membership),
     }
     return render(request, "sales/leads/lead_detail.html", context, status=status)
 

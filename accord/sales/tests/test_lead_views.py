@@ -238,6 +238,12 @@ def test_a_converted_lead_names_records_hidden_from_the_member_by_kind_only(
         assert url in admin_page
     assert "Doomsday device" not in text
     assert "Doomsday device" in admin_page
+    history = text[text.index('id="history-title"'):]
+    for record_id in (lead.converted_contact_id, lead.converted_company_id,
+                      lead.converted_deal_id):
+        assert f": {record_id}" not in history
+    admin_history = admin_page[admin_page.index('id="history-title"'):]
+    assert f"contact: {lead.converted_contact_id}" in admin_history
 
 
 def test_the_lead_api_gives_no_id_of_a_record_the_lead_became_that_is_hidden(
