@@ -32,6 +32,7 @@ from .models import (
 )
 from .queries import (
     COMPANY_ORDERINGS,
+    check_parameter_names,
     contact_orderings,
     custom_field_orderings,
     filter_companies,
@@ -110,6 +111,7 @@ def _visible_contact(request, contact_id: int) -> Contact:
 @contacts.get("", response=ContactPage, summary="List contacts")
 def list_contacts(request: HttpRequest, filters: Query[ContactFilters]):
     allow(request, "contacts.view")
+    check_parameter_names(request.GET, Entity.CONTACT)
     orderings = contact_orderings(request.membership) | custom_field_orderings(Entity.CONTACT,
                                                            viewer=request.membership)
     refuse_encrypted_ordering(filters.ordering, Entity.CONTACT, request.membership)
@@ -219,6 +221,7 @@ def _visible_company(request, company_id: int) -> Company:
 @companies.get("", response=CompanyPage, summary="List companies")
 def list_companies(request: HttpRequest, filters: Query[CompanyFilters]):
     allow(request, "companies.view")
+    check_parameter_names(request.GET, Entity.COMPANY)
     orderings = COMPANY_ORDERINGS | custom_field_orderings(Entity.COMPANY,
                                                            viewer=request.membership)
     refuse_encrypted_ordering(filters.ordering, Entity.COMPANY, request.membership)

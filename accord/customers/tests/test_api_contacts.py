@@ -456,3 +456,22 @@ def test_invalid_body_for_a_contact_of_another_organization_still_answers_404(
 
     assert [answer.status_code for answer in answers] == [404, 404, 404]
     assert answers[0].json()["detail"] == "No contact with this id."
+
+
+def test_the_lists_refuse_a_filter_they_do_not_know(org, admin, in_org, api_client_for):
+    with in_org(org):
+        services.create_custom_field(org, admin.user, data={
+            "entity": "contact", "key": "tier", "label": "Tier", "field_type": "text"})
+    api = api_client_for(admin)
+
+    contacts = api.get("/api/v1/contacts", {"foo": "bar", "emial": "a@example.com"})
+    companies = api.get("/api/v1/companies", {"colour": "red"})
+
+    assert contacts.status_code == 422
+    assert {error["field"] for error in contacts.json()["errors"]} == {"foo", "emial"}
+    assert companies.status_code == 422
+    assert {error["field"] for error in companies.json()["errors"]} == {"colour"}
+    for known in ({"cf.tier": "gold"}, {"company_id": 1}, {"q": "ada", "limit": 5},
+                  {"tag": "vip", "ordering": "-created_at"}):
+        assert api.get("/api/v1/contacts", known).status_code == 200, known
+    assert api.get("/api/v1/companies", {"parent_id": 1}).status_code == 200
