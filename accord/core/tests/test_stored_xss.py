@@ -128,7 +128,15 @@ def normalised_url(value: str) -> str:
 
 
 class SinkFinder(HTMLParser):
-    """Collects every place in a page where script could run."""
+    """Collects every place in a page where script could run.
+
+    The standard library's parser reads tags inside <textarea>, <title> and
+    <noscript> where a browser reads text, so it may report what a browser
+    would not run. It differs from browsers on some malformed markup (odd
+    comments, foreign content); such markup could only come from the
+    sanitisers, which parse and re-serialise as browsers do (html5ever),
+    since all other user text is escaped.
+    """
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
