@@ -37,13 +37,35 @@ HTML_LIMIT = 200_000  # characters; a long newsletter is a tenth of this
 TRACKABLE_HREF = re.compile(r'href="(https?://[^"{}%]+)"')
 BLOCK_END = re.compile(r"</(p|div|h[1-6]|li|tr|table|blockquote|pre)>|<br\s*/?>|<hr\s*/?>", re.I)
 LINK = re.compile(r'<a\s[^>]*href="([^"]*)"[^>]*>(.*?)</a>', re.I | re.S)
+# What makes a style run script in some mail program: script URLs, IE's
+# expression() and behaviours, Firefox's old XBL bindings.
+STYLE_SCRIPT = re.compile(r"javascript:|vbscript:|data:text/html|expression\(|behavior:|"
+                          r"-moz-binding")
+CSS_COMMENT = re.compile(r"/\*.*?(\*/|$)", re.S)
+CSS_ESCAPE = re.compile(r"\\([0-9a-fA-F]{1,6})\s?|\\(.)", re.S)
 
 
 def sanitize_html(markup: str) -> str:
     """`markup` reduced to the e-mail allow-list: no script, style block, form, frame or
     event handler; links and images keep only http(s) (and mailto) URLs."""
     return nh3.clean(markup or "", tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
-                     url_schemes=URL_SCHEMES, strip_comments=True, link_rel=None)
+                     url_schemes=URL_SCHEMES, strip_comments=True, link_rel=None,
+                     attribute_filter=_style_without_script)
+
+
+def _style_without_script(element: str, attribute: str, value: str) -> str | None:
+    """The attribute as given, except a style that could run script, which is dropped."""
+    if attribute == "style" and STYLE_SCRIPT.search(_css_as_read(value)):
+        return None
+    return value
+
+
+def _css_as_read(value: str) -> str:
+    """CSS text the way a parser reads it: no comments or escapes, spaces, case."""
+    text = CSS_COMMENT.sub("", value)
+    text = CSS_ESCAPE.sub(lambda m: chr(min(int(m.group(1), 16), 0x10FFFF)) if m.group(1)
+                          else m.group(2), text)
+    return "".join(char for char in text if char.isprintable() and not char.isspace()).lower()
 
 
 def html_to_text(markup: str) -> str:
