@@ -160,7 +160,10 @@ def test_restore_links_a_user_who_exists_and_can_take_a_new_slug(filled, tmp_pat
                     .values_list("title", flat=True)) == ["Ada Quokka"]
 
 
-def test_the_whole_database_round_trips(filled, make_org, tmp_path):
+def test_the_whole_database_round_trips(filled, make_org, tmp_path, monkeypatch):
+    # Batches of a few rows, so that tables span several reads and inserts.
+    monkeypatch.setattr(backup, "CHUNK", 3)
+    monkeypatch.setattr(backup, "INSERT_BATCH", 2)
     make_org("Second")
     path = tmp_path / "all.zip"
     written = run("backup", output=str(path))
