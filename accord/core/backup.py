@@ -187,7 +187,7 @@ def restore_backup(path: Path, *, org_slug: str | None = None,
     rows and checksums restored. BackupError, with nothing written, when an organisation's
     slug or any row id is taken, or the file is damaged or from elsewhere."""
     progress = progress or (lambda count: None)
-    saved_files: list[str] = []
+    saved_files: list[tuple] = []  # (storage, name) of each file written
     try:
         with zipfile.ZipFile(path) as archive:
             manifest = read_manifest(archive)
