@@ -257,3 +257,43 @@ def test_restore_refuses_a_damaged_file(filled, tmp_path):
         "Nothing was restored. The backup is damaged: the rows of customers.Company do not "
         "match the checksum in its manifest.")
     assert not Organization.objects.filter(slug="filled").exists()
+
+
+def test_a_user_whose_id_is_taken_gets_a_new_one_and_rows_follow(filled, tmp_path):
+    path = tmp_path / "filled.zip"
+    run("backup", org=filled.slug, output=str(path))
+    seller = User.objects.get(email="seller@example.com")
+    erase(filled)
+    seller.delete()
+    User.objects.create(pk=seller.pk, email="someone.else@example.com")
+
+    summary = run("restore", str(path))
+
+    assert summary["users_linked"] == 1
+    moved = User.objects.get(email="seller@example.com")
+    assert moved.pk != seller.pk
+    organization = Organization.objects.get(slug="filled")
+    with scope(organization=organization):
+        assert Contact.objects.get().owner_id == moved.pk
+        assert Membership.objects.filter(user=moved, role=Role.SALES).exists()
+
+
+@pytest.mark.parametrize(("command", "args", "options", "message"), [
+    ("backup", [], {"org": "nowhere", "output": "x.zip"},
+     "No organisation has the slug 'nowhere'."),
+    ("restore", ["missing.zip"], {}, "There is no file at missing.zip."),
+    ("restore", ["not-a-zip"], {}, "Nothing was restored. This is not an Accord backup: it is "
+     "not a zip file."),
+    ("restore", ["filled.zip"], {"org_slug": "no slug!"},
+     "'no slug!' is not a slug: use letters, digits, hyphens and underscores."),
+])
+def test_bad_arguments_stop_with_a_clear_message(filled, tmp_path, monkeypatch, command, args,
+                                                 options, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "not-a-zip").write_text("hello")
+    (tmp_path / "filled.zip").write_bytes(b"")
+
+    with pytest.raises(CommandError) as refused:
+        run(command, *args, **options)
+
+    assert str(refused.value) == message
