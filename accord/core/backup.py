@@ -181,6 +181,16 @@ def read_manifest(archive: zipfile.ZipFile) -> dict:
     return manifest
 
 
+def total_rows(path: Path) -> int | None:
+    """The rows the backup at `path` holds, for a progress bar; None when unreadable."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            tables = json.loads(archive.read("manifest.json"))["models"]
+        return sum(table["rows"] for table in tables.values())
+    except (zipfile.BadZipFile, KeyError, ValueError, TypeError):
+        return None
+
+
 def restore_backup(path: Path, *, org_slug: str | None = None,
                    progress: Progress | None = None) -> dict:
     """Load the backup at `path` into this database in one transaction; a summary with the

@@ -38,7 +38,8 @@ class Command(BaseCommand):
                                    "hyphens and underscores.") from None
 
         try:
-            with tqdm(file=sys.stderr, unit="rows", disable=None) as bar:
+            with tqdm(total=backup.total_rows(path), file=sys.stderr, unit="rows",
+                      disable=None) as bar:
                 summary = backup.restore_backup(path, org_slug=org_slug, progress=bar.update)
         except backup.BackupError as error:
             raise CommandError(f"Nothing was restored. {error}") from None
