@@ -282,7 +282,7 @@ BUILT_IN_CONTACT_TARGETS = [
     "phone_mobile", "phone_work", "phone_home", "phone_fax", "emails_all", "phones_all", "title",
     "company", "company_domain", "street", "city", "region", "postal_code", "country",
     "birthday", "lifecycle_stage", "time_zone", "do_not_contact", "note", "owner", "source",
-    "tags", "external_id"]
+    "tags", "external_id", "export_id"]
 
 
 def test_an_import_neither_writes_nor_requires_a_field_hidden_from_its_member(
