@@ -37,6 +37,7 @@ class Reader:
         self.conditions: set[str] = set()  # cf.<key>, company.cf.<key>
         self.dates: set[str] = set()  # contact.custom.<key>, record:<type>.<key>
         self.record_fields: set[tuple[str, str]] = set()  # (record:<type>, key)
+        self.set_names: set[str] = set()  # cf.<key>, as set_field names a custom field
         tokens: list[str] = []
         if viewer is None or viewer.role == Role.ADMIN:
             self.tokens = None
@@ -46,6 +47,7 @@ class Reader:
             if role not in (field.hidden_from_roles or []):
                 continue
             tokens.append(re.escape(field.key))
+            self.set_names.add(f"cf.{field.key}")
             if field.entity == "contact":
                 self.conditions.add(f"cf.{field.key}")
                 self.dates.add(f"{triggers.CUSTOM_DATE_PREFIX}{field.key}")
@@ -94,13 +96,16 @@ class Reader:
 
     def action_hides(self, rule: Rule, action) -> bool:
         """Whether an action sets, or writes out, a field hidden from the reader."""
-        if not isinstance(action, dict):
+        if self.sees_all or not isinstance(action, dict):
             return False
         entity = triggers.rule_entity(rule)
+        # A member's own texts render hidden fields empty (actions.py) and are theirs:
+        # masking them would tell which of the keys they typed are hidden fields.
+        own = (rule.edited_by_id or rule.created_by_id) == self.viewer.user_id
         for value in _strings(action):
-            if self.tokens is not None and self.tokens.search(value):
+            if value in self.set_names or (entity, value) in self.record_fields:
                 return True
-            if (entity, value) in self.record_fields:
+            if not own and self.tokens is not None and self.tokens.search(value):
                 return True
         return False
 

@@ -15,6 +15,7 @@ from django_scopes import scope
 from accord.automation import tasks
 from accord.automation.models import Rule
 from accord.customers import services as customers
+from accord.customers.models import CustomField
 from accord.identity.models import Role
 
 from .test_author_visibility import retitle
@@ -189,3 +190,50 @@ def test_a_managers_custom_field_rule_is_not_set_off_by_a_hidden_field_alone(
     assert (runs(rule_id), runs(admins_rule)) == (0, 1)
     change(region_code="R7")
     assert (runs(rule_id), runs(admins_rule)) == (1, 2)
+
+
+def test_a_managers_rule_stops_using_a_field_hidden_from_his_role_since_he_saved_it(
+        org, world, api_client_for, eager, django_capture_on_commit_callbacks):
+    hiros = api_client_for(world.hiro)
+    rule_id = make(hiros, trigger="field_changed",
+                   settings={"entity": "contact", "field": "title"},
+                   conditions={"all": [{"field": "cf.region_code", "op": "equals",
+                                        "value": "R7"}]},
+                   actions=[{"type": "add_tag", "tag": "r7"}])
+    with scope(organization=org):
+        customers.update_contact(org, world.admin.user, world.own,
+                                 data={"custom_fields": {"region_code": "R7"}})
+        field = CustomField.objects.get(key="region_code")
+        customers.update_custom_field(org, world.admin.user, field,
+                                      data={"label": "Region code",
+                                            "hidden_from_roles": ["manager"]})
+
+    retitle(org, world.admin, world.own, django_capture_on_commit_callbacks)
+
+    [run] = hiros.get(f"/api/v1/rules/{rule_id}/runs").json()["items"]
+    assert run["status"] == "skipped"
+    assert run["log"][0]["detail"] == "The rule uses a field hidden from its author's role."
+
+
+def test_an_action_on_a_hidden_field_is_masked_in_a_managers_run_log_but_not_his_own_texts(
+        org, world, api_client_for, eager, django_capture_on_commit_callbacks):
+    admins, hiros = api_client_for(world.admin), api_client_for(world.hiro)
+    admins_rule = make(admins, trigger="field_changed",
+                       settings={"entity": "contact", "field": "title"},
+                       actions=[{"type": "set_field", "field": "cf.mgr_secret",
+                                 "value": SECRET}])
+    message = "About {{ contact.custom.mgr_secret }} and {{ contact.custom.no_such }}"
+    own_rule = make(hiros, trigger="field_changed",
+                    settings={"entity": "contact", "field": "first_name"},
+                    actions=[{"type": "notify_user", "user": world.hiro.user.pk,
+                              "message": message}])
+
+    retitle(org, world.admin, world.own, django_capture_on_commit_callbacks)
+
+    [run] = hiros.get(f"/api/v1/rules/{admins_rule}/runs").json()["items"]
+    assert run["status"] == "done"
+    assert run["log"][0]["detail"] == "This action concerns a field hidden from you."
+    assert leaks(json.dumps(run)) == []
+    [whole] = admins.get(f"/api/v1/rules/{admins_rule}/runs").json()["items"]
+    assert SECRET in whole["log"][0]["detail"]
+    assert hiros.get(f"/api/v1/rules/{own_rule}").json()["actions"][0]["message"] == message
