@@ -25,6 +25,7 @@ from accord.errors import DomainError
 
 from . import actions, custom_records, triggers
 from .models import Rule, RuleRun, RunStatus
+from .reading import Reader
 from .services import author_of, conditions_met, error_text, may_run_for
 
 logger = logging.getLogger(__name__)
@@ -194,12 +195,22 @@ def _check_start(org, run: RuleRun, rule: Rule, record, now: dt.datetime) -> str
     if record is None:
         return _finish(run, RunStatus.SKIPPED, now, _entry(
             None, "", RunStatus.SKIPPED, _("The record no longer exists."), now))
+    author = author_of(rule)
+    if author is not None and Reader(author).rule_hides(rule):
+        # Hidden from the author's role since the rule was saved: whether it ran
+        # would tell them about the field.
+        return _finish(run, RunStatus.SKIPPED, now, _entry(
+            None, "", RunStatus.SKIPPED,
+            _("The rule uses a field hidden from its author's role."), now))
     matched, reason = conditions_met(org, rule.conditions,
                                      triggers.contact_of(run.entity, record), entity=run.entity,
-                                     seen_by=(author_of(rule),))
+                                     seen_by=(author,))
     if not matched:
-        return _finish(run, RunStatus.SKIPPED, now, _entry(None, "", RunStatus.SKIPPED,
-                                                           reason, now))
+        # The tree checked is kept, so that the entry can be told again without a
+        # field hidden from whoever reads it (reading.Reader.run_out).
+        entry = {**_entry(None, "", RunStatus.SKIPPED, reason, now),
+                 "conditions": rule.conditions}
+        return _finish(run, RunStatus.SKIPPED, now, entry)
     return None
 
 

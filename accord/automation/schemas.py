@@ -48,8 +48,11 @@ class RuleOut(Schema):
     name: str
     trigger: str
     settings: dict[str, Any]
-    conditions: dict[str, Any]
-    actions: list[dict[str, Any]]
+    conditions: dict[str, Any] = Field(description='A condition on a field hidden from the '
+                                                   'reader\'s role reads `{"hidden": true}`.')
+    actions: list[dict[str, Any]] = Field(description="An action on a field hidden from the "
+                                                      "reader's role reads `{\"type\": ..., "
+                                                      "\"hidden\": true}`.")
     is_active: bool
     starter: str
     created_at: dt.datetime
@@ -69,9 +72,12 @@ class RuleListParams(Schema):
 
 class RunOut(Schema):
     id: int
-    key: str = Field(description="What set the run off; unique per rule.")
+    key: str = Field(description="What set the run off; unique per rule. A date run on a "
+                                 "field hidden from the reader's role reads "
+                                 "`date:<record>:hidden`.")
     event_id: int | None
-    trigger_text: str
+    trigger_text: str = Field(description="What set the run off in words, a field hidden "
+                                          "from the reader's role masked.")
     entity: str
     object_id: int
     depth: int = Field(description="1 for a person's change, one more for each rule "

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accord import events
+from accord.audit.models import Action, AuditEntry
 from accord.commerce.behaviour import behaviour_stored
 from accord.commerce.models import BehaviourEvent, Order, Subscription
 from accord.commerce.orders import ORDER_FIELDS
@@ -27,6 +28,7 @@ from accord.service.models import Ticket
 from accord.service.services import TICKET_FIELDS
 
 from . import custom_records
+from .authors import author_of
 from .models import Rule, Trigger
 
 logger = logging.getLogger(__name__)
@@ -140,6 +142,8 @@ def matches(rule: Rule, event: DomainEvent) -> bool:
         if entity == "record":
             return settings.get("field") in (data.get("fields") or [])
         changed = data.get("changed") or list(data.get("changes") or {})
+        if settings.get("field") == "custom_fields" and "custom_fields" in changed:
+            return _changes_seen_field(rule, event, entity)
         return settings.get("field") in changed
     if rule.trigger == Trigger.STAGE_MOVED:
         wanted = settings.get("stage")
@@ -153,6 +157,27 @@ def matches(rule: Rule, event: DomainEvent) -> bool:
     if rule.trigger == Trigger.EVENT:
         return event.type == settings.get("event_type")
     return False
+
+
+def _changes_seen_field(rule: Rule, event: DomainEvent, entity: str) -> bool:
+    """Whether a change to the record's custom fields touched one the rule's author sees.
+
+    The event only says that custom fields changed, so the change's audit entry,
+    written just before it, tells which; without one, a member's rule is not set off,
+    as firing would tell them that a field hidden from them changed.
+    """
+    author = author_of(rule)
+    hidden = custom_fields.hidden_keys(entity, author) if author is not None else ()
+    if not hidden:
+        return True
+    entry = (AuditEntry.unscoped.filter(
+        organization_id=event.organization_id, entity=entity, object_id=event.object_id,
+        action=Action.UPDATE, created_at__lte=event.occurred_at)
+        .order_by("-id").only("changes").first())
+    before, after = ((entry.changes or {}).get("custom_fields") if entry else None) or ({}, {})
+    before, after = before or {}, after or {}
+    touched = {key for key in {*before, *after} if before.get(key) != after.get(key)}
+    return bool(touched - set(hidden))
 
 
 def event_text(event: DomainEvent) -> str:
@@ -252,7 +277,8 @@ def behaviour_text(event: BehaviourEvent) -> str:
 
 def _on_event(event: DomainEvent) -> None:
     rules = Rule.unscoped.filter(organization_id=event.organization_id, is_active=True)
-    wanted = [rule.pk for rule in rules.only("pk", "trigger", "settings")
+    wanted = [rule.pk for rule in rules.only("pk", "organization_id", "trigger", "settings",
+                                             "created_by_id", "edited_by_id")
               if matches(rule, event)]
     if not wanted:
         return

@@ -31,6 +31,7 @@ from .forms import (
     read_actions,
 )
 from .models import Rule, RuleRun
+from .reading import Reader
 
 PAGE_SIZE = 50
 # Custom records the dry run offers, newest changed first: a list short
@@ -56,10 +57,12 @@ def rule_list(request):
     page, next_cursor, errors = list_page(params, lambda: rows, orderings=ORDERINGS,
                                           default="name", limit=PAGE_SIZE)
     conditions = Conditions(request.organization)
+    reader = Reader(request.membership)
     installed = starters.installed()
     return render(request, "automation/rule_list.html", {
-        "rules": [{"rule": rule, "summary": conditions.describe(rule.conditions),
-                   "actions": [actions.describe(action) for action in rule.actions]}
+        "rules": [{"rule": rule,
+                   "summary": conditions.describe(reader.masked_tree(rule.conditions)),
+                   "actions": _action_words(reader, rule)}
                   for rule in page],
         "starters": [{"starter": starter, "rule": installed.get(starter.key)}
                      for starter in starters.STARTERS],
@@ -87,7 +90,12 @@ def rule_create(request):
 
 @permission_required("automation.manage")
 def rule_edit(request, pk: int):
-    return _builder_page(request, _rule(pk))
+    rule = _rule(pk)
+    if Reader(request.membership).rule_hides(rule):
+        messages.error(request, _("This rule uses fields hidden from your role, so you cannot "
+                                  "change it; you may delete it."))
+        return redirect(rule.get_absolute_url())
+    return _builder_page(request, rule)
 
 
 def _builder_page(request, rule: Rule | None):
@@ -165,16 +173,24 @@ def rule_detail(request, pk: int):
     page, next_cursor = paginate(runs, NEWEST_FIRST,
                                  cursor=request.GET.get("cursor"), limit=PAGE_SIZE)
     entity = triggers.rule_entity(rule)
+    reader, conditions = Reader(request.membership), Conditions(request.organization)
     for run in page:
+        reader.run_out(run, conditions)
         run.record_url = _record_url(run)
     return render(request, "automation/rule_detail.html", {
         "rule": rule, "entity": triggers.entity_label(entity),
+        "settings": reader.masked_settings(rule),
         "stopped_because": (custom_records.why_not_running(entity)
                             if custom_records.is_record(entity) else ""),
-        "summary": Conditions(request.organization).describe(rule.conditions),
-        "actions": [actions.describe(action) for action in rule.actions],
+        "summary": conditions.describe(reader.masked_tree(rule.conditions)),
+        "actions": _action_words(reader, rule),
         "runs": page, **pager(request.GET, next_cursor),
     })
+
+
+def _action_words(reader: Reader, rule: Rule) -> list[str]:
+    return [_("An action on a field hidden from you") if reader.action_hides(rule, action)
+            else actions.describe(action) for action in rule.actions]
 
 
 def _record_url(run: RuleRun) -> str:
@@ -187,6 +203,12 @@ def _record_url(run: RuleRun) -> str:
 @require_POST
 def rule_active(request, pk: int):
     rule = _rule(pk)
+    if Reader(request.membership).rule_hides(rule):
+        # Switching a rule makes the member its author (authors.py), whose runs
+        # would then tell them about the hidden field.
+        messages.error(request, _("This rule uses fields hidden from your role, so you cannot "
+                                  "change it; you may delete it."))
+        return redirect(rule.get_absolute_url())
     active = request.POST.get("active") == "1"
     services.set_rule_active(request.organization, request.user, rule, active=active)
     messages.success(request, _("The rule is on.") if active else _("The rule is off."))
@@ -208,6 +230,9 @@ def rule_dry_run(request, pk: int):
     rule = _rule(pk)
     record_id = request.GET.get("record", "").strip()
     result, error = None, ""
+    if Reader(request.membership).rule_hides(rule):
+        record_id, error = "", _("This rule uses fields hidden from your role, so you cannot "
+                                 "try it.")
     if record_id:
         try:
             result = services.dry_run(request.organization, rule, record_id,
@@ -219,8 +244,7 @@ def rule_dry_run(request, pk: int):
         "rule": rule, "record_id": record_id, "result": result, "error": error,
         "entity": triggers.entity_label(entity),
         "choices": _record_choices(entity, request.membership),
-    }, status=404 if error else 200)
-
+    }, status=(403 if not record_id else 404) if error else 200)
 
 
 def _record_choices(entity: str, viewer) -> list[tuple[int, str]]:

@@ -278,6 +278,10 @@ class Conditions:
         return self._sentence(node)
 
     def _sentence(self, node) -> str:
+        if isinstance(node, dict) and node.get("hidden") is True:
+            # What automation.reading shows in place of a condition on a field
+            # hidden from the reader's role.
+            return _("a condition on a field hidden from you")
         subject = self.subject_of(node) if isinstance(node, dict) else None
         operator = next((op for op in getattr(subject, "operators", ())
                          if op.name == node.get("op")), None) if subject else None
