@@ -95,6 +95,7 @@ def redacted_changes(entry: AuditEntry, viewer) -> dict:
     changes = _unnamed_affiliations(entry, unsealed_changes(entry.changes or {}), viewer)
     changes = _unnamed_parties(entry, changes, viewer)
     changes = _unnamed_conversion(entry, changes, viewer)
+    changes = _masked_rule(entry, changes, viewer)
     if not hidden:
         return changes
     shown = {}
@@ -186,6 +187,45 @@ def _unnamed_conversion(entry: AuditEntry, changes: dict, viewer) -> dict:
         return kept
 
     return {**changes, "converted_to": [shown(value) for value in values]}
+
+
+def _masked_rule(entry: AuditEntry, changes: dict, viewer) -> dict:
+    """`changes` of a workflow rule with its date, conditions and actions masked where
+    they name a field hidden from the `viewer`, as the rule's own page shows them."""
+    if entry.entity != "rule" or viewer is None or viewer.role == Role.ADMIN:
+        return changes
+    from accord.automation.models import Rule
+    from accord.automation.reading import Reader
+
+    reader = Reader(viewer)
+    if reader.sees_all:
+        return changes
+    current = Rule._base_manager.filter(organization_id=entry.organization_id,
+                                        pk=entry.object_id).first()
+    pairs = {name: values for name, values in changes.items()
+             if isinstance(values, list | tuple) and len(values) == 2}
+
+    def side(index: int) -> Rule:
+        def value(name, default):
+            if name in pairs:
+                return pairs[name][index]
+            return getattr(current, name, default) if current is not None else default
+        return Rule(trigger=value("trigger", "") or "", settings=value("settings", {}) or {},
+                    conditions=value("conditions", {}) or {},
+                    actions=value("actions", []) or [], created_by_id=entry.actor_id)
+
+    masked = dict(changes)
+    for index in (0, 1):
+        rule = side(index)
+        shown = {"settings": reader.masked_settings(rule),
+                 "conditions": reader.masked_tree(rule.conditions),
+                 "actions": reader.masked_actions(rule)}
+        for name, value in shown.items():
+            if name in pairs and pairs[name][index] is not None:
+                pair = list(masked[name])
+                pair[index] = value
+                masked[name] = pair
+    return masked
 
 
 def _name_ends(label: str) -> list[int]:

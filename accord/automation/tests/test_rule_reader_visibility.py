@@ -237,3 +237,25 @@ def test_an_action_on_a_hidden_field_is_masked_in_a_managers_run_log_but_not_his
     [whole] = admins.get(f"/api/v1/rules/{admins_rule}/runs").json()["items"]
     assert SECRET in whole["log"][0]["detail"]
     assert hiros.get(f"/api/v1/rules/{own_rule}").json()["actions"][0]["message"] == message
+
+
+def test_the_audit_log_masks_a_rules_use_of_a_field_hidden_from_a_manager(
+        org, world, api_client_for, client_for):
+    admins, hiros = api_client_for(world.admin), api_client_for(world.hiro)
+    rule_id = secret_rule(admins)
+    changed = admins.patch(f"/api/v1/rules/{rule_id}", json.dumps({
+        "version": 1, "conditions": {"all": [{"field": "cf.mgr_secret", "op": "equals",
+                                              "value": "MGRSECRET-43"}]}}),
+        content_type="application/json")
+    assert changed.status_code == 200, changed.json()
+
+    logged = hiros.get("/api/v1/audit-log", {"entity": "rule", "limit": 50}).text
+    page = client_for(world.hiro).get("/settings/audit-log/").content.decode()
+    whole = admins.get("/api/v1/audit-log", {"entity": "rule", "limit": 50}).text
+
+    for text in (logged, page):
+        assert leaks(text) == []
+        assert "MGRSECRET-43" not in text
+    assert '"hidden": true' in logged
+    assert SECRET in whole
+    assert "MGRSECRET-43" in whole
