@@ -4,9 +4,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from django.db import connection
+from django.db.models.query import QuerySet
 from django.test.utils import CaptureQueriesContext
 
 from accord.customers import services
@@ -98,3 +100,47 @@ def test_a_sqlite_database_connection_is_kept_between_requests(tmp_path):
         env=env, cwd=ROOT, capture_output=True, text=True, check=True)
 
     assert int(shown.stdout) > 0
+
+
+def querysets_built(client, path, params) -> tuple[dict, int]:
+    """The JSON answer to a GET and how many querysets the server built for it."""
+    built = []
+    original = QuerySet.__init__
+
+    def counting(self, *args, **kwargs):
+        built.append(self)
+        original(self, *args, **kwargs)
+
+    with mock.patch.object(QuerySet, "__init__", counting):
+        response = client.get(path, params)
+    assert response.status_code == 200
+    return response.json(), len(built)
+
+
+def test_the_contact_apis_search_builds_as_many_querysets_for_a_long_page_as_a_short_one(
+        org, admin, in_org, api_client_for):
+    with in_org(org):
+        for number in range(30):
+            # Every third contact has no addresses, numbers or tags at all.
+            lists = {"emails": [f"ann{number}@work.example", f"ann{number}@home.example"],
+                     "phones": ["+44 20 7946 0958"], "tags": ["vip", f"t{number}"]}
+            services.create_contact(org, admin.user, data={
+                "first_name": f"Ann{number}", "last_name": "Holt" if number < 3 else "Hale",
+                **(lists if number % 3 else {})})
+    client = api_client_for(admin)
+    client.get("/api/v1/me")  # the token's first use stamps last_used_at once
+
+    short, short_built = querysets_built(client, "/api/v1/contacts", {"q": "holt"})
+    long, long_built = querysets_built(client, "/api/v1/contacts", {"q": "ha"})
+
+    assert (len(short["items"]), len(long["items"])) == (3, 27)
+    assert long_built == short_built
+    for item in short["items"] + long["items"]:
+        number = int(item["first_name"][3:])
+        if number % 3:
+            assert [email["address"] for email in item["emails"]] == [
+                f"ann{number}@work.example", f"ann{number}@home.example"]
+            assert [phone["number"] for phone in item["phones"]] == ["+442079460958"]
+            assert item["tags"] == [f"t{number}", "vip"]
+        else:
+            assert (item["emails"], item["phones"], item["tags"]) == ([], [], [])
