@@ -11,6 +11,7 @@ from django.db import connection
 from django.db.models.query import QuerySet
 from django.test.utils import CaptureQueriesContext
 
+from accord.core import ratelimit, views
 from accord.customers import services
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -91,6 +92,24 @@ def test_the_dropdown_reads_no_navigation(org, admin, in_org, client_for):
                 or "records_recordtype" in sql]
 
 
+def test_the_dropdown_narrows_only_the_kinds_the_organisation_keeps(org, admin, in_org,
+                                                                   client_for):
+    with in_org(org):
+        services.create_contact(org, admin.user, data={"first_name": "Mira",
+                                                       "last_name": "Holt"})
+    client = client_for(admin)
+    client.get("/search", {"q": "holt"}, headers={"HX-Request": "true"})
+
+    with mock.patch.object(views, "visible_tickets", wraps=views.visible_tickets) as tickets:
+        response, statements = box(client, "holt", **{"HX-Request": "true"})
+
+    assert "Mira Holt" in response.content.decode()
+    tickets.assert_not_called()
+    # The session, its user and membership, which kinds the organisation keeps,
+    # whole words, beginnings of words, then the contacts found.
+    assert len(statements) == 7
+
+
 def test_a_sqlite_database_connection_is_kept_between_requests(tmp_path):
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'kept.sqlite3'}",
            "DJANGO_SETTINGS_MODULE": "accord.settings", "PYTHONPATH": str(ROOT)}
@@ -102,8 +121,9 @@ def test_a_sqlite_database_connection_is_kept_between_requests(tmp_path):
     assert int(shown.stdout) > 0
 
 
-def querysets_built(client, path, params) -> tuple[dict, int]:
-    """The JSON answer to a GET and how many querysets the server built for it."""
+def querysets_built(client, path, params) -> tuple[dict, int, int]:
+    """The JSON answer to a GET, how many querysets the server built for it and how many
+    statements it sent the database."""
     built = []
     original = QuerySet.__init__
 
@@ -111,10 +131,11 @@ def querysets_built(client, path, params) -> tuple[dict, int]:
         built.append(self)
         original(self, *args, **kwargs)
 
-    with mock.patch.object(QuerySet, "__init__", counting):
+    with mock.patch.object(QuerySet, "__init__", counting), \
+            CaptureQueriesContext(connection) as queries:
         response = client.get(path, params)
     assert response.status_code == 200
-    return response.json(), len(built)
+    return response.json(), len(built), len(queries.captured_queries)
 
 
 def test_the_contact_apis_search_builds_as_many_querysets_for_a_long_page_as_a_short_one(
@@ -130,11 +151,16 @@ def test_the_contact_apis_search_builds_as_many_querysets_for_a_long_page_as_a_s
     client = api_client_for(admin)
     client.get("/api/v1/me")  # the token's first use stamps last_used_at once
 
-    short, short_built = querysets_built(client, "/api/v1/contacts", {"q": "holt"})
-    long, long_built = querysets_built(client, "/api/v1/contacts", {"q": "ha"})
+    short, short_built, _ = querysets_built(client, "/api/v1/contacts", {"q": "holt"})
+    long, long_built, statements = querysets_built(client, "/api/v1/contacts", {"q": "ha"})
 
     assert (len(short["items"]), len(long["items"])) == (3, 27)
     assert long_built == short_built
+    # Token, membership, custom field orderings, whether a company the member
+    # sees begins with the word, the page, then one query each for e-mails,
+    # phones and tags; and the rate-limit count where it is kept in the
+    # database rather than in Redis.
+    assert statements == (8 if ratelimit._redis() else 9)
     for item in short["items"] + long["items"]:
         number = int(item["first_name"][3:])
         if number % 3:
