@@ -287,13 +287,14 @@ def search_through(queryset: QuerySet, query: str, field: str, related: QuerySet
     """
     backend, organization_id = _backend(), _organization_id()
     entity, linked = entity_of(queryset.model), entity_of(related.model)
+    parts = [found for found in map(terms, _parts(query)) if found]
+    # What the lookups of both kinds need to know of the organisation, asked
+    # once for every word rather than once for each lookup.
+    entries = backend.entries_for_matching(organization_id, [entity, linked]) if parts else {}
     own_only: list[str] = []
-    for part in _parts(query):
-        found = terms(part)
-        if not found:
-            continue
+    for found in parts:
         linked_sql, linked_params = backend.matching(organization_id, linked, found,
-                                                     prefix=True)
+                                                     prefix=True, entries=entries.get(linked))
         found_related = related.filter(
             pk__in=RawSQL(backend.ids(linked_sql), linked_params))  # noqa: S611
         if not found_related.exists():
@@ -301,7 +302,8 @@ def search_through(queryset: QuerySet, query: str, field: str, related: QuerySet
             # record's own entries together, in one lookup, as `search` does.
             own_only += found
             continue
-        own_sql, own_params = backend.matching(organization_id, entity, found, prefix=True)
+        own_sql, own_params = backend.matching(organization_id, entity, found, prefix=True,
+                                               entries=entries.get(entity))
         # The related ids are already the organisation's, so the records pointing at
         # them are read through the foreign key's index alone.
         through = queryset.model._base_manager.filter(
@@ -313,7 +315,7 @@ def search_through(queryset: QuerySet, query: str, field: str, related: QuerySet
             backend.ids(f"{own_sql} UNION ALL {through_sql}"), [*own_params, *through_params]))
     if own_only:
         sql, params = backend.matching(organization_id, entity, own_only[:MAX_TERMS],
-                                       prefix=True)
+                                       prefix=True, entries=entries.get(entity))
         queryset = queryset.filter(pk__in=RawSQL(backend.ids(sql), params))  # noqa: S611
     return queryset
 
@@ -483,6 +485,11 @@ class _Sqlite:
         """For each entity, 1 when the organisation has entries of it, else 0."""
         return _entries(organization_id, entities, 1)
 
+    def entries_for_matching(self, organization_id, entities: list[str]) -> dict[str, int]:
+        """What `matching` takes as `entries` for each entity: nothing, as the index is
+        looked up the same way for every organisation."""
+        return {}
+
     def _count(self, expression: str, at_most: int) -> int:
         with connection.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM (SELECT rowid FROM search_fts "
@@ -492,7 +499,7 @@ class _Sqlite:
     def ids(self, matching: str) -> str:
         return matching
 
-    def matching(self, organization_id, entity, found, *, prefix):
+    def matching(self, organization_id, entity, found, *, prefix, entries=None):
         long = [term for term in found if _long(term, prefix)]
         shortened = self.expression(organization_id, entity, found, prefix=prefix,
                                     shortened=True)
@@ -569,6 +576,10 @@ class _Postgres:
         """For each entity, how many entries the organisation has of it, counting up to
         SMALL + 1."""
         return _entries(organization_id, entities, self.SMALL + 1)
+
+    def entries_for_matching(self, organization_id, entities: list[str]) -> dict[str, int]:
+        """What `matching` takes as `entries` for each entity, in one statement."""
+        return dict(zip(entities, self.entries_of(organization_id, entities), strict=True))
 
     def ids(self, matching: str) -> str:
         """The matching ids gathered before the records are read. Left to join them to

@@ -116,36 +116,43 @@ def search(request):
         return _no_organization(request)
     query = request.GET.get("q", "").strip()
     membership = request.membership
-    sources = {}
-    if has_permission(membership, "contacts.view"):
-        sources["contacts"] = with_seen(visible(Contact.objects.select_related("company"),
-                                                membership, "contacts"),
-                                        membership, "company", "companies")
-    if has_permission(membership, "companies.view"):
-        sources["companies"] = visible(Company.objects.all(), membership, "companies")
-    if has_permission(membership, "deals.view"):
-        sources["deals"] = with_seen(visible(Deal.objects.select_related("company", "stage"),
-                                             membership, "deals"),
-                                     membership, "company", "companies")
-    if has_permission(membership, "tickets.view"):
-        sources["tickets"] = visible_tickets(Ticket.objects.select_related("contact"),
-                                             membership)
-    if has_permission(membership, "records.view"):
-        sources["records"] = visible(Record.objects.filter(record_type__is_active=True)
-                                     .select_related("record_type"), membership, "records")
     context = {"search_query": query, "contacts": [], "companies": [], "deals": [],
                "tickets": [], "records": []}
     if text_search.terms(query):
-        # Which kinds the organisation keeps at all, asked once for every kind.
-        kept = text_search.entry_counts(queryset.model for queryset in sources.values())
-        for name, queryset in sources.items():
-            if kept[queryset.model]:
-                context[name] = _found(queryset, query, kept[queryset.model])
+        sources = {name: (model, seen) for name, (permission, model, seen)
+                   in _search_sources(membership).items()
+                   if has_permission(membership, permission)}
+        # Which kinds the organisation keeps at all, asked once for every kind;
+        # what the member sees is narrowed only for the kinds it keeps.
+        kept = text_search.entry_counts(model for model, _ in sources.values())
+        for name, (model, seen) in sources.items():
+            if kept[model]:
+                context[name] = _found(seen(), query, kept[model])
     if request.htmx:
         # The dropdown holds no navigation, so the context processors that
         # gather it (saved views, record types) are not run for it.
         return HttpResponse(render_to_string("core/search.html#search-results", context))
     return render(request, "core/search.html", context)
+
+
+def _search_sources(membership) -> dict:
+    """For each kind the box searches: the permission it needs, its model, and the
+    records of it the member sees (built when called)."""
+    return {
+        "contacts": ("contacts.view", Contact, lambda: with_seen(
+            visible(Contact.objects.select_related("company"), membership, "contacts"),
+            membership, "company", "companies")),
+        "companies": ("companies.view", Company, lambda: visible(
+            Company.objects.all(), membership, "companies")),
+        "deals": ("deals.view", Deal, lambda: with_seen(
+            visible(Deal.objects.select_related("company", "stage"), membership, "deals"),
+            membership, "company", "companies")),
+        "tickets": ("tickets.view", Ticket, lambda: visible_tickets(
+            Ticket.objects.select_related("contact"), membership)),
+        "records": ("records.view", Record, lambda: visible(
+            Record.objects.filter(record_type__is_active=True).select_related("record_type"),
+            membership, "records")),
+    }
 
 
 def _found(queryset, query: str, entries: int) -> list:

@@ -4,6 +4,8 @@ Lists read the same query parameters as the UI (accord.customers.queries),
 so `tag`, the built-in filters and `cf.<key>` filters mean the same in both.
 """
 
+from collections import defaultdict
+
 from django.db.models import Prefetch
 from django.db.models.functions import Lower
 from django.http import HttpRequest
@@ -25,6 +27,8 @@ from .models import (
     Company,
     CompanyTag,
     Contact,
+    ContactEmail,
+    ContactPhone,
     ContactTag,
     CustomField,
     Entity,
@@ -95,6 +99,25 @@ def _contact_rows():
     )
 
 
+def _with_lists(page: list[Contact]) -> list[Contact]:
+    """The page's contacts holding the e-mails, phones and tag links ContactOut shows,
+    read in three queries as `_contact_rows` reads them. Django's prefetch builds a
+    queryset for every contact of the page before it hands the rows out, which cost a
+    list more than its queries did; here each contact gets its rows as a list."""
+    ids = [contact.pk for contact in page]
+    lists = {name: defaultdict(list) for name in ("emails", "phones", "tag_links")}
+    for name, rows in (("emails", ContactEmail.objects.filter(contact_id__in=ids)),
+                       ("phones", ContactPhone.objects.filter(contact_id__in=ids)),
+                       ("tag_links", ContactTag.objects.filter(contact_id__in=ids)
+                        .select_related("tag"))):
+        for row in rows:
+            lists[name][row.contact_id].append(row)
+    for contact in page:
+        contact._prefetched_objects_cache = {name: found.get(contact.pk, [])
+                                             for name, found in lists.items()}
+    return page
+
+
 def _contact_detail(contact_id: int) -> Contact:
     contact = _contact_rows().prefetch_related(
         Prefetch("affiliations", Affiliation.objects.select_related("company"))
@@ -116,9 +139,10 @@ def list_contacts(request: HttpRequest, filters: Query[ContactFilters]):
                                                            viewer=request.membership)
     refuse_encrypted_ordering(filters.ordering, Entity.CONTACT, request.membership)
     ordering = parse_ordering(filters.ordering, orderings, "name")
-    contacts = visible(_contact_rows(), request.membership, "contacts")
-    return _page(filter_contacts(contacts, request.GET, viewer=request.membership), ordering,
+    contacts = visible(Contact.objects.all(), request.membership, "contacts")
+    page = _page(filter_contacts(contacts, request.GET, viewer=request.membership), ordering,
                  filters)
+    return {**page, "items": _with_lists(page["items"])}
 
 
 @contacts.post("/bulk", response=RecordsBulkOut,
