@@ -1291,12 +1291,15 @@ class ActivityAdapter(Adapter):
                              "different systems; name the record by another column.")
         return next(iter(others), None)
 
-    def _contact_id(self, text: str) -> int:
-        found = self._by_id(Contact, "contact", "contacts", text)
+    def _known_id(self, model, kind: str, area: str, text: str) -> int:
+        found = self._by_id(model, kind, area, text)
         if found is None:
-            raise ValueError("No contact has this id; import the contacts first, from a "
+            raise ValueError(f"No {kind} has this id; import the {area} first, from a "
                              "file with the same ids.")
         return found
+
+    def _contact_id(self, text: str) -> int:
+        return self._known_id(Contact, "contact", "contacts", text)
 
     @staticmethod
     def _company(text: str) -> int:
@@ -1312,11 +1315,7 @@ class ActivityAdapter(Adapter):
         raise ValueError("No company has this name or domain.")
 
     def _company_id(self, text: str) -> int:
-        found = self._by_id(Company, "company", "companies", text)
-        if found is None:
-            raise ValueError("No company has this id; import the companies first, from a "
-                             "file with the same ids.")
-        return found
+        return self._known_id(Company, "company", "companies", text)
 
     @staticmethod
     def _deal(text: str) -> int:

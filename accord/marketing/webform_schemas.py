@@ -15,12 +15,8 @@ class FormField(Schema):
     required: bool = False
 
 
-class FormFieldIn(InputSchema):
-    name: str = Field(description="A contact field (`first_name`, `last_name`, `email`, "
-                      "`phone`, `company_name`, `title`, `message`) or `cf_<key>` for a "
-                      "contact custom field.")
-    label: str = ""
-    required: bool = False
+class FormFieldIn(FormField):
+    model_config = InputSchema.model_config
 
 
 class WebFormFilters(Schema):

@@ -224,6 +224,20 @@ def test_a_rule_does_not_set_a_field_hidden_since_from_its_author(
     assert (contact["custom_fields"] or {}).get("income") is None
 
 
+def tell_hiro(api, world, subject: str, message: str, *more: dict) -> int:
+    """An admin's rule on a contact's new title: a task and a notification for Hiro."""
+    created = api.post("/api/v1/rules", json.dumps({
+        "name": "Tell Hiro", "is_active": True, "trigger": "field_changed",
+        "settings": {"entity": "contact", "field": "title"},
+        "actions": [{"type": "create_task", "user": world.hiro.user.pk, "days": 1,
+                     "subject": subject},
+                    {"type": "notify_user", "user": world.hiro.user.pk, "message": message},
+                    *more],
+    }), content_type="application/json")
+    assert created.status_code == 201, created.json()
+    return created.json()["id"]
+
+
 def test_an_admins_rule_writes_a_company_into_accord_only_where_every_reader_sees_it(
         org, world, admin, api_client_for, eager, mailoutbox,
         django_capture_on_commit_callbacks):
@@ -237,18 +251,10 @@ def test_an_admins_rule_writes_a_company_into_accord_only_where_every_reader_see
         visibility.update_visibility(org, admin.user, roles={Role.MANAGER: {
             "contacts": "team", "deals": "team", "companies": "team"}})
     admins = api_client_for(world.admin)
-    created = admins.post("/api/v1/rules", json.dumps({
-        "name": "Follow up", "is_active": True, "trigger": "field_changed",
-        "settings": {"entity": "contact", "field": "title"},
-        "actions": [
-            {"type": "create_task", "user": world.hiro.user.pk, "days": 1,
-             "subject": "Call <{{ company.name }}>"},
-            {"type": "notify_user", "user": world.hiro.user.pk,
-             "message": "About <{{ company.name }}>"},
-            {"type": "send_email", "subject": "Hello from <{{ company.name }}>",
-             "body": "Regards"}],
-    }), content_type="application/json")
-    assert created.status_code == 201, created.json()
+    rule_id = tell_hiro(admins, world, "Call <{{ company.name }}>",
+                        "About <{{ company.name }}>",
+                        {"type": "send_email", "subject": "Hello from <{{ company.name }}>",
+                         "body": "Regards"})
 
     retitle(org, world.admin, world.own, django_capture_on_commit_callbacks)
     retitle(org, world.admin, other, django_capture_on_commit_callbacks)
@@ -262,7 +268,7 @@ def test_an_admins_rule_writes_a_company_into_accord_only_where_every_reader_see
     subjects = sorted(mail.subject for mail in mailoutbox
                       if mail.to == [world.own.email])
     assert subjects == ["Hello from <Yarrow Secret>"]
-    runs = admins.get(f"/api/v1/rules/{created.json()['id']}/runs").json()["items"]
+    runs = admins.get(f"/api/v1/rules/{rule_id}/runs").json()["items"]
     log = json.dumps([run["log"] for run in runs])
     assert "Yarrow" not in log
     assert "Open Kettle" in log
@@ -271,16 +277,8 @@ def test_an_admins_rule_writes_a_company_into_accord_only_where_every_reader_see
 def test_an_admins_rule_names_no_contact_to_a_reader_who_may_not_see_it(
         org, world, api_client_for, eager, mailoutbox, django_capture_on_commit_callbacks):
     admins = api_client_for(world.admin)
-    created = admins.post("/api/v1/rules", json.dumps({
-        "name": "Hand over", "is_active": True, "trigger": "field_changed",
-        "settings": {"entity": "contact", "field": "title"},
-        "actions": [
-            {"type": "create_task", "user": world.hiro.user.pk, "days": 1,
-             "subject": "Call <{{ contact.first_name }} {{ contact.email }}>"},
-            {"type": "notify_user", "user": world.hiro.user.pk,
-             "message": "About <{{ contact.full_name }} {{ contact.email }}>"}],
-    }), content_type="application/json")
-    assert created.status_code == 201, created.json()
+    tell_hiro(admins, world, "Call <{{ contact.first_name }} {{ contact.email }}>",
+              "About <{{ contact.full_name }} {{ contact.email }}>")
 
     retitle(org, world.admin, world.hidden, django_capture_on_commit_callbacks)
     retitle(org, world.admin, world.own, django_capture_on_commit_callbacks)

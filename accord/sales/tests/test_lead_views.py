@@ -210,8 +210,9 @@ def test_settings_page_makes_a_web_form_with_its_address(org, boss):
     assert f"/forms/{form.token}/lead" in page
 
 
-def test_a_converted_lead_names_records_hidden_from_the_member_by_kind_only(
-        org, admin, seller, boss):
+def convert_and_hide(org, admin, companies: str) -> Lead:
+    """A lead the admin converted into a contact, a company and a deal, with salespeople
+    then seeing only their own contacts and deals, and companies as `companies` says."""
     with scope(organization=org):
         pipeline = sales.create_pipeline(org, admin.user, name="New business")
     lead = make_lead(org, admin.user, first_name="Hank", last_name="Scorpio",
@@ -221,7 +222,13 @@ def test_a_converted_lead_names_records_hidden_from_the_member_by_kind_only(
                                                         "pipeline_id": pipeline.pk})
         lead.refresh_from_db()
         visibility.update_visibility(org, admin.user, roles={Role.SALES: {
-            "contacts": "own", "companies": "own", "deals": "own"}})
+            "contacts": "own", "companies": companies, "deals": "own"}})
+    return lead
+
+
+def test_a_converted_lead_names_records_hidden_from_the_member_by_kind_only(
+        org, admin, seller, boss):
+    lead = convert_and_hide(org, admin, companies="own")
 
     page = seller.get(f"/leads/{lead.pk}/")
     admin_page = boss.get(f"/leads/{lead.pk}/").content.decode()
@@ -248,16 +255,7 @@ def test_a_converted_lead_names_records_hidden_from_the_member_by_kind_only(
 
 def test_the_lead_api_gives_no_id_of_a_record_the_lead_became_that_is_hidden(
         org, admin, member, api_client_for):
-    with scope(organization=org):
-        pipeline = sales.create_pipeline(org, admin.user, name="New business")
-    lead = make_lead(org, admin.user, first_name="Hank", last_name="Scorpio",
-                     email="hank@globex.example", company_name="Globex Hidden")
-    with scope(organization=org):
-        leads.convert_lead(org, admin.user, lead, deal={"name": "Doomsday device",
-                                                        "pipeline_id": pipeline.pk})
-        lead.refresh_from_db()
-        visibility.update_visibility(org, admin.user, roles={Role.SALES: {
-            "contacts": "own", "companies": "all", "deals": "own"}})
+    lead = convert_and_hide(org, admin, companies="all")
     converted = ("converted_contact_id", "converted_company_id", "converted_deal_id")
 
     def ids(api) -> list[tuple]:
