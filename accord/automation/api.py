@@ -82,7 +82,7 @@ def delete_rule(request: HttpRequest, rule_id: int):
 def list_runs(request: HttpRequest, rule_id: int, params: Query[RuleListParams]):
     allow(request, "automation.manage")
     rule = services.get_rule(rule_id)
-    runs = services.runs_seen(RuleRun.objects.filter(rule=rule), request.membership)
+    runs = services.runs_seen(RuleRun.objects.filter(rule=rule), request.membership, rule)
     items, next_cursor = paginate(runs, NEWEST_FIRST,
                                   cursor=params.cursor, limit=clamp_limit(params.limit))
     reader, conditions = Reader(request.membership), Conditions(request.organization)

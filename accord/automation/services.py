@@ -309,13 +309,21 @@ def may_run_for(rule: Rule, entity: str, record, contact) -> bool:
     return seen_by(author, record) and (contact is None or seen_by(author, contact))
 
 
-def runs_seen(runs, viewer):
+def runs_seen(runs, viewer, rule: Rule | None = None):
     """Narrow rule runs to those for records the member may see (deleted records by
-    their visibility when they were last kept); admins see every run."""
+    their visibility when they were last kept); admins see every run.
+
+    A member sees no run of a `rule` that uses a field hidden from their role: whether
+    a record's run went through or stopped at the conditions would tell the value.
+    """
+    from .reading import Reader
+
     if viewer is None:
         return runs.none()
     if viewer.role == Role.ADMIN:
         return runs
+    if rule is not None and Reader(viewer).rule_hides(rule):
+        return runs.none()
     org_id = viewer.organization_id
     models = {"contact": (Contact, Area.CONTACTS), "deal": (Deal, Area.DEALS)}
     seen = Q()

@@ -169,7 +169,7 @@ def _save(request, rule: Rule | None, form: RuleForm, data: dict) -> Rule:
 def rule_detail(request, pk: int):
     """A rule in words, with its run log newest first, a page at a time."""
     rule = _rule(pk)
-    runs = services.runs_seen(RuleRun.objects.filter(rule=rule), request.membership)
+    runs = services.runs_seen(RuleRun.objects.filter(rule=rule), request.membership, rule)
     page, next_cursor = paginate(runs, NEWEST_FIRST,
                                  cursor=request.GET.get("cursor"), limit=PAGE_SIZE)
     entity = triggers.rule_entity(rule)
@@ -185,6 +185,7 @@ def rule_detail(request, pk: int):
         "summary": conditions.describe(reader.masked_tree(rule.conditions)),
         "actions": _action_words(reader, rule),
         "runs": page, **pager(request.GET, next_cursor),
+        "runs_withheld": reader.rule_hides(rule),
     })
 
 
