@@ -96,6 +96,7 @@ def redacted_changes(entry: AuditEntry, viewer) -> dict:
     changes = _unnamed_parties(entry, changes, viewer)
     changes = _unnamed_conversion(entry, changes, viewer)
     changes = _masked_rule(entry, changes, viewer)
+    changes = _masked_segment_or_report(entry, changes, viewer)
     if not hidden:
         return changes
     shown = {}
@@ -226,6 +227,39 @@ def _masked_rule(entry: AuditEntry, changes: dict, viewer) -> dict:
                 pair[index] = value
                 masked[name] = pair
     return masked
+
+
+def _masked_segment_or_report(entry: AuditEntry, changes: dict, viewer) -> dict:
+    """`changes` of a segment or saved report as the `viewer` may read them: a segment's
+    conditions on fields hidden from them masked as the rule pages mask them, and a
+    report's definition reduced to its entity when it does not run for them (it names
+    a field hidden from their role), unless they wrote it."""
+    if (entry.entity not in ("segment", "savedreport") or viewer is None
+            or viewer.role == Role.ADMIN or entry.actor_id == viewer.user_id):
+        return changes
+    name = "conditions" if entry.entity == "segment" else "definition"
+    values = changes.get(name)
+    if not isinstance(values, list | tuple) or len(values) != 2:
+        return changes
+    if entry.entity == "segment":
+        from accord.automation.reading import Reader
+
+        reader = Reader(viewer)
+        return {**changes, name: [reader.masked_tree(value) if isinstance(value, dict)
+                                  else value for value in values]}
+    from accord.errors import DomainError
+    from accord.reports import engine
+
+    def readable(definition):
+        if not isinstance(definition, dict):
+            return definition
+        try:
+            engine.validate(definition, viewer)
+        except DomainError:
+            return {"entity": definition.get("entity", ""), "hidden": True}
+        return definition
+
+    return {**changes, name: [readable(value) for value in values]}
 
 
 def _name_ends(label: str) -> list[int]:

@@ -29,12 +29,20 @@ class ReportOut(Schema):
     name: str
     owner_id: int
     is_shared: bool
-    definition: dict = Field(description=DEFINITION)
+    definition: dict = Field(description=DEFINITION + " A shared report that names a field "
+                             "hidden from the caller's role reads as `{\"entity\": ..., "
+                             "\"hidden\": true}`.")
     frequency: str = Field(description="`daily`, `weekly`, `monthly` or empty (not sent).")
     recipients: list[int] = Field(description="User ids the scheduled e-mail goes to.")
     created_at: dt.datetime
     updated_at: dt.datetime
     version: int
+
+    @staticmethod
+    def resolve_definition(obj, context) -> dict:
+        from .services import readable_definition
+
+        return readable_definition(obj, getattr(context["request"], "membership", None))
 
 
 class ReportPage(Schema):

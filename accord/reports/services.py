@@ -13,7 +13,7 @@ from accord.audit import services as audit
 from accord.audit.models import Action
 from accord.customers.validation import Collector, as_pk
 from accord.errors import InvalidInput, NotFound, NotPermitted, StaleVersion
-from accord.identity.models import Membership
+from accord.identity.models import Membership, Role
 from accord.identity.permissions import has_permission
 
 from . import engine
@@ -227,3 +227,21 @@ def move_tile(org, actor, dashboard: Dashboard, tile_id, *, step: int) -> None:
             tile.save(update_fields=["position"])
     audit.record(org, actor, Action.UPDATE, dashboard,
                  changes={"tile_order": [None, [tile.report_id for tile in tiles]]})
+
+
+def readable_definition(report: SavedReport, viewer: Membership | None) -> dict:
+    """The report's definition as `viewer` may read it.
+
+    Whole for its owner and for admins, and for anyone else while it runs for them.
+    A shared report whose groups, filters or conditions name a field hidden from the
+    viewer's role (or one removed since) reads as its entity alone, with `hidden` set:
+    its conditions would tell which values the hidden field is compared with.
+    """
+    definition = report.definition or {}
+    if viewer is None or viewer.role == Role.ADMIN or report.owner_id == viewer.user_id:
+        return definition
+    try:
+        engine.validate(definition, viewer)
+    except (InvalidInput, NotPermitted):
+        return {"entity": definition.get("entity", ""), "hidden": True}
+    return definition

@@ -66,7 +66,7 @@ def _builder_page(request, report):
     the result is drawn below it, and the save form posts the same parameters."""
     params = request.GET
     if report is not None and "entity" not in params:
-        params = definition_to_params(report.definition)
+        params = definition_to_params(services.readable_definition(report, request.membership))
     status, errors, shown = 200, {}, None
     form = SaveReportForm(organization=request.organization, initial=_initial(report))
     if request.method == "POST":
@@ -146,7 +146,8 @@ def report_detail(request, pk: int):
         errors = [error["message"] for error in exc.errors]
     return render(request, "reports/report_detail.html", {
         "report": report, "shown": shown, "errors": errors,
-        "query": definition_to_params(report.definition).urlencode(),
+        "query": definition_to_params(
+            services.readable_definition(report, request.membership)).urlencode(),
         "may_change": report.owner_id == request.user.pk or can(request, "reports.manage"),
         "dashboards": list(Dashboard.objects.filter(owner=request.user).order_by("name")),
     })

@@ -84,3 +84,28 @@ def test_a_hidden_field_definition_deleted_since_stays_out_of_the_log(
     for text in log.values():
         assert HIDDEN_KEY not in text
         assert HIDDEN_LABEL not in text
+
+
+def test_segments_and_reports_on_a_hidden_field_show_the_reader_no_key_or_value(
+    admin, manager, hidden_fields, client_for, api_client_for
+):
+    admins = api_client_for(admin)
+    condition = {"all": [{"field": f"cf.{HIDDEN_KEY}", "op": "gt", "value": "90000"}]}
+    segment = admins.post("/api/v1/segments", {"name": "Rich", "conditions": condition},
+                          content_type="application/json")
+    report = admins.post("/api/v1/reports", {
+        "name": "Rich by stage", "is_shared": True,
+        "definition": {"entity": "contacts", "conditions": condition}},
+        content_type="application/json")
+    assert (segment.status_code, report.status_code) == (201, 201), (segment.json(),
+                                                                     report.json())
+
+    log = read_log(client_for(manager), api_client_for(manager))
+    whole = read_log(client_for(admin), admins)
+
+    for text in log.values():
+        assert HIDDEN_KEY not in text
+        assert "90000" not in text
+    assert "Rich by stage" in log["api"]
+    assert HIDDEN_KEY in whole["api"]
+    assert "90000" in whole["api"]

@@ -94,3 +94,29 @@ def test_another_organizations_report_answers_404_everywhere(org, admin, api_cli
 
     assert answers == [404] * 7
     assert SavedReport.unscoped.filter(pk=victims_report.pk, name="Secret plan").exists()
+
+
+def test_a_shared_report_on_a_field_hidden_from_a_member_shows_him_no_definition(
+        org, admin, seller, secret_tier, api_client_for, client_for):
+    definition = {"entity": "contacts", "group_by": ["cf_tier"],
+                  "filters": {"cf_tier": ["gold"]},
+                  "conditions": {"all": [{"field": "cf.tier", "op": "in",
+                                          "value": ["gold"]}]}}
+    admins, sellers = api_client_for(admin), api_client_for(seller)
+    created = admins.post("/api/v1/reports", {"name": "Gold customers", "is_shared": True,
+                                              "definition": definition},
+                          content_type="application/json")
+    assert created.status_code == 201, created.json()["errors"]
+    report_id = created.json()["id"]
+
+    one = sellers.get(f"/api/v1/reports/{report_id}").json()
+    listed = sellers.get("/api/v1/reports").json()["items"]
+    page = client_for(seller).get(f"/reports/{report_id}/").content.decode()
+
+    assert one["definition"] == {"entity": "contacts", "hidden": True}
+    assert [item["definition"] for item in listed] == [{"entity": "contacts", "hidden": True}]
+    for text in (page, str(one), str(listed)):
+        assert "tier" not in text
+        assert "gold" not in text
+    assert admins.get(f"/api/v1/reports/{report_id}").json()["definition"][
+        "conditions"]["all"][0]["value"] == ["gold"]
