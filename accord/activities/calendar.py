@@ -107,8 +107,12 @@ def _stamp(moment: dt.datetime) -> str:
 
 
 def _about(activity: Activity) -> str:
-    record = activity.contact or activity.company or activity.deal
-    return str(record) if record is not None else ""
+    """The record the entry hangs on, by name when the member sees it."""
+    for name in ("contact", "company", "deal"):
+        record = getattr(activity, name)
+        if record is not None:
+            return str(record) if activity.seen.get(name) else ""
+    return ""
 
 
 def _event(activity: Activity, *, host: str, now: dt.datetime) -> list[str]:
@@ -143,6 +147,9 @@ def render(org, user, activities: list[Activity], *, host: str, now: dt.datetime
     lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Accord//CRM calendar//EN",
              "CALSCALE:GREGORIAN", "METHOD:PUBLISH",
              f"X-WR-CALNAME:{_text(f'Accord ({org.name})')}"]
+    from .services import mark_records_seen
+
+    mark_records_seen(activities, Membership.objects.filter(user=user, is_active=True).first())
     for activity in activities:
         lines.extend(_event(activity, host=host, now=now))
     lines.append("END:VCALENDAR")

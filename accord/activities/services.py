@@ -355,3 +355,23 @@ def site_url() -> str:
     if configured:
         return configured.rstrip("/")
     return f"http://127.0.0.1:{settings.PORT}"
+
+
+def mark_records_seen(activities, membership) -> None:
+    """Note on each entry which records it hangs on the member sees, as `seen`
+    ({"contact": True, ...}; "record" for the one it is shown under). A task stays with
+    its assignee whoever may see its record, so pages name that record only when seen."""
+    from accord.identity.visibility import sees
+
+    known: dict[tuple, bool] = {}
+
+    def seen(record) -> bool:
+        key = (type(record), record.pk)
+        if key not in known:
+            known[key] = sees(membership, record)
+        return known[key]
+
+    for activity in activities:
+        activity.seen = {name: seen(record) for name, record in (
+            ("contact", activity.contact), ("company", activity.company),
+            ("deal", activity.deal), ("record", activity.record)) if record is not None}

@@ -123,6 +123,7 @@ def detail(request, pk: int):
     activity = services.get_activity(pk, request.membership)
     if activity.kind == Kind.SYSTEM:
         activity.event_text = describe_event(activity, request.membership)
+    services.mark_records_seen([activity], request.membership)
     return render(request, "activities/activity_detail.html", {
         "activity": activity,
         "history": field_history("activity", activity.pk, viewer=request.membership),
@@ -225,6 +226,8 @@ def my_tasks(request):
 
 def _render_my_tasks(request, template: str):
     groups = services.tasks_for_user(request.user, now=timezone.now())
+    services.mark_records_seen([task for tasks in groups.values()
+                                for task in tasks[:TASK_GROUP_LIMIT]], request.membership)
     sections = [
         ("overdue", _("Overdue"), _("Nothing overdue.")),
         ("today", _("Due today"), _("Nothing else due today.")),

@@ -12,6 +12,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accord import search as text_search
+from accord.activities import services as activities
 from accord.activities.models import Activity, Kind
 from accord.customers.models import Company, Contact, LifecycleStage
 from accord.identity.permissions import has_permission
@@ -88,20 +89,23 @@ def home(request):
         visible(Contact.objects.all(), request.membership, "contacts").order_by()
         .values_list("lifecycle_stage").annotate(total=Count("id"))
     )
+    tasks = list(open_tasks.filter(due_at__lte=end_of_today)[:10])
+    # Activities follow the visibility of the records they hang on, and a member's
+    # tasks stay with them; pages name only the records they see.
+    recent = list(through_records(Activity.objects.exclude(kind=Kind.SYSTEM),
+                                  request.membership)
+                  .select_related("contact", "company", "author")
+                  .order_by("-occurred_at", "-id")[:8])
+    activities.mark_records_seen([*tasks, *recent], request.membership)
     return render(request, "core/home.html", {
-        "tasks": list(open_tasks.filter(due_at__lte=end_of_today)[:10]),
+        "tasks": tasks,
         "upcoming": list(open_tasks.filter(due_at__gt=end_of_today)[:5]),
         "recent_contacts": mine or list(contacts[:8]),
         "recent_are_mine": bool(mine),
         "stages": [
             (value, label, stage_counts.get(value, 0)) for value, label in LifecycleStage.choices
         ],
-        # Activities follow the visibility of the records they hang on.
-        "recent_activity": list(
-            through_records(Activity.objects.exclude(kind=Kind.SYSTEM), request.membership)
-            .select_related("contact", "company", "author")
-            .order_by("-occurred_at", "-id")[:8]
-        ),
+        "recent_activity": recent,
         "now": now,
         "tiles": role_dashboard(request.membership) if has_permission(
             request.membership, "reports.view") else [],

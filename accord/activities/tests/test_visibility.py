@@ -95,3 +95,41 @@ def test_an_export_of_activities_is_refused_to_a_member_who_sees_only_some_conta
         "entity": "activities", "format": "jsonl"}, content_type="application/json")
 
     assert answer.status_code == 403
+
+
+def test_a_task_on_a_hidden_record_names_it_to_its_assignee_nowhere(
+        org, admin, seller, in_org, client_for):
+    import datetime as dt
+    import re
+
+    from django.test import Client
+    from django.utils import timezone
+
+    with in_org(org):
+        vault = customers.create_company(org, admin.user, data={"name": "Vaultcorp Hidden"})
+        hugo = customers.create_contact(org, admin.user, data={
+            "first_name": "Hugo", "last_name": "Hiddenfeld", "company": vault.pk})
+        task = services.log_activity(org, admin.user, data={
+            "kind": "task", "subject": "Call back", "contact": hugo, "company": vault,
+            "assignee": seller.user,
+            "due_at": (timezone.now() + dt.timedelta(hours=1)).isoformat()})
+        visibility.update_visibility(org, admin.user, roles={Role.SALES: {
+            "contacts": "own", "companies": "own"}})
+    sellers = client_for(seller)
+    feed_page = sellers.post("/settings/calendar/", {"action": "new"}).content.decode()
+    feed = re.search(r'value="http://testserver(/calendar/[^"]+\.ics)"', feed_page).group(1)
+
+    pages = {"tasks": sellers.get("/tasks/").content.decode(),
+             "entry": sellers.get(f"/activities/{task.pk}/").content.decode(),
+             "home": sellers.get("/").content.decode(),
+             "feed": Client().get(feed).content.decode()}
+    admins = client_for(admin).get(f"/activities/{task.pk}/").content.decode()
+
+    for name, text in pages.items():
+        assert "Call back" in text, name
+        assert "Hiddenfeld" not in text, name
+        assert "Vaultcorp" not in text, name
+    assert "A contact you cannot see" in pages["entry"]
+    assert "A record you cannot see" in pages["tasks"]
+    assert "Hugo Hiddenfeld" in admins
+    assert "Vaultcorp Hidden" in admins
