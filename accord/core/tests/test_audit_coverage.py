@@ -18,12 +18,13 @@ from functools import cached_property
 
 import pytest
 from django.test import Client
-from django_scopes import scopes_disabled
+from django_scopes import scope, scopes_disabled
 
 from accord.api import api
 from accord.audit import services as audit
 from accord.audit.models import AuditEntry
 from accord.core.backup import _rows, tenant_models
+from accord.customers import services as customers
 
 WRITE_METHODS = {"post", "put", "patch", "delete"}
 LINES = [{"description": "Widget", "quantity": "2", "unit_price": "10"}]
@@ -32,9 +33,9 @@ LINES = [{"description": "Widget", "quantity": "2", "unit_price": "10"}]
 class Context:
     """The records recipes call operations on, each made once on first use through the API."""
 
-    def __init__(self, client: Client, admin_id: int):
+    def __init__(self, client: Client, admin):
         self.client = client
-        self.admin_id = admin_id
+        self.org, self.user, self.admin_id = admin.organization, admin.user, admin.user_id
 
     def make(self, path: str, body: dict | None = None) -> dict:
         response = self.client.post(path, json.dumps(body or {}),
@@ -90,8 +91,9 @@ class Context:
         return self.make("/api/v1/orders", {"number": number, "lines": LINES,
                                             "contact": self.shared_contact["id"]})
 
-    def segment(self) -> dict:
-        return self.make("/api/v1/segments", {"name": "Everyone", "conditions": {"all": []}})
+    def segment(self, kind: str = "dynamic") -> dict:
+        return self.make("/api/v1/segments", {"name": "Everyone", "kind": kind,
+                                              "conditions": {"all": []}})
 
     @cached_property
     def template(self) -> dict:
@@ -171,6 +173,24 @@ class Context:
     def scoring_rule(self) -> dict:
         return self.make("/api/v1/lead-scoring-rules", {
             "name": "Opened a mail", "event_type": "email.opened", "points": 5})
+
+    def custom_field(self) -> int:
+        with scope(organization=self.org):
+            return customers.create_custom_field(self.org, self.user, data={
+                "entity": "contact", "key": "tier", "label": "Tier", "field_type": "text"}).pk
+
+    def texting_contact(self) -> dict:
+        return self.make("/api/v1/contacts", {"first_name": "Tex", "phone": "+442079460000"})
+
+    def feed(self) -> dict:
+        return self.make("/api/v1/product-feeds", {"name": "PIM",
+                                                   "url": "http://127.0.0.1:9/feed.csv"})
+
+    def enrolment(self) -> str:
+        """The address of a new enrolment of the shared contact in a new sequence."""
+        path = f"/api/v1/sequences/{self.sequence()['id']}/enrolments"
+        self.make(path, {"contact_ids": [self.shared_contact["id"]]})
+        return f"{path}/{self.fetch(path)['items'][0]['id']}"
 
     def suppression(self) -> dict:
         return self.make("/api/v1/suppressions", {"address": "gone@example.com"})
@@ -479,9 +499,49 @@ RECIPES = {
                        versioned(r, values={"address": "3 Low St"})))(ctx.record()),
     ("delete", "/api/v1/records/{type_key}/{record_id}"): lambda ctx: Call(
         f"/api/v1/records/{ctx.record_type['key']}/{ctx.record()['id']}"),
+    # Settings, custom fields and packs.
+    ("patch", "/api/v1/custom-fields/{field_id}"): lambda ctx: Call(
+        f"/api/v1/custom-fields/{ctx.custom_field()}", {"label": "Rank"}),
+    ("patch", "/api/v1/organization/visibility"): lambda ctx: Call(
+        "/api/v1/organization/visibility", {"roles": {"sales": {"leads": "team"}}}),
+    ("patch", "/api/v1/organization/single-sign-on"): lambda ctx: Call(
+        "/api/v1/organization/single-sign-on", {"allowed_domains": ["example.com"]}),
+    # Applying a pack writes one entry for each setting it makes: this pack's custom
+    # fields, tags, pipeline, stages, segments and the rest.
+    ("post", "/api/v1/packs/{name}/apply"): lambda ctx: Call(
+        "/api/v1/packs/ecommerce-retail/apply", {"dry_run": False}, entries=27),
+    # Product feeds.
+    ("post", "/api/v1/product-feeds"): lambda ctx: Call("/api/v1/product-feeds", {
+        "name": "Shop", "url": "http://127.0.0.1:9/shop.csv"}),
+    ("patch", "/api/v1/product-feeds/{feed_id}"): lambda ctx: (
+        lambda f: Call(f"/api/v1/product-feeds/{f['id']}", versioned(f, name="Store")))(
+        ctx.feed()),
+    ("delete", "/api/v1/product-feeds/{feed_id}"): lambda ctx: Call(
+        f"/api/v1/product-feeds/{ctx.feed()['id']}"),
+    # Campaigns, segments and sequences in motion.
+    ("post", "/api/v1/campaigns/{campaign_id}/start"): lambda ctx: Call(
+        f"/api/v1/campaigns/{ctx.campaign()['id']}/start"),
+    ("post", "/api/v1/campaigns/{campaign_id}/cancel"): lambda ctx: Call(
+        f"/api/v1/campaigns/{ctx.campaign()['id']}/cancel"),
+    ("post", "/api/v1/segments/{segment_id}/refresh"): lambda ctx: Call(
+        f"/api/v1/segments/{ctx.segment(kind='frozen')['id']}/refresh"),
+    ("post", "/api/v1/sequences/{sequence_id}/enrolments"): lambda ctx: Call(
+        f"/api/v1/sequences/{ctx.sequence()['id']}/enrolments",
+        {"contact_ids": [ctx.shared_contact["id"]]}),
+    ("delete", "/api/v1/sequences/{sequence_id}/enrolments/{enrolment_id}"): lambda ctx: Call(
+        ctx.enrolment()),
+    ("post", "/api/v1/contacts/{contact_id}/texts"): lambda ctx: Call(
+        f"/api/v1/contacts/{ctx.texting_contact()['id']}/texts", {"body": "Your order shipped"}),
+    # Exports and retention runs.
+    ("post", "/api/v1/retention-rules/{retention_rule_id}/runs"): lambda ctx: Call(
+        f"/api/v1/retention-rules/{ctx.retention_rule()['id']}/runs"),
 }
 
 EXEMPT = {
+    ("post", "/api/v1/exports"): "queues the job; the worker writes the export's one audit entry "
+                                 "(who exported what, how many rows) with the file",
+    ("post", "/api/v1/product-feeds/{feed_id}/run"):
+        "hands a run to the worker; each product the run changes is audited there",
     ("post", "/api/v1/segments/preview"): "counts the contacts conditions match; saves nothing",
     ("post", "/api/v1/rules/{rule_id}/dry-run"): "shows what a rule would do; changes nothing",
     ("post", "/api/v1/retention-rules/{retention_rule_id}/dry-run"):
@@ -491,28 +551,12 @@ EXEMPT = {
 }
 
 NOT_YET_COVERED = dict.fromkeys([
-    ("delete", "/api/v1/product-feeds/{feed_id}"),
-    ("delete", "/api/v1/sequences/{sequence_id}/enrolments/{enrolment_id}"),
-    ("patch", "/api/v1/custom-fields/{field_id}"),
-    ("patch", "/api/v1/organization/single-sign-on"),
-    ("patch", "/api/v1/organization/visibility"),
-    ("patch", "/api/v1/product-feeds/{feed_id}"),
-    ("post", "/api/v1/campaigns/{campaign_id}/cancel"),
-    ("post", "/api/v1/campaigns/{campaign_id}/start"),
-    ("post", "/api/v1/contacts/{contact_id}/texts"),
     ("post", "/api/v1/duplicates/{pair_id}/dismiss"),
     ("post", "/api/v1/events"),
-    ("post", "/api/v1/exports"),
     ("post", "/api/v1/imports"),
     ("post", "/api/v1/imports/{import_id}/cancel"),
     ("post", "/api/v1/imports/{import_id}/undo"),
-    ("post", "/api/v1/packs/{name}/apply"),
     ("post", "/api/v1/packs/{name}/remove"),
-    ("post", "/api/v1/product-feeds"),
-    ("post", "/api/v1/product-feeds/{feed_id}/run"),
-    ("post", "/api/v1/retention-rules/{retention_rule_id}/runs"),
-    ("post", "/api/v1/segments/{segment_id}/refresh"),
-    ("post", "/api/v1/sequences/{sequence_id}/enrolments"),
     ("post", "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/replay"),
 ], "no recipe yet")
 
@@ -558,7 +602,7 @@ def call(client: Client, method: str, call_: Call):
 @pytest.fixture
 def context(admin, api_client_for, settings):
     settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
-    return Context(api_client_for(admin), admin.user_id)
+    return Context(api_client_for(admin), admin)
 
 
 @pytest.mark.parametrize(("method", "path"), sorted(RECIPES))
@@ -579,7 +623,14 @@ def fail_to_record(*args, **kwargs):
     raise RuntimeError("The audit trail cannot be written.")
 
 
-@pytest.mark.parametrize(("method", "path"), sorted(RECIPES))
+# A retention run removes what its rule matches a batch per transaction and audits the
+# run when it ends, so the run's own log row outlives a failed final audit entry.
+BATCHED = {("post", "/api/v1/retention-rules/{retention_rule_id}/runs")}
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    pytest.param(*operation, marks=pytest.mark.xfail(strict=True, reason="batched run"))
+    if operation in BATCHED else operation for operation in sorted(RECIPES)])
 def test_a_failed_audit_entry_undoes_the_change(org, context, monkeypatch, method, path):
     call_ = RECIPES[(method, path)](context)
     context.fetch("/api/v1/organization")  # the token's first use stamps it
