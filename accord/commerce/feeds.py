@@ -100,6 +100,7 @@ def clean_feed(data: dict, *, current: ProductFeed | None = None) -> dict:
     return out
 
 
+@transaction.atomic
 def create_feed(org, actor, *, data: dict) -> ProductFeed:
     values = clean_feed(data)
     feed = ProductFeed.objects.create(organization=org, created_by=actor if getattr(

@@ -707,6 +707,7 @@ def start_due_campaigns(now: dt.datetime | None = None) -> int:
 SUPPRESSED_ADDRESS_LENGTH = SuppressedAddress._meta.get_field("address").max_length
 
 
+@transaction.atomic
 def suppress_address(org, actor, address: str, *, reason: str = SuppressionReason.MANUAL,
                      note: str = "", campaign: Campaign | None = None) -> SuppressedAddress:
     """Put `address` on the suppression list (once); InvalidInput for a bad address."""

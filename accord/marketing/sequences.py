@@ -542,6 +542,7 @@ def log(enrolment: Enrolment, kind: str, text: str, *, step_key: str = "",
                                   text=str(text)[:500], at=at or timezone.now())
 
 
+@transaction.atomic
 def enrol_contact(org, actor, sequence: Sequence, contact: Contact, *,
                   source: str = EnrolmentSource.MANUAL,
                   now: dt.datetime | None = None) -> Enrolment | None:

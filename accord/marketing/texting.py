@@ -33,6 +33,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accord.activities import services as timeline
+from accord.audit import services as audit
+from accord.audit.models import Action
 from accord.customers.models import (
     Consent,
     ConsentChannel,
@@ -169,6 +171,8 @@ def send_text(org, actor, contact, body: str, *, marketing: bool = False) -> Tex
         message = TextMessage.objects.create(
             organization=org, contact=contact, to=number_of(contact), body=body,
             sent_by=actor if getattr(actor, "pk", None) else None)
+        audit.record(org, actor, Action.CREATE, message, entity="text_message",
+                     object_repr=f"Text to {contact}"[:200])
     try:
         provider_id = provider().send(message.to, body, settings.SMS_FROM)
     except Undelivered as exc:

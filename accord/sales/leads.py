@@ -330,10 +330,13 @@ def record_lead_event(org, actor, lead: Lead, *, event_type: str,
 
     entry = add_timeline_entry(org, actor, lead, kind=LeadEntryKind.BEHAVIOUR,
                                event=event_type, data=data or {})
+    before = audit.snapshot(lead, ["score"])
     if scoring.score_event(org, lead, event_type, at=entry.occurred_at):
         Lead.objects.filter(pk=lead.pk).update(
             score=lead.score, behaviour_points=lead.behaviour_points,
             behaviour_decayed_at=lead.behaviour_decayed_at)
+    audit.record(org, actor, Action.UPDATE, lead, changes={
+        "event": [None, event_type], **audit.diff(before, audit.snapshot(lead, ["score"]))})
     events.emit(org, actor, "lead.event_recorded", lead,
                 data={**_event_data(lead), "type": event_type})
     return entry

@@ -566,6 +566,7 @@ def linked_contact(deal: Deal, contact_id, membership):
     return link.contact
 
 
+@transaction.atomic
 def remove_deal_contact(org, actor, deal: Deal, contact) -> None:
     deleted, _ = DealContact.objects.filter(deal=deal, contact=contact).delete()
     if deleted:

@@ -223,12 +223,12 @@ def _next_number(article: Article) -> int:
     return (highest or 0) + 1
 
 
-@transaction.atomic
 def _event_data(article: Article) -> dict:
     return {"id": article.pk, "title": article.title, "status": article.status,
             "visibility": article.visibility, "category_id": article.category_id}
 
 
+@transaction.atomic
 def create_article(org, actor, *, data: dict) -> Article:
     """Write a new article as a draft (published at once when `status` says so).
 

@@ -311,6 +311,8 @@ def add_note(org, actor, ticket: Ticket, *, body: str,
     ticket.last_message_at = message.created_at
     ticket.save_new_version(update_fields=["last_message_at", "version", "updated_at"])
     search.reindex(Ticket, [ticket.pk])
+    audit.record(org, actor, Action.CREATE, message, entity="ticket_message",
+                 object_repr=f"Note on {ticket}")
     events.emit(org, actor, "ticket.message_added", ticket,
                 data={**ticket_event_data(ticket), "message_id": message.pk, "kind": "note"})
     return message
@@ -363,6 +365,8 @@ def add_reply(org, actor, ticket: Ticket, *, body: str, status: str | None = Non
         _set_status(org, actor, ticket, next_status, at=now)
     ticket.save_new_version()
     search.reindex(Ticket, [ticket.pk])
+    audit.record(org, actor, Action.CREATE, message, entity="ticket_message",
+                 object_repr=f"Reply on {ticket}")
 
     events.emit(org, actor, "ticket.message_added", ticket,
                 data={**ticket_event_data(ticket), "message_id": message.pk, "kind": "reply"})
