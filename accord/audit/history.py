@@ -172,20 +172,18 @@ def _unnamed_conversion(entry: AuditEntry, changes: dict, viewer) -> dict:
     if (entry.entity != "lead" or not isinstance(values, list | tuple) or viewer is None
             or viewer.role == Role.ADMIN):
         return changes
-    from accord.identity.visibility import visible
-    from accord.sales.leads import CONVERSIONS
+    from accord.sales.leads import seen_conversion_ids
+
+    named = [value for value in values if isinstance(value, dict)]
+    seen = seen_conversion_ids(viewer, {
+        relation: {value.get(relation) for value in named}
+        for relation in ("contact", "company", "deal")})
 
     def shown(value):
         if not isinstance(value, dict):
             return value
-        kept = dict(value)
-        for relation, model, area in CONVERSIONS:
-            record_id = value.get(relation)
-            if record_id is not None and not visible(
-                    model._base_manager.filter(organization_id=entry.organization_id,
-                                               pk=record_id), viewer, area).exists():
-                kept[relation] = None
-        return kept
+        return {relation: record_id if relation not in seen or record_id in seen[relation]
+                else None for relation, record_id in value.items()}
 
     return {**changes, "converted_to": [shown(value) for value in values]}
 
@@ -247,19 +245,10 @@ def _masked_segment_or_report(entry: AuditEntry, changes: dict, viewer) -> dict:
         reader = Reader(viewer)
         return {**changes, name: [reader.masked_tree(value) if isinstance(value, dict)
                                   else value for value in values]}
-    from accord.errors import DomainError
-    from accord.reports import engine
+    from accord.reports.services import readable
 
-    def readable(definition):
-        if not isinstance(definition, dict):
-            return definition
-        try:
-            engine.validate(definition, viewer)
-        except DomainError:
-            return {"entity": definition.get("entity", ""), "hidden": True}
-        return definition
-
-    return {**changes, name: [readable(value) for value in values]}
+    return {**changes, name: [readable(value, viewer, written_by=entry.actor_id)
+                              if isinstance(value, dict) else value for value in values]}
 
 
 def _name_ends(label: str) -> list[int]:

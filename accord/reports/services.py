@@ -230,15 +230,20 @@ def move_tile(org, actor, dashboard: Dashboard, tile_id, *, step: int) -> None:
 
 
 def readable_definition(report: SavedReport, viewer: Membership | None) -> dict:
-    """The report's definition as `viewer` may read it.
+    """The report's definition as `viewer` may read it (see `readable`)."""
+    return readable(report.definition or {}, viewer, written_by=report.owner_id)
 
-    Whole for its owner and for admins, and for anyone else while it runs for them.
-    A shared report whose groups, filters or conditions name a field hidden from the
-    viewer's role (or one removed since) reads as its entity alone, with `hidden` set:
-    its conditions would tell which values the hidden field is compared with.
+
+def readable(definition: dict, viewer: Membership | None, *, written_by: int | None) -> dict:
+    """A report definition as `viewer` may read it.
+
+    Whole for whoever wrote it (`written_by`, a user id) and for admins, and for anyone
+    else while it runs for them. One whose groups, filters or conditions name a field
+    hidden from the viewer's role (or one removed since) reads as its entity alone, with
+    `hidden` set: its conditions would tell which values the hidden field is compared
+    with.
     """
-    definition = report.definition or {}
-    if viewer is None or viewer.role == Role.ADMIN or report.owner_id == viewer.user_id:
+    if viewer is None or viewer.role == Role.ADMIN or written_by == viewer.user_id:
         return definition
     try:
         engine.validate(definition, viewer)

@@ -646,16 +646,22 @@ CONVERSIONS = (("contact", Contact, "contacts"), ("company", Company, "companies
 
 def seen_conversions(membership, leads) -> dict[int, set[str]]:
     """For each lead, which of the records it became ("contact", "company", "deal") the
-    member sees; one query per kind, whatever the number of leads. A record in the trash
-    counts as seen by whoever would see it there."""
-    seen = {lead.pk: set() for lead in leads}
+    member sees; one query per kind, whatever the number of leads."""
+    shown = seen_conversion_ids(membership, {
+        relation: {getattr(lead, f"converted_{relation}_id") for lead in leads}
+        for relation, _model, _area in CONVERSIONS})
+    return {lead.pk: {relation for relation, ids in shown.items()
+                      if getattr(lead, f"converted_{relation}_id") in ids} for lead in leads}
+
+
+def seen_conversion_ids(membership, wanted: dict[str, set]) -> dict[str, set[int]]:
+    """Of the ids of converted records, by relation ("contact", "company", "deal"), those
+    the member sees; one query per relation that names any. A record in the trash counts
+    as seen by whoever would see it there."""
+    shown = {}
     for relation, model, area in CONVERSIONS:
-        ids = {getattr(lead, f"converted_{relation}_id") for lead in leads} - {None}
-        if not ids:
-            continue
-        shown = set(visible(model._base_manager.filter(pk__in=ids), membership, area)
-                    .values_list("pk", flat=True)) if membership is not None else set()
-        for lead in leads:
-            if getattr(lead, f"converted_{relation}_id") in shown:
-                seen[lead.pk].add(relation)
-    return seen
+        ids = set(wanted.get(relation, ())) - {None}
+        shown[relation] = set(
+            visible(model._base_manager.filter(pk__in=ids), membership, area)
+            .values_list("pk", flat=True)) if ids and membership is not None else set()
+    return shown
