@@ -62,6 +62,19 @@ NAME_LOOKUP_BATCH = 100  # OR-ed conditions per query; SQLite caps expression de
 EXPORT_SYSTEM = "accord"
 
 
+def changed_fields(values, *, fill_only: bool) -> tuple[dict, dict]:
+    """(data, before) of the (key, new, current) triples whose new value is given and
+    differs from the current one; with `fill_only`, only where the current one is empty."""
+    data, before = {}, {}
+    for key, new, current in values:
+        if new in (None, "") or new == current:
+            continue
+        if fill_only and current not in (None, ""):
+            continue
+        data[key], before[key] = new, current
+    return data, before
+
+
 @dataclass
 class Draft:
     """One row on its way in: service input, where each value came from, what went wrong."""
@@ -834,16 +847,10 @@ class ProductAdapter(Adapter):
 
     def changes(self, record, draft: Draft, *, fill_only: bool) -> tuple[dict, dict]:
         # Values are compared as they are, not as text: 600 is the stored 600.0000.
-        data, before = {}, {}
-        for key in self.FIELDS:
-            new, current = draft.values.get(key), getattr(record, key)
-            if new in (None, "") or new == current:
-                continue
-            if fill_only and current not in (None, ""):
-                continue
-            data[key] = json_safe(new)
-            before[key] = json_safe(current)
-        return data, before
+        data, before = changed_fields(((key, draft.values.get(key), getattr(record, key))
+                                       for key in self.FIELDS), fill_only=fill_only)
+        return ({key: json_safe(value) for key, value in data.items()},
+                {key: json_safe(value) for key, value in before.items()})
 
     def update(self, org, actor, record, data: dict):
         return commerce.update_product(org, actor, record, data=data)
@@ -911,18 +918,10 @@ class LeadAdapter(Adapter):
                 for draft in drafts]
 
     def changes(self, record, draft: Draft, *, fill_only: bool) -> tuple[dict, dict]:
-        data, before = {}, {}
-        for key in self.FIELDS:
-            if key not in draft.values:
-                continue
-            new = json_safe(draft.values[key])
-            current = json_safe(getattr(record, "owner_id" if key == "owner" else key))
-            if new in (None, "") or new == current:
-                continue
-            if fill_only and current not in (None, ""):
-                continue
-            data[key], before[key] = new, current
-        return data, before
+        return changed_fields(((key, json_safe(draft.values[key]),
+                                json_safe(getattr(record, "owner_id" if key == "owner" else key)))
+                               for key in self.FIELDS if key in draft.values),
+                              fill_only=fill_only)
 
     def update(self, org, actor, record, data: dict):
         return leads.update_lead(org, actor, record, data=data)
@@ -1361,16 +1360,10 @@ class ActivityAdapter(Adapter):
         return created
 
     def changes(self, record, draft: Draft, *, fill_only: bool) -> tuple[dict, dict]:
-        data, before = {}, {}
         incoming = draft.values["data"]
-        for key in self.FIELDS:
-            new, current = json_safe(incoming.get(key)), json_safe(getattr(record, key))
-            if key not in incoming or new in (None, "") or new == current:
-                continue
-            if fill_only and current not in (None, ""):
-                continue
-            data[key], before[key] = new, current
-        return data, before
+        return changed_fields(((key, json_safe(incoming[key]), json_safe(getattr(record, key)))
+                               for key in self.FIELDS if key in incoming),
+                              fill_only=fill_only)
 
     def update(self, org, actor, record, data: dict):
         return timeline.update_activity(org, actor, record, data=data, viewer=acting_member())
