@@ -178,6 +178,24 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def sqlite_file_copy(path: Path) -> Path:
+    """The test's SQLite database, with what the test committed, copied to a file at
+    `path` in WAL mode, so that a server or command in another process can use it as an
+    install would."""
+    import sqlite3
+
+    from django.db import connection
+
+    connection.ensure_connection()
+    copy = sqlite3.connect(path)
+    try:
+        connection.connection.backup(copy)
+        copy.execute("PRAGMA journal_mode=WAL")
+    finally:
+        copy.close()
+    return path
+
+
 @pytest.fixture
 def smtp_inbox(settings):
     """A real SMTP server on 127.0.0.1 that Django's mail goes to for this test."""

@@ -18,7 +18,6 @@ client would take tens of thousands of requests.
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -38,7 +37,7 @@ from django_scopes import scope
 import accord
 from accord.customers import services as customers
 from accord.identity.services import create_token
-from conftest import free_port
+from conftest import free_port, sqlite_file_copy
 
 START_TIMEOUT = 90  # seconds; it takes under ten even on a loaded machine
 REQUEST_TIMEOUT = 30  # seconds; above SQLite's 20 s busy timeout, so a wait shows as such
@@ -121,13 +120,7 @@ def serve(transactional_db, tmp_path):
 
     def start() -> Server:
         if connection.vendor == "sqlite":
-            database = tmp_path / "accord.sqlite3"
-            connection.ensure_connection()
-            copy = sqlite3.connect(database)
-            connection.connection.backup(copy)
-            copy.execute("PRAGMA journal_mode=WAL")
-            copy.close()
-            url = f"sqlite:///{database}"
+            url = f"sqlite:///{sqlite_file_copy(tmp_path / 'accord.sqlite3')}"
         else:
             db = connection.settings_dict
             user, password = quote(db["USER"], safe=""), quote(db["PASSWORD"] or "", safe="")

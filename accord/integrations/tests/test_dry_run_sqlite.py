@@ -10,18 +10,15 @@ import time
 import pytest
 from django.db import connection
 
+from conftest import sqlite_file_copy
+
 ROWS = 4000  # a few seconds of importing on a small machine
 
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's single write lock")
 def test_a_dry_run_on_sqlite_never_holds_the_write_lock_others_need(
         transactional_db, org, admin, tmp_path):
-    database = tmp_path / "accord.sqlite3"
-    connection.ensure_connection()
-    copy = sqlite3.connect(database)
-    connection.connection.backup(copy)
-    copy.execute("PRAGMA journal_mode=WAL")
-    copy.close()
+    database = sqlite_file_copy(tmp_path / "accord.sqlite3")
     csv = tmp_path / "contacts.csv"
     csv.write_text("email,first_name\n" + "".join(
         f"person{number}@example.org,Person {number}\n" for number in range(ROWS)))
