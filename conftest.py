@@ -33,6 +33,19 @@ def pytest_configure(config):
     # million rounds cost about half a second each on a small machine, which
     # was most of the suite's time. Only tests run this weak hasher.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    from django.db.backends.signals import connection_created
+
+    connection_created.connect(_readers_take_no_table_locks)
+
+
+def _readers_take_no_table_locks(sender, connection, **kwargs):
+    """On SQLite the test database lives in memory, in one cache shared by the test's
+    thread and a worker's. There a reader holds a lock on each table it reads, and a
+    writer that meets it fails at once with "database table is locked" (busy_timeout
+    does not apply between connections of one cache). An install's file database
+    has no such locks, so test connections read without taking them."""
+    if connection.vendor == "sqlite" and connection.is_in_memory_db():
+        connection.connection.execute("PRAGMA read_uncommitted = 1")
 
 
 @pytest.fixture(autouse=True)
