@@ -713,6 +713,7 @@ def _write_chunk(run: Run, job: ImportJob, chunk: list) -> tuple[int, float]:
     drafts = [run.draft(item) for item in chunk]
     started = time.monotonic()
     with transaction.atomic():
+        _commit_without_flush_wait()
         try:
             # A dry run writes each chunk and rolls it back, so its counts
             # come from the real write path. A later chunk therefore does not
@@ -751,6 +752,19 @@ def _write_chunk(run: Run, job: ImportJob, chunk: list) -> tuple[int, float]:
     logger.info("import.chunk_written", extra={
         "organization_id": run.org.id, "import_id": job.pk, "rows": len(outcomes)})
     return len(outcomes), seconds
+
+
+def _commit_without_flush_wait() -> None:
+    """On PostgreSQL, let this chunk's commit return before its log reaches the disk.
+
+    Waiting for that flush was about a tenth of an import's time. A database
+    crash can lose the last chunks committed this way, but never part of one:
+    a chunk's ledger goes with its records, so a resumed job writes those rows
+    again. SQLite's commits already skip that wait (synchronous=NORMAL in WAL).
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def _write_ledger(org, job: ImportJob, outcomes: list[Outcome]) -> None:
