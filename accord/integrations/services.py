@@ -205,6 +205,7 @@ def create_job(org, actor, *, entity: str, upload=None, path: str | None = None,
     if not job.options.get("number_style"):
         job.options["number_style"] = next(
             iter(job.options["detected_number_styles"].values()), None)
+    drop_unused_policy(kind, job)
     job.save()
 
     audit.record(org, actor, Action.CREATE, job, entity="import",
@@ -253,8 +254,17 @@ def configure_job(org, actor, job: ImportJob, *, options: dict) -> ImportJob:
         if info["headers"] != headers_before and "mapping" not in chosen:
             job.options["mapping"] = kind.suggest(info["headers"])
             job.options["mapping_guessed"] = True
+    drop_unused_policy(kind, job)
     job.save_new_version()
     return job
+
+
+def drop_unused_policy(kind: entities.Entity, job: ImportJob) -> None:
+    """Set the job's duplicate policy to None when no row of its file can match a record
+    already here (see `Entity.offers_duplicate_policy`), so the job never shows a choice
+    that changes nothing. The run then treats it as "fill", which no row reaches."""
+    if not kind.offers_duplicate_policy(job.options.get("mapping")):
+        job.options["duplicate_policy"] = None
 
 
 def refuse_unmapped(job: ImportJob) -> None:

@@ -304,3 +304,43 @@ def test_the_wizard_suggests_the_columns_previews_and_runs_an_activities_file(
     assert "Choose one of: note, call, meeting, email, task." in preview.text
     assert "<dt>Created</dt><dd>1</dd>" in detail.text
     assert [entry[:2] for entry in entries(org, in_org)] == [("note", "Fair")]
+
+
+def test_the_wizard_offers_no_duplicate_choice_for_activities_without_an_id_column(
+    org, admin, client_for, in_org, records
+):
+    client = client_for(admin)
+    text = ("Type,Subject,Contact e-mail\r\n"
+            "note,Fair,dana@hollow.example\r\n")
+    client.post("/imports/new/", {
+        "file": SimpleUploadedFile("timeline.csv", text.encode()), "entity": "activity"})
+    with in_org(org):
+        job = ImportJob.objects.get()
+
+    without_id = client.get(f"/imports/{job.pk}/preview/")
+    client.post(f"/imports/{job.pk}/map/", {
+        "column_0": "kind", "column_1": "external_id", "column_2": "contact",
+        "date_order": "ymd", "number_style": "1,234.56"})
+    with_id = client.get(f"/imports/{job.pk}/preview/")
+
+    assert 'name="duplicate_policy"' not in without_id.text
+    assert "There is no choice about rows that match a record already here" in without_id.text
+    assert 'name="duplicate_policy"' in with_id.text
+
+
+def test_the_command_and_the_api_say_the_duplicate_policy_is_ignored_where_nothing_matches(
+    org, admin, in_org, records, api_client_for, tmp_path
+):
+    text = "Type,Subject,Contact e-mail\r\nnote,Fair,dana@hollow.example\r\n"
+
+    summary, err = run(write(tmp_path, text), org=org.slug, entity="activity",
+                       duplicates="skip")
+    started = api_client_for(admin).post("/api/v1/imports", {
+        "file": SimpleUploadedFile("timeline.csv", text.encode(), content_type="text/csv"),
+        "entity": "activity", "options": json.dumps({"duplicate_policy": "skip"})})
+
+    assert summary["created"] == 1
+    assert "--duplicates is ignored for this file: Activities are never matched" in err
+    assert started.status_code == 202
+    assert started.json()["options"]["duplicate_policy"] is None
+
