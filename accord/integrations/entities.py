@@ -536,6 +536,8 @@ ACTIVITY_TARGETS = [
     Target("company_id", _("Company (by ID in the exported organisation or another system)"),
            "identifier", synonyms=("Company ID", "Account ID", "Firmen-ID")),
     Target("deal", _("Deal (by name)"), synonyms=("Deal name", "Opportunity", "Affaire")),
+    Target("deal_id", _("Deal (by ID in another system)"), "identifier",
+           synonyms=("Deal ID", "Opportunity ID")),
     Target("direction", _("Direction (inbound or outbound)"), "choice",
            synonyms=("Call direction", "Richtung"), choices=tuple(Direction.choices)),
     Target("outcome", _("Call outcome"), "choice", synonyms=("Result", "Call result",
