@@ -180,6 +180,9 @@ def import_detail(request, pk):
         "errors": services.first_errors(job, 20),
         "unmapped": services.unmapped_columns(job) if job.status != "uploaded" else [],
         "undo": job.options.get("undo"),
+        "records": (services.imported_records(request.membership, job)
+                    if job.status in services.FINISHED else []),
+        "records_shown": services.RECORDS_SHOWN,
         "can_run": has_permission(request.membership, "imports.run"),
         "can_undo": (has_permission(request.membership, "imports.undo")
                      and job.status in services.FINISHED and not job.options.get("dry_run")),
