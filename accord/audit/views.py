@@ -16,8 +16,9 @@ from django.views.decorators.http import require_GET
 from django_scopes import scope
 
 from accord.errors import InvalidInput
-from accord.identity.permissions import permission_required
+from accord.identity.permissions import has_permission, permission_required
 from accord.identity.visibility import through_audit
+from accord.integrations import services as imports
 from accord.integrations.writers import text_cell
 from accord.pagination import Ordering, paginate
 
@@ -123,10 +124,12 @@ def log(request):
             status = 422
 
     rows = describe_entries(entries, viewer=request.membership)
+    import_urls = _import_urls(entries, request.membership)
     for entry in entries:
         entry.rows = rows[entry.pk]
         entry.entity_label = entity_label(entry.entity)
-        entry.record_url = _record_url(entry)
+        entry.record_url = (import_urls.get(entry.object_id) if entry.entity == "import"
+                            else _record_url(entry))
     params = request.GET.copy()
     params.pop("cursor", None)
     params.pop("export", None)
@@ -159,6 +162,17 @@ def _record_url(entry: AuditEntry) -> str | None:
         return reverse(name, args=[entry.object_id])
     except NoReverseMatch:
         return None
+
+
+def _import_urls(entries, membership) -> dict[int, str]:
+    """{import id: its page} for the imports the entries are about that the reader may
+    open: with `imports.view`, their own imports, or everyone's with `imports.any`."""
+    ids = {entry.object_id for entry in entries
+           if entry.entity == "import" and entry.object_id is not None}
+    if not ids or not has_permission(membership, "imports.view"):
+        return {}
+    seen = imports.visible_imports(membership).filter(pk__in=ids).values_list("pk", flat=True)
+    return {pk: reverse("integrations:import_detail", args=[pk]) for pk in seen}
 
 
 class _Echo:

@@ -1166,7 +1166,8 @@ class ActivityAdapter(Adapter):
     The record a row hangs on must be here already and seen by the member
     importing: a contact by e-mail or id, a company by name, domain or id, a
     deal by name. An id is the record's "ID" in the Accord organisation the
-    file was exported from, else its id in another system. Rows are never
+    file was exported from, else its id in another system; a deal by name or by its id
+    in another system. Rows are never
     matched by their content; only an id in another system that an earlier
     import of activities stored finds the entry again. System events are
     skipped, as the services write their own when records change.
@@ -1180,7 +1181,9 @@ class ActivityAdapter(Adapter):
               "duration_minutes"]
     PLAIN = ("kind", "subject", "body", "occurred_at", "due_at", "direction", "outcome",
              "duration_minutes")
-    LINKS = ("contact", "contact_id", "company", "company_id", "deal")
+    # A name before its id: an id that finds nothing is then only a note
+    # when the name found the record (see `_links`).
+    LINKS = ("contact", "contact_id", "company", "company_id", "deal", "deal_id")
 
     def clean(self, org, draft: Draft, fields: list) -> None:
         data = draft.data
@@ -1236,28 +1239,39 @@ class ActivityAdapter(Adapter):
             "task is assigned to the person who imported it.")})
 
     def _links(self, draft: Draft, service: dict) -> None:
-        """Find the records the row names; one that is missing or hidden fails the row."""
+        """Find the records the row names; one that is missing or hidden fails the row,
+        unless the row's other column for the same kind (a name beside an id) finds it."""
         given = [key for key in self.LINKS if str(draft.data.get(key) or "").strip()]
         if not given:
             draft.fail("", "", "Name the record the activity belongs to: a contact (by "
                                "e-mail or id), a company (by name, domain or id) or a deal "
-                               "(by name).")
+                               "(by name or id).")
             return
+        missing: list[tuple[str, str, str, str]] = []
         for key in given:
             text = str(draft.data[key]).strip()
             column, _text = draft.origin[key]
+            field_name = key.removesuffix("_id")
             try:
                 record_id = getattr(self, f"_{key}")(text)
             except ValueError as exc:
-                draft.fail(column, text, str(exc))
+                missing.append((field_name, column, text, str(exc)))
                 continue
-            field_name = key.removesuffix("_id")
             if service.get(field_name) not in (None, record_id):
                 draft.fail(column, text, f"This names another {field_name} than the row's "
                                          "other column; name one.")
                 continue
             service[field_name] = record_id
             draft.origin[f"{field_name}_id"] = (column, text)
+        # An id from elsewhere may well find nothing here while the name finds
+        # the record: an organisation export names deals by id but holds none.
+        for field_name, column, text, reason in missing:
+            if service.get(field_name) is None:
+                draft.fail(column, text, reason)
+            else:
+                draft.notes.append({"column": column, "value": text, "reason": (
+                    f"{reason} The row's other {field_name} column finds one, which the "
+                    "entry is logged on.")})
 
     @staticmethod
     def _contact(text: str) -> int:
@@ -1326,6 +1340,9 @@ class ActivityAdapter(Adapter):
             raise ValueError("More than one deal has this name; log the activity on the "
                              "deal's page instead.")
         return found[0]
+
+    def _deal_id(self, text: str) -> int:
+        return self._known_id(Deal, "deal", "deals", text)
 
     def keys(self, draft: Draft) -> list[tuple[str, str]]:
         return [("ext", draft.external_id)] if draft.external_id else []

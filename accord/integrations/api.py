@@ -47,6 +47,11 @@ def create_import(request: HttpRequest, file: File[UploadedFile], entity: Form[s
     date_order (dmy, mdy, ymd), number_style ("1,234.56", "1.234,56"),
     duplicate_policy (skip, fill, overwrite, create), create_missing_links,
     dry_run and id_system. Answers 202 with the queued job; poll it.
+
+    duplicate_policy is ignored where no row can match a record already here,
+    and the job's options then show it as null: for orders (an order already
+    here is always skipped), and for activities, deals and custom records when
+    no column fills external_id, the only thing their rows are matched by.
     """
     allow(request, "imports.run")
     kind = entities.for_org(request.organization, entity)

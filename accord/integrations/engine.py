@@ -163,7 +163,8 @@ class Run:
                                           "to import into."})
         self.adapter = adapter_for(self.entity)
         self.options = {**DEFAULT_OPTIONS, **job.options}
-        self.policy = self.options["duplicate_policy"]
+        # None when no row of the job can match a record already here.
+        self.policy = self.options["duplicate_policy"] or DuplicatePolicy.FILL
         self.system = self.options.get("id_system") or IMPORT_SYSTEM
         self.targets = self.entity.target_map()
         self.fields = [target.custom for target in self.targets.values() if target.custom]

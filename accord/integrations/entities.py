@@ -65,6 +65,11 @@ class Entity:
     extra: dict = field(default_factory=dict)
     # The permission importing new records needs, when it is not "<area>.add".
     add_permission: str = ""
+    # The targets through which a row can match a record already here, for an
+    # entity whose rows match through some columns only; the duplicate policy
+    # decides something only when the file fills one of them. None: every
+    # row can match (a company by its name).
+    matched_by: tuple[str, ...] | None = None
 
     def permission_to_add(self) -> str:
         return self.add_permission or f"{self.permission}.add"
@@ -72,6 +77,13 @@ class Entity:
     def permissions_to_import(self) -> list[str]:
         """Every permission, besides `imports.run`, a member needs to import this entity."""
         return [self.permission_to_add()]
+
+    def offers_duplicate_policy(self, mapping: dict | None) -> bool:
+        """Whether rows read with this column mapping can match a record already here,
+        so that the duplicate policy (skip, fill, overwrite, create) changes anything."""
+        if self.matched_by is None:
+            return True
+        return bool(set(self.matched_by) & set((mapping or {}).values()))
 
     def targets(self) -> list[Target]:
         """Built-in targets and every active custom field as `cf.<key>`; inside a scope.
@@ -361,6 +373,7 @@ register(Entity(
                     "Pipeline, stage, owner, product and contact must name existing ones."),
     match_hint=_("A row matches an existing deal by its id in another system only; without "
                  "one, every row is a new deal."),
+    matched_by=("external_id",),
 ))
 register(Entity(
     key="product", label=_("Product"), plural=_("Products"), model=Product,
@@ -448,6 +461,8 @@ register(Entity(
                  "the SKU and description without one. The customer column finds a contact "
                  "by its id in another system (17850.0 reads as 17850); a blank one makes a "
                  "guest order."),
+    # An order already here is skipped whole, whatever the policy says.
+    matched_by=(),
 ))
 
 CUSTOM_FIELD_TARGETS = [
@@ -521,6 +536,8 @@ ACTIVITY_TARGETS = [
     Target("company_id", _("Company (by ID in the exported organisation or another system)"),
            "identifier", synonyms=("Company ID", "Account ID", "Firmen-ID")),
     Target("deal", _("Deal (by name)"), synonyms=("Deal name", "Opportunity", "Affaire")),
+    Target("deal_id", _("Deal (by ID in another system)"), "identifier",
+           synonyms=("Deal ID", "Opportunity ID")),
     Target("direction", _("Direction (inbound or outbound)"), "choice",
            synonyms=("Call direction", "Richtung"), choices=tuple(Direction.choices)),
     Target("outcome", _("Call outcome"), "choice", synonyms=("Result", "Call result",
@@ -554,6 +571,7 @@ register(ActivityEntity(
                  "gave, which then matches that entry. System events (created, stage "
                  "changed) in Accord's own export are skipped: the new organisation writes "
                  "its own."),
+    matched_by=("external_id",),
 ))
 
 CUSTOM_KINDS = {f"cf.{kind}" for kind in FieldType.values}
@@ -609,7 +627,7 @@ def record_entity(record_type) -> RecordEntity:
                         "by title; several are separated by ;."),
         match_hint=_("A row matches an existing record of this type by its id in another "
                      "system only; without one, every row is a new record."),
-        record_type=record_type,
+        matched_by=("external_id",), record_type=record_type,
     )
 
 

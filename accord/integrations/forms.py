@@ -94,3 +94,8 @@ class RunForm(forms.Form):
                                          widget=forms.RadioSelect)
     create_missing_links = forms.BooleanField(
         label=_("Create companies the file names that do not exist yet"), required=False)
+
+    def __init__(self, *args, offers_policy: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not offers_policy:
+            del self.fields["duplicate_policy"]

@@ -4,13 +4,14 @@ import json
 import logging
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Min
 from django.utils import timezone
 
 from accord.audit import services as audit
 from accord.audit.models import Action
 from accord.errors import Conflict, InvalidInput, NotFound
-from accord.identity.permissions import own_unless
+from accord.identity.permissions import has_permission, own_unless
+from accord.identity.visibility import AREAS, through_contact, through_records, visible
 
 from . import engine, entities
 from .adapters import adapter_for
@@ -25,6 +26,7 @@ FINISHED = (ImportStatus.DONE, ImportStatus.CANCELLED, ImportStatus.FAILED)
 UNDO_BATCH = 500  # ledger rows reverted per transaction
 MAX_BYTES = 200 * 2**20  # about a million rows of a wide CSV; more is better split
 ERRORS_SHOWN = 100  # ledger errors in an API answer; the CSV has them all
+RECORDS_SHOWN = 20  # records an import's page links to; the lists find the others
 
 
 def visible_imports(membership):
@@ -205,6 +207,7 @@ def create_job(org, actor, *, entity: str, upload=None, path: str | None = None,
     if not job.options.get("number_style"):
         job.options["number_style"] = next(
             iter(job.options["detected_number_styles"].values()), None)
+    drop_unused_policy(kind, job)
     job.save()
 
     audit.record(org, actor, Action.CREATE, job, entity="import",
@@ -253,8 +256,17 @@ def configure_job(org, actor, job: ImportJob, *, options: dict) -> ImportJob:
         if info["headers"] != headers_before and "mapping" not in chosen:
             job.options["mapping"] = kind.suggest(info["headers"])
             job.options["mapping_guessed"] = True
+    drop_unused_policy(kind, job)
     job.save_new_version()
     return job
+
+
+def drop_unused_policy(kind: entities.Entity, job: ImportJob) -> None:
+    """Set the job's duplicate policy to None when no row of its file can match a record
+    already here (see `Entity.offers_duplicate_policy`), so the job never shows a choice
+    that changes nothing. The run then treats it as "fill", which no row reaches."""
+    if not kind.offers_duplicate_policy(job.options.get("mapping")):
+        job.options["duplicate_policy"] = None
 
 
 def refuse_unmapped(job: ImportJob) -> None:
@@ -392,6 +404,35 @@ def _undo_batch(org, actor, adapter, batch, report, created_by_job, reverted_ver
             continue
         reverted_versions[row.record_id] = record.version
         report["reverted"] += 1
+
+
+def imported_records(membership, job: ImportJob, limit: int = RECORDS_SHOWN) -> list[dict]:
+    """The first records (in file order) the import created or updated that are still
+    here and that `membership` may see, as {"action", "name", "url"}; `url` is empty for
+    a record without a page of its own (a product, a custom field)."""
+    entity = entities.for_org(job.organization, job.entity)
+    if entity is None or not has_permission(membership, f"{entity.permission}.view"):
+        return []
+    firsts = (job.ledger.filter(action__in=[RowAction.CREATED, RowAction.UPDATED],
+                                record_id__isnull=False)
+              .values("record_id", "action").annotate(first_row=Min("row"))
+              .order_by("first_row")[:limit * 2])
+    actions: dict[int, str] = {}
+    for first in firsts:
+        actions.setdefault(first["record_id"], first["action"])
+    ids = list(actions)[:limit]
+    records = adapter_for(entity).model.objects.filter(pk__in=ids)
+    if entity.permission in AREAS:
+        records = visible(records, membership, entity.permission)
+    elif job.entity == "activity":
+        records = through_records(records, membership)
+    elif job.entity == "order":
+        records = through_contact(records, membership)
+    found = records.in_bulk()
+    return [{"action": actions[pk], "name": str(found[pk]),
+             "url": found[pk].get_absolute_url()
+             if hasattr(found[pk], "get_absolute_url") else ""}
+            for pk in ids if pk in found]
 
 
 def error_rows(job: ImportJob):

@@ -144,7 +144,9 @@ def import_preview(request, pk):
     job = _job_to_configure(request, pk)
     if job.status != ImportStatus.UPLOADED:
         return redirect(job)
-    form = RunForm(request.POST or None, initial={
+    entity = entities.for_org(request.organization, job.entity)
+    offers_policy = entity is None or entity.offers_duplicate_policy(job.options.get("mapping"))
+    form = RunForm(request.POST or None, offers_policy=offers_policy, initial={
         "duplicate_policy": job.options.get("duplicate_policy") or "fill",
         "create_missing_links": job.options.get("create_missing_links", True)})
     if request.method == "POST" and form.is_valid():
@@ -165,7 +167,7 @@ def import_preview(request, pk):
     mapping = job.options.get("mapping") or {}
     return render(request, "integrations/importjob_preview.html", {
         "job": job, "form": form, "preview": shown, "read_error": form_error,
-        "entity": entities.for_org(request.organization, job.entity),
+        "entity": entity, "offers_policy": offers_policy,
         "headers": [(header, header in mapping) for header in (shown or {}).get("headers", [])],
     }, status=422 if form.errors else 200)
 
@@ -178,6 +180,9 @@ def import_detail(request, pk):
         "errors": services.first_errors(job, 20),
         "unmapped": services.unmapped_columns(job) if job.status != "uploaded" else [],
         "undo": job.options.get("undo"),
+        "records": (services.imported_records(request.membership, job)
+                    if job.status in services.FINISHED else []),
+        "records_shown": services.RECORDS_SHOWN,
         "can_run": has_permission(request.membership, "imports.run"),
         "can_undo": (has_permission(request.membership, "imports.undo")
                      and job.status in services.FINISHED and not job.options.get("dry_run")),

@@ -1,6 +1,7 @@
 import datetime as dt
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -10,6 +11,7 @@ from accord.audit.history import field_history
 from accord.audit.models import Action, AuditEntry
 from accord.customers import services as customers
 from accord.identity.models import Role
+from accord.integrations.models import ImportJob
 
 LOG_URL = reverse("audit:log")
 
@@ -263,3 +265,28 @@ def test_values_of_a_custom_record_whose_type_is_gone_are_not_shown_to_managers(
     assert page.status_code == 200
     assert "48213" not in text
     assert "51977" not in text
+
+
+def test_an_import_entry_links_to_the_import_only_for_readers_who_may_open_it(
+    org, admin, make_member, client_for, in_org
+):
+    manager = make_member(org, Role.MANAGER)
+    for member, name in ((admin, "R&D <admins>.csv"), (manager, "managers.csv")):
+        client_for(member).post("/imports/new/", {
+            "file": SimpleUploadedFile(name, b"Name\r\nContoso Ltd\r\n"), "entity": "company"})
+    with in_org(org):
+        admins = ImportJob.objects.get(created_by=admin.user)
+        managers = ImportJob.objects.get(created_by=manager.user)
+    admins_url = reverse("integrations:import_detail", args=[admins.pk])
+    managers_url = reverse("integrations:import_detail", args=[managers.pk])
+
+    as_admin = client_for(admin).get(LOG_URL, {"entity": "import"})
+    as_manager = client_for(manager).get(LOG_URL, {"entity": "import"})
+
+    assert f'<a href="{admins_url}"><span class="muted small">Import #{admins.pk}</span>' in (
+        as_admin.text)
+    assert "R&amp;D &lt;admins&gt;.csv" in as_admin.text
+    assert f'href="{managers_url}"' in as_admin.text
+    assert f'href="{managers_url}"' in as_manager.text
+    assert f"Import #{admins.pk}" in as_manager.text
+    assert f'href="{admins_url}"' not in as_manager.text

@@ -111,12 +111,12 @@ def _list_rows(entity: EntitySpec, params: QueryDict, viewer):
     return _with_link_seen(rows, entity.extra["link"], viewer), ordering
 
 
-def _with_link_seen(queryset, link: str, viewer):
-    """The rows, each knowing as `<link>_seen` whether the viewer sees the company it
+def _with_link_seen(queryset, link: str, viewer, area: str = "companies"):
+    """The rows, each knowing as `<link>_seen` whether the viewer sees the record it
     links to (every one for the command line, which exports for the organisation)."""
     if viewer is None:
         return queryset.annotate(**{f"{link}_seen": Value(True, output_field=BooleanField())})
-    return with_seen(queryset, viewer, link, "companies")
+    return with_seen(queryset, viewer, link, area)
 
 
 def _by_id(entity: EntitySpec, params: QueryDict, viewer):
@@ -241,7 +241,11 @@ def activity_document(activity: Activity) -> dict:
     return {
         "id": activity.pk, "kind": activity.kind, "subject": activity.subject,
         "body": activity.body, "contact_id": activity.contact_id,
-        "company_id": activity.company_id, "occurred_at": iso_utc(activity.occurred_at),
+        "company_id": activity.company_id, "deal_id": activity.deal_id,
+        # By name too: deals are not in an organisation export, so an import
+        # elsewhere finds the deal by its name unless it knows the deal's id.
+        "deal": activity.deal.name if activity.deal_id and activity.deal_seen else None,
+        "occurred_at": iso_utc(activity.occurred_at),
         "author": activity.author.email if activity.author_id else None,
         "direction": activity.direction, "outcome": activity.outcome,
         "duration_minutes": activity.duration_minutes, "due_at": iso_utc(activity.due_at),
@@ -397,7 +401,8 @@ REGISTRY: dict[str, EntitySpec] = {
     "activities": EntitySpec(
         key="activities", label="Activities", model=Activity, document=activity_document,
         rows=lambda entity, params, viewer: (
-            Activity.objects.select_related("author", "assignee"),
+            _with_link_seen(Activity.objects.select_related("author", "assignee", "deal"),
+                            "deal", viewer, "deals"),
             Ordering("id", F("id"), False)),
     ),
     "tags": EntitySpec(key="tags", label="Tags", model=Tag, document=tag_document,

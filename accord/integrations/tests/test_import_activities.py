@@ -25,6 +25,7 @@ from accord.integrations.exports import services as exports
 from accord.integrations.models import ImportJob
 from accord.integrations.tasks import run_import
 from accord.sales import services as sales
+from accord.sales.models import Deal
 
 UTC = dt.UTC
 
@@ -242,6 +243,12 @@ def test_the_organisation_export_restores_the_timeline_in_another_organisation(
         timeline.log_activity(org, admin.user, data={
             "kind": "task", "subject": "Visit in spring", "contact": dana.pk,
             "occurred_at": "2026-03-06T08:00:00Z", "due_at": "2026-04-01T09:00:00Z"})
+        sales.create_pipeline(org, admin.user, name="New business", stages=STAGES)
+        deal = sales.create_deal(org, admin.user, data={
+            "name": "Pumps for Hollow Oak", "company": company.pk})
+        timeline.log_activity(org, admin.user, data={
+            "kind": "meeting", "subject": "Pump demo", "deal": deal.pk,
+            "occurred_at": "2026-03-07T10:00:00Z"})
         before = restored_timeline()
         with (tmp_path / "org.zip").open("wb") as stream:
             exports.write_export("organisation", format, stream)
@@ -252,11 +259,18 @@ def test_the_organisation_export_restores_the_timeline_in_another_organisation(
     options = {"org": other_org.slug, "acting": "restorer@example.com"}
     run(str(folder / f"companies.{format}"), entity="company", **options)
     run(str(folder / f"contacts.{format}"), entity="contact", **options)
+    # Deals are not part of the organisation export: they come from their own
+    # file, which gives each its id in the old organisation.
+    with in_org(other_org):
+        sales.create_pipeline(other_org, other_admin.user, name="New business",
+                              stages=STAGES)
+    run(write(tmp_path, f"ID,Name\r\n{deal.pk},Pumps for Hollow Oak\r\n", "deals.csv"),
+        entity="deal", **options)
     summary, _ = run(str(folder / f"activities.{format}"), entity="activity", **options)
 
     with in_org(org):
         system_events = Activity.objects.filter(kind=Kind.SYSTEM).count()
-    assert (summary["created"], summary["failed"]) == (4, 0)
+    assert (summary["created"], summary["failed"]) == (5, 0)
     assert summary["skipped"] == system_events
     with in_org(other_org):
         assert restored_timeline() == before
@@ -265,16 +279,17 @@ def test_the_organisation_export_restores_the_timeline_in_another_organisation(
 
 
 def restored_timeline() -> list[tuple]:
-    """Each user entry with the e-mail and company name it hangs on, which survive a
+    """Each user entry with the e-mail, company and deal name it hangs on, which survive a
     restore where ids do not."""
     return [
         (entry.kind, entry.subject, entry.body,
          entry.contact.email if entry.contact_id else None,
-         entry.company.name if entry.company_id else None, entry.occurred_at,
+         entry.company.name if entry.company_id else None,
+         entry.deal.name if entry.deal_id else None, entry.occurred_at,
          entry.due_at, entry.completed_at, entry.direction, entry.outcome,
          entry.duration_minutes)
         for entry in Activity.objects.exclude(kind=Kind.SYSTEM)
-        .select_related("contact", "company").order_by("occurred_at")]
+        .select_related("contact", "company", "deal").order_by("occurred_at")]
 
 
 def test_the_wizard_suggests_the_columns_previews_and_runs_an_activities_file(
@@ -304,3 +319,71 @@ def test_the_wizard_suggests_the_columns_previews_and_runs_an_activities_file(
     assert "Choose one of: note, call, meeting, email, task." in preview.text
     assert "<dt>Created</dt><dd>1</dd>" in detail.text
     assert [entry[:2] for entry in entries(org, in_org)] == [("note", "Fair")]
+
+
+def test_the_wizard_offers_no_duplicate_choice_for_activities_without_an_id_column(
+    org, admin, client_for, in_org, records
+):
+    client = client_for(admin)
+    text = ("Type,Subject,Contact e-mail\r\n"
+            "note,Fair,dana@hollow.example\r\n")
+    client.post("/imports/new/", {
+        "file": SimpleUploadedFile("timeline.csv", text.encode()), "entity": "activity"})
+    with in_org(org):
+        job = ImportJob.objects.get()
+
+    without_id = client.get(f"/imports/{job.pk}/preview/")
+    client.post(f"/imports/{job.pk}/map/", {
+        "column_0": "kind", "column_1": "external_id", "column_2": "contact",
+        "date_order": "ymd", "number_style": "1,234.56"})
+    with_id = client.get(f"/imports/{job.pk}/preview/")
+
+    assert 'name="duplicate_policy"' not in without_id.text
+    assert "There is no choice about rows that match a record already here" in without_id.text
+    assert 'name="duplicate_policy"' in with_id.text
+
+
+def test_the_command_and_the_api_say_the_duplicate_policy_is_ignored_where_nothing_matches(
+    org, admin, in_org, records, api_client_for, tmp_path
+):
+    text = "Type,Subject,Contact e-mail\r\nnote,Fair,dana@hollow.example\r\n"
+
+    summary, err = run(write(tmp_path, text), org=org.slug, entity="activity",
+                       duplicates="skip")
+    started = api_client_for(admin).post("/api/v1/imports", {
+        "file": SimpleUploadedFile("timeline.csv", text.encode(), content_type="text/csv"),
+        "entity": "activity", "options": json.dumps({"duplicate_policy": "skip"})})
+
+    assert summary["created"] == 1
+    assert "--duplicates is ignored for this file: Activities are never matched" in err
+    assert started.status_code == 202
+    assert started.json()["options"]["duplicate_policy"] is None
+
+
+def test_a_deal_id_from_an_earlier_deals_import_finds_a_deal_whose_name_is_shared(
+    org, admin, in_org, records, tmp_path
+):
+    _contact, _company, first = records
+    run(write(tmp_path, "ID,Name\r\nD-7,Pumps for Hollow Oak\r\n", "deals.csv"),
+        org=org.slug, entity="deal")
+    text = ("Type,Subject,Deal,Deal ID\r\n"
+            "note,Found by id,Pumps for Hollow Oak,D-7\r\n"
+            "note,Found by neither,,D-9\r\n")
+
+    summary, _ = run(write(tmp_path, text), org=org.slug, entity="activity")
+
+    with in_org(org):
+        second = Deal.objects.exclude(pk=first.pk).get()
+        job = ImportJob.objects.get(pk=summary["import_id"])
+        reasons = {(row.row, error["column"]): error["reason"]
+                   for row in job.ledger.exclude(errors=[]) for error in row.errors}
+        logged = list(Activity.objects.exclude(kind=Kind.SYSTEM)
+                      .values_list("subject", "deal_id"))
+    assert (summary["created"], summary["failed"]) == (1, 1)
+    assert logged == [("Found by id", second.pk)]
+    assert reasons == {
+        (2, "Deal"): "More than one deal has this name; log the activity on the deal's "
+                     "page instead. The row's other deal column finds one, which the entry "
+                     "is logged on.",
+        (3, "Deal ID"): "No deal has this id; import the deals first, from a file with the "
+                        "same ids."}

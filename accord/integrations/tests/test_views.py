@@ -2,7 +2,9 @@
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from accord.customers import services as customers
 from accord.customers.models import Contact
+from accord.identity import visibility
 from accord.identity.models import Role
 from accord.integrations import engine
 from accord.integrations.models import ImportJob, ImportMapping
@@ -149,3 +151,58 @@ def test_the_wizard_will_not_run_an_import_with_no_mapped_column(org, admin, cli
     assert "No column of the file fills a field (its headers: Tier, Remark)." in unmapped.text
     with in_org(org):
         assert ImportJob.objects.get().status == "uploaded"
+
+
+def import_contacts(client, org, member, in_org, text: str, policy: str = "fill") -> ImportJob:
+    client.post("/imports/new/", {
+        "file": SimpleUploadedFile("people.csv", text.encode()), "entity": "contact"})
+    with in_org(org):
+        job = ImportJob.objects.latest("id")
+    client.post(f"/imports/{job.pk}/preview/", {"duplicate_policy": policy})
+    with in_org(org):
+        return engine.run_job(org, member.user, ImportJob.objects.get(pk=job.pk))
+
+
+def test_the_result_page_links_to_the_records_the_import_created_and_updated(
+    org, admin, client_for, in_org
+):
+    with in_org(org):
+        ann = customers.create_contact(org, admin.user, data={
+            "first_name": "Ann", "last_name": "Old", "email": "ann@example.com"})
+    client = client_for(admin)
+    job = import_contacts(client, org, admin, in_org,
+                          "First name,Last name,Email\r\n"
+                          "Ann,Lee,ann@example.com\r\n"
+                          "Bo,<Kim>,bo@example.com\r\n", policy="overwrite")
+    with in_org(org):
+        bo = Contact.objects.get(first_name="Bo")
+
+    detail = client.get(f"/imports/{job.pk}/")
+
+    assert "The contacts it created or updated" in detail.text
+    assert (f'<li><a href="/contacts/{ann.pk}/">Ann Lee</a> '
+            '<span class="muted small">updated</span></li>') in detail.text
+    assert (f'<li><a href="/contacts/{bo.pk}/">Bo &lt;Kim&gt;</a> '
+            '<span class="muted small">created</span></li>') in detail.text
+
+
+def test_the_result_page_leaves_out_imported_records_the_reader_may_no_longer_see(
+    org, admin, make_member, client_for, in_org
+):
+    seller = make_member(org, Role.MANAGER, full_name="Mo Manager")
+    with in_org(org):
+        visibility.update_visibility(org, admin.user, roles={Role.MANAGER: {"contacts": "team"}})
+    client = client_for(seller)
+    job = import_contacts(client, org, seller, in_org,
+                          "First name,Last name,Email\r\n"
+                          "Cy,Kept,cy@example.com\r\n"
+                          "Di,Given,di@example.com\r\n")
+    with in_org(org):
+        di = Contact.objects.get(first_name="Di")
+        customers.update_contact(org, admin.user, di, data={"owner": admin.user.pk})
+
+    detail = client.get(f"/imports/{job.pk}/")
+
+    assert ">Cy Kept</a>" in detail.text
+    assert "Di Given" not in detail.text
+    assert f"/contacts/{di.pk}/" not in detail.text

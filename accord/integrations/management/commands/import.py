@@ -83,10 +83,13 @@ class Command(BaseCommand):
                                  'not tell: "1,234.56" or "1.234,56" (default: detected, else '
                                  '"1,234.56").')
         parser.add_argument(
-            "--duplicates", choices=DuplicatePolicy.values, default=DuplicatePolicy.FILL,
+            "--duplicates", choices=DuplicatePolicy.values,
             help="What to do with a row that matches an existing record: skip it, fill the "
                  "record's empty fields, overwrite with the file's non-blank values, or "
-                 "create a new record anyway (default: fill).")
+                 "create a new record anyway (default: fill). Ignored, with a note on "
+                 "stderr, where no row can match: for orders (one already here is always "
+                 "skipped), and for activities, deals and custom records when no column "
+                 "fills external_id.")
 
     def handle(self, *args, file: str, org: str, entity: str, mapping: str | None,
                dry_run: bool, acting: str | None, **options):
@@ -160,6 +163,9 @@ class Command(BaseCommand):
         job = services.create_job(organization, user, entity=entity, path=path.resolve(),
                                   filename=path.name, options=job_options, mapping=columns,
                                   require_mapped=True)
+        if job_options["duplicate_policy"] and job.options["duplicate_policy"] is None:
+            kind = entities.for_org(organization, entity)
+            self.stderr.write(f"--duplicates is ignored for this file: {kind.match_hint}")
         job.total_rows = engine.count_rows(job)
         try:
             with tqdm(total=job.total_rows, file=sys.stderr, unit="rows",
