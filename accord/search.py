@@ -217,7 +217,7 @@ def _write_rows(kind: Kind, ids: list[int], rows: list[tuple]) -> None:
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {table} "  # noqa: S608 - the model's own table
                            "WHERE entity = %s AND record_id = ANY(%s::bigint[])",
-                           [kind.entity, "{%s}" % ",".join(str(int(pk)) for pk in ids)])
+                           [kind.entity, "{" + ",".join(str(int(pk)) for pk in ids) + "}"])
             if rows:
                 with cursor.cursor.copy(f"COPY {table} (organization_id, entity, record_id, "
                                         "text, title) FROM STDIN") as copy:
