@@ -8,12 +8,14 @@ already cleaned by `validation`; call inside the tenant scope and a
 transaction.
 """
 
+import json
 import operator
 import sqlite3
 
 from django.db import connection, connections
 from django.db.models import DateField, ForeignKey
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from accord import search
 from accord.activities.models import Activity, Kind
@@ -247,6 +249,8 @@ def insert_rows(model, names: tuple[str, ...], rows: list[tuple], *, now,
     if connection.vendor == "postgresql" and not skip_taken:
         # COPY streams the rows in one command, several times faster than
         # even a pipelined executemany; it runs in the caller's transaction.
+        # The values every row shares are written out once, not per row.
+        fixed = tuple(_as_copy_text(value) for value in fixed)
         connection.ensure_connection()
         with connection.connection.cursor() as cursor, cursor.copy(
                 f"COPY {table} ({names_sql}) FROM STDIN") as copy:
@@ -259,6 +263,13 @@ def insert_rows(model, names: tuple[str, ...], rows: list[tuple], *, now,
            + (" ON CONFLICT DO NOTHING" if skip_taken else ""))
     with connection.cursor() as cursor:
         cursor.executemany(sql, [row + fixed for row in rows] if fixed else rows)
+
+
+def _as_copy_text(value):
+    """A JSON value for COPY as its text, which the column reads as JSON; others as given."""
+    if isinstance(value, Jsonb):
+        return (value.dumps or json.dumps)(value.obj)
+    return value
 
 
 def save_new(model, records: list, *, now, sealed: frozenset[str] | None = None) -> None:
