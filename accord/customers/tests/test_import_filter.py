@@ -60,10 +60,13 @@ def test_the_lists_narrow_to_the_records_an_import_created_or_updated(
         customers.create_company(org, admin.user, data={"name": "Zeta"})
 
     page = client.get("/contacts/", {"import_id": job.pk})
+    csv_text = b"".join(client.get("/contacts/export.csv", {"import_id": job.pk})
+                        .streaming_content).decode()
     api = api_client_for(admin)
 
     assert page.status_code == 200
     assert page_names(page) == ["Bo Kim", "Ann Lee"]
+    assert [line.split(",")[0] for line in csv_text.splitlines()[1:]] == ["Bo Kim", "Ann Lee"]
     assert api_names(api.get("/api/v1/contacts", {"import_id": job.pk})) == [
         "Bo Kim", "Ann Lee"]
     assert page_names(client.get("/companies/", {"import_id": companies.pk})) == ["Acme"]
