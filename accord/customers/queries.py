@@ -8,7 +8,9 @@ from the UI and an API call mean the same thing:
 - built-in filters listed in CONTACT_FILTERS / COMPANY_FILTERS (repeatable
   ones match any of the given values);
 - `cf.<key>` (equals; contains for multi-choice), and for number, money,
-  date and datetime fields `cf.<key>.gte` / `cf.<key>.lte`.
+  date and datetime fields `cf.<key>.gte` / `cf.<key>.lte`;
+- `import_id` (repeatable): the records an import created or updated, from its
+  ledger, when the viewer may open that import.
 
 Bad values raise InvalidInput naming the parameter.
 """
@@ -316,6 +318,36 @@ def _unowned(queryset: QuerySet, params: Mapping) -> tuple[QuerySet, Mapping]:
     return queryset.filter(owner__isnull=True), rest
 
 
+IMPORT_PARAM = "import_id"
+LARGEST_ID = 2**63 - 1  # ids are 64-bit; a larger number could never match
+
+
+def _import_id(value: str) -> int:
+    number = int(value)
+    if not 0 < number <= LARGEST_ID:
+        raise ValueError(value)
+    return number
+
+
+def import_ids(params: Mapping) -> list[int]:
+    """The import ids of the `import_id` filter; InvalidInput naming it for a bad one."""
+    try:
+        return [_import_id(value) for value in _values(params, IMPORT_PARAM)]
+    except ValueError:
+        raise InvalidInput({IMPORT_PARAM: "This filter value is not valid."}) from None
+
+
+def _apply_import(queryset: QuerySet, params: Mapping, entity: str, viewer) -> QuerySet:
+    """Keep the records the named imports created or updated. The ledger is read by a
+    subquery, so a list narrowed to an import of any size costs one query."""
+    from accord.integrations.services import ledger_records
+
+    ids = import_ids(params)
+    if not ids:
+        return queryset
+    return queryset.filter(pk__in=ledger_records(viewer, ids, entity))
+
+
 # Parameters of a list that say how to show it, not which records it holds.
 LIST_CONTROLS = ("cursor", "view", "columns", "ordering", "limit")
 
@@ -324,7 +356,7 @@ def check_parameter_names(params: Mapping, entity: str) -> None:
     """Raise InvalidInput naming each parameter that is neither a filter of this entity's
     list nor one of its controls, so a mistyped filter never widens what is selected."""
     filters = CONTACT_FILTERS if entity == Entity.CONTACT else COMPANY_FILTERS
-    known = {spec.param for spec in filters} | {"q", "tag", *LIST_CONTROLS}
+    known = {spec.param for spec in filters} | {"q", "tag", IMPORT_PARAM, *LIST_CONTROLS}
     unknown = sorted(name for name in params
                      if name not in known and not str(name).startswith("cf."))
     if unknown:
@@ -357,14 +389,16 @@ def linked_company_seen(queryset: QuerySet, params: Mapping, param: str, viewer)
 def filter_contacts(queryset: QuerySet, params: Mapping, *, viewer=None) -> QuerySet:
     """Narrow a contact queryset by the list parameters described in the module docstring.
 
-    Custom field filters are limited to the fields the `viewer` may see, and `q` matches
-    only the companies the viewer sees (`search_with_company`); without a viewer, all.
+    Custom field filters are limited to the fields the `viewer` may see, `import_id` to
+    the imports the viewer may open, and `q` matches only the companies the viewer sees
+    (`search_with_company`); without a viewer, all.
     """
     queryset, params = _unowned(queryset, params)
     queryset = _apply(queryset, params, CONTACT_FILTERS)
     queryset = linked_company_seen(queryset, params, "company_id", viewer)
     queryset = _apply_tags(queryset, params, ContactTag, "contact")
     queryset = _apply_custom(queryset, params, Entity.CONTACT, viewer)
+    queryset = _apply_import(queryset, params, Entity.CONTACT, viewer)
     query = " ".join(_values(params, "q"))
     return search_with_company(queryset, query, viewer) if query else queryset
 
@@ -375,5 +409,6 @@ def filter_companies(queryset: QuerySet, params: Mapping, *, viewer=None) -> Que
     queryset = linked_company_seen(queryset, params, "parent_id", viewer)
     queryset = _apply_tags(queryset, params, CompanyTag, "company")
     queryset = _apply_custom(queryset, params, Entity.COMPANY, viewer)
+    queryset = _apply_import(queryset, params, Entity.COMPANY, viewer)
     query = " ".join(_values(params, "q"))
     return search(queryset, query) if query else queryset

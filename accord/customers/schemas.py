@@ -66,6 +66,9 @@ class CommonFilters(ListParams):
     created_before: str | None = Field(None, description="ISO 8601 date or datetime.")
     updated_after: str | None = Field(None, description="ISO 8601 date or datetime.")
     updated_before: str | None = Field(None, description="ISO 8601 date or datetime.")
+    import_id: list[str] = Field(
+        default_factory=list, description="An import's id (repeatable): the records it "
+        "created or updated. An import you may not open matches nothing.")
 
 
 class Address(Schema):

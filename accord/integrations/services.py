@@ -5,6 +5,7 @@ import logging
 
 from django.db import transaction
 from django.db.models import Max, Min
+from django.urls import reverse
 from django.utils import timezone
 
 from accord.audit import services as audit
@@ -15,7 +16,14 @@ from accord.identity.visibility import AREAS, through_contact, through_records, 
 
 from . import engine, entities
 from .adapters import adapter_for
-from .models import DuplicatePolicy, ImportJob, ImportMapping, ImportStatus, RowAction
+from .models import (
+    DuplicatePolicy,
+    ImportJob,
+    ImportMapping,
+    ImportRow,
+    ImportStatus,
+    RowAction,
+)
 from .readers import ReadError
 
 logger = logging.getLogger(__name__)
@@ -27,6 +35,8 @@ UNDO_BATCH = 500  # ledger rows reverted per transaction
 MAX_BYTES = 200 * 2**20  # about a million rows of a wide CSV; more is better split
 ERRORS_SHOWN = 100  # ledger errors in an API answer; the CSV has them all
 RECORDS_SHOWN = 20  # records an import's page links to; the lists find the others
+# The lists that narrow to an import's records (their `import_id` filter), by entity.
+FILTERED_LISTS = {"contact": "customers:contact_list", "company": "customers:company_list"}
 
 
 def visible_imports(membership):
@@ -433,6 +443,45 @@ def imported_records(membership, job: ImportJob, limit: int = RECORDS_SHOWN) -> 
              "url": found[pk].get_absolute_url()
              if hasattr(found[pk], "get_absolute_url") else ""}
             for pk in ids if pk in found]
+
+
+def openable_imports(membership, job_ids, entity: str):
+    """The imports of `entity` among `job_ids` that `membership` may open; without a
+    membership (code acting for the organisation), every one of the organisation."""
+    jobs = ImportJob.objects.filter(pk__in=job_ids, entity=entity)
+    if membership is None:
+        return jobs
+    if not has_permission(membership, "imports.view"):
+        return jobs.none()
+    return own_unless(membership, jobs, "imports.any")
+
+
+def ledger_records(membership, job_ids, entity: str):
+    """The ids of the `entity` records that the imports `job_ids` created or updated, as a
+    subquery on the ledger (by its job index) for a `pk__in` filter. An import that
+    `membership` may not open, or one of another entity, adds none."""
+    jobs = openable_imports(membership, job_ids, entity).values("pk")
+    return ImportRow.objects.filter(
+        job__in=jobs, action__in=[RowAction.CREATED, RowAction.UPDATED]
+    ).values("record_id")
+
+
+def imported_list(membership, job: ImportJob) -> dict | None:
+    """{"count", "url"} of the list of every record the import created or updated that
+    `membership` sees; None when there is none, when the entity's list cannot narrow to
+    an import, or when the member may not view that list."""
+    list_name = FILTERED_LISTS.get(job.entity)
+    entity = entities.for_org(job.organization, job.entity)
+    if list_name is None or entity is None or not has_permission(
+        membership, f"{entity.permission}.view"
+    ):
+        return None
+    records = entity.model.objects.filter(pk__in=ledger_records(membership, [job.pk],
+                                                                job.entity))
+    count = visible(records, membership, entity.permission).count()
+    if not count:
+        return None
+    return {"count": count, "url": f"{reverse(list_name)}?import_id={job.pk}"}
 
 
 def error_rows(job: ImportJob):

@@ -183,6 +183,8 @@ def import_detail(request, pk):
         "records": (services.imported_records(request.membership, job)
                     if job.status in services.FINISHED else []),
         "records_shown": services.RECORDS_SHOWN,
+        "listed": (services.imported_list(request.membership, job)
+                   if job.status in services.FINISHED else None),
         "can_run": has_permission(request.membership, "imports.run"),
         "can_undo": (has_permission(request.membership, "imports.undo")
                      and job.status in services.FINISHED and not job.options.get("dry_run")),

@@ -24,6 +24,7 @@ from django_scopes import scope
 from accord.errors import InvalidInput, NotFound
 from accord.identity.permissions import permission_required, require
 from accord.identity.visibility import sees_all_records, visible, with_seen
+from accord.integrations import services as imports
 from accord.integrations.writers import escape_cell
 from accord.pagination import DEFAULT_LIMIT, MAX_LIMIT, paginate, parse_ordering
 
@@ -183,6 +184,7 @@ class ListState:
         filters = {name: self.params.getlist(name) for name in self.params
                    if name not in LIST_CONTROLS}
         self._check_linked_companies(filters)
+        self._check_imports(filters)
         queryset = visible(self.kind.base_queryset(self.columns), self.membership,
                            self.kind.perm)
         link = "company" if self.kind.model is Contact else "parent"
@@ -201,6 +203,34 @@ class ListState:
             Company.objects.filter(pk__in=wanted), self.membership, "companies"
         ).count() != len(wanted):
             raise NotFound("No company with this id.")
+
+    def _check_imports(self, filters: dict) -> None:
+        """A filter naming an import the member may not open, or an import of another
+        kind of record, answers 404 as a hidden company does."""
+        try:
+            wanted = set(queries.import_ids(filters))
+        except InvalidInput:
+            return  # the filter itself explains a bad value
+        if wanted and imports.openable_imports(self.membership, wanted,
+                                               self.kind.entity).count() != len(wanted):
+            raise NotFound("No import with this id.")
+
+    def import_filters(self) -> list[dict]:
+        """The imports the list is narrowed to, each as {"job", "remove_query"}: the
+        page's query without that import."""
+        try:
+            wanted = queries.import_ids(self.params)
+        except InvalidInput:
+            return []
+        if not wanted:
+            return []
+        jobs = imports.openable_imports(self.membership, wanted, self.kind.entity)
+        chips = []
+        for job in jobs.order_by("pk"):
+            query = self.base_params()
+            query.setlist(queries.IMPORT_PARAM, [str(pk) for pk in wanted if pk != job.pk])
+            chips.append({"job": job, "remove_query": query.urlencode()})
+        return chips
 
     def is_filtered(self) -> bool:
         return any(value for name in self.params if name not in LIST_CONTROLS
@@ -308,6 +338,7 @@ def _filter_bar(request, state: ListState) -> dict:
             "updated_before": params.get("updated_before", ""),
             "ordering": params.get("ordering", ""),
         },
+        "import_filters": state.import_filters(),
         "stages": LifecycleStage.choices,
         "members": members,
         "companies": company_choices(selected_companies, viewer=request.membership)

@@ -206,3 +206,60 @@ def test_the_result_page_leaves_out_imported_records_the_reader_may_no_longer_se
     assert ">Cy Kept</a>" in detail.text
     assert "Di Given" not in detail.text
     assert f"/contacts/{di.pk}/" not in detail.text
+
+
+def test_the_result_page_links_to_the_list_of_every_record_the_import_created_or_updated(
+    org, admin, client_for, in_org
+):
+    client = client_for(admin)
+    job = import_contacts(client, org, admin, in_org,
+                          "First name,Last name,Email\r\n" + "".join(
+                              f"Person,{number},p{number}@example.com\r\n"
+                              for number in range(25)))
+
+    detail = client.get(f"/imports/{job.pk}/")
+    listed = client.get(f"/contacts/?import_id={job.pk}&limit=100")
+
+    assert (f'<p><a href="/contacts/?import_id={job.pk}">All 25 created or updated '
+            'contacts</a></p>') in detail.text
+    assert listed.text.count('<td><a href="/contacts/') == 25
+
+
+def test_the_result_page_counts_only_the_imported_records_the_reader_may_see(
+    org, admin, make_member, client_for, in_org
+):
+    seller = make_member(org, Role.MANAGER, full_name="Mo Manager")
+    with in_org(org):
+        visibility.update_visibility(org, admin.user, roles={Role.MANAGER: {"contacts": "team"}})
+    client = client_for(seller)
+    job = import_contacts(client, org, seller, in_org,
+                          "First name,Last name,Email\r\n"
+                          "Cy,Kept,cy@example.com\r\n"
+                          "Di,Given,di@example.com\r\n"
+                          "Ed,Kept,ed@example.com\r\n")
+    with in_org(org):
+        di = Contact.objects.get(first_name="Di")
+        customers.update_contact(org, admin.user, di, data={"owner": admin.user.pk})
+
+    detail = client.get(f"/imports/{job.pk}/")
+
+    assert (f'<a href="/contacts/?import_id={job.pk}">All 2 created or updated '
+            'contacts</a>') in detail.text
+
+
+def test_the_result_page_of_a_company_import_links_to_the_company_list(
+    org, admin, client_for, in_org
+):
+    client = client_for(admin)
+    client.post("/imports/new/", {"file": SimpleUploadedFile("firms.csv", b"Name\r\nAcme\r\n"),
+                                  "entity": "company"})
+    with in_org(org):
+        job = ImportJob.objects.latest("id")
+    client.post(f"/imports/{job.pk}/preview/", {"duplicate_policy": "fill"})
+    with in_org(org):
+        engine.run_job(org, admin.user, ImportJob.objects.get(pk=job.pk))
+
+    detail = client.get(f"/imports/{job.pk}/")
+
+    assert (f'<a href="/companies/?import_id={job.pk}">The created or updated '
+            'company</a>') in detail.text
