@@ -18,6 +18,7 @@ from accord.commerce import services as commerce
 from accord.commerce.models import Order, Product
 from accord.core.demo.sales import STAGES
 from accord.customers import services as customers
+from accord.customers.models import Contact
 from accord.identity.models import Role
 from accord.identity.visibility import update_visibility
 from accord.integrations.tasks import run_export
@@ -268,3 +269,23 @@ def test_an_export_job_leaves_out_the_deals_and_hidden_fields_its_member_may_not
     assert field.label not in rows[0]
     assert "Region code" in rows[0]
     assert refused.status_code == 403
+
+
+def test_an_order_naming_an_unknown_contact_id_fails_rather_than_making_a_contact(
+    org, admin, in_org, tmp_path
+):
+    path = tmp_path / "orders.csv"
+    path.write_text("Order number,Contact ID,SKU,Description,Quantity,Unit price\r\n"
+                    "A-1,17,,Pump,1,10\r\n", encoding="utf-8")
+    out, err = io.StringIO(), io.StringIO()
+
+    call_command("import", str(path), org=org.slug, entity="order", stdout=out, stderr=err)
+
+    summary = json.loads(out.getvalue().strip().splitlines()[-1])
+    assert (summary["created"], summary["failed"]) == (0, 1)
+    assert err.getvalue().strip() == (
+        "row 2: No contact has this ID from the exported organisation; import its contacts "
+        "file first.")
+    with in_org(org):
+        assert not Order.objects.exists()
+        assert not Contact.objects.exists()
