@@ -281,8 +281,8 @@ def activity_document(activity: Activity) -> dict:
         "id": activity.pk, "kind": activity.kind, "subject": activity.subject,
         "body": activity.body, "contact_id": activity.contact_id,
         "company_id": activity.company_id, "deal_id": activity.deal_id,
-        # By name too: deals are not in an organisation export, so an import
-        # elsewhere finds the deal by its name unless it knows the deal's id.
+        # By name too: an import elsewhere finds the deal by its name when it
+        # does not know the deal's id (deals brought in from another file).
         "deal": activity.deal.name if activity.deal_id and activity.deal_seen else None,
         "occurred_at": iso_utc(activity.occurred_at),
         "author": activity.author.email if activity.author_id else None,

@@ -21,6 +21,7 @@ from accord.customers import services as customers
 from accord.customers.models import Contact
 from accord.identity.models import Role
 from accord.identity.visibility import update_visibility
+from accord.integrations.models import ExternalId
 from accord.integrations.tasks import run_export
 from accord.sales import services as sales
 from accord.sales.models import Deal, StageChange
@@ -206,6 +207,7 @@ def test_an_organisation_export_restores_deals_products_and_orders_into_an_empty
         opened = dict(StageChange.objects.filter(from_stage__isnull=True)
                       .values_list("deal__name", "changed_at__date"))
         before = deals(), products(), orders()
+        old_ids = {deal.name: str(deal.pk) for deal in Deal.objects.all()}
     archive = tmp_path / "org.zip"
     export("--org", org.slug, "--entity", "organisation", "--format", format,
            "--output", str(archive))
@@ -226,6 +228,9 @@ def test_an_organisation_export_restores_deals_products_and_orders_into_an_empty
         after = deals(), products(), orders()
         began = dict(StageChange.objects.filter(from_stage__isnull=True)
                      .values_list("deal__name", "changed_at__date"))
+        kept_ids = {Deal.objects.get(pk=record_id).name: value for record_id, value in
+                    ExternalId.objects.filter(entity="deal", system="accord")
+                    .values_list("record_id", "value")}
 
     assert names == [f"{name}.{format}" for name in (
         "contacts", "companies", "products", "deals", "orders", "activities", "tags",
@@ -233,6 +238,8 @@ def test_an_organisation_export_restores_deals_products_and_orders_into_an_empty
     assert [(summary["created"], summary["failed"]) for summary in summaries] == [
         (1, 0), (1, 0), (2, 0), (2, 0), (3, 0), (3, 0)]
     assert after == before
+    # The activities file finds each deal by the id it had in the export.
+    assert kept_ids == old_ids
     # Closed before they were entered, the won and lost deals began on their close day.
     assert began == {**opened, "Valves for Jonas": dt.date(2026, 3, 10),
                      "Service contract": dt.date(2026, 3, 12)}
@@ -289,3 +296,12 @@ def test_an_order_naming_an_unknown_contact_id_fails_rather_than_making_a_contac
     with in_org(org):
         assert not Order.objects.exists()
         assert not Contact.objects.exists()
+
+
+def test_the_exports_page_says_the_organisation_export_holds_deals_products_and_orders(
+    admin, client_for
+):
+    page = client_for(admin).get("/exports/").content.decode()
+
+    assert ("One .zip file with a file each for contacts, companies, products, deals, orders, "
+            "activities, tags and custom field definitions.") in page
