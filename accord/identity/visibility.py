@@ -60,11 +60,12 @@ NOT_FOUND = {
 NOT_FOUND_LABELS = {"DuplicatePair": "possible duplicate"}
 
 
-# Exports that hold more than one area's records: a timeline entry hangs on a
-# contact, a company, a deal or a custom record.
+# Exports whose records follow another area's: a timeline entry hangs on a
+# contact, a company, a deal or a custom record; an order on its contact.
 DEPENDS_ON = {
     "organisation": AREAS,
     "activities": [Area.CONTACTS, Area.COMPANIES, Area.DEALS, Area.RECORDS],
+    "orders": [Area.CONTACTS],
 }
 
 

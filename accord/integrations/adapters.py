@@ -813,7 +813,7 @@ class ProductAdapter(Adapter):
     model = Product
     area = "products"
     has_duplicates = False
-    FIELDS = ["name", "unit_price", "currency", "category", "description"]
+    FIELDS = ["name", "unit_price", "currency", "category", "description", "is_active"]
 
     def clean(self, org, draft: Draft, fields: list) -> None:
         data = dict(draft.data)
@@ -975,7 +975,8 @@ class OrderAdapter(Adapter):
         for key in ("placed_at", "currency", "channel", "status"):
             if data.get(key) not in (None, ""):
                 header[key] = data[key]
-        draft.values = {"order": header, "line": line, "customer": data.get("customer", "")}
+        draft.values = {"order": header, "line": line, "customer": data.get("customer", ""),
+                        "contact_id": data.get("contact_id", "")}
 
     def keys(self, draft: Draft) -> list[tuple[str, str]]:
         return [self.group_key(draft)]
@@ -998,9 +999,19 @@ class OrderAdapter(Adapter):
                                                value__in=customers_)
                      .values_list("value", "record_id"))
         contacts = Contact.objects.in_bulk(set(found.values()))
+        # Ids from Accord's own export name contacts its contacts file brought
+        # in; like the activities import, only those the importer sees.
+        exported = dict(ExternalId.objects.filter(
+            entity="contact", system=EXPORT_SYSTEM,
+            value__in={draft.values["contact_id"] for draft in drafts
+                       if draft.values["contact_id"]}).values_list("value", "record_id"))
+        seen = _seen_by_importer(Contact.objects.filter(pk__in=set(exported.values())),
+                                 "contacts").in_bulk()
         return {"products": products, "system": system, "create_missing": create_missing,
                 "contacts": {value: contacts[pk] for value, pk in found.items()
-                             if pk in contacts}}
+                             if pk in contacts},
+                "exported_contacts": {value: seen[pk] for value, pk in exported.items()
+                                      if pk in seen}}
 
     def create_group(self, org, actor, drafts: list[Draft], context: dict):
         """One order from the rows of one number; InvalidInput names the order's problem."""
@@ -1008,7 +1019,14 @@ class OrderAdapter(Adapter):
         data = dict(first.values["order"])
         customer = first.values["customer"]
         contact = context["contacts"].get(customer)
-        if customer and contact is None:
+        exported = first.values["contact_id"]
+        if exported:
+            contact = context["exported_contacts"].get(exported)
+            if contact is None:
+                raise InvalidInput({"contact_id": "No contact has this ID from the exported "
+                                                  "organisation; import its contacts file "
+                                                  "first."})
+        elif customer and contact is None:
             contact = self._new_customer(org, actor, customer, context)
             first.links_created.append({"entity": "contact", "id": contact.pk})
         if contact is not None:

@@ -347,6 +347,7 @@ DEAL_TARGETS = [
     Target("description", _("Description"), synonyms=("Notes", "Details", "Beschreibung")),
     Target("external_id", _("Id in another system"), "identifier", synonyms=(
         "External ID", "ID", "Deal ID", "Opportunity ID", "Record ID")),
+    EXPORT_ID,
 ]
 
 PRODUCT_TARGETS = [
@@ -362,8 +363,10 @@ PRODUCT_TARGETS = [
     Target("category", _("Category"), synonyms=(
         "Series", "Product line", "Product family", "Group", "Kategorie", "Catégorie")),
     Target("description", _("Description"), synonyms=("Beschreibung", "Omschrijving")),
+    Target("is_active", _("Active"), "bool", synonyms=("Is active", "Enabled")),
     Target("external_id", _("Id in another system"), "identifier", synonyms=(
         "External ID", "ID", "Product ID", "Record ID")),
+    EXPORT_ID,
 ]
 
 register(Entity(
@@ -429,6 +432,8 @@ ORDER_TARGETS = [
     Target("customer", _("Customer (contact's id in another system)"), "identifier",
            synonyms=("CustomerID", "Customer ID", "Customer number", "Customer", "Kundennummer",
                      "Numéro client", "Klantnummer")),
+    Target("contact_id", _("Contact (by ID in the exported Accord organisation)"),
+           "identifier", synonyms=("Contact ID",)),
     Target("sku", _("SKU"), synonyms=(
         "StockCode", "Stock code", "Product code", "Item code", "Article number", "Product SKU",
         "Artikelnummer", "Référence")),
@@ -460,7 +465,8 @@ register(Entity(
                  "skipped. A line's SKU finds its catalogue product; an unknown SKU keeps "
                  "the SKU and description without one. The customer column finds a contact "
                  "by its id in another system (17850.0 reads as 17850); a blank one makes a "
-                 "guest order."),
+                 "guest order. A contact ID from Accord's own export finds the contact the "
+                 "contacts file of that export brought in."),
     # An order already here is skipped whole, whatever the policy says.
     matched_by=(),
 ))

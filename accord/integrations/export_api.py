@@ -31,8 +31,9 @@ def query_string(payload: ExportIn) -> str:
 
 
 @router.post("", response={202: ExportOut}, summary="Start an export",
-             description="Exports a filtered contact or company list, or the whole "
-                         "organisation as a .zip with one file per entity. Answers 202 with "
+             description="Exports a filtered contact or company list, every deal, product "
+                         "or order, or the whole organisation as a .zip with one file per "
+                         "entity. Answers 202 with "
                          "the job; poll it until `status` is `done`, then fetch "
                          "`download_url`.")
 def start_export(request: HttpRequest, payload: ExportIn):

@@ -14,8 +14,10 @@ FilterValue = str | int | float | bool | list[str | int | float | bool]
 class ExportIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    entity: str = Field(description="contacts, companies, organisation, or record:<key> for "
-                                    "the records of an active custom record type.")
+    entity: str = Field(description="contacts, companies, deals, products, orders (a row "
+                                    "per order line), organisation, or record:<key> for the "
+                                    "records of an active custom record type. Only contacts "
+                                    "and companies take q, filters and ordering.")
     format: Literal["csv", "xlsx", "vcf", "jsonl"]
     q: str | None = Field(None, description="Search words, as `q` on the list.")
     filters: dict[str, FilterValue] | None = Field(

@@ -15,6 +15,9 @@ from accord.records.models import RecordType
 class ExportEntity(models.TextChoices):
     CONTACTS = "contacts", _("Contacts")
     COMPANIES = "companies", _("Companies")
+    DEALS = "deals", _("Deals")
+    PRODUCTS = "products", _("Products")
+    ORDERS = "orders", _("Orders")
     ORGANISATION = "organisation", _("The whole organisation")
 
 

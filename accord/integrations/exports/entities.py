@@ -4,7 +4,10 @@ An entity reads its records chunk by chunk (keyset pages, never OFFSET, never
 the whole table in memory), in the order its list shows them. Contacts and
 companies take the list's query string, so an export is the filtered list;
 the other entities are exported whole, only inside an organisation export.
-Add an entity by adding an `EntitySpec` to REGISTRY.
+Deals, products and orders are written in the columns their import reads,
+so an organisation export imports back file by file; an order is one row per
+line, each carrying its order's number. Add an entity by adding an
+`EntitySpec` to REGISTRY.
 """
 
 import datetime as dt
@@ -12,11 +15,12 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from django.db.models import BooleanField, F, Prefetch, Value
+from django.db.models import BooleanField, F, OuterRef, Prefetch, Subquery, Value
 from django.http import QueryDict
 from django.utils.translation import gettext as _
 
 from accord.activities.models import Activity
+from accord.commerce.models import Channel, Order, OrderLine, OrderStatus, Product
 from accord.customers import custom_fields as custom_field_defs
 from accord.customers import queries
 from accord.customers.models import (
@@ -38,8 +42,10 @@ from accord.customers.views.columns import (
     HIDDEN_COMPANY,
     available_columns,
 )
-from accord.identity.visibility import with_seen
+from accord.identity.visibility import through_contact, visible, with_seen
 from accord.pagination import Ordering, paginate, parse_ordering
+from accord.sales.models import Deal, DealContact, LineItem, StageChange
+from accord.timezones import zone_named
 
 from ..models import IMPORT_SYSTEM, ExternalId
 from ..writers import iso_utc
@@ -152,6 +158,39 @@ def _company_base():
         _tags_prefetch(CompanyTag))
 
 
+def _deal_rows(entity: EntitySpec, params: QueryDict, viewer):
+    """Every deal the viewer sees, with its stages' names, the day its history begins,
+    its contacts (each knowing whether the viewer sees it) and its line items."""
+    began = (StageChange.objects.filter(deal=OuterRef("pk")).order_by("changed_at", "id")
+             .values("changed_at")[:1])
+    contacts = _with_link_seen(
+        DealContact.objects.filter(contact__deleted_at__isnull=True)
+        .select_related("contact").order_by("id"), "contact", viewer, "contacts")
+    deals = (Deal.objects.select_related("organization", "pipeline", "stage", "owner",
+                                         "company")
+             .prefetch_related(
+                 Prefetch("contact_links", contacts, to_attr="export_contacts"),
+                 Prefetch("line_items", LineItem.objects.select_related("product")
+                          .order_by("position", "id"), to_attr="export_lines"))
+             .annotate(export_began=Subquery(began)))
+    if viewer is not None:
+        deals = visible(deals, viewer, "deals")
+    return _with_link_seen(deals, "company", viewer), Ordering("id", F("id"), False)
+
+
+def _order_line_rows(entity: EntitySpec, params: QueryDict, viewer):
+    """Every line of the orders the viewer sees, an order's lines one after another.
+
+    Orders follow their contact's visibility, as on the order pages.
+    """
+    orders = Order.objects.all()
+    if viewer is not None:
+        orders = through_contact(orders, viewer)
+    lines = OrderLine.objects.filter(order__in=orders.values("pk")).select_related(
+        "order", "order__contact")
+    return lines, Ordering("order", F("order_id"), False)
+
+
 # Documents: every field, for JSON Lines and vCard.
 
 
@@ -242,8 +281,8 @@ def activity_document(activity: Activity) -> dict:
         "id": activity.pk, "kind": activity.kind, "subject": activity.subject,
         "body": activity.body, "contact_id": activity.contact_id,
         "company_id": activity.company_id, "deal_id": activity.deal_id,
-        # By name too: deals are not in an organisation export, so an import
-        # elsewhere finds the deal by its name unless it knows the deal's id.
+        # By name too: an import elsewhere finds the deal by its name when it
+        # does not know the deal's id (deals brought in from another file).
         "deal": activity.deal.name if activity.deal_id and activity.deal_seen else None,
         "occurred_at": iso_utc(activity.occurred_at),
         "author": activity.author.email if activity.author_id else None,
@@ -272,6 +311,92 @@ def custom_field_document(custom: CustomField) -> dict:
         "is_active": custom.is_active, "hidden_from_roles": custom.hidden_from_roles,
         "encrypted": custom.encrypted,
         "created_at": iso_utc(custom.created_at), "updated_at": iso_utc(custom.updated_at),
+    }
+
+
+def _began_on(deal: Deal) -> dt.date | None:
+    """The day the deal's history begins, in its organisation's time zone.
+
+    A deal entered after the fact and closed on an earlier day began no later
+    than it closed: the close day is written, which the import accepts.
+    """
+    if deal.export_began is None:
+        return None
+    began = deal.export_began.astimezone(zone_named(deal.organization.time_zone)).date()
+    return min(began, deal.closed_on) if deal.closed_on else began
+
+
+def _deal_contacts(deal: Deal) -> list[dict]:
+    # A contact the viewer may not see is written by its id alone.
+    return [{"id": link.contact_id,
+             "email": link.contact.email if link.contact_seen else None,
+             "role": link.role}
+            for link in deal.export_contacts]
+
+
+def _money(value) -> str | None:
+    return str(value) if value is not None else None
+
+
+def deal_document(deal: Deal) -> dict:
+    began = _began_on(deal)
+    return {
+        "id": deal.pk, "name": deal.name,
+        "pipeline": {"id": deal.pipeline_id, "name": deal.pipeline.name},
+        "stage": {"id": deal.stage_id, "name": deal.stage.name},
+        "status": deal.status, "amount": _money(deal.amount), "currency": deal.currency,
+        "expected_close_date": (deal.expected_close_date.isoformat()
+                                if deal.expected_close_date else None),
+        "began_on": began.isoformat() if began else None,
+        "closed_on": deal.closed_on.isoformat() if deal.closed_on else None,
+        "close_reason": deal.close_reason,
+        "owner": deal.owner.email if deal.owner_id else None, "owner_id": deal.owner_id,
+        "company": ({"id": deal.company_id,
+                     "name": _company_name(deal.company, deal.company_seen)}
+                    if deal.company_id else None),
+        "contacts": _deal_contacts(deal),
+        "line_items": [
+            {"product_id": line.product_id,
+             "sku": line.product.sku if line.product_id else None, "name": line.name,
+             "quantity": str(line.quantity), "unit_price": str(line.unit_price),
+             "discount_percent": str(line.discount_percent),
+             "tax_percent": str(line.tax_percent)}
+            for line in deal.export_lines
+        ],
+        "source": deal.source, "forecast_category": deal.forecast_category,
+        "next_step": deal.next_step, "description": deal.description,
+        "custom_fields": deal.custom_fields,
+        "external_ids": getattr(deal, "export_external_ids", {}),
+        "created_at": iso_utc(deal.created_at), "updated_at": iso_utc(deal.updated_at),
+        "version": deal.version,
+    }
+
+
+def product_document(product: Product) -> dict:
+    return {
+        "id": product.pk, "sku": product.sku, "name": product.name,
+        "unit_price": _money(product.unit_price), "currency": product.currency,
+        "category": product.category, "description": product.description,
+        "attributes": product.attributes, "is_active": product.is_active,
+        "external_ids": getattr(product, "export_external_ids", {}),
+        "created_at": iso_utc(product.created_at), "updated_at": iso_utc(product.updated_at),
+        "version": product.version,
+    }
+
+
+def order_line_document(line: OrderLine) -> dict:
+    """One line with its order's header, as the order import reads it: a row per line."""
+    order = line.order
+    return {
+        "number": order.number, "kind": order.kind, "placed_at": iso_utc(order.placed_at),
+        "status": order.status, "channel": order.channel, "currency": order.currency,
+        "contact_id": order.contact_id,
+        "contact": order.contact.email if order.contact_id else None,
+        "company_id": order.company_id, "order_id": order.pk, "line_id": line.pk,
+        "position": line.position, "product_id": line.product_id, "sku": line.sku,
+        "description": line.description, "quantity": str(line.quantity),
+        "unit_price": str(line.unit_price), "discount_percent": str(line.discount_percent),
+        "tax_percent": str(line.tax_percent), "line_total": str(line.line_total),
     }
 
 
@@ -374,6 +499,88 @@ def company_columns(viewer=None) -> list[Column]:
     ]
 
 
+def _first_contact(deal: Deal):
+    return deal.export_contacts[0] if deal.export_contacts else None
+
+
+def _first_product_sku(deal: Deal) -> str:
+    return next((line.product.sku for line in deal.export_lines if line.product_id), "")
+
+
+def _text_id(value) -> str:
+    return str(value) if value is not None else ""
+
+
+def _amount(deal: Deal):
+    # Stored with four places; written with as many as it has, as the import
+    # refuses more than the currency's own ("5000", not "5000.0000").
+    amount = deal.amount
+    if amount is None:
+        return None
+    return amount.quantize(1) if amount == amount.to_integral_value() else amount.normalize()
+
+
+def deal_columns(viewer=None) -> list[Column]:
+    # Headers are the deal import's own, so that the file maps without help.
+    # The import reads one product and one contact per deal: the first of each.
+    def contact_email(deal):
+        link = _first_contact(deal)
+        return link.contact.email if link and link.contact_seen else ""
+
+    return [
+        _id_column(), _attr(_("Name"), "name"),
+        Column(_("Pipeline"), lambda deal: deal.pipeline.name),
+        Column(_("Stage"), lambda deal: deal.stage.name),
+        Column(_("Amount"), _amount), _attr(_("Currency"), "currency"),
+        _attr(_("Expected close"), "expected_close_date"),
+        Column(_("Began on"), _began_on), _attr(_("Closed on"), "closed_on"),
+        _attr(_("Won or lost reason"), "close_reason"),
+        Column(_("Owner"), _owner_email),
+        Column(_("Company ID"), lambda deal: _text_id(deal.company_id)),
+        Column(_("Company"), lambda deal: (_company_name(deal.company, deal.company_seen)
+                                           if deal.company_id else "")),
+        Column(_("Contact ID"), lambda deal: _text_id(
+            getattr(_first_contact(deal), "contact_id", None))),
+        Column(_("Contact"), contact_email),
+        Column(_("Product"), _first_product_sku),
+        _attr(_("Source"), "source"), _attr(_("Description"), "description"),
+        Column(_("Id in another system"), _external_id),
+        *_custom_columns(Deal, Entity.DEAL, viewer),
+    ]
+
+
+def product_columns(viewer=None) -> list[Column]:
+    return [
+        _id_column(), _attr(_("SKU"), "sku"), _attr(_("Name"), "name"),
+        _attr(_("Price"), "unit_price"), _attr(_("Currency"), "currency"),
+        _attr(_("Category"), "category"), _attr(_("Description"), "description"),
+        _attr(_("Active"), "is_active"), Column(_("Id in another system"), _external_id),
+    ]
+
+
+def _of_order(header, name: str) -> Column:
+    return Column(header, lambda line: getattr(line.order, name))
+
+
+def order_line_columns(viewer=None) -> list[Column]:
+    # The order import's headers; a return is known by its number starting with C.
+    statuses = {value: str(label) for value, label in OrderStatus.choices}
+    channels = {value: str(label) for value, label in Channel.choices}
+    return [
+        _of_order(_("Order number"), "number"),
+        Column(_("Placed at"), lambda line: iso_utc(line.order.placed_at)),
+        Column(_("Status"), lambda line: statuses.get(line.order.status, "")),
+        Column(_("Channel"), lambda line: channels.get(line.order.channel, "")),
+        _of_order(_("Currency"), "currency"),
+        Column(_("Contact ID"), lambda line: _text_id(line.order.contact_id)),
+        Column(_("Contact"), lambda line: (line.order.contact.email
+                                           if line.order.contact_id else "")),
+        _attr(_("SKU"), "sku"), _attr(_("Description"), "description"),
+        _attr(_("Quantity"), "quantity"), _attr(_("Unit price"), "unit_price"),
+        _attr(_("Discount (%)"), "discount_percent"), _attr(_("Tax (%)"), "tax_percent"),
+    ]
+
+
 def flat_value(value):
     """A document value as one spreadsheet cell: lists joined, objects as JSON."""
     if isinstance(value, list):
@@ -405,6 +612,18 @@ REGISTRY: dict[str, EntitySpec] = {
                             "deal", viewer, "deals"),
             Ordering("id", F("id"), False)),
     ),
+    "deals": EntitySpec(
+        key="deals", label="Deals", model=Deal, document=deal_document, rows=_deal_rows,
+        columns=deal_columns, extra={"entity": Entity.DEAL},
+    ),
+    "products": EntitySpec(
+        key="products", label="Products", model=Product, document=product_document,
+        rows=_by_id, columns=product_columns, extra={"entity": "product"},
+    ),
+    "orders": EntitySpec(
+        key="orders", label="Orders", model=OrderLine, document=order_line_document,
+        rows=_order_line_rows, columns=order_line_columns,
+    ),
     "tags": EntitySpec(key="tags", label="Tags", model=Tag, document=tag_document,
                          rows=_by_id),
     "custom_fields": EntitySpec(
@@ -412,5 +631,9 @@ REGISTRY: dict[str, EntitySpec] = {
         document=custom_field_document, rows=_field_definitions,
     ),
 }
-# What an organisation export holds, one file each, in this order.
-ORGANISATION = ["contacts", "companies", "activities", "tags", "custom_fields"]
+# What an organisation export holds, one file each, in this order. Each file
+# names records only of the files before it (deals their companies, contacts
+# and products; orders their contacts and products), so an import into an
+# empty organisation can follow it, after the custom field definitions.
+ORGANISATION = ["contacts", "companies", "products", "deals", "orders", "activities", "tags",
+                "custom_fields"]

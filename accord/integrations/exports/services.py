@@ -72,12 +72,16 @@ def check_request(entity: str, format: str, query: str = "", viewer=None) -> Non
         return
     spec = spec_for(entity)
     if format not in spec.formats:
-        raise InvalidInput({"format": "vCard holds contacts only; export companies as CSV, "
-                                      "XLSX or JSON Lines."})
+        raise InvalidInput({"format": f"vCard holds contacts only; export {spec.label.lower()} "
+                                      "as CSV, XLSX or JSON Lines."})
     if entity not in REGISTRY:
         # A record type is exported whole: its list filters are not read here.
         if query:
             raise InvalidInput({"query": "Custom records are exported unfiltered."})
+        return
+    if "filter" not in spec.extra:
+        if query:
+            raise InvalidInput({"query": f"{spec.label} are exported whole, unfiltered."})
         return
     queries.check_parameter_names(QueryDict(query), spec.model._meta.model_name)
     # Builds the filtered query without running it: bad filters fail here.

@@ -310,7 +310,8 @@ def test_whole_organisation_is_a_zip_with_a_file_per_entity(org, admin, client_f
     data = export(client_for(admin), "organisation", "jsonl")
 
     archive = zipfile.ZipFile(io.BytesIO(data))
-    assert archive.namelist() == ["contacts.jsonl", "companies.jsonl", "activities.jsonl",
+    assert archive.namelist() == ["contacts.jsonl", "companies.jsonl", "products.jsonl",
+                                  "deals.jsonl", "orders.jsonl", "activities.jsonl",
                                   "tags.jsonl", "custom_fields.jsonl"]
     contacts = [json.loads(line) for line in archive.read("contacts.jsonl").splitlines()]
     tags = [json.loads(line) for line in archive.read("tags.jsonl").splitlines()]

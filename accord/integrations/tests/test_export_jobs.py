@@ -90,7 +90,9 @@ def test_api_download_answers_409_until_done_then_the_file(org, admin, api_clien
 
 
 @pytest.mark.parametrize(("payload", "field"), [
-    ({"entity": "deals", "format": "csv"}, "entity"),
+    ({"entity": "invoices", "format": "csv"}, "entity"),
+    ({"entity": "deals", "format": "vcf"}, "format"),
+    ({"entity": "orders", "format": "csv", "ordering": "number"}, "query"),
     ({"entity": "contacts", "format": "pdf"}, "format"),
     ({"entity": "companies", "format": "vcf"}, "format"),
     ({"entity": "organisation", "format": "vcf"}, "format"),
@@ -326,8 +328,13 @@ def test_command_writes_xlsx_to_a_file_and_to_binary_standard_output(org, contac
 @pytest.mark.parametrize(("args", "message"), [
     (["--org", "nowhere", "--entity", "contacts", "--format", "csv"],
      "No organisation has the slug 'nowhere'."),
-    (["--entity", "deals", "--format", "csv"],
-     "Unknown entity 'deals'; choose one of contacts, companies, organisation."),
+    (["--entity", "invoices", "--format", "csv"],
+     "Unknown entity 'invoices'; choose one of contacts, companies, deals, products, orders, "
+     "organisation."),
+    (["--entity", "deals", "--format", "vcf"],
+     "vCard holds contacts only; export deals as CSV, XLSX or JSON Lines."),
+    (["--entity", "products", "--format", "csv", "--query", "q=pump"],
+     "Products are exported whole, unfiltered."),
     (["--entity", "contacts", "--format", "pdf"],
      "Unknown format 'pdf'; choose one of csv, xlsx, vcf, jsonl."),
     (["--entity", "companies", "--format", "vcf"],

@@ -22,10 +22,11 @@ User = get_user_model()
 
 class Command(BaseCommand):
     help = (
-        "Export contacts, companies or the whole organisation to a file, or to standard "
-        "output when no --output is given. Records are streamed from the database, so any "
-        "number of them takes the same memory. The whole organisation is a .zip with one "
-        "file each for contacts, companies, activities, tags and custom field definitions. "
+        "Export contacts, companies, deals, products, orders or the whole organisation to a "
+        "file, or to standard output when no --output is given. Records are streamed from "
+        "the database, so any number of them takes the same memory. The whole organisation "
+        "is a .zip with one file each for contacts, companies, products, deals, orders (a "
+        "row per order line), activities, tags and custom field definitions. "
         "The export is written to the organisation's audit log. Run as `accord export`, it "
         "takes background CPU priority (nice 10), so the web server's requests go first."
     )
