@@ -555,6 +555,11 @@ class Run:
             ExternalId.objects.bulk_create([ExternalId(
                 organization=self.org, entity=self.job.entity, record_id=record_id,
                 system=self.system, value=draft.external_id)], ignore_conflicts=True)
+        if not data and draft.note:
+            # The row's note is news even when its fields are not: the record
+            # gets the note, and the row counts as an update that changed no field.
+            return Outcome(draft, RowAction.UPDATED, record_id=record_id, before={},
+                           version_after=record.version)
         if not data:
             return Outcome(draft, RowAction.SKIPPED, record_id=record_id, errors=[{
                 "column": "", "value": key[1],
@@ -571,8 +576,10 @@ class Run:
     def _add_note(self, outcome: Outcome) -> None:
         record = self.adapter.get(outcome.record_id)
         where = {"contact": record} if self.job.entity == "contact" else {"company": record}
-        timeline.log_activity(self.org, self.actor,
-                              data={"kind": "note", "body": outcome.draft.note, **where})
+        note = timeline.log_activity(self.org, self.actor,
+                                     data={"kind": "note", "body": outcome.draft.note, **where})
+        # In the row's ledger, so that undoing the import takes the note back.
+        outcome.draft.links_created.append({"entity": "activity", "id": note.pk})
 
 
 def importer_sees(found: dict, model, area: str) -> dict:

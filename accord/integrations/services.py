@@ -8,6 +8,8 @@ from django.db.models import Max, Min
 from django.urls import reverse
 from django.utils import timezone
 
+from accord.activities.models import Activity, Kind
+from accord.activities.services import delete_activity
 from accord.audit import services as audit
 from accord.audit.models import Action
 from accord.errors import Conflict, InvalidInput, NotFound
@@ -389,6 +391,17 @@ def _undo_batch(org, actor, adapter, batch, report, created_by_job, reverted_ver
                 "reason": "The record was changed after the import; it was kept."})
     report["removed"] += len(adapter.remove(org, actor,
                                             [pk for pk in created if pk not in kept]))
+    # The notes the import added to records it did not create (those of the
+    # created ones go with them, or stay with a record that is kept).
+    notes = {link["id"]: row for row in batch if row.action == RowAction.UPDATED
+             for link in row.links_created if link.get("entity") == "activity"}
+    for note in Activity.objects.filter(pk__in=notes, kind=Kind.NOTE):
+        if note.version != 1:
+            report["not_reverted"].append({
+                "row": notes[note.pk].row, "record_id": notes[note.pk].record_id,
+                "reason": "The note it added was changed after the import; it was kept."})
+            continue
+        delete_activity(org, actor, note)
     links = [link["id"] for row in batch for link in row.links_created
              if link.get("entity") == "company"]
     unused = [pk for pk in links if not Contact.objects.filter(company_id=pk).exists()]
@@ -396,6 +409,8 @@ def _undo_batch(org, actor, adapter, batch, report, created_by_job, reverted_ver
     for row in batch:
         if row.action != RowAction.UPDATED or row.record_id in created_by_job:
             continue
+        if not row.before:
+            continue  # the row added a note and changed no field
         record = adapter.get(row.record_id)
         expected = reverted_versions.get(row.record_id, row.version_after)
         reason = None
