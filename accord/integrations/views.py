@@ -153,6 +153,9 @@ def import_preview(request, pk):
         try:
             services.configure_job(request.organization, request.user, job,
                                    options=dict(form.cleaned_data))
+            if "recheck" in request.POST:
+                # The choices change which rows the run takes: show them again.
+                return redirect("integrations:import_preview", job.pk)
             job = services.queue_job(request.organization, request.user, job)
         except (InvalidInput, Conflict) as exc:
             _form_errors(form, exc)

@@ -263,3 +263,62 @@ def test_the_result_page_of_a_company_import_links_to_the_company_list(
 
     assert (f'<a href="/companies/?import_id={job.pk}">The created or updated '
             'company</a>') in detail.text
+
+
+def preview_without_new_companies(client, org, in_org, text: str):
+    """Upload `text`, untick "Create companies…" and show the preview again."""
+    client.post("/imports/new/", {
+        "file": SimpleUploadedFile("people.csv", text.encode()), "entity": "contact"})
+    with in_org(org):
+        job = ImportJob.objects.latest("id")
+    rechecked = client.post(f"/imports/{job.pk}/preview/", {"duplicate_policy": "fill",
+                                                            "recheck": ""})
+    assert rechecked["Location"] == f"/imports/{job.pk}/preview/"
+    return job, client.get(f"/imports/{job.pk}/preview/")
+
+
+NO_COMPANY = ("No company with this name or domain exists; allow creating missing "
+              "companies, or add it first.")
+
+
+def test_preview_fails_a_row_naming_a_missing_company_as_the_run_will(
+    org, admin, client_for, in_org
+):
+    client = client_for(admin)
+    job, preview = preview_without_new_companies(
+        client, org, in_org, "First name,Last name,Email,Company\r\n"
+                             "Ann,Lee,ann@example.com,Nonexistent Co\r\n")
+    client.post(f"/imports/{job.pk}/preview/", {"duplicate_policy": "fill"})
+    with in_org(org):
+        job = engine.run_job(org, admin.user, ImportJob.objects.get(pk=job.pk))
+    detail = client.get(f"/imports/{job.pk}/")
+
+    assert "<strong>Nonexistent Co</strong><br><span class=\"small\">" + NO_COMPANY in \
+        preview.text
+    assert "0 look new" in preview.text
+    assert 'name="create_missing_links"' in preview.text
+    assert 'name="create_missing_links" checked' not in preview.text
+    assert job.failed_count == 1
+    assert NO_COMPANY in detail.text
+
+
+def test_preview_fails_a_row_naming_a_company_hidden_from_the_importer(
+    org, admin, make_member, client_for, in_org
+):
+    manager = make_member(org, Role.MANAGER, full_name="Mo Manager")
+    outsider = make_member(org, Role.SALES, full_name="Olga Outsider")
+    with in_org(org):
+        customers.create_company(org, outsider.user, data={"name": "Brightwater"})
+        customers.create_company(org, manager.user, data={"name": "Eastside"})
+        visibility.update_visibility(org, admin.user, roles={Role.MANAGER: {
+            "contacts": "team", "companies": "team"}})
+
+    _job, preview = preview_without_new_companies(
+        client_for(manager), org, in_org, "First name,Last name,Email,Company\r\n"
+                                          "Ann,Lee,ann@example.com,Brightwater\r\n"
+                                          "Bo,Kim,bo@example.com,Eastside\r\n")
+
+    assert "<strong>Brightwater</strong><br><span class=\"small\">" + NO_COMPANY in \
+        preview.text
+    assert "Eastside</td>" in preview.text
+    assert "1 look new" in preview.text
