@@ -601,6 +601,12 @@ def _items(table, kind: str) -> Iterator:
     return table.cards() if kind == "vcard" else table.rows()
 
 
+def has_rows(job: ImportJob) -> bool:
+    """Whether the job's file holds at least one row (or card) to import."""
+    with table_for(job) as table:
+        return next(iter(_items(table, job.kind)), None) is not None
+
+
 def count_rows(job: ImportJob) -> int:
     with table_for(job) as table:
         return sum(1 for _ in _items(table, job.kind))

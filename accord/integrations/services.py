@@ -1,12 +1,13 @@
 """Every write to import jobs and mappings, as verbs: create, configure, queue, cancel, undo."""
 
+import datetime as dt
 import json
 import logging
 
 from django.db import transaction
 from django.db.models import Max, Min
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 
 from accord.audit import services as audit
 from accord.audit.models import Action
@@ -170,8 +171,8 @@ def create_job(org, actor, *, entity: str, upload=None, path: str | None = None,
     columns from `mapping`, else from a saved mapping for the same headers,
     else from the headers themselves. Raises InvalidInput for a bad entity,
     option or mapping, and for a file that cannot be read (naming `file`); with
-    `require_mapped`, for a file none of whose columns is mapped (naming `mapping`),
-    keeping nothing.
+    `require_mapped`, for a file none of whose columns is mapped (naming `mapping`)
+    or that has no rows (naming `file`), keeping nothing.
     """
     kind = _entity(org, entity)
     chosen = clean_options(kind, dict(options or {}))
@@ -207,6 +208,7 @@ def create_job(org, actor, *, entity: str, upload=None, path: str | None = None,
     if require_mapped:
         try:
             refuse_unmapped(job)
+            refuse_empty(job)
         except InvalidInput:
             if job.file:
                 job.file.delete(save=False)
@@ -291,13 +293,24 @@ def refuse_unmapped(job: ImportJob) -> None:
         "Map at least one column to a field.")})
 
 
+EMPTY_FILE = "The file has no rows below its header, so there is nothing to import."
+
+
+def refuse_empty(job: ImportJob) -> None:
+    """InvalidInput naming `file` when the job's file holds no row (or no card)."""
+    if not engine.has_rows(job):
+        raise InvalidInput({"file": EMPTY_FILE if job.kind != "vcard" else
+                            "The file holds no contact card, so there is nothing to import."})
+
+
 @transaction.atomic
 def queue_job(org, actor, job: ImportJob) -> ImportJob:
     """Hand an uploaded import to the worker; Conflict if it was queued already, and
-    InvalidInput when no column is mapped."""
+    InvalidInput when no column is mapped or the file has no rows."""
     from .tasks import run_import
 
     refuse_unmapped(job)
+    refuse_empty(job)
 
     updated = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.UPLOADED).update(
         status=ImportStatus.QUEUED, heartbeat_at=timezone.now())
@@ -327,6 +340,15 @@ def cancel_job(org, actor, job: ImportJob) -> ImportJob:
     return job
 
 
+def _already_undone(job: ImportJob) -> str:
+    """Say that `job` was undone, and when if it was undone since its time was kept."""
+    when = job.options.get("undone_at")
+    if not when:
+        return "This import was already undone."
+    moment = timezone.localtime(dt.datetime.fromisoformat(when))
+    return f"This import was already undone on {dateformat.format(moment, 'j F Y, H:i')}."
+
+
 def undo_job(org, actor, job: ImportJob) -> dict:
     """Take back what an import did: created records go to the trash, updates are reverted.
 
@@ -336,6 +358,8 @@ def undo_job(org, actor, job: ImportJob) -> dict:
     """
     # Undo runs in the caller's request, batch by batch; it is not a worker
     # job yet, so undoing a very large import keeps that request busy.
+    if job.status == ImportStatus.UNDONE:
+        raise Conflict(_already_undone(job))
     if job.status not in FINISHED:
         raise Conflict("Only a finished, cancelled or failed import can be undone.")
     if job.options.get("dry_run"):
@@ -359,7 +383,7 @@ def undo_job(org, actor, job: ImportJob) -> dict:
     with transaction.atomic():
         ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.UNDONE)
         job.refresh_from_db()
-        job.options = {**job.options, "undo": report}
+        job.options = {**job.options, "undo": report, "undone_at": timezone.now().isoformat()}
         job.save_new_version()
         audit.record(org, actor, Action.UPDATE, job, entity="import",
                      changes={"status": [None, ImportStatus.UNDONE]})

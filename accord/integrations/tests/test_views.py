@@ -37,6 +37,7 @@ def test_the_wizard_maps_previews_runs_and_undoes_an_import(org, admin, client_f
     listed = client.get("/imports/")
     confirm = client.get(f"/imports/{job.pk}/undo/")
     undone = client.post(f"/imports/{job.pk}/undo/", follow=True)
+    again = client.post(f"/imports/{job.pk}/undo/", follow=True)
 
     assert "No imports yet." in empty.text
     assert uploaded.status_code == 302
@@ -55,6 +56,7 @@ def test_the_wizard_maps_previews_runs_and_undoes_an_import(org, admin, client_f
     assert "<td>Contacts</td>" in listed.text
     assert "The 4 records this import created move to the trash" in confirm.text
     assert "Import undone: 4 records moved to the trash, 0 changes reverted." in undone.text
+    assert "This import was already undone on " in again.text
     with in_org(org):
         assert ImportMapping.objects.get().mapping == {
             "first_name": "first_name", "last_name": "last_name", "company": "company",
@@ -321,4 +323,38 @@ def test_preview_fails_a_row_naming_a_company_hidden_from_the_importer(
     assert "<strong>Brightwater</strong><br><span class=\"small\">" + NO_COMPANY in \
         preview.text
     assert "Eastside</td>" in preview.text
-    assert "1 look new" in preview.text
+    assert "1 looks new" in preview.text
+
+
+def test_a_file_with_only_a_header_row_is_not_offered_a_run(org, admin, client_for, in_org):
+    client = client_for(admin)
+    client.post("/imports/new/", {
+        "file": SimpleUploadedFile("people.csv", b"First name,Last name,Email\r\n"),
+        "entity": "contact"})
+    with in_org(org):
+        job = ImportJob.objects.get()
+
+    preview = client.get(f"/imports/{job.pk}/preview/")
+    posted = client.post(f"/imports/{job.pk}/preview/", {"duplicate_policy": "fill"})
+
+    assert "The file has no rows below its header, so there is nothing to import." in \
+        preview.text
+    assert "Of the first" not in preview.text
+    assert "Run the import" not in preview.text
+    assert posted.status_code == 422
+    with in_org(org):
+        assert ImportJob.objects.get().status == "uploaded"
+
+
+def test_the_preview_counts_one_row_in_the_singular(org, admin, client_for, in_org, tmp_path):
+    path = tmp_path / "people.csv"
+    path.write_text("Email,Name\nnope,Grace Hopper\n")
+    client = client_for(admin)
+    upload(client, path)
+    with in_org(org):
+        job = ImportJob.objects.get()
+
+    preview = client.get(f"/imports/{job.pk}/preview/")
+
+    assert "Of the first 1 row: 0 look new, 0 match an existing record or an earlier row, 1 " \
+           "is invalid." in preview.text
