@@ -490,6 +490,19 @@ def ledger_records(membership, job_ids, entity: str):
     ).values("record_id")
 
 
+def records_touched(job: ImportJob) -> dict:
+    """{"created", "changed"}: how many distinct records the import made, and how many
+    records that were here before it changed. Rows repeating a record count it once;
+    a record the import made and a later row changed counts only as made."""
+    rows = job.ledger.filter(record_id__isnull=False)
+    created = rows.filter(action=RowAction.CREATED).values("record_id")
+    return {
+        "created": created.distinct().count(),
+        "changed": (rows.filter(action=RowAction.UPDATED).exclude(record_id__in=created)
+                    .values("record_id").distinct().count()),
+    }
+
+
 def imported_list(membership, job: ImportJob) -> dict | None:
     """{"count", "url"} of the list of every record the import created or updated that
     `membership` sees; None when there is none, when the entity's list cannot narrow to

@@ -208,6 +208,8 @@ def import_detail(request, pk):
         "records": (services.imported_records(request.membership, job)
                     if job.status in services.FINISHED else []),
         "records_shown": services.RECORDS_SHOWN,
+        "touched": (services.records_touched(job) if job.status in services.FINISHED
+                    and not job.options.get("dry_run") else None),
         "listed": (services.imported_list(request.membership, job)
                    if job.status in services.FINISHED else None),
         "can_run": has_permission(request.membership, "imports.run"),
@@ -248,7 +250,8 @@ def import_undo(request, pk):
                 "reverted.") % {"removed": report["removed"], "reverted": report["reverted"]})
         return redirect(job)
     return render(request, "integrations/importjob_confirm_undo.html", {
-        "job": job, "retention_days": settings.TRASH_RETENTION_DAYS})
+        "job": job, "retention_days": settings.TRASH_RETENTION_DAYS,
+        "records": services.records_touched(job)})
 
 
 @permission_required("imports.view")

@@ -50,7 +50,7 @@ def test_the_wizard_maps_previews_runs_and_undoes_an_import(org, admin, client_f
            "are invalid." in preview.text
     assert "(not imported)" in preview.text
     assert queued["Location"] == f"/imports/{job.pk}/"
-    assert "<dt>Created</dt><dd>4</dd>" in detail.text
+    assert "<dt>Rows created</dt><dd>4</dd>" in detail.text
     assert "Undo this import" in detail.text
     assert f'<a href="/imports/{job.pk}/">contacts_cp1252.csv</a>' in listed.text
     assert "<td>Contacts</td>" in listed.text
@@ -358,3 +358,24 @@ def test_the_preview_counts_one_row_in_the_singular(org, admin, client_for, in_o
 
     assert "Of the first 1 row: 0 look new, 0 match an existing record or an earlier row, 1 " \
            "is invalid." in preview.text
+
+
+def test_undo_counts_a_record_two_rows_changed_once(org, admin, client_for, in_org):
+    with in_org(org):
+        customers.create_contact(org, admin.user, data={
+            "first_name": "Ann", "last_name": "Old", "email": "ann@example.com"})
+    client = client_for(admin)
+    job = import_contacts(client, org, admin, in_org,
+                          "First name,Last name,Email\r\n"
+                          "Ann,Lee,ann@example.com\r\n"
+                          "Ann,Lee-Smith,ann@example.com\r\n", policy="overwrite")
+
+    detail = client.get(f"/imports/{job.pk}/")
+    confirm = client.get(f"/imports/{job.pk}/undo/")
+
+    assert job.updated_count == 2
+    assert "<dt>Rows updated</dt><dd>2</dd>" in detail.text
+    assert "0 records created, 1 record that was here changed: some rows repeat a record." \
+        in detail.text
+    assert "The 1 record it changed gets its old values back" in confirm.text
+    assert "this import created" not in confirm.text
