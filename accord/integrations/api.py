@@ -46,7 +46,8 @@ def create_import(request: HttpRequest, file: File[UploadedFile], entity: Form[s
     `options` is a JSON object with any of encoding, delimiter, sheet,
     date_order (dmy, mdy, ymd), number_style ("1,234.56", "1.234,56"),
     duplicate_policy (skip, fill, overwrite, create), create_missing_links,
-    dry_run and id_system. Answers 202 with the queued job; poll it.
+    dry_run and id_system. Answers 202 with the queued job; poll it. A file
+    with no rows below its header is refused with 422, naming `file`.
 
     duplicate_policy is ignored where no row can match a record already here,
     and the job's options then show it as null: for orders (an order already

@@ -252,18 +252,23 @@ class Run:
 
     # Links
 
-    def resolve_links(self, draft: Draft) -> None:
-        """Find (or create, when the job allows) the companies a row names."""
+    def resolve_links(self, draft: Draft, *, create: bool = True) -> None:
+        """Find (or create, when the job allows) the companies a row names.
+
+        With `create` false nothing is written: a company the run would make
+        is left unlinked, and a row whose company can be neither found nor
+        made fails with the reason the run gives. The preview checks this way.
+        """
         if self.job.entity in ("contact", "deal"):
             name = draft.links.get("company")
             domain = draft.links.get("company_domain")
             if name or domain:
-                company = self._company(name, domain, draft)
+                company = self._company(name, domain, draft, create=create)
                 if company is not None:
                     draft.values["company"] = company
                     draft.data["company"] = company
         elif self.job.entity == "company" and draft.links.get("parent"):
-            parent = self._company(draft.links["parent"], None, draft)
+            parent = self._company(draft.links["parent"], None, draft, create=create)
             if parent is not None:
                 draft.values["parent"] = parent
                 draft.data["parent"] = parent
@@ -350,7 +355,7 @@ class Run:
         self.placeholders.add(company.pk)
         draft.links_created.append({"entity": "company", "id": company.pk})
 
-    def _company(self, name, domain, draft: Draft):
+    def _company(self, name, domain, draft: Draft, *, create: bool = True):
         column, text, _value = name or domain
         keys = self._company_keys(name, domain)
         for key in keys:
@@ -380,6 +385,8 @@ class Run:
         except InvalidInput as exc:
             for error in exc.errors:
                 draft.fail(column, text, error["message"])
+            return None
+        if not create:
             return None
         # What `create_company` writes, but the duplicate search runs once for
         # all of a chunk's new companies: run per company it read every pair
@@ -599,6 +606,12 @@ def importer_sees(found: dict, model, area: str) -> dict:
 
 def _items(table, kind: str) -> Iterator:
     return table.cards() if kind == "vcard" else table.rows()
+
+
+def has_rows(job: ImportJob) -> bool:
+    """Whether the job's file holds at least one row (or card) to import."""
+    with table_for(job) as table:
+        return next(iter(_items(table, job.kind)), None) is not None
 
 
 def count_rows(job: ImportJob) -> int:
@@ -881,6 +894,10 @@ def preview(org, actor, job: ImportJob, *, limit: int = PREVIEW_ROWS) -> dict:
         read = [(item, run.draft(item))
                 for item in islice(_items(table, job.kind), PREVIEW_COUNT_ROWS)]
     valid = [draft for _, draft in read if not draft.errors]
+    if not run.adapter.group_rows:
+        # The companies rows name are looked up as the run does, so a row the
+        # run would fail for its company is invalid here too.
+        run.prefetch_companies(valid)
     found = importer_sees(
         run.adapter.lookup({key for draft in valid for key in run.adapter.keys(draft)},
                            run.system), run.adapter.model, run.adapter.area)
@@ -888,6 +905,11 @@ def preview(org, actor, job: ImportJob, *, limit: int = PREVIEW_ROWS) -> dict:
     counts = {"new": 0, "match": 0, "invalid": 0, "checked": len(read)}
     seen: set = set()
     for item, draft in read:
+        if not draft.errors and not run.adapter.group_rows:
+            parent = draft.links.get("parent") if job.entity == "company" else None
+            # A parent that is an earlier row of the file is written first.
+            if not (parent and seen & set(run._company_keys(parent, None))):
+                run.resolve_links(draft, create=False)
         status = "invalid"
         if not draft.errors:
             keys = run.adapter.keys(draft)

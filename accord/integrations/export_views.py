@@ -8,7 +8,7 @@ from django.views.decorators.http import require_http_methods
 
 from accord.errors import Conflict, InvalidInput
 from accord.identity.permissions import has_permission, permission_required, require
-from accord.identity.visibility import require_all_records
+from accord.identity.visibility import require_all_records, sees_all_records
 from accord.records.services import active_types
 
 from . import exports
@@ -49,8 +49,12 @@ def export_list(request):
         "formats": ORGANISATION_FORMATS,
         "sees_everyone": has_permission(request.membership, "data.export_any"),
         "organisation": ExportEntity.ORGANISATION,
+        # Offered only to those the POST above lets through.
+        "can_export_organisation": sees_all_records(request.membership,
+                                                    ExportEntity.ORGANISATION),
         "record_types": ([(f"record:{kind.key}", kind.plural) for kind in active_types()]
-                         if has_permission(request.membership, "records.export") else []),
+                         if has_permission(request.membership, "records.export")
+                         and sees_all_records(request.membership, "records") else []),
     }
     return render(request, "integrations/exportjob_list.html", context,
                   status=422 if errors else 200)

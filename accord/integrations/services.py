@@ -1,12 +1,13 @@
 """Every write to import jobs and mappings, as verbs: create, configure, queue, cancel, undo."""
 
+import datetime as dt
 import json
 import logging
 
 from django.db import transaction
 from django.db.models import Max, Min
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 
 from accord.activities.models import Activity, Kind
 from accord.activities.services import delete_activity
@@ -172,8 +173,8 @@ def create_job(org, actor, *, entity: str, upload=None, path: str | None = None,
     columns from `mapping`, else from a saved mapping for the same headers,
     else from the headers themselves. Raises InvalidInput for a bad entity,
     option or mapping, and for a file that cannot be read (naming `file`); with
-    `require_mapped`, for a file none of whose columns is mapped (naming `mapping`),
-    keeping nothing.
+    `require_mapped`, for a file none of whose columns is mapped (naming `mapping`)
+    or that has no rows (naming `file`), keeping nothing.
     """
     kind = _entity(org, entity)
     chosen = clean_options(kind, dict(options or {}))
@@ -209,6 +210,7 @@ def create_job(org, actor, *, entity: str, upload=None, path: str | None = None,
     if require_mapped:
         try:
             refuse_unmapped(job)
+            refuse_empty(job)
         except InvalidInput:
             if job.file:
                 job.file.delete(save=False)
@@ -293,13 +295,24 @@ def refuse_unmapped(job: ImportJob) -> None:
         "Map at least one column to a field.")})
 
 
+EMPTY_FILE = "The file has no rows below its header, so there is nothing to import."
+
+
+def refuse_empty(job: ImportJob) -> None:
+    """InvalidInput naming `file` when the job's file holds no row (or no card)."""
+    if not engine.has_rows(job):
+        raise InvalidInput({"file": EMPTY_FILE if job.kind != "vcard" else
+                            "The file holds no contact card, so there is nothing to import."})
+
+
 @transaction.atomic
 def queue_job(org, actor, job: ImportJob) -> ImportJob:
     """Hand an uploaded import to the worker; Conflict if it was queued already, and
-    InvalidInput when no column is mapped."""
+    InvalidInput when no column is mapped or the file has no rows."""
     from .tasks import run_import
 
     refuse_unmapped(job)
+    refuse_empty(job)
 
     updated = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.UPLOADED).update(
         status=ImportStatus.QUEUED, heartbeat_at=timezone.now())
@@ -329,6 +342,15 @@ def cancel_job(org, actor, job: ImportJob) -> ImportJob:
     return job
 
 
+def _already_undone(job: ImportJob) -> str:
+    """Say that `job` was undone, and when if it was undone since its time was kept."""
+    when = job.options.get("undone_at")
+    if not when:
+        return "This import was already undone."
+    moment = timezone.localtime(dt.datetime.fromisoformat(when))
+    return f"This import was already undone on {dateformat.format(moment, 'j F Y, H:i')}."
+
+
 def undo_job(org, actor, job: ImportJob) -> dict:
     """Take back what an import did: created records go to the trash, updates are reverted.
 
@@ -338,6 +360,8 @@ def undo_job(org, actor, job: ImportJob) -> dict:
     """
     # Undo runs in the caller's request, batch by batch; it is not a worker
     # job yet, so undoing a very large import keeps that request busy.
+    if job.status == ImportStatus.UNDONE:
+        raise Conflict(_already_undone(job))
     if job.status not in FINISHED:
         raise Conflict("Only a finished, cancelled or failed import can be undone.")
     if job.options.get("dry_run"):
@@ -361,7 +385,7 @@ def undo_job(org, actor, job: ImportJob) -> dict:
     with transaction.atomic():
         ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.UNDONE)
         job.refresh_from_db()
-        job.options = {**job.options, "undo": report}
+        job.options = {**job.options, "undo": report, "undone_at": timezone.now().isoformat()}
         job.save_new_version()
         audit.record(org, actor, Action.UPDATE, job, entity="import",
                      changes={"status": [None, ImportStatus.UNDONE]})
@@ -479,6 +503,19 @@ def ledger_records(membership, job_ids, entity: str):
     return ImportRow.objects.filter(
         job__in=jobs, action__in=[RowAction.CREATED, RowAction.UPDATED]
     ).values("record_id")
+
+
+def records_touched(job: ImportJob) -> dict:
+    """{"created", "changed"}: how many distinct records the import made, and how many
+    records that were here before it changed. Rows repeating a record count it once;
+    a record the import made and a later row changed counts only as made."""
+    rows = job.ledger.filter(record_id__isnull=False)
+    created = rows.filter(action=RowAction.CREATED).values("record_id")
+    return {
+        "created": created.distinct().count(),
+        "changed": (rows.filter(action=RowAction.UPDATED).exclude(record_id__in=created)
+                    .values("record_id").distinct().count()),
+    }
 
 
 def imported_list(membership, job: ImportJob) -> dict | None:

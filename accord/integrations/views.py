@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.db.models import F
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from accord.errors import Conflict, InvalidInput
@@ -153,6 +154,9 @@ def import_preview(request, pk):
         try:
             services.configure_job(request.organization, request.user, job,
                                    options=dict(form.cleaned_data))
+            if "recheck" in request.POST:
+                # The choices change which rows the run takes: show them again.
+                return redirect("integrations:import_preview", job.pk)
             job = services.queue_job(request.organization, request.user, job)
         except (InvalidInput, Conflict) as exc:
             _form_errors(form, exc)
@@ -167,9 +171,30 @@ def import_preview(request, pk):
     mapping = job.options.get("mapping") or {}
     return render(request, "integrations/importjob_preview.html", {
         "job": job, "form": form, "preview": shown, "read_error": form_error,
+        "summary": _preview_summary(shown["counts"]) if shown else "",
+        "empty": bool(shown) and not shown["counts"]["checked"],
+        "empty_reason": services.EMPTY_FILE,
         "entity": entity, "offers_policy": offers_policy,
         "headers": [(header, header in mapping) for header in (shown or {}).get("headers", [])],
     }, status=422 if form.errors else 200)
+
+
+def _preview_summary(counts: dict) -> str:
+    """The preview's counts as a sentence, each number with its own singular or plural."""
+    parts = [
+        ngettext("%(count)d looks new", "%(count)d look new", counts["new"]),
+        ngettext("%(count)d matches an existing record or an earlier row",
+                 "%(count)d match an existing record or an earlier row", counts["match"]),
+        ngettext("%(count)d is invalid", "%(count)d are invalid", counts["invalid"]),
+    ]
+    numbers = (counts["new"], counts["match"], counts["invalid"])
+    checked = counts["checked"]
+    return _("%(checked)s: %(parts)s.") % {
+        "checked": ngettext("Of the first %(count)d row", "Of the first %(count)d rows",
+                            checked) % {"count": checked},
+        "parts": ", ".join(part % {"count": number}
+                           for part, number in zip(parts, numbers, strict=True)),
+    }
 
 
 @permission_required("imports.view")
@@ -183,6 +208,8 @@ def import_detail(request, pk):
         "records": (services.imported_records(request.membership, job)
                     if job.status in services.FINISHED else []),
         "records_shown": services.RECORDS_SHOWN,
+        "touched": (services.records_touched(job) if job.status in services.FINISHED
+                    and not job.options.get("dry_run") else None),
         "listed": (services.imported_list(request.membership, job)
                    if job.status in services.FINISHED else None),
         "can_run": has_permission(request.membership, "imports.run"),
@@ -223,7 +250,8 @@ def import_undo(request, pk):
                 "reverted.") % {"removed": report["removed"], "reverted": report["reverted"]})
         return redirect(job)
     return render(request, "integrations/importjob_confirm_undo.html", {
-        "job": job, "retention_days": settings.TRASH_RETENTION_DAYS})
+        "job": job, "retention_days": settings.TRASH_RETENTION_DAYS,
+        "records": services.records_touched(job)})
 
 
 @permission_required("imports.view")

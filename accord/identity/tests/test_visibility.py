@@ -316,6 +316,20 @@ def test_a_manager_who_sees_only_their_teams_cannot_start_an_export_job(
     assert contacts.status_code == 202
 
 
+def test_the_exports_page_offers_the_organisation_export_only_to_who_sees_everything(
+    org, people, client_for
+):
+    set_scope(org, people.admin.user, Role.MANAGER, "companies", "team")
+
+    manager = client_for(people.manager).get("/exports/").content.decode()
+    admin = client_for(people.admin).get("/exports/").content.decode()
+
+    assert "Export the whole organisation" not in manager
+    assert 'value="organisation"' not in manager
+    assert "No exports yet. Use the Export menu on the contact or company list." in manager
+    assert "Export the whole organisation" in admin
+
+
 def test_the_list_offers_export_jobs_only_to_members_who_see_the_whole_area(
     org, people, client_for
 ):

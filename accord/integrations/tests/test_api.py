@@ -143,6 +143,7 @@ def test_list_cancel_and_undo(org, admin, api_client_for, in_org):
     assert cancelled.json()["status"] == "cancelled"
     assert undone.json() == {"removed": 2, "reverted": 0, "not_reverted": []}
     assert again.status_code == 409
+    assert again.json()["detail"].startswith("This import was already undone on ")
     assert client.get(f"/api/v1/imports/{first['id']}").json()["status"] == "undone"
     with in_org(org):
         assert Contact.objects.count() == 0
@@ -184,5 +185,17 @@ def test_a_file_with_no_mapped_column_is_refused_and_nothing_kept(org, admin, ap
     assert error["field"] == "mapping"
     assert error["message"] == ("No column of the file fills a field (its headers: Tier, "
                                 "Remark). Map at least one column to a field.")
+    with in_org(org):
+        assert ImportJob.objects.count() == 0
+
+
+def test_a_file_with_only_a_header_row_is_refused(org, admin, api_client_for, in_org):
+    response = upload(api_client_for(admin), content=b"First name,Last name,Email\r\n",
+                      entity="contact")
+
+    assert response.status_code == 422
+    error = response.json()["errors"][0]
+    assert (error["field"], error["message"]) == (
+        "file", "The file has no rows below its header, so there is nothing to import.")
     with in_org(org):
         assert ImportJob.objects.count() == 0

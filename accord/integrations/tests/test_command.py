@@ -319,3 +319,14 @@ def test_a_file_with_no_mapped_column_is_refused(org, admin, tmp_path, in_org):
         run(str(path), org=org.slug, entity="contact")
     with in_org(org):
         assert ImportJob.objects.count() == 0
+
+
+def test_a_file_with_only_a_header_row_is_refused(org, admin, tmp_path, in_org):
+    path = tmp_path / "people.csv"
+    path.write_text("First name,Last name,Email\n", encoding="utf-8")
+
+    with pytest.raises(CommandError, match="file: The file has no rows below its header, so "
+                                           "there is nothing to import."):
+        run(str(path), org=org.slug, entity="contact")
+    with in_org(org):
+        assert ImportJob.objects.count() == 0

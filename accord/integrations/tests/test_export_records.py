@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 
 from accord.customers import services as customers
+from accord.identity import visibility
 from accord.identity.models import Membership, Role
 from accord.integrations.tasks import run_export
 from accord.records import services as records
@@ -199,6 +200,22 @@ def test_the_exports_page_offers_active_record_types(org, admin, in_org, client_
     page = client_for(admin).get("/exports/")
 
     assert b'<option value="record:policy">Policies</option>' in page.content
+
+
+def test_the_exports_page_offers_record_types_only_to_who_sees_every_record(
+    org, admin, make_member, in_org, client_for
+):
+    manager = make_member(org, Role.MANAGER)
+    with in_org(org):
+        arrange(org, admin.user, with_records=False)
+        visibility.update_visibility(org, admin.user, roles={Role.MANAGER: {"records": "team"}})
+
+    page = client_for(manager).get("/exports/").content.decode()
+    posted = client_for(manager).post("/exports/", {"entity": "record:policy", "format": "csv"})
+
+    assert "Export custom records" not in page
+    assert "record:policy" not in page
+    assert posted.status_code == 403
 
 
 def test_the_exports_page_starts_a_record_export_and_lists_it_by_type(org, admin, in_org,

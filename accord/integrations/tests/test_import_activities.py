@@ -315,9 +315,9 @@ def test_the_wizard_suggests_the_columns_previews_and_runs_an_activities_file(
     detail = client.get(f"/imports/{job.pk}/")
 
     assert '<option value="contact" selected>' in mapping_page.text
-    assert "1 look new, 0 match an existing record or an earlier row, 1 " in preview.text
+    assert "1 looks new, 0 match an existing record or an earlier row, 1 is " in preview.text
     assert "Choose one of: note, call, meeting, email, task." in preview.text
-    assert "<dt>Created</dt><dd>1</dd>" in detail.text
+    assert "<dt>Rows created</dt><dd>1</dd>" in detail.text
     assert [entry[:2] for entry in entries(org, in_org)] == [("note", "Fair")]
 
 

@@ -244,7 +244,7 @@ def test_the_wizard_previews_custom_fields_and_refuses_members_who_may_not_manag
 
     assert refused.status_code == 403
     assert uploaded.status_code == 302
-    assert "Of the first 3 rows: 1 look new, 1 match an existing record or an earlier row, 1 " \
-           "are invalid." in preview.text
+    assert "Of the first 3 rows: 1 looks new, 1 matches an existing record or an earlier row, 1 " \
+           "is invalid." in preview.text
     assert "Choose one of the field types: text, long_text, number" in preview.text
     assert "A row matches the field of its record type with the same key." in preview.text

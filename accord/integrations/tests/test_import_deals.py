@@ -324,7 +324,7 @@ def test_the_wizard_imports_the_pipeline_and_offers_the_mismatches_as_a_file(
     assert (f"Of the first {ROWS} rows: {ROWS - len(mismatched)} look new, 0 match an existing "
             f"record or an earlier row, {len(mismatched)} are invalid.") in preview.text
     assert queued["Location"] == f"/imports/{job.pk}/"
-    assert f"<dt>Created</dt><dd>{ROWS - len(mismatched)}</dd>" in detail.text
+    assert f"<dt>Rows created</dt><dd>{ROWS - len(mismatched)}</dd>" in detail.text
     assert [int(line.split(",", 1)[0]) for line in lines[1:]] == mismatched
 
 

@@ -87,8 +87,8 @@ def test_the_preview_marks_every_invalid_cell_of_a_row(org, admin, client_for, i
 
     preview = client.get(f"/imports/{job.pk}/preview/")
 
-    assert "Of the first 1 rows: 0 look new, 0 match an existing record or an earlier row, 1 " \
-           "are invalid." in preview.text
+    assert "Of the first 1 row: 0 look new, 0 match an existing record or an earlier row, 1 " \
+           "is invalid." in preview.text
     assert ('<span class="danger"><strong>nope</strong><br><span class="small">Enter a valid '
             'e-mail address, such as name@example.com.</span></span>') in preview.text
     assert ('<span class="danger"><strong>31/02/1906</strong><br><span class="small">This '

@@ -37,6 +37,7 @@ def test_the_wizard_maps_previews_runs_and_undoes_an_import(org, admin, client_f
     listed = client.get("/imports/")
     confirm = client.get(f"/imports/{job.pk}/undo/")
     undone = client.post(f"/imports/{job.pk}/undo/", follow=True)
+    again = client.post(f"/imports/{job.pk}/undo/", follow=True)
 
     assert "No imports yet." in empty.text
     assert uploaded.status_code == 302
@@ -49,12 +50,13 @@ def test_the_wizard_maps_previews_runs_and_undoes_an_import(org, admin, client_f
            "are invalid." in preview.text
     assert "(not imported)" in preview.text
     assert queued["Location"] == f"/imports/{job.pk}/"
-    assert "<dt>Created</dt><dd>4</dd>" in detail.text
+    assert "<dt>Rows created</dt><dd>4</dd>" in detail.text
     assert "Undo this import" in detail.text
     assert f'<a href="/imports/{job.pk}/">contacts_cp1252.csv</a>' in listed.text
     assert "<td>Contacts</td>" in listed.text
     assert "The 4 records this import created move to the trash" in confirm.text
     assert "Import undone: 4 records moved to the trash, 0 changes reverted." in undone.text
+    assert "This import was already undone on " in again.text
     with in_org(org):
         assert ImportMapping.objects.get().mapping == {
             "first_name": "first_name", "last_name": "last_name", "company": "company",
@@ -263,3 +265,117 @@ def test_the_result_page_of_a_company_import_links_to_the_company_list(
 
     assert (f'<a href="/companies/?import_id={job.pk}">The created or updated '
             'company</a>') in detail.text
+
+
+def preview_without_new_companies(client, org, in_org, text: str):
+    """Upload `text`, untick "Create companies…" and show the preview again."""
+    client.post("/imports/new/", {
+        "file": SimpleUploadedFile("people.csv", text.encode()), "entity": "contact"})
+    with in_org(org):
+        job = ImportJob.objects.latest("id")
+    rechecked = client.post(f"/imports/{job.pk}/preview/", {"duplicate_policy": "fill",
+                                                            "recheck": ""})
+    assert rechecked["Location"] == f"/imports/{job.pk}/preview/"
+    return job, client.get(f"/imports/{job.pk}/preview/")
+
+
+NO_COMPANY = ("No company with this name or domain exists; allow creating missing "
+              "companies, or add it first.")
+
+
+def test_preview_fails_a_row_naming_a_missing_company_as_the_run_will(
+    org, admin, client_for, in_org
+):
+    client = client_for(admin)
+    job, preview = preview_without_new_companies(
+        client, org, in_org, "First name,Last name,Email,Company\r\n"
+                             "Ann,Lee,ann@example.com,Nonexistent Co\r\n")
+    client.post(f"/imports/{job.pk}/preview/", {"duplicate_policy": "fill"})
+    with in_org(org):
+        job = engine.run_job(org, admin.user, ImportJob.objects.get(pk=job.pk))
+    detail = client.get(f"/imports/{job.pk}/")
+
+    assert "<strong>Nonexistent Co</strong><br><span class=\"small\">" + NO_COMPANY in \
+        preview.text
+    assert "0 look new" in preview.text
+    assert 'name="create_missing_links"' in preview.text
+    assert 'name="create_missing_links" checked' not in preview.text
+    assert job.failed_count == 1
+    assert NO_COMPANY in detail.text
+
+
+def test_preview_fails_a_row_naming_a_company_hidden_from_the_importer(
+    org, admin, make_member, client_for, in_org
+):
+    manager = make_member(org, Role.MANAGER, full_name="Mo Manager")
+    outsider = make_member(org, Role.SALES, full_name="Olga Outsider")
+    with in_org(org):
+        customers.create_company(org, outsider.user, data={"name": "Brightwater"})
+        customers.create_company(org, manager.user, data={"name": "Eastside"})
+        visibility.update_visibility(org, admin.user, roles={Role.MANAGER: {
+            "contacts": "team", "companies": "team"}})
+
+    _job, preview = preview_without_new_companies(
+        client_for(manager), org, in_org, "First name,Last name,Email,Company\r\n"
+                                          "Ann,Lee,ann@example.com,Brightwater\r\n"
+                                          "Bo,Kim,bo@example.com,Eastside\r\n")
+
+    assert "<strong>Brightwater</strong><br><span class=\"small\">" + NO_COMPANY in \
+        preview.text
+    assert "Eastside</td>" in preview.text
+    assert "1 looks new" in preview.text
+
+
+def test_a_file_with_only_a_header_row_is_not_offered_a_run(org, admin, client_for, in_org):
+    client = client_for(admin)
+    client.post("/imports/new/", {
+        "file": SimpleUploadedFile("people.csv", b"First name,Last name,Email\r\n"),
+        "entity": "contact"})
+    with in_org(org):
+        job = ImportJob.objects.get()
+
+    preview = client.get(f"/imports/{job.pk}/preview/")
+    posted = client.post(f"/imports/{job.pk}/preview/", {"duplicate_policy": "fill"})
+
+    assert "The file has no rows below its header, so there is nothing to import." in \
+        preview.text
+    assert "Of the first" not in preview.text
+    assert "Run the import" not in preview.text
+    assert posted.status_code == 422
+    with in_org(org):
+        assert ImportJob.objects.get().status == "uploaded"
+
+
+def test_the_preview_counts_one_row_in_the_singular(org, admin, client_for, in_org, tmp_path):
+    path = tmp_path / "people.csv"
+    path.write_text("Email,Name\nnope,Grace Hopper\n")
+    client = client_for(admin)
+    upload(client, path)
+    with in_org(org):
+        job = ImportJob.objects.get()
+
+    preview = client.get(f"/imports/{job.pk}/preview/")
+
+    assert "Of the first 1 row: 0 look new, 0 match an existing record or an earlier row, 1 " \
+           "is invalid." in preview.text
+
+
+def test_undo_counts_a_record_two_rows_changed_once(org, admin, client_for, in_org):
+    with in_org(org):
+        customers.create_contact(org, admin.user, data={
+            "first_name": "Ann", "last_name": "Old", "email": "ann@example.com"})
+    client = client_for(admin)
+    job = import_contacts(client, org, admin, in_org,
+                          "First name,Last name,Email\r\n"
+                          "Ann,Lee,ann@example.com\r\n"
+                          "Ann,Lee-Smith,ann@example.com\r\n", policy="overwrite")
+
+    detail = client.get(f"/imports/{job.pk}/")
+    confirm = client.get(f"/imports/{job.pk}/undo/")
+
+    assert job.updated_count == 2
+    assert "<dt>Rows updated</dt><dd>2</dd>" in detail.text
+    assert "0 records created, 1 record that was here changed: some rows repeat a record." \
+        in detail.text
+    assert "The 1 record it changed gets its old values back" in confirm.text
+    assert "this import created" not in confirm.text
