@@ -135,6 +135,10 @@ class Adapter:
     # Whether a record's match keys are unique, so that a row matching one can
     # never be another record: with the "create" policy such a row is skipped.
     unique_match = False
+    # Whether a row also finds its record by the id it had in an Accord export
+    # (kept by an earlier import as an id in the system "accord"); `lookup`
+    # answers those keys through `external_keys`.
+    matches_export_ids = True
 
     def clean(self, org, draft: Draft, fields: list) -> None:
         """Set `draft.values`, or add an error per bad value; `fields` are the custom fields."""
@@ -176,14 +180,21 @@ class Adapter:
         return self.model()
 
     def external_keys(self, keys, system: str) -> dict:
-        values_ = [value for kind, value in keys if kind == "ext"]
-        if not values_:
-            return {}
-        found = ExternalId.objects.filter(entity=self.entity, system=system, value__in=values_)
-        live = set(self.model.objects.filter(
-            pk__in=[external.record_id for external in found]).values_list("pk", flat=True))
-        return {("ext", external.value): external.record_id for external in found
-                if external.record_id in live}
+        """{key: record id} for the ("ext", id in `system`) and ("export", id in an Accord
+        export) keys that name a live record."""
+        found = {}
+        for kind, in_system in (("ext", system), ("export", EXPORT_SYSTEM)):
+            values_ = [value for key_kind, value in keys if key_kind == kind]
+            if not values_:
+                continue
+            externals = list(ExternalId.objects.filter(entity=self.entity, system=in_system,
+                                                       value__in=values_))
+            live = set(self.model.objects.filter(
+                pk__in=[external.record_id for external in externals])
+                .values_list("pk", flat=True))
+            found.update({(kind, external.value): external.record_id for external in externals
+                          if external.record_id in live})
+        return found
 
 
 def _clean_new(org, draft: Draft, data: dict, clean, blank, fields: list) -> None:
@@ -949,6 +960,7 @@ class OrderAdapter(Adapter):
 
     entity = "order"
     model = Order
+    matches_export_ids = False  # an order is found by its number
     area = "orders"
     has_duplicates = False
     group_rows = True
@@ -1081,6 +1093,7 @@ class CustomFieldAdapter(Adapter):
 
     entity = "custom_field"
     model = CustomField
+    matches_export_ids = False  # a field is found by its record type and key
     area = "custom_fields"
     has_duplicates = False
     unique_match = True

@@ -403,7 +403,7 @@ class Run:
             return self._apply_groups(drafts)
         self.new_companies = []
         valid = [draft for draft in drafts if not draft.errors and draft.skip is None]
-        wanted = {key for draft in valid for key in self.adapter.keys(draft)}
+        wanted = {key for draft in valid for key in self.match_keys(draft)}
         index = {}
         if self.policy != DuplicatePolicy.CREATE or self.adapter.unique_match:
             index = importer_sees(self.adapter.lookup(wanted, self.system), self.adapter.model,
@@ -431,7 +431,7 @@ class Run:
             if draft.errors:
                 outcomes.append(Outcome(draft, RowAction.FAILED, errors=draft.errors))
                 continue
-            keys = self.adapter.keys(draft)
+            keys = self.match_keys(draft)
             if self.policy != DuplicatePolicy.CREATE and pending_keys & set(keys):
                 self._flush(pending, index)
                 pending, pending_keys = [], set()
@@ -456,6 +456,16 @@ class Run:
             if outcome.action in (RowAction.CREATED, RowAction.UPDATED) and outcome.draft.note:
                 self._add_note(outcome)
         return outcomes
+
+    def match_keys(self, draft: Draft) -> list[tuple[str, str]]:
+        """The keys a row finds its record by: the adapter's, then the id the row had in
+        the Accord export it comes from, which an earlier import of that export kept.
+        So a second import of one export finds even the records it has no e-mail or
+        other key for, instead of making them again."""
+        keys = self.adapter.keys(draft)
+        if draft.export_id and self.adapter.matches_export_ids:
+            keys = [*keys, ("export", draft.export_id)]
+        return keys
 
     def _apply_groups(self, drafts: list[Draft]) -> list[Outcome]:
         """Write a chunk whose rows are parts of records: one record per key.
@@ -521,7 +531,7 @@ class Run:
         for outcome, record in zip(pending, records, strict=True):
             outcome.record_id = record.pk
             outcome.version_after = record.version
-            for key in self.adapter.keys(outcome.draft):
+            for key in self.match_keys(outcome.draft):
                 index.setdefault(key, record.pk)
             if outcome.draft.external_id:
                 externals.append(ExternalId(
@@ -535,7 +545,8 @@ class Run:
 
     def _apply_match(self, draft: Draft, key: tuple, record_id: int) -> Outcome:
         how = {"email": "e-mail", "ext": "id", "domain": "domain", "name": "name",
-               "sku": "SKU", "field": "record type and key"}[key[0]]
+               "sku": "SKU", "field": "record type and key",
+               "export": "the id of an Accord export"}[key[0]]
         label = str(self.entity.label).lower()
         if draft.export_id:
             # Kept whatever the policy: the export's activities find the record by it.
@@ -899,7 +910,7 @@ def preview(org, actor, job: ImportJob, *, limit: int = PREVIEW_ROWS) -> dict:
         # run would fail for its company is invalid here too.
         run.prefetch_companies(valid)
     found = importer_sees(
-        run.adapter.lookup({key for draft in valid for key in run.adapter.keys(draft)},
+        run.adapter.lookup({key for draft in valid for key in run.match_keys(draft)},
                            run.system), run.adapter.model, run.adapter.area)
     rows: list[PreviewRow] = []
     counts = {"new": 0, "match": 0, "invalid": 0, "checked": len(read)}
@@ -912,7 +923,7 @@ def preview(org, actor, job: ImportJob, *, limit: int = PREVIEW_ROWS) -> dict:
                 run.resolve_links(draft, create=False)
         status = "invalid"
         if not draft.errors:
-            keys = run.adapter.keys(draft)
+            keys = run.match_keys(draft)
             duplicate = any(key in found or key in seen for key in keys)
             status = ("match" if duplicate and (run.policy != DuplicatePolicy.CREATE
                                                 or run.adapter.unique_match) else "new")

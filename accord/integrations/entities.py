@@ -299,14 +299,16 @@ register(Entity(
     permission="contacts", built_in=CONTACT_TARGETS,
     required_hint=_("Each row needs a first name, a last name, a full name or an e-mail."),
     match_hint=_("A row matches an existing contact by any of its e-mail addresses (case does "
-                 "not matter), then by its id in another system."),
+                 "not matter), then by its id in another system, then by the ID of an "
+                 "Accord export that an earlier import of that export kept."),
 ))
 register(Entity(
     key="company", label=_("Company"), plural=_("Companies"), model=Company,
     permission="companies", built_in=COMPANY_TARGETS,
     required_hint=_("Each row needs a name."),
     match_hint=_("A row matches an existing company by its id in another system, then by "
-                 "domain, then by name (case and accents do not matter)."),
+                 "domain, then by name (case and accents do not matter), then by the ID of "
+                 "an Accord export that an earlier import of that export kept."),
 ))
 
 DEAL_TARGETS = [
@@ -374,9 +376,10 @@ register(Entity(
     permission="deals", built_in=DEAL_TARGETS,
     required_hint=_("Each row needs a name, or a product or company to name the deal after. "
                     "Pipeline, stage, owner, product and contact must name existing ones."),
-    match_hint=_("A row matches an existing deal by its id in another system only; without "
-                 "one, every row is a new deal."),
-    matched_by=("external_id",),
+    match_hint=_("A row matches an existing deal by its id in another system, or by the ID "
+                 "of an Accord export that an earlier import of that export kept; without "
+                 "either, every row is a new deal."),
+    matched_by=("external_id", "export_id"),
 ))
 register(Entity(
     key="product", label=_("Product"), plural=_("Products"), model=Product,
@@ -384,7 +387,8 @@ register(Entity(
     required_hint=_("Each row needs a name and a price; a row without a SKU gets one made "
                     "from the name (Nimbus Pro becomes NIMBUS-PRO)."),
     match_hint=_("A row matches an existing product by its SKU (exactly), then by its id in "
-                 "another system."),
+                 "another system, then by the ID of an Accord export that an earlier import "
+                 "of that export kept."),
 ))
 
 LEAD_TARGETS = [
