@@ -400,6 +400,7 @@ def draft_from_cells(number: int, row_cells: list, *, member_of,
     for target, column, text, reason in unread:
         draft.fail_to_read(column, text, reason, field_name=_input_field(target))
     emails, phones, full_name = [], [], None
+    currencies = {}  # money custom field key -> the currency its own column gives
     for target, column, text, value in row_cells:
         key = target.key
         if key == "name" and target.kind == "full_name":
@@ -441,9 +442,17 @@ def draft_from_cells(number: int, row_cells: list, *, member_of,
             draft.data.setdefault("custom_fields", {})[target.custom.key] = (
                 cells.as_custom_value(value))
             draft.origin[f"custom_fields.{target.custom.key}"] = (column, text)
+        elif target.currency_of is not None:
+            currencies[target.currency_of.key] = value.upper()
         else:
             draft.data[key] = value
             draft.origin[key] = (column, text)
+    # An amount and its currency in two columns make one value; a currency
+    # without an amount leaves the field empty.
+    for field_key, currency in currencies.items():
+        amounts = draft.data.get("custom_fields") or {}
+        if amounts.get(field_key) not in (None, ""):
+            amounts[field_key] = {"amount": amounts[field_key], "currency": currency}
     if full_name is not None:
         first, last = split_name(full_name[2])
         column, text = full_name[0], full_name[1]

@@ -49,6 +49,9 @@ class Target:
     # Headers taken only when no other target claimed them by key, label or
     # synonym: Accord's own export has both "ID" and "Id in another system".
     fallback: tuple[str, ...] = ()
+    # The money custom field whose currency this column gives, beside the
+    # column of its amount, as Accord's own export writes them.
+    currency_of: CustomField | None = None
 
 
 @dataclass
@@ -96,6 +99,10 @@ class Entity:
                                                   acting_member()):
             found.append(Target(f"cf.{custom.key}", custom.label, f"cf.{custom.field_type}",
                                 (custom.key,), custom=custom))
+            if custom.field_type == FieldType.MONEY:
+                label = _("%(label)s currency") % {"label": custom.label}
+                found.append(Target(f"cf.{custom.key}.currency", label,
+                                    synonyms=(f"{custom.key} currency",), currency_of=custom))
         return found
 
     def target_map(self) -> dict[str, Target]:

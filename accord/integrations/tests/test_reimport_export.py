@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
 from accord.customers import services as customers
-from accord.customers.models import Company, Contact
+from accord.customers.models import Company, Contact, CustomField
 
 
 def export(org, entity: str, tmp_path):
@@ -89,3 +89,33 @@ def test_a_deals_file_with_an_export_id_column_keeps_its_duplicate_choice(admin,
     assert with_export_id.status_code == without.status_code == 202
     assert with_export_id.json()["options"]["duplicate_policy"] == "fill"
     assert without.json()["options"]["duplicate_policy"] is None
+
+
+@pytest.mark.django_db
+def test_money_fields_of_any_currency_come_back_with_their_currency(org, other_org, admin,
+                                                                    in_org, tmp_path):
+    for each in (org, other_org):
+        with in_org(each):
+            for entity in ("contact", "company"):
+                CustomField.objects.create(organization=each, entity=entity, key="budget",
+                                           label="Budget", field_type="money")
+    with in_org(org):
+        customers.create_contact(org, admin.user, data={
+            "first_name": "Ana", "custom_fields": {"budget": {"amount": "1200.50",
+                                                              "currency": "USD"}}})
+        customers.create_company(org, admin.user, data={
+            "name": "Acme", "custom_fields": {"budget": {"amount": "80", "currency": "JPY"}}})
+        # A currency with no amount is an empty field, as it was.
+        customers.create_contact(org, admin.user, data={"first_name": "Ben"})
+
+    summaries = [run_import(other_org, export(org, entity, tmp_path), kind)
+                 for entity, kind in (("companies", "company"), ("contacts", "contact"))]
+
+    assert [(summary["created"], summary["failed"]) for summary in summaries] == [
+        (1, 0), (2, 0)]
+    assert "Budget currency" not in summaries[1]["unmapped"]
+    with in_org(other_org):
+        assert dict(Contact.objects.values_list("first_name", "custom_fields")) == {
+            "Ana": {"budget": {"amount": "1200.50", "currency": "USD"}}, "Ben": {}}
+        assert Company.objects.get().custom_fields == {
+            "budget": {"amount": "80.00", "currency": "JPY"}}
