@@ -292,6 +292,14 @@ def restored_timeline() -> list[tuple]:
         .select_related("contact", "company", "deal").order_by("occurred_at")]
 
 
+def upload_in_wizard(client, org, in_org, text: str) -> ImportJob:
+    """Upload an activities file on the wizard's first page; the job it made."""
+    client.post("/imports/new/", {
+        "file": SimpleUploadedFile("timeline.csv", text.encode()), "entity": "activity"})
+    with in_org(org):
+        return ImportJob.objects.get()
+
+
 def test_the_wizard_suggests_the_columns_previews_and_runs_an_activities_file(
     org, admin, client_for, in_org, records
 ):
@@ -300,10 +308,7 @@ def test_the_wizard_suggests_the_columns_previews_and_runs_an_activities_file(
             "note,Fair,2026-03-02 10:15,dana@hollow.example\r\n"
             "fax,Sent a fax,2026-03-02,dana@hollow.example\r\n")
 
-    client.post("/imports/new/", {
-        "file": SimpleUploadedFile("timeline.csv", text.encode()), "entity": "activity"})
-    with in_org(org):
-        job = ImportJob.objects.get()
+    job = upload_in_wizard(client, org, in_org, text)
     mapping_page = client.get(f"/imports/{job.pk}/map/")
     client.post(f"/imports/{job.pk}/map/", {
         "column_0": "kind", "column_1": "subject", "column_2": "occurred_at",
@@ -327,10 +332,7 @@ def test_the_wizard_offers_no_duplicate_choice_for_activities_without_an_id_colu
     client = client_for(admin)
     text = ("Type,Subject,Contact e-mail\r\n"
             "note,Fair,dana@hollow.example\r\n")
-    client.post("/imports/new/", {
-        "file": SimpleUploadedFile("timeline.csv", text.encode()), "entity": "activity"})
-    with in_org(org):
-        job = ImportJob.objects.get()
+    job = upload_in_wizard(client, org, in_org, text)
 
     without_id = client.get(f"/imports/{job.pk}/preview/")
     client.post(f"/imports/{job.pk}/map/", {

@@ -15,6 +15,13 @@ def upload(client, path, entity="contact"):
         "file": SimpleUploadedFile(path.name, path.read_bytes()), "entity": entity})
 
 
+def uploaded_job(client, org, in_org, path) -> ImportJob:
+    """Upload the file of contacts at `path` on the wizard's first page; the job it made."""
+    upload(client, path)
+    with in_org(org):
+        return ImportJob.objects.get()
+
+
 def test_the_wizard_maps_previews_runs_and_undoes_an_import(org, admin, client_for, in_org,
                                                             case):
     client = client_for(admin)
@@ -70,9 +77,7 @@ def test_preview_marks_each_invalid_cell_with_its_reason(org, admin, client_for,
     path.write_text("Email,Name,Birthday\nada@example.com,Ada Lovelace,31/02/1990\n"
                     "nope,Grace Hopper,09/12/1906\n")
     client = client_for(admin)
-    upload(client, path)
-    with in_org(org):
-        job = ImportJob.objects.get()
+    job = uploaded_job(client, org, in_org, path)
 
     preview = client.get(f"/imports/{job.pk}/preview/")
 
@@ -139,9 +144,7 @@ def test_the_wizard_will_not_run_an_import_with_no_mapped_column(org, admin, cli
     client = client_for(admin)
     path = tmp_path / "tiers.csv"
     path.write_text("Tier,Remark\nGold,Met at fair\n", encoding="utf-8")
-    upload(client, path)
-    with in_org(org):
-        job = ImportJob.objects.get()
+    job = uploaded_job(client, org, in_org, path)
 
     refused = client.post(f"/imports/{job.pk}/preview/", {"duplicate_policy": "skip"})
     unmapped = client.post(f"/imports/{job.pk}/map/", {
@@ -188,26 +191,18 @@ def test_the_result_page_links_to_the_records_the_import_created_and_updated(
             '<span class="muted small">created</span></li>') in detail.text
 
 
-def test_the_result_page_leaves_out_imported_records_the_reader_may_no_longer_see(
-    org, admin, make_member, client_for, in_org
-):
+def import_then_give_di_away(org, admin, make_member, client_for, in_org, rows: str):
+    """A manager who sees their team's contacts imports `rows`; the contact Di is then
+    given to the admin, out of their sight. (client, job, Di)."""
     seller = make_member(org, Role.MANAGER, full_name="Mo Manager")
     with in_org(org):
         visibility.update_visibility(org, admin.user, roles={Role.MANAGER: {"contacts": "team"}})
     client = client_for(seller)
-    job = import_contacts(client, org, seller, in_org,
-                          "First name,Last name,Email\r\n"
-                          "Cy,Kept,cy@example.com\r\n"
-                          "Di,Given,di@example.com\r\n")
+    job = import_contacts(client, org, seller, in_org, "First name,Last name,Email\r\n" + rows)
     with in_org(org):
         di = Contact.objects.get(first_name="Di")
         customers.update_contact(org, admin.user, di, data={"owner": admin.user.pk})
-
-    detail = client.get(f"/imports/{job.pk}/")
-
-    assert ">Cy Kept</a>" in detail.text
-    assert "Di Given" not in detail.text
-    assert f"/contacts/{di.pk}/" not in detail.text
+    return client, job, di
 
 
 def test_the_result_page_links_to_the_list_of_every_record_the_import_created_or_updated(
@@ -227,24 +222,18 @@ def test_the_result_page_links_to_the_list_of_every_record_the_import_created_or
     assert listed.text.count('<td><a href="/contacts/') == 25
 
 
-def test_the_result_page_counts_only_the_imported_records_the_reader_may_see(
+def test_the_result_page_lists_and_counts_only_the_imported_records_the_reader_may_see(
     org, admin, make_member, client_for, in_org
 ):
-    seller = make_member(org, Role.MANAGER, full_name="Mo Manager")
-    with in_org(org):
-        visibility.update_visibility(org, admin.user, roles={Role.MANAGER: {"contacts": "team"}})
-    client = client_for(seller)
-    job = import_contacts(client, org, seller, in_org,
-                          "First name,Last name,Email\r\n"
-                          "Cy,Kept,cy@example.com\r\n"
-                          "Di,Given,di@example.com\r\n"
-                          "Ed,Kept,ed@example.com\r\n")
-    with in_org(org):
-        di = Contact.objects.get(first_name="Di")
-        customers.update_contact(org, admin.user, di, data={"owner": admin.user.pk})
+    client, job, di = import_then_give_di_away(
+        org, admin, make_member, client_for, in_org,
+        "Cy,Kept,cy@example.com\r\nDi,Given,di@example.com\r\nEd,Kept,ed@example.com\r\n")
 
     detail = client.get(f"/imports/{job.pk}/")
 
+    assert ">Cy Kept</a>" in detail.text
+    assert "Di Given" not in detail.text
+    assert f"/contacts/{di.pk}/" not in detail.text
     assert (f'<a href="/contacts/?import_id={job.pk}">All 2 created or updated '
             'contacts</a>') in detail.text
 
@@ -350,9 +339,7 @@ def test_the_preview_counts_one_row_in_the_singular(org, admin, client_for, in_o
     path = tmp_path / "people.csv"
     path.write_text("Email,Name\nnope,Grace Hopper\n")
     client = client_for(admin)
-    upload(client, path)
-    with in_org(org):
-        job = ImportJob.objects.get()
+    job = uploaded_job(client, org, in_org, path)
 
     preview = client.get(f"/imports/{job.pk}/preview/")
 
