@@ -38,6 +38,14 @@ def storage(settings, tmp_path):
 
 
 @pytest.fixture
+def backup_file(filled, tmp_path):
+    """`filled`, written to a file by `accord backup --org`; the file's path."""
+    path = tmp_path / "filled.zip"
+    run("backup", org=filled.slug, output=str(path))
+    return path
+
+
+@pytest.fixture
 def filled(make_org, make_member):
     """An organisation with a record of each main kind, an encrypted custom field, a file
     and the audit trail its services write."""
@@ -73,6 +81,16 @@ def filled(make_org, make_member):
                                           status="done", created_by=user)
         export.file.save("exports/contacts.csv", ContentFile(b"email\nada@quokka.example\n"))
     return org
+
+
+def rewritten(backup_path: Path, path: Path, member: str, change) -> Path:
+    """A copy at `path` of the backup file, its `member` passed through `change` (bytes
+    to bytes); `path`."""
+    with zipfile.ZipFile(backup_path) as source, zipfile.ZipFile(path, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            target.writestr(item, change(data) if item.filename == member else data)
+    return path
 
 
 def erase(*organizations) -> None:
@@ -122,15 +140,13 @@ def test_an_organisation_round_trips_with_identical_checksums(filled, make_org, 
     assert Organization.objects.filter(slug=other.slug).exists()
 
 
-def test_encrypted_values_stay_sealed_in_the_file_and_open_after_restore(filled, tmp_path):
-    path = tmp_path / "filled.zip"
-    run("backup", org=filled.slug, output=str(path))
-    with zipfile.ZipFile(path) as archive:
+def test_encrypted_values_stay_sealed_in_the_file_and_open_after_restore(backup_file, filled):
+    with zipfile.ZipFile(backup_file) as archive:
         contacts = archive.read("data/customers.Contact.jsonl").decode()
         manifest = json.loads(archive.read("manifest.json"))
     erase(filled)
 
-    run("restore", str(path))
+    run("restore", str(backup_file))
 
     assert "52000" not in contacts
     assert '"shoe":"38"' in contacts
@@ -140,15 +156,13 @@ def test_encrypted_values_stay_sealed_in_the_file_and_open_after_restore(filled,
     assert contact.custom_fields == {"income": "52000", "shoe": "38"}
 
 
-def test_restore_links_a_user_who_exists_and_can_take_a_new_slug(filled, tmp_path):
-    path = tmp_path / "filled.zip"
-    run("backup", org=filled.slug, output=str(path))
+def test_restore_links_a_user_who_exists_and_can_take_a_new_slug(backup_file, filled):
     with scopes_disabled():
         seller = User.objects.get(email="seller@example.com")
     erase(filled)
     users = User.objects.count()
 
-    summary = run("restore", str(path), org_slug="filled-again")
+    summary = run("restore", str(backup_file), org_slug="filled-again")
 
     assert summary["organizations"] == ["filled-again"]
     assert summary["users_linked"] == 2
@@ -178,25 +192,20 @@ def test_the_whole_database_round_trips(filled, make_org, tmp_path, monkeypatch)
         written["checksums"])
 
 
-def test_restore_refuses_a_slug_that_exists(filled, tmp_path):
-    path = tmp_path / "filled.zip"
-    run("backup", org=filled.slug, output=str(path))
-
+def test_restore_refuses_a_slug_that_exists(backup_file):
     with pytest.raises(CommandError) as refused:
-        run("restore", str(path))
+        run("restore", str(backup_file))
 
     assert str(refused.value) == (
         "Nothing was restored. An organisation with the slug 'filled' already exists; "
         "restore under another slug with --org-slug NEW.")
 
 
-def test_restore_refuses_ids_that_are_taken_and_writes_nothing(filled, tmp_path):
-    path = tmp_path / "filled.zip"
-    run("backup", org=filled.slug, output=str(path))
+def test_restore_refuses_ids_that_are_taken_and_writes_nothing(backup_file):
     organizations = Organization.objects.count()
 
     with pytest.raises(CommandError) as refused:
-        run("restore", str(path), org_slug="copy")
+        run("restore", str(backup_file), org_slug="copy")
 
     assert str(refused.value) == (
         "Nothing was restored. Rows of activities.Activity with ids in this backup already "
@@ -205,16 +214,9 @@ def test_restore_refuses_ids_that_are_taken_and_writes_nothing(filled, tmp_path)
     assert Organization.objects.count() == organizations
 
 
-def test_restore_refuses_a_newer_format(filled, tmp_path):
-    path = tmp_path / "filled.zip"
-    run("backup", org=filled.slug, output=str(path))
-    newer = tmp_path / "newer.zip"
-    with zipfile.ZipFile(path) as source, zipfile.ZipFile(newer, "w") as target:
-        for item in source.infolist():
-            data = source.read(item)
-            if item.filename == "manifest.json":
-                data = json.dumps({**json.loads(data), "format_version": 2}).encode()
-            target.writestr(item, data)
+def test_restore_refuses_a_newer_format(backup_file, tmp_path):
+    newer = rewritten(backup_file, tmp_path / "newer.zip", "manifest.json", lambda data: (
+        json.dumps({**json.loads(data), "format_version": 2}).encode()))
 
     with pytest.raises(CommandError) as refused:
         run("restore", str(newer))
@@ -224,13 +226,11 @@ def test_restore_refuses_a_newer_format(filled, tmp_path):
         "(1). Restore it with the Accord version that wrote it.")
 
 
-def test_restore_refuses_a_database_with_other_migrations(filled, tmp_path):
-    path = tmp_path / "filled.zip"
-    run("backup", org=filled.slug, output=str(path))
+def test_restore_refuses_a_database_with_other_migrations(backup_file):
     MigrationRecorder.Migration.objects.create(app="customers", name="9999_later")
 
     with pytest.raises(CommandError) as refused:
-        run("restore", str(path))
+        run("restore", str(backup_file))
 
     assert str(refused.value) == (
         "Nothing was restored. The backup was written by a database with other migrations; "
@@ -238,16 +238,9 @@ def test_restore_refuses_a_database_with_other_migrations(filled, tmp_path):
         "applied, the backup does not.")
 
 
-def test_restore_refuses_a_damaged_file(filled, tmp_path):
-    path = tmp_path / "filled.zip"
-    run("backup", org=filled.slug, output=str(path))
-    damaged = tmp_path / "damaged.zip"
-    with zipfile.ZipFile(path) as source, zipfile.ZipFile(damaged, "w") as target:
-        for item in source.infolist():
-            data = source.read(item)
-            if item.filename == "data/customers.Company.jsonl":
-                data = data.replace(b"Quokka Traders", b"Wombat Traders")
-            target.writestr(item, data)
+def test_restore_refuses_a_damaged_file(backup_file, filled, tmp_path):
+    damaged = rewritten(backup_file, tmp_path / "damaged.zip", "data/customers.Company.jsonl",
+                        lambda data: data.replace(b"Quokka Traders", b"Wombat Traders"))
     erase(filled)
 
     with pytest.raises(CommandError) as refused:
@@ -259,15 +252,13 @@ def test_restore_refuses_a_damaged_file(filled, tmp_path):
     assert not Organization.objects.filter(slug="filled").exists()
 
 
-def test_a_user_whose_id_is_taken_gets_a_new_one_and_rows_follow(filled, tmp_path):
-    path = tmp_path / "filled.zip"
-    run("backup", org=filled.slug, output=str(path))
+def test_a_user_whose_id_is_taken_gets_a_new_one_and_rows_follow(backup_file, filled):
     seller = User.objects.get(email="seller@example.com")
     erase(filled)
     seller.delete()
     User.objects.create(pk=seller.pk, email="someone.else@example.com")
 
-    summary = run("restore", str(path))
+    summary = run("restore", str(backup_file))
 
     assert summary["users_linked"] == 1
     moved = User.objects.get(email="seller@example.com")
