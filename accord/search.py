@@ -51,6 +51,8 @@ from django.db.models import Model, QuerySet
 from django.db.models.expressions import RawSQL
 from django_scopes import get_scope, scopes_disabled
 
+from accord.pg_copy import copy_rows
+
 # Letters that do not decompose into a base letter plus a combining mark.
 _FOLD = str.maketrans({
     "ł": "l", "Ł": "l", "ø": "o", "Ø": "o", "đ": "d", "Đ": "d", "ß": "ss", "æ": "ae",
@@ -207,6 +209,10 @@ def _write(kind: Kind, ids: list[int], records: list[Model]) -> None:
                             for record in records])
 
 
+# What `_write_rows` is given of each entry, in this order.
+ENTRY_COLUMNS = ("organization_id", "entity", "record_id", "text", "title")
+
+
 def _write_rows(kind: Kind, ids: list[int], rows: list[tuple]) -> None:
     from accord.core.models import SearchEntry
 
@@ -218,11 +224,8 @@ def _write_rows(kind: Kind, ids: list[int], rows: list[tuple]) -> None:
             cursor.execute(f"DELETE FROM {table} "  # noqa: S608 - the model's own table
                            "WHERE entity = %s AND record_id = ANY(%s::bigint[])",
                            [kind.entity, "{" + ",".join(str(int(pk)) for pk in ids) + "}"])
-            if rows:
-                with cursor.cursor.copy(f"COPY {table} (organization_id, entity, record_id, "
-                                        "text, title) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
+        if rows:
+            copy_rows(SearchEntry._meta.db_table, ENTRY_COLUMNS, rows)
         return
     SearchEntry.unscoped.filter(entity=kind.entity, record_id__in=ids).delete()
     if not rows:
@@ -230,8 +233,8 @@ def _write_rows(kind: Kind, ids: list[int], rows: list[tuple]) -> None:
     # One prepared statement for the whole chunk: building entries and an
     # INSERT with a few thousand parameters cost more than writing them.
     # Only the model's own table name is put into the SQL.
-    sql = (f"INSERT INTO {table} "  # noqa: S608
-           "(organization_id, entity, record_id, text, title) VALUES (%s, %s, %s, %s, %s)")
+    sql = (f"INSERT INTO {table} ({', '.join(ENTRY_COLUMNS)}) "  # noqa: S608
+           f"VALUES ({', '.join(['%s'] * len(ENTRY_COLUMNS))})")
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
 

@@ -24,6 +24,7 @@ from accord.audit.context import current_channel
 from accord.audit.models import Action, AuditEntry
 from accord.audit.services import json_safe
 from accord.core import crypto
+from accord.pg_copy import copy_rows
 
 from .duplicates import company_name_keys, contact_name_keys
 from .fields import CustomValuesField, encrypted_keys, sealed_changes
@@ -40,9 +41,10 @@ from .models import (
 )
 from .services import COMPANY_FIELDS, CONTACT_FIELDS, contact_search_text
 
-# Contacts go in through one multi-row INSERT per few thousand values, which
-# reads their ids back; the rows that hang off them go in through one COPY
-# (PostgreSQL) or executemany (SQLite) each.
+# Contacts go in through one COPY with ids taken from their sequence
+# (PostgreSQL), or one multi-row INSERT per few thousand values that reads
+# their ids back (SQLite); the rows that hang off them go in through one COPY
+# or executemany each.
 
 EXTRAS = ("tags", "emails", "phones", "primary_email", "primary_phone")
 
@@ -243,20 +245,14 @@ def insert_rows(model, names: tuple[str, ...], rows: list[tuple], *, now,
     rest = [field for field in fields if field.attname not in names]
     fixed = tuple(_default(field, now) for field in rest)
     columns = [by_name[name].column for name in names] + [field.column for field in rest]
+    if connection.vendor == "postgresql" and not skip_taken:
+        # The values every row shares are written out once, not per row.
+        fixed = tuple(_as_copy_text(value) for value in fixed)
+        copy_rows(model._meta.db_table, columns, (row + fixed for row in rows))
+        return
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     names_sql = ", ".join(quote(column) for column in columns)
-    if connection.vendor == "postgresql" and not skip_taken:
-        # COPY streams the rows in one command, several times faster than
-        # even a pipelined executemany; it runs in the caller's transaction.
-        # The values every row shares are written out once, not per row.
-        fixed = tuple(_as_copy_text(value) for value in fixed)
-        connection.ensure_connection()
-        with connection.connection.cursor() as cursor, cursor.copy(
-                f"COPY {table} ({names_sql}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row + fixed)
-        return
     # Only the model's own table and column names are put into the SQL.
     sql = (f"INSERT INTO {table} ({names_sql}) "  # noqa: S608
            f"VALUES ({', '.join(['%s'] * len(columns))})"
@@ -336,34 +332,30 @@ def save_new(model, records: list, *, now, sealed: frozenset[str] | None = None)
                 f"VALUES {', '.join([one] * len(batch))} "
                 f"RETURNING {quote(model._meta.pk.column)}",
                 [value for row in batch for value in row])
-            # Rows come back in the order of VALUES on both databases, which
-            # bulk_create relies on too.
-            for record, (pk,) in zip(records[start:start + size], cursor.fetchall(),
-                                     strict=True):
-                record.pk = pk
-                record._state.adding = False
-                record._state.db = connection.alias
+            # Rows come back in the order of VALUES, which bulk_create relies on too.
+            _mark_saved(records[start:start + size],
+                        [record_id for (record_id,) in cursor.fetchall()])
 
 
 def _copy_new(model, records: list, fields: list, rows: list[tuple]) -> None:
     """PostgreSQL: take the records' ids from the table's sequence in one query, then
     COPY the rows with them. A multi-row INSERT that reads the ids back spent most of
     its time in the driver, putting tens of thousands of parameters into the SQL."""
-    quote = connection.ops.quote_name
     table = model._meta.db_table
     pk = model._meta.pk
     with connection.cursor() as cursor:
-        # Only the model's own table and column names are put into the SQL.
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, %s)) "
-            "FROM generate_series(1, %s)", [quote(table), pk.column, len(records)])
-        ids = sorted(pk for (pk,) in cursor.fetchall())
-        columns = ", ".join(quote(column) for column in
-                            [pk.column, *(field.column for field in fields)])
-        with cursor.cursor.copy(
-                f"COPY {quote(table)} ({columns}) FROM STDIN") as copy:  # noqa: S608
-            for record_id, row in zip(ids, rows, strict=True):
-                copy.write_row((record_id, *row))
+            "FROM generate_series(1, %s)",
+            [connection.ops.quote_name(table), pk.column, len(records)])
+        ids = sorted(record_id for (record_id,) in cursor.fetchall())
+    copy_rows(table, [pk.column, *(field.column for field in fields)],
+              ((record_id, *row) for record_id, row in zip(ids, rows, strict=True)))
+    _mark_saved(records, ids)
+
+
+def _mark_saved(records: list, ids: list[int]) -> None:
+    """Give new `records` the ids the database gave their rows, as a save would."""
     for record, record_id in zip(records, ids, strict=True):
         record.pk = record_id
         record._state.adding = False
