@@ -7,7 +7,7 @@ import logging
 from django.db import transaction
 from django.db.models import Max, Min
 from django.urls import reverse
-from django.utils import dateformat, timezone
+from django.utils import formats, timezone
 
 from accord.activities.models import Activity, Kind
 from accord.activities.services import delete_activity
@@ -348,7 +348,8 @@ def _already_undone(job: ImportJob) -> str:
     if not when:
         return "This import was already undone."
     moment = timezone.localtime(dt.datetime.fromisoformat(when))
-    return f"This import was already undone on {dateformat.format(moment, 'j F Y, H:i')}."
+    # As record pages show a moment (the `date` filter's DATETIME_FORMAT).
+    return f"This import was already undone on {formats.date_format(moment, 'DATETIME_FORMAT')}."
 
 
 def undo_job(org, actor, job: ImportJob) -> dict:
@@ -417,7 +418,8 @@ def _undo_batch(org, actor, adapter, batch, report, created_by_job, reverted_ver
                                             [pk for pk in created if pk not in kept]))
     # The notes the import added to records it did not create (those of the
     # created ones go with them, or stay with a record that is kept).
-    notes = {link["id"]: row for row in batch if row.action == RowAction.UPDATED
+    notes = {link["id"]: row for row in batch
+             if row.action == RowAction.UPDATED and row.record_id not in created_by_job
              for link in row.links_created if link.get("entity") == "activity"}
     for note in Activity.objects.filter(pk__in=notes, kind=Kind.NOTE):
         if note.version != 1:
