@@ -200,21 +200,20 @@ def _preview_summary(counts: dict) -> str:
 @permission_required("imports.view")
 def import_detail(request, pk):
     job = services.get_job(request.membership, pk)
+    finished = job.status in services.FINISHED
     context = {
         "job": job, "entity": entities.for_org(request.organization, job.entity),
         "errors": services.first_errors(job, 20),
         "unmapped": services.unmapped_columns(job) if job.status != "uploaded" else [],
         "undo": job.options.get("undo"),
-        "records": (services.imported_records(request.membership, job)
-                    if job.status in services.FINISHED else []),
+        "records": services.imported_records(request.membership, job) if finished else [],
         "records_shown": services.RECORDS_SHOWN,
-        "touched": (services.records_touched(job) if job.status in services.FINISHED
-                    and not job.options.get("dry_run") else None),
-        "listed": (services.imported_list(request.membership, job)
-                   if job.status in services.FINISHED else None),
+        "touched": (services.records_touched(job)
+                    if finished and not job.options.get("dry_run") else None),
+        "listed": services.imported_list(request.membership, job) if finished else None,
         "can_run": has_permission(request.membership, "imports.run"),
         "can_undo": (has_permission(request.membership, "imports.undo")
-                     and job.status in services.FINISHED and not job.options.get("dry_run")),
+                     and finished and not job.options.get("dry_run")),
     }
     template = "integrations/importjob_detail.html"
     if request.htmx:
