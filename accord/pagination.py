@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.core import signing
 from django.db.models import F, Q, QuerySet
 
+from accord import search
 from accord.errors import InvalidInput
 
 DEFAULT_LIMIT = 50
@@ -133,7 +134,8 @@ def ordered(queryset: QuerySet, ordering: Ordering, cursor: str | None = None) -
 def paginate(queryset: QuerySet, ordering: Ordering, *, cursor: str | None,
              limit: int) -> tuple[list, str | None]:
     """One page of `queryset` in `ordering` after `cursor`, and the next page's cursor."""
-    rows = list(ordered(queryset, ordering, cursor)[: limit + 1])
+    rows = search.first_rows(ordered(queryset, ordering, cursor), limit + 1,
+                             ordering.expression, descending=ordering.descending)
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]

@@ -47,8 +47,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Model, QuerySet
+from django.db.models import BooleanField, Expression, F, Model, Q, QuerySet
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Lower
+from django.db.models.lookups import In
+from django.db.models.sql.where import AND, WhereNode
 from django_scopes import get_scope, scopes_disabled
 
 from accord.pg_copy import copy_rows
@@ -152,6 +155,9 @@ class Kind:
     # Narrows the records to index: related rows to load with them, and
     # which ones are live (deleted or merged records have no entry).
     live: Callable[[QuerySet], QuerySet]
+    # Text fields whose words are all words of the entry: a list sorted by one,
+    # lower-cased, holds the records a beginning finds in it in one run.
+    sorted_words: tuple[str, ...] = ()
 
 
 _KINDS: dict[type[Model], Kind] = {}
@@ -159,8 +165,9 @@ _KINDS: dict[type[Model], Kind] = {}
 
 def register(model: type[Model], entity: str, *, text_of: Callable[[Model], str],
              title_of: Callable[[Model], str] = str,
-             live: Callable[[QuerySet], QuerySet] = lambda queryset: queryset) -> None:
-    _KINDS[model] = Kind(entity, text_of, title_of, live)
+             live: Callable[[QuerySet], QuerySet] = lambda queryset: queryset,
+             sorted_words: tuple[str, ...] = ()) -> None:
+    _KINDS[model] = Kind(entity, text_of, title_of, live, sorted_words)
 
 
 def entity_of(model: type[Model]) -> str:
@@ -275,13 +282,14 @@ def search(queryset: QuerySet, query: str) -> QuerySet:
     found = terms(query)
     if not found:
         return queryset
-    backend = _backend()
-    sql, params = backend.matching(
-        _organization_id(), entity_of(queryset.model), found, prefix=True
-    )
-    # The SQL is one of this module's constant statements; every value in it
-    # is a bound parameter.
-    return queryset.filter(pk__in=RawSQL(backend.ids(sql), params))  # noqa: S611
+    backend, organization_id = _backend(), _organization_id()
+    entity = entity_of(queryset.model)
+    entries = backend.entries_for_matching(organization_id, [entity]).get(entity)
+    sql, params = backend.matching(organization_id, entity, found, prefix=True,
+                                   entries=entries)
+    return queryset.filter(pk__in=_Found(backend.ids(sql), params,
+                                         _entry_test(organization_id, entity, found), found,
+                                         entries))
 
 
 def _parts(query: str) -> list[str]:
@@ -328,13 +336,246 @@ def search_through(queryset: QuerySet, query: str, field: str, related: QuerySet
         through_sql, through_params = through.values("pk").order_by().query.sql_with_params()
         # One list of ids per word, from both sides, so the records are looked up by
         # id as `search` does rather than each tested against two lists.
-        queryset = queryset.filter(pk__in=RawSQL(  # noqa: S611
-            backend.ids(f"{own_sql} UNION ALL {through_sql}"), [*own_params, *through_params]))
+        test, test_params = _entry_test(organization_id, entity, found)
+        queryset = queryset.filter(pk__in=_Found(
+            backend.ids(f"{own_sql} UNION ALL {through_sql}"), [*own_params, *through_params],
+            (f"({test} OR {{record}} IN ({through_sql}))", [*test_params, *through_params]),
+            entries=entries.get(entity)))
     if own_only:
-        sql, params = backend.matching(organization_id, entity, own_only[:MAX_TERMS],
-                                       prefix=True, entries=entries.get(entity))
-        queryset = queryset.filter(pk__in=RawSQL(backend.ids(sql), params))  # noqa: S611
+        own_only = own_only[:MAX_TERMS]
+        sql, params = backend.matching(organization_id, entity, own_only, prefix=True,
+                                       entries=entries.get(entity))
+        queryset = queryset.filter(pk__in=_Found(
+            backend.ids(sql), params, _entry_test(organization_id, entity, own_only), own_only,
+            entries.get(entity)))
     return queryset
+
+
+class _Found(RawSQL):
+    """The ids of the records a search finds, gathered as one list; it also holds the
+    same test put to one record at a time (`{record}` standing for its id), which
+    `first_rows` uses to walk a list in its order. Its SQL is one of this module's
+    statements, every value in it a bound parameter."""
+
+    def __init__(self, sql: str, params: list, per_record: tuple[str, list],
+                 own_words: list[str] | None = None, entries: int | None = None):
+        super().__init__(sql, params)
+        self.per_record = per_record
+        # The words when the record's own entry alone is searched.
+        self.own_words = own_words
+        # How many entries of the kind the organisation has, where the lookup counted
+        # them (up to a bound of the backend's).
+        self.entries = entries
+
+
+class _RecordMatches(Expression):
+    """True for a row whose record `_Found.per_record` finds, tested on that row alone."""
+
+    conditional = True
+
+    def __init__(self, record, sql: str, params: list):
+        super().__init__(output_field=BooleanField())
+        self.record, self.sql, self.params = record, sql, params
+
+    def get_source_expressions(self):
+        return [self.record]
+
+    def set_source_expressions(self, expressions):
+        (self.record,) = expressions
+
+    def as_sql(self, compiler, connection):
+        record_sql, record_params = compiler.compile(self.record)
+        if record_params:
+            raise ValueError("a record's id column takes no parameters")
+        return self.sql.replace("{record}", record_sql), list(self.params)
+
+
+def _entry_test(organization_id: int, entity: str, found: list[str]) -> tuple[str, list]:
+    """SQL true when the entry of the record `{record}` holds a beginning of a word for
+    each of `found` (the whole word for a `Whole`), as the index matches them."""
+    tests, params = [], []
+    for term in found:
+        if isinstance(term, Whole):
+            find = "strpos" if connection.vendor == "postgresql" else "instr"
+            tests.append(f"{find}(' ' || text || ' ', ' ' || %s || ' ') > 0")
+        else:
+            tests.append(_begins_a_word("text"))
+        params.append(term)
+    from accord.core.models import SearchEntry
+
+    table = connection.ops.quote_name(SearchEntry._meta.db_table)
+    # OFFSET 0 keeps PostgreSQL from turning the test into a join that reads every
+    # entry the words match; SQLite takes it as it stands.
+    return (f"EXISTS (SELECT 1 FROM {table} WHERE record_id = {{record}} "  # noqa: S608
+            "AND entity = %s AND organization_id = %s AND " + " AND ".join(tests)
+            + " OFFSET 0)" if connection.vendor == "postgresql" else
+            f"EXISTS (SELECT 1 FROM {table} WHERE record_id = {{record}} "  # noqa: S608
+            "AND entity = %s AND organization_id = %s AND " + " AND ".join(tests) + ")",
+            [entity, organization_id, *params])
+
+
+# An organisation with more entries of a kind than this is large: a searched list
+# of its records is first read in the list's order (`first_rows`).
+LARGE = 2000
+# A list searched in a large organisation reads up to this many of its records
+# in the list's order, testing each, before it gathers every record found.
+WALKED = 8000
+# A search that finds at least this many records in a large organisation mostly
+# finds enough of them among the first WALKED records of a list, unless the
+# list's order groups them (a list by name searched for a name).
+DENSE = 10000
+
+
+def first_rows(queryset: QuerySet, count: int, sorted_by=None, *,
+               descending: bool = False) -> list[Model]:
+    """The first `count` rows of `queryset`, which is ordered by the expression
+    `sorted_by` (`descending` or not, ties by id) and may be narrowed by a search
+    (`search`, `search_through`).
+
+    Gathering every record a search finds and sorting them costs as much as the
+    search finds: for a beginning of a few letters, tens of thousands of a large
+    organisation's records, to show fifty. Two cheaper ways are tried first, each
+    testing records one by one in the list's order and stopping at `count`, so that
+    what they return is the list's beginning:
+
+    - A list sorted by a field such as the last name holds the records whose
+      field begins with the searched word in one run. When the index finds no
+      other record for that word, the list is read from that run.
+    - When the search finds many records, the list is read up to its WALKED-th
+      record without the search; when `count` of those pass, they are the first
+      `count`, as every record before the last one read was tested.
+    """
+    per_record, searched = _rewritten(queryset.query.where, per_record=True)
+    if not searched or not _large(queryset):
+        return list(queryset[:count])
+    walked = queryset.all()
+    walked.query.where = per_record
+    own_words = _own_words(queryset.query.where)
+    found = _Counted(queryset.model, own_words, _counted_entries(queryset))
+    word = _sorted_run(queryset.model, sorted_by, found)
+    if word is not None:
+        return list(walked.filter(_run_of(word, "_sort_key"))[:count])
+    if own_words and found.at_least(own_words, DENSE):
+        unsearched = queryset.all()
+        unsearched.query.where = _rewritten(queryset.query.where, per_record=False)[0]
+        last = list(unsearched.values_list("_sort_key", flat=True)[WALKED - 1:WALKED])
+        if not last:
+            # Fewer records than WALKED are left in the list: all of them are read.
+            return list(walked[:count])
+        if last[0] is not None:
+            bound = "_sort_key__gte" if descending else "_sort_key__lte"
+            rows = list(walked.filter(**{bound: last[0]})[:count])
+            if len(rows) == count:
+                return rows
+    return list(queryset[:count])
+
+
+class _Counted:
+    """How many of the organisation's entries of `model` the index finds for some words,
+    each counted once, as far as asked."""
+
+    def __init__(self, model: type[Model], own_words: list[str] | None,
+                 entries: int | None):
+        self.model, self.own_words, self.entries = model, own_words, entries
+        self.counts: dict[tuple[str, ...], tuple[int, int]] = {}
+
+    def at_least(self, words: list[str], wanted: int) -> bool:
+        key = tuple(words)
+        found, limit = self.counts.get(key, (0, 0))
+        if found < limit or limit >= wanted:
+            return found >= wanted
+        # Counted up to the larger of what is asked now and DENSE, as the same words
+        # are mostly asked about again for DENSE.
+        limit = max(wanted, DENSE)
+        found = _backend().count(_organization_id(), entity_of(self.model), list(words), limit,
+                                 entries=self.entries)
+        self.counts[key] = (found, limit)
+        return found >= wanted
+
+
+def _counted_entries(queryset: QuerySet) -> int | None:
+    """How many entries of the kind the organisation has, as the search's lookup counted
+    them (on PostgreSQL, up to SMALL + 1); None where it did not count."""
+    counted = [found.rhs.entries for found in _searches(queryset.query.where)]
+    return counted[0] if counted else None
+
+
+def _large(queryset: QuerySet) -> bool:
+    """Whether the organisation has more entries of the queryset's records than LARGE."""
+    counted = _counted_entries(queryset)
+    if counted is not None:
+        return counted > LARGE
+    entity = entity_of(queryset.model)
+    return _entries(_organization_id(), [entity], LARGE + 1)[0] > LARGE
+
+
+def _own_words(node: WhereNode) -> list[str] | None:
+    """The words of the query when the search is one lookup of the records' own entries
+    (no related record found by any word), else None."""
+    found = [child.rhs for child in _searches(node)]
+    if len(found) != 1:
+        return None
+    return found[0].own_words
+
+
+def _searches(node: WhereNode):
+    for child in node.children:
+        if isinstance(child, In) and isinstance(child.rhs, _Found):
+            yield child
+        elif isinstance(child, WhereNode):
+            yield from _searches(child)
+
+
+def _run_of(word: str, key: str) -> Q:
+    """Rows whose (lower-cased) `key` begins with `word`, as a range its index seeks."""
+    run = Q(**{f"{key}__gte": word, f"{key}__lt": word + "\U0010ffff"})
+    if connection.vendor == "postgresql":
+        # Under a collation other than C, the range alone may hold other values.
+        run &= Q(**{f"{key}__startswith": word})
+    return run
+
+
+def _sorted_run(model: type[Model], sorted_by, found: _Counted) -> str | None:
+    """The first searched word, when a list sorted by `sorted_by` holds every record the
+    index finds for it in one run (the records whose sorted field begins with it);
+    else None."""
+    if not found.own_words or not isinstance(sorted_by, Lower):
+        return None
+    (field,) = sorted_by.get_source_expressions()
+    word = found.own_words[0]
+    if (not isinstance(field, F) or field.name not in _KINDS[model].sorted_words
+            or isinstance(word, Whole) or not word.isascii() or not word.isalnum()):
+        return None
+    # Every record of the run holds the word, as its field begins with it and the
+    # field's words are the entry's: when the index finds no more records than the
+    # run holds, it finds no other.
+    records = _KINDS[model].live(model._base_manager.filter(
+        organization_id=_organization_id())).annotate(_run_key=sorted_by)
+    in_run = records.filter(_run_of(word, "_run_key")).values("pk").order_by().count()
+    if not in_run or found.at_least([word], in_run + 1):
+        return None
+    return word
+
+
+def _rewritten(node: WhereNode, *, per_record: bool) -> tuple[WhereNode, bool]:
+    """A copy of the condition `node` in which each search among the conditions that
+    must all hold is tested per record (`per_record`) or left out; and whether there
+    was one. A search under OR or NOT stays as it is."""
+    if node.connector != AND or node.negated:
+        return node, False
+    searched = False
+    children = []
+    for child in node.children:
+        if isinstance(child, In) and isinstance(child.rhs, _Found):
+            searched = True
+            if per_record:
+                children.append(_RecordMatches(child.lhs, *child.rhs.per_record))
+            continue
+        if isinstance(child, WhereNode):
+            child, inner = _rewritten(child, per_record=per_record)
+            searched = searched or inner
+        children.append(child)
+    return WhereNode(children, node.connector, node.negated), searched
 
 
 @dataclass(frozen=True)
@@ -516,6 +757,20 @@ class _Sqlite:
     def ids(self, matching: str) -> str:
         return matching
 
+    def count(self, organization_id, entity, found, at_most: int, *, entries=None) -> int:
+        """How many entries match `found` as beginnings of words, counting up to `at_most`."""
+        if not any(_long(term, True) for term in found):
+            return self._count(self.expression(organization_id, entity, found, prefix=True),
+                               at_most)
+        # A long beginning is counted as `matching` looks it up, which avoids
+        # gathering every word it starts where it can.
+        sql, params = self.matching(organization_id, entity, found, prefix=True)
+        with connection.cursor() as cursor:
+            # One of this class's statements; every value in it is a parameter.
+            cursor.execute(f"SELECT count(*) FROM ({sql} LIMIT %s)",  # noqa: S608
+                           [*params, at_most])
+            return cursor.fetchone()[0]
+
     def matching(self, organization_id, entity, found, *, prefix, entries=None):
         long = [term for term in found if _long(term, prefix)]
         shortened = self.expression(organization_id, entity, found, prefix=prefix,
@@ -604,6 +859,20 @@ class _Postgres:
         record, and a beginning that matches few records, or only late in that order
         ("schm"), then reads most of a large organisation's."""
         return f"SELECT unnest(ARRAY({matching}))"
+
+    def count(self, organization_id, entity, found, at_most: int, *, entries=None) -> int:
+        """How many entries match `found` as beginnings of words, counting up to `at_most`;
+        `entries` as `matching` takes it."""
+        sql, params = self.matching(organization_id, entity, found, prefix=True,
+                                    entries=entries)
+        with connection.cursor() as cursor:
+            # One of this class's statements; every value in it is a parameter. Planned
+            # apart, as in `top`: a small limit would make reading the organisation's
+            # entries until enough match look cheap.
+            cursor.execute(f"WITH found AS MATERIALIZED ({sql}) "  # noqa: S608
+                           "SELECT count(*) FROM (SELECT 1 FROM found LIMIT %s) AS counted",
+                           [*params, at_most])
+            return cursor.fetchone()[0]
 
     def _test(self, found, *, prefix) -> tuple[str, list]:
         """The condition an entry of the query's words meets, and its parameters."""

@@ -331,6 +331,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accord.core.tasks.forget_rate_counters",
         "schedule": 300.0,
     },
+    "refresh-planner-statistics": {
+        "task": "accord.core.tasks.refresh_planner_statistics",
+        "schedule": 3600.0,  # SQLite only; a sample of each index, well under a second
+    },
     "forget-idempotent-requests": {
         "task": "accord.core.tasks.forget_idempotent_requests",
         "schedule": 3600.0,  # answers are kept a day; an hour more is no matter

@@ -17,3 +17,11 @@ def forget_rate_counters() -> int:
     from .ratelimit import forget_old_windows
 
     return forget_old_windows()
+
+
+@shared_task(name="accord.core.tasks.refresh_planner_statistics")
+def refresh_planner_statistics() -> bool:
+    """Keep SQLite's query planner statistics current as the tables grow."""
+    from .statistics import refresh
+
+    return refresh()

@@ -144,10 +144,12 @@ search.register(
     Contact, "contacts", text_of=_contact_search_text,
     live=lambda contacts: contacts.filter(deleted_at__isnull=True, merged_into__isnull=True)
     .prefetch_related("emails", "phones"),
+    sorted_words=("first_name", "last_name"),
 )
 search.register(
     Company, "companies", text_of=_company_search_text,
     live=lambda companies: companies.filter(deleted_at__isnull=True, merged_into__isnull=True),
+    sorted_words=("name",),
 )
 
 

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from accord.activities import services as timeline
 from accord.audit.services import json_safe
+from accord.core import statistics
 from accord.customers import bulk, duplicates
 from accord.customers.models import Company
 from accord.customers.validation import clean_company
@@ -873,6 +874,9 @@ def _finish(job: ImportJob, status: str) -> ImportJob:
     ImportJob.objects.filter(pk=job.pk).update(status=status, finished_at=job.finished_at,
                                                heartbeat_at=job.finished_at)
     job.refresh_from_db()
+    if job.created_count:
+        # Many new rows change which index answers a list fastest.
+        statistics.refresh()
     logger.info("import.finished", extra={
         "organization_id": job.organization_id, "import_id": job.pk, "status": status,
         "rows_created": job.created_count, "rows_updated": job.updated_count,
