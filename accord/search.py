@@ -441,7 +441,8 @@ def first_rows(queryset: QuerySet, count: int, sorted_by=None, *,
     - A list sorted by a field such as the last name holds the records whose
       field begins with the searched word in one run. When the index finds no
       other record for that word, the list is read from that run.
-    - When the search finds many records, the list is read up to its WALKED-th
+    - When the search finds many records (counted where a count is cheap, for words
+      no longer than the prefix indexes), the list is read up to its WALKED-th
       record without the search; when `count` of those pass, they are the first
       `count`, as every record before the last one read was tested.
     """
@@ -455,7 +456,10 @@ def first_rows(queryset: QuerySet, count: int, sorted_by=None, *,
     word = _sorted_run(queryset.model, sorted_by, found)
     if word is not None:
         return list(walked.filter(_run_of(word, "_sort_key"))[:count])
-    if own_words and found.at_least(own_words, DENSE):
+    # A beginning longer than the prefix indexes costs as much to count as to gather
+    # (on SQLite, `matching` narrows it by the rows its first letters find).
+    if own_words and not any(_long(term, True) for term in own_words) \
+            and found.at_least(own_words, DENSE):
         unsearched = queryset.all()
         unsearched.query.where = _rewritten(queryset.query.where, per_record=False)[0]
         last = list(unsearched.values_list("_sort_key", flat=True)[WALKED - 1:WALKED])

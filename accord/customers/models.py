@@ -109,9 +109,11 @@ class Company(CustomerRecord):
             models.Index(fields=["organization", "id"], name="company_org_id"),
             models.Index(fields=["organization", "name", "id"], name="company_org_name"),
             # Lists sort by name case-insensitively; this index serves that order,
-            # and counts a run of names without reading the rows (`search.first_rows`).
+            # and counts a run of names without reading the rows (`search.first_rows`;
+            # on PostgreSQL through the included name).
             models.Index(F("organization"), Lower("name"), F("id"), name="company_org_lower_name",
-                         condition=Q(deleted_at__isnull=True, merged_into__isnull=True)),
+                         condition=Q(deleted_at__isnull=True, merged_into__isnull=True),
+                         include=["name"]),
             models.Index(fields=["organization", "domain"], name="company_org_domain"),
             models.Index(fields=["organization", "updated_at", "id"], name="company_org_updated"),
             models.Index(fields=["organization", "owner", "id"], name="company_org_owner"),
@@ -164,10 +166,13 @@ class Contact(CustomerRecord):
             models.Index(fields=["organization", "id"], name="contact_org_id"),
             models.Index(fields=["organization", "last_name", "first_name", "id"],
                          name="contact_org_name"),
-            # Of live contacts only, as lists and `search.first_rows` ask for them.
+            # Of live contacts only, as lists and `search.first_rows` ask for them;
+            # the name itself is included so that PostgreSQL can count a run of
+            # names from the index alone (SQLite reads the expression's value).
             models.Index(F("organization"), Lower("last_name"), F("id"),
                          name="contact_org_lower_last",
-                         condition=Q(deleted_at__isnull=True, merged_into__isnull=True)),
+                         condition=Q(deleted_at__isnull=True, merged_into__isnull=True),
+                         include=["last_name"]),
             models.Index(fields=["organization", "email"], name="contact_org_email"),
             models.Index(fields=["organization", "updated_at", "id"], name="contact_org_updated"),
             models.Index(fields=["organization", "created_at", "id"], name="contact_org_created"),

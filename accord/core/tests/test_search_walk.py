@@ -16,12 +16,12 @@ NAMES = ["Abbott", "Smale", "Brandt", "Smith", "Cole", "Smythe", "Dunn", "Smith"
 
 @pytest.fixture
 def people(org, admin, in_org):
-    """Contacts of the names above, one of them working at "Smithfield Ltd"."""
+    """Contacts of the names above, all buyers, one of them at "Smithfield Ltd"."""
     with in_org(org):
         firm = services.create_company(org, admin.user, data={"name": "Smithfield Ltd"})
         made = []
         for number, last in enumerate(NAMES):
-            data = {"first_name": f"Person{number}", "last_name": last,
+            data = {"first_name": f"Person{number}", "last_name": last, "title": "Buyer",
                     "lifecycle_stage": "customer" if number % 3 else "lead"}
             if last == "Moss":
                 data["company"] = firm.pk
@@ -46,7 +46,7 @@ def expected(people, begins: str, *, stage: str = "", descending=False) -> list[
     """Last names of the people one of whose words (or whose company's) begins with
     `begins`, in the list's order."""
     def words(person):
-        return [person.first_name.lower(), person.last_name.lower(),
+        return [person.first_name.lower(), person.last_name.lower(), "buyer",
                 *(["smithfield", "ltd"] if person.last_name == "Moss" else [])]
 
     found = [(person.last_name.lower(), person.pk, person.last_name) for person in people
@@ -78,6 +78,7 @@ def walk(monkeypatch):
     ({"q": "person"}, "person", ""),
     ({"q": "person1"}, "person1", ""),
     ({"q": "person", "lifecycle_stage": "lead"}, "person", "lead"),
+    ({"q": "buy", "lifecycle_stage": "lead"}, "buy", "lead"),
     ({"q": "zz"}, "zz", ""),
 ])
 @pytest.mark.parametrize("ordering", ["name", "-name"])
@@ -132,7 +133,7 @@ def test_a_common_word_is_answered_from_the_first_records_of_the_list(
         people, admin, api_client_for, monkeypatch):
     walk(monkeypatch)
 
-    names, statements = statements_of(api_client_for(admin), {"q": "person", "limit": 2})
+    names, statements = statements_of(api_client_for(admin), {"q": "buy", "limit": 2})
 
     assert names == ["Abbott", "Brandt"]
     assert not gathering(statements)
