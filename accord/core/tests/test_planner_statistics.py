@@ -9,9 +9,9 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from accord.core import tasks
+from accord.core.tests.test_search_index import insert_people
 from accord.customers import services
 
 
@@ -71,20 +71,7 @@ def test_an_import_that_creates_records_takes_statistics(on_sqlite, tmp_path, or
 
 def test_with_statistics_a_rare_search_looks_its_contacts_up(on_sqlite, org, admin,
                                                              api_client_for):
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) "
-            "INSERT INTO customers_contact (organization_id, created_at, updated_at, version, "
-            "street, city, region, postal_code, country, source, custom_fields, first_name, "
-            "last_name, title, email, phone, lifecycle_stage, time_zone, do_not_contact, "
-            "name_key, block_key) "
-            "SELECT %s, %s, %s, 1, '', '', '', '', '', '', '{}', 'Person', 'P' || i, '', '', "
-            "'', 'lead', '', FALSE, '', '' FROM n", [org.pk, now, now])
-        cursor.execute(
-            "INSERT INTO core_searchentry (organization_id, entity, record_id, title, text) "
-            "SELECT organization_id, 'contacts', id, 'x', 'person p' || id "
-            "FROM customers_contact")
+    insert_people(org, 20000)
     tasks.refresh_planner_statistics()
 
     with CaptureQueriesContext(connection) as queries:

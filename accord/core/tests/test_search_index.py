@@ -25,6 +25,28 @@ def mira(org, admin, in_org):
         })
 
 
+def insert_people(org, count: int, *, firms: list[int] | None = None) -> None:
+    """`count` contacts "Person P<id>" with their search entries, written by SQL; each
+    at one of `firms` (consecutive company ids) in turn when given."""
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    # Only this constant choice is put into the SQL.
+    company = "%s + i %% %s" if firms else "NULL"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %s) "  # noqa: S608
+            "INSERT INTO customers_contact (organization_id, created_at, updated_at, version, "
+            "street, city, region, postal_code, country, source, custom_fields, first_name, "
+            "last_name, title, email, phone, company_id, lifecycle_stage, time_zone, "
+            "do_not_contact, name_key, block_key) "
+            "SELECT %s, %s, %s, 1, '', '', '', '', '', '', '{}', 'Person', 'P' || i, '', '', "
+            f"'', {company}, 'lead', '', FALSE, '', '' FROM n",
+            [count, org.pk, now, now, *([firms[0], len(firms)] if firms else [])])
+        cursor.execute(
+            "INSERT INTO core_searchentry (organization_id, entity, record_id, title, text) "
+            "SELECT organization_id, 'contacts', id, 'x', 'person p' || id FROM customers_contact "
+            "WHERE first_name = 'Person' AND organization_id = %s", [org.pk])
+
+
 def found(client, query, kind="contacts"):
     response = client.get("/search", {"q": query})
     assert response.status_code == 200
@@ -283,21 +305,8 @@ def test_a_company_in_the_contact_list_query_is_reached_through_the_company_inde
     with in_org(org):
         firms = Company.unscoped.bulk_create(
             Company(organization=org, name=f"Firm {at}") for at in range(2000))
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    insert_people(org, 100000, firms=[firm.pk for firm in firms])
     with connection.cursor() as cursor:
-        cursor.execute(
-            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000) "
-            "INSERT INTO customers_contact (organization_id, created_at, updated_at, version, "
-            "street, city, region, postal_code, country, source, custom_fields, first_name, "
-            "last_name, title, email, phone, company_id, lifecycle_stage, time_zone, "
-            "do_not_contact, name_key, block_key) "
-            "SELECT %s, %s, %s, 1, '', '', '', '', '', '', '{}', 'Person', 'P' || i, '', '', "
-            "'', %s + i %% 2000, 'lead', '', FALSE, '', '' FROM n",
-            [org.pk, now, now, firms[0].pk])
-        cursor.execute(
-            "INSERT INTO core_searchentry (organization_id, entity, record_id, title, text) "
-            "SELECT organization_id, 'contacts', id, 'x', 'person p' || id FROM customers_contact "
-            "WHERE first_name = 'Person'")
         cursor.execute(
             "INSERT INTO core_searchentry (organization_id, entity, record_id, title, text) "
             "SELECT organization_id, 'companies', id, 'x', 'firm ' || id FROM customers_company "
