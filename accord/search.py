@@ -439,8 +439,9 @@ def first_rows(queryset: QuerySet, count: int, sorted_by=None, *,
     what they return is the list's beginning:
 
     - A list sorted by a field such as the last name holds the records whose
-      field begins with the searched word in one run. When the index finds no
-      other record for that word, the list is read from that run.
+      field begins with a searched word in one run. When the query is that one
+      word and the index finds it in no other record, the list is read from
+      that run.
     - When the search finds many records (counted where a count is cheap, for words
       no longer than the prefix indexes), the list is read up to its WALKED-th
       record without the search; when `count` of those pass, they are the first
@@ -543,7 +544,9 @@ def _sorted_run(model: type[Model], sorted_by, found: _Counted) -> str | None:
     """The first searched word, when a list sorted by `sorted_by` holds every record the
     index finds for it in one run (the records whose sorted field begins with it);
     else None."""
-    if not found.own_words or not isinstance(sorted_by, Lower):
+    # Several words narrow by all of them, so few records match and gathering them
+    # costs less than counting what one of them finds (on PostgreSQL, through GIN).
+    if not found.own_words or len(found.own_words) != 1 or not isinstance(sorted_by, Lower):
         return None
     (field,) = sorted_by.get_source_expressions()
     word = found.own_words[0]

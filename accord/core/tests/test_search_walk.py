@@ -159,3 +159,15 @@ def test_the_contacts_page_walks_too(people, admin, client_for, monkeypatch):
     assert [contact.last_name for contact, _ in response.context["rows"]] == \
         expected(people, "sma")
     assert not gathering([query["sql"] for query in queries.captured_queries])
+
+
+def test_two_words_are_gathered_as_few_records_match_both(people, admin, api_client_for,
+                                                         monkeypatch):
+    walk(monkeypatch)
+    monkeypatch.setattr(search, "DENSE", 10**6)
+
+    names, statements = statements_of(api_client_for(admin), {"q": "sma person1"})
+
+    # Person1 and Person15.
+    assert names == ["Smale", "Small"]
+    assert gathering(statements)
