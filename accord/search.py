@@ -393,25 +393,17 @@ class _RecordMatches(Expression):
 def _entry_test(organization_id: int, entity: str, found: list[str]) -> tuple[str, list]:
     """SQL true when the entry of the record `{record}` holds a beginning of a word for
     each of `found` (the whole word for a `Whole`), as the index matches them."""
-    tests, params = [], []
-    for term in found:
-        if isinstance(term, Whole):
-            find = "strpos" if connection.vendor == "postgresql" else "instr"
-            tests.append(f"{find}(' ' || text || ' ', ' ' || %s || ' ') > 0")
-        else:
-            tests.append(_begins_a_word("text"))
-        params.append(term)
     from accord.core.models import SearchEntry
 
+    tests = " AND ".join(_is_a_word("text") if isinstance(term, Whole)
+                         else _begins_a_word("text") for term in found)
     table = connection.ops.quote_name(SearchEntry._meta.db_table)
     # OFFSET 0 keeps PostgreSQL from turning the test into a join that reads every
     # entry the words match; SQLite takes it as it stands.
+    fence = " OFFSET 0" if connection.vendor == "postgresql" else ""
     return (f"EXISTS (SELECT 1 FROM {table} WHERE record_id = {{record}} "  # noqa: S608
-            "AND entity = %s AND organization_id = %s AND " + " AND ".join(tests)
-            + " OFFSET 0)" if connection.vendor == "postgresql" else
-            f"EXISTS (SELECT 1 FROM {table} WHERE record_id = {{record}} "  # noqa: S608
-            "AND entity = %s AND organization_id = %s AND " + " AND ".join(tests) + ")",
-            [entity, organization_id, *params])
+            f"AND entity = %s AND organization_id = %s AND {tests}{fence})",
+            [entity, organization_id, *found])
 
 
 # An organisation with more entries of a kind than this is large: a searched list
@@ -448,12 +440,17 @@ def first_rows(queryset: QuerySet, count: int, sorted_by=None, *,
       `count`, as every record before the last one read was tested.
     """
     per_record, searched = _rewritten(queryset.query.where, per_record=True)
-    if not searched or not _large(queryset):
+    searches = [child.rhs for child in _searches(queryset.query.where)]
+    # How many entries of the kind the organisation has, where the lookup counted them.
+    entries = searches[0].entries if searches else None
+    if not searched or not _large(queryset.model, entries):
         return list(queryset[:count])
     walked = queryset.all()
     walked.query.where = per_record
-    own_words = _own_words(queryset.query.where)
-    found = _Counted(queryset.model, own_words, _counted_entries(queryset))
+    # The query's words, when it is one lookup of the records' own entries (no
+    # related record found by any word).
+    own_words = searches[0].own_words if len(searches) == 1 else None
+    found = _Counted(queryset.model, own_words, entries)
     word = _sorted_run(queryset.model, sorted_by, found)
     if word is not None:
         return list(walked.filter(_run_of(word, "_sort_key"))[:count])
@@ -498,29 +495,12 @@ class _Counted:
         return found >= wanted
 
 
-def _counted_entries(queryset: QuerySet) -> int | None:
-    """How many entries of the kind the organisation has, as the search's lookup counted
-    them (on PostgreSQL, up to SMALL + 1); None where it did not count."""
-    counted = [found.rhs.entries for found in _searches(queryset.query.where)]
-    return counted[0] if counted else None
-
-
-def _large(queryset: QuerySet) -> bool:
-    """Whether the organisation has more entries of the queryset's records than LARGE."""
-    counted = _counted_entries(queryset)
-    if counted is not None:
-        return counted > LARGE
-    entity = entity_of(queryset.model)
-    return _entries(_organization_id(), [entity], LARGE + 1)[0] > LARGE
-
-
-def _own_words(node: WhereNode) -> list[str] | None:
-    """The words of the query when the search is one lookup of the records' own entries
-    (no related record found by any word), else None."""
-    found = [child.rhs for child in _searches(node)]
-    if len(found) != 1:
-        return None
-    return found[0].own_words
+def _large(model: type[Model], entries: int | None) -> bool:
+    """Whether the organisation has more entries of `model` than LARGE, given the count
+    a search's lookup made (on PostgreSQL, up to SMALL + 1), or None to count them."""
+    if entries is not None:
+        return entries > LARGE
+    return _entries(_organization_id(), [entity_of(model)], LARGE + 1)[0] > LARGE
 
 
 def _searches(node: WhereNode):
@@ -708,9 +688,17 @@ def _long(term, prefix: bool) -> bool:
 
 def _begins_a_word(column: str) -> str:
     """SQL true when the bound word begins a word of `column` (words are space-separated)."""
+    return f"{_find()}(' ' || {column}, ' ' || %s) > 0"
+
+
+def _is_a_word(column: str) -> str:
+    """SQL true when the bound word is a whole word of `column`."""
+    return f"{_find()}(' ' || {column} || ' ', ' ' || %s || ' ') > 0"
+
+
+def _find() -> str:
     # instr on SQLite and strpos on PostgreSQL take the same arguments.
-    find = "strpos" if connection.vendor == "postgresql" else "instr"
-    return f"{find}(' ' || {column}, ' ' || %s) > 0"
+    return "strpos" if connection.vendor == "postgresql" else "instr"
 
 
 def _backend():
