@@ -13,10 +13,11 @@ The index behind the rows depends on the database, and nothing outside this
 module knows which:
 
 - SQLite: an FTS5 table (`search_fts`, prefix indexes for 2-4 letters) kept
-  in step with `core_searchentry` by triggers. The organisation and entity
-  are FTS columns of their own, so the FTS side drives every query and a small
-  organisation's search never walks a large one's rows. A longer beginning
-  is looked up by its first four letters and checked on the rows found.
+  in step with `core_searchentry` by triggers. Each word is indexed with its
+  organisation and entity in front of it (`scope`), so a lookup finds only
+  the organisation's records of that kind, and never combines its words with
+  a term every one of them holds. A longer beginning is looked up by its first
+  four letters and checked on the rows found.
 - PostgreSQL: a stored tsvector column with a GIN index; the rows it finds
   are then narrowed to the organisation and entity. A small organisation's
   query starts from its own rows through the (organisation, entity) index
@@ -115,7 +116,8 @@ def phone_words(*numbers: str) -> list[str]:
 
 
 # Beginnings of words up to this length have their own index entries (FTS5
-# prefix='2 3 4'); a longer beginning makes SQLite gather every word it starts.
+# prefixes of a scope and 2, 3 or 4 letters); a longer beginning makes SQLite
+# gather every word it starts.
 PREFIX_INDEXED = 4
 
 
@@ -167,7 +169,25 @@ def register(model: type[Model], entity: str, *, text_of: Callable[[Model], str]
              title_of: Callable[[Model], str] = str,
              live: Callable[[QuerySet], QuerySet] = lambda queryset: queryset,
              sorted_words: tuple[str, ...] = ()) -> None:
+    # SQLite's index tells kinds apart by the first three letters of their names.
+    taken = {kind.entity[:SCOPED_LETTERS]: kind.entity for kind in _KINDS.values()}
+    if (not re.fullmatch(r"[a-z]{3,32}", entity)
+            or taken.get(entity[:SCOPED_LETTERS], entity) != entity):
+        raise ValueError(f"A searchable kind needs a lower-case name of three letters or more "
+                         f"whose first three are its own; {entity!r} is not one.")
     _KINDS[model] = Kind(entity, text_of, title_of, live, sorted_words)
+
+
+# The letters of an entity's name that SQLite's index keeps in front of its words.
+SCOPED_LETTERS = 3
+
+
+def scope(organization_id: int, entity: str) -> str:
+    """What SQLite's index puts in front of each word of an entry: the organisation's
+    id in eight hex digits and the entity's first three letters, so that every scope
+    is as long and the prefix indexes serve every organisation (the triggers of
+    `core` migration 0005 write the same)."""
+    return f"{int(organization_id):08x}{entity[:SCOPED_LETTERS]}"
 
 
 def entity_of(model: type[Model]) -> str:
@@ -706,7 +726,8 @@ def _backend():
 
 
 class _Sqlite:
-    """FTS5: `search_fts(org, kind, text)`, contentless, rowid = core_searchentry.id.
+    """FTS5: `search_fts(text)`, contentless, rowid = core_searchentry.id, each word
+    written with its `scope` in front.
 
     A beginning longer than the prefix indexes ("exampl") is not handed to
     FTS5 as it stands: FTS5 would first gather every row holding a word it
@@ -723,16 +744,17 @@ class _Sqlite:
 
     def expression(self, organization_id: int, entity: str, found, *, prefix: bool,
                    shortened: bool = False) -> str:
+        scoped = scope(organization_id, entity)
+
         def word(term) -> str:
             # Terms are folded words or digits only, so quoting them is enough.
             if isinstance(term, tuple):
-                return "(" + " OR ".join(f'text:"{variant}"' for variant in term) + ")"
+                return "(" + " OR ".join(f'"{scoped}{variant}"' for variant in term) + ")"
             if shortened and _long(term, prefix):
-                return f'text:"{term[:PREFIX_INDEXED]}"*'
-            return f'text:"{term}"{_star(term, prefix, "*")}'
+                return f'"{scoped}{term[:PREFIX_INDEXED]}"*'
+            return f'"{scoped}{term}"{_star(term, prefix, "*")}'
 
-        words = " AND ".join(word(term) for term in found)
-        return f'org:"o{int(organization_id)}" AND kind:"{entity}" AND {words}'
+        return " AND ".join(word(term) for term in found)
 
     def entries_of(self, organization_id, entities: list[str]) -> list[int]:
         """For each entity, 1 when the organisation has entries of it, else 0."""

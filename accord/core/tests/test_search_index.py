@@ -280,10 +280,16 @@ def test_a_kind_of_record_the_organisation_has_none_of_is_not_looked_up(mira, ad
         assert found(client, "hlot") == ["Mira Holt"]
 
     looked_up = " ".join(_search_statements(queries.captured_queries))
-    assert "contacts" in looked_up
-    assert "companies" in looked_up  # Hollow Oak Ltd
+
+    def asked_for(entity):
+        # SQLite's index holds the kind in front of each word, PostgreSQL's beside it.
+        return (search.scope(admin.organization_id, entity) if connection.vendor == "sqlite"
+                else entity) in looked_up
+
+    assert asked_for("contacts")
+    assert asked_for("companies")  # Hollow Oak Ltd
     for entity in ("deals", "tickets", "records"):
-        assert entity not in looked_up
+        assert not asked_for(entity)
 
 
 def _reads_of(table: str, plan: str) -> list[str]:
