@@ -340,3 +340,30 @@ def test_a_company_in_the_contact_list_query_is_reached_through_the_company_inde
         assert any("company_id" in read for read in reads), plan
         for read in reads:
             assert re.search(r"\b(rowid=\?|company_id=\?|id = |company_id = )", read), plan
+
+
+def test_sqlite_scopes_are_as_long_for_every_organisation_and_kind():
+    assert search.scope(1, "contacts") == "00000001con"
+    assert search.scope(4096, "companies") == "00001000com"
+
+
+@pytest.mark.parametrize("entity", ["contracts", "Cases", "ab", "sub_tasks"])
+def test_a_kind_must_be_told_apart_by_its_first_three_letters(monkeypatch, entity):
+    # The index of SQLite keeps only those letters of a kind in front of its words.
+    monkeypatch.setattr(search, "_KINDS", dict(search._KINDS))
+
+    with pytest.raises(ValueError, match=repr(entity)):
+        search.register(type("Kind", (), {}), entity, text_of=str)
+
+
+def test_a_contact_and_a_company_sharing_a_word_are_found_each_as_its_own_kind(
+        org, admin, in_org):
+    with in_org(org):
+        services.create_contact(org, admin.user, data={"first_name": "Quenby",
+                                                       "last_name": "Hale"})
+        services.create_company(org, admin.user, data={"name": "Quenby Works"})
+
+        assert [str(c) for c in search.search(Contact.objects.all(), "quen")] == [
+            "Quenby Hale"]
+        assert [c.name for c in search.search(Company.objects.all(), "quen")] == [
+            "Quenby Works"]
