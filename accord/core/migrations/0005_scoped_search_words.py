@@ -11,6 +11,8 @@ four letters. The index is rebuilt from the entries. PostgreSQL's index is
 unchanged.
 """
 
+from importlib import import_module
+
 from django.db import migrations
 
 
@@ -21,11 +23,15 @@ def _scoped(row: str) -> str:
     return f"{scope} || replace({row}.text, ' ', ' ' || {scope})"
 
 
-SQLITE = [
+DROPPED = [
     "DROP TRIGGER search_entry_au",
     "DROP TRIGGER search_entry_ad",
     "DROP TRIGGER search_entry_ai",
     "DROP TABLE search_fts",
+]
+
+SQLITE = [
+    *DROPPED,
     "CREATE VIRTUAL TABLE search_fts USING fts5(text, content='', "
     "prefix='13 14 15', tokenize='unicode61 remove_diacritics 2')",
     "CREATE TRIGGER search_entry_ai AFTER INSERT ON core_searchentry BEGIN "
@@ -42,23 +48,8 @@ SQLITE = [
 
 # The index as 0001 made it, filled again from the entries.
 SQLITE_REVERSE = [
-    "DROP TRIGGER search_entry_au",
-    "DROP TRIGGER search_entry_ad",
-    "DROP TRIGGER search_entry_ai",
-    "DROP TABLE search_fts",
-    "CREATE VIRTUAL TABLE search_fts USING fts5(org, kind, text, content='', "
-    "prefix='2 3 4', tokenize='unicode61 remove_diacritics 2')",
-    "CREATE TRIGGER search_entry_ai AFTER INSERT ON core_searchentry BEGIN "
-    "INSERT INTO search_fts(rowid, org, kind, text) "
-    "VALUES (new.id, 'o' || new.organization_id, new.entity, new.text); END",
-    "CREATE TRIGGER search_entry_ad AFTER DELETE ON core_searchentry BEGIN "
-    "INSERT INTO search_fts(search_fts, rowid, org, kind, text) "
-    "VALUES ('delete', old.id, 'o' || old.organization_id, old.entity, old.text); END",
-    "CREATE TRIGGER search_entry_au AFTER UPDATE ON core_searchentry BEGIN "
-    "INSERT INTO search_fts(search_fts, rowid, org, kind, text) "
-    "VALUES ('delete', old.id, 'o' || old.organization_id, old.entity, old.text); "
-    "INSERT INTO search_fts(rowid, org, kind, text) "
-    "VALUES (new.id, 'o' || new.organization_id, new.entity, new.text); END",
+    *DROPPED,
+    *import_module("accord.core.migrations.0001_search_entry").SQLITE,
     "INSERT INTO search_fts(rowid, org, kind, text) "
     "SELECT id, 'o' || organization_id, entity, text FROM core_searchentry",
 ]
